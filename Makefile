@@ -1,0 +1,60 @@
+# openjpki: the targets wrap CMake.  `make run` and `make test` work on a
+# fresh Debian machine: they install what is missing first.
+#   make run              set up a demo data directory and run the system
+#   make test             the whole suite: plain build, ASan+UBSan build, fuzz smoke
+#   make check            the suite once, on the build selected by SANITIZE=1
+#   make bench [BENCH=x]  benchmarks (all, or one)
+#   make fuzz [FUZZ_SECONDS=n]  every libFuzzer target for n seconds
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+SANITIZE ?= 0
+FUZZ_SECONDS ?= 30
+BENCH ?=
+DEMO_DIR ?= $(CURDIR)/demo-data
+
+ifeq ($(SANITIZE),1)
+BUILD := build-asan
+CMAKE_FLAGS := -DSANITIZE=ON -DCMAKE_C_COMPILER=clang
+else
+BUILD := build
+CMAKE_FLAGS :=
+endif
+
+.PHONY: all deps test-deps build check test test-plain test-asan run bench fuzz clean
+
+all: build
+
+deps:
+	@sh scripts/install-deps.sh build
+
+test-deps:
+	@sh scripts/install-deps.sh test
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+check: test-deps build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test: test-deps
+	$(MAKE) check SANITIZE=0
+	$(MAKE) check SANITIZE=1
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+run: deps build
+	sh scripts/demo.sh $(BUILD)/jpki $(DEMO_DIR)
+
+bench: deps
+	$(MAKE) build SANITIZE=0
+	sh bench/run build $(BENCH)
+
+fuzz: test-deps
+	cmake -S . -B build-fuzz -DFUZZ=ON -DCMAKE_C_COMPILER=clang >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+	sh scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,3 @@
+#include "base/base.h"
+#include <stdio.h>
+int main(void){ printf("jpki\n"); return 0; }
