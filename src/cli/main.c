@@ -1,3 +1,50 @@
+/*
+ * main.c: the `jpki` executable.  Dispatches git-style to the subcommand
+ * groups; each group parses its own options (see cli.h for conventions).
+ */
+#include "cli/cli.h"
 #include "base/base.h"
+
 #include <stdio.h>
-int main(void){ printf("jpki\n"); return 0; }
+#include <string.h>
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} groups[] = {
+    {"init", cli_init, "create a data directory: config, store, the two CAs"},
+    {"resident", cli_resident, "the resident register: add, import, show, list, change"},
+    {"ca", cli_ca, "the CAs: show, export, issue"},
+    {"cert", cli_cert, "certificates: show, list, revoke"},
+    {"audit", cli_audit, "the audit log: verify, list"},
+    {"card", cli_card, "the card: new, status, certs, change-pin, info, sign, attach"},
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: jpki <command> [options]\n\ncommands:\n");
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(groups); i++)
+		fprintf(f, "  %-10s %s\n", groups[i].name, groups[i].summary);
+	fprintf(f, "\nEvery command takes --data DIR and --json; "
+	    "`jpki <command> --help` for more.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(groups); i++)
+		if (strcmp(argv[1], groups[i].name) == 0)
+			return groups[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "jpki: usage: unknown command '%s'\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,46 @@
+/*
+ * cli.h: what the `jpki` subcommand files share: option conventions, the
+ * data directory, error reporting, PIN input and JSON output.
+ *
+ * Conventions every command follows:
+ *   --data DIR   data directory (else $JPKI_DATA, else ./jpki-data)
+ *   --json       machine-readable output on stdout
+ *   errors       one line on stderr: "jpki: <code>: <message>"
+ *   exit status  0 ok, 1 refused/verify failed, 2 bad usage/input, 3 I/O
+ */
+#ifndef JPKI_CLI_H
+#define JPKI_CLI_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Subcommand groups: each gets argv starting at the group name. */
+int cli_init(int argc, char **argv);
+int cli_resident(int argc, char **argv);
+int cli_ca(int argc, char **argv);
+int cli_cert(int argc, char **argv);
+int cli_audit(int argc, char **argv);
+int cli_card(int argc, char **argv);
+
+/* The data directory named by --data (may be NULL), $JPKI_DATA or the
+ * default ./jpki-data. */
+const char *cli_data_dir(const char *opt);
+
+/* Print "jpki: <name>: <message>" for code (using jpki_errmsg()) and return
+ * the exit status for it. */
+int cli_report(int code);
+/* Report a usage error with a message and return 2. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Read a secret: from environment variable env if set, else from the
+ * terminal with echo off after printing prompt to stderr.  Fails with
+ * JPKI_ERR_USAGE when neither is available.  The caller wipes buf. */
+int cli_read_secret(const char *env, const char *prompt, char *buf, size_t n);
+
+/* Print a JSON value (and a newline) to stdout and release it. */
+void cli_print_json(json_t *v);
+
+/* Parse a decimal int64 argument; JPKI_ERR_USAGE naming opt on failure. */
+int cli_parse_i64(const char *opt, const char *s, long long *out);
+
+#endif
