@@ -1,0 +1,248 @@
+/*
+ * config.c: the data directory's config file.
+ *
+ *   # comment
+ *   municipality = 132217
+ *   [fees]
+ *   card_reissue = 800
+ *
+ * Every key is known; an unknown key or a bad value is refused with the
+ * file, line and key, so a typo never silently falls back to a default.
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CONFIG_LINE_MAX 1024
+
+void
+config_defaults(struct jpki_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->municipality, "131016"); /* Chiyoda, Tokyo */
+	strcpy(c->database, "sqlite:jpki.db");
+	strcpy(c->base_url, "http://127.0.0.1:8080");
+	c->test_policy = 1;
+	c->key_bits = 2048;
+	c->crl_shards = 64;
+	strcpy(c->org, "OpenJPKI");
+	strcpy(c->ou_sign, "OpenJPKI for digital signature");
+	strcpy(c->ou_auth, "OpenJPKI for user authentication");
+	strcpy(c->ou_agency, "OpenJPKI Certification Centre");
+	strcpy(c->service_ja, "公的個人認証サービス（openjpki）");
+	strcpy(c->cps_uri, "http://127.0.0.1:8080/cps");
+	rules_fee_defaults(&c->fees);
+}
+
+struct string_key {
+	const char *key;
+	size_t off, cap;
+};
+
+#define SKEY(k, f) {k, offsetof(struct jpki_config, f), \
+	sizeof(((struct jpki_config *)0)->f)}
+
+static const struct string_key string_keys[] = {
+    SKEY("municipality", municipality),
+    SKEY("database", database),
+    SKEY("base_url", base_url),
+    SKEY("org", org),
+    SKEY("ou_sign", ou_sign),
+    SKEY("ou_auth", ou_auth),
+    SKEY("ou_agency", ou_agency),
+    SKEY("service_ja", service_ja),
+    SKEY("cps_uri", cps_uri),
+};
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
+	    e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+parse_int(const char *v, long lo, long hi, long *out)
+{
+	char *end;
+	long x;
+
+	errno = 0;
+	x = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || x < lo || x > hi)
+		return JPKI_ERR_INPUT;
+	*out = x;
+	return JPKI_OK;
+}
+
+static int
+set_key(struct jpki_config *c, const char *section, const char *key,
+    const char *val)
+{
+	long x;
+
+	if (strcmp(section, "fees") == 0) {
+		if (parse_int(val, 0, 1000000, &x) != JPKI_OK)
+			return jpki_fail(JPKI_ERR_INPUT, "not a fee in yen");
+		return rules_fee_set(&c->fees, key, x);
+	}
+	if (section[0] != '\0')
+		return jpki_fail(JPKI_ERR_INPUT, "unknown section [%s]",
+		    section);
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(string_keys); i++) {
+		if (strcmp(key, string_keys[i].key) != 0)
+			continue;
+		if (strlen(val) >= string_keys[i].cap)
+			return jpki_fail(JPKI_ERR_INPUT, "value too long");
+		memcpy((char *)c + string_keys[i].off, val, strlen(val) + 1);
+		return JPKI_OK;
+	}
+	if (strcmp(key, "policy") == 0) {
+		if (strcmp(val, "test") == 0)
+			c->test_policy = 1;
+		else if (strcmp(val, "production") == 0)
+			c->test_policy = 0;
+		else
+			return jpki_fail(JPKI_ERR_INPUT,
+			    "policy is 'test' or 'production'");
+		return JPKI_OK;
+	}
+	if (strcmp(key, "key_bits") == 0) {
+		if (parse_int(val, 2048, 4096, &x) != JPKI_OK)
+			return jpki_fail(JPKI_ERR_INPUT, "key_bits is 2048-4096");
+		c->key_bits = (int)x;
+		return JPKI_OK;
+	}
+	if (strcmp(key, "crl_shards") == 0) {
+		if (parse_int(val, 1, 65536, &x) != JPKI_OK)
+			return jpki_fail(JPKI_ERR_INPUT, "crl_shards is 1-65536");
+		c->crl_shards = (int)x;
+		return JPKI_OK;
+	}
+	return jpki_fail(JPKI_ERR_INPUT, "unknown key");
+}
+
+int
+config_load(const char *path, struct jpki_config *c)
+{
+	char line[CONFIG_LINE_MAX], section[32] = "";
+	FILE *f;
+	int lineno = 0, r = JPKI_OK;
+
+	config_defaults(c);
+	if ((f = fopen(path, "r")) == NULL)
+		return jpki_fail(errno == ENOENT ? JPKI_ERR_NOTFOUND :
+		    JPKI_ERR_IO, "%s: %s (run `jpki init` first)", path,
+		    strerror(errno));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *s, *eq, *key, *val;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			r = jpki_fail(JPKI_ERR_INPUT, "%s:%d: line too long",
+			    path, lineno);
+			break;
+		}
+		s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		if (*s == '[') {
+			char *end = strchr(s, ']');
+
+			if (end == NULL || end[1] != '\0' ||
+			    (size_t)(end - s - 1) >= sizeof(section)) {
+				r = jpki_fail(JPKI_ERR_INPUT,
+				    "%s:%d: bad section header", path, lineno);
+				break;
+			}
+			memcpy(section, s + 1, (size_t)(end - s - 1));
+			section[end - s - 1] = '\0';
+			continue;
+		}
+		if ((eq = strchr(s, '=')) == NULL) {
+			r = jpki_fail(JPKI_ERR_INPUT, "%s:%d: expected key = value",
+			    path, lineno);
+			break;
+		}
+		*eq = '\0';
+		key = trim(s);
+		val = trim(eq + 1);
+		if ((r = set_key(c, section, key, val)) != JPKI_OK) {
+			char why[256];
+
+			snprintf(why, sizeof(why), "%s", jpki_errmsg());
+			r = jpki_fail(r, "%s:%d: %s%s%s: %s", path, lineno,
+			    section[0] ? section : "", section[0] ? "." : "",
+			    key, why);
+			break;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+int
+config_write(const char *path, const struct jpki_config *c)
+{
+	char tmp[1024];
+	FILE *f;
+	int fd;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return jpki_fail(JPKI_ERR_INPUT, "config path too long");
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0 ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
+	}
+	fprintf(f, "# openjpki configuration (written by `jpki init`).\n"
+	    "# Unknown keys are refused.  Fees are in yen (R7).\n\n");
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(string_keys); i++)
+		fprintf(f, "%s = %s\n", string_keys[i].key,
+		    (const char *)c + string_keys[i].off);
+	fprintf(f, "policy = %s\nkey_bits = %d\ncrl_shards = %d\n\n[fees]\n",
+	    c->test_policy ? "test" : "production", c->key_bits,
+	    c->crl_shards);
+	for (int i = 0; i < FEE__COUNT; i++)
+		fprintf(f, "%s = %d\n", rules_fee_item_name((enum fee_item)i),
+		    c->fees.yen[i]);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		fclose(f);
+		unlink(tmp);
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
+	}
+	fclose(f);
+	if (rename(tmp, path) != 0) {
+		unlink(tmp);
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+	}
+	return JPKI_OK;
+}
+
+int
+store_open_datadir(const char *dir, const struct jpki_config *c,
+    struct store **out)
+{
+	char url[1200];
+	const char *db = c->database;
+
+	/* A relative SQLite path is relative to the data directory. */
+	if (strncmp(db, "sqlite:", 7) == 0 && db[7] != '/') {
+		snprintf(url, sizeof(url), "sqlite:%s/%s", dir, db + 7);
+		return store_open(url, out);
+	}
+	return store_open(db, out);
+}

@@ -1,0 +1,255 @@
+/* Unit tests of the store: migrations, records, transactions, the audit
+ * chain (tamper detection), the config file and the municipality table. */
+#include "store/store.h"
+#include "test.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/jpki-store-test-XXXXXX";
+static char dbpath[256];
+
+static struct resident
+sample_resident(const char *number)
+{
+	struct resident r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.number, sizeof(r.number), "%s", number);
+	strcpy(r.surname, "山田");
+	strcpy(r.given, "太郎");
+	strcpy(r.name_flags, "00000");
+	strcpy(r.address, "東京都千代田区千代田1-1");
+	strcpy(r.address_flags, "0");
+	r.birth = (struct jdate){1980, 12, 31};
+	r.gender = GENDER_MALE;
+	strcpy(r.municipality, "131016");
+	r.status = RESIDENT_ACTIVE;
+	r.facts_version = 1;
+	return r;
+}
+
+static void
+test_schema_is_migrated(struct store *s)
+{
+	int v = 0;
+
+	CHECK_INT(store_schema_version(s, &v), JPKI_OK);
+	CHECK(v >= 1);
+}
+
+static void
+test_municipality_table_loads_and_stores(struct store *s)
+{
+	struct municipality *t, m;
+	size_t n;
+
+	CHECK_INT(municipality_table_load(&t, &n), JPKI_OK);
+	CHECK_INT(n, 1736);
+	CHECK_INT(store_begin(s), JPKI_OK);
+	for (size_t i = 0; i < n; i++)
+		store_municipality_put(s, &t[i]);
+	CHECK_INT(store_commit(s), JPKI_OK);
+	free(t);
+	CHECK_INT(store_municipality_get(s, "011002", &m), JPKI_OK);
+	CHECK_STR(m.name_ja, "札幌市");
+	CHECK_STR(m.pref_romaji, "Hokkaido");
+	CHECK_INT(store_municipality_get(s, "999999", &m), JPKI_ERR_NOTFOUND);
+}
+
+static void
+test_resident_round_trip_and_duplicate_refused(struct store *s)
+{
+	struct resident r = sample_resident("123456789018"), got;
+	long before, after;
+
+	CHECK_INT(store_resident_insert(s, &r), JPKI_OK);
+	CHECK(r.id > 0);
+	CHECK_INT(store_resident_get(s, r.id, &got), JPKI_OK);
+	CHECK_STR(got.surname, "山田");
+	CHECK_INT(got.birth.y, 1980);
+	CHECK_INT(got.gender, GENDER_MALE);
+	store_resident_count(s, &before);
+	CHECK_INT(store_resident_insert(s, &r), JPKI_ERR_CONFLICT);
+	store_resident_count(s, &after);
+	CHECK_INT(after, before);
+	CHECK_INT(store_resident_by_number(s, "123456789018", &got), JPKI_OK);
+	CHECK_INT(store_resident_get(s, 99999, &got), JPKI_ERR_NOTFOUND);
+}
+
+static void
+test_rollback_changes_nothing(struct store *s)
+{
+	struct resident r = sample_resident("000000000019");
+	long before, after, abefore, aafter;
+
+	store_resident_count(s, &before);
+	store_audit_count(s, &abefore);
+	CHECK_INT(store_begin(s), JPKI_OK);
+	CHECK_INT(store_resident_insert(s, &r), JPKI_OK);
+	CHECK_INT(store_audit_append(s, "test", "resident.add", "x", "{}"),
+	    JPKI_OK);
+	store_rollback(s);
+	store_resident_count(s, &after);
+	store_audit_count(s, &aafter);
+	CHECK_INT(after, before);
+	CHECK_INT(aafter, abefore);
+}
+
+static void
+test_certificate_revocation_is_recorded_once(struct store *s)
+{
+	struct resident r = sample_resident("111111111118");
+	struct cert_record c, got;
+	uint8_t der[3] = {0x30, 0x01, 0x00};
+	int64_t n1, n2;
+
+	store_resident_insert(s, &r);
+	memset(&c, 0, sizeof(c));
+	c.ca = CERT_SIGN;
+	strcpy(c.serial, "0A1B2C");
+	c.resident_id = r.id;
+	c.status = CERT_STATUS_VALID;
+	c.not_before = 100;
+	c.not_after = 200;
+	c.issued_at = 100;
+	c.crl_shard = 7;
+	c.der = der;
+	c.der_len = sizeof(der);
+	CHECK_INT(store_cert_insert(s, &c), JPKI_OK);
+	CHECK_INT(store_cert_insert(s, &c), JPKI_ERR_CONFLICT);
+	CHECK_INT(store_cert_revoke(s, "0A1B2C", REASON_KEY_COMPROMISE, 150),
+	    JPKI_OK);
+	CHECK_INT(store_cert_revoke(s, "0A1B2C", REASON_SUPERSEDED, 160),
+	    JPKI_ERR_CONFLICT);
+	CHECK_INT(store_cert_get(s, "0A1B2C", &got), JPKI_OK);
+	CHECK_INT(got.status, CERT_STATUS_REVOKED);
+	CHECK_INT(got.reason, REASON_KEY_COMPROMISE);
+	CHECK_INT(got.der_len, 3);
+	store_cert_free(&got);
+	CHECK_INT(store_cert_revoke(s, "FFFF", REASON_KEY_COMPROMISE, 150),
+	    JPKI_ERR_NOTFOUND);
+	CHECK_INT(store_crl_number_next(s, CERT_SIGN, 7, &n1), JPKI_OK);
+	CHECK_INT(store_crl_number_next(s, CERT_SIGN, 7, &n2), JPKI_OK);
+	CHECK_INT(n2, n1 + 1);
+}
+
+static int
+count_revocations(void *arg, const char *serial, int64_t at, int reason)
+{
+	(void)serial;
+	(void)at;
+	(void)reason;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_revocation_list_by_shard(struct store *s)
+{
+	int n = 0;
+
+	CHECK_INT(store_revocation_list(s, CERT_SIGN, 7, count_revocations, &n),
+	    JPKI_OK);
+	CHECK_INT(n, 1);
+	n = 0;
+	store_revocation_list(s, CERT_SIGN, 8, count_revocations, &n);
+	CHECK_INT(n, 0);
+	n = 0;
+	store_revocation_list(s, CERT_AUTH, -1, count_revocations, &n);
+	CHECK_INT(n, 0);
+}
+
+static void
+test_audit_chain_detects_tampering(struct store *s)
+{
+	sqlite3 *db;
+	long checked;
+
+	for (int i = 0; i < 5; i++)
+		CHECK_INT(store_audit_append(s, "clerk", "test.event", "subject",
+		    "{\"i\": 1}"), JPKI_OK);
+	CHECK_INT(store_audit_verify(s, &checked), JPKI_OK);
+	CHECK(checked >= 5);
+
+	/* Alter entry 3 behind the store's back: the triggers forbid UPDATE,
+	 * so an attacker drops them first. */
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CHECK(sqlite3_exec(db, "UPDATE audit SET actor='mallory' WHERE seq=3",
+	    NULL, NULL, NULL) != SQLITE_OK);
+	sqlite3_exec(db, "DROP TRIGGER audit_append_only_update", NULL, NULL,
+	    NULL);
+	CHECK_INT(sqlite3_exec(db, "UPDATE audit SET actor='mallory' WHERE "
+	    "seq=3", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_INT(store_audit_verify(s, &checked), JPKI_ERR_VERIFY);
+	CHECK(strstr(jpki_errmsg(), "entry 3") != NULL);
+	CHECK_INT(checked, 2);
+}
+
+static void
+test_config_round_trip_and_unknown_key_refused(void)
+{
+	struct jpki_config c, got;
+	char path[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/config", dir);
+	config_defaults(&c);
+	strcpy(c.municipality, "132217");
+	c.fees.yen[FEE_CARD_REISSUE] = 1000;
+	CHECK_INT(config_write(path, &c), JPKI_OK);
+	CHECK_INT(config_load(path, &got), JPKI_OK);
+	CHECK_STR(got.municipality, "132217");
+	CHECK_INT(got.fees.yen[FEE_CARD_REISSUE], 1000);
+	CHECK_INT(got.fees.yen[FEE_CERTS_ON_REISSUED_CARD], 200);
+
+	f = fopen(path, "a");
+	fprintf(f, "colour = blue\n");
+	fclose(f);
+	CHECK_INT(config_load(path, &got), JPKI_ERR_INPUT);
+	CHECK(strstr(jpki_errmsg(), "colour") != NULL);
+}
+
+static void
+test_postgresql_url_refused_clearly(void)
+{
+	struct store *s;
+
+	CHECK_INT(store_open("postgresql://localhost/jpki", &s), JPKI_ERR_INPUT);
+	CHECK(strstr(jpki_errmsg(), "PostgreSQL") != NULL);
+}
+
+int
+main(void)
+{
+	struct store *s;
+	char cmd[300];
+
+	if (mkdtemp(dir) == NULL)
+		return 3;
+	snprintf(dbpath, sizeof(dbpath), "%s/jpki.db", dir);
+	if (store_open(dbpath, &s) != JPKI_OK) {
+		fprintf(stderr, "%s\n", jpki_errmsg());
+		return 3;
+	}
+	test_schema_is_migrated(s);
+	test_municipality_table_loads_and_stores(s);
+	test_resident_round_trip_and_duplicate_refused(s);
+	test_rollback_changes_nothing(s);
+	test_certificate_revocation_is_recorded_once(s);
+	test_revocation_list_by_shard(s);
+	test_audit_chain_detects_tampering(s);
+	store_close(&s);
+	CHECK(s == NULL);
+	/* Reopening an existing database does not re-run migrations. */
+	CHECK_INT(store_open(dbpath, &s), JPKI_OK);
+	store_close(&s);
+	test_config_round_trip_and_unknown_key_refused();
+	test_postgresql_url_refused_clearly();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup failed\n");
+	return test_summary();
+}
