@@ -1,0 +1,187 @@
+/*
+ * pki: the certificate profiles of openjpki, as pure functions over
+ * OpenSSL 3 (libcrypto).
+ *
+ * It builds the two CA certificates (signing CA, authentication CA) in the
+ * profile of the real J-LIS CA certificates, their delegated OCSP responder
+ * certificates, and the end-entity certificates: the signing certificate
+ * (署名用電子証明書) with the holder's four facts as subjectAltName
+ * otherNames, and the authentication certificate (利用者証明用電子証明書)
+ * with none.  docs/profile.md records every field, where it follows the
+ * real profile and where it knowingly differs.
+ *
+ * No I/O.  Inputs are checked before anything is allocated; a refusal
+ * names the field and the rule.  What this module does NOT decide: who may
+ * get a certificate and for how long (rules), serial uniqueness and key
+ * custody (ca).
+ */
+#ifndef JPKI_PKI_H
+#define JPKI_PKI_H
+
+#include "base/base.h"
+#include "rules/rules.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* ---- limits (named, checked before use) -------------------------------- */
+
+/* Seed R4 / jpki-facts.md: the address is at most 200 characters. */
+#define PKI_ADDRESS_MAX_CHARS 200
+/* Our limit for the name (J-LIS does not publish one we could find). */
+#define PKI_NAME_MAX_CHARS 100
+/* RFC 5280 Appendix A upper bounds, in characters. */
+#define PKI_UB_ORGANIZATION 64
+#define PKI_UB_ORG_UNIT 64
+#define PKI_UB_LOCALITY 128
+#define PKI_UB_COMMON_NAME 64
+/* Longest URI we put in a certificate (CPS, CDP, AIA). */
+#define PKI_URI_MAX 1024
+/* RFC 5280 section 4.1.2.2: at most 20 octets, positive. */
+#define PKI_SERIAL_MAX 20
+
+/* ---- object identifiers ------------------------------------------------ */
+
+/* Certificate policies (jpki-facts.md; test auth OID is our choice, see
+ * docs/profile.md). */
+#define PKI_OID_POLICY_SIGN "1.2.392.200149.8.5.1.1.20"
+#define PKI_OID_POLICY_SIGN_TEST "1.2.392.200149.8.5.1.0.20"
+#define PKI_OID_POLICY_AUTH "1.2.392.200149.8.5.1.3.30"
+#define PKI_OID_POLICY_AUTH_TEST "1.2.392.200149.8.5.1.2.30"
+/* The holder's facts, subjectAltName otherNames [0] EXPLICIT UTF8String. */
+#define PKI_OID_FACT_NAME "1.2.392.200149.8.5.5.1"
+#define PKI_OID_FACT_NAME_FLAGS "1.2.392.200149.8.5.5.2"
+#define PKI_OID_FACT_GENDER "1.2.392.200149.8.5.5.3"
+#define PKI_OID_FACT_BIRTH "1.2.392.200149.8.5.5.4"
+#define PKI_OID_FACT_ADDRESS "1.2.392.200149.8.5.5.5"
+#define PKI_OID_FACT_ADDRESS_FLAGS "1.2.392.200149.8.5.5.6"
+
+/* ---- names ---------------------------------------------------------------
+ *
+ * Our deployment's own names, from the config.  The real values are in
+ * comments; tests build with them to compare against the real CA
+ * certificates byte for byte.
+ */
+struct pki_names {
+	const char *org;        /* O=, e.g. "OpenJPKI" (real: "JPKI") */
+	const char *ou_sign;    /* "OpenJPKI for digital signature" */
+	const char *ou_auth;    /* "OpenJPKI for user authentication" */
+	const char *ou_agency;  /* "OpenJPKI Certification Centre" (real:
+	                           "Japan Agency for Local Authority
+	                           Information Systems") */
+	const char *service_ja; /* SAN/IssuerAltName DirName O=, real
+	                           "公的個人認証サービス" */
+	/* Optional (NULL: the RDN is left out).  The real service DirName goes
+	 * on after O= with two OUs: the service per CA ("公的個人認証サービス
+	 * 署名用" / "公的個人認証サービス利用者証明用") and the agency
+	 * ("地方公共団体情報システム機構"). */
+	const char *service_ou_sign_ja;
+	const char *service_ou_auth_ja;
+	const char *agency_ja;
+};
+
+/* The CA's distinguished name, C=JP (PrintableString), O, OU (sign or auth),
+ * OU agency (UTF8String): subject and issuer of the CA certificate, issuer
+ * of everything it signs.  Caller frees with X509_NAME_free. */
+int pki_ca_name(enum cert_type ca, const struct pki_names *n, X509_NAME **out);
+
+/* The directory name of a CRL shard, put in the CRL distribution point of
+ * the certificates in that shard (and by the CRL writer in the shard's
+ * Issuing Distribution Point): C=JP, O, OU (sign or auth),
+ * OU="CRL Distribution Points", CN=<shard>, after the real JPKI's
+ * "... OU=CRL Distribution Points, OU=<prefecture>, CN=<city> CRLDP". */
+int pki_crl_dirname(enum cert_type ca, const struct pki_names *n,
+    const char *shard, X509_NAME **out);
+
+/* ---- CA and OCSP responder certificates ---------------------------------- */
+
+/* Self-signed CA certificate in the real CA profile: subject = issuer =
+ * pki_ca_name(); KeyUsage critical keyCertSign+cRLSign; SAN DirName
+ * C=JP,O=service_ja[,OU=service_ou_x_ja][,OU=agency_ja]; BasicConstraints
+ * critical CA:TRUE; CDP DirName = own DN; SKI (SHA-1 of the key); in that
+ * order; sha256WithRSAEncryption.  serial: big-endian magnitude, not zero.
+ * Times are seconds since the epoch (UTCTime before 2050). */
+int pki_ca_cert_build(enum cert_type ca, const struct pki_names *n,
+    EVP_PKEY *key, const uint8_t *serial, size_t serial_len,
+    int64_t not_before, int64_t not_after, X509 **out);
+
+/* Delegated OCSP responder certificate for a CA (RFC 6960 section 4.2.2.2):
+ * subject C=JP, O=org, OU=ou_x, CN=OCSP Responder; KeyUsage critical
+ * digitalSignature; EKU id-kp-OCSPSigning; id-pkix-ocsp-nocheck; AKI; SKI.
+ * Signed with ca_key, which must match ca_cert. */
+int pki_ocsp_cert_build(enum cert_type ca, const struct pki_names *n,
+    X509 *ca_cert, EVP_PKEY *ca_key, EVP_PKEY *responder_pub,
+    const uint8_t *serial, size_t serial_len, int64_t not_before,
+    int64_t not_after, X509 **out);
+
+/* ---- end-entity certificates ------------------------------------------- */
+
+/* The four facts of seed R4, signing certificates only. */
+struct pki_holder_facts {
+	const char *name;          /* UTF-8, surname U+3000 given (caller joins) */
+	const char *name_flags;    /* "0"/"1" per character of name */
+	int gender;                /* 1 male, 2 female, 3 unknown */
+	const char *birth;         /* "E"+"YYYYMMDD", E the era digit 0-5 */
+	const char *address;       /* <= PKI_ADDRESS_MAX_CHARS characters */
+	const char *address_flags; /* "0"/"1" per character of address */
+};
+
+struct pki_ee_params {
+	enum cert_type type;
+	const uint8_t *serial;       /* 16 random bytes, top bit clear */
+	size_t serial_len;
+	int64_t not_before, not_after;
+	EVP_PKEY *subject_pub;       /* the card's public key (RSA >= 2048) */
+	X509 *ca_cert;               /* issuer name + AKI from its SKI; must be
+	                                the CA of this type (name checked) */
+	const struct pki_names *names;
+	const char *pref_romaji;     /* signing subject: C=JP, L=pref, */
+	const char *city_romaji;     /* L=city, CN=cn */
+	const char *cn;              /* signing: issue id; auth: opaque id */
+	const struct pki_holder_facts *facts; /* required for CERT_SIGN, must
+	                                         be NULL for CERT_AUTH */
+	int test_policy;             /* 1: test policy OID, 0: production */
+	const char *cps_uri;         /* CPS qualifier of the policy (required) */
+	const char *crl_uri;         /* http:// URI of the CRL shard (required) */
+	const char *crl_dirname_shard; /* optional: also a DirName CDP like real
+	                                  JPKI, CN of pki_crl_dirname() */
+	const char *ocsp_uri;        /* AIA, optional (http://) */
+	const char *ca_issuers_uri;  /* AIA, optional (http://) */
+};
+
+/* Build the unsigned end-entity certificate (everything but the signature).
+ * Extensions, in order: KeyUsage (critical), [SAN otherNames 1,4,3,5,2,6 —
+ * signing only], certificatePolicies (critical), IssuerAltName, CDP, AKI,
+ * SKI, [AIA].  Bad input: JPKI_ERR_INPUT naming the field. */
+int pki_ee_cert_build(const struct pki_ee_params *p, X509 **out);
+
+/* Sign a built certificate with sha256WithRSAEncryption.  Thread-safe for
+ * concurrent use with distinct X509s and a shared EVP_PKEY. */
+int pki_cert_sign(X509 *x, EVP_PKEY *ca_key);
+
+/* ---- DER helpers --------------------------------------------------------- */
+
+/* DER of x; the caller OPENSSL_free()s *der. */
+int pki_cert_der(X509 *x, uint8_t **der, size_t *len);
+/* The serial as `openssl x509 -serial` prints it: uppercase hex of the
+ * magnitude without leading zero octets ("00" for zero), no separators. */
+int pki_serial_hex(const uint8_t *serial, size_t len, char *out,
+    size_t outlen);
+
+/* ---- reading back -------------------------------------------------------- */
+
+/* The six otherNames of a signing certificate (for `jpki cert show`), or
+ * JPKI_ERR_NOTFOUND when there are none (an authentication certificate).
+ * Strings are malloc'd into the struct; free with pki_cert_facts_free. */
+struct pki_cert_facts {
+	char *name, *name_flags, *birth, *address, *address_flags;
+	int gender;
+};
+int pki_cert_facts_read(X509 *x, struct pki_cert_facts *out);
+void pki_cert_facts_free(struct pki_cert_facts *f);
+
+/* Check facts against R4's formats without building anything (the counter
+ * may refuse early).  JPKI_ERR_INPUT naming the field on failure. */
+int pki_holder_facts_check(const struct pki_holder_facts *f);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * pki_int.h: helpers shared by the pki module's files, not part of its
+ * interface.
+ */
+#ifndef JPKI_PKI_INT_H
+#define JPKI_PKI_INT_H
+
+#include "pki.h"
+
+#include <openssl/x509v3.h>
+
+/* Record OpenSSL's reason for a failure while doing `what`; clears the
+ * OpenSSL error queue.  Returns JPKI_ERR_CRYPTO. */
+int pki_crypto_fail(const char *what);
+
+/* Check that s is a non-empty single line of UTF-8 of at most max_chars
+ * characters; JPKI_ERR_INPUT naming `field` otherwise. */
+int pki_text_check(const char *s, size_t max_chars, const char *field);
+/* Check an URI for an IA5String: printable ASCII, no space, at most
+ * PKI_URI_MAX bytes, starting with "http://" (or also "https://" when
+ * https_ok). */
+int pki_uri_check(const char *uri, int https_ok, const char *field);
+/* Check the names from the config. */
+int pki_names_check(const struct pki_names *n);
+
+/* Append one RDN: type V_ASN1_PRINTABLESTRING or V_ASN1_UTF8STRING, value
+ * already checked. */
+int pki_name_add(X509_NAME *name, int nid, int type, const char *value);
+/* The service DirName (CA subjectAltName, EE issuerAltName). */
+int pki_service_names(enum cert_type ca, const struct pki_names *n,
+    GENERAL_NAMES **out);
+
+/* Version 3, serial, validity, on a fresh certificate. */
+int pki_cert_basics(X509 *x, const uint8_t *serial, size_t serial_len,
+    int64_t not_before, int64_t not_after);
+/* Append an extension (encoded from its OpenSSL structure). */
+int pki_ext_add(X509 *x, int nid, void *value, int critical,
+    const char *what);
+/* Append KeyUsage (critical) with the given bits (0 = digitalSignature). */
+int pki_ext_key_usage(X509 *x, const int *bits, size_t nbits);
+/* Append a CRL distribution point list: an URI point (if uri) and a
+ * DirName point (if dirname), in that order. */
+int pki_ext_cdp(X509 *x, const char *uri, const X509_NAME *dirname);
+/* Append SKI: SHA-1 of the subjectPublicKey (RFC 5280 4.2.1.2 method 1). */
+int pki_ext_ski(X509 *x);
+/* Append AKI: keyIdentifier = the issuer's SKI. */
+int pki_ext_aki(X509 *x, X509 *issuer);
+
+/* Append the signing certificate's SAN: the six otherNames of the facts
+ * (already checked). */
+int pki_ext_holder_facts(X509 *x, const struct pki_holder_facts *f);
+
+int pki_type_check(enum cert_type t, const char *field);
+
+#endif
