@@ -154,9 +154,9 @@ struct fee_line {
  * number of certificates loaded in the procedure: a certificate fee is one
  * line per procedure when certs_loaded >= 1 (R7 prices the certificates of
  * one visit together, not each one), none when 0.  Zero-yen lines are
- * included so a receipt can list them.  Writes at most max lines; returns
- * the number of lines the procedure has (like snprintf), 0 for an unknown
- * procedure. */
+ * included so a receipt can list them.  Writes at most max lines (out may
+ * be NULL when max is 0); returns the number of lines the procedure has
+ * (like snprintf), 0 for an unknown procedure. */
 size_t rules_fees_for(const struct fee_table *t, enum procedure p,
     int certs_loaded, struct fee_line *out, size_t max);
 /* Sum of n lines in yen. */
