@@ -27,7 +27,7 @@
 /* ---- limits (named, checked before use) -------------------------------- */
 
 /* Seed R4 / jpki-facts.md: the address is at most 200 characters. */
-#define PKI_ADDRESS_MAX_CHARS 200
+#define PKI_ADDRESS_MAX_CHARS RULES_ADDRESS_MAX_CHARS
 /* Our limit for the name (J-LIS does not publish one we could find). */
 #define PKI_NAME_MAX_CHARS 100
 /* RFC 5280 Appendix A upper bounds, in characters. */

@@ -10,6 +10,7 @@
  */
 #include "pki_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,19 +36,6 @@ static const char *const fact_oid[FACT__COUNT] = {
 static const enum fact fact_order[FACT__COUNT] = {
 	FACT_NAME, FACT_BIRTH, FACT_GENDER, FACT_ADDRESS, FACT_NAME_FLAGS,
 	FACT_ADDRESS_FLAGS,
-};
-
-/* The era digit of the birth date and the Gregorian days each era
- * covers (jpki-facts.md: 1 Meiji, 2 Taisho, 3 Showa, 4 Heisei, 5 Reiwa). */
-static const struct {
-	char digit;
-	struct jdate first, last;
-} eras[] = {
-	{'1', {1868, 1, 25}, {1912, 7, 29}},
-	{'2', {1912, 7, 30}, {1926, 12, 24}},
-	{'3', {1926, 12, 25}, {1989, 1, 7}},
-	{'4', {1989, 1, 8}, {2019, 4, 30}},
-	{'5', {2019, 5, 1}, {9999, 12, 31}},
 };
 
 /* "0"/"1" for each character of value (R4 substitution flags). */
@@ -91,18 +79,29 @@ birth_check(const char *b)
 	if (!jdate_valid(d))
 		return jpki_fail(JPKI_ERR_INPUT,
 		    "facts.birth: %.8s is not a date", b + 1);
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(eras); i++) {
-		if (eras[i].digit != b[0])
-			continue;
-		if (jdate_cmp(d, eras[i].first) < 0 ||
-		    jdate_cmp(d, eras[i].last) > 0)
-			return jpki_fail(JPKI_ERR_INPUT,
-			    "facts.birth: %.8s does not fall in era %c", b + 1,
-			    b[0]);
+	/* The era digit must be the era of the date (rules owns the era
+	 * boundaries). */
+	if (rules_era_digit(d) != b[0] - '0')
+		return jpki_fail(JPKI_ERR_INPUT,
+		    "facts.birth: %.8s does not fall in era %c (it is era %d)",
+		    b + 1, b[0], rules_era_digit(d));
+	return JPKI_OK;
+}
+
+/* The address rule is the register's (rules_address_check, R4); say that
+ * it was the certificate's facts that broke it. */
+static int
+address_check(const char *address)
+{
+	char msg[256];
+	int r;
+
+	if (address == NULL)
+		return jpki_fail(JPKI_ERR_INPUT, "facts.address: missing");
+	if ((r = rules_address_check(address)) == JPKI_OK)
 		return JPKI_OK;
-	}
-	return jpki_fail(JPKI_ERR_INPUT,
-	    "facts.birth: era digit %c is not 0-5", b[0]);
+	snprintf(msg, sizeof(msg), "%s", jpki_errmsg());
+	return jpki_fail(r, "facts.%s", msg);
 }
 
 int
@@ -120,8 +119,7 @@ pki_holder_facts_check(const struct pki_holder_facts *f)
 		    "facts.gender: %d is not 1 (male), 2 (female) or "
 		    "3 (unknown)", f->gender);
 	if ((r = birth_check(f->birth)) ||
-	    (r = pki_text_check(f->address, PKI_ADDRESS_MAX_CHARS,
-	    "facts.address")) ||
+	    (r = address_check(f->address)) ||
 	    (r = flags_check(f->address_flags, f->address,
 	    "facts.address_flags")))
 		return r;
