@@ -94,7 +94,10 @@ struct eligibility {
 	struct jdate birth;
 	int holder_alive;
 	int facts_current;           /* card-info / card face match the register */
-	enum existing_cert existing; /* certificate of the same type */
+	/* The card's certificate of the same type.  CERT_OP_RENEW needs
+	 * EXISTING_VALID with its notAfter (R9 measures the window from it);
+	 * CERT_OP_ISSUE is refused while one is valid (R8). */
+	enum existing_cert existing;
 	int64_t existing_not_after;  /* read when existing == EXISTING_VALID */
 	int64_t now;
 };
