@@ -20,6 +20,8 @@ static int failure_expected; /* do not print the output of a refusal */
 
 /* Run a shell command; its stdout and stderr land in tool_out.  Returns the
  * exit status, or -1 if it did not exit normally. */
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static int
 run(const char *fmt, ...)
 {
