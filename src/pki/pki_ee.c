@@ -212,6 +212,15 @@ pki_ee_cert_build(const struct pki_ee_params *p, X509 **out)
 		    p->type == CERT_SIGN ? "signing" : "authentication");
 		goto fail;
 	}
+	/* A certificate that outlives its CA could not be checked in its last
+	 * days; J-LIS stops issuing from a CA generation well before its end
+	 * (docs/profile.md). */
+	if (ASN1_TIME_cmp_time_t(X509_get0_notAfter(p->ca_cert),
+	    (time_t)p->not_after) < 0) {
+		r = jpki_fail(JPKI_ERR_INPUT,
+		    "validity: notAfter is after the CA certificate's notAfter");
+		goto fail;
+	}
 	if (p->crl_dirname_shard && (r = pki_crl_dirname(p->type, p->names,
 	    p->crl_dirname_shard, &crl_dn)))
 		goto fail;

@@ -558,22 +558,32 @@ test_validity_utctime_until_2049_generalized_from_2050(void)
 	uint8_t serial[16];
 	struct pki_ee_params p;
 	struct jdate last49 = {2049, 12, 31}, first50 = {2050, 1, 1};
-	X509 *x;
+	struct jdate ca_end = {2060, 3, 31};
+	X509 *x = NULL, *long_ca = NULL;
 
+	/* A CA that lives past 2050, so the EE may too. */
+	CHECK_INT(pki_ca_cert_build(CERT_AUTH, &our_names, auth_ca_key,
+	    ca_serial, 1, t_nb, jst_end_of_day(ca_end), &long_ca), JPKI_OK);
+	if (long_ca == NULL)
+		return;
+	CHECK_INT(ASN1_STRING_type(X509_get0_notAfter(long_ca)),
+	    V_ASN1_GENERALIZEDTIME);
 	fixture_serial(serial, 8);
-	p = fixture_ee(CERT_AUTH, auth_ca, card_key, serial, t_nb,
+	p = fixture_ee(CERT_AUTH, long_ca, card_key, serial, t_nb,
 	    jst_end_of_day(last49) + 9 * 3600); /* 2049-12-31T23:59:59Z */
 	CHECK_INT(pki_ee_cert_build(&p, &x), JPKI_OK);
 	if (x)
 		CHECK_INT(ASN1_STRING_type(X509_get0_notAfter(x)),
 		    V_ASN1_UTCTIME);
 	X509_free(x);
+	x = NULL;
 	p.not_after = jst_instant(first50, 9, 0, 0); /* 2050-01-01T00:00Z */
 	CHECK_INT(pki_ee_cert_build(&p, &x), JPKI_OK);
 	if (x)
 		CHECK_INT(ASN1_STRING_type(X509_get0_notAfter(x)),
 		    V_ASN1_GENERALIZEDTIME);
 	X509_free(x);
+	X509_free(long_ca);
 }
 
 static void
@@ -658,6 +668,8 @@ static void times_reversed(struct pki_ee_params *p, struct pki_holder_facts *f)
 { (void)f; p->not_after = p->not_before; }
 static void type_3(struct pki_ee_params *p, struct pki_holder_facts *f)
 { (void)f; p->type = (enum cert_type)3; }
+static void outlives_ca(struct pki_ee_params *p, struct pki_holder_facts *f)
+{ (void)f; p->not_after = 4102444800LL; } /* 2100, the CA ends in 2036 */
 static void no_pref(struct pki_ee_params *p, struct pki_holder_facts *f)
 { (void)f; p->pref_romaji = NULL; }
 
@@ -686,6 +698,7 @@ test_malformed_inputs_are_refused_with_the_field_named(void)
 		{"validity ordered", "validity", times_reversed},
 		{"type is sign or auth", "type", type_3},
 		{"signing subject has L=pref", "pref_romaji", no_pref},
+		{"not past the CA's notAfter", "validity", outlives_ca},
 	};
 	uint8_t serial[16];
 
