@@ -136,7 +136,7 @@ struct pki_ee_params {
 	                                the CA of this type (name checked) */
 	const struct pki_names *names;
 	const char *pref_romaji;     /* signing subject: C=JP, L=pref, */
-	const char *city_romaji;     /* L=city, CN=cn */
+	const char *city_romaji;     /* L=city, CN=cn (ignored for auth) */
 	const char *cn;              /* signing: issue id; auth: opaque id */
 	const struct pki_holder_facts *facts; /* required for CERT_SIGN, must
 	                                         be NULL for CERT_AUTH */

@@ -55,10 +55,8 @@ ee_check(const struct pki_ee_params *p)
 			return jpki_fail(JPKI_ERR_INPUT,
 			    "facts: R5: an authentication certificate carries "
 			    "no personal facts");
-		if (p->pref_romaji != NULL || p->city_romaji != NULL)
-			return jpki_fail(JPKI_ERR_INPUT,
-			    "pref_romaji/city_romaji: R5: an authentication "
-			    "certificate's subject is C=JP, CN only");
+		/* pref_romaji and city_romaji are ignored: R5's subject is
+		 * C=JP, CN only, and a caller may fill them for both types. */
 	}
 	if ((r = pki_text_check(p->cn, PKI_UB_COMMON_NAME, "cn")) ||
 	    (r = pki_uri_check(p->cps_uri, 1, "cps_uri")) ||

@@ -455,6 +455,8 @@ test_authentication_cert_carries_no_personal_facts(void)
 
 	fixture_serial(serial, 4);
 	p = fixture_ee(CERT_AUTH, auth_ca, card_key, serial, t_nb, t_na);
+	p.pref_romaji = "Tokyo-to"; /* ignored: R5 subject is C=JP, CN */
+	p.city_romaji = "Kiyose-shi";
 	x = fixture_issue(&p, auth_ca_key);
 	CHECK(x != NULL);
 	if (x == NULL)
