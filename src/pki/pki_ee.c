@@ -233,11 +233,12 @@ pki_ee_cert_build(const struct pki_ee_params *p, X509 **out)
 	    p->not_after)))
 		goto fail;
 	if (!X509_set_subject_name(x, subject) ||
-	    !X509_set_issuer_name(x, X509_get_subject_name(p->ca_cert)) ||
-	    !X509_set_pubkey(x, p->subject_pub)) {
-		r = pki_crypto_fail("setting the subject, issuer and key");
+	    !X509_set_issuer_name(x, X509_get_subject_name(p->ca_cert))) {
+		r = pki_crypto_fail("setting the subject and issuer");
 		goto fail;
 	}
+	if ((r = pki_set_subject_key(x, p->subject_pub)))
+		goto fail;
 	if (p->type == CERT_SIGN)
 		r = pki_ext_key_usage(x, sign_bits, JPKI_ARRAY_LEN(sign_bits));
 	else

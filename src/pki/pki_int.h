@@ -33,6 +33,8 @@ int pki_service_names(enum cert_type ca, const struct pki_names *n,
 /* Version 3, serial, validity, on a fresh certificate. */
 int pki_cert_basics(X509 *x, const uint8_t *serial, size_t serial_len,
     int64_t not_before, int64_t not_after);
+/* Set the subject public key (fast for RSA, see pki_key.c). */
+int pki_set_subject_key(X509 *x, EVP_PKEY *pub);
 /* Append an extension (encoded from its OpenSSL structure). */
 int pki_ext_add(X509 *x, int nid, void *value, int critical,
     const char *what);

@@ -361,6 +361,19 @@ test_signing_cert_profile(void)
 	ski = X509_get0_subject_key_id(sign_ca);
 	CHECK(aki != NULL && ski != NULL && ASN1_STRING_cmp(aki, ski) == 0);
 	CHECK_INT(X509_get_signature_nid(x), NID_sha256WithRSAEncryption);
+	/* The fast key path (pki_key.c) gives the encoder's exact DER and
+	 * leaves a usable key in the certificate. */
+	{
+		unsigned char *want = NULL, *got = NULL;
+		int wl = i2d_PUBKEY(card_key, &want);
+		int gl = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &got);
+
+		CHECK(wl > 0 && wl == gl && memcmp(want, got, (size_t)wl) == 0);
+		CHECK(X509_get0_pubkey(x) != NULL &&
+		    EVP_PKEY_eq(X509_get0_pubkey(x), card_key) == 1);
+		OPENSSL_free(want);
+		OPENSSL_free(got);
+	}
 	CHECK_INT(verify_chain(sign_ca, x, t_nb + 86400, PKI_OID_POLICY_SIGN), 1);
 	/* The signing CA does not vouch for the auth policy. */
 	CHECK(verify_chain(sign_ca, x, t_nb + 86400, PKI_OID_POLICY_AUTH) != 1);
