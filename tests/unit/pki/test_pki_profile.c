@@ -160,7 +160,7 @@ static void
 compare_with_real_ca(const char *file)
 {
 	char path[4096];
-	const char *src = getenv("JPKI_SOURCE");
+	const char *src = getenv("JPKI_SOURCE"), *shared = getenv("JPKI_SHARED");
 	X509 *real, *ours = NULL, *same = NULL;
 	EVP_PKEY *key = sign_ca_key;
 	enum cert_type type;
@@ -169,8 +169,12 @@ compare_with_real_ca(const char *file)
 	int64_t nb, na;
 	int serial_len, r;
 
-	snprintf(path, sizeof(path), "%s/../shared/reference/jpki-ca/%s",
-	    src ? src : ".", file);
+	if (shared)
+		snprintf(path, sizeof(path), "%s/reference/jpki-ca/%s", shared,
+		    file);
+	else
+		snprintf(path, sizeof(path), "%s/../shared/reference/jpki-ca/%s",
+		    src ? src : ".", file);
 	real = load_pem(path);
 	CHECK(real != NULL);
 	if (real == NULL) {
@@ -238,6 +242,8 @@ compare_with_real_ca(const char *file)
 		CHECK_INT(X509_get_version(ours), X509_get_version(real));
 		CHECK_INT(ASN1_STRING_type(X509_get0_notAfter(ours)),
 		    V_ASN1_UTCTIME);
+		CHECK(strstr((const char *)ASN1_STRING_get0_data(
+		    X509_get0_notAfter(ours)), "145959Z") != NULL);
 		CHECK(X509_check_ca(ours) >= 1);
 		CHECK_INT(X509_verify(ours, key), 1);
 	}
@@ -450,6 +456,81 @@ test_facts_read_back_equal_what_was_put_in(void)
 	OPENSSL_free(der);
 	X509_free(parsed);
 	X509_free(x);
+}
+
+/* A certificate from elsewhere (a real card, a file) whose SAN is built by
+ * hand: each entry is {oid, ASN.1 type, value}. */
+struct crafted_name {
+	const char *oid;
+	int type;
+	const char *value;
+};
+
+static int
+read_crafted(const struct crafted_name *names, size_t n)
+{
+	uint8_t serial[16];
+	struct pki_ee_params p;
+	struct pki_cert_facts f;
+	GENERAL_NAMES *gens = GENERAL_NAMES_new();
+	X509 *x = NULL;
+	int r;
+
+	fixture_serial(serial, 11);
+	p = fixture_ee(CERT_AUTH, auth_ca, card_key, serial, t_nb, t_na);
+	if (pki_ee_cert_build(&p, &x) != JPKI_OK || gens == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		GENERAL_NAME *g = GENERAL_NAME_new();
+		ASN1_TYPE *t = ASN1_TYPE_new();
+		ASN1_STRING *v = ASN1_STRING_type_new(names[i].type);
+
+		ASN1_STRING_set(v, names[i].value, -1);
+		ASN1_TYPE_set(t, names[i].type, v);
+		GENERAL_NAME_set0_othername(g, OBJ_txt2obj(names[i].oid, 1), t);
+		sk_GENERAL_NAME_push(gens, g);
+	}
+	X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_APPEND);
+	GENERAL_NAMES_free(gens);
+	r = pki_cert_facts_read(x, &f);
+	if (r == JPKI_OK)
+		pki_cert_facts_free(&f);
+	X509_free(x);
+	return r;
+}
+
+static void
+test_facts_read_refuses_malformed_other_names(void)
+{
+	const struct crafted_name six[] = {
+		{PKI_OID_FACT_NAME, V_ASN1_UTF8STRING, "山田　花子"},
+		{PKI_OID_FACT_BIRTH, V_ASN1_UTF8STRING, "419900102"},
+		{PKI_OID_FACT_GENDER, V_ASN1_UTF8STRING, "2"},
+		{PKI_OID_FACT_ADDRESS, V_ASN1_UTF8STRING, "東京都"},
+		{PKI_OID_FACT_NAME_FLAGS, V_ASN1_UTF8STRING, "00000"},
+		{PKI_OID_FACT_ADDRESS_FLAGS, V_ASN1_UTF8STRING, "000"},
+	};
+	struct crafted_name bad[6];
+
+	CHECK_INT(read_crafted(six, 6), JPKI_OK);
+	CHECK_INT(read_crafted(six, 5), JPKI_ERR_INPUT); /* .6 missing */
+	CHECK(has_field(PKI_OID_FACT_ADDRESS_FLAGS));
+	memcpy(bad, six, sizeof(bad));
+	bad[5] = six[0]; /* .1 twice */
+	CHECK_INT(read_crafted(bad, 6), JPKI_ERR_INPUT);
+	CHECK(has_field("twice"));
+	memcpy(bad, six, sizeof(bad));
+	bad[3].type = V_ASN1_IA5STRING;
+	CHECK_INT(read_crafted(bad, 6), JPKI_ERR_INPUT);
+	CHECK(has_field("UTF8String"));
+	memcpy(bad, six, sizeof(bad));
+	bad[0].value = "山田\n花子";
+	CHECK_INT(read_crafted(bad, 6), JPKI_ERR_INPUT);
+	memcpy(bad, six, sizeof(bad));
+	bad[2].value = "male";
+	CHECK_INT(read_crafted(bad, 6), JPKI_ERR_INPUT);
+	bad[0].oid = "1.2.3.4"; /* only foreign otherNames */
+	CHECK_INT(read_crafted(bad, 1), JPKI_ERR_NOTFOUND);
 }
 
 static void
@@ -891,6 +972,7 @@ main(void)
 	test_signing_cert_profile();
 	test_signing_cert_facts_in_the_real_order();
 	test_facts_read_back_equal_what_was_put_in();
+	test_facts_read_refuses_malformed_other_names();
 	test_authentication_cert_carries_no_personal_facts();
 	test_test_environment_policies();
 	test_crl_distribution_point_uri_then_dirname();
