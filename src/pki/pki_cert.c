@@ -26,8 +26,9 @@ pki_crypto_fail(const char *what)
 	return jpki_fail(JPKI_ERR_CRYPTO, "%s: %s", what, reason);
 }
 
+/* On success *skip is the number of leading zero octets. */
 static int
-serial_check(const uint8_t *serial, size_t len)
+serial_check(const uint8_t *serial, size_t len, size_t *skip)
 {
 	size_t i = 0;
 
@@ -44,6 +45,7 @@ serial_check(const uint8_t *serial, size_t len)
 		return jpki_fail(JPKI_ERR_INPUT,
 		    "serial: RFC 5280 4.1.2.2: at most %d octets",
 		    PKI_SERIAL_MAX);
+	*skip = i;
 	return JPKI_OK;
 }
 
@@ -70,16 +72,17 @@ pki_cert_basics(X509 *x, const uint8_t *serial, size_t serial_len,
 	ASN1_INTEGER *sn = NULL;
 	ASN1_TIME *t = NULL;
 	BIGNUM *bn = NULL;
+	size_t skip = 0;
 	int r;
 
-	if ((r = serial_check(serial, serial_len)) ||
+	if ((r = serial_check(serial, serial_len, &skip)) ||
 	    (r = validity_check(not_before, not_after)))
 		return r;
 	if (!X509_set_version(x, X509_VERSION_3)) {
 		r = pki_crypto_fail("setting the version");
 		goto fail;
 	}
-	if ((bn = BN_bin2bn(serial, (int)serial_len, NULL)) == NULL ||
+	if ((bn = BN_bin2bn(serial + skip, (int)(serial_len - skip), NULL)) == NULL ||
 	    (sn = BN_to_ASN1_INTEGER(bn, NULL)) == NULL ||
 	    !X509_set_serialNumber(x, sn)) {
 		r = pki_crypto_fail("setting the serial");

@@ -120,6 +120,8 @@ name_start(enum cert_type ca, const struct pki_names *n, X509_NAME **out)
 	X509_NAME *name = NULL;
 	int r;
 
+	if (out == NULL)
+		return jpki_fail(JPKI_ERR_INPUT, "name: no output");
 	*out = NULL;
 	if ((r = pki_type_check(ca, "CA")) || (r = pki_names_check(n)))
 		return r;
@@ -164,8 +166,9 @@ pki_crl_dirname(enum cert_type ca, const struct pki_names *n,
 	X509_NAME *name = NULL;
 	int r;
 
-	if (out)
-		*out = NULL;
+	if (out == NULL)
+		return jpki_fail(JPKI_ERR_INPUT, "CRL shard name: no output");
+	*out = NULL;
 	if ((r = pki_text_check(shard, PKI_UB_COMMON_NAME, "CRL shard name")))
 		return r;
 	if ((r = name_start(ca, n, &name)))

@@ -895,6 +895,21 @@ test_serial_hex_as_openssl_prints_it(void)
 	CHECK_INT(pki_serial_hex(table[2].bytes, 4, out, 9), JPKI_OK);
 }
 
+static void
+test_serial_leading_zero_octets_are_not_encoded(void)
+{
+	static const uint8_t serial[24] = {[23] = 0x2A}; /* 24 octets, value 42 */
+	struct pki_ee_params p;
+	X509 *x = NULL;
+
+	p = fixture_ee(CERT_AUTH, auth_ca, card_key, serial, t_nb, t_na);
+	p.serial_len = sizeof(serial);
+	CHECK_INT(pki_ee_cert_build(&p, &x), JPKI_OK);
+	if (x)
+		CHECK_INT(ASN1_INTEGER_get(X509_get0_serialNumber(x)), 42);
+	X509_free(x);
+}
+
 /* ---- concurrency --------------------------------------------------------- */
 
 #define SIGN_THREADS 4
@@ -983,6 +998,7 @@ main(void)
 	test_address_of_exactly_200_characters_is_accepted();
 	test_names_from_the_config_are_checked();
 	test_serial_hex_as_openssl_prints_it();
+	test_serial_leading_zero_octets_are_not_encoded();
 	test_signing_from_several_threads_with_one_key();
 
 	X509_free(sign_ca);
