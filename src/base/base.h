@@ -48,7 +48,8 @@ int jpki_exit_status(int code);
 /* Record a one-line message for this thread and return code. */
 int jpki_fail(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int jpki_vfail(int code, const char *fmt, va_list ap);
+int jpki_vfail(int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* The last message recorded on this thread ("" if none). */
 const char *jpki_errmsg(void);
 /* Forget the last message. */

@@ -1,12 +1,269 @@
-/* cli_cert.c: `jpki cert` (being written). */
+/*
+ * cli_cert.c: `jpki cert show|list|revoke`.  Serials are hex as
+ * `openssl x509 -serial` prints them (colons and 0x tolerated).
+ */
 #include "cli/cli.h"
-#include "base/base.h"
+#include "ca/ca.h"
+#include "pki/pki.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: jpki cert show SERIAL [--pem] [--json]\n"
+    "       jpki cert list [--resident ID] [--json]\n"
+    "       jpki cert revoke SERIAL --reason REASON [--json]\n"
+    "reasons (RFC 5280): keyCompromise, affiliationChanged, superseded,\n"
+    "       cessationOfOperation, cACompromise, certificateHold,\n"
+    "       privilegeWithdrawn, unspecified\n"
+    "common: --data DIR, --actor NAME\n";
+
+enum { O_DATA = 1, O_JSON, O_RESIDENT, O_REASON, O_ACTOR, O_PEM, O_HELP };
+
+static const struct option opts[] = {
+    {"data", required_argument, NULL, O_DATA},
+    {"json", no_argument, NULL, O_JSON},
+    {"resident", required_argument, NULL, O_RESIDENT},
+    {"reason", required_argument, NULL, O_REASON},
+    {"actor", required_argument, NULL, O_ACTOR},
+    {"clerk", required_argument, NULL, O_ACTOR},
+    {"pem", no_argument, NULL, O_PEM},
+    {"help", no_argument, NULL, O_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+struct args {
+	const char *data, *resident, *reason, *actor, *serial;
+	int json, pem;
+};
+
+static json_t *
+cert_json(const struct cert_record *c, int64_t now)
+{
+	char nb[26], na[26], ia[26];
+	json_t *o;
+
+	iso8601_format_jst(c->not_before, nb);
+	iso8601_format_jst(c->not_after, na);
+	iso8601_format_jst(c->issued_at, ia);
+	o = json_pack("{s:s, s:s, s:s, s:n, s:I, s:s, s:s, s:s, s:i}",
+	    "serial", c->serial, "type", rules_cert_type_name(c->ca),
+	    "status", ca_cert_status_name(c, now), "reason",
+	    "resident", (json_int_t)c->resident_id, "not_before", nb,
+	    "not_after", na, "issued_at", ia, "crl_shard", c->crl_shard);
+	if (c->status == CERT_STATUS_REVOKED) {
+		char ra[26];
+
+		iso8601_format_jst(c->revoked_at, ra);
+		json_object_set_new(o, "reason",
+		    json_string(revocation_reason_name(c->reason)));
+		json_object_set_new(o, "revoked_at", json_string(ra));
+	}
+	json_object_set_new(o, "replaces", c->replaces[0] ?
+	    json_string(c->replaces) : json_null());
+	if (c->card_id != 0)
+		json_object_set_new(o, "card", json_integer(c->card_id));
+	return o;
+}
+
+static int
+cmd_show(struct ca *ca, struct args *a, int64_t now)
+{
+	struct cert_record c;
+	char serial[SERIAL_HEX_MAX];
+	const unsigned char *p;
+	X509 *x = NULL;
+	json_t *o;
+	int r;
+
+	if (a->serial == NULL)
+		return jpki_fail(JPKI_ERR_USAGE, "show needs a SERIAL");
+	if ((r = ca_serial_normalise(a->serial, serial)) != JPKI_OK ||
+	    (r = store_cert_get(ca_store(ca), serial, &c)) != JPKI_OK)
+		return r;
+	o = cert_json(&c, now);
+	p = c.der;
+	x = d2i_X509(NULL, &p, (long)c.der_len);
+	if (x != NULL && c.ca == CERT_SIGN) {
+		struct pki_cert_facts f;
+
+		if (pki_cert_facts_read(x, &f) == JPKI_OK) {
+			json_object_set_new(o, "facts", json_pack(
+			    "{s:s, s:s, s:i, s:s, s:s, s:s}", "name", f.name,
+			    "birth", f.birth, "gender", f.gender, "address",
+			    f.address, "name_flags", f.name_flags,
+			    "address_flags", f.address_flags));
+			pki_cert_facts_free(&f);
+		}
+	}
+	if (a->json) {
+		if (a->pem && x != NULL) {
+			BIO *b = BIO_new(BIO_s_mem());
+			char *pem;
+			long n;
+
+			PEM_write_bio_X509(b, x);
+			n = BIO_get_mem_data(b, &pem);
+			json_object_set_new(o, "pem",
+			    json_stringn(pem, (size_t)n));
+			BIO_free(b);
+		}
+		cli_print_json(o);
+	} else {
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(o, k, v) {
+			if (json_is_string(v))
+				printf("%-11s %s\n", k, json_string_value(v));
+			else if (json_is_integer(v))
+				printf("%-11s %lld\n", k,
+				    (long long)json_integer_value(v));
+		}
+		if ((v = json_object_get(o, "facts")) != NULL)
+			printf("facts       %s / %s / %lld / %s\n",
+			    json_string_value(json_object_get(v, "name")),
+			    json_string_value(json_object_get(v, "birth")),
+			    (long long)json_integer_value(
+			    json_object_get(v, "gender")),
+			    json_string_value(json_object_get(v, "address")));
+		if (a->pem && x != NULL)
+			PEM_write_X509(stdout, x);
+		json_decref(o);
+	}
+	X509_free(x);
+	store_cert_free(&c);
+	return JPKI_OK;
+}
+
+struct list_ctx {
+	json_t *arr;
+	int64_t now;
+};
+
+static int
+list_one(void *arg, const struct cert_record *c)
+{
+	struct list_ctx *l = arg;
+	char na[26];
+
+	if (l->arr != NULL) {
+		json_array_append_new(l->arr, cert_json(c, l->now));
+	} else {
+		iso8601_format_jst(c->not_after, na);
+		printf("%-34s %-4s %-8s %-20s %s\n", c->serial,
+		    rules_cert_type_name(c->ca), ca_cert_status_name(c, l->now),
+		    c->status == CERT_STATUS_REVOKED ?
+		    revocation_reason_name(c->reason) : "-", na);
+	}
+	return 0;
+}
+
+static int
+cmd_list(struct ca *ca, struct args *a, int64_t now)
+{
+	struct list_ctx l = {a->json ? json_array() : NULL, now};
+	long long id = 0;
+	int r;
+
+	if (a->resident != NULL &&
+	    (r = cli_parse_i64("--resident", a->resident, &id)) != JPKI_OK)
+		goto out;
+	if (a->resident != NULL) {
+		struct resident res;
+
+		if ((r = store_resident_get(ca_store(ca), id, &res)))
+			goto out;
+	}
+	r = store_cert_list(ca_store(ca), id, list_one, &l);
+	if (r == JPKI_OK && l.arr != NULL) {
+		cli_print_json(l.arr);
+		l.arr = NULL;
+	}
+out:
+	json_decref(l.arr);
+	return r;
+}
+
+static int
+cmd_revoke(struct ca *ca, struct args *a, int64_t now)
+{
+	char serial[SERIAL_HEX_MAX];
+	int reason, r;
+
+	(void)now;
+	if (a->serial == NULL || a->reason == NULL)
+		return jpki_fail(JPKI_ERR_USAGE, "revoke needs SERIAL and "
+		    "--reason");
+	if ((r = ca_serial_normalise(a->serial, serial)) != JPKI_OK ||
+	    (r = revocation_reason_parse(a->reason, &reason)) != JPKI_OK ||
+	    (r = ca_revoke(ca, serial, reason, a->actor ? a->actor :
+	    "operator")) != JPKI_OK)
+		return r;
+	if (a->json)
+		cli_print_json(json_pack("{s:s, s:s, s:s}", "serial", serial,
+		    "status", "revoked", "reason",
+		    revocation_reason_name(reason)));
+	else
+		printf("revoked %s (%s)\n", serial,
+		    revocation_reason_name(reason));
+	return JPKI_OK;
+}
 
 int
 cli_cert(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	jpki_fail(JPKI_ERR_USAGE, "'cert' is not available in this build yet");
-	return cli_report(JPKI_ERR_USAGE);
+	static const struct {
+		const char *name;
+		int (*run)(struct ca *, struct args *, int64_t);
+		int takes_serial;
+	} cmds[] = {
+	    {"show", cmd_show, 1}, {"list", cmd_list, 0},
+	    {"revoke", cmd_revoke, 1},
+	};
+	struct args a;
+	struct ca *ca = NULL;
+	int64_t now;
+	int c, rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		fputs(usage_text, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(cmds); i++) {
+		if (strcmp(argv[1], cmds[i].name) != 0)
+			continue;
+		memset(&a, 0, sizeof(a));
+		optind = 1;
+		while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) !=
+		    -1) {
+			switch (c) {
+			case O_DATA: a.data = optarg; break;
+			case O_JSON: a.json = 1; break;
+			case O_RESIDENT: a.resident = optarg; break;
+			case O_REASON: a.reason = optarg; break;
+			case O_ACTOR: a.actor = optarg; break;
+			case O_PEM: a.pem = 1; break;
+			case O_HELP: fputs(usage_text, stdout); return 0;
+			default: fputs(usage_text, stderr); return 2;
+			}
+		}
+		if (cmds[i].takes_serial && optind < argc - 1)
+			a.serial = argv[1 + optind++];
+		if (optind != argc - 1)
+			return cli_usage("unexpected argument '%s'",
+			    argv[optind + 1]);
+		if ((rc = jpki_now_checked(&now)) != JPKI_OK)
+			return cli_report(rc);
+		if ((rc = ca_open(cli_data_dir(a.data), &ca)) != JPKI_OK)
+			return cli_report(rc);
+		rc = cmds[i].run(ca, &a, now);
+		ca_close(&ca);
+		return cli_report(rc);
+	}
+	return cli_usage("jpki cert: unknown subcommand '%s'", argv[1]);
 }

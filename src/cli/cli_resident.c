@@ -1,12 +1,342 @@
-/* cli_resident.c: `jpki resident` (being written). */
+/*
+ * cli_resident.c: `jpki resident add|import|show|list|change`.
+ */
 #include "cli/cli.h"
-#include "base/base.h"
+#include "counter/counter.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: jpki resident add --number 12DIGITS --name \"SURNAME GIVEN\" "
+    "--address ADDR\n"
+    "                         --birth YYYY-MM-DD --gender male|female|unknown\n"
+    "                         [--kana KANA] [--municipality CODE] [--json]\n"
+    "       jpki resident import FILE.csv [--json]\n"
+    "       jpki resident show ID [--json]\n"
+    "       jpki resident list [--json]\n"
+    "       jpki resident change ID [--name N] [--address A] [--birth D]\n"
+    "                         [--gender G] [--kana K] [--deceased] [--json]\n"
+    "common: --data DIR, --clerk NAME\n";
+
+enum { O_DATA = 1, O_JSON, O_NUMBER, O_NAME, O_KANA, O_ADDRESS, O_BIRTH,
+	O_GENDER, O_MUNI, O_CLERK, O_DECEASED, O_HELP };
+
+static const struct option opts[] = {
+    {"data", required_argument, NULL, O_DATA},
+    {"json", no_argument, NULL, O_JSON},
+    {"number", required_argument, NULL, O_NUMBER},
+    {"name", required_argument, NULL, O_NAME},
+    {"kana", required_argument, NULL, O_KANA},
+    {"address", required_argument, NULL, O_ADDRESS},
+    {"birth", required_argument, NULL, O_BIRTH},
+    {"gender", required_argument, NULL, O_GENDER},
+    {"municipality", required_argument, NULL, O_MUNI},
+    {"clerk", required_argument, NULL, O_CLERK},
+    {"actor", required_argument, NULL, O_CLERK},
+    {"deceased", no_argument, NULL, O_DECEASED},
+    {"help", no_argument, NULL, O_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+struct args {
+	const char *data, *clerk;
+	int json, deceased;
+	struct register_input in;
+	const char *pos[2];
+	int npos;
+};
+
+static int
+parse(int argc, char **argv, struct args *a)
+{
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_DATA: a->data = optarg; break;
+		case O_JSON: a->json = 1; break;
+		case O_NUMBER: a->in.number = optarg; break;
+		case O_NAME: a->in.name = optarg; break;
+		case O_KANA: a->in.kana = optarg; break;
+		case O_ADDRESS: a->in.address = optarg; break;
+		case O_BIRTH: a->in.birth = optarg; break;
+		case O_GENDER: a->in.gender = optarg; break;
+		case O_MUNI: a->in.municipality = optarg; break;
+		case O_CLERK: a->clerk = optarg; break;
+		case O_DECEASED: a->deceased = 1; break;
+		case O_HELP: fputs(usage_text, stdout); return -1;
+		default: fputs(usage_text, stderr); return 2;
+		}
+	}
+	for (; optind < argc; optind++) {
+		if (a->npos >= 2)
+			return cli_usage("unexpected argument '%s'",
+			    argv[optind]);
+		a->pos[a->npos++] = argv[optind];
+	}
+	if (a->clerk == NULL)
+		a->clerk = "operator";
+	return 0;
+}
+
+static json_t *
+resident_json(struct ca *ca, const struct resident *r)
+{
+	struct municipality m;
+	char birth[11];
+
+	jdate_format(r->birth, birth);
+	if (store_municipality_get(ca_store(ca), r->municipality, &m))
+		memset(&m, 0, sizeof(m));
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+	    "s:{s:s, s:s, s:s, s:s}, s:s, s:I}",
+	    "id", (json_int_t)r->id, "number", r->number,
+	    "surname", r->surname, "given", r->given,
+	    "kana", r->name_kana, "name_flags", r->name_flags,
+	    "address", r->address, "address_flags", r->address_flags,
+	    "birth", birth, "gender", rules_gender_name(r->gender),
+	    "municipality", "code", m.code, "name", m.name_ja,
+	    "romaji", m.name_romaji, "prefecture", m.pref_ja,
+	    "status", r->status == RESIDENT_DECEASED ? "deceased" : "active",
+	    "facts_version", (json_int_t)r->facts_version);
+}
+
+static void
+resident_print(struct ca *ca, const struct resident *r)
+{
+	struct municipality m;
+	char birth[11];
+
+	jdate_format(r->birth, birth);
+	if (store_municipality_get(ca_store(ca), r->municipality, &m))
+		memset(&m, 0, sizeof(m));
+	printf("id:           %lld\nnumber:       %s\nname:         %s %s\n"
+	    "kana:         %s\naddress:      %s\nbirth:        %s\n"
+	    "gender:       %s\nmunicipality: %s %s%s (%s)\nstatus:       %s\n",
+	    (long long)r->id, r->number, r->surname, r->given, r->name_kana,
+	    r->address, birth, rules_gender_name(r->gender), m.code, m.pref_ja,
+	    m.name_ja, m.name_romaji,
+	    r->status == RESIDENT_DECEASED ? "deceased" : "active");
+}
+
+static int
+parse_id(const char *s, int64_t *id)
+{
+	long long v;
+	int r;
+
+	if (s == NULL)
+		return jpki_fail(JPKI_ERR_USAGE, "a resident ID is needed");
+	if ((r = cli_parse_i64("ID", s, &v)) != JPKI_OK)
+		return r;
+	if (v <= 0)
+		return jpki_fail(JPKI_ERR_USAGE, "ID: must be positive");
+	*id = v;
+	return JPKI_OK;
+}
+
+static int
+cmd_add(struct ca *ca, struct args *a)
+{
+	struct resident r;
+	int rc;
+
+	if (a->npos != 0)
+		return jpki_fail(JPKI_ERR_USAGE, "add takes options only");
+	if ((rc = register_parse(ca, &a->in, &r)) != JPKI_OK ||
+	    (rc = register_add(ca, &r, a->clerk)) != JPKI_OK)
+		return rc;
+	if (a->json)
+		cli_print_json(resident_json(ca, &r));
+	else
+		printf("added resident %lld\n", (long long)r.id);
+	return JPKI_OK;
+}
+
+static int
+read_file(const char *path, char **data, size_t *len, size_t max)
+{
+	FILE *f = fopen(path, "rb");
+	struct jbuf b;
+	char chunk[65536];
+	size_t n;
+	int r = JPKI_OK;
+
+	if (f == NULL)
+		return jpki_fail(JPKI_ERR_INPUT, "%s: %s", path, strerror(errno));
+	jbuf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b.len + n > max) {
+			r = jpki_fail(JPKI_ERR_INPUT, "%s: larger than %zu bytes",
+			    path, max);
+			break;
+		}
+		if ((r = jbuf_put(&b, chunk, n)) != JPKI_OK)
+			break;
+	}
+	if (r == JPKI_OK && ferror(f))
+		r = jpki_fail(JPKI_ERR_IO, "%s: read error", path);
+	fclose(f);
+	if (r != JPKI_OK) {
+		jbuf_free(&b);
+		return r;
+	}
+	*data = (char *)b.data;
+	*len = b.len;
+	return JPKI_OK;
+}
+
+static int
+cmd_import(struct ca *ca, struct args *a)
+{
+	char *data = NULL;
+	size_t len = 0;
+	long added;
+	int rc;
+
+	if (a->npos != 1)
+		return jpki_fail(JPKI_ERR_USAGE, "import takes one CSV file");
+	if ((rc = read_file(a->pos[0], &data, &len, 64L * 1024 * 1024)))
+		return rc;
+	rc = register_import_csv(ca, data, len, a->clerk, &added);
+	free(data);
+	if (rc != JPKI_OK)
+		return rc;
+	if (a->json)
+		cli_print_json(json_pack("{s:I}", "added", (json_int_t)added));
+	else
+		printf("imported %ld residents\n", added);
+	return JPKI_OK;
+}
+
+static int
+cmd_show(struct ca *ca, struct args *a)
+{
+	struct resident r;
+	int64_t id;
+	int rc;
+
+	if (a->npos != 1)
+		return jpki_fail(JPKI_ERR_USAGE, "show takes one resident ID");
+	if ((rc = parse_id(a->pos[0], &id)) != JPKI_OK ||
+	    (rc = store_resident_get(ca_store(ca), id, &r)) != JPKI_OK)
+		return rc;
+	if (a->json)
+		cli_print_json(resident_json(ca, &r));
+	else
+		resident_print(ca, &r);
+	return JPKI_OK;
+}
+
+struct list_ctx {
+	struct ca *ca;
+	json_t *arr;
+};
+
+static int
+list_one(void *arg, const struct resident *r)
+{
+	struct list_ctx *l = arg;
+	char birth[11];
+
+	if (l->arr != NULL) {
+		json_array_append_new(l->arr, resident_json(l->ca, r));
+	} else {
+		jdate_format(r->birth, birth);
+		printf("%-6lld %s  %s %s  %s  %s\n", (long long)r->id, r->number,
+		    r->surname, r->given, birth, rules_gender_name(r->gender));
+	}
+	return 0;
+}
+
+static int
+cmd_list(struct ca *ca, struct args *a)
+{
+	struct list_ctx l = {ca, a->json ? json_array() : NULL};
+	int rc;
+
+	if (a->npos != 0)
+		return jpki_fail(JPKI_ERR_USAGE, "list takes no arguments");
+	rc = store_resident_list(ca_store(ca), 0, 0, list_one, &l);
+	if (l.arr != NULL) {
+		if (rc == JPKI_OK)
+			cli_print_json(l.arr);
+		else
+			json_decref(l.arr);
+	}
+	return rc;
+}
+
+static int
+cmd_change(struct ca *ca, struct args *a)
+{
+	struct register_change ch;
+	int64_t id;
+	int rc, revoked;
+
+	if (a->npos != 1)
+		return jpki_fail(JPKI_ERR_USAGE, "change takes one resident ID");
+	if ((rc = parse_id(a->pos[0], &id)) != JPKI_OK)
+		return rc;
+	if (a->in.number != NULL || a->in.municipality != NULL)
+		return jpki_fail(JPKI_ERR_USAGE, "change: the individual number "
+		    "and municipality are not changed here");
+	memset(&ch, 0, sizeof(ch));
+	ch.name = a->in.name;
+	ch.kana = a->in.kana;
+	ch.address = a->in.address;
+	ch.birth = a->in.birth;
+	ch.gender = a->in.gender;
+	ch.deceased = a->deceased;
+	if ((rc = register_change(ca, id, &ch, a->clerk, &revoked)))
+		return rc;
+	if (a->json)
+		cli_print_json(json_pack("{s:I, s:i}", "id", (json_int_t)id,
+		    "revoked", revoked));
+	else
+		printf("changed resident %lld; %d certificate%s revoked\n",
+		    (long long)id, revoked, revoked == 1 ? "" : "s");
+	return JPKI_OK;
+}
 
 int
 cli_resident(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	jpki_fail(JPKI_ERR_USAGE, "'resident' is not available in this build yet");
-	return cli_report(JPKI_ERR_USAGE);
+	static const struct {
+		const char *name;
+		int (*run)(struct ca *, struct args *);
+	} cmds[] = {
+	    {"add", cmd_add}, {"import", cmd_import}, {"show", cmd_show},
+	    {"list", cmd_list}, {"change", cmd_change},
+	};
+	struct args a;
+	struct ca *ca = NULL;
+	int rc;
+
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(cmds); i++) {
+		if (strcmp(argv[1], cmds[i].name) != 0)
+			continue;
+		if ((rc = parse(argc - 1, argv + 1, &a)) != 0)
+			return rc < 0 ? 0 : rc;
+		if ((rc = ca_open(cli_data_dir(a.data), &ca)) != JPKI_OK)
+			return cli_report(rc);
+		rc = cmds[i].run(ca, &a);
+		ca_close(&ca);
+		return cli_report(rc);
+	}
+	if (strcmp(argv[1], "--help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	return cli_usage("jpki resident: unknown subcommand '%s'", argv[1]);
 }

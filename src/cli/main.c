@@ -18,7 +18,9 @@ static const struct {
     {"ca", cli_ca, "the CAs: show, export, issue"},
     {"cert", cli_cert, "certificates: show, list, revoke"},
     {"audit", cli_audit, "the audit log: verify, list"},
+#ifndef JPKI_WITHOUT_card
     {"card", cli_card, "the card: new, status, certs, change-pin, info, sign, attach"},
+#endif
 };
 
 static void

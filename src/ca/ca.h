@@ -1,0 +1,102 @@
+/*
+ * ca: the two certification authorities of a data directory.
+ *
+ * A struct ca is an opened data directory: its config, its store, and for
+ * each CA (signing, authentication) the CA key and certificate and the
+ * delegated OCSP responder's key and certificate.  It issues end-entity
+ * certificates for card-held public keys in the JPKI profile (pki) after
+ * the rules allow it (rules), and revokes them; each issuance and
+ * revocation is recorded with its audit entry in one store transaction.
+ *
+ * Keys live in files with mode 0600 under <dir>/ca/.  They are used only
+ * through pki_cert_sign(), the narrow signer interface that could move
+ * into another process or an HSM without touching callers.
+ *
+ * Layout of a data directory:
+ *   config               the config file (store/config.c)
+ *   jpki.db              the SQLite store
+ *   ca/{sign,auth}-ca.{key,pem}      CA keys and certificates
+ *   ca/{sign,auth}-ocsp.{key,pem}    delegated OCSP responders
+ *   issuer-master.key    the card issuer master key (card module)
+ *   cards/               card images made at the counter
+ */
+#ifndef JPKI_CA_H
+#define JPKI_CA_H
+
+#include "base/base.h"
+#include "rules/rules.h"
+#include "store/store.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+struct ca;
+
+struct ca_init_options {
+	const char *municipality;   /* NULL: the config default */
+	int key_bits;               /* 0: the config default (2048) */
+	int production_policy;      /* 1: production policy OIDs */
+	const char *base_url;       /* NULL: default */
+};
+
+/* Create a data directory: config, store (with the municipality table),
+ * both CAs and their OCSP responders.  Refuses an existing one. */
+int ca_datadir_init(const char *dir, const struct ca_init_options *o);
+
+int ca_open(const char *dir, struct ca **out);
+void ca_close(struct ca **ca);
+
+struct store *ca_store(struct ca *ca);
+const struct jpki_config *ca_config(struct ca *ca);
+const char *ca_dir(struct ca *ca);
+X509 *ca_cert(struct ca *ca, enum cert_type type);
+X509 *ca_ocsp_cert(struct ca *ca, enum cert_type type);
+EVP_PKEY *ca_ocsp_key(struct ca *ca, enum cert_type type);
+
+/* An issuance request for a card-held public key. */
+struct ca_issue_request {
+	int64_t resident_id;
+	enum cert_type type;
+	EVP_PKEY *pub;              /* RSA-2048 public key from the card */
+	struct jdate card_expiry;   /* {0}: as a card issued today would */
+	int64_t card_id;            /* 0: operator interface, no card record */
+	const char *replaces;       /* serial this certificate renews, or NULL */
+	const char *actor;          /* who: clerk or operator name */
+};
+
+struct ca_issued {
+	char serial[SERIAL_HEX_MAX];
+	int64_t not_before, not_after;
+	int crl_shard;
+	uint8_t *der;               /* malloc'd; ca_issued_free() */
+	size_t der_len;
+};
+void ca_issued_free(struct ca_issued *i);
+
+/* Check the rules (R8e age, card validity, deceased holder) and issue one
+ * certificate in its own transaction. */
+int ca_issue(struct ca *ca, const struct ca_issue_request *req,
+    struct ca_issued *out);
+/* The same inside the caller's open transaction (counter procedures). */
+int ca_issue_in_tx(struct ca *ca, const struct ca_issue_request *req,
+    struct ca_issued *out);
+/* Issue n certificates with up to `threads` signing threads and record
+ * them all in one transaction: all of them or none. */
+int ca_issue_batch(struct ca *ca, const struct ca_issue_request *reqs,
+    size_t n, struct ca_issued *out, int threads);
+
+/* Revoke by serial (hex, as `openssl x509 -serial` prints it), with an
+ * RFC 5280 reason, in its own transaction / in the caller's. */
+int ca_revoke(struct ca *ca, const char *serial, int reason,
+    const char *actor);
+int ca_revoke_in_tx(struct ca *ca, const char *serial, int reason,
+    const char *actor);
+
+/* "valid", "revoked" or "expired" for a stored certificate at `now`. */
+const char *ca_cert_status_name(const struct cert_record *c, int64_t now);
+
+/* Normalise a serial given by a user ("0a:1b", "0x0A1B", "A1B") to the
+ * stored form; JPKI_ERR_INPUT if it is not hex. */
+int ca_serial_normalise(const char *in, char out[SERIAL_HEX_MAX]);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * ca_impl.h: private to the ca module.
+ */
+#ifndef JPKI_CA_IMPL_H
+#define JPKI_CA_IMPL_H
+
+#include "ca/ca.h"
+#include "pki/pki.h"
+
+#define PATH_MAX_JPKI 1024
+#define CA_SERIAL_LEN 16
+#define CA_VALIDITY_MONTHS 120   /* CA certificates: 10 years */
+#define OCSP_CERT_VALIDITY_MONTHS 12
+
+struct ca_side {
+	EVP_PKEY *key;
+	X509 *cert;
+	EVP_PKEY *ocsp_key;
+	X509 *ocsp_cert;
+};
+
+struct ca {
+	char dir[PATH_MAX_JPKI];
+	struct jpki_config config;
+	struct store *store;
+	struct ca_side side[3];      /* indexed by enum cert_type (1, 2) */
+	struct pki_names names;
+};
+
+int ca_key_generate(int bits, EVP_PKEY **out);
+int ca_key_write(const char *path, EVP_PKEY *key);
+int ca_cert_write(const char *path, X509 *x);
+int ca_key_read(const char *path, EVP_PKEY **out);
+int ca_cert_read(const char *path, X509 **out);
+int ca_serial_random(uint8_t serial[CA_SERIAL_LEN]);
+void ca_names_from_config(const struct jpki_config *c, struct pki_names *n);
+/* "<dir>/ca/<sign|auth>-<what>" into buf. */
+int ca_path(const char *dir, enum cert_type t, const char *what, char *buf,
+    size_t n);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * ca_keys.c: key and certificate files.  Private keys are written with
+ * mode 0600 by creating the file exclusively with that mode (never chmod
+ * after the fact), and to a temporary name renamed into place, so a crash
+ * never leaves a half-written key under the real name.
+ */
+#include "ca/ca_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int
+ca_key_generate(int bits, EVP_PKEY **out)
+{
+	*out = EVP_RSA_gen((unsigned int)bits);
+	if (*out == NULL)
+		return jpki_fail(JPKI_ERR_CRYPTO, "RSA-%d key generation failed",
+		    bits);
+	return JPKI_OK;
+}
+
+/* Write via a temporary file opened O_EXCL with `mode`, fsync, rename. */
+static int
+write_pem(const char *path, mode_t mode, int (*writer)(FILE *, void *),
+    void *obj)
+{
+	char tmp[PATH_MAX_JPKI];
+	FILE *f = NULL;
+	int fd, r = JPKI_OK;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return jpki_fail(JPKI_ERR_INPUT, "%s: path too long", path);
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode)) < 0)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (!writer(f, obj)) {
+		r = jpki_fail(JPKI_ERR_CRYPTO, "%s: cannot write PEM", path);
+		goto fail;
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	fclose(f);
+	f = NULL;
+	if (rename(tmp, path) != 0) {
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	return JPKI_OK;
+fail:
+	if (f != NULL)
+		fclose(f);
+	unlink(tmp);
+	return r;
+}
+
+static int
+key_writer(FILE *f, void *k)
+{
+	return PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+}
+
+static int
+cert_writer(FILE *f, void *x)
+{
+	return PEM_write_X509(f, x);
+}
+
+int
+ca_key_write(const char *path, EVP_PKEY *key)
+{
+	return write_pem(path, 0600, key_writer, key);
+}
+
+int
+ca_cert_write(const char *path, X509 *x)
+{
+	return write_pem(path, 0644, cert_writer, x);
+}
+
+int
+ca_key_read(const char *path, EVP_PKEY **out)
+{
+	struct stat st;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
+		fclose(f);
+		return jpki_fail(JPKI_ERR_IO, "%s: a CA key must be mode 0600 "
+		    "(it is %03o)", path, (unsigned)(st.st_mode & 0777));
+	}
+	*out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (*out == NULL)
+		return jpki_fail(JPKI_ERR_CRYPTO, "%s: not a PEM private key",
+		    path);
+	return JPKI_OK;
+}
+
+int
+ca_cert_read(const char *path, X509 **out)
+{
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+	*out = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (*out == NULL)
+		return jpki_fail(JPKI_ERR_CRYPTO, "%s: not a PEM certificate",
+		    path);
+	return JPKI_OK;
+}
+
+int
+ca_serial_random(uint8_t serial[CA_SERIAL_LEN])
+{
+	if (RAND_bytes(serial, CA_SERIAL_LEN) != 1)
+		return jpki_fail(JPKI_ERR_CRYPTO, "random serial: RNG failed");
+	/* Positive (top bit clear) and exactly 16 octets in DER (next bit
+	 * set, so no leading zero octet is dropped): design.md, RFC 5280
+	 * 4.1.2.2. */
+	serial[0] = (uint8_t)((serial[0] & 0x7F) | 0x40);
+	return JPKI_OK;
+}

@@ -1,0 +1,423 @@
+/*
+ * register.c: the resident register.  Input is refused at the edge, field
+ * by field, with one line naming the field (and the CSV row); nothing is
+ * stored unless everything is valid, and every change lands with its audit
+ * entry in one transaction.
+ */
+#include "counter/counter.h"
+#include "counter/csv.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IDEOGRAPHIC_SPACE "\xE3\x80\x80"
+
+static int
+copy_text(const char *field, const char *v, char *dst, size_t cap)
+{
+	size_t n = strlen(v);
+
+	if (n >= cap)
+		return jpki_fail(JPKI_ERR_INPUT, "%s: longer than %zu bytes",
+		    field, cap - 1);
+	if (!utf8_valid_line(v, n))
+		return jpki_fail(JPKI_ERR_INPUT, "%s: not valid single-line "
+		    "UTF-8", field);
+	memcpy(dst, v, n + 1);
+	return JPKI_OK;
+}
+
+static void
+zero_flags(char *dst, size_t cap, size_t chars)
+{
+	size_t n = chars < cap - 1 ? chars : cap - 1;
+
+	memset(dst, '0', n);
+	dst[n] = '\0';
+}
+
+/* Split "SURNAME GIVEN" at the first ASCII or ideographic space. */
+static int
+set_name(struct resident *r, const char *name)
+{
+	const char *sp = strchr(name, ' ');
+	const char *isp = strstr(name, IDEOGRAPHIC_SPACE);
+	const char *given;
+	size_t slen;
+	int rc;
+
+	if (name[0] == '\0')
+		return jpki_fail(JPKI_ERR_INPUT, "name: empty");
+	if (!utf8_valid_line(name, strlen(name)))
+		return jpki_fail(JPKI_ERR_INPUT, "name: not valid single-line "
+		    "UTF-8");
+	if (isp != NULL && (sp == NULL || isp < sp)) {
+		slen = (size_t)(isp - name);
+		given = isp + 3;
+	} else if (sp != NULL) {
+		slen = (size_t)(sp - name);
+		given = sp + 1;
+	} else {
+		return jpki_fail(JPKI_ERR_INPUT, "name: give the surname and "
+		    "the given name separated by a space");
+	}
+	while (*given == ' ')
+		given++;
+	if (slen == 0 || *given == '\0')
+		return jpki_fail(JPKI_ERR_INPUT, "name: surname and given name "
+		    "must both be present");
+	if (slen >= sizeof(r->surname))
+		return jpki_fail(JPKI_ERR_INPUT, "name: surname too long");
+	memcpy(r->surname, name, slen);
+	r->surname[slen] = '\0';
+	if ((rc = copy_text("name", given, r->given, sizeof(r->given))))
+		return rc;
+	/* One flag per character of "surname<U+3000>given" (OID .2). */
+	zero_flags(r->name_flags, sizeof(r->name_flags),
+	    utf8_count(r->surname, strlen(r->surname)) + 1 +
+	    utf8_count(r->given, strlen(r->given)));
+	return JPKI_OK;
+}
+
+static int
+set_address(struct resident *r, const char *address)
+{
+	int rc;
+
+	if ((rc = rules_address_check(address)) != JPKI_OK)
+		return rc;
+	if ((rc = copy_text("address", address, r->address,
+	    sizeof(r->address))) != JPKI_OK)
+		return rc;
+	zero_flags(r->address_flags, sizeof(r->address_flags),
+	    utf8_count(address, strlen(address)));
+	return JPKI_OK;
+}
+
+static int
+set_birth(struct resident *r, const char *birth, int64_t now)
+{
+	struct jdate d;
+
+	if (jdate_parse(birth, &d) != JPKI_OK)
+		return jpki_fail(JPKI_ERR_INPUT, "birth: '%.40s' is not a date "
+		    "(YYYY-MM-DD)", birth);
+	if (jdate_cmp(d, jst_date_of(now)) > 0)
+		return jpki_fail(JPKI_ERR_INPUT, "birth: %s is in the future",
+		    birth);
+	if (d.y < 1868)
+		return jpki_fail(JPKI_ERR_INPUT, "birth: %s is before 1868",
+		    birth);
+	r->birth = d;
+	return JPKI_OK;
+}
+
+static int
+set_gender(struct resident *r, const char *g)
+{
+	if (rules_gender_parse(g, &r->gender) != JPKI_OK)
+		return jpki_fail(JPKI_ERR_INPUT, "gender: '%.20s' is not male, "
+		    "female or unknown", g);
+	return JPKI_OK;
+}
+
+int
+register_parse(struct ca *ca, const struct register_input *in,
+    struct resident *r)
+{
+	const char *muni = in->municipality ? in->municipality :
+	    ca_config(ca)->municipality;
+	struct municipality m;
+	int64_t now;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if ((rc = jpki_now_checked(&now)) != JPKI_OK)
+		return rc;
+	if (in->number == NULL || in->name == NULL || in->address == NULL ||
+	    in->birth == NULL || in->gender == NULL)
+		return jpki_fail(JPKI_ERR_INPUT, "%s: missing",
+		    !in->number ? "number" : !in->name ? "name" :
+		    !in->address ? "address" : !in->birth ? "birth" : "gender");
+	if (!rules_individual_number_valid(in->number))
+		return jpki_fail(JPKI_ERR_INPUT, "number: '%.20s' is not a "
+		    "12-digit individual number with a valid check digit",
+		    in->number);
+	memcpy(r->number, in->number, RESIDENT_NUMBER_LEN + 1);
+	if ((rc = set_name(r, in->name)) != JPKI_OK ||
+	    (rc = set_address(r, in->address)) != JPKI_OK ||
+	    (rc = set_birth(r, in->birth, now)) != JPKI_OK ||
+	    (rc = set_gender(r, in->gender)) != JPKI_OK)
+		return rc;
+	if (in->kana != NULL && (rc = copy_text("kana", in->kana, r->name_kana,
+	    sizeof(r->name_kana))) != JPKI_OK)
+		return rc;
+	if (store_municipality_get(ca_store(ca), muni, &m) != JPKI_OK)
+		return jpki_fail(JPKI_ERR_INPUT, "municipality: no "
+		    "municipality with code '%.10s'", muni);
+	memcpy(r->municipality, m.code, sizeof(r->municipality));
+	r->status = RESIDENT_ACTIVE;
+	r->facts_version = 1;
+	r->created_at = r->updated_at = now;
+	return JPKI_OK;
+}
+
+/* Insert inside the caller's transaction; a duplicate number is bad input
+ * (the register holds one record per individual number). */
+static int
+add_in_tx(struct ca *ca, struct resident *r, const char *actor)
+{
+	char subject[32], detail[64];
+	int rc;
+
+	rc = store_resident_insert(ca_store(ca), r);
+	if (rc == JPKI_ERR_CONFLICT)
+		return jpki_fail(JPKI_ERR_INPUT, "number: a resident with "
+		    "individual number %s is already registered", r->number);
+	if (rc != JPKI_OK)
+		return rc;
+	snprintf(subject, sizeof(subject), "resident:%lld", (long long)r->id);
+	snprintf(detail, sizeof(detail), "{\"municipality\": \"%s\"}",
+	    r->municipality);
+	return store_audit_append(ca_store(ca), actor, "resident.add", subject,
+	    detail);
+}
+
+int
+register_add(struct ca *ca, struct resident *r, const char *actor)
+{
+	struct store *s = ca_store(ca);
+	int rc;
+
+	if ((rc = store_begin(s)) != JPKI_OK)
+		return rc;
+	if ((rc = add_in_tx(ca, r, actor)) != JPKI_OK) {
+		store_rollback(s);
+		return rc;
+	}
+	return store_commit(s);
+}
+
+static const char *const csv_columns[] = {"number", "name", "address",
+    "birth", "gender", "kana", "municipality"};
+enum { COL_NUMBER, COL_NAME, COL_ADDRESS, COL_BIRTH, COL_GENDER, COL_KANA,
+	COL_MUNI, COL__COUNT };
+
+static int
+read_header(struct csv *c, int col[COL__COUNT])
+{
+	int got, rc;
+
+	for (int i = 0; i < COL__COUNT; i++)
+		col[i] = -1;
+	if ((rc = csv_next(c, &got)) != JPKI_OK)
+		return rc;
+	if (!got)
+		return jpki_fail(JPKI_ERR_INPUT, "row 1: empty file, expected "
+		    "a header line");
+	for (int f = 0; f < c->nfields; f++) {
+		int known = 0;
+
+		/* A UTF-8 byte order mark is tolerated on the first field. */
+		if (f == 0 && strncmp(c->field[0], "\xEF\xBB\xBF", 3) == 0)
+			c->field[0] += 3;
+		for (int i = 0; i < COL__COUNT; i++)
+			if (strcmp(c->field[f], csv_columns[i]) == 0) {
+				if (col[i] >= 0)
+					return jpki_fail(JPKI_ERR_INPUT, "row 1:"
+					    " column %s twice", csv_columns[i]);
+				col[i] = f;
+				known = 1;
+			}
+		if (!known)
+			return jpki_fail(JPKI_ERR_INPUT, "row 1: unknown column "
+			    "'%.40s' (expected number, name, address, birth, "
+			    "gender, kana, municipality)", c->field[f]);
+	}
+	for (int i = 0; i <= COL_GENDER; i++)
+		if (col[i] < 0)
+			return jpki_fail(JPKI_ERR_INPUT, "row 1: the header has "
+			    "no '%s' column", csv_columns[i]);
+	return JPKI_OK;
+}
+
+static const char *
+cell(const struct csv *c, int idx)
+{
+	return idx >= 0 && idx < c->nfields ? c->field[idx] : NULL;
+}
+
+int
+register_import_csv(struct ca *ca, const void *data, size_t len,
+    const char *actor, long *added)
+{
+	struct store *s = ca_store(ca);
+	struct csv *c;
+	struct resident r;
+	int col[COL__COUNT], got, rc;
+
+	*added = 0;
+	if (len > (size_t)CSV_INPUT_MAX)
+		return jpki_fail(JPKI_ERR_INPUT, "import: file larger than %ld "
+		    "bytes", CSV_INPUT_MAX);
+	if ((c = malloc(sizeof(*c))) == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	csv_init(c, data, len);
+	if ((rc = read_header(c, col)) != JPKI_OK)
+		goto out;
+	if ((rc = store_begin(s)) != JPKI_OK)
+		goto out;
+	for (;;) {
+		struct register_input in;
+
+		if ((rc = csv_next(c, &got)) != JPKI_OK || !got)
+			break;
+		if (c->nfields == 1 && c->field[0][0] == '\0')
+			continue; /* blank line */
+		memset(&in, 0, sizeof(in));
+		in.number = cell(c, col[COL_NUMBER]);
+		in.name = cell(c, col[COL_NAME]);
+		in.address = cell(c, col[COL_ADDRESS]);
+		in.birth = cell(c, col[COL_BIRTH]);
+		in.gender = cell(c, col[COL_GENDER]);
+		in.kana = cell(c, col[COL_KANA]);
+		in.municipality = cell(c, col[COL_MUNI]);
+		if (in.kana != NULL && in.kana[0] == '\0')
+			in.kana = NULL;
+		if (in.municipality != NULL && in.municipality[0] == '\0')
+			in.municipality = NULL;
+		if ((rc = register_parse(ca, &in, &r)) == JPKI_OK)
+			rc = add_in_tx(ca, &r, actor);
+		if (rc != JPKI_OK) {
+			char why[400];
+
+			snprintf(why, sizeof(why), "%s", jpki_errmsg());
+			rc = jpki_fail(rc, "row %ld: %s", c->row, why);
+			break;
+		}
+		(*added)++;
+	}
+	if (rc == JPKI_OK)
+		rc = store_commit(s);
+	else
+		store_rollback(s);
+	if (rc != JPKI_OK)
+		*added = 0;
+out:
+	free(c);
+	return rc;
+}
+
+struct revoke_scan {
+	int sign_only;
+	int64_t now;
+	char serials[16][SERIAL_HEX_MAX];
+	int n;
+};
+
+static int
+collect_valid(void *arg, const struct cert_record *c)
+{
+	struct revoke_scan *v = arg;
+
+	if (c->status != CERT_STATUS_VALID || c->not_after < v->now)
+		return 0;
+	if (v->sign_only && c->ca != CERT_SIGN)
+		return 0;
+	if (v->n < (int)JPKI_ARRAY_LEN(v->serials))
+		memcpy(v->serials[v->n++], c->serial, SERIAL_HEX_MAX);
+	return 0;
+}
+
+int
+register_change(struct ca *ca, int64_t id, const struct register_change *ch,
+    const char *actor, int *revoked)
+{
+	struct store *s = ca_store(ca);
+	struct resident r, old;
+	struct revoke_scan scan;
+	char subject[32];
+	json_t *detail = NULL;
+	char *detail_s = NULL;
+	int64_t now;
+	int rc, facts_changed;
+
+	*revoked = 0;
+	if ((rc = jpki_now_checked(&now)) != JPKI_OK)
+		return rc;
+	if ((rc = store_begin(s)) != JPKI_OK)
+		return rc;
+	if ((rc = store_resident_get(s, id, &r)) != JPKI_OK)
+		goto fail;
+	if (r.status == RESIDENT_DECEASED) {
+		rc = jpki_fail(JPKI_ERR_REFUSED, "resident %lld is recorded as "
+		    "deceased; the register entry is closed", (long long)id);
+		goto fail;
+	}
+	old = r;
+	if ((ch->name && (rc = set_name(&r, ch->name))) ||
+	    (ch->address && (rc = set_address(&r, ch->address))) ||
+	    (ch->birth && (rc = set_birth(&r, ch->birth, now))) ||
+	    (ch->gender && (rc = set_gender(&r, ch->gender))) ||
+	    (ch->kana && (rc = copy_text("kana", ch->kana, r.name_kana,
+	    sizeof(r.name_kana)))))
+		goto fail;
+	facts_changed = strcmp(r.surname, old.surname) ||
+	    strcmp(r.given, old.given) || strcmp(r.address, old.address) ||
+	    jdate_cmp(r.birth, old.birth) || r.gender != old.gender;
+	if (!facts_changed && !ch->deceased && (ch->kana == NULL ||
+	    strcmp(r.name_kana, old.name_kana) == 0)) {
+		rc = jpki_fail(JPKI_ERR_INPUT, "change: nothing differs from "
+		    "the register");
+		goto fail;
+	}
+	if (facts_changed)
+		r.facts_version++;
+	if (ch->deceased)
+		r.status = RESIDENT_DECEASED;
+	r.updated_at = now;
+	if ((rc = store_resident_update(s, &r)) != JPKI_OK)
+		goto fail;
+
+	detail = json_pack("{s:b, s:b, s:b, s:b, s:b}",
+	    "name", strcmp(r.surname, old.surname) || strcmp(r.given, old.given),
+	    "address", strcmp(r.address, old.address) != 0,
+	    "birth", jdate_cmp(r.birth, old.birth) != 0,
+	    "gender", r.gender != old.gender, "deceased", ch->deceased != 0);
+	detail_s = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+	snprintf(subject, sizeof(subject), "resident:%lld", (long long)id);
+	if ((rc = store_audit_append(s, actor, ch->deceased ? "resident.death" :
+	    "resident.change", subject, detail_s ? detail_s : "{}")))
+		goto fail;
+
+	/* R6: a change of the four facts revokes the signing certificate at
+	 * once; death ends both (CPS 4.9.9 cessationOfOperation). */
+	if (facts_changed || ch->deceased) {
+		memset(&scan, 0, sizeof(scan));
+		scan.sign_only = !ch->deceased;
+		scan.now = now;
+		if ((rc = store_cert_list(s, id, collect_valid, &scan)))
+			goto fail;
+		for (int i = 0; i < scan.n; i++) {
+			if ((rc = ca_revoke_in_tx(ca, scan.serials[i],
+			    ch->deceased ? REASON_CESSATION_OF_OPERATION :
+			    REASON_AFFILIATION_CHANGED, actor)) != JPKI_OK)
+				goto fail;
+			(*revoked)++;
+		}
+	}
+	if ((rc = store_commit(s)) != JPKI_OK)
+		goto fail_nocommit;
+	free(detail_s);
+	json_decref(detail);
+	return JPKI_OK;
+fail:
+	store_rollback(s);
+fail_nocommit:
+	*revoked = 0;
+	free(detail_s);
+	json_decref(detail);
+	return rc;
+}
