@@ -91,6 +91,16 @@ romaji_for_cert(const char *in, char *out, size_t n)
 struct prepared {
 	const struct ca_issue_request *req;
 	struct cert_record rec;
+	/* The profile inputs, owned here so that building can run on a
+	 * signing thread without touching the store. */
+	struct pki_ee_params ep;
+	struct pki_holder_facts facts;
+	uint8_t serial[CA_SERIAL_LEN];
+	char name[2 * RESIDENT_NAME_MAX + 8], birth[16], pref[64], city[64];
+	char name_flags[2 * RESIDENT_NAME_MAX + 2];
+	char address[RESIDENT_ADDRESS_MAX + 1];
+	char address_flags[RESIDENT_ADDRESS_MAX + 1];
+	char crl_uri[512], ocsp_uri[512], issuers_uri[512];
 	X509 *x;
 	EVP_PKEY *ca_key;
 	int r;
@@ -117,11 +127,8 @@ prepare(struct ca *ca, const struct ca_issue_request *req, int64_t now,
 	struct resident res;
 	struct municipality muni;
 	struct eligibility el;
-	struct pki_holder_facts facts;
-	struct pki_ee_params ep;
-	char name[2 * RESIDENT_NAME_MAX + 8], birth[16], pref[64], city[64];
-	char crl_uri[512], ocsp_uri[512], issuers_uri[512];
-	uint8_t serial[CA_SERIAL_LEN];
+	struct pki_holder_facts *facts = &p->facts;
+	struct pki_ee_params *ep = &p->ep;
 	struct jdate card_expiry;
 	int r;
 
@@ -181,54 +188,57 @@ prepare(struct ca *ca, const struct ca_issue_request *req, int64_t now,
 	if (req->replaces != NULL)
 		snprintf(p->rec.replaces, sizeof(p->rec.replaces), "%s",
 		    req->replaces);
-	if ((r = ca_serial_random(serial)) != JPKI_OK ||
-	    (r = pki_serial_hex(serial, sizeof(serial), p->rec.serial,
+	if ((r = ca_serial_random(p->serial)) != JPKI_OK ||
+	    (r = pki_serial_hex(p->serial, sizeof(p->serial), p->rec.serial,
 	    sizeof(p->rec.serial))) != JPKI_OK)
 		return r;
 	/* The shard is fixed at issuance from the serial (design.md). */
-	p->rec.crl_shard = (int)(((unsigned)serial[1] << 8 | serial[2]) %
+	p->rec.crl_shard = (int)(((unsigned)p->serial[1] << 8 | p->serial[2]) %
 	    (unsigned)ca->config.crl_shards);
 
-	snprintf(name, sizeof(name), "%s\xE3\x80\x80%s", res.surname,
+	snprintf(p->name, sizeof(p->name), "%s\xE3\x80\x80%s", res.surname,
 	    res.given);
-	rules_birth_for_cert(res.birth, birth);
-	facts.name = name;
-	facts.name_flags = res.name_flags;
-	facts.gender = (int)res.gender;
-	facts.birth = birth;
-	facts.address = res.address;
-	facts.address_flags = res.address_flags;
-	romaji_for_cert(muni.pref_romaji, pref, sizeof(pref));
-	romaji_for_cert(muni.name_romaji, city, sizeof(city));
-	snprintf(crl_uri, sizeof(crl_uri), "%s/crl/%s/%d.crl",
+	memcpy(p->name_flags, res.name_flags, sizeof(p->name_flags));
+	memcpy(p->address, res.address, sizeof(p->address));
+	memcpy(p->address_flags, res.address_flags, sizeof(p->address_flags));
+	rules_birth_for_cert(res.birth, p->birth);
+	facts->name = p->name;
+	facts->name_flags = p->name_flags;
+	facts->gender = (int)res.gender;
+	facts->birth = p->birth;
+	facts->address = p->address;
+	facts->address_flags = p->address_flags;
+	romaji_for_cert(muni.pref_romaji, p->pref, sizeof(p->pref));
+	romaji_for_cert(muni.name_romaji, p->city, sizeof(p->city));
+	snprintf(p->crl_uri, sizeof(p->crl_uri), "%s/crl/%s/%d.crl",
 	    ca->config.base_url, rules_cert_type_name(req->type),
 	    p->rec.crl_shard);
-	snprintf(ocsp_uri, sizeof(ocsp_uri), "%s/ocsp/%s",
+	snprintf(p->ocsp_uri, sizeof(p->ocsp_uri), "%s/ocsp/%s",
 	    ca->config.base_url, rules_cert_type_name(req->type));
-	snprintf(issuers_uri, sizeof(issuers_uri), "%s/ca/%s.der",
+	snprintf(p->issuers_uri, sizeof(p->issuers_uri), "%s/ca/%s.der",
 	    ca->config.base_url, rules_cert_type_name(req->type));
 
-	memset(&ep, 0, sizeof(ep));
-	ep.type = req->type;
-	ep.serial = serial;
-	ep.serial_len = sizeof(serial);
-	ep.not_before = p->rec.not_before;
-	ep.not_after = p->rec.not_after;
-	ep.subject_pub = req->pub;
-	ep.ca_cert = ca->side[req->type].cert;
-	ep.names = &ca->names;
-	ep.pref_romaji = pref;
-	ep.city_romaji = city;
-	ep.cn = p->rec.serial;
-	ep.facts = req->type == CERT_SIGN ? &facts : NULL;
-	ep.test_policy = ca->config.test_policy;
-	ep.cps_uri = ca->config.cps_uri;
-	ep.crl_uri = crl_uri;
-	ep.ocsp_uri = ocsp_uri;
-	ep.ca_issuers_uri = issuers_uri;
-	if ((r = pki_ee_cert_build(&ep, &p->x)) != JPKI_OK)
-		return r;
+	ep->type = req->type;
+	ep->serial = p->serial;
+	ep->serial_len = sizeof(p->serial);
+	ep->not_before = p->rec.not_before;
+	ep->not_after = p->rec.not_after;
+	ep->subject_pub = req->pub;
+	ep->ca_cert = ca->side[req->type].cert;
+	ep->names = &ca->names;
+	ep->pref_romaji = p->pref;
+	ep->city_romaji = p->city;
+	ep->cn = p->rec.serial;
+	ep->facts = req->type == CERT_SIGN ? facts : NULL;
+	ep->test_policy = ca->config.test_policy;
+	ep->cps_uri = ca->config.cps_uri;
+	ep->crl_uri = p->crl_uri;
+	ep->ocsp_uri = p->ocsp_uri;
+	ep->ca_issuers_uri = p->issuers_uri;
 	p->ca_key = ca->side[req->type].key;
+	/* Refuse bad facts now, inside the transaction, not on a thread. */
+	if (ep->facts != NULL && (r = pki_holder_facts_check(facts)))
+		return r;
 	return JPKI_OK;
 }
 
@@ -247,7 +257,8 @@ sign_one(struct prepared *p)
 {
 	int r;
 
-	if ((r = pki_cert_sign(p->x, p->ca_key)) != JPKI_OK)
+	if ((r = pki_ee_cert_build(&p->ep, &p->x)) != JPKI_OK ||
+	    (r = pki_cert_sign(p->x, p->ca_key)) != JPKI_OK)
 		return r;
 	return pki_cert_der(p->x, &p->rec.der, &p->rec.der_len);
 }
@@ -319,40 +330,66 @@ ca_issue(struct ca *ca, const struct ca_issue_request *req,
 	return r;
 }
 
-struct signer_job {
+/*
+ * The batch pipeline.  The calling thread prepares requests in order
+ * (store reads, rules, serials) and publishes them; signing threads build
+ * and sign whatever is published; the calling thread then records results
+ * in order as they complete.  Store access stays on the calling thread,
+ * and signing starts as soon as the first request is prepared.
+ */
+struct pipeline {
 	struct prepared *items;
 	size_t n;
-	size_t next;
+	size_t published;   /* items[0..published) are prepared */
+	size_t next;        /* next item for a signing thread */
+	uint8_t *done;      /* done[i]: item i signed (or failed) */
+	int abort;
 	pthread_mutex_t lock;
+	pthread_cond_t work, finished;
 };
 
 static void *
 signer_thread(void *arg)
 {
-	struct signer_job *job = arg;
+	struct pipeline *pl = arg;
 
+	pthread_mutex_lock(&pl->lock);
 	for (;;) {
 		size_t i;
 
-		pthread_mutex_lock(&job->lock);
-		i = job->next++;
-		pthread_mutex_unlock(&job->lock);
-		if (i >= job->n)
+		while (!pl->abort && pl->next >= pl->published &&
+		    pl->next < pl->n)
+			pthread_cond_wait(&pl->work, &pl->lock);
+		if (pl->abort || pl->next >= pl->n)
 			break;
-		job->items[i].r = sign_one(&job->items[i]);
+		i = pl->next++;
+		pthread_mutex_unlock(&pl->lock);
+		pl->items[i].r = sign_one(&pl->items[i]);
+		pthread_mutex_lock(&pl->lock);
+		pl->done[i] = 1;
+		pthread_cond_broadcast(&pl->finished);
 	}
+	pthread_mutex_unlock(&pl->lock);
 	return NULL;
+}
+
+static void
+pipeline_stop(struct pipeline *pl)
+{
+	pthread_mutex_lock(&pl->lock);
+	pl->abort = 1;
+	pthread_cond_broadcast(&pl->work);
+	pthread_mutex_unlock(&pl->lock);
 }
 
 int
 ca_issue_batch(struct ca *ca, const struct ca_issue_request *reqs, size_t n,
     struct ca_issued *out, int threads)
 {
-	struct prepared *items;
-	struct signer_job job;
+	struct pipeline pl;
 	pthread_t tid[ISSUE_THREADS_MAX];
 	int64_t now;
-	int r = JPKI_OK, started = 0;
+	int r = JPKI_OK, started = 0, in_tx = 0;
 	size_t i;
 
 	if (n == 0)
@@ -363,53 +400,77 @@ ca_issue_batch(struct ca *ca, const struct ca_issue_request *reqs, size_t n,
 		threads = 1;
 	if (threads > ISSUE_THREADS_MAX)
 		threads = ISSUE_THREADS_MAX;
-	if ((items = calloc(n, sizeof(*items))) == NULL)
+	memset(&pl, 0, sizeof(pl));
+	pl.n = n;
+	pl.items = calloc(n, sizeof(*pl.items));
+	pl.done = calloc(n, 1);
+	if (pl.items == NULL || pl.done == NULL) {
+		free(pl.items);
+		free(pl.done);
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	}
 	if (out != NULL)
 		memset(out, 0, n * sizeof(*out));
+	pthread_mutex_init(&pl.lock, NULL);
+	pthread_cond_init(&pl.work, NULL);
+	pthread_cond_init(&pl.finished, NULL);
 
 	/* Reads for all requests happen in the batch's transaction, so the
 	 * rules see the same register the commit writes against. */
 	if ((r = store_begin(ca->store)) != JPKI_OK)
 		goto out;
-	for (i = 0; i < n && r == JPKI_OK; i++)
-		r = prepare(ca, &reqs[i], now, &items[i]);
-	if (r != JPKI_OK) {
-		char why[400];
-
-		snprintf(why, sizeof(why), "%s", jpki_errmsg());
-		r = jpki_fail(r, "request %zu: %s", i, why);
-		goto rollback;
-	}
-
-	job.items = items;
-	job.n = n;
-	job.next = 0;
-	pthread_mutex_init(&job.lock, NULL);
-	for (started = 0; started < threads - 1; started++)
-		if (pthread_create(&tid[started], NULL, signer_thread, &job))
+	in_tx = 1;
+	for (started = 0; started < threads; started++)
+		if (pthread_create(&tid[started], NULL, signer_thread, &pl))
 			break;
-	signer_thread(&job);
+	if (started == 0) {
+		r = jpki_fail(JPKI_ERR_INTERNAL, "cannot start signing threads");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((r = prepare(ca, &reqs[i], now, &pl.items[i])) != JPKI_OK) {
+			char why[400];
+
+			snprintf(why, sizeof(why), "%s", jpki_errmsg());
+			r = jpki_fail(r, "request %zu: %s", i, why);
+			pipeline_stop(&pl);
+			goto join;
+		}
+		pthread_mutex_lock(&pl.lock);
+		pl.published = i + 1;
+		pthread_cond_signal(&pl.work);
+		pthread_mutex_unlock(&pl.lock);
+	}
+	for (i = 0; i < n && r == JPKI_OK; i++) {
+		pthread_mutex_lock(&pl.lock);
+		while (!pl.done[i])
+			pthread_cond_wait(&pl.finished, &pl.lock);
+		pthread_mutex_unlock(&pl.lock);
+		if ((r = pl.items[i].r) == JPKI_OK)
+			r = record(ca, &pl.items[i], out ? &out[i] : NULL);
+	}
+	if (r != JPKI_OK)
+		pipeline_stop(&pl);
+join:
 	for (int t = 0; t < started; t++)
 		pthread_join(tid[t], NULL);
-	pthread_mutex_destroy(&job.lock);
-
-	for (i = 0; i < n && r == JPKI_OK; i++)
-		if ((r = items[i].r) == JPKI_OK)
-			r = record(ca, &items[i], out ? &out[i] : NULL);
-	if (r != JPKI_OK)
-		goto rollback;
-	r = store_commit(ca->store);
-	goto out;
-rollback:
-	store_rollback(ca->store);
+	if (r == JPKI_OK) {
+		in_tx = 0;
+		r = store_commit(ca->store);
+	}
 out:
+	if (in_tx)
+		store_rollback(ca->store);
 	if (r != JPKI_OK && out != NULL)
 		for (i = 0; i < n; i++)
 			ca_issued_free(&out[i]);
 	for (i = 0; i < n; i++)
-		prepared_free(&items[i]);
-	free(items);
+		prepared_free(&pl.items[i]);
+	free(pl.items);
+	free(pl.done);
+	pthread_mutex_destroy(&pl.lock);
+	pthread_cond_destroy(&pl.work);
+	pthread_cond_destroy(&pl.finished);
 	return r;
 }
 

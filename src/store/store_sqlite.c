@@ -20,6 +20,8 @@ enum stmt_id {
 	ST_CERT_INSERT,
 	ST_AUDIT_LAST,
 	ST_AUDIT_INSERT,
+	ST_RESIDENT_GET,
+	ST_MUNICIPALITY_GET,
 	ST__COUNT
 };
 
@@ -366,8 +368,9 @@ sq_municipality_get(void *impl, const char *code, struct municipality *m)
 	sqlite3_stmt *st;
 	int r, rc;
 
-	if ((r = db_prep(s, "SELECT code, name_ja, name_kana, name_romaji,"
-	    " pref_ja, pref_romaji FROM municipalities WHERE code = ?", &st)))
+	if ((r = db_cached(s, ST_MUNICIPALITY_GET, "SELECT code, name_ja,"
+	    " name_kana, name_romaji, pref_ja, pref_romaji FROM municipalities"
+	    " WHERE code = ?", &st)))
 		return r;
 	bind_text(st, 1, code);
 	rc = sqlite3_step(st);
@@ -385,7 +388,7 @@ sq_municipality_get(void *impl, const char *code, struct municipality *m)
 	} else {
 		r = db_fail(s, "municipality");
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return r;
 }
 
@@ -484,12 +487,11 @@ sq_resident_update(void *impl, const struct resident *res)
 }
 
 static int
-resident_one(struct sqlite_store *s, const char *sql, sqlite3_stmt *st,
+resident_one(struct sqlite_store *s, int cached, sqlite3_stmt *st,
     struct resident *out, const char *what)
 {
 	int rc = sqlite3_step(st), r;
 
-	(void)sql;
 	if (rc == SQLITE_ROW) {
 		resident_from_row(st, out);
 		r = JPKI_OK;
@@ -498,7 +500,10 @@ resident_one(struct sqlite_store *s, const char *sql, sqlite3_stmt *st,
 	} else {
 		r = db_fail(s, "resident");
 	}
-	sqlite3_finalize(st);
+	if (cached)
+		sqlite3_reset(st);
+	else
+		sqlite3_finalize(st);
 	return r;
 }
 
@@ -511,11 +516,11 @@ sq_resident_get(void *impl, int64_t id, struct resident *out)
 	char what[40];
 	int r;
 
-	if ((r = db_prep(s, sql, &st)) != JPKI_OK)
+	if ((r = db_cached(s, ST_RESIDENT_GET, sql, &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
 	snprintf(what, sizeof(what), "with id %lld", (long long)id);
-	return resident_one(s, sql, st, out, what);
+	return resident_one(s, 1, st, out, what);
 }
 
 static int
@@ -530,7 +535,7 @@ sq_resident_by_number(void *impl, const char *number, struct resident *out)
 	if ((r = db_prep(s, sql, &st)) != JPKI_OK)
 		return r;
 	bind_text(st, 1, number);
-	return resident_one(s, sql, st, out, "with that individual number");
+	return resident_one(s, 0, st, out, "with that individual number");
 }
 
 static int

@@ -1,0 +1,142 @@
+/*
+ * bench_issuance.c: certificates per second issued into a durable store,
+ * beside the machine's RSA-2048 signing limit measured in the same run
+ * (`openssl speed rsa2048` signs/s x cores).  Target (design.md): >= 75 %.
+ *
+ * It creates a throwaway data directory, registers residents, pre-makes
+ * RSA-2048 public keys (as cards would generate them), and issues through
+ * ca_issue_batch() with one signing thread per core, synchronous=FULL: a
+ * certificate counts once its batch is committed to disk.
+ *
+ * usage: bench_issuance [COUNT] [BATCH]
+ */
+#include "ca/ca.h"
+#include "counter/counter.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RESIDENTS 64
+#define KEYS 16
+
+static double
+seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* openssl speed's RSA-2048 sign/s on one core. */
+static double
+openssl_sign_rate(void)
+{
+	FILE *p = popen("openssl speed -seconds 3 rsa2048 2>/dev/null", "r");
+	char line[512];
+	double rate = 0, sign_s, verify_s, sps, vps;
+
+	if (p == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), p) != NULL)
+		if (sscanf(line, "rsa 2048 bits %lfs %lfs %lf %lf", &sign_s,
+		    &verify_s, &sps, &vps) == 4)
+			rate = sps;
+	pclose(p);
+	return rate;
+}
+
+int
+main(int argc, char **argv)
+{
+	long count = argc > 1 ? atol(argv[1]) : 20000;
+	long batch = argc > 2 ? atol(argv[2]) : 256;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	char dir[] = "/tmp/jpki-bench-XXXXXX", cmd[256];
+	struct ca_init_options o;
+	struct ca *ca = NULL;
+	struct ca_issue_request *reqs;
+	EVP_PKEY *keys[KEYS];
+	int64_t ids[RESIDENTS];
+	double t0, elapsed, rate, limit, per_core;
+	long done = 0;
+	int r;
+
+	if (count <= 0 || batch <= 0 || cores <= 0 || mkdtemp(dir) == NULL)
+		return 2;
+	setenv("JPKI_NOW", "2026-11-25T10:00:00+09:00", 1);
+	memset(&o, 0, sizeof(o));
+	if ((r = ca_datadir_init(dir, &o)) != JPKI_OK ||
+	    (r = ca_open(dir, &ca)) != JPKI_OK) {
+		fprintf(stderr, "bench: %s\n", jpki_errmsg());
+		return 3;
+	}
+	for (int i = 0; i < RESIDENTS; i++) {
+		struct register_input in;
+		struct resident res;
+		char number[13];
+
+		snprintf(number, sizeof(number), "%011d", 10000000 + i);
+		number[11] = (char)('0' +
+		    rules_individual_number_check_digit(number));
+		number[12] = '\0';
+		memset(&in, 0, sizeof(in));
+		in.number = number;
+		in.name = "山田 太郎";
+		in.address = "東京都千代田区千代田1-1";
+		in.birth = "1985-06-15";
+		in.gender = "male";
+		if ((r = register_parse(ca, &in, &res)) != JPKI_OK ||
+		    (r = register_add(ca, &res, "bench")) != JPKI_OK) {
+			fprintf(stderr, "bench: %s\n", jpki_errmsg());
+			return 3;
+		}
+		ids[i] = res.id;
+	}
+	for (int i = 0; i < KEYS; i++)
+		if ((keys[i] = EVP_RSA_gen(2048)) == NULL)
+			return 3;
+	if ((reqs = calloc((size_t)batch, sizeof(*reqs))) == NULL)
+		return 3;
+	store_set_durable(ca_store(ca), 1);
+
+	t0 = seconds();
+	while (done < count) {
+		long n = count - done < batch ? count - done : batch;
+
+		for (long i = 0; i < n; i++) {
+			reqs[i].resident_id = ids[(done + i) % RESIDENTS];
+			reqs[i].type = (done + i) % 2 ? CERT_AUTH : CERT_SIGN;
+			reqs[i].pub = keys[(done + i) % KEYS];
+			reqs[i].actor = "bench";
+		}
+		if ((r = ca_issue_batch(ca, reqs, (size_t)n, NULL,
+		    (int)cores)) != JPKI_OK) {
+			fprintf(stderr, "bench: %s\n", jpki_errmsg());
+			return 3;
+		}
+		done += n;
+	}
+	elapsed = seconds() - t0;
+	rate = (double)done / elapsed;
+
+	per_core = openssl_sign_rate();
+	limit = per_core * (double)cores;
+	printf("bench: issued %ld certificates (sign and auth) in %.2f s, "
+	    "batches of %ld, %ld signing threads, durable store\n", done,
+	    elapsed, batch, cores);
+	printf("bench: openssl speed rsa2048: %.0f signs/s per core x %ld "
+	    "cores = %.0f signs/s\n", per_core, cores, limit);
+	printf("bench: issuance %.0f certs/s vs rsa2048-sign-limit %.0f "
+	    "signs/s = %.2fx\n", rate, limit, limit > 0 ? rate / limit : 0);
+
+	for (int i = 0; i < KEYS; i++)
+		EVP_PKEY_free(keys[i]);
+	free(reqs);
+	ca_close(&ca);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : 3;
+}
