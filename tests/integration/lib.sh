@@ -1,0 +1,221 @@
+# lib.sh: what the integration tests share.  Source it after
+# `set -euo pipefail`; it gives each test a private data directory, a way to
+# run `jpki` and look at its exit status, stdout and stderr, a JSON reader,
+# store snapshots, individual numbers with a valid check digit, and cached
+# RSA public keys for `jpki ca issue`.
+#
+# Environment: JPKI (the jpki binary, required), JPKI_SHARED (/work/shared),
+# JPKI_BUILD (default: the directory holding $JPKI).
+
+: "${JPKI:?set JPKI to the jpki binary}"
+: "${JPKI_SHARED:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../shared" 2>/dev/null && pwd || echo /work/shared)}"
+: "${JPKI_BUILD:=$(dirname "$JPKI")}"
+export JPKI JPKI_SHARED JPKI_BUILD
+
+TEST_NAME=$(basename "$0" .sh)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/jpki-${TEST_NAME}.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+DATA=$TMP/data
+export JPKI_DATA=$DATA
+# Every test runs at a fixed instant unless it says otherwise, so expected
+# dates can be written out.  2026-04-01 10:00 JST.
+export JPKI_NOW=${JPKI_NOW:-2026-04-01T10:00:00+09:00}
+
+CHECKS=0
+
+# check DESCRIPTION: announce what the next lines verify.
+check() {
+	CHECKS=$((CHECKS + 1))
+	printf '%s: check %d: %s\n' "$TEST_NAME" "$CHECKS" "$*"
+}
+
+# fail REASON: stop the test loudly.
+fail() {
+	printf '%s: FAIL: %s\n' "$TEST_NAME" "$*" >&2
+	if [ -s "$TMP/stderr" ]; then
+		printf '%s:   last stderr: %s\n' "$TEST_NAME" "$(head -c 600 "$TMP/stderr")" >&2
+	fi
+	exit 1
+}
+
+# done_ok: the last line of a passing test.
+done_ok() {
+	printf '%s: ok (%d checks)\n' "$TEST_NAME" "$CHECKS"
+}
+
+# run CMD...: run a command, keep its status in $RC, its output in
+# $TMP/stdout and $TMP/stderr (also $OUT and $ERR).  Never fails itself.
+run() {
+	RC=0
+	"$@" >"$TMP/stdout" 2>"$TMP/stderr" || RC=$?
+	OUT=$(cat "$TMP/stdout")
+	ERR=$(cat "$TMP/stderr")
+}
+
+# jpki ARGS...: run the binary under test (see run).
+jpki() {
+	run "$JPKI" "$@"
+}
+
+# ok ARGS...: run jpki and fail unless it exits 0.
+ok() {
+	jpki "$@"
+	[ "$RC" -eq 0 ] || fail "jpki $* exited $RC, expected 0"
+}
+
+# expect_status N ARGS...: run jpki and fail unless it exits N.
+expect_status() {
+	local want=$1
+	shift
+	jpki "$@"
+	[ "$RC" -eq "$want" ] || fail "jpki $* exited $RC, expected $want"
+}
+
+# expect_one_error_line PATTERN: stderr is exactly one line and matches
+# the extended regular expression PATTERN.
+expect_one_error_line() {
+	local lines
+	lines=$(grep -c '' "$TMP/stderr" || true)
+	[ "$lines" -eq 1 ] || fail "expected one line on stderr, got $lines: $ERR"
+	grep -Eq -- "$1" "$TMP/stderr" || fail "stderr '$ERR' does not match /$1/"
+}
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
+}
+
+# json_get PATH [FILE]: print the value at PATH (dot-separated keys and
+# array indexes: "sign.serial", "0.id") of the JSON in FILE (default: the
+# last command's stdout).  Strings print bare, null prints "null", objects
+# and arrays print as JSON.  Uses python3 when present, else a line-based
+# reader that handles top-level keys of the pretty-printed output only.
+json_get() {
+	local path=$1 file=${2:-$TMP/stdout}
+	if command -v python3 >/dev/null 2>&1; then
+		python3 - "$path" "$file" <<'PY'
+import json, sys
+path, file = sys.argv[1], sys.argv[2]
+with open(file, encoding="utf-8") as f:
+    v = json.load(f)
+for k in path.split(".") if path else []:
+    if isinstance(v, list):
+        v = v[int(k)]
+    elif isinstance(v, dict) and k in v:
+        v = v[k]
+    else:
+        sys.exit("json_get: no '%s' in %s" % (path, file))
+if v is None:
+    print("null")
+elif isinstance(v, bool):
+    print("true" if v else "false")
+elif isinstance(v, (dict, list)):
+    print(json.dumps(v, ensure_ascii=False, sort_keys=True))
+else:
+    print(v)
+PY
+	else
+		case $path in
+		*.*) fail "json_get $path needs python3" ;;
+		esac
+		sed -n "s/^  \"$path\": \"\{0,1\}\([^\"]*\)\"\{0,1\},\{0,1\}\$/\1/p" "$file" | head -n 1
+	fi
+}
+
+# json_len [FILE]: the length of the JSON array in FILE (default stdout).
+json_len() {
+	local file=${1:-$TMP/stdout}
+	if command -v python3 >/dev/null 2>&1; then
+		python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1], encoding="utf-8"))))' "$file"
+	else
+		grep -c '^  {' "$file" || true
+	fi
+}
+
+# individual_number ELEVEN_DIGITS: append the check digit of the My Number
+# Act's ordinance (weights 2..7,2..6 from the right; 11 - sum mod 11, and
+# 0 for remainders 0 and 1).  Written here independently of src/rules.
+individual_number() {
+	local d=$1 sum=0 n p q r
+	for n in $(seq 1 11); do
+		p=${d:$((11 - n)):1}
+		if [ "$n" -le 6 ]; then q=$((n + 1)); else q=$((n - 5)); fi
+		sum=$((sum + p * q))
+	done
+	r=$((sum % 11))
+	if [ "$r" -le 1 ]; then echo "${d}0"; else echo "${d}$((11 - r))"; fi
+}
+
+# wrong_check_digit NUMBER: the same number with a wrong check digit.
+wrong_check_digit() {
+	local n=$1 last=${1:11:1}
+	echo "${n:0:11}$(((last + 1) % 10))"
+}
+
+# pubkey NAME: path of a cached RSA-2048 public key (PEM SubjectPublicKeyInfo),
+# made with openssl the first time it is asked for.
+pubkey() {
+	local k=$TMP/keys/$1
+	if [ ! -f "$k.pub.pem" ]; then
+		mkdir -p "$TMP/keys"
+		openssl genrsa -out "$k.key.pem" 2048 2>/dev/null || fail "openssl genrsa failed"
+		openssl rsa -in "$k.key.pem" -pubout -out "$k.pub.pem" 2>/dev/null || fail "openssl rsa -pubout failed"
+	fi
+	echo "$k.pub.pem"
+}
+
+# init_data: `jpki init` into $DATA.
+init_data() {
+	ok init --data "$DATA"
+	[ -f "$DATA/jpki.db" ] || fail "jpki init made no $DATA/jpki.db"
+}
+
+# add_resident NUMBER "SURNAME GIVEN" ADDRESS BIRTH GENDER: add and print
+# the new id (from --json).
+add_resident() {
+	ok resident add --number "$1" --name "$2" --address "$3" --birth "$4" --gender "$5" --json
+	json_get id
+}
+
+# issue ID sign|auth OUT [extra args]: issue for a cached key and print the
+# serial reported by --json.  The key is per resident and type.
+issue() {
+	local id=$1 type=$2 out=$3
+	shift 3
+	ok ca issue --resident "$id" --type "$type" --pubkey "$(pubkey "r$id-$type")" --out "$out" --json "$@"
+	json_get serial
+}
+
+# db_snapshot FILE: a textual dump of the whole store.
+db_snapshot() {
+	sqlite3 "$DATA/jpki.db" .dump >"$1" || fail "sqlite3 .dump failed"
+}
+
+# expect_store_unchanged BEFORE WHAT: the store dumps as BEFORE did and the
+# audit chain still verifies.
+expect_store_unchanged() {
+	local before=$1 what=$2
+	db_snapshot "$TMP/after.sql"
+	if ! cmp -s "$before" "$TMP/after.sql"; then
+		diff "$before" "$TMP/after.sql" | head -n 20 >&2 || true
+		fail "$what: the store changed"
+	fi
+	local rc=0
+	"$JPKI" audit verify >/dev/null 2>"$TMP/audit.err" || rc=$?
+	[ "$rc" -eq 0 ] || fail "$what: jpki audit verify exited $rc: $(cat "$TMP/audit.err")"
+}
+
+# expect_audit_ok WHAT
+expect_audit_ok() {
+	local rc=0
+	"$JPKI" audit verify >"$TMP/audit.out" 2>"$TMP/audit.err" || rc=$?
+	[ "$rc" -eq 0 ] || fail "$1: jpki audit verify exited $rc: $(cat "$TMP/audit.err")"
+}
+
+# epoch ISO8601: seconds since the epoch (GNU date).
+epoch() {
+	date -d "$1" +%s
+}
+
+command -v openssl >/dev/null 2>&1 || fail "openssl is needed"
+[ -x "$JPKI" ] || fail "JPKI=$JPKI is not executable"
