@@ -1,0 +1,312 @@
+/*
+ * card: the emulated JPKI card, its image file, its transports and the card
+ * client.  This header is the module's whole interface.
+ *
+ * Four layers, lowest first:
+ *
+ *   applet     card_apdu(): the chip.  A state machine over ISO 7816-4 short
+ *              APDUs that answers as a My Number card's JPKI-AP and card-info
+ *              AP do (jpki-facts.md), plus the issuer's proprietary commands
+ *              (docs/card.md) that need proof of the issuer key.
+ *   image      the chip's non-volatile memory: a versioned file with a
+ *              SHA-256 integrity trailer, written atomically (temp, fsync,
+ *              rename).  Every state change an APDU makes is durable before
+ *              the APDU answers; a PIN's retry counter is decremented and
+ *              made durable before the PIN is compared.
+ *   transport  struct card_transport: send an APDU, reset (ATR), close.
+ *              In-process over an image file, the vpcd reader side (a card
+ *              emulator such as `jpki card attach` connects to it), and PC/SC
+ *              through libpcsclite (real readers, or pcscd's vpcd reader).
+ *   client     card_client_*(): what the CLI and the counter do with a card,
+ *              over any transport.  The same calls drive the emulator and a
+ *              real card (issuer operations only work on the emulator).
+ *
+ * What it deliberately does not do: decide who may get which certificate
+ * (rules, counter), build certificates (ca), or keep records (store).
+ */
+#ifndef JPKI_CARD_H
+#define JPKI_CARD_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+#include "rules/rules.h"
+
+/* ---- limits ------------------------------------------------------------ */
+
+/* ISO 7816-4 short APDUs only: header, Lc, 255 data bytes, Le. */
+#define APDU_MAX 261
+#define APDU_DATA_MAX 255
+/* 256 data bytes (Le = 00) and SW1 SW2. */
+#define APDU_RESP_MAX 258
+/* Largest elementary file (certificates, card-info); READ BINARY offsets
+ * are 15 bits, this is far below. */
+#define CARD_EF_MAX 8192
+/* Largest card image file: every EF full, both keys, headroom. */
+#define CARD_IMAGE_MAX 65536
+/* Longest PIN of any kind (the signing password: 16). */
+#define CARD_PIN_MAX 16
+/* RSA-2048 signature and modulus size. */
+#define CARD_SIG_LEN 256
+/* Issuer master key and per-card issuer key. */
+#define CARD_ISSUER_KEY_LEN 32
+/* GET CHALLENGE answer length. */
+#define CARD_CHALLENGE_LEN 8
+/* Card serial number: 8 bytes, shown as 16 upper-case hex digits. */
+#define CARD_SERIAL_LEN 8
+#define CARD_SERIAL_HEX (2 * CARD_SERIAL_LEN + 1)
+/* The individual number (マイナンバー): 12 digits. */
+#define CARD_NUMBER_LEN 12
+/* Card-info facts, each a UTF-8 string of at most this many bytes. */
+#define CARD_FACT_MAX 800
+
+/* ---- the card's names -------------------------------------------------- */
+
+/* ATR of a My Number card (OpenSC's jpki driver matches it). */
+extern const uint8_t card_atr[];
+extern const size_t card_atr_len;
+/* AIDs: JPKI-AP, card-info AP (券面事項入力補助AP). */
+extern const uint8_t card_aid_jpki[10];
+extern const uint8_t card_aid_cardinfo[10];
+
+/* Files of the JPKI-AP. */
+#define CARD_EF_SIGN_CERT 0x0001
+#define CARD_EF_SIGN_CA 0x0002
+#define CARD_EF_TOKEN_INFO 0x0006
+#define CARD_EF_STATUS 0x0008
+#define CARD_EF_AUTH_CERT 0x000A
+#define CARD_EF_AUTH_CA 0x000B
+#define CARD_EF_AUTH_KEY 0x0017
+#define CARD_EF_AUTH_PIN 0x0018
+#define CARD_EF_SIGN_KEY 0x001A
+#define CARD_EF_SIGN_PIN 0x001B
+/* Files of the card-info AP. */
+#define CARD_EF_INFO_NUMBER 0x0001
+#define CARD_EF_INFO_FACTS 0x0002
+#define CARD_EF_INFO_PIN 0x0011
+
+/* Status words (ISO 7816-4). */
+#define SW_OK 0x9000
+#define SW_MORE(n) (0x6100 | ((n) & 0xff))
+#define SW_TRIES(n) (0x63C0 | ((n) & 0x0f))
+#define SW_AUTH_FAILED 0x6300
+#define SW_MEMORY_FAILURE 0x6581
+#define SW_WRONG_LENGTH 0x6700
+#define SW_INCOMPATIBLE_FILE 0x6981
+#define SW_SECURITY 0x6982
+#define SW_BLOCKED 0x6984
+#define SW_CONDITIONS 0x6985
+#define SW_NO_CURRENT_EF 0x6986
+#define SW_WRONG_DATA 0x6A80
+#define SW_NOT_FOUND 0x6A82
+#define SW_FILE_FULL 0x6A84
+#define SW_WRONG_P1P2 0x6A86
+#define SW_REF_NOT_FOUND 0x6A88
+#define SW_WRONG_OFFSET 0x6B00
+#define SW_BAD_INS 0x6D00
+#define SW_BAD_CLA 0x6E00
+#define SW_UNKNOWN 0x6F00
+
+/* PINs are rules' enum pin_kind (PIN_AUTH, PIN_SIGN, PIN_CARDINFO) and keys
+ * are named by rules' enum cert_type (CERT_SIGN, CERT_AUTH); their formats
+ * and try counts are rules_pin_check() and rules_pin_tries(). */
+#define CARD_PIN_COUNT 3
+
+/* The four certificate EFs (the first two match rules' enum cert_type). */
+enum card_cert {
+	CARD_CERT_SIGN = 1,
+	CARD_CERT_AUTH = 2,
+	CARD_CERT_SIGN_CA = 3,
+	CARD_CERT_AUTH_CA = 4,
+};
+
+/* The card kind is rules' enum card_kind (CARD_MYNUMBER, CARD_JUKI).  R1:
+ * only My Number cards get certificates; a Juki card image exists so the
+ * counter can refuse it. */
+
+/* ---- issuer master key ------------------------------------------------- */
+
+/* Create the issuer master key file: 32 CSPRNG bytes, mode 0600.  Refuses
+ * (JPKI_ERR_CONFLICT) to overwrite an existing file. */
+int card_issuer_master_create(const char *path);
+/* Load it; refuses a file of the wrong size or readable by others. */
+int card_issuer_master_load(const char *path,
+    uint8_t master[CARD_ISSUER_KEY_LEN]);
+/* The per-card issuer key: HMAC-SHA256(master, "JPKI card issuer key" ||
+ * serial). */
+int card_issuer_key_derive(const uint8_t master[CARD_ISSUER_KEY_LEN],
+    const uint8_t serial[CARD_SERIAL_LEN], uint8_t key[CARD_ISSUER_KEY_LEN]);
+/* EXTERNAL AUTHENTICATE's data: HMAC-SHA256(card key, "JPKI EXTERNAL
+ * AUTHENTICATE" || serial || challenge). */
+int card_issuer_response(const uint8_t key[CARD_ISSUER_KEY_LEN],
+    const uint8_t serial[CARD_SERIAL_LEN],
+    const uint8_t challenge[CARD_CHALLENGE_LEN], uint8_t mac[32]);
+
+/* ---- the chip and its image -------------------------------------------- */
+
+struct card;
+
+/* Create a blank card image at path: a fresh random serial, the kind, the
+ * issuer key derived from master, no keys, no certificates, no PINs set.
+ * Refuses (JPKI_ERR_CONFLICT) if path exists.  serial_hex (may be NULL)
+ * receives the serial. */
+int card_image_create(const char *path, enum card_kind kind,
+    const uint8_t master[CARD_ISSUER_KEY_LEN],
+    char serial_hex[CARD_SERIAL_HEX]);
+/* Load an image and take its lock (<path>.lock) so no second process drives
+ * the same chip.  A truncated, corrupted, foreign or newer file is refused
+ * with one line (JPKI_ERR_INPUT) and left untouched. */
+int card_image_load(const char *path, struct card **out);
+/* Decode an image held in memory (no file, nothing is ever saved): for
+ * fuzzing and tests. */
+int card_image_decode(const uint8_t *buf, size_t n, struct card **out);
+/* Encode the chip's memory as an image (for tests and the fuzzer's seeds). */
+int card_image_encode(const struct card *c, struct jbuf *out);
+/* Write the image back (temp file, fsync, rename, fsync directory).  Done by
+ * card_apdu() itself after every change; a memory-only card does nothing. */
+int card_image_save(struct card *c);
+void card_free(struct card **c);
+
+/* Power-on or reset: forget the session (selection, verified PINs,
+ * challenge, issuer proof). */
+void card_reset(struct card *c);
+/* The serial as 16 hex digits, and the kind. */
+const char *card_serial_hex(const struct card *c);
+enum card_kind card_kind_of(const struct card *c);
+
+/* Process one command APDU.  resp must hold APDU_RESP_MAX bytes; *resp_len
+ * receives the response length (data then SW1 SW2, at least 2).  Returns
+ * JPKI_OK whenever a response was produced, whatever its status word; an
+ * error only if the chip could not answer at all (then resp holds 6F00 or
+ * 6581).
+ *
+ * Test-only hook: with JPKI_CARD_CRASH_AFTER_DECREMENT=1 in the
+ * environment, VERIFY _exit()s right after the decremented retry counter is
+ * durable and before the PIN is compared (tests/unit/card/test_crash.c). */
+int card_apdu(struct card *c, const uint8_t *cmd, size_t n, uint8_t *resp,
+    size_t *resp_len);
+
+/* ---- transports -------------------------------------------------------- */
+
+/*
+ * A way to reach a card.  transmit sends one command APDU and returns its
+ * response (data + SW, at most APDU_RESP_MAX bytes); reset powers the card
+ * again and returns its ATR (atr holds at least 33 bytes); close releases
+ * everything and frees the transport.  Tests may build their own.
+ */
+#define CARD_ATR_MAX 33
+struct card_transport {
+	const char *name;
+	int (*transmit)(struct card_transport *t, const uint8_t *cmd,
+	    size_t n, uint8_t *resp, size_t *resp_len);
+	int (*reset)(struct card_transport *t, uint8_t *atr, size_t *atr_len);
+	void (*close)(struct card_transport *t);
+	void *ctx;
+	/* The client's note of the application it selected (0 none), so it
+	 * does not select again between VERIFY and its use: a real card may
+	 * drop the PIN state on a SELECT of the DF.  Transports start at 0. */
+	int client_app;
+};
+
+/* In-process: the applet over an image file (loaded and locked). */
+int card_transport_image(const char *path, struct card_transport **out);
+/* In-process over a card the caller owns (not freed on close). */
+int card_transport_card(struct card *c, struct card_transport **out);
+/* The vpcd reader side: listen on host:port and wait up to timeout_ms for
+ * a card emulator (`jpki card attach`, vsmartcard's vicc) to connect. */
+int card_transport_vpcd_listen(const char *host, uint16_t port,
+    int timeout_ms, struct card_transport **out);
+/* PC/SC: the first reader whose name starts with reader (any reader with a
+ * card if reader is NULL or ""). */
+int card_transport_pcsc(const char *reader, struct card_transport **out);
+/* Close and free; *t becomes NULL. */
+void card_transport_free(struct card_transport **t);
+
+/* The card side of the vpcd protocol: connect to pcscd's vpcd driver at
+ * host:port and serve the card until *stop becomes non-zero (checked at
+ * least every 200 ms).  If vpcd closes the connection or is not there yet,
+ * it tries again every second.  progress (may be NULL) is told about
+ * connections on stderr-style one-liners. */
+int card_vpcd_attach(struct card *c, const char *host, uint16_t port,
+    volatile sig_atomic_t *stop, void (*progress)(const char *line));
+
+/* Parse "HOST:PORT" (port 1-65535); JPKI_ERR_USAGE otherwise.  host must
+ * hold 256 bytes. */
+int card_parse_hostport(const char *s, char host[256], uint16_t *port);
+#define CARD_VPCD_DEFAULT "127.0.0.1:35963"
+
+/* ---- the card client --------------------------------------------------- */
+
+struct card_pin_status {
+	int initialised; /* 0 on a blank card before the counter sets it */
+	int tries_left;
+	int locked;
+};
+
+struct card_status {
+	char serial[CARD_SERIAL_HEX]; /* from EF 0006 token info */
+	struct card_pin_status pin[CARD_PIN_COUNT + 1]; /* by enum pin_kind */
+	int sign_cert; /* EF 0008 */
+	int auth_cert;
+	int sign_ca;   /* CA EFs not empty */
+	int auth_ca;
+};
+
+struct card_info {
+	char number[CARD_NUMBER_LEN + 1];
+	char name[CARD_FACT_MAX + 1];
+	char address[CARD_FACT_MAX + 1];
+	char birth[9];  /* YYYYMMDD (Gregorian) */
+	char gender[2]; /* "1" male, "2" female, "3" unknown */
+};
+
+/* Exchange one APDU, following 61xx with GET RESPONSE; data goes to out
+ * (may be NULL), *sw receives the final status word.  JPKI_OK whenever the
+ * card answered. */
+int card_client_exchange(struct card_transport *t, const uint8_t *cmd,
+    size_t n, struct jbuf *out, uint16_t *sw);
+int card_client_select_jpki(struct card_transport *t);
+int card_client_select_cardinfo(struct card_transport *t);
+/* Tries left, certificates present, serial.  Spends no try. */
+int card_client_status(struct card_transport *t, struct card_status *st);
+/* VERIFY.  Wrong: JPKI_ERR_PIN "... N tries left"; blocked:
+ * JPKI_ERR_LOCKED.  *tries_left (may be NULL) receives what the card said
+ * (the maximum after success).  The signing password is upper-cased first.
+ * The matching AP is selected first. */
+int card_client_verify(struct card_transport *t, enum pin_kind pin,
+    const char *value, int *tries_left);
+/* VERIFY old, then CHANGE REFERENCE DATA to new (format checked first). */
+int card_client_change_pin(struct card_transport *t, enum pin_kind pin,
+    const char *old_value, const char *new_value, int *tries_left);
+/* Read a certificate EF (DER) into out; JPKI_ERR_NOTFOUND if empty.  The
+ * signing certificate needs the signing password verified first. */
+int card_client_read_cert(struct card_transport *t, enum card_cert which,
+    struct jbuf *out);
+/* Sign a SHA-256 hash with PKCS#1 v1.5 (the card gets the DigestInfo,
+ * COMPUTE DIGITAL SIGNATURE P1 00).  The key's PIN must be verified. */
+int card_client_sign_sha256(struct card_transport *t, enum cert_type key,
+    const uint8_t hash[32], uint8_t sig[CARD_SIG_LEN]);
+/* Read the card-info AP (after card_client_verify(PIN_CARDINFO)). */
+int card_client_read_info(struct card_transport *t, struct card_info *info);
+
+/* Issuer operations (the counter's).  Prove the issuer key first, in the
+ * same session: GET CHALLENGE + EXTERNAL AUTHENTICATE. */
+int card_client_issuer_auth(struct card_transport *t,
+    const uint8_t master[CARD_ISSUER_KEY_LEN]);
+/* Generate a key pair inside the card; spki receives the public key as DER
+ * SubjectPublicKeyInfo.  Empties the key's certificate EF. */
+int card_client_generate_key(struct card_transport *t, enum cert_type key,
+    struct jbuf *spki);
+/* Write (der != NULL) or empty (der == NULL) a certificate EF. */
+int card_client_write_cert(struct card_transport *t, enum card_cert which,
+    const uint8_t *der, size_t n);
+/* Set a PIN (initial, or after a lock: resets the tries). */
+int card_client_set_pin(struct card_transport *t, enum pin_kind pin,
+    const char *value);
+/* Write the card-info AP: the individual number and the four facts. */
+int card_client_write_info(struct card_transport *t,
+    const struct card_info *info);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * card_int.h: the chip's memory and session, shared by the files of the
+ * card module (image.c, applet.c, issuer.c).  Not part of the interface.
+ */
+#ifndef JPKI_CARD_INT_H
+#define JPKI_CARD_INT_H
+
+#include <openssl/evp.h>
+
+#include "card/card.h"
+
+/* EFs whose content lives in the image (the others are computed). */
+enum card_stored_ef {
+	SEF_SIGN_CERT,
+	SEF_SIGN_CA,
+	SEF_AUTH_CERT,
+	SEF_AUTH_CA,
+	SEF_INFO_NUMBER,
+	SEF_INFO_FACTS,
+	SEF__COUNT
+};
+
+/* Which application is selected. */
+enum card_df { DF_MF, DF_JPKI, DF_CARDINFO };
+
+struct card_pin_slot {
+	uint8_t set;            /* 0 on a blank card */
+	uint8_t tries;          /* tries left */
+	uint8_t hash[32];       /* HMAC-SHA256(issuer key, kind || PIN) */
+};
+
+/* Longest answer the card chains with 61xx (a DER SubjectPublicKeyInfo of
+ * an RSA-2048 key is 294 bytes). */
+#define CARD_PENDING_MAX 1024
+
+struct card {
+	/* non-volatile memory: what the image holds */
+	uint8_t serial[CARD_SERIAL_LEN];
+	char serial_hex[CARD_SERIAL_HEX];
+	enum card_kind kind;
+	uint8_t issuer_key[CARD_ISSUER_KEY_LEN];
+	struct card_pin_slot pin[CARD_PIN_COUNT + 1]; /* by enum pin_kind */
+	EVP_PKEY *key[3];                             /* by enum cert_type */
+	struct jbuf ef[SEF__COUNT];
+
+	/* where it is kept: NULL for a memory-only card */
+	char *path;
+	int lock_fd;
+
+	/* session: lost on reset */
+	enum card_df df;
+	int ef_selected;
+	uint16_t ef_id;
+	int verified[CARD_PIN_COUNT + 1];
+	uint8_t challenge[CARD_CHALLENGE_LEN];
+	int challenge_valid;
+	int issuer_ok;
+	uint8_t pending[CARD_PENDING_MAX];
+	size_t pending_len, pending_off;
+};
+
+/* HMAC-SHA256 of a PIN under the card's issuer key (image.c). */
+int card_pin_hash(const struct card *c, enum pin_kind kind, const uint8_t *pin,
+    size_t n, uint8_t out[32]);
+/* Allocate an empty chip (memory only). */
+int card_new_blank(struct card **out);
+
+#endif

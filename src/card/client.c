@@ -1,0 +1,932 @@
+/*
+ * client.c: the card client.  What the CLI and the counter do with a card,
+ * as APDU sequences over any struct card_transport, so the same code drives
+ * the emulator in-process, through vpcd, and a real card through PC/SC.
+ *
+ * The client never trusts the card's answers any more than a network
+ * peer's: lengths are checked against named limits before anything is
+ * copied, and an unexpected status word becomes one clear error line.
+ */
+#include "card/apdu.h"
+#include "card/card_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+/* Rounds of 61xx chaining we follow before calling the card broken. */
+#define CHAIN_MAX 64
+/* Largest answer the client accepts from one exchange. */
+#define EXCHANGE_MAX CARD_EF_MAX
+/* Update chunk size for writing EFs. */
+#define WRITE_CHUNK 240
+
+enum client_app { APP_NONE, APP_JPKI, APP_CARDINFO };
+
+/* BER-TLV tags of the card-info EFs (docs/card.md). */
+#define INFO_TAG_NUMBER 0x10
+#define INFO_TAG_FACTS 0xFF20
+#define INFO_TAG_NAME 0xDF22
+#define INFO_TAG_ADDRESS 0xDF23
+#define INFO_TAG_BIRTH 0xDF24
+#define INFO_TAG_GENDER 0xDF25
+
+static const uint8_t sha256_digestinfo[19] = {0x30, 0x31, 0x30, 0x0d, 0x06,
+    0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+    0x04, 0x20};
+
+/* Build a short APDU; le < 0 for none, 256 for Le = 00. */
+static size_t
+build(uint8_t *buf, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2,
+    const void *data, size_t lc, int le)
+{
+	size_t n = 0;
+
+	buf[n++] = cla;
+	buf[n++] = ins;
+	buf[n++] = p1;
+	buf[n++] = p2;
+	if (lc > 0) {
+		buf[n++] = (uint8_t)lc;
+		memcpy(buf + n, data, lc);
+		n += lc;
+	}
+	if (le >= 0)
+		buf[n++] = (uint8_t)(le == 256 ? 0 : le);
+	return n;
+}
+
+static int
+sw_fail(const char *what, uint16_t sw)
+{
+	switch (sw) {
+	case SW_SECURITY:
+		return jpki_fail(JPKI_ERR_REFUSED,
+		    "%s: the card refused it (6982: security status not "
+		    "satisfied)", what);
+	case SW_NOT_FOUND:
+		return jpki_fail(JPKI_ERR_NOTFOUND,
+		    "%s: the card has no such file or application (6A82)",
+		    what);
+	default:
+		return jpki_fail(JPKI_ERR_IO, "%s: the card answered %04X",
+		    what, sw);
+	}
+}
+
+int
+card_client_exchange(struct card_transport *t, const uint8_t *cmd, size_t n,
+    struct jbuf *out, uint16_t *sw)
+{
+	uint8_t resp[APDU_RESP_MAX], again[APDU_MAX];
+	size_t rlen;
+	int r;
+
+	if (n > APDU_MAX)
+		return jpki_fail(JPKI_ERR_INTERNAL, "APDU too long");
+	memcpy(again, cmd, n);
+	for (int round = 0; round < CHAIN_MAX; round++) {
+		if ((r = t->transmit(t, again, n, resp, &rlen)) != JPKI_OK)
+			return r;
+		if (rlen < 2 || rlen > APDU_RESP_MAX)
+			return jpki_fail(JPKI_ERR_IO, "card: malformed response");
+		*sw = (uint16_t)(resp[rlen - 2] << 8 | resp[rlen - 1]);
+		if (out != NULL && rlen > 2) {
+			if (rlen - 2 > EXCHANGE_MAX - out->len)
+				return jpki_fail(JPKI_ERR_IO,
+				    "card: answer longer than %d bytes",
+				    EXCHANGE_MAX);
+			if (jbuf_put(out, resp, rlen - 2) != JPKI_OK)
+				return jpki_fail(JPKI_ERR_NOMEM,
+				    "out of memory");
+		}
+		if ((*sw & 0xFF00) == 0x6100) {
+			/* More data: GET RESPONSE. */
+			n = build(again, 0x00, 0xC0, 0, 0, NULL, 0,
+			    (*sw & 0xFF) == 0 ? 256 : (*sw & 0xFF));
+		} else if ((*sw & 0xFF00) == 0x6C00 && n >= 5) {
+			/* Wrong Le: send again with the one it names. */
+			again[n - 1] = (uint8_t)*sw;
+		} else {
+			jpki_wipe(again, sizeof(again));
+			return JPKI_OK;
+		}
+	}
+	return jpki_fail(JPKI_ERR_IO, "card: endless response chaining");
+}
+
+/* Exchange and insist on 9000. */
+static int
+exchange_ok(struct card_transport *t, const char *what, const uint8_t *cmd,
+    size_t n, struct jbuf *out)
+{
+	uint16_t sw;
+	int r;
+
+	if ((r = card_client_exchange(t, cmd, n, out, &sw)) != JPKI_OK)
+		return r;
+	return sw == SW_OK ? JPKI_OK : sw_fail(what, sw);
+}
+
+static int
+select_app(struct card_transport *t, enum client_app app)
+{
+	uint8_t cmd[APDU_MAX];
+	const uint8_t *aid = app == APP_JPKI ? card_aid_jpki :
+	    card_aid_cardinfo;
+	size_t n;
+	int r;
+
+	if (t->client_app == (int)app)
+		return JPKI_OK;
+	n = build(cmd, 0x00, 0xA4, 0x04, 0x0C, aid, 10, -1);
+	r = exchange_ok(t, app == APP_JPKI ? "SELECT JPKI-AP" :
+	    "SELECT card-info AP", cmd, n, NULL);
+	t->client_app = r == JPKI_OK ? (int)app : APP_NONE;
+	return r;
+}
+
+int
+card_client_select_jpki(struct card_transport *t)
+{
+	return select_app(t, APP_JPKI);
+}
+
+int
+card_client_select_cardinfo(struct card_transport *t)
+{
+	return select_app(t, APP_CARDINFO);
+}
+
+static int
+select_ef(struct card_transport *t, uint16_t fid, uint16_t *sw)
+{
+	uint8_t cmd[8], id[2] = {(uint8_t)(fid >> 8), (uint8_t)fid};
+	size_t n = build(cmd, 0x00, 0xA4, 0x02, 0x0C, id, 2, -1);
+
+	return card_client_exchange(t, cmd, n, NULL, sw);
+}
+
+static int
+select_ef_ok(struct card_transport *t, uint16_t fid)
+{
+	char what[32];
+	uint16_t sw;
+	int r;
+
+	if ((r = select_ef(t, fid, &sw)) != JPKI_OK)
+		return r;
+	snprintf(what, sizeof(what), "SELECT EF %04X", fid);
+	return sw == SW_OK ? JPKI_OK : sw_fail(what, sw);
+}
+
+static int
+read_binary(struct card_transport *t, size_t off, size_t le, struct jbuf *out,
+    uint16_t *sw)
+{
+	uint8_t cmd[5];
+	size_t n = build(cmd, 0x00, 0xB0, (uint8_t)(off >> 8), (uint8_t)off,
+	    NULL, 0, (int)le);
+
+	return card_client_exchange(t, cmd, n, out, sw);
+}
+
+/* ---- PINs -------------------------------------------------------------- */
+
+static enum client_app
+pin_app(enum pin_kind pin)
+{
+	return pin == PIN_CARDINFO ? APP_CARDINFO : APP_JPKI;
+}
+
+static uint16_t
+pin_ef(enum pin_kind pin)
+{
+	switch (pin) {
+	case PIN_AUTH:
+		return CARD_EF_AUTH_PIN;
+	case PIN_SIGN:
+		return CARD_EF_SIGN_PIN;
+	default:
+		return CARD_EF_INFO_PIN;
+	}
+}
+
+static const char *
+pin_label(enum pin_kind pin)
+{
+	switch (pin) {
+	case PIN_AUTH:
+		return "authentication PIN";
+	case PIN_SIGN:
+		return "signing password";
+	default:
+		return "card-info PIN";
+	}
+}
+
+static int
+select_pin(struct card_transport *t, enum pin_kind pin)
+{
+	int r;
+
+	if (rules_pin_tries(pin) == 0)
+		return jpki_fail(JPKI_ERR_USAGE, "unknown PIN kind");
+	if ((r = select_app(t, pin_app(pin))) != JPKI_OK)
+		return r;
+	return select_ef_ok(t, pin_ef(pin));
+}
+
+static int
+pin_status(struct card_transport *t, enum pin_kind pin,
+    struct card_pin_status *ps)
+{
+	uint8_t cmd[4];
+	uint16_t sw;
+	int r;
+
+	memset(ps, 0, sizeof(*ps));
+	if ((r = select_pin(t, pin)) != JPKI_OK)
+		return r;
+	build(cmd, 0x00, 0x20, 0x00, 0x80, NULL, 0, -1);
+	if ((r = card_client_exchange(t, cmd, 4, NULL, &sw)) != JPKI_OK)
+		return r;
+	if ((sw & 0xFFF0) == 0x63C0) {
+		ps->initialised = 1;
+		ps->tries_left = sw & 0x0F;
+		ps->locked = ps->tries_left == 0;
+		return JPKI_OK;
+	}
+	if (sw == SW_BLOCKED) {
+		/* This card says 6984 to an empty VERIFY only for a PIN the
+		 * counter never set; other cards may mean blocked. */
+		return JPKI_OK;
+	}
+	if (sw == SW_OK) {
+		/* Some cards say 9000 when the PIN is verified already. */
+		ps->initialised = 1;
+		ps->tries_left = rules_pin_tries(pin);
+		return JPKI_OK;
+	}
+	return sw_fail("VERIFY (tries left)", sw);
+}
+
+static int
+verify_answer(enum pin_kind pin, uint16_t sw, int *tries_left)
+{
+	if (sw == SW_OK) {
+		if (tries_left != NULL)
+			*tries_left = rules_pin_tries(pin);
+		return JPKI_OK;
+	}
+	if ((sw & 0xFFF0) == 0x63C0) {
+		int left = sw & 0x0F;
+
+		if (tries_left != NULL)
+			*tries_left = left;
+		if (left == 0)
+			return jpki_fail(JPKI_ERR_LOCKED,
+			    "wrong %s: 0 tries left, it is now locked; only "
+			    "the counter can reset it (R2)", pin_label(pin));
+		return jpki_fail(JPKI_ERR_PIN, "wrong %s: %d %s left",
+		    pin_label(pin), left, left == 1 ? "try" : "tries");
+	}
+	if (sw == SW_BLOCKED) {
+		if (tries_left != NULL)
+			*tries_left = 0;
+		return jpki_fail(JPKI_ERR_LOCKED,
+		    "the %s is locked (or was never set); only the counter "
+		    "can reset it (R2)", pin_label(pin));
+	}
+	return sw_fail("VERIFY", sw);
+}
+
+/* Normalise and check a PIN's format into buf, before any try is spent. */
+static int
+prepare_pin(enum pin_kind pin, const char *value, char buf[CARD_PIN_MAX + 1])
+{
+	size_t n = strnlen(value, CARD_PIN_MAX + 1);
+
+	if (n > CARD_PIN_MAX)
+		return jpki_fail(JPKI_ERR_INPUT, "%s too long", pin_label(pin));
+	memcpy(buf, value, n);
+	buf[n] = '\0';
+	rules_pin_normalise(pin, buf);
+	return rules_pin_check(pin, buf);
+}
+
+int
+card_client_verify(struct card_transport *t, enum pin_kind pin,
+    const char *value, int *tries_left)
+{
+	char buf[CARD_PIN_MAX + 1];
+	uint8_t cmd[APDU_MAX];
+	uint16_t sw;
+	size_t n;
+	int r;
+
+	if ((r = prepare_pin(pin, value, buf)) != JPKI_OK)
+		goto fail;
+	if ((r = select_pin(t, pin)) != JPKI_OK)
+		goto fail;
+	n = build(cmd, 0x00, 0x20, 0x00, 0x80, buf, strlen(buf), -1);
+	r = card_client_exchange(t, cmd, n, NULL, &sw);
+	jpki_wipe(cmd, sizeof(cmd));
+	if (r == JPKI_OK)
+		r = verify_answer(pin, sw, tries_left);
+fail:
+	jpki_wipe(buf, sizeof(buf));
+	return r;
+}
+
+int
+card_client_change_pin(struct card_transport *t, enum pin_kind pin,
+    const char *old_value, const char *new_value, int *tries_left)
+{
+	char buf[CARD_PIN_MAX + 1];
+	uint8_t cmd[APDU_MAX];
+	uint16_t sw;
+	size_t n;
+	int r;
+
+	/* The new PIN's format first: a typo there must not cost a try. */
+	if ((r = prepare_pin(pin, new_value, buf)) != JPKI_OK)
+		goto fail;
+	if ((r = card_client_verify(t, pin, old_value, tries_left)) !=
+	    JPKI_OK)
+		goto fail;
+	n = build(cmd, 0x00, 0x24, 0x01, 0x80, buf, strlen(buf), -1);
+	r = card_client_exchange(t, cmd, n, NULL, &sw);
+	jpki_wipe(cmd, sizeof(cmd));
+	if (r == JPKI_OK && sw != SW_OK)
+		r = sw_fail("CHANGE REFERENCE DATA", sw);
+fail:
+	jpki_wipe(buf, sizeof(buf));
+	return r;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static int
+read_token_serial(struct card_transport *t, char serial[CARD_SERIAL_HEX])
+{
+	struct jbuf ti;
+	uint16_t sw;
+	int r;
+
+	jbuf_init(&ti);
+	if ((r = select_app(t, APP_JPKI)) != JPKI_OK ||
+	    (r = select_ef_ok(t, CARD_EF_TOKEN_INFO)) != JPKI_OK ||
+	    (r = read_binary(t, 0, 256, &ti, &sw)) != JPKI_OK)
+		goto fail;
+	if (sw != SW_OK) {
+		r = sw_fail("READ BINARY token info", sw);
+		goto fail;
+	}
+	/* CK_TOKEN_INFO: label 32, manufacturer 32, model 16, serial 16. */
+	memset(serial, 0, CARD_SERIAL_HEX);
+	if (ti.len >= 96) {
+		memcpy(serial, ti.data + 80, CARD_SERIAL_HEX - 1);
+		for (int i = CARD_SERIAL_HEX - 2; i >= 0 && serial[i] == ' ';
+		    i--)
+			serial[i] = '\0';
+	}
+fail:
+	jbuf_free(&ti);
+	return r;
+}
+
+/* 1 if the EF holds anything (first byte readable), 0 if empty. */
+static int
+ef_present(struct card_transport *t, uint16_t fid, int *present)
+{
+	uint16_t sw;
+	int r;
+
+	if ((r = select_ef_ok(t, fid)) != JPKI_OK ||
+	    (r = read_binary(t, 0, 1, NULL, &sw)) != JPKI_OK)
+		return r;
+	if (sw != SW_OK && sw != SW_WRONG_OFFSET && sw != SW_SECURITY)
+		return sw_fail("READ BINARY", sw);
+	*present = sw == SW_OK;
+	return JPKI_OK;
+}
+
+int
+card_client_status(struct card_transport *t, struct card_status *st)
+{
+	struct jbuf status;
+	uint16_t sw;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	jbuf_init(&status);
+	if ((r = read_token_serial(t, st->serial)) != JPKI_OK)
+		goto fail;
+	if ((r = select_ef_ok(t, CARD_EF_STATUS)) != JPKI_OK ||
+	    (r = read_binary(t, 0, 3, &status, &sw)) != JPKI_OK)
+		goto fail;
+	if (sw != SW_OK || status.len < 2) {
+		r = sw_fail("READ BINARY EF 0008", sw);
+		goto fail;
+	}
+	st->sign_cert = status.data[0] != 0x00;
+	st->auth_cert = status.data[1] != 0x00;
+	if ((r = ef_present(t, CARD_EF_SIGN_CA, &st->sign_ca)) != JPKI_OK ||
+	    (r = ef_present(t, CARD_EF_AUTH_CA, &st->auth_ca)) != JPKI_OK)
+		goto fail;
+	for (int k = PIN_AUTH; k <= PIN_CARDINFO; k++)
+		if ((r = pin_status(t, (enum pin_kind)k, &st->pin[k])) !=
+		    JPKI_OK)
+			goto fail;
+fail:
+	jbuf_free(&status);
+	return r;
+}
+
+static uint16_t
+cert_ef(enum card_cert which)
+{
+	switch (which) {
+	case CARD_CERT_SIGN:
+		return CARD_EF_SIGN_CERT;
+	case CARD_CERT_AUTH:
+		return CARD_EF_AUTH_CERT;
+	case CARD_CERT_SIGN_CA:
+		return CARD_EF_SIGN_CA;
+	case CARD_CERT_AUTH_CA:
+		return CARD_EF_AUTH_CA;
+	}
+	return 0;
+}
+
+int
+card_client_read_cert(struct card_transport *t, enum card_cert which,
+    struct jbuf *out)
+{
+	struct jbuf head;
+	uint16_t sw, fid = cert_ef(which);
+	size_t total;
+	int r;
+
+	jbuf_init(out);
+	jbuf_init(&head);
+	if (fid == 0)
+		return jpki_fail(JPKI_ERR_USAGE, "unknown certificate EF");
+	if ((r = select_app(t, APP_JPKI)) != JPKI_OK ||
+	    (r = select_ef_ok(t, fid)) != JPKI_OK ||
+	    (r = read_binary(t, 0, 4, &head, &sw)) != JPKI_OK)
+		goto fail;
+	if (sw == SW_WRONG_OFFSET) {
+		r = jpki_fail(JPKI_ERR_NOTFOUND,
+		    "the card holds no certificate in EF %04X", fid);
+		goto fail;
+	}
+	if (sw == SW_SECURITY && which == CARD_CERT_SIGN) {
+		r = jpki_fail(JPKI_ERR_REFUSED, "the signing certificate is "
+		    "readable only after the signing password");
+		goto fail;
+	}
+	if (sw != SW_OK) {
+		r = sw_fail("READ BINARY certificate", sw);
+		goto fail;
+	}
+	/* A certificate EF starts 30 82 HH LL (OpenSC sizes it that way). */
+	if (head.len != 4 || head.data[0] != 0x30 || head.data[1] != 0x82) {
+		r = jpki_fail(JPKI_ERR_INPUT,
+		    "EF %04X does not start with a DER certificate", fid);
+		goto fail;
+	}
+	total = 4 + ((size_t)head.data[2] << 8 | head.data[3]);
+	if (total > CARD_EF_MAX) {
+		r = jpki_fail(JPKI_ERR_INPUT, "EF %04X: certificate longer "
+		    "than %d bytes", fid, CARD_EF_MAX);
+		goto fail;
+	}
+	while (out->len < total) {
+		size_t before = out->len, want = total - out->len;
+
+		if ((r = read_binary(t, out->len, want > 256 ? 256 : want,
+		    out, &sw)) != JPKI_OK)
+			goto fail;
+		if (sw != SW_OK || out->len == before) {
+			r = jpki_fail(JPKI_ERR_INPUT,
+			    "EF %04X: certificate shorter than its header "
+			    "says", fid);
+			goto fail;
+		}
+	}
+	out->len = total;
+fail:
+	jbuf_free(&head);
+	if (r != JPKI_OK)
+		jbuf_free(out);
+	return r;
+}
+
+int
+card_client_sign_sha256(struct card_transport *t, enum cert_type key,
+    const uint8_t hash[32], uint8_t sig[CARD_SIG_LEN])
+{
+	uint8_t di[sizeof(sha256_digestinfo) + 32], cmd[APDU_MAX];
+	struct jbuf out;
+	uint16_t sw;
+	size_t n;
+	int r;
+
+	jbuf_init(&out);
+	memcpy(di, sha256_digestinfo, sizeof(sha256_digestinfo));
+	memcpy(di + sizeof(sha256_digestinfo), hash, 32);
+	if ((r = select_app(t, APP_JPKI)) != JPKI_OK ||
+	    (r = select_ef_ok(t, key == CERT_SIGN ? CARD_EF_SIGN_KEY :
+	    CARD_EF_AUTH_KEY)) != JPKI_OK)
+		goto fail;
+	n = build(cmd, 0x80, 0x2A, 0x00, 0x80, di, sizeof(di), 256);
+	if ((r = card_client_exchange(t, cmd, n, &out, &sw)) != JPKI_OK)
+		goto fail;
+	if (sw == SW_SECURITY) {
+		r = jpki_fail(JPKI_ERR_REFUSED, "the card will not sign "
+		    "before the %s is verified", key == CERT_SIGN ?
+		    "signing password" : "authentication PIN");
+		goto fail;
+	}
+	if (sw != SW_OK) {
+		r = sw_fail("COMPUTE DIGITAL SIGNATURE", sw);
+		goto fail;
+	}
+	if (out.len != CARD_SIG_LEN) {
+		r = jpki_fail(JPKI_ERR_IO, "signature of %zu bytes, not %d",
+		    out.len, CARD_SIG_LEN);
+		goto fail;
+	}
+	memcpy(sig, out.data, CARD_SIG_LEN);
+fail:
+	jbuf_free(&out);
+	return r;
+}
+
+/* ---- card-info AP ------------------------------------------------------- */
+
+/* One BER-TLV: tags of one or two bytes, lengths up to 82 xx xx. */
+static int
+tlv_next(struct cursor *c, unsigned *tag, struct cursor *value)
+{
+	uint8_t b, l1;
+	uint16_t l2;
+	size_t len;
+
+	if (cursor_get_u8(c, &b))
+		return JPKI_ERR_INPUT;
+	*tag = b;
+	if ((b & 0x1F) == 0x1F) {
+		if (cursor_get_u8(c, &b) || (b & 0x80))
+			return JPKI_ERR_INPUT;
+		*tag = *tag << 8 | b;
+	}
+	if (cursor_get_u8(c, &b))
+		return JPKI_ERR_INPUT;
+	if (b < 0x80) {
+		len = b;
+	} else if (b == 0x81) {
+		if (cursor_get_u8(c, &l1))
+			return JPKI_ERR_INPUT;
+		len = l1;
+	} else if (b == 0x82) {
+		if (cursor_get_u16be(c, &l2))
+			return JPKI_ERR_INPUT;
+		len = l2;
+	} else {
+		return JPKI_ERR_INPUT;
+	}
+	return cursor_sub(c, value, len);
+}
+
+static int
+put_tlv(struct jbuf *b, unsigned tag, const void *p, size_t n)
+{
+	int r = 0;
+
+	if (tag > 0xFF)
+		r |= jbuf_put_u8(b, (uint8_t)(tag >> 8));
+	r |= jbuf_put_u8(b, (uint8_t)tag);
+	if (n < 0x80) {
+		r |= jbuf_put_u8(b, (uint8_t)n);
+	} else if (n <= 0xFF) {
+		r |= jbuf_put_u8(b, 0x81);
+		r |= jbuf_put_u8(b, (uint8_t)n);
+	} else {
+		r |= jbuf_put_u8(b, 0x82);
+		r |= jbuf_put_u16be(b, (uint16_t)n);
+	}
+	r |= jbuf_put(b, p, n);
+	return r ? jpki_fail(JPKI_ERR_NOMEM, "out of memory") : JPKI_OK;
+}
+
+static int
+copy_fact(char *dst, size_t cap, struct cursor *v)
+{
+	size_t n = cursor_left(v);
+
+	if (n >= cap || !utf8_valid_line((const char *)v->p, n))
+		return JPKI_ERR_INPUT;
+	memcpy(dst, v->p, n);
+	dst[n] = '\0';
+	return JPKI_OK;
+}
+
+/* Card-info EF 0002: FF20 { DF22 name, DF23 address, DF24 birth, DF25
+ * gender }, other tags skipped. */
+static int
+parse_facts(const struct jbuf *b, struct card_info *info)
+{
+	struct cursor c, outer, v;
+	unsigned tag;
+	int seen = 0;
+
+	cursor_init(&c, b->data, b->len);
+	if (tlv_next(&c, &tag, &outer) || tag != INFO_TAG_FACTS)
+		return JPKI_ERR_INPUT;
+	while (cursor_left(&outer) > 0) {
+		if (tlv_next(&outer, &tag, &v))
+			return JPKI_ERR_INPUT;
+		switch (tag) {
+		case INFO_TAG_NAME:
+			if (copy_fact(info->name, sizeof(info->name), &v))
+				return JPKI_ERR_INPUT;
+			seen |= 1;
+			break;
+		case INFO_TAG_ADDRESS:
+			if (copy_fact(info->address, sizeof(info->address), &v))
+				return JPKI_ERR_INPUT;
+			seen |= 2;
+			break;
+		case INFO_TAG_BIRTH:
+			if (copy_fact(info->birth, sizeof(info->birth), &v))
+				return JPKI_ERR_INPUT;
+			seen |= 4;
+			break;
+		case INFO_TAG_GENDER:
+			if (copy_fact(info->gender, sizeof(info->gender), &v))
+				return JPKI_ERR_INPUT;
+			seen |= 8;
+			break;
+		default:
+			break;
+		}
+	}
+	return seen == 15 ? JPKI_OK : JPKI_ERR_INPUT;
+}
+
+static int
+read_whole_ef(struct card_transport *t, uint16_t fid, struct jbuf *out)
+{
+	uint16_t sw;
+	int r;
+
+	if ((r = select_ef_ok(t, fid)) != JPKI_OK)
+		return r;
+	for (;;) {
+		size_t before = out->len;
+
+		if (out->len >= CARD_EF_MAX)
+			return jpki_fail(JPKI_ERR_INPUT, "EF %04X too long",
+			    fid);
+		if ((r = read_binary(t, out->len, 256, out, &sw)) != JPKI_OK)
+			return r;
+		if (sw == SW_WRONG_OFFSET)
+			return JPKI_OK;
+		if (sw == SW_SECURITY)
+			return jpki_fail(JPKI_ERR_REFUSED, "the card-info AP "
+			    "is readable only after its PIN");
+		if (sw != SW_OK)
+			return sw_fail("READ BINARY", sw);
+		if (out->len - before < 256)
+			return JPKI_OK;
+	}
+}
+
+int
+card_client_read_info(struct card_transport *t, struct card_info *info)
+{
+	struct jbuf num, facts;
+	struct cursor c, v;
+	unsigned tag;
+	int r;
+
+	memset(info, 0, sizeof(*info));
+	jbuf_init(&num);
+	jbuf_init(&facts);
+	if ((r = select_app(t, APP_CARDINFO)) != JPKI_OK ||
+	    (r = read_whole_ef(t, CARD_EF_INFO_NUMBER, &num)) != JPKI_OK ||
+	    (r = read_whole_ef(t, CARD_EF_INFO_FACTS, &facts)) != JPKI_OK)
+		goto fail;
+	if (num.len == 0 && facts.len == 0) {
+		r = jpki_fail(JPKI_ERR_NOTFOUND,
+		    "the card-info AP has not been written");
+		goto fail;
+	}
+	cursor_init(&c, num.data, num.len);
+	if (tlv_next(&c, &tag, &v) || tag != INFO_TAG_NUMBER ||
+	    cursor_left(&v) != CARD_NUMBER_LEN ||
+	    copy_fact(info->number, sizeof(info->number), &v) ||
+	    parse_facts(&facts, info)) {
+		r = jpki_fail(JPKI_ERR_INPUT,
+		    "the card-info AP's files are malformed");
+		goto fail;
+	}
+fail:
+	jbuf_free(&num);
+	jbuf_free(&facts);
+	return r;
+}
+
+/* ---- issuer operations ------------------------------------------------- */
+
+static int
+hex_serial(const char *hex, uint8_t serial[CARD_SERIAL_LEN])
+{
+	for (int i = 0; i < CARD_SERIAL_LEN; i++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * i, "%2X", &v) != 1)
+			return JPKI_ERR_INPUT;
+		serial[i] = (uint8_t)v;
+	}
+	return strlen(hex) == 2 * CARD_SERIAL_LEN ? JPKI_OK : JPKI_ERR_INPUT;
+}
+
+int
+card_client_issuer_auth(struct card_transport *t,
+    const uint8_t master[CARD_ISSUER_KEY_LEN])
+{
+	char hex[CARD_SERIAL_HEX];
+	uint8_t serial[CARD_SERIAL_LEN], key[CARD_ISSUER_KEY_LEN], mac[32];
+	uint8_t cmd[APDU_MAX];
+	struct jbuf challenge;
+	uint16_t sw;
+	size_t n;
+	int r;
+
+	jbuf_init(&challenge);
+	if ((r = read_token_serial(t, hex)) != JPKI_OK)
+		goto fail;
+	if (hex_serial(hex, serial) != JPKI_OK) {
+		r = jpki_fail(JPKI_ERR_INPUT,
+		    "this card has no emulator serial: not an openjpki card");
+		goto fail;
+	}
+	n = build(cmd, 0x00, 0x84, 0, 0, NULL, 0, CARD_CHALLENGE_LEN);
+	if ((r = exchange_ok(t, "GET CHALLENGE", cmd, n, &challenge)) !=
+	    JPKI_OK)
+		goto fail;
+	if (challenge.len != CARD_CHALLENGE_LEN) {
+		r = jpki_fail(JPKI_ERR_IO, "GET CHALLENGE: wrong length");
+		goto fail;
+	}
+	if ((r = card_issuer_key_derive(master, serial, key)) != JPKI_OK ||
+	    (r = card_issuer_response(key, serial, challenge.data, mac)) !=
+	    JPKI_OK)
+		goto fail;
+	n = build(cmd, 0x00, 0x82, 0, 0, mac, sizeof(mac), -1);
+	if ((r = card_client_exchange(t, cmd, n, NULL, &sw)) != JPKI_OK)
+		goto fail;
+	if (sw == SW_AUTH_FAILED)
+		r = jpki_fail(JPKI_ERR_VERIFY, "card %s refused the issuer "
+		    "key: it was made under another issuer master key", hex);
+	else if (sw != SW_OK)
+		r = sw_fail("EXTERNAL AUTHENTICATE", sw);
+fail:
+	jpki_wipe(key, sizeof(key));
+	jpki_wipe(mac, sizeof(mac));
+	jpki_wipe(cmd, sizeof(cmd));
+	jbuf_free(&challenge);
+	return r;
+}
+
+int
+card_client_generate_key(struct card_transport *t, enum cert_type key,
+    struct jbuf *spki)
+{
+	uint16_t fid = key == CERT_SIGN ? CARD_EF_SIGN_KEY : CARD_EF_AUTH_KEY;
+	uint8_t cmd[8], id[2] = {(uint8_t)(fid >> 8), (uint8_t)fid};
+	size_t n;
+	int r;
+
+	jbuf_init(spki);
+	if ((r = select_app(t, APP_JPKI)) != JPKI_OK)
+		return r;
+	n = build(cmd, 0x00, 0x47, 0, 0, id, 2, 256);
+	if ((r = exchange_ok(t, "GENERATE ASYMMETRIC KEY PAIR", cmd, n,
+	    spki)) != JPKI_OK)
+		jbuf_free(spki);
+	return r;
+}
+
+/* Empty an EF, then write p[0..n) front to back. */
+static int
+write_ef(struct card_transport *t, uint16_t fid, const uint8_t *p, size_t n)
+{
+	uint8_t cmd[APDU_MAX];
+	size_t len;
+	int r;
+
+	if (n > CARD_EF_MAX)
+		return jpki_fail(JPKI_ERR_INPUT, "%zu bytes do not fit in an EF "
+		    "(at most %d)", n, CARD_EF_MAX);
+	if ((r = select_ef_ok(t, fid)) != JPKI_OK)
+		return r;
+	len = build(cmd, 0x00, 0x0E, 0, 0, NULL, 0, -1);
+	if ((r = exchange_ok(t, "ERASE BINARY", cmd, len, NULL)) != JPKI_OK)
+		return r;
+	for (size_t off = 0; off < n; off += WRITE_CHUNK) {
+		size_t chunk = n - off < WRITE_CHUNK ? n - off : WRITE_CHUNK;
+
+		len = build(cmd, 0x00, 0xD6, (uint8_t)(off >> 8), (uint8_t)off,
+		    p + off, chunk, -1);
+		if ((r = exchange_ok(t, "UPDATE BINARY", cmd, len, NULL)) !=
+		    JPKI_OK)
+			return r;
+	}
+	return JPKI_OK;
+}
+
+int
+card_client_write_cert(struct card_transport *t, enum card_cert which,
+    const uint8_t *der, size_t n)
+{
+	uint16_t fid = cert_ef(which);
+	int r;
+
+	if (fid == 0)
+		return jpki_fail(JPKI_ERR_USAGE, "unknown certificate EF");
+	if (der != NULL && (n < 4 || der[0] != 0x30 || der[1] != 0x82))
+		return jpki_fail(JPKI_ERR_INPUT, "a certificate EF takes a DER "
+		    "certificate of 256 bytes or more (30 82 ...)");
+	if ((r = select_app(t, APP_JPKI)) != JPKI_OK)
+		return r;
+	return write_ef(t, fid, der, der != NULL ? n : 0);
+}
+
+int
+card_client_set_pin(struct card_transport *t, enum pin_kind pin,
+    const char *value)
+{
+	char buf[CARD_PIN_MAX + 1];
+	uint8_t cmd[APDU_MAX];
+	size_t n;
+	int r;
+
+	if ((r = prepare_pin(pin, value, buf)) != JPKI_OK)
+		goto fail;
+	if ((r = select_pin(t, pin)) != JPKI_OK)
+		goto fail;
+	n = build(cmd, 0x00, 0x2C, 0x02, 0x80, buf, strlen(buf), -1);
+	r = exchange_ok(t, "RESET RETRY COUNTER", cmd, n, NULL);
+	jpki_wipe(cmd, sizeof(cmd));
+fail:
+	jpki_wipe(buf, sizeof(buf));
+	return r;
+}
+
+int
+card_client_write_info(struct card_transport *t,
+    const struct card_info *info)
+{
+	struct jbuf num, inner, facts;
+	int r;
+
+	jbuf_init(&num);
+	jbuf_init(&inner);
+	jbuf_init(&facts);
+	if (strlen(info->number) != CARD_NUMBER_LEN ||
+	    strspn(info->number, "0123456789") != CARD_NUMBER_LEN)
+		return jpki_fail(JPKI_ERR_INPUT,
+		    "individual number must be 12 digits");
+	if (!utf8_valid_line(info->name, strlen(info->name)) ||
+	    !utf8_valid_line(info->address, strlen(info->address)) ||
+	    strlen(info->birth) != 8 || strlen(info->gender) != 1 ||
+	    strspn(info->birth, "0123456789") != 8 ||
+	    strchr("123", info->gender[0]) == NULL)
+		return jpki_fail(JPKI_ERR_INPUT, "card-info facts: name and "
+		    "address one line of UTF-8, birth YYYYMMDD, gender 1/2/3");
+	if ((r = put_tlv(&num, INFO_TAG_NUMBER, info->number,
+	    CARD_NUMBER_LEN)) ||
+	    (r = put_tlv(&inner, INFO_TAG_NAME, info->name,
+	    strlen(info->name))) ||
+	    (r = put_tlv(&inner, INFO_TAG_ADDRESS, info->address,
+	    strlen(info->address))) ||
+	    (r = put_tlv(&inner, INFO_TAG_BIRTH, info->birth, 8)) ||
+	    (r = put_tlv(&inner, INFO_TAG_GENDER, info->gender, 1)) ||
+	    (r = put_tlv(&facts, INFO_TAG_FACTS, inner.data, inner.len)))
+		goto fail;
+	if ((r = select_app(t, APP_CARDINFO)) != JPKI_OK ||
+	    (r = write_ef(t, CARD_EF_INFO_NUMBER, num.data, num.len)) ||
+	    (r = write_ef(t, CARD_EF_INFO_FACTS, facts.data, facts.len)))
+		goto fail;
+fail:
+	jbuf_free(&num);
+	jbuf_free(&inner);
+	jbuf_free(&facts);
+	return r;
+}
