@@ -78,6 +78,7 @@ expect_one_error_line() {
 	lines=$(grep -c '' "$TMP/stderr" || true)
 	[ "$lines" -eq 1 ] || fail "expected one line on stderr, got $lines: $ERR"
 	grep -Eq -- "$1" "$TMP/stderr" || fail "stderr '$ERR' does not match /$1/"
+	printf '%s:   stderr: %s\n' "$TEST_NAME" "$ERR"
 }
 
 # expect_eq WHAT GOT WANT

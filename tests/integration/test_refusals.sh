@@ -30,7 +30,6 @@ refused() {
 	expect_status 1 ca issue --resident "$id" --type "$type" \
 		--pubkey "$(pubkey "r$id-$type")" --out "$TMP/refused.pem" "$@"
 	expect_one_error_line "$rule"
-	echo "$TEST_NAME:   refused: $ERR"
 	[ -z "$date" ] || expect_one_error_line "$rule.*$date"
 	[ ! -s "$TMP/refused.pem" ] || fail "a refused issuance wrote $TMP/refused.pem"
 	expect_store_unchanged "$TMP/before.sql" "refused $type issuance for resident $id"
