@@ -1,12 +1,542 @@
-/* cli_card.c: `jpki card` (being written). */
+/*
+ * cli_card.c: `jpki card`, the card holder's and the tester's commands.
+ *
+ *   new --out FILE [--kind mynumber|juki]   a blank card image (for the counter)
+ *   status                                  PIN tries, certificates present
+ *   certs --out DIR [--sign]                certificates as DER files
+ *   change-pin --type sign|auth|cardinfo    VERIFY old, set new
+ *   info                                    the card-info AP (after its PIN)
+ *   sign --type sign|auth --in F --out SIG  SHA-256 + PKCS#1 v1.5 on the card
+ *   attach --card FILE [--vpcd HOST:PORT]   the image in pcscd's vpcd reader
+ *
+ * Every command but new and attach reaches the card with --card FILE (the
+ * emulator in-process) or --reader NAME (PC/SC).  PINs come from
+ * JPKI_AUTH_PIN, JPKI_SIGN_PASSWORD, JPKI_CARDINFO_PIN (new ones from
+ * JPKI_NEW_PIN) or a no-echo prompt, never from the command line.
+ */
 #include "cli/cli.h"
 #include "base/base.h"
+#include "card/card.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+/* Room for any PIN plus a newline and a byte to notice overlong input. */
+#define PIN_INPUT_MAX (CARD_PIN_MAX + 8)
+#define SIGN_READ_CHUNK 65536
+
+struct card_opts {
+	const char *card, *reader, *data, *out, *in, *type, *vpcd, *kind;
+	int json, sign;
+};
+
+static const char usage_text[] =
+    "jpki card new --out FILE [--kind mynumber|juki] [--data DIR]\n"
+    "  jpki card status|info (--card FILE | --reader NAME) [--json]\n"
+    "  jpki card certs --out DIR [--sign] (--card FILE | --reader NAME)\n"
+    "  jpki card change-pin --type sign|auth|cardinfo (--card F | --reader N)\n"
+    "  jpki card sign --type sign|auth --in FILE --out SIG (--card F | --reader N)\n"
+    "  jpki card attach --card FILE [--vpcd HOST:PORT]";
+
+static int
+parse_opts(int argc, char **argv, struct card_opts *o)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} valued[] = {
+	    {"--card", offsetof(struct card_opts, card)},
+	    {"--reader", offsetof(struct card_opts, reader)},
+	    {"--data", offsetof(struct card_opts, data)},
+	    {"--out", offsetof(struct card_opts, out)},
+	    {"--in", offsetof(struct card_opts, in)},
+	    {"--type", offsetof(struct card_opts, type)},
+	    {"--vpcd", offsetof(struct card_opts, vpcd)},
+	    {"--kind", offsetof(struct card_opts, kind)},
+	};
+
+	memset(o, 0, sizeof(*o));
+	for (int i = 2; i < argc; i++) {
+		size_t k;
+
+		if (strcmp(argv[i], "--json") == 0) {
+			o->json = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--sign") == 0) {
+			o->sign = 1;
+			continue;
+		}
+		for (k = 0; k < JPKI_ARRAY_LEN(valued); k++)
+			if (strcmp(argv[i], valued[k].name) == 0)
+				break;
+		if (k == JPKI_ARRAY_LEN(valued))
+			return cli_usage("card %s: unknown option '%s'\n  %s",
+			    argv[1], argv[i], usage_text);
+		if (i + 1 >= argc)
+			return cli_usage("%s needs a value", argv[i]);
+		*(const char **)((char *)o + valued[k].off) = argv[++i];
+	}
+	return 0;
+}
+
+static int
+open_transport(const struct card_opts *o, struct card_transport **t)
+{
+	if ((o->card == NULL) == (o->reader == NULL)) {
+		jpki_fail(JPKI_ERR_USAGE,
+		    "give exactly one of --card FILE or --reader NAME");
+		return JPKI_ERR_USAGE;
+	}
+	if (o->card != NULL)
+		return card_transport_image(o->card, t);
+	return card_transport_pcsc(o->reader, t);
+}
+
+static const char *
+pin_env(enum pin_kind k)
+{
+	switch (k) {
+	case PIN_AUTH:
+		return "JPKI_AUTH_PIN";
+	case PIN_SIGN:
+		return "JPKI_SIGN_PASSWORD";
+	default:
+		return "JPKI_CARDINFO_PIN";
+	}
+}
+
+static const char *
+pin_prompt(enum pin_kind k)
+{
+	switch (k) {
+	case PIN_AUTH:
+		return "Authentication PIN (4 digits): ";
+	case PIN_SIGN:
+		return "Signing password (6-16 A-Z 0-9): ";
+	default:
+		return "Card-info PIN (4 digits): ";
+	}
+}
+
+/* Ask for a PIN and VERIFY it. */
+static int
+verify_pin(struct card_transport *t, enum pin_kind k)
+{
+	char pin[PIN_INPUT_MAX];
+	int r;
+
+	if ((r = cli_read_secret(pin_env(k), pin_prompt(k), pin,
+	    sizeof(pin))) == JPKI_OK)
+		r = card_client_verify(t, k, pin, NULL);
+	jpki_wipe(pin, sizeof(pin));
+	return r;
+}
+
+/* ---- new --------------------------------------------------------------- */
+
+static int
+card_new(const struct card_opts *o)
+{
+	char keypath[4096], serial[CARD_SERIAL_HEX];
+	uint8_t master[CARD_ISSUER_KEY_LEN];
+	enum card_kind kind = CARD_MYNUMBER;
+	int r;
+
+	if (o->out == NULL)
+		return cli_usage("card new needs --out FILE");
+	if (o->kind != NULL && rules_card_kind_parse(o->kind, &kind) != JPKI_OK)
+		return cli_usage("--kind is mynumber or juki");
+	snprintf(keypath, sizeof(keypath), "%s/issuer-master.key",
+	    cli_data_dir(o->data));
+	if ((r = card_issuer_master_load(keypath, master)) != JPKI_OK)
+		return cli_report(r);
+	r = card_image_create(o->out, kind, master, serial);
+	jpki_wipe(master, sizeof(master));
+	if (r != JPKI_OK)
+		return cli_report(r);
+	if (o->json)
+		cli_print_json(json_pack("{s:s, s:s, s:s}", "serial", serial,
+		    "kind", rules_card_kind_name(kind), "path", o->out));
+	else
+		printf("card %s (%s) written to %s: blank, no PINs, keys or "
+		    "certificates yet\n", serial, rules_card_kind_name(kind),
+		    o->out);
+	return 0;
+}
+
+/* ---- status ------------------------------------------------------------ */
+
+static json_t *
+pin_json(const struct card_pin_status *p)
+{
+	return json_pack("{s:i, s:b}", "tries_left", p->tries_left, "locked",
+	    p->locked);
+}
+
+static void
+print_status(const struct card_status *st, const char *transport)
+{
+	static const char *labels[] = {NULL, "authentication PIN",
+	    "signing password", "card-info PIN"};
+
+	printf("card serial         %s (%s)\n", st->serial, transport);
+	for (int k = PIN_AUTH; k <= PIN_CARDINFO; k++) {
+		const struct card_pin_status *p = &st->pin[k];
+
+		if (!p->initialised)
+			printf("%-19s not set\n", labels[k]);
+		else if (p->locked)
+			printf("%-19s LOCKED (reset at the counter, R2)\n",
+			    labels[k]);
+		else
+			printf("%-19s %d %s left\n", labels[k], p->tries_left,
+			    p->tries_left == 1 ? "try" : "tries");
+	}
+	printf("signing cert        %s\n", st->sign_cert ? "present" : "none");
+	printf("authentication cert %s\n", st->auth_cert ? "present" : "none");
+	printf("CA certs            signing %s, authentication %s\n",
+	    st->sign_ca ? "present" : "none", st->auth_ca ? "present" : "none");
+}
+
+static int
+card_status_cmd(const struct card_opts *o)
+{
+	struct card_transport *t = NULL;
+	struct card_status st;
+	int r;
+
+	if ((r = open_transport(o, &t)) != JPKI_OK)
+		return cli_report(r);
+	if ((r = card_client_status(t, &st)) != JPKI_OK)
+		goto fail;
+	if (o->json)
+		cli_print_json(json_pack(
+		    "{s:{s:o, s:o, s:o}, s:{s:b, s:b, s:b, s:b}, s:s, s:s, "
+		    "s:{s:b, s:b, s:b}}",
+		    "pins", "auth", pin_json(&st.pin[PIN_AUTH]), "sign",
+		    pin_json(&st.pin[PIN_SIGN]), "cardinfo",
+		    pin_json(&st.pin[PIN_CARDINFO]),
+		    "certificates", "sign", st.sign_cert, "auth", st.auth_cert,
+		    "sign_ca", st.sign_ca, "auth_ca", st.auth_ca,
+		    "serial", st.serial, "transport", t->name,
+		    "pins_initialised", "auth", st.pin[PIN_AUTH].initialised,
+		    "sign", st.pin[PIN_SIGN].initialised, "cardinfo",
+		    st.pin[PIN_CARDINFO].initialised));
+	else
+		print_status(&st, t->name);
+fail:
+	card_transport_free(&t);
+	return cli_report(r);
+}
+
+/* ---- certs ------------------------------------------------------------- */
+
+static int
+write_file(const char *path, const uint8_t *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	int ok;
+
+	if (f == NULL)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+	ok = fwrite(p, 1, n, f) == n;
+	ok = fclose(f) == 0 && ok;
+	return ok ? JPKI_OK : jpki_fail(JPKI_ERR_IO, "%s: write failed", path);
+}
+
+static int
+card_certs(const struct card_opts *o)
+{
+	static const struct {
+		enum card_cert which;
+		const char *file;
+	} certs[] = {
+	    {CARD_CERT_AUTH, "auth.der"},
+	    {CARD_CERT_AUTH_CA, "auth-ca.der"},
+	    {CARD_CERT_SIGN_CA, "sign-ca.der"},
+	    {CARD_CERT_SIGN, "sign.der"},
+	};
+	struct card_transport *t = NULL;
+	json_t *files = json_object();
+	char path[4096];
+	struct jbuf der;
+	int r = JPKI_OK;
+
+	if (o->out == NULL) {
+		json_decref(files);
+		return cli_usage("card certs needs --out DIR");
+	}
+	if ((r = open_transport(o, &t)) != JPKI_OK)
+		goto fail;
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(certs); i++) {
+		if (certs[i].which == CARD_CERT_SIGN) {
+			if (!o->sign)
+				continue;
+			if ((r = verify_pin(t, PIN_SIGN)) != JPKI_OK)
+				goto fail;
+		}
+		r = card_client_read_cert(t, certs[i].which, &der);
+		if (r == JPKI_ERR_NOTFOUND) {
+			if (!o->json)
+				printf("%-12s (none on the card)\n",
+				    certs[i].file);
+			json_object_set_new(files, certs[i].file, json_null());
+			r = JPKI_OK;
+			continue;
+		}
+		if (r != JPKI_OK)
+			goto fail;
+		snprintf(path, sizeof(path), "%s/%s", o->out, certs[i].file);
+		r = write_file(path, der.data, der.len);
+		jbuf_free(&der);
+		if (r != JPKI_OK)
+			goto fail;
+		if (!o->json)
+			printf("%-12s %s\n", certs[i].file, path);
+		json_object_set_new(files, certs[i].file, json_string(path));
+	}
+	if (o->json) {
+		cli_print_json(files);
+		files = NULL;
+	}
+fail:
+	json_decref(files);
+	card_transport_free(&t);
+	return cli_report(r);
+}
+
+/* ---- change-pin -------------------------------------------------------- */
+
+static int
+read_new_pin(enum pin_kind k, char *buf, size_t n)
+{
+	char again[PIN_INPUT_MAX];
+	int r;
+
+	if (getenv("JPKI_NEW_PIN") != NULL)
+		return cli_read_secret("JPKI_NEW_PIN", "", buf, n);
+	if ((r = cli_read_secret(NULL, "New PIN: ", buf, n)) != JPKI_OK)
+		return r;
+	if ((r = cli_read_secret(NULL, "New PIN again: ", again,
+	    sizeof(again))) != JPKI_OK)
+		goto fail;
+	rules_pin_normalise(k, buf);
+	rules_pin_normalise(k, again);
+	if (strcmp(buf, again) != 0)
+		r = jpki_fail(JPKI_ERR_INPUT, "the two new PINs differ; "
+		    "nothing changed");
+fail:
+	jpki_wipe(again, sizeof(again));
+	return r;
+}
+
+static int
+card_change_pin(const struct card_opts *o)
+{
+	struct card_transport *t = NULL;
+	char old_pin[PIN_INPUT_MAX], new_pin[PIN_INPUT_MAX];
+	enum pin_kind k;
+	int r;
+
+	if (o->type == NULL || rules_pin_kind_parse(o->type, &k) != JPKI_OK)
+		return cli_usage("card change-pin needs --type "
+		    "sign|auth|cardinfo");
+	memset(old_pin, 0, sizeof(old_pin));
+	memset(new_pin, 0, sizeof(new_pin));
+	if ((r = open_transport(o, &t)) != JPKI_OK ||
+	    (r = cli_read_secret(pin_env(k), pin_prompt(k), old_pin,
+	    sizeof(old_pin))) != JPKI_OK ||
+	    (r = read_new_pin(k, new_pin, sizeof(new_pin))) != JPKI_OK)
+		goto fail;
+	if ((r = card_client_change_pin(t, k, old_pin, new_pin, NULL)) !=
+	    JPKI_OK)
+		goto fail;
+	if (o->json)
+		cli_print_json(json_pack("{s:s, s:b}", "pin",
+		    rules_pin_kind_name(k), "changed", 1));
+	else
+		printf("%s PIN changed\n", rules_pin_kind_name(k));
+fail:
+	jpki_wipe(old_pin, sizeof(old_pin));
+	jpki_wipe(new_pin, sizeof(new_pin));
+	card_transport_free(&t);
+	return cli_report(r);
+}
+
+/* ---- info -------------------------------------------------------------- */
+
+static int
+card_info_cmd(const struct card_opts *o)
+{
+	struct card_transport *t = NULL;
+	struct card_info *info = calloc(1, sizeof(*info));
+	int r;
+
+	if (info == NULL)
+		return cli_report(jpki_fail(JPKI_ERR_NOMEM, "out of memory"));
+	if ((r = open_transport(o, &t)) != JPKI_OK ||
+	    (r = verify_pin(t, PIN_CARDINFO)) != JPKI_OK ||
+	    (r = card_client_read_info(t, info)) != JPKI_OK)
+		goto fail;
+	if (o->json)
+		cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s}",
+		    "individual_number", info->number, "name", info->name,
+		    "address", info->address, "birth", info->birth, "gender",
+		    info->gender));
+	else
+		printf("individual number  %s\nname               %s\n"
+		    "address            %s\nbirth              %s\n"
+		    "gender             %s\n", info->number, info->name,
+		    info->address, info->birth, info->gender);
+fail:
+	jpki_wipe(info, sizeof(*info));
+	free(info);
+	card_transport_free(&t);
+	return cli_report(r);
+}
+
+/* ---- sign -------------------------------------------------------------- */
+
+static int
+sha256_file(const char *path, uint8_t hash[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t *buf = malloc(SIGN_READ_CHUNK);
+	FILE *f = fopen(path, "rb");
+	size_t n;
+	int r = JPKI_OK;
+
+	if (f == NULL)
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+	else if (md == NULL || buf == NULL ||
+	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		r = jpki_fail(JPKI_ERR_CRYPTO, "SHA-256 unavailable");
+	while (r == JPKI_OK && (n = fread(buf, 1, SIGN_READ_CHUNK, f)) > 0)
+		if (EVP_DigestUpdate(md, buf, n) != 1)
+			r = jpki_fail(JPKI_ERR_CRYPTO, "SHA-256 failed");
+	if (r == JPKI_OK && ferror(f))
+		r = jpki_fail(JPKI_ERR_IO, "%s: read error", path);
+	if (r == JPKI_OK && EVP_DigestFinal_ex(md, hash, NULL) != 1)
+		r = jpki_fail(JPKI_ERR_CRYPTO, "SHA-256 failed");
+	if (f != NULL)
+		fclose(f);
+	free(buf);
+	EVP_MD_CTX_free(md);
+	return r;
+}
+
+static int
+card_sign_cmd(const struct card_opts *o)
+{
+	struct card_transport *t = NULL;
+	uint8_t hash[32], sig[CARD_SIG_LEN];
+	enum cert_type type;
+	int r;
+
+	if (o->type == NULL || rules_cert_type_parse(o->type, &type) !=
+	    JPKI_OK || o->in == NULL || o->out == NULL)
+		return cli_usage("card sign needs --type sign|auth --in FILE "
+		    "--out SIG");
+	if ((r = sha256_file(o->in, hash)) != JPKI_OK ||
+	    (r = open_transport(o, &t)) != JPKI_OK ||
+	    (r = verify_pin(t, type == CERT_SIGN ? PIN_SIGN : PIN_AUTH)) !=
+	    JPKI_OK ||
+	    (r = card_client_sign_sha256(t, type, hash, sig)) != JPKI_OK ||
+	    (r = write_file(o->out, sig, sizeof(sig))) != JPKI_OK)
+		goto fail;
+	if (o->json)
+		cli_print_json(json_pack("{s:s, s:s, s:s, s:i}", "key",
+		    rules_cert_type_name(type), "algorithm",
+		    "sha256WithRSAEncryption", "signature", o->out, "bytes",
+		    CARD_SIG_LEN));
+	else
+		printf("signed %s with the %s key: %s (%d bytes, "
+		    "sha256WithRSAEncryption)\n", o->in,
+		    rules_cert_type_name(type), o->out, CARD_SIG_LEN);
+fail:
+	card_transport_free(&t);
+	return cli_report(r);
+}
+
+/* ---- attach ------------------------------------------------------------ */
+
+static volatile sig_atomic_t attach_stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	attach_stop = 1;
+}
+
+static void
+attach_progress(const char *line)
+{
+	fprintf(stderr, "jpki: %s\n", line);
+}
+
+static int
+card_attach(const struct card_opts *o)
+{
+	struct sigaction sa;
+	struct card *c = NULL;
+	char host[256];
+	uint16_t port;
+	int r;
+
+	if (o->card == NULL)
+		return cli_usage("card attach needs --card FILE");
+	if ((r = card_parse_hostport(o->vpcd ? o->vpcd : CARD_VPCD_DEFAULT,
+	    host, &port)) != JPKI_OK)
+		return cli_report(r);
+	if ((r = card_image_load(o->card, &c)) != JPKI_OK)
+		return cli_report(r);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	r = card_vpcd_attach(c, host, port, &attach_stop, attach_progress);
+	card_free(&c);
+	if (r == JPKI_OK)
+		fprintf(stderr, "jpki: card removed from the vpcd reader\n");
+	return cli_report(r);
+}
 
 int
 cli_card(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	jpki_fail(JPKI_ERR_USAGE, "'card' is not available in this build yet");
-	return cli_report(JPKI_ERR_USAGE);
+	static const struct {
+		const char *name;
+		int (*run)(const struct card_opts *o);
+	} subs[] = {
+	    {"new", card_new},
+	    {"status", card_status_cmd},
+	    {"certs", card_certs},
+	    {"change-pin", card_change_pin},
+	    {"info", card_info_cmd},
+	    {"sign", card_sign_cmd},
+	    {"attach", card_attach},
+	};
+	struct card_opts o;
+	int r;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		printf("usage: %s\n", usage_text);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(subs); i++) {
+		if (strcmp(argv[1], subs[i].name) != 0)
+			continue;
+		if ((r = parse_opts(argc, argv, &o)) != 0)
+			return r;
+		return subs[i].run(&o);
+	}
+	return cli_usage("unknown card command '%s'\n  %s", argv[1],
+	    usage_text);
 }

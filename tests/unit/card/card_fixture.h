@@ -19,6 +19,8 @@
 
 #include "card/card.h"
 
+#define FIXTURE_UNUSED __attribute__((unused))
+
 #define FIXTURE_AUTH_PIN "1234"
 #define FIXTURE_SIGN_PIN "ABC123"
 #define FIXTURE_INFO_PIN "5678"
@@ -28,7 +30,7 @@ struct test_ca {
 	X509 *cert;
 };
 
-static char *
+FIXTURE_UNUSED static char *
 fixture_dir(void)
 {
 	static char tmpl[64];
@@ -37,7 +39,7 @@ fixture_dir(void)
 	return mkdtemp(tmpl);
 }
 
-static void
+FIXTURE_UNUSED static void
 fixture_rmdir(const char *dir)
 {
 	char cmd[600];
@@ -47,7 +49,7 @@ fixture_rmdir(const char *dir)
 		fprintf(stderr, "could not remove %s\n", dir);
 }
 
-static int
+FIXTURE_UNUSED static int
 fixture_master(const char *dir, uint8_t master[CARD_ISSUER_KEY_LEN])
 {
 	char path[512];
@@ -58,14 +60,14 @@ fixture_master(const char *dir, uint8_t master[CARD_ISSUER_KEY_LEN])
 	return card_issuer_master_load(path, master);
 }
 
-static void
+FIXTURE_UNUSED static void
 name_add(X509_NAME *n, const char *field, const char *value)
 {
 	X509_NAME_add_entry_by_txt(n, field, MBSTRING_UTF8,
 	    (const unsigned char *)value, -1, -1, 0);
 }
 
-static void
+FIXTURE_UNUSED static void
 add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
 	X509V3_CTX ctx;
@@ -107,7 +109,7 @@ fixture_cert(struct test_ca *ca, EVP_PKEY *pub, const char *cn, int is_ca,
 	return x;
 }
 
-static int
+FIXTURE_UNUSED static int
 fixture_ca(struct test_ca *ca, const char *cn)
 {
 	ca->cert = NULL;
@@ -119,14 +121,14 @@ fixture_ca(struct test_ca *ca, const char *cn)
 	return ca->cert ? 0 : -1;
 }
 
-static void
+FIXTURE_UNUSED static void
 fixture_ca_free(struct test_ca *ca)
 {
 	X509_free(ca->cert);
 	EVP_PKEY_free(ca->key);
 }
 
-static int
+FIXTURE_UNUSED static int
 fixture_der(X509 *x, struct jbuf *out)
 {
 	unsigned char *der = NULL;
@@ -141,7 +143,7 @@ fixture_der(X509 *x, struct jbuf *out)
 }
 
 /* Generate the key in the card, issue its certificate, write it. */
-static int
+FIXTURE_UNUSED static int
 fixture_key_and_cert(struct card_transport *t, struct test_ca *ca,
     enum cert_type type, const char *cn)
 {
@@ -182,7 +184,7 @@ static const struct card_info fixture_info = {
 
 /* Personalise a blank card as the counter would: PINs, keys,
  * certificates, card-info AP.  Returns 0 on success. */
-static int
+FIXTURE_UNUSED static int
 fixture_personalise(struct card_transport *t,
     const uint8_t master[CARD_ISSUER_KEY_LEN], struct test_ca *sign_ca,
     struct test_ca *auth_ca)
@@ -200,7 +202,7 @@ fixture_personalise(struct card_transport *t,
 
 /* A personalised card image at dir/card.img (created, personalised,
  * saved, unlocked).  Returns 0 on success. */
-static int
+FIXTURE_UNUSED static int
 fixture_card_image(const char *dir, const uint8_t master[CARD_ISSUER_KEY_LEN],
     char path[512])
 {
