@@ -35,7 +35,7 @@ main(int argc, char **argv)
 	const char *card = NULL, *data = NULL, *ca_out = NULL;
 	uint8_t master[CARD_ISSUER_KEY_LEN];
 	struct card_transport *t = NULL;
-	struct test_ca sign_ca, auth_ca;
+	struct test_ca sign_ca = {NULL, NULL}, auth_ca = {NULL, NULL};
 	int rc = 1;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -70,6 +70,8 @@ fail:
 	if (rc != 0)
 		fprintf(stderr, "card_personalise: %s\n", jpki_errmsg());
 	card_transport_free(&t);
+	fixture_ca_free(&sign_ca);
+	fixture_ca_free(&auth_ca);
 	jpki_wipe(master, sizeof(master));
 	return rc;
 }
