@@ -2,6 +2,7 @@
  * ca.c: creating and opening a data directory's two CAs.
  */
 #include "ca/ca_impl.h"
+#include "card/card.h"
 
 #include <errno.h>
 #include <openssl/x509v3.h>
@@ -184,6 +185,11 @@ ca_datadir_init(const char *dir, const struct ca_init_options *o)
 		    rules_cert_type_name(both[i]), "{}")) != JPKI_OK)
 			goto out;
 	}
+	/* The card issuer master key: counter operations on cards prove it
+	 * (GET CHALLENGE + EXTERNAL AUTHENTICATE with a per-card key). */
+	snprintf(path, sizeof(path), "%s/issuer-master.key", dir);
+	if ((r = card_issuer_master_create(path)) != JPKI_OK)
+		goto out;
 	/* The config is written last: its presence means "initialised". */
 	snprintf(path, sizeof(path), "%s/config", dir);
 	r = config_write(path, &c);

@@ -88,14 +88,14 @@ int store_resident_list(struct store *s, int64_t after_id, long limit,
 int store_resident_count(struct store *s, long *out);
 
 /* ---- cards -------------------------------------------------------------- */
-enum card_status { CARD_ACTIVE = 1, CARD_LOST = 2, CARD_RETURNED = 3 };
+enum card_record_status { CARD_ACTIVE = 1, CARD_LOST = 2, CARD_RETURNED = 3 };
 
 struct card_record {
 	int64_t id;
 	char serial[33];          /* hex */
 	int64_t resident_id;
 	enum card_kind kind;
-	enum card_status status;
+	enum card_record_status status;
 	struct jdate issued_on, expiry;
 	int64_t facts_version;    /* the register version the card reflects */
 	char image_path[512];

@@ -582,7 +582,7 @@ card_from_row(sqlite3_stmt *st, struct card_record *c)
 	col_text(st, 1, c->serial, sizeof(c->serial));
 	c->resident_id = sqlite3_column_int64(st, 2);
 	c->kind = (enum card_kind)sqlite3_column_int(st, 3);
-	c->status = (enum card_status)sqlite3_column_int(st, 4);
+	c->status = (enum card_record_status)sqlite3_column_int(st, 4);
 	c->issued_on = col_date(st, 5);
 	c->expiry = col_date(st, 6);
 	c->facts_version = sqlite3_column_int64(st, 7);
