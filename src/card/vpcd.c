@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -50,6 +52,22 @@ card_parse_hostport(const char *s, char host[256], uint16_t *port)
 	host[colon - s] = '\0';
 	*port = (uint16_t)p;
 	return JPKI_OK;
+}
+
+static void
+quick_ack(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
+static void
+no_delay(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 /* Wait until fd is readable: 0 ready, 1 stopped or timed out, -1 error. */
@@ -87,6 +105,10 @@ read_full(int fd, uint8_t *p, size_t n, volatile sig_atomic_t *stop,
 		if (w != 0)
 			return w;
 		got = recv(fd, p, n, 0);
+		/* vpcd writes a length and then its payload: acknowledge at
+		 * once, or Nagle on its side waits out our delayed ACK on every
+		 * APDU. */
+		quick_ack(fd);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
@@ -164,8 +186,10 @@ tcp_connect(const char *host, uint16_t port)
 		    ai->ai_protocol);
 		if (fd < 0)
 			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			no_delay(fd);
 			break;
+		}
 		close(fd);
 		fd = -1;
 	}
@@ -357,6 +381,7 @@ card_transport_vpcd_listen(const char *host, uint16_t port, int timeout_ms,
 		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
+	no_delay(fd);
 	v->fd = fd;
 	fd = -1;
 	t->name = "vpcd";
