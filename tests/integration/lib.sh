@@ -23,6 +23,13 @@ export JPKI_NOW=${JPKI_NOW:-2026-04-01T10:00:00+09:00}
 
 CHECKS=0
 
+# The JSON reader's interpreter, resolved once: a version-manager shim in
+# front of python3 costs a few hundred milliseconds a call.
+PYTHON=
+if command -v python3 >/dev/null 2>&1; then
+	PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || true)
+fi
+
 # check DESCRIPTION: announce what the next lines verify.
 check() {
 	CHECKS=$((CHECKS + 1))
@@ -87,47 +94,83 @@ expect_eq() {
 }
 
 # json_get PATH [FILE]: print the value at PATH (dot-separated keys and
-# array indexes: "sign.serial", "0.id") of the JSON in FILE (default: the
-# last command's stdout).  Strings print bare, null prints "null", objects
-# and arrays print as JSON.  Uses python3 when present, else a line-based
-# reader that handles top-level keys of the pretty-printed output only.
+# array indexes: "sign.serial", "0.id"; "" for the whole document) of the
+# JSON in FILE (default: the last command's stdout).  Strings print bare,
+# null prints "null", booleans "true"/"false", objects and arrays as
+# compact JSON with sorted keys.  Uses python3 when present, else a
+# line-based reader that handles top-level keys of pretty-printed output.
 json_get() {
 	local path=$1 file=${2:-$TMP/stdout}
-	if command -v python3 >/dev/null 2>&1; then
-		python3 - "$path" "$file" <<'PY'
-import json, sys
-path, file = sys.argv[1], sys.argv[2]
-with open(file, encoding="utf-8") as f:
-    v = json.load(f)
-for k in path.split(".") if path else []:
-    if isinstance(v, list):
-        v = v[int(k)]
-    elif isinstance(v, dict) and k in v:
-        v = v[k]
-    else:
-        sys.exit("json_get: no '%s' in %s" % (path, file))
-if v is None:
-    print("null")
-elif isinstance(v, bool):
-    print("true" if v else "false")
-elif isinstance(v, (dict, list)):
-    print(json.dumps(v, ensure_ascii=False, sort_keys=True))
-else:
-    print(v)
-PY
+	if [ -n "$PYTHON" ]; then
+		"$PYTHON" - "$file" get "$path" <<<"$JSON_PY"
 	else
 		case $path in
-		*.*) fail "json_get $path needs python3" ;;
+		*.* | "") fail "json_get '$path' needs python3" ;;
 		esac
 		sed -n "s/^  \"$path\": \"\{0,1\}\([^\"]*\)\"\{0,1\},\{0,1\}\$/\1/p" "$file" | head -n 1
 	fi
 }
 
+# json_expect WHAT PATH=VALUE...: the last command's JSON has each value
+# (formatted as json_get prints it); one reader run for all of them.
+json_expect() {
+	local what=$1 kv got
+	shift
+	if [ -n "$PYTHON" ]; then
+		got=$("$PYTHON" - "$TMP/stdout" expect "$@" <<<"$JSON_PY") ||
+			fail "$what: $got"
+	else
+		for kv in "$@"; do
+			expect_eq "$what ${kv%%=*}" "$(json_get "${kv%%=*}")" "${kv#*=}"
+		done
+	fi
+}
+
+JSON_PY='
+import json, sys
+file, mode, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+with open(file, encoding="utf-8") as f:
+    doc = json.load(f)
+def get(path):
+    v = doc
+    for k in path.split(".") if path else []:
+        if isinstance(v, list) and k.isdigit() and int(k) < len(v):
+            v = v[int(k)]
+        elif isinstance(v, dict) and k in v:
+            v = v[k]
+        else:
+            raise KeyError("no \"%s\" in the JSON" % path)
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return str(v)
+try:
+    if mode == "get":
+        print(get(args[0]))
+    else:
+        bad = []
+        for kv in args:
+            path, want = kv.split("=", 1)
+            got = get(path)
+            if got != want:
+                bad.append("%s: got %r, want %r" % (path, got, want))
+        if bad:
+            print("; ".join(bad))
+            sys.exit(1)
+except KeyError as e:
+    print(("json_get: %s: " % file if mode == "get" else "") + e.args[0],
+          file=sys.stderr if mode == "get" else sys.stdout)
+    sys.exit(1)
+'
+
 # json_len [FILE]: the length of the JSON array in FILE (default stdout).
 json_len() {
 	local file=${1:-$TMP/stdout}
-	if command -v python3 >/dev/null 2>&1; then
-		python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1], encoding="utf-8"))))' "$file"
+	if [ -n "$PYTHON" ]; then
+		"$PYTHON" -c 'import json,sys; print(len(json.load(open(sys.argv[1], encoding="utf-8"))))' "$file"
 	else
 		grep -c '^  {' "$file" || true
 	fi

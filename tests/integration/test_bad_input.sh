@@ -19,7 +19,7 @@ SERIAL=$(issue "$TARO" auth "$TMP/taro-auth.pem")
 # digits, so characters and bytes differ.
 ADDR200="東京都千代田区$(printf '丁%.0s' $(seq 1 188))1-2-3"
 ADDR201="${ADDR200}4"
-[ "$(printf '%s' "$ADDR200" | python3 -c 'import sys; print(len(sys.stdin.buffer.read().decode()))' 2>/dev/null || echo 200)" = 200 ] ||
+[ "$(printf '%s' "$ADDR200" | "$PYTHON" -c 'import sys; print(len(sys.stdin.buffer.read().decode()))' 2>/dev/null || echo 200)" = 200 ] ||
 	fail "test setup: ADDR200 is not 200 characters"
 BAD_UTF8=$'山田\xff 太郎'
 OVERLONG_UTF8=$'\xc0\xaf'           # "/" encoded in two bytes: not UTF-8

@@ -57,10 +57,7 @@ for t in sign auth; do
 
 	check "$t: jpki cert show accepts that serial (also lower case with colons) and says valid"
 	ok cert show "$s" --json
-	expect_eq "$t status" "$(json_get status)" valid
-	expect_eq "$t reason" "$(json_get reason)" null
-	expect_eq "$t type" "$(json_get type)" "$t"
-	expect_eq "$t resident" "$(json_get resident)" "$TARO"
+	json_expect "$t certificate" status=valid reason=null type="$t" resident="$TARO" serial="$s"
 	colons=$(echo "$s" | tr 'A-F' 'a-f' | sed 's/../&:/g; s/:$//')
 	ok cert show "$colons" --json
 	expect_eq "$t serial via '$colons'" "$(json_get serial)" "$s"
@@ -96,9 +93,8 @@ esac
 
 check "R4: jpki cert show --json reads the facts back from the signing certificate"
 ok cert show "$SIGN_SERIAL" --json
-expect_eq "facts.name" "$(json_get facts.name)" "山田　太郎"
-expect_eq "facts.birth" "$(json_get facts.birth)" 319800515
-expect_eq "facts.gender" "$(json_get facts.gender)" 1
+json_expect "signing certificate facts" facts.name="山田　太郎" facts.birth=319800515 \
+	facts.gender=1 facts.address="東京都千代田区千代田1-1"
 
 # expect_not_after CERT.pem JSON WANT_JST: both --json and the certificate.
 expect_not_after() {
@@ -138,8 +134,7 @@ check "status: valid → revoked keyCompromise after jpki cert revoke"
 ok cert revoke "$SIGN_SERIAL" --reason keyCompromise --json
 expect_eq "revoke --json status" "$(json_get status)" revoked
 ok cert show "$SIGN_SERIAL" --json
-expect_eq "status after revoke" "$(json_get status)" revoked
-expect_eq "reason after revoke" "$(json_get reason)" keyCompromise
+json_expect "after revoke" status=revoked reason=keyCompromise
 ok cert show "$AUTH_SERIAL" --json
 expect_eq "the other certificate's status" "$(json_get status)" valid
 

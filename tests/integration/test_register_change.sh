@@ -20,10 +20,7 @@ AUTH=$(issue "$ID" auth "$TMP/auth.pem")
 # expect_cert SERIAL STATUS [REASON]
 expect_cert() {
 	ok cert show "$1" --json
-	expect_eq "$1 status" "$(json_get status)" "$2"
-	if [ $# -ge 3 ]; then
-		expect_eq "$1 reason" "$(json_get reason)" "$3"
-	fi
+	json_expect "certificate $1" status="$2" ${3:+reason="$3"}
 }
 
 # The four facts of R4, each changed in turn; kana is not a certificate

@@ -8,7 +8,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-command -v python3 >/dev/null 2>&1 || fail "python3 is needed to read the JSON (Debian CI has it)"
+[ -n "$PYTHON" ] || fail "python3 is needed to read the JSON (Debian CI has it)"
 
 init_data
 DEFAULT_MUNI=$(sed -n 's/^municipality *= *//p' "$DATA/config")
@@ -16,12 +16,10 @@ DEFAULT_MUNI=$(sed -n 's/^municipality *= *//p' "$DATA/config")
 
 # expect_resident ID FIELD=VALUE...: show --json has these values.
 expect_resident() {
-	local id=$1 kv
+	local id=$1
 	shift
 	ok resident show "$id" --json
-	for kv in "$@"; do
-		expect_eq "resident $id ${kv%%=*}" "$(json_get "${kv%%=*}")" "${kv#*=}"
-	done
+	json_expect "resident $id" "$@"
 }
 
 check "resident add --json prints the new resident with its id, and show --json returns every field"
@@ -72,7 +70,7 @@ expect_resident "$ID4" number="$N4" surname=木村
 check "resident list --json lists every resident once, in id order"
 ok resident list --json
 expect_eq "resident count" "$(json_len)" 4
-expect_eq "ids" "$(python3 -c 'import json,sys; print(" ".join(str(r["id"]) for r in json.load(open(sys.argv[1]))))' "$TMP/stdout")" \
+expect_eq "ids" "$("$PYTHON" -c 'import json,sys; print(" ".join(str(r["id"]) for r in json.load(open(sys.argv[1]))))' "$TMP/stdout")" \
 	"$ID1 $ID2 $ID3 $ID4"
 expect_eq "first listed number" "$(json_get 0.number)" "$N1"
 expect_eq "second listed kana" "$(json_get 1.kana)" "サトウ ハナコ"
@@ -127,7 +125,7 @@ expect_eq "resident count after an empty import" "$(json_len)" 7
 check "every add and import row left one resident.add audit entry; the chain verifies"
 ok audit list --json
 expect_eq "resident.add entries" \
-	"$(python3 -c 'import json,sys; print(sum(1 for e in json.load(open(sys.argv[1])) if e["action"] == "resident.add"))' "$TMP/stdout")" 7
+	"$("$PYTHON" -c 'import json,sys; print(sum(1 for e in json.load(open(sys.argv[1])) if e["action"] == "resident.add"))' "$TMP/stdout")" 7
 expect_audit_ok "after adds and imports"
 
 done_ok
