@@ -614,8 +614,6 @@ dispatch(struct card *c, const struct apdu *a, struct apdu_resp *r)
 		return a->ins == 0x2A ? do_sign(c, a, r) : SW_BAD_INS;
 	if (a->cla != 0x00)
 		return SW_BAD_CLA;
-	if (is_issuer_ins(a->ins) && !c->issuer_ok)
-		return SW_SECURITY;
 	switch (a->ins) {
 	case 0xA4:
 		return do_select(c, a);
@@ -655,7 +653,12 @@ card_apdu(struct card *c, const uint8_t *cmd, size_t n, uint8_t *resp,
 	struct apdu_resp r = {resp, 0, SW_OK};
 	uint16_t sw;
 
-	if ((sw = apdu_parse(cmd, n, &a)) == SW_OK) {
+	/* Issuer commands without the issuer proof: 6982, whatever else the
+	 * APDU holds (class, parameters, lengths). */
+	if (n >= 2 && is_issuer_ins(cmd[1]) && !c->issuer_ok) {
+		c->pending_len = c->pending_off = 0;
+		sw = SW_SECURITY;
+	} else if ((sw = apdu_parse(cmd, n, &a)) == SW_OK) {
 		/* Anything but GET RESPONSE drops a pending answer. */
 		if (!(a.cla == 0x00 && a.ins == 0xC0))
 			c->pending_len = c->pending_off = 0;

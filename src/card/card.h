@@ -288,6 +288,9 @@ int card_client_read_cert(struct card_transport *t, enum card_cert which,
  * COMPUTE DIGITAL SIGNATURE P1 00).  The key's PIN must be verified. */
 int card_client_sign_sha256(struct card_transport *t, enum cert_type key,
     const uint8_t hash[32], uint8_t sig[CARD_SIG_LEN]);
+/* Sign a DigestInfo (any hash; at most 245 bytes) with PKCS#1 v1.5. */
+int card_client_sign_digestinfo(struct card_transport *t, enum cert_type key,
+    const uint8_t *digest_info, size_t n, uint8_t sig[CARD_SIG_LEN]);
 /* Read the card-info AP (after card_client_verify(PIN_CARDINFO)). */
 int card_client_read_info(struct card_transport *t, struct card_info *info);
 

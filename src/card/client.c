@@ -526,23 +526,24 @@ fail:
 }
 
 int
-card_client_sign_sha256(struct card_transport *t, enum cert_type key,
-    const uint8_t hash[32], uint8_t sig[CARD_SIG_LEN])
+card_client_sign_digestinfo(struct card_transport *t, enum cert_type key,
+    const uint8_t *di, size_t di_len, uint8_t sig[CARD_SIG_LEN])
 {
-	uint8_t di[sizeof(sha256_digestinfo) + 32], cmd[APDU_MAX];
+	uint8_t cmd[APDU_MAX];
 	struct jbuf out;
 	uint16_t sw;
 	size_t n;
 	int r;
 
 	jbuf_init(&out);
-	memcpy(di, sha256_digestinfo, sizeof(sha256_digestinfo));
-	memcpy(di + sizeof(sha256_digestinfo), hash, 32);
+	if (di_len == 0 || di_len > CARD_SIG_LEN - 11)
+		return jpki_fail(JPKI_ERR_INPUT, "a DigestInfo of %zu bytes "
+		    "does not fit PKCS#1 v1.5 with RSA-2048", di_len);
 	if ((r = select_app(t, APP_JPKI)) != JPKI_OK ||
 	    (r = select_ef_ok(t, key == CERT_SIGN ? CARD_EF_SIGN_KEY :
 	    CARD_EF_AUTH_KEY)) != JPKI_OK)
 		goto fail;
-	n = build(cmd, 0x80, 0x2A, 0x00, 0x80, di, sizeof(di), 256);
+	n = build(cmd, 0x80, 0x2A, 0x00, 0x80, di, di_len, 256);
 	if ((r = card_client_exchange(t, cmd, n, &out, &sw)) != JPKI_OK)
 		goto fail;
 	if (sw == SW_SECURITY) {
@@ -564,6 +565,17 @@ card_client_sign_sha256(struct card_transport *t, enum cert_type key,
 fail:
 	jbuf_free(&out);
 	return r;
+}
+
+int
+card_client_sign_sha256(struct card_transport *t, enum cert_type key,
+    const uint8_t hash[32], uint8_t sig[CARD_SIG_LEN])
+{
+	uint8_t di[sizeof(sha256_digestinfo) + 32];
+
+	memcpy(di, sha256_digestinfo, sizeof(sha256_digestinfo));
+	memcpy(di + sizeof(sha256_digestinfo), hash, 32);
+	return card_client_sign_digestinfo(t, key, di, sizeof(di), sig);
 }
 
 /* ---- card-info AP ------------------------------------------------------- */

@@ -92,6 +92,31 @@ suite_wrong_pin_says_tries_left(struct card_transport *t)
 	CHECK_INT(left, 3);
 }
 
+/* Any DigestInfo goes through P1 00: here SHA-384's. */
+static void
+suite_sign_sha384_digestinfo(struct card_transport *t, EVP_PKEY *k)
+{
+	static const uint8_t prefix[19] = {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09,
+	    0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00,
+	    0x04, 0x30};
+	uint8_t di[19 + 48], sig[CARD_SIG_LEN], big[246] = {0};
+	EVP_PKEY_CTX *ctx;
+	int ok;
+
+	memcpy(di, prefix, 19);
+	SHA384((const uint8_t *)"suite", 5, di + 19);
+	CHECK_INT(card_client_sign_digestinfo(t, CERT_AUTH, di, sizeof(di),
+	    sig), JPKI_OK);
+	CHECK_INT(card_client_sign_digestinfo(t, CERT_AUTH, big, sizeof(big),
+	    sig), JPKI_ERR_INPUT);
+	ctx = k ? EVP_PKEY_CTX_new(k, NULL) : NULL;
+	ok = ctx != NULL && EVP_PKEY_verify_init(ctx) > 0 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
+	    EVP_PKEY_verify(ctx, sig, CARD_SIG_LEN, di, sizeof(di)) == 1;
+	CHECK(ok);
+	EVP_PKEY_CTX_free(ctx);
+}
+
 static void
 suite_sign_with_both_keys(struct card_transport *t)
 {
@@ -111,6 +136,7 @@ suite_sign_with_both_keys(struct card_transport *t)
 	CHECK(suite_verifies(auth, hash, sig));
 	CHECK_INT(card_client_sign_sha256(t, CERT_SIGN, hash, sig),
 	    JPKI_ERR_REFUSED);
+	suite_sign_sha384_digestinfo(t, auth);
 	/* The client upper-cases the signing password. */
 	CHECK_INT(card_client_verify(t, PIN_SIGN, "abc123", NULL), JPKI_OK);
 	sign = suite_cert_key(t, CARD_CERT_SIGN);

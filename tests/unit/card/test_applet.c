@@ -496,6 +496,7 @@ test_issuer_commands_refused_without_external_authenticate(void)
 	    "00 D6 00 00 03 30 82 00", "00 D6 80 00",
 	    "00 0E 00 00", "00 0E 12 34 01 00",
 	    "00 2C 02 80 04 31 32 33 34", "00 2C 00 00",
+	    "84 47 00 00", "00 D6 00 00 05 01", "80 0E", "00 2C 02 80 00 01 02",
 	};
 
 	if (c == NULL) {
