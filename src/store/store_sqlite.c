@@ -175,6 +175,10 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
     "CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit"
     "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;",
+    /* 2: counter procedures (receipts, certificate links, PIN resets) */
+    "",
+    /* 3: proxy applications and inquiry/response forms, expiry notices */
+    "",
 };
 
 static int
