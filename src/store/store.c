@@ -426,3 +426,60 @@ store_audit_verify(struct store *s, long *checked)
 		    (long long)v.broken_seq, v.why);
 	return JPKI_OK;
 }
+
+/* ---- proxy forms ---- */
+
+int
+store_form_insert(struct store *s, struct inquiry_form *f)
+{
+	return s->ops->form_insert(s->impl, f);
+}
+
+int
+store_form_get(struct store *s, int64_t number, struct inquiry_form *out)
+{
+	return s->ops->form_get(s->impl, number, out);
+}
+
+int
+store_form_mark_used(struct store *s, int64_t number, int64_t at)
+{
+	return s->ops->form_mark_used(s->impl, number, at);
+}
+
+int
+store_form_notice_link(struct store *s, const char *serial, int64_t number)
+{
+	return s->ops->form_notice_link(s->impl, serial, number);
+}
+
+int
+store_form_notice_find(struct store *s, const char *serial, int64_t *number)
+{
+	return s->ops->form_notice_find(s->impl, serial, number);
+}
+
+int
+store_proxy_app_insert(struct store *s, struct proxy_application *a)
+{
+	return s->ops->proxy_app_insert(s->impl, a);
+}
+
+int
+store_proxy_app_update(struct store *s, const struct proxy_application *a)
+{
+	return s->ops->proxy_app_update(s->impl, a);
+}
+
+int
+store_proxy_app_get(struct store *s, int64_t id, struct proxy_application *out)
+{
+	return s->ops->proxy_app_get(s->impl, id, out);
+}
+
+int
+store_cert_expiring(struct store *s, int64_t from, int64_t to,
+    int (*fn)(void *arg, const struct cert_record *c), void *arg)
+{
+	return s->ops->cert_expiring(s->impl, from, to, fn, arg);
+}

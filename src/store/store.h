@@ -186,6 +186,125 @@ int store_audit_verify(struct store *s, long *checked);
 /* The entry hash function, exposed for tests. */
 void audit_entry_hash(const struct audit_entry *e, uint8_t out[32]);
 
+/* ---- proxy forms ---- *
+ * Inquiry/response forms (照会書兼回答書, R12-R14) and proxy applications.
+ * A form's check code is never stored: only a salted SHA-256 of it. */
+enum form_purpose { FORM_ISSUE = 1, FORM_RENEW = 2, FORM_PIN_RESET = 3 };
+/* Where the form came from: mailed after a proxy application (R14), or
+ * printed on the back of an expiry notice (R12). */
+enum form_origin { FORM_FROM_APPLICATION = 1, FORM_FROM_NOTICE = 2 };
+enum form_status { FORM_UNUSED = 1, FORM_USED = 2 };
+
+#define FORM_SALT_LEN 16
+#define FORM_HASH_LEN 32
+#define FORM_CERTS_MAX 2          /* serials a notice form covers */
+
+struct inquiry_form {
+	int64_t number;
+	int64_t resident_id;
+	enum form_purpose purpose;
+	int cert_types;           /* bit (1 << CERT_SIGN) | (1 << CERT_AUTH) */
+	int pin_kind;             /* FORM_PIN_RESET: enum pin_kind; else 0 */
+	enum form_origin origin;
+	int64_t application_id;   /* FORM_FROM_APPLICATION: the application */
+	struct jdate issued_on, expiry; /* usable through expiry (JST) */
+	uint8_t check_salt[FORM_SALT_LEN];
+	uint8_t check_hash[FORM_HASH_LEN];
+	enum form_status status;
+	int64_t used_at;
+	int64_t created_at;
+};
+
+/* A proxy's visit 1 (R14), or the record of a same-day completion (R13). */
+enum proxy_app_status { PROXY_APP_PENDING = 1, PROXY_APP_COMPLETED = 2 };
+#define PROXY_NAME_MAX 256
+#define PROXY_DOC_TYPE_MAX 32
+#define PROXY_DOC_NUMBER_MAX 64
+
+struct proxy_application {
+	int64_t id;
+	int64_t resident_id;
+	enum form_purpose purpose;
+	int cert_types;
+	int pin_kind;
+	char proxy_name[PROXY_NAME_MAX + 1];
+	char proxy_doc_type[PROXY_DOC_TYPE_MAX + 1];
+	char proxy_doc_number[PROXY_DOC_NUMBER_MAX + 1];
+	char clerk[64];
+	int64_t applied_at;
+	int64_t form_number;      /* the form mailed for it; 0 until made */
+	enum proxy_app_status status;
+	int64_t completed_at;
+};
+
+/* Sets f->number. */
+int store_form_insert(struct store *s, struct inquiry_form *f);
+int store_form_get(struct store *s, int64_t number, struct inquiry_form *out);
+/* Unused -> used at `at`; JPKI_ERR_CONFLICT if the form is not unused. */
+int store_form_mark_used(struct store *s, int64_t number, int64_t at);
+/* Remember that the expiry notice for certificate `serial` carries form
+ * `number` (JPKI_ERR_CONFLICT if that certificate already has one), and
+ * look it up (*number = 0 when none). */
+int store_form_notice_link(struct store *s, const char *serial,
+    int64_t number);
+int store_form_notice_find(struct store *s, const char *serial,
+    int64_t *number);
+int store_proxy_app_insert(struct store *s, struct proxy_application *a);
+int store_proxy_app_update(struct store *s, const struct proxy_application *a);
+int store_proxy_app_get(struct store *s, int64_t id,
+    struct proxy_application *out);
+/* Valid certificates whose notAfter lies in [from, to], by notAfter:
+ * what expiry notices are made for.  der is not loaded. */
+int store_cert_expiring(struct store *s, int64_t from, int64_t to,
+    int (*fn)(void *arg, const struct cert_record *c), void *arg);
+
+/* ---- counter ------------------------------------------------------------ *
+ * What the counter procedures keep beside certificates: receipts with their
+ * fee lines and identity checks, links from old to new certificates (新旧紐付け),
+ * PIN resets, and the hash of each card's image as last written at the
+ * counter (to finish or undo an interrupted card write). */
+#define RECEIPT_TEXT_MAX 128
+
+struct receipt_record {
+	int64_t id;
+	int64_t at;
+	char clerk[64];
+	char procedure[32];           /* counter_proc_name() */
+	int64_t resident_id;
+	int64_t card_id;              /* 0: none */
+	long total_yen;
+	char holder_doc_type[RECEIPT_TEXT_MAX], holder_doc_number[RECEIPT_TEXT_MAX];
+	char proxy_name[RECEIPT_TEXT_MAX];   /* "" when the holder came */
+	char proxy_doc_type[RECEIPT_TEXT_MAX], proxy_doc_number[RECEIPT_TEXT_MAX];
+	char form[64];                /* inquiry/response form number, or "" */
+};
+int store_receipt_insert(struct store *s, struct receipt_record *r); /* sets id */
+int store_receipt_get(struct store *s, int64_t id, struct receipt_record *out);
+/* Fee lines by item name (rules_fee_item_name()), numbered from 1. */
+int store_receipt_line_add(struct store *s, int64_t receipt_id, int line,
+    const char *item, long yen);
+int store_receipt_lines(struct store *s, int64_t receipt_id,
+    int (*fn)(void *arg, int line, const char *item, long yen), void *arg);
+
+/* kind: "renewal" (superseded), "change" (after a register change),
+ * "reissue" (after loss). */
+int store_cert_link_add(struct store *s, const char *old_serial,
+    const char *new_serial, const char *kind, int64_t at, int64_t receipt_id);
+/* Links in which serial is the old or the new certificate, oldest first. */
+int store_cert_links(struct store *s, const char *serial,
+    int (*fn)(void *arg, const char *old_serial, const char *new_serial,
+    const char *kind, int64_t at), void *arg);
+
+int store_pin_reset_add(struct store *s, int64_t receipt_id, int64_t card_id,
+    int pin_kind, int was_locked);
+int store_pin_reset_count(struct store *s, int64_t card_id, long *out);
+
+/* The SHA-256 of a card's image as the counter last wrote it. */
+int store_card_image_set(struct store *s, int64_t card_id,
+    const uint8_t sha256[32], int64_t receipt_id, int64_t at);
+/* JPKI_ERR_NOTFOUND if the counter never wrote this card. */
+int store_card_image_get(struct store *s, int64_t card_id, uint8_t sha256[32]);
+
 /* ---- config ------------------------------------------------------------- *
  * The data directory's `config` file: "key = value" lines, "# comments",
  * and "[fees]" for the fee table.  Unknown keys are refused. */

@@ -58,6 +58,21 @@ struct store_ops {
 	int (*audit_list)(void *impl, int64_t after_seq, long limit,
 	    int (*fn)(void *, const struct audit_entry *), void *arg);
 	int (*audit_count)(void *impl, long *out);
+
+	/* ---- proxy forms ---- */
+	int (*form_insert)(void *impl, struct inquiry_form *f);
+	int (*form_get)(void *impl, int64_t number, struct inquiry_form *out);
+	int (*form_mark_used)(void *impl, int64_t number, int64_t at);
+	int (*form_notice_link)(void *impl, const char *serial, int64_t number);
+	int (*form_notice_find)(void *impl, const char *serial,
+	    int64_t *number);
+	int (*proxy_app_insert)(void *impl, struct proxy_application *a);
+	int (*proxy_app_update)(void *impl,
+	    const struct proxy_application *a);
+	int (*proxy_app_get)(void *impl, int64_t id,
+	    struct proxy_application *out);
+	int (*cert_expiring)(void *impl, int64_t from, int64_t to,
+	    int (*fn)(void *, const struct cert_record *), void *arg);
 };
 
 struct store {
