@@ -1,13 +1,21 @@
 /*
- * counter: what happens at the municipal counter.  For now, the resident
- * register (register.c): adding residents one by one or from CSV, and
- * register changes, whose consequences for certificates (R6) are applied in
- * the same transaction as the change.
+ * counter: what happens at the municipal counter.  The resident register
+ * (register.c): adding residents one by one or from CSV, and register
+ * changes, whose consequences for certificates (R6) are applied in the same
+ * transaction as the change.  The procedures (procedures.c, cardops.c,
+ * receipt.c): card delivery, issuance onto a card, renewal, loss and
+ * reissue, PIN reset, card update after a register change; each one
+ * store transaction with its certificates, card writes, fees, receipt and
+ * audit entries.  docs/counter.md describes them.
  */
 #ifndef JPKI_COUNTER_H
 #define JPKI_COUNTER_H
 
 #include "ca/ca.h"
+#include "card/card.h"
+
+#include <jansson.h>
+#include <stdio.h>
 
 /* A resident as typed at the counter or read from a CSV row: text fields,
  * validated by register_parse(). NULL = not given. */
@@ -46,5 +54,177 @@ struct register_change {
 };
 int register_change(struct ca *ca, int64_t id,
     const struct register_change *ch, const char *actor, int *revoked);
+
+/* ---- procedures ----------------------------------------------------------
+ *
+ * Every procedure is one transaction: it completes, with its certificates,
+ * card writes, fees, receipt and audit entries, or it changes nothing (the
+ * store, the card image and the audit chain are as before).  A card is
+ * named by its image file; the image is loaded and locked, driven in memory,
+ * and the new image is written next to it (<card>.pending, fsync) before
+ * the store commits and renamed over it after; a crash in between is
+ * repaired at the card's next visit (counter_card_recover()).
+ */
+
+/* Which certificates a procedure loads (bit mask). */
+#define COUNTER_SIGN 0x1
+#define COUNTER_AUTH 0x2
+#define COUNTER_BOTH (COUNTER_SIGN | COUNTER_AUTH)
+/* "sign" | "auth" | "both" -> mask; JPKI_ERR_USAGE otherwise. */
+int counter_types_parse(const char *s, int *mask);
+
+/* PINs chosen by the holder (typed at the counter, or written on the
+ * proxy's inquiry/response form).  NULL = not given.  Owned by the caller,
+ * who wipes them. */
+struct counter_pins {
+	const char *sign;       /* signing password, 6-16 A-Z 0-9 */
+	const char *auth;       /* authentication PIN, 4 digits */
+	const char *cardinfo;   /* card-info AP PIN, 4 digits */
+};
+
+/* The identity document the clerk checked (R2, R11, R13).  NULL doc_type
+ * in the holder's check means "the holder's own My Number card, face to
+ * face" ("mynumber-card"). */
+struct counter_identity {
+	const char *doc_type;   /* e.g. mynumber-card, passport, driving-licence */
+	const char *doc_number; /* may be NULL */
+};
+
+struct counter_receipt;
+
+/* Someone acting for the holder (R12-R14): passed by the proxy procedures
+ * (forms.c), NULL when the holder comes in person.  The proxy's identity
+ * check and the form number are recorded on the receipt.  in_tx, if set,
+ * runs inside the procedure's transaction after everything else is
+ * recorded and before the commit: that is where the proxy procedure checks
+ * and consumes its form; a non-OK return rolls the whole procedure back. */
+struct counter_proxy {
+	const char *name;
+	struct counter_identity id;
+	const char *form;       /* inquiry/response form number, or NULL */
+	int (*in_tx)(void *arg, struct ca *ca,
+	    const struct counter_receipt *receipt);
+	void *arg;
+};
+
+/* Who ran it and on whose word: every procedure takes one of these. */
+struct counter_visit {
+	const char *clerk;                 /* required */
+	struct counter_identity holder_id; /* the holder's identity check */
+	const struct counter_proxy *proxy; /* NULL: the holder in person */
+};
+
+enum counter_proc {
+	COUNTER_PROC_DELIVER = 1,
+	COUNTER_PROC_ISSUE,
+	COUNTER_PROC_RENEW,
+	COUNTER_PROC_REPORT_LOST,
+	COUNTER_PROC_REISSUE,
+	COUNTER_PROC_PIN_RESET,
+	COUNTER_PROC_UPDATE_CARD,
+};
+/* "deliver", "issue", "renew", "report-lost", "reissue", "reset-pin",
+ * "update-card". */
+const char *counter_proc_name(enum counter_proc p);
+
+#define COUNTER_RECEIPT_CERTS_MAX 8
+#define COUNTER_NOTE_MAX 256
+
+/* What a procedure did, as printed on the receipt. */
+struct counter_receipt {
+	int64_t number;                 /* receipt number (store id) */
+	enum counter_proc proc;
+	int64_t at;
+	char clerk[64];
+	int64_t resident_id;
+	char card_serial[CARD_SERIAL_HEX];     /* the card worked on / made */
+	char old_card_serial[CARD_SERIAL_HEX]; /* reissue: the lost card */
+	char card_path[512];
+	struct jdate card_expiry;
+	struct fee_line fees[RULES_FEE_LINES_MAX];
+	size_t nfees;
+	long total_yen;
+	struct counter_cert_line {
+		char serial[SERIAL_HEX_MAX];
+		enum cert_type type;
+		int64_t not_after;      /* issued */
+		int reason;             /* revoked */
+		char replaces[SERIAL_HEX_MAX]; /* issued: old -> new link */
+	} issued[COUNTER_RECEIPT_CERTS_MAX], revoked[COUNTER_RECEIPT_CERTS_MAX];
+	int nissued, nrevoked;
+	enum pin_kind pins_set[CARD_PIN_COUNT];
+	int npins_set;
+	int pin_was_locked;             /* reset-pin: the PIN was blocked */
+	char note[COUNTER_NOTE_MAX];    /* e.g. why a certificate was skipped */
+	char proxy_name[128], form[64];
+};
+
+/* 1. Card delivery: a new My Number card at out_path for the resident,
+ * its card-info AP written, both CA certificates, and the certificates in
+ * `types` with keys generated on the card and the holder's PINs (R8a, b).
+ * A signing certificate requested for a holder under 15 is left out with a
+ * note (R8e).  The card-info PIN is always set; the auth PIN and signing
+ * password when their certificate is loaded.  Refuses a resident who
+ * already holds an active card, and an existing out_path. */
+int counter_deliver(struct ca *ca, int64_t resident_id, const char *out_path,
+    int types, const struct counter_pins *pins,
+    const struct counter_visit *v, struct counter_receipt *rcpt);
+
+/* 2. Issuance onto an existing card (R8a-e): each certificate in `types`
+ * gets a new key on the card, its PIN (from pins, required) and the
+ * certificate.  Refused (nothing changed) for a Juki card (R1), a card not
+ * registered here, lost, expired or with facts not current (R11), a
+ * deceased holder, a valid certificate of the type already on the card
+ * (R8), under 15 for signing (R8e). */
+int counter_issue(struct ca *ca, const char *card_path, int types,
+    const struct counter_pins *pins, const struct counter_visit *v,
+    struct counter_receipt *rcpt);
+
+/* 3. Renewal (R9): from 3 months before the certificate's expiry; a new
+ * key on the card and a new certificate; the old one revoked as superseded
+ * and the link old -> new recorded, in the same transaction.  The PIN for
+ * each renewed certificate comes from pins. */
+int counter_renew(struct ca *ca, const char *card_path, int types,
+    const struct counter_pins *pins, const struct counter_visit *v,
+    struct counter_receipt *rcpt);
+
+/* 4a. Loss: the card (by image path, or the resident's active card when
+ * card_path is NULL) is marked lost and its valid certificates revoked
+ * (keyCompromise) at once.  The image file is not touched. */
+int counter_report_lost(struct ca *ca, const char *card_path,
+    int64_t resident_id, const struct counter_visit *v,
+    struct counter_receipt *rcpt);
+
+/* 4b. Reissue after loss (R7): a new card as counter_deliver() makes it,
+ * for a resident whose card was reported lost; charges the card fee and
+ * the certificate fee; links each certificate revoked with the lost card to
+ * its successor. */
+int counter_reissue(struct ca *ca, int64_t resident_id, const char *out_path,
+    int types, const struct counter_pins *pins,
+    const struct counter_visit *v, struct counter_receipt *rcpt);
+
+/* 5. PIN reset (R2): the holder present with the card; the issuer key
+ * resets the PIN's tries and sets new_pin; the identity check is recorded. */
+int counter_reset_pin(struct ca *ca, const char *card_path,
+    enum pin_kind pin, const char *new_pin, const struct counter_visit *v,
+    struct counter_receipt *rcpt);
+
+/* 8. Card update after a register change: the card-info AP gets the
+ * register's current facts and the card record their version, so the card
+ * is current again for R11.  Refused (JPKI_ERR_CONFLICT) when the card is
+ * already current. */
+int counter_update_card(struct ca *ca, const char *card_path,
+    const struct counter_visit *v, struct counter_receipt *rcpt);
+
+/* Finish or undo an interrupted card write: if <card_path>.pending exists,
+ * rename it over the image when the store recorded it (the procedure
+ * committed), else delete it.  *repaired (may be NULL) gets 1 if something
+ * was done.  Every procedure on a card calls it first. */
+int counter_card_recover(struct ca *ca, const char *card_path, int *repaired);
+
+/* The receipt as JSON ({"number", "procedure", ..., "fees": [{"item",
+ * "label", "yen"}], "total_yen"}) and as text. */
+json_t *counter_receipt_json(const struct counter_receipt *rcpt);
+void counter_receipt_print(FILE *f, const struct counter_receipt *rcpt);
 
 #endif
