@@ -427,6 +427,77 @@ store_audit_verify(struct store *s, long *checked)
 	return JPKI_OK;
 }
 
+/* ---- counter ---- */
+
+int
+store_receipt_insert(struct store *s, struct receipt_record *r)
+{
+	return s->ops->receipt_insert(s->impl, r);
+}
+
+int
+store_receipt_get(struct store *s, int64_t id, struct receipt_record *out)
+{
+	return s->ops->receipt_get(s->impl, id, out);
+}
+
+int
+store_receipt_line_add(struct store *s, int64_t receipt_id, int line,
+    const char *item, long yen)
+{
+	return s->ops->receipt_line_add(s->impl, receipt_id, line, item, yen);
+}
+
+int
+store_receipt_lines(struct store *s, int64_t receipt_id,
+    int (*fn)(void *arg, int line, const char *item, long yen), void *arg)
+{
+	return s->ops->receipt_lines(s->impl, receipt_id, fn, arg);
+}
+
+int
+store_cert_link_add(struct store *s, const char *old_serial,
+    const char *new_serial, const char *kind, int64_t at, int64_t receipt_id)
+{
+	return s->ops->cert_link_add(s->impl, old_serial, new_serial, kind, at,
+	    receipt_id);
+}
+
+int
+store_cert_links(struct store *s, const char *serial,
+    int (*fn)(void *arg, const char *old_serial, const char *new_serial,
+    const char *kind, int64_t at), void *arg)
+{
+	return s->ops->cert_links(s->impl, serial, fn, arg);
+}
+
+int
+store_pin_reset_add(struct store *s, int64_t receipt_id, int64_t card_id,
+    int pin_kind, int was_locked)
+{
+	return s->ops->pin_reset_add(s->impl, receipt_id, card_id, pin_kind,
+	    was_locked);
+}
+
+int
+store_pin_reset_count(struct store *s, int64_t card_id, long *out)
+{
+	return s->ops->pin_reset_count(s->impl, card_id, out);
+}
+
+int
+store_card_image_set(struct store *s, int64_t card_id,
+    const uint8_t sha256[32], int64_t receipt_id, int64_t at)
+{
+	return s->ops->card_image_set(s->impl, card_id, sha256, receipt_id, at);
+}
+
+int
+store_card_image_get(struct store *s, int64_t card_id, uint8_t sha256[32])
+{
+	return s->ops->card_image_get(s->impl, card_id, sha256);
+}
+
 /* ---- proxy forms ---- */
 
 int

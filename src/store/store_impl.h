@@ -59,6 +59,26 @@ struct store_ops {
 	    int (*fn)(void *, const struct audit_entry *), void *arg);
 	int (*audit_count)(void *impl, long *out);
 
+	/* ---- counter ---- */
+	int (*receipt_insert)(void *impl, struct receipt_record *r);
+	int (*receipt_get)(void *impl, int64_t id, struct receipt_record *out);
+	int (*receipt_line_add)(void *impl, int64_t receipt_id, int line,
+	    const char *item, long yen);
+	int (*receipt_lines)(void *impl, int64_t receipt_id,
+	    int (*fn)(void *, int, const char *, long), void *arg);
+	int (*cert_link_add)(void *impl, const char *old_serial,
+	    const char *new_serial, const char *kind, int64_t at,
+	    int64_t receipt_id);
+	int (*cert_links)(void *impl, const char *serial,
+	    int (*fn)(void *, const char *, const char *, const char *,
+	    int64_t), void *arg);
+	int (*pin_reset_add)(void *impl, int64_t receipt_id, int64_t card_id,
+	    int pin_kind, int was_locked);
+	int (*pin_reset_count)(void *impl, int64_t card_id, long *out);
+	int (*card_image_set)(void *impl, int64_t card_id,
+	    const uint8_t sha256[32], int64_t receipt_id, int64_t at);
+	int (*card_image_get)(void *impl, int64_t card_id, uint8_t sha256[32]);
+
 	/* ---- proxy forms ---- */
 	int (*form_insert)(void *impl, struct inquiry_form *f);
 	int (*form_get)(void *impl, int64_t number, struct inquiry_form *out);

@@ -176,7 +176,34 @@ static const char *const migrations[] = {
     "CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit"
     "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;",
     /* 2: counter procedures (receipts, certificate links, PIN resets) */
-    "",
+    "CREATE TABLE receipts("
+    "  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, clerk TEXT NOT NULL,"
+    "  procedure TEXT NOT NULL,"
+    "  resident_id INTEGER NOT NULL REFERENCES residents(id),"
+    "  card_id INTEGER REFERENCES cards(id), total_yen INTEGER NOT NULL,"
+    "  holder_doc_type TEXT NOT NULL, holder_doc_number TEXT,"
+    "  proxy_name TEXT, proxy_doc_type TEXT, proxy_doc_number TEXT,"
+    "  form TEXT);"
+    "CREATE INDEX receipts_resident ON receipts(resident_id);"
+    "CREATE TABLE receipt_lines("
+    "  receipt_id INTEGER NOT NULL REFERENCES receipts(id),"
+    "  line INTEGER NOT NULL, item TEXT NOT NULL, yen INTEGER NOT NULL,"
+    "  PRIMARY KEY(receipt_id, line)) WITHOUT ROWID;"
+    "CREATE TABLE cert_links("
+    "  old_serial TEXT NOT NULL REFERENCES certificates(serial),"
+    "  new_serial TEXT NOT NULL REFERENCES certificates(serial),"
+    "  kind TEXT NOT NULL, at INTEGER NOT NULL,"
+    "  receipt_id INTEGER REFERENCES receipts(id),"
+    "  PRIMARY KEY(old_serial, new_serial)) WITHOUT ROWID;"
+    "CREATE INDEX cert_links_new ON cert_links(new_serial);"
+    "CREATE TABLE pin_resets("
+    "  receipt_id INTEGER PRIMARY KEY REFERENCES receipts(id),"
+    "  card_id INTEGER NOT NULL REFERENCES cards(id),"
+    "  pin_kind INTEGER NOT NULL, was_locked INTEGER NOT NULL);"
+    "CREATE TABLE card_images("
+    "  card_id INTEGER PRIMARY KEY REFERENCES cards(id),"
+    "  sha256 BLOB NOT NULL, receipt_id INTEGER REFERENCES receipts(id),"
+    "  at INTEGER NOT NULL);",
     /* 3: proxy applications and inquiry/response forms, expiry notices */
     "CREATE TABLE proxy_applications("
     "  id INTEGER PRIMARY KEY,"
@@ -1326,6 +1353,270 @@ sq_cert_expiring(void *impl, int64_t from, int64_t to,
 	return r;
 }
 
+/* ---- counter ---- */
+
+/* Bind text, or NULL for an empty string (optional columns). */
+static void
+bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v != NULL && *v != '\0')
+		bind_text(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int
+sq_receipt_insert(void *impl, struct receipt_record *rc)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = db_prep(s, "INSERT INTO receipts(at, clerk, procedure,"
+	    " resident_id, card_id, total_yen, holder_doc_type,"
+	    " holder_doc_number, proxy_name, proxy_doc_type, proxy_doc_number,"
+	    " form) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, rc->at);
+	bind_text(st, 2, rc->clerk);
+	bind_text(st, 3, rc->procedure);
+	sqlite3_bind_int64(st, 4, rc->resident_id);
+	if (rc->card_id != 0)
+		sqlite3_bind_int64(st, 5, rc->card_id);
+	sqlite3_bind_int64(st, 6, rc->total_yen);
+	bind_text(st, 7, rc->holder_doc_type);
+	bind_opt_text(st, 8, rc->holder_doc_number);
+	bind_opt_text(st, 9, rc->proxy_name);
+	bind_opt_text(st, 10, rc->proxy_doc_type);
+	bind_opt_text(st, 11, rc->proxy_doc_number);
+	bind_opt_text(st, 12, rc->form);
+	if ((r = db_step_done(s, st, "receipt")) == JPKI_OK)
+		rc->id = sqlite3_last_insert_rowid(s->db);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+sq_receipt_get(void *impl, int64_t id, struct receipt_record *out)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = db_prep(s, "SELECT id, at, clerk, procedure, resident_id,"
+	    " card_id, total_yen, holder_doc_type, holder_doc_number,"
+	    " proxy_name, proxy_doc_type, proxy_doc_number, form"
+	    " FROM receipts WHERE id = ?", &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		out->id = sqlite3_column_int64(st, 0);
+		out->at = sqlite3_column_int64(st, 1);
+		col_text(st, 2, out->clerk, sizeof(out->clerk));
+		col_text(st, 3, out->procedure, sizeof(out->procedure));
+		out->resident_id = sqlite3_column_int64(st, 4);
+		out->card_id = sqlite3_column_int64(st, 5);
+		out->total_yen = (long)sqlite3_column_int64(st, 6);
+		col_text(st, 7, out->holder_doc_type,
+		    sizeof(out->holder_doc_type));
+		col_text(st, 8, out->holder_doc_number,
+		    sizeof(out->holder_doc_number));
+		col_text(st, 9, out->proxy_name, sizeof(out->proxy_name));
+		col_text(st, 10, out->proxy_doc_type,
+		    sizeof(out->proxy_doc_type));
+		col_text(st, 11, out->proxy_doc_number,
+		    sizeof(out->proxy_doc_number));
+		col_text(st, 12, out->form, sizeof(out->form));
+		r = JPKI_OK;
+	} else if (rc == SQLITE_DONE) {
+		r = jpki_fail(JPKI_ERR_NOTFOUND, "no receipt %lld",
+		    (long long)id);
+	} else {
+		r = db_fail(s, "receipt");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+sq_receipt_line_add(void *impl, int64_t receipt_id, int line,
+    const char *item, long yen)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = db_prep(s, "INSERT INTO receipt_lines VALUES (?,?,?,?)",
+	    &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, receipt_id);
+	sqlite3_bind_int(st, 2, line);
+	bind_text(st, 3, item);
+	sqlite3_bind_int64(st, 4, yen);
+	r = db_step_done(s, st, "receipt line");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+sq_receipt_lines(void *impl, int64_t receipt_id,
+    int (*fn)(void *, int, const char *, long), void *arg)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = db_prep(s, "SELECT line, item, yen FROM receipt_lines"
+	    " WHERE receipt_id = ? ORDER BY line", &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, receipt_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn(arg, sqlite3_column_int(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (long)sqlite3_column_int64(st, 2)) != 0)
+			break;
+	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? JPKI_OK :
+	    db_fail(s, "receipt lines");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+sq_cert_link_add(void *impl, const char *old_serial, const char *new_serial,
+    const char *kind, int64_t at, int64_t receipt_id)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = db_prep(s, "INSERT INTO cert_links VALUES (?,?,?,?,?)",
+	    &st)) != JPKI_OK)
+		return r;
+	bind_text(st, 1, old_serial);
+	bind_text(st, 2, new_serial);
+	bind_text(st, 3, kind);
+	sqlite3_bind_int64(st, 4, at);
+	if (receipt_id != 0)
+		sqlite3_bind_int64(st, 5, receipt_id);
+	r = db_step_done(s, st, "certificate link");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+sq_cert_links(void *impl, const char *serial,
+    int (*fn)(void *, const char *, const char *, const char *, int64_t),
+    void *arg)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = db_prep(s, "SELECT old_serial, new_serial, kind, at"
+	    " FROM cert_links WHERE old_serial = ?1 OR new_serial = ?1"
+	    " ORDER BY at, old_serial", &st)) != JPKI_OK)
+		return r;
+	bind_text(st, 1, serial);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn(arg, (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2),
+		    sqlite3_column_int64(st, 3)) != 0)
+			break;
+	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? JPKI_OK :
+	    db_fail(s, "certificate links");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+sq_pin_reset_add(void *impl, int64_t receipt_id, int64_t card_id,
+    int pin_kind, int was_locked)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = db_prep(s, "INSERT INTO pin_resets VALUES (?,?,?,?)", &st)))
+		return r;
+	sqlite3_bind_int64(st, 1, receipt_id);
+	sqlite3_bind_int64(st, 2, card_id);
+	sqlite3_bind_int(st, 3, pin_kind);
+	sqlite3_bind_int(st, 4, was_locked != 0);
+	r = db_step_done(s, st, "PIN reset");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+sq_pin_reset_count(void *impl, int64_t card_id, long *out)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = db_prep(s, "SELECT COUNT(*) FROM pin_resets WHERE card_id = ?",
+	    &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, card_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		r = db_fail(s, "PIN resets");
+	} else {
+		*out = (long)sqlite3_column_int64(st, 0);
+		r = JPKI_OK;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+sq_card_image_set(void *impl, int64_t card_id, const uint8_t sha256[32],
+    int64_t receipt_id, int64_t at)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = db_prep(s, "INSERT OR REPLACE INTO card_images VALUES"
+	    " (?,?,?,?)", &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, card_id);
+	sqlite3_bind_blob(st, 2, sha256, 32, SQLITE_STATIC);
+	if (receipt_id != 0)
+		sqlite3_bind_int64(st, 3, receipt_id);
+	sqlite3_bind_int64(st, 4, at);
+	r = db_step_done(s, st, "card image");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+sq_card_image_get(void *impl, int64_t card_id, uint8_t sha256[32])
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = db_prep(s, "SELECT sha256 FROM card_images WHERE card_id = ?",
+	    &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, card_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+		memcpy(sha256, sqlite3_column_blob(st, 0), 32);
+		r = JPKI_OK;
+	} else if (rc == SQLITE_DONE) {
+		r = jpki_fail(JPKI_ERR_NOTFOUND, "no image recorded for card "
+		    "%lld", (long long)card_id);
+	} else {
+		r = db_fail(s, "card image");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -1360,6 +1651,17 @@ const struct store_ops store_sqlite_ops = {
 	.audit_insert = sq_audit_insert,
 	.audit_list = sq_audit_list,
 	.audit_count = sq_audit_count,
+	/* ---- counter ---- */
+	.receipt_insert = sq_receipt_insert,
+	.receipt_get = sq_receipt_get,
+	.receipt_line_add = sq_receipt_line_add,
+	.receipt_lines = sq_receipt_lines,
+	.cert_link_add = sq_cert_link_add,
+	.cert_links = sq_cert_links,
+	.pin_reset_add = sq_pin_reset_add,
+	.pin_reset_count = sq_pin_reset_count,
+	.card_image_set = sq_card_image_set,
+	.card_image_get = sq_card_image_get,
 	/* ---- proxy forms ---- */
 	.form_insert = sq_form_insert,
 	.form_get = sq_form_get,
