@@ -319,9 +319,9 @@ read_new_pin(enum pin_kind k, char *buf, size_t n)
 	char again[PIN_INPUT_MAX];
 	int r;
 
-	if (getenv("JPKI_NEW_PIN") != NULL)
-		return cli_read_secret("JPKI_NEW_PIN", "", buf, n);
-	if ((r = cli_read_secret(NULL, "New PIN: ", buf, n)) != JPKI_OK)
+	/* From JPKI_NEW_PIN, else asked twice on the terminal. */
+	if ((r = cli_read_secret("JPKI_NEW_PIN", "New PIN: ", buf, n)) !=
+	    JPKI_OK || getenv("JPKI_NEW_PIN") != NULL)
 		return r;
 	if ((r = cli_read_secret(NULL, "New PIN again: ", again,
 	    sizeof(again))) != JPKI_OK)

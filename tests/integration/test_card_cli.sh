@@ -90,6 +90,10 @@ JPKI_AUTH_PIN=4321 JPKI_NEW_PIN=12345 jpki card change-pin --card "$card" --type
 	2>"$tmp/err"
 [ $? -eq 2 ] || fail "malformed new PIN should exit 2"
 
+JPKI_AUTH_PIN=4321 jpki card change-pin --card "$card" --type auth 2>"$tmp/err"
+[ $? -eq 2 ] || fail "change-pin without a new PIN or terminal should exit 2"
+grep -q JPKI_NEW_PIN "$tmp/err" || fail "missing new PIN not named"
+
 # info after the card-info PIN.
 JPKI_CARDINFO_PIN=5678 jpki card info --card "$card" --json >"$tmp/out" || fail "info"
 grep -q '"individual_number": "123456789018"' "$tmp/out" || fail "info number"
