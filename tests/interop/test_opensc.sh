@@ -61,19 +61,22 @@ export OPENSC_CONF="$tmp/opensc.conf"
 # pcscd always serves /run/pcscd/pcscd.comm.  Give ours a private /run/pcscd
 # in a mount namespace (clients find it through PCSCLITE_CSOCK_NAME); without
 # one, run it at the system path only if no pcscd is there.
-if [ -d /run/pcscd ] || mkdir -p /run/pcscd 2>/dev/null; then :; fi
-if unshare -m --propagation private true 2>/dev/null && [ -d /run/pcscd ]; then
-	unshare -m --propagation private sh -c \
+[ -d /run/pcscd ] || mkdir -p /run/pcscd 2>/dev/null
+ns="-m --propagation private"
+[ "$(id -u)" -eq 0 ] || ns="-r $ns" # a user namespace may bind-mount
+if unshare $ns true 2>/dev/null && [ -d /run/pcscd ]; then
+	unshare $ns sh -c \
 		"mount --bind '$tmp/run' /run/pcscd && exec pcscd -f -a -c '$tmp/conf'" \
 		>"$tmp/pcscd.log" 2>&1 &
 	pcscd_pid=$!
 	export PCSCLITE_CSOCK_NAME="$tmp/run/pcscd.comm"
-elif ! pgrep -x pcscd >/dev/null && [ ! -e /run/pcscd/pcscd.comm ]; then
+elif ! pgrep -x pcscd >/dev/null && [ ! -e /run/pcscd/pcscd.comm ] &&
+	[ -w /run/pcscd ]; then
 	pcscd -f -a -c "$tmp/conf" >"$tmp/pcscd.log" 2>&1 &
 	pcscd_pid=$!
 	export PCSCLITE_CSOCK_NAME=/run/pcscd/pcscd.comm
 else
-	echo "skip: a system pcscd runs and no mount namespace is available to run our own"
+	echo "skip: cannot run a private pcscd here (no mount namespace, and /run/pcscd is taken or not writable)"
 	exit 77
 fi
 for _ in $(seq 50); do
