@@ -137,8 +137,8 @@ struct counter_receipt {
 	int64_t at;
 	char clerk[64];
 	int64_t resident_id;
-	char card_serial[CARD_SERIAL_HEX];     /* the card worked on / made */
-	char old_card_serial[CARD_SERIAL_HEX]; /* reissue: the lost card */
+	char card_serial[33];     /* the card worked on / made (hex) */
+	char old_card_serial[33]; /* reissue: the lost card */
 	char card_path[512];
 	struct jdate card_expiry;
 	struct fee_line fees[RULES_FEE_LINES_MAX];
@@ -226,5 +226,102 @@ int counter_card_recover(struct ca *ca, const char *card_path, int *repaired);
  * "label", "yen"}], "total_yen"}) and as text. */
 json_t *counter_receipt_json(const struct counter_receipt *rcpt);
 void counter_receipt_print(FILE *f, const struct counter_receipt *rcpt);
+
+/* ---- proxy forms and notices ----
+ *
+ * The inquiry/response form (照会書兼回答書, R12-R14) and the expiry notice
+ * (有効期限のお知らせ) that carries one on its back (forms.c, notice*.c;
+ * docs/forms.md).  A form has a number, the holder, the purpose, an issue
+ * date, an expiry and a secret check code printed inside; only a salted
+ * hash of the code is stored, and a form is used once.
+ *
+ * CLI: `jpki counter proxy-apply|proxy-complete|notices|form-show` live in
+ * src/cli/cli_counter_forms.c, which exports
+ *     int cli_counter_forms(int argc, char **argv);
+ * returning -1 when argv[1] is not one of those; the `jpki counter`
+ * dispatcher (cli_counter.c) calls it before reporting an unknown command.
+ */
+#define FORM_CODE_LEN 12          /* check code symbols: 60 bits */
+#define FORM_CODE_BUF 16          /* "XXXX-XXXX-XXXX" + NUL */
+#define FORM_CODE_INPUT_MAX 64    /* longest check code input accepted */
+#define FORM_MAIL_VALID_DAYS 90   /* a mailed form's validity (R14) */
+
+/* "issue" | "renew" | "reset-pin"; JPKI_ERR_USAGE otherwise. */
+const char *form_purpose_name(enum form_purpose p);
+int form_purpose_parse(const char *s, enum form_purpose *out);
+
+/* Make a new unused form inside the caller's transaction: fills number,
+ * salt and hash, and writes the check code (printed once, on the form, and
+ * never stored) into code.  The caller fills resident_id, purpose,
+ * cert_types/pin_kind, origin, application_id, issued_on and expiry. */
+int form_create_in_tx(struct store *s, struct inquiry_form *f,
+    char code[FORM_CODE_BUF]);
+/* 1 if code (as written: any case, hyphens and spaces ignored) is the
+ * form's check code, compared in constant time. */
+int form_code_matches(const struct inquiry_form *f, const char *code);
+/* The checks of R13/R14 on a form presented at the counter, in this order:
+ * check code, holder, purpose, unused, unexpired, and for a form mailed
+ * after a proxy application not the day it was made (R14).  JPKI_OK or
+ * JPKI_ERR_REFUSED / JPKI_ERR_VERIFY naming the rule; nothing changes. */
+int form_check(const struct inquiry_form *f, int64_t holder_id,
+    enum form_purpose purpose, const char *code, int64_t now);
+
+/* The person acting for the holder and the document that proved who they
+ * are (R13: 代理人の本人確認書類). */
+struct proxy_person {
+	const char *name;
+	const char *doc_type;     /* e.g. mynumber-card, driving-licence */
+	const char *doc_number;
+};
+
+struct proxy_apply_result {
+	int64_t application_id;
+	int64_t form_number;
+	struct jdate form_expiry;
+	char pdf_path[512];
+};
+
+/* Visit 1 of a proxy without the form (R14): records the application and
+ * the proxy, makes the form and writes it, addressed to the holder's
+ * registered address and ready to mail, as a PDF at pdf_path (refused if it
+ * exists).  types: COUNTER_* mask for issue/renew; pin_kind for reset-pin.
+ * One transaction with its audit entry. */
+int counter_proxy_apply(struct ca *ca, int64_t resident_id,
+    enum form_purpose purpose, int types, enum pin_kind pin_kind,
+    const struct proxy_person *proxy, const char *clerk,
+    const char *pdf_path, struct proxy_apply_result *out);
+
+/* Completion with the form in hand (R13, or visit 2 of R14): the form is
+ * checked (form_check, against the card's holder), the proxy's identity
+ * document recorded, the PINs written on the form entered through the
+ * procedure the form is for (counter_issue, counter_renew or
+ * counter_reset_pin), and the form consumed, all in that procedure's one
+ * transaction.  purpose 0: the form's.  Without a form (form_number 0) it
+ * is refused (R14: no same-day issuance without the form). */
+int counter_proxy_complete(struct ca *ca, int64_t form_number,
+    enum form_purpose purpose, const char *card_path, const char *check_code,
+    const struct counter_pins *pins, const struct proxy_person *proxy,
+    const char *clerk, struct counter_receipt *rcpt);
+
+/* Expiry notices (R12): for every valid certificate whose notAfter falls
+ * between now and the end of `within_days` / `within_months` from today
+ * (JST), one notice per holder, with a renewal form (on page 2) covering
+ * the holder's certificates in the window, as DIR/notice-<form>.pdf, plus
+ * DIR/notices.csv listing every certificate in the window.  A certificate
+ * that already has a notice form gets no second one (status "already" in
+ * the CSV).  progress (may be NULL) is told done/total after each holder. */
+struct notice_run {
+	const char *out_dir;
+	int within_months, within_days;
+	const char *clerk;
+	void (*progress)(void *arg, size_t done, size_t total);
+	void *progress_arg;
+	/* results */
+	long certificates;         /* expiring in the window */
+	long notices_made;         /* new notices (= new forms) */
+	long already;              /* certificates noticed by an earlier run */
+	char csv_path[512];
+};
+int counter_notices(struct ca *ca, struct notice_run *run);
 
 #endif

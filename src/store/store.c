@@ -486,6 +486,13 @@ store_pin_reset_count(struct store *s, int64_t card_id, long *out)
 }
 
 int
+store_cards_of(struct store *s, int64_t resident_id,
+    int (*fn)(void *arg, const struct card_record *c), void *arg)
+{
+	return s->ops->cards_of(s->impl, resident_id, fn, arg);
+}
+
+int
 store_card_image_set(struct store *s, int64_t card_id,
     const uint8_t sha256[32], int64_t receipt_id, int64_t at)
 {

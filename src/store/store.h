@@ -203,7 +203,7 @@ struct inquiry_form {
 	int64_t number;
 	int64_t resident_id;
 	enum form_purpose purpose;
-	int cert_types;           /* bit (1 << CERT_SIGN) | (1 << CERT_AUTH) */
+	int cert_types;           /* mask: 1 signing, 2 authentication */
 	int pin_kind;             /* FORM_PIN_RESET: enum pin_kind; else 0 */
 	enum form_origin origin;
 	int64_t application_id;   /* FORM_FROM_APPLICATION: the application */
@@ -298,6 +298,10 @@ int store_cert_links(struct store *s, const char *serial,
 int store_pin_reset_add(struct store *s, int64_t receipt_id, int64_t card_id,
     int pin_kind, int was_locked);
 int store_pin_reset_count(struct store *s, int64_t card_id, long *out);
+
+/* Every card of a resident, oldest first (lost and returned ones too). */
+int store_cards_of(struct store *s, int64_t resident_id,
+    int (*fn)(void *arg, const struct card_record *c), void *arg);
 
 /* The SHA-256 of a card's image as the counter last wrote it. */
 int store_card_image_set(struct store *s, int64_t card_id,

@@ -75,6 +75,8 @@ struct store_ops {
 	int (*pin_reset_add)(void *impl, int64_t receipt_id, int64_t card_id,
 	    int pin_kind, int was_locked);
 	int (*pin_reset_count)(void *impl, int64_t card_id, long *out);
+	int (*cards_of)(void *impl, int64_t resident_id,
+	    int (*fn)(void *, const struct card_record *), void *arg);
 	int (*card_image_set)(void *impl, int64_t card_id,
 	    const uint8_t sha256[32], int64_t receipt_id, int64_t at);
 	int (*card_image_get)(void *impl, int64_t card_id, uint8_t sha256[32]);

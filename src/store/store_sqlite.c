@@ -1572,6 +1572,30 @@ sq_pin_reset_count(void *impl, int64_t card_id, long *out)
 }
 
 static int
+sq_cards_of(void *impl, int64_t resident_id,
+    int (*fn)(void *, const struct card_record *), void *arg)
+{
+	struct sqlite_store *s = impl;
+	struct card_record c;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = db_prep(s, "SELECT " CARD_COLS " FROM cards"
+	    " WHERE resident_id = ? ORDER BY id", &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, resident_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		card_from_row(st, &c);
+		if (fn(arg, &c) != 0)
+			break;
+	}
+	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? JPKI_OK :
+	    db_fail(s, "card list");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
 sq_card_image_set(void *impl, int64_t card_id, const uint8_t sha256[32],
     int64_t receipt_id, int64_t at)
 {
@@ -1660,6 +1684,7 @@ const struct store_ops store_sqlite_ops = {
 	.cert_links = sq_cert_links,
 	.pin_reset_add = sq_pin_reset_add,
 	.pin_reset_count = sq_pin_reset_count,
+	.cards_of = sq_cards_of,
 	.card_image_set = sq_card_image_set,
 	.card_image_get = sq_card_image_get,
 	/* ---- proxy forms ---- */

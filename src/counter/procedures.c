@@ -1,0 +1,1029 @@
+/*
+ * procedures.c: the counter's procedures (issue 4, items 1-5 and 8).
+ *
+ * Each runs the same course: check the clerk's input; open the card (its
+ * image loaded, locked and copied into a memory-only chip, cardops.c);
+ * begin one store transaction; read the register and the card record and
+ * check every rule before touching anything (so a refusal changes
+ * nothing); then drive the chip (issuer proof, keys, certificates, PINs,
+ * card-info), issue and revoke through the CA inside the transaction,
+ * record the receipt, links and audit entry, stage the new image, commit,
+ * and put the image in place.  Any failure rolls the store back and drops
+ * the memory chip, so the image file is as it was.
+ */
+#include "counter/counter_int.h"
+
+#include <limits.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CLERK_MAX 63
+#define IDEOGRAPHIC_SPACE "\xE3\x80\x80"
+
+/* One procedure in progress. */
+struct visit {
+	struct ca *ca;
+	struct store *s;
+	const struct counter_visit *v;
+	struct counter_receipt *rcpt;
+	int64_t now;
+	struct resident res;
+	struct card_record card;
+	struct card_session cs;
+	int have_cs, in_tx, card_written;
+	json_t *audit;            /* detail of the counter.* audit entry */
+	/* Recorded with the receipt number once the receipt exists. */
+	struct {
+		char old_serial[SERIAL_HEX_MAX], new_serial[SERIAL_HEX_MAX];
+		const char *kind;
+	} links[COUNTER_RECEIPT_CERTS_MAX];
+	int nlinks;
+	int pin_reset;            /* enum pin_kind reset, or 0 */
+};
+
+/* 新旧紐付け: old -> new, for relying parties. */
+static int
+link_later(struct visit *w, const char *old_serial, const char *new_serial,
+    const char *kind)
+{
+	if (w->nlinks >= COUNTER_RECEIPT_CERTS_MAX)
+		return jpki_fail(JPKI_ERR_INTERNAL, "too many links");
+	snprintf(w->links[w->nlinks].old_serial, SERIAL_HEX_MAX, "%s",
+	    old_serial);
+	snprintf(w->links[w->nlinks].new_serial, SERIAL_HEX_MAX, "%s",
+	    new_serial);
+	w->links[w->nlinks++].kind = kind;
+	return JPKI_OK;
+}
+
+static int
+visit_start(struct visit *w, struct ca *ca, const struct counter_visit *v,
+    enum counter_proc proc, struct counter_receipt *rcpt)
+{
+	size_t n;
+	int r;
+
+	memset(w, 0, sizeof(*w));
+	memset(rcpt, 0, sizeof(*rcpt));
+	w->ca = ca;
+	w->s = ca_store(ca);
+	w->v = v;
+	w->rcpt = rcpt;
+	rcpt->proc = proc;
+	if ((r = jpki_now_checked(&w->now)) != JPKI_OK)
+		return r;
+	rcpt->at = w->now;
+	if (v == NULL || v->clerk == NULL || (n = strlen(v->clerk)) == 0)
+		return jpki_fail(JPKI_ERR_USAGE, "--clerk: every procedure "
+		    "records the clerk who ran it");
+	if (n > CLERK_MAX || !utf8_valid_line(v->clerk, n))
+		return jpki_fail(JPKI_ERR_INPUT, "--clerk: one line of UTF-8, "
+		    "at most %d bytes", CLERK_MAX);
+	if (v->holder_id.doc_type != NULL &&
+	    (v->holder_id.doc_type[0] == '\0' ||
+	    strlen(v->holder_id.doc_type) >= RECEIPT_TEXT_MAX ||
+	    !utf8_valid_line(v->holder_id.doc_type,
+	    strlen(v->holder_id.doc_type)) ||
+	    (v->holder_id.doc_number != NULL &&
+	    (strlen(v->holder_id.doc_number) >= RECEIPT_TEXT_MAX ||
+	    !utf8_valid_line(v->holder_id.doc_number,
+	    strlen(v->holder_id.doc_number))))))
+		return jpki_fail(JPKI_ERR_INPUT, "--id-doc/--id-number: one "
+		    "line of UTF-8, at most %d bytes", RECEIPT_TEXT_MAX - 1);
+	snprintf(rcpt->clerk, sizeof(rcpt->clerk), "%s", v->clerk);
+	if ((w->audit = json_object()) == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	return JPKI_OK;
+}
+
+static int
+visit_begin(struct visit *w)
+{
+	int r;
+
+	if ((r = store_begin(w->s)) == JPKI_OK)
+		w->in_tx = 1;
+	return r;
+}
+
+static void
+visit_end(struct visit *w)
+{
+	if (w->in_tx)
+		store_rollback(w->s);
+	w->in_tx = 0;
+	if (w->have_cs)
+		cardsess_close(&w->cs);
+	w->have_cs = 0;
+	json_decref(w->audit);
+	w->audit = NULL;
+}
+
+/* ---- reading the register and the card --------------------------------- */
+
+static int
+holder_alive(const struct resident *res)
+{
+	if (res->status == RESIDENT_DECEASED)
+		return jpki_fail(JPKI_ERR_REFUSED, "R11: the register records "
+		    "the holder (resident %lld) as deceased",
+		    (long long)res->id);
+	return JPKI_OK;
+}
+
+/* Open the card image: before the transaction, so the card's lock is
+ * taken first and a Juki card is refused before anything is looked up. */
+static int
+open_card(struct visit *w, const char *path)
+{
+	int r;
+
+	if (path == NULL || *path == '\0')
+		return jpki_fail(JPKI_ERR_USAGE, "--card FILE is needed");
+	if ((r = cardsess_open(w->ca, path, &w->cs)) != JPKI_OK)
+		return r;
+	w->have_cs = 1;
+	snprintf(w->rcpt->card_serial, sizeof(w->rcpt->card_serial), "%s",
+	    card_serial_hex(w->cs.work));
+	snprintf(w->rcpt->card_path, sizeof(w->rcpt->card_path), "%s", path);
+	/* R1: certificates on the Basic Resident Register card have ended. */
+	if (card_kind_of(w->cs.work) != CARD_MYNUMBER)
+		return jpki_fail(JPKI_ERR_REFUSED, "R1: card %s is a Basic "
+		    "Resident Register (Juki) card; only My Number cards get "
+		    "certificates", card_serial_hex(w->cs.work));
+	return JPKI_OK;
+}
+
+/* Inside the transaction: the card's record and its holder. */
+static int
+read_card_record(struct visit *w)
+{
+	int r;
+
+	if ((r = store_card_by_serial(w->s, card_serial_hex(w->cs.work),
+	    &w->card)) == JPKI_ERR_NOTFOUND)
+		return jpki_fail(JPKI_ERR_NOTFOUND, "card %s is not registered "
+		    "at this counter (cards are made by jpki counter deliver)",
+		    card_serial_hex(w->cs.work));
+	if (r != JPKI_OK)
+		return r;
+	if ((r = store_resident_get(w->s, w->card.resident_id, &w->res)))
+		return r;
+	w->rcpt->resident_id = w->res.id;
+	w->rcpt->card_expiry = w->card.expiry;
+	json_object_set_new(w->audit, "card", json_string(w->card.serial));
+	return JPKI_OK;
+}
+
+static int
+card_active(const struct visit *w)
+{
+	if (w->card.status == CARD_LOST)
+		return jpki_fail(JPKI_ERR_REFUSED, "R11: card %s was reported "
+		    "lost; it is not usable", w->card.serial);
+	if (w->card.status != CARD_ACTIVE)
+		return jpki_fail(JPKI_ERR_REFUSED, "R11: card %s was returned; "
+		    "it is not usable", w->card.serial);
+	return JPKI_OK;
+}
+
+/* The newest certificate of a type on this card, as rules see it. */
+struct existing_scan {
+	int64_t card_id, now;
+	enum cert_type type;
+	int found;
+	struct cert_record last;      /* newest of the type (no der) */
+	int have_valid;
+	struct cert_record valid;
+};
+
+static int
+scan_existing(void *arg, const struct cert_record *c)
+{
+	struct existing_scan *x = arg;
+
+	if (c->card_id != x->card_id || c->ca != x->type)
+		return 0;
+	x->found = 1;
+	x->last = *c;
+	x->last.der = NULL;
+	if (c->status == CERT_STATUS_VALID && x->now <= c->not_after) {
+		x->have_valid = 1;
+		x->valid = *c;
+		x->valid.der = NULL;
+	}
+	return 0;
+}
+
+static int
+existing_on_card(struct visit *w, enum cert_type type,
+    struct existing_scan *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->card_id = w->card.id;
+	x->now = w->now;
+	x->type = type;
+	return store_cert_list(w->s, w->res.id, scan_existing, x);
+}
+
+static void
+eligibility_for(const struct visit *w, enum cert_op op, enum cert_type type,
+    const struct existing_scan *x, struct eligibility *el)
+{
+	memset(el, 0, sizeof(*el));
+	el->op = op;
+	el->type = type;
+	el->card_kind = w->card.kind;
+	el->card_usable = w->card.status == CARD_ACTIVE;
+	el->card_expiry = w->card.expiry;
+	el->birth = w->res.birth;
+	el->holder_alive = w->res.status != RESIDENT_DECEASED;
+	/* R11: the card must carry the register's current facts. */
+	el->facts_current = w->card.facts_version == w->res.facts_version;
+	el->now = w->now;
+	if (x == NULL || !x->found)
+		el->existing = EXISTING_NONE;
+	else if (x->have_valid) {
+		el->existing = EXISTING_VALID;
+		el->existing_not_after = x->valid.not_after;
+	} else if (x->last.status == CERT_STATUS_REVOKED)
+		el->existing = EXISTING_REVOKED;
+	else
+		el->existing = EXISTING_EXPIRED;
+}
+
+/* ---- PINs -------------------------------------------------------------- */
+
+static const char *
+pin_for(const struct counter_pins *pins, enum pin_kind k)
+{
+	if (pins == NULL)
+		return NULL;
+	return k == PIN_SIGN ? pins->sign : k == PIN_AUTH ? pins->auth :
+	    pins->cardinfo;
+}
+
+static const char *
+pin_noun(enum pin_kind k)
+{
+	return k == PIN_SIGN ? "signing password" : k == PIN_AUTH ?
+	    "authentication PIN" : "card-info PIN";
+}
+
+/* A PIN the holder chose: present and well-formed (checked before any
+ * change, never echoed). */
+static int
+pin_check(const char *value, enum pin_kind k)
+{
+	char buf[RULES_PIN_MAX + 2];
+	size_t n;
+	int r;
+
+	if (value == NULL)
+		return jpki_fail(JPKI_ERR_USAGE, "%s: needed (the holder "
+		    "chooses it: %s or the prompt)", pin_noun(k),
+		    k == PIN_SIGN ? "JPKI_SIGN_PASSWORD" : k == PIN_AUTH ?
+		    "JPKI_AUTH_PIN" : "JPKI_CARDINFO_PIN");
+	if ((n = strlen(value)) >= sizeof(buf))
+		return jpki_fail(JPKI_ERR_INPUT, "%s: too long", pin_noun(k));
+	memcpy(buf, value, n + 1);
+	rules_pin_normalise(k, buf);
+	r = rules_pin_check(k, buf);
+	jpki_wipe(buf, sizeof(buf));
+	return r;
+}
+
+/* Set a PIN on the chip (the signing password upper-cased, as clients
+ * do before VERIFY). */
+static int
+pin_set(struct visit *w, enum pin_kind k, const char *value)
+{
+	char buf[RULES_PIN_MAX + 2];
+	int r;
+
+	snprintf(buf, sizeof(buf), "%s", value);
+	rules_pin_normalise(k, buf);
+	r = card_client_set_pin(w->cs.t, k, buf);
+	jpki_wipe(buf, sizeof(buf));
+	if (r == JPKI_OK && w->rcpt->npins_set < CARD_PIN_COUNT)
+		w->rcpt->pins_set[w->rcpt->npins_set++] = k;
+	return r;
+}
+
+/* ---- what goes onto the chip ------------------------------------------- */
+
+/* The card-info AP: the individual number and the four facts. */
+static int
+write_card_info(struct visit *w)
+{
+	struct card_info info;
+	char birth[11];
+
+	memset(&info, 0, sizeof(info));
+	snprintf(info.number, sizeof(info.number), "%s", w->res.number);
+	snprintf(info.name, sizeof(info.name), "%s" IDEOGRAPHIC_SPACE "%s",
+	    w->res.surname, w->res.given);
+	snprintf(info.address, sizeof(info.address), "%s", w->res.address);
+	jdate_format(w->res.birth, birth);
+	snprintf(info.birth, sizeof(info.birth), "%.4s%.2s%.2s", birth,
+	    birth + 5, birth + 8);
+	snprintf(info.gender, sizeof(info.gender), "%d", (int)w->res.gender);
+	return card_client_write_info(w->cs.t, &info);
+}
+
+static int
+write_ca_certs(struct visit *w)
+{
+	static const struct {
+		enum cert_type type;
+		enum card_cert ef;
+	} cas[] = {{CERT_SIGN, CARD_CERT_SIGN_CA}, {CERT_AUTH, CARD_CERT_AUTH_CA}};
+	int r = JPKI_OK;
+
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(cas) && r == JPKI_OK; i++) {
+		unsigned char *der = NULL;
+		int n = i2d_X509(ca_cert(w->ca, cas[i].type), &der);
+
+		if (n <= 0)
+			return jpki_fail(JPKI_ERR_CRYPTO, "CA certificate: "
+			    "cannot encode");
+		r = card_client_write_cert(w->cs.t, cas[i].ef, der, (size_t)n);
+		OPENSSL_free(der);
+	}
+	return r;
+}
+
+static void
+note(struct visit *w, const char *text)
+{
+	size_t n = strlen(w->rcpt->note);
+
+	snprintf(w->rcpt->note + n, sizeof(w->rcpt->note) - n, "%s%s",
+	    n ? "; " : "", text);
+}
+
+/* A new key on the chip, its certificate from the CA (in the open
+ * transaction), the certificate on the chip, the holder's PIN for it. */
+static int
+load_cert(struct visit *w, enum cert_type type, const char *pin,
+    const char *replaces)
+{
+	struct ca_issue_request req;
+	struct ca_issued out;
+	struct counter_cert_line *line;
+	const unsigned char *p;
+	EVP_PKEY *pub = NULL;
+	struct jbuf spki;
+	int r;
+
+	memset(&out, 0, sizeof(out));
+	jbuf_init(&spki);
+	if (w->rcpt->nissued >= COUNTER_RECEIPT_CERTS_MAX)
+		return jpki_fail(JPKI_ERR_INTERNAL, "receipt: too many "
+		    "certificates");
+	if ((r = card_client_generate_key(w->cs.t, type, &spki)) != JPKI_OK)
+		goto fail;
+	p = spki.data;
+	if ((pub = d2i_PUBKEY(NULL, &p, (long)spki.len)) == NULL) {
+		r = jpki_fail(JPKI_ERR_CRYPTO, "card: its public key does not "
+		    "parse");
+		goto fail;
+	}
+	memset(&req, 0, sizeof(req));
+	req.resident_id = w->res.id;
+	req.type = type;
+	req.pub = pub;
+	req.card_expiry = w->card.expiry;
+	req.card_id = w->card.id;
+	req.replaces = replaces;
+	req.actor = w->v->clerk;
+	if ((r = ca_issue_in_tx(w->ca, &req, &out)) != JPKI_OK)
+		goto fail;
+	if ((r = card_client_write_cert(w->cs.t, (enum card_cert)type,
+	    out.der, out.der_len)) != JPKI_OK)
+		goto fail;
+	if ((r = pin_set(w, type == CERT_SIGN ? PIN_SIGN : PIN_AUTH, pin)))
+		goto fail;
+	line = &w->rcpt->issued[w->rcpt->nissued++];
+	snprintf(line->serial, sizeof(line->serial), "%s", out.serial);
+	line->type = type;
+	line->not_after = out.not_after;
+	snprintf(line->replaces, sizeof(line->replaces), "%s",
+	    replaces ? replaces : "");
+	w->card_written = 1;
+fail:
+	ca_issued_free(&out);
+	EVP_PKEY_free(pub);
+	jbuf_free(&spki);
+	return r;
+}
+
+static int
+revoke_cert(struct visit *w, const struct cert_record *c, int reason)
+{
+	struct counter_cert_line *line;
+	int r;
+
+	if (w->rcpt->nrevoked >= COUNTER_RECEIPT_CERTS_MAX)
+		return jpki_fail(JPKI_ERR_INTERNAL, "receipt: too many "
+		    "certificates");
+	if ((r = ca_revoke_in_tx(w->ca, c->serial, reason, w->v->clerk)))
+		return r;
+	line = &w->rcpt->revoked[w->rcpt->nrevoked++];
+	snprintf(line->serial, sizeof(line->serial), "%s", c->serial);
+	line->type = c->ca;
+	line->reason = reason;
+	return JPKI_OK;
+}
+
+/* ---- finishing --------------------------------------------------------- */
+
+static json_t *
+serials_json(const struct counter_cert_line *l, int n)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_string(l[i].serial));
+	return a;
+}
+
+/* Fees, receipt, audit entry, the proxy's hook, the staged image; commit;
+ * the image in place. */
+static int
+visit_finish(struct visit *w, enum procedure fee_proc, int charge)
+{
+	struct counter_receipt *rc = w->rcpt;
+	const struct counter_proxy *px = w->v->proxy;
+	uint8_t sha[32];
+	char subject[64], action[48], *detail = NULL;
+	int r;
+
+	if (charge) {
+		rc->nfees = rules_fees_for(&ca_config(w->ca)->fees, fee_proc,
+		    rc->nissued, rc->fees, RULES_FEE_LINES_MAX);
+		if (rc->nfees > RULES_FEE_LINES_MAX)
+			return jpki_fail(JPKI_ERR_INTERNAL, "fees: too many "
+			    "lines");
+	}
+	if ((r = receipt_record(w->ca, w->v, w->card.id, rc)) != JPKI_OK)
+		return r;
+	for (int i = 0; i < w->nlinks; i++)
+		if ((r = store_cert_link_add(w->s, w->links[i].old_serial,
+		    w->links[i].new_serial, w->links[i].kind, w->now,
+		    rc->number)) != JPKI_OK)
+			return r;
+	if (w->pin_reset != 0 && (r = store_pin_reset_add(w->s, rc->number,
+	    w->card.id, w->pin_reset, rc->pin_was_locked)) != JPKI_OK)
+		return r;
+	json_object_set_new(w->audit, "receipt", json_integer(rc->number));
+	json_object_set_new(w->audit, "resident",
+	    json_integer(rc->resident_id));
+	json_object_set_new(w->audit, "issued", serials_json(rc->issued,
+	    rc->nissued));
+	json_object_set_new(w->audit, "revoked", serials_json(rc->revoked,
+	    rc->nrevoked));
+	json_object_set_new(w->audit, "total_yen",
+	    json_integer(rc->total_yen));
+	if (px != NULL)
+		json_object_set_new(w->audit, "proxy", json_pack("{s:s?, s:s?}",
+		    "name", px->name, "form", px->form));
+	if ((detail = json_dumps(w->audit, JSON_COMPACT | JSON_SORT_KEYS)) ==
+	    NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	if (w->card.serial[0])
+		snprintf(subject, sizeof(subject), "card:%s", w->card.serial);
+	else
+		snprintf(subject, sizeof(subject), "resident:%lld",
+		    (long long)rc->resident_id);
+	snprintf(action, sizeof(action), "counter.%s",
+	    counter_proc_name(rc->proc));
+	r = store_audit_append(w->s, w->v->clerk, action, subject, detail);
+	free(detail);
+	if (r != JPKI_OK)
+		return r;
+	if (px != NULL && px->in_tx != NULL &&
+	    (r = px->in_tx(px->arg, w->ca, rc)) != JPKI_OK)
+		return r;
+	if (w->card_written) {
+		if ((r = cardsess_stage(&w->cs, sha)) != JPKI_OK ||
+		    (r = store_card_image_set(w->s, w->card.id, sha, rc->number,
+		    w->now)) != JPKI_OK)
+			return r;
+	}
+	w->in_tx = 0;
+	if ((r = store_commit(w->s)) != JPKI_OK)
+		return r;
+	/* Committed: from here on the procedure happened.  A failure to put
+	 * the image in place is repaired at the card's next visit. */
+	if (w->card_written)
+		return cardsess_finish(&w->cs);
+	return JPKI_OK;
+}
+
+/* ---- 1 and 4b: a new card ---------------------------------------------- */
+
+/* The absolute path of the image, as the card record keeps it. */
+static void
+absolute_path(const char *path, char *out, size_t n)
+{
+	char cwd[PATH_MAX];
+	size_t c, p = strlen(path);
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL ||
+	    (c = strlen(cwd)) + p + 2 > n) {
+		snprintf(out, n, "%s", path);
+		return;
+	}
+	memcpy(out, cwd, c);
+	out[c] = '/';
+	memcpy(out + c + 1, path, p + 1);
+}
+
+struct lost_scan {
+	int have_active, have_lost;
+	struct card_record active, lost;
+};
+
+static int
+scan_cards(void *arg, const struct card_record *c)
+{
+	struct lost_scan *l = arg;
+
+	if (c->status == CARD_ACTIVE) {
+		l->have_active = 1;
+		l->active = *c;
+	} else if (c->status == CARD_LOST) {
+		l->have_lost = 1;
+		l->lost = *c;
+	}
+	return 0;
+}
+
+/* Certificates revoked with the lost card (keyCompromise), to link each
+ * to its successor on the new card. */
+struct lost_certs {
+	int64_t card_id;
+	char serial[3][SERIAL_HEX_MAX];  /* by enum cert_type */
+};
+
+static int
+scan_lost_certs(void *arg, const struct cert_record *c)
+{
+	struct lost_certs *l = arg;
+
+	if (c->card_id == l->card_id && c->status == CERT_STATUS_REVOKED &&
+	    c->reason == REASON_KEY_COMPROMISE &&
+	    (c->ca == CERT_SIGN || c->ca == CERT_AUTH))
+		snprintf(l->serial[c->ca], SERIAL_HEX_MAX, "%s", c->serial);
+	return 0;
+}
+
+static int
+new_card(struct ca *ca, enum counter_proc proc, int64_t resident_id,
+    const char *out_path, int types, const struct counter_pins *pins,
+    const struct counter_visit *v, struct counter_receipt *rcpt)
+{
+	struct visit w;
+	struct lost_scan cards;
+	struct lost_certs lost;
+	struct jdate today;
+	int r, sign = types & COUNTER_SIGN, auth = types & COUNTER_AUTH;
+
+	if ((r = visit_start(&w, ca, v, proc, rcpt)) != JPKI_OK)
+		goto fail;
+	if (types & ~COUNTER_BOTH) {
+		r = jpki_fail(JPKI_ERR_USAGE, "types: sign, auth or both");
+		goto fail;
+	}
+	if (out_path == NULL || *out_path == '\0') {
+		r = jpki_fail(JPKI_ERR_USAGE, "--out CARD is needed");
+		goto fail;
+	}
+	today = jst_date_of(w.now);
+	/* Everything is checked before the blank chip is made. */
+	if ((r = visit_begin(&w)) != JPKI_OK ||
+	    (r = store_resident_get(w.s, resident_id, &w.res)) != JPKI_OK ||
+	    (r = holder_alive(&w.res)) != JPKI_OK)
+		goto fail;
+	rcpt->resident_id = w.res.id;
+	memset(&cards, 0, sizeof(cards));
+	if ((r = store_cards_of(w.s, w.res.id, scan_cards, &cards)))
+		goto fail;
+	if (cards.have_active) {
+		r = jpki_fail(JPKI_ERR_REFUSED, "resident %lld already holds "
+		    "card %s; a lost card is reported (report-lost) and then "
+		    "reissued", (long long)w.res.id, cards.active.serial);
+		goto fail;
+	}
+	if (proc == COUNTER_PROC_REISSUE && !cards.have_lost) {
+		r = jpki_fail(JPKI_ERR_REFUSED, "R7: reissue is for a card "
+		    "reported lost; resident %lld has none (deliver a first "
+		    "card instead)", (long long)w.res.id);
+		goto fail;
+	}
+	if (proc == COUNTER_PROC_DELIVER && cards.have_lost) {
+		r = jpki_fail(JPKI_ERR_REFUSED, "R7: resident %lld lost card "
+		    "%s; a new card is a reissue (jpki counter reissue)",
+		    (long long)w.res.id, cards.lost.serial);
+		goto fail;
+	}
+	/* R8e: by default both certificates; under 15 the signing one is
+	 * left out, and the receipt says from when it can be had. */
+	if (sign && rules_age_on(w.res.birth, today) < RULES_SIGN_MIN_AGE) {
+		struct eligibility el;
+		struct jdate expiry = rules_card_expiry(w.res.birth, today);
+
+		memset(&el, 0, sizeof(el));
+		el.op = CERT_OP_ISSUE;
+		el.type = CERT_SIGN;
+		el.card_kind = CARD_MYNUMBER;
+		el.card_usable = el.holder_alive = el.facts_current = 1;
+		el.card_expiry = expiry;
+		el.birth = w.res.birth;
+		el.now = w.now;
+		rules_check_eligibility(&el);
+		note(&w, jpki_errmsg());
+		jpki_errclear();
+		sign = 0;
+	}
+	if ((r = pin_check(pin_for(pins, PIN_CARDINFO), PIN_CARDINFO)) ||
+	    (auth && (r = pin_check(pin_for(pins, PIN_AUTH), PIN_AUTH))) ||
+	    (sign && (r = pin_check(pin_for(pins, PIN_SIGN), PIN_SIGN))))
+		goto fail;
+
+	if ((r = cardsess_new(ca, out_path, &w.cs)) != JPKI_OK)
+		goto fail;
+	w.have_cs = 1;
+	memset(&w.card, 0, sizeof(w.card));
+	snprintf(w.card.serial, sizeof(w.card.serial), "%s",
+	    card_serial_hex(w.cs.work));
+	w.card.resident_id = w.res.id;
+	w.card.kind = CARD_MYNUMBER;
+	w.card.status = CARD_ACTIVE;
+	w.card.issued_on = today;
+	w.card.expiry = rules_card_expiry(w.res.birth, today);
+	w.card.facts_version = w.res.facts_version;
+	absolute_path(out_path, w.card.image_path, sizeof(w.card.image_path));
+	if ((r = store_card_insert(w.s, &w.card)) != JPKI_OK)
+		goto fail;
+	snprintf(rcpt->card_serial, sizeof(rcpt->card_serial), "%s",
+	    w.card.serial);
+	snprintf(rcpt->card_path, sizeof(rcpt->card_path), "%s", out_path);
+	rcpt->card_expiry = w.card.expiry;
+	json_object_set_new(w.audit, "card", json_string(w.card.serial));
+	if (proc == COUNTER_PROC_REISSUE) {
+		snprintf(rcpt->old_card_serial, sizeof(rcpt->old_card_serial),
+		    "%s", cards.lost.serial);
+		json_object_set_new(w.audit, "old_card",
+		    json_string(cards.lost.serial));
+	}
+
+	w.card_written = 1;
+	if ((r = cardsess_issuer_auth(ca, &w.cs)) != JPKI_OK ||
+	    (r = write_card_info(&w)) != JPKI_OK ||
+	    (r = pin_set(&w, PIN_CARDINFO, pin_for(pins, PIN_CARDINFO))) ||
+	    (r = write_ca_certs(&w)) != JPKI_OK)
+		goto fail;
+	if (sign && (r = load_cert(&w, CERT_SIGN, pin_for(pins, PIN_SIGN),
+	    NULL)) != JPKI_OK)
+		goto fail;
+	if (auth && (r = load_cert(&w, CERT_AUTH, pin_for(pins, PIN_AUTH),
+	    NULL)) != JPKI_OK)
+		goto fail;
+	if (!sign && !auth)
+		note(&w, "no certificates loaded (opted out, R8a/b: they can "
+		    "be issued later within the card's validity)");
+	if (proc == COUNTER_PROC_REISSUE) {
+		/* 新旧紐付け: each certificate lost with the old card is
+		 * followed by the new one of its type. */
+		memset(&lost, 0, sizeof(lost));
+		lost.card_id = cards.lost.id;
+		if ((r = store_cert_list(w.s, w.res.id, scan_lost_certs,
+		    &lost)) != JPKI_OK)
+			goto fail;
+		for (int i = 0; i < rcpt->nissued; i++) {
+			const char *old = lost.serial[rcpt->issued[i].type];
+
+			if (old[0] && (r = link_later(&w, old,
+			    rcpt->issued[i].serial, "reissue")))
+				goto fail;
+		}
+	}
+	r = visit_finish(&w, proc == COUNTER_PROC_REISSUE ?
+	    PROC_REISSUE_AFTER_LOSS : PROC_DELIVER, 1);
+fail:
+	visit_end(&w);
+	return r;
+}
+
+int
+counter_deliver(struct ca *ca, int64_t resident_id, const char *out_path,
+    int types, const struct counter_pins *pins,
+    const struct counter_visit *v, struct counter_receipt *rcpt)
+{
+	return new_card(ca, COUNTER_PROC_DELIVER, resident_id, out_path, types,
+	    pins, v, rcpt);
+}
+
+int
+counter_reissue(struct ca *ca, int64_t resident_id, const char *out_path,
+    int types, const struct counter_pins *pins,
+    const struct counter_visit *v, struct counter_receipt *rcpt)
+{
+	return new_card(ca, COUNTER_PROC_REISSUE, resident_id, out_path,
+	    types, pins, v, rcpt);
+}
+
+/* ---- 2 and 3: certificates onto an existing card ------------------------ */
+
+static const char *
+type_noun(enum cert_type t)
+{
+	return t == CERT_SIGN ? "signing" : "authentication";
+}
+
+static int
+certs_onto_card(struct ca *ca, enum counter_proc proc, const char *card_path,
+    int types, const struct counter_pins *pins,
+    const struct counter_visit *v, struct counter_receipt *rcpt)
+{
+	static const enum cert_type order[] = {CERT_SIGN, CERT_AUTH};
+	struct existing_scan x[3];
+	struct eligibility el;
+	struct visit w;
+	int r, renew = proc == COUNTER_PROC_RENEW;
+
+	if ((r = visit_start(&w, ca, v, proc, rcpt)) != JPKI_OK)
+		goto fail;
+	if (types == 0 || (types & ~COUNTER_BOTH)) {
+		r = jpki_fail(JPKI_ERR_USAGE, "--type: sign, auth or both");
+		goto fail;
+	}
+	if ((r = open_card(&w, card_path)) != JPKI_OK ||
+	    (r = visit_begin(&w)) != JPKI_OK ||
+	    (r = read_card_record(&w)) != JPKI_OK)
+		goto fail;
+	/* Every rule for every requested certificate before any change. */
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(order); i++) {
+		enum cert_type t = order[i];
+
+		if (!(types & (t == CERT_SIGN ? COUNTER_SIGN : COUNTER_AUTH)))
+			continue;
+		if ((r = existing_on_card(&w, t, &x[t])) != JPKI_OK)
+			goto fail;
+		eligibility_for(&w, renew ? CERT_OP_RENEW : CERT_OP_ISSUE, t,
+		    &x[t], &el);
+		if ((r = rules_check_eligibility(&el)) != JPKI_OK)
+			goto fail;
+		/* A certificate never outlives its card: renewing one that
+		 * already ends with the card would gain nothing. */
+		if (renew && rules_cert_not_after(w.res.birth, w.now,
+		    w.card.expiry) <= x[t].valid.not_after) {
+			char day[11];
+
+			jdate_format(w.card.expiry, day);
+			r = jpki_fail(JPKI_ERR_REFUSED, "R9: renewing the %s "
+			    "certificate would not extend it: the card "
+			    "itself expires %s (a new card first)",
+			    type_noun(t), day);
+			goto fail;
+		}
+		if ((r = pin_check(pin_for(pins, t == CERT_SIGN ? PIN_SIGN :
+		    PIN_AUTH), t == CERT_SIGN ? PIN_SIGN : PIN_AUTH)))
+			goto fail;
+	}
+	if ((r = cardsess_issuer_auth(ca, &w.cs)) != JPKI_OK)
+		goto fail;
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(order); i++) {
+		enum cert_type t = order[i];
+		const char *pin = pin_for(pins, t == CERT_SIGN ? PIN_SIGN :
+		    PIN_AUTH);
+		const char *old;
+
+		if (!(types & (t == CERT_SIGN ? COUNTER_SIGN : COUNTER_AUTH)))
+			continue;
+		old = renew ? x[t].valid.serial : NULL;
+		if ((r = load_cert(&w, t, pin, old)) != JPKI_OK)
+			goto fail;
+		if (renew) {
+			/* R9: the renewed certificate supersedes the old
+			 * one, in the same transaction. */
+			if ((r = revoke_cert(&w, &x[t].valid, REASON_SUPERSEDED)) ||
+			    (r = link_later(&w, old,
+			    rcpt->issued[rcpt->nissued - 1].serial, "renewal")))
+				goto fail;
+		} else if (x[t].found &&
+		    x[t].last.status == CERT_STATUS_REVOKED &&
+		    x[t].last.reason == REASON_AFFILIATION_CHANGED) {
+			/* R8d: the successor of a certificate revoked by a
+			 * register change. */
+			if ((r = link_later(&w, x[t].last.serial,
+			    rcpt->issued[rcpt->nissued - 1].serial, "change")))
+				goto fail;
+		}
+	}
+	r = visit_finish(&w, renew ? PROC_RENEW : PROC_ISSUE, 1);
+fail:
+	visit_end(&w);
+	return r;
+}
+
+int
+counter_issue(struct ca *ca, const char *card_path, int types,
+    const struct counter_pins *pins, const struct counter_visit *v,
+    struct counter_receipt *rcpt)
+{
+	return certs_onto_card(ca, COUNTER_PROC_ISSUE, card_path, types, pins,
+	    v, rcpt);
+}
+
+int
+counter_renew(struct ca *ca, const char *card_path, int types,
+    const struct counter_pins *pins, const struct counter_visit *v,
+    struct counter_receipt *rcpt)
+{
+	return certs_onto_card(ca, COUNTER_PROC_RENEW, card_path, types, pins,
+	    v, rcpt);
+}
+
+/* ---- 4a: loss ------------------------------------------------------------ */
+
+struct valid_on_card {
+	int64_t card_id, now;
+	struct cert_record c[COUNTER_RECEIPT_CERTS_MAX];
+	int n;
+};
+
+static int
+scan_valid_on_card(void *arg, const struct cert_record *c)
+{
+	struct valid_on_card *x = arg;
+
+	if (c->card_id == x->card_id && c->status == CERT_STATUS_VALID &&
+	    x->now <= c->not_after && x->n < COUNTER_RECEIPT_CERTS_MAX) {
+		x->c[x->n] = *c;
+		x->c[x->n++].der = NULL;
+	}
+	return 0;
+}
+
+int
+counter_report_lost(struct ca *ca, const char *card_path, int64_t resident_id,
+    const struct counter_visit *v, struct counter_receipt *rcpt)
+{
+	struct valid_on_card vc;
+	struct visit w;
+	int r;
+
+	if ((r = visit_start(&w, ca, v, COUNTER_PROC_REPORT_LOST, rcpt)))
+		goto fail;
+	if ((card_path == NULL) == (resident_id == 0)) {
+		r = jpki_fail(JPKI_ERR_USAGE, "report-lost: give --card CARD "
+		    "or --resident ID");
+		goto fail;
+	}
+	if (card_path != NULL) {
+		/* The image is only read for its serial. */
+		if ((r = open_card(&w, card_path)) != JPKI_OK ||
+		    (r = visit_begin(&w)) != JPKI_OK ||
+		    (r = read_card_record(&w)) != JPKI_OK)
+			goto fail;
+	} else {
+		if ((r = visit_begin(&w)) != JPKI_OK ||
+		    (r = store_resident_get(w.s, resident_id, &w.res)))
+			goto fail;
+		if ((r = store_card_current(w.s, resident_id, &w.card)) ==
+		    JPKI_ERR_NOTFOUND) {
+			r = jpki_fail(JPKI_ERR_NOTFOUND, "resident %lld holds "
+			    "no active card", (long long)resident_id);
+			goto fail;
+		}
+		if (r != JPKI_OK)
+			goto fail;
+		rcpt->resident_id = w.res.id;
+		rcpt->card_expiry = w.card.expiry;
+		snprintf(rcpt->card_serial, sizeof(rcpt->card_serial), "%s",
+		    w.card.serial);
+		json_object_set_new(w.audit, "card",
+		    json_string(w.card.serial));
+	}
+	if (w.card.status == CARD_LOST) {
+		r = jpki_fail(JPKI_ERR_CONFLICT, "card %s was already reported "
+		    "lost", w.card.serial);
+		goto fail;
+	}
+	if ((r = card_active(&w)) != JPKI_OK)
+		goto fail;
+	w.card.status = CARD_LOST;
+	if ((r = store_card_update(w.s, &w.card)) != JPKI_OK)
+		goto fail;
+	/* A lost card's keys may be in anyone's hands: keyCompromise, for
+	 * both certificates, at once (CPS 4.9.9). */
+	memset(&vc, 0, sizeof(vc));
+	vc.card_id = w.card.id;
+	vc.now = w.now;
+	if ((r = store_cert_list(w.s, w.res.id, scan_valid_on_card, &vc)))
+		goto fail;
+	for (int i = 0; i < vc.n; i++)
+		if ((r = revoke_cert(&w, &vc.c[i], REASON_KEY_COMPROMISE)))
+			goto fail;
+	r = visit_finish(&w, 0, 0);
+fail:
+	visit_end(&w);
+	return r;
+}
+
+/* ---- 5: PIN reset -------------------------------------------------------- */
+
+int
+counter_reset_pin(struct ca *ca, const char *card_path, enum pin_kind pin,
+    const char *new_pin, const struct counter_visit *v,
+    struct counter_receipt *rcpt)
+{
+	struct card_status st;
+	struct visit w;
+	int r;
+
+	if ((r = visit_start(&w, ca, v, COUNTER_PROC_PIN_RESET, rcpt)))
+		goto fail;
+	if (rules_pin_kind_name(pin) == NULL) {
+		r = jpki_fail(JPKI_ERR_USAGE, "--type: sign, auth or cardinfo");
+		goto fail;
+	}
+	if ((r = pin_check(new_pin, pin)) != JPKI_OK)
+		goto fail;
+	/* R2: the holder comes with the card; the card answers for itself. */
+	if ((r = open_card(&w, card_path)) != JPKI_OK ||
+	    (r = visit_begin(&w)) != JPKI_OK ||
+	    (r = read_card_record(&w)) != JPKI_OK ||
+	    (r = card_active(&w)) != JPKI_OK ||
+	    (r = holder_alive(&w.res)) != JPKI_OK)
+		goto fail;
+	if ((r = card_client_status(w.cs.t, &st)) != JPKI_OK)
+		goto fail;
+	if (!st.pin[pin].initialised) {
+		r = jpki_fail(JPKI_ERR_REFUSED, "R2: the %s was never set on "
+		    "card %s (it is set when its certificate is issued)",
+		    pin_noun(pin), w.card.serial);
+		goto fail;
+	}
+	rcpt->pin_was_locked = st.pin[pin].locked;
+	/* Only the issuer key resets a PIN (RESET RETRY COUNTER). */
+	if ((r = cardsess_issuer_auth(ca, &w.cs)) != JPKI_OK ||
+	    (r = pin_set(&w, pin, new_pin)) != JPKI_OK)
+		goto fail;
+	w.card_written = 1;
+	json_object_set_new(w.audit, "pin", json_string(
+	    rules_pin_kind_name(pin)));
+	json_object_set_new(w.audit, "was_locked",
+	    json_boolean(rcpt->pin_was_locked));
+	json_object_set_new(w.audit, "identity", json_string(
+	    v->holder_id.doc_type ? v->holder_id.doc_type : "mynumber-card"));
+	w.pin_reset = pin;
+	r = visit_finish(&w, PROC_PIN_RESET, 1);
+fail:
+	visit_end(&w);
+	return r;
+}
+
+/* ---- 8: the card after a register change -------------------------------- */
+
+int
+counter_update_card(struct ca *ca, const char *card_path,
+    const struct counter_visit *v, struct counter_receipt *rcpt)
+{
+	struct visit w;
+	int r;
+
+	if ((r = visit_start(&w, ca, v, COUNTER_PROC_UPDATE_CARD, rcpt)))
+		goto fail;
+	if ((r = open_card(&w, card_path)) != JPKI_OK ||
+	    (r = visit_begin(&w)) != JPKI_OK ||
+	    (r = read_card_record(&w)) != JPKI_OK ||
+	    (r = card_active(&w)) != JPKI_OK ||
+	    (r = holder_alive(&w.res)) != JPKI_OK)
+		goto fail;
+	if (w.card.facts_version == w.res.facts_version) {
+		r = jpki_fail(JPKI_ERR_CONFLICT, "card %s already carries the "
+		    "register's current facts", w.card.serial);
+		goto fail;
+	}
+	json_object_set_new(w.audit, "facts_version", json_pack("{s:I, s:I}",
+	    "from", (json_int_t)w.card.facts_version, "to",
+	    (json_int_t)w.res.facts_version));
+	if ((r = cardsess_issuer_auth(ca, &w.cs)) != JPKI_OK ||
+	    (r = write_card_info(&w)) != JPKI_OK)
+		goto fail;
+	w.card_written = 1;
+	w.card.facts_version = w.res.facts_version;
+	if ((r = store_card_update(w.s, &w.card)) != JPKI_OK)
+		goto fail;
+	r = visit_finish(&w, 0, 0);
+fail:
+	visit_end(&w);
+	return r;
+}
