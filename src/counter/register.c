@@ -6,6 +6,7 @@
  */
 #include "counter/counter.h"
 #include "counter/csv.h"
+#include "pki/pki.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -45,7 +46,7 @@ set_name(struct resident *r, const char *name)
 	const char *sp = strchr(name, ' ');
 	const char *isp = strstr(name, IDEOGRAPHIC_SPACE);
 	const char *given;
-	size_t slen;
+	size_t slen, chars;
 	int rc;
 
 	if (name[0] == '\0')
@@ -74,10 +75,16 @@ set_name(struct resident *r, const char *name)
 	r->surname[slen] = '\0';
 	if ((rc = copy_text("name", given, r->given, sizeof(r->given))))
 		return rc;
-	/* One flag per character of "surname<U+3000>given" (OID .2). */
-	zero_flags(r->name_flags, sizeof(r->name_flags),
-	    utf8_count(r->surname, strlen(r->surname)) + 1 +
-	    utf8_count(r->given, strlen(r->given)));
+	/* R4: the signing certificate carries "surname<U+3000>given" (OID .1);
+	 * a name it cannot hold is refused here, not at issuance. */
+	chars = utf8_count(r->surname, strlen(r->surname)) + 1 +
+	    utf8_count(r->given, strlen(r->given));
+	if (chars > PKI_NAME_MAX_CHARS)
+		return jpki_fail(JPKI_ERR_INPUT, "name: %zu characters with the "
+		    "separating space; at most %d (R4)", chars,
+		    PKI_NAME_MAX_CHARS);
+	/* One flag per character of the name (OID .2). */
+	zero_flags(r->name_flags, sizeof(r->name_flags), chars);
 	return JPKI_OK;
 }
 
@@ -310,11 +317,15 @@ out:
 	return rc;
 }
 
+/* The holder's valid certificates that a change revokes.  Every one of
+ * them, however many the operator interface has issued: one left valid
+ * would carry stale facts (R6). */
 struct revoke_scan {
 	int sign_only;
 	int64_t now;
-	char serials[16][SERIAL_HEX_MAX];
-	int n;
+	char (*serials)[SERIAL_HEX_MAX];
+	size_t n, cap;
+	int nomem;
 };
 
 static int
@@ -326,8 +337,18 @@ collect_valid(void *arg, const struct cert_record *c)
 		return 0;
 	if (v->sign_only && c->ca != CERT_SIGN)
 		return 0;
-	if (v->n < (int)JPKI_ARRAY_LEN(v->serials))
-		memcpy(v->serials[v->n++], c->serial, SERIAL_HEX_MAX);
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? 2 * v->cap : 8;
+		void *grown = realloc(v->serials, cap * sizeof(*v->serials));
+
+		if (grown == NULL) {
+			v->nomem = 1;
+			return 1; /* stop the scan */
+		}
+		v->serials = grown;
+		v->cap = cap;
+	}
+	memcpy(v->serials[v->n++], c->serial, SERIAL_HEX_MAX);
 	return 0;
 }
 
@@ -345,6 +366,7 @@ register_change(struct ca *ca, int64_t id, const struct register_change *ch,
 	int rc, facts_changed;
 
 	*revoked = 0;
+	memset(&scan, 0, sizeof(scan));
 	if ((rc = jpki_now_checked(&now)) != JPKI_OK)
 		return rc;
 	if ((rc = store_begin(s)) != JPKI_OK)
@@ -395,12 +417,15 @@ register_change(struct ca *ca, int64_t id, const struct register_change *ch,
 	/* R6: a change of the four facts revokes the signing certificate at
 	 * once; death ends both (CPS 4.9.9 cessationOfOperation). */
 	if (facts_changed || ch->deceased) {
-		memset(&scan, 0, sizeof(scan));
 		scan.sign_only = !ch->deceased;
 		scan.now = now;
 		if ((rc = store_cert_list(s, id, collect_valid, &scan)))
 			goto fail;
-		for (int i = 0; i < scan.n; i++) {
+		if (scan.nomem) {
+			rc = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		for (size_t i = 0; i < scan.n; i++) {
 			if ((rc = ca_revoke_in_tx(ca, scan.serials[i],
 			    ch->deceased ? REASON_CESSATION_OF_OPERATION :
 			    REASON_AFFILIATION_CHANGED, actor)) != JPKI_OK)
@@ -410,6 +435,7 @@ register_change(struct ca *ca, int64_t id, const struct register_change *ch,
 	}
 	if ((rc = store_commit(s)) != JPKI_OK)
 		goto fail_nocommit;
+	free(scan.serials);
 	free(detail_s);
 	json_decref(detail);
 	return JPKI_OK;
@@ -417,6 +443,7 @@ fail:
 	store_rollback(s);
 fail_nocommit:
 	*revoked = 0;
+	free(scan.serials);
 	free(detail_s);
 	json_decref(detail);
 	return rc;
