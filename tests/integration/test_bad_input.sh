@@ -54,6 +54,8 @@ bad_add "empty gender"                 'gender'  gender=
 bad_add "empty name"                   'name'    name=
 bad_add "name without a given name"    'name'    name=鈴木
 bad_add "name on two lines"            'name'    name=$'鈴木\n次郎'
+bad_add "name of 101 characters (R4: a signing certificate holds 100)" 'name.*100' \
+	name="$(printf 'A%.0s' $(seq 1 50)) $(printf 'B%.0s' $(seq 1 50))"
 bad_add "over-long address (201 characters)" 'address.*200' address="$ADDR201"
 bad_add "empty address"                'address' address=
 bad_add "invalid UTF-8 in the name"    'name'    name="$BAD_UTF8"
@@ -67,8 +69,10 @@ expect_status 2 resident add --number "$NEW_NUMBER" --name "鈴木 次郎" --add
 expect_one_error_line 'municipality'
 expect_store_unchanged "$TMP/before.sql" "unknown municipality"
 
-check "resident add: a 200-character address is accepted (the limit is inclusive)"
-add_resident "$NEW_NUMBER" "鈴木 次郎" "$ADDR200" 1985-07-07 male >/dev/null
+check "resident add: a 100-character name and a 200-character address are accepted, and fit a signing certificate (R4)"
+LONGEST=$(add_resident "$NEW_NUMBER" "$(printf 'A%.0s' $(seq 1 50)) $(printf 'B%.0s' $(seq 1 49))" \
+	"$ADDR200" 1985-07-07 male)
+issue "$LONGEST" sign "$TMP/longest-sign.pem" >/dev/null
 
 # bad_import WHAT ROW FIELD_PATTERN CSV: exit 2, one line naming the row
 # and field, nothing stored.
