@@ -1,0 +1,356 @@
+/*
+ * notice.c: expiry notices (有効期限のお知らせ, R12).
+ *
+ * For every valid certificate expiring in the window the holder gets one
+ * notice, with a renewal inquiry/response form on its back so that a
+ * proxy can renew the same day (R13).  A holder's certificates in the
+ * window share one notice and one form.  Each notice is one transaction:
+ * the form, the link from each certificate to it, and the audit entry;
+ * the PDF is written (fsync'd) under a temporary name before the commit
+ * and renamed after.  A certificate linked to a form is never noticed
+ * again, so a second run makes no duplicate forms; the CSV of every run
+ * lists every certificate in the window with the form that covers it.
+ */
+#include "counter/forms.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NOTICE_WINDOW_MONTHS_MAX 24  /* a longer window is a typo */
+#define NOTICE_WINDOW_DAYS_MAX 731
+#define NOTICE_CERTS_MAX 10000000L   /* certificates one run handles */
+
+struct expiring {
+	char serial[SERIAL_HEX_MAX];
+	enum cert_type type;
+	int64_t resident_id;
+	int64_t not_after;
+	int64_t form;                /* covering form (0: none yet) */
+	int is_new;                  /* the form was made by this run */
+};
+
+struct expiring_list {
+	struct expiring *v;
+	size_t n, cap;
+	int failed;
+};
+
+static int
+collect(void *arg, const struct cert_record *c)
+{
+	struct expiring_list *l = arg;
+	struct expiring *e;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+
+		if (cap > (size_t)NOTICE_CERTS_MAX ||
+		    (e = realloc(l->v, cap * sizeof(*e))) == NULL) {
+			l->failed = 1;
+			return 1;
+		}
+		l->v = e;
+		l->cap = cap;
+	}
+	e = &l->v[l->n++];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->serial, c->serial, sizeof(e->serial));
+	e->type = c->ca;
+	e->resident_id = c->resident_id;
+	e->not_after = c->not_after;
+	return 0;
+}
+
+static int
+by_holder(const void *a, const void *b)
+{
+	const struct expiring *x = a, *y = b;
+
+	if (x->resident_id != y->resident_id)
+		return x->resident_id < y->resident_id ? -1 : 1;
+	if (x->not_after != y->not_after)
+		return x->not_after < y->not_after ? -1 : 1;
+	return (int)x->type - (int)y->type;
+}
+
+/* One CSV field, quoted when it must be (RFC 4180). */
+static int
+csv_field(struct jbuf *b, const char *v, int last)
+{
+	int r = JPKI_OK;
+
+	if (strpbrk(v, ",\"\r\n") == NULL) {
+		r = jbuf_put(b, v, strlen(v));
+	} else {
+		r = jbuf_put_u8(b, '"');
+		for (; r == JPKI_OK && *v; v++)
+			r = *v == '"' ? jbuf_put(b, "\"\"", 2) :
+			    jbuf_put_u8(b, (uint8_t)*v);
+		if (r == JPKI_OK)
+			r = jbuf_put_u8(b, '"');
+	}
+	if (r == JPKI_OK)
+		r = last ? jbuf_put(b, "\r\n", 2) : jbuf_put_u8(b, ',');
+	return r;
+}
+
+static int
+csv_row(struct jbuf *b, const struct expiring *e, const struct resident *h,
+    const char *out_dir)
+{
+	char form[24], holder[2 * RESIDENT_NAME_MAX + 4], id[24], na[26];
+	char opens[11], file[600];
+	int r;
+
+	snprintf(form, sizeof(form), "%lld", (long long)e->form);
+	snprintf(id, sizeof(id), "%lld", (long long)e->resident_id);
+	snprintf(holder, sizeof(holder), "%s %s", h->surname, h->given);
+	iso8601_format_jst(e->not_after, na);
+	jdate_format(rules_renewal_opens_on(e->not_after), opens);
+	snprintf(file, sizeof(file), "%s/notice-%lld.pdf", out_dir,
+	    (long long)e->form);
+	if ((r = csv_field(b, form, 0)) || (r = csv_field(b, id, 0)) ||
+	    (r = csv_field(b, holder, 0)) || (r = csv_field(b, h->address, 0)) ||
+	    (r = csv_field(b, rules_cert_type_name(e->type), 0)) ||
+	    (r = csv_field(b, e->serial, 0)) || (r = csv_field(b, na, 0)) ||
+	    (r = csv_field(b, opens, 0)) ||
+	    (r = csv_field(b, e->is_new ? "new" : "already", 0)) ||
+	    (r = csv_field(b, file, 1)))
+		return r;
+	return JPKI_OK;
+}
+
+/* Make one notice for the certificates *g[0..n) of one holder that have no
+ * form yet: one transaction, the PDF renamed into place after it. */
+static int
+make_notice(struct ca *ca, struct notice_run *run, struct expiring **g,
+    size_t n, const struct resident *holder, int64_t now)
+{
+	struct store *s = ca_store(ca);
+	struct municipality muni;
+	struct inquiry_form f;
+	struct notice_doc doc;
+	char code[FORM_CODE_BUF] = "", subject[40], tmp[620], path[600];
+	json_t *serials = json_array(), *detail;
+	char *text = NULL;
+	int r, wrote = 0;
+
+	memset(&f, 0, sizeof(f));
+	memset(&doc, 0, sizeof(doc));
+	if ((r = store_begin(s)) != JPKI_OK) {
+		json_decref(serials);
+		return r;
+	}
+	if ((r = store_municipality_get(s, holder->municipality, &muni)))
+		goto fail;
+	f.resident_id = holder->id;
+	f.purpose = FORM_RENEW;
+	f.origin = FORM_FROM_NOTICE;
+	f.issued_on = jst_date_of(now);
+	/* Usable until the first of its certificates expires: after that it
+	 * is no longer a renewal. */
+	f.expiry = jst_date_of(g[0]->not_after);
+	f.created_at = now;
+	for (size_t i = 0; i < n; i++) {
+		f.cert_types |= g[i]->type == CERT_SIGN ? COUNTER_SIGN :
+		    COUNTER_AUTH;
+		doc.certs[i].type = g[i]->type;
+		memcpy(doc.certs[i].serial, g[i]->serial, SERIAL_HEX_MAX);
+		doc.certs[i].not_after = g[i]->not_after;
+		json_array_append_new(serials, json_string(g[i]->serial));
+	}
+	doc.ncerts = (int)n;
+	if ((r = form_create_in_tx(s, &f, code)) != JPKI_OK)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if ((r = store_form_notice_link(s, g[i]->serial, f.number)))
+			goto fail;
+	snprintf(subject, sizeof(subject), "resident:%lld",
+	    (long long)holder->id);
+	detail = json_pack("{s:I, s:O}", "form", (json_int_t)f.number,
+	    "certificates", serials);
+	text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+	json_decref(detail);
+	if (text == NULL) {
+		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if ((r = store_audit_append(s, run->clerk, "notice.expiry", subject,
+	    text)) != JPKI_OK)
+		goto fail;
+
+	snprintf(path, sizeof(path), "%s/notice-%lld.pdf", run->out_dir,
+	    (long long)f.number);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	doc.kind = NOTICE_EXPIRY;
+	doc.holder = holder;
+	doc.muni = &muni;
+	doc.form = &f;
+	doc.code = code;
+	doc.today = f.issued_on;
+	if ((r = notice_pdf_write(tmp, &doc)) != JPKI_OK)
+		goto fail;
+	wrote = 1;
+	if ((r = store_commit(s)) != JPKI_OK) {
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, path) != 0) {
+		r = jpki_fail(JPKI_ERR_IO, "notice %lld recorded but %s could "
+		    "not be renamed", (long long)f.number, tmp);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		g[i]->form = f.number;
+		g[i]->is_new = 1;
+	}
+	run->notices_made++;
+	goto out;
+fail:
+	store_rollback(s);
+	if (wrote)
+		unlink(tmp);
+out:
+	jpki_wipe(code, sizeof(code));
+	free(text);
+	json_decref(serials);
+	return r;
+}
+
+/* The holder's certificates g[0..n): those already noticed keep their
+ * form; the rest get new notices, FORM_CERTS_MAX certificates to a form;
+ * then the CSV rows. */
+static int
+notice_holder(struct ca *ca, struct notice_run *run, struct expiring *g,
+    size_t n, int64_t now, struct jbuf *csv)
+{
+	struct store *s = ca_store(ca);
+	struct resident holder;
+	struct expiring *fresh[FORM_CERTS_MAX];
+	size_t nfresh = 0;
+	int r;
+
+	if ((r = store_resident_get(s, g[0].resident_id, &holder)) != JPKI_OK)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if ((r = store_form_notice_find(s, g[i].serial, &g[i].form)))
+			return r;
+		if (g[i].form != 0)
+			run->already++;
+		else
+			fresh[nfresh++] = &g[i];
+		if (nfresh == FORM_CERTS_MAX || (i + 1 == n && nfresh > 0)) {
+			if ((r = make_notice(ca, run, fresh, nfresh, &holder,
+			    now)) != JPKI_OK)
+				return r;
+			nfresh = 0;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((r = csv_row(csv, &g[i], &holder, run->out_dir)) != JPKI_OK)
+			return r;
+	return JPKI_OK;
+}
+
+static int
+write_csv(const char *path, const struct jbuf *b)
+{
+	char tmp[620];
+	FILE *f;
+	int ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "wb")) == NULL)
+		return jpki_fail(JPKI_ERR_IO, "cannot create %s: %s", tmp,
+		    strerror(errno));
+	ok = fwrite(b->data, 1, b->len, f) == b->len && fflush(f) == 0 &&
+	    fsync(fileno(f)) == 0;
+	if (fclose(f) != 0)
+		ok = 0;
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return jpki_fail(JPKI_ERR_IO, "cannot write %s", path);
+	}
+	return JPKI_OK;
+}
+
+int
+counter_notices(struct ca *ca, struct notice_run *run)
+{
+	static const char header[] = "form,resident,holder,address,type,"
+	    "serial,not_after,renewal_opens,status,file\r\n";
+	struct expiring_list list = {NULL, 0, 0, 0};
+	struct jbuf csv;
+	struct stat st;
+	struct jdate today, last;
+	size_t holders = 0, done = 0;
+	int64_t now;
+	int r;
+
+	run->certificates = run->notices_made = run->already = 0;
+	run->csv_path[0] = '\0';
+	jbuf_init(&csv);
+	if (run->clerk == NULL || run->clerk[0] == '\0')
+		return jpki_fail(JPKI_ERR_USAGE, "--clerk NAME is needed");
+	if (run->within_months < 0 || run->within_days < 0 ||
+	    (run->within_months == 0) == (run->within_days == 0) ||
+	    run->within_months > NOTICE_WINDOW_MONTHS_MAX ||
+	    run->within_days > NOTICE_WINDOW_DAYS_MAX)
+		return jpki_fail(JPKI_ERR_USAGE, "--within: a window of 1-%d "
+		    "months (3m) or 1-%d days (90d)", NOTICE_WINDOW_MONTHS_MAX,
+		    NOTICE_WINDOW_DAYS_MAX);
+	if (run->out_dir == NULL || strlen(run->out_dir) > 400)
+		return jpki_fail(JPKI_ERR_USAGE, "--out DIR is needed");
+	if (stat(run->out_dir, &st) != 0) {
+		if (errno != ENOENT || mkdir(run->out_dir, 0700) != 0)
+			return jpki_fail(JPKI_ERR_IO, "cannot create %s: %s",
+			    run->out_dir, strerror(errno));
+	} else if (!S_ISDIR(st.st_mode)) {
+		return jpki_fail(JPKI_ERR_USAGE, "--out %s is not a directory",
+		    run->out_dir);
+	}
+	if ((r = jpki_now_checked(&now)) != JPKI_OK)
+		return r;
+	today = jst_date_of(now);
+	last = run->within_months ? jdate_add_months(today,
+	    run->within_months) : jdate_add_days(today, run->within_days);
+
+	r = store_cert_expiring(ca_store(ca), now, jst_end_of_day(last),
+	    collect, &list);
+	if (r == JPKI_OK && list.failed)
+		r = jpki_fail(JPKI_ERR_NOMEM, "notices: more than %ld "
+		    "certificates or out of memory", NOTICE_CERTS_MAX);
+	if (r != JPKI_OK)
+		goto out;
+	run->certificates = (long)list.n;
+	qsort(list.v, list.n, sizeof(*list.v), by_holder);
+	for (size_t i = 0; i < list.n; i++)
+		if (i == 0 || list.v[i].resident_id != list.v[i - 1].resident_id)
+			holders++;
+	if ((r = jbuf_put(&csv, header, sizeof(header) - 1)) != JPKI_OK)
+		goto out;
+	for (size_t i = 0; i < list.n;) {
+		size_t j = i;
+
+		while (j < list.n && list.v[j].resident_id ==
+		    list.v[i].resident_id)
+			j++;
+		if ((r = notice_holder(ca, run, list.v + i, j - i, now, &csv)))
+			goto out;
+		if (run->progress != NULL)
+			run->progress(run->progress_arg, ++done, holders);
+		i = j;
+	}
+	snprintf(run->csv_path, sizeof(run->csv_path), "%s/notices.csv",
+	    run->out_dir);
+	r = write_csv(run->csv_path, &csv);
+out:
+	free(list.v);
+	jbuf_free(&csv);
+	return r;
+}
