@@ -21,6 +21,7 @@ int cli_ca(int argc, char **argv);
 int cli_cert(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_card(int argc, char **argv);
+int cli_counter(int argc, char **argv);
 
 /* The data directory named by --data (may be NULL), $JPKI_DATA or the
  * default ./jpki-data. */

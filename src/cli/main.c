@@ -21,6 +21,9 @@ static const struct {
 #ifndef JPKI_WITHOUT_card
     {"card", cli_card, "the card: new, status, certs, change-pin, info, sign, attach"},
 #endif
+#ifndef JPKI_WITHOUT_counter
+    {"counter", cli_counter, "the counter: deliver, issue, renew, report-lost, reissue, reset-pin, update-card"},
+#endif
 };
 
 static void

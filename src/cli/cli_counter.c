@@ -1,0 +1,369 @@
+/*
+ * cli_counter.c: `jpki counter`, the municipal counter's procedures.
+ *
+ *   deliver --resident ID --out CARD [--no-sign] [--no-auth]
+ *   issue --card CARD --type sign|auth|both
+ *   renew --card CARD --type sign|auth|both
+ *   report-lost (--card CARD | --resident ID)
+ *   reissue --resident ID --out CARD [--no-sign] [--no-auth]
+ *   reset-pin --card CARD --type sign|auth|cardinfo
+ *   update-card --card CARD
+ *   recover --card CARD
+ *
+ * Every procedure needs --clerk NAME, takes --json, --data DIR and the
+ * holder's identity document (--id-doc TYPE [--id-number N]; default: the
+ * My Number card itself), and prints a receipt.  PINs the holder chooses
+ * come from JPKI_SIGN_PASSWORD, JPKI_AUTH_PIN, JPKI_CARDINFO_PIN or a
+ * no-echo prompt, never from the command line; reset-pin reads the new PIN
+ * of the chosen type the same way.  The proxy procedures (proxy-*) and
+ * notices live in their own file and call the same library functions.
+ */
+#include "cli/cli.h"
+#include "counter/counter.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PIN_INPUT_MAX (RULES_PIN_MAX + 8)
+
+static const char usage_text[] =
+    "usage: jpki counter deliver --resident ID --out CARD [--no-sign] [--no-auth]\n"
+    "       jpki counter issue --card CARD --type sign|auth|both\n"
+    "       jpki counter renew --card CARD --type sign|auth|both\n"
+    "       jpki counter report-lost (--card CARD | --resident ID)\n"
+    "       jpki counter reissue --resident ID --out CARD [--no-sign] [--no-auth]\n"
+    "       jpki counter reset-pin --card CARD --type sign|auth|cardinfo\n"
+    "       jpki counter update-card --card CARD\n"
+    "       jpki counter recover --card CARD\n"
+    "every procedure: --clerk NAME [--id-doc TYPE [--id-number N]] [--json]\n"
+    "       [--data DIR]; PINs from JPKI_SIGN_PASSWORD, JPKI_AUTH_PIN,\n"
+    "       JPKI_CARDINFO_PIN or a prompt\n";
+
+enum { O_DATA = 1, O_JSON, O_RESIDENT, O_OUT, O_CARD, O_TYPE, O_CLERK,
+	O_NO_SIGN, O_NO_AUTH, O_ID_DOC, O_ID_NUMBER, O_HELP };
+
+static const struct option opts[] = {
+    {"data", required_argument, NULL, O_DATA},
+    {"json", no_argument, NULL, O_JSON},
+    {"resident", required_argument, NULL, O_RESIDENT},
+    {"out", required_argument, NULL, O_OUT},
+    {"card", required_argument, NULL, O_CARD},
+    {"type", required_argument, NULL, O_TYPE},
+    {"clerk", required_argument, NULL, O_CLERK},
+    {"no-sign", no_argument, NULL, O_NO_SIGN},
+    {"no-auth", no_argument, NULL, O_NO_AUTH},
+    {"id-doc", required_argument, NULL, O_ID_DOC},
+    {"id-number", required_argument, NULL, O_ID_NUMBER},
+    {"help", no_argument, NULL, O_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+struct args {
+	const char *data, *resident, *out, *card, *type, *clerk, *id_doc,
+	    *id_number;
+	int json, no_sign, no_auth;
+	int64_t resident_id;
+};
+
+/* The holder's PINs, read only when the procedure needs them. */
+struct pin_input {
+	char sign[PIN_INPUT_MAX], auth[PIN_INPUT_MAX], cardinfo[PIN_INPUT_MAX];
+	struct counter_pins pins;
+};
+
+static void
+pins_wipe(struct pin_input *p)
+{
+	jpki_wipe(p, sizeof(*p));
+}
+
+static const char *
+pin_env(enum pin_kind k)
+{
+	return k == PIN_SIGN ? "JPKI_SIGN_PASSWORD" : k == PIN_AUTH ?
+	    "JPKI_AUTH_PIN" : "JPKI_CARDINFO_PIN";
+}
+
+static const char *
+pin_prompt(enum pin_kind k)
+{
+	return k == PIN_SIGN ? "New signing password (6-16 A-Z 0-9): " :
+	    k == PIN_AUTH ? "New authentication PIN (4 digits): " :
+	    "New card-info PIN (4 digits): ";
+}
+
+static int
+read_pin(struct pin_input *p, enum pin_kind k)
+{
+	char *buf = k == PIN_SIGN ? p->sign : k == PIN_AUTH ? p->auth :
+	    p->cardinfo;
+	int r;
+
+	if ((r = cli_read_secret(pin_env(k), pin_prompt(k), buf,
+	    PIN_INPUT_MAX)) != JPKI_OK)
+		return r;
+	if (k == PIN_SIGN)
+		p->pins.sign = buf;
+	else if (k == PIN_AUTH)
+		p->pins.auth = buf;
+	else
+		p->pins.cardinfo = buf;
+	return JPKI_OK;
+}
+
+/* The PINs of the certificates in mask (and the card-info PIN for a new
+ * card). */
+static int
+read_pins(struct pin_input *p, int mask, int cardinfo)
+{
+	int r;
+
+	if ((mask & COUNTER_SIGN) && (r = read_pin(p, PIN_SIGN)) != JPKI_OK)
+		return r;
+	if ((mask & COUNTER_AUTH) && (r = read_pin(p, PIN_AUTH)) != JPKI_OK)
+		return r;
+	if (cardinfo && (r = read_pin(p, PIN_CARDINFO)) != JPKI_OK)
+		return r;
+	return JPKI_OK;
+}
+
+static void
+visit_from(const struct args *a, struct counter_visit *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->clerk = a->clerk;
+	v->holder_id.doc_type = a->id_doc;
+	v->holder_id.doc_number = a->id_number;
+}
+
+static int
+need(const char *v, const char *what)
+{
+	if (v == NULL)
+		return jpki_fail(JPKI_ERR_USAGE, "%s is needed", what);
+	return JPKI_OK;
+}
+
+static int
+new_card_cmd(struct ca *ca, const struct args *a, struct counter_receipt *rc,
+    int reissue)
+{
+	struct counter_visit v;
+	struct pin_input p;
+	int mask = (a->no_sign ? 0 : COUNTER_SIGN) |
+	    (a->no_auth ? 0 : COUNTER_AUTH), r;
+
+	memset(&p, 0, sizeof(p));
+	if ((r = need(a->resident, "--resident ID")) ||
+	    (r = need(a->out, "--out CARD")))
+		return r;
+	visit_from(a, &v);
+	/* Under 15 no signing password is needed (R8e): without one in the
+	 * environment or a terminal, the procedure decides. */
+	if ((mask & COUNTER_SIGN) &&
+	    (r = read_pin(&p, PIN_SIGN)) == JPKI_ERR_USAGE)
+		jpki_errclear();
+	if ((r = read_pins(&p, mask & ~COUNTER_SIGN, 1)) == JPKI_OK)
+		r = reissue ? counter_reissue(ca, a->resident_id, a->out, mask,
+		    &p.pins, &v, rc) : counter_deliver(ca, a->resident_id,
+		    a->out, mask, &p.pins, &v, rc);
+	pins_wipe(&p);
+	return r;
+}
+
+static int
+cmd_deliver(struct ca *ca, const struct args *a, struct counter_receipt *rc)
+{
+	return new_card_cmd(ca, a, rc, 0);
+}
+
+static int
+cmd_reissue(struct ca *ca, const struct args *a, struct counter_receipt *rc)
+{
+	return new_card_cmd(ca, a, rc, 1);
+}
+
+static int
+certs_cmd(struct ca *ca, const struct args *a, struct counter_receipt *rc,
+    int renew)
+{
+	struct counter_visit v;
+	struct pin_input p;
+	int mask, r;
+
+	memset(&p, 0, sizeof(p));
+	if ((r = need(a->card, "--card CARD")) ||
+	    (r = need(a->type, "--type sign|auth|both")) ||
+	    (r = counter_types_parse(a->type, &mask)))
+		return r;
+	visit_from(a, &v);
+	if ((r = read_pins(&p, mask, 0)) == JPKI_OK)
+		r = renew ? counter_renew(ca, a->card, mask, &p.pins, &v, rc) :
+		    counter_issue(ca, a->card, mask, &p.pins, &v, rc);
+	pins_wipe(&p);
+	return r;
+}
+
+static int
+cmd_issue(struct ca *ca, const struct args *a, struct counter_receipt *rc)
+{
+	return certs_cmd(ca, a, rc, 0);
+}
+
+static int
+cmd_renew(struct ca *ca, const struct args *a, struct counter_receipt *rc)
+{
+	return certs_cmd(ca, a, rc, 1);
+}
+
+static int
+cmd_report_lost(struct ca *ca, const struct args *a,
+    struct counter_receipt *rc)
+{
+	struct counter_visit v;
+
+	if ((a->card == NULL) == (a->resident == NULL))
+		return jpki_fail(JPKI_ERR_USAGE, "report-lost needs --card CARD "
+		    "or --resident ID");
+	visit_from(a, &v);
+	return counter_report_lost(ca, a->card, a->resident_id, &v, rc);
+}
+
+static int
+cmd_reset_pin(struct ca *ca, const struct args *a,
+    struct counter_receipt *rc)
+{
+	struct counter_visit v;
+	struct pin_input p;
+	enum pin_kind k;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	if ((r = need(a->card, "--card CARD")) ||
+	    (r = need(a->type, "--type sign|auth|cardinfo")))
+		return r;
+	if (rules_pin_kind_parse(a->type, &k) != JPKI_OK)
+		return jpki_fail(JPKI_ERR_USAGE, "--type: sign, auth or "
+		    "cardinfo");
+	visit_from(a, &v);
+	if ((r = read_pin(&p, k)) == JPKI_OK)
+		r = counter_reset_pin(ca, a->card, k, k == PIN_SIGN ?
+		    p.pins.sign : k == PIN_AUTH ? p.pins.auth :
+		    p.pins.cardinfo, &v, rc);
+	pins_wipe(&p);
+	return r;
+}
+
+static int
+cmd_update_card(struct ca *ca, const struct args *a,
+    struct counter_receipt *rc)
+{
+	struct counter_visit v;
+	int r;
+
+	if ((r = need(a->card, "--card CARD")) != JPKI_OK)
+		return r;
+	visit_from(a, &v);
+	return counter_update_card(ca, a->card, &v, rc);
+}
+
+static int
+cmd_recover(struct ca *ca, const struct args *a)
+{
+	int r, repaired;
+
+	if ((r = need(a->card, "--card CARD")) != JPKI_OK)
+		return r;
+	if ((r = counter_card_recover(ca, a->card, &repaired)) != JPKI_OK)
+		return r;
+	if (a->json)
+		cli_print_json(json_pack("{s:s, s:b}", "card", a->card,
+		    "repaired", repaired));
+	else
+		printf("%s: %s\n", a->card, repaired ? "an interrupted card "
+		    "write was finished or undone" : "nothing to repair");
+	return JPKI_OK;
+}
+
+int
+cli_counter(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*run)(struct ca *, const struct args *,
+		    struct counter_receipt *);
+	} cmds[] = {
+	    {"deliver", cmd_deliver}, {"issue", cmd_issue},
+	    {"renew", cmd_renew}, {"report-lost", cmd_report_lost},
+	    {"reissue", cmd_reissue}, {"reset-pin", cmd_reset_pin},
+	    {"update-card", cmd_update_card}, {"recover", NULL},
+	};
+	struct counter_receipt rc;
+	struct args a;
+	struct ca *ca = NULL;
+	size_t i;
+	int c, r;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		fputs(usage_text, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (i = 0; i < JPKI_ARRAY_LEN(cmds); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			break;
+	if (i == JPKI_ARRAY_LEN(cmds))
+		return cli_usage("counter: unknown procedure '%s'\n%s", argv[1],
+		    usage_text);
+	memset(&a, 0, sizeof(a));
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_DATA: a.data = optarg; break;
+		case O_JSON: a.json = 1; break;
+		case O_RESIDENT: a.resident = optarg; break;
+		case O_OUT: a.out = optarg; break;
+		case O_CARD: a.card = optarg; break;
+		case O_TYPE: a.type = optarg; break;
+		case O_CLERK: a.clerk = optarg; break;
+		case O_NO_SIGN: a.no_sign = 1; break;
+		case O_NO_AUTH: a.no_auth = 1; break;
+		case O_ID_DOC: a.id_doc = optarg; break;
+		case O_ID_NUMBER: a.id_number = optarg; break;
+		case O_HELP: fputs(usage_text, stdout); return 0;
+		default:
+			return cli_usage("counter %s: unknown option or missing "
+			    "value '%s'", argv[1], argv[optind]);
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage("counter %s: unexpected argument '%s'",
+		    argv[1], argv[optind + 1]);
+	if (a.resident != NULL) {
+		long long id;
+
+		if ((r = cli_parse_i64("--resident", a.resident, &id)))
+			return cli_report(r);
+		if (id <= 0)
+			return cli_usage("--resident: a resident id (1 or more)");
+		a.resident_id = id;
+	}
+	if (cmds[i].run != NULL && a.clerk == NULL)
+		return cli_usage("counter %s needs --clerk NAME (who ran the "
+		    "procedure)", argv[1]);
+	if ((r = ca_open(cli_data_dir(a.data), &ca)) != JPKI_OK)
+		return cli_report(r);
+	if (cmds[i].run == NULL)
+		r = cmd_recover(ca, &a);
+	else if ((r = cmds[i].run(ca, &a, &rc)) == JPKI_OK) {
+		if (a.json)
+			cli_print_json(json_pack("{s:o}", "receipt",
+			    counter_receipt_json(&rc)));
+		else
+			counter_receipt_print(stdout, &rc);
+	}
+	ca_close(&ca);
+	return cli_report(r);
+}
