@@ -100,7 +100,7 @@ verify_on_card() {
 	local card=$1 type=$2 dir=$TMP/certs.$RANDOM
 	mkdir -p "$dir" "$TMP/ca"
 	"$JPKI" ca export --out "$TMP/ca" >/dev/null || fail "jpki ca export failed"
-	"$JPKI" card certs --card "$card" --out "$dir" --sign >/dev/null 2>&1 ||
+	"$JPKI" card certs --card "$card" --out "$dir" $([ "$type" = sign ] && echo --sign) >/dev/null 2>&1 ||
 		fail "jpki card certs --card $card failed"
 	openssl x509 -inform DER -in "$dir/$type.der" -out "$dir/$type.pem" ||
 		fail "the $type certificate on $card does not parse"
