@@ -263,7 +263,7 @@ register_import_csv(struct ca *ca, const void *data, size_t len,
 	struct store *s = ca_store(ca);
 	struct csv *c;
 	struct resident r;
-	int col[COL__COUNT], got, rc;
+	int col[COL__COUNT], header_fields, got, rc;
 
 	*added = 0;
 	if (len > (size_t)CSV_INPUT_MAX)
@@ -274,6 +274,7 @@ register_import_csv(struct ca *ca, const void *data, size_t len,
 	csv_init(c, data, len);
 	if ((rc = read_header(c, col)) != JPKI_OK)
 		goto out;
+	header_fields = c->nfields;
 	if ((rc = store_begin(s)) != JPKI_OK)
 		goto out;
 	for (;;) {
@@ -283,6 +284,15 @@ register_import_csv(struct ca *ca, const void *data, size_t len,
 			break;
 		if (c->nfields == 1 && c->field[0][0] == '\0')
 			continue; /* blank line */
+		/* An unquoted comma splits a value: never guess which cells
+		 * were meant, and never drop the extra ones silently.  (Fewer
+		 * fields are fine: a missing required one is named below.) */
+		if (c->nfields > header_fields) {
+			rc = jpki_fail(JPKI_ERR_INPUT, "row %ld: %d fields, the "
+			    "header has %d (quote a value that holds a comma)",
+			    c->row, c->nfields, header_fields);
+			break;
+		}
 		memset(&in, 0, sizeof(in));
 		in.number = cell(c, col[COL_NUMBER]);
 		in.name = cell(c, col[COL_NAME]);
