@@ -111,6 +111,8 @@ bad_import "a number already registered" 3 'number.*already' \
 	"$HEADER"$'\n'"$ROW1"$'\n'"$GOOD_NUMBER,伊藤 二,東京都千代田区2,1990-02-02,male"$'\n'"$ROW3"$'\n'
 bad_import "the same number twice in the file" 4 'number.*already' \
 	"$HEADER"$'\n'"$ROW1"$'\n'"$ROW3"$'\n'"$N1,伊藤 一,東京都千代田区1,1990-01-01,male"$'\n'
+bad_import "an unquoted comma in the last column (one field too many)" 3 'fields' \
+	"number,name,birth,gender,address"$'\n'"$N1,伊藤 一,1990-01-01,male,東京都1"$'\n'"$N2,伊藤 二,1990-02-02,male,東京都千代田区1-2, メゾン101"$'\n'
 bad_import "a header without the gender column" 1 gender \
 	"number,name,address,birth"$'\n'"$N1,伊藤 一,東京都千代田区1,1990-01-01"$'\n'
 bad_import "an unknown column" 1 'colour' \

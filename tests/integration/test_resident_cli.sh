@@ -85,22 +85,25 @@ ok resident show "$ID2"
 grep -q '佐藤 花子' "$TMP/stdout" || fail "text show lacks the name: $OUT"
 grep -q '札幌市' "$TMP/stdout" || fail "text show lacks the municipality: $OUT"
 
-check "resident import: columns in any order, BOM, CRLF, quotes, a blank line; all rows added"
+check "resident import: columns in any order, BOM, CRLF, quotes, a blank line, optional columns left off; all rows added"
 I1=$(individual_number 80000000001)
 I2=$(individual_number 80000000002)
 I3=$(individual_number 80000000003)
+I4=$(individual_number 80000000004)
 {
 	printf '\xef\xbb\xbfgender,birth,name,number,address,kana,municipality\r\n'
 	printf 'female,1995-06-30,伊藤 美咲,%s,"東京都千代田区1-2, ""メゾン""101",イトウ ミサキ,\r\n' "$I1"
 	printf '\r\n'
 	printf 'male,2012-02-29,高橋 大翔,%s,北海道札幌市北区1,,011002\r\n' "$I2"
 	printf 'unknown,1930-01-01,"渡辺 一",%s,東京都千代田区9,,%s\r\n' "$I3" "$DEFAULT_MUNI"
+	printf 'male,1960-10-10,小林 四,%s,東京都千代田区10\r\n' "$I4"   # optional columns left off
 } >"$TMP/import.csv"
 ok resident import "$TMP/import.csv" --json
-expect_eq "added" "$(json_get added)" 3
+expect_eq "added" "$(json_get added)" 4
 
 ok resident list --json
-expect_eq "resident count after import" "$(json_len)" 7
+expect_eq "resident count after import" "$(json_len)" 8
+cp "$TMP/stdout" "$TMP/list.json"
 IMP1=$(json_get 4.id)
 IMP2=$(json_get 5.id)
 IMP3=$(json_get 6.id)
@@ -110,6 +113,7 @@ expect_resident "$IMP1" number="$I1" surname=伊藤 given=美咲 kana="イトウ
 expect_resident "$IMP2" number="$I2" surname=高橋 given=大翔 kana= birth=2012-02-29 \
 	gender=male municipality.code=011002
 expect_resident "$IMP3" number="$I3" surname=渡辺 given=一 gender=unknown birth=1930-01-01
+expect_resident "$(json_get 7.id "$TMP/list.json")" number="$I4" kana= municipality.code="$DEFAULT_MUNI"
 
 check "an imported resident is a resident like any other (R8e: born 2012-02-29, 14 today)"
 expect_status 1 ca issue --resident "$IMP2" --type sign --pubkey "$(pubkey imp2)" --out "$TMP/x.pem"
@@ -120,12 +124,12 @@ printf 'number,name,address,birth,gender\n' >"$TMP/empty.csv"
 ok resident import "$TMP/empty.csv"
 case $OUT in *"imported 0 residents"*) ;; *) fail "header-only import printed '$OUT'" ;; esac
 ok resident list --json
-expect_eq "resident count after an empty import" "$(json_len)" 7
+expect_eq "resident count after an empty import" "$(json_len)" 8
 
 check "every add and import row left one resident.add audit entry; the chain verifies"
 ok audit list --json
 expect_eq "resident.add entries" \
-	"$("$PYTHON" -c 'import json,sys; print(sum(1 for e in json.load(open(sys.argv[1])) if e["action"] == "resident.add"))' "$TMP/stdout")" 7
+	"$("$PYTHON" -c 'import json,sys; print(sum(1 for e in json.load(open(sys.argv[1])) if e["action"] == "resident.add"))' "$TMP/stdout")" 8
 expect_audit_ok "after adds and imports"
 
 done_ok
