@@ -26,6 +26,23 @@ for k in "$DATA"/ca/*.key; do
 	[ "$mode" = 600 ] || fail "$k has mode $mode, want 600"
 done
 
+check "jpki init refuses a data directory that is already initialised, and changes nothing in it"
+( cd "$DATA" && sha256sum config ca/* ) >"$TMP/before.sums"
+db_snapshot "$TMP/before.sql"
+expect_status 1 init --data "$DATA"
+expect_one_error_line 'already'
+( cd "$DATA" && sha256sum config ca/* ) >"$TMP/after.sums"
+cmp -s "$TMP/before.sums" "$TMP/after.sums" || fail "a refused init changed the config or the CA files"
+expect_store_unchanged "$TMP/before.sql" "a refused init"
+
+check "jpki init with a bad municipality or key size refuses (exit 2) and creates nothing"
+expect_status 2 init --data "$TMP/bad1" --municipality 999999
+expect_one_error_line 'municipality'
+[ ! -e "$TMP/bad1" ] || fail "a refused init left $TMP/bad1 behind"
+expect_status 2 init --data "$TMP/bad2" --key-bits 1024
+expect_one_error_line 'bits'
+[ ! -e "$TMP/bad2" ] || fail "a refused init left $TMP/bad2 behind"
+
 check "jpki ca export writes the four certificates as PEM"
 ok ca export --out "$TMP/export" --json
 for f in sign-ca auth-ca sign-ocsp auth-ocsp; do

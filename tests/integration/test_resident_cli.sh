@@ -126,6 +126,15 @@ case $OUT in *"imported 0 residents"*) ;; *) fail "header-only import printed '$
 ok resident list --json
 expect_eq "resident count after an empty import" "$(json_len)" 8
 
+check "jpki init --municipality sets the deployment's own municipality, the default for new residents"
+OTHER=$TMP/sapporo-data
+ok init --data "$OTHER" --municipality 011002 --json
+expect_eq "init --json municipality" "$(json_get municipality)" 011002
+grep -qx 'municipality = 011002' "$OTHER/config" || fail "config of $OTHER does not say municipality = 011002"
+JPKI_DATA=$OTHER ok resident add --number "$N1" --name "山田 太郎" --address "北海道札幌市1" \
+	--birth 1980-05-15 --gender male --json
+json_expect "resident in $OTHER" municipality.code=011002 municipality.name=札幌市
+
 check "every add and import row left one resident.add audit entry; the chain verifies"
 ok audit list --json
 expect_eq "resident.add entries" \
