@@ -192,7 +192,7 @@ cardsess_new(struct ca *ca, const char *path, struct card_session *cs)
 	uint8_t master[CARD_ISSUER_KEY_LEN];
 	char blank[600];
 	struct jbuf img;
-	int r;
+	int r, repaired;
 
 	memset(cs, 0, sizeof(*cs));
 	jbuf_init(&img);
@@ -202,10 +202,13 @@ cardsess_new(struct ca *ca, const char *path, struct card_session *cs)
 	if (access(path, F_OK) == 0)
 		return jpki_fail(JPKI_ERR_CONFLICT, "%s already exists; a new "
 		    "card never overwrites a file", path);
-	if (access(cs->pending, F_OK) == 0)
-		return jpki_fail(JPKI_ERR_CONFLICT, "%s exists: an unfinished "
-		    "card write; run the procedure on %s to repair it",
-		    cs->pending, path);
+	/* An interrupted delivery to the same path: finish or undo it
+	 * first (a finished one then exists and is not overwritten). */
+	if ((r = recover_pending(ca, path, &repaired)) != JPKI_OK)
+		return r;
+	if (access(path, F_OK) == 0)
+		return jpki_fail(JPKI_ERR_CONFLICT, "%s already exists; a new "
+		    "card never overwrites a file", path);
 	if ((r = load_master(ca, master)) != JPKI_OK)
 		return r;
 	/* The card module makes blank chips only as files: make one beside
