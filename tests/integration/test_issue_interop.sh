@@ -33,7 +33,7 @@ cp "$TMP/stdout" "$TMP/taro-auth.json"
 
 for t in sign auth; do
 	cert=$TMP/taro-$t.pem
-	if [ $t = sign ]; then ca=$SIGN_CA other=$AUTH_CA; else ca=$AUTH_CA other=$SIGN_CA; fi
+	if [ $t = sign ]; then ca=$SIGN_CA other=$AUTH_CA other_t=auth; else ca=$AUTH_CA other=$SIGN_CA other_t=sign; fi
 
 	check "$t: openssl verify -CAfile accepts the certificate"
 	openssl verify -attime "$AT" -CAfile "$ca" "$cert" >"$TMP/v" 2>&1 ||
@@ -53,11 +53,24 @@ for t in sign auth; do
 	check "$t: openssl x509 -serial equals the serial of jpki ca issue --json"
 	s=$(openssl x509 -in "$cert" -noout -serial | sed 's/^serial=//')
 	expect_eq "$t serial" "$(json_get serial "$TMP/taro-$t.json")" "$s"
-	[ ${#s} -le 32 ] || fail "$t: serial $s is longer than 16 bytes"
+	# 16 random bytes, positive: at most 32 hex digits, and fewer than 16
+	# only with probability 2^-64.
+	[ ${#s} -le 32 ] && [ ${#s} -ge 16 ] || fail "$t: serial $s is not 16 random bytes"
+	[ "$s" != "$(openssl x509 -in "$TMP/taro-$other_t.pem" -noout -serial | sed 's/^serial=//')" ] ||
+		fail "$t: the two certificates share serial $s"
+
+	check "$t: HTTP URIs for today's tools: CDP names the certificate's CRL shard, AIA has OCSP and caIssuers"
+	openssl x509 -in "$cert" -noout -ext crlDistributionPoints,authorityInfoAccess >"$TMP/uris"
+	shard=$(json_get crl_shard "$TMP/taro-$t.json")
+	grep -Eq "URI:http://[^ ]*[^0-9]$shard\.crl\$" "$TMP/uris" ||
+		fail "$t: no CDP URI for CRL shard $shard: $(tr '\n' ' ' <"$TMP/uris")"
+	grep -q 'OCSP - URI:http://' "$TMP/uris" || fail "$t: no AIA OCSP URI"
+	grep -q 'CA Issuers - URI:http://' "$TMP/uris" || fail "$t: no AIA caIssuers URI"
 
 	check "$t: jpki cert show accepts that serial (also lower case with colons) and says valid"
 	ok cert show "$s" --json
-	json_expect "$t certificate" status=valid reason=null type="$t" resident="$TARO" serial="$s"
+	json_expect "$t certificate" status=valid reason=null type="$t" resident="$TARO" serial="$s" \
+		crl_shard="$shard"
 	colons=$(echo "$s" | tr 'A-F' 'a-f' | sed 's/../&:/g; s/:$//')
 	ok cert show "$colons" --json
 	expect_eq "$t serial via '$colons'" "$(json_get serial)" "$s"
