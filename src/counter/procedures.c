@@ -559,6 +559,8 @@ absolute_path(const char *path, char *out, size_t n)
 	memcpy(out + c + 1, path, p + 1);
 }
 
+/* The resident's cards: the active one, and whether the newest card is
+ * a lost one (then the next card is a reissue, R7). */
 struct lost_scan {
 	int have_active, have_lost;
 	struct card_record active, lost;
@@ -569,6 +571,7 @@ scan_cards(void *arg, const struct card_record *c)
 {
 	struct lost_scan *l = arg;
 
+	l->have_lost = 0;
 	if (c->status == CARD_ACTIVE) {
 		l->have_active = 1;
 		l->active = *c;
@@ -629,6 +632,23 @@ new_card(struct ca *ca, enum counter_proc proc, int64_t resident_id,
 	memset(&cards, 0, sizeof(cards));
 	if ((r = store_cards_of(w.s, w.res.id, scan_cards, &cards)))
 		goto fail;
+	if (cards.have_active && proc == COUNTER_PROC_DELIVER &&
+	    jdate_cmp(today, cards.active.expiry) > 0) {
+		char day[11], text[96];
+
+		/* The old card has expired: it is handed back at delivery
+		 * of the new one (its certificates ended with it). */
+		cards.active.status = CARD_RETURNED;
+		if ((r = store_card_update(w.s, &cards.active)) != JPKI_OK)
+			goto fail;
+		jdate_format(cards.active.expiry, day);
+		snprintf(text, sizeof(text), "card %s (expired %s) returned",
+		    cards.active.serial, day);
+		note(&w, text);
+		snprintf(rcpt->old_card_serial, sizeof(rcpt->old_card_serial),
+		    "%s", cards.active.serial);
+		cards.have_active = 0;
+	}
 	if (cards.have_active) {
 		r = jpki_fail(JPKI_ERR_REFUSED, "resident %lld already holds "
 		    "card %s; a lost card is reported (report-lost) and then "

@@ -194,7 +194,9 @@ counter_receipt_print(FILE *f, const struct counter_receipt *rc)
 		fprintf(f, " (valid through %s)", day);
 	}
 	if (rc->old_card_serial[0])
-		fprintf(f, "   replaces lost card %s", rc->old_card_serial);
+		fprintf(f, "   replaces %s card %s", rc->proc ==
+		    COUNTER_PROC_REISSUE ? "lost" : "expired",
+		    rc->old_card_serial);
 	fputc('\n', f);
 	if (rc->proxy_name[0])
 		fprintf(f, "  proxy %s%s%s\n", rc->proxy_name,
