@@ -181,17 +181,19 @@ bullets(cairo_t *cr, double y, const char *const *lines, size_t n)
 	return y;
 }
 
+/* What a proxy brings (R13, and R14's second visit). */
+static const char *const proxy_brings[] = {
+    ("裏面の照会書兼回答書（ご本人が暗証番号等を記入し、代理人に見えないよう"
+    "封入したもの）"),
+    "ご本人のマイナンバーカード",
+    "代理人の本人確認書類（マイナンバーカード、運転免許証等）",
+};
+
 static void
 page_expiry_notice(cairo_t *cr, const struct notice_doc *d)
 {
 	static const char *const in_person[] = {
 	    "マイナンバーカード（暗証番号の入力が必要です）",
-	};
-	static const char *const by_proxy[] = {
-	    "裏面の照会書兼回答書（ご本人が暗証番号等を記入し、代理人に見えな"
-	    "いよう封入したもの）",
-	    "ご本人のマイナンバーカード",
-	    "代理人の本人確認書類（マイナンバーカード、運転免許証等）",
 	};
 	double y = letter_head(cr, d), col[4];
 	char buf[32], opens[32];
@@ -242,7 +244,7 @@ page_expiry_notice(cairo_t *cr, const struct notice_doc *d)
 	y = bullets(cr, y, in_person, JPKI_ARRAY_LEN(in_person)) + 6;
 	y += draw_text(cr, MARGIN, y, TEXT_W, 10.5, BOLD, PANGO_ALIGN_LEFT,
 	    "代理人が来庁する場合（即日交付）") + 3;
-	y = bullets(cr, y, by_proxy, JPKI_ARRAY_LEN(by_proxy)) + 6;
+	y = bullets(cr, y, proxy_brings, JPKI_ARRAY_LEN(proxy_brings)) + 6;
 	y += draw_text(cr, MARGIN, y, TEXT_W, 9.5, PLAIN, PANGO_ALIGN_LEFT,
 	    "※代理人の場合、一旦マイナンバーカードをお預かりし、職員が照会書"
 	    "兼回答書に記載された暗証番号を入力します。電子証明書を搭載したの"
@@ -256,12 +258,6 @@ page_expiry_notice(cairo_t *cr, const struct notice_doc *d)
 static void
 page_mailed_cover(cairo_t *cr, const struct notice_doc *d)
 {
-	static const char *const visit2[] = {
-	    "裏面の照会書兼回答書（ご本人が暗証番号等を記入し、代理人に見えな"
-	    "いよう封入したもの）",
-	    "ご本人のマイナンバーカード",
-	    "代理人の本人確認書類（マイナンバーカード、運転免許証等）",
-	};
 	char req[256], made[32], until[32];
 	double y = letter_head(cr, d);
 
@@ -283,7 +279,7 @@ page_mailed_cover(cairo_t *cr, const struct notice_doc *d)
 	    "この照会書兼回答書の有効期限: %sまで（1回限り有効）", until) + 16;
 	y += draw_text(cr, MARGIN, y, TEXT_W, 12, BOLD, PANGO_ALIGN_LEFT,
 	    "代理人が2回目に来庁する際に必要なもの") + 6;
-	y = bullets(cr, y, visit2, JPKI_ARRAY_LEN(visit2));
+	y = bullets(cr, y, proxy_brings, JPKI_ARRAY_LEN(proxy_brings));
 	rule_line(cr, PAGE_H - MARGIN - 24);
 	draw_textf(cr, MARGIN, PAGE_H - MARGIN - 18, TEXT_W, 9, PLAIN,
 	    "照会書番号 %lld ／ お問い合わせ: %s%s 電子証明書窓口",
