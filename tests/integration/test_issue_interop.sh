@@ -55,7 +55,7 @@ for t in sign auth; do
 	expect_eq "$t serial" "$(json_get serial "$TMP/taro-$t.json")" "$s"
 	# 16 random bytes, positive: at most 32 hex digits, and fewer than 16
 	# only with probability 2^-64.
-	[ ${#s} -le 32 ] && [ ${#s} -ge 16 ] || fail "$t: serial $s is not 16 random bytes"
+	if [ ${#s} -gt 32 ] || [ ${#s} -lt 16 ]; then fail "$t: serial $s is not 16 random bytes"; fi
 	[ "$s" != "$(openssl x509 -in "$TMP/taro-$other_t.pem" -noout -serial | sed 's/^serial=//')" ] ||
 		fail "$t: the two certificates share serial $s"
 
