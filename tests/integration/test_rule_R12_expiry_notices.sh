@@ -35,6 +35,11 @@ A_AUTH=$(issue "$APRIL" auth "$TMP/a-auth.pem")
 SU_SIGN=$(issue "$SUMMER" sign "$TMP/su-sign.pem")
 SU_AUTH=$(issue "$SUMMER" auth "$TMP/su-auth.pem")
 G_SIGN=$(issue "$GONE" sign "$TMP/g-sign.pem")
+# A name and an address with the CSV's own separators in them.
+QUOTED_ADDRESS='埼玉県草加市谷塚5-5, "北"棟'
+QUOTED=$(add_resident "$(individual_number 10000000005)" '谷塚 "五郎"' \
+	"$QUOTED_ADDRESS" 1990-08-25 male)                    # expire 2030-08-25
+Q_AUTH=$(issue "$QUOTED" auth "$TMP/q-auth.pem")
 ok resident change "$GONE" --deceased --clerk registrar     # revokes both
 
 export JPKI_NOW=2030-03-01T09:00:00+09:00
@@ -98,12 +103,21 @@ check "R12: a wider window later on picks up only the new certificates"
 export JPKI_NOW=2030-06-15T09:00:00+09:00
 ok counter notices --within 3m --out "$NOTICES" --clerk suzuki --json
 # Spring's and April's certificates have expired and are not noticed.
-json_expect "June run" certificates=2 notices=1 already=0
-expect_eq "forms" "$(forms_count)" 3
+json_expect "June run" certificates=3 notices=2 already=0
+expect_eq "forms" "$(forms_count)" 4
 grep -q ",$SU_SIGN,2030-08-20T23:59:59+09:00,2030-05-20,new," "$CSV" || fail "no row for $SU_SIGN"
+
+check "R12: the CSV quotes names and addresses with commas and quotes (RFC 4180)"
+got=$("$PYTHON" -c '
+import csv, sys
+for row in csv.DictReader(open(sys.argv[1], encoding="utf-8", newline="")):
+    if row["serial"] == sys.argv[2]:
+        print(row["holder"] + "|" + row["address"] + "|" + row["status"])
+' "$CSV" "$Q_AUTH")
+expect_eq "quoted row" "$got" "谷塚 \"五郎\"|$QUOTED_ADDRESS|new"
 
 check "R12: a window in days works the same way"
 ok counter notices --within 90d --out "$NOTICES" --clerk suzuki --json
-json_expect "90-day run" certificates=2 notices=0 already=2
+json_expect "90-day run" certificates=3 notices=0 already=3
 expect_audit_ok "at the end"
 done_ok
