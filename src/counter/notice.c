@@ -13,6 +13,7 @@
  */
 #include "counter/forms.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -279,6 +280,47 @@ write_csv(const char *path, const struct jbuf *b)
 	return JPKI_OK;
 }
 
+/* A crash between a notice's commit and the rename of its PDF leaves
+ * notice-N.pdf.tmp behind: put it in place if form N was recorded, else
+ * (the transaction never committed) delete it.  The check code is only in
+ * that file, so it must not be lost. */
+static int
+recover_pending(struct ca *ca, const char *dir)
+{
+	struct inquiry_form f;
+	struct dirent *e;
+	char path[620], final[620], tail[16];
+	long long n;
+	DIR *d;
+	int r = JPKI_OK;
+
+	if ((d = opendir(dir)) == NULL)
+		return jpki_fail(JPKI_ERR_IO, "cannot read %s: %s", dir,
+		    strerror(errno));
+	while ((e = readdir(d)) != NULL) {
+		if (sscanf(e->d_name, "notice-%lld.pdf%15s", &n, tail) != 2 ||
+		    strcmp(tail, ".tmp") != 0 || n <= 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		snprintf(final, sizeof(final), "%s/notice-%lld.pdf", dir, n);
+		r = store_form_get(ca_store(ca), n, &f);
+		if (r == JPKI_OK && f.origin == FORM_FROM_NOTICE) {
+			if (rename(path, final) != 0) {
+				r = jpki_fail(JPKI_ERR_IO, "cannot rename %s",
+				    path);
+				break;
+			}
+		} else if (r == JPKI_OK || r == JPKI_ERR_NOTFOUND) {
+			unlink(path);
+			r = JPKI_OK;
+		} else {
+			break;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
 int
 counter_notices(struct ca *ca, struct notice_run *run)
 {
@@ -314,7 +356,8 @@ counter_notices(struct ca *ca, struct notice_run *run)
 		return jpki_fail(JPKI_ERR_USAGE, "--out %s is not a directory",
 		    run->out_dir);
 	}
-	if ((r = jpki_now_checked(&now)) != JPKI_OK)
+	if ((r = jpki_now_checked(&now)) != JPKI_OK ||
+	    (r = recover_pending(ca, run->out_dir)) != JPKI_OK)
 		return r;
 	today = jst_date_of(now);
 	last = run->within_months ? jdate_add_months(today,

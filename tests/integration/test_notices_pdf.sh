@@ -102,6 +102,15 @@ sqlite3 "$DATA/jpki.db" .dump >"$TMP/dump.sql"
 ok audit list --json
 ! grep -q "${CODE//-/}" "$TMP/stdout" || fail "the code is in the audit log"
 
+check "a PDF left under its temporary name by a crash after the commit is put in place by the next run; one never committed is deleted"
+mv "$PDF" "$PDF.tmp"
+echo "half a notice" >"$NOTICES/notice-999.pdf.tmp"
+ok counter notices --within 3m --out "$NOTICES" --clerk tanaka --json
+json_expect "rerun" notices=0
+[ -s "$PDF" ] || fail "notice-$FORM.pdf was not put back"
+pdftotext -f 2 -l 2 "$PDF" - | grep -q "$CODE" || fail "the recovered notice lost its code"
+[ ! -e "$PDF.tmp" ] && [ ! -e "$NOTICES/notice-999.pdf.tmp" ] || fail "temporary files left: $(ls "$NOTICES")"
+
 check "on a terminal a progress bar is drawn on stderr"
 command -v script >/dev/null 2>&1 || fail "script (util-linux) is needed"
 ID2=$(add_resident "$(individual_number 20000000002)" "八潮 次郎" \
