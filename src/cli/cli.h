@@ -22,6 +22,9 @@ int cli_cert(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_card(int argc, char **argv);
 int cli_counter(int argc, char **argv);
+/* The proxy procedures and notices (cli_counter_forms.c): -1 if argv[1]
+ * is not one of them, else the exit status. */
+int cli_counter_forms(int argc, char **argv);
 
 /* The data directory named by --data (may be NULL), $JPKI_DATA or the
  * default ./jpki-data. */

@@ -37,6 +37,7 @@ static const char usage_text[] =
     "       jpki counter reset-pin --card CARD --type sign|auth|cardinfo\n"
     "       jpki counter update-card --card CARD\n"
     "       jpki counter recover --card CARD\n"
+    "       jpki counter proxy-apply|proxy-complete|notices|form-show (--help)\n"
     "every procedure: --clerk NAME [--id-doc TYPE [--id-number N]] [--json]\n"
     "       [--data DIR]; PINs from JPKI_SIGN_PASSWORD, JPKI_AUTH_PIN,\n"
     "       JPKI_CARDINFO_PIN or a prompt\n";
@@ -310,6 +311,9 @@ cli_counter(int argc, char **argv)
 		fputs(usage_text, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	/* proxy-apply, proxy-complete, notices, form-show. */
+	if ((r = cli_counter_forms(argc, argv)) >= 0)
+		return r;
 	for (i = 0; i < JPKI_ARRAY_LEN(cmds); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			break;
