@@ -1,0 +1,265 @@
+/*
+ * test_procedures.c: the counter procedures through the library, the way
+ * the proxy procedures and the web UI call them: a procedure and the
+ * proxy's in-transaction hook commit together or not at all (a refusing
+ * hook leaves the store, the audit chain and the card image exactly as they
+ * were); the receipt the hook sees is the one recorded; the PINs and the
+ * clerk are checked before anything is touched; the store keeps receipts,
+ * fee lines and old -> new links.
+ */
+#include "test.h"
+#include "counter/counter.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static int
+read_all(const char *path, struct jbuf *out)
+{
+	uint8_t chunk[4096];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	jbuf_init(out);
+	if (f == NULL)
+		return -1;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		jbuf_put(out, chunk, n);
+	fclose(f);
+	return 0;
+}
+
+static int
+same_file(const char *path, const struct jbuf *before)
+{
+	struct jbuf now;
+	int same;
+
+	if (read_all(path, &now) != 0)
+		return 0;
+	same = now.len == before->len &&
+	    memcmp(now.data, before->data, now.len) == 0;
+	jbuf_free(&now);
+	return same;
+}
+
+static void
+test_types_parse_table(void)
+{
+	static const struct {
+		const char *in;
+		int rc, mask;
+	} cases[] = {
+	    {"sign", JPKI_OK, COUNTER_SIGN}, {"auth", JPKI_OK, COUNTER_AUTH},
+	    {"both", JPKI_OK, COUNTER_BOTH}, {"Sign", JPKI_ERR_USAGE, 0},
+	    {"", JPKI_ERR_USAGE, 0}, {NULL, JPKI_ERR_USAGE, 0},
+	    {"cardinfo", JPKI_ERR_USAGE, 0},
+	};
+
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(cases); i++) {
+		int mask = 0;
+
+		CHECK_INT(counter_types_parse(cases[i].in, &mask), cases[i].rc);
+		if (cases[i].rc == JPKI_OK)
+			CHECK_INT(mask, cases[i].mask);
+	}
+	CHECK_STR(counter_proc_name(COUNTER_PROC_REISSUE), "reissue");
+	CHECK_STR(counter_proc_name(COUNTER_PROC_PIN_RESET), "reset-pin");
+	CHECK(counter_proc_name((enum counter_proc)99) == NULL);
+}
+
+struct hook_seen {
+	int calls;
+	int64_t receipt;
+	int nissued;
+	int refuse;
+};
+
+static int
+proxy_hook(void *arg, struct ca *ca, const struct counter_receipt *rc)
+{
+	struct hook_seen *h = arg;
+
+	(void)ca;
+	h->calls++;
+	h->receipt = rc->number;
+	h->nissued = rc->nissued;
+	if (h->refuse)
+		return jpki_fail(JPKI_ERR_REFUSED, "R13: form already used");
+	return JPKI_OK;
+}
+
+static void
+test_proxy_hook_is_all_or_nothing(struct ca *ca, int64_t holder,
+    const char *card)
+{
+	struct counter_pins pins = {"PROXY123", NULL, NULL};
+	struct hook_seen seen = {0, 0, 0, 1};
+	struct counter_proxy px = {"代理 太郎", {"passport", "TZ0000001"},
+	    "42", proxy_hook, &seen};
+	struct counter_visit v = {"clerk-unit", {NULL, NULL}, &px};
+	struct counter_receipt rc;
+	struct receipt_record rec;
+	struct jbuf before;
+	long certs0, audit0, certs1, audit1;
+
+	read_all(card, &before);
+	store_cert_count(ca_store(ca), &certs0);
+	store_audit_count(ca_store(ca), &audit0);
+	CHECK_INT(counter_issue(ca, card, COUNTER_SIGN, &pins, &v, &rc),
+	    JPKI_ERR_REFUSED);
+	CHECK_STR(jpki_errmsg(), "R13: form already used");
+	CHECK_INT(seen.calls, 1);
+	CHECK(seen.receipt > 0);
+	CHECK_INT(seen.nissued, 1);
+	store_cert_count(ca_store(ca), &certs1);
+	store_audit_count(ca_store(ca), &audit1);
+	CHECK_INT(certs1, certs0);
+	CHECK_INT(audit1, audit0);
+	CHECK(same_file(card, &before));
+	CHECK(store_receipt_get(ca_store(ca), seen.receipt, &rec) ==
+	    JPKI_ERR_NOTFOUND);
+
+	/* The same visit with a hook that agrees: everything lands. */
+	seen.refuse = 0;
+	CHECK_INT(counter_issue(ca, card, COUNTER_SIGN, &pins, &v, &rc),
+	    JPKI_OK);
+	CHECK_INT(seen.calls, 2);
+	CHECK_INT(rc.number, seen.receipt);
+	CHECK_STR(rc.proxy_name, "代理 太郎");
+	CHECK_STR(rc.form, "42");
+	CHECK_INT(store_receipt_get(ca_store(ca), rc.number, &rec), JPKI_OK);
+	CHECK_STR(rec.proxy_name, "代理 太郎");
+	CHECK_STR(rec.proxy_doc_type, "passport");
+	CHECK_STR(rec.procedure, "issue");
+	CHECK_INT(rec.resident_id, holder);
+	CHECK(!same_file(card, &before));
+	jbuf_free(&before);
+}
+
+static void
+test_refused_before_anything(struct ca *ca, const char *card)
+{
+	struct counter_pins bad = {"short", "12345", NULL};
+	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL};
+	struct counter_visit noclerk = {"", {NULL, NULL}, NULL};
+	struct counter_receipt rc;
+	struct jbuf before;
+	long audit0, audit1;
+
+	read_all(card, &before);
+	store_audit_count(ca_store(ca), &audit0);
+	/* A signing password of 5 characters; an auth PIN of 5 digits. */
+	CHECK_INT(counter_renew(ca, card, COUNTER_AUTH, &bad, &v, &rc),
+	    JPKI_ERR_REFUSED); /* R9 first: not in the window */
+	CHECK_INT(counter_reset_pin(ca, card, PIN_SIGN, bad.sign, &v, &rc),
+	    JPKI_ERR_INPUT);
+	CHECK_INT(counter_reset_pin(ca, card, PIN_AUTH, bad.auth, &v, &rc),
+	    JPKI_ERR_INPUT);
+	CHECK_INT(counter_reset_pin(ca, card, PIN_AUTH, NULL, &v, &rc),
+	    JPKI_ERR_USAGE);
+	CHECK_INT(counter_update_card(ca, card, &noclerk, &rc),
+	    JPKI_ERR_USAGE);
+	CHECK_INT(counter_update_card(ca, card, NULL, &rc), JPKI_ERR_USAGE);
+	CHECK_INT(counter_update_card(ca, card, &v, &rc), JPKI_ERR_CONFLICT);
+	CHECK_INT(counter_issue(ca, card, 0x4, &bad, &v, &rc),
+	    JPKI_ERR_USAGE);
+	store_audit_count(ca_store(ca), &audit1);
+	CHECK_INT(audit1, audit0);
+	CHECK(same_file(card, &before));
+	jbuf_free(&before);
+}
+
+static int
+count_link(void *arg, const char *old_serial, const char *new_serial,
+    const char *kind, int64_t at)
+{
+	(void)old_serial;
+	(void)new_serial;
+	(void)at;
+	if (strcmp(kind, "renewal") == 0)
+		(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_renewal_links_and_receipt(struct ca *ca, const char *card)
+{
+	struct counter_pins pins = {NULL, "2468", NULL};
+	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL};
+	struct counter_receipt rc;
+	json_t *j;
+	int links = 0;
+
+	/* Two months before the 5th birthday (2030-05-05). */
+	setenv("JPKI_NOW", "2030-03-05T10:00:00+09:00", 1);
+	CHECK_INT(counter_renew(ca, card, COUNTER_AUTH, &pins, &v, &rc),
+	    JPKI_OK);
+	CHECK_INT(rc.nissued, 1);
+	CHECK_INT(rc.nrevoked, 1);
+	CHECK_INT(rc.revoked[0].reason, REASON_SUPERSEDED);
+	CHECK_STR(rc.issued[0].replaces, rc.revoked[0].serial);
+	CHECK_INT(store_cert_links(ca_store(ca), rc.revoked[0].serial,
+	    count_link, &links), JPKI_OK);
+	CHECK_INT(links, 1);
+	j = counter_receipt_json(&rc);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(
+	    json_object_get(j, "fees"), 0), "item")), "cert_renew");
+	CHECK_INT(json_integer_value(json_object_get(j, "total_yen")), 0);
+	CHECK_STR(json_string_value(json_object_get(j, "procedure")), "renew");
+	json_decref(j);
+}
+
+int
+main(void)
+{
+	struct ca_init_options o = {0};
+	struct register_input in = {"123456789018", "Unit Taro", NULL,
+	    "東京都清瀬市中里1-1", "1990-05-05", "male", NULL};
+	struct counter_pins pins = {"HOLDER1", "1234", "5678"};
+	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL};
+	struct counter_receipt rc;
+	struct resident r;
+	struct ca *ca = NULL;
+	char data[80], card[96];
+
+	setenv("JPKI_NOW", "2026-04-01T10:00:00+09:00", 1);
+	test_types_parse_table();
+	snprintf(dir, sizeof(dir), "/tmp/test_procedures.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(card, sizeof(card), "%s/card.img", dir);
+	CHECK_INT(ca_datadir_init(data, &o), JPKI_OK);
+	CHECK_INT(ca_open(data, &ca), JPKI_OK);
+	if (ca == NULL)
+		return test_summary();
+	CHECK_INT(register_parse(ca, &in, &r), JPKI_OK);
+	CHECK_INT(register_add(ca, &r, "unit"), JPKI_OK);
+	CHECK_INT(counter_deliver(ca, r.id, card, COUNTER_AUTH, &pins, &v,
+	    &rc), JPKI_OK);
+	CHECK_INT(rc.nissued, 1);
+	CHECK_INT(rc.nfees, 2);
+	CHECK_INT(rc.npins_set, 2);
+	/* A second delivery while the card is active is refused. */
+	CHECK_INT(counter_deliver(ca, r.id, card, COUNTER_AUTH, &pins, &v,
+	    &rc), JPKI_ERR_REFUSED);
+
+	test_refused_before_anything(ca, card);
+	test_proxy_hook_is_all_or_nothing(ca, r.id, card);
+	test_renewal_links_and_receipt(ca, card);
+
+	ca_close(&ca);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", dir);
+	}
+	return test_summary();
+}
