@@ -64,7 +64,7 @@ printf '%s:   notice: %s bytes\n' "$TEST_NAME" "$SIZE"
 
 check "page 1 rendered with pdftoppm is not blank"
 pdftoppm -gray -r 40 -f 1 -l 1 "$PDF" "$TMP/page" || fail "pdftoppm failed"
-PGM=$(ls "$TMP"/page*.pgm | head -n 1)
+PGM=$(find "$TMP" -maxdepth 1 -name 'page*.pgm' | head -n 1)
 INK=$(ink "$PGM")
 printf '%s:   page 1: %s per mille of pixels inked\n' "$TEST_NAME" "$INK"
 [ "$INK" -ge 5 ] || fail "page 1 looks blank ($INK per mille inked)"
@@ -109,7 +109,9 @@ ok counter notices --within 3m --out "$NOTICES" --clerk tanaka --json
 json_expect "rerun" notices=0
 [ -s "$PDF" ] || fail "notice-$FORM.pdf was not put back"
 pdftotext -f 2 -l 2 "$PDF" - | grep -q "$CODE" || fail "the recovered notice lost its code"
-[ ! -e "$PDF.tmp" ] && [ ! -e "$NOTICES/notice-999.pdf.tmp" ] || fail "temporary files left: $(ls "$NOTICES")"
+if [ -e "$PDF.tmp" ] || [ -e "$NOTICES/notice-999.pdf.tmp" ]; then
+	fail "temporary files left: $(ls "$NOTICES")"
+fi
 
 check "on a terminal a progress bar is drawn on stderr"
 command -v script >/dev/null 2>&1 || fail "script (util-linux) is needed"

@@ -60,7 +60,7 @@ check "R12: on 2030-03-01 a 3-month window holds the certificates expiring by 20
 ok counter notices --within 3m --out "$NOTICES" --clerk tanaka --json
 json_expect "first run" certificates=3 notices=2 already=0 csv="$NOTICES/notices.csv"
 expect_eq "forms made" "$(forms_count)" 2
-[ "$(ls "$NOTICES"/notice-*.pdf | wc -l)" -eq 2 ] || fail "expected 2 notice PDFs: $(ls "$NOTICES")"
+[ "$(find "$NOTICES" -name 'notice-*.pdf' | wc -l)" -eq 2 ] || fail "expected 2 notice PDFs: $(ls "$NOTICES")"
 [ -z "$(ls "$NOTICES"/*.tmp 2>/dev/null)" ] || fail "temporary files left behind"
 
 check "R12: the CSV lists each certificate with its holder, expiry, renewal date and form"

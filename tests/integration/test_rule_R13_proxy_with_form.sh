@@ -46,7 +46,9 @@ FORM=$(form_of "$OLD_SIGN")
 OTHER_FORM=$(form_of "$(serial_on_card "$TMP/other.img" sign)")
 CODE=$(form_code "$NOTICES/notice-$FORM.pdf")
 OTHER_CODE=$(form_code "$NOTICES/notice-$OTHER_FORM.pdf")
-[ -n "$FORM" ] && [ -n "$CODE" ] || fail "no form or code on the holder's notice"
+if [ -z "$FORM" ] || [ -z "$CODE" ]; then
+	fail "no form or code on the holder's notice"
+fi
 
 # The PINs the holder wrote on the form (new ones, to tell them apart).
 export JPKI_SIGN_PASSWORD=FORM2030 JPKI_AUTH_PIN=4321 JPKI_FORM_CHECK_CODE=$CODE
