@@ -18,8 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int cli_counter_forms(int argc, char **argv);
-
 static const char usage_text[] =
     "usage: jpki counter proxy-apply --resident ID --purpose issue|renew|reset-pin\n"
     "           [--type sign|auth|both] [--pin sign|auth|cardinfo]\n"
