@@ -147,6 +147,22 @@ make_notice(struct ca *ca, struct notice_run *run, struct expiring **g,
 		json_decref(serials);
 		return r;
 	}
+	/* Another run may have noticed some of them since we looked: the
+	 * transaction is the only place where "no form yet" is sure. */
+	for (size_t i = 0; i < n;) {
+		if ((r = store_form_notice_find(s, g[i]->serial, &g[i]->form)))
+			goto fail;
+		if (g[i]->form == 0) {
+			i++;
+			continue;
+		}
+		run->already++;
+		g[i] = g[--n];
+	}
+	if (n == 0) {
+		r = JPKI_OK;
+		goto fail;      /* nothing to make: roll the empty tx back */
+	}
 	if ((r = store_municipality_get(s, holder->municipality, &muni)))
 		goto fail;
 	f.resident_id = holder->id;
@@ -158,6 +174,8 @@ make_notice(struct ca *ca, struct notice_run *run, struct expiring **g,
 	f.expiry = jst_date_of(g[0]->not_after);
 	f.created_at = now;
 	for (size_t i = 0; i < n; i++) {
+		if (jdate_cmp(jst_date_of(g[i]->not_after), f.expiry) < 0)
+			f.expiry = jst_date_of(g[i]->not_after);
 		f.cert_types |= g[i]->type == CERT_SIGN ? COUNTER_SIGN :
 		    COUNTER_AUTH;
 		doc.certs[i].type = g[i]->type;
