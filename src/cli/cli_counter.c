@@ -9,6 +9,7 @@
  *   reset-pin --card CARD --type sign|auth|cardinfo
  *   update-card --card CARD
  *   recover --card CARD
+ *   links --serial SERIAL                   old -> new links of a certificate
  *
  * Every procedure needs --clerk NAME, takes --json, --data DIR and the
  * holder's identity document (--id-doc TYPE [--id-number N]; default: the
@@ -37,13 +38,14 @@ static const char usage_text[] =
     "       jpki counter reset-pin --card CARD --type sign|auth|cardinfo\n"
     "       jpki counter update-card --card CARD\n"
     "       jpki counter recover --card CARD\n"
+    "       jpki counter links --serial SERIAL [--json]\n"
     "       jpki counter proxy-apply|proxy-complete|notices|form-show (--help)\n"
     "every procedure: --clerk NAME [--id-doc TYPE [--id-number N]] [--json]\n"
     "       [--data DIR]; PINs from JPKI_SIGN_PASSWORD, JPKI_AUTH_PIN,\n"
     "       JPKI_CARDINFO_PIN or a prompt\n";
 
 enum { O_DATA = 1, O_JSON, O_RESIDENT, O_OUT, O_CARD, O_TYPE, O_CLERK,
-	O_NO_SIGN, O_NO_AUTH, O_ID_DOC, O_ID_NUMBER, O_HELP };
+	O_NO_SIGN, O_NO_AUTH, O_ID_DOC, O_ID_NUMBER, O_SERIAL, O_HELP };
 
 static const struct option opts[] = {
     {"data", required_argument, NULL, O_DATA},
@@ -57,13 +59,14 @@ static const struct option opts[] = {
     {"no-auth", no_argument, NULL, O_NO_AUTH},
     {"id-doc", required_argument, NULL, O_ID_DOC},
     {"id-number", required_argument, NULL, O_ID_NUMBER},
+    {"serial", required_argument, NULL, O_SERIAL},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
 
 struct args {
 	const char *data, *resident, *out, *card, *type, *clerk, *id_doc,
-	    *id_number;
+	    *id_number, *serial;
 	int json, no_sign, no_auth;
 	int64_t resident_id;
 };
@@ -288,6 +291,53 @@ cmd_recover(struct ca *ca, const struct args *a)
 	return JPKI_OK;
 }
 
+struct links_out {
+	json_t *arr;
+};
+
+static int
+print_link(void *arg, const char *old_serial, const char *new_serial,
+    const char *kind, int64_t at)
+{
+	struct links_out *l = arg;
+	char when[26];
+
+	iso8601_format_jst(at, when);
+	if (l->arr != NULL)
+		json_array_append_new(l->arr, json_pack("{s:s, s:s, s:s, s:s}",
+		    "old", old_serial, "new", new_serial, "kind", kind,
+		    "at", when));
+	else
+		printf("%s -> %s  %-8s %s\n", old_serial, new_serial, kind,
+		    when);
+	return 0;
+}
+
+/* 新旧紐付け: which certificate followed which, for relying parties. */
+static int
+cmd_links(struct ca *ca, const struct args *a)
+{
+	struct links_out l = {a->json ? json_array() : NULL};
+	char serial[SERIAL_HEX_MAX];
+	struct cert_record c;
+	int r;
+
+	if ((r = need(a->serial, "--serial SERIAL")) != JPKI_OK ||
+	    (r = ca_serial_normalise(a->serial, serial)) != JPKI_OK ||
+	    (r = store_cert_get(ca_store(ca), serial, &c)) != JPKI_OK)
+		goto out;
+	store_cert_free(&c);
+	if ((r = store_cert_links(ca_store(ca), serial, print_link, &l)))
+		goto out;
+	if (l.arr != NULL) {
+		cli_print_json(l.arr);
+		l.arr = NULL;
+	}
+out:
+	json_decref(l.arr);
+	return r;
+}
+
 int
 cli_counter(int argc, char **argv)
 {
@@ -300,6 +350,7 @@ cli_counter(int argc, char **argv)
 	    {"renew", cmd_renew}, {"report-lost", cmd_report_lost},
 	    {"reissue", cmd_reissue}, {"reset-pin", cmd_reset_pin},
 	    {"update-card", cmd_update_card}, {"recover", NULL},
+	    {"links", NULL},
 	};
 	struct counter_receipt rc;
 	struct args a;
@@ -318,8 +369,8 @@ cli_counter(int argc, char **argv)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			break;
 	if (i == JPKI_ARRAY_LEN(cmds))
-		return cli_usage("counter: unknown procedure '%s'\n%s", argv[1],
-		    usage_text);
+		return cli_usage("counter: unknown procedure '%s' (jpki counter "
+		    "--help lists them)", argv[1]);
 	memset(&a, 0, sizeof(a));
 	optind = 1;
 	opterr = 0;
@@ -336,6 +387,7 @@ cli_counter(int argc, char **argv)
 		case O_NO_AUTH: a.no_auth = 1; break;
 		case O_ID_DOC: a.id_doc = optarg; break;
 		case O_ID_NUMBER: a.id_number = optarg; break;
+		case O_SERIAL: a.serial = optarg; break;
 		case O_HELP: fputs(usage_text, stdout); return 0;
 		default:
 			return cli_usage("counter %s: unknown option or missing "
@@ -360,7 +412,8 @@ cli_counter(int argc, char **argv)
 	if ((r = ca_open(cli_data_dir(a.data), &ca)) != JPKI_OK)
 		return cli_report(r);
 	if (cmds[i].run == NULL)
-		r = cmd_recover(ca, &a);
+		r = strcmp(cmds[i].name, "links") == 0 ? cmd_links(ca, &a) :
+		    cmd_recover(ca, &a);
 	else if ((r = cmds[i].run(ca, &a, &rc)) == JPKI_OK) {
 		if (a.json)
 			cli_print_json(json_pack("{s:o}", "receipt",
