@@ -52,6 +52,7 @@ sign=$(sql "SELECT serial FROM certificates WHERE ca = 1")
 at 2030-11-01T10:00:00+09:00
 counter renew --card "$TMP/card.img" --type sign
 renewed=$(json_get receipt.issued.0.serial)
+at 2030-11-02T10:00:00+09:00
 counter report-lost --card "$TMP/card.img"
 counter reissue --resident "$id" --out "$TMP/card2.img"
 third=$(json_get receipt.issued.0.serial)
