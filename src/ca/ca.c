@@ -14,6 +14,12 @@
 
 static const enum cert_type both[] = {CERT_SIGN, CERT_AUTH};
 
+/* What `jpki init` creates; any of them present means "initialised". */
+static const char *const init_owned[] = {
+    "config", "jpki.db", "issuer-master.key", "ca/sign-ca.key",
+    "ca/auth-ca.key", "ca/sign-ocsp.key", "ca/auth-ocsp.key",
+};
+
 void
 ca_names_from_config(const struct jpki_config *c, struct pki_names *n)
 {
@@ -23,6 +29,11 @@ ca_names_from_config(const struct jpki_config *c, struct pki_names *n)
 	n->ou_auth = c->ou_auth;
 	n->ou_agency = c->ou_agency;
 	n->service_ja = c->service_ja;
+	n->service_ou_sign_ja = c->service_ou_sign_ja[0] ?
+	    c->service_ou_sign_ja : NULL;
+	n->service_ou_auth_ja = c->service_ou_auth_ja[0] ?
+	    c->service_ou_auth_ja : NULL;
+	n->agency_ja = c->agency_ja[0] ? c->agency_ja : NULL;
 }
 
 int
@@ -161,10 +172,15 @@ ca_datadir_init(const char *dir, const struct ca_init_options *o)
 		snprintf(c.base_url, sizeof(c.base_url), "%s", o->base_url);
 		snprintf(c.cps_uri, sizeof(c.cps_uri), "%s/cps", o->base_url);
 	}
-	snprintf(path, sizeof(path), "%s/config", dir);
-	if (access(path, F_OK) == 0)
-		return jpki_fail(JPKI_ERR_CONFLICT, "%s already exists: this "
-		    "data directory is initialised", path);
+	/* Never over a previous deployment's keys or store, even one whose
+	 * config was lost: that would orphan every certificate it issued. */
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(init_owned); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, init_owned[i]);
+		if (access(path, F_OK) == 0)
+			return jpki_fail(JPKI_ERR_CONFLICT, "%s already exists: "
+			    "refusing to initialise over an existing data "
+			    "directory", path);
+	}
 	if ((r = make_dir(dir, 0700)) != JPKI_OK)
 		return r;
 	snprintf(path, sizeof(path), "%s/ca", dir);
@@ -178,13 +194,20 @@ ca_datadir_init(const char *dir, const struct ca_init_options *o)
 	if ((r = load_municipalities(s, c.municipality)) != JPKI_OK)
 		goto out;
 	ca_names_from_config(&c, &names);
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(both); i++) {
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(both); i++)
 		if ((r = create_side(dir, &c, &names, both[i], now)) != JPKI_OK)
 			goto out;
-		if ((r = store_audit_append(s, "jpki-init", "ca.create",
-		    rules_cert_type_name(both[i]), "{}")) != JPKI_OK)
-			goto out;
-	}
+	if ((r = store_begin(s)) != JPKI_OK)
+		goto out;
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(both) && r == JPKI_OK; i++)
+		r = store_audit_append(s, "jpki-init", "ca.create",
+		    rules_cert_type_name(both[i]), "{}");
+	if (r == JPKI_OK)
+		r = store_commit(s);
+	else
+		store_rollback(s);
+	if (r != JPKI_OK)
+		goto out;
 	/* The card issuer master key: counter operations on cards prove it
 	 * (GET CHALLENGE + EXTERNAL AUTHENTICATE with a per-card key). */
 	snprintf(path, sizeof(path), "%s/issuer-master.key", dir);

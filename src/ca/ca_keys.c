@@ -26,7 +26,29 @@ ca_key_generate(int bits, EVP_PKEY **out)
 	return JPKI_OK;
 }
 
-/* Write via a temporary file opened O_EXCL with `mode`, fsync, rename. */
+/* Make a new directory entry durable. */
+static int
+sync_parent_dir(const char *path)
+{
+	char dir[PATH_MAX_JPKI];
+	char *slash;
+	int fd, r = JPKI_OK;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", dir, strerror(errno));
+	if (fsync(fd) != 0)
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", dir, strerror(errno));
+	close(fd);
+	return r;
+}
+
+/* Write via a temporary file opened O_EXCL with `mode`, fsync, link into
+ * place (refusing to replace anything), then sync the directory. */
 static int
 write_pem(const char *path, mode_t mode, int (*writer)(FILE *, void *),
     void *obj)
@@ -55,11 +77,15 @@ write_pem(const char *path, mode_t mode, int (*writer)(FILE *, void *),
 	}
 	fclose(f);
 	f = NULL;
-	if (rename(tmp, path) != 0) {
-		r = jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+	/* link(2), not rename(2): an existing key or certificate is never
+	 * replaced (EEXIST). */
+	if (link(tmp, path) != 0) {
+		r = jpki_fail(errno == EEXIST ? JPKI_ERR_CONFLICT : JPKI_ERR_IO,
+		    "%s: %s", path, strerror(errno));
 		goto fail;
 	}
-	return JPKI_OK;
+	unlink(tmp);
+	return sync_parent_dir(path);
 fail:
 	if (f != NULL)
 		fclose(f);

@@ -174,6 +174,20 @@ prepare(struct ca *ca, const struct ca_issue_request *req, int64_t now,
 		    EXISTING_REVOKED : now > old.not_after ? EXISTING_EXPIRED :
 		    EXISTING_VALID;
 		el.existing_not_after = old.not_after;
+	} else if (req->card_id == 0) {
+		char held[SERIAL_HEX_MAX];
+		int64_t held_until;
+
+		/* R8 on the operator interface: one valid certificate of a
+		 * type per holder.  (Counter procedures check it per card.) */
+		r = store_cert_valid_of(ca->store, res.id, req->type, now, held,
+		    &held_until);
+		if (r == JPKI_OK) {
+			el.existing = EXISTING_VALID;
+			el.existing_not_after = held_until;
+		} else if (r != JPKI_ERR_NOTFOUND) {
+			return r;
+		}
 	}
 	if ((r = rules_check_eligibility(&el)) != JPKI_OK)
 		return r;
@@ -260,7 +274,11 @@ sign_one(struct prepared *p)
 	if ((r = pki_ee_cert_build(&p->ep, &p->x)) != JPKI_OK ||
 	    (r = pki_cert_sign(p->x, p->ca_key)) != JPKI_OK)
 		return r;
-	return pki_cert_der(p->x, &p->rec.der, &p->rec.der_len);
+	r = pki_cert_der(p->x, &p->rec.der, &p->rec.der_len);
+	/* Freed here, on the signing thread, not on the recording one. */
+	X509_free(p->x);
+	p->x = NULL;
+	return r;
 }
 
 /* Record a signed certificate and its audit entry (inside a transaction). */
@@ -373,6 +391,25 @@ signer_thread(void *arg)
 	return NULL;
 }
 
+/* R8 inside one batch: the store cannot see a certificate of the same
+ * batch yet, so a second new certificate of a type for the same holder is
+ * refused here. */
+static int
+batch_duplicate(const struct ca_issue_request *reqs, size_t i)
+{
+	if (reqs[i].card_id != 0 || reqs[i].replaces != NULL)
+		return JPKI_OK;
+	for (size_t j = 0; j < i; j++)
+		if (reqs[j].resident_id == reqs[i].resident_id &&
+		    reqs[j].type == reqs[i].type && reqs[j].card_id == 0 &&
+		    reqs[j].replaces == NULL)
+			return jpki_fail(JPKI_ERR_REFUSED, "R8: a %s certificate "
+			    "for resident %lld is already in this batch",
+			    rules_cert_type_name(reqs[i].type),
+			    (long long)reqs[i].resident_id);
+	return JPKI_OK;
+}
+
 static void
 pipeline_stop(struct pipeline *pl)
 {
@@ -428,7 +465,8 @@ ca_issue_batch(struct ca *ca, const struct ca_issue_request *reqs, size_t n,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if ((r = prepare(ca, &reqs[i], now, &pl.items[i])) != JPKI_OK) {
+		if ((r = batch_duplicate(reqs, i)) != JPKI_OK ||
+		    (r = prepare(ca, &reqs[i], now, &pl.items[i])) != JPKI_OK) {
 			char why[400];
 
 			snprintf(why, sizeof(why), "%s", jpki_errmsg());

@@ -36,6 +36,10 @@ int cli_report(int code);
 /* Report a usage error with a message and return 2. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Report an unknown or incomplete option of the getopt_long() run over
+ * gargv, in one line; returns 2.  (main() sets opterr = 0.) */
+int cli_bad_option(char **gargv);
+
 /* Read a secret: from environment variable env if set, else from the
  * terminal with echo off after printing prompt to stderr.  Fails with
  * JPKI_ERR_USAGE when neither is available.  The caller wipes buf. */

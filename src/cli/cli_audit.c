@@ -83,7 +83,7 @@ cli_audit(int argc, char **argv)
 				return cli_report(rc);
 			break;
 		case O_HELP: fputs(usage_text, stdout); return 0;
-		default: fputs(usage_text, stderr); return 2;
+		default: return cli_bad_option(argv + 1);
 		}
 	}
 	if (optind != argc - 1)

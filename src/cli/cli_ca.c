@@ -7,11 +7,13 @@
 #include "pki/pki.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char usage_text[] =
     "usage: jpki ca show [--json]\n"
@@ -175,6 +177,25 @@ read_pubkey(const char *path, EVP_PKEY **out)
 	return JPKI_OK;
 }
 
+/* Open the output before issuing: a certificate is never issued and then
+ * lost for want of a writable --out.  Nothing is truncated yet. */
+static int
+out_open(const char *path, FILE **f, int *created)
+{
+	int fd;
+
+	*created = access(path, F_OK) != 0;
+	if ((fd = open(path, O_WRONLY | O_CREAT, 0644)) < 0)
+		return jpki_fail(JPKI_ERR_INPUT, "--out: %s: %s", path,
+		    strerror(errno));
+	if ((*f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		return jpki_fail(JPKI_ERR_IO, "--out: %s: %s", path,
+		    strerror(errno));
+	}
+	return JPKI_OK;
+}
+
 static int
 cmd_issue(struct ca *ca, struct args *a)
 {
@@ -182,9 +203,10 @@ cmd_issue(struct ca *ca, struct args *a)
 	struct ca_issued out;
 	const unsigned char *p;
 	X509 *x = NULL;
+	FILE *f = NULL;
 	long long id;
 	char nb[26], na[26];
-	int r;
+	int r, created = 0;
 
 	memset(&req, 0, sizeof(req));
 	memset(&out, 0, sizeof(out));
@@ -203,17 +225,23 @@ cmd_issue(struct ca *ca, struct args *a)
 	req.actor = a->actor ? a->actor : "operator";
 	if ((r = read_pubkey(a->pubkey, &req.pub)) != JPKI_OK)
 		return r;
+	if ((r = out_open(a->out, &f, &created)) != JPKI_OK)
+		goto out;
 	if ((r = ca_issue(ca, &req, &out)) != JPKI_OK)
 		goto out;
 	p = out.der;
 	if ((x = d2i_X509(NULL, &p, (long)out.der_len)) == NULL) {
-		r = jpki_fail(JPKI_ERR_INTERNAL, "issued certificate unreadable");
+		r = jpki_fail(JPKI_ERR_INTERNAL, "issued certificate %s "
+		    "unreadable", out.serial);
 		goto out;
 	}
-	/* The certificate is issued and recorded; a failure to write the
-	 * output file is reported, and `jpki cert show` can still fetch it. */
-	if ((r = write_cert_pem(a->out, x)) != JPKI_OK)
+	if (ftruncate(fileno(f), 0) != 0 || !PEM_write_X509(f, x) ||
+	    fflush(f) != 0) {
+		r = jpki_fail(JPKI_ERR_IO, "--out: %s: certificate %s was "
+		    "issued but not written (`jpki cert show %s --pem`)",
+		    a->out, out.serial, out.serial);
 		goto out;
+	}
 	iso8601_format_jst(out.not_before, nb);
 	iso8601_format_jst(out.not_after, na);
 	if (a->json)
@@ -225,6 +253,12 @@ cmd_issue(struct ca *ca, struct args *a)
 		printf("issued %s certificate %s, valid until %s -> %s\n",
 		    rules_cert_type_name(req.type), out.serial, na, a->out);
 out:
+	if (f != NULL && fclose(f) != 0 && r == JPKI_OK)
+		r = jpki_fail(JPKI_ERR_IO, "--out: %s: %s", a->out,
+		    strerror(errno));
+	/* A refused issuance leaves no empty file behind. */
+	if (r != JPKI_OK && created && out.der == NULL)
+		unlink(a->out);
 	X509_free(x);
 	EVP_PKEY_free(req.pub);
 	ca_issued_free(&out);
@@ -265,7 +299,7 @@ cli_ca(int argc, char **argv)
 			case O_EXPIRY: a.expiry = optarg; break;
 			case O_ACTOR: a.actor = optarg; break;
 			case O_HELP: fputs(usage_text, stdout); return 0;
-			default: fputs(usage_text, stderr); return 2;
+			default: return cli_bad_option(argv + 1);
 			}
 		}
 		if (optind != argc - 1)

@@ -249,7 +249,7 @@ cli_cert(int argc, char **argv)
 			case O_ACTOR: a.actor = optarg; break;
 			case O_PEM: a.pem = 1; break;
 			case O_HELP: fputs(usage_text, stdout); return 0;
-			default: fputs(usage_text, stderr); return 2;
+			default: return cli_bad_option(argv + 1);
 			}
 		}
 		if (cmds[i].takes_serial && optind < argc - 1)

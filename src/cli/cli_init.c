@@ -49,7 +49,7 @@ cli_init(int argc, char **argv)
 		case 'u': o.base_url = optarg; break;
 		case 'j': json = 1; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default: fputs(usage_text, stderr); return 2;
+		default: return cli_bad_option(argv);
 		}
 	}
 	if (optind != argc)

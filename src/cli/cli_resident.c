@@ -71,7 +71,7 @@ parse(int argc, char **argv, struct args *a)
 		case O_CLERK: a->clerk = optarg; break;
 		case O_DECEASED: a->deceased = 1; break;
 		case O_HELP: fputs(usage_text, stdout); return -1;
-		default: fputs(usage_text, stderr); return 2;
+		default: return cli_bad_option(argv);
 		}
 	}
 	for (; optind < argc; optind++) {

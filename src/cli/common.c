@@ -5,6 +5,7 @@
 #include "base/base.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,12 +51,24 @@ cli_usage(const char *fmt, ...)
 }
 
 int
+cli_bad_option(char **gargv)
+{
+	const char *opt = optind > 0 ? gargv[optind - 1] : "?";
+
+	fprintf(stderr, "jpki: usage: %s option '%s' (see --help)\n",
+	    optopt != 0 && strchr(opt, '=') == NULL && opt[0] == '-' &&
+	    opt[1] == '-' ? "incomplete" : "unknown or incomplete", opt);
+	return 2;
+}
+
+int
 cli_read_secret(const char *env, const char *prompt, char *buf, size_t n)
 {
 	struct termios old, quiet;
 	const char *v = env ? getenv(env) : NULL;
 	FILE *tty;
 	size_t len;
+	int restore = 0;
 
 	if (v != NULL) {
 		if (strlen(v) >= n)
@@ -71,16 +84,27 @@ cli_read_secret(const char *env, const char *prompt, char *buf, size_t n)
 	if (tcgetattr(fileno(tty), &old) == 0) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+		restore = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
 	}
 	if (fgets(buf, (int)n, tty) == NULL)
 		buf[0] = '\0';
-	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	if (restore)
+		tcsetattr(fileno(tty), TCSAFLUSH, &old);
 	fprintf(tty, "\n");
-	fclose(tty);
 	len = strlen(buf);
-	if (len > 0 && buf[len - 1] == '\n')
+	if (len > 0 && buf[len - 1] == '\n') {
 		buf[--len] = '\0';
+	} else if (len + 1 >= n) {
+		int ch;
+
+		/* Longer than any PIN: refuse rather than cut it silently. */
+		while ((ch = fgetc(tty)) != EOF && ch != '\n')
+			;
+		fclose(tty);
+		jpki_wipe(buf, n);
+		return jpki_fail(JPKI_ERR_INPUT, "%s: input too long", prompt);
+	}
+	fclose(tty);
 	return JPKI_OK;
 }
 

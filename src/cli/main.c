@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "base/base.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +40,7 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+	opterr = 0; /* commands report bad options in one line */
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -35,6 +35,9 @@ config_defaults(struct jpki_config *c)
 	strcpy(c->ou_auth, "OpenJPKI for user authentication");
 	strcpy(c->ou_agency, "OpenJPKI Certification Centre");
 	strcpy(c->service_ja, "公的個人認証サービス（openjpki）");
+	strcpy(c->service_ou_sign_ja, "公的個人認証サービス署名用");
+	strcpy(c->service_ou_auth_ja, "公的個人認証サービス利用者証明用");
+	strcpy(c->agency_ja, "openjpki 認証局");
 	strcpy(c->cps_uri, "http://127.0.0.1:8080/cps");
 	rules_fee_defaults(&c->fees);
 }
@@ -56,6 +59,9 @@ static const struct string_key string_keys[] = {
     SKEY("ou_auth", ou_auth),
     SKEY("ou_agency", ou_agency),
     SKEY("service_ja", service_ja),
+    SKEY("service_ou_sign_ja", service_ou_sign_ja),
+    SKEY("service_ou_auth_ja", service_ou_auth_ja),
+    SKEY("agency_ja", agency_ja),
     SKEY("cps_uri", cps_uri),
 };
 

@@ -208,6 +208,14 @@ store_cert_count(struct store *s, long *out)
 }
 
 int
+store_cert_valid_of(struct store *s, int64_t resident_id, enum cert_type type,
+    int64_t now, char serial[SERIAL_HEX_MAX], int64_t *not_after)
+{
+	return s->ops->cert_valid_of(s->impl, resident_id, type, now, serial,
+	    not_after);
+}
+
+int
 store_revocation_list(struct store *s, enum cert_type ca, int shard,
     int (*fn)(void *, const char *, int64_t, int), void *arg)
 {

@@ -154,6 +154,12 @@ int store_cert_revoke(struct store *s, const char *serial, int reason,
 int store_cert_list(struct store *s, int64_t resident_id,
     int (*fn)(void *arg, const struct cert_record *c), void *arg);
 int store_cert_count(struct store *s, long *out);
+/* The resident's newest certificate of `type` that is valid (not revoked,
+ * not expired) at `now`: JPKI_OK with its serial and notAfter, or
+ * JPKI_ERR_NOTFOUND (no message recorded). */
+int store_cert_valid_of(struct store *s, int64_t resident_id,
+    enum cert_type type, int64_t now, char serial[SERIAL_HEX_MAX],
+    int64_t *not_after);
 /* Revoked entries of one CA (and shard, or -1 for all), in serial order:
  * for streaming CRLs. */
 int store_revocation_list(struct store *s, enum cert_type ca, int shard,
@@ -320,6 +326,10 @@ struct jpki_config {
 	int key_bits;             /* CA key size */
 	int crl_shards;           /* number of CRL shards per CA */
 	char org[64], ou_sign[96], ou_auth[96], ou_agency[128], service_ja[128];
+	/* The rest of the service DirName (SAN, IssuerAltName), as the real
+	 * J-LIS certificates carry it: C=JP, O=service, OU=service per CA,
+	 * OU=agency. */
+	char service_ou_sign_ja[128], service_ou_auth_ja[128], agency_ja[128];
 	char cps_uri[256];
 	struct fee_table fees;
 };

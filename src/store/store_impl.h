@@ -47,6 +47,9 @@ struct store_ops {
 	int (*cert_list)(void *impl, int64_t resident_id,
 	    int (*fn)(void *, const struct cert_record *), void *arg);
 	int (*cert_count)(void *impl, long *out);
+	int (*cert_valid_of)(void *impl, int64_t resident_id,
+	    enum cert_type type, int64_t now, char serial[SERIAL_HEX_MAX],
+	    int64_t *not_after);
 	int (*revocation_list)(void *impl, enum cert_type ca, int shard,
 	    int (*fn)(void *, const char *, int64_t, int), void *arg);
 	int (*crl_number_next)(void *impl, enum cert_type ca, int shard,

@@ -22,6 +22,7 @@ enum stmt_id {
 	ST_AUDIT_INSERT,
 	ST_RESIDENT_GET,
 	ST_MUNICIPALITY_GET,
+	ST_CERT_VALID_OF,
 	ST__COUNT
 };
 
@@ -925,6 +926,36 @@ sq_cert_count(void *impl, long *out)
 }
 
 static int
+sq_cert_valid_of(void *impl, int64_t resident_id, enum cert_type type,
+    int64_t now, char serial[SERIAL_HEX_MAX], int64_t *not_after)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = db_cached(s, ST_CERT_VALID_OF, "SELECT serial, not_after FROM"
+	    " certificates WHERE resident_id = ? AND ca = ? AND status = 1"
+	    " AND not_after >= ? ORDER BY issued_at DESC, rowid DESC LIMIT 1",
+	    &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, resident_id);
+	sqlite3_bind_int(st, 2, (int)type);
+	sqlite3_bind_int64(st, 3, now);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		col_text(st, 0, serial, SERIAL_HEX_MAX);
+		*not_after = sqlite3_column_int64(st, 1);
+		r = JPKI_OK;
+	} else if (rc == SQLITE_DONE) {
+		r = JPKI_ERR_NOTFOUND;
+	} else {
+		r = db_fail(s, "certificate");
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+static int
 sq_revocation_list(void *impl, enum cert_type ca, int shard,
     int (*fn)(void *, const char *, int64_t, int), void *arg)
 {
@@ -1669,6 +1700,7 @@ const struct store_ops store_sqlite_ops = {
 	.cert_revoke = sq_cert_revoke,
 	.cert_list = sq_cert_list,
 	.cert_count = sq_cert_count,
+	.cert_valid_of = sq_cert_valid_of,
 	.revocation_list = sq_revocation_list,
 	.crl_number_next = sq_crl_number_next,
 	.audit_last = sq_audit_last,

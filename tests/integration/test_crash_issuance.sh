@@ -15,18 +15,12 @@ export JPKI_DATA=$work/data JPKI_NOW=2026-11-25T10:00:00+09:00
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$JPKI" init >/dev/null
-ids=()
-for n in 123456789018 000000000019 111111111118; do
-	ids+=("$("$JPKI" resident add --number "$n" --name "山田 太郎" \
-		--address "東京都千代田区千代田1-1" --birth 1980-05-05 \
-		--gender male --json | sed -n 's/^  "id": \([0-9]*\),$/\1/p')")
-done
 openssl genrsa -out "$work/card.key" 2048 2>/dev/null
 openssl rsa -in "$work/card.key" -pubout -out "$work/card.pub" 2>/dev/null
 "$JPKI" ca export --out "$work/ca" >/dev/null
 
 for delay in 0.3 0.6 1.1; do
-	"$JPKI_BUILD/issue_forever" "$JPKI_DATA" "$work/card.pub" "${ids[@]}" \
+	"$JPKI_BUILD/issue_forever" "$JPKI_DATA" "$work/card.pub" \
 		>"$work/progress" 2>&1 &
 	pid=$!
 	sleep "$delay"

@@ -81,19 +81,21 @@ expect_eq "revoked count" "$(json_get revoked)" 1
 expect_cert "$SIGN" revoked keyCompromise
 expect_cert "$SIGN2" revoked affiliationChanged
 
-check "R6: a change revokes every valid signing certificate, however many the operator issued (20)"
-MANY=()
-for i in $(seq 1 20); do
-	MANY+=("$(issue "$ID" sign "$TMP/many$i.pem")")
-done
+check "R8: the operator interface issues one valid signing certificate per holder; R6 revokes it"
+ONE=$(issue "$ID" sign "$TMP/one.pem")
+db_snapshot "$TMP/before-r8.sql"
+expect_status 1 ca issue --resident "$ID" --type sign --pubkey "$(pubkey "r$ID-sign")" --out "$TMP/two.pem"
+expect_one_error_line "R8"
+expect_store_unchanged "$TMP/before-r8.sql" "the R8 refusal"
+[ ! -e "$TMP/two.pem" ] || fail "a refused issuance left $TMP/two.pem behind"
 ok resident change "$ID" --address "東京都港区六本木2-2" --json
-expect_eq "revoked count" "$(json_get revoked)" 20
+expect_eq "revoked count" "$(json_get revoked)" 1
 ok cert list --resident "$ID" --json
 still=$("$PYTHON" -c 'import json,sys; print(sum(1 for c in json.load(open(sys.argv[1])) if c["type"] == "sign" and c["status"] == "valid"))' "$TMP/stdout")
 expect_eq "signing certificates still valid" "$still" 0
-expect_cert "${MANY[19]}" revoked affiliationChanged
+expect_cert "$ONE" revoked affiliationChanged
 expect_cert "$AUTH" valid
-expect_audit_ok "after revoking twenty"
+expect_audit_ok "after the R8 refusal and the change"
 
 check "R6: death revokes both certificates (cessationOfOperation)"
 SIGN3=$(issue "$ID" sign "$TMP/sign-last.pem")
