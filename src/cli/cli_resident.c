@@ -15,6 +15,7 @@ static const char usage_text[] =
     "--address ADDR\n"
     "                         --birth YYYY-MM-DD --gender male|female|unknown\n"
     "                         [--kana KANA] [--municipality CODE] [--json]\n"
+    "                         [--name-flags 0100…] [--address-flags 00…]\n"
     "       jpki resident import FILE.csv [--json]\n"
     "       jpki resident show ID [--json]\n"
     "       jpki resident list [--json]\n"
@@ -23,7 +24,8 @@ static const char usage_text[] =
     "common: --data DIR, --clerk NAME\n";
 
 enum { O_DATA = 1, O_JSON, O_NUMBER, O_NAME, O_KANA, O_ADDRESS, O_BIRTH,
-	O_GENDER, O_MUNI, O_CLERK, O_DECEASED, O_HELP };
+	O_GENDER, O_MUNI, O_CLERK, O_DECEASED, O_NAME_FLAGS, O_ADDRESS_FLAGS,
+	O_HELP };
 
 static const struct option opts[] = {
     {"data", required_argument, NULL, O_DATA},
@@ -38,6 +40,8 @@ static const struct option opts[] = {
     {"clerk", required_argument, NULL, O_CLERK},
     {"actor", required_argument, NULL, O_CLERK},
     {"deceased", no_argument, NULL, O_DECEASED},
+    {"name-flags", required_argument, NULL, O_NAME_FLAGS},
+    {"address-flags", required_argument, NULL, O_ADDRESS_FLAGS},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -70,6 +74,8 @@ parse(int argc, char **argv, struct args *a)
 		case O_MUNI: a->in.municipality = optarg; break;
 		case O_CLERK: a->clerk = optarg; break;
 		case O_DECEASED: a->deceased = 1; break;
+		case O_NAME_FLAGS: a->in.name_flags = optarg; break;
+		case O_ADDRESS_FLAGS: a->in.address_flags = optarg; break;
 		case O_HELP: fputs(usage_text, stdout); return -1;
 		default: return cli_bad_option(argv);
 		}
@@ -284,6 +290,10 @@ cmd_change(struct ca *ca, struct args *a)
 		return jpki_fail(JPKI_ERR_USAGE, "change takes one resident ID");
 	if ((rc = parse_id(a->pos[0], &id)) != JPKI_OK)
 		return rc;
+	if (a->in.name_flags != NULL || a->in.address_flags != NULL)
+		return jpki_fail(JPKI_ERR_USAGE, "change: substitution flags "
+		    "are given when a resident is added (a changed name or "
+		    "address starts with all 0)");
 	if (a->in.number != NULL || a->in.municipality != NULL)
 		return jpki_fail(JPKI_ERR_USAGE, "change: the individual number "
 		    "and municipality are not changed here");

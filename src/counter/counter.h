@@ -23,6 +23,11 @@ struct register_input {
 	const char *number;       /* 12 digits with check digit */
 	const char *name;         /* "SURNAME GIVEN" (ASCII or U+3000 space) */
 	const char *kana;         /* optional */
+	/* Substitution flags (OIDs .2 and .6): one 0/1 per character of
+	 * "SURNAME<U+3000>GIVEN" and of the address; 1 = an external
+	 * character was replaced by a substitute.  NULL = all 0. */
+	const char *name_flags;
+	const char *address_flags;
 	const char *address;
 	const char *birth;        /* YYYY-MM-DD */
 	const char *gender;       /* male | female | unknown */

@@ -130,6 +130,27 @@ set_gender(struct resident *r, const char *g)
 	return JPKI_OK;
 }
 
+/* Replace default all-zero flags (already sized to the text) with given
+ * ones: same length, only 0 and 1. */
+static int
+set_flags(const char *field, const char *given, char *flags, size_t cap)
+{
+	size_t n;
+
+	if (given == NULL || given[0] == '\0')
+		return JPKI_OK;
+	n = strlen(given);
+	if (n != strlen(flags) || n >= cap)
+		return jpki_fail(JPKI_ERR_INPUT, "%s: %zu flags for %zu "
+		    "characters (one 0 or 1 per character)", field, n,
+		    strlen(flags));
+	if (strspn(given, "01") != n)
+		return jpki_fail(JPKI_ERR_INPUT, "%s: only 0 and 1 are allowed",
+		    field);
+	memcpy(flags, given, n + 1);
+	return JPKI_OK;
+}
+
 int
 register_parse(struct ca *ca, const struct register_input *in,
     struct resident *r)
@@ -160,6 +181,11 @@ register_parse(struct ca *ca, const struct register_input *in,
 		return rc;
 	if (in->kana != NULL && (rc = copy_text("kana", in->kana, r->name_kana,
 	    sizeof(r->name_kana))) != JPKI_OK)
+		return rc;
+	if ((rc = set_flags("name flags", in->name_flags, r->name_flags,
+	    sizeof(r->name_flags))) != JPKI_OK ||
+	    (rc = set_flags("address flags", in->address_flags,
+	    r->address_flags, sizeof(r->address_flags))) != JPKI_OK)
 		return rc;
 	if (store_municipality_get(ca_store(ca), muni, &m) != JPKI_OK)
 		return jpki_fail(JPKI_ERR_INPUT, "municipality: no "
@@ -208,9 +234,9 @@ register_add(struct ca *ca, struct resident *r, const char *actor)
 }
 
 static const char *const csv_columns[] = {"number", "name", "address",
-    "birth", "gender", "kana", "municipality"};
+    "birth", "gender", "kana", "municipality", "name_flags", "address_flags"};
 enum { COL_NUMBER, COL_NAME, COL_ADDRESS, COL_BIRTH, COL_GENDER, COL_KANA,
-	COL_MUNI, COL__COUNT };
+	COL_MUNI, COL_NAME_FLAGS, COL_ADDRESS_FLAGS, COL__COUNT };
 
 static int
 read_header(struct csv *c, int col[COL__COUNT])
@@ -241,7 +267,8 @@ read_header(struct csv *c, int col[COL__COUNT])
 		if (!known)
 			return jpki_fail(JPKI_ERR_INPUT, "row 1: unknown column "
 			    "'%.40s' (expected number, name, address, birth, "
-			    "gender, kana, municipality)", c->field[f]);
+			    "gender, kana, municipality, name_flags, "
+			    "address_flags)", c->field[f]);
 	}
 	for (int i = 0; i <= COL_GENDER; i++)
 		if (col[i] < 0)
@@ -301,6 +328,8 @@ register_import_csv(struct ca *ca, const void *data, size_t len,
 		in.gender = cell(c, col[COL_GENDER]);
 		in.kana = cell(c, col[COL_KANA]);
 		in.municipality = cell(c, col[COL_MUNI]);
+		in.name_flags = cell(c, col[COL_NAME_FLAGS]);
+		in.address_flags = cell(c, col[COL_ADDRESS_FLAGS]);
 		if (in.kana != NULL && in.kana[0] == '\0')
 			in.kana = NULL;
 		if (in.municipality != NULL && in.municipality[0] == '\0')
