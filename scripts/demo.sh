@@ -1,14 +1,20 @@
 #!/bin/sh
 # `make run`: sets up a demo data directory (embedded SQLite store, the two
 # CAs, demo residents) and walks through the system end to end in the
-# terminal: issuance, verification with openssl, a register change that
-# revokes the signing certificate (R6), and the audit chain.
+# terminal: a card delivered at the counter with keys born on the card, a
+# signature verified with openssl, a move of house that revokes the signing
+# certificate (R6), loss and reissue with its fees (R7), an expiry notice
+# (R12) and the audit chain.
 # (When `jpki serve` exists this script will start it on 127.0.0.1:8080.)
 # usage: scripts/demo.sh JPKI_BINARY DEMO_DIR
 set -eu
 jpki=$1
 export JPKI_DATA=$2
 src=$(cd "$(dirname "$0")/.." && pwd)
+# The PINs the holder chooses at the counter (demo values).
+export JPKI_SIGN_PASSWORD=DEMO2026 JPKI_AUTH_PIN=1234 JPKI_CARDINFO_PIN=5678
+out=$JPKI_DATA/demo
+clerk="--clerk demo-clerk"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -17,42 +23,53 @@ if [ ! -f "$JPKI_DATA/config" ]; then
 	"$jpki" init --municipality 132217
 	step "jpki resident import: demo residents"
 	"$jpki" resident import "$src/data/demo-residents.csv"
-else
-	step "using the existing demo data directory $JPKI_DATA"
 fi
+mkdir -p "$out"
 "$jpki" ca show
 step "the register"
 "$jpki" resident list
 
-keys=$JPKI_DATA/demo-keys
-mkdir -p "$keys"
-if [ ! -f "$keys/sign.pub" ]; then
-	# Stand-ins for the key pairs a card generates on chip.
-	openssl genrsa -out "$keys/sign.key" 2048 2>/dev/null
-	openssl rsa -in "$keys/sign.key" -pubout -out "$keys/sign.pub" 2>/dev/null
-	openssl genrsa -out "$keys/auth.key" 2048 2>/dev/null
-	openssl rsa -in "$keys/auth.key" -pubout -out "$keys/auth.pub" 2>/dev/null
+step "R8: resident 1 receives a My Number card; both key pairs are born on the card"
+if [ ! -f "$out/card1.img" ]; then
+	"$jpki" counter deliver --resident 1 --out "$out/card1.img" $clerk
+fi
+"$jpki" card status --card "$out/card1.img"
+
+step "R4: the holder signs a document with the signing key; openssl verifies it"
+echo "確定申告書 (e-Tax) $(date)" >"$out/document.txt"
+"$jpki" card sign --card "$out/card1.img" --type sign --in "$out/document.txt" \
+	--out "$out/document.sig"
+mkdir -p "$out/certs"
+"$jpki" card certs --card "$out/card1.img" --sign --out "$out/certs" >/dev/null
+"$jpki" ca export --out "$out/ca" >/dev/null
+signcert=$out/certs/sign.pem
+openssl x509 -inform DER -in "$out/certs/sign.der" -out "$signcert"
+openssl verify -CAfile "$out/ca/sign-ca.pem" "$signcert"
+openssl x509 -in "$signcert" -pubkey -noout >"$out/sign.pub"
+openssl dgst -sha256 -verify "$out/sign.pub" -signature "$out/document.sig" \
+	"$out/document.txt"
+openssl x509 -in "$signcert" -noout -subject -ext subjectAltName
+
+step "R8e: resident 4 is under 15: a card with the authentication certificate only"
+if [ ! -f "$out/card4.img" ]; then
+	"$jpki" counter deliver --resident 4 --out "$out/card4.img" $clerk ||
+		true
 fi
 
-step "jpki ca issue: signing and authentication certificates for resident 1"
-"$jpki" ca issue --resident 1 --type sign --pubkey "$keys/sign.pub" \
-	--out "$keys/sign.pem"
-"$jpki" ca issue --resident 1 --type auth --pubkey "$keys/auth.pub" \
-	--out "$keys/auth.pem"
-"$jpki" ca export --out "$JPKI_DATA/export" >/dev/null
-
-step "openssl verifies them; the signing certificate carries the four facts (R4)"
-openssl verify -CAfile "$JPKI_DATA/export/sign-ca.pem" "$keys/sign.pem"
-openssl verify -CAfile "$JPKI_DATA/export/auth-ca.pem" "$keys/auth.pem"
-openssl x509 -in "$keys/sign.pem" -noout -subject -ext subjectAltName
-
-step "R8e: resident 4 is under 15: no signing certificate"
-"$jpki" ca issue --resident 4 --type sign --pubkey "$keys/sign.pub" \
-	--out "$keys/minor.pem" || true
-
 step "R6: resident 1 moves house; the signing certificate is revoked at once"
-"$jpki" resident change 1 --address "東京都清瀬市元町一丁目4番17号" || true
+"$jpki" resident change 1 --address "東京都清瀬市元町一丁目4番17号" $clerk || true
 "$jpki" cert list --resident 1
+
+step "R7: resident 1 loses the card; both certificates revoked, a new card for 800 + 200 yen"
+"$jpki" counter report-lost --resident 1 $clerk || true
+if [ ! -f "$out/card1-reissued.img" ]; then
+	"$jpki" counter reissue --resident 1 --out "$out/card1-reissued.img" $clerk
+fi
+
+step "R12: expiry notices with the inquiry/response form (PDF)"
+JPKI_NOW=2030-10-15T09:00:00+09:00 "$jpki" counter notices --within 3m \
+	--out "$out/notices" $clerk || true
+ls "$out/notices" 2>/dev/null || true
 
 step "jpki audit verify: the hash-chained audit log"
 "$jpki" audit verify
