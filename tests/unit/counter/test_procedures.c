@@ -218,8 +218,9 @@ int
 main(void)
 {
 	struct ca_init_options o = {0};
-	struct register_input in = {"123456789018", "Unit Taro", NULL,
-	    "東京都清瀬市中里1-1", "1990-05-05", "male", NULL};
+	struct register_input in = {.number = "123456789018",
+	    .name = "Unit Taro", .address = "東京都清瀬市中里1-1",
+	    .birth = "1990-05-05", .gender = "male"};
 	struct counter_pins pins = {"HOLDER1", "1234", "5678"};
 	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL};
 	struct counter_receipt rc;
