@@ -266,19 +266,31 @@ prepared_free(struct prepared *p)
 	p->rec.der = NULL;
 }
 
+/* Build and sign one prepared certificate.  signers[] (indexed by
+ * certificate type) belong to the calling thread and are made on first
+ * use. */
 static int
-sign_one(struct prepared *p)
+sign_one(struct prepared *p, struct pki_signer *signers[3])
 {
+	struct pki_signer **sg = &signers[p->rec.ca];
 	int r;
 
-	if ((r = pki_ee_cert_build(&p->ep, &p->x)) != JPKI_OK ||
-	    (r = pki_cert_sign(p->x, p->ca_key)) != JPKI_OK)
+	if (*sg == NULL && (r = pki_signer_new(p->ca_key, sg)) != JPKI_OK)
 		return r;
-	r = pki_cert_der(p->x, &p->rec.der, &p->rec.der_len);
+	if ((r = pki_ee_cert_build(&p->ep, &p->x)) != JPKI_OK)
+		return r;
+	r = pki_signer_sign_der(*sg, p->x, &p->rec.der, &p->rec.der_len);
 	/* Freed here, on the signing thread, not on the recording one. */
 	X509_free(p->x);
 	p->x = NULL;
 	return r;
+}
+
+static void
+signers_free(struct pki_signer *signers[3])
+{
+	for (int i = 0; i < 3; i++)
+		pki_signer_free(&signers[i]);
 }
 
 /* Record a signed certificate and its audit entry (inside a transaction). */
@@ -322,10 +334,13 @@ ca_issue_in_tx(struct ca *ca, const struct ca_issue_request *req,
 
 	if ((r = jpki_now_checked(&now)) != JPKI_OK)
 		return r;
+	struct pki_signer *signers[3] = {NULL, NULL, NULL};
+
 	if ((r = prepare(ca, req, now, &p)) == JPKI_OK &&
-	    (r = sign_one(&p)) == JPKI_OK)
+	    (r = sign_one(&p, signers)) == JPKI_OK)
 		r = record(ca, &p, out);
 	prepared_free(&p);
+	signers_free(signers);
 	return r;
 }
 
@@ -370,6 +385,7 @@ static void *
 signer_thread(void *arg)
 {
 	struct pipeline *pl = arg;
+	struct pki_signer *signers[3] = {NULL, NULL, NULL};
 
 	pthread_mutex_lock(&pl->lock);
 	for (;;) {
@@ -382,12 +398,13 @@ signer_thread(void *arg)
 			break;
 		i = pl->next++;
 		pthread_mutex_unlock(&pl->lock);
-		pl->items[i].r = sign_one(&pl->items[i]);
+		pl->items[i].r = sign_one(&pl->items[i], signers);
 		pthread_mutex_lock(&pl->lock);
 		pl->done[i] = 1;
 		pthread_cond_broadcast(&pl->finished);
 	}
 	pthread_mutex_unlock(&pl->lock);
+	signers_free(signers);
 	return NULL;
 }
 

@@ -159,6 +159,16 @@ int pki_ee_cert_build(const struct pki_ee_params *p, X509 **out);
  * concurrent use with distinct X509s and a shared EVP_PKEY. */
 int pki_cert_sign(X509 *x, EVP_PKEY *ca_key);
 
+/* The issuance fast path: a signer bound to a CA key, used by one thread
+ * at a time.  pki_signer_sign_der() signs a built certificate with
+ * sha256WithRSAEncryption and returns its DER (OPENSSL_free()); the X509
+ * itself is left unsigned.  Same bytes as pki_cert_sign + pki_cert_der. */
+struct pki_signer;
+int pki_signer_new(EVP_PKEY *ca_key, struct pki_signer **out);
+void pki_signer_free(struct pki_signer **s);
+int pki_signer_sign_der(struct pki_signer *s, X509 *x, uint8_t **der,
+    size_t *len);
+
 /* ---- DER helpers --------------------------------------------------------- */
 
 /* DER of x; the caller OPENSSL_free()s *der. */
