@@ -25,6 +25,9 @@ struct ca {
 	struct store *store;
 	struct ca_side side[3];      /* indexed by enum cert_type (1, 2) */
 	struct pki_names names;
+	/* The last municipality looked up: the table is fixed after init and
+	 * most of a batch comes from one municipality. */
+	struct municipality muni_cache;
 };
 
 int ca_key_generate(int bits, EVP_PKEY **out);

@@ -142,8 +142,14 @@ prepare(struct ca *ca, const struct ca_issue_request *req, int64_t now,
 		    "public key: an RSA key of at least 2048 bits is needed");
 	if ((r = store_resident_get(ca->store, req->resident_id, &res)))
 		return r;
-	if ((r = store_municipality_get(ca->store, res.municipality, &muni)))
-		return r;
+	if (strcmp(ca->muni_cache.code, res.municipality) == 0) {
+		muni = ca->muni_cache;
+	} else {
+		if ((r = store_municipality_get(ca->store, res.municipality,
+		    &muni)) != JPKI_OK)
+			return r;
+		ca->muni_cache = muni;
+	}
 	if ((r = card_expiry_for(req, &res, now, &card_expiry)) != JPKI_OK)
 		return r;
 
