@@ -243,8 +243,9 @@ write_file(const char *path, const uint8_t *p, size_t n)
 	FILE *f = fopen(path, "wb");
 	int ok;
 
+	/* A path the user named that cannot be opened is bad input (2). */
 	if (f == NULL)
-		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+		return jpki_fail(JPKI_ERR_INPUT, "%s: %s", path, strerror(errno));
 	ok = fwrite(p, 1, n, f) == n;
 	ok = fclose(f) == 0 && ok;
 	return ok ? JPKI_OK : jpki_fail(JPKI_ERR_IO, "%s: write failed", path);
@@ -413,7 +414,7 @@ sha256_file(const char *path, uint8_t hash[32])
 	int r = JPKI_OK;
 
 	if (f == NULL)
-		r = jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+		r = jpki_fail(JPKI_ERR_INPUT, "%s: %s", path, strerror(errno));
 	else if (md == NULL || buf == NULL ||
 	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
 		r = jpki_fail(JPKI_ERR_CRYPTO, "SHA-256 unavailable");
