@@ -97,8 +97,7 @@ code_hash(const uint8_t salt[FORM_SALT_LEN], const char *code,
 }
 
 int
-form_create_in_tx(struct store *s, struct inquiry_form *f,
-    char code[FORM_CODE_BUF])
+form_prepare(struct inquiry_form *f, char code[FORM_CODE_BUF])
 {
 	uint8_t rnd[FORM_CODE_LEN];
 	char plain[FORM_CODE_LEN + 1];
@@ -117,13 +116,27 @@ form_create_in_tx(struct store *s, struct inquiry_form *f,
 		goto out;
 	f->status = FORM_UNUSED;
 	f->used_at = 0;
-	if ((r = store_form_insert(s, f)) != JPKI_OK)
-		goto out;
 	snprintf(code, FORM_CODE_BUF, "%.4s-%.4s-%.4s", plain, plain + 4,
 	    plain + 8);
 out:
 	jpki_wipe(rnd, sizeof(rnd));
 	jpki_wipe(plain, sizeof(plain));
+	return r;
+}
+
+int
+form_create_in_tx(struct store *s, struct inquiry_form *f,
+    char code[FORM_CODE_BUF])
+{
+	int r;
+
+	if (f->number == 0 && (r = store_form_number_reserve(s, f->created_at,
+	    &f->number)) != JPKI_OK)
+		return r;
+	if ((r = form_prepare(f, code)) != JPKI_OK)
+		return r;
+	if ((r = store_form_insert(s, f)) != JPKI_OK)
+		jpki_wipe(code, FORM_CODE_BUF);
 	return r;
 }
 

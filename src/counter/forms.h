@@ -32,6 +32,11 @@ struct notice_doc {
 	struct jdate today;
 };
 
+/* Draw a new check code: fills f's salt and hash, marks it unused, and
+ * writes the code (for the paper only) into code.  No store access: the
+ * notices print a form before the transaction that records it. */
+int form_prepare(struct inquiry_form *f, char code[FORM_CODE_BUF]);
+
 /* Write the two-page PDF (page 1: notice or cover letter addressed to the
  * holder; page 2: the inquiry/response form) to path, fsync'd.  Japanese
  * text is laid out by Pango in Noto Sans CJK JP and embedded by cairo. */

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -126,8 +128,34 @@ csv_row(struct jbuf *b, const struct expiring *e, const struct resident *h,
 	return JPKI_OK;
 }
 
-/* Make one notice for the certificates *g[0..n) of one holder that have no
- * form yet: one transaction, the PDF renamed into place after it. */
+/* Drop from *g[0..n) the certificates that already have a notice form
+ * (counting them as already noticed); returns how many are left. */
+static size_t
+drop_noticed(struct store *s, struct notice_run *run, struct expiring **g,
+    size_t n, int *r)
+{
+	*r = JPKI_OK;
+	for (size_t i = 0; i < n;) {
+		if ((*r = store_form_notice_find(s, g[i]->serial, &g[i]->form)))
+			return n;
+		if (g[i]->form == 0) {
+			i++;
+			continue;
+		}
+		run->already++;
+		g[i] = g[--n];
+	}
+	return n;
+}
+
+/* Print and record one notice for the certificates *g[0..n) of one holder.
+ * The form's number is reserved and the PDF written (under a temporary
+ * name, fsync'd) before the transaction, so the store's write lock is not
+ * held while Pango lays out two pages; inside the transaction the
+ * certificates are checked to still have no form (another run may have
+ * noticed them: then this paper is discarded and the rest tried again),
+ * and the form, its links and the audit entry recorded.  After the
+ * commit the PDF is renamed into place. */
 static int
 make_notice(struct ca *ca, struct notice_run *run, struct expiring **g,
     size_t n, const struct resident *holder, int64_t now)
@@ -137,42 +165,28 @@ make_notice(struct ca *ca, struct notice_run *run, struct expiring **g,
 	struct inquiry_form f;
 	struct notice_doc doc;
 	char code[FORM_CODE_BUF] = "", subject[40], tmp[620], path[600];
-	json_t *serials = json_array(), *detail;
+	json_t *serials = NULL, *detail;
 	char *text = NULL;
-	int r, wrote = 0;
+	int r, wrote = 0, in_tx = 0;
+	size_t left;
 
+	if ((r = store_municipality_get(s, holder->municipality, &muni)))
+		return r;
+again:
+	if ((n = drop_noticed(s, run, g, n, &r)) == 0 || r != JPKI_OK)
+		goto out;
 	memset(&f, 0, sizeof(f));
 	memset(&doc, 0, sizeof(doc));
-	if ((r = store_begin(s)) != JPKI_OK) {
-		json_decref(serials);
-		return r;
-	}
-	/* Another run may have noticed some of them since we looked: the
-	 * transaction is the only place where "no form yet" is sure. */
-	for (size_t i = 0; i < n;) {
-		if ((r = store_form_notice_find(s, g[i]->serial, &g[i]->form)))
-			goto fail;
-		if (g[i]->form == 0) {
-			i++;
-			continue;
-		}
-		run->already++;
-		g[i] = g[--n];
-	}
-	if (n == 0) {
-		r = JPKI_OK;
-		goto fail;      /* nothing to make: roll the empty tx back */
-	}
-	if ((r = store_municipality_get(s, holder->municipality, &muni)))
-		goto fail;
+	json_decref(serials);
+	serials = json_array();
 	f.resident_id = holder->id;
 	f.purpose = FORM_RENEW;
 	f.origin = FORM_FROM_NOTICE;
 	f.issued_on = jst_date_of(now);
+	f.created_at = now;
 	/* Usable until the first of its certificates expires: after that it
 	 * is no longer a renewal. */
 	f.expiry = jst_date_of(g[0]->not_after);
-	f.created_at = now;
 	for (size_t i = 0; i < n; i++) {
 		if (jdate_cmp(jst_date_of(g[i]->not_after), f.expiry) < 0)
 			f.expiry = jst_date_of(g[i]->not_after);
@@ -184,25 +198,9 @@ make_notice(struct ca *ca, struct notice_run *run, struct expiring **g,
 		json_array_append_new(serials, json_string(g[i]->serial));
 	}
 	doc.ncerts = (int)n;
-	if ((r = form_create_in_tx(s, &f, code)) != JPKI_OK)
-		goto fail;
-	for (size_t i = 0; i < n; i++)
-		if ((r = store_form_notice_link(s, g[i]->serial, f.number)))
-			goto fail;
-	snprintf(subject, sizeof(subject), "resident:%lld",
-	    (long long)holder->id);
-	detail = json_pack("{s:I, s:O}", "form", (json_int_t)f.number,
-	    "certificates", serials);
-	text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
-	json_decref(detail);
-	if (text == NULL) {
-		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-		goto fail;
-	}
-	if ((r = store_audit_append(s, run->clerk, "notice.expiry", subject,
-	    text)) != JPKI_OK)
-		goto fail;
-
+	if ((r = store_form_number_reserve(s, now, &f.number)) != JPKI_OK ||
+	    (r = form_prepare(&f, code)) != JPKI_OK)
+		goto out;
 	snprintf(path, sizeof(path), "%s/notice-%lld.pdf", run->out_dir,
 	    (long long)f.number);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -213,15 +211,52 @@ make_notice(struct ca *ca, struct notice_run *run, struct expiring **g,
 	doc.code = code;
 	doc.today = f.issued_on;
 	if ((r = notice_pdf_write(tmp, &doc)) != JPKI_OK)
-		goto fail;
+		goto out;
 	wrote = 1;
-	if ((r = store_commit(s)) != JPKI_OK) {
+
+	if ((r = store_begin(s)) != JPKI_OK)
+		goto out;
+	in_tx = 1;
+	left = drop_noticed(s, run, g, n, &r);
+	if (r != JPKI_OK)
+		goto out;
+	if (left != n) {
+		/* Raced with another run: this paper lists a certificate
+		 * that now has a form.  Discard it and try the rest. */
+		store_rollback(s);
+		in_tx = 0;
 		unlink(tmp);
+		wrote = 0;
+		jpki_wipe(code, sizeof(code));
+		n = left;
+		goto again;
+	}
+	if ((r = store_form_insert(s, &f)) != JPKI_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if ((r = store_form_notice_link(s, g[i]->serial, f.number)))
+			goto out;
+	snprintf(subject, sizeof(subject), "resident:%lld",
+	    (long long)holder->id);
+	detail = json_pack("{s:I, s:O}", "form", (json_int_t)f.number,
+	    "certificates", serials);
+	text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+	json_decref(detail);
+	if (text == NULL) {
+		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	if ((r = store_audit_append(s, run->clerk, "notice.expiry", subject,
+	    text)) != JPKI_OK)
+		goto out;
+	in_tx = 0;
+	if ((r = store_commit(s)) != JPKI_OK)
+		goto out;
+	wrote = 0;      /* committed: the PDF is the form's, keep it */
 	if (rename(tmp, path) != 0) {
 		r = jpki_fail(JPKI_ERR_IO, "notice %lld recorded but %s could "
-		    "not be renamed", (long long)f.number, tmp);
+		    "not be renamed (the next run puts it in place)",
+		    (long long)f.number, tmp);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -229,12 +264,11 @@ make_notice(struct ca *ca, struct notice_run *run, struct expiring **g,
 		g[i]->is_new = 1;
 	}
 	run->notices_made++;
-	goto out;
-fail:
-	store_rollback(s);
+out:
+	if (in_tx)
+		store_rollback(s);
 	if (wrote)
 		unlink(tmp);
-out:
 	jpki_wipe(code, sizeof(code));
 	free(text);
 	json_decref(serials);
@@ -349,8 +383,9 @@ counter_notices(struct ca *ca, struct notice_run *run)
 	struct stat st;
 	struct jdate today, last;
 	size_t holders = 0, done = 0;
+	char lock_path[512];
 	int64_t now;
-	int r;
+	int r, lock_fd = -1;
 
 	run->certificates = run->notices_made = run->already = 0;
 	run->csv_path[0] = '\0';
@@ -374,9 +409,23 @@ counter_notices(struct ca *ca, struct notice_run *run)
 		return jpki_fail(JPKI_ERR_USAGE, "--out %s is not a directory",
 		    run->out_dir);
 	}
-	if ((r = jpki_now_checked(&now)) != JPKI_OK ||
-	    (r = recover_pending(ca, run->out_dir)) != JPKI_OK)
+	if ((r = jpki_now_checked(&now)) != JPKI_OK)
 		return r;
+	/* One run per directory: the recovery below must not take another
+	 * run's PDF in the making for a leftover, nor two runs write one
+	 * CSV. */
+	snprintf(lock_path, sizeof(lock_path), "%s/.notices.lock",
+	    run->out_dir);
+	if ((lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return jpki_fail(JPKI_ERR_IO, "cannot open %s: %s", lock_path,
+		    strerror(errno));
+	if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		close(lock_fd);
+		return jpki_fail(JPKI_ERR_CONFLICT, "another `jpki counter "
+		    "notices` is writing to %s", run->out_dir);
+	}
+	if ((r = recover_pending(ca, run->out_dir)) != JPKI_OK)
+		goto out;
 	today = jst_date_of(now);
 	last = run->within_months ? jdate_add_months(today,
 	    run->within_months) : jdate_add_days(today, run->within_days);
@@ -413,5 +462,7 @@ counter_notices(struct ca *ca, struct notice_run *run)
 out:
 	free(list.v);
 	jbuf_free(&csv);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	return r;
 }

@@ -522,6 +522,12 @@ store_form_insert(struct store *s, struct inquiry_form *f)
 }
 
 int
+store_form_number_reserve(struct store *s, int64_t at, int64_t *number)
+{
+	return s->ops->form_number_reserve(s->impl, at, number);
+}
+
+int
 store_form_get(struct store *s, int64_t number, struct inquiry_form *out)
 {
 	return s->ops->form_get(s->impl, number, out);

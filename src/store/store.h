@@ -243,7 +243,11 @@ struct proxy_application {
 	int64_t completed_at;
 };
 
-/* Sets f->number. */
+/* Form numbers are reserved first (in or out of a transaction; a number
+ * is never handed out twice, and one reserved but never used is a gap), so
+ * a form can be printed before the transaction that records it.
+ * store_form_insert() needs f->number set to a reserved number. */
+int store_form_number_reserve(struct store *s, int64_t at, int64_t *number);
 int store_form_insert(struct store *s, struct inquiry_form *f);
 int store_form_get(struct store *s, int64_t number, struct inquiry_form *out);
 /* Unused -> used at `at`; JPKI_ERR_CONFLICT if the form is not unused. */

@@ -86,6 +86,7 @@ struct store_ops {
 
 	/* ---- proxy forms ---- */
 	int (*form_insert)(void *impl, struct inquiry_form *f);
+	int (*form_number_reserve)(void *impl, int64_t at, int64_t *number);
 	int (*form_get)(void *impl, int64_t number, struct inquiry_form *out);
 	int (*form_mark_used)(void *impl, int64_t number, int64_t at);
 	int (*form_notice_link)(void *impl, const char *serial, int64_t number);

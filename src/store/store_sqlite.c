@@ -215,8 +215,11 @@ static const char *const migrations[] = {
     "  clerk TEXT NOT NULL, applied_at INTEGER NOT NULL,"
     "  form_number INTEGER, status INTEGER NOT NULL,"
     "  completed_at INTEGER);"
+    "CREATE TABLE form_numbers("
+    "  number INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  reserved_at INTEGER NOT NULL);"
     "CREATE TABLE inquiry_forms("
-    "  number INTEGER PRIMARY KEY,"
+    "  number INTEGER PRIMARY KEY REFERENCES form_numbers(number),"
     "  resident_id INTEGER NOT NULL REFERENCES residents(id),"
     "  purpose INTEGER NOT NULL, cert_types INTEGER NOT NULL,"
     "  pin_kind INTEGER NOT NULL, origin INTEGER NOT NULL,"
@@ -1142,11 +1145,15 @@ sq_form_insert(void *impl, struct inquiry_form *f)
 	sqlite3_stmt *st;
 	int r;
 
+	if (f->number <= 0)
+		return jpki_fail(JPKI_ERR_INTERNAL, "inquiry form: no reserved "
+		    "number");
 	if ((r = db_prep(s, "INSERT INTO inquiry_forms(resident_id, purpose,"
 	    " cert_types, pin_kind, origin, application_id, issued_on, expiry,"
-	    " check_salt, check_hash, status, used_at, created_at)"
-	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)) != JPKI_OK)
+	    " check_salt, check_hash, status, used_at, created_at, number)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)) != JPKI_OK)
 		return r;
+	sqlite3_bind_int64(st, 14, f->number);
 	sqlite3_bind_int64(st, 1, f->resident_id);
 	sqlite3_bind_int(st, 2, (int)f->purpose);
 	sqlite3_bind_int(st, 3, f->cert_types);
@@ -1164,8 +1171,24 @@ sq_form_insert(void *impl, struct inquiry_form *f)
 	if (f->status == FORM_USED)
 		sqlite3_bind_int64(st, 12, f->used_at);
 	sqlite3_bind_int64(st, 13, f->created_at);
-	if ((r = db_step_done(s, st, "inquiry form")) == JPKI_OK)
-		f->number = sqlite3_last_insert_rowid(s->db);
+	r = db_step_done(s, st, "inquiry form");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+sq_form_number_reserve(void *impl, int64_t at, int64_t *number)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = db_prep(s, "INSERT INTO form_numbers(reserved_at) VALUES (?)",
+	    &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, at);
+	if ((r = db_step_done(s, st, "form number")) == JPKI_OK)
+		*number = sqlite3_last_insert_rowid(s->db);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -1721,6 +1744,7 @@ const struct store_ops store_sqlite_ops = {
 	.card_image_get = sq_card_image_get,
 	/* ---- proxy forms ---- */
 	.form_insert = sq_form_insert,
+	.form_number_reserve = sq_form_number_reserve,
 	.form_get = sq_form_get,
 	.form_mark_used = sq_form_mark_used,
 	.form_notice_link = sq_form_notice_link,

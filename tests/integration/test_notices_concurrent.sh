@@ -2,7 +2,8 @@
 # test_notices_concurrent.sh: two `jpki counter notices` runs at the same
 # time (two clerks, two output directories) never make two forms for one
 # certificate: between them every holder gets exactly one notice, both
-# runs succeed, and the audit chain verifies.
+# runs succeed, and the audit chain verifies.  Two runs into one output
+# directory are not allowed: the second is refused.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -19,7 +20,7 @@ init_data
 ok resident import "$TMP/residents.csv" --clerk registrar
 KEY=$(pubkey shared)     # one key for all: the keys are not what is tested
 for i in $(seq 1 $HOLDERS); do
-	"$JPKI" ca issue --resident "$i" --type auth --pubkey "$KEY" --out /dev/null >/dev/null ||
+	"$JPKI" ca issue --resident "$i" --type auth --pubkey "$KEY" --out "$TMP/cert-$i.pem" >/dev/null ||
 		fail "jpki ca issue for resident $i failed"
 done
 export JPKI_NOW=2030-03-01T09:00:00+09:00
@@ -46,4 +47,16 @@ expect_eq "PDFs written" "$pdfs" "$HOLDERS"
 expect_eq "each run's CSV lists every certificate" \
 	"$(($(grep -c '' "$TMP/a/notices.csv") + $(grep -c '' "$TMP/b/notices.csv")))" "$((2 * HOLDERS + 2))"
 expect_audit_ok "after the concurrent runs"
+
+check "one run per output directory: a second run into a directory in use is refused and changes nothing"
+command -v flock >/dev/null 2>&1 || fail "flock (util-linux) is needed"
+db_snapshot "$TMP/before.sql"
+flock "$TMP/a/.notices.lock" sleep 5 &
+holder=$!
+sleep 0.3
+expect_status 1 counter notices --within 3m --out "$TMP/a" --clerk tanaka
+expect_one_error_line "another .jpki counter notices. is writing to $TMP/a"
+expect_store_unchanged "$TMP/before.sql" "refused notices"
+kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
 done_ok

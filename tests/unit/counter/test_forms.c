@@ -22,6 +22,13 @@ __lsan_default_suppressions(void)
 	return "leak:libcairo.so\nleak:libfontconfig.so\n";
 }
 
+const char *__lsan_default_options(void);
+const char *
+__lsan_default_options(void)
+{
+	return "print_suppressions=0";
+}
+
 static struct store *
 fixture_store(char path[64], struct resident *holder)
 {
@@ -255,6 +262,39 @@ test_a_certificate_gets_one_notice_form(struct store *s, int64_t holder)
 }
 
 static void
+test_form_numbers_are_reserved_once(struct store *s, int64_t holder)
+{
+	struct inquiry_form f, g;
+	char code[FORM_CODE_BUF];
+	int64_t a = 0, b = 0;
+
+	/* A number reserved and never used (a notice printed, then a
+	 * transaction that did not commit) is a gap, never handed out again. */
+	CHECK_INT(store_form_number_reserve(s, 1, &a), JPKI_OK);
+	CHECK_INT(new_form(s, holder, FORM_FROM_NOTICE,
+	    (struct jdate){2026, 4, 1}, &f, code), JPKI_OK);
+	CHECK(f.number > a);
+	CHECK_INT(store_form_number_reserve(s, 1, &b), JPKI_OK);
+	CHECK(b > f.number);
+	CHECK_INT(store_form_get(s, a, &g), JPKI_ERR_NOTFOUND);
+	/* A form needs a reserved number; one number, one form. */
+	memset(&g, 0, sizeof(g));
+	g.resident_id = holder;
+	g.purpose = FORM_ISSUE;
+	g.origin = FORM_FROM_APPLICATION;
+	g.issued_on = g.expiry = (struct jdate){2026, 4, 1};
+	CHECK_INT(store_form_insert(s, &g), JPKI_ERR_INTERNAL);
+	g.number = f.number;
+	CHECK_INT(store_form_insert(s, &g), JPKI_ERR_CONFLICT);
+	g.number = b + 1000;   /* never reserved: the foreign key refuses it */
+	CHECK_INT(store_form_insert(s, &g), JPKI_ERR_CONFLICT);
+	g.number = b;
+	CHECK_INT(form_prepare(&g, code), JPKI_OK);
+	CHECK_INT(store_form_insert(s, &g), JPKI_OK);
+	CHECK(form_code_matches(&g, code));
+}
+
+static void
 test_purpose_names_round_trip(void)
 {
 	enum form_purpose p;
@@ -337,6 +377,7 @@ main(void)
 	test_form_checks_in_order(s, holder.id);
 	test_a_form_is_used_once(s, holder.id);
 	test_a_certificate_gets_one_notice_form(s, holder.id);
+	test_form_numbers_are_reserved_once(s, holder.id);
 	test_notice_pdf_has_two_pages_and_an_embedded_cjk_font(s, &holder);
 	store_close(&s);
 	unlink(path);
