@@ -458,9 +458,10 @@ cli_counter_forms(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*run)(struct ca *, struct args *);
+		int procedure;          /* records a clerk */
 	} cmds[] = {
-	    {"proxy-apply", cmd_apply}, {"proxy-complete", cmd_complete},
-	    {"notices", cmd_notices}, {"form-show", cmd_show},
+	    {"proxy-apply", cmd_apply, 1}, {"proxy-complete", cmd_complete, 1},
+	    {"notices", cmd_notices, 1}, {"form-show", cmd_show, 0},
 	};
 	struct args a;
 	struct ca *ca = NULL;
@@ -473,6 +474,9 @@ cli_counter_forms(int argc, char **argv)
 			continue;
 		if ((rc = parse(argc - 1, argv + 1, &a)) != 0)
 			return rc < 0 ? 0 : rc;
+		/* Bad usage is reported before the data directory is opened. */
+		if (cmds[i].procedure && (rc = need_clerk(&a)) != JPKI_OK)
+			return cli_report(rc);
 		if ((rc = ca_open(cli_data_dir(a.data), &ca)) != JPKI_OK)
 			return cli_report(rc);
 		rc = cmds[i].run(ca, &a);
