@@ -196,6 +196,18 @@ out_open(const char *path, FILE **f, int *created)
 	return JPKI_OK;
 }
 
+/* Empty a regular file before writing (devices and pipes have nothing
+ * to truncate). */
+static int
+truncate_regular(FILE *f)
+{
+	struct stat st;
+
+	if (fstat(fileno(f), &st) != 0)
+		return 0;
+	return !S_ISREG(st.st_mode) || ftruncate(fileno(f), 0) == 0;
+}
+
 static int
 cmd_issue(struct ca *ca, struct args *a)
 {
@@ -235,8 +247,7 @@ cmd_issue(struct ca *ca, struct args *a)
 		    "unreadable", out.serial);
 		goto out;
 	}
-	if (ftruncate(fileno(f), 0) != 0 || !PEM_write_X509(f, x) ||
-	    fflush(f) != 0) {
+	if (!truncate_regular(f) || !PEM_write_X509(f, x) || fflush(f) != 0) {
 		r = jpki_fail(JPKI_ERR_IO, "--out: %s: certificate %s was "
 		    "issued but not written (`jpki cert show %s --pem`)",
 		    a->out, out.serial, out.serial);
