@@ -26,27 +26,6 @@ ca_key_generate(int bits, EVP_PKEY **out)
 	return JPKI_OK;
 }
 
-/* Make a new directory entry durable. */
-static int
-sync_parent_dir(const char *path)
-{
-	char dir[PATH_MAX_JPKI];
-	char *slash;
-	int fd, r = JPKI_OK;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
-		return jpki_fail(JPKI_ERR_IO, "%s: %s", dir, strerror(errno));
-	if (fsync(fd) != 0)
-		r = jpki_fail(JPKI_ERR_IO, "%s: %s", dir, strerror(errno));
-	close(fd);
-	return r;
-}
-
 /* Write via a temporary file opened O_EXCL with `mode`, fsync, link into
  * place (refusing to replace anything), then sync the directory. */
 static int
@@ -85,7 +64,7 @@ write_pem(const char *path, mode_t mode, int (*writer)(FILE *, void *),
 		goto fail;
 	}
 	unlink(tmp);
-	return sync_parent_dir(path);
+	return durable_sync_dir_of(path);
 fail:
 	if (f != NULL)
 		fclose(f);

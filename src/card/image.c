@@ -16,6 +16,7 @@
  * and rename, so a crash leaves either the old or the new image.
  */
 #include "card/card_int.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -365,58 +366,6 @@ fail:
 
 /* ---- files ------------------------------------------------------------- */
 
-static int
-fsync_parent(const char *path)
-{
-	char *copy = strdup(path);
-	int fd, r = JPKI_OK;
-
-	if (copy == NULL)
-		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY)) < 0 ||
-	    fsync(fd) != 0)
-		r = jpki_fail(JPKI_ERR_IO, "%s: cannot sync directory: %s",
-		    path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return r;
-}
-
-/* Write buf to tmp and make it durable. */
-static int
-write_durable(const char *tmp, const uint8_t *buf, size_t n)
-{
-	size_t off = 0;
-	int fd;
-
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) < 0)
-		return jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
-	while (off < n) {
-		ssize_t w = write(fd, buf + off, n - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	return JPKI_OK;
-fail:
-	jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return JPKI_ERR_IO;
-}
-
 static char *
 path_with(const char *path, const char *suffix)
 {
@@ -443,14 +392,14 @@ card_image_save(struct card *c)
 		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	if ((r = write_durable(tmp, img.data, img.len)) != JPKI_OK)
+	if ((r = durable_write(tmp, img.data, img.len, 0600)) != JPKI_OK)
 		goto fail;
 	if (rename(tmp, c->path) != 0) {
 		r = jpki_fail(JPKI_ERR_IO, "%s: %s", c->path, strerror(errno));
 		unlink(tmp);
 		goto fail;
 	}
-	r = fsync_parent(c->path);
+	r = durable_sync_dir_of(c->path);
 fail:
 	free(tmp);
 	jbuf_free(&img);
@@ -493,7 +442,7 @@ card_image_create(const char *path, enum card_kind kind,
 		goto fail;
 	}
 	snprintf(tmp + strlen(tmp), 24, ".%ld", (long)getpid());
-	if ((r = write_durable(tmp, img.data, img.len)) != JPKI_OK)
+	if ((r = durable_write(tmp, img.data, img.len, 0600)) != JPKI_OK)
 		goto fail;
 	/* link() refuses an existing target, so a file that appeared since
 	 * the check above is not overwritten either. */
@@ -506,7 +455,7 @@ card_image_create(const char *path, enum card_kind kind,
 		goto fail;
 	}
 	unlink(tmp);
-	if ((r = fsync_parent(path)) != JPKI_OK)
+	if ((r = durable_sync_dir_of(path)) != JPKI_OK)
 		goto fail;
 	if (serial_hex != NULL)
 		memcpy(serial_hex, c->serial_hex, CARD_SERIAL_HEX);

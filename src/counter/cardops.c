@@ -67,53 +67,15 @@ counter_read_file(const char *path, size_t max, struct jbuf *out)
 	return r;
 }
 
-static int
-fsync_dir_of(const char *path)
-{
-	char copy[600];
-	int fd, r = JPKI_OK;
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY)) < 0 ||
-	    fsync(fd) != 0)
-		r = jpki_fail(JPKI_ERR_IO, "%s: cannot sync directory: %s",
-		    path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
+/* Write a card image durably, name included. */
 static int
 write_durable(const char *path, const uint8_t *p, size_t n)
 {
-	size_t off = 0;
-	int fd;
+	int r;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) < 0)
-		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
-	while (off < n) {
-		ssize_t w = write(fd, p + off, n - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	return fsync_dir_of(path);
-fail:
-	jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(path);
-	return JPKI_ERR_IO;
+	if ((r = durable_write(path, p, n, 0600)) != JPKI_OK)
+		return r;
+	return durable_sync_dir_of(path);
 }
 
 static int recover_pending(struct ca *ca, const char *card_path,
@@ -275,7 +237,7 @@ cardsess_finish(struct card_session *cs)
 		    cs->path, strerror(errno));
 	}
 	cs->staged = 0;
-	if ((r = fsync_dir_of(cs->path)) != JPKI_OK)
+	if ((r = durable_sync_dir_of(cs->path)) != JPKI_OK)
 		return r;
 	return JPKI_OK;
 }
@@ -327,7 +289,7 @@ recover_pending(struct ca *ca, const char *card_path, int *repaired)
 		if (rename(pending, card_path) != 0)
 			return jpki_fail(JPKI_ERR_IO, "%s: %s", card_path,
 			    strerror(errno));
-		if ((r = fsync_dir_of(card_path)) != JPKI_OK)
+		if ((r = durable_sync_dir_of(card_path)) != JPKI_OK)
 			return r;
 	} else if (unlink(pending) != 0) {
 		/* It never committed: the image as it was stands. */

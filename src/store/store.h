@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct store;
 
@@ -340,6 +341,12 @@ struct jpki_config {
 void config_defaults(struct jpki_config *c);
 int config_load(const char *path, struct jpki_config *c);
 int config_write(const char *path, const struct jpki_config *c);
+
+/* ---- durable files ------------------------------------------------------ *
+ * Write a whole file and fsync it (on failure it is removed); the caller
+ * renames or links it into place, then syncs the directory. */
+int durable_write(const char *path, const void *buf, size_t n, mode_t mode);
+int durable_sync_dir_of(const char *path);
 
 /* Open the store named by a data directory's config. */
 int store_open_datadir(const char *dir, const struct jpki_config *c,

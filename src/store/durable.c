@@ -1,0 +1,70 @@
+/*
+ * durable.c: the one way openjpki writes a file that must survive a crash
+ * (card images, keys, the config): write the whole buffer, fsync, close;
+ * callers rename or link it into place and then sync the directory, so a
+ * new name is durable too.
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+durable_write(const char *path, const void *buf, size_t n, mode_t mode)
+{
+	const uint8_t *p = buf;
+	size_t off = 0;
+	int fd, saved;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    mode)) < 0)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+	while (off < n) {
+		ssize_t w = write(fd, p + off, n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	return JPKI_OK;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(saved));
+}
+
+int
+durable_sync_dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	int fd = -1, r = JPKI_OK;
+
+	if (copy == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY)) < 0 ||
+	    fsync(fd) != 0)
+		r = jpki_fail(JPKI_ERR_IO, "%s: cannot sync directory: %s",
+		    path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return r;
+}
