@@ -9,10 +9,12 @@
  */
 #include "store/store_impl.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 10000
 
@@ -297,10 +299,16 @@ int
 store_sqlite_open(const char *path, void **impl)
 {
 	struct sqlite_store *s;
-	int r;
+	int r, fd;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	/* The register holds individual numbers: the database (and the WAL
+	 * and shared-memory files SQLite gives its mode) is for the
+	 * operator only. */
+	if (strcmp(path, ":memory:") != 0 && (fd = open(path, O_RDWR |
+	    O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		r = jpki_fail(JPKI_ERR_IO, "store: cannot open %s: %s", path,

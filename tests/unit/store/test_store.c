@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -28,6 +29,15 @@ sample_resident(const char *number)
 	r.status = RESIDENT_ACTIVE;
 	r.facts_version = 1;
 	return r;
+}
+
+static void
+test_database_is_private(void)
+{
+	struct stat st;
+
+	/* It holds individual numbers. */
+	CHECK(stat(dbpath, &st) == 0 && (st.st_mode & 077) == 0);
 }
 
 static void
@@ -234,6 +244,7 @@ main(void)
 		fprintf(stderr, "%s\n", jpki_errmsg());
 		return 3;
 	}
+	test_database_is_private();
 	test_schema_is_migrated(s);
 	test_municipality_table_loads_and_stores(s);
 	test_resident_round_trip_and_duplicate_refused(s);
