@@ -119,8 +119,10 @@ main(int argc, char **argv)
 			reqs[i].pub = keys[(done + i) % KEYS];
 			reqs[i].actor = "bench";
 		}
+		/* cores - 1 signing threads: the calling thread records and
+		 * signs too, so no core is oversubscribed. */
 		if ((r = ca_issue_batch(ca, reqs, (size_t)n, NULL,
-		    (int)cores)) != JPKI_OK) {
+		    cores > 1 ? (int)cores - 1 : 1)) != JPKI_OK) {
 			fprintf(stderr, "bench: %s\n", jpki_errmsg());
 			return 3;
 		}
@@ -132,7 +134,7 @@ main(int argc, char **argv)
 	per_core = openssl_sign_rate();
 	limit = per_core * (double)cores;
 	printf("bench: issued %ld certificates (sign and auth) in %.2f s, "
-	    "batches of %ld, %ld signing threads, durable store\n", done,
+	    "batches of %ld, %ld threads signing, durable store\n", done,
 	    elapsed, batch, cores);
 	printf("bench: openssl speed rsa2048: %.0f signs/s per core x %ld "
 	    "cores = %.0f signs/s\n", per_core, cores, limit);

@@ -80,8 +80,9 @@ int ca_issue(struct ca *ca, const struct ca_issue_request *req,
 /* The same inside the caller's open transaction (counter procedures). */
 int ca_issue_in_tx(struct ca *ca, const struct ca_issue_request *req,
     struct ca_issued *out);
-/* Issue n certificates with up to `threads` signing threads and record
- * them all in one transaction: all of them or none. */
+/* Issue n certificates with `threads` signing threads (the calling thread
+ * prepares, records, and signs whatever no signing thread has taken) and
+ * record them all in one transaction: all of them or none. */
 int ca_issue_batch(struct ca *ca, const struct ca_issue_request *reqs,
     size_t n, struct ca_issued *out, int threads);
 

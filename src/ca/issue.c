@@ -462,6 +462,7 @@ ca_issue_batch(struct ca *ca, const struct ca_issue_request *reqs, size_t n,
     struct ca_issued *out, int threads)
 {
 	struct pipeline pl;
+	struct pki_signer *own_signers[3] = {NULL, NULL, NULL};
 	pthread_t tid[ISSUE_THREADS_MAX];
 	int64_t now;
 	int r = JPKI_OK, started = 0, in_tx = 0;
@@ -521,6 +522,22 @@ ca_issue_batch(struct ca *ca, const struct ca_issue_request *reqs, size_t n,
 	for (i = 0; i < n && r == JPKI_OK; i++) {
 		pthread_mutex_lock(&pl.lock);
 		while (!pl.done[i]) {
+			/* Rather than wait, the recording thread signs what no
+			 * signing thread has taken yet. */
+			if (pl.next < pl.published) {
+				size_t first = pl.next, last = first + SIGN_CHUNK <
+				    pl.published ? first + SIGN_CHUNK : pl.published;
+
+				pl.next = last;
+				pthread_mutex_unlock(&pl.lock);
+				for (size_t k = first; k < last; k++)
+					pl.items[k].r = sign_one(&pl.items[k],
+					    own_signers);
+				pthread_mutex_lock(&pl.lock);
+				for (size_t k = first; k < last; k++)
+					pl.done[k] = 1;
+				continue;
+			}
 			pl.recorder_waiting = 1;
 			pthread_cond_wait(&pl.finished, &pl.lock);
 			pl.recorder_waiting = 0;
@@ -546,6 +563,7 @@ out:
 			ca_issued_free(&out[i]);
 	for (i = 0; i < n; i++)
 		prepared_free(&pl.items[i]);
+	signers_free(own_signers);
 	free(pl.items);
 	free(pl.done);
 	pthread_mutex_destroy(&pl.lock);
