@@ -3,6 +3,7 @@
  */
 #include "cli/cli.h"
 #include "counter/counter.h"
+#include "counter/csv.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -166,52 +167,18 @@ cmd_add(struct ca *ca, struct args *a)
 }
 
 static int
-read_file(const char *path, char **data, size_t *len, size_t max)
-{
-	FILE *f = fopen(path, "rb");
-	struct jbuf b;
-	char chunk[65536];
-	size_t n;
-	int r = JPKI_OK;
-
-	if (f == NULL)
-		return jpki_fail(JPKI_ERR_INPUT, "%s: %s", path, strerror(errno));
-	jbuf_init(&b);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (b.len + n > max) {
-			r = jpki_fail(JPKI_ERR_INPUT, "%s: larger than %zu bytes",
-			    path, max);
-			break;
-		}
-		if ((r = jbuf_put(&b, chunk, n)) != JPKI_OK)
-			break;
-	}
-	if (r == JPKI_OK && ferror(f))
-		r = jpki_fail(JPKI_ERR_IO, "%s: read error", path);
-	fclose(f);
-	if (r != JPKI_OK) {
-		jbuf_free(&b);
-		return r;
-	}
-	*data = (char *)b.data;
-	*len = b.len;
-	return JPKI_OK;
-}
-
-static int
 cmd_import(struct ca *ca, struct args *a)
 {
-	char *data = NULL;
-	size_t len = 0;
+	struct jbuf data;
 	long added;
 	int rc;
 
 	if (a->npos != 1)
 		return jpki_fail(JPKI_ERR_USAGE, "import takes one CSV file");
-	if ((rc = read_file(a->pos[0], &data, &len, 64L * 1024 * 1024)))
+	if ((rc = file_read_all(a->pos[0], CSV_INPUT_MAX, &data)) != JPKI_OK)
 		return rc;
-	rc = register_import_csv(ca, data, len, a->clerk, &added);
-	free(data);
+	rc = register_import_csv(ca, data.data, data.len, a->clerk, &added);
+	jbuf_free(&data);
 	if (rc != JPKI_OK)
 		return rc;
 	if (a->json)

@@ -38,35 +38,6 @@ counter_sha256(const uint8_t *p, size_t n, uint8_t out[32])
 	EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
 }
 
-int
-counter_read_file(const char *path, size_t max, struct jbuf *out)
-{
-	uint8_t chunk[4096];
-	FILE *f;
-	size_t n;
-	int r = JPKI_OK;
-
-	jbuf_init(out);
-	if ((f = fopen(path, "rb")) == NULL)
-		return jpki_fail(errno == ENOENT ? JPKI_ERR_NOTFOUND :
-		    JPKI_ERR_IO, "%s: %s", path, strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (out->len + n > max) {
-			r = jpki_fail(JPKI_ERR_INPUT, "%s: larger than %zu "
-			    "bytes", path, max);
-			break;
-		}
-		if ((r = jbuf_put(out, chunk, n)) != JPKI_OK)
-			break;
-	}
-	if (r == JPKI_OK && ferror(f))
-		r = jpki_fail(JPKI_ERR_IO, "%s: read failed", path);
-	fclose(f);
-	if (r != JPKI_OK)
-		jbuf_free(out);
-	return r;
-}
-
 /* Write a card image durably, name included. */
 static int
 write_durable(const char *path, const uint8_t *p, size_t n)
@@ -138,7 +109,7 @@ cardsess_open(struct ca *ca, const char *path, struct card_session *cs)
 	/* After a roll-forward the file is newer than what was loaded; held
 	 * stays only for its lock. */
 	if (repaired == 1)
-		r = counter_read_file(path, CARD_IMAGE_MAX, &img);
+		r = file_read_all(path, CARD_IMAGE_MAX, &img);
 	else
 		r = card_image_encode(cs->held, &img);
 	if (r != JPKI_OK)
@@ -180,7 +151,7 @@ cardsess_new(struct ca *ca, const char *path, struct card_session *cs)
 	jpki_wipe(master, sizeof(master));
 	if (r != JPKI_OK)
 		return r;
-	r = counter_read_file(blank, CARD_IMAGE_MAX, &img);
+	r = file_read_all(blank, CARD_IMAGE_MAX, &img);
 	unlink(blank);
 	if (r != JPKI_OK)
 		return r;
@@ -269,7 +240,7 @@ recover_pending(struct ca *ca, const char *card_path, int *repaired)
 
 	*repaired = 0;
 	snprintf(pending, sizeof(pending), "%s.pending", card_path);
-	if ((r = counter_read_file(pending, CARD_IMAGE_MAX, &img)) ==
+	if ((r = file_read_all(pending, CARD_IMAGE_MAX, &img)) ==
 	    JPKI_ERR_NOTFOUND) {
 		jpki_errclear();
 		return JPKI_OK;

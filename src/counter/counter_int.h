@@ -37,7 +37,6 @@ int cardsess_finish(struct card_session *cs);
 void cardsess_close(struct card_session *cs);
 
 /* Read a whole small file (at most max bytes). */
-int counter_read_file(const char *path, size_t max, struct jbuf *out);
 void counter_sha256(const uint8_t *p, size_t n, uint8_t out[32]);
 
 /* Record the receipt (row, fee lines, identity checks) in the open

@@ -314,22 +314,17 @@ static int
 write_csv(const char *path, const struct jbuf *b)
 {
 	char tmp[620];
-	FILE *f;
-	int ok;
+	int r;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((f = fopen(tmp, "wb")) == NULL)
-		return jpki_fail(JPKI_ERR_IO, "cannot create %s: %s", tmp,
-		    strerror(errno));
-	ok = fwrite(b->data, 1, b->len, f) == b->len && fflush(f) == 0 &&
-	    fsync(fileno(f)) == 0;
-	if (fclose(f) != 0)
-		ok = 0;
-	if (!ok || rename(tmp, path) != 0) {
+	if ((r = durable_write(tmp, b->data, b->len, 0644)) != JPKI_OK)
+		return r;
+	if (rename(tmp, path) != 0) {
 		unlink(tmp);
-		return jpki_fail(JPKI_ERR_IO, "cannot write %s", path);
+		return jpki_fail(JPKI_ERR_IO, "cannot write %s: %s", path,
+		    strerror(errno));
 	}
-	return JPKI_OK;
+	return durable_sync_dir_of(path);
 }
 
 /* A crash between a notice's commit and the rename of its PDF leaves

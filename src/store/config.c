@@ -202,40 +202,35 @@ config_load(const char *path, struct jpki_config *c)
 int
 config_write(const char *path, const struct jpki_config *c)
 {
+	struct jbuf b;
 	char tmp[1024];
-	FILE *f;
-	int fd;
+	int r = JPKI_OK;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
 		return jpki_fail(JPKI_ERR_INPUT, "config path too long");
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0 ||
-	    (f = fdopen(fd, "w")) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
-	}
-	fprintf(f, "# openjpki configuration (written by `jpki init`).\n"
-	    "# Unknown keys are refused.  Fees are in yen (R7).\n\n");
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(string_keys); i++)
-		fprintf(f, "%s = %s\n", string_keys[i].key,
+	jbuf_init(&b);
+	r = jbuf_printf(&b, "# openjpki configuration (written by `jpki "
+	    "init`).\n# Unknown keys are refused.  Fees are in yen (R7).\n\n");
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(string_keys) && r == JPKI_OK; i++)
+		r = jbuf_printf(&b, "%s = %s\n", string_keys[i].key,
 		    (const char *)c + string_keys[i].off);
-	fprintf(f, "policy = %s\nkey_bits = %d\ncrl_shards = %d\n\n[fees]\n",
-	    c->test_policy ? "test" : "production", c->key_bits,
-	    c->crl_shards);
-	for (int i = 0; i < FEE__COUNT; i++)
-		fprintf(f, "%s = %d\n", rules_fee_item_name((enum fee_item)i),
-		    c->fees.yen[i]);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		fclose(f);
-		unlink(tmp);
-		return jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
-	}
-	fclose(f);
+	if (r == JPKI_OK)
+		r = jbuf_printf(&b, "policy = %s\nkey_bits = %d\ncrl_shards = "
+		    "%d\n\n[fees]\n", c->test_policy ? "test" : "production",
+		    c->key_bits, c->crl_shards);
+	for (int i = 0; i < FEE__COUNT && r == JPKI_OK; i++)
+		r = jbuf_printf(&b, "%s = %d\n",
+		    rules_fee_item_name((enum fee_item)i), c->fees.yen[i]);
+	if (r == JPKI_OK)
+		r = durable_write(tmp, b.data, b.len, 0644);
+	jbuf_free(&b);
+	if (r != JPKI_OK)
+		return r;
 	if (rename(tmp, path) != 0) {
 		unlink(tmp);
 		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
 	}
-	return JPKI_OK;
+	return durable_sync_dir_of(path);
 }
 
 int

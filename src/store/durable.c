@@ -52,6 +52,38 @@ fail:
 }
 
 int
+file_read_all(const char *path, size_t max, struct jbuf *out)
+{
+	uint8_t chunk[4096];
+	FILE *f;
+	size_t n;
+	int r = JPKI_OK;
+
+	jbuf_init(out);
+	if ((f = fopen(path, "rb")) == NULL)
+		return jpki_fail(errno == ENOENT ? JPKI_ERR_NOTFOUND :
+		    errno == EACCES || errno == EISDIR || errno == ENOTDIR ?
+		    JPKI_ERR_INPUT : JPKI_ERR_IO, "%s: %s", path,
+		    strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (out->len + n > max) {
+			r = jpki_fail(JPKI_ERR_INPUT, "%s: larger than %zu "
+			    "bytes", path, max);
+			break;
+		}
+		if ((r = jbuf_put(out, chunk, n)) != JPKI_OK)
+			break;
+	}
+	if (r == JPKI_OK && ferror(f))
+		r = jpki_fail(errno == EISDIR ? JPKI_ERR_INPUT : JPKI_ERR_IO,
+		    "%s: read failed", path);
+	fclose(f);
+	if (r != JPKI_OK)
+		jbuf_free(out);
+	return r;
+}
+
+int
 durable_sync_dir_of(const char *path)
 {
 	char *copy = strdup(path);
