@@ -17,9 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define KEYS 16
+
+static double
+cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 static double
 seconds(void)
@@ -64,7 +75,7 @@ main(int argc, char **argv)
 	int64_t *ids;
 	long residents;
 	struct jbuf csv;
-	double t0, elapsed, rate, limit, per_core;
+	double t0, c0, cpu, elapsed, rate, limit, per_core;
 	long done = 0;
 	int r;
 
@@ -107,9 +118,10 @@ main(int argc, char **argv)
 			return 3;
 	if ((reqs = calloc((size_t)batch, sizeof(*reqs))) == NULL)
 		return 3;
-	store_set_durable(ca_store(ca), 1);
+	store_set_durable(ca_store(ca), getenv("NODUR") ? 0 : 1);
 
 	t0 = seconds();
+	c0 = cpu_seconds();
 	while (done < count) {
 		long n = count - done < batch ? count - done : batch;
 
@@ -129,6 +141,7 @@ main(int argc, char **argv)
 		done += n;
 	}
 	elapsed = seconds() - t0;
+	cpu = cpu_seconds() - c0;
 	rate = (double)done / elapsed;
 
 	per_core = openssl_sign_rate();
@@ -136,6 +149,9 @@ main(int argc, char **argv)
 	printf("bench: issued %ld certificates (sign and auth) in %.2f s, "
 	    "batches of %ld, %ld threads signing, durable store\n", done,
 	    elapsed, batch, cores);
+	printf("bench: %.0f%% of %ld cores busy while issuing (%.1f µs of CPU "
+	    "a certificate)\n", 100 * cpu / elapsed / (double)cores, cores,
+	    1e6 * cpu / (double)done);
 	printf("bench: openssl speed rsa2048: %.0f signs/s per core x %ld "
 	    "cores = %.0f signs/s\n", per_core, cores, limit);
 	printf("bench: issuance %.0f certs/s vs rsa2048-sign-limit %.0f "

@@ -279,6 +279,7 @@ ca_close(struct ca **cap)
 		X509_free(ca->side[i].cert);
 		EVP_PKEY_free(ca->side[i].ocsp_key);
 		X509_free(ca->side[i].ocsp_cert);
+		pki_ee_template_free(&ca->side[i].ee_template);
 	}
 	store_close(&ca->store);
 	free(ca);

@@ -17,6 +17,9 @@ struct ca_side {
 	X509 *cert;
 	EVP_PKEY *ocsp_key;
 	X509 *ocsp_cert;
+	/* The constant parts of this CA's end-entity certificates, made from
+	 * the first issuance (pki_ee_template_new) and read-only after. */
+	struct pki_ee_template *ee_template;
 };
 
 struct ca {

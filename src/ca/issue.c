@@ -101,7 +101,7 @@ struct prepared {
 	char address[RESIDENT_ADDRESS_MAX + 1];
 	char address_flags[RESIDENT_ADDRESS_MAX + 1];
 	char crl_uri[512], ocsp_uri[512], issuers_uri[512];
-	X509 *x;
+	const struct pki_ee_template *tmpl;
 	EVP_PKEY *ca_key;
 	int r;
 };
@@ -259,44 +259,59 @@ prepare(struct ca *ca, const struct ca_issue_request *req, int64_t now,
 	/* Refuse bad facts now, inside the transaction, not on a thread. */
 	if (ep->facts != NULL && (r = pki_holder_facts_check(facts)))
 		return r;
+	/* Made here, on the calling thread, before any signing thread can
+	 * read it. */
+	if (ca->side[req->type].ee_template == NULL &&
+	    (r = pki_ee_template_new(ep, &ca->side[req->type].ee_template)))
+		return r;
+	p->tmpl = ca->side[req->type].ee_template;
 	return JPKI_OK;
 }
 
 static void
 prepared_free(struct prepared *p)
 {
-	X509_free(p->x);
-	p->x = NULL;
 	if (p->rec.der != NULL)
 		OPENSSL_free(p->rec.der);
 	p->rec.der = NULL;
 }
 
-/* Build and sign one prepared certificate.  signers[] (indexed by
- * certificate type) belong to the calling thread and are made on first
- * use. */
-static int
-sign_one(struct prepared *p, struct pki_signer *signers[3])
-{
-	struct pki_signer **sg = &signers[p->rec.ca];
-	int r;
+/* What a signing thread keeps between certificates: a signer per CA
+ * (made on first use) and a buffer for the TBSCertificate. */
+struct signing {
+	struct pki_signer *signer[3];
+	struct jbuf tbs;
+};
 
-	if (*sg == NULL && (r = pki_signer_new(p->ca_key, sg)) != JPKI_OK)
-		return r;
-	if ((r = pki_ee_cert_build(&p->ep, &p->x)) != JPKI_OK)
-		return r;
-	r = pki_signer_sign_der(*sg, p->x, &p->rec.der, &p->rec.der_len);
-	/* Freed here, on the signing thread, not on the recording one. */
-	X509_free(p->x);
-	p->x = NULL;
-	return r;
+static void
+signing_init(struct signing *sg)
+{
+	memset(sg, 0, sizeof(*sg));
+	jbuf_init(&sg->tbs);
 }
 
 static void
-signers_free(struct pki_signer *signers[3])
+signing_free(struct signing *sg)
 {
-	for (int i = 0; i < 3; i++)
-		pki_signer_free(&signers[i]);
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(sg->signer); i++)
+		pki_signer_free(&sg->signer[i]);
+	jbuf_free(&sg->tbs);
+}
+
+/* Encode and sign one prepared certificate. */
+static int
+sign_one(struct prepared *p, struct signing *sg)
+{
+	struct pki_signer **signer = &sg->signer[p->rec.ca];
+	int r;
+
+	if (*signer == NULL && (r = pki_signer_new(p->ca_key, signer)))
+		return r;
+	sg->tbs.len = 0;
+	if ((r = pki_ee_tbs_encode(p->tmpl, &p->ep, &sg->tbs)) != JPKI_OK)
+		return r;
+	return pki_signer_sign_tbs(*signer, sg->tbs.data, sg->tbs.len,
+	    &p->rec.der, &p->rec.der_len);
 }
 
 /* Record a signed certificate and its audit entry (inside a transaction). */
@@ -340,13 +355,14 @@ ca_issue_in_tx(struct ca *ca, const struct ca_issue_request *req,
 
 	if ((r = jpki_now_checked(&now)) != JPKI_OK)
 		return r;
-	struct pki_signer *signers[3] = {NULL, NULL, NULL};
+	struct signing sg;
 
+	signing_init(&sg);
 	if ((r = prepare(ca, req, now, &p)) == JPKI_OK &&
-	    (r = sign_one(&p, signers)) == JPKI_OK)
+	    (r = sign_one(&p, &sg)) == JPKI_OK)
 		r = record(ca, &p, out);
 	prepared_free(&p);
-	signers_free(signers);
+	signing_free(&sg);
 	return r;
 }
 
@@ -397,8 +413,9 @@ static void *
 signer_thread(void *arg)
 {
 	struct pipeline *pl = arg;
-	struct pki_signer *signers[3] = {NULL, NULL, NULL};
+	struct signing sg;
 
+	signing_init(&sg);
 	pthread_mutex_lock(&pl->lock);
 	for (;;) {
 		size_t first, last;
@@ -417,7 +434,7 @@ signer_thread(void *arg)
 		pl->next = last;
 		pthread_mutex_unlock(&pl->lock);
 		for (size_t i = first; i < last; i++)
-			pl->items[i].r = sign_one(&pl->items[i], signers);
+			pl->items[i].r = sign_one(&pl->items[i], &sg);
 		pthread_mutex_lock(&pl->lock);
 		for (size_t i = first; i < last; i++)
 			pl->done[i] = 1;
@@ -425,7 +442,7 @@ signer_thread(void *arg)
 			pthread_cond_signal(&pl->finished);
 	}
 	pthread_mutex_unlock(&pl->lock);
-	signers_free(signers);
+	signing_free(&sg);
 	return NULL;
 }
 
@@ -462,7 +479,7 @@ ca_issue_batch(struct ca *ca, const struct ca_issue_request *reqs, size_t n,
     struct ca_issued *out, int threads)
 {
 	struct pipeline pl;
-	struct pki_signer *own_signers[3] = {NULL, NULL, NULL};
+	struct signing own;
 	pthread_t tid[ISSUE_THREADS_MAX];
 	int64_t now;
 	int r = JPKI_OK, started = 0, in_tx = 0;
@@ -477,6 +494,7 @@ ca_issue_batch(struct ca *ca, const struct ca_issue_request *reqs, size_t n,
 	if (threads > ISSUE_THREADS_MAX)
 		threads = ISSUE_THREADS_MAX;
 	memset(&pl, 0, sizeof(pl));
+	signing_init(&own);
 	pl.n = n;
 	pl.items = calloc(n, sizeof(*pl.items));
 	pl.done = calloc(n, 1);
@@ -532,7 +550,7 @@ ca_issue_batch(struct ca *ca, const struct ca_issue_request *reqs, size_t n,
 				pthread_mutex_unlock(&pl.lock);
 				for (size_t k = first; k < last; k++)
 					pl.items[k].r = sign_one(&pl.items[k],
-					    own_signers);
+					    &own);
 				pthread_mutex_lock(&pl.lock);
 				for (size_t k = first; k < last; k++)
 					pl.done[k] = 1;
@@ -563,7 +581,7 @@ out:
 			ca_issued_free(&out[i]);
 	for (i = 0; i < n; i++)
 		prepared_free(&pl.items[i]);
-	signers_free(own_signers);
+	signing_free(&own);
 	free(pl.items);
 	free(pl.done);
 	pthread_mutex_destroy(&pl.lock);

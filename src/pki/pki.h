@@ -169,6 +169,28 @@ void pki_signer_free(struct pki_signer **s);
 int pki_signer_sign_der(struct pki_signer *s, X509 *x, uint8_t **der,
     size_t *len);
 
+/* The issuance fast path, part one: the TBSCertificate written from a
+ * template.  Every certificate of one CA shares its issuer and its
+ * KeyUsage, certificatePolicies, IssuerAltName, AKI and AIA extensions; a
+ * template keeps their DER, taken from a certificate pki_ee_cert_build()
+ * makes of p (which checks everything p holds).  pki_ee_tbs_encode() then
+ * appends to out the DER TBSCertificate for p, whose per-CA fields (type,
+ * ca_cert, names, test_policy, cps_uri, ocsp_uri, ca_issuers_uri) must be
+ * the template's: the bytes pki_ee_cert_build() + signing would give,
+ * about ten times faster.  A template is read-only once made: any number of
+ * threads may encode with it. */
+struct pki_ee_template;
+int pki_ee_template_new(const struct pki_ee_params *p,
+    struct pki_ee_template **out);
+void pki_ee_template_free(struct pki_ee_template **t);
+int pki_ee_tbs_encode(const struct pki_ee_template *t,
+    const struct pki_ee_params *p, struct jbuf *out);
+/* Part two: sign a DER TBSCertificate (which must name
+ * sha256WithRSAEncryption, as pki_ee_tbs_encode writes) and return the
+ * Certificate's DER (OPENSSL_free()). */
+int pki_signer_sign_tbs(struct pki_signer *s, const uint8_t *tbs,
+    size_t tbs_len, uint8_t **der, size_t *len);
+
 /* ---- DER helpers --------------------------------------------------------- */
 
 /* DER of x; the caller OPENSSL_free()s *der. */

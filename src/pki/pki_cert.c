@@ -66,6 +66,18 @@ validity_check(int64_t not_before, int64_t not_after)
 }
 
 int
+pki_cert_basics_check(const uint8_t *serial, size_t serial_len,
+    int64_t not_before, int64_t not_after, size_t *skip)
+{
+	int r;
+
+	if ((r = serial_check(serial, serial_len, skip)) ||
+	    (r = validity_check(not_before, not_after)))
+		return r;
+	return JPKI_OK;
+}
+
+int
 pki_cert_basics(X509 *x, const uint8_t *serial, size_t serial_len,
     int64_t not_before, int64_t not_after)
 {
@@ -75,8 +87,8 @@ pki_cert_basics(X509 *x, const uint8_t *serial, size_t serial_len,
 	size_t skip = 0;
 	int r;
 
-	if ((r = serial_check(serial, serial_len, &skip)) ||
-	    (r = validity_check(not_before, not_after)))
+	if ((r = pki_cert_basics_check(serial, serial_len, not_before,
+	    not_after, &skip)))
 		return r;
 	if (!X509_set_version(x, X509_VERSION_3)) {
 		r = pki_crypto_fail("setting the version");

@@ -17,20 +17,19 @@
  *   AuthorityInfoAccess        OCSP, caIssuers (not in real JPKI; last so
  *                              the real extensions keep their positions)
  *
- * The result is unsigned: the CA signs it with pki_cert_sign().
+ * The result is unsigned: the CA signs it with pki_cert_sign().  Issuance
+ * writes the same bytes faster from a template (pki_tbs.c); this builder
+ * stays the reference the fast path is tested against, and makes the
+ * template's constant parts.
  */
 #include "pki_int.h"
 
-static int
-ee_check(const struct pki_ee_params *p)
+/* What differs per certificate; pki_tbs.c checks it for each one. */
+int
+pki_ee_subject_check(const struct pki_ee_params *p)
 {
 	int r;
 
-	if ((r = pki_type_check(p->type, "certificate type")) ||
-	    (r = pki_names_check(p->names)))
-		return r;
-	if (p->ca_cert == NULL)
-		return jpki_fail(JPKI_ERR_INPUT, "ca_cert: missing");
 	if (p->subject_pub == NULL)
 		return jpki_fail(JPKI_ERR_INPUT, "subject_pub: missing");
 	/* jpki-facts.md: the card's keys are RSA-2048. */
@@ -59,8 +58,23 @@ ee_check(const struct pki_ee_params *p)
 		 * C=JP, CN only, and a caller may fill them for both types. */
 	}
 	if ((r = pki_text_check(p->cn, PKI_UB_COMMON_NAME, "cn")) ||
-	    (r = pki_uri_check(p->cps_uri, 1, "cps_uri")) ||
 	    (r = pki_uri_check(p->crl_uri, 0, "crl_uri")))
+		return r;
+	return JPKI_OK;
+}
+
+static int
+ee_check(const struct pki_ee_params *p)
+{
+	int r;
+
+	if ((r = pki_type_check(p->type, "certificate type")) ||
+	    (r = pki_names_check(p->names)))
+		return r;
+	if (p->ca_cert == NULL)
+		return jpki_fail(JPKI_ERR_INPUT, "ca_cert: missing");
+	if ((r = pki_ee_subject_check(p)) ||
+	    (r = pki_uri_check(p->cps_uri, 1, "cps_uri")))
 		return r;
 	if ((p->ocsp_uri && (r = pki_uri_check(p->ocsp_uri, 0, "ocsp_uri"))) ||
 	    (p->ca_issuers_uri && (r = pki_uri_check(p->ca_issuers_uri, 0,

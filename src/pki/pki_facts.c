@@ -32,6 +32,18 @@ static const char *const fact_oid[FACT__COUNT] = {
 	[FACT_ADDRESS_FLAGS] = PKI_OID_FACT_ADDRESS_FLAGS,
 };
 
+/* The last arc of each OID, for writing the OIDs as DER directly. */
+static const int fact_arc[FACT__COUNT] = {
+	[FACT_NAME] = 1,
+	[FACT_NAME_FLAGS] = 2,
+	[FACT_GENDER] = 3,
+	[FACT_BIRTH] = 4,
+	[FACT_ADDRESS] = 5,
+	[FACT_ADDRESS_FLAGS] = 6,
+};
+
+_Static_assert(FACT__COUNT == PKI_FACTS, "six facts");
+
 /* The order observed in real signing certificates. */
 static const enum fact fact_order[FACT__COUNT] = {
 	FACT_NAME, FACT_BIRTH, FACT_GENDER, FACT_ADDRESS, FACT_NAME_FLAGS,
@@ -181,18 +193,30 @@ fail:
 	return pki_crypto_fail("building a subjectAltName otherName");
 }
 
+void
+pki_facts_in_order(const struct pki_holder_facts *f, char gender[2],
+    struct pki_fact_item out[PKI_FACTS])
+{
+	for (size_t i = 0; i < FACT__COUNT; i++) {
+		out[i].arc = fact_arc[fact_order[i]];
+		out[i].oid = fact_oid[fact_order[i]];
+		out[i].value = fact_value(f, fact_order[i], gender);
+	}
+}
+
 int
 pki_ext_holder_facts(X509 *x, const struct pki_holder_facts *f)
 {
+	struct pki_fact_item items[PKI_FACTS];
 	GENERAL_NAMES *gens;
 	char gender[2];
 	int r = JPKI_OK;
 
 	if ((gens = GENERAL_NAMES_new()) == NULL)
 		return pki_crypto_fail("allocating subjectAltName");
-	for (size_t i = 0; i < FACT__COUNT && r == JPKI_OK; i++)
-		r = other_name_push(gens, fact_oid[fact_order[i]],
-		    fact_value(f, fact_order[i], gender));
+	pki_facts_in_order(f, gender, items);
+	for (size_t i = 0; i < PKI_FACTS && r == JPKI_OK; i++)
+		r = other_name_push(gens, items[i].oid, items[i].value);
 	if (r == JPKI_OK)
 		r = pki_ext_add(x, NID_subject_alt_name, gens, 0,
 		    "adding SubjectAltName");

@@ -30,6 +30,9 @@ int pki_name_add(X509_NAME *name, int nid, int type, const char *value);
 int pki_service_names(enum cert_type ca, const struct pki_names *n,
     GENERAL_NAMES **out);
 
+/* Check a serial and validity; *skip = the serial's leading zero octets. */
+int pki_cert_basics_check(const uint8_t *serial, size_t serial_len,
+    int64_t not_before, int64_t not_after, size_t *skip);
 /* Version 3, serial, validity, on a fresh certificate. */
 int pki_cert_basics(X509 *x, const uint8_t *serial, size_t serial_len,
     int64_t not_before, int64_t not_after);
@@ -51,6 +54,22 @@ int pki_ext_aki(X509 *x, X509 *issuer);
 /* Append the signing certificate's SAN: the six otherNames of the facts
  * (already checked). */
 int pki_ext_holder_facts(X509 *x, const struct pki_holder_facts *f);
+
+/* The six facts as otherNames, in the order real certificates carry them:
+ * the last arc of 1.2.392.200149.8.5.5.N and the UTF-8 value (gender is
+ * written into gender[]). */
+#define PKI_FACTS 6
+struct pki_fact_item {
+	int arc;
+	const char *oid;
+	const char *value;
+};
+void pki_facts_in_order(const struct pki_holder_facts *f, char gender[2],
+    struct pki_fact_item out[PKI_FACTS]);
+
+/* The per-certificate fields of an end-entity certificate (key, subject,
+ * facts, CRL URI); the builder checks the per-CA ones too. */
+int pki_ee_subject_check(const struct pki_ee_params *p);
 
 int pki_type_check(enum cert_type t, const char *field);
 

@@ -1,10 +1,12 @@
 /*
  * pki_signer.c: the fast signing path for issuance.  A signer holds an
  * EVP_PKEY_CTX set up once for RSA PKCS#1 v1.5 with SHA-256 and is used by
- * one thread at a time (one per signing thread): per certificate it encodes
- * the TBSCertificate, hashes it, signs the hash and writes the
- * Certificate SEQUENCE itself, instead of X509_sign()'s per-call context
- * setup, structure copy and second encoding.  The result is byte for byte
+ * one thread at a time (one per signing thread): per certificate it hashes
+ * the TBSCertificate, signs the hash and writes the Certificate SEQUENCE
+ * itself, instead of X509_sign()'s per-call context setup, structure copy
+ * and second encoding.  Each signer holds its own copy of the CA key: an
+ * RSA key shared by threads makes them take turns on one blinding value
+ * (OpenSSL's mt_blinding, under a lock), a copy gives each its own.  The result is byte for byte
  * what X509_sign() + i2d_X509() produce (tested).
  */
 #include "pki_int.h"
@@ -22,8 +24,12 @@ static const uint8_t sha256_rsa_algid[] = {
 };
 
 #define PKI_SIG_MAX 1024   /* RSA up to 8192 bits */
+/* Longest TBSCertificate we sign: the facts at their limits and every URI
+ * at PKI_URI_MAX fit many times over; the lengths stay in 3 octets. */
+#define PKI_TBS_MAX (1 << 20)
 
 struct pki_signer {
+	EVP_PKEY *key;
 	EVP_PKEY_CTX *ctx;
 	EVP_MD *sha256;
 	size_t sig_len;
@@ -43,7 +49,8 @@ pki_signer_new(EVP_PKEY *ca_key, struct pki_signer **out)
 	s->sig_len = (size_t)EVP_PKEY_get_size(ca_key);
 	if (s->sig_len == 0 || s->sig_len > PKI_SIG_MAX ||
 	    (s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
-	    (s->ctx = EVP_PKEY_CTX_new(ca_key, NULL)) == NULL ||
+	    (s->key = EVP_PKEY_dup(ca_key)) == NULL ||
+	    (s->ctx = EVP_PKEY_CTX_new(s->key, NULL)) == NULL ||
 	    EVP_PKEY_sign_init(s->ctx) <= 0 ||
 	    EVP_PKEY_CTX_set_rsa_padding(s->ctx, RSA_PKCS1_PADDING) <= 0 ||
 	    EVP_PKEY_CTX_set_signature_md(s->ctx, s->sha256) <= 0) {
@@ -62,6 +69,7 @@ pki_signer_free(struct pki_signer **sp)
 	if (s == NULL)
 		return;
 	EVP_PKEY_CTX_free(s->ctx);
+	EVP_PKEY_free(s->key);
 	EVP_MD_free(s->sha256);
 	free(s);
 	*sp = NULL;
@@ -94,15 +102,54 @@ der_length(uint8_t *p, size_t n)
 }
 
 int
+pki_signer_sign_tbs(struct pki_signer *s, const uint8_t *tbs,
+    size_t tbs_len, uint8_t **der, size_t *len)
+{
+	uint8_t *out = NULL, hash[32], sig[PKI_SIG_MAX];
+	uint8_t lenbuf[4], bitlen[4];
+	size_t sig_len = sizeof(sig), body, n, bl, ll;
+	unsigned int hlen = sizeof(hash);
+
+	*der = NULL;
+	*len = 0;
+	if (tbs == NULL || tbs_len == 0 || tbs_len > PKI_TBS_MAX)
+		return jpki_fail(JPKI_ERR_INPUT, "TBSCertificate: empty or "
+		    "longer than %d bytes", PKI_TBS_MAX);
+	if (!EVP_Digest(tbs, tbs_len, hash, &hlen, s->sha256, NULL) ||
+	    EVP_PKEY_sign(s->ctx, sig, &sig_len, hash, hlen) <= 0)
+		return pki_crypto_fail("signing the certificate");
+	/* Certificate ::= SEQUENCE { tbs, algid, BIT STRING signature } */
+	bl = der_length(bitlen, sig_len + 1);
+	body = tbs_len + sizeof(sha256_rsa_algid) + 1 + bl + 1 + sig_len;
+	ll = der_length(lenbuf, body);
+	if ((out = OPENSSL_malloc(1 + ll + body)) == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	n = 0;
+	out[n++] = 0x30;
+	memcpy(out + n, lenbuf, ll);
+	n += ll;
+	memcpy(out + n, tbs, tbs_len);
+	n += tbs_len;
+	memcpy(out + n, sha256_rsa_algid, sizeof(sha256_rsa_algid));
+	n += sizeof(sha256_rsa_algid);
+	out[n++] = 0x03;
+	memcpy(out + n, bitlen, bl);
+	n += bl;
+	out[n++] = 0x00; /* no unused bits */
+	memcpy(out + n, sig, sig_len);
+	n += sig_len;
+	*der = out;
+	*len = n;
+	return JPKI_OK;
+}
+
+int
 pki_signer_sign_der(struct pki_signer *s, X509 *x, uint8_t **der,
     size_t *len)
 {
 	X509_ALGOR *tbs_alg = (X509_ALGOR *)X509_get0_tbs_sigalg(x);
-	uint8_t *tbs = NULL, *out = NULL, hash[32], sig[PKI_SIG_MAX];
-	uint8_t lenbuf[4], bitlen[4];
-	size_t sig_len = sizeof(sig), body, n, bl, ll;
-	unsigned int hlen = sizeof(hash);
-	int tbs_len;
+	uint8_t *tbs = NULL;
+	int tbs_len, r;
 
 	*der = NULL;
 	*len = 0;
@@ -113,36 +160,7 @@ pki_signer_sign_der(struct pki_signer *s, X509 *x, uint8_t **der,
 		return pki_crypto_fail("signature algorithm");
 	if ((tbs_len = i2d_re_X509_tbs(x, &tbs)) <= 0)
 		return pki_crypto_fail("encoding the TBSCertificate");
-	if (!EVP_Digest(tbs, (size_t)tbs_len, hash, &hlen, s->sha256, NULL) ||
-	    EVP_PKEY_sign(s->ctx, sig, &sig_len, hash, hlen) <= 0) {
-		OPENSSL_free(tbs);
-		return pki_crypto_fail("signing the certificate");
-	}
-	/* Certificate ::= SEQUENCE { tbs, algid, BIT STRING signature } */
-	bl = der_length(bitlen, sig_len + 1);
-	body = (size_t)tbs_len + sizeof(sha256_rsa_algid) + 1 + bl + 1 +
-	    sig_len;
-	ll = der_length(lenbuf, body);
-	if ((out = OPENSSL_malloc(1 + ll + body)) == NULL) {
-		OPENSSL_free(tbs);
-		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-	}
-	n = 0;
-	out[n++] = 0x30;
-	memcpy(out + n, lenbuf, ll);
-	n += ll;
-	memcpy(out + n, tbs, (size_t)tbs_len);
-	n += (size_t)tbs_len;
-	memcpy(out + n, sha256_rsa_algid, sizeof(sha256_rsa_algid));
-	n += sizeof(sha256_rsa_algid);
-	out[n++] = 0x03;
-	memcpy(out + n, bitlen, bl);
-	n += bl;
-	out[n++] = 0x00; /* no unused bits */
-	memcpy(out + n, sig, sig_len);
-	n += sig_len;
+	r = pki_signer_sign_tbs(s, tbs, (size_t)tbs_len, der, len);
 	OPENSSL_free(tbs);
-	*der = out;
-	*len = n;
-	return JPKI_OK;
+	return r;
 }

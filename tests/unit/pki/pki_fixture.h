@@ -49,7 +49,7 @@ static const struct pki_holder_facts holder = {
 
 static const uint8_t ca_serial[] = {0x01};
 
-static EVP_PKEY *
+static inline EVP_PKEY *
 fixture_key(void)
 {
 	EVP_PKEY *k = EVP_RSA_gen(2048);
@@ -62,7 +62,7 @@ fixture_key(void)
 }
 
 /* 16 random-looking bytes, top bit clear, different per tag. */
-static void
+static inline void
 fixture_serial(uint8_t serial[16], uint8_t tag)
 {
 	for (int i = 0; i < 16; i++)
@@ -71,7 +71,7 @@ fixture_serial(uint8_t serial[16], uint8_t tag)
 }
 
 /* Parameters of an end-entity certificate of `type` under ca. */
-static struct pki_ee_params
+static inline struct pki_ee_params
 fixture_ee(enum cert_type type, X509 *ca, EVP_PKEY *pub,
     const uint8_t serial[16], int64_t nb, int64_t na)
 {
@@ -103,7 +103,7 @@ fixture_ee(enum cert_type type, X509 *ca, EVP_PKEY *pub,
 }
 
 /* Build and sign; NULL (with the message printed) on failure. */
-static X509 *
+static inline X509 *
 fixture_issue(const struct pki_ee_params *p, EVP_PKEY *ca_key)
 {
 	X509 *x = NULL;
