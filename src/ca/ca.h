@@ -86,6 +86,24 @@ int ca_issue_in_tx(struct ca *ca, const struct ca_issue_request *req,
 int ca_issue_batch(struct ca *ca, const struct ca_issue_request *reqs,
     size_t n, struct ca_issued *out, int threads);
 
+/* Bulk issuance: n requests, committed `group` at a time (each group one
+ * transaction: all of its certificates or none), signing on `threads`
+ * threads plus the caller, without pausing for commits.  On a refusal or
+ * failure it stops: the groups before the one holding the failing request
+ * stay committed, *committed says how many certificates that is (out[0..
+ * committed) are filled, the rest freed), and the error names the request.
+ * Requests prepared before another writer's commit are prepared again. */
+struct ca_stream_options {
+	int threads;            /* signing threads besides the caller (>= 1) */
+	size_t group;           /* certificates per transaction; 0: all n */
+	/* Called after each commit with the number committed so far. */
+	void (*on_commit)(void *arg, size_t committed);
+	void *arg;
+};
+int ca_issue_stream(struct ca *ca, const struct ca_issue_request *reqs,
+    size_t n, struct ca_issued *out, const struct ca_stream_options *opt,
+    size_t *committed);
+
 /* Revoke by serial (hex, as `openssl x509 -serial` prints it), with an
  * RFC 5280 reason, in its own transaction / in the caller's. */
 int ca_revoke(struct ca *ca, const char *serial, int reason,

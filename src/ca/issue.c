@@ -4,9 +4,9 @@
  * An issuance is: the rules allow it (R8e age, R11 card validity, a living
  * holder); a random serial; the certificate built in the JPKI profile and
  * signed; the certificate and its audit entry recorded in one transaction.
- * ca_issue_batch() signs on several threads (the RSA signature is nearly
- * all of the cost) and commits the whole batch at once, so a durable store
- * pays one fsync per batch, not per certificate.
+ * ca_issue_stream() and ca_issue_batch() sign on several threads (the RSA
+ * signature is nearly all of the cost) and commit many certificates at
+ * once, so a durable store pays one fsync per group, not per certificate.
  */
 #include "ca/ca_impl.h"
 
@@ -386,20 +386,34 @@ ca_issue(struct ca *ca, const struct ca_issue_request *req,
 }
 
 /*
- * The batch pipeline.  The calling thread prepares requests in order
- * (store reads, rules, serials) and publishes them; signing threads build
- * and sign whatever is published; the calling thread then records results
- * in order as they complete.  Store access stays on the calling thread,
- * and signing starts as soon as the first request is prepared.
+ * The issuance pipeline.  The calling thread prepares requests in order
+ * (store reads, rules, serials) into a ring of STREAM_WINDOW slots and
+ * publishes them; signing threads encode and sign whatever is published;
+ * the calling thread records results in order as they complete (signing
+ * what no thread has taken rather than wait), and commits every `group`
+ * certificates.  Store access stays on the calling thread.  Because the
+ * window is kept full, the signing threads go on with the next
+ * transaction's certificates while a commit waits for the disk.
+ *
+ * Those certificates were prepared from reads made in the transaction
+ * before.  That is sound only if nobody else wrote in between: after each
+ * BEGIN the data version is compared, and if another writer committed
+ * (a register change, a revocation) every prepared certificate is drained,
+ * prepared again from the new state and signed again.
  */
+
+/* Prepared-but-unrecorded certificates at most: enough signing work to
+ * cover a commit (a few ms to tens of ms) on many cores. */
+#define STREAM_WINDOW 1024
+
 struct pipeline {
-	struct prepared *items;
-	size_t n;
-	size_t published;   /* items[0..published) are prepared */
-	size_t next;        /* next item for a signing thread */
-	uint8_t *done;      /* done[i]: item i signed (or failed) */
+	struct prepared *slot;  /* ring: request i lives in slot[i % w] */
+	uint8_t *done;          /* done[i % w]: request i signed (or failed) */
+	size_t w;
+	size_t published;       /* requests [0, published) are prepared */
+	size_t next;            /* next request for a signing thread */
 	int abort;
-	int idle;           /* signing threads waiting for work */
+	int idle;               /* signing threads waiting for work */
 	int recorder_waiting;
 	pthread_mutex_t lock;
 	pthread_cond_t work, finished;
@@ -409,35 +423,54 @@ struct pipeline {
  * dear under virtualisation) at little cost in balance. */
 #define SIGN_CHUNK 4
 
+/* Claim up to SIGN_CHUNK published requests; with the lock held. */
+static int
+claim(struct pipeline *pl, size_t *first, size_t *last)
+{
+	if (pl->next >= pl->published)
+		return 0;
+	*first = pl->next;
+	*last = *first + SIGN_CHUNK < pl->published ? *first + SIGN_CHUNK :
+	    pl->published;
+	pl->next = *last;
+	return 1;
+}
+
+/* Sign requests [first, last); called without the lock, returns with it. */
+static void
+sign_claimed(struct pipeline *pl, size_t first, size_t last,
+    struct signing *sg)
+{
+	for (size_t i = first; i < last; i++) {
+		struct prepared *p = &pl->slot[i % pl->w];
+
+		p->r = sign_one(p, sg);
+	}
+	pthread_mutex_lock(&pl->lock);
+	for (size_t i = first; i < last; i++)
+		pl->done[i % pl->w] = 1;
+}
+
 static void *
 signer_thread(void *arg)
 {
 	struct pipeline *pl = arg;
 	struct signing sg;
+	size_t first, last;
 
 	signing_init(&sg);
 	pthread_mutex_lock(&pl->lock);
 	for (;;) {
-		size_t first, last;
-
-		while (!pl->abort && pl->next >= pl->published &&
-		    pl->next < pl->n) {
+		while (!pl->abort && pl->next >= pl->published) {
 			pl->idle++;
 			pthread_cond_wait(&pl->work, &pl->lock);
 			pl->idle--;
 		}
-		if (pl->abort || pl->next >= pl->n)
+		if (pl->abort)
 			break;
-		first = pl->next;
-		last = first + SIGN_CHUNK < pl->published ? first + SIGN_CHUNK :
-		    pl->published;
-		pl->next = last;
+		claim(pl, &first, &last);
 		pthread_mutex_unlock(&pl->lock);
-		for (size_t i = first; i < last; i++)
-			pl->items[i].r = sign_one(&pl->items[i], &sg);
-		pthread_mutex_lock(&pl->lock);
-		for (size_t i = first; i < last; i++)
-			pl->done[i] = 1;
+		sign_claimed(pl, first, last, &sg);
 		if (pl->recorder_waiting)
 			pthread_cond_signal(&pl->finished);
 	}
@@ -446,74 +479,163 @@ signer_thread(void *arg)
 	return NULL;
 }
 
-/* R8 inside one batch: the store cannot see a certificate of the same
- * batch yet, so a second new certificate of a type for the same holder is
- * refused here. */
-static int
-batch_duplicate(const struct ca_issue_request *reqs, size_t i)
-{
-	if (reqs[i].card_id != 0 || reqs[i].replaces != NULL)
-		return JPKI_OK;
-	for (size_t j = 0; j < i; j++)
-		if (reqs[j].resident_id == reqs[i].resident_id &&
-		    reqs[j].type == reqs[i].type && reqs[j].card_id == 0 &&
-		    reqs[j].replaces == NULL)
-			return jpki_fail(JPKI_ERR_REFUSED, "R8: a %s certificate "
-			    "for resident %lld is already in this batch",
-			    rules_cert_type_name(reqs[i].type),
-			    (long long)reqs[i].resident_id);
-	return JPKI_OK;
-}
-
+/* Wait until request i is signed, signing unclaimed requests meanwhile
+ * instead of waiting. */
 static void
-pipeline_stop(struct pipeline *pl)
+await_signed(struct pipeline *pl, size_t i, struct signing *own)
 {
+	size_t first, last;
+
 	pthread_mutex_lock(&pl->lock);
-	pl->abort = 1;
-	pthread_cond_broadcast(&pl->work);
+	while (!pl->done[i % pl->w]) {
+		if (claim(pl, &first, &last)) {
+			pthread_mutex_unlock(&pl->lock);
+			sign_claimed(pl, first, last, own);
+			continue;
+		}
+		pl->recorder_waiting = 1;
+		pthread_cond_wait(&pl->finished, &pl->lock);
+		pl->recorder_waiting = 0;
+	}
 	pthread_mutex_unlock(&pl->lock);
 }
 
+static void
+publish(struct pipeline *pl, size_t upto)
+{
+	pthread_mutex_lock(&pl->lock);
+	pl->published = upto;
+	if (pl->idle > 0)
+		pthread_cond_signal(&pl->work);
+	pthread_mutex_unlock(&pl->lock);
+}
+
+/*
+ * R8 inside one issuance: the store cannot see a certificate of the same
+ * stream until it is recorded, so the (holder, type) pairs of new
+ * operator-interface certificates are kept in a hash set.
+ */
+struct holder_set {
+	uint64_t *slot;         /* 0: empty; else resident_id * 4 + type + 1 */
+	size_t mask;
+};
+
+static int
+holder_set_init(struct holder_set *h, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	h->mask = cap - 1;
+	if ((h->slot = calloc(cap, sizeof(*h->slot))) == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	return JPKI_OK;
+}
+
+/* Add the request's holder and type; JPKI_ERR_REFUSED if already there. */
+static int
+holder_set_add(struct holder_set *h, const struct ca_issue_request *req)
+{
+	uint64_t key = (uint64_t)req->resident_id * 4 + (uint64_t)req->type + 1;
+	size_t i = (size_t)(key * 0x9E3779B97F4A7C15ULL >> 17) & h->mask;
+
+	if (req->card_id != 0 || req->replaces != NULL)
+		return JPKI_OK;
+	while (h->slot[i] != 0) {
+		if (h->slot[i] == key)
+			return jpki_fail(JPKI_ERR_REFUSED, "R8: a %s certificate "
+			    "for resident %lld is already in this issuance",
+			    rules_cert_type_name(req->type),
+			    (long long)req->resident_id);
+		i = (i + 1) & h->mask;
+	}
+	h->slot[i] = key;
+	return JPKI_OK;
+}
+
+/* Another writer committed between two of our transactions: prepare the
+ * requests [from, to) again from what the store says now, and sign them
+ * again.  The signing threads are drained first, so they are idle here. */
+static int
+prepare_again(struct ca *ca, const struct ca_issue_request *reqs,
+    struct pipeline *pl, size_t from, size_t to, int64_t now,
+    struct signing *own, size_t *failed_at)
+{
+	int r;
+
+	for (size_t i = from; i < to; i++)
+		await_signed(pl, i, own);
+	for (size_t i = from; i < to; i++) {
+		struct prepared *p = &pl->slot[i % pl->w];
+
+		prepared_free(p);
+		if ((r = prepare(ca, &reqs[i], now, p)) != JPKI_OK ||
+		    (r = sign_one(p, own)) != JPKI_OK) {
+			*failed_at = i;
+			return r;
+		}
+	}
+	return JPKI_OK;
+}
+
+/* "request I: why" as the error, keeping the code. */
+static int
+request_fail(int r, size_t i)
+{
+	char why[400];
+
+	snprintf(why, sizeof(why), "%s", jpki_errmsg());
+	return jpki_fail(r, "request %zu: %s", i, why);
+}
+
 int
-ca_issue_batch(struct ca *ca, const struct ca_issue_request *reqs, size_t n,
-    struct ca_issued *out, int threads)
+ca_issue_stream(struct ca *ca, const struct ca_issue_request *reqs,
+    size_t n, struct ca_issued *out, const struct ca_stream_options *opt,
+    size_t *committed_out)
 {
 	struct pipeline pl;
+	struct holder_set holders = {NULL, 0};
 	struct signing own;
 	pthread_t tid[ISSUE_THREADS_MAX];
+	size_t group, rec = 0, prep = 0, tx_first = 0, limit = n, committed = 0;
+	size_t failed_at = 0;
+	uint64_t version = 0, v;
 	int64_t now;
-	int r = JPKI_OK, started = 0, in_tx = 0;
-	size_t i;
+	int r = JPKI_OK, err = JPKI_OK, started = 0, in_tx = 0, threads;
 
+	if (committed_out != NULL)
+		*committed_out = 0;
 	if (n == 0)
 		return JPKI_OK;
-	if ((r = jpki_now_checked(&now)) != JPKI_OK)
-		return r;
-	if (threads < 1)
-		threads = 1;
-	if (threads > ISSUE_THREADS_MAX)
-		threads = ISSUE_THREADS_MAX;
-	memset(&pl, 0, sizeof(pl));
-	signing_init(&own);
-	pl.n = n;
-	pl.items = calloc(n, sizeof(*pl.items));
-	pl.done = calloc(n, 1);
-	if (pl.items == NULL || pl.done == NULL) {
-		free(pl.items);
-		free(pl.done);
-		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-	}
 	if (out != NULL)
 		memset(out, 0, n * sizeof(*out));
+	threads = opt != NULL ? opt->threads : 1;
+	threads = threads < 1 ? 1 : threads > ISSUE_THREADS_MAX ?
+	    ISSUE_THREADS_MAX : threads;
+	group = opt != NULL && opt->group > 0 && opt->group < n ? opt->group : n;
+	memset(&pl, 0, sizeof(pl));
+	signing_init(&own);
+	pl.w = n < STREAM_WINDOW ? n : STREAM_WINDOW;
+	pl.slot = calloc(pl.w, sizeof(*pl.slot));
+	pl.done = calloc(pl.w, 1);
+	if (pl.slot == NULL || pl.done == NULL ||
+	    holder_set_init(&holders, n) != JPKI_OK) {
+		free(pl.slot);
+		free(pl.done);
+		free(holders.slot);
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	}
 	pthread_mutex_init(&pl.lock, NULL);
 	pthread_cond_init(&pl.work, NULL);
 	pthread_cond_init(&pl.finished, NULL);
 
-	/* Reads for all requests happen in the batch's transaction, so the
-	 * rules see the same register the commit writes against. */
-	if ((r = store_begin(ca->store)) != JPKI_OK)
+	if ((r = jpki_now_checked(&now)) != JPKI_OK ||
+	    (r = store_begin(ca->store)) != JPKI_OK)
 		goto out;
 	in_tx = 1;
+	if ((r = store_data_version(ca->store, &version)) != JPKI_OK)
+		goto out;
 	for (started = 0; started < threads; started++)
 		if (pthread_create(&tid[started], NULL, signer_thread, &pl))
 			break;
@@ -521,73 +643,100 @@ ca_issue_batch(struct ca *ca, const struct ca_issue_request *reqs, size_t n,
 		r = jpki_fail(JPKI_ERR_INTERNAL, "cannot start signing threads");
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		if ((r = batch_duplicate(reqs, i)) != JPKI_OK ||
-		    (r = prepare(ca, &reqs[i], now, &pl.items[i])) != JPKI_OK) {
-			char why[400];
+	while (rec < limit) {
+		struct prepared *p;
 
-			snprintf(why, sizeof(why), "%s", jpki_errmsg());
-			r = jpki_fail(r, "request %zu: %s", i, why);
-			pipeline_stop(&pl);
-			goto join;
-		}
-		pthread_mutex_lock(&pl.lock);
-		pl.published = i + 1;
-		if (pl.idle > 0)
-			pthread_cond_signal(&pl.work);
-		pthread_mutex_unlock(&pl.lock);
-	}
-	for (i = 0; i < n && r == JPKI_OK; i++) {
-		pthread_mutex_lock(&pl.lock);
-		while (!pl.done[i]) {
-			/* Rather than wait, the recording thread signs what no
-			 * signing thread has taken yet. */
-			if (pl.next < pl.published) {
-				size_t first = pl.next, last = first + SIGN_CHUNK <
-				    pl.published ? first + SIGN_CHUNK : pl.published;
-
-				pl.next = last;
-				pthread_mutex_unlock(&pl.lock);
-				for (size_t k = first; k < last; k++)
-					pl.items[k].r = sign_one(&pl.items[k],
-					    &own);
-				pthread_mutex_lock(&pl.lock);
-				for (size_t k = first; k < last; k++)
-					pl.done[k] = 1;
+		/* Keep the window full. */
+		if (prep < limit && prep - rec < pl.w) {
+			p = &pl.slot[prep % pl.w];
+			if ((r = holder_set_add(&holders, &reqs[prep])) ||
+			    (r = prepare(ca, &reqs[prep], now, p))) {
+				/* Refused: the transactions before this request's
+				 * one may still commit. */
+				err = request_fail(r, prep);
+				failed_at = prep;
+				limit = prep - prep % group;
+				r = JPKI_OK;
 				continue;
 			}
-			pl.recorder_waiting = 1;
-			pthread_cond_wait(&pl.finished, &pl.lock);
-			pl.recorder_waiting = 0;
+			pl.done[prep % pl.w] = 0;
+			publish(&pl, ++prep);
+			continue;
 		}
-		pthread_mutex_unlock(&pl.lock);
-		if ((r = pl.items[i].r) == JPKI_OK)
-			r = record(ca, &pl.items[i], out ? &out[i] : NULL);
-	}
-	if (r != JPKI_OK)
-		pipeline_stop(&pl);
-join:
-	for (int t = 0; t < started; t++)
-		pthread_join(tid[t], NULL);
-	if (r == JPKI_OK) {
+		await_signed(&pl, rec, &own);
+		p = &pl.slot[rec % pl.w];
+		if ((r = p->r) != JPKI_OK ||
+		    (r = record(ca, p, out ? &out[rec] : NULL)) != JPKI_OK) {
+			err = request_fail(r, rec);
+			failed_at = rec;
+			r = JPKI_OK;
+			break;  /* this transaction is rolled back */
+		}
+		prepared_free(p);
+		rec++;
+		if (rec - tx_first < group && rec < n)
+			continue;
 		in_tx = 0;
-		r = store_commit(ca->store);
+		if ((r = store_commit(ca->store)) != JPKI_OK)
+			break;
+		committed = rec;
+		if (opt != NULL && opt->on_commit != NULL)
+			opt->on_commit(opt->arg, committed);
+		if (rec >= limit)
+			break;
+		tx_first = rec;
+		if ((r = jpki_now_checked(&now)) != JPKI_OK ||
+		    (r = store_begin(ca->store)) != JPKI_OK)
+			break;
+		in_tx = 1;
+		if ((r = store_data_version(ca->store, &v)) != JPKI_OK)
+			break;
+		if (v != version) {
+			version = v;
+			if ((r = prepare_again(ca, reqs, &pl, rec, prep, now, &own,
+			    &failed_at)) != JPKI_OK) {
+				err = request_fail(r, failed_at);
+				r = JPKI_OK;
+				break;
+			}
+		}
 	}
 out:
+	pthread_mutex_lock(&pl.lock);
+	pl.abort = 1;
+	pthread_cond_broadcast(&pl.work);
+	pthread_mutex_unlock(&pl.lock);
+	for (int t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
 	if (in_tx)
 		store_rollback(ca->store);
-	if (r != JPKI_OK && out != NULL)
-		for (i = 0; i < n; i++)
+	/* A store failure outranks a refusal met while preparing ahead. */
+	if (r == JPKI_OK)
+		r = err;
+	if (out != NULL)
+		for (size_t i = committed; i < n; i++)
 			ca_issued_free(&out[i]);
-	for (i = 0; i < n; i++)
-		prepared_free(&pl.items[i]);
+	for (size_t i = 0; i < pl.w; i++)
+		prepared_free(&pl.slot[i]);
 	signing_free(&own);
-	free(pl.items);
+	free(pl.slot);
 	free(pl.done);
+	free(holders.slot);
 	pthread_mutex_destroy(&pl.lock);
 	pthread_cond_destroy(&pl.work);
 	pthread_cond_destroy(&pl.finished);
+	if (committed_out != NULL)
+		*committed_out = committed;
 	return r;
+}
+
+int
+ca_issue_batch(struct ca *ca, const struct ca_issue_request *reqs, size_t n,
+    struct ca_issued *out, int threads)
+{
+	struct ca_stream_options o = {.threads = threads, .group = 0};
+
+	return ca_issue_stream(ca, reqs, n, out, &o, NULL);
 }
 
 int

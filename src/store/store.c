@@ -68,6 +68,12 @@ store_begin(struct store *s)
 }
 
 int
+store_data_version(struct store *s, uint64_t *out)
+{
+	return s->ops->data_version(s->impl, out);
+}
+
+int
 store_commit(struct store *s)
 {
 	return s->ops->commit(s->impl);

@@ -39,6 +39,12 @@ int store_schema_version(struct store *s, int *out);
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+/* A number that changes whenever another connection (another process, or
+ * another store_open) commits; this store's own commits leave it alone.
+ * Equal values read at the start of two of this store's transactions mean
+ * nobody else wrote in between, so what the first read still holds in the
+ * second (ca_issue_stream relies on it). */
+int store_data_version(struct store *s, uint64_t *out);
 
 /* ---- municipalities ---------------------------------------------------- */
 #define MUNI_CODE_LEN 6

@@ -17,6 +17,7 @@ struct store_ops {
 	int (*commit)(void *impl);
 	void (*rollback)(void *impl);
 	int (*in_transaction)(void *impl);
+	int (*data_version)(void *impl, uint64_t *out);
 
 	int (*municipality_put)(void *impl, const struct municipality *m);
 	int (*municipality_get)(void *impl, const char *code,

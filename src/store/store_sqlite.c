@@ -405,6 +405,20 @@ count_query(struct sqlite_store *s, const char *sql, long *out)
 	return r;
 }
 
+static int
+sq_data_version(void *impl, uint64_t *out)
+{
+	long v;
+	int r;
+
+	/* PRAGMA data_version ignores this connection's own commits (unlike
+	 * SQLITE_FCNTL_DATA_VERSION, which counts them too). */
+	if ((r = count_query(impl, "PRAGMA data_version", &v)) != JPKI_OK)
+		return r;
+	*out = (uint64_t)v;
+	return JPKI_OK;
+}
+
 /* ---- municipalities ---- */
 
 static int
@@ -1712,6 +1726,7 @@ const struct store_ops store_sqlite_ops = {
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.in_transaction = sq_in_transaction,
+	.data_version = sq_data_version,
 	.municipality_put = sq_municipality_put,
 	.municipality_get = sq_municipality_get,
 	.municipality_count = sq_municipality_count,

@@ -107,6 +107,34 @@ test_rollback_changes_nothing(struct store *s)
 	CHECK_INT(aafter, abefore);
 }
 
+/* The data version moves when another connection commits, not when this
+ * one does: a long issuance can tell whether anyone else wrote between two
+ * of its transactions. */
+static void
+test_data_version_sees_only_other_writers(struct store *s)
+{
+	struct store *other = NULL;
+	struct resident a = sample_resident("000000000027");
+	struct resident b = sample_resident("000000000035");
+	uint64_t v0 = 0, v1 = 0, v2 = 0;
+
+	CHECK_INT(store_open(dbpath, &other), JPKI_OK);
+	if (other == NULL)
+		return;
+	CHECK_INT(store_data_version(s, &v0), JPKI_OK);
+	CHECK_INT(store_begin(s), JPKI_OK);
+	CHECK_INT(store_resident_insert(s, &a), JPKI_OK);
+	CHECK_INT(store_commit(s), JPKI_OK);
+	CHECK_INT(store_data_version(s, &v1), JPKI_OK);
+	CHECK(v1 == v0);
+	CHECK_INT(store_begin(other), JPKI_OK);
+	CHECK_INT(store_resident_insert(other, &b), JPKI_OK);
+	CHECK_INT(store_commit(other), JPKI_OK);
+	CHECK_INT(store_data_version(s, &v2), JPKI_OK);
+	CHECK(v2 != v1);
+	store_close(&other);
+}
+
 static void
 test_certificate_revocation_is_recorded_once(struct store *s)
 {
@@ -249,6 +277,7 @@ main(void)
 	test_municipality_table_loads_and_stores(s);
 	test_resident_round_trip_and_duplicate_refused(s);
 	test_rollback_changes_nothing(s);
+	test_data_version_sees_only_other_writers(s);
 	test_certificate_revocation_is_recorded_once(s);
 	test_revocation_list_by_shard(s);
 	test_audit_chain_detects_tampering(s);
