@@ -93,9 +93,12 @@ int ca_issue_batch(struct ca *ca, const struct ca_issue_request *reqs,
  * stay committed, *committed says how many certificates that is (out[0..
  * committed) are filled, the rest freed), and the error names the request.
  * Requests prepared before another writer's commit are prepared again. */
+#define CA_STREAM_WINDOW 1024
 struct ca_stream_options {
 	int threads;            /* signing threads besides the caller (>= 1) */
 	size_t group;           /* certificates per transaction; 0: all n */
+	size_t window;          /* requests prepared ahead of recording at
+	                           most (memory); 0: CA_STREAM_WINDOW */
 	/* Called after each commit with the number committed so far. */
 	void (*on_commit)(void *arg, size_t committed);
 	void *arg;

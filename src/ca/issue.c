@@ -387,7 +387,8 @@ ca_issue(struct ca *ca, const struct ca_issue_request *req,
 
 /*
  * The issuance pipeline.  The calling thread prepares requests in order
- * (store reads, rules, serials) into a ring of STREAM_WINDOW slots and
+ * (store reads, rules, serials) into a ring of `window` slots (by default
+ * CA_STREAM_WINDOW: enough signing work to cover a commit on many cores) and
  * publishes them; signing threads encode and sign whatever is published;
  * the calling thread records results in order as they complete (signing
  * what no thread has taken rather than wait), and commits every `group`
@@ -401,10 +402,6 @@ ca_issue(struct ca *ca, const struct ca_issue_request *req,
  * (a register change, a revocation) every prepared certificate is drained,
  * prepared again from the new state and signed again.
  */
-
-/* Prepared-but-unrecorded certificates at most: enough signing work to
- * cover a commit (a few ms to tens of ms) on many cores. */
-#define STREAM_WINDOW 1024
 
 struct pipeline {
 	struct prepared *slot;  /* ring: request i lives in slot[i % w] */
@@ -616,7 +613,8 @@ ca_issue_stream(struct ca *ca, const struct ca_issue_request *reqs,
 	group = opt != NULL && opt->group > 0 && opt->group < n ? opt->group : n;
 	memset(&pl, 0, sizeof(pl));
 	signing_init(&own);
-	pl.w = n < STREAM_WINDOW ? n : STREAM_WINDOW;
+	pl.w = opt != NULL && opt->window > 0 ? opt->window : CA_STREAM_WINDOW;
+	pl.w = n < pl.w ? n : pl.w;
 	pl.slot = calloc(pl.w, sizeof(*pl.slot));
 	pl.done = calloc(pl.w, 1);
 	if (pl.slot == NULL || pl.done == NULL ||

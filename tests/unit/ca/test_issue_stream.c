@@ -132,6 +132,44 @@ test_stream_commits_every_group_and_all_verify(void)
 	CHECK_INT(store_audit_verify(ca_store(ca), &checked), JPKI_OK);
 }
 
+/* A window smaller than a group and than the stream: the ring of prepared
+ * requests wraps many times, with two signing threads and the caller. */
+static void
+test_small_window_wraps(void)
+{
+	enum { N = 40 };
+	struct ca_issue_request reqs[N];
+	struct ca_issued out[N];
+	struct ca_stream_options o = {.threads = 2, .group = 7, .window = 3};
+	size_t committed = 0;
+	long before = cert_count(), checked = 0;
+
+	for (int i = 0; i < N; i++)
+		reqs[i] = request(resident_new("東京都清瀬市中里5-5-5"),
+		    i % 2 ? CERT_AUTH : CERT_SIGN);
+	CHECK_INT(ca_issue_stream(ca, reqs, N, out, &o, &committed), JPKI_OK);
+	CHECK(committed == N);
+	CHECK_INT(cert_count(), before + N);
+	for (int i = 0; i < N; i++) {
+		X509 *x = parsed(&out[i]);
+
+		CHECK(x != NULL && X509_verify(x, X509_get0_pubkey(ca_cert(ca,
+		    reqs[i].type))) == 1);
+		/* out[i] is request i's certificate: its subject's CN is the
+		 * serial recorded for it. */
+		if (x != NULL) {
+			char cn[64] = "";
+
+			X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+			    NID_commonName, cn, sizeof(cn));
+			CHECK_STR(cn, out[i].serial);
+		}
+		X509_free(x);
+		ca_issued_free(&out[i]);
+	}
+	CHECK_INT(store_audit_verify(ca_store(ca), &checked), JPKI_OK);
+}
+
 /* R8 refuses request 9 (a second signing certificate for the holder of
  * request 1): groups [0,4) and [4,8) stay, [8,12) is rolled back. */
 static void
@@ -279,6 +317,7 @@ main(void)
 	if ((card_key = EVP_RSA_gen(2048)) == NULL)
 		return 3;
 	test_stream_commits_every_group_and_all_verify();
+	test_small_window_wraps();
 	test_refusal_keeps_the_groups_before_it();
 	test_batch_is_all_or_nothing();
 	test_change_between_groups_is_seen();
