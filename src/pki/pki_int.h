@@ -71,6 +71,36 @@ void pki_facts_in_order(const struct pki_holder_facts *f, char gender[2],
  * facts, CRL URI); the builder checks the per-CA ones too. */
 int pki_ee_subject_check(const struct pki_ee_params *p);
 
+/* A DER writer over a jbuf.  pki_der_open() writes the tag and one length
+ * octet; pki_der_close() fixes the length, moving the contents right when
+ * it needs more octets.  A failure is remembered in err (JPKI_ERR_NOMEM, or
+ * JPKI_ERR_INTERNAL for bad nesting) and the rest of the calls do nothing. */
+#define PKI_DER_DEPTH_MAX 12
+/* AlgorithmIdentifier { sha256WithRSAEncryption, NULL } (RFC 4055). */
+#define PKI_ALGID_SHA256_RSA_LEN 15
+extern const uint8_t pki_algid_sha256_rsa[PKI_ALGID_SHA256_RSA_LEN];
+struct pki_der {
+	struct jbuf *b;
+	size_t open[PKI_DER_DEPTH_MAX];
+	int depth;
+	int err;
+};
+void pki_der_put(struct pki_der *w, const void *p, size_t n);
+void pki_der_open(struct pki_der *w, uint8_t tag);
+void pki_der_close(struct pki_der *w);
+/* A primitive element: tag, length, contents. */
+void pki_der_prim(struct pki_der *w, uint8_t tag, const void *p, size_t n);
+/* INTEGER of an unsigned big-endian magnitude. */
+void pki_der_uint(struct pki_der *w, const uint8_t *mag, size_t n);
+/* UTCTime for 1950-2049, else GeneralizedTime (RFC 5280 4.1.2.5), as
+ * ASN1_TIME_set() chooses. */
+void pki_der_time(struct pki_der *w, int64_t t);
+/* One RDN of one attribute: SET { SEQUENCE { OID, string } }. */
+void pki_der_rdn(struct pki_der *w, const uint8_t *oid, size_t oid_len,
+    uint8_t str_tag, const char *value);
+/* JPKI_OK, or the writer's error recorded with jpki_fail naming `what`. */
+int pki_der_result(struct pki_der *w, const char *what);
+
 int pki_type_check(enum cert_type t, const char *field);
 
 #endif

@@ -17,12 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* AlgorithmIdentifier { sha256WithRSAEncryption, NULL } (RFC 4055). */
-static const uint8_t sha256_rsa_algid[] = {
-	0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
-	0x01, 0x0b, 0x05, 0x00,
-};
-
 #define PKI_SIG_MAX 1024   /* RSA up to 8192 bits */
 /* Longest TBSCertificate we sign: the facts at their limits and every URI
  * at PKI_URI_MAX fit many times over; the lengths stay in 3 octets. */
@@ -120,7 +114,7 @@ pki_signer_sign_tbs(struct pki_signer *s, const uint8_t *tbs,
 		return pki_crypto_fail("signing the certificate");
 	/* Certificate ::= SEQUENCE { tbs, algid, BIT STRING signature } */
 	bl = der_length(bitlen, sig_len + 1);
-	body = tbs_len + sizeof(sha256_rsa_algid) + 1 + bl + 1 + sig_len;
+	body = tbs_len + sizeof(pki_algid_sha256_rsa) + 1 + bl + 1 + sig_len;
 	ll = der_length(lenbuf, body);
 	if ((out = OPENSSL_malloc(1 + ll + body)) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
@@ -130,8 +124,8 @@ pki_signer_sign_tbs(struct pki_signer *s, const uint8_t *tbs,
 	n += ll;
 	memcpy(out + n, tbs, tbs_len);
 	n += tbs_len;
-	memcpy(out + n, sha256_rsa_algid, sizeof(sha256_rsa_algid));
-	n += sizeof(sha256_rsa_algid);
+	memcpy(out + n, pki_algid_sha256_rsa, sizeof(pki_algid_sha256_rsa));
+	n += sizeof(pki_algid_sha256_rsa);
 	out[n++] = 0x03;
 	memcpy(out + n, bitlen, bl);
 	n += bl;

@@ -22,154 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Constructed elements open at once; the deepest is the CDP DirName's
- * attribute inside TBS > extensions > CDP > points > names. */
-#define DER_DEPTH_MAX 12
 /* Longest RSA modulus we encode (8192 bits) and the public exponent. */
 #define SPKI_N_MAX 1024
 #define SPKI_E_MAX 16
-
-/* A DER writer over a jbuf.  der_open() writes the tag and one length
- * octet; der_close() fixes the length, moving the contents right when it
- * needs more octets.  A failure is remembered and reported once. */
-struct der {
-	struct jbuf *b;
-	size_t open[DER_DEPTH_MAX];
-	int depth;
-	int err;
-};
-
-static void
-der_put(struct der *w, const void *p, size_t n)
-{
-	if (w->err == JPKI_OK && jbuf_put(w->b, p, n) != JPKI_OK)
-		w->err = JPKI_ERR_NOMEM;
-}
-
-static void
-der_open(struct der *w, uint8_t tag)
-{
-	uint8_t hdr[2] = {tag, 0};
-
-	if (w->depth == DER_DEPTH_MAX) {
-		w->err = JPKI_ERR_INTERNAL;
-		return;
-	}
-	der_put(w, hdr, 2);
-	w->open[w->depth++] = w->b->len;
-}
-
-static void
-der_close(struct der *w)
-{
-	size_t start, n, extra;
-	uint8_t *len;
-
-	if (w->depth == 0) {
-		w->err = JPKI_ERR_INTERNAL;
-		return;
-	}
-	start = w->open[--w->depth];
-	if (w->err != JPKI_OK)
-		return;
-	n = w->b->len - start;
-	extra = n < 0x80 ? 0 : n < 0x100 ? 1 : n < 0x10000 ? 2 : 3;
-	if (n >= 0x1000000) {
-		w->err = JPKI_ERR_INTERNAL;
-		return;
-	}
-	if (extra > 0) {
-		if (jbuf_reserve(w->b, extra) != JPKI_OK) {
-			w->err = JPKI_ERR_NOMEM;
-			return;
-		}
-		memmove(w->b->data + start + extra, w->b->data + start, n);
-		w->b->len += extra;
-	}
-	len = w->b->data + start - 1;
-	if (extra == 0) {
-		len[0] = (uint8_t)n;
-		return;
-	}
-	len[0] = (uint8_t)(0x80 | extra);
-	for (size_t i = 0; i < extra; i++)
-		len[1 + i] = (uint8_t)(n >> (8 * (extra - 1 - i)));
-}
-
-/* A primitive element: tag, length, contents. */
-static void
-der_prim(struct der *w, uint8_t tag, const void *p, size_t n)
-{
-	der_open(w, tag);
-	der_put(w, p, n);
-	der_close(w);
-}
-
-/* INTEGER of an unsigned big-endian magnitude (leading zeros dropped, one
- * zero octet added when the top bit is set). */
-static void
-der_uint(struct der *w, const uint8_t *mag, size_t n)
-{
-	static const uint8_t zero = 0;
-
-	while (n > 1 && mag[0] == 0) {
-		mag++;
-		n--;
-	}
-	der_open(w, 0x02);
-	if (n > 0 && (mag[0] & 0x80))
-		der_put(w, &zero, 1);
-	der_put(w, mag, n);
-	der_close(w);
-}
-
-/* An X.509 Time as ASN1_TIME_set() writes it: UTCTime for 1950-2049,
- * GeneralizedTime otherwise (RFC 5280 4.1.2.5). */
-static void
-der_time(struct der *w, int64_t t)
-{
-	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-	int64_t sec = t - days * 86400;
-	struct jdate d = jdate_from_days(days);
-	int hh = (int)(sec / 3600), mm = (int)(sec / 60 % 60), ss = (int)(sec % 60);
-	char s[16];
-	int n = 0;
-
-	if (d.y >= 1950 && d.y <= 2049) {
-		s[n++] = (char)('0' + d.y / 10 % 10);
-		s[n++] = (char)('0' + d.y % 10);
-	} else {
-		s[n++] = (char)('0' + d.y / 1000 % 10);
-		s[n++] = (char)('0' + d.y / 100 % 10);
-		s[n++] = (char)('0' + d.y / 10 % 10);
-		s[n++] = (char)('0' + d.y % 10);
-	}
-	s[n++] = (char)('0' + d.m / 10);
-	s[n++] = (char)('0' + d.m % 10);
-	s[n++] = (char)('0' + d.d / 10);
-	s[n++] = (char)('0' + d.d % 10);
-	s[n++] = (char)('0' + hh / 10);
-	s[n++] = (char)('0' + hh % 10);
-	s[n++] = (char)('0' + mm / 10);
-	s[n++] = (char)('0' + mm % 10);
-	s[n++] = (char)('0' + ss / 10);
-	s[n++] = (char)('0' + ss % 10);
-	s[n++] = 'Z';
-	der_prim(w, n == 13 ? 0x17 : 0x18, s, (size_t)n);
-}
-
-/* One RDN of one attribute: SET { SEQUENCE { OID, string } }. */
-static void
-der_rdn(struct der *w, const uint8_t *oid, size_t oid_len, uint8_t str_tag,
-    const char *value)
-{
-	der_open(w, 0x31);
-	der_open(w, 0x30);
-	der_prim(w, 0x06, oid, oid_len);
-	der_prim(w, str_tag, value, strlen(value));
-	der_close(w);
-	der_close(w);
-}
 
 static const uint8_t oid_country[] = {0x55, 0x04, 0x06};
 static const uint8_t oid_locality[] = {0x55, 0x04, 0x07};
@@ -180,10 +35,7 @@ static const uint8_t oid_ski[] = {0x55, 0x1d, 0x0e};
 /* 1.2.392.200149.8.5.5, the arc of the holder's facts. */
 static const uint8_t oid_fact_arc[] = {0x2a, 0x83, 0x08, 0x8c, 0x9b, 0x55,
 	0x08, 0x05, 0x05};
-/* AlgorithmIdentifiers: sha256WithRSAEncryption and rsaEncryption, both
- * with NULL parameters (RFC 4055). */
-static const uint8_t algid_sha256_rsa[] = {0x30, 0x0d, 0x06, 0x09, 0x2a,
-	0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
+/* AlgorithmIdentifier rsaEncryption, NULL parameters (RFC 4055). */
 static const uint8_t algid_rsa[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86,
 	0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00};
 static const uint8_t version_3[] = {0xa0, 0x03, 0x02, 0x01, 0x02};
@@ -191,18 +43,18 @@ static const uint8_t version_3[] = {0xa0, 0x03, 0x02, 0x01, 0x02};
 /* A non-critical extension: open it; the caller writes the extnValue's
  * contents and calls ext_close(). */
 static void
-ext_open(struct der *w, const uint8_t *oid, size_t oid_len)
+ext_open(struct pki_der *w, const uint8_t *oid, size_t oid_len)
 {
-	der_open(w, 0x30);
-	der_prim(w, 0x06, oid, oid_len);
-	der_open(w, 0x04);
+	pki_der_open(w, 0x30);
+	pki_der_prim(w, 0x06, oid, oid_len);
+	pki_der_open(w, 0x04);
 }
 
 static void
-ext_close(struct der *w)
+ext_close(struct pki_der *w)
 {
-	der_close(w);
-	der_close(w);
+	pki_der_close(w);
+	pki_der_close(w);
 }
 
 /* ---- the template ------------------------------------------------------- */
@@ -394,7 +246,7 @@ fail:
 /* SubjectPublicKeyInfo of an RSA key, and the SHA-1 of its subjectPublicKey
  * (the SKI, RFC 5280 4.2.1.2 method 1). */
 static int
-spki_write(struct der *w, EVP_PKEY *pub, uint8_t ski[SHA_DIGEST_LENGTH])
+spki_write(struct pki_der *w, EVP_PKEY *pub, uint8_t ski[SHA_DIGEST_LENGTH])
 {
 	BIGNUM *bn_n = NULL, *bn_e = NULL;
 	uint8_t n[SPKI_N_MAX], e[SPKI_E_MAX];
@@ -410,19 +262,19 @@ spki_write(struct der *w, EVP_PKEY *pub, uint8_t ski[SHA_DIGEST_LENGTH])
 		r = pki_crypto_fail("subject_pub: reading the RSA key");
 		goto fail;
 	}
-	der_open(w, 0x30);
-	der_put(w, algid_rsa, sizeof(algid_rsa));
-	der_open(w, 0x03);
-	der_put(w, &no_unused_bits, 1);
+	pki_der_open(w, 0x30);
+	pki_der_put(w, algid_rsa, sizeof(algid_rsa));
+	pki_der_open(w, 0x03);
+	pki_der_put(w, &no_unused_bits, 1);
 	key_at = w->b->len;
-	der_open(w, 0x30);
-	der_uint(w, n, (size_t)nl);
-	der_uint(w, e, (size_t)el);
-	der_close(w);
+	pki_der_open(w, 0x30);
+	pki_der_uint(w, n, (size_t)nl);
+	pki_der_uint(w, e, (size_t)el);
+	pki_der_close(w);
 	if (w->err == JPKI_OK)
 		SHA1(w->b->data + key_at, w->b->len - key_at, ski);
-	der_close(w);
-	der_close(w);
+	pki_der_close(w);
+	pki_der_close(w);
 fail:
 	BN_free(bn_n);
 	BN_free(bn_e);
@@ -430,33 +282,33 @@ fail:
 }
 
 static void
-san_write(struct der *w, const struct pki_holder_facts *f)
+san_write(struct pki_der *w, const struct pki_holder_facts *f)
 {
 	struct pki_fact_item items[PKI_FACTS];
 	char gender[2];
 
 	pki_facts_in_order(f, gender, items);
 	ext_open(w, oid_san, sizeof(oid_san));
-	der_open(w, 0x30);
+	pki_der_open(w, 0x30);
 	for (size_t i = 0; i < PKI_FACTS; i++) {
 		uint8_t arc = (uint8_t)items[i].arc;
 
-		der_open(w, 0xa0);          /* otherName [0] */
-		der_open(w, 0x06);
-		der_put(w, oid_fact_arc, sizeof(oid_fact_arc));
-		der_put(w, &arc, 1);
-		der_close(w);
-		der_open(w, 0xa0);          /* value [0] EXPLICIT */
-		der_prim(w, 0x0c, items[i].value, strlen(items[i].value));
-		der_close(w);
-		der_close(w);
+		pki_der_open(w, 0xa0);          /* otherName [0] */
+		pki_der_open(w, 0x06);
+		pki_der_put(w, oid_fact_arc, sizeof(oid_fact_arc));
+		pki_der_put(w, &arc, 1);
+		pki_der_close(w);
+		pki_der_open(w, 0xa0);          /* value [0] EXPLICIT */
+		pki_der_prim(w, 0x0c, items[i].value, strlen(items[i].value));
+		pki_der_close(w);
+		pki_der_close(w);
 	}
-	der_close(w);
+	pki_der_close(w);
 	ext_close(w);
 }
 
 static int
-cdp_write(struct der *w, const struct pki_ee_params *p)
+cdp_write(struct pki_der *w, const struct pki_ee_params *p)
 {
 	X509_NAME *dn = NULL;
 	uint8_t *dn_der = NULL;
@@ -472,27 +324,27 @@ cdp_write(struct der *w, const struct pki_ee_params *p)
 			return pki_crypto_fail("encoding the CRL DirName");
 	}
 	ext_open(w, oid_cdp, sizeof(oid_cdp));
-	der_open(w, 0x30);
+	pki_der_open(w, 0x30);
 	/* DistributionPoint { [0] distributionPoint { [0] fullName { name } } } */
-	der_open(w, 0x30);
-	der_open(w, 0xa0);
-	der_open(w, 0xa0);
-	der_prim(w, 0x86, p->crl_uri, strlen(p->crl_uri));
-	der_close(w);
-	der_close(w);
-	der_close(w);
+	pki_der_open(w, 0x30);
+	pki_der_open(w, 0xa0);
+	pki_der_open(w, 0xa0);
+	pki_der_prim(w, 0x86, p->crl_uri, strlen(p->crl_uri));
+	pki_der_close(w);
+	pki_der_close(w);
+	pki_der_close(w);
 	if (dn_der != NULL) {
-		der_open(w, 0x30);
-		der_open(w, 0xa0);
-		der_open(w, 0xa0);
-		der_open(w, 0xa4);  /* directoryName [4] EXPLICIT Name */
-		der_put(w, dn_der, (size_t)dn_len);
-		der_close(w);
-		der_close(w);
-		der_close(w);
-		der_close(w);
+		pki_der_open(w, 0x30);
+		pki_der_open(w, 0xa0);
+		pki_der_open(w, 0xa0);
+		pki_der_open(w, 0xa4);  /* directoryName [4] EXPLICIT Name */
+		pki_der_put(w, dn_der, (size_t)dn_len);
+		pki_der_close(w);
+		pki_der_close(w);
+		pki_der_close(w);
+		pki_der_close(w);
 	}
-	der_close(w);
+	pki_der_close(w);
 	ext_close(w);
 	OPENSSL_free(dn_der);
 	return JPKI_OK;
@@ -518,7 +370,7 @@ int
 pki_ee_tbs_encode(const struct pki_ee_template *t,
     const struct pki_ee_params *p, struct jbuf *out)
 {
-	struct der w = {.b = out, .depth = 0, .err = JPKI_OK};
+	struct pki_der w = {.b = out, .depth = 0, .err = JPKI_OK};
 	uint8_t ski[SHA_DIGEST_LENGTH];
 	size_t skip = 0, start = out->len;
 	int r;
@@ -534,55 +386,47 @@ pki_ee_tbs_encode(const struct pki_ee_template *t,
 		return jpki_fail(JPKI_ERR_INPUT,
 		    "validity: notAfter is after the CA certificate's notAfter");
 
-	der_open(&w, 0x30);
-	der_put(&w, version_3, sizeof(version_3));
-	der_uint(&w, p->serial + skip, p->serial_len - skip);
-	der_put(&w, algid_sha256_rsa, sizeof(algid_sha256_rsa));
-	der_put(&w, t->issuer.data, t->issuer.len);
-	der_open(&w, 0x30);
-	der_time(&w, p->not_before);
-	der_time(&w, p->not_after);
-	der_close(&w);
+	pki_der_open(&w, 0x30);
+	pki_der_put(&w, version_3, sizeof(version_3));
+	pki_der_uint(&w, p->serial + skip, p->serial_len - skip);
+	pki_der_put(&w, pki_algid_sha256_rsa, sizeof(pki_algid_sha256_rsa));
+	pki_der_put(&w, t->issuer.data, t->issuer.len);
+	pki_der_open(&w, 0x30);
+	pki_der_time(&w, p->not_before);
+	pki_der_time(&w, p->not_after);
+	pki_der_close(&w);
 	/* Subject: C=JP[, L=prefecture, L=city], CN (R4, R5). */
-	der_open(&w, 0x30);
-	der_rdn(&w, oid_country, sizeof(oid_country), 0x13, "JP");
+	pki_der_open(&w, 0x30);
+	pki_der_rdn(&w, oid_country, sizeof(oid_country), 0x13, "JP");
 	if (p->type == CERT_SIGN) {
-		der_rdn(&w, oid_locality, sizeof(oid_locality), 0x0c,
+		pki_der_rdn(&w, oid_locality, sizeof(oid_locality), 0x0c,
 		    p->pref_romaji);
-		der_rdn(&w, oid_locality, sizeof(oid_locality), 0x0c,
+		pki_der_rdn(&w, oid_locality, sizeof(oid_locality), 0x0c,
 		    p->city_romaji);
 	}
-	der_rdn(&w, oid_common_name, sizeof(oid_common_name), 0x0c, p->cn);
-	der_close(&w);
+	pki_der_rdn(&w, oid_common_name, sizeof(oid_common_name), 0x0c, p->cn);
+	pki_der_close(&w);
 	if ((r = spki_write(&w, p->subject_pub, ski)) != JPKI_OK)
 		goto fail;
-	der_open(&w, 0xa3);
-	der_open(&w, 0x30);
-	der_put(&w, t->ext[T_KU].data, t->ext[T_KU].len);
+	pki_der_open(&w, 0xa3);
+	pki_der_open(&w, 0x30);
+	pki_der_put(&w, t->ext[T_KU].data, t->ext[T_KU].len);
 	if (p->type == CERT_SIGN)
 		san_write(&w, p->facts);
-	der_put(&w, t->ext[T_POLICY].data, t->ext[T_POLICY].len);
-	der_put(&w, t->ext[T_IAN].data, t->ext[T_IAN].len);
+	pki_der_put(&w, t->ext[T_POLICY].data, t->ext[T_POLICY].len);
+	pki_der_put(&w, t->ext[T_IAN].data, t->ext[T_IAN].len);
 	if ((r = cdp_write(&w, p)) != JPKI_OK)
 		goto fail;
-	der_put(&w, t->ext[T_AKI].data, t->ext[T_AKI].len);
+	pki_der_put(&w, t->ext[T_AKI].data, t->ext[T_AKI].len);
 	ext_open(&w, oid_ski, sizeof(oid_ski));
-	der_prim(&w, 0x04, ski, sizeof(ski));
+	pki_der_prim(&w, 0x04, ski, sizeof(ski));
 	ext_close(&w);
-	der_put(&w, t->ext[T_AIA].data, t->ext[T_AIA].len);
-	der_close(&w);
-	der_close(&w);
-	der_close(&w);
-	if (w.err == JPKI_OK && w.depth != 0)
-		w.err = JPKI_ERR_INTERNAL;
-	if (w.err == JPKI_ERR_NOMEM) {
-		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	pki_der_put(&w, t->ext[T_AIA].data, t->ext[T_AIA].len);
+	pki_der_close(&w);
+	pki_der_close(&w);
+	pki_der_close(&w);
+	if ((r = pki_der_result(&w, "TBSCertificate")) != JPKI_OK)
 		goto fail;
-	}
-	if (w.err != JPKI_OK) {
-		r = jpki_fail(JPKI_ERR_INTERNAL, "TBSCertificate: DER nesting");
-		goto fail;
-	}
 	return JPKI_OK;
 fail:
 	out->len = start;
