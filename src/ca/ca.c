@@ -46,8 +46,8 @@ ca_path(const char *dir, enum cert_type t, const char *what, char *buf,
 	return JPKI_OK;
 }
 
-static int
-make_dir(const char *path, mode_t mode)
+int
+ca_make_dir(const char *path, mode_t mode)
 {
 	if (mkdir(path, mode) != 0 && errno != EEXIST)
 		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
@@ -181,13 +181,13 @@ ca_datadir_init(const char *dir, const struct ca_init_options *o)
 			    "refusing to initialise over an existing data "
 			    "directory", path);
 	}
-	if ((r = make_dir(dir, 0700)) != JPKI_OK)
+	if ((r = ca_make_dir(dir, 0700)) != JPKI_OK)
 		return r;
 	snprintf(path, sizeof(path), "%s/ca", dir);
-	if ((r = make_dir(path, 0700)) != JPKI_OK)
+	if ((r = ca_make_dir(path, 0700)) != JPKI_OK)
 		return r;
 	snprintf(path, sizeof(path), "%s/cards", dir);
-	if ((r = make_dir(path, 0700)) != JPKI_OK)
+	if ((r = ca_make_dir(path, 0700)) != JPKI_OK)
 		return r;
 	if ((r = store_open_datadir(dir, &c, &s)) != JPKI_OK)
 		return r;

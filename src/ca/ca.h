@@ -114,6 +114,23 @@ int ca_revoke(struct ca *ca, const char *serial, int reason,
 int ca_revoke_in_tx(struct ca *ca, const char *serial, int reason,
     const char *actor);
 
+/* ---- CRLs (crl.c) ------------------------------------------------------ */
+#define CA_CRL_FULL (-1)   /* the full CRL of a CA, not one shard */
+struct ca_crl_result {
+	enum cert_type type;
+	int shard;              /* or CA_CRL_FULL */
+	int64_t number;         /* CRLNumber */
+	long entries;
+	int64_t this_update, next_update;
+	char path[1024];
+};
+/* Publish the CRL of one shard of a CA (or its full CRL): take the next
+ * CRL number, write every revocation of the shard, and rename the signed
+ * file into out_dir/<sign|auth>/<shard>.crl (full.crl); out_dir NULL is
+ * <data>/crl.  Memory does not grow with the number of entries. */
+int ca_crl_generate(struct ca *ca, enum cert_type type, int shard,
+    const char *out_dir, struct ca_crl_result *res);
+
 /* "valid", "revoked" or "expired" for a stored certificate at `now`. */
 const char *ca_cert_status_name(const struct cert_record *c, int64_t now);
 

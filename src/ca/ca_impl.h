@@ -33,6 +33,15 @@ struct ca {
 	struct municipality muni_cache;
 };
 
+/* mkdir that accepts an existing directory. */
+int ca_make_dir(const char *path, mode_t mode);
+/* The URI of a CRL shard, as certificates carry it in their CRL
+ * distribution point and the shard's CRL in its IssuingDistributionPoint:
+ * <base_url>/crl/<sign|auth>/<shard>.crl. */
+int ca_crl_uri(const struct ca *ca, enum cert_type t, int shard, char *buf,
+    size_t n);
+/* A CRL is valid this long: J-LIS publishes them daily. */
+#define CA_CRL_VALIDITY_SECONDS (24 * 3600)
 int ca_key_generate(int bits, EVP_PKEY **out);
 int ca_key_write(const char *path, EVP_PKEY *key);
 int ca_cert_write(const char *path, X509 *x);

@@ -230,9 +230,9 @@ prepare(struct ca *ca, const struct ca_issue_request *req, int64_t now,
 	facts->address_flags = p->address_flags;
 	romaji_for_cert(muni.pref_romaji, p->pref, sizeof(p->pref));
 	romaji_for_cert(muni.name_romaji, p->city, sizeof(p->city));
-	snprintf(p->crl_uri, sizeof(p->crl_uri), "%s/crl/%s/%d.crl",
-	    ca->config.base_url, rules_cert_type_name(req->type),
-	    p->rec.crl_shard);
+	if ((r = ca_crl_uri(ca, req->type, p->rec.crl_shard, p->crl_uri,
+	    sizeof(p->crl_uri))) != JPKI_OK)
+		return r;
 	snprintf(p->ocsp_uri, sizeof(p->ocsp_uri), "%s/ocsp/%s",
 	    ca->config.base_url, rules_cert_type_name(req->type));
 	snprintf(p->issuers_uri, sizeof(p->issuers_uri), "%s/ca/%s.der",

@@ -191,6 +191,38 @@ int pki_ee_tbs_encode(const struct pki_ee_template *t,
 int pki_signer_sign_tbs(struct pki_signer *s, const uint8_t *tbs,
     size_t tbs_len, uint8_t **der, size_t *len);
 
+/* ---- CRLs, written as a stream (pki_crl.c) --------------------------------
+ *
+ * The caller encodes each revokedCertificates entry with pki_crl_entry()
+ * (appended to out) and writes them out as it goes, keeping their total
+ * length; pki_crl_frame() gives the DER before the entries (head) and after
+ * them (tail).  The CRL is head + entries + tail + pki_crl_signature(sig),
+ * where sig signs head[tbs_offset..] + entries + tail with
+ * sha256WithRSAEncryption. */
+struct pki_crl_params {
+	X509 *ca_cert;          /* issuer; AKI = its SKI */
+	int64_t this_update, next_update;
+	int64_t number;         /* CRLNumber, > 0 */
+	const char *idp_uri;    /* a shard's CRL: critical IssuingDistribution-
+	                           Point with this URI (the shard's CDP) and
+	                           onlyContainsUserCerts; NULL: the full CRL */
+	size_t sig_len;         /* signature bytes (RSA: the modulus size) */
+};
+struct pki_crl_frame {
+	struct jbuf head;
+	size_t tbs_offset;
+	struct jbuf tail;
+};
+/* One entry: serial as whole octets of hex (as stored), revocation time,
+ * RFC 5280 reason (0: no reasonCode). */
+int pki_crl_entry(const char *serial_hex, int64_t revoked_at, int reason,
+    struct jbuf *out);
+int pki_crl_frame(const struct pki_crl_params *p, size_t entries_len,
+    struct pki_crl_frame *out);
+void pki_crl_frame_free(struct pki_crl_frame *f);
+/* signatureAlgorithm and the signature BIT STRING, appended to out. */
+int pki_crl_signature(const uint8_t *sig, size_t sig_len, struct jbuf *out);
+
 /* ---- DER helpers --------------------------------------------------------- */
 
 /* DER of x; the caller OPENSSL_free()s *der. */

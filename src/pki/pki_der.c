@@ -157,3 +157,20 @@ pki_der_result(struct pki_der *w, const char *what)
 		return jpki_fail(JPKI_ERR_INTERNAL, "%s: DER nesting", what);
 	return JPKI_OK;
 }
+
+size_t
+pki_der_header(uint8_t out[PKI_DER_HEADER_MAX], uint8_t tag, size_t len)
+{
+	size_t n = 0, extra = len < 0x80 ? 0 : len < 0x100 ? 1 :
+	    len < 0x10000 ? 2 : len < 0x1000000 ? 3 : 4;
+
+	out[n++] = tag;
+	if (extra == 0) {
+		out[n++] = (uint8_t)len;
+		return n;
+	}
+	out[n++] = (uint8_t)(0x80 | extra);
+	for (size_t i = 0; i < extra; i++)
+		out[n++] = (uint8_t)(len >> (8 * (extra - 1 - i)));
+	return n;
+}

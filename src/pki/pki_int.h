@@ -98,6 +98,11 @@ void pki_der_time(struct pki_der *w, int64_t t);
 /* One RDN of one attribute: SET { SEQUENCE { OID, string } }. */
 void pki_der_rdn(struct pki_der *w, const uint8_t *oid, size_t oid_len,
     uint8_t str_tag, const char *value);
+/* Tag and definite length octets for contents of len bytes (< 2^32);
+ * returns how many were written. */
+#define PKI_DER_HEADER_MAX 6
+size_t pki_der_header(uint8_t out[PKI_DER_HEADER_MAX], uint8_t tag,
+    size_t len);
 /* JPKI_OK, or the writer's error recorded with jpki_fail naming `what`. */
 int pki_der_result(struct pki_der *w, const char *what);
 

@@ -69,38 +69,12 @@ pki_signer_free(struct pki_signer **sp)
 	*sp = NULL;
 }
 
-/* DER length octets for n; returns how many were written. */
-static size_t
-der_length(uint8_t *p, size_t n)
-{
-	if (n < 0x80) {
-		p[0] = (uint8_t)n;
-		return 1;
-	}
-	if (n < 0x100) {
-		p[0] = 0x81;
-		p[1] = (uint8_t)n;
-		return 2;
-	}
-	if (n < 0x10000) {
-		p[0] = 0x82;
-		p[1] = (uint8_t)(n >> 8);
-		p[2] = (uint8_t)n;
-		return 3;
-	}
-	p[0] = 0x83;
-	p[1] = (uint8_t)(n >> 16);
-	p[2] = (uint8_t)(n >> 8);
-	p[3] = (uint8_t)n;
-	return 4;
-}
-
 int
 pki_signer_sign_tbs(struct pki_signer *s, const uint8_t *tbs,
     size_t tbs_len, uint8_t **der, size_t *len)
 {
 	uint8_t *out = NULL, hash[32], sig[PKI_SIG_MAX];
-	uint8_t lenbuf[4], bitlen[4];
+	uint8_t seqhdr[PKI_DER_HEADER_MAX], bithdr[PKI_DER_HEADER_MAX];
 	size_t sig_len = sizeof(sig), body, n, bl, ll;
 	unsigned int hlen = sizeof(hash);
 
@@ -113,21 +87,19 @@ pki_signer_sign_tbs(struct pki_signer *s, const uint8_t *tbs,
 	    EVP_PKEY_sign(s->ctx, sig, &sig_len, hash, hlen) <= 0)
 		return pki_crypto_fail("signing the certificate");
 	/* Certificate ::= SEQUENCE { tbs, algid, BIT STRING signature } */
-	bl = der_length(bitlen, sig_len + 1);
-	body = tbs_len + sizeof(pki_algid_sha256_rsa) + 1 + bl + 1 + sig_len;
-	ll = der_length(lenbuf, body);
-	if ((out = OPENSSL_malloc(1 + ll + body)) == NULL)
+	bl = pki_der_header(bithdr, 0x03, sig_len + 1);
+	body = tbs_len + sizeof(pki_algid_sha256_rsa) + bl + 1 + sig_len;
+	ll = pki_der_header(seqhdr, 0x30, body);
+	if ((out = OPENSSL_malloc(ll + body)) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	n = 0;
-	out[n++] = 0x30;
-	memcpy(out + n, lenbuf, ll);
+	memcpy(out + n, seqhdr, ll);
 	n += ll;
 	memcpy(out + n, tbs, tbs_len);
 	n += tbs_len;
 	memcpy(out + n, pki_algid_sha256_rsa, sizeof(pki_algid_sha256_rsa));
 	n += sizeof(pki_algid_sha256_rsa);
-	out[n++] = 0x03;
-	memcpy(out + n, bitlen, bl);
+	memcpy(out + n, bithdr, bl);
 	n += bl;
 	out[n++] = 0x00; /* no unused bits */
 	memcpy(out + n, sig, sig_len);
