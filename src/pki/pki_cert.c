@@ -26,9 +26,8 @@ pki_crypto_fail(const char *what)
 	return jpki_fail(JPKI_ERR_CRYPTO, "%s: %s", what, reason);
 }
 
-/* On success *skip is the number of leading zero octets. */
-static int
-serial_check(const uint8_t *serial, size_t len, size_t *skip)
+int
+pki_serial_check(const uint8_t *serial, size_t len, size_t *skip)
 {
 	size_t i = 0;
 
@@ -71,7 +70,7 @@ pki_cert_basics_check(const uint8_t *serial, size_t serial_len,
 {
 	int r;
 
-	if ((r = serial_check(serial, serial_len, skip)) ||
+	if ((r = pki_serial_check(serial, serial_len, skip)) ||
 	    (r = validity_check(not_before, not_after)))
 		return r;
 	return JPKI_OK;

@@ -56,15 +56,14 @@ pki_crl_entry(const char *serial_hex, int64_t revoked_at, int reason,
     struct jbuf *out)
 {
 	struct pki_der w = {.b = out, .depth = 0, .err = JPKI_OK};
-	uint8_t serial[PKI_SERIAL_MAX + 1];
-	size_t n, len, start = out->len;
+	uint8_t serial[2 * PKI_SERIAL_MAX];
+	size_t n, len, skip, start = out->len;
 	int r;
 
 	if (serial_hex == NULL || (len = strlen(serial_hex)) == 0 ||
 	    len % 2 != 0 || len / 2 > sizeof(serial))
 		return jpki_fail(JPKI_ERR_INPUT, "CRL entry: serial '%s' is not "
-		    "whole octets of hex, at most %d", serial_hex ? serial_hex :
-		    "", PKI_SERIAL_MAX);
+		    "whole octets of hex", serial_hex ? serial_hex : "");
 	for (n = 0; n < len / 2; n++) {
 		int hi = hex_digit(serial_hex[2 * n]),
 		    lo = hex_digit(serial_hex[2 * n + 1]);
@@ -74,12 +73,14 @@ pki_crl_entry(const char *serial_hex, int64_t revoked_at, int reason,
 			    "'%s' is not hex", serial_hex);
 		serial[n] = (uint8_t)(hi << 4 | lo);
 	}
+	if ((r = pki_serial_check(serial, n, &skip)) != JPKI_OK)
+		return r;
 	if (!reason_ok(reason))
 		return jpki_fail(JPKI_ERR_INPUT, "CRL entry %s: reason %d is "
 		    "not a CRLReason for a full CRL (RFC 5280 5.3.1)",
 		    serial_hex, reason);
 	pki_der_open(&w, 0x30);
-	pki_der_uint(&w, serial, n);
+	pki_der_uint(&w, serial + skip, n - skip);
 	pki_der_time(&w, revoked_at);
 	if (reason != 0) {
 		uint8_t code[3] = {0x0a, 0x01, (uint8_t)reason};

@@ -30,6 +30,9 @@ int pki_name_add(X509_NAME *name, int nid, int type, const char *value);
 int pki_service_names(enum cert_type ca, const struct pki_names *n,
     GENERAL_NAMES **out);
 
+/* A serial is positive and at most PKI_SERIAL_MAX octets in DER (RFC 5280
+ * 4.1.2.2); on success *skip is the number of leading zero octets. */
+int pki_serial_check(const uint8_t *serial, size_t len, size_t *skip);
 /* Check a serial and validity; *skip = the serial's leading zero octets. */
 int pki_cert_basics_check(const uint8_t *serial, size_t serial_len,
     int64_t not_before, int64_t not_after, size_t *skip);
