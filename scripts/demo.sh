@@ -3,8 +3,8 @@
 # CAs, demo residents) and walks through the system end to end in the
 # terminal: a card delivered at the counter with keys born on the card, a
 # signature verified with openssl, a move of house that revokes the signing
-# certificate (R6), loss and reissue with its fees (R7), an expiry notice
-# (R12) and the audit chain.
+# certificate (R6) and the CRL that tells relying parties so, loss and
+# reissue with its fees (R7), an expiry notice (R12) and the audit chain.
 # (When `jpki serve` exists this script will start it on 127.0.0.1:8080.)
 # usage: scripts/demo.sh JPKI_BINARY DEMO_DIR
 set -eu
@@ -59,6 +59,15 @@ fi
 step "R6: resident 1 moves house; the signing certificate is revoked at once"
 "$jpki" resident change 1 --address "東京都清瀬市元町一丁目4番17号" $clerk || true
 "$jpki" cert list --resident 1
+
+step "Relying parties: the signing CA publishes its CRLs; openssl now refuses that certificate"
+"$jpki" crl generate --type sign --full
+openssl crl -inform DER -in "$JPKI_DATA/crl/sign/full.crl" -out "$out/sign-full.crl.pem"
+if openssl verify -crl_check -CAfile "$out/ca/sign-ca.pem" \
+	-CRLfile "$out/sign-full.crl.pem" "$signcert"; then
+	echo "demo: the revoked signing certificate still verifies" >&2
+	exit 1
+fi
 
 step "R7: resident 1 loses the card; both certificates revoked, a new card for 800 + 200 yen"
 "$jpki" counter report-lost --resident 1 $clerk || true

@@ -11,5 +11,7 @@ for run in 1 2; do
 		{ tail -30 "$work/out"; echo "FAIL: demo run $run exited non-zero"; exit 1; }
 	grep -q "Verified OK" "$work/out" || { echo "FAIL: run $run: signature not verified"; exit 1; }
 	grep -q "audit chain intact" "$work/out" || { echo "FAIL: run $run: audit"; exit 1; }
+	grep -q "error 23 at 0 depth lookup: certificate revoked" "$work/out" ||
+		{ echo "FAIL: run $run: the CRL does not revoke the moved holder's certificate"; exit 1; }
 done
 echo "ok: demo ran twice"

@@ -39,6 +39,8 @@ for t in sign auth; do
 	done
 done
 expect_eq "CRL file mode" "$(stat -c %a "$DATA/crl/sign/full.crl")" 644
+leftover=$(find "$DATA/crl" -type f ! -name '*.crl')
+[ -z "$leftover" ] || fail "scratch or temporary files left: $leftover"
 
 crl_pem() { openssl crl -inform DER -in "$DATA/crl/$1/$2.crl" -out "$TMP/$1-$2.crl.pem" || fail "openssl crl cannot read $1/$2.crl"; echo "$TMP/$1-$2.crl.pem"; }
 
