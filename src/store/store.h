@@ -167,8 +167,9 @@ int store_cert_count(struct store *s, long *out);
 int store_cert_valid_of(struct store *s, int64_t resident_id,
     enum cert_type type, int64_t now, char serial[SERIAL_HEX_MAX],
     int64_t *not_after);
-/* Revoked entries of one CA (and shard, or -1 for all), in serial order:
- * for streaming CRLs. */
+/* Revoked entries of one CA (and shard, or -1 for all), in (shard, serial)
+ * order, the primary key's, so that no sort is needed: for streaming
+ * CRLs.  One statement: one consistent snapshot. */
 int store_revocation_list(struct store *s, enum cert_type ca, int shard,
     int (*fn)(void *arg, const char *serial, int64_t at, int reason),
     void *arg);

@@ -992,7 +992,7 @@ sq_revocation_list(void *impl, enum cert_type ca, int shard,
 	    "SELECT serial, revoked_at, reason FROM revocations"
 	    " WHERE ca = ? AND shard = ? ORDER BY serial" :
 	    "SELECT serial, revoked_at, reason FROM revocations"
-	    " WHERE ca = ? ORDER BY serial", &st)) != JPKI_OK)
+	    " WHERE ca = ? ORDER BY shard, serial", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int(st, 1, (int)ca);
 	if (shard >= 0)
