@@ -14,7 +14,8 @@
  *
  * The CRL number is taken, and committed, before the file is written: a
  * crash in between skips a number (allowed) but never publishes two
- * different CRLs under one number.
+ * different CRLs under one number.  Generations into one directory take
+ * turns (flock on the directory), so the published number only goes up.
  */
 #include "ca/ca_impl.h"
 
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,7 +124,7 @@ ca_crl_generate(struct ca *ca, enum cert_type type, int shard,
 	uint8_t *buf = NULL, sig[1024];
 	size_t sig_len = sizeof(sig), left;
 	int64_t now, number;
-	int r;
+	int r, lock_fd = -1;
 
 	jbuf_init(&e.chunk);
 	jbuf_init(&trailer);
@@ -157,13 +159,22 @@ ca_crl_generate(struct ca *ca, enum cert_type type, int shard,
 	    "%s.entries.XXXXXX", final) >= sizeof(scratch))
 		return jpki_fail(JPKI_ERR_INPUT, "CRL path too long");
 
+	/* One generation at a time per directory, from taking the number to
+	 * the rename: otherwise a CRL that took an earlier number could be
+	 * renamed into place after a later one, and the published number
+	 * would go backwards. */
+	if ((lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    flock(lock_fd, LOCK_EX) != 0) {
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", dir, strerror(errno));
+		goto done;
+	}
 	/* The number first, durably (see the top of this file). */
 	if ((r = store_begin(ca->store)) != JPKI_OK)
-		return r;
+		goto done;
 	if ((r = store_crl_number_next(ca->store, type, shard, &number)) ||
 	    (r = store_commit(ca->store))) {
 		store_rollback(ca->store);
-		return r;
+		goto done;
 	}
 
 	/* Pass one: the entries, into an unlinked scratch file. */
@@ -279,6 +290,8 @@ fail:
 	if (o.path != NULL)
 		unlink(tmp);
 done:
+	if (lock_fd >= 0)
+		close(lock_fd);  /* releases the lock */
 	if (e.fd >= 0)
 		close(e.fd);
 	EVP_MD_CTX_free(o.md);

@@ -112,6 +112,14 @@ expect_eq "CRL number" "$(crl_number "$DATA/crl/sign/full.crl")" 2
 ok crl generate --type auth --shard "$AUTH_SHARD" --json
 json_expect "auth shard CRL" 0.type=auth 0.shard="$AUTH_SHARD" 0.entries=1 0.number=2
 
+check "concurrent generations take turns: the published CRL has the highest number"
+for i in 1 2 3 4; do "$JPKI" crl generate --type sign --full >/dev/null 2>"$TMP/conc$i.err" & done
+wait
+for i in 1 2 3 4; do [ ! -s "$TMP/conc$i.err" ] || fail "concurrent generate $i: $(cat "$TMP/conc$i.err")"; done
+expect_eq "CRL number after 4 concurrent runs" "$(crl_number "$DATA/crl/sign/full.crl")" 6
+openssl crl -inform DER -in "$DATA/crl/sign/full.crl" -CAfile "$TMP/ca/sign-ca.pem" -noout 2>&1 | grep -q 'verify OK' ||
+	fail "the CRL after concurrent runs does not verify"
+
 check "--out DIR puts them elsewhere"
 ok crl generate --type sign --shard 0 --out "$TMP/pub"
 [ -f "$TMP/pub/sign/0.crl" ] || fail "--out: no $TMP/pub/sign/0.crl"
