@@ -280,6 +280,8 @@ ca_close(struct ca **cap)
 		EVP_PKEY_free(ca->side[i].ocsp_key);
 		X509_free(ca->side[i].ocsp_cert);
 		pki_ee_template_free(&ca->side[i].ee_template);
+		if (ca->side[i].ocsp_ready)
+			pki_ocsp_responder_free(&ca->side[i].ocsp);
 	}
 	store_close(&ca->store);
 	free(ca);

@@ -131,6 +131,27 @@ struct ca_crl_result {
 int ca_crl_generate(struct ca *ca, enum cert_type type, int shard,
     const char *out_dir, struct ca_crl_result *res);
 
+/* ---- OCSP (ocsp.c) ------------------------------------------------------ */
+struct ca_ocsp_cert {
+	char serial[SERIAL_HEX_MAX];
+	int status;                 /* enum pki_ocsp_cert_status */
+	int reason;
+	int64_t revoked_at;
+};
+struct ca_ocsp_answer {
+	int status;                 /* enum pki_ocsp_status of the response */
+	char why[320];              /* for an error status: the reason */
+	enum cert_type type;        /* the CA that answered */
+	size_t n;
+	struct ca_ocsp_cert cert[8];
+};
+/* Answer a DER OCSPRequest: the DER OCSPResponse is appended to out and
+ * described in *ans.  A malformed request or one for another issuer still
+ * gets its (error) response and JPKI_OK; a failure means none could be
+ * made. */
+int ca_ocsp_respond(struct ca *ca, const uint8_t *der, size_t len,
+    struct jbuf *out, struct ca_ocsp_answer *ans);
+
 /* "valid", "revoked" or "expired" for a stored certificate at `now`. */
 const char *ca_cert_status_name(const struct cert_record *c, int64_t now);
 

@@ -20,6 +20,12 @@ struct ca_side {
 	/* The constant parts of this CA's end-entity certificates, made from
 	 * the first issuance (pki_ee_template_new) and read-only after. */
 	struct pki_ee_template *ee_template;
+	/* OCSP: the issuer hashes CertIDs name this CA by (SHA-1, SHA-256),
+	 * and the delegated responder, both made on first use. */
+	int ocsp_hashed[2];
+	uint8_t ocsp_name_hash[2][32], ocsp_key_hash[2][32];
+	int ocsp_ready;
+	struct pki_ocsp_responder ocsp;
 };
 
 struct ca {
@@ -42,6 +48,8 @@ int ca_crl_uri(const struct ca *ca, enum cert_type t, int shard, char *buf,
     size_t n);
 /* A CRL is valid this long: J-LIS publishes them daily. */
 #define CA_CRL_VALIDITY_SECONDS (24 * 3600)
+/* nextUpdate of an OCSP answer: as long as a CRL. */
+#define CA_OCSP_VALIDITY_SECONDS (24 * 3600)
 int ca_key_generate(int bits, EVP_PKEY **out);
 int ca_key_write(const char *path, EVP_PKEY *key);
 int ca_cert_write(const char *path, X509 *x);

@@ -19,6 +19,7 @@ static const struct {
     {"ca", cli_ca, "the CAs: show, export, issue"},
     {"cert", cli_cert, "certificates: show, list, revoke"},
     {"crl", cli_crl, "CRLs: generate (every shard and the full CRL of each CA)"},
+    {"ocsp", cli_ocsp, "OCSP: respond (answer a DER request from the store)"},
     {"audit", cli_audit, "the audit log: verify, list"},
 #ifndef JPKI_WITHOUT_card
     {"card", cli_card, "the card: new, status, certs, change-pin, info, sign, attach"},

@@ -190,6 +190,10 @@ int pki_ee_tbs_encode(const struct pki_ee_template *t,
  * Certificate's DER (OPENSSL_free()). */
 int pki_signer_sign_tbs(struct pki_signer *s, const uint8_t *tbs,
     size_t tbs_len, uint8_t **der, size_t *len);
+/* The bare sha256WithRSAEncryption signature of data into sig (*sig_len:
+ * its size in, the signature's length out). */
+int pki_signer_sign_raw(struct pki_signer *s, const uint8_t *data,
+    size_t len, uint8_t *sig, size_t *sig_len);
 
 /* ---- CRLs, written as a stream (pki_crl.c) --------------------------------
  *
@@ -222,6 +226,82 @@ int pki_crl_frame(const struct pki_crl_params *p, size_t entries_len,
 void pki_crl_frame_free(struct pki_crl_frame *f);
 /* signatureAlgorithm and the signature BIT STRING, appended to out. */
 int pki_crl_signature(const uint8_t *sig, size_t sig_len, struct jbuf *out);
+
+/* ---- OCSP (pki_ocsp.c, RFC 6960) ------------------------------------------ */
+
+#define PKI_OCSP_REQUEST_MAX 8192  /* bytes of an OCSPRequest we read */
+#define PKI_OCSP_CERTS_MAX 8       /* CertIDs in one request (RFC 5019: 1) */
+#define PKI_OCSP_NONCE_MAX 34      /* nonce extnValue: OCTET STRING of <= 32
+                                      octets (RFC 8954) */
+#define PKI_OCSP_CERTID_MAX 192    /* DER of one CertID (SHA-256, 20-octet
+                                      serial: 131) */
+
+enum pki_ocsp_hash { PKI_OCSP_SHA1 = 1, PKI_OCSP_SHA256 = 2 };
+
+struct pki_ocsp_certid {
+	enum pki_ocsp_hash hash;
+	uint8_t name_hash[32], key_hash[32];   /* 20 or 32 octets used */
+	uint8_t serial[PKI_SERIAL_MAX];        /* magnitude, big-endian */
+	size_t serial_len;
+	uint8_t der[PKI_OCSP_CERTID_MAX];      /* as received: echoed */
+	size_t der_len;
+};
+
+struct pki_ocsp_request {
+	size_t n;
+	struct pki_ocsp_certid id[PKI_OCSP_CERTS_MAX];
+	int has_nonce;
+	uint8_t nonce[PKI_OCSP_NONCE_MAX];     /* the extension's extnValue */
+	size_t nonce_len;
+};
+
+/* Read an OCSPRequest (strict DER, within the limits above).  Malformed:
+ * JPKI_ERR_INPUT; a CertID hash other than SHA-1/SHA-256 or an unknown
+ * critical extension: JPKI_ERR_REFUSED. */
+int pki_ocsp_request_parse(const uint8_t *der, size_t len,
+    struct pki_ocsp_request *req);
+
+/* The issuerNameHash and issuerKeyHash a CertID names ca by. */
+int pki_ocsp_issuer_hashes(X509 *ca, enum pki_ocsp_hash h, uint8_t name[32],
+    uint8_t key[32]);
+
+/* OCSPResponseStatus (RFC 6960 4.2.1). */
+enum pki_ocsp_status {
+	PKI_OCSP_SUCCESSFUL = 0, PKI_OCSP_MALFORMED = 1,
+	PKI_OCSP_INTERNAL_ERROR = 2, PKI_OCSP_TRY_LATER = 3,
+	PKI_OCSP_SIG_REQUIRED = 5, PKI_OCSP_UNAUTHORIZED = 6,
+};
+/* A response with only an error status. */
+int pki_ocsp_error_response(enum pki_ocsp_status status, struct jbuf *out);
+
+/* A delegated responder: its certificate (included in responses), the
+ * SHA-1 of its key (ResponderID byKey) and a signer for its key.  One
+ * thread at a time. */
+struct pki_ocsp_responder {
+	uint8_t *cert_der;
+	size_t cert_der_len;
+	uint8_t key_hash[20];
+	struct pki_signer *signer;
+};
+int pki_ocsp_responder_init(struct pki_ocsp_responder *rs, X509 *cert,
+    EVP_PKEY *key);
+void pki_ocsp_responder_free(struct pki_ocsp_responder *rs);
+
+enum pki_ocsp_cert_status { PKI_OCSP_GOOD, PKI_OCSP_REVOKED,
+	PKI_OCSP_UNKNOWN };
+struct pki_ocsp_single {
+	const struct pki_ocsp_certid *id;
+	enum pki_ocsp_cert_status status;
+	int64_t revoked_at;
+	int reason;                 /* CRLReason; 0: left out */
+	int64_t this_update, next_update;
+};
+/* A successful signed response answering s[0..n), echoing req's nonce
+ * (req may be NULL), appended to out. */
+int pki_ocsp_response(const struct pki_ocsp_responder *rs,
+    const struct pki_ocsp_single *s, size_t n,
+    const struct pki_ocsp_request *req, int64_t produced_at,
+    struct jbuf *out);
 
 /* ---- DER helpers --------------------------------------------------------- */
 

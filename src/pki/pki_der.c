@@ -100,7 +100,7 @@ pki_der_uint(struct pki_der *w, const uint8_t *mag, size_t n)
 /* An X.509 Time as ASN1_TIME_set() writes it: UTCTime for 1950-2049,
  * GeneralizedTime otherwise (RFC 5280 4.1.2.5). */
 void
-pki_der_time(struct pki_der *w, int64_t t)
+pki_der_time_as(struct pki_der *w, int64_t t, int generalized)
 {
 	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
 	int64_t sec = t - days * 86400;
@@ -109,7 +109,7 @@ pki_der_time(struct pki_der *w, int64_t t)
 	char s[16];
 	int n = 0;
 
-	if (d.y >= 1950 && d.y <= 2049) {
+	if (!generalized) {
 		s[n++] = (char)('0' + d.y / 10 % 10);
 		s[n++] = (char)('0' + d.y % 10);
 	} else {
@@ -130,6 +130,15 @@ pki_der_time(struct pki_der *w, int64_t t)
 	s[n++] = (char)('0' + ss % 10);
 	s[n++] = 'Z';
 	pki_der_prim(w, n == 13 ? 0x17 : 0x18, s, (size_t)n);
+}
+
+void
+pki_der_time(struct pki_der *w, int64_t t)
+{
+	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+	struct jdate d = jdate_from_days(days);
+
+	pki_der_time_as(w, t, d.y < 1950 || d.y > 2049);
 }
 
 /* One RDN of one attribute: SET { SEQUENCE { OID, string } }. */

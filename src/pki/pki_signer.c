@@ -70,22 +70,36 @@ pki_signer_free(struct pki_signer **sp)
 }
 
 int
+pki_signer_sign_raw(struct pki_signer *s, const uint8_t *data, size_t len,
+    uint8_t *sig, size_t *sig_len)
+{
+	uint8_t hash[32];
+	unsigned int hlen = sizeof(hash);
+
+	if (*sig_len < s->sig_len)
+		return jpki_fail(JPKI_ERR_INTERNAL, "signature buffer too small");
+	if (!EVP_Digest(data, len, hash, &hlen, s->sha256, NULL) ||
+	    EVP_PKEY_sign(s->ctx, sig, sig_len, hash, hlen) <= 0)
+		return pki_crypto_fail("signing");
+	return JPKI_OK;
+}
+
+int
 pki_signer_sign_tbs(struct pki_signer *s, const uint8_t *tbs,
     size_t tbs_len, uint8_t **der, size_t *len)
 {
-	uint8_t *out = NULL, hash[32], sig[PKI_SIG_MAX];
+	uint8_t *out = NULL, sig[PKI_SIG_MAX];
 	uint8_t seqhdr[PKI_DER_HEADER_MAX], bithdr[PKI_DER_HEADER_MAX];
 	size_t sig_len = sizeof(sig), body, n, bl, ll;
-	unsigned int hlen = sizeof(hash);
+	int r;
 
 	*der = NULL;
 	*len = 0;
 	if (tbs == NULL || tbs_len == 0 || tbs_len > PKI_TBS_MAX)
 		return jpki_fail(JPKI_ERR_INPUT, "TBSCertificate: empty or "
 		    "longer than %d bytes", PKI_TBS_MAX);
-	if (!EVP_Digest(tbs, tbs_len, hash, &hlen, s->sha256, NULL) ||
-	    EVP_PKEY_sign(s->ctx, sig, &sig_len, hash, hlen) <= 0)
-		return pki_crypto_fail("signing the certificate");
+	if ((r = pki_signer_sign_raw(s, tbs, tbs_len, sig, &sig_len)))
+		return r;
 	/* Certificate ::= SEQUENCE { tbs, algid, BIT STRING signature } */
 	bl = pki_der_header(bithdr, 0x03, sig_len + 1);
 	body = tbs_len + sizeof(pki_algid_sha256_rsa) + bl + 1 + sig_len;

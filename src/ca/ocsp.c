@@ -1,0 +1,138 @@
+/*
+ * ocsp.c: the OCSP responders of the two CAs (RFC 6960), answering from
+ * the store: good, revoked (with time and reason) or unknown for each
+ * certificate asked about, signed by the CA's delegated responder
+ * (id-kp-OCSPSigning, ocsp-nocheck), the nonce echoed.
+ *
+ * The request's CertIDs name the issuer by hashes of its name and key
+ * (SHA-1 or SHA-256); they pick the CA.  A request about another issuer, or
+ * about both of ours at once (no one responder may sign for both), gets
+ * `unauthorized`; a malformed one `malformedRequest`.  Every answer is a
+ * response to send: the function fails only when none can be made.
+ */
+#include "ca/ca_impl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+_Static_assert(sizeof(((struct ca_ocsp_answer *)0)->cert) /
+    sizeof(struct ca_ocsp_cert) >= PKI_OCSP_CERTS_MAX,
+    "an answer has room for every CertID a request may hold");
+
+/* Which of our CAs issued what id names: CERT_SIGN, CERT_AUTH or 0. */
+static int
+issuer_of(struct ca *ca, const struct pki_ocsp_certid *id, int *out)
+{
+	size_t hl = id->hash == PKI_OCSP_SHA1 ? 20 : 32;
+
+	*out = 0;
+	for (int t = CERT_SIGN; t <= CERT_AUTH; t++) {
+		struct ca_side *sd = &ca->side[t];
+		int h = id->hash == PKI_OCSP_SHA1 ? 0 : 1;
+		int r;
+
+		if (!sd->ocsp_hashed[h]) {
+			if ((r = pki_ocsp_issuer_hashes(sd->cert, id->hash,
+			    sd->ocsp_name_hash[h], sd->ocsp_key_hash[h])))
+				return r;
+			sd->ocsp_hashed[h] = 1;
+		}
+		if (memcmp(id->name_hash, sd->ocsp_name_hash[h], hl) == 0 &&
+		    memcmp(id->key_hash, sd->ocsp_key_hash[h], hl) == 0) {
+			*out = t;
+			return JPKI_OK;
+		}
+	}
+	return JPKI_OK;
+}
+
+static int
+error_response(enum pki_ocsp_status status, struct jbuf *out,
+    struct ca_ocsp_answer *ans)
+{
+	ans->status = status;
+	return pki_ocsp_error_response(status, out);
+}
+
+int
+ca_ocsp_respond(struct ca *ca, const uint8_t *der, size_t len,
+    struct jbuf *out, struct ca_ocsp_answer *ans)
+{
+	struct pki_ocsp_request req;
+	struct pki_ocsp_single single[PKI_OCSP_CERTS_MAX];
+	struct ca_side *sd;
+	char why[300];
+	int64_t now;
+	int type = 0, r;
+
+	memset(ans, 0, sizeof(*ans));
+	if ((r = jpki_now_checked(&now)) != JPKI_OK)
+		return r;
+	if ((r = pki_ocsp_request_parse(der, len, &req)) != JPKI_OK) {
+		snprintf(why, sizeof(why), "%s", jpki_errmsg());
+		if ((r = error_response(PKI_OCSP_MALFORMED, out, ans)))
+			return r;
+		snprintf(ans->why, sizeof(ans->why), "%s", why);
+		return JPKI_OK;
+	}
+	for (size_t i = 0; i < req.n; i++) {
+		int t;
+
+		if ((r = issuer_of(ca, &req.id[i], &t)) != JPKI_OK)
+			return r;
+		if (t == 0 || (type != 0 && t != type)) {
+			if ((r = error_response(PKI_OCSP_UNAUTHORIZED, out, ans)))
+				return r;
+			snprintf(ans->why, sizeof(ans->why), "certificate %zu: %s",
+			    i, t == 0 ? "not issued by either of this "
+			    "deployment's CAs" : "one request may not ask both "
+			    "CAs (each has its own responder)");
+			return JPKI_OK;
+		}
+		type = t;
+	}
+	sd = &ca->side[type];
+	if (!sd->ocsp_ready) {
+		if ((r = pki_ocsp_responder_init(&sd->ocsp, sd->ocsp_cert,
+		    sd->ocsp_key)) != JPKI_OK)
+			return r;
+		sd->ocsp_ready = 1;
+	}
+	ans->type = (enum cert_type)type;
+	ans->n = req.n;
+	for (size_t i = 0; i < req.n; i++) {
+		struct ca_ocsp_cert *a = &ans->cert[i];
+		struct cert_record rec;
+
+		memset(&single[i], 0, sizeof(single[i]));
+		single[i].id = &req.id[i];
+		single[i].this_update = now;
+		single[i].next_update = now + CA_OCSP_VALIDITY_SECONDS;
+		if ((r = pki_serial_hex(req.id[i].serial, req.id[i].serial_len,
+		    a->serial, sizeof(a->serial))) != JPKI_OK)
+			return r;
+		single[i].status = PKI_OCSP_UNKNOWN;
+		r = store_cert_get(ca->store, a->serial, &rec);
+		if (r == JPKI_OK) {
+			if ((int)rec.ca == type) {
+				single[i].status = rec.status ==
+				    CERT_STATUS_REVOKED ? PKI_OCSP_REVOKED :
+				    PKI_OCSP_GOOD;
+				single[i].revoked_at = rec.revoked_at;
+				single[i].reason = rec.status ==
+				    CERT_STATUS_REVOKED ? rec.reason : 0;
+			}
+			store_cert_free(&rec);
+		} else if (r != JPKI_ERR_NOTFOUND) {
+			return r;
+		}
+		a->status = single[i].status;
+		a->reason = single[i].reason;
+		a->revoked_at = single[i].revoked_at;
+	}
+	if ((r = pki_ocsp_response(&sd->ocsp, single, req.n, &req, now,
+	    out)) != JPKI_OK)
+		return r;
+	ans->status = PKI_OCSP_SUCCESSFUL;
+	return JPKI_OK;
+}
