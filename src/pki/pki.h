@@ -257,7 +257,7 @@ struct pki_ocsp_request {
 
 /* Read an OCSPRequest (strict DER, within the limits above).  Malformed:
  * JPKI_ERR_INPUT; a CertID hash other than SHA-1/SHA-256 or an unknown
- * critical extension: JPKI_ERR_REFUSED. */
+ * critical extension: JPKI_ERR_REFUSED.  On failure *req is all zero. */
 int pki_ocsp_request_parse(const uint8_t *der, size_t len,
     struct pki_ocsp_request *req);
 

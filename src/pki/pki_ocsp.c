@@ -241,15 +241,19 @@ pki_ocsp_request_parse(const uint8_t *der, size_t len,
 	while (cursor_left(&list) > 0) {
 		struct pki_ocsp_certid *id;
 
-		if (req->n == PKI_OCSP_CERTS_MAX)
+		if (req->n == PKI_OCSP_CERTS_MAX) {
+			memset(req, 0, sizeof(*req));
 			return jpki_fail(JPKI_ERR_INPUT, "OCSP request: more "
 			    "than %d certificates", PKI_OCSP_CERTS_MAX);
+		}
 		id = &req->id[req->n];
 		if (der_expect(&list, 0x30, &one))
 			goto malformed;
-		if ((r = read_cert_id(&one, id)) == JPKI_ERR_REFUSED)
+		if ((r = read_cert_id(&one, id)) == JPKI_ERR_REFUSED) {
+			memset(req, 0, sizeof(*req));
 			return jpki_fail(r, "OCSP request: CertID hash is not "
 			    "SHA-1 or SHA-256");
+		}
 		if (r != JPKI_OK)
 			goto malformed;
 		/* singleRequestExtensions [0]: none we use. */
