@@ -22,6 +22,7 @@ int cli_cert(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_crl(int argc, char **argv);
 int cli_ocsp(int argc, char **argv);
+int cli_serve(int argc, char **argv);
 int cli_card(int argc, char **argv);
 int cli_counter(int argc, char **argv);
 /* The proxy procedures and notices (cli_counter_forms.c): -1 if argv[1]

@@ -20,6 +20,7 @@ static const struct {
     {"cert", cli_cert, "certificates: show, list, revoke"},
     {"crl", cli_crl, "CRLs: generate (every shard and the full CRL of each CA)"},
     {"ocsp", cli_ocsp, "OCSP: respond (answer a DER request from the store)"},
+    {"serve", cli_serve, "HTTP for relying parties: CA certificates, CRLs, OCSP"},
     {"audit", cli_audit, "the audit log: verify, list"},
 #ifndef JPKI_WITHOUT_card
     {"card", cli_card, "the card: new, status, certs, change-pin, info, sign, attach"},

@@ -1,0 +1,104 @@
+/*
+ * cli_serve.c: `jpki serve`: the CA certificates, CRLs and OCSP over HTTP at
+ * the URIs the certificates carry (src/server/server.h), until SIGINT or
+ * SIGTERM.  It listens on loopback unless told otherwise.
+ */
+#include "cli/cli.h"
+#include "server/server.h"
+
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: jpki serve [--listen HOST:PORT]   (default 127.0.0.1:8080;\n"
+    "       [::1]:8080 for IPv6; port 0: any free port, printed)\n"
+    "common: --data DIR\n";
+
+enum { O_DATA = 1, O_LISTEN, O_HELP };
+
+static const struct option opts[] = {
+    {"data", required_argument, NULL, O_DATA},
+    {"listen", required_argument, NULL, O_LISTEN},
+    {"help", no_argument, NULL, O_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+/* "127.0.0.1:8080" or "[::1]:8080" into host and port. */
+static int
+parse_listen(const char *s, char *host, size_t n, unsigned *port)
+{
+	const char *colon;
+	long long p;
+	size_t hl;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (end == NULL || end[1] != ':')
+			return cli_usage("--listen: '%s' is not [ADDRESS]:PORT", s);
+		hl = (size_t)(end - s - 1);
+		s++;
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return cli_usage("--listen: '%s' is not HOST:PORT", s);
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= n)
+		return cli_usage("--listen: no address in '%s'", s);
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (cli_parse_i64("--listen port", colon + 1, &p) != JPKI_OK ||
+	    p < 0 || p > 65535)
+		return cli_usage("--listen: '%s' is not a port", colon + 1);
+	*port = (unsigned)p;
+	return 0;
+}
+
+int
+cli_serve(int argc, char **argv)
+{
+	const char *data = NULL, *listen = "127.0.0.1:8080";
+	struct server_options o;
+	struct server *s = NULL;
+	char host[64];
+	sigset_t set;
+	int c, sig, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_DATA: data = optarg; break;
+		case O_LISTEN: listen = optarg; break;
+		case O_HELP: fputs(usage_text, stdout); return 0;
+		default: return cli_bad_option(argv);
+		}
+	}
+	if (optind != argc)
+		return cli_usage("unexpected argument '%s'", argv[optind]);
+	memset(&o, 0, sizeof(o));
+	if ((r = parse_listen(listen, host, sizeof(host), &o.port)) != 0)
+		return r;
+	o.host = host;
+	o.data_dir = cli_data_dir(data);
+	/* Blocked before the server's thread starts, so it inherits the mask
+	 * and the signals come to sigwait below. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if ((r = server_start(&o, &s)) != JPKI_OK)
+		return cli_report(r);
+	printf("jpki: serving http://%s%s%s:%u/ from %s (Ctrl-C stops)\n",
+	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+	    server_port(s), o.data_dir);
+	fflush(stdout);
+	sigwait(&set, &sig);
+	server_stop(&s);
+	printf("jpki: stopped\n");
+	return 0;
+}

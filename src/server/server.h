@@ -1,0 +1,49 @@
+/*
+ * server: `jpki serve`, the HTTP face of the CAs for relying parties, at the
+ * URIs the certificates carry (libmicrohttpd):
+ *
+ *   GET  /                          what is served here (text)
+ *   GET  /ca/sign.der, /ca/auth.der the CA certificates (AIA caIssuers)
+ *   GET  /crl/<sign|auth>/<n>.crl   a CRL shard (CDP); full.crl: the full CRL
+ *   POST /ocsp/<sign|auth>, /ocsp   an OCSP request (AIA OCSP, RFC 6960)
+ *   GET  /ocsp/<sign|auth>/<b64>    the same, base64 in the URL (RFC 6960
+ *                                   appendix A.1, RFC 5019)
+ *
+ * OCSP answers come from the store at the moment of the request, so a
+ * revocation committed by any process shows at once.  CRLs are the files
+ * `jpki crl generate` published.  Requests are handled on one thread with
+ * one store connection; bodies and URLs are bounded (SERVER_BODY_MAX,
+ * SERVER_URL_MAX) before anything reads them.
+ */
+#ifndef JPKI_SERVER_H
+#define JPKI_SERVER_H
+
+#include "base/base.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* An OCSP request body at most (pki: PKI_OCSP_REQUEST_MAX). */
+#define SERVER_BODY_MAX 8192
+/* A URL at most: the GET form of the largest request, base64 and
+ * percent-encoded, with room for the path. */
+#define SERVER_URL_MAX 32768
+
+struct server_options {
+	const char *data_dir;
+	const char *host;          /* numeric IPv4 or IPv6 address */
+	unsigned port;             /* 0: any free port (see server_port) */
+};
+
+struct server;
+int server_start(const struct server_options *o, struct server **out);
+unsigned server_port(const struct server *s);
+void server_stop(struct server **s);
+
+/* The DER request in the tail of an OCSP GET URL: percent-decoded, then
+ * base64 (RFC 4648, padding optional).  At most cap bytes; JPKI_ERR_INPUT
+ * for anything else.  (Exposed for its fuzz target.) */
+int server_ocsp_get_decode(const char *tail, uint8_t *out, size_t cap,
+    size_t *len);
+
+#endif
