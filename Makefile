@@ -46,6 +46,8 @@ test: test-deps
 
 run: deps build
 	sh scripts/demo.sh $(BUILD)/jpki $(DEMO_DIR)
+	$(BUILD)/jpki crl generate --data $(DEMO_DIR) >/dev/null
+	$(BUILD)/jpki serve --data $(DEMO_DIR) --listen 127.0.0.1:8080
 
 bench: deps
 	$(MAKE) build SANITIZE=0

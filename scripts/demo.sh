@@ -5,7 +5,8 @@
 # signature verified with openssl, a move of house that revokes the signing
 # certificate (R6) and the CRL that tells relying parties so, loss and
 # reissue with its fees (R7), an expiry notice (R12) and the audit chain.
-# (When `jpki serve` exists this script will start it on 127.0.0.1:8080.)
+# `make run` then publishes the CRLs and starts `jpki serve` on
+# 127.0.0.1:8080, the base URL the demo certificates carry.
 # usage: scripts/demo.sh JPKI_BINARY DEMO_DIR
 set -eu
 jpki=$1
