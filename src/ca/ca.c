@@ -221,8 +221,8 @@ out:
 	return r;
 }
 
-int
-ca_open(const char *dir, struct ca **out)
+static int
+open_datadir(const char *dir, int with_ca_keys, struct ca **out)
 {
 	struct ca *ca;
 	char path[PATH_MAX_JPKI];
@@ -243,16 +243,19 @@ ca_open(const char *dir, struct ca **out)
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(both); i++) {
 		struct ca_side *sd = &ca->side[both[i]];
 
-		if ((r = ca_path(dir, both[i], "ca.key", path, sizeof(path))) ||
-		    (r = ca_key_read(path, &sd->key)) ||
-		    (r = ca_path(dir, both[i], "ca.pem", path, sizeof(path))) ||
+		if (with_ca_keys &&
+		    ((r = ca_path(dir, both[i], "ca.key", path, sizeof(path))) ||
+		    (r = ca_key_read(path, &sd->key))))
+			goto fail;
+		if ((r = ca_path(dir, both[i], "ca.pem", path, sizeof(path))) ||
 		    (r = ca_cert_read(path, &sd->cert)) ||
 		    (r = ca_path(dir, both[i], "ocsp.key", path, sizeof(path))) ||
 		    (r = ca_key_read(path, &sd->ocsp_key)) ||
 		    (r = ca_path(dir, both[i], "ocsp.pem", path, sizeof(path))) ||
 		    (r = ca_cert_read(path, &sd->ocsp_cert)))
 			goto fail;
-		if (X509_check_private_key(sd->cert, sd->key) != 1) {
+		if (with_ca_keys &&
+		    X509_check_private_key(sd->cert, sd->key) != 1) {
 			r = jpki_fail(JPKI_ERR_CRYPTO, "%s CA: key does not "
 			    "match certificate", rules_cert_type_name(both[i]));
 			goto fail;
@@ -265,6 +268,28 @@ ca_open(const char *dir, struct ca **out)
 fail:
 	ca_close(&ca);
 	return r;
+}
+
+int
+ca_open(const char *dir, struct ca **out)
+{
+	return open_datadir(dir, 1, out);
+}
+
+int
+ca_open_responder(const char *dir, struct ca **out)
+{
+	return open_datadir(dir, 0, out);
+}
+
+int
+ca_signing_key_check(const struct ca *ca, enum cert_type t)
+{
+	if (ca->side[t].key == NULL)
+		return jpki_fail(JPKI_ERR_REFUSED, "%s CA: this process was "
+		    "opened as a responder and holds no CA key",
+		    rules_cert_type_name(t));
+	return JPKI_OK;
 }
 
 void

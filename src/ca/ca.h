@@ -44,6 +44,10 @@ struct ca_init_options {
 int ca_datadir_init(const char *dir, const struct ca_init_options *o);
 
 int ca_open(const char *dir, struct ca **out);
+/* Open for answering only (OCSP, CA certificates): everything but the two
+ * CA private keys, which a network-facing process has no need to hold.
+ * Issuing, revoking and CRLs are refused on it. */
+int ca_open_responder(const char *dir, struct ca **out);
 void ca_close(struct ca **ca);
 
 struct store *ca_store(struct ca *ca);

@@ -39,6 +39,8 @@ struct ca {
 	struct municipality muni_cache;
 };
 
+/* JPKI_ERR_REFUSED if the CA key of t was not loaded (ca_open_responder). */
+int ca_signing_key_check(const struct ca *ca, enum cert_type t);
 /* mkdir that accepts an existing directory. */
 int ca_make_dir(const char *path, mode_t mode);
 /* The URI of a CRL shard, as certificates carry it in their CRL

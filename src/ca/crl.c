@@ -130,6 +130,8 @@ ca_crl_generate(struct ca *ca, enum cert_type type, int shard,
 	jbuf_init(&trailer);
 	if (!type_ok(type))
 		return jpki_fail(JPKI_ERR_INPUT, "type: sign or auth");
+	if ((r = ca_signing_key_check(ca, type)) != JPKI_OK)
+		return r;
 	if (shard != CA_CRL_FULL &&
 	    (shard < 0 || shard >= ca->config.crl_shards))
 		return jpki_fail(JPKI_ERR_INPUT, "shard: %d is not one of this "

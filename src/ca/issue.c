@@ -136,6 +136,8 @@ prepare(struct ca *ca, const struct ca_issue_request *req, int64_t now,
 	p->req = req;
 	if (req->type != CERT_SIGN && req->type != CERT_AUTH)
 		return jpki_fail(JPKI_ERR_INPUT, "type: sign or auth");
+	if ((r = ca_signing_key_check(ca, req->type)) != JPKI_OK)
+		return r;
 	if (req->pub == NULL || EVP_PKEY_get_base_id(req->pub) != EVP_PKEY_RSA ||
 	    EVP_PKEY_get_bits(req->pub) < 2048)
 		return jpki_fail(JPKI_ERR_INPUT,
@@ -747,6 +749,10 @@ ca_revoke_in_tx(struct ca *ca, const char *serial, int reason,
 
 	if ((r = jpki_now_checked(&now)) != JPKI_OK)
 		return r;
+	/* Revoking needs no signature, but it is the CA's act: a responder
+	 * does not do it. */
+	if (ca->side[CERT_SIGN].key == NULL)
+		return ca_signing_key_check(ca, CERT_SIGN);
 	if (reason == REASON_REMOVE_FROM_CRL || reason < 0 || reason > 10 ||
 	    reason == 7)
 		return jpki_fail(JPKI_ERR_INPUT, "reason: not a CRLReason "

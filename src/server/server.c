@@ -359,7 +359,8 @@ server_start(const struct server_options *o, struct server **out)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	snprintf(s->dir, sizeof(s->dir), "%s", o->data_dir);
-	if ((r = ca_open(o->data_dir, &s->ca)) != JPKI_OK)
+	/* The CA keys stay out of the network-facing process. */
+	if ((r = ca_open_responder(o->data_dir, &s->ca)) != JPKI_OK)
 		goto fail;
 	for (int t = CERT_SIGN; t <= CERT_AUTH; t++) {
 		int n = i2d_X509(ca_cert(s->ca, (enum cert_type)t), &s->ca_der[t]);

@@ -300,6 +300,31 @@ test_change_between_groups_is_seen(void)
 	ca_issued_free(&out[1]);
 }
 
+/* A responder (ca_open_responder, what `jpki serve` runs) holds no CA
+ * key, and the CA's acts are refused on it. */
+static void
+test_responder_holds_no_ca_key(void)
+{
+	struct ca *r = NULL;
+	struct ca_issue_request q = request(resident_new("東京都清瀬市中里6-6-6"),
+	    CERT_AUTH);
+	struct ca_issued out;
+	long before = cert_count();
+
+	CHECK_INT(ca_open_responder(dir, &r), JPKI_OK);
+	if (r == NULL)
+		return;
+	CHECK(ca_cert(r, CERT_SIGN) != NULL && ca_ocsp_cert(r, CERT_SIGN) != NULL);
+	CHECK_INT(ca_issue(r, &q, &out), JPKI_ERR_REFUSED);
+	CHECK(strstr(jpki_errmsg(), "responder") != NULL);
+	CHECK_INT(ca_revoke(r, "0A", REASON_KEY_COMPROMISE, "test"),
+	    JPKI_ERR_REFUSED);
+	CHECK_INT(ca_crl_generate(r, CERT_SIGN, CA_CRL_FULL, NULL, NULL),
+	    JPKI_ERR_REFUSED);
+	CHECK_INT(cert_count(), before);
+	ca_close(&r);
+}
+
 int
 main(void)
 {
@@ -321,6 +346,7 @@ main(void)
 	test_refusal_keeps_the_groups_before_it();
 	test_batch_is_all_or_nothing();
 	test_change_between_groups_is_seen();
+	test_responder_holds_no_ca_key();
 	EVP_PKEY_free(card_key);
 	ca_close(&ca);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
