@@ -155,6 +155,8 @@ int jpki_ct_equal(const void *a, const void *b, size_t n);
 /* 1 if s[0..n) is well-formed UTF-8 with no NUL and no C0 control except
  * none at all (names and addresses are single-line). */
 int utf8_valid_line(const char *s, size_t n);
+/* The value of one hex digit (either case), or -1. */
+int hex_digit_value(char c);
 /* Number of code points in well-formed UTF-8. */
 size_t utf8_count(const char *s, size_t n);
 

@@ -1,6 +1,7 @@
 /*
- * utf8.c: validation of single-line UTF-8 text (names, addresses), strict
- * per RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF.
+ * utf8.c: text: validation of single-line UTF-8 (names, addresses), strict
+ * per RFC 3629 (no overlongs, no surrogates, nothing above U+10FFFF), and
+ * hex digits.
  */
 #include "base.h"
 
@@ -76,4 +77,16 @@ utf8_count(const char *s, size_t n)
 		count++;
 	}
 	return count;
+}
+
+int
+hex_digit_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }

@@ -33,18 +33,6 @@ static const uint8_t oid_reason[] = {0x55, 0x1d, 0x15};
 static const uint8_t der_true[] = {0x01, 0x01, 0xff};
 
 static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static int
 reason_ok(int reason)
 {
 	/* 7 is unused; removeFromCRL (8) belongs in delta CRLs only. */
@@ -65,8 +53,8 @@ pki_crl_entry(const char *serial_hex, int64_t revoked_at, int reason,
 		return jpki_fail(JPKI_ERR_INPUT, "CRL entry: serial '%s' is not "
 		    "whole octets of hex", serial_hex ? serial_hex : "");
 	for (n = 0; n < len / 2; n++) {
-		int hi = hex_digit(serial_hex[2 * n]),
-		    lo = hex_digit(serial_hex[2 * n + 1]);
+		int hi = hex_digit_value(serial_hex[2 * n]),
+		    lo = hex_digit_value(serial_hex[2 * n + 1]);
 
 		if (hi < 0 || lo < 0)
 			return jpki_fail(JPKI_ERR_INPUT, "CRL entry: serial "

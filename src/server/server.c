@@ -36,18 +36,6 @@ struct body {
 /* ---- decoding the GET form of an OCSP request ---------------------------- */
 
 static int
-hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 b64_val(char c)
 {
 	if (c >= 'A' && c <= 'Z')
@@ -81,9 +69,9 @@ server_ocsp_get_decode(const char *tail, uint8_t *out, size_t cap,
 			return jpki_fail(JPKI_ERR_INPUT, "OCSP GET: longer than "
 			    "%d bytes", SERVER_URL_MAX);
 		if (c == '%') {
-			int hi = hex_val(tail[i + 1]), lo;
+			int hi = hex_digit_value(tail[i + 1]), lo;
 
-			if (hi < 0 || (lo = hex_val(tail[i + 2])) < 0)
+			if (hi < 0 || (lo = hex_digit_value(tail[i + 2])) < 0)
 				return jpki_fail(JPKI_ERR_INPUT, "OCSP GET: bad "
 				    "percent-encoding");
 			c = (char)(hi << 4 | lo);
