@@ -39,6 +39,7 @@
 #include <openssl/pem.h>
 
 #define TX_ROWS 50000            /* certificates per setup transaction */
+#define OURS_RUNS 3              /* our generator's runs; the median counts */
 #define DAY 86400
 #define SIGN_VALIDITY (5 * 365 * DAY)
 
@@ -288,6 +289,15 @@ measure(char *const argv[], const char *out, int quiet, struct run *r)
 }
 
 static int
+by_wall(const void *a, const void *b)
+{
+	double x = ((const struct run *)a)->wall,
+	    y = ((const struct run *)b)->wall;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
 exited_ok(const struct run *r)
 {
 	return WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0;
@@ -512,7 +522,7 @@ main(int argc, char **argv)
 	long entries = 1000000, got = -1, hwm_kb = -1;
 	struct ca_init_options o;
 	struct ca *ca = NULL;
-	struct run ours, theirs, check;
+	struct run runs[OURS_RUNS], ours, theirs, check;
 	double t0, mb_ours, mb_theirs, speedup;
 	int verified = 0;
 	ssize_t n;
@@ -555,29 +565,40 @@ main(int argc, char **argv)
 	    "through the store (and openssl's index.txt) in %.1f s\n",
 	    entries, seconds() - t0);
 
-	/* Ours: the full CRL of the signing CA, in a child of its own. */
-	{
+	/* Ours: the full CRL of the signing CA, in a child of its own, a few
+	 * times (each publishes the next CRL number): a shared machine's disk
+	 * and cores make one run's time wander, so the median counts. */
+	for (int i = 0; i < OURS_RUNS; i++) {
 		char *av[] = {self, "--generate", datadir, outdir, NULL};
 
-		measure(av, gen_out, 0, &ours);
+		measure(av, gen_out, 0, &runs[i]);
+		if ((p = fopen(gen_out, "r")) == NULL)
+			die("%s: %s", gen_out, strerror(errno));
+		got = -1;
+		while (fgets(line, sizeof(line), p) != NULL) {
+			line[strcspn(line, "\n")] = '\0';
+			if (strncmp(line, "entries ", 8) == 0)
+				got = atol(line + 8);
+			else if (strncmp(line, "hwm_kb ", 7) == 0 &&
+			    atol(line + 7) > hwm_kb)
+				hwm_kb = atol(line + 7);
+			else if (strncmp(line, "path ", 5) == 0 &&
+			    ours_path == NULL)
+				ours_path = strdup(line + 5);
+		}
+		fclose(p);
+		if (!exited_ok(&runs[i]) || ours_path == NULL)
+			die("ca_crl_generate failed in the child (status %#x)",
+			    runs[i].status);
+		if (got != entries)
+			die("our CRL has %ld entries, not %ld", got, entries);
 	}
-	if ((p = fopen(gen_out, "r")) == NULL)
-		die("%s: %s", gen_out, strerror(errno));
-	while (fgets(line, sizeof(line), p) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, "entries ", 8) == 0)
-			got = atol(line + 8);
-		else if (strncmp(line, "hwm_kb ", 7) == 0)
-			hwm_kb = atol(line + 7);
-		else if (strncmp(line, "path ", 5) == 0)
-			ours_path = strdup(line + 5);
-	}
-	fclose(p);
-	if (!exited_ok(&ours) || ours_path == NULL)
-		die("ca_crl_generate failed in the child (status %#x)",
-		    ours.status);
-	if (got != entries)
-		die("our CRL has %ld entries, not %ld", got, entries);
+	/* The median time; the largest peak RSS. */
+	qsort(runs, OURS_RUNS, sizeof(runs[0]), by_wall);
+	ours = runs[OURS_RUNS / 2];
+	for (int i = 0; i < OURS_RUNS; i++)
+		if (runs[i].maxrss_kb > ours.maxrss_kb)
+			ours.maxrss_kb = runs[i].maxrss_kb;
 
 	/* The baseline, on the same revocations. */
 	{
@@ -613,8 +634,10 @@ main(int argc, char **argv)
 	mb_theirs = (double)theirs.maxrss_kb / 1024;
 	speedup = theirs.wall / ours.wall;
 	printf("bench: ours: %ld entries, verify OK under the CA certificate;"
-	    " peak RSS %.1f MB by wait4 (the child's own VmHWM: %.1f MB)\n",
-	    got, mb_ours, (double)hwm_kb / 1024);
+	    " %d runs: %.2f / %.2f / %.2f s (median counts); peak RSS %.1f MB "
+	    "by wait4 (the child's own VmHWM: %.1f MB)\n", got, OURS_RUNS,
+	    runs[0].wall, runs[OURS_RUNS / 2].wall, runs[OURS_RUNS - 1].wall,
+	    mb_ours, (double)hwm_kb / 1024);
 	printf("bench: targets (design.md): 1,000,000 entries >= 10x faster "
 	    "than openssl ca -gencrl and <= 64 MB RSS; 10,000,000 entries "
 	    "<= 10 s and <= 256 MB RSS\n");
@@ -622,17 +645,14 @@ main(int argc, char **argv)
 	    speedup, met(speedup >= 10), mb_ours, met(mb_ours <= 64),
 	    entries == 1000000 ? "" : " -- measured at this run's entry "
 	    "count, not at 1,000,000");
+	/* Not extrapolated: the time grows faster than the count. */
 	if (entries == 10000000)
 		printf("bench: 10M target: %.2f s (<= 10 s) %s, %.1f MB "
 		    "(<= 256 MB) %s\n", ours.wall, met(ours.wall <= 10),
 		    mb_ours, met(mb_ours <= 256));
 	else
-		printf("bench: 10M target: not measured by this run; %.2f s "
-		    "scaled linearly to 10,000,000 entries is %.1f s (<= 10 s) "
-		    "%s, %.1f MB (<= 256 MB) %s at this count\n", ours.wall,
-		    ours.wall * 1e7 / (double)entries,
-		    met(ours.wall * 1e7 / (double)entries <= 10), mb_ours,
-		    met(mb_ours <= 256));
+		printf("bench: 10M target: not measured by this run (run "
+		    "bench_crl 10000000; its setup takes ~20 minutes)\n");
 	printf("bench: crl %ld entries in %.2f s (%.1f MB RSS) vs openssl ca "
 	    "-gencrl %.2f s (%.1f MB RSS) = %.1fx faster\n", entries,
 	    ours.wall, mb_ours, theirs.wall, mb_theirs, speedup);
