@@ -161,7 +161,7 @@ cmd_apply(struct ca *ca, struct args *a)
 	struct proxy_apply_result res;
 	enum form_purpose purpose;
 	enum pin_kind pin = 0;
-	int64_t resident;
+	int64_t resident = 0;
 	int types = 0, r;
 	char exp[11];
 
@@ -408,7 +408,7 @@ cmd_show(struct ca *ca, struct args *a)
 {
 	struct inquiry_form f;
 	char issued[11], expiry[11], used[26] = "";
-	int64_t number;
+	int64_t number = 0;
 	int r;
 
 	if ((r = parse_positive("form number", a->pos ? a->pos : a->form,

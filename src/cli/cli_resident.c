@@ -192,7 +192,7 @@ static int
 cmd_show(struct ca *ca, struct args *a)
 {
 	struct resident r;
-	int64_t id;
+	int64_t id = 0;
 	int rc;
 
 	if (a->npos != 1)
@@ -250,7 +250,7 @@ static int
 cmd_change(struct ca *ca, struct args *a)
 {
 	struct register_change ch;
-	int64_t id;
+	int64_t id = 0;
 	int rc, revoked;
 
 	if (a->npos != 1)

@@ -241,7 +241,7 @@ static const char *const migrations[] = {
 static int
 user_version(struct sqlite_store *s, int *out)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "PRAGMA user_version", &st)) != JPKI_OK)
@@ -258,7 +258,7 @@ user_version(struct sqlite_store *s, int *out)
 static int
 migrate(struct sqlite_store *s)
 {
-	int have, r;
+	int have = 0, r;
 	int want = (int)JPKI_ARRAY_LEN(migrations);
 	char sql[64];
 
@@ -390,7 +390,7 @@ sq_in_transaction(void *impl)
 static int
 count_query(struct sqlite_store *s, const char *sql, long *out)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, sql, &st)) != JPKI_OK)
@@ -408,7 +408,7 @@ count_query(struct sqlite_store *s, const char *sql, long *out)
 static int
 sq_data_version(void *impl, uint64_t *out)
 {
-	long v;
+	long v = 0;
 	int r;
 
 	/* PRAGMA data_version ignores this connection's own commits (unlike
@@ -425,7 +425,7 @@ static int
 sq_municipality_put(void *impl, const struct municipality *m)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "INSERT OR REPLACE INTO municipalities VALUES"
@@ -446,7 +446,7 @@ static int
 sq_municipality_get(void *impl, const char *code, struct municipality *m)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_cached(s, ST_MUNICIPALITY_GET, "SELECT code, name_ja,"
@@ -529,7 +529,7 @@ static int
 sq_resident_insert(void *impl, struct resident *res)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "INSERT INTO residents(number, surname, given,"
@@ -548,7 +548,7 @@ static int
 sq_resident_update(void *impl, const struct resident *res)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "UPDATE residents SET number = ?, surname = ?,"
@@ -593,7 +593,7 @@ sq_resident_get(void *impl, int64_t id, struct resident *out)
 {
 	struct sqlite_store *s = impl;
 	const char *sql = "SELECT " RESIDENT_COLS " FROM residents WHERE id = ?";
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	char what[40];
 	int r;
 
@@ -610,7 +610,7 @@ sq_resident_by_number(void *impl, const char *number, struct resident *out)
 	struct sqlite_store *s = impl;
 	const char *sql = "SELECT " RESIDENT_COLS
 	    " FROM residents WHERE number = ?";
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, sql, &st)) != JPKI_OK)
@@ -624,7 +624,7 @@ sq_resident_list(void *impl, int64_t after_id, long limit,
     int (*fn)(void *, const struct resident *), void *arg)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	struct resident res;
 	int r, rc;
 
@@ -687,7 +687,7 @@ static int
 sq_card_insert(void *impl, struct card_record *c)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "INSERT INTO cards(serial, resident_id, kind,"
@@ -705,7 +705,7 @@ static int
 sq_card_update(void *impl, const struct card_record *c)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "UPDATE cards SET serial = ?, resident_id = ?,"
@@ -742,7 +742,7 @@ card_one(struct sqlite_store *s, sqlite3_stmt *st, struct card_record *out)
 static int
 sq_card_get(void *impl, int64_t id, struct card_record *out)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(impl, "SELECT " CARD_COLS " FROM cards WHERE id = ?",
@@ -755,7 +755,7 @@ sq_card_get(void *impl, int64_t id, struct card_record *out)
 static int
 sq_card_by_serial(void *impl, const char *serial, struct card_record *out)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(impl, "SELECT " CARD_COLS
@@ -768,7 +768,7 @@ sq_card_by_serial(void *impl, const char *serial, struct card_record *out)
 static int
 sq_card_current(void *impl, int64_t resident_id, struct card_record *out)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(impl, "SELECT " CARD_COLS " FROM cards WHERE"
@@ -805,7 +805,7 @@ static int
 sq_cert_insert(void *impl, const struct cert_record *c)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_cached(s, ST_CERT_INSERT, "INSERT INTO certificates("
@@ -838,7 +838,7 @@ static int
 sq_cert_get(void *impl, const char *serial, struct cert_record *out)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_prep(s, "SELECT " CERT_COLS ", der FROM certificates"
@@ -922,7 +922,7 @@ sq_cert_list(void *impl, int64_t resident_id,
 {
 	struct sqlite_store *s = impl;
 	struct cert_record c;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_prep(s, resident_id != 0 ?
@@ -955,7 +955,7 @@ sq_cert_valid_of(void *impl, int64_t resident_id, enum cert_type type,
     int64_t now, char serial[SERIAL_HEX_MAX], int64_t *not_after)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_cached(s, ST_CERT_VALID_OF, "SELECT serial, not_after FROM"
@@ -985,7 +985,7 @@ sq_revocation_list(void *impl, enum cert_type ca, int shard,
     int (*fn)(void *, const char *, int64_t, int), void *arg)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_prep(s, shard >= 0 ?
@@ -1012,7 +1012,7 @@ static int
 sq_crl_number_next(void *impl, enum cert_type ca, int shard, int64_t *out)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "INSERT INTO crl_numbers VALUES (?, ?, 1)"
@@ -1037,7 +1037,7 @@ static int
 sq_audit_last(void *impl, int64_t *seq, uint8_t hash[32])
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_cached(s, ST_AUDIT_LAST, "SELECT seq, hash FROM audit"
@@ -1063,7 +1063,7 @@ static int
 sq_audit_insert(void *impl, const struct audit_entry *e)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_cached(s, ST_AUDIT_INSERT, "INSERT INTO audit VALUES"
@@ -1089,7 +1089,7 @@ sq_audit_list(void *impl, int64_t after_seq, long limit,
 {
 	struct sqlite_store *s = impl;
 	struct audit_entry e;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_prep(s, "SELECT seq, at, actor, action, subject, detail,"
@@ -1164,7 +1164,7 @@ static int
 sq_form_insert(void *impl, struct inquiry_form *f)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if (f->number <= 0)
@@ -1202,7 +1202,7 @@ static int
 sq_form_number_reserve(void *impl, int64_t at, int64_t *number)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "INSERT INTO form_numbers(reserved_at) VALUES (?)",
@@ -1219,7 +1219,7 @@ static int
 sq_form_get(void *impl, int64_t number, struct inquiry_form *out)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_prep(s, "SELECT " FORM_COLS " FROM inquiry_forms"
@@ -1244,7 +1244,7 @@ static int
 sq_form_mark_used(void *impl, int64_t number, int64_t at)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	/* The status test in the WHERE clause makes "use once" a property of
@@ -1266,7 +1266,7 @@ static int
 sq_form_notice_link(void *impl, const char *serial, int64_t number)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "INSERT INTO expiry_notices VALUES (?, ?)", &st)))
@@ -1282,7 +1282,7 @@ static int
 sq_form_notice_find(void *impl, const char *serial, int64_t *number)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_prep(s, "SELECT form_number FROM expiry_notices"
@@ -1326,7 +1326,7 @@ static int
 sq_proxy_app_insert(void *impl, struct proxy_application *a)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "INSERT INTO proxy_applications(resident_id,"
@@ -1345,7 +1345,7 @@ static int
 sq_proxy_app_update(void *impl, const struct proxy_application *a)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "UPDATE proxy_applications SET resident_id = ?,"
@@ -1368,7 +1368,7 @@ static int
 sq_proxy_app_get(void *impl, int64_t id, struct proxy_application *a)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_prep(s, "SELECT " PROXY_APP_COLS " FROM proxy_applications"
@@ -1409,7 +1409,7 @@ sq_cert_expiring(void *impl, int64_t from, int64_t to,
 {
 	struct sqlite_store *s = impl;
 	struct cert_record c;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_prep(s, "SELECT " CERT_COLS " FROM certificates"
@@ -1445,7 +1445,7 @@ static int
 sq_receipt_insert(void *impl, struct receipt_record *rc)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "INSERT INTO receipts(at, clerk, procedure,"
@@ -1476,7 +1476,7 @@ static int
 sq_receipt_get(void *impl, int64_t id, struct receipt_record *out)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_prep(s, "SELECT id, at, clerk, procedure, resident_id,"
@@ -1521,7 +1521,7 @@ sq_receipt_line_add(void *impl, int64_t receipt_id, int line,
     const char *item, long yen)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "INSERT INTO receipt_lines VALUES (?,?,?,?)",
@@ -1541,7 +1541,7 @@ sq_receipt_lines(void *impl, int64_t receipt_id,
     int (*fn)(void *, int, const char *, long), void *arg)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_prep(s, "SELECT line, item, yen FROM receipt_lines"
@@ -1564,7 +1564,7 @@ sq_cert_link_add(void *impl, const char *old_serial, const char *new_serial,
     const char *kind, int64_t at, int64_t receipt_id)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "INSERT INTO cert_links VALUES (?,?,?,?,?)",
@@ -1587,7 +1587,7 @@ sq_cert_links(void *impl, const char *serial,
     void *arg)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_prep(s, "SELECT old_serial, new_serial, kind, at"
@@ -1612,7 +1612,7 @@ sq_pin_reset_add(void *impl, int64_t receipt_id, int64_t card_id,
     int pin_kind, int was_locked)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "INSERT INTO pin_resets VALUES (?,?,?,?)", &st)))
@@ -1630,7 +1630,7 @@ static int
 sq_pin_reset_count(void *impl, int64_t card_id, long *out)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "SELECT COUNT(*) FROM pin_resets WHERE card_id = ?",
@@ -1653,7 +1653,7 @@ sq_cards_of(void *impl, int64_t resident_id,
 {
 	struct sqlite_store *s = impl;
 	struct card_record c;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_prep(s, "SELECT " CARD_COLS " FROM cards"
@@ -1676,7 +1676,7 @@ sq_card_image_set(void *impl, int64_t card_id, const uint8_t sha256[32],
     int64_t receipt_id, int64_t at)
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = db_prep(s, "INSERT OR REPLACE INTO card_images VALUES"
@@ -1696,7 +1696,7 @@ static int
 sq_card_image_get(void *impl, int64_t card_id, uint8_t sha256[32])
 {
 	struct sqlite_store *s = impl;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_prep(s, "SELECT sha256 FROM card_images WHERE card_id = ?",
