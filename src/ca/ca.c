@@ -236,6 +236,7 @@ open_datadir(const char *dir, int with_ca_keys, struct ca **out)
 		return jpki_fail(JPKI_ERR_INPUT, "data directory path too long");
 	}
 	snprintf(ca->dir, sizeof(ca->dir), "%s", dir);
+	ca->responder = !with_ca_keys;
 	snprintf(path, sizeof(path), "%s/config", dir);
 	if ((r = config_load(path, &ca->config)) != JPKI_OK)
 		goto fail;
@@ -285,7 +286,7 @@ ca_open_responder(const char *dir, struct ca **out)
 int
 ca_signing_key_check(const struct ca *ca, enum cert_type t)
 {
-	if (ca->side[t].key == NULL)
+	if (ca->responder || ca->side[t].key == NULL)
 		return jpki_fail(JPKI_ERR_REFUSED, "%s CA: this process was "
 		    "opened as a responder and holds no CA key",
 		    rules_cert_type_name(t));

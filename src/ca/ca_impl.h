@@ -33,6 +33,7 @@ struct ca {
 	struct jpki_config config;
 	struct store *store;
 	struct ca_side side[3];      /* indexed by enum cert_type (1, 2) */
+	int responder;               /* opened without the CA keys */
 	struct pki_names names;
 	/* The last municipality looked up: the table is fixed after init and
 	 * most of a batch comes from one municipality. */

@@ -114,7 +114,8 @@ int
 ca_crl_generate(struct ca *ca, enum cert_type type, int shard,
     const char *out_dir, struct ca_crl_result *res)
 {
-	char dir[PATH_MAX_JPKI], final[PATH_MAX_JPKI], tmp[PATH_MAX_JPKI];
+	char base[PATH_MAX_JPKI], dir[PATH_MAX_JPKI], final[PATH_MAX_JPKI];
+	char tmp[PATH_MAX_JPKI];
 	char scratch[PATH_MAX_JPKI], uri[512];
 	struct entries e = {.fd = -1, .r = JPKI_OK};
 	struct out o = {.fd = -1, .md = NULL};
@@ -139,17 +140,15 @@ ca_crl_generate(struct ca *ca, enum cert_type type, int shard,
 		    ca->config.crl_shards - 1);
 	if ((r = jpki_now_checked(&now)) != JPKI_OK)
 		return r;
-	if ((size_t)snprintf(dir, sizeof(dir), "%s", out_dir ? out_dir :
-	    "") >= sizeof(dir) || (out_dir == NULL && (size_t)snprintf(dir,
-	    sizeof(dir), "%s/crl", ca->dir) >= sizeof(dir)))
+	/* <out_dir or data/crl>, then its <sign|auth> directory. */
+	if ((size_t)snprintf(base, sizeof(base), out_dir ? "%s" : "%s/crl",
+	    out_dir ? out_dir : ca->dir) >= sizeof(base) ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s/%s", base,
+	    rules_cert_type_name(type)) >= sizeof(dir))
 		return jpki_fail(JPKI_ERR_INPUT, "CRL directory: path too long");
-	if ((r = ca_make_dir(dir, 0755)) != JPKI_OK)
-		return r;
-	if ((size_t)snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir),
-	    "/%s", rules_cert_type_name(type)) >= sizeof(dir) - strlen(dir) ||
+	if ((r = ca_make_dir(base, 0755)) != JPKI_OK ||
 	    (r = ca_make_dir(dir, 0755)) != JPKI_OK)
-		return r ? r : jpki_fail(JPKI_ERR_INPUT, "CRL directory: path "
-		    "too long");
+		return r;
 	if (shard == CA_CRL_FULL)
 		r = snprintf(final, sizeof(final), "%s/full.crl", dir);
 	else

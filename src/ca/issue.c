@@ -654,7 +654,6 @@ ca_issue_stream(struct ca *ca, const struct ca_issue_request *reqs,
 				/* Refused: the transactions before this request's
 				 * one may still commit. */
 				err = request_fail(r, prep);
-				failed_at = prep;
 				limit = prep - prep % group;
 				r = JPKI_OK;
 				continue;
@@ -668,7 +667,6 @@ ca_issue_stream(struct ca *ca, const struct ca_issue_request *reqs,
 		if ((r = p->r) != JPKI_OK ||
 		    (r = record(ca, p, out ? &out[rec] : NULL)) != JPKI_OK) {
 			err = request_fail(r, rec);
-			failed_at = rec;
 			r = JPKI_OK;
 			break;  /* this transaction is rolled back */
 		}
@@ -751,8 +749,9 @@ ca_revoke_in_tx(struct ca *ca, const char *serial, int reason,
 		return r;
 	/* Revoking needs no signature, but it is the CA's act: a responder
 	 * does not do it. */
-	if (ca->side[CERT_SIGN].key == NULL)
-		return ca_signing_key_check(ca, CERT_SIGN);
+	if (ca->responder)
+		return jpki_fail(JPKI_ERR_REFUSED, "this process was opened as "
+		    "a responder: it does not revoke");
 	if (reason == REASON_REMOVE_FROM_CRL || reason < 0 || reason > 10 ||
 	    reason == 7)
 		return jpki_fail(JPKI_ERR_INPUT, "reason: not a CRLReason "

@@ -143,19 +143,6 @@ extensions(const struct pki_crl_params *p, struct jbuf *out)
 	return pki_der_result(&w, "CRL extensions");
 }
 
-/* DER length of an X.509 Time for t (UTCTime 13, GeneralizedTime 15). */
-static size_t
-time_len(int64_t t)
-{
-	uint8_t buf[32];
-	struct jbuf b = {buf, 0, sizeof(buf)};
-	struct pki_der w = {.b = &b, .depth = 0, .err = JPKI_OK};
-
-	/* A jbuf over a stack array: it never grows past 17 bytes. */
-	pki_der_time(&w, t);
-	return b.len;
-}
-
 void
 pki_crl_frame_free(struct pki_crl_frame *f)
 {
@@ -201,7 +188,7 @@ pki_crl_frame(const struct pki_crl_params *p, size_t entries_len,
 		goto fail;
 
 	tbs_len = sizeof(version_2) + PKI_ALGID_SHA256_RSA_LEN + issuer_len +
-	    time_len(p->this_update) + time_len(p->next_update) +
+	    pki_der_time_len(p->this_update) + pki_der_time_len(p->next_update) +
 	    out->tail.len;
 	/* revokedCertificates is left out when empty (RFC 5280 5.1.2.6). */
 	if (entries_len > 0)

@@ -132,13 +132,27 @@ pki_der_time_as(struct pki_der *w, int64_t t, int generalized)
 	pki_der_prim(w, n == 13 ? 0x17 : 0x18, s, (size_t)n);
 }
 
-void
-pki_der_time(struct pki_der *w, int64_t t)
+/* RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime outside
+ * 1950-2049. */
+static int
+time_is_generalized(int64_t t)
 {
 	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
 	struct jdate d = jdate_from_days(days);
 
-	pki_der_time_as(w, t, d.y < 1950 || d.y > 2049);
+	return d.y < 1950 || d.y > 2049;
+}
+
+void
+pki_der_time(struct pki_der *w, int64_t t)
+{
+	pki_der_time_as(w, t, time_is_generalized(t));
+}
+
+size_t
+pki_der_time_len(int64_t t)
+{
+	return 2 + (time_is_generalized(t) ? 15 : 13);
 }
 
 /* One RDN of one attribute: SET { SEQUENCE { OID, string } }. */

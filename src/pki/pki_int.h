@@ -98,6 +98,8 @@ void pki_der_uint(struct pki_der *w, const uint8_t *mag, size_t n);
 /* UTCTime for 1950-2049, else GeneralizedTime (RFC 5280 4.1.2.5), as
  * ASN1_TIME_set() chooses. */
 void pki_der_time(struct pki_der *w, int64_t t);
+/* The DER length pki_der_time() writes for t. */
+size_t pki_der_time_len(int64_t t);
 /* GeneralizedTime (1) or UTCTime (0) whatever the year (OCSP: always
  * GeneralizedTime, RFC 6960 4.2.2.1). */
 void pki_der_time_as(struct pki_der *w, int64_t t, int generalized);
