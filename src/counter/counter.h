@@ -120,6 +120,23 @@ struct counter_visit {
 	const struct counter_proxy *proxy; /* NULL: the holder in person */
 };
 
+/* What the receipt keeps of each (bytes of UTF-8). */
+#define COUNTER_CLERK_MAX 63
+#define COUNTER_DOC_MAX (RECEIPT_TEXT_MAX - 1)
+#define COUNTER_PROXY_NAME_MAX (RECEIPT_TEXT_MAX - 1)
+
+/* The one check of who is at the counter, made first by every procedure,
+ * the proxy application and the notice run (visit.c): the clerk is named
+ * (R10); the holder's identity document, when one is named instead of the
+ * My Number card itself, has a type and at most COUNTER_DOC_MAX bytes each
+ * of type and number (R11); a proxy gives a name and the type and number of
+ * their own identity document (R13, R14).  Each field is one line of
+ * UTF-8.  JPKI_OK; JPKI_ERR_USAGE for something missing, JPKI_ERR_INPUT for
+ * something malformed, with one line naming the rule and the field.
+ * Changes nothing.  Which documents are acceptable is the clerk's
+ * judgement: the type is recorded as given. */
+int counter_visit_check(const struct counter_visit *v);
+
 enum counter_proc {
 	COUNTER_PROC_DELIVER = 1,
 	COUNTER_PROC_ISSUE,

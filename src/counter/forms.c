@@ -204,33 +204,18 @@ form_check(const struct inquiry_form *f, int64_t holder_id,
 
 /* ---- the proxy ---- */
 
-static int
-check_text(const char *field, const char *v, size_t max)
+/* The proxy at the counter as a visit, for counter_visit_check(). */
+static void
+proxy_visit(const struct proxy_person *p, const char *clerk,
+    struct counter_proxy *cp, struct counter_visit *v)
 {
-	if (v == NULL || v[0] == '\0')
-		return jpki_fail(JPKI_ERR_USAGE, "%s: missing", field);
-	if (strlen(v) > max)
-		return jpki_fail(JPKI_ERR_INPUT, "%s: longer than %zu bytes",
-		    field, max);
-	if (!utf8_valid_line(v, strlen(v)))
-		return jpki_fail(JPKI_ERR_INPUT, "%s: not valid single-line "
-		    "UTF-8", field);
-	return JPKI_OK;
-}
-
-static int
-check_proxy(const struct proxy_person *p, const char *clerk)
-{
-	int r;
-
-	if ((r = check_text("clerk", clerk, 63)) != JPKI_OK ||
-	    (r = check_text("proxy name", p->name, PROXY_NAME_MAX)) ||
-	    (r = check_text("proxy identity document type", p->doc_type,
-	    PROXY_DOC_TYPE_MAX)) ||
-	    (r = check_text("proxy identity document number", p->doc_number,
-	    PROXY_DOC_NUMBER_MAX)))
-		return r;
-	return JPKI_OK;
+	memset(cp, 0, sizeof(*cp));
+	cp->name = p->name;
+	cp->id.doc_type = p->doc_type;
+	cp->id.doc_number = p->doc_number;
+	memset(v, 0, sizeof(*v));
+	v->clerk = clerk;
+	v->proxy = cp;
 }
 
 static void
@@ -275,12 +260,15 @@ counter_proxy_apply(struct ca *ca, int64_t resident_id,
 	struct resident holder;
 	struct municipality muni;
 	struct notice_doc doc;
+	struct counter_proxy cp;
+	struct counter_visit v;
 	char code[FORM_CODE_BUF] = "", tmp[600], subject[40], expiry[11];
 	int64_t now;
 	int r, in_tx = 0, wrote = 0;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = check_proxy(proxy, clerk)) != JPKI_OK)
+	proxy_visit(proxy, clerk, &cp, &v);
+	if ((r = counter_visit_check(&v)) != JPKI_OK)
 		return r;
 	if (form_purpose_name(purpose) == NULL)
 		return jpki_fail(JPKI_ERR_USAGE, "purpose: missing");
@@ -476,7 +464,16 @@ counter_proxy_complete(struct ca *ca, int64_t form_number,
 		return jpki_fail(JPKI_ERR_REFUSED, "R14: a proxy without the "
 		    "inquiry/response form cannot be served the same day; "
 		    "`jpki counter proxy-apply` mails the form to the holder");
-	if ((r = check_proxy(proxy, clerk)) != JPKI_OK)
+	snprintf(form_text, sizeof(form_text), "%lld", (long long)form_number);
+	proxy_visit(proxy, clerk, &cp, &v);
+	cp.form = form_text;
+	cp.in_tx = complete_in_tx;
+	cp.arg = &ctx;
+	/* The holder is not at the counter: the form and its code stand for
+	 * the holder's identity check (R13). */
+	v.holder_id.doc_type = "inquiry-response-form";
+	v.holder_id.doc_number = form_text;
+	if ((r = counter_visit_check(&v)) != JPKI_OK)
 		return r;
 	if (card_path == NULL)
 		return jpki_fail(JPKI_ERR_USAGE, "--card CARD is needed (R13: "
@@ -502,21 +499,6 @@ counter_proxy_complete(struct ca *ca, int64_t form_number,
 	ctx.code = check_code;
 	ctx.proxy = proxy;
 	ctx.clerk = clerk;
-	snprintf(form_text, sizeof(form_text), "%lld", (long long)form_number);
-	memset(&cp, 0, sizeof(cp));
-	cp.name = proxy->name;
-	cp.id.doc_type = proxy->doc_type;
-	cp.id.doc_number = proxy->doc_number;
-	cp.form = form_text;
-	cp.in_tx = complete_in_tx;
-	cp.arg = &ctx;
-	memset(&v, 0, sizeof(v));
-	v.clerk = clerk;
-	/* The holder is not at the counter: the form and its code stand for
-	 * the holder's identity check (R13). */
-	v.holder_id.doc_type = "inquiry-response-form";
-	v.holder_id.doc_number = form_text;
-	v.proxy = &cp;
 
 	switch (f.purpose) {
 	case FORM_ISSUE:

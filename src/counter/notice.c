@@ -385,8 +385,9 @@ counter_notices(struct datadir *dd, struct notice_run *run)
 	run->certificates = run->notices_made = run->already = 0;
 	run->csv_path[0] = '\0';
 	jbuf_init(&csv);
-	if (run->clerk == NULL || run->clerk[0] == '\0')
-		return jpki_fail(JPKI_ERR_USAGE, "--clerk NAME is needed");
+	if ((r = counter_visit_check(&(struct counter_visit){
+	    .clerk = run->clerk})) != JPKI_OK)
+		return r;
 	if (run->within_months < 0 || run->within_days < 0 ||
 	    (run->within_months == 0) == (run->within_days == 0) ||
 	    run->within_months > NOTICE_WINDOW_MONTHS_MAX ||

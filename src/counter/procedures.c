@@ -20,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CLERK_MAX 63
 #define IDEOGRAPHIC_SPACE "\xE3\x80\x80"
 
 /* One procedure in progress. */
@@ -63,7 +62,6 @@ static int
 visit_start(struct visit *w, struct ca *ca, const struct counter_visit *v,
     enum counter_proc proc, struct counter_receipt *rcpt)
 {
-	size_t n;
 	int r;
 
 	memset(w, 0, sizeof(*w));
@@ -76,23 +74,8 @@ visit_start(struct visit *w, struct ca *ca, const struct counter_visit *v,
 	if ((r = jpki_now_checked(&w->now)) != JPKI_OK)
 		return r;
 	rcpt->at = w->now;
-	if (v == NULL || v->clerk == NULL || (n = strlen(v->clerk)) == 0)
-		return jpki_fail(JPKI_ERR_USAGE, "--clerk: every procedure "
-		    "records the clerk who ran it");
-	if (n > CLERK_MAX || !utf8_valid_line(v->clerk, n))
-		return jpki_fail(JPKI_ERR_INPUT, "--clerk: one line of UTF-8, "
-		    "at most %d bytes", CLERK_MAX);
-	if (v->holder_id.doc_type != NULL &&
-	    (v->holder_id.doc_type[0] == '\0' ||
-	    strlen(v->holder_id.doc_type) >= RECEIPT_TEXT_MAX ||
-	    !utf8_valid_line(v->holder_id.doc_type,
-	    strlen(v->holder_id.doc_type)) ||
-	    (v->holder_id.doc_number != NULL &&
-	    (strlen(v->holder_id.doc_number) >= RECEIPT_TEXT_MAX ||
-	    !utf8_valid_line(v->holder_id.doc_number,
-	    strlen(v->holder_id.doc_number))))))
-		return jpki_fail(JPKI_ERR_INPUT, "--id-doc/--id-number: one "
-		    "line of UTF-8, at most %d bytes", RECEIPT_TEXT_MAX - 1);
+	if ((r = counter_visit_check(v)) != JPKI_OK)
+		return r;
 	snprintf(rcpt->clerk, sizeof(rcpt->clerk), "%s", v->clerk);
 	if ((w->audit = json_object()) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");

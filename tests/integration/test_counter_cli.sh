@@ -19,7 +19,7 @@ expect_unchanged 2 '^jpki: usage: --out CARD is needed' counter deliver --reside
 expect_unchanged 2 '^jpki: usage: --type: sign, auth or both' counter issue --card "$TMP/c.img" --type all --clerk "$CLERK"
 expect_unchanged 2 '^jpki: usage: --type: sign, auth or cardinfo' counter reset-pin --card "$TMP/c.img" --type pin --clerk "$CLERK"
 expect_unchanged 2 '^jpki: not-found: no resident with id 99' counter deliver --resident 99 --out "$TMP/c.img" --clerk "$CLERK"
-expect_unchanged 2 '^jpki: bad-input: --clerk' counter deliver --resident "$id" --out "$TMP/c.img" --clerk "$(printf 'a\tb')"
+expect_unchanged 2 '^jpki: bad-input: R10: the clerk who runs the procedure: one line' counter deliver --resident "$id" --out "$TMP/c.img" --clerk "$(printf 'a\tb')"
 [ ! -e "$TMP/c.img" ] || fail "a refused delivery left a card file"
 
 check "a PIN of the wrong form is refused before a card is made"

@@ -70,7 +70,7 @@ expect_unchanged 1 "R13: .* is for renew, not issue" \
 	counter proxy-complete --clerk "$CLERK" --form "$FORM" --purpose issue --card "$TMP/holder.img" "${PROXY[@]}"
 
 check "R13: the proxy's identity document is required"
-expect_unchanged 2 "proxy identity document number: missing" \
+expect_unchanged 2 "R13, R14: the proxy.s identity document number is required" \
 	counter proxy-complete --clerk "$CLERK" --form "$FORM" --card "$TMP/holder.img" \
 	--proxy-name "鈴木 一郎" --proxy-id-type driving-licence
 

@@ -37,7 +37,7 @@ expect_unchanged 1 "R14: a proxy without the inquiry/response form cannot be ser
 	counter proxy-complete --clerk "$CLERK" --card "$TMP/holder.img" "${PROXY[@]}"
 
 check "R14: visit 1 refuses bad input and changes nothing"
-expect_unchanged 2 "proxy identity document type: missing" \
+expect_unchanged 2 "R13, R14: the proxy.s identity document type is required" \
 	counter proxy-apply --clerk "$CLERK" --resident "$HOLDER" --purpose issue --type sign \
 	--proxy-name "鈴木 一郎" --out "$TMP/form.pdf"
 expect_unchanged 2 "no resident with id 99" \
