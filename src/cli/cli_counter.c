@@ -156,6 +156,7 @@ new_card_cmd(struct cli_env *e, const struct args *a, struct counter_receipt *rc
 {
 	struct counter_visit v;
 	struct pin_input p;
+	char no_sign_pin[256] = "";
 	int mask = (a->no_sign ? 0 : COUNTER_SIGN) |
 	    (a->no_auth ? 0 : COUNTER_AUTH), r;
 
@@ -167,12 +168,22 @@ new_card_cmd(struct cli_env *e, const struct args *a, struct counter_receipt *rc
 	/* Under 15 no signing password is needed (R8e): without one in the
 	 * environment or a terminal, the procedure decides. */
 	if ((mask & COUNTER_SIGN) &&
-	    (r = read_pin(&p, PIN_SIGN)) == JPKI_ERR_USAGE)
+	    (r = read_pin(&p, PIN_SIGN)) == JPKI_ERR_USAGE) {
+		snprintf(no_sign_pin, sizeof(no_sign_pin), "%s", jpki_errmsg());
 		jpki_errclear();
+	}
 	if ((r = read_pins(&p, mask & ~COUNTER_SIGN, 1)) == JPKI_OK)
 		r = reissue ? counter_reissue(e->ca, a->resident_id, a->out, mask,
 		    &p.pins, &v, rc) : counter_deliver(e->ca, a->resident_id,
 		    a->out, mask, &p.pins, &v, rc);
+	if (r == JPKI_ERR_USAGE && no_sign_pin[0] != '\0') {
+		char msg[256];
+
+		/* The procedure asked for the signing password: say where the
+		 * CLI looked for it. */
+		snprintf(msg, sizeof(msg), "%s", jpki_errmsg());
+		r = jpki_fail(r, "%s; %s", msg, no_sign_pin);
+	}
 	pins_wipe(&p);
 	return r;
 }
@@ -199,9 +210,11 @@ certs_cmd(struct cli_env *e, const struct args *a, struct counter_receipt *rc,
 
 	memset(&p, 0, sizeof(p));
 	if ((r = need(a->card, "--card CARD")) ||
-	    (r = need(a->type, "--type sign|auth|both")) ||
-	    (r = counter_types_parse(a->type, &mask)))
+	    (r = need(a->type, "--type sign|auth|both")))
 		return r;
+	if (counter_types_parse(a->type, &mask) != JPKI_OK)
+		return jpki_fail(JPKI_ERR_USAGE, "--type: sign, auth or both "
+		    "(got '%.20s')", a->type);
 	visit_from(a, &v);
 	if ((r = read_pins(&p, mask, 0)) == JPKI_OK)
 		r = renew ? counter_renew(e->ca, a->card, mask, &p.pins, &v, rc) :

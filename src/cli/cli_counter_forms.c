@@ -179,9 +179,10 @@ cmd_apply(struct cli_env *e, struct args *a)
 		if (rules_pin_kind_parse(a->pin, &pin) != JPKI_OK)
 			return jpki_fail(JPKI_ERR_USAGE, "--pin: '%.20s' is not "
 			    "sign, auth or cardinfo", a->pin);
-	} else if ((r = counter_types_parse(a->type ? a->type : "both",
-	    &types)) != JPKI_OK) {
-		return r;
+	} else if (counter_types_parse(a->type ? a->type : "both", &types) !=
+	    JPKI_OK) {
+		return jpki_fail(JPKI_ERR_USAGE, "--type: sign, auth or both "
+		    "(got '%.20s')", a->type);
 	}
 	if ((r = counter_proxy_apply(e->ca, resident, purpose, types, pin,
 	    &a->proxy, a->clerk, a->out, &res)) != JPKI_OK)

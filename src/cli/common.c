@@ -32,8 +32,16 @@ cli_open(const char *data, unsigned what, struct cli_env *env)
 
 	memset(env, 0, sizeof(*env));
 	if ((r = datadir_open(cli_data_dir(data), (what & CLI_WRITE) ?
-	    DATADIR_READ_WRITE : DATADIR_READ_ONLY, &env->dd)) != JPKI_OK)
+	    DATADIR_READ_WRITE : DATADIR_READ_ONLY, &env->dd)) != JPKI_OK) {
+		char msg[512];
+
+		/* No config: the library says so; the command that makes one
+		 * is the CLI's to name. */
+		snprintf(msg, sizeof(msg), "%s", jpki_errmsg());
+		if (r == JPKI_ERR_NOTFOUND)
+			r = jpki_fail(r, "%s; `jpki init` makes one", msg);
 		return cli_report(r);
+	}
 	if ((what & CLI_CA_CERTS) && (r = ca_open(env->dd, what &
 	    (CA_KEYS_CA | CA_KEYS_OCSP), &env->ca)) != JPKI_OK) {
 		cli_close(env);

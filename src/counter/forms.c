@@ -271,15 +271,17 @@ counter_proxy_apply(struct ca *ca, int64_t resident_id,
 	if ((r = counter_visit_check(&v)) != JPKI_OK)
 		return r;
 	if (form_purpose_name(purpose) == NULL)
-		return jpki_fail(JPKI_ERR_USAGE, "purpose: missing");
+		return jpki_fail(JPKI_ERR_USAGE, "the form's purpose (issue, "
+		    "renew or reset-pin) is required");
 	if (purpose == FORM_PIN_RESET ? rules_pin_kind_name(pin_kind) == NULL :
 	    (types & ~COUNTER_BOTH) != 0 || types == 0)
 		return jpki_fail(JPKI_ERR_USAGE, purpose == FORM_PIN_RESET ?
-		    "reset-pin: --pin sign|auth|cardinfo is needed" :
-		    "--type sign|auth|both is needed");
+		    "a PIN reset names the PIN: sign, auth or cardinfo" :
+		    "certificates: sign, auth or both");
 	if (pdf_path == NULL || strlen(pdf_path) + 5 > sizeof(tmp) ||
 	    strlen(pdf_path) >= sizeof(out->pdf_path))
-		return jpki_fail(JPKI_ERR_USAGE, "--out FILE.pdf is needed");
+		return jpki_fail(JPKI_ERR_USAGE, "a path for the form's PDF is "
+		    "required");
 	if (access(pdf_path, F_OK) == 0)
 		return jpki_fail(JPKI_ERR_CONFLICT, "%s exists; a form is "
 		    "written once", pdf_path);
@@ -463,7 +465,7 @@ counter_proxy_complete(struct ca *ca, int64_t form_number,
 	if (form_number <= 0)
 		return jpki_fail(JPKI_ERR_REFUSED, "R14: a proxy without the "
 		    "inquiry/response form cannot be served the same day; "
-		    "`jpki counter proxy-apply` mails the form to the holder");
+		    "on a proxy application the form is mailed to the holder");
 	snprintf(form_text, sizeof(form_text), "%lld", (long long)form_number);
 	proxy_visit(proxy, clerk, &cp, &v);
 	cp.form = form_text;
@@ -476,8 +478,8 @@ counter_proxy_complete(struct ca *ca, int64_t form_number,
 	if ((r = counter_visit_check(&v)) != JPKI_OK)
 		return r;
 	if (card_path == NULL)
-		return jpki_fail(JPKI_ERR_USAGE, "--card CARD is needed (R13: "
-		    "the holder's card)");
+		return jpki_fail(JPKI_ERR_USAGE, "R13: the holder's card is "
+		    "required");
 	if (check_code == NULL)
 		return jpki_fail(JPKI_ERR_USAGE, "the form's check code is "
 		    "needed");

@@ -392,18 +392,19 @@ counter_notices(struct datadir *dd, struct notice_run *run)
 	    (run->within_months == 0) == (run->within_days == 0) ||
 	    run->within_months > NOTICE_WINDOW_MONTHS_MAX ||
 	    run->within_days > NOTICE_WINDOW_DAYS_MAX)
-		return jpki_fail(JPKI_ERR_USAGE, "--within: a window of 1-%d "
-		    "months (3m) or 1-%d days (90d)", NOTICE_WINDOW_MONTHS_MAX,
+		return jpki_fail(JPKI_ERR_USAGE, "notices are for certificates "
+		    "expiring within 1-%d months or 1-%d days", NOTICE_WINDOW_MONTHS_MAX,
 		    NOTICE_WINDOW_DAYS_MAX);
 	if (run->out_dir == NULL || strlen(run->out_dir) > 400)
-		return jpki_fail(JPKI_ERR_USAGE, "--out DIR is needed");
+		return jpki_fail(JPKI_ERR_USAGE, "the notices' directory is "
+		    "required");
 	if (stat(run->out_dir, &st) != 0) {
 		if (errno != ENOENT || mkdir(run->out_dir, 0700) != 0)
 			return jpki_fail(JPKI_ERR_IO, "cannot create %s: %s",
 			    run->out_dir, strerror(errno));
 	} else if (!S_ISDIR(st.st_mode)) {
-		return jpki_fail(JPKI_ERR_USAGE, "--out %s is not a directory",
-		    run->out_dir);
+		return jpki_fail(JPKI_ERR_USAGE, "%s is not a directory (for "
+		    "notices)", run->out_dir);
 	}
 	if ((r = jpki_now_checked(&now)) != JPKI_OK)
 		return r;
@@ -417,8 +418,8 @@ counter_notices(struct datadir *dd, struct notice_run *run)
 		    strerror(errno));
 	if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
 		close(lock_fd);
-		return jpki_fail(JPKI_ERR_CONFLICT, "another `jpki counter "
-		    "notices` is writing to %s", run->out_dir);
+		return jpki_fail(JPKI_ERR_CONFLICT, "another notice run is "
+		    "writing to %s", run->out_dir);
 	}
 	if ((r = recover_pending(dd, run->out_dir)) != JPKI_OK)
 		goto out;

@@ -125,7 +125,7 @@ open_card(struct visit *w, const char *path)
 	int r;
 
 	if (path == NULL || *path == '\0')
-		return jpki_fail(JPKI_ERR_USAGE, "--card FILE is needed");
+		return jpki_fail(JPKI_ERR_USAGE, "the card's image is required");
 	if ((r = cardsess_open(w->ca, path, &w->cs)) != JPKI_OK)
 		return r;
 	w->have_cs = 1;
@@ -149,7 +149,7 @@ read_card_record(struct visit *w)
 	if ((r = store_card_by_serial(w->s, card_serial_hex(w->cs.work),
 	    &w->card)) == JPKI_ERR_NOTFOUND)
 		return jpki_fail(JPKI_ERR_NOTFOUND, "card %s is not registered "
-		    "at this counter (cards are made by jpki counter deliver)",
+		    "at this counter (cards are made by card delivery)",
 		    card_serial_hex(w->cs.work));
 	if (r != JPKI_OK)
 		return r;
@@ -267,9 +267,7 @@ pin_check(const char *value, enum pin_kind k)
 
 	if (value == NULL)
 		return jpki_fail(JPKI_ERR_USAGE, "%s: needed (the holder "
-		    "chooses it: %s or the prompt)", pin_noun(k),
-		    k == PIN_SIGN ? "JPKI_SIGN_PASSWORD" : k == PIN_AUTH ?
-		    "JPKI_AUTH_PIN" : "JPKI_CARDINFO_PIN");
+		    "chooses it)", pin_noun(k));
 	if ((n = strlen(value)) >= sizeof(buf))
 		return jpki_fail(JPKI_ERR_INPUT, "%s: too long", pin_noun(k));
 	memcpy(buf, value, n + 1);
@@ -598,11 +596,13 @@ new_card(struct ca *ca, enum counter_proc proc, int64_t resident_id,
 	if ((r = visit_start(&w, ca, v, proc, rcpt)) != JPKI_OK)
 		goto fail;
 	if (types & ~COUNTER_BOTH) {
-		r = jpki_fail(JPKI_ERR_USAGE, "types: sign, auth or both");
+		r = jpki_fail(JPKI_ERR_USAGE, "certificates: sign, auth or "
+		    "both");
 		goto fail;
 	}
 	if (out_path == NULL || *out_path == '\0') {
-		r = jpki_fail(JPKI_ERR_USAGE, "--out CARD is needed");
+		r = jpki_fail(JPKI_ERR_USAGE, "the new card's image path is "
+		    "required");
 		goto fail;
 	}
 	today = jst_date_of(w.now);
@@ -634,7 +634,7 @@ new_card(struct ca *ca, enum counter_proc proc, int64_t resident_id,
 	}
 	if (cards.have_active) {
 		r = jpki_fail(JPKI_ERR_REFUSED, "resident %lld already holds "
-		    "card %s; a lost card is reported (report-lost) and then "
+		    "card %s; a lost card is reported lost first, then "
 		    "reissued", (long long)w.res.id, cards.active.serial);
 		goto fail;
 	}
@@ -646,7 +646,7 @@ new_card(struct ca *ca, enum counter_proc proc, int64_t resident_id,
 	}
 	if (proc == COUNTER_PROC_DELIVER && cards.have_lost) {
 		r = jpki_fail(JPKI_ERR_REFUSED, "R7: resident %lld lost card "
-		    "%s; a new card is a reissue (jpki counter reissue)",
+		    "%s; a new card is a reissue after loss",
 		    (long long)w.res.id, cards.lost.serial);
 		goto fail;
 	}
@@ -779,7 +779,8 @@ certs_onto_card(struct ca *ca, enum counter_proc proc, const char *card_path,
 	if ((r = visit_start(&w, ca, v, proc, rcpt)) != JPKI_OK)
 		goto fail;
 	if (types == 0 || (types & ~COUNTER_BOTH)) {
-		r = jpki_fail(JPKI_ERR_USAGE, "--type: sign, auth or both");
+		r = jpki_fail(JPKI_ERR_USAGE, "certificates: sign, auth or "
+		    "both");
 		goto fail;
 	}
 	if ((r = open_card(&w, card_path)) != JPKI_OK ||
@@ -901,8 +902,8 @@ counter_report_lost(struct ca *ca, const char *card_path, int64_t resident_id,
 	if ((r = visit_start(&w, ca, v, COUNTER_PROC_REPORT_LOST, rcpt)))
 		goto fail;
 	if ((card_path == NULL) == (resident_id == 0)) {
-		r = jpki_fail(JPKI_ERR_USAGE, "report-lost: give --card CARD "
-		    "or --resident ID");
+		r = jpki_fail(JPKI_ERR_USAGE, "a loss report names the card's "
+		    "image or the resident, one of the two");
 		goto fail;
 	}
 	if (card_path != NULL) {
@@ -970,7 +971,8 @@ counter_reset_pin(struct ca *ca, const char *card_path, enum pin_kind pin,
 	if ((r = visit_start(&w, ca, v, COUNTER_PROC_PIN_RESET, rcpt)))
 		goto fail;
 	if (rules_pin_kind_name(pin) == NULL) {
-		r = jpki_fail(JPKI_ERR_USAGE, "--type: sign, auth or cardinfo");
+		r = jpki_fail(JPKI_ERR_USAGE, "the PIN to reset: sign, auth "
+		    "or cardinfo");
 		goto fail;
 	}
 	if ((r = pin_check(new_pin, pin)) != JPKI_OK)

@@ -49,8 +49,8 @@ counter_types_parse(const char *s, int *mask)
 	else if (s != NULL && strcmp(s, "both") == 0)
 		*mask = COUNTER_BOTH;
 	else
-		return jpki_fail(JPKI_ERR_USAGE, "--type: sign, auth or both "
-		    "(got '%.20s')", s ? s : "");
+		return jpki_fail(JPKI_ERR_USAGE, "certificates: sign, auth or "
+		    "both (got '%.20s')", s ? s : "");
 	return JPKI_OK;
 }
 

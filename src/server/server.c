@@ -140,8 +140,7 @@ send_file(struct MHD_Connection *c, const char *path, const char *type)
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return send_text(c, MHD_HTTP_NOT_FOUND, "not published yet: "
-		    "jpki crl generate\n");
+		return send_text(c, MHD_HTTP_NOT_FOUND, "not published yet\n");
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    (r = MHD_create_response_from_fd((uint64_t)st.st_size, fd)) ==
 	    NULL) {

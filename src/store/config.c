@@ -150,8 +150,8 @@ config_load(const char *path, struct jpki_config *c)
 	config_defaults(c);
 	if ((f = fopen(path, "r")) == NULL)
 		return jpki_fail(errno == ENOENT ? JPKI_ERR_NOTFOUND :
-		    JPKI_ERR_IO, "%s: %s (run `jpki init` first)", path,
-		    strerror(errno));
+		    JPKI_ERR_IO, "%s: %s (the data directory is not "
+		    "initialised)", path, strerror(errno));
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char *s, *eq, *key, *val;
 

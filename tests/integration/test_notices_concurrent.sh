@@ -55,7 +55,7 @@ flock "$TMP/a/.notices.lock" sleep 5 &
 holder=$!
 sleep 0.3
 expect_status 1 counter notices --within 3m --out "$TMP/a" --clerk tanaka
-expect_one_error_line "another .jpki counter notices. is writing to $TMP/a"
+expect_one_error_line "another notice run is writing to $TMP/a"
 expect_store_unchanged "$TMP/before.sql" "refused notices"
 kill "$holder" 2>/dev/null || true
 wait "$holder" 2>/dev/null || true
