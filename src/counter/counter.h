@@ -137,18 +137,9 @@ struct counter_visit {
  * judgement: the type is recorded as given. */
 int counter_visit_check(const struct counter_visit *v);
 
-enum counter_proc {
-	COUNTER_PROC_DELIVER = 1,
-	COUNTER_PROC_ISSUE,
-	COUNTER_PROC_RENEW,
-	COUNTER_PROC_REPORT_LOST,
-	COUNTER_PROC_REISSUE,
-	COUNTER_PROC_PIN_RESET,
-	COUNTER_PROC_UPDATE_CARD,
-};
-/* "deliver", "issue", "renew", "report-lost", "reissue", "reset-pin",
- * "update-card". */
-const char *counter_proc_name(enum counter_proc p);
+/* A receipt's procedure is rules' enum procedure (PROC_DELIVER to
+ * PROC_UPDATE_CARD), named by rules_procedure_name() and
+ * rules_procedure_label_ja(). */
 
 #define COUNTER_RECEIPT_CERTS_MAX 8
 #define COUNTER_NOTE_MAX 256
@@ -156,7 +147,7 @@ const char *counter_proc_name(enum counter_proc p);
 /* What a procedure did, as printed on the receipt. */
 struct counter_receipt {
 	int64_t number;                 /* receipt number (store id) */
-	enum counter_proc proc;
+	enum procedure proc;            /* rules.h */
 	int64_t at;
 	char clerk[64];
 	int64_t resident_id;

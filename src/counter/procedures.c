@@ -60,7 +60,7 @@ link_later(struct visit *w, const char *old_serial, const char *new_serial,
 
 static int
 visit_start(struct visit *w, struct ca *ca, const struct counter_visit *v,
-    enum counter_proc proc, struct counter_receipt *rcpt)
+    enum procedure proc, struct counter_receipt *rcpt)
 {
 	int r;
 
@@ -444,10 +444,10 @@ serials_json(const struct counter_cert_line *l, int n)
 	return a;
 }
 
-/* Fees, receipt, audit entry, the proxy's hook, the staged image; commit;
- * the image in place. */
+/* Fees (R7, by the receipt's procedure), receipt, audit entry, the proxy's
+ * hook, the staged image; commit; the image in place. */
 static int
-visit_finish(struct visit *w, enum procedure fee_proc, int charge)
+visit_finish(struct visit *w)
 {
 	struct counter_receipt *rc = w->rcpt;
 	const struct counter_proxy *px = w->v->proxy;
@@ -455,13 +455,10 @@ visit_finish(struct visit *w, enum procedure fee_proc, int charge)
 	char subject[64], action[48], *detail = NULL;
 	int r;
 
-	if (charge) {
-		rc->nfees = rules_fees_for(&datadir_config(ca_datadir(w->ca))->fees, fee_proc,
-		    rc->nissued, rc->fees, RULES_FEE_LINES_MAX);
-		if (rc->nfees > RULES_FEE_LINES_MAX)
-			return jpki_fail(JPKI_ERR_INTERNAL, "fees: too many "
-			    "lines");
-	}
+	rc->nfees = rules_fees_for(&datadir_config(ca_datadir(w->ca))->fees,
+	    rc->proc, rc->nissued, rc->fees, RULES_FEE_LINES_MAX);
+	if (rc->nfees > RULES_FEE_LINES_MAX)
+		return jpki_fail(JPKI_ERR_INTERNAL, "fees: too many lines");
 	if ((r = receipt_record(w->ca, w->v, w->card.id, rc)) != JPKI_OK)
 		return r;
 	for (int i = 0; i < w->nlinks; i++)
@@ -493,7 +490,7 @@ visit_finish(struct visit *w, enum procedure fee_proc, int charge)
 		snprintf(subject, sizeof(subject), "resident:%lld",
 		    (long long)rc->resident_id);
 	snprintf(action, sizeof(action), "counter.%s",
-	    counter_proc_name(rc->proc));
+	    rules_procedure_name(rc->proc));
 	r = store_audit_append(w->s, w->v->clerk, action, subject, detail);
 	free(detail);
 	if (r != JPKI_OK)
@@ -583,7 +580,7 @@ scan_lost_certs(void *arg, const struct cert_record *c)
 }
 
 static int
-new_card(struct ca *ca, enum counter_proc proc, int64_t resident_id,
+new_card(struct ca *ca, enum procedure proc, int64_t resident_id,
     const char *out_path, int types, const struct counter_pins *pins,
     const struct counter_visit *v, struct counter_receipt *rcpt)
 {
@@ -615,7 +612,7 @@ new_card(struct ca *ca, enum counter_proc proc, int64_t resident_id,
 	memset(&cards, 0, sizeof(cards));
 	if ((r = store_cards_of(w.s, w.res.id, scan_cards, &cards)))
 		goto fail;
-	if (cards.have_active && proc == COUNTER_PROC_DELIVER &&
+	if (cards.have_active && proc == PROC_DELIVER &&
 	    jdate_cmp(today, cards.active.expiry) > 0) {
 		char day[11], text[96];
 
@@ -638,13 +635,13 @@ new_card(struct ca *ca, enum counter_proc proc, int64_t resident_id,
 		    "reissued", (long long)w.res.id, cards.active.serial);
 		goto fail;
 	}
-	if (proc == COUNTER_PROC_REISSUE && !cards.have_lost) {
+	if (proc == PROC_REISSUE && !cards.have_lost) {
 		r = jpki_fail(JPKI_ERR_REFUSED, "R7: reissue is for a card "
 		    "reported lost; resident %lld has none (deliver a first "
 		    "card instead)", (long long)w.res.id);
 		goto fail;
 	}
-	if (proc == COUNTER_PROC_DELIVER && cards.have_lost) {
+	if (proc == PROC_DELIVER && cards.have_lost) {
 		r = jpki_fail(JPKI_ERR_REFUSED, "R7: resident %lld lost card "
 		    "%s; a new card is a reissue after loss",
 		    (long long)w.res.id, cards.lost.serial);
@@ -694,7 +691,7 @@ new_card(struct ca *ca, enum counter_proc proc, int64_t resident_id,
 	snprintf(rcpt->card_path, sizeof(rcpt->card_path), "%s", out_path);
 	rcpt->card_expiry = w.card.expiry;
 	json_object_set_new(w.audit, "card", json_string(w.card.serial));
-	if (proc == COUNTER_PROC_REISSUE) {
+	if (proc == PROC_REISSUE) {
 		snprintf(rcpt->old_card_serial, sizeof(rcpt->old_card_serial),
 		    "%s", cards.lost.serial);
 		json_object_set_new(w.audit, "old_card",
@@ -716,7 +713,7 @@ new_card(struct ca *ca, enum counter_proc proc, int64_t resident_id,
 	if (!sign && !auth)
 		note(&w, "no certificates loaded (opted out, R8a/b: they can "
 		    "be issued later within the card's validity)");
-	if (proc == COUNTER_PROC_REISSUE) {
+	if (proc == PROC_REISSUE) {
 		/* 新旧紐付け: each certificate lost with the old card is
 		 * followed by the new one of its type. */
 		memset(&lost, 0, sizeof(lost));
@@ -732,8 +729,7 @@ new_card(struct ca *ca, enum counter_proc proc, int64_t resident_id,
 				goto fail;
 		}
 	}
-	r = visit_finish(&w, proc == COUNTER_PROC_REISSUE ?
-	    PROC_REISSUE_AFTER_LOSS : PROC_DELIVER, 1);
+	r = visit_finish(&w);
 fail:
 	visit_end(&w);
 	return r;
@@ -744,7 +740,7 @@ counter_deliver(struct ca *ca, int64_t resident_id, const char *out_path,
     int types, const struct counter_pins *pins,
     const struct counter_visit *v, struct counter_receipt *rcpt)
 {
-	return new_card(ca, COUNTER_PROC_DELIVER, resident_id, out_path, types,
+	return new_card(ca, PROC_DELIVER, resident_id, out_path, types,
 	    pins, v, rcpt);
 }
 
@@ -753,7 +749,7 @@ counter_reissue(struct ca *ca, int64_t resident_id, const char *out_path,
     int types, const struct counter_pins *pins,
     const struct counter_visit *v, struct counter_receipt *rcpt)
 {
-	return new_card(ca, COUNTER_PROC_REISSUE, resident_id, out_path,
+	return new_card(ca, PROC_REISSUE, resident_id, out_path,
 	    types, pins, v, rcpt);
 }
 
@@ -766,7 +762,7 @@ type_noun(enum cert_type t)
 }
 
 static int
-certs_onto_card(struct ca *ca, enum counter_proc proc, const char *card_path,
+certs_onto_card(struct ca *ca, enum procedure proc, const char *card_path,
     int types, const struct counter_pins *pins,
     const struct counter_visit *v, struct counter_receipt *rcpt)
 {
@@ -774,7 +770,7 @@ certs_onto_card(struct ca *ca, enum counter_proc proc, const char *card_path,
 	struct existing_scan x[3];
 	struct eligibility el;
 	struct visit w;
-	int r, renew = proc == COUNTER_PROC_RENEW;
+	int r, renew = proc == PROC_RENEW;
 
 	if ((r = visit_start(&w, ca, v, proc, rcpt)) != JPKI_OK)
 		goto fail;
@@ -846,7 +842,7 @@ certs_onto_card(struct ca *ca, enum counter_proc proc, const char *card_path,
 				goto fail;
 		}
 	}
-	r = visit_finish(&w, renew ? PROC_RENEW : PROC_ISSUE, 1);
+	r = visit_finish(&w);
 fail:
 	visit_end(&w);
 	return r;
@@ -857,7 +853,7 @@ counter_issue(struct ca *ca, const char *card_path, int types,
     const struct counter_pins *pins, const struct counter_visit *v,
     struct counter_receipt *rcpt)
 {
-	return certs_onto_card(ca, COUNTER_PROC_ISSUE, card_path, types, pins,
+	return certs_onto_card(ca, PROC_ISSUE, card_path, types, pins,
 	    v, rcpt);
 }
 
@@ -866,7 +862,7 @@ counter_renew(struct ca *ca, const char *card_path, int types,
     const struct counter_pins *pins, const struct counter_visit *v,
     struct counter_receipt *rcpt)
 {
-	return certs_onto_card(ca, COUNTER_PROC_RENEW, card_path, types, pins,
+	return certs_onto_card(ca, PROC_RENEW, card_path, types, pins,
 	    v, rcpt);
 }
 
@@ -899,7 +895,7 @@ counter_report_lost(struct ca *ca, const char *card_path, int64_t resident_id,
 	struct visit w;
 	int r;
 
-	if ((r = visit_start(&w, ca, v, COUNTER_PROC_REPORT_LOST, rcpt)))
+	if ((r = visit_start(&w, ca, v, PROC_REPORT_LOST, rcpt)))
 		goto fail;
 	if ((card_path == NULL) == (resident_id == 0)) {
 		r = jpki_fail(JPKI_ERR_USAGE, "a loss report names the card's "
@@ -951,7 +947,7 @@ counter_report_lost(struct ca *ca, const char *card_path, int64_t resident_id,
 	for (int i = 0; i < vc.n; i++)
 		if ((r = revoke_cert(&w, &vc.c[i], REASON_KEY_COMPROMISE)))
 			goto fail;
-	r = visit_finish(&w, 0, 0);
+	r = visit_finish(&w);
 fail:
 	visit_end(&w);
 	return r;
@@ -968,7 +964,7 @@ counter_reset_pin(struct ca *ca, const char *card_path, enum pin_kind pin,
 	struct visit w;
 	int r;
 
-	if ((r = visit_start(&w, ca, v, COUNTER_PROC_PIN_RESET, rcpt)))
+	if ((r = visit_start(&w, ca, v, PROC_PIN_RESET, rcpt)))
 		goto fail;
 	if (rules_pin_kind_name(pin) == NULL) {
 		r = jpki_fail(JPKI_ERR_USAGE, "the PIN to reset: sign, auth "
@@ -1005,7 +1001,7 @@ counter_reset_pin(struct ca *ca, const char *card_path, enum pin_kind pin,
 	json_object_set_new(w.audit, "identity", json_string(
 	    v->holder_id.doc_type ? v->holder_id.doc_type : "mynumber-card"));
 	w.pin_reset = pin;
-	r = visit_finish(&w, PROC_PIN_RESET, 1);
+	r = visit_finish(&w);
 fail:
 	visit_end(&w);
 	return r;
@@ -1020,7 +1016,7 @@ counter_update_card(struct ca *ca, const char *card_path,
 	struct visit w;
 	int r;
 
-	if ((r = visit_start(&w, ca, v, COUNTER_PROC_UPDATE_CARD, rcpt)))
+	if ((r = visit_start(&w, ca, v, PROC_UPDATE_CARD, rcpt)))
 		goto fail;
 	if ((r = open_card(&w, card_path)) != JPKI_OK ||
 	    (r = visit_begin(&w)) != JPKI_OK ||
@@ -1043,7 +1039,7 @@ counter_update_card(struct ca *ca, const char *card_path,
 	w.card.facts_version = w.res.facts_version;
 	if ((r = store_card_update(w.s, &w.card)) != JPKI_OK)
 		goto fail;
-	r = visit_finish(&w, 0, 0);
+	r = visit_finish(&w);
 fail:
 	visit_end(&w);
 	return r;

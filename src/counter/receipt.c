@@ -11,34 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const proc_names[] = {
-	[COUNTER_PROC_DELIVER] = "deliver",
-	[COUNTER_PROC_ISSUE] = "issue",
-	[COUNTER_PROC_RENEW] = "renew",
-	[COUNTER_PROC_REPORT_LOST] = "report-lost",
-	[COUNTER_PROC_REISSUE] = "reissue",
-	[COUNTER_PROC_PIN_RESET] = "reset-pin",
-	[COUNTER_PROC_UPDATE_CARD] = "update-card",
-};
-
-static const char *const proc_labels_ja[] = {
-	[COUNTER_PROC_DELIVER] = "個人番号カード交付",
-	[COUNTER_PROC_ISSUE] = "電子証明書発行",
-	[COUNTER_PROC_RENEW] = "電子証明書更新",
-	[COUNTER_PROC_REPORT_LOST] = "紛失届（電子証明書失効）",
-	[COUNTER_PROC_REISSUE] = "個人番号カード再交付",
-	[COUNTER_PROC_PIN_RESET] = "暗証番号初期化",
-	[COUNTER_PROC_UPDATE_CARD] = "券面事項変更",
-};
-
-const char *
-counter_proc_name(enum counter_proc p)
-{
-	if ((int)p < COUNTER_PROC_DELIVER || (int)p > COUNTER_PROC_UPDATE_CARD)
-		return NULL;
-	return proc_names[p];
-}
-
 int
 counter_types_parse(const char *s, int *mask)
 {
@@ -73,7 +45,7 @@ receipt_record(struct ca *ca, const struct counter_visit *v, int64_t card_id,
 	rec.at = rcpt->at;
 	copy_field(rec.clerk, sizeof(rec.clerk), v->clerk);
 	copy_field(rec.procedure, sizeof(rec.procedure),
-	    counter_proc_name(rcpt->proc));
+	    rules_procedure_name(rcpt->proc));
 	rec.resident_id = rcpt->resident_id;
 	rec.card_id = card_id;
 	rec.total_yen = rcpt->total_yen = rules_fees_total(rcpt->fees,
@@ -147,8 +119,8 @@ counter_receipt_json(const struct counter_receipt *rc)
 		    json_string(rules_pin_kind_name(rc->pins_set[i])));
 	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:I}",
 	    "number", (json_int_t)rc->number,
-	    "procedure", counter_proc_name(rc->proc),
-	    "label", proc_labels_ja[rc->proc], "at", at,
+	    "procedure", rules_procedure_name(rc->proc),
+	    "label", rules_procedure_label_ja(rc->proc), "at", at,
 	    "clerk", rc->clerk, "resident", (json_int_t)rc->resident_id,
 	    "fees", fees, "total_yen", (json_int_t)rc->total_yen);
 	json_object_set_new(o, "card", rc->card_serial[0] ?
@@ -165,7 +137,7 @@ counter_receipt_json(const struct counter_receipt *rc)
 	json_object_set_new(o, "revoked", cert_lines_json(rc->revoked,
 	    rc->nrevoked, 0));
 	json_object_set_new(o, "pins_set", pins);
-	if (rc->proc == COUNTER_PROC_PIN_RESET)
+	if (rc->proc == PROC_PIN_RESET)
 		json_object_set_new(o, "pin_was_locked",
 		    json_boolean(rc->pin_was_locked));
 	if (rc->note[0])
@@ -184,8 +156,8 @@ counter_receipt_print(FILE *f, const struct counter_receipt *rc)
 
 	iso8601_format_jst(rc->at, at);
 	fprintf(f, "受付番号 receipt %lld   %s\n", (long long)rc->number, at);
-	fprintf(f, "  %s (%s)   clerk %s\n", proc_labels_ja[rc->proc],
-	    counter_proc_name(rc->proc), rc->clerk);
+	fprintf(f, "  %s (%s)   clerk %s\n", rules_procedure_label_ja(rc->proc),
+	    rules_procedure_name(rc->proc), rc->clerk);
 	fprintf(f, "  resident %lld", (long long)rc->resident_id);
 	if (rc->card_serial[0])
 		fprintf(f, "   card %s", rc->card_serial);
@@ -195,7 +167,7 @@ counter_receipt_print(FILE *f, const struct counter_receipt *rc)
 	}
 	if (rc->old_card_serial[0])
 		fprintf(f, "   replaces %s card %s", rc->proc ==
-		    COUNTER_PROC_REISSUE ? "lost" : "expired",
+		    PROC_REISSUE ? "lost" : "expired",
 		    rc->old_card_serial);
 	fputc('\n', f);
 	if (rc->proxy_name[0])
@@ -216,7 +188,7 @@ counter_receipt_print(FILE *f, const struct counter_receipt *rc)
 		    revocation_reason_name(rc->revoked[i].reason));
 	for (int i = 0; i < rc->npins_set; i++)
 		fprintf(f, "  PIN set  %s%s\n", rules_pin_kind_name(
-		    rc->pins_set[i]), rc->proc == COUNTER_PROC_PIN_RESET &&
+		    rc->pins_set[i]), rc->proc == PROC_PIN_RESET &&
 		    rc->pin_was_locked ? " (was locked)" : "");
 	if (rc->note[0])
 		fprintf(f, "  note     %s\n", rc->note);

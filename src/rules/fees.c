@@ -102,13 +102,16 @@ rules_fees_for(const struct fee_table *t, enum procedure p, int certs_loaded,
 		if (certs)
 			add_line(t, FEE_CERT_RENEW, out, max, &n);
 		break;
-	case PROC_REISSUE_AFTER_LOSS:
+	case PROC_REISSUE:
 		add_line(t, FEE_CARD_REISSUE, out, max, &n);
 		if (certs)
 			add_line(t, FEE_CERTS_ON_REISSUED_CARD, out, max, &n);
 		break;
 	case PROC_PIN_RESET:
 		add_line(t, FEE_PIN_RESET, out, max, &n);
+		break;
+	case PROC_REPORT_LOST:
+	case PROC_UPDATE_CARD:
 		break;
 	}
 	return n;

@@ -29,6 +29,19 @@ static const char *const pin_kind_names[] = {
 	[PIN_CARDINFO] = "cardinfo",
 };
 
+/* The one table of the counter's procedures. */
+static const struct {
+	const char *name, *label_ja;
+} procedures[] = {
+	[PROC_DELIVER] = {"deliver", "個人番号カード交付"},
+	[PROC_ISSUE] = {"issue", "電子証明書発行"},
+	[PROC_RENEW] = {"renew", "電子証明書更新"},
+	[PROC_REPORT_LOST] = {"report-lost", "紛失届（電子証明書失効）"},
+	[PROC_REISSUE] = {"reissue", "個人番号カード再交付"},
+	[PROC_PIN_RESET] = {"reset-pin", "暗証番号初期化"},
+	[PROC_UPDATE_CARD] = {"update-card", "券面事項変更"},
+};
+
 /* names[v] for v inside the table, else NULL (index 0 is unused). */
 static const char *
 name_of(const char *const *names, size_t n, int v)
@@ -120,4 +133,20 @@ rules_pin_kind_parse(const char *s, enum pin_kind *out)
 		    "PIN kind: expected auth, sign or cardinfo");
 	*out = (enum pin_kind)v;
 	return JPKI_OK;
+}
+
+const char *
+rules_procedure_name(enum procedure p)
+{
+	if ((int)p < 1 || (size_t)p >= JPKI_ARRAY_LEN(procedures))
+		return NULL;
+	return procedures[p].name;
+}
+
+const char *
+rules_procedure_label_ja(enum procedure p)
+{
+	if ((int)p < 1 || (size_t)p >= JPKI_ARRAY_LEN(procedures))
+		return NULL;
+	return procedures[p].label_ja;
 }

@@ -140,20 +140,32 @@ const char *rules_fee_item_label_ja(enum fee_item item);
  * unknown name or a yen amount outside 0..RULES_FEE_MAX_YEN. */
 int rules_fee_set(struct fee_table *t, const char *name, long yen);
 
+/* The counter's procedures (docs/counter.md): what a receipt, the audit
+ * log and the fee table name.  The values are not stored anywhere (the
+ * store keeps rules_procedure_name()). */
 enum procedure {
 	PROC_DELIVER = 1,         /* card handed over (certificates loaded) */
 	PROC_ISSUE,               /* certificates issued onto a card (R8) */
 	PROC_RENEW,               /* certificates renewed (R9) */
-	PROC_REISSUE_AFTER_LOSS,  /* new card after loss, with certificates */
-	PROC_PIN_RESET            /* R2 */
+	PROC_REPORT_LOST,         /* card lost, its certificates revoked */
+	PROC_REISSUE,             /* new card after loss, with certificates */
+	PROC_PIN_RESET,           /* R2 */
+	PROC_UPDATE_CARD,         /* card facts after a register change (R11) */
 };
+/* "deliver", "issue", "renew", "report-lost", "reissue", "reset-pin",
+ * "update-card"; NULL outside the enum. */
+const char *rules_procedure_name(enum procedure p);
+/* Receipt label in Japanese (UTF-8), e.g. "個人番号カード再交付"; NULL
+ * outside the enum. */
+const char *rules_procedure_label_ja(enum procedure p);
 
 struct fee_line {
 	enum fee_item item;
 	int yen;
 };
 
-/* The lines charged for procedure p, in receipt order.  certs_loaded is the
+/* The lines charged for procedure p, in receipt order (none for a loss
+ * report or a card update).  certs_loaded is the
  * number of certificates loaded in the procedure: a certificate fee is one
  * line per procedure when certs_loaded >= 1 (R7 prices the certificates of
  * one visit together, not each one), none when 0.  Zero-yen lines are

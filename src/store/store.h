@@ -293,7 +293,7 @@ struct receipt_record {
 	int64_t id;
 	int64_t at;
 	char clerk[64];
-	char procedure[32];           /* counter_proc_name() */
+	char procedure[32];           /* rules_procedure_name() */
 	int64_t resident_id;
 	int64_t card_id;              /* 0: none */
 	long total_yen;

@@ -68,9 +68,9 @@ test_types_parse_table(void)
 		if (cases[i].rc == JPKI_OK)
 			CHECK_INT(mask, cases[i].mask);
 	}
-	CHECK_STR(counter_proc_name(COUNTER_PROC_REISSUE), "reissue");
-	CHECK_STR(counter_proc_name(COUNTER_PROC_PIN_RESET), "reset-pin");
-	CHECK(counter_proc_name((enum counter_proc)99) == NULL);
+	CHECK_STR(rules_procedure_name(PROC_REISSUE), "reissue");
+	CHECK_STR(rules_procedure_name(PROC_PIN_RESET), "reset-pin");
+	CHECK(rules_procedure_name((enum procedure)99) == NULL);
 }
 
 struct hook_seen {

@@ -27,15 +27,18 @@ test_each_procedure_charges_its_lines(void)
 	    {PROC_RENEW, 2, {FEE_CERT_RENEW, NONE}, {0, 0}, 0},
 	    {PROC_RENEW, 1, {FEE_CERT_RENEW, NONE}, {0, 0}, 0},
 	    /* R7: 800 for the card, 200 for the certificates on it */
-	    {PROC_REISSUE_AFTER_LOSS, 2,
+	    {PROC_REISSUE, 2,
 		{FEE_CARD_REISSUE, FEE_CERTS_ON_REISSUED_CARD}, {800, 200},
 		1000},
-	    {PROC_REISSUE_AFTER_LOSS, 1,
+	    {PROC_REISSUE, 1,
 		{FEE_CARD_REISSUE, FEE_CERTS_ON_REISSUED_CARD}, {800, 200},
 		1000},
-	    {PROC_REISSUE_AFTER_LOSS, 0, {FEE_CARD_REISSUE, NONE}, {800, 0},
+	    {PROC_REISSUE, 0, {FEE_CARD_REISSUE, NONE}, {800, 0},
 		800},
 	    {PROC_PIN_RESET, 0, {FEE_PIN_RESET, NONE}, {0, 0}, 0},
+	    /* a loss report and a card update charge nothing */
+	    {PROC_REPORT_LOST, 0, {NONE, NONE}, {0, 0}, 0},
+	    {PROC_UPDATE_CARD, 0, {NONE, NONE}, {0, 0}, 0},
 	    {(enum procedure)0, 2, {NONE, NONE}, {0, 0}, 0},
 	};
 	struct fee_table t;
@@ -70,10 +73,10 @@ test_short_output_gets_the_first_lines_and_the_full_count(void)
 	struct fee_line line = {FEE_PIN_RESET, -1};
 
 	rules_fee_defaults(&t);
-	CHECK_INT(rules_fees_for(&t, PROC_REISSUE_AFTER_LOSS, 2, &line, 1), 2);
+	CHECK_INT(rules_fees_for(&t, PROC_REISSUE, 2, &line, 1), 2);
 	CHECK_INT(line.item, FEE_CARD_REISSUE);
 	CHECK_INT(line.yen, 800);
-	CHECK_INT(rules_fees_for(&t, PROC_REISSUE_AFTER_LOSS, 2, NULL, 0), 2);
+	CHECK_INT(rules_fees_for(&t, PROC_REISSUE, 2, NULL, 0), 2);
 }
 
 static void
@@ -89,7 +92,7 @@ test_configured_fee_replaces_the_default(void)
 	n = rules_fees_for(&t, PROC_ISSUE, 2, lines, RULES_FEE_LINES_MAX);
 	CHECK_INT(n, 1);
 	CHECK_INT(lines[0].yen, 300);
-	n = rules_fees_for(&t, PROC_REISSUE_AFTER_LOSS, 2, lines,
+	n = rules_fees_for(&t, PROC_REISSUE, 2, lines,
 	    RULES_FEE_LINES_MAX);
 	CHECK_INT(rules_fees_total(lines, n), 1200);
 	/* zero is a valid fee, and the maximum is */
@@ -155,6 +158,35 @@ test_every_item_has_a_unique_name_and_a_label(void)
 	CHECK(rules_fee_item_label_ja((enum fee_item)-1) == NULL);
 }
 
+/* One table names the counter's procedures: for the receipt, the audit
+ * log's counter.<name> and the store. */
+static void
+test_every_procedure_has_one_name_and_a_label(void)
+{
+	static const struct {
+		enum procedure p;
+		const char *name, *label_ja;
+	} table[] = {
+	    {PROC_DELIVER, "deliver", "個人番号カード交付"},
+	    {PROC_ISSUE, "issue", "電子証明書発行"},
+	    {PROC_RENEW, "renew", "電子証明書更新"},
+	    {PROC_REPORT_LOST, "report-lost", "紛失届（電子証明書失効）"},
+	    {PROC_REISSUE, "reissue", "個人番号カード再交付"},
+	    {PROC_PIN_RESET, "reset-pin", "暗証番号初期化"},
+	    {PROC_UPDATE_CARD, "update-card", "券面事項変更"},
+	};
+
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(table); i++) {
+		CHECK_STR(rules_procedure_name(table[i].p), table[i].name);
+		CHECK_STR(rules_procedure_label_ja(table[i].p),
+		    table[i].label_ja);
+	}
+	CHECK(rules_procedure_name((enum procedure)0) == NULL);
+	CHECK(rules_procedure_name((enum procedure)(PROC_UPDATE_CARD + 1)) ==
+	    NULL);
+	CHECK(rules_procedure_label_ja((enum procedure)-1) == NULL);
+}
+
 int
 main(void)
 {
@@ -163,5 +195,6 @@ main(void)
 	test_configured_fee_replaces_the_default();
 	test_unknown_item_or_bad_amount_refused_and_table_unchanged();
 	test_every_item_has_a_unique_name_and_a_label();
+	test_every_procedure_has_one_name_and_a_label();
 	return test_summary();
 }
