@@ -114,13 +114,23 @@ extern const uint8_t card_aid_cardinfo[10];
  * and try counts are rules_pin_check() and rules_pin_tries(). */
 #define CARD_PIN_COUNT 3
 
-/* The four certificate EFs (the first two match rules' enum cert_type). */
+/* The four certificate EFs of the JPKI-AP.  The holder's two are rules'
+ * enum cert_type and take its values.  The card also carries the
+ * certificate of each CA, which is not a type of certificate anyone is
+ * issued, so rules have no name for it: hence this enum beside cert_type,
+ * and card_cert_for() as the one way from a cert_type to an EF.  The values
+ * are never written into a card image (the image keeps EFs by file id). */
 enum card_cert {
-	CARD_CERT_SIGN = 1,
-	CARD_CERT_AUTH = 2,
+	CARD_CERT_SIGN = CERT_SIGN,
+	CARD_CERT_AUTH = CERT_AUTH,
 	CARD_CERT_SIGN_CA = 3,
 	CARD_CERT_AUTH_CA = 4,
 };
+#define CARD_CERT_OWN 0     /* the certificate of the card's key */
+#define CARD_CERT_CA 1      /* the certificate of the CA that issued it */
+/* The EF holding type's certificate (CARD_CERT_OWN) or its CA's
+ * (CARD_CERT_CA); 0 for a value outside enum cert_type. */
+enum card_cert card_cert_for(enum cert_type type, int whose);
 
 /* The card kind is rules' enum card_kind (CARD_MYNUMBER, CARD_JUKI).  R1:
  * only My Number cards get certificates; a Juki card image exists so the

@@ -445,6 +445,16 @@ fail:
 	return r;
 }
 
+enum card_cert
+card_cert_for(enum cert_type type, int whose)
+{
+	if (type != CERT_SIGN && type != CERT_AUTH)
+		return (enum card_cert)0;
+	if (whose == CARD_CERT_OWN)
+		return (enum card_cert)type;
+	return type == CERT_SIGN ? CARD_CERT_SIGN_CA : CARD_CERT_AUTH_CA;
+}
+
 static uint16_t
 cert_ef(enum card_cert which)
 {

@@ -318,20 +318,18 @@ write_card_info(struct visit *w)
 static int
 write_ca_certs(struct visit *w)
 {
-	static const struct {
-		enum cert_type type;
-		enum card_cert ef;
-	} cas[] = {{CERT_SIGN, CARD_CERT_SIGN_CA}, {CERT_AUTH, CARD_CERT_AUTH_CA}};
+	static const enum cert_type cas[] = {CERT_SIGN, CERT_AUTH};
 	int r = JPKI_OK;
 
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(cas) && r == JPKI_OK; i++) {
 		unsigned char *der = NULL;
-		int n = i2d_X509(ca_cert(w->ca, cas[i].type), &der);
+		int n = i2d_X509(ca_cert(w->ca, cas[i]), &der);
 
 		if (n <= 0)
 			return jpki_fail(JPKI_ERR_CRYPTO, "CA certificate: "
 			    "cannot encode");
-		r = card_client_write_cert(w->cs.t, cas[i].ef, der, (size_t)n);
+		r = card_client_write_cert(w->cs.t, card_cert_for(cas[i],
+		    CARD_CERT_CA), der, (size_t)n);
 		OPENSSL_free(der);
 	}
 	return r;
@@ -383,8 +381,8 @@ load_cert(struct visit *w, enum cert_type type, const char *pin,
 	req.actor = w->v->clerk;
 	if ((r = ca_issue_in_tx(w->ca, &req, &out)) != JPKI_OK)
 		goto fail;
-	if ((r = card_client_write_cert(w->cs.t, (enum card_cert)type,
-	    out.der, out.der_len)) != JPKI_OK)
+	if ((r = card_client_write_cert(w->cs.t, card_cert_for(type,
+	    CARD_CERT_OWN), out.der, out.der_len)) != JPKI_OK)
 		goto fail;
 	if ((r = pin_set(w, type == CERT_SIGN ? PIN_SIGN : PIN_AUTH, pin)))
 		goto fail;

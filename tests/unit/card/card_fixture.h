@@ -166,13 +166,13 @@ fixture_key_and_cert(struct card_transport *t, struct test_ca *ca,
 	EVP_PKEY_free(pub);
 	fixture_der(x, &der);
 	X509_free(x);
-	r = card_client_write_cert(t, type == CERT_SIGN ? CARD_CERT_SIGN :
-	    CARD_CERT_AUTH, der.data, der.len);
+	r = card_client_write_cert(t, card_cert_for(type, CARD_CERT_OWN),
+	    der.data, der.len);
 	jbuf_free(&der);
 	if (r == 0) {
 		fixture_der(ca->cert, &der);
-		r = card_client_write_cert(t, type == CERT_SIGN ?
-		    CARD_CERT_SIGN_CA : CARD_CERT_AUTH_CA, der.data, der.len);
+		r = card_client_write_cert(t, card_cert_for(type,
+		    CARD_CERT_CA), der.data, der.len);
 		jbuf_free(&der);
 	}
 	return r;

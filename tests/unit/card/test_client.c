@@ -102,6 +102,30 @@ test_hostport_parsing(void)
 	CHECK_INT(card_parse_hostport(":1", host, &port), JPKI_ERR_USAGE);
 }
 
+/* The holder's certificate EFs are rules' cert_type; each has its CA's. */
+static void
+test_cert_ef_of_each_type(void)
+{
+	static const struct {
+		enum cert_type type;
+		int whose;
+		enum card_cert want;
+	} rows[] = {
+	    {CERT_SIGN, CARD_CERT_OWN, CARD_CERT_SIGN},
+	    {CERT_AUTH, CARD_CERT_OWN, CARD_CERT_AUTH},
+	    {CERT_SIGN, CARD_CERT_CA, CARD_CERT_SIGN_CA},
+	    {CERT_AUTH, CARD_CERT_CA, CARD_CERT_AUTH_CA},
+	    {(enum cert_type)0, CARD_CERT_OWN, (enum card_cert)0},
+	    {(enum cert_type)3, CARD_CERT_CA, (enum card_cert)0},
+	};
+
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(rows); i++)
+		CHECK_INT(card_cert_for(rows[i].type, rows[i].whose),
+		    rows[i].want);
+	CHECK_INT(CARD_CERT_SIGN, CERT_SIGN);
+	CHECK_INT(CARD_CERT_AUTH, CERT_AUTH);
+}
+
 int
 main(void)
 {
@@ -120,6 +144,7 @@ main(void)
 	run_over_vpcd(image, master);
 	test_vpcd_listen_gives_up_without_a_card();
 	test_hostport_parsing();
+	test_cert_ef_of_each_type();
 	fixture_rmdir(d);
 	return test_summary();
 }
