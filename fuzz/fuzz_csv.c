@@ -15,8 +15,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct csv c;
 	int got;
 
-	csv_init(&c, data, size);
-	while (csv_next(&c, &got) == JPKI_OK && got) {
+	counter_csv_init(&c, data, size);
+	while (counter_csv_next(&c, &got) == JPKI_OK && got) {
 		for (int i = 0; i < c.nfields; i++) {
 			const uint8_t *f = (const uint8_t *)c.field[i];
 

@@ -170,7 +170,7 @@ cmd_apply(struct cli_env *e, struct args *a)
 	if (a->purpose == NULL)
 		return jpki_fail(JPKI_ERR_USAGE, "--purpose issue|renew|"
 		    "reset-pin is needed");
-	if ((r = form_purpose_parse(a->purpose, &purpose)) != JPKI_OK)
+	if ((r = counter_form_purpose_parse(a->purpose, &purpose)) != JPKI_OK)
 		return r;
 	if (purpose == FORM_PIN_RESET) {
 		if (a->pin == NULL)
@@ -193,7 +193,7 @@ cmd_apply(struct cli_env *e, struct args *a)
 		    "application", (json_int_t)res.application_id,
 		    "form", (json_int_t)res.form_number,
 		    "form_expiry", exp, "pdf", res.pdf_path,
-		    "purpose", form_purpose_name(purpose),
+		    "purpose", counter_form_purpose_name(purpose),
 		    "receipt", empty_receipt("proxy-apply")));
 	} else {
 		printf("proxy application %lld recorded (proxy: %s, %s %s)\n"
@@ -275,7 +275,7 @@ cmd_complete(struct cli_env *e, struct args *a)
 	if ((r = parse_positive("--form", a->form, &number)) != JPKI_OK)
 		return r;
 	if (a->purpose != NULL &&
-	    (r = form_purpose_parse(a->purpose, &purpose)) != JPKI_OK)
+	    (r = counter_form_purpose_parse(a->purpose, &purpose)) != JPKI_OK)
 		return r;
 	if (a->card == NULL)
 		return jpki_fail(JPKI_ERR_USAGE, "--card CARD is needed (R13: "
@@ -290,7 +290,7 @@ cmd_complete(struct cli_env *e, struct args *a)
 	if (a->json) {
 		cli_print_json(json_pack("{s:I, s:s, s:{s:s, s:s, s:s}, s:o}",
 		    "form", (json_int_t)number,
-		    "purpose", form_purpose_name(f.purpose),
+		    "purpose", counter_form_purpose_name(f.purpose),
 		    "proxy", "name", a->proxy.name,
 		    "document_type", a->proxy.doc_type,
 		    "document_number", a->proxy.doc_number,
@@ -423,7 +423,7 @@ cmd_show(struct cli_env *e, struct args *a)
 		    " s:s, s:s, s:s, s:s*}",
 		    "number", (json_int_t)f.number,
 		    "resident", (json_int_t)f.resident_id,
-		    "purpose", form_purpose_name(f.purpose),
+		    "purpose", counter_form_purpose_name(f.purpose),
 		    "types", types_json(&f),
 		    "pin", f.purpose == FORM_PIN_RESET ?
 		    rules_pin_kind_name((enum pin_kind)f.pin_kind) : NULL,
@@ -437,7 +437,7 @@ cmd_show(struct cli_env *e, struct args *a)
 		printf("form:       %lld\nresident:   %lld\npurpose:    %s\n"
 		    "types:      %s%s%s\norigin:     %s\nissued on:  %s\n"
 		    "expiry:     %s\nstatus:     %s%s%s\n", (long long)f.number,
-		    (long long)f.resident_id, form_purpose_name(f.purpose),
+		    (long long)f.resident_id, counter_form_purpose_name(f.purpose),
 		    f.cert_types & COUNTER_SIGN ? "sign " : "",
 		    f.cert_types & COUNTER_AUTH ? "auth " : "",
 		    f.purpose == FORM_PIN_RESET ?

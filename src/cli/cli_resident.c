@@ -50,7 +50,7 @@ static const struct option opts[] = {
 struct args {
 	const char *data, *clerk;
 	int json, deceased;
-	struct register_input in;
+	struct counter_register_input in;
 	const char *pos[2];
 	int npos;
 };
@@ -156,8 +156,8 @@ cmd_add(struct cli_env *e, struct args *a)
 
 	if (a->npos != 0)
 		return jpki_fail(JPKI_ERR_USAGE, "add takes options only");
-	if ((rc = register_parse(e->dd, &a->in, &r)) != JPKI_OK ||
-	    (rc = register_add(e->dd, &r, a->clerk)) != JPKI_OK)
+	if ((rc = counter_register_parse(e->dd, &a->in, &r)) != JPKI_OK ||
+	    (rc = counter_register_add(e->dd, &r, a->clerk)) != JPKI_OK)
 		return rc;
 	if (a->json)
 		cli_print_json(resident_json(e, &r));
@@ -177,7 +177,7 @@ cmd_import(struct cli_env *e, struct args *a)
 		return jpki_fail(JPKI_ERR_USAGE, "import takes one CSV file");
 	if ((rc = file_read_all(a->pos[0], CSV_INPUT_MAX, &data)) != JPKI_OK)
 		return rc;
-	rc = register_import_csv(e->dd, data.data, data.len, a->clerk, &added);
+	rc = counter_register_import_csv(e->dd, data.data, data.len, a->clerk, &added);
 	jbuf_free(&data);
 	if (rc != JPKI_OK)
 		return rc;
@@ -249,7 +249,7 @@ cmd_list(struct cli_env *e, struct args *a)
 static int
 cmd_change(struct cli_env *e, struct args *a)
 {
-	struct register_change ch;
+	struct counter_register_change ch;
 	int64_t id = 0;
 	int rc, revoked;
 
@@ -271,7 +271,7 @@ cmd_change(struct cli_env *e, struct args *a)
 	ch.birth = a->in.birth;
 	ch.gender = a->in.gender;
 	ch.deceased = a->deceased;
-	if ((rc = register_change(e->ca, id, &ch, a->clerk, &revoked)))
+	if ((rc = counter_register_change(e->ca, id, &ch, a->clerk, &revoked)))
 		return rc;
 	if (a->json)
 		cli_print_json(json_pack("{s:I, s:i}", "id", (json_int_t)id,

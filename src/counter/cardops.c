@@ -87,7 +87,7 @@ copy_to_memory(const uint8_t *img, size_t n, struct card_session *cs)
 }
 
 int
-cardsess_open(struct ca *ca, const char *path, struct card_session *cs)
+counter_card_open(struct ca *ca, const char *path, struct card_session *cs)
 {
 	struct jbuf img;
 	int r, repaired = 0;
@@ -123,7 +123,7 @@ cardsess_open(struct ca *ca, const char *path, struct card_session *cs)
 }
 
 int
-cardsess_new(struct ca *ca, const char *path, struct card_session *cs)
+counter_card_new(struct ca *ca, const char *path, struct card_session *cs)
 {
 	uint8_t master[CARD_ISSUER_KEY_LEN];
 	char blank[600];
@@ -164,7 +164,7 @@ cardsess_new(struct ca *ca, const char *path, struct card_session *cs)
 }
 
 int
-cardsess_issuer_auth(struct ca *ca, struct card_session *cs)
+counter_card_issuer_auth(struct ca *ca, struct card_session *cs)
 {
 	uint8_t master[CARD_ISSUER_KEY_LEN];
 	int r;
@@ -177,7 +177,7 @@ cardsess_issuer_auth(struct ca *ca, struct card_session *cs)
 }
 
 int
-cardsess_stage(struct card_session *cs, uint8_t sha256[32])
+counter_card_stage(struct card_session *cs, uint8_t sha256[32])
 {
 	struct jbuf img;
 	int r;
@@ -192,7 +192,7 @@ cardsess_stage(struct card_session *cs, uint8_t sha256[32])
 }
 
 int
-cardsess_finish(struct card_session *cs)
+counter_card_finish(struct card_session *cs)
 {
 	int r;
 
@@ -217,7 +217,7 @@ cardsess_finish(struct card_session *cs)
 }
 
 void
-cardsess_close(struct card_session *cs)
+counter_card_close(struct card_session *cs)
 {
 	if (cs->staged)
 		unlink(cs->pending);

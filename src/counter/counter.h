@@ -19,8 +19,8 @@
 #include <stdio.h>
 
 /* A resident as typed at the counter or read from a CSV row: text fields,
- * validated by register_parse(). NULL = not given. */
-struct register_input {
+ * validated by counter_register_parse(). NULL = not given. */
+struct counter_register_input {
 	const char *number;       /* 12 digits with check digit */
 	const char *name;         /* "SURNAME GIVEN" (ASCII or U+3000 space) */
 	const char *kana;         /* optional */
@@ -37,15 +37,15 @@ struct register_input {
 
 /* Validate and fill a resident (no store access but the municipality).
  * JPKI_ERR_INPUT naming the field. */
-int register_parse(struct datadir *dd, const struct register_input *in,
+int counter_register_parse(struct datadir *dd, const struct counter_register_input *in,
     struct resident *out);
 /* Add one resident with its audit entry; sets r->id. */
-int register_add(struct datadir *dd, struct resident *r, const char *actor);
+int counter_register_add(struct datadir *dd, struct resident *r, const char *actor);
 /* Import a CSV file with a header line naming the columns number, name,
  * address, birth, gender and optionally kana, municipality.  All rows or
  * none: the first bad row is named and nothing is stored.  *added gets
  * the number of residents added. */
-int register_import_csv(struct datadir *dd, const void *data, size_t len,
+int counter_register_import_csv(struct datadir *dd, const void *data, size_t len,
     const char *actor, long *added);
 
 /* A register change (R6): facts given (non-NULL) replace the current ones.
@@ -54,12 +54,12 @@ int register_import_csv(struct datadir *dd, const void *data, size_t len,
  * transaction; the authentication certificate stays valid.  deceased = 1
  * records death and revokes both (cessationOfOperation).  *revoked gets
  * how many certificates were revoked. */
-struct register_change {
+struct counter_register_change {
 	const char *name, *kana, *address, *birth, *gender;
 	int deceased;
 };
-int register_change(struct ca *ca, int64_t id,
-    const struct register_change *ch, const char *actor, int *revoked);
+int counter_register_change(struct ca *ca, int64_t id,
+    const struct counter_register_change *ch, const char *actor, int *revoked);
 
 /* ---- procedures ----------------------------------------------------------
  *
@@ -262,23 +262,23 @@ void counter_receipt_print(FILE *f, const struct counter_receipt *rcpt);
 #define FORM_MAIL_VALID_DAYS 90   /* a mailed form's validity (R14) */
 
 /* "issue" | "renew" | "reset-pin"; JPKI_ERR_USAGE otherwise. */
-const char *form_purpose_name(enum form_purpose p);
-int form_purpose_parse(const char *s, enum form_purpose *out);
+const char *counter_form_purpose_name(enum form_purpose p);
+int counter_form_purpose_parse(const char *s, enum form_purpose *out);
 
 /* Make a new unused form inside the caller's transaction: fills number,
  * salt and hash, and writes the check code (printed once, on the form, and
  * never stored) into code.  The caller fills resident_id, purpose,
  * cert_types/pin_kind, origin, application_id, issued_on and expiry. */
-int form_create_in_tx(struct store *s, struct inquiry_form *f,
+int counter_form_create_in_tx(struct store *s, struct inquiry_form *f,
     char code[FORM_CODE_BUF]);
 /* 1 if code (as written: any case, hyphens and spaces ignored) is the
  * form's check code, compared in constant time. */
-int form_code_matches(const struct inquiry_form *f, const char *code);
+int counter_form_code_matches(const struct inquiry_form *f, const char *code);
 /* The checks of R13/R14 on a form presented at the counter, in this order:
  * check code, holder, purpose, unused, unexpired, and for a form mailed
  * after a proxy application not the day it was made (R14).  JPKI_OK or
  * JPKI_ERR_REFUSED / JPKI_ERR_VERIFY naming the rule; nothing changes. */
-int form_check(const struct inquiry_form *f, int64_t holder_id,
+int counter_form_check(const struct inquiry_form *f, int64_t holder_id,
     enum form_purpose purpose, const char *code, int64_t now);
 
 /* The person acting for the holder and the document that proved who they
@@ -307,7 +307,7 @@ int counter_proxy_apply(struct ca *ca, int64_t resident_id,
     const char *pdf_path, struct proxy_apply_result *out);
 
 /* Completion with the form in hand (R13, or visit 2 of R14): the form is
- * checked (form_check, against the card's holder), the proxy's identity
+ * checked (counter_form_check, against the card's holder), the proxy's identity
  * document recorded, the PINs written on the form entered through the
  * procedure the form is for (counter_issue, counter_renew or
  * counter_reset_pin), and the form consumed, all in that procedure's one

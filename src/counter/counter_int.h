@@ -10,7 +10,7 @@
 /* A card at the counter.  The image file is loaded and locked (held, so no
  * other process drives the chip meanwhile) and copied into a memory-only
  * chip (work) that the procedure drives over an in-process transport; the
- * file changes only when cardsess_stage() and cardsess_finish() write the
+ * file changes only when counter_card_stage() and counter_card_finish() write the
  * work chip out around the store commit. */
 struct card_session {
 	char path[512];
@@ -23,25 +23,25 @@ struct card_session {
 };
 
 /* Open an existing card image (after counter_card_recover()). */
-int cardsess_open(struct ca *ca, const char *path, struct card_session *cs);
+int counter_card_open(struct ca *ca, const char *path, struct card_session *cs);
 /* A blank My Number card that will be written at path (refused if path
  * exists). */
-int cardsess_new(struct ca *ca, const char *path, struct card_session *cs);
+int counter_card_new(struct ca *ca, const char *path, struct card_session *cs);
 /* Prove the issuer key to the work chip. */
-int cardsess_issuer_auth(struct ca *ca, struct card_session *cs);
+int counter_card_issuer_auth(struct ca *ca, struct card_session *cs);
 /* Write the work chip to <path>.pending (fsync); sha256 gets its hash. */
-int cardsess_stage(struct card_session *cs, uint8_t sha256[32]);
+int counter_card_stage(struct card_session *cs, uint8_t sha256[32]);
 /* After the commit: put the pending image in place (rename, fsync dir). */
-int cardsess_finish(struct card_session *cs);
+int counter_card_finish(struct card_session *cs);
 /* Drop everything; an unfinished pending image is deleted. */
-void cardsess_close(struct card_session *cs);
+void counter_card_close(struct card_session *cs);
 
 /* Read a whole small file (at most max bytes). */
 void counter_sha256(const uint8_t *p, size_t n, uint8_t out[32]);
 
 /* Record the receipt (row, fee lines, identity checks) in the open
  * transaction; sets rcpt->number. */
-int receipt_record(struct ca *ca, const struct counter_visit *v,
+int counter_receipt_record(struct ca *ca, const struct counter_visit *v,
     int64_t card_id, struct counter_receipt *rcpt);
 
 #endif

@@ -8,7 +8,7 @@
 #include <string.h>
 
 void
-csv_init(struct csv *c, const void *data, size_t len)
+counter_csv_init(struct csv *c, const void *data, size_t len)
 {
 	cursor_init(&c->in, data, len);
 	c->row = 0;
@@ -16,7 +16,7 @@ csv_init(struct csv *c, const void *data, size_t len)
 
 /* Read one record into c->buf / c->field[]; 1 = got one, 0 = end. */
 int
-csv_next(struct csv *c, int *got)
+counter_csv_next(struct csv *c, int *got)
 {
 	size_t out = 0;
 	int quoted = 0, at_field_start = 1;

@@ -20,7 +20,7 @@ struct csv {
 	uint8_t buf[CSV_LINE_MAX + 1];
 };
 
-void csv_init(struct csv *c, const void *data, size_t len);
-int csv_next(struct csv *c, int *got);
+void counter_csv_init(struct csv *c, const void *data, size_t len);
+int counter_csv_next(struct csv *c, int *got);
 
 #endif

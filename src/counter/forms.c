@@ -35,7 +35,7 @@ static const char *const purpose_names[] = {
 };
 
 const char *
-form_purpose_name(enum form_purpose p)
+counter_form_purpose_name(enum form_purpose p)
 {
 	if ((int)p < FORM_ISSUE || (int)p > FORM_PIN_RESET)
 		return NULL;
@@ -43,7 +43,7 @@ form_purpose_name(enum form_purpose p)
 }
 
 int
-form_purpose_parse(const char *s, enum form_purpose *out)
+counter_form_purpose_parse(const char *s, enum form_purpose *out)
 {
 	for (int p = FORM_ISSUE; p <= FORM_PIN_RESET; p++)
 		if (strcmp(s, purpose_names[p]) == 0) {
@@ -97,7 +97,7 @@ code_hash(const uint8_t salt[FORM_SALT_LEN], const char *code,
 }
 
 int
-form_prepare(struct inquiry_form *f, char code[FORM_CODE_BUF])
+counter_form_prepare(struct inquiry_form *f, char code[FORM_CODE_BUF])
 {
 	uint8_t rnd[FORM_CODE_LEN];
 	char plain[FORM_CODE_LEN + 1];
@@ -125,7 +125,7 @@ out:
 }
 
 int
-form_create_in_tx(struct store *s, struct inquiry_form *f,
+counter_form_create_in_tx(struct store *s, struct inquiry_form *f,
     char code[FORM_CODE_BUF])
 {
 	int r;
@@ -133,7 +133,7 @@ form_create_in_tx(struct store *s, struct inquiry_form *f,
 	if (f->number == 0 && (r = store_form_number_reserve(s, f->created_at,
 	    &f->number)) != JPKI_OK)
 		return r;
-	if ((r = form_prepare(f, code)) != JPKI_OK)
+	if ((r = counter_form_prepare(f, code)) != JPKI_OK)
 		return r;
 	if ((r = store_form_insert(s, f)) != JPKI_OK)
 		jpki_wipe(code, FORM_CODE_BUF);
@@ -141,7 +141,7 @@ form_create_in_tx(struct store *s, struct inquiry_form *f,
 }
 
 int
-form_code_matches(const struct inquiry_form *f, const char *code)
+counter_form_code_matches(const struct inquiry_form *f, const char *code)
 {
 	char plain[FORM_CODE_LEN + 1];
 	uint8_t h[FORM_HASH_LEN];
@@ -159,14 +159,14 @@ form_code_matches(const struct inquiry_form *f, const char *code)
 }
 
 int
-form_check(const struct inquiry_form *f, int64_t holder_id,
+counter_form_check(const struct inquiry_form *f, int64_t holder_id,
     enum form_purpose purpose, const char *code, int64_t now)
 {
 	struct jdate today = jst_date_of(now);
 	char d[11];
 
 	/* The code first: without it nothing about the form is revealed. */
-	if (code == NULL || !form_code_matches(f, code))
+	if (code == NULL || !counter_form_code_matches(f, code))
 		return jpki_fail(JPKI_ERR_VERIFY, "R13: the check code does not "
 		    "match inquiry/response form %lld", (long long)f->number);
 	if (f->resident_id != holder_id)
@@ -176,8 +176,8 @@ form_check(const struct inquiry_form *f, int64_t holder_id,
 	if (f->purpose != purpose)
 		return jpki_fail(JPKI_ERR_REFUSED, "R13: inquiry/response form "
 		    "%lld is for %s, not %s", (long long)f->number,
-		    form_purpose_name(f->purpose), form_purpose_name(purpose) ?
-		    form_purpose_name(purpose) : "?");
+		    counter_form_purpose_name(f->purpose), counter_form_purpose_name(purpose) ?
+		    counter_form_purpose_name(purpose) : "?");
 	if (f->status != FORM_UNUSED) {
 		jdate_format(jst_date_of(f->used_at), d);
 		return jpki_fail(JPKI_ERR_REFUSED, "R13: inquiry/response form "
@@ -270,7 +270,7 @@ counter_proxy_apply(struct ca *ca, int64_t resident_id,
 	proxy_visit(proxy, clerk, &cp, &v);
 	if ((r = counter_visit_check(&v)) != JPKI_OK)
 		return r;
-	if (form_purpose_name(purpose) == NULL)
+	if (counter_form_purpose_name(purpose) == NULL)
 		return jpki_fail(JPKI_ERR_USAGE, "the form's purpose (issue, "
 		    "renew or reset-pin) is required");
 	if (purpose == FORM_PIN_RESET ? rules_pin_kind_name(pin_kind) == NULL :
@@ -328,7 +328,7 @@ counter_proxy_apply(struct ca *ca, int64_t resident_id,
 	f.issued_on = jst_date_of(now);
 	f.expiry = jdate_add_days(f.issued_on, FORM_MAIL_VALID_DAYS);
 	f.created_at = now;
-	if ((r = form_create_in_tx(s, &f, code)) != JPKI_OK)
+	if ((r = counter_form_create_in_tx(s, &f, code)) != JPKI_OK)
 		goto fail;
 	app.form_number = f.number;
 	if ((r = store_proxy_app_update(s, &app)) != JPKI_OK)
@@ -340,7 +340,7 @@ counter_proxy_apply(struct ca *ca, int64_t resident_id,
 	if ((r = audit_json(s, clerk, "proxy.apply", subject,
 	    json_pack("{s:I, s:I, s:s, s:i, s:i, s:s, s:o}",
 	    "application", (json_int_t)app.id, "form", (json_int_t)f.number,
-	    "purpose", form_purpose_name(purpose), "types", app.cert_types,
+	    "purpose", counter_form_purpose_name(purpose), "types", app.cert_types,
 	    "pin", app.pin_kind, "form_expiry", expiry, "proxy",
 	    proxy_json(proxy)))) != JPKI_OK)
 		goto fail;
@@ -353,7 +353,7 @@ counter_proxy_apply(struct ca *ca, int64_t resident_id,
 	doc.code = code;
 	doc.proxy_name = proxy->name;
 	doc.today = f.issued_on;
-	if ((r = notice_pdf_write(tmp, &doc)) != JPKI_OK)
+	if ((r = counter_notice_pdf_write(tmp, &doc)) != JPKI_OK)
 		goto fail;
 	wrote = 1;
 	in_tx = 0;
@@ -406,7 +406,7 @@ complete_in_tx(void *arg, struct ca *ca, const struct counter_receipt *rcpt)
 
 	if ((r = store_form_get(s, c->form_number, &f)) != JPKI_OK)
 		return r;
-	if ((r = form_check(&f, rcpt->resident_id, c->purpose, c->code,
+	if ((r = counter_form_check(&f, rcpt->resident_id, c->purpose, c->code,
 	    c->now)) != JPKI_OK)
 		return r;
 	if ((r = store_form_mark_used(s, f.number, c->now)) != JPKI_OK)
@@ -441,7 +441,7 @@ complete_in_tx(void *arg, struct ca *ca, const struct counter_receipt *rcpt)
 	return audit_json(s, c->clerk, "proxy.complete", subject,
 	    json_pack("{s:I, s:I, s:s, s:I, s:I, s:o}",
 	    "form", (json_int_t)f.number, "application", (json_int_t)app.id,
-	    "purpose", form_purpose_name(f.purpose),
+	    "purpose", counter_form_purpose_name(f.purpose),
 	    "resident", (json_int_t)f.resident_id,
 	    "receipt", (json_int_t)rcpt->number, "proxy",
 	    proxy_json(c->proxy)));
@@ -493,7 +493,7 @@ counter_proxy_complete(struct ca *ca, int64_t form_number,
 	/* Everything but the holder can be checked before the card is
 	 * touched; the holder is checked against the card in the
 	 * transaction, where the form is also consumed. */
-	if ((r = form_check(&f, f.resident_id, purpose, check_code, ctx.now)))
+	if ((r = counter_form_check(&f, f.resident_id, purpose, check_code, ctx.now)))
 		return r;
 
 	ctx.form_number = form_number;

@@ -2,7 +2,7 @@
  * forms.h: private to the counter's proxy forms and notices (forms.c,
  * notice.c, notice_pdf.c).  The PDF of an expiry notice or of a mailed
  * inquiry/response form is described by a struct notice_doc and written
- * by notice_pdf_write(); nothing here touches the store.
+ * by counter_notice_pdf_write(); nothing here touches the store.
  */
 #ifndef JPKI_COUNTER_FORMS_H
 #define JPKI_COUNTER_FORMS_H
@@ -35,12 +35,12 @@ struct notice_doc {
 /* Draw a new check code: fills f's salt and hash, marks it unused, and
  * writes the code (for the paper only) into code.  No store access: the
  * notices print a form before the transaction that records it. */
-int form_prepare(struct inquiry_form *f, char code[FORM_CODE_BUF]);
+int counter_form_prepare(struct inquiry_form *f, char code[FORM_CODE_BUF]);
 
 /* Write the two-page PDF (page 1: notice or cover letter addressed to the
  * holder; page 2: the inquiry/response form) to path, fsync'd.  Japanese
  * text is laid out by Pango in Noto Sans CJK JP and embedded by cairo. */
-int notice_pdf_write(const char *path, const struct notice_doc *d);
+int counter_notice_pdf_write(const char *path, const struct notice_doc *d);
 
 
 #endif

@@ -199,7 +199,7 @@ again:
 	}
 	doc.ncerts = (int)n;
 	if ((r = store_form_number_reserve(s, now, &f.number)) != JPKI_OK ||
-	    (r = form_prepare(&f, code)) != JPKI_OK)
+	    (r = counter_form_prepare(&f, code)) != JPKI_OK)
 		goto out;
 	snprintf(path, sizeof(path), "%s/notice-%lld.pdf", run->out_dir,
 	    (long long)f.number);
@@ -210,7 +210,7 @@ again:
 	doc.form = &f;
 	doc.code = code;
 	doc.today = f.issued_on;
-	if ((r = notice_pdf_write(tmp, &doc)) != JPKI_OK)
+	if ((r = counter_notice_pdf_write(tmp, &doc)) != JPKI_OK)
 		goto out;
 	wrote = 1;
 

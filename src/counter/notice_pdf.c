@@ -409,7 +409,7 @@ write_file(void *closure, const unsigned char *data, unsigned int length)
 }
 
 int
-notice_pdf_write(const char *path, const struct notice_doc *d)
+counter_notice_pdf_write(const char *path, const struct notice_doc *d)
 {
 	cairo_surface_t *surface = NULL;
 	cairo_t *cr = NULL;

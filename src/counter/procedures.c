@@ -99,7 +99,7 @@ visit_end(struct visit *w)
 		store_rollback(w->s);
 	w->in_tx = 0;
 	if (w->have_cs)
-		cardsess_close(&w->cs);
+		counter_card_close(&w->cs);
 	w->have_cs = 0;
 	json_decref(w->audit);
 	w->audit = NULL;
@@ -126,7 +126,7 @@ open_card(struct visit *w, const char *path)
 
 	if (path == NULL || *path == '\0')
 		return jpki_fail(JPKI_ERR_USAGE, "the card's image is required");
-	if ((r = cardsess_open(w->ca, path, &w->cs)) != JPKI_OK)
+	if ((r = counter_card_open(w->ca, path, &w->cs)) != JPKI_OK)
 		return r;
 	w->have_cs = 1;
 	snprintf(w->rcpt->card_serial, sizeof(w->rcpt->card_serial), "%s",
@@ -457,7 +457,7 @@ visit_finish(struct visit *w)
 	    rc->proc, rc->nissued, rc->fees, RULES_FEE_LINES_MAX);
 	if (rc->nfees > RULES_FEE_LINES_MAX)
 		return jpki_fail(JPKI_ERR_INTERNAL, "fees: too many lines");
-	if ((r = receipt_record(w->ca, w->v, w->card.id, rc)) != JPKI_OK)
+	if ((r = counter_receipt_record(w->ca, w->v, w->card.id, rc)) != JPKI_OK)
 		return r;
 	for (int i = 0; i < w->nlinks; i++)
 		if ((r = store_cert_link_add(w->s, w->links[i].old_serial,
@@ -497,7 +497,7 @@ visit_finish(struct visit *w)
 	    (r = px->in_tx(px->arg, w->ca, rc)) != JPKI_OK)
 		return r;
 	if (w->card_written) {
-		if ((r = cardsess_stage(&w->cs, sha)) != JPKI_OK ||
+		if ((r = counter_card_stage(&w->cs, sha)) != JPKI_OK ||
 		    (r = store_card_image_set(w->s, w->card.id, sha, rc->number,
 		    w->now)) != JPKI_OK)
 			return r;
@@ -512,7 +512,7 @@ visit_finish(struct visit *w)
 	/* Committed: from here on the procedure happened.  A failure to put
 	 * the image in place is repaired at the card's next visit. */
 	if (w->card_written)
-		return cardsess_finish(&w->cs);
+		return counter_card_finish(&w->cs);
 	return JPKI_OK;
 }
 
@@ -669,7 +669,7 @@ new_card(struct ca *ca, enum procedure proc, int64_t resident_id,
 	    (sign && (r = pin_check(pin_for(pins, PIN_SIGN), PIN_SIGN))))
 		goto fail;
 
-	if ((r = cardsess_new(ca, out_path, &w.cs)) != JPKI_OK)
+	if ((r = counter_card_new(ca, out_path, &w.cs)) != JPKI_OK)
 		goto fail;
 	w.have_cs = 1;
 	memset(&w.card, 0, sizeof(w.card));
@@ -697,7 +697,7 @@ new_card(struct ca *ca, enum procedure proc, int64_t resident_id,
 	}
 
 	w.card_written = 1;
-	if ((r = cardsess_issuer_auth(ca, &w.cs)) != JPKI_OK ||
+	if ((r = counter_card_issuer_auth(ca, &w.cs)) != JPKI_OK ||
 	    (r = write_card_info(&w)) != JPKI_OK ||
 	    (r = pin_set(&w, PIN_CARDINFO, pin_for(pins, PIN_CARDINFO))) ||
 	    (r = write_ca_certs(&w)) != JPKI_OK)
@@ -810,7 +810,7 @@ certs_onto_card(struct ca *ca, enum procedure proc, const char *card_path,
 		    PIN_AUTH), t == CERT_SIGN ? PIN_SIGN : PIN_AUTH)))
 			goto fail;
 	}
-	if ((r = cardsess_issuer_auth(ca, &w.cs)) != JPKI_OK)
+	if ((r = counter_card_issuer_auth(ca, &w.cs)) != JPKI_OK)
 		goto fail;
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(order); i++) {
 		enum cert_type t = order[i];
@@ -988,7 +988,7 @@ counter_reset_pin(struct ca *ca, const char *card_path, enum pin_kind pin,
 	}
 	rcpt->pin_was_locked = st.pin[pin].locked;
 	/* Only the issuer key resets a PIN (RESET RETRY COUNTER). */
-	if ((r = cardsess_issuer_auth(ca, &w.cs)) != JPKI_OK ||
+	if ((r = counter_card_issuer_auth(ca, &w.cs)) != JPKI_OK ||
 	    (r = pin_set(&w, pin, new_pin)) != JPKI_OK)
 		goto fail;
 	w.card_written = 1;
@@ -1030,7 +1030,7 @@ counter_update_card(struct ca *ca, const char *card_path,
 	json_object_set_new(w.audit, "facts_version", json_pack("{s:I, s:I}",
 	    "from", (json_int_t)w.card.facts_version, "to",
 	    (json_int_t)w.res.facts_version));
-	if ((r = cardsess_issuer_auth(ca, &w.cs)) != JPKI_OK ||
+	if ((r = counter_card_issuer_auth(ca, &w.cs)) != JPKI_OK ||
 	    (r = write_card_info(&w)) != JPKI_OK)
 		goto fail;
 	w.card_written = 1;

@@ -152,7 +152,7 @@ set_flags(const char *field, const char *given, char *flags, size_t cap)
 }
 
 int
-register_parse(struct datadir *dd, const struct register_input *in,
+counter_register_parse(struct datadir *dd, const struct counter_register_input *in,
     struct resident *r)
 {
 	const char *muni = in->municipality ? in->municipality :
@@ -219,7 +219,7 @@ add_in_tx(struct datadir *dd, struct resident *r, const char *actor)
 }
 
 int
-register_add(struct datadir *dd, struct resident *r, const char *actor)
+counter_register_add(struct datadir *dd, struct resident *r, const char *actor)
 {
 	struct store *s = datadir_store(dd);
 	int rc;
@@ -245,7 +245,7 @@ read_header(struct csv *c, int col[COL__COUNT])
 
 	for (int i = 0; i < COL__COUNT; i++)
 		col[i] = -1;
-	if ((rc = csv_next(c, &got)) != JPKI_OK)
+	if ((rc = counter_csv_next(c, &got)) != JPKI_OK)
 		return rc;
 	if (!got)
 		return jpki_fail(JPKI_ERR_INPUT, "row 1: empty file, expected "
@@ -284,7 +284,7 @@ cell(const struct csv *c, int idx)
 }
 
 int
-register_import_csv(struct datadir *dd, const void *data, size_t len,
+counter_register_import_csv(struct datadir *dd, const void *data, size_t len,
     const char *actor, long *added)
 {
 	struct store *s = datadir_store(dd);
@@ -298,16 +298,16 @@ register_import_csv(struct datadir *dd, const void *data, size_t len,
 		    "bytes", CSV_INPUT_MAX);
 	if ((c = malloc(sizeof(*c))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-	csv_init(c, data, len);
+	counter_csv_init(c, data, len);
 	if ((rc = read_header(c, col)) != JPKI_OK)
 		goto out;
 	header_fields = c->nfields;
 	if ((rc = store_begin(s)) != JPKI_OK)
 		goto out;
 	for (;;) {
-		struct register_input in;
+		struct counter_register_input in;
 
-		if ((rc = csv_next(c, &got)) != JPKI_OK || !got)
+		if ((rc = counter_csv_next(c, &got)) != JPKI_OK || !got)
 			break;
 		if (c->nfields == 1 && c->field[0][0] == '\0')
 			continue; /* blank line */
@@ -334,7 +334,7 @@ register_import_csv(struct datadir *dd, const void *data, size_t len,
 			in.kana = NULL;
 		if (in.municipality != NULL && in.municipality[0] == '\0')
 			in.municipality = NULL;
-		if ((rc = register_parse(dd, &in, &r)) == JPKI_OK)
+		if ((rc = counter_register_parse(dd, &in, &r)) == JPKI_OK)
 			rc = add_in_tx(dd, &r, actor);
 		if (rc != JPKI_OK) {
 			char why[400];
@@ -392,7 +392,7 @@ collect_valid(void *arg, const struct cert_record *c)
 }
 
 int
-register_change(struct ca *ca, int64_t id, const struct register_change *ch,
+counter_register_change(struct ca *ca, int64_t id, const struct counter_register_change *ch,
     const char *actor, int *revoked)
 {
 	struct store *s = datadir_store(ca_datadir(ca));

@@ -81,7 +81,7 @@ new_form(struct store *s, int64_t resident, enum form_origin origin,
 	f->expiry = jdate_add_days(issued, FORM_MAIL_VALID_DAYS);
 	if ((r = store_begin(s)) != JPKI_OK)
 		return r;
-	if ((r = form_create_in_tx(s, f, code)) != JPKI_OK) {
+	if ((r = counter_form_create_in_tx(s, f, code)) != JPKI_OK) {
 		store_rollback(s);
 		return r;
 	}
@@ -127,8 +127,8 @@ test_only_a_salted_hash_of_the_code_is_stored(struct store *s,
 	CHECK(memcmp(got.check_hash, a.check_hash, FORM_HASH_LEN) == 0);
 	CHECK(memmem(&got, sizeof(got), ca, 4) == NULL);
 	/* What was read back still recognises the code, and only it. */
-	CHECK(form_code_matches(&got, ca));
-	CHECK(!form_code_matches(&got, cb));
+	CHECK(counter_form_code_matches(&got, ca));
+	CHECK(!counter_form_code_matches(&got, cb));
 }
 
 static void
@@ -140,26 +140,26 @@ test_code_matches_however_it_is_copied(struct store *s, int64_t holder)
 
 	CHECK_INT(new_form(s, holder, FORM_FROM_NOTICE,
 	    (struct jdate){2026, 4, 1}, &f, code), JPKI_OK);
-	CHECK(form_code_matches(&f, code));
+	CHECK(counter_form_code_matches(&f, code));
 	for (size_t i = 0; code[i]; i++)
 		if (code[i] != '-')
 			v[j++] = (char)(code[i] >= 'A' && code[i] <= 'Z' ?
 			    code[i] - 'A' + 'a' : code[i]);
 	v[j] = '\0';
-	CHECK(form_code_matches(&f, v));             /* lower case, no hyphens */
+	CHECK(counter_form_code_matches(&f, v));             /* lower case, no hyphens */
 	snprintf(v, sizeof(v), "%.4s %.4s %.4s", code, code + 5, code + 10);
-	CHECK(form_code_matches(&f, v));             /* spaces */
+	CHECK(counter_form_code_matches(&f, v));             /* spaces */
 	snprintf(v, sizeof(v), "%s", code);
 	v[0] = v[0] == '2' ? '3' : '2';
-	CHECK(!form_code_matches(&f, v));            /* one symbol wrong */
+	CHECK(!counter_form_code_matches(&f, v));            /* one symbol wrong */
 	snprintf(v, sizeof(v), "%.13s", code);
-	CHECK(!form_code_matches(&f, v));            /* one symbol short */
+	CHECK(!counter_form_code_matches(&f, v));            /* one symbol short */
 	snprintf(v, sizeof(v), "%sX", code);
-	CHECK(!form_code_matches(&f, v));            /* one symbol more */
-	CHECK(!form_code_matches(&f, ""));
+	CHECK(!counter_form_code_matches(&f, v));            /* one symbol more */
+	CHECK(!counter_form_code_matches(&f, ""));
 	memset(v, 'A', sizeof(v) - 1);
 	v[sizeof(v) - 1] = '\0';
-	CHECK(!form_code_matches(&f, v));            /* over the input limit */
+	CHECK(!counter_form_code_matches(&f, v));            /* over the input limit */
 }
 
 /* The checks of R13/R14 as a table: the form as made, then one thing
@@ -214,7 +214,7 @@ test_form_checks_in_order(struct store *s, int64_t holder)
 		}
 		if (rows[i].wrong_code)
 			code[0] = code[0] == '2' ? '3' : '2';
-		r = form_check(&f, holder + rows[i].other_holder,
+		r = counter_form_check(&f, holder + rows[i].other_holder,
 		    rows[i].other_purpose ? FORM_ISSUE : FORM_RENEW, code, now);
 		if (r != rows[i].want || strstr(jpki_errmsg(),
 		    rows[i].says) == NULL)
@@ -240,7 +240,7 @@ test_a_form_is_used_once(struct store *s, int64_t holder)
 	CHECK_INT(store_form_get(s, f.number, &got), JPKI_OK);
 	CHECK_INT(got.status, FORM_USED);
 	CHECK_INT(got.used_at, 1775000000);
-	CHECK_INT(form_check(&got, holder, FORM_RENEW, code, 1775000100),
+	CHECK_INT(counter_form_check(&got, holder, FORM_RENEW, code, 1775000100),
 	    JPKI_ERR_REFUSED);
 	CHECK_INT(store_form_mark_used(s, 999999, 1), JPKI_ERR_CONFLICT);
 	CHECK_INT(store_form_get(s, 999999, &got), JPKI_ERR_NOTFOUND);
@@ -289,9 +289,9 @@ test_form_numbers_are_reserved_once(struct store *s, int64_t holder)
 	g.number = b + 1000;   /* never reserved: the foreign key refuses it */
 	CHECK_INT(store_form_insert(s, &g), JPKI_ERR_CONFLICT);
 	g.number = b;
-	CHECK_INT(form_prepare(&g, code), JPKI_OK);
+	CHECK_INT(counter_form_prepare(&g, code), JPKI_OK);
 	CHECK_INT(store_form_insert(s, &g), JPKI_OK);
-	CHECK(form_code_matches(&g, code));
+	CHECK(counter_form_code_matches(&g, code));
 }
 
 static void
@@ -300,12 +300,12 @@ test_purpose_names_round_trip(void)
 	enum form_purpose p;
 
 	for (int i = FORM_ISSUE; i <= FORM_PIN_RESET; i++) {
-		CHECK_INT(form_purpose_parse(form_purpose_name(i), &p), JPKI_OK);
+		CHECK_INT(counter_form_purpose_parse(counter_form_purpose_name(i), &p), JPKI_OK);
 		CHECK_INT(p, i);
 	}
-	CHECK_INT(form_purpose_parse("Renew", &p), JPKI_ERR_USAGE);
-	CHECK(form_purpose_name(0) == NULL);
-	CHECK(form_purpose_name(4) == NULL);
+	CHECK_INT(counter_form_purpose_parse("Renew", &p), JPKI_ERR_USAGE);
+	CHECK(counter_form_purpose_name(0) == NULL);
+	CHECK(counter_form_purpose_name(4) == NULL);
 }
 
 static void
@@ -337,7 +337,7 @@ test_notice_pdf_has_two_pages_and_an_embedded_cjk_font(struct store *s,
 	d.today = f.issued_on;
 	if ((fd = mkstemp(path)) >= 0)
 		close(fd);
-	CHECK_INT(notice_pdf_write(path, &d), JPKI_OK);
+	CHECK_INT(counter_notice_pdf_write(path, &d), JPKI_OK);
 	fp = fopen(path, "rb");
 	CHECK(fp != NULL);
 	if (fp == NULL)
@@ -357,7 +357,7 @@ test_notice_pdf_has_two_pages_and_an_embedded_cjk_font(struct store *s,
 	CHECK(memmem(buf, (size_t)n, "/FontFile", 9) != NULL);
 	free(buf);
 	/* A file that cannot be created is an I/O error, not a crash. */
-	CHECK_INT(notice_pdf_write("/nonexistent-dir/x.pdf", &d), JPKI_ERR_IO);
+	CHECK_INT(counter_notice_pdf_write("/nonexistent-dir/x.pdf", &d), JPKI_ERR_IO);
 }
 
 int

@@ -219,7 +219,7 @@ int
 main(void)
 {
 	struct datadir_init_options o = {0};
-	struct register_input in = {.number = "123456789018",
+	struct counter_register_input in = {.number = "123456789018",
 	    .name = "Unit Taro", .address = "東京都清瀬市中里1-1",
 	    .birth = "1990-05-05", .gender = "male"};
 	struct counter_pins pins = {"HOLDER1", "1234", "5678"};
@@ -240,8 +240,8 @@ main(void)
 	CHECK_INT(support_ca_open(data, CA_KEYS_CA | CA_KEYS_OCSP, &ca), JPKI_OK);
 	if (ca == NULL)
 		return test_summary();
-	CHECK_INT(register_parse(ca_datadir(ca), &in, &r), JPKI_OK);
-	CHECK_INT(register_add(ca_datadir(ca), &r, "unit"), JPKI_OK);
+	CHECK_INT(counter_register_parse(ca_datadir(ca), &in, &r), JPKI_OK);
+	CHECK_INT(counter_register_add(ca_datadir(ca), &r, "unit"), JPKI_OK);
 	CHECK_INT(counter_deliver(ca, r.id, card, COUNTER_AUTH, &pins, &v,
 	    &rc), JPKI_OK);
 	CHECK_INT(rc.nissued, 1);
