@@ -8,7 +8,7 @@
 #include <string.h>
 
 int
-apdu_parse(const uint8_t *cmd, size_t n, struct apdu *a)
+card_apdu_parse(const uint8_t *cmd, size_t n, struct apdu *a)
 {
 	struct cursor c;
 	uint8_t b;
@@ -45,13 +45,13 @@ apdu_parse(const uint8_t *cmd, size_t n, struct apdu *a)
 }
 
 void
-apdu_resp_sw(struct apdu_resp *r, uint16_t sw)
+card_apdu_resp_sw(struct apdu_resp *r, uint16_t sw)
 {
 	r->sw = sw;
 }
 
 int
-apdu_resp_put(struct apdu_resp *r, const void *p, size_t n)
+card_apdu_resp_put(struct apdu_resp *r, const void *p, size_t n)
 {
 	if (n > APDU_RESP_MAX - 2 - r->len)
 		return -1;
@@ -61,7 +61,7 @@ apdu_resp_put(struct apdu_resp *r, const void *p, size_t n)
 }
 
 void
-apdu_resp_finish(struct apdu_resp *r)
+card_apdu_resp_finish(struct apdu_resp *r)
 {
 	r->buf[r->len++] = (uint8_t)(r->sw >> 8);
 	r->buf[r->len++] = (uint8_t)r->sw;

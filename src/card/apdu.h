@@ -17,7 +17,7 @@ struct apdu {
 
 /* Decode a short APDU.  SW_OK, or SW_WRONG_LENGTH for anything that is not
  * one of the four ISO cases with short lengths. */
-int apdu_parse(const uint8_t *cmd, size_t n, struct apdu *a);
+int card_apdu_parse(const uint8_t *cmd, size_t n, struct apdu *a);
 
 /* A response under construction in a buffer of APDU_RESP_MAX bytes. */
 struct apdu_resp {
@@ -26,10 +26,10 @@ struct apdu_resp {
 	uint16_t sw;
 };
 
-void apdu_resp_sw(struct apdu_resp *r, uint16_t sw);
+void card_apdu_resp_sw(struct apdu_resp *r, uint16_t sw);
 /* Append data; -1 if it would not leave room for SW1 SW2. */
-int apdu_resp_put(struct apdu_resp *r, const void *p, size_t n);
+int card_apdu_resp_put(struct apdu_resp *r, const void *p, size_t n);
 /* Append SW1 SW2. */
-void apdu_resp_finish(struct apdu_resp *r);
+void card_apdu_resp_finish(struct apdu_resp *r);
 
 #endif

@@ -98,12 +98,12 @@ respond(struct card *c, struct apdu_resp *r, const uint8_t *p, size_t n,
 	size_t rest;
 
 	if (n <= le) {
-		apdu_resp_put(r, p, n);
+		card_apdu_resp_put(r, p, n);
 		return SW_OK;
 	}
 	if (n > CARD_PENDING_MAX)
 		return SW_UNKNOWN;
-	apdu_resp_put(r, p, le);
+	card_apdu_resp_put(r, p, le);
 	rest = n - le;
 	memcpy(c->pending, p + le, rest);
 	c->pending_len = rest;
@@ -232,7 +232,7 @@ do_read_binary(struct card *c, const struct apdu *a, struct apdu_resp *r)
 	if (off >= len)
 		return SW_WRONG_OFFSET;
 	n = len - off < a->le ? len - off : a->le;
-	apdu_resp_put(r, content + off, n);
+	card_apdu_resp_put(r, content + off, n);
 	return SW_OK;
 }
 
@@ -456,7 +456,7 @@ do_get_challenge(struct card *c, const struct apdu *a, struct apdu_resp *r)
 	if (RAND_bytes(c->challenge, CARD_CHALLENGE_LEN) != 1)
 		return SW_UNKNOWN;
 	c->challenge_valid = 1;
-	apdu_resp_put(r, c->challenge, CARD_CHALLENGE_LEN);
+	card_apdu_resp_put(r, c->challenge, CARD_CHALLENGE_LEN);
 	return SW_OK;
 }
 
@@ -590,7 +590,7 @@ do_get_response(struct card *c, const struct apdu *a, struct apdu_resp *r)
 		return SW_CONDITIONS;
 	left = c->pending_len - c->pending_off;
 	n = left < a->le ? left : a->le;
-	apdu_resp_put(r, c->pending + c->pending_off, n);
+	card_apdu_resp_put(r, c->pending + c->pending_off, n);
 	c->pending_off += n;
 	left -= n;
 	if (left > 0)
@@ -658,7 +658,7 @@ card_apdu(struct card *c, const uint8_t *cmd, size_t n, uint8_t *resp,
 	if (n >= 2 && is_issuer_ins(cmd[1]) && !c->issuer_ok) {
 		c->pending_len = c->pending_off = 0;
 		sw = SW_SECURITY;
-	} else if ((sw = apdu_parse(cmd, n, &a)) == SW_OK) {
+	} else if ((sw = card_apdu_parse(cmd, n, &a)) == SW_OK) {
 		/* Anything but GET RESPONSE drops a pending answer. */
 		if (!(a.cla == 0x00 && a.ins == 0xC0))
 			c->pending_len = c->pending_off = 0;
@@ -666,8 +666,8 @@ card_apdu(struct card *c, const uint8_t *cmd, size_t n, uint8_t *resp,
 	}
 	if (sw != SW_OK && (sw & 0xFF00) != 0x6100)
 		r.len = 0; /* an error carries no data */
-	apdu_resp_sw(&r, sw);
-	apdu_resp_finish(&r);
+	card_apdu_resp_sw(&r, sw);
+	card_apdu_resp_finish(&r);
 	*resp_len = r.len;
 	return JPKI_OK;
 }
