@@ -761,7 +761,7 @@ ca_revoke_in_tx(struct ca *ca, const char *serial, int reason,
 	if ((r = store_cert_revoke(ca->store, serial, reason, now)) != JPKI_OK)
 		return r;
 	return store_audit_json(ca->store, actor, "cert.revoke", serial,
-	    json_pack("{s:s}", "reason", revocation_reason_name(reason)));
+	    json_pack("{s:s}", "reason", store_revocation_reason_name(reason)));
 }
 
 int

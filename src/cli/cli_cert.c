@@ -60,7 +60,7 @@ cert_json(const struct cert_record *c, int64_t now)
 
 		iso8601_format_jst(c->revoked_at, ra);
 		json_object_set_new(o, "reason",
-		    json_string(revocation_reason_name(c->reason)));
+		    json_string(store_revocation_reason_name(c->reason)));
 		json_object_set_new(o, "revoked_at", json_string(ra));
 	}
 	json_object_set_new(o, "replaces", c->replaces[0] ?
@@ -158,7 +158,7 @@ list_one(void *arg, const struct cert_record *c)
 		printf("%-34s %-4s %-8s %-20s %s\n", c->serial,
 		    rules_cert_type_name(c->ca), ca_cert_status_name(c, l->now),
 		    c->status == CERT_STATUS_REVOKED ?
-		    revocation_reason_name(c->reason) : "-", na);
+		    store_revocation_reason_name(c->reason) : "-", na);
 	}
 	return 0;
 }
@@ -200,17 +200,17 @@ cmd_revoke(struct cli_env *e, struct args *a, int64_t now)
 		return jpki_fail(JPKI_ERR_USAGE, "revoke needs SERIAL and "
 		    "--reason");
 	if ((r = ca_serial_normalise(a->serial, serial)) != JPKI_OK ||
-	    (r = revocation_reason_parse(a->reason, &reason)) != JPKI_OK ||
+	    (r = store_revocation_reason_parse(a->reason, &reason)) != JPKI_OK ||
 	    (r = ca_revoke(e->ca, serial, reason, a->actor ? a->actor :
 	    "operator")) != JPKI_OK)
 		return r;
 	if (a->json)
 		cli_print_json(json_pack("{s:s, s:s, s:s}", "serial", serial,
 		    "status", "revoked", "reason",
-		    revocation_reason_name(reason)));
+		    store_revocation_reason_name(reason)));
 	else
 		printf("revoked %s (%s)\n", serial,
-		    revocation_reason_name(reason));
+		    store_revocation_reason_name(reason));
 	return JPKI_OK;
 }
 

@@ -100,7 +100,7 @@ respond(int argc, char **argv)
 				json_object_set_new(e, "revoked_at",
 				    json_string(at));
 				json_object_set_new(e, "reason",
-				    json_string(revocation_reason_name(
+				    json_string(store_revocation_reason_name(
 				    ans.cert[i].reason)));
 			}
 			json_array_append_new(arr, e);
@@ -117,7 +117,7 @@ respond(int argc, char **argv)
 			    cert_status_name(ans.cert[i].status),
 			    ans.cert[i].status == PKI_OCSP_REVOKED ? " " : "",
 			    ans.cert[i].status == PKI_OCSP_REVOKED ?
-			    revocation_reason_name(ans.cert[i].reason) : "");
+			    store_revocation_reason_name(ans.cert[i].reason) : "");
 	}
 	/* The error response is written (a server would send it), and the
 	 * request was still bad input. */

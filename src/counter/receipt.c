@@ -95,7 +95,7 @@ cert_lines_json(const struct counter_cert_line *l, int n, int issued)
 			    json_string(l[i].replaces) : json_null());
 		} else {
 			json_object_set_new(o, "reason", json_string(
-			    revocation_reason_name(l[i].reason)));
+			    store_revocation_reason_name(l[i].reason)));
 		}
 		json_array_append_new(a, o);
 	}
@@ -185,7 +185,7 @@ counter_receipt_print(FILE *f, const struct counter_receipt *rc)
 		fprintf(f, "  revoked  %-4s %s (%s)\n",
 		    rules_cert_type_name(rc->revoked[i].type),
 		    rc->revoked[i].serial,
-		    revocation_reason_name(rc->revoked[i].reason));
+		    store_revocation_reason_name(rc->revoked[i].reason));
 	for (int i = 0; i < rc->npins_set; i++)
 		fprintf(f, "  PIN set  %s%s\n", rules_pin_kind_name(
 		    rc->pins_set[i]), rc->proc == PROC_PIN_RESET &&

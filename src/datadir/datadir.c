@@ -71,7 +71,7 @@ static int
 config_from_options(const struct datadir_init_options *o,
     struct jpki_config *c)
 {
-	config_defaults(c);
+	store_config_defaults(c);
 	if (o->municipality != NULL) {
 		if (!rules_municipality_code_valid(o->municipality))
 			return jpki_fail(JPKI_ERR_INPUT, "municipality: '%s' is "
@@ -107,7 +107,7 @@ load_municipalities(struct store *s, const char *own)
 	size_t n = 0;
 	int r, found = 0;
 
-	if ((r = municipality_table_load(&t, &n)) != JPKI_OK)
+	if ((r = store_municipality_table_load(&t, &n)) != JPKI_OK)
 		return r;
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(t[i].code, own) == 0)
@@ -224,7 +224,7 @@ datadir_create_finish(struct datadir *dd)
 	/* The config is written last: its presence means "initialised". */
 	if ((r = datadir_path(dd, DATADIR_CONFIG, NULL, path, sizeof(path))))
 		return r;
-	return config_write(path, &dd->config);
+	return store_config_write(path, &dd->config);
 }
 
 int
@@ -239,7 +239,7 @@ datadir_open(const char *dir, enum datadir_mode mode, struct datadir **out)
 		return r;
 	dd->mode = mode;
 	if ((r = datadir_path(dd, DATADIR_CONFIG, NULL, path, sizeof(path))) ||
-	    (r = config_load(path, &dd->config)))
+	    (r = store_config_load(path, &dd->config)))
 		goto fail;
 	if (mode == DATADIR_READ_ONLY)
 		r = store_open_readonly(dd->root, &dd->config,

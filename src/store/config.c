@@ -21,7 +21,7 @@
 #define CONFIG_LINE_MAX 1024
 
 void
-config_defaults(struct jpki_config *c)
+store_config_defaults(struct jpki_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	strcpy(c->municipality, "131016"); /* Chiyoda, Tokyo */
@@ -141,13 +141,13 @@ set_key(struct jpki_config *c, const char *section, const char *key,
 }
 
 int
-config_load(const char *path, struct jpki_config *c)
+store_config_load(const char *path, struct jpki_config *c)
 {
 	char line[CONFIG_LINE_MAX], section[32] = "";
 	FILE *f;
 	int lineno = 0, r = JPKI_OK;
 
-	config_defaults(c);
+	store_config_defaults(c);
 	if ((f = fopen(path, "r")) == NULL)
 		return jpki_fail(errno == ENOENT ? JPKI_ERR_NOTFOUND :
 		    JPKI_ERR_IO, "%s: %s (the data directory is not "
@@ -200,7 +200,7 @@ config_load(const char *path, struct jpki_config *c)
 }
 
 int
-config_write(const char *path, const struct jpki_config *c)
+store_config_write(const char *path, const struct jpki_config *c)
 {
 	struct jbuf b;
 	char tmp[1024];

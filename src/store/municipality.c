@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const unsigned char jpki_municipalities_json[];
-extern const size_t jpki_municipalities_json_len;
+extern const unsigned char store_municipalities_json[];
+extern const size_t store_municipalities_json_len;
 
 static int
 copy_member(json_t *o, const char *key, char *dst, size_t cap)
@@ -25,7 +25,7 @@ copy_member(json_t *o, const char *key, char *dst, size_t cap)
 }
 
 int
-municipality_table_load(struct municipality **out, size_t *n)
+store_municipality_table_load(struct municipality **out, size_t *n)
 {
 	json_error_t err;
 	json_t *root;
@@ -35,8 +35,8 @@ municipality_table_load(struct municipality **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	root = json_loadb((const char *)jpki_municipalities_json,
-	    jpki_municipalities_json_len, 0, &err);
+	root = json_loadb((const char *)store_municipalities_json,
+	    store_municipalities_json_len, 0, &err);
 	if (root == NULL || !json_is_array(root)) {
 		json_decref(root);
 		return jpki_fail(JPKI_ERR_INTERNAL,

@@ -254,7 +254,7 @@ static const struct {
 };
 
 const char *
-revocation_reason_name(int reason)
+store_revocation_reason_name(int reason)
 {
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(reasons); i++)
 		if (reasons[i].code == reason)
@@ -263,7 +263,7 @@ revocation_reason_name(int reason)
 }
 
 int
-revocation_reason_parse(const char *s, int *out)
+store_revocation_reason_parse(const char *s, int *out)
 {
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(reasons); i++)
 		if (strcasecmp(s, reasons[i].name) == 0) {
@@ -306,7 +306,7 @@ audit_md_fetch(void)
 }
 
 void
-audit_entry_hash(const struct audit_entry *e, uint8_t out[32])
+store_audit_entry_hash(const struct audit_entry *e, uint8_t out[32])
 {
 	static const char domain[] = "openjpki-audit-v1";
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -361,7 +361,7 @@ store_audit_append(struct store *s, const char *actor, const char *action,
 	if ((r = s->ops->audit_last(s->impl, &e.seq, e.prev_hash)) != JPKI_OK)
 		goto fail;
 	e.seq++;
-	audit_entry_hash(&e, e.hash);
+	store_audit_entry_hash(&e, e.hash);
 	if ((r = s->ops->audit_insert(s->impl, &e)) != JPKI_OK)
 		goto fail;
 	if (own_tx && (r = store_commit(s)) != JPKI_OK)
@@ -410,7 +410,7 @@ verify_one(void *arg, const struct audit_entry *e)
 		v->why = "previous-hash link does not match";
 		return 1;
 	}
-	audit_entry_hash(e, h);
+	store_audit_entry_hash(e, h);
 	if (memcmp(h, e->hash, 32) != 0) {
 		v->broken_seq = e->seq;
 		v->why = "entry altered: its hash does not match its contents";

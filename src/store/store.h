@@ -55,7 +55,7 @@ struct municipality {
 	char pref_ja[32], pref_romaji[32];
 };
 /* The table shipped in the binary (JSON); n entries into *out (malloc'd). */
-int municipality_table_load(struct municipality **out, size_t *n);
+int store_municipality_table_load(struct municipality **out, size_t *n);
 int store_municipality_put(struct store *s, const struct municipality *m);
 int store_municipality_get(struct store *s, const char *code,
     struct municipality *out);
@@ -135,8 +135,8 @@ enum revocation_reason {
 	REASON_PRIVILEGE_WITHDRAWN = 9,
 	REASON_AA_COMPROMISE = 10,
 };
-const char *revocation_reason_name(int reason); /* RFC 5280 ASN.1 names */
-int revocation_reason_parse(const char *s, int *out);
+const char *store_revocation_reason_name(int reason); /* RFC 5280 ASN.1 names */
+int store_revocation_reason_parse(const char *s, int *out);
 
 struct cert_record {
 	enum cert_type ca;        /* which CA issued it = the certificate type */
@@ -204,7 +204,7 @@ int store_audit_count(struct store *s, long *out);
  * entry; *checked gets the number of entries checked. */
 int store_audit_verify(struct store *s, long *checked);
 /* The entry hash function, exposed for tests. */
-void audit_entry_hash(const struct audit_entry *e, uint8_t out[32]);
+void store_audit_entry_hash(const struct audit_entry *e, uint8_t out[32]);
 
 /* ---- proxy forms ---- *
  * Inquiry/response forms (照会書兼回答書, R12-R14) and proxy applications.
@@ -351,9 +351,9 @@ struct jpki_config {
 	char cps_uri[256];
 	struct fee_table fees;
 };
-void config_defaults(struct jpki_config *c);
-int config_load(const char *path, struct jpki_config *c);
-int config_write(const char *path, const struct jpki_config *c);
+void store_config_defaults(struct jpki_config *c);
+int store_config_load(const char *path, struct jpki_config *c);
+int store_config_write(const char *path, const struct jpki_config *c);
 
 /* Open the store named by a data directory's config. */
 int store_open_datadir(const char *dir, const struct jpki_config *c,

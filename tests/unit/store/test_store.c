@@ -55,7 +55,7 @@ test_municipality_table_loads_and_stores(struct store *s)
 	struct municipality *t, m;
 	size_t n;
 
-	CHECK_INT(municipality_table_load(&t, &n), JPKI_OK);
+	CHECK_INT(store_municipality_table_load(&t, &n), JPKI_OK);
 	CHECK_INT(n, 1736);
 	CHECK_INT(store_begin(s), JPKI_OK);
 	for (size_t i = 0; i < n; i++)
@@ -234,11 +234,11 @@ test_config_round_trip_and_unknown_key_refused(void)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/config", dir);
-	config_defaults(&c);
+	store_config_defaults(&c);
 	strcpy(c.municipality, "132217");
 	c.fees.yen[FEE_CARD_REISSUE] = 1000;
-	CHECK_INT(config_write(path, &c), JPKI_OK);
-	CHECK_INT(config_load(path, &got), JPKI_OK);
+	CHECK_INT(store_config_write(path, &c), JPKI_OK);
+	CHECK_INT(store_config_load(path, &got), JPKI_OK);
 	CHECK_STR(got.municipality, "132217");
 	CHECK_INT(got.fees.yen[FEE_CARD_REISSUE], 1000);
 	CHECK_INT(got.fees.yen[FEE_CERTS_ON_REISSUED_CARD], 200);
@@ -246,7 +246,7 @@ test_config_round_trip_and_unknown_key_refused(void)
 	f = fopen(path, "a");
 	fprintf(f, "colour = blue\n");
 	fclose(f);
-	CHECK_INT(config_load(path, &got), JPKI_ERR_INPUT);
+	CHECK_INT(store_config_load(path, &got), JPKI_ERR_INPUT);
 	CHECK(strstr(jpki_errmsg(), "colour") != NULL);
 }
 
