@@ -349,16 +349,6 @@ void config_defaults(struct jpki_config *c);
 int config_load(const char *path, struct jpki_config *c);
 int config_write(const char *path, const struct jpki_config *c);
 
-/* ---- durable files ------------------------------------------------------ *
- * Write a whole file and fsync it (on failure it is removed); the caller
- * renames or links it into place, then syncs the directory. */
-int durable_write(const char *path, const void *buf, size_t n, mode_t mode);
-int durable_sync_dir_of(const char *path);
-/* Read a whole file of at most max bytes into out (initialised here).
- * JPKI_ERR_NOTFOUND if it does not exist, JPKI_ERR_INPUT if it cannot be
- * opened as a file or is too large. */
-int file_read_all(const char *path, size_t max, struct jbuf *out);
-
 /* Open the store named by a data directory's config. */
 int store_open_datadir(const char *dir, const struct jpki_config *c,
     struct store **out);
