@@ -89,10 +89,7 @@ sq_audit_list(void *impl, int64_t after_seq, long limit,
 		if (fn(arg, &e) != 0)
 			break;
 	}
-	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? JPKI_OK :
-	    db_fail(s, "audit list");
-	sqlite3_finalize(st);
-	return r;
+	return db_rows_end(s, st, rc, "audit list");
 }
 
 int

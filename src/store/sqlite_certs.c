@@ -68,14 +68,14 @@ sq_cert_get(void *impl, const char *serial, struct cert_record *out)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
-	int r, rc;
+	int r;
 
 	if ((r = db_prep(s, "SELECT " CERT_COLS ", der FROM certificates"
 	    " WHERE serial = ?", &st)) != JPKI_OK)
 		return r;
 	bind_text(st, 1, serial);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((r = db_row(s, st, "certificate", "no certificate with serial %s",
+	    serial)) == JPKI_OK) {
 		int n = sqlite3_column_bytes(st, 12);
 
 		cert_from_row(st, out);
@@ -84,13 +84,7 @@ sq_cert_get(void *impl, const char *serial, struct cert_record *out)
 		} else {
 			memcpy(out->der, sqlite3_column_blob(st, 12), (size_t)n);
 			out->der_len = (size_t)n;
-			r = JPKI_OK;
 		}
-	} else if (rc == SQLITE_DONE) {
-		r = jpki_fail(JPKI_ERR_NOTFOUND,
-		    "no certificate with serial %s", serial);
-	} else {
-		r = db_fail(s, "certificate");
 	}
 	sqlite3_finalize(st);
 	return r;
@@ -101,17 +95,14 @@ sq_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
-	int r, rc, ca, shard, status;
+	int r, ca, shard, status;
 
 	if ((r = db_prep(s, "SELECT ca, crl_shard, status FROM certificates"
 	    " WHERE serial = ?", &st)) != JPKI_OK)
 		return r;
 	bind_text(st, 1, serial);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		r = rc == SQLITE_DONE ? jpki_fail(JPKI_ERR_NOTFOUND,
-		    "no certificate with serial %s", serial) :
-		    db_fail(s, "certificate");
+	if ((r = db_row(s, st, "certificate", "no certificate with serial %s",
+	    serial)) != JPKI_OK) {
 		sqlite3_finalize(st);
 		return r;
 	}
@@ -128,9 +119,7 @@ sq_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
 	sqlite3_bind_int(st, 1, reason);
 	sqlite3_bind_int64(st, 2, at);
 	bind_text(st, 3, serial);
-	r = db_step_done(s, st, "revoke");
-	sqlite3_finalize(st);
-	if (r != JPKI_OK)
+	if ((r = db_run(s, st, "revoke")) != JPKI_OK)
 		return r;
 	if ((r = db_prep(s, "INSERT INTO revocations VALUES (?,?,?,?,?)",
 	    &st)) != JPKI_OK)
@@ -140,9 +129,24 @@ sq_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
 	bind_text(st, 3, serial);
 	sqlite3_bind_int64(st, 4, at);
 	sqlite3_bind_int(st, 5, reason);
-	r = db_step_done(s, st, "revocation");
-	sqlite3_finalize(st);
-	return r;
+	return db_run(s, st, "revocation");
+}
+
+/* Each row of a query of CERT_COLS to fn, then finalize it. */
+static int
+cert_rows(struct sqlite_store *s, sqlite3_stmt *st,
+    int (*fn)(void *, const struct cert_record *), void *arg,
+    const char *what)
+{
+	struct cert_record c;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cert_from_row(st, &c);
+		if (fn(arg, &c) != 0)
+			break;
+	}
+	return db_rows_end(s, st, rc, what);
 }
 
 int
@@ -150,9 +154,8 @@ sq_cert_list(void *impl, int64_t resident_id,
     int (*fn)(void *, const struct cert_record *), void *arg)
 {
 	struct sqlite_store *s = impl;
-	struct cert_record c;
 	sqlite3_stmt *st = NULL;
-	int r, rc;
+	int r;
 
 	if ((r = db_prep(s, resident_id != 0 ?
 	    "SELECT " CERT_COLS " FROM certificates WHERE resident_id = ?"
@@ -162,15 +165,7 @@ sq_cert_list(void *impl, int64_t resident_id,
 		return r;
 	if (resident_id != 0)
 		sqlite3_bind_int64(st, 1, resident_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		cert_from_row(st, &c);
-		if (fn(arg, &c) != 0)
-			break;
-	}
-	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? JPKI_OK :
-	    db_fail(s, "certificate list");
-	sqlite3_finalize(st);
-	return r;
+	return cert_rows(s, st, fn, arg, "certificate list");
 }
 
 int
@@ -185,7 +180,7 @@ sq_cert_valid_of(void *impl, int64_t resident_id, enum cert_type type,
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
-	int r, rc;
+	int r;
 
 	if ((r = db_cached(s, ST_CERT_VALID_OF, "SELECT serial, not_after FROM"
 	    " certificates WHERE resident_id = ? AND ca = ? AND status = 1"
@@ -195,15 +190,9 @@ sq_cert_valid_of(void *impl, int64_t resident_id, enum cert_type type,
 	sqlite3_bind_int64(st, 1, resident_id);
 	sqlite3_bind_int(st, 2, (int)type);
 	sqlite3_bind_int64(st, 3, now);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((r = db_row(s, st, "certificate", NULL)) == JPKI_OK) {
 		col_text(st, 0, serial, SERIAL_HEX_MAX);
 		*not_after = sqlite3_column_int64(st, 1);
-		r = JPKI_OK;
-	} else if (rc == SQLITE_DONE) {
-		r = JPKI_ERR_NOTFOUND;
-	} else {
-		r = db_fail(s, "certificate");
 	}
 	sqlite3_reset(st);
 	return r;
@@ -231,10 +220,7 @@ sq_revocation_list(void *impl, enum cert_type ca, int shard,
 		    sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2)))
 			break;
 	}
-	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? JPKI_OK :
-	    db_fail(s, "revocation list");
-	sqlite3_finalize(st);
-	return r;
+	return db_rows_end(s, st, rc, "revocation list");
 }
 
 int
@@ -250,12 +236,8 @@ sq_crl_number_next(void *impl, enum cert_type ca, int shard, int64_t *out)
 		return r;
 	sqlite3_bind_int(st, 1, (int)ca);
 	sqlite3_bind_int(st, 2, shard);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		r = db_fail(s, "crl number");
-	} else {
+	if ((r = db_row(s, st, "crl number", NULL)) == JPKI_OK)
 		*out = sqlite3_column_int64(st, 0);
-		r = JPKI_OK;
-	}
 	sqlite3_finalize(st);
 	return r;
 }
@@ -265,9 +247,8 @@ sq_cert_expiring(void *impl, int64_t from, int64_t to,
     int (*fn)(void *, const struct cert_record *), void *arg)
 {
 	struct sqlite_store *s = impl;
-	struct cert_record c;
 	sqlite3_stmt *st = NULL;
-	int r, rc;
+	int r;
 
 	if ((r = db_prep(s, "SELECT " CERT_COLS " FROM certificates"
 	    " WHERE status = 1 AND not_after BETWEEN ? AND ?"
@@ -275,13 +256,5 @@ sq_cert_expiring(void *impl, int64_t from, int64_t to,
 		return r;
 	sqlite3_bind_int64(st, 1, from);
 	sqlite3_bind_int64(st, 2, to);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		cert_from_row(st, &c);
-		if (fn(arg, &c) != 0)
-			break;
-	}
-	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? JPKI_OK :
-	    db_fail(s, "expiring certificates");
-	sqlite3_finalize(st);
-	return r;
+	return cert_rows(s, st, fn, arg, "expiring certificates");
 }

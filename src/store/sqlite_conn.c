@@ -307,15 +307,12 @@ int
 sq_commit(void *impl)
 {
 	struct sqlite_store *s = impl;
-	int r;
+	int r = db_exec(s, "COMMIT");
 
-	if ((r = db_exec(s, "COMMIT")) != JPKI_OK) {
+	if (r != JPKI_OK)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		s->in_tx = 0;
-		return r;
-	}
 	s->in_tx = 0;
-	return JPKI_OK;
+	return r;
 }
 
 void

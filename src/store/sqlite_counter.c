@@ -52,10 +52,7 @@ sq_card_insert(void *impl, struct card_record *c)
 	    " VALUES (?,?,?,?,?,?,?,?)", &st)) != JPKI_OK)
 		return r;
 	card_bind(st, c);
-	if ((r = db_step_done(s, st, "card")) == JPKI_OK)
-		c->id = sqlite3_last_insert_rowid(s->db);
-	sqlite3_finalize(st);
-	return r;
+	return db_insert(s, st, "card", &c->id);
 }
 
 int
@@ -71,27 +68,19 @@ sq_card_update(void *impl, const struct card_record *c)
 		return r;
 	card_bind(st, c);
 	sqlite3_bind_int64(st, 9, c->id);
-	r = db_step_done(s, st, "card");
-	if (r == JPKI_OK && sqlite3_changes(s->db) != 1)
+	if ((r = db_update_one(s, st, "card")) == JPKI_ERR_NOTFOUND)
 		r = jpki_fail(JPKI_ERR_NOTFOUND, "card %lld not found",
 		    (long long)c->id);
-	sqlite3_finalize(st);
 	return r;
 }
 
 static int
 card_one(struct sqlite_store *s, sqlite3_stmt *st, struct card_record *out)
 {
-	int rc = sqlite3_step(st), r;
+	int r;
 
-	if (rc == SQLITE_ROW) {
+	if ((r = db_row(s, st, "card", "card not found")) == JPKI_OK)
 		card_from_row(st, out);
-		r = JPKI_OK;
-	} else if (rc == SQLITE_DONE) {
-		r = jpki_fail(JPKI_ERR_NOTFOUND, "card not found");
-	} else {
-		r = db_fail(s, "card");
-	}
 	sqlite3_finalize(st);
 	return r;
 }
@@ -162,10 +151,7 @@ sq_receipt_insert(void *impl, struct receipt_record *rc)
 	bind_opt_text(st, 10, rc->proxy_doc_type);
 	bind_opt_text(st, 11, rc->proxy_doc_number);
 	bind_opt_text(st, 12, rc->form);
-	if ((r = db_step_done(s, st, "receipt")) == JPKI_OK)
-		rc->id = sqlite3_last_insert_rowid(s->db);
-	sqlite3_finalize(st);
-	return r;
+	return db_insert(s, st, "receipt", &rc->id);
 }
 
 int
@@ -173,7 +159,7 @@ sq_receipt_get(void *impl, int64_t id, struct receipt_record *out)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
-	int r, rc;
+	int r;
 
 	if ((r = db_prep(s, "SELECT id, at, clerk, procedure, resident_id,"
 	    " card_id, total_yen, holder_doc_type, holder_doc_number,"
@@ -181,8 +167,8 @@ sq_receipt_get(void *impl, int64_t id, struct receipt_record *out)
 	    " FROM receipts WHERE id = ?", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((r = db_row(s, st, "receipt", "no receipt %lld",
+	    (long long)id)) == JPKI_OK) {
 		memset(out, 0, sizeof(*out));
 		out->id = sqlite3_column_int64(st, 0);
 		out->at = sqlite3_column_int64(st, 1);
@@ -201,12 +187,6 @@ sq_receipt_get(void *impl, int64_t id, struct receipt_record *out)
 		col_text(st, 11, out->proxy_doc_number,
 		    sizeof(out->proxy_doc_number));
 		col_text(st, 12, out->form, sizeof(out->form));
-		r = JPKI_OK;
-	} else if (rc == SQLITE_DONE) {
-		r = jpki_fail(JPKI_ERR_NOTFOUND, "no receipt %lld",
-		    (long long)id);
-	} else {
-		r = db_fail(s, "receipt");
 	}
 	sqlite3_finalize(st);
 	return r;
@@ -227,9 +207,7 @@ sq_receipt_line_add(void *impl, int64_t receipt_id, int line,
 	sqlite3_bind_int(st, 2, line);
 	bind_text(st, 3, item);
 	sqlite3_bind_int64(st, 4, yen);
-	r = db_step_done(s, st, "receipt line");
-	sqlite3_finalize(st);
-	return r;
+	return db_run(s, st, "receipt line");
 }
 
 int
@@ -249,10 +227,7 @@ sq_receipt_lines(void *impl, int64_t receipt_id,
 		    (const char *)sqlite3_column_text(st, 1),
 		    (long)sqlite3_column_int64(st, 2)) != 0)
 			break;
-	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? JPKI_OK :
-	    db_fail(s, "receipt lines");
-	sqlite3_finalize(st);
-	return r;
+	return db_rows_end(s, st, rc, "receipt lines");
 }
 
 int
@@ -272,9 +247,7 @@ sq_cert_link_add(void *impl, const char *old_serial, const char *new_serial,
 	sqlite3_bind_int64(st, 4, at);
 	if (receipt_id != 0)
 		sqlite3_bind_int64(st, 5, receipt_id);
-	r = db_step_done(s, st, "certificate link");
-	sqlite3_finalize(st);
-	return r;
+	return db_run(s, st, "certificate link");
 }
 
 int
@@ -297,10 +270,7 @@ sq_cert_links(void *impl, const char *serial,
 		    (const char *)sqlite3_column_text(st, 2),
 		    sqlite3_column_int64(st, 3)) != 0)
 			break;
-	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? JPKI_OK :
-	    db_fail(s, "certificate links");
-	sqlite3_finalize(st);
-	return r;
+	return db_rows_end(s, st, rc, "certificate links");
 }
 
 int
@@ -317,9 +287,7 @@ sq_pin_reset_add(void *impl, int64_t receipt_id, int64_t card_id,
 	sqlite3_bind_int64(st, 2, card_id);
 	sqlite3_bind_int(st, 3, pin_kind);
 	sqlite3_bind_int(st, 4, was_locked != 0);
-	r = db_step_done(s, st, "PIN reset");
-	sqlite3_finalize(st);
-	return r;
+	return db_run(s, st, "PIN reset");
 }
 
 int
@@ -333,12 +301,8 @@ sq_pin_reset_count(void *impl, int64_t card_id, long *out)
 	    &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, card_id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		r = db_fail(s, "PIN resets");
-	} else {
+	if ((r = db_row(s, st, "PIN resets", NULL)) == JPKI_OK)
 		*out = (long)sqlite3_column_int64(st, 0);
-		r = JPKI_OK;
-	}
 	sqlite3_finalize(st);
 	return r;
 }
@@ -361,10 +325,7 @@ sq_cards_of(void *impl, int64_t resident_id,
 		if (fn(arg, &c) != 0)
 			break;
 	}
-	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? JPKI_OK :
-	    db_fail(s, "card list");
-	sqlite3_finalize(st);
-	return r;
+	return db_rows_end(s, st, rc, "card list");
 }
 
 int
@@ -383,9 +344,7 @@ sq_card_image_set(void *impl, int64_t card_id, const uint8_t sha256[32],
 	if (receipt_id != 0)
 		sqlite3_bind_int64(st, 3, receipt_id);
 	sqlite3_bind_int64(st, 4, at);
-	r = db_step_done(s, st, "card image");
-	sqlite3_finalize(st);
-	return r;
+	return db_run(s, st, "card image");
 }
 
 int
@@ -393,21 +352,18 @@ sq_card_image_get(void *impl, int64_t card_id, uint8_t sha256[32])
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
-	int r, rc;
+	int r;
 
 	if ((r = db_prep(s, "SELECT sha256 FROM card_images WHERE card_id = ?",
 	    &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, card_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
-		memcpy(sha256, sqlite3_column_blob(st, 0), 32);
-		r = JPKI_OK;
-	} else if (rc == SQLITE_DONE) {
-		r = jpki_fail(JPKI_ERR_NOTFOUND, "no image recorded for card "
-		    "%lld", (long long)card_id);
-	} else {
-		r = db_fail(s, "card image");
+	if ((r = db_row(s, st, "card image", "no image recorded for card %lld",
+	    (long long)card_id)) == JPKI_OK) {
+		if (sqlite3_column_bytes(st, 0) == 32)
+			memcpy(sha256, sqlite3_column_blob(st, 0), 32);
+		else
+			r = db_fail(s, "card image");
 	}
 	sqlite3_finalize(st);
 	return r;

@@ -67,9 +67,7 @@ sq_form_insert(void *impl, struct inquiry_form *f)
 	if (f->status == FORM_USED)
 		sqlite3_bind_int64(st, 12, f->used_at);
 	sqlite3_bind_int64(st, 13, f->created_at);
-	r = db_step_done(s, st, "inquiry form");
-	sqlite3_finalize(st);
-	return r;
+	return db_run(s, st, "inquiry form");
 }
 
 int
@@ -83,10 +81,7 @@ sq_form_number_reserve(void *impl, int64_t at, int64_t *number)
 	    &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, at);
-	if ((r = db_step_done(s, st, "form number")) == JPKI_OK)
-		*number = sqlite3_last_insert_rowid(s->db);
-	sqlite3_finalize(st);
-	return r;
+	return db_insert(s, st, "form number", number);
 }
 
 int
@@ -94,22 +89,15 @@ sq_form_get(void *impl, int64_t number, struct inquiry_form *out)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
-	int r, rc;
+	int r;
 
 	if ((r = db_prep(s, "SELECT " FORM_COLS " FROM inquiry_forms"
 	    " WHERE number = ?", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, number);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((r = db_row(s, st, "inquiry form", "no inquiry/response form "
+	    "number %lld", (long long)number)) == JPKI_OK)
 		form_from_row(st, out);
-		r = JPKI_OK;
-	} else if (rc == SQLITE_DONE) {
-		r = jpki_fail(JPKI_ERR_NOTFOUND, "no inquiry/response form "
-		    "number %lld", (long long)number);
-	} else {
-		r = db_fail(s, "inquiry form");
-	}
 	sqlite3_finalize(st);
 	return r;
 }
@@ -128,11 +116,9 @@ sq_form_mark_used(void *impl, int64_t number, int64_t at)
 		return r;
 	sqlite3_bind_int64(st, 1, at);
 	sqlite3_bind_int64(st, 2, number);
-	r = db_step_done(s, st, "inquiry form");
-	if (r == JPKI_OK && sqlite3_changes(s->db) != 1)
+	if ((r = db_update_one(s, st, "inquiry form")) == JPKI_ERR_NOTFOUND)
 		r = jpki_fail(JPKI_ERR_CONFLICT, "R13: inquiry/response form "
 		    "%lld has already been used", (long long)number);
-	sqlite3_finalize(st);
 	return r;
 }
 
@@ -147,9 +133,7 @@ sq_form_notice_link(void *impl, const char *serial, int64_t number)
 		return r;
 	bind_text(st, 1, serial);
 	sqlite3_bind_int64(st, 2, number);
-	r = db_step_done(s, st, "expiry notice");
-	sqlite3_finalize(st);
-	return r;
+	return db_run(s, st, "expiry notice");
 }
 
 int
@@ -157,18 +141,17 @@ sq_form_notice_find(void *impl, const char *serial, int64_t *number)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
-	int r, rc;
+	int r;
 
 	if ((r = db_prep(s, "SELECT form_number FROM expiry_notices"
 	    " WHERE serial = ?", &st)) != JPKI_OK)
 		return r;
 	bind_text(st, 1, serial);
-	rc = sqlite3_step(st);
 	*number = 0;
-	if (rc == SQLITE_ROW)
+	if ((r = db_row(s, st, "expiry notice", NULL)) == JPKI_OK)
 		*number = sqlite3_column_int64(st, 0);
-	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? JPKI_OK :
-	    db_fail(s, "expiry notice");
+	else if (r == JPKI_ERR_NOTFOUND)
+		r = JPKI_OK;     /* no notice yet */
 	sqlite3_finalize(st);
 	return r;
 }
@@ -209,10 +192,7 @@ sq_proxy_app_insert(void *impl, struct proxy_application *a)
 	    " completed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", &st)))
 		return r;
 	proxy_app_bind(st, a);
-	if ((r = db_step_done(s, st, "proxy application")) == JPKI_OK)
-		a->id = sqlite3_last_insert_rowid(s->db);
-	sqlite3_finalize(st);
-	return r;
+	return db_insert(s, st, "proxy application", &a->id);
 }
 
 int
@@ -230,11 +210,10 @@ sq_proxy_app_update(void *impl, const struct proxy_application *a)
 		return r;
 	proxy_app_bind(st, a);
 	sqlite3_bind_int64(st, 13, a->id);
-	r = db_step_done(s, st, "proxy application");
-	if (r == JPKI_OK && sqlite3_changes(s->db) != 1)
+	if ((r = db_update_one(s, st, "proxy application")) ==
+	    JPKI_ERR_NOTFOUND)
 		r = jpki_fail(JPKI_ERR_NOTFOUND, "no proxy application %lld",
 		    (long long)a->id);
-	sqlite3_finalize(st);
 	return r;
 }
 
@@ -243,14 +222,14 @@ sq_proxy_app_get(void *impl, int64_t id, struct proxy_application *a)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
-	int r, rc;
+	int r;
 
 	if ((r = db_prep(s, "SELECT " PROXY_APP_COLS " FROM proxy_applications"
 	    " WHERE id = ?", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((r = db_row(s, st, "proxy application", "no proxy application "
+	    "%lld", (long long)id)) == JPKI_OK) {
 		memset(a, 0, sizeof(*a));
 		a->id = sqlite3_column_int64(st, 0);
 		a->resident_id = sqlite3_column_int64(st, 1);
@@ -266,12 +245,6 @@ sq_proxy_app_get(void *impl, int64_t id, struct proxy_application *a)
 		a->form_number = sqlite3_column_int64(st, 10);
 		a->status = (enum proxy_app_status)sqlite3_column_int(st, 11);
 		a->completed_at = sqlite3_column_int64(st, 12);
-		r = JPKI_OK;
-	} else if (rc == SQLITE_DONE) {
-		r = jpki_fail(JPKI_ERR_NOTFOUND, "no proxy application %lld",
-		    (long long)id);
-	} else {
-		r = db_fail(s, "proxy application");
 	}
 	sqlite3_finalize(st);
 	return r;

@@ -54,6 +54,23 @@ int db_cached(struct sqlite_store *s, enum stmt_id id, const char *sql,
 /* Step a statement that returns no rows; a constraint is
  * JPKI_ERR_CONFLICT. */
 int db_step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what);
+/* The same for a one-off statement, which it then finalizes. */
+int db_run(struct sqlite_store *s, sqlite3_stmt *st, const char *what);
+/* db_run() for an INSERT: the new row's id into *id. */
+int db_insert(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
+    int64_t *id);
+/* db_run() for an UPDATE of one row by its key: JPKI_ERR_NOTFOUND with no
+ * message (the caller names the record) if it changed none. */
+int db_update_one(struct sqlite_store *s, sqlite3_stmt *st, const char *what);
+/* Step to the one row a lookup returns: JPKI_OK on it, or
+ * JPKI_ERR_NOTFOUND with the message notfound (none if NULL).  The caller
+ * resets or finalizes the statement. */
+int db_row(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
+    const char *notfound, ...) __attribute__((format(printf, 4, 5)));
+/* After a loop over rows that ended at step result rc: SQLITE_ROW (the
+ * callback stopped it) and SQLITE_DONE are success.  Finalizes. */
+int db_rows_end(struct sqlite_store *s, sqlite3_stmt *st, int rc,
+    const char *what);
 /* Run a one-row, one-column integer query (SELECT COUNT(*), a PRAGMA). */
 int count_query(struct sqlite_store *s, const char *sql, long *out);
 

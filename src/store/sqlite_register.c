@@ -4,7 +4,6 @@
  */
 #include "store/sqlite_int.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* ---- municipalities ---- */
@@ -25,9 +24,7 @@ sq_municipality_put(void *impl, const struct municipality *m)
 	bind_text(st, 4, m->name_romaji);
 	bind_text(st, 5, m->pref_ja);
 	bind_text(st, 6, m->pref_romaji);
-	r = db_step_done(s, st, "municipality");
-	sqlite3_finalize(st);
-	return r;
+	return db_run(s, st, "municipality");
 }
 
 int
@@ -35,27 +32,21 @@ sq_municipality_get(void *impl, const char *code, struct municipality *m)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
-	int r, rc;
+	int r;
 
 	if ((r = db_cached(s, ST_MUNICIPALITY_GET, "SELECT code, name_ja,"
 	    " name_kana, name_romaji, pref_ja, pref_romaji FROM municipalities"
 	    " WHERE code = ?", &st)))
 		return r;
 	bind_text(st, 1, code);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((r = db_row(s, st, "municipality", "municipality: no municipality "
+	    "with code %s", code)) == JPKI_OK) {
 		col_text(st, 0, m->code, sizeof(m->code));
 		col_text(st, 1, m->name_ja, sizeof(m->name_ja));
 		col_text(st, 2, m->name_kana, sizeof(m->name_kana));
 		col_text(st, 3, m->name_romaji, sizeof(m->name_romaji));
 		col_text(st, 4, m->pref_ja, sizeof(m->pref_ja));
 		col_text(st, 5, m->pref_romaji, sizeof(m->pref_romaji));
-		r = JPKI_OK;
-	} else if (rc == SQLITE_DONE) {
-		r = jpki_fail(JPKI_ERR_NOTFOUND,
-		    "municipality: no municipality with code %s", code);
-	} else {
-		r = db_fail(s, "municipality");
 	}
 	sqlite3_reset(st);
 	return r;
@@ -126,10 +117,7 @@ sq_resident_insert(void *impl, struct resident *res)
 	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)) != JPKI_OK)
 		return r;
 	resident_bind(st, res);
-	if ((r = db_step_done(s, st, "resident")) == JPKI_OK)
-		res->id = sqlite3_last_insert_rowid(s->db);
-	sqlite3_finalize(st);
-	return r;
+	return db_insert(s, st, "resident", &res->id);
 }
 
 int
@@ -147,32 +135,9 @@ sq_resident_update(void *impl, const struct resident *res)
 		return r;
 	resident_bind(st, res);
 	sqlite3_bind_int64(st, 15, res->id);
-	r = db_step_done(s, st, "resident");
-	if (r == JPKI_OK && sqlite3_changes(s->db) != 1)
+	if ((r = db_update_one(s, st, "resident")) == JPKI_ERR_NOTFOUND)
 		r = jpki_fail(JPKI_ERR_NOTFOUND, "resident %lld not found",
 		    (long long)res->id);
-	sqlite3_finalize(st);
-	return r;
-}
-
-static int
-resident_one(struct sqlite_store *s, int cached, sqlite3_stmt *st,
-    struct resident *out, const char *what)
-{
-	int rc = sqlite3_step(st), r;
-
-	if (rc == SQLITE_ROW) {
-		resident_from_row(st, out);
-		r = JPKI_OK;
-	} else if (rc == SQLITE_DONE) {
-		r = jpki_fail(JPKI_ERR_NOTFOUND, "no resident %s", what);
-	} else {
-		r = db_fail(s, "resident");
-	}
-	if (cached)
-		sqlite3_reset(st);
-	else
-		sqlite3_finalize(st);
 	return r;
 }
 
@@ -182,14 +147,16 @@ sq_resident_get(void *impl, int64_t id, struct resident *out)
 	struct sqlite_store *s = impl;
 	const char *sql = "SELECT " RESIDENT_COLS " FROM residents WHERE id = ?";
 	sqlite3_stmt *st = NULL;
-	char what[40];
 	int r;
 
 	if ((r = db_cached(s, ST_RESIDENT_GET, sql, &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
-	snprintf(what, sizeof(what), "with id %lld", (long long)id);
-	return resident_one(s, 1, st, out, what);
+	if ((r = db_row(s, st, "resident", "no resident with id %lld",
+	    (long long)id)) == JPKI_OK)
+		resident_from_row(st, out);
+	sqlite3_reset(st);
+	return r;
 }
 
 int
@@ -204,7 +171,11 @@ sq_resident_by_number(void *impl, const char *number, struct resident *out)
 	if ((r = db_prep(s, sql, &st)) != JPKI_OK)
 		return r;
 	bind_text(st, 1, number);
-	return resident_one(s, 0, st, out, "with that individual number");
+	if ((r = db_row(s, st, "resident", "no resident with that individual "
+	    "number")) == JPKI_OK)
+		resident_from_row(st, out);
+	sqlite3_finalize(st);
+	return r;
 }
 
 int
@@ -226,10 +197,7 @@ sq_resident_list(void *impl, int64_t after_id, long limit,
 		if (fn(arg, &res) != 0)
 			break;
 	}
-	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? JPKI_OK :
-	    db_fail(s, "resident list");
-	sqlite3_finalize(st);
-	return r;
+	return db_rows_end(s, st, rc, "resident list");
 }
 
 int

@@ -5,6 +5,7 @@
  */
 #include "store/sqlite_int.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 /* SQLITE_BUSY: another connection kept the lock this one needed past the
@@ -120,6 +121,68 @@ db_step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
 }
 
 int
+db_run(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
+{
+	int r = db_step_done(s, st, what);
+
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+db_insert(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
+    int64_t *id)
+{
+	int r = db_step_done(s, st, what);
+
+	if (r == JPKI_OK)
+		*id = sqlite3_last_insert_rowid(s->db);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+db_update_one(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
+{
+	int r = db_step_done(s, st, what);
+
+	if (r == JPKI_OK && sqlite3_changes(s->db) != 1)
+		r = JPKI_ERR_NOTFOUND;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+db_row(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
+    const char *notfound, ...)
+{
+	int rc = sqlite3_step(st), r;
+	va_list ap;
+
+	if (rc == SQLITE_ROW)
+		return JPKI_OK;
+	if (rc != SQLITE_DONE)
+		return db_fail(s, what);
+	if (notfound == NULL)
+		return JPKI_ERR_NOTFOUND;
+	va_start(ap, notfound);
+	r = jpki_vfail(JPKI_ERR_NOTFOUND, notfound, ap);
+	va_end(ap);
+	return r;
+}
+
+int
+db_rows_end(struct sqlite_store *s, sqlite3_stmt *st, int rc,
+    const char *what)
+{
+	int r = rc == SQLITE_ROW || rc == SQLITE_DONE ? JPKI_OK :
+	    db_fail(s, what);
+
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
 count_query(struct sqlite_store *s, const char *sql, long *out)
 {
 	sqlite3_stmt *st = NULL;
@@ -127,12 +190,8 @@ count_query(struct sqlite_store *s, const char *sql, long *out)
 
 	if ((r = db_prep(s, sql, &st)) != JPKI_OK)
 		return r;
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		r = db_fail(s, "count");
-	} else {
+	if ((r = db_row(s, st, "count", NULL)) == JPKI_OK)
 		*out = (long)sqlite3_column_int64(st, 0);
-		r = JPKI_OK;
-	}
 	sqlite3_finalize(st);
 	return r;
 }
