@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define store_open_readonly store_open_datadir /* MERGE: until the store branch lands */
-
 struct datadir {
 	char root[DATADIR_PATH_MAX];
 	struct jpki_config config;
