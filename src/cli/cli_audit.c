@@ -6,7 +6,6 @@
 #include "ca/ca.h"
 
 #include <limits.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,8 +55,9 @@ cli_audit(int argc, char **argv)
 	    {"data", CLI_VALUE, .value = &data},
 	    {"json", CLI_FLAG, .flag = &json},
 	    {"after", CLI_NUMBER, .number = &after, .min = 0,
-		.max = INT64_MAX},
-	    {"limit", CLI_NUMBER, .number = &limit, .min = 1, .max = LONG_MAX},
+		.max = LLONG_MAX},
+	    {"limit", CLI_NUMBER, .number = &limit, .min = 1,
+		.max = LLONG_MAX},
 	};
 	struct cli_command cmd = {"audit", usage_text, opts,
 	    JPKI_ARRAY_LEN(opts), NULL, 0, 0};

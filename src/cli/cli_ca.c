@@ -7,8 +7,8 @@
 #include "pki/pki.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <openssl/pem.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -243,7 +243,7 @@ cli_ca(int argc, char **argv)
 	    {"json", CLI_FLAG, .flag = &a.json},
 	    {"out", CLI_VALUE, .value = &a.out},
 	    {"resident", CLI_NUMBER, .value = &a.resident, .min = 1,
-		.max = INT64_MAX},
+		.max = LLONG_MAX},
 	    {"type", CLI_VALUE, .value = &a.type},
 	    {"pubkey", CLI_VALUE, .value = &a.pubkey},
 	    {"card-expiry", CLI_VALUE, .value = &a.expiry},

@@ -7,7 +7,7 @@
 #include "pki/pki.h"
 
 #include <errno.h>
-#include <stdint.h>
+#include <limits.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,7 +220,7 @@ cli_cert(int argc, char **argv)
 	    {"data", CLI_VALUE, .value = &a.data},
 	    {"json", CLI_FLAG, .flag = &a.json},
 	    {"resident", CLI_NUMBER, .value = &a.resident, .min = 1,
-		.max = INT64_MAX},
+		.max = LLONG_MAX},
 	    {"reason", CLI_VALUE, .value = &a.reason},
 	    {"actor", CLI_VALUE, .value = &a.actor},
 	    {"clerk", CLI_VALUE, .value = &a.actor},

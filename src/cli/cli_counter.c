@@ -22,7 +22,7 @@
 #include "cli/cli.h"
 #include "counter/counter.h"
 
-#include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,7 +342,7 @@ cli_counter(int argc, char **argv)
 	    {"data", CLI_VALUE, .value = &a.data},
 	    {"json", CLI_FLAG, .flag = &a.json},
 	    {"resident", CLI_NUMBER, .value = &a.resident,
-		.number = &a.resident_id, .min = 1, .max = INT64_MAX},
+		.number = &a.resident_id, .min = 1, .max = LLONG_MAX},
 	    {"out", CLI_VALUE, .value = &a.out},
 	    {"card", CLI_VALUE, .value = &a.card},
 	    {"type", CLI_VALUE, .value = &a.type},

@@ -12,7 +12,7 @@
 #include "cli/cli.h"
 #include "counter/counter.h"
 
-#include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +71,7 @@ parse(int argc, char **argv, struct args *a)
 	    {"json", CLI_FLAG, .flag = &a->json},
 	    {"clerk", CLI_VALUE, .value = &a->clerk},
 	    {"resident", CLI_NUMBER, .value = &a->resident, .min = 1,
-		.max = INT64_MAX},
+		.max = LLONG_MAX},
 	    {"purpose", CLI_VALUE, .value = &a->purpose},
 	    {"type", CLI_VALUE, .value = &a->type},
 	    {"pin", CLI_VALUE, .value = &a->pin},
@@ -80,7 +80,7 @@ parse(int argc, char **argv, struct args *a)
 	    {"proxy-id-number", CLI_TEXT, .value = &a->proxy.doc_number},
 	    {"out", CLI_VALUE, .value = &a->out},
 	    {"form", CLI_NUMBER, .value = &a->form, .min = 1,
-		.max = INT64_MAX},
+		.max = LLONG_MAX},
 	    {"card", CLI_VALUE, .value = &a->card},
 	    {"within", CLI_VALUE, .value = &a->within},
 	    {"no-progress", CLI_FLAG, .flag = &a->no_progress},

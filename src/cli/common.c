@@ -31,7 +31,9 @@ opt_dest(const struct cli_opt *o)
 {
 	if (o->kind == CLI_FLAG)
 		return o->flag;
-	return o->value != NULL ? (const void *)o->value : (const void *)o->number;
+	if (o->value != NULL)
+		return o->value;
+	return o->number;
 }
 
 static size_t
@@ -58,16 +60,18 @@ opt_find(const struct cli_command *c, const char *name, size_t len,
 static int
 opt_number(const struct cli_opt *o, const char *s)
 {
+	char opt[64];
 	long long v;
 	int r;
 
-	if ((r = cli_parse_i64("", s, &v)) != JPKI_OK)
-		return cli_usage("--%s: not a number: %s", o->name, s);
+	snprintf(opt, sizeof(opt), "--%s", o->name);
+	if ((r = cli_parse_i64(opt, s, &v)) != JPKI_OK)
+		return cli_report(r);
 	if (v < o->min || v > o->max) {
 		if (o->max == LLONG_MAX)
-			return cli_usage("--%s: must be %lld or more, not %s",
-			    o->name, o->min, s);
-		return cli_usage("--%s: must be %lld to %lld, not %s", o->name,
+			return cli_usage("%s: must be %lld or more, not %s",
+			    opt, o->min, s);
+		return cli_usage("%s: must be %lld to %lld, not %s", opt,
 		    o->min, o->max, s);
 	}
 	if (o->number != NULL)
@@ -201,8 +205,6 @@ cli_data_dir(const char *opt)
 
 	if (opt != NULL && *opt != '\0')
 		return opt;
-	if (global.data != NULL)
-		return global.data;
 	if ((env = getenv("JPKI_DATA")) != NULL && *env != '\0')
 		return env;
 	return "./jpki-data";
