@@ -27,7 +27,7 @@ cli_init(int argc, char **argv)
 	    {"data", CLI_VALUE, .value = &data},
 	    {"municipality", CLI_VALUE, .value = &o.municipality},
 	    {"key-bits", CLI_NUMBER, .number = &bits, .min = 1,
-		.max = INT_MAX},
+		.max = LLONG_MAX},
 	    {"production-policy", CLI_FLAG, .flag = &o.production_policy},
 	    {"base-url", CLI_VALUE, .value = &o.base_url},
 	    {"json", CLI_FLAG, .flag = &json},
@@ -38,7 +38,8 @@ cli_init(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
 		return r;
-	o.key_bits = (int)bits;
+	/* ca_datadir_init() holds the rule (2048 to 4096 bits). */
+	o.key_bits = bits > INT_MAX ? INT_MAX : (int)bits;
 	data = cli_data_dir(data);
 	if ((r = ca_datadir_init(data, &o)) != JPKI_OK)
 		return cli_report(r);

@@ -40,6 +40,25 @@ static const struct {
 #endif
 };
 
+/* The subcommands beneath their group, in lines of at most 60 columns. */
+static void
+usage_wrap(struct jbuf *b, const char *p)
+{
+	while (*p != '\0') {
+		int n = (int)strlen(p);
+
+		if (n > 60) {
+			for (n = 60; n > 0 && p[n] != ' '; n--)
+				;
+			if (n == 0)
+				n = (int)strcspn(p, " ");
+		}
+		jbuf_printf(b, "%15s%.*s\n", "", n, p);
+		for (p += n; *p == ' '; p++)
+			;
+	}
+}
+
 static void
 usage_build(struct jbuf *b)
 {
@@ -48,8 +67,7 @@ usage_build(struct jbuf *b)
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(groups); i++) {
 		jbuf_printf(b, "  %-10s %s\n", groups[i].name, groups[i].summary);
 		if (groups[i].subcommands != NULL)
-			jbuf_printf(b, "  %-10s   %s\n", "",
-			    groups[i].subcommands);
+			usage_wrap(b, groups[i].subcommands);
 	}
 	jbuf_printf(b, "\nEvery command takes --data DIR and --json, before "
 	    "or after it;\n`jpki <command> --help` for more, man jpki for "
