@@ -102,7 +102,7 @@ struct prepared {
 	char address_flags[RESIDENT_ADDRESS_MAX + 1];
 	char crl_uri[512], ocsp_uri[512], issuers_uri[512];
 	const struct pki_ee_template *tmpl;
-	EVP_PKEY *ca_key;
+	struct ca_signer *signer;
 	int r;
 };
 
@@ -257,7 +257,7 @@ prepare(struct ca *ca, const struct ca_issue_request *req, int64_t now,
 	ep->crl_uri = p->crl_uri;
 	ep->ocsp_uri = p->ocsp_uri;
 	ep->ca_issuers_uri = p->issuers_uri;
-	p->ca_key = ca->side[req->type].key;
+	p->signer = ca->signer;
 	/* Refuse bad facts now, inside the transaction, not on a thread. */
 	if (ep->facts != NULL && (r = pki_holder_facts_check(facts)))
 		return r;
@@ -278,10 +278,10 @@ prepared_free(struct prepared *p)
 	p->rec.der = NULL;
 }
 
-/* What a signing thread keeps between certificates: a signer per CA
- * (made on first use) and a buffer for the TBSCertificate. */
+/* What a signing thread keeps between certificates: its session with the
+ * signer (opened on first use), a buffer for the TBSCertificate. */
 struct signing {
-	struct pki_signer *signer[3];
+	struct ca_signer_session *session;
 	struct jbuf tbs;
 };
 
@@ -295,8 +295,7 @@ signing_init(struct signing *sg)
 static void
 signing_free(struct signing *sg)
 {
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(sg->signer); i++)
-		pki_signer_free(&sg->signer[i]);
+	ca_signer_session_close(&sg->session);
 	jbuf_free(&sg->tbs);
 }
 
@@ -304,15 +303,20 @@ signing_free(struct signing *sg)
 static int
 sign_one(struct prepared *p, struct signing *sg)
 {
-	struct pki_signer **signer = &sg->signer[p->rec.ca];
+	struct ca_key_id id = {p->rec.ca, CA_KEY_CA};
+	uint8_t sig[PKI_SIG_MAX];
+	size_t sig_len = sizeof(sig);
 	int r;
 
-	if (*signer == NULL && (r = pki_signer_new(p->ca_key, signer)))
+	if (sg->session == NULL &&
+	    (r = ca_signer_session_open(p->signer, &sg->session)) != JPKI_OK)
 		return r;
 	sg->tbs.len = 0;
-	if ((r = pki_ee_tbs_encode(p->tmpl, &p->ep, &sg->tbs)) != JPKI_OK)
+	if ((r = pki_ee_tbs_encode(p->tmpl, &p->ep, &sg->tbs)) != JPKI_OK ||
+	    (r = ca_signer_sign(sg->session, id, CA_SIGN_CERT, sg->tbs.data,
+	    sg->tbs.len, sig, &sig_len)) != JPKI_OK)
 		return r;
-	return pki_signer_sign_tbs(*signer, sg->tbs.data, sg->tbs.len,
+	return pki_cert_assemble(sg->tbs.data, sg->tbs.len, sig, sig_len,
 	    &p->rec.der, &p->rec.der_len);
 }
 
@@ -320,18 +324,17 @@ sign_one(struct prepared *p, struct signing *sg)
 static int
 record(struct ca *ca, struct prepared *p, struct ca_issued *out)
 {
-	char na[26], detail[256];
+	char na[26];
 	int r;
 
 	if ((r = store_cert_insert(ca->store, &p->rec)) != JPKI_OK)
 		return r;
 	iso8601_format_jst(p->rec.not_after, na);
-	snprintf(detail, sizeof(detail), "{\"type\": \"%s\", \"resident\": "
-	    "%lld, \"not_after\": \"%s\", \"replaces\": \"%s\"}",
-	    rules_cert_type_name(p->rec.ca), (long long)p->rec.resident_id, na,
-	    p->rec.replaces);
-	if ((r = store_audit_append(ca->store, p->req->actor ? p->req->actor :
-	    "operator", "cert.issue", p->rec.serial, detail)) != JPKI_OK)
+	if ((r = store_audit_json(ca->store, p->req->actor, "cert.issue",
+	    p->rec.serial, json_pack("{s:s, s:I, s:s, s:s}", "type",
+	    rules_cert_type_name(p->rec.ca), "resident",
+	    (json_int_t)p->rec.resident_id, "not_after", na, "replaces",
+	    p->rec.replaces))) != JPKI_OK)
 		return r;
 	if (out != NULL) {
 		memset(out, 0, sizeof(*out));
@@ -741,27 +744,24 @@ int
 ca_revoke_in_tx(struct ca *ca, const char *serial, int reason,
     const char *actor)
 {
-	char detail[128];
 	int64_t now;
 	int r;
 
 	if ((r = jpki_now_checked(&now)) != JPKI_OK)
 		return r;
 	/* Revoking needs no signature, but it is the CA's act: a responder
-	 * does not do it. */
-	if (ca->responder)
-		return jpki_fail(JPKI_ERR_REFUSED, "this process was opened as "
-		    "a responder: it does not revoke");
+	 * or a reader does not do it. */
+	if (!(ca->keys & CA_KEYS_CA))
+		return jpki_fail(JPKI_ERR_REFUSED, "the CAs were opened without "
+		    "their keys (a responder or reader): revoking is refused");
 	if (reason == REASON_REMOVE_FROM_CRL || reason < 0 || reason > 10 ||
 	    reason == 7)
 		return jpki_fail(JPKI_ERR_INPUT, "reason: not a CRLReason "
 		    "for revocation (RFC 5280 5.3.1)");
 	if ((r = store_cert_revoke(ca->store, serial, reason, now)) != JPKI_OK)
 		return r;
-	snprintf(detail, sizeof(detail), "{\"reason\": \"%s\"}",
-	    revocation_reason_name(reason));
-	return store_audit_append(ca->store, actor ? actor : "operator",
-	    "cert.revoke", serial, detail);
+	return store_audit_json(ca->store, actor, "cert.revoke", serial,
+	    json_pack("{s:s}", "reason", revocation_reason_name(reason)));
 }
 
 int

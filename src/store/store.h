@@ -26,6 +26,7 @@
 #include "base/base.h"
 #include "rules/rules.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -216,6 +217,11 @@ struct audit_entry {
 };
 int store_audit_append(struct store *s, const char *actor, const char *action,
     const char *subject, const char *detail_json);
+/* The one way details are written: a JSON object (jansson), taken over
+ * (freed here; NULL, as json_pack gives when out of memory, fails).
+ * actor NULL is "operator". */
+int store_audit_json(struct store *s, const char *actor, const char *action,
+    const char *subject, json_t *detail);
 int store_audit_list(struct store *s, int64_t after_seq, long limit,
     int (*fn)(void *arg, const struct audit_entry *e), void *arg);
 int store_audit_count(struct store *s, long *out);
