@@ -5,12 +5,15 @@
 #   make check            the suite once, on the build selected by SANITIZE=1
 #   make bench [BENCH=x]  benchmarks (all, or one)
 #   make fuzz [FUZZ_SECONDS=n]  every libFuzzer target for n seconds
+#   make install [PREFIX=/usr/local] [DESTDIR=...]  jpki, its manual pages
+#                         and bash completion
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SANITIZE ?= 0
 FUZZ_SECONDS ?= 30
 BENCH ?=
 DEMO_DIR ?= $(CURDIR)/demo-data
+PREFIX ?= /usr/local
 
 ifeq ($(SANITIZE),1)
 BUILD := build-asan
@@ -20,7 +23,7 @@ BUILD := build
 CMAKE_FLAGS :=
 endif
 
-.PHONY: all deps test-deps build check test test-plain test-asan run bench fuzz clean
+.PHONY: all deps test-deps build check test test-plain test-asan run bench fuzz install clean
 
 all: build
 
@@ -57,6 +60,10 @@ fuzz: test-deps
 	cmake -S . -B build-fuzz -DFUZZ=ON -DCMAKE_C_COMPILER=clang >/dev/null
 	cmake --build build-fuzz -j $(JOBS)
 	sh scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+# DESTDIR, when set, is honoured by cmake --install (staged installs).
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -84,4 +84,6 @@ ls "$out/notices" 2>/dev/null || true
 step "jpki audit verify: the hash-chained audit log"
 "$jpki" audit verify
 echo
-echo "Demo data: $JPKI_DATA  (jpki --data $JPKI_DATA ...; 'jpki --help')"
+echo "Demo data: $JPKI_DATA; look around with"
+echo "  $jpki --data $JPKI_DATA resident list"
+echo "($jpki --help; make install puts jpki on the PATH with man jpki and tab completion)"

@@ -1,12 +1,15 @@
 /*
- * cli.h: what the `jpki` subcommand files share: option conventions, the
- * data directory, error reporting, PIN input and JSON output.
+ * cli.h: what the `jpki` subcommand files share: option parsing, the data
+ * directory, error reporting, output files, PIN input and JSON output.
  *
  * Conventions every command follows:
  *   --data DIR   data directory (else $JPKI_DATA, else ./jpki-data)
  *   --json       machine-readable output on stdout
+ *                (both also before the command: jpki --data DIR ca show)
+ *   options      each valued option at most once; --opt VALUE or --opt=VALUE
  *   errors       one line on stderr: "jpki: <code>: <message>"
  *   exit status  0 ok, 1 refused/verify failed, 2 bad usage/input, 3 I/O
+ *   output files written whole on success, or not at all
  */
 #ifndef JPKI_CLI_H
 #define JPKI_CLI_H
@@ -16,6 +19,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Subcommand groups: each gets argv starting at the group name. */
 int cli_init(int argc, char **argv);
@@ -31,6 +35,55 @@ int cli_counter(int argc, char **argv);
 /* The proxy procedures and notices (cli_counter_forms.c): -1 if argv[1]
  * is not one of them, else the exit status. */
 int cli_counter_forms(int argc, char **argv);
+
+/* ---- options ------------------------------------------------------------
+ *
+ * Every command declares its options in a table and hands argv to
+ * cli_parse(), which holds the rules for all of them: long options only
+ * (--out FILE or --out=FILE, no abbreviations), a valued option at most
+ * once, no empty value where one is needed, numbers in range, --help
+ * anywhere, positional arguments in between, "--" ends the options.  The
+ * common options given before the command (jpki --data DIR --json ca show)
+ * arrive through the command's own "data" and "json" entries. */
+enum cli_opt_kind {
+	CLI_FLAG,       /* no value: sets *flag */
+	CLI_TEXT,       /* a value the command checks (may be empty) */
+	CLI_VALUE,      /* a value that must not be empty: a path, a name */
+	CLI_NUMBER,     /* a decimal integer in [min, max] */
+};
+
+struct cli_opt {
+	const char *name;               /* "out" for --out */
+	enum cli_opt_kind kind;
+	const char **value;             /* TEXT, VALUE, NUMBER: the argument */
+	int *flag;                      /* FLAG */
+	long long *number;              /* NUMBER: the value, if wanted */
+	long long min, max;             /* NUMBER */
+};
+
+struct cli_command {
+	const char *name;               /* "ca issue": errors name it */
+	const char *usage;              /* what --help prints */
+	const struct cli_opt *opts;
+	size_t nopts;
+	const char **pos;               /* room for max_pos positional args */
+	int max_pos;
+	int npos;                       /* out: how many were given */
+};
+
+/* What cli_parse() and cli_global_options() return when the command is to
+ * run; anything else is the exit status (0 after --help, 2 after a usage
+ * error, reported). */
+#define CLI_RUN (-1)
+
+/* Parse argv[1..argc-1] (argv[0] is the command's own word) against c. */
+int cli_parse(struct cli_command *c, int argc, char **argv);
+
+/* main(): take the common options that precede the command (--data DIR,
+ * --data=DIR, --json, --help printing usage) and set *command to the
+ * index of the command word in argv. */
+int cli_global_options(int argc, char **argv, const char *usage,
+    int *command);
 
 /* The data directory named by --data (may be NULL), $JPKI_DATA or the
  * default ./jpki-data. */
@@ -58,12 +111,38 @@ void cli_close(struct cli_env *env);
 /* Print "jpki: <name>: <message>" for code (using jpki_errmsg()) and return
  * the exit status for it. */
 int cli_report(int code);
-/* Report a usage error with a message and return 2. */
+/* Report a usage error with a message (one line) and return 2. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Report an unknown or incomplete option of the getopt_long() run over
- * gargv, in one line; returns 2.  (main() sets opterr = 0.) */
-int cli_bad_option(char **gargv);
+/* ---- output files ---------------------------------------------------------
+ *
+ * A command's --out file is written whole or not at all: the bytes go to a
+ * temporary file beside it, renamed into place by cli_out_commit() once
+ * the command has succeeded; cli_out_discard() leaves no trace (and a file
+ * that was already there untouched).  A path that exists and is not a
+ * regular file (/dev/stdout, a pipe) is written in place. */
+struct cli_out {
+	const char *path;
+	char *tmp;                      /* NULL: writing path in place */
+	FILE *f;
+};
+
+/* Create the file's temporary beside path; a path that cannot be created
+ * is bad input (JPKI_ERR_INPUT) naming opt ("--out"). */
+int cli_out_open(struct cli_out *o, const char *opt, const char *path);
+/* Flush, sync and rename into place; on failure the temporary is gone. */
+int cli_out_commit(struct cli_out *o);
+/* Drop what was written.  Safe on a zeroed or already finished cli_out. */
+void cli_out_discard(struct cli_out *o);
+/* All three for bytes in memory. */
+int cli_write_file(const char *opt, const char *path, const void *p,
+    size_t n);
+
+/* An output directory (--out DIR): created if missing (its parent must
+ * exist); *made says so, for cli_out_dir_discard() to remove it again
+ * (only if still empty) when the command fails. */
+int cli_out_dir(const char *dir, int *made);
+void cli_out_dir_discard(const char *dir, int made);
 
 /* Read a secret: from environment variable env if set, else from the
  * terminal with echo off after printing prompt to stderr.  Fails with

@@ -5,7 +5,7 @@
 #include "cli/cli.h"
 #include "ca/ca.h"
 
-#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,17 +13,6 @@ static const char usage_text[] =
     "usage: jpki audit verify [--json]\n"
     "       jpki audit list [--after SEQ] [--limit N] [--json]\n"
     "common: --data DIR\n";
-
-enum { O_DATA = 1, O_JSON, O_AFTER, O_LIMIT, O_HELP };
-
-static const struct option opts[] = {
-    {"data", required_argument, NULL, O_DATA},
-    {"json", no_argument, NULL, O_JSON},
-    {"after", required_argument, NULL, O_AFTER},
-    {"limit", required_argument, NULL, O_LIMIT},
-    {"help", no_argument, NULL, O_HELP},
-    {NULL, 0, NULL, 0},
-};
 
 static void
 hex32(const uint8_t h[32], char out[65])
@@ -60,34 +49,29 @@ cli_audit(int argc, char **argv)
 	const char *data = NULL;
 	long long after = 0, limit = 0;
 	struct cli_env env;
-	int json = 0, c, rc;
+	int json = 0, rc;
 	long checked = 0;
+	const struct cli_opt opts[] = {
+	    {"data", CLI_VALUE, .value = &data},
+	    {"json", CLI_FLAG, .flag = &json},
+	    {"after", CLI_NUMBER, .number = &after, .min = 0,
+		.max = LLONG_MAX},
+	    {"limit", CLI_NUMBER, .number = &limit, .min = 1,
+		.max = LLONG_MAX},
+	};
+	struct cli_command cmd = {"audit", usage_text, opts,
+	    JPKI_ARRAY_LEN(opts), NULL, 0, 0};
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fputs(usage_text, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if (strcmp(argv[1], "--help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
 	}
 	if (strcmp(argv[1], "verify") != 0 && strcmp(argv[1], "list") != 0)
 		return cli_usage("jpki audit: unknown subcommand '%s'", argv[1]);
-	optind = 1;
-	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_DATA: data = optarg; break;
-		case O_JSON: json = 1; break;
-		case O_AFTER:
-			if ((rc = cli_parse_i64("--after", optarg, &after)))
-				return cli_report(rc);
-			break;
-		case O_LIMIT:
-			if ((rc = cli_parse_i64("--limit", optarg, &limit)))
-				return cli_report(rc);
-			break;
-		case O_HELP: fputs(usage_text, stdout); return 0;
-		default: return cli_bad_option(argv + 1);
-		}
-	}
-	if (optind != argc - 1)
-		return cli_usage("unexpected argument '%s'", argv[optind + 1]);
+	cmd.name = strcmp(argv[1], "verify") == 0 ? "audit verify" :
+	    "audit list";
+	if ((rc = cli_parse(&cmd, argc - 1, argv + 1)) != CLI_RUN)
+		return rc;
 	if ((rc = cli_open(data, CLI_READ, &env)) != 0)
 		return rc;
 	if (strcmp(argv[1], "verify") == 0) {

@@ -7,13 +7,10 @@
 #include "pki/pki.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
+#include <limits.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static const char usage_text[] =
     "usage: jpki ca show [--json]\n"
@@ -21,23 +18,6 @@ static const char usage_text[] =
     "       jpki ca issue --resident ID --type sign|auth --pubkey FILE.pem\n"
     "                     [--card-expiry YYYY-MM-DD] --out FILE [--json]\n"
     "common: --data DIR, --actor NAME\n";
-
-enum { O_DATA = 1, O_JSON, O_OUT, O_RESIDENT, O_TYPE, O_PUBKEY, O_EXPIRY,
-	O_ACTOR, O_HELP };
-
-static const struct option opts[] = {
-    {"data", required_argument, NULL, O_DATA},
-    {"json", no_argument, NULL, O_JSON},
-    {"out", required_argument, NULL, O_OUT},
-    {"resident", required_argument, NULL, O_RESIDENT},
-    {"type", required_argument, NULL, O_TYPE},
-    {"pubkey", required_argument, NULL, O_PUBKEY},
-    {"card-expiry", required_argument, NULL, O_EXPIRY},
-    {"actor", required_argument, NULL, O_ACTOR},
-    {"clerk", required_argument, NULL, O_ACTOR},
-    {"help", no_argument, NULL, O_HELP},
-    {NULL, 0, NULL, 0},
-};
 
 struct args {
 	const char *data, *out, *resident, *type, *pubkey, *expiry, *actor;
@@ -111,54 +91,55 @@ cmd_show(struct cli_env *e, struct args *a)
 }
 
 static int
-write_cert_pem(const char *path, X509 *x)
-{
-	FILE *f = fopen(path, "w");
-	int ok;
-
-	if (f == NULL)
-		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
-	ok = PEM_write_X509(f, x);
-	if (fclose(f) != 0 || !ok)
-		return jpki_fail(JPKI_ERR_IO, "%s: write failed", path);
-	return JPKI_OK;
-}
-
-static int
 cmd_export(struct cli_env *e, struct args *a)
 {
 	static const char *files[] = {"sign-ca.pem", "auth-ca.pem",
 	    "sign-ocsp.pem", "auth-ocsp.pem"};
+	struct cli_out out[4];
 	X509 *certs[4];
-	char path[1024];
-	json_t *arr;
-	int r;
+	char path[4][1024];
+	json_t *arr = NULL;
+	int r, made = 0;
 
+	memset(out, 0, sizeof(out));
 	if (a->out == NULL)
 		return jpki_fail(JPKI_ERR_USAGE, "export needs --out DIR");
-	if (mkdir(a->out, 0755) != 0 && errno != EEXIST)
-		return jpki_fail(JPKI_ERR_IO, "%s: %s", a->out, strerror(errno));
+	if ((r = cli_out_dir(a->out, &made)) != JPKI_OK)
+		return r;
 	certs[0] = ca_cert(e->ca, CERT_SIGN);
 	certs[1] = ca_cert(e->ca, CERT_AUTH);
 	certs[2] = ca_ocsp_cert(e->ca, CERT_SIGN);
 	certs[3] = ca_ocsp_cert(e->ca, CERT_AUTH);
+	/* All four written before any is renamed into place. */
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path[i], sizeof(path[i]), "%s/%s", a->out, files[i]);
+		if ((r = cli_out_open(&out[i], "--out", path[i])) != JPKI_OK)
+			goto fail;
+		if (!PEM_write_X509(out[i].f, certs[i])) {
+			r = jpki_fail(JPKI_ERR_IO, "%s: write failed", path[i]);
+			goto fail;
+		}
+	}
 	arr = json_array();
 	for (size_t i = 0; i < 4; i++) {
-		snprintf(path, sizeof(path), "%s/%s", a->out, files[i]);
-		if ((r = write_cert_pem(path, certs[i])) != JPKI_OK) {
-			json_decref(arr);
-			return r;
-		}
-		json_array_append_new(arr, json_string(path));
+		if ((r = cli_out_commit(&out[i])) != JPKI_OK)
+			goto fail;
+		json_array_append_new(arr, json_string(path[i]));
 	}
-	if (a->json)
+	if (a->json) {
 		cli_print_json(json_pack("{s:o}", "files", arr));
-	else {
+		arr = NULL;
+	} else {
 		for (size_t i = 0; i < 4; i++)
-			printf("%s\n", json_string_value(json_array_get(arr, i)));
-		json_decref(arr);
+			printf("%s\n", path[i]);
 	}
-	return JPKI_OK;
+fail:
+	for (size_t i = 0; i < 4; i++)
+		cli_out_discard(&out[i]);
+	if (r != JPKI_OK)
+		cli_out_dir_discard(a->out, made);
+	json_decref(arr);
+	return r;
 }
 
 static int
@@ -177,51 +158,21 @@ read_pubkey(const char *path, EVP_PKEY **out)
 	return JPKI_OK;
 }
 
-/* Open the output before issuing: a certificate is never issued and then
- * lost for want of a writable --out.  Nothing is truncated yet. */
-static int
-out_open(const char *path, FILE **f, int *created)
-{
-	int fd;
-
-	*created = access(path, F_OK) != 0;
-	if ((fd = open(path, O_WRONLY | O_CREAT, 0644)) < 0)
-		return jpki_fail(JPKI_ERR_INPUT, "--out: %s: %s", path,
-		    strerror(errno));
-	if ((*f = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		return jpki_fail(JPKI_ERR_IO, "--out: %s: %s", path,
-		    strerror(errno));
-	}
-	return JPKI_OK;
-}
-
-/* Empty a regular file before writing (devices and pipes have nothing
- * to truncate). */
-static int
-truncate_regular(FILE *f)
-{
-	struct stat st;
-
-	if (fstat(fileno(f), &st) != 0)
-		return 0;
-	return !S_ISREG(st.st_mode) || ftruncate(fileno(f), 0) == 0;
-}
-
 static int
 cmd_issue(struct cli_env *e, struct args *a)
 {
 	struct ca_issue_request req;
 	struct ca_issued out;
+	struct cli_out f;
 	const unsigned char *p;
 	X509 *x = NULL;
-	FILE *f = NULL;
 	long long id;
 	char nb[26], na[26];
-	int r, created = 0;
+	int r;
 
 	memset(&req, 0, sizeof(req));
 	memset(&out, 0, sizeof(out));
+	memset(&f, 0, sizeof(f));
 	if (a->resident == NULL || a->type == NULL || a->pubkey == NULL ||
 	    a->out == NULL)
 		return jpki_fail(JPKI_ERR_USAGE, "issue needs --resident, --type,"
@@ -237,7 +188,9 @@ cmd_issue(struct cli_env *e, struct args *a)
 	req.actor = a->actor ? a->actor : "operator";
 	if ((r = read_pubkey(a->pubkey, &req.pub)) != JPKI_OK)
 		return r;
-	if ((r = out_open(a->out, &f, &created)) != JPKI_OK)
+	/* The output is opened before issuing: a certificate is never
+	 * issued and then lost for want of a writable --out. */
+	if ((r = cli_out_open(&f, "--out", a->out)) != JPKI_OK)
 		goto out;
 	if ((r = ca_issue(e->ca, &req, &out)) != JPKI_OK)
 		goto out;
@@ -247,7 +200,7 @@ cmd_issue(struct cli_env *e, struct args *a)
 		    "unreadable", out.serial);
 		goto out;
 	}
-	if (!truncate_regular(f) || !PEM_write_X509(f, x) || fflush(f) != 0) {
+	if (!PEM_write_X509(f.f, x) || cli_out_commit(&f) != JPKI_OK) {
 		r = jpki_fail(JPKI_ERR_IO, "--out: %s: certificate %s was "
 		    "issued but not written (`jpki cert show %s --pem`)",
 		    a->out, out.serial, out.serial);
@@ -264,12 +217,8 @@ cmd_issue(struct cli_env *e, struct args *a)
 		printf("issued %s certificate %s, valid until %s -> %s\n",
 		    rules_cert_type_name(req.type), out.serial, na, a->out);
 out:
-	if (f != NULL && fclose(f) != 0 && r == JPKI_OK)
-		r = jpki_fail(JPKI_ERR_IO, "--out: %s: %s", a->out,
-		    strerror(errno));
-	/* A refused issuance leaves no empty file behind. */
-	if (r != JPKI_OK && created && out.der == NULL)
-		unlink(a->out);
+	/* A refused issuance leaves no file behind. */
+	cli_out_discard(&f);
 	X509_free(x);
 	EVP_PKEY_free(req.pub);
 	ca_issued_free(&out);
@@ -290,35 +239,34 @@ cli_ca(int argc, char **argv)
 	};
 	struct args a;
 	struct cli_env env;
-	int c, rc;
+	char name[32];
+	int rc;
+	const struct cli_opt opts[] = {
+	    {"data", CLI_VALUE, .value = &a.data},
+	    {"json", CLI_FLAG, .flag = &a.json},
+	    {"out", CLI_VALUE, .value = &a.out},
+	    {"resident", CLI_NUMBER, .value = &a.resident, .min = 1,
+		.max = LLONG_MAX},
+	    {"type", CLI_VALUE, .value = &a.type},
+	    {"pubkey", CLI_VALUE, .value = &a.pubkey},
+	    {"card-expiry", CLI_VALUE, .value = &a.expiry},
+	    {"actor", CLI_VALUE, .value = &a.actor},
+	    {"clerk", CLI_VALUE, .value = &a.actor},
+	};
+	struct cli_command cmd = {name, usage_text, opts, JPKI_ARRAY_LEN(opts),
+	    NULL, 0, 0};
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fputs(usage_text, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if (strcmp(argv[1], "--help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
 	}
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(cmds); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)
 			continue;
 		memset(&a, 0, sizeof(a));
-		optind = 1;
-		while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) !=
-		    -1) {
-			switch (c) {
-			case O_DATA: a.data = optarg; break;
-			case O_JSON: a.json = 1; break;
-			case O_OUT: a.out = optarg; break;
-			case O_RESIDENT: a.resident = optarg; break;
-			case O_TYPE: a.type = optarg; break;
-			case O_PUBKEY: a.pubkey = optarg; break;
-			case O_EXPIRY: a.expiry = optarg; break;
-			case O_ACTOR: a.actor = optarg; break;
-			case O_HELP: fputs(usage_text, stdout); return 0;
-			default: return cli_bad_option(argv + 1);
-			}
-		}
-		if (optind != argc - 1)
-			return cli_usage("unexpected argument '%s'",
-			    argv[optind + 1]);
+		snprintf(name, sizeof(name), "ca %s", cmds[i].name);
+		if ((rc = cli_parse(&cmd, argc - 1, argv + 1)) != CLI_RUN)
+			return rc;
 		if ((rc = cli_open(a.data, cmds[i].open, &env)) != 0)
 			return rc;
 		rc = cmds[i].run(&env, &a);

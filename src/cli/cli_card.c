@@ -36,53 +36,36 @@ struct card_opts {
 };
 
 static const char usage_text[] =
-    "jpki card new --out FILE [--kind mynumber|juki] [--data DIR]\n"
-    "  jpki card status|info (--card FILE | --reader NAME) [--json]\n"
-    "  jpki card certs --out DIR [--sign] (--card FILE | --reader NAME)\n"
-    "  jpki card change-pin --type sign|auth|cardinfo (--card F | --reader N)\n"
-    "  jpki card sign --type sign|auth --in FILE --out SIG (--card F | --reader N)\n"
-    "  jpki card attach --card FILE [--vpcd HOST:PORT]";
+    "usage: jpki card new --out FILE [--kind mynumber|juki] [--json]\n"
+    "       jpki card status|info (--card FILE | --reader NAME) [--json]\n"
+    "       jpki card certs --out DIR [--sign] (--card FILE | --reader NAME)\n"
+    "       jpki card change-pin --type sign|auth|cardinfo (--card F | --reader N)\n"
+    "       jpki card sign --type sign|auth --in FILE --out SIG (--card F | --reader N)\n"
+    "       jpki card attach --card FILE [--vpcd HOST:PORT]\n"
+    "common: --data DIR (new: the issuer key), --json\n";
 
 static int
 parse_opts(int argc, char **argv, struct card_opts *o)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} valued[] = {
-	    {"--card", offsetof(struct card_opts, card)},
-	    {"--reader", offsetof(struct card_opts, reader)},
-	    {"--data", offsetof(struct card_opts, data)},
-	    {"--out", offsetof(struct card_opts, out)},
-	    {"--in", offsetof(struct card_opts, in)},
-	    {"--type", offsetof(struct card_opts, type)},
-	    {"--vpcd", offsetof(struct card_opts, vpcd)},
-	    {"--kind", offsetof(struct card_opts, kind)},
+	char name[32];
+	const struct cli_opt opts[] = {
+	    {"card", CLI_VALUE, .value = &o->card},
+	    {"reader", CLI_VALUE, .value = &o->reader},
+	    {"data", CLI_VALUE, .value = &o->data},
+	    {"out", CLI_VALUE, .value = &o->out},
+	    {"in", CLI_VALUE, .value = &o->in},
+	    {"type", CLI_VALUE, .value = &o->type},
+	    {"vpcd", CLI_VALUE, .value = &o->vpcd},
+	    {"kind", CLI_VALUE, .value = &o->kind},
+	    {"json", CLI_FLAG, .flag = &o->json},
+	    {"sign", CLI_FLAG, .flag = &o->sign},
 	};
+	struct cli_command cmd = {name, usage_text, opts, JPKI_ARRAY_LEN(opts),
+	    NULL, 0, 0};
 
 	memset(o, 0, sizeof(*o));
-	for (int i = 2; i < argc; i++) {
-		size_t k;
-
-		if (strcmp(argv[i], "--json") == 0) {
-			o->json = 1;
-			continue;
-		}
-		if (strcmp(argv[i], "--sign") == 0) {
-			o->sign = 1;
-			continue;
-		}
-		for (k = 0; k < JPKI_ARRAY_LEN(valued); k++)
-			if (strcmp(argv[i], valued[k].name) == 0)
-				break;
-		if (k == JPKI_ARRAY_LEN(valued))
-			return cli_usage("card %s: unknown option '%s'\n  %s",
-			    argv[1], argv[i], usage_text);
-		if (i + 1 >= argc)
-			return cli_usage("%s needs a value", argv[i]);
-		*(const char **)((char *)o + valued[k].off) = argv[++i];
-	}
-	return 0;
+	snprintf(name, sizeof(name), "card %s", argv[1]);
+	return cli_parse(&cmd, argc - 1, argv + 1);
 }
 
 static int
@@ -238,20 +221,6 @@ fail:
 /* ---- certs ------------------------------------------------------------- */
 
 static int
-write_file(const char *path, const uint8_t *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	int ok;
-
-	/* A path the user named that cannot be opened is bad input (2). */
-	if (f == NULL)
-		return jpki_fail(JPKI_ERR_INPUT, "%s: %s", path, strerror(errno));
-	ok = fwrite(p, 1, n, f) == n;
-	ok = fclose(f) == 0 && ok;
-	return ok ? JPKI_OK : jpki_fail(JPKI_ERR_IO, "%s: write failed", path);
-}
-
-static int
 card_certs(const struct card_opts *o)
 {
 	static const struct {
@@ -264,17 +233,20 @@ card_certs(const struct card_opts *o)
 	    {CARD_CERT_SIGN, "sign.der"},
 	};
 	struct card_transport *t = NULL;
-	json_t *files = json_object();
-	char path[4096];
-	struct jbuf der;
-	int r = JPKI_OK;
+	struct jbuf der[JPKI_ARRAY_LEN(certs)];
+	struct cli_out out[JPKI_ARRAY_LEN(certs)];
+	char path[JPKI_ARRAY_LEN(certs)][4096];
+	json_t *files = NULL;
+	int r = JPKI_OK, made = 0;
 
-	if (o->out == NULL) {
-		json_decref(files);
+	memset(der, 0, sizeof(der));
+	memset(out, 0, sizeof(out));
+	if (o->out == NULL)
 		return cli_usage("card certs needs --out DIR");
-	}
 	if ((r = open_transport(o, &t)) != JPKI_OK)
 		goto fail;
+	/* Everything read from the card first: a wrong signing password
+	 * leaves no directory or file behind. */
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(certs); i++) {
 		if (certs[i].which == CARD_CERT_SIGN) {
 			if (!o->sign)
@@ -282,31 +254,53 @@ card_certs(const struct card_opts *o)
 			if ((r = verify_pin(t, PIN_SIGN)) != JPKI_OK)
 				goto fail;
 		}
-		r = card_client_read_cert(t, certs[i].which, &der);
+		r = card_client_read_cert(t, certs[i].which, &der[i]);
 		if (r == JPKI_ERR_NOTFOUND) {
-			if (!o->json)
-				printf("%-12s (none on the card)\n",
-				    certs[i].file);
-			json_object_set_new(files, certs[i].file, json_null());
+			jpki_errclear();
 			r = JPKI_OK;
-			continue;
-		}
-		if (r != JPKI_OK)
+		} else if (r != JPKI_OK) {
 			goto fail;
-		snprintf(path, sizeof(path), "%s/%s", o->out, certs[i].file);
-		r = write_file(path, der.data, der.len);
-		jbuf_free(&der);
-		if (r != JPKI_OK)
+		}
+	}
+	if ((r = cli_out_dir(o->out, &made)) != JPKI_OK)
+		goto fail;
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(certs); i++) {
+		if (der[i].data == NULL)
+			continue;
+		snprintf(path[i], sizeof(path[i]), "%s/%s", o->out,
+		    certs[i].file);
+		if ((r = cli_out_open(&out[i], "--out", path[i])) != JPKI_OK)
+			goto fail;
+		if (fwrite(der[i].data, 1, der[i].len, out[i].f) != der[i].len) {
+			r = jpki_fail(JPKI_ERR_IO, "%s: write failed", path[i]);
+			goto fail;
+		}
+	}
+	files = json_object();
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(certs); i++) {
+		int on_card = der[i].data != NULL;
+
+		if (certs[i].which == CARD_CERT_SIGN && !o->sign)
+			continue;
+		if (on_card && (r = cli_out_commit(&out[i])) != JPKI_OK)
 			goto fail;
 		if (!o->json)
-			printf("%-12s %s\n", certs[i].file, path);
-		json_object_set_new(files, certs[i].file, json_string(path));
+			printf("%-12s %s\n", certs[i].file, on_card ? path[i] :
+			    "(none on the card)");
+		json_object_set_new(files, certs[i].file, on_card ?
+		    json_string(path[i]) : json_null());
 	}
 	if (o->json) {
 		cli_print_json(files);
 		files = NULL;
 	}
 fail:
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(certs); i++) {
+		cli_out_discard(&out[i]);
+		jbuf_free(&der[i]);
+	}
+	if (r != JPKI_OK)
+		cli_out_dir_discard(o->out, made);
 	json_decref(files);
 	card_transport_free(&t);
 	return cli_report(r);
@@ -449,7 +443,8 @@ card_sign_cmd(const struct card_opts *o)
 	    (r = verify_pin(t, type == CERT_SIGN ? PIN_SIGN : PIN_AUTH)) !=
 	    JPKI_OK ||
 	    (r = card_client_sign_sha256(t, type, hash, sig)) != JPKI_OK ||
-	    (r = write_file(o->out, sig, sizeof(sig))) != JPKI_OK)
+	    (r = cli_write_file("--out", o->out, sig, sizeof(sig))) !=
+	    JPKI_OK)
 		goto fail;
 	if (o->json)
 		cli_print_json(json_pack("{s:s, s:s, s:s, s:i}", "key",
@@ -527,17 +522,17 @@ cli_card(int argc, char **argv)
 	struct card_opts o;
 	int r;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		printf("usage: %s\n", usage_text);
-		return argc < 2 ? 2 : 0;
+	if (strcmp(argv[1], "--help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
 	}
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(subs); i++) {
 		if (strcmp(argv[1], subs[i].name) != 0)
 			continue;
-		if ((r = parse_opts(argc, argv, &o)) != 0)
+		if ((r = parse_opts(argc, argv, &o)) != CLI_RUN)
 			return r;
 		return subs[i].run(&o);
 	}
-	return cli_usage("unknown card command '%s'\n  %s", argv[1],
-	    usage_text);
+	return cli_usage("jpki card: unknown subcommand '%s' (jpki card "
+	    "--help)", argv[1]);
 }

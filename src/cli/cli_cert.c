@@ -7,7 +7,7 @@
 #include "pki/pki.h"
 
 #include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,20 +21,6 @@ static const char usage_text[] =
     "       cessationOfOperation, cACompromise, certificateHold,\n"
     "       privilegeWithdrawn, unspecified\n"
     "common: --data DIR, --actor NAME\n";
-
-enum { O_DATA = 1, O_JSON, O_RESIDENT, O_REASON, O_ACTOR, O_PEM, O_HELP };
-
-static const struct option opts[] = {
-    {"data", required_argument, NULL, O_DATA},
-    {"json", no_argument, NULL, O_JSON},
-    {"resident", required_argument, NULL, O_RESIDENT},
-    {"reason", required_argument, NULL, O_REASON},
-    {"actor", required_argument, NULL, O_ACTOR},
-    {"clerk", required_argument, NULL, O_ACTOR},
-    {"pem", no_argument, NULL, O_PEM},
-    {"help", no_argument, NULL, O_HELP},
-    {NULL, 0, NULL, 0},
-};
 
 struct args {
 	const char *data, *resident, *reason, *actor, *serial;
@@ -229,35 +215,33 @@ cli_cert(int argc, char **argv)
 	struct args a;
 	struct cli_env env;
 	int64_t now;
-	int c, rc;
+	char name[32];
+	int rc;
+	const struct cli_opt opts[] = {
+	    {"data", CLI_VALUE, .value = &a.data},
+	    {"json", CLI_FLAG, .flag = &a.json},
+	    {"resident", CLI_NUMBER, .value = &a.resident, .min = 1,
+		.max = LLONG_MAX},
+	    {"reason", CLI_VALUE, .value = &a.reason},
+	    {"actor", CLI_VALUE, .value = &a.actor},
+	    {"clerk", CLI_VALUE, .value = &a.actor},
+	    {"pem", CLI_FLAG, .flag = &a.pem},
+	};
+	struct cli_command cmd = {name, usage_text, opts, JPKI_ARRAY_LEN(opts),
+	    &a.serial, 0, 0};
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fputs(usage_text, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if (strcmp(argv[1], "--help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
 	}
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(cmds); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)
 			continue;
 		memset(&a, 0, sizeof(a));
-		optind = 1;
-		while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) !=
-		    -1) {
-			switch (c) {
-			case O_DATA: a.data = optarg; break;
-			case O_JSON: a.json = 1; break;
-			case O_RESIDENT: a.resident = optarg; break;
-			case O_REASON: a.reason = optarg; break;
-			case O_ACTOR: a.actor = optarg; break;
-			case O_PEM: a.pem = 1; break;
-			case O_HELP: fputs(usage_text, stdout); return 0;
-			default: return cli_bad_option(argv + 1);
-			}
-		}
-		if (cmds[i].takes_serial && optind < argc - 1)
-			a.serial = argv[1 + optind++];
-		if (optind != argc - 1)
-			return cli_usage("unexpected argument '%s'",
-			    argv[optind + 1]);
+		snprintf(name, sizeof(name), "cert %s", cmds[i].name);
+		cmd.max_pos = cmds[i].takes_serial;
+		if ((rc = cli_parse(&cmd, argc - 1, argv + 1)) != CLI_RUN)
+			return rc;
 		if ((rc = jpki_now_checked(&now)) != JPKI_OK)
 			return cli_report(rc);
 		if ((rc = cli_open(a.data, cmds[i].open, &env)) != 0)

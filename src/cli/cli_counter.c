@@ -22,7 +22,7 @@
 #include "cli/cli.h"
 #include "counter/counter.h"
 
-#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,31 +44,11 @@ static const char usage_text[] =
     "       [--data DIR]; PINs from JPKI_SIGN_PASSWORD, JPKI_AUTH_PIN,\n"
     "       JPKI_CARDINFO_PIN or a prompt\n";
 
-enum { O_DATA = 1, O_JSON, O_RESIDENT, O_OUT, O_CARD, O_TYPE, O_CLERK,
-	O_NO_SIGN, O_NO_AUTH, O_ID_DOC, O_ID_NUMBER, O_SERIAL, O_HELP };
-
-static const struct option opts[] = {
-    {"data", required_argument, NULL, O_DATA},
-    {"json", no_argument, NULL, O_JSON},
-    {"resident", required_argument, NULL, O_RESIDENT},
-    {"out", required_argument, NULL, O_OUT},
-    {"card", required_argument, NULL, O_CARD},
-    {"type", required_argument, NULL, O_TYPE},
-    {"clerk", required_argument, NULL, O_CLERK},
-    {"no-sign", no_argument, NULL, O_NO_SIGN},
-    {"no-auth", no_argument, NULL, O_NO_AUTH},
-    {"id-doc", required_argument, NULL, O_ID_DOC},
-    {"id-number", required_argument, NULL, O_ID_NUMBER},
-    {"serial", required_argument, NULL, O_SERIAL},
-    {"help", no_argument, NULL, O_HELP},
-    {NULL, 0, NULL, 0},
-};
-
 struct args {
 	const char *data, *resident, *out, *card, *type, *clerk, *id_doc,
 	    *id_number, *serial;
 	int json, no_sign, no_auth;
-	int64_t resident_id;
+	long long resident_id;
 };
 
 /* The holder's PINs, read only when the procedure needs them. */
@@ -376,12 +356,30 @@ cli_counter(int argc, char **argv)
 	struct counter_receipt rc;
 	struct args a;
 	struct cli_env env;
+	char name[32];
 	size_t i;
-	int c, r;
+	int r;
+	const struct cli_opt opts[] = {
+	    {"data", CLI_VALUE, .value = &a.data},
+	    {"json", CLI_FLAG, .flag = &a.json},
+	    {"resident", CLI_NUMBER, .value = &a.resident,
+		.number = &a.resident_id, .min = 1, .max = LLONG_MAX},
+	    {"out", CLI_VALUE, .value = &a.out},
+	    {"card", CLI_VALUE, .value = &a.card},
+	    {"type", CLI_VALUE, .value = &a.type},
+	    {"clerk", CLI_VALUE, .value = &a.clerk},
+	    {"no-sign", CLI_FLAG, .flag = &a.no_sign},
+	    {"no-auth", CLI_FLAG, .flag = &a.no_auth},
+	    {"id-doc", CLI_VALUE, .value = &a.id_doc},
+	    {"id-number", CLI_VALUE, .value = &a.id_number},
+	    {"serial", CLI_VALUE, .value = &a.serial},
+	};
+	struct cli_command cmd = {name, usage_text, opts, JPKI_ARRAY_LEN(opts),
+	    NULL, 0, 0};
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fputs(usage_text, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if (strcmp(argv[1], "--help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
 	}
 	/* proxy-apply, proxy-complete, notices, form-show. */
 	if ((r = cli_counter_forms(argc, argv)) >= 0)
@@ -393,40 +391,9 @@ cli_counter(int argc, char **argv)
 		return cli_usage("counter: unknown procedure '%s' (jpki counter "
 		    "--help lists them)", argv[1]);
 	memset(&a, 0, sizeof(a));
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_DATA: a.data = optarg; break;
-		case O_JSON: a.json = 1; break;
-		case O_RESIDENT: a.resident = optarg; break;
-		case O_OUT: a.out = optarg; break;
-		case O_CARD: a.card = optarg; break;
-		case O_TYPE: a.type = optarg; break;
-		case O_CLERK: a.clerk = optarg; break;
-		case O_NO_SIGN: a.no_sign = 1; break;
-		case O_NO_AUTH: a.no_auth = 1; break;
-		case O_ID_DOC: a.id_doc = optarg; break;
-		case O_ID_NUMBER: a.id_number = optarg; break;
-		case O_SERIAL: a.serial = optarg; break;
-		case O_HELP: fputs(usage_text, stdout); return 0;
-		default:
-			return cli_usage("counter %s: unknown option or missing "
-			    "value '%s'", argv[1], argv[optind]);
-		}
-	}
-	if (optind != argc - 1)
-		return cli_usage("counter %s: unexpected argument '%s'",
-		    argv[1], argv[optind + 1]);
-	if (a.resident != NULL) {
-		long long id;
-
-		if ((r = cli_parse_i64("--resident", a.resident, &id)))
-			return cli_report(r);
-		if (id <= 0)
-			return cli_usage("--resident: a resident id (1 or more)");
-		a.resident_id = id;
-	}
+	snprintf(name, sizeof(name), "counter %s", argv[1]);
+	if ((r = cli_parse(&cmd, argc - 1, argv + 1)) != CLI_RUN)
+		return r;
 	if (cmds[i].run != NULL && a.clerk == NULL)
 		return cli_usage("counter %s needs --clerk NAME (who ran the "
 		    "procedure)", argv[1]);

@@ -12,7 +12,7 @@
 #include "cli/cli.h"
 #include "counter/counter.h"
 
-#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,30 +55,6 @@ static const char usage_text[] =
     "       jpki counter form-show N [--json]\n"
     "common: --data DIR\n";
 
-enum { O_DATA = 1, O_JSON, O_CLERK, O_RESIDENT, O_PURPOSE, O_TYPE, O_PIN,
-	O_PROXY_NAME, O_PROXY_ID_TYPE, O_PROXY_ID_NUMBER, O_OUT, O_FORM,
-	O_CARD, O_WITHIN, O_NO_PROGRESS, O_HELP };
-
-static const struct option opts[] = {
-    {"data", required_argument, NULL, O_DATA},
-    {"json", no_argument, NULL, O_JSON},
-    {"clerk", required_argument, NULL, O_CLERK},
-    {"resident", required_argument, NULL, O_RESIDENT},
-    {"purpose", required_argument, NULL, O_PURPOSE},
-    {"type", required_argument, NULL, O_TYPE},
-    {"pin", required_argument, NULL, O_PIN},
-    {"proxy-name", required_argument, NULL, O_PROXY_NAME},
-    {"proxy-id-type", required_argument, NULL, O_PROXY_ID_TYPE},
-    {"proxy-id-number", required_argument, NULL, O_PROXY_ID_NUMBER},
-    {"out", required_argument, NULL, O_OUT},
-    {"form", required_argument, NULL, O_FORM},
-    {"card", required_argument, NULL, O_CARD},
-    {"within", required_argument, NULL, O_WITHIN},
-    {"no-progress", no_argument, NULL, O_NO_PROGRESS},
-    {"help", no_argument, NULL, O_HELP},
-    {NULL, 0, NULL, 0},
-};
-
 struct args {
 	const char *data, *clerk, *resident, *purpose, *type, *pin, *out;
 	const char *form, *card, *within, *pos;
@@ -89,36 +65,32 @@ struct args {
 static int
 parse(int argc, char **argv, struct args *a)
 {
-	int c;
+	char name[32];
+	const struct cli_opt opts[] = {
+	    {"data", CLI_VALUE, .value = &a->data},
+	    {"json", CLI_FLAG, .flag = &a->json},
+	    {"clerk", CLI_VALUE, .value = &a->clerk},
+	    {"resident", CLI_NUMBER, .value = &a->resident, .min = 1,
+		.max = LLONG_MAX},
+	    {"purpose", CLI_VALUE, .value = &a->purpose},
+	    {"type", CLI_VALUE, .value = &a->type},
+	    {"pin", CLI_VALUE, .value = &a->pin},
+	    {"proxy-name", CLI_TEXT, .value = &a->proxy.name},
+	    {"proxy-id-type", CLI_TEXT, .value = &a->proxy.doc_type},
+	    {"proxy-id-number", CLI_TEXT, .value = &a->proxy.doc_number},
+	    {"out", CLI_VALUE, .value = &a->out},
+	    {"form", CLI_NUMBER, .value = &a->form, .min = 1,
+		.max = LLONG_MAX},
+	    {"card", CLI_VALUE, .value = &a->card},
+	    {"within", CLI_VALUE, .value = &a->within},
+	    {"no-progress", CLI_FLAG, .flag = &a->no_progress},
+	};
+	struct cli_command cmd = {name, usage_text, opts, JPKI_ARRAY_LEN(opts),
+	    &a->pos, 1, 0};
 
 	memset(a, 0, sizeof(*a));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_DATA: a->data = optarg; break;
-		case O_JSON: a->json = 1; break;
-		case O_CLERK: a->clerk = optarg; break;
-		case O_RESIDENT: a->resident = optarg; break;
-		case O_PURPOSE: a->purpose = optarg; break;
-		case O_TYPE: a->type = optarg; break;
-		case O_PIN: a->pin = optarg; break;
-		case O_PROXY_NAME: a->proxy.name = optarg; break;
-		case O_PROXY_ID_TYPE: a->proxy.doc_type = optarg; break;
-		case O_PROXY_ID_NUMBER: a->proxy.doc_number = optarg; break;
-		case O_OUT: a->out = optarg; break;
-		case O_FORM: a->form = optarg; break;
-		case O_CARD: a->card = optarg; break;
-		case O_WITHIN: a->within = optarg; break;
-		case O_NO_PROGRESS: a->no_progress = 1; break;
-		case O_HELP: fputs(usage_text, stdout); return -1;
-		default: fputs(usage_text, stderr); return 2;
-		}
-	}
-	if (optind < argc)
-		a->pos = argv[optind++];
-	if (optind < argc)
-		return cli_usage("unexpected argument '%s'", argv[optind]);
-	return 0;
+	snprintf(name, sizeof(name), "counter %s", argv[0]);
+	return cli_parse(&cmd, argc, argv);
 }
 
 static int
@@ -472,8 +444,8 @@ cli_counter_forms(int argc, char **argv)
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(cmds); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)
 			continue;
-		if ((rc = parse(argc - 1, argv + 1, &a)) != 0)
-			return rc < 0 ? 0 : rc;
+		if ((rc = parse(argc - 1, argv + 1, &a)) != CLI_RUN)
+			return rc;
 		/* Bad usage is reported before the data directory is opened. */
 		if (cmds[i].procedure && (rc = need_clerk(&a)) != JPKI_OK)
 			return cli_report(rc);

@@ -7,7 +7,6 @@
 #include "cli/cli.h"
 #include "ca/ca.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,19 +18,6 @@ static const char usage_text[] =
     "  and the full CRL.  Files: DIR/<sign|auth>/<shard>.crl, full.crl\n"
     "  (DIR defaults to <data>/crl).\n"
     "common: --data DIR\n";
-
-enum { O_DATA = 1, O_JSON, O_TYPE, O_SHARD, O_FULL, O_OUT, O_HELP };
-
-static const struct option opts[] = {
-    {"data", required_argument, NULL, O_DATA},
-    {"json", no_argument, NULL, O_JSON},
-    {"type", required_argument, NULL, O_TYPE},
-    {"shard", required_argument, NULL, O_SHARD},
-    {"full", no_argument, NULL, O_FULL},
-    {"out", required_argument, NULL, O_OUT},
-    {"help", no_argument, NULL, O_HELP},
-    {NULL, 0, NULL, 0},
-};
 
 static json_t *
 result_json(const struct ca_crl_result *r)
@@ -55,33 +41,25 @@ generate(int argc, char **argv)
 {
 	const char *data = NULL, *type = NULL, *out = NULL;
 	long long shard = -2;
-	int json = 0, full = 0, c, r = JPKI_OK;
+	int json = 0, full = 0, r = JPKI_OK;
 	enum cert_type types[2];
 	size_t ntypes = 0;
 	struct cli_env env;
 	json_t *arr = NULL;
+	const struct cli_opt opts[] = {
+	    {"data", CLI_VALUE, .value = &data},
+	    {"json", CLI_FLAG, .flag = &json},
+	    {"type", CLI_VALUE, .value = &type},
+	    {"shard", CLI_NUMBER, .number = &shard, .min = 0, .max = 65535},
+	    {"full", CLI_FLAG, .flag = &full},
+	    {"out", CLI_VALUE, .value = &out},
+	};
+	struct cli_command cmd = {"crl generate", usage_text, opts,
+	    JPKI_ARRAY_LEN(opts), NULL, 0, 0};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_DATA: data = optarg; break;
-		case O_JSON: json = 1; break;
-		case O_TYPE: type = optarg; break;
-		case O_SHARD:
-			if ((r = cli_parse_i64("--shard", optarg, &shard)))
-				return cli_report(r);
-			if (shard < 0 || shard > 65535)
-				return cli_usage("--shard: %lld is not a shard "
-				    "number", shard);
-			break;
-		case O_FULL: full = 1; break;
-		case O_OUT: out = optarg; break;
-		case O_HELP: fputs(usage_text, stdout); return 0;
-		default: return cli_bad_option(argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage("unexpected argument '%s'", argv[optind]);
+	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
+		return r;
+	r = JPKI_OK;
 	if (full && shard != -2)
 		return cli_usage("--shard and --full: one or the other");
 	if (type == NULL) {
@@ -134,9 +112,9 @@ generate(int argc, char **argv)
 int
 cli_crl(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fputs(usage_text, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if (strcmp(argv[1], "--help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
 	}
 	if (strcmp(argv[1], "generate") == 0)
 		return generate(argc - 1, argv + 1);

@@ -6,7 +6,7 @@
 #include "cli/cli.h"
 #include "ca/ca.h"
 
-#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,44 +18,29 @@ static const char usage_text[] =
 int
 cli_init(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"data", required_argument, NULL, 'd'},
-	    {"municipality", required_argument, NULL, 'm'},
-	    {"key-bits", required_argument, NULL, 'k'},
-	    {"production-policy", no_argument, NULL, 'p'},
-	    {"base-url", required_argument, NULL, 'u'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct datadir_init_options o;
 	const char *data = NULL;
 	struct datadir *dd = NULL;
 	const struct jpki_config *cfg;
-	long long bits;
-	int json = 0, c, r;
+	long long bits = 0;
+	int json = 0, r;
+	const struct cli_opt opts[] = {
+	    {"data", CLI_VALUE, .value = &data},
+	    {"municipality", CLI_VALUE, .value = &o.municipality},
+	    {"key-bits", CLI_NUMBER, .number = &bits, .min = 1,
+		.max = LLONG_MAX},
+	    {"production-policy", CLI_FLAG, .flag = &o.production_policy},
+	    {"base-url", CLI_VALUE, .value = &o.base_url},
+	    {"json", CLI_FLAG, .flag = &json},
+	};
+	struct cli_command cmd = {"init", usage_text, opts,
+	    JPKI_ARRAY_LEN(opts), NULL, 0, 0};
 
 	memset(&o, 0, sizeof(o));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': data = optarg; break;
-		case 'm': o.municipality = optarg; break;
-		case 'k':
-			if ((r = cli_parse_i64("--key-bits", optarg, &bits)))
-				return cli_report(r);
-			o.key_bits = (int)bits;
-			break;
-		case 'p': o.production_policy = 1; break;
-		case 'u': o.base_url = optarg; break;
-		case 'j': json = 1; break;
-		case 'h': fputs(usage_text, stdout); return 0;
-		default: return cli_bad_option(argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage("jpki init: unexpected argument '%s'",
-		    argv[optind]);
+	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
+		return r;
+	/* datadir_create() holds the rule (2048 to 4096 bits). */
+	o.key_bits = bits > INT_MAX ? INT_MAX : (int)bits;
 	data = cli_data_dir(data);
 	if ((r = datadir_create(data, &o, &dd)) != JPKI_OK)
 		return cli_report(r);

@@ -8,24 +8,12 @@
 #include "ca/ca.h"
 #include "pki/pki.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 static const char usage_text[] =
     "usage: jpki ocsp respond --in REQUEST.der --out RESPONSE.der [--json]\n"
     "common: --data DIR\n";
-
-enum { O_DATA = 1, O_JSON, O_IN, O_OUT, O_HELP };
-
-static const struct option opts[] = {
-    {"data", required_argument, NULL, O_DATA},
-    {"json", no_argument, NULL, O_JSON},
-    {"in", required_argument, NULL, O_IN},
-    {"out", required_argument, NULL, O_OUT},
-    {"help", no_argument, NULL, O_HELP},
-    {NULL, 0, NULL, 0},
-};
 
 static const char *
 cert_status_name(int s)
@@ -52,21 +40,18 @@ respond(int argc, char **argv)
 	struct ca_ocsp_answer ans;
 	struct jbuf req, resp;
 	struct cli_env env;
-	int json = 0, c, r;
+	int json = 0, r;
+	const struct cli_opt opts[] = {
+	    {"data", CLI_VALUE, .value = &data},
+	    {"json", CLI_FLAG, .flag = &json},
+	    {"in", CLI_VALUE, .value = &in},
+	    {"out", CLI_VALUE, .value = &out},
+	};
+	struct cli_command cmd = {"ocsp respond", usage_text, opts,
+	    JPKI_ARRAY_LEN(opts), NULL, 0, 0};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_DATA: data = optarg; break;
-		case O_JSON: json = 1; break;
-		case O_IN: in = optarg; break;
-		case O_OUT: out = optarg; break;
-		case O_HELP: fputs(usage_text, stdout); return 0;
-		default: return cli_bad_option(argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage("unexpected argument '%s'", argv[optind]);
+	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
+		return r;
 	if (in == NULL || out == NULL)
 		return cli_usage("respond needs --in REQUEST.der and --out "
 		    "RESPONSE.der");
@@ -80,8 +65,16 @@ respond(int argc, char **argv)
 	 * by the parser with its message, not cut short here. */
 	if ((r = file_read_all(in, PKI_OCSP_REQUEST_MAX + 1, &req)) != JPKI_OK)
 		goto done;
-	if ((r = ca_ocsp_respond(env.ca, req.data, req.len, &resp, &ans)) ||
-	    (r = durable_write(out, resp.data, resp.len, 0644)) != JPKI_OK)
+	if ((r = ca_ocsp_respond(env.ca, req.data, req.len, &resp, &ans)))
+		goto done;
+	/* The error response is what a server would send, and stdout says
+	 * so; but the request was bad input, and a command that fails writes
+	 * no --out file. */
+	if (ans.status == PKI_OCSP_MALFORMED)
+		r = jpki_fail(JPKI_ERR_INPUT, "%s", ans.why);
+	else if (ans.status == PKI_OCSP_UNAUTHORIZED)
+		r = jpki_fail(JPKI_ERR_REFUSED, "%s", ans.why);
+	else if ((r = cli_write_file("--out", out, resp.data, resp.len)))
 		goto done;
 	if (json) {
 		json_t *o = json_pack("{s:s}", "status",
@@ -119,12 +112,6 @@ respond(int argc, char **argv)
 			    ans.cert[i].status == PKI_OCSP_REVOKED ?
 			    store_revocation_reason_name(ans.cert[i].reason) : "");
 	}
-	/* The error response is written (a server would send it), and the
-	 * request was still bad input. */
-	if (ans.status == PKI_OCSP_MALFORMED)
-		r = jpki_fail(JPKI_ERR_INPUT, "%s", ans.why);
-	else if (ans.status == PKI_OCSP_UNAUTHORIZED)
-		r = jpki_fail(JPKI_ERR_REFUSED, "%s", ans.why);
 done:
 	cli_close(&env);
 	jbuf_free(&req);
@@ -135,9 +122,9 @@ done:
 int
 cli_ocsp(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fputs(usage_text, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if (strcmp(argv[1], "--help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
 	}
 	if (strcmp(argv[1], "respond") == 0)
 		return respond(argc - 1, argv + 1);

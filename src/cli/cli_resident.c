@@ -6,7 +6,6 @@
 #include "counter/csv.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,29 +23,6 @@ static const char usage_text[] =
     "                         [--gender G] [--kana K] [--deceased] [--json]\n"
     "common: --data DIR, --clerk NAME\n";
 
-enum { O_DATA = 1, O_JSON, O_NUMBER, O_NAME, O_KANA, O_ADDRESS, O_BIRTH,
-	O_GENDER, O_MUNI, O_CLERK, O_DECEASED, O_NAME_FLAGS, O_ADDRESS_FLAGS,
-	O_HELP };
-
-static const struct option opts[] = {
-    {"data", required_argument, NULL, O_DATA},
-    {"json", no_argument, NULL, O_JSON},
-    {"number", required_argument, NULL, O_NUMBER},
-    {"name", required_argument, NULL, O_NAME},
-    {"kana", required_argument, NULL, O_KANA},
-    {"address", required_argument, NULL, O_ADDRESS},
-    {"birth", required_argument, NULL, O_BIRTH},
-    {"gender", required_argument, NULL, O_GENDER},
-    {"municipality", required_argument, NULL, O_MUNI},
-    {"clerk", required_argument, NULL, O_CLERK},
-    {"actor", required_argument, NULL, O_CLERK},
-    {"deceased", no_argument, NULL, O_DECEASED},
-    {"name-flags", required_argument, NULL, O_NAME_FLAGS},
-    {"address-flags", required_argument, NULL, O_ADDRESS_FLAGS},
-    {"help", no_argument, NULL, O_HELP},
-    {NULL, 0, NULL, 0},
-};
-
 struct args {
 	const char *data, *clerk;
 	int json, deceased;
@@ -58,38 +34,35 @@ struct args {
 static int
 parse(int argc, char **argv, struct args *a)
 {
-	int c;
+	char name[32];
+	int r;
+	const struct cli_opt opts[] = {
+	    {"data", CLI_VALUE, .value = &a->data},
+	    {"json", CLI_FLAG, .flag = &a->json},
+	    {"number", CLI_TEXT, .value = &a->in.number},
+	    {"name", CLI_TEXT, .value = &a->in.name},
+	    {"kana", CLI_TEXT, .value = &a->in.kana},
+	    {"address", CLI_TEXT, .value = &a->in.address},
+	    {"birth", CLI_TEXT, .value = &a->in.birth},
+	    {"gender", CLI_TEXT, .value = &a->in.gender},
+	    {"municipality", CLI_TEXT, .value = &a->in.municipality},
+	    {"clerk", CLI_VALUE, .value = &a->clerk},
+	    {"actor", CLI_VALUE, .value = &a->clerk},
+	    {"deceased", CLI_FLAG, .flag = &a->deceased},
+	    {"name-flags", CLI_TEXT, .value = &a->in.name_flags},
+	    {"address-flags", CLI_TEXT, .value = &a->in.address_flags},
+	};
+	struct cli_command cmd = {name, usage_text, opts, JPKI_ARRAY_LEN(opts),
+	    a->pos, 2, 0};
 
 	memset(a, 0, sizeof(*a));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_DATA: a->data = optarg; break;
-		case O_JSON: a->json = 1; break;
-		case O_NUMBER: a->in.number = optarg; break;
-		case O_NAME: a->in.name = optarg; break;
-		case O_KANA: a->in.kana = optarg; break;
-		case O_ADDRESS: a->in.address = optarg; break;
-		case O_BIRTH: a->in.birth = optarg; break;
-		case O_GENDER: a->in.gender = optarg; break;
-		case O_MUNI: a->in.municipality = optarg; break;
-		case O_CLERK: a->clerk = optarg; break;
-		case O_DECEASED: a->deceased = 1; break;
-		case O_NAME_FLAGS: a->in.name_flags = optarg; break;
-		case O_ADDRESS_FLAGS: a->in.address_flags = optarg; break;
-		case O_HELP: fputs(usage_text, stdout); return -1;
-		default: return cli_bad_option(argv);
-		}
-	}
-	for (; optind < argc; optind++) {
-		if (a->npos >= 2)
-			return cli_usage("unexpected argument '%s'",
-			    argv[optind]);
-		a->pos[a->npos++] = argv[optind];
-	}
+	snprintf(name, sizeof(name), "resident %s", argv[0]);
+	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
+		return r;
+	a->npos = cmd.npos;
 	if (a->clerk == NULL)
 		a->clerk = "operator";
-	return 0;
+	return CLI_RUN;
 }
 
 static json_t *
@@ -299,15 +272,11 @@ cli_resident(int argc, char **argv)
 	struct cli_env env;
 	int rc;
 
-	if (argc < 2) {
-		fputs(usage_text, stderr);
-		return 2;
-	}
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(cmds); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)
 			continue;
-		if ((rc = parse(argc - 1, argv + 1, &a)) != 0)
-			return rc < 0 ? 0 : rc;
+		if ((rc = parse(argc - 1, argv + 1, &a)) != CLI_RUN)
+			return rc;
 		if ((rc = cli_open(a.data, cmds[i].open, &env)) != 0)
 			return rc;
 		rc = cmds[i].run(&env, &a);

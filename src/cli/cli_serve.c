@@ -6,7 +6,6 @@
 #include "cli/cli.h"
 #include "server/server.h"
 
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,15 +16,6 @@ static const char usage_text[] =
     "usage: jpki serve [--listen HOST:PORT]   (default 127.0.0.1:8080;\n"
     "       [::1]:8080 for IPv6; port 0: any free port, printed)\n"
     "common: --data DIR\n";
-
-enum { O_DATA = 1, O_LISTEN, O_HELP };
-
-static const struct option opts[] = {
-    {"data", required_argument, NULL, O_DATA},
-    {"listen", required_argument, NULL, O_LISTEN},
-    {"help", no_argument, NULL, O_HELP},
-    {NULL, 0, NULL, 0},
-};
 
 /* "127.0.0.1:8080" or "[::1]:8080" into host and port. */
 static int
@@ -67,19 +57,16 @@ cli_serve(int argc, char **argv)
 	struct server *s = NULL;
 	char host[64];
 	sigset_t set;
-	int c, sig, r;
+	int sig, r;
+	const struct cli_opt opts[] = {
+	    {"data", CLI_VALUE, .value = &data},
+	    {"listen", CLI_VALUE, .value = &listen},
+	};
+	struct cli_command cmd = {"serve", usage_text, opts,
+	    JPKI_ARRAY_LEN(opts), NULL, 0, 0};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_DATA: data = optarg; break;
-		case O_LISTEN: listen = optarg; break;
-		case O_HELP: fputs(usage_text, stdout); return 0;
-		default: return cli_bad_option(argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage("unexpected argument '%s'", argv[optind]);
+	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
+		return r;
 	memset(&o, 0, sizeof(o));
 	if ((r = parse_listen(listen, host, sizeof(host), &o.port)) != 0)
 		return r;

@@ -5,13 +5,198 @@
 #include "base/base.h"
 
 #include <errno.h>
-#include <getopt.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
+
+/* The common options given before the command (cli_global_options). */
+static struct {
+	const char *data;
+	int json;
+} global;
+
+/* More than any command has; cli_parse() refuses a longer table. */
+#define CLI_OPTS_MAX 32
+
+/* Where an option writes: --clerk and --actor, writing to one place, are
+ * one option given under two names. */
+static const void *
+opt_dest(const struct cli_opt *o)
+{
+	if (o->kind == CLI_FLAG)
+		return o->flag;
+	if (o->value != NULL)
+		return o->value;
+	return o->number;
+}
+
+static size_t
+opt_slot(const struct cli_command *c, size_t i)
+{
+	size_t j = 0;
+
+	while (opt_dest(&c->opts[j]) != opt_dest(&c->opts[i]))
+		j++;
+	return j;
+}
+
+static int
+opt_find(const struct cli_command *c, const char *name, size_t len,
+    size_t *i)
+{
+	for (*i = 0; *i < c->nopts; (*i)++)
+		if (strlen(c->opts[*i].name) == len &&
+		    strncmp(c->opts[*i].name, name, len) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+opt_number(const struct cli_opt *o, const char *s)
+{
+	char opt[64];
+	long long v;
+	int r;
+
+	snprintf(opt, sizeof(opt), "--%s", o->name);
+	if ((r = cli_parse_i64(opt, s, &v)) != JPKI_OK)
+		return cli_report(r);
+	if (v < o->min || v > o->max) {
+		if (o->max == LLONG_MAX)
+			return cli_usage("%s: must be %lld or more, not %s",
+			    opt, o->min, s);
+		return cli_usage("%s: must be %lld to %lld, not %s", opt,
+		    o->min, o->max, s);
+	}
+	if (o->number != NULL)
+		*o->number = v;
+	return CLI_RUN;
+}
+
+/* Seed the command's "data" and "json" entries with the common options
+ * given before it; one given there that this command does not take is
+ * refused. */
+static int
+seed_globals(const struct cli_command *c, const char **seen)
+{
+	size_t i;
+
+	if (global.data != NULL) {
+		if (!opt_find(c, "data", 4, &i))
+			return cli_usage("%s takes no --data", c->name);
+		*c->opts[i].value = global.data;
+		seen[opt_slot(c, i)] = "data before the command";
+	}
+	if (global.json) {
+		if (!opt_find(c, "json", 4, &i))
+			return cli_usage("%s takes no --json", c->name);
+		*c->opts[i].flag = 1;
+	}
+	return CLI_RUN;
+}
+
+/* cli_parse(); with command != NULL, stop at the first positional
+ * argument and set *command to its index (argc if there is none). */
+static int
+parse(struct cli_command *c, int argc, char **argv, int *command)
+{
+	const char *seen[CLI_OPTS_MAX] = {NULL};
+	int help = 0, options = 1, r;
+
+	if (c->nopts > CLI_OPTS_MAX)
+		return cli_report(jpki_fail(JPKI_ERR_INTERNAL, "%s: %zu options",
+		    c->name, c->nopts));
+	c->npos = 0;
+	if (command == NULL && (r = seed_globals(c, seen)) != CLI_RUN)
+		return r;
+	for (int k = 1; k < argc; k++) {
+		const char *arg = argv[k], *name = arg + 2, *eq, *v, *prev;
+		const struct cli_opt *o;
+		size_t i, len;
+
+		if (options && strcmp(arg, "--") == 0) {
+			options = 0;
+			continue;
+		}
+		if (!options || arg[0] != '-' || arg[1] == '\0') {
+			if (command != NULL) {
+				*command = k;
+				break;
+			}
+			if (c->npos >= c->max_pos)
+				return cli_usage("%s: unexpected argument '%s'",
+				    c->name, arg);
+			c->pos[c->npos++] = arg;
+			continue;
+		}
+		eq = strchr(name, '=');
+		len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+		if (arg[1] == '-' && eq == NULL && strcmp(name, "help") == 0) {
+			help = 1;
+			continue;
+		}
+		if (arg[1] != '-' || !opt_find(c, name, len, &i))
+			return cli_usage("%s: unknown option '%.*s' (%s%s "
+			    "--help)", c->name, (int)(name - arg + len), arg,
+			    command != NULL ? "" : "jpki ", c->name);
+		o = &c->opts[i];
+		if (o->kind == CLI_FLAG) {
+			if (eq != NULL)
+				return cli_usage("--%s takes no value", o->name);
+			*o->flag = 1;
+			continue;
+		}
+		if (eq != NULL)
+			v = eq + 1;
+		else if (k + 1 < argc)
+			v = argv[++k];
+		else
+			return cli_usage("--%s needs a value", o->name);
+		if ((prev = seen[opt_slot(c, i)]) != NULL)
+			return strcmp(prev, o->name) == 0 ?
+			    cli_usage("--%s: given twice", o->name) :
+			    cli_usage("--%s: given twice (also as --%s)",
+			    o->name, prev);
+		seen[opt_slot(c, i)] = o->name;
+		if (o->kind != CLI_TEXT && *v == '\0')
+			return cli_usage("--%s: empty; give a value", o->name);
+		if (o->kind == CLI_NUMBER && (r = opt_number(o, v)) != CLI_RUN)
+			return r;
+		if (o->value != NULL)
+			*o->value = v;
+	}
+	if (help) {
+		fputs(c->usage, stdout);
+		return 0;
+	}
+	return CLI_RUN;
+}
+
+int
+cli_parse(struct cli_command *c, int argc, char **argv)
+{
+	return parse(c, argc, argv, NULL);
+}
+
+int
+cli_global_options(int argc, char **argv, const char *usage, int *command)
+{
+	static const struct cli_opt opts[] = {
+	    {"data", CLI_VALUE, .value = &global.data},
+	    {"json", CLI_FLAG, .flag = &global.json},
+	};
+	struct cli_command c = {"jpki", usage, opts, JPKI_ARRAY_LEN(opts),
+	    NULL, 0, 0};
+
+	*command = argc;
+	return parse(&c, argc, argv, command);
+}
 
 const char *
 cli_data_dir(const char *opt)
@@ -74,23 +259,10 @@ cli_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "jpki: usage: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	jpki_vfail(JPKI_ERR_USAGE, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	return 2;
-}
-
-int
-cli_bad_option(char **gargv)
-{
-	const char *opt = optind > 0 ? gargv[optind - 1] : "?";
-
-	fprintf(stderr, "jpki: usage: %s option '%s' (see --help)\n",
-	    optopt != 0 && strchr(opt, '=') == NULL && opt[0] == '-' &&
-	    opt[1] == '-' ? "incomplete" : "unknown or incomplete", opt);
-	return 2;
+	return cli_report(JPKI_ERR_USAGE);
 }
 
 int
@@ -163,4 +335,127 @@ cli_parse_i64(const char *opt, const char *s, long long *out)
 	if (errno != 0 || end == s || *end != '\0')
 		return jpki_fail(JPKI_ERR_USAGE, "%s: not a number: %s", opt, s);
 	return JPKI_OK;
+}
+
+/* ---- output files ------------------------------------------------------- */
+
+int
+cli_out_open(struct cli_out *o, const char *opt, const char *path)
+{
+	struct stat st;
+	mode_t mask;
+	size_t n = strlen(path) + sizeof(".XXXXXX");
+	int fd;
+
+	memset(o, 0, sizeof(*o));
+	o->path = path;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			return jpki_fail(JPKI_ERR_INPUT, "%s: %s: is a "
+			    "directory", opt, path);
+		if ((o->f = fopen(path, "wb")) == NULL)
+			return jpki_fail(JPKI_ERR_INPUT, "%s: %s: %s", opt, path,
+			    strerror(errno));
+		return JPKI_OK;
+	}
+	if ((o->tmp = malloc(n)) == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	snprintf(o->tmp, n, "%s.XXXXXX", path);
+	if ((fd = mkstemp(o->tmp)) < 0) {
+		/* Report the path the user named, not the temporary. */
+		int r = jpki_fail(JPKI_ERR_INPUT, "%s: %s: %s", opt, path,
+		    strerror(errno));
+
+		free(o->tmp);
+		o->tmp = NULL;
+		return r;
+	}
+	/* The mode a plain fopen() would have given. */
+	mask = umask(0);
+	umask(mask);
+	(void)fchmod(fd, 0666 & ~mask);
+	if ((o->f = fdopen(fd, "wb")) == NULL) {
+		close(fd);
+		cli_out_discard(o);
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+	}
+	return JPKI_OK;
+}
+
+int
+cli_out_commit(struct cli_out *o)
+{
+	int ok = o->f != NULL && fflush(o->f) == 0 &&
+	    (o->tmp == NULL || fsync(fileno(o->f)) == 0);
+	int saved = errno;
+
+	if (o->f != NULL && fclose(o->f) != 0 && ok) {
+		ok = 0;
+		saved = errno;
+	}
+	o->f = NULL;
+	if (ok && o->tmp != NULL && rename(o->tmp, o->path) != 0) {
+		ok = 0;
+		saved = errno;
+	}
+	if (!ok) {
+		cli_out_discard(o);
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", o->path,
+		    strerror(saved ? saved : EIO));
+	}
+	free(o->tmp);
+	o->tmp = NULL;
+	return JPKI_OK;
+}
+
+void
+cli_out_discard(struct cli_out *o)
+{
+	if (o->f != NULL)
+		fclose(o->f);
+	o->f = NULL;
+	if (o->tmp != NULL)
+		unlink(o->tmp);
+	free(o->tmp);
+	o->tmp = NULL;
+}
+
+int
+cli_write_file(const char *opt, const char *path, const void *p, size_t n)
+{
+	struct cli_out o;
+	int r;
+
+	if ((r = cli_out_open(&o, opt, path)) != JPKI_OK)
+		return r;
+	if (fwrite(p, 1, n, o.f) != n) {
+		cli_out_discard(&o);
+		return jpki_fail(JPKI_ERR_IO, "%s: write failed", path);
+	}
+	return cli_out_commit(&o);
+}
+
+int
+cli_out_dir(const char *dir, int *made)
+{
+	struct stat st;
+
+	*made = 0;
+	if (mkdir(dir, 0755) == 0) {
+		*made = 1;
+		return JPKI_OK;
+	}
+	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return JPKI_OK;
+	return jpki_fail(errno == EEXIST || errno == ENOENT ||
+	    errno == ENOTDIR || errno == EACCES ? JPKI_ERR_INPUT : JPKI_ERR_IO,
+	    "--out: %s: %s", dir, errno == EEXIST ? "not a directory" :
+	    strerror(errno));
+}
+
+void
+cli_out_dir_discard(const char *dir, int made)
+{
+	if (made)
+		(void)rmdir(dir);
 }

@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define store_open_readonly store_open_datadir /* MERGE: until the store branch lands */
-
 struct datadir {
 	char root[DATADIR_PATH_MAX];
 	struct jpki_config config;
@@ -242,8 +240,7 @@ datadir_open(const char *dir, enum datadir_mode mode, struct datadir **out)
 	    (r = store_config_load(path, &dd->config)))
 		goto fail;
 	if (mode == DATADIR_READ_ONLY)
-		r = store_open_readonly(dd->root, &dd->config,
-		    &dd->store);
+		r = store_open_readonly(dd->root, &dd->config, &dd->store);
 	else
 		r = store_open_datadir(dd->root, &dd->config, &dd->store);
 	if (r != JPKI_OK)

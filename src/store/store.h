@@ -4,13 +4,18 @@
  * Callers see records (residents, cards, certificates, revocations, CRL
  * numbers, audit entries) and never SQL.  SQLite (WAL, versioned
  * migrations) sits behind the interface now; the dispatch through
- * struct store_ops (store_impl.h) is where a PostgreSQL implementation
- * plugs in without callers changing.
+ * struct store_ops (store_impl.h, one line per query in store_ops.def),
+ * chosen at open time by the database URL's scheme, is where a PostgreSQL
+ * implementation plugs in without callers changing.
  *
  * Transactions: every multi-row change runs between store_begin() and
  * store_commit(); on any failure the caller calls store_rollback() and
  * nothing is changed.  Audit entries are appended inside the caller's
  * transaction, so a change and its audit entry land together or not at all.
+ * One writer at a time: store_begin() takes the write lock at once, and
+ * while another connection (another clerk's process) holds it, waits up to
+ * the busy timeout (STORE_BUSY_TIMEOUT_MS, or the config's
+ * database_busy_timeout_ms) before failing with JPKI_ERR_IO.
  *
  * Also here: the data directory's config file (config.c) and the
  * municipality table shipped with the binary (municipality.c).
@@ -29,9 +34,29 @@
 struct store;
 
 /* ---- opening ------------------------------------------------------------ */
+struct jpki_config;
+
+/* How long a connection waits for another writer by default (ms). */
+#define STORE_BUSY_TIMEOUT_MS 30000
+
 /* url: "sqlite:PATH", a plain path (SQLite), or "postgresql://..." (not in
- * this build: refused with a clear message). Creates and migrates. */
+ * this build: refused with a clear message). Creates and migrates; waits
+ * STORE_BUSY_TIMEOUT_MS for other writers. */
 int store_open(const char *url, struct store **out);
+/* The store named by a data directory's config (its database URL, a
+ * relative SQLite path taken from dir, and its busy timeout): read-write,
+ * creating and migrating like store_open(). */
+int store_open_datadir(const char *dir, const struct jpki_config *c,
+    struct store **out);
+/* The same store read-only, for responders and readers: no migrations (a
+ * schema other than this program's is refused), nothing created, and a
+ * write, store_audit_append() included, fails with JPKI_ERR_REFUSED
+ * ("store: opened read-only: ...") and changes nothing.  It works while
+ * other processes write, and each read outside a transaction sees what
+ * they have committed; store_begin() ... store_commit() reads one
+ * snapshot (it takes no write lock). */
+int store_open_readonly(const char *dir, const struct jpki_config *c,
+    struct store **out);
 void store_close(struct store **s);
 /* Durability: 1 = fsync on every commit (default), 0 = the OS decides. */
 int store_set_durable(struct store *s, int durable);
@@ -349,14 +374,13 @@ struct jpki_config {
 	 * OU=agency. */
 	char service_ou_sign_ja[128], service_ou_auth_ja[128], agency_ja[128];
 	char cps_uri[256];
+	/* How long the store waits for another writer before failing, ms
+	 * (database_busy_timeout_ms; 0 here: STORE_BUSY_TIMEOUT_MS). */
+	int busy_timeout_ms;
 	struct fee_table fees;
 };
 void store_config_defaults(struct jpki_config *c);
 int store_config_load(const char *path, struct jpki_config *c);
 int store_config_write(const char *path, const struct jpki_config *c);
-
-/* Open the store named by a data directory's config. */
-int store_open_datadir(const char *dir, const struct jpki_config *c,
-    struct store **out);
 
 #endif

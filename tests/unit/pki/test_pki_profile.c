@@ -173,8 +173,8 @@ compare_with_real_ca(const char *file)
 		snprintf(path, sizeof(path), "%s/reference/jpki-ca/%s", shared,
 		    file);
 	else
-		snprintf(path, sizeof(path), "%s/../shared/reference/jpki-ca/%s",
-		    src ? src : ".", file);
+		snprintf(path, sizeof(path), "%s/tests/data/shared/reference/"
+		    "jpki-ca/%s", src ? src : ".", file);
 	real = load_pem(path);
 	CHECK(real != NULL);
 	if (real == NULL) {
