@@ -15,10 +15,13 @@
  * The CRL number is taken, and committed, before the file is written: a
  * crash in between skips a number (allowed) but never publishes two
  * different CRLs under one number.  Generations into one directory take
- * turns (flock on the directory), so the published number only goes up.
+ * turns (flock on the directory), so the published number only goes up,
+ * and temporary files a killed generation left there are removed by the
+ * next one.
  */
 #include "ca/ca_impl.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -104,6 +107,46 @@ emit(struct out *o, const void *p, size_t n, int signed_part)
 	return write_all(o->fd, p, n, o->path);
 }
 
+/* 1 for the name of a generation's temporary file: <final>.XXXXXX or
+ * <final>.entries.XXXXXX, mkstemp's six letters and digits, where final
+ * is <shard>.crl or full.crl. */
+static int
+is_scratch_name(const char *name)
+{
+	const char *p = strstr(name, ".crl.");
+
+	if (p == NULL)
+		return 0;
+	p += 5;
+	if (strncmp(p, "entries.", 8) == 0)
+		p += 8;
+	if (strlen(p) != 6)
+		return 0;
+	for (; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= 'a' && *p <= 'z')))
+			return 0;
+	return 1;
+}
+
+/* A generation killed between mkstemp and the rename (or the unlink of
+ * its scratch file) left its temporary files.  The caller holds the
+ * directory's lock, and generations into it take turns under that lock,
+ * so every such file there now is a leftover. */
+static void
+remove_leftovers(const char *dir)
+{
+	struct dirent *e;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (is_scratch_name(e->d_name))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+}
+
 static int
 type_ok(enum cert_type t)
 {
@@ -169,6 +212,7 @@ ca_crl_generate(struct ca *ca, enum cert_type type, int shard,
 		r = jpki_fail(JPKI_ERR_IO, "%s: %s", dir, strerror(errno));
 		goto done;
 	}
+	remove_leftovers(dir);
 	/* The number first, durably (see the top of this file). */
 	if ((r = store_begin(ca->store)) != JPKI_OK)
 		goto done;
