@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# A crash never loses a card (issue 8, item 10).  `jpki counter deliver`
+# and `jpki counter renew` are killed at every step of the card write
+# (docs/counter.md): JPKI_COUNTER_CRASH=k sends the process SIGKILL at the
+# k-th crash point it reaches, for k = 1, 2, ... until a run gets through
+# them all.  After each kill the recovery path runs (`jpki counter
+# recover`, or the next procedure on that card), and then:
+#   - the card image is the one the store committed (its SHA-256 is the one
+#     card_images holds; an uncommitted new card is not there at all),
+#   - every certificate on the card is in the store, issued for that card,
+#   - no <card>.pending, .staging or .blank.* is left,
+#   - the audit chain verifies.
+# Then: a kill of the recovery itself, the state an older version left (the
+# pending image a hard link to the card), the leftovers of killed runs, and
+# SIGKILL after random delays.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/counter_lib.sh"
+need_test_hooks
+command -v sqlite3 >/dev/null 2>&1 || fail "the sqlite3 command-line tool is needed"
+
+T0=2026-04-01T10:00:00+09:00   # delivery
+T1=2030-08-20T10:00:00+09:00   # two months before the certificates expire
+STEPS="staging-written staged after-stage after-commit installed"
+init_data
+
+N=0
+# new_resident: RES, a new resident born 1970-10-20 (certificates expire
+# 2030-10-20); the clock back at T0.
+new_resident() {
+	N=$((N + 1))
+	at "$T0"
+	RES=$(add_resident "$(individual_number $((30000000000 + N)))" \
+		"Crash Test$N" "東京都清瀬市中里5-$N" 1970-10-20 male)
+}
+
+# no_leftovers CARD WHAT
+no_leftovers() {
+	local f
+	for f in "$1.pending" "$1.staging" "$1".blank.*; do
+		[ ! -e "$f" ] || fail "$2: $f left behind"
+	done
+}
+
+# card_ok CARD WHAT: the four invariants for a card the store has.
+card_ok() {
+	local card=$1 what=$2 serial id want have dir t s
+	no_leftovers "$card" "$what"
+	[ -f "$card" ] || fail "$what: no card image at $card"
+	have=$(sha256sum "$card" | cut -d' ' -f1)
+	serial=$(card_status "$card" serial)
+	id=$(sql "SELECT id FROM cards WHERE serial = '$serial'")
+	[ -n "$id" ] || fail "$what: card $serial is not in the store"
+	want=$(sql "SELECT lower(hex(sha256)) FROM card_images WHERE card_id = $id")
+	expect_eq "$what: the image is the one the store committed" "$have" "$want"
+	dir=$TMP/oncard
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	"$JPKI" card certs --card "$card" --out "$dir" \
+		$([ "$(json_get certificates.sign "$TMP/status.json")" = true ] && echo --sign) \
+		>/dev/null 2>"$TMP/certs.err" || fail "$what: jpki card certs: $(cat "$TMP/certs.err")"
+	for t in sign auth; do
+		[ -f "$dir/$t.der" ] || continue
+		s=$(openssl x509 -inform DER -in "$dir/$t.der" -noout -serial | sed 's/^serial=//')
+		expect_eq "$what: $t certificate $s on the card, in the store for it" \
+			"$(sql "SELECT card_id FROM certificates WHERE serial = '$s'")" "$id"
+	done
+	expect_audit_ok "$what"
+	expect_eq "$what: store integrity" "$(sql 'PRAGMA integrity_check')" ok
+}
+
+# killed_at: the crash point named in the last run's stderr.
+killed_at() {
+	sed -n 's/^jpki: test hook: killed at crash point [0-9]* (\(.*\))$/\1/p' "$TMP/stderr"
+}
+
+# committed STEP: 0 if the store has committed by that step.
+committed() {
+	case $1 in after-commit | installed) return 0 ;; *) return 1 ;; esac
+}
+
+# ---- deliver ---------------------------------------------------------------
+
+check "deliver killed at every step, then recovered: the card the store committed or none"
+k=1
+seen=
+while :; do
+	new_resident
+	res=$RES
+	card=$TMP/deliver$k.img
+	JPKI_COUNTER_CRASH=$k jpki counter deliver --resident "$res" --out "$card" \
+		--no-sign --clerk "$CLERK" --json
+	if [ "$RC" -eq 0 ]; then
+		card_ok "$card" "deliver with no kill"
+		break
+	fi
+	[ "$RC" -eq 137 ] || fail "deliver, step $k: exit $RC, expected a kill (137)"
+	step=$(killed_at)
+	seen="$seen $step"
+	cards=$(sql "SELECT COUNT(*) FROM cards WHERE resident_id = $res")
+	if committed "$step"; then
+		expect_eq "deliver killed at $step: the card is recorded" "$cards" 1
+	else
+		expect_eq "deliver killed at $step: no card recorded" "$cards" 0
+	fi
+	if [ $((k % 2)) -eq 1 ]; then
+		ok counter recover --card "$card" --json
+	elif [ "$cards" -eq 1 ]; then
+		# The next procedure on the card finishes the write first.
+		counter reset-pin --card "$card" --type cardinfo
+	else
+		# A new delivery to the same path undoes it first.
+		deliver "$res" "$card" --no-sign
+	fi
+	if [ -e "$card" ]; then
+		card_ok "$card" "deliver killed at $step"
+	else
+		committed "$step" && fail "deliver killed at $step: the committed card is gone"
+		no_leftovers "$card" "deliver killed at $step"
+		expect_audit_ok "deliver killed at $step"
+	fi
+	printf '%s:   deliver killed at step %d (%s): recovered\n' "$TEST_NAME" "$k" "$step"
+	k=$((k + 1))
+	[ "$k" -le 20 ] || fail "deliver never got through its crash points"
+done
+expect_eq "deliver's steps" "${seen# }" "$STEPS"
+
+# ---- renew -----------------------------------------------------------------
+
+check "renew killed at every step, then recovered: the old certificate or the new one, as the store says"
+k=1
+seen=
+while :; do
+	new_resident
+	res=$RES
+	card=$TMP/renew$k.img
+	deliver "$res" "$card" --no-sign
+	old=$(json_get receipt.issued.0.serial)
+	at "$T1"
+	JPKI_COUNTER_CRASH=$k jpki counter renew --card "$card" --type auth \
+		--clerk "$CLERK" --json
+	if [ "$RC" -eq 0 ]; then
+		card_ok "$card" "renew with no kill"
+		break
+	fi
+	[ "$RC" -eq 137 ] || fail "renew, step $k: exit $RC, expected a kill (137)"
+	step=$(killed_at)
+	seen="$seen $step"
+	status=$(sql "SELECT status FROM certificates WHERE serial = '$old'")
+	if committed "$step"; then
+		expect_eq "renew killed at $step: the old certificate is revoked" "$status" 2
+	else
+		expect_eq "renew killed at $step: the old certificate is valid" "$status" 1
+	fi
+	if [ $((k % 2)) -eq 1 ]; then
+		ok counter recover --card "$card" --json
+	else
+		counter reset-pin --card "$card" --type auth
+	fi
+	card_ok "$card" "renew killed at $step"
+	# The certificate on the card is the card's one valid one.
+	expect_eq "renew killed at $step: the valid certificate is on the card" \
+		"$(serial_on_card "$card" auth)" \
+		"$(sql "SELECT serial FROM certificates WHERE card_id = (SELECT id FROM cards WHERE serial = '$(card_status "$card" serial)') AND ca = 2 AND status = 1")"
+	printf '%s:   renew killed at step %d (%s): recovered\n' "$TEST_NAME" "$k" "$step"
+	k=$((k + 1))
+	[ "$k" -le 20 ] || fail "renew never got through its crash points"
+done
+expect_eq "renew's steps" "${seen# }" "$STEPS"
+
+# ---- recovery killed, older leftovers ----------------------------------------
+
+check "recovery itself killed: the next recovery finishes"
+new_resident
+	res=$RES
+card=$TMP/twice.img
+JPKI_COUNTER_CRASH=after-commit expect_status 137 counter deliver --resident "$res" \
+	--out "$card" --no-sign --clerk "$CLERK"
+JPKI_COUNTER_CRASH=1 expect_status 137 counter recover --card "$card"
+expect_eq "recover killed at" "$(killed_at)" recovered
+ok counter recover --card "$card" --json
+card_ok "$card" "recover killed"
+
+check "the state an older version left: <card>.pending a hard link to the card; a renew killed after staging leaves the card whole"
+new_resident
+	res=$RES
+card=$TMP/linked.img
+deliver "$res" "$card" --no-sign
+cp "$card" "$TMP/linked.before"
+ln "$card" "$card.pending"
+at "$T1"
+JPKI_COUNTER_CRASH=after-stage expect_status 137 counter renew --card "$card" --type auth --clerk "$CLERK"
+cmp -s "$card" "$TMP/linked.before" || fail "the staged image was written into the card"
+ok counter recover --card "$card" --json
+json_expect "recover" repaired=true
+cmp -s "$card" "$TMP/linked.before" || fail "recover changed the card"
+card_ok "$card" "after the hard-link state"
+counter renew --card "$card" --type auth
+card_ok "$card" "renewed after the hard-link state"
+
+check "leftovers of killed runs are removed: <card>.blank.PID by recover, CRL temporaries by the next generation"
+touch "$card.blank.12345" "$card.blank.12345.new.12345" "$card.staging"
+ok counter recover --card "$card" --json
+no_leftovers "$card" "recover"
+mkdir -p "$DATA/crl/sign"
+touch "$DATA/crl/sign/0.crl.Ab3dE9" "$DATA/crl/sign/full.crl.entries.x1Y2z3"
+ok crl generate --type sign --shard 0 --json
+[ -f "$DATA/crl/sign/0.crl" ] || fail "no CRL written"
+left=$(find "$DATA/crl" -name '*.crl.*')
+[ -z "$left" ] || fail "CRL temporaries left: $left"
+
+# ---- random kills ------------------------------------------------------------
+
+check "SIGKILL after random delays: the same invariants"
+RUNS=${JPKI_CRASH_RANDOM_RUNS:-10}   # deliver + renew pairs
+# random_kill SECONDS ARGS...: run jpki ARGS and SIGKILL it after SECONDS.
+random_kill() {
+	local delay=$1 pid
+	shift
+	"$JPKI" "$@" >"$TMP/stdout" 2>"$TMP/stderr" &
+	pid=$!
+	sleep "$delay"
+	kill -9 "$pid" 2>/dev/null || true
+	RC=0
+	wait "$pid" || RC=$?
+}
+for i in $(seq 1 "$RUNS"); do
+	new_resident
+	res=$RES
+	card=$TMP/random$i.img
+	at "$T0"
+	random_kill "0.$((RANDOM % 9))$((RANDOM % 10))" counter deliver --resident "$res" \
+		--out "$card" --no-sign --clerk "$CLERK"
+	ok counter recover --card "$card" --json
+	if [ ! -e "$card" ]; then
+		no_leftovers "$card" "random deliver $i"
+		expect_eq "random deliver $i killed before the commit: no card" \
+			"$(sql "SELECT COUNT(*) FROM cards WHERE resident_id = $res")" 0
+		deliver "$res" "$card" --no-sign
+	fi
+	card_ok "$card" "random deliver $i (exit $RC)"
+	at "$T1"
+	random_kill "0.$((RANDOM % 8))$((RANDOM % 10))" counter renew --card "$card" \
+		--type auth --clerk "$CLERK"
+	ok counter recover --card "$card" --json
+	card_ok "$card" "random renew $i (exit $RC)"
+	printf '%s:   random run %d: deliver and renew recovered\n' "$TEST_NAME" "$i"
+done
+done_ok
