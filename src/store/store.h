@@ -343,6 +343,10 @@ struct jpki_config {
 	 * OU=agency. */
 	char service_ou_sign_ja[128], service_ou_auth_ja[128], agency_ja[128];
 	char cps_uri[256];
+	/* Mode of the papers and exports that carry personal data and check
+	 * codes (notice and form PDFs, notices.csv): 0600 unless the config
+	 * grants the group read or write (document_mode = 0640). */
+	mode_t document_mode;
 	struct fee_table fees;
 };
 void config_defaults(struct jpki_config *c);
