@@ -142,8 +142,8 @@ set_key(struct jpki_config *c, const char *section, const char *key,
 		x = strtol(val, &end, 8);
 		if (errno != 0 || end == val || *end != '\0' ||
 		    (x & ~0660L) != 0 || (x & 0600) != 0600)
-			return jpki_fail(JPKI_ERR_INPUT, "document_mode is 0600, "
-			    "0640 or 0660 (octal; nothing for others)");
+			return jpki_fail(JPKI_ERR_INPUT, "0600, 0640 or 0660 "
+			    "(octal; nothing for others)");
 		c->document_mode = (mode_t)x;
 		return JPKI_OK;
 	}
