@@ -79,102 +79,109 @@ committed() {
 	case $1 in after-commit | installed) return 0 ;; *) return 1 ;; esac
 }
 
+# kill_at_every_step PROC: for k = 1, 2, ... `PROC_run K` runs the
+# procedure with JPKI_COUNTER_CRASH=k (on $CARD); once it is killed,
+# `PROC_recover STEP K` runs the recovery path and checks.  Until a run gets
+# through; the steps killed at must be the protocol's, in order.
+kill_at_every_step() {
+	local proc=$1 k=1 seen= step
+	while :; do
+		"${proc}_run" "$k"
+		if [ "$RC" -eq 0 ]; then
+			card_ok "$CARD" "$proc with no kill"
+			break
+		fi
+		[ "$RC" -eq 137 ] || fail "$proc, step $k: exit $RC, expected a kill (137)"
+		step=$(killed_at)
+		seen="$seen $step"
+		"${proc}_recover" "$step" "$k"
+		printf '%s:   %s killed at step %d (%s): recovered\n' "$TEST_NAME" \
+			"$proc" "$k" "$step"
+		k=$((k + 1))
+		[ "$k" -le 20 ] || fail "$proc never got through its crash points"
+	done
+	expect_eq "$proc's steps" "${seen# }" "$STEPS"
+}
+
 # ---- deliver ---------------------------------------------------------------
 
-check "deliver killed at every step, then recovered: the card the store committed or none"
-k=1
-seen=
-while :; do
+deliver_run() {
 	new_resident
-	res=$RES
-	card=$TMP/deliver$k.img
-	JPKI_COUNTER_CRASH=$k jpki counter deliver --resident "$res" --out "$card" \
+	CARD=$TMP/deliver$1.img
+	JPKI_COUNTER_CRASH=$1 jpki counter deliver --resident "$RES" --out "$CARD" \
 		--no-sign --clerk "$CLERK" --json
-	if [ "$RC" -eq 0 ]; then
-		card_ok "$card" "deliver with no kill"
-		break
-	fi
-	[ "$RC" -eq 137 ] || fail "deliver, step $k: exit $RC, expected a kill (137)"
-	step=$(killed_at)
-	seen="$seen $step"
-	cards=$(sql "SELECT COUNT(*) FROM cards WHERE resident_id = $res")
+}
+
+deliver_recover() {
+	local step=$1 k=$2 cards
+	cards=$(sql "SELECT COUNT(*) FROM cards WHERE resident_id = $RES")
 	if committed "$step"; then
 		expect_eq "deliver killed at $step: the card is recorded" "$cards" 1
 	else
 		expect_eq "deliver killed at $step: no card recorded" "$cards" 0
 	fi
 	if [ $((k % 2)) -eq 1 ]; then
-		ok counter recover --card "$card" --json
+		ok counter recover --card "$CARD" --json
 	elif [ "$cards" -eq 1 ]; then
 		# The next procedure on the card finishes the write first.
-		counter reset-pin --card "$card" --type cardinfo
+		counter reset-pin --card "$CARD" --type cardinfo
 	else
 		# A new delivery to the same path undoes it first.
-		deliver "$res" "$card" --no-sign
+		deliver "$RES" "$CARD" --no-sign
 	fi
-	if [ -e "$card" ]; then
-		card_ok "$card" "deliver killed at $step"
+	if [ -e "$CARD" ]; then
+		card_ok "$CARD" "deliver killed at $step"
 	else
 		committed "$step" && fail "deliver killed at $step: the committed card is gone"
-		no_leftovers "$card" "deliver killed at $step"
+		no_leftovers "$CARD" "deliver killed at $step"
 		expect_audit_ok "deliver killed at $step"
 	fi
-	printf '%s:   deliver killed at step %d (%s): recovered\n' "$TEST_NAME" "$k" "$step"
-	k=$((k + 1))
-	[ "$k" -le 20 ] || fail "deliver never got through its crash points"
-done
-expect_eq "deliver's steps" "${seen# }" "$STEPS"
+}
+
+check "deliver killed at every step, then recovered: the card the store committed or none"
+kill_at_every_step deliver
 
 # ---- renew -----------------------------------------------------------------
 
-check "renew killed at every step, then recovered: the old certificate or the new one, as the store says"
-k=1
-seen=
-while :; do
+renew_run() {
 	new_resident
-	res=$RES
-	card=$TMP/renew$k.img
-	deliver "$res" "$card" --no-sign
-	old=$(json_get receipt.issued.0.serial)
+	CARD=$TMP/renew$1.img
+	deliver "$RES" "$CARD" --no-sign
+	OLD=$(json_get receipt.issued.0.serial)
 	at "$T1"
-	JPKI_COUNTER_CRASH=$k jpki counter renew --card "$card" --type auth \
+	JPKI_COUNTER_CRASH=$1 jpki counter renew --card "$CARD" --type auth \
 		--clerk "$CLERK" --json
-	if [ "$RC" -eq 0 ]; then
-		card_ok "$card" "renew with no kill"
-		break
-	fi
-	[ "$RC" -eq 137 ] || fail "renew, step $k: exit $RC, expected a kill (137)"
-	step=$(killed_at)
-	seen="$seen $step"
-	status=$(sql "SELECT status FROM certificates WHERE serial = '$old'")
+}
+
+renew_recover() {
+	local step=$1 k=$2 status
+	status=$(sql "SELECT status FROM certificates WHERE serial = '$OLD'")
 	if committed "$step"; then
 		expect_eq "renew killed at $step: the old certificate is revoked" "$status" 2
 	else
 		expect_eq "renew killed at $step: the old certificate is valid" "$status" 1
 	fi
 	if [ $((k % 2)) -eq 1 ]; then
-		ok counter recover --card "$card" --json
+		ok counter recover --card "$CARD" --json
 	else
-		counter reset-pin --card "$card" --type auth
+		counter reset-pin --card "$CARD" --type auth
 	fi
-	card_ok "$card" "renew killed at $step"
+	card_ok "$CARD" "renew killed at $step"
 	# The certificate on the card is the card's one valid one.
 	expect_eq "renew killed at $step: the valid certificate is on the card" \
-		"$(serial_on_card "$card" auth)" \
-		"$(sql "SELECT serial FROM certificates WHERE card_id = (SELECT id FROM cards WHERE serial = '$(card_status "$card" serial)') AND ca = 2 AND status = 1")"
-	printf '%s:   renew killed at step %d (%s): recovered\n' "$TEST_NAME" "$k" "$step"
-	k=$((k + 1))
-	[ "$k" -le 20 ] || fail "renew never got through its crash points"
-done
-expect_eq "renew's steps" "${seen# }" "$STEPS"
+		"$(serial_on_card "$CARD" auth)" \
+		"$(sql "SELECT serial FROM certificates WHERE card_id = (SELECT id FROM cards WHERE serial = '$(card_status "$CARD" serial)') AND ca = 2 AND status = 1")"
+}
+
+check "renew killed at every step, then recovered: the old certificate or the new one, as the store says"
+kill_at_every_step renew
 
 # ---- recovery killed, older leftovers ----------------------------------------
 
 check "recovery itself killed: the next recovery finishes"
 new_resident
-	res=$RES
 card=$TMP/twice.img
-JPKI_COUNTER_CRASH=after-commit expect_status 137 counter deliver --resident "$res" \
+JPKI_COUNTER_CRASH=after-commit expect_status 137 counter deliver --resident "$RES" \
 	--out "$card" --no-sign --clerk "$CLERK"
 JPKI_COUNTER_CRASH=1 expect_status 137 counter recover --card "$card"
 expect_eq "recover killed at" "$(killed_at)" recovered
@@ -183,9 +190,8 @@ card_ok "$card" "recover killed"
 
 check "the state an older version left: <card>.pending a hard link to the card; a renew killed after staging leaves the card whole"
 new_resident
-	res=$RES
 card=$TMP/linked.img
-deliver "$res" "$card" --no-sign
+deliver "$RES" "$card" --no-sign
 cp "$card" "$TMP/linked.before"
 ln "$card" "$card.pending"
 at "$T1"
@@ -226,17 +232,15 @@ random_kill() {
 }
 for i in $(seq 1 "$RUNS"); do
 	new_resident
-	res=$RES
 	card=$TMP/random$i.img
-	at "$T0"
-	random_kill "0.$((RANDOM % 9))$((RANDOM % 10))" counter deliver --resident "$res" \
+	random_kill "0.$((RANDOM % 9))$((RANDOM % 10))" counter deliver --resident "$RES" \
 		--out "$card" --no-sign --clerk "$CLERK"
 	ok counter recover --card "$card" --json
 	if [ ! -e "$card" ]; then
 		no_leftovers "$card" "random deliver $i"
 		expect_eq "random deliver $i killed before the commit: no card" \
-			"$(sql "SELECT COUNT(*) FROM cards WHERE resident_id = $res")" 0
-		deliver "$res" "$card" --no-sign
+			"$(sql "SELECT COUNT(*) FROM cards WHERE resident_id = $RES")" 0
+		deliver "$RES" "$card" --no-sign
 	fi
 	card_ok "$card" "random deliver $i (exit $RC)"
 	at "$T1"
