@@ -80,11 +80,14 @@ committed() {
 }
 
 # kill_at_every_step PROC: for k = 1, 2, ... `PROC_run K` runs the
-# procedure with JPKI_COUNTER_CRASH=k (on $CARD); once it is killed,
-# `PROC_recover STEP K` runs the recovery path and checks.  Until a run gets
-# through; the steps killed at must be the protocol's, in order.
+# procedure with JPKI_COUNTER_CRASH=k (on $CARD).  Once it is killed, the
+# store must have committed it (`PROC_committed` says yes) exactly when the
+# kill came after the commit; then the recovery path runs (`jpki counter
+# recover` after odd steps, `PROC_next_visit` after even ones) and
+# `PROC_check STEP` checks the card.  Until a run gets through; the steps
+# killed at must be the protocol's, in order.
 kill_at_every_step() {
-	local proc=$1 k=1 seen= step
+	local proc=$1 k=1 seen= step want
 	while :; do
 		"${proc}_run" "$k"
 		if [ "$RC" -eq 0 ]; then
@@ -94,13 +97,26 @@ kill_at_every_step() {
 		[ "$RC" -eq 137 ] || fail "$proc, step $k: exit $RC, expected a kill (137)"
 		step=$(killed_at)
 		seen="$seen $step"
-		"${proc}_recover" "$step" "$k"
+		want=no
+		committed "$step" && want=yes
+		expect_eq "$proc killed at $step: committed" "$("${proc}_committed")" "$want"
+		if [ $((k % 2)) -eq 1 ]; then
+			ok counter recover --card "$CARD" --json
+		else
+			"${proc}_next_visit"
+		fi
+		"${proc}_check" "$step"
 		printf '%s:   %s killed at step %d (%s): recovered\n' "$TEST_NAME" \
 			"$proc" "$k" "$step"
 		k=$((k + 1))
 		[ "$k" -le 20 ] || fail "$proc never got through its crash points"
 	done
 	expect_eq "$proc's steps" "${seen# }" "$STEPS"
+}
+
+# yes_if CONDITION...: yes or no.
+yes_if() {
+	if "$@"; then echo yes; else echo no; fi
 }
 
 # ---- deliver ---------------------------------------------------------------
@@ -112,29 +128,27 @@ deliver_run() {
 		--no-sign --clerk "$CLERK" --json
 }
 
-deliver_recover() {
-	local step=$1 k=$2 cards
-	cards=$(sql "SELECT COUNT(*) FROM cards WHERE resident_id = $RES")
-	if committed "$step"; then
-		expect_eq "deliver killed at $step: the card is recorded" "$cards" 1
-	else
-		expect_eq "deliver killed at $step: no card recorded" "$cards" 0
-	fi
-	if [ $((k % 2)) -eq 1 ]; then
-		ok counter recover --card "$CARD" --json
-	elif [ "$cards" -eq 1 ]; then
+deliver_committed() {
+	yes_if [ "$(sql "SELECT COUNT(*) FROM cards WHERE resident_id = $RES")" = 1 ]
+}
+
+deliver_next_visit() {
+	if [ "$(deliver_committed)" = yes ]; then
 		# The next procedure on the card finishes the write first.
 		counter reset-pin --card "$CARD" --type cardinfo
 	else
 		# A new delivery to the same path undoes it first.
 		deliver "$RES" "$CARD" --no-sign
 	fi
+}
+
+deliver_check() {
 	if [ -e "$CARD" ]; then
-		card_ok "$CARD" "deliver killed at $step"
+		card_ok "$CARD" "deliver killed at $1"
 	else
-		committed "$step" && fail "deliver killed at $step: the committed card is gone"
-		no_leftovers "$CARD" "deliver killed at $step"
-		expect_audit_ok "deliver killed at $step"
+		committed "$1" && fail "deliver killed at $1: the committed card is gone"
+		no_leftovers "$CARD" "deliver killed at $1"
+		expect_audit_ok "deliver killed at $1"
 	fi
 }
 
@@ -153,22 +167,18 @@ renew_run() {
 		--clerk "$CLERK" --json
 }
 
-renew_recover() {
-	local step=$1 k=$2 status
-	status=$(sql "SELECT status FROM certificates WHERE serial = '$OLD'")
-	if committed "$step"; then
-		expect_eq "renew killed at $step: the old certificate is revoked" "$status" 2
-	else
-		expect_eq "renew killed at $step: the old certificate is valid" "$status" 1
-	fi
-	if [ $((k % 2)) -eq 1 ]; then
-		ok counter recover --card "$CARD" --json
-	else
-		counter reset-pin --card "$CARD" --type auth
-	fi
-	card_ok "$CARD" "renew killed at $step"
+renew_committed() {   # the old certificate revoked (superseded)
+	yes_if [ "$(sql "SELECT status FROM certificates WHERE serial = '$OLD'")" = 2 ]
+}
+
+renew_next_visit() {
+	counter reset-pin --card "$CARD" --type auth
+}
+
+renew_check() {
+	card_ok "$CARD" "renew killed at $1"
 	# The certificate on the card is the card's one valid one.
-	expect_eq "renew killed at $step: the valid certificate is on the card" \
+	expect_eq "renew killed at $1: the valid certificate is on the card" \
 		"$(serial_on_card "$CARD" auth)" \
 		"$(sql "SELECT serial FROM certificates WHERE card_id = (SELECT id FROM cards WHERE serial = '$(card_status "$CARD" serial)') AND ca = 2 AND status = 1")"
 }
