@@ -371,7 +371,7 @@ if command -v man >/dev/null 2>&1; then
 	MANPATH=$TMP/inst/share/man man -w jpki-counter >/dev/null 2>&1 ||
 		fail "man does not find the installed jpki-counter(1)"
 fi
-make -n --no-print-directory -C "$JPKI_SOURCE" install PREFIX="$TMP/inst2" 2>/dev/null | grep -q "cmake --install build --prefix $TMP/inst2" ||
+make -n --no-print-directory -C "$JPKI_SOURCE" install PREFIX="$TMP/inst2" 2>/dev/null | grep -Eq "cmake --install build(-release)? --prefix $TMP/inst2" ||
 	fail "make install does not wrap cmake --install"
 
 done_ok
