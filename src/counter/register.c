@@ -152,11 +152,11 @@ set_flags(const char *field, const char *given, char *flags, size_t cap)
 }
 
 int
-register_parse(struct ca *ca, const struct register_input *in,
+register_parse(struct datadir *dd, const struct register_input *in,
     struct resident *r)
 {
 	const char *muni = in->municipality ? in->municipality :
-	    ca_config(ca)->municipality;
+	    datadir_config(dd)->municipality;
 	struct municipality m;
 	int64_t now;
 	int rc;
@@ -187,7 +187,7 @@ register_parse(struct ca *ca, const struct register_input *in,
 	    (rc = set_flags("address flags", in->address_flags,
 	    r->address_flags, sizeof(r->address_flags))) != JPKI_OK)
 		return rc;
-	if (store_municipality_get(ca_store(ca), muni, &m) != JPKI_OK)
+	if (store_municipality_get(datadir_store(dd), muni, &m) != JPKI_OK)
 		return jpki_fail(JPKI_ERR_INPUT, "municipality: no "
 		    "municipality with code '%.10s'", muni);
 	memcpy(r->municipality, m.code, sizeof(r->municipality));
@@ -200,12 +200,12 @@ register_parse(struct ca *ca, const struct register_input *in,
 /* Insert inside the caller's transaction; a duplicate number is bad input
  * (the register holds one record per individual number). */
 static int
-add_in_tx(struct ca *ca, struct resident *r, const char *actor)
+add_in_tx(struct datadir *dd, struct resident *r, const char *actor)
 {
 	char subject[32], detail[64];
 	int rc;
 
-	rc = store_resident_insert(ca_store(ca), r);
+	rc = store_resident_insert(datadir_store(dd), r);
 	if (rc == JPKI_ERR_CONFLICT)
 		return jpki_fail(JPKI_ERR_INPUT, "number: a resident with "
 		    "individual number %s is already registered", r->number);
@@ -214,19 +214,19 @@ add_in_tx(struct ca *ca, struct resident *r, const char *actor)
 	snprintf(subject, sizeof(subject), "resident:%lld", (long long)r->id);
 	snprintf(detail, sizeof(detail), "{\"municipality\": \"%s\"}",
 	    r->municipality);
-	return store_audit_append(ca_store(ca), actor, "resident.add", subject,
+	return store_audit_append(datadir_store(dd), actor, "resident.add", subject,
 	    detail);
 }
 
 int
-register_add(struct ca *ca, struct resident *r, const char *actor)
+register_add(struct datadir *dd, struct resident *r, const char *actor)
 {
-	struct store *s = ca_store(ca);
+	struct store *s = datadir_store(dd);
 	int rc;
 
 	if ((rc = store_begin(s)) != JPKI_OK)
 		return rc;
-	if ((rc = add_in_tx(ca, r, actor)) != JPKI_OK) {
+	if ((rc = add_in_tx(dd, r, actor)) != JPKI_OK) {
 		store_rollback(s);
 		return rc;
 	}
@@ -284,10 +284,10 @@ cell(const struct csv *c, int idx)
 }
 
 int
-register_import_csv(struct ca *ca, const void *data, size_t len,
+register_import_csv(struct datadir *dd, const void *data, size_t len,
     const char *actor, long *added)
 {
-	struct store *s = ca_store(ca);
+	struct store *s = datadir_store(dd);
 	struct csv *c;
 	struct resident r;
 	int col[COL__COUNT], header_fields, got, rc;
@@ -334,8 +334,8 @@ register_import_csv(struct ca *ca, const void *data, size_t len,
 			in.kana = NULL;
 		if (in.municipality != NULL && in.municipality[0] == '\0')
 			in.municipality = NULL;
-		if ((rc = register_parse(ca, &in, &r)) == JPKI_OK)
-			rc = add_in_tx(ca, &r, actor);
+		if ((rc = register_parse(dd, &in, &r)) == JPKI_OK)
+			rc = add_in_tx(dd, &r, actor);
 		if (rc != JPKI_OK) {
 			char why[400];
 
@@ -395,7 +395,7 @@ int
 register_change(struct ca *ca, int64_t id, const struct register_change *ch,
     const char *actor, int *revoked)
 {
-	struct store *s = ca_store(ca);
+	struct store *s = datadir_store(ca_datadir(ca));
 	struct resident r, old;
 	struct revoke_scan scan;
 	char subject[32];
