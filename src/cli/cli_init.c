@@ -36,7 +36,7 @@ cli_init(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
 		return r;
-	/* ca_datadir_init() holds the rule (2048 to 4096 bits). */
+	/* datadir_create() holds the rule (2048 to 4096 bits). */
 	o.key_bits = bits > INT_MAX ? INT_MAX : (int)bits;
 	data = cli_data_dir(data);
 	if ((r = datadir_create(data, &o, &dd)) != JPKI_OK)
