@@ -353,8 +353,9 @@ cli_counter(int argc, char **argv)
 	    {"clerk", CLI_VALUE, .value = &a.clerk},
 	    {"no-sign", CLI_FLAG, .flag = &a.no_sign},
 	    {"no-auth", CLI_FLAG, .flag = &a.no_auth},
-	    {"id-doc", CLI_VALUE, .value = &a.id_doc},
-	    {"id-number", CLI_VALUE, .value = &a.id_number},
+	    /* The procedure checks the identity document (R11). */
+	    {"id-doc", CLI_TEXT, .value = &a.id_doc},
+	    {"id-number", CLI_TEXT, .value = &a.id_number},
 	    {"serial", CLI_VALUE, .value = &a.serial},
 	};
 	struct cli_command cmd = {.group = "counter", .usage = usage_text,
