@@ -166,13 +166,20 @@ crl_paths(struct crl_job *j, const char *out_dir)
 	return JPKI_OK;
 }
 
-/* A killed generation's temporary CRL: "<shard|full>.crl.XXXXXX". */
+/* What a killed generation leaves: its temporary CRL
+ * "<shard|full>.crl.XXXXXX", or (killed between mkstemp and unlink) its
+ * scratch file "<shard|full>.crl.entries.XXXXXX". */
 static int
 is_leftover(const char *name)
 {
 	const char *dot = strstr(name, ".crl.");
 
-	return dot != NULL && dot != name && strlen(dot + 5) == 6;
+	if (dot == NULL || dot == name)
+		return 0;
+	dot += 5;
+	if (strncmp(dot, "entries.", 8) == 0)
+		dot += 8;
+	return strlen(dot) == 6 && strchr(dot, '.') == NULL;
 }
 
 /* One generation at a time per directory, from taking the number to the

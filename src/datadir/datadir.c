@@ -240,8 +240,7 @@ datadir_open(const char *dir, enum datadir_mode mode, struct datadir **out)
 	    (r = config_load(path, &dd->config)))
 		goto fail;
 	if (mode == DATADIR_READ_ONLY)
-		r = store_open_readonly(dd->root, &dd->config,
-		    &dd->store);
+		r = store_open_readonly(dd->root, &dd->config, &dd->store);
 	else
 		r = store_open_datadir(dd->root, &dd->config, &dd->store);
 	if (r != JPKI_OK)

@@ -17,7 +17,9 @@
  *   AuthorityInfoAccess        OCSP, caIssuers (not in real JPKI; last so
  *                              the real extensions keep their positions)
  *
- * The result is unsigned: the CA signs it with pki_cert_sign().  Issuance
+ * The result is unsigned: the CA signs its pki_cert_tbs() through its key
+ * seam and wraps the signature (pki_cert_assemble); with a key in hand,
+ * pki_cert_sign() does both.  Issuance
  * writes the same bytes faster from a template (pki_tbs.c); this builder
  * stays the reference the fast path is tested against, and makes the
  * template's constant parts.

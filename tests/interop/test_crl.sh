@@ -42,6 +42,16 @@ expect_eq "CRL file mode" "$(stat -c %a "$DATA/crl/sign/full.crl")" 644
 leftover=$(find "$DATA/crl" -type f ! -name '*.crl')
 [ -z "$leftover" ] || fail "scratch or temporary files left: $leftover"
 
+check "what a killed generation left in a CRL directory is removed by the next one, and nothing else"
+printf 'half a CRL' >"$DATA/crl/sign/3.crl.Ab12Cd"
+printf 'entries' >"$DATA/crl/sign/full.crl.entries.Xy34Zw"
+printf 'keep' >"$DATA/crl/sign/README.txt"
+ok crl generate --type sign --shard 3
+[ ! -e "$DATA/crl/sign/3.crl.Ab12Cd" ] || fail "a killed generation's temporary CRL was left"
+[ ! -e "$DATA/crl/sign/full.crl.entries.Xy34Zw" ] || fail "a killed generation's scratch file was left"
+[ -f "$DATA/crl/sign/README.txt" ] || fail "a file that is not a leftover was removed"
+rm -f "$DATA/crl/sign/README.txt"
+
 crl_pem() { openssl crl -inform DER -in "$DATA/crl/$1/$2.crl" -out "$TMP/$1-$2.crl.pem" || fail "openssl crl cannot read $1/$2.crl"; echo "$TMP/$1-$2.crl.pem"; }
 
 check "openssl crl verifies every CRL's signature under its CA"

@@ -301,8 +301,8 @@ test_change_between_groups_is_seen(void)
 	ca_issued_free(&out[1]);
 }
 
-/* A responder (ca_open_responder, what `jpki serve` runs) holds no CA
- * key, and the CA's acts are refused on it. */
+/* A responder (the CAs opened with the OCSP keys only, as `jpki serve`
+ * opens them) holds no CA key, and the CA's acts are refused on it. */
 static void
 test_responder_holds_no_ca_key(void)
 {

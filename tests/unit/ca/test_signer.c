@@ -1,0 +1,162 @@
+/* The key seam (src/ca/signer.h): what each key may sign, the shape of each
+ * request, keys that are not loaded, and signatures that verify under the
+ * certificates' public keys. */
+#include "support/open_ca.h"
+#include "test.h"
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[256];
+static struct datadir *dd;
+
+static const uint8_t tbs[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+
+/* sig verifies as sha256WithRSAEncryption over data (or, digest = 1, over
+ * the SHA-256 digest data) under pub. */
+static int
+verifies(EVP_PKEY *pub, const uint8_t *data, size_t len, int digest,
+    const uint8_t *sig, size_t sig_len)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pub, NULL);
+	uint8_t hash[32];
+	int ok;
+
+	if (!digest)
+		EVP_Digest(data, len, hash, NULL, EVP_sha256(), NULL);
+	else
+		memcpy(hash, data, 32);
+	ok = ctx != NULL && EVP_PKEY_verify_init(ctx) > 0 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
+	    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) > 0 &&
+	    EVP_PKEY_verify(ctx, sig, sig_len, hash, 32) == 1;
+	EVP_PKEY_CTX_free(ctx);
+	return ok;
+}
+
+static void
+test_each_key_signs_only_its_kind(void)
+{
+	struct ca_signer *s = NULL;
+	struct ca_signer_session *ss = NULL;
+	struct ca_key_id sign_ca = {CERT_SIGN, CA_KEY_CA};
+	struct ca_key_id sign_ocsp = {CERT_SIGN, CA_KEY_OCSP};
+	uint8_t sig[1024], digest[32] = {1, 2, 3};
+	size_t sig_len;
+	EVP_PKEY *pub = NULL;
+
+	CHECK_INT(ca_signer_open_files(dd, CA_KEYS_CA | CA_KEYS_OCSP, &s),
+	    JPKI_OK);
+	CHECK_INT(ca_signer_session_open(s, &ss), JPKI_OK);
+	if (ss == NULL)
+		return;
+	/* A certificate with the CA key: verifies under its public key. */
+	sig_len = sizeof(sig);
+	CHECK_INT(ca_signer_sign(ss, sign_ca, CA_SIGN_CERT, tbs, sizeof(tbs),
+	    sig, &sig_len), JPKI_OK);
+	CHECK_INT(ca_signer_public_key(s, sign_ca, &pub), JPKI_OK);
+	CHECK(pub != NULL && verifies(pub, tbs, sizeof(tbs), 0, sig, sig_len));
+	/* A CRL digest with the CA key. */
+	sig_len = sizeof(sig);
+	CHECK_INT(ca_signer_sign(ss, sign_ca, CA_SIGN_CRL_DIGEST, digest, 32,
+	    sig, &sig_len), JPKI_OK);
+	CHECK(pub != NULL && verifies(pub, digest, 32, 1, sig, sig_len));
+	EVP_PKEY_free(pub);
+	pub = NULL;
+	/* An OCSP response with the responder key. */
+	sig_len = sizeof(sig);
+	CHECK_INT(ca_signer_sign(ss, sign_ocsp, CA_SIGN_OCSP, tbs, sizeof(tbs),
+	    sig, &sig_len), JPKI_OK);
+	CHECK_INT(ca_signer_public_key(s, sign_ocsp, &pub), JPKI_OK);
+	CHECK(pub != NULL && verifies(pub, tbs, sizeof(tbs), 0, sig, sig_len));
+	EVP_PKEY_free(pub);
+	/* The policy: the responder key signs no certificate or CRL, the CA
+	 * key no OCSP response (RFC 6960 4.2.2.2). */
+	sig_len = sizeof(sig);
+	CHECK_INT(ca_signer_sign(ss, sign_ocsp, CA_SIGN_CERT, tbs, sizeof(tbs),
+	    sig, &sig_len), JPKI_ERR_REFUSED);
+	CHECK_INT(ca_signer_sign(ss, sign_ocsp, CA_SIGN_CRL_DIGEST, digest, 32,
+	    sig, &sig_len), JPKI_ERR_REFUSED);
+	CHECK_INT(ca_signer_sign(ss, sign_ca, CA_SIGN_OCSP, tbs, sizeof(tbs),
+	    sig, &sig_len), JPKI_ERR_REFUSED);
+	/* Shapes: a CRL is signed by a 32-byte digest; no empty input; no
+	 * such operation or key. */
+	CHECK_INT(ca_signer_sign(ss, sign_ca, CA_SIGN_CRL_DIGEST, digest, 20,
+	    sig, &sig_len), JPKI_ERR_INPUT);
+	CHECK_INT(ca_signer_sign(ss, sign_ca, CA_SIGN_CERT, tbs, 0, sig,
+	    &sig_len), JPKI_ERR_INPUT);
+	CHECK_INT(ca_signer_sign(ss, sign_ca, (enum ca_sign_op)99, tbs,
+	    sizeof(tbs), sig, &sig_len), JPKI_ERR_REFUSED);
+	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){(enum cert_type)7,
+	    CA_KEY_CA}, CA_SIGN_CERT, tbs, sizeof(tbs), sig, &sig_len),
+	    JPKI_ERR_INTERNAL);
+	ca_signer_session_close(&ss);
+	CHECK(ss == NULL);
+	ca_signer_close(&s);
+	CHECK(s == NULL);
+}
+
+static void
+test_keys_not_loaded_are_not_there(void)
+{
+	struct ca_signer *s = NULL;
+	struct ca_signer_session *ss = NULL;
+	uint8_t sig[1024];
+	size_t sig_len = sizeof(sig);
+	EVP_PKEY *pub = NULL;
+
+	/* A responder's signer: the OCSP keys only. */
+	CHECK_INT(ca_signer_open_files(dd, CA_KEYS_OCSP, &s), JPKI_OK);
+	CHECK_INT(ca_signer_session_open(s, &ss), JPKI_OK);
+	if (ss == NULL)
+		return;
+	CHECK_INT(ca_signer_public_key(s, (struct ca_key_id){CERT_AUTH,
+	    CA_KEY_CA}, &pub), JPKI_ERR_NOTFOUND);
+	CHECK(pub == NULL);
+	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_AUTH, CA_KEY_CA},
+	    CA_SIGN_CERT, tbs, sizeof(tbs), sig, &sig_len), JPKI_ERR_REFUSED);
+	sig_len = sizeof(sig);
+	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_AUTH,
+	    CA_KEY_OCSP}, CA_SIGN_OCSP, tbs, sizeof(tbs), sig, &sig_len),
+	    JPKI_OK);
+	ca_signer_session_close(&ss);
+	ca_signer_close(&s);
+}
+
+static void
+test_a_key_is_never_written_over(void)
+{
+	EVP_PKEY *pub = NULL;
+
+	CHECK_INT(ca_signer_create_file_key(dd, (struct ca_key_id){CERT_SIGN,
+	    CA_KEY_CA}, 2048, &pub), JPKI_ERR_CONFLICT);
+	CHECK(pub == NULL);
+}
+
+int
+main(void)
+{
+	struct datadir_init_options o = {0};
+
+	snprintf(dir, sizeof(dir), "/tmp/jpki-test-signer-%d", (int)getpid());
+	CHECK_INT(support_datadir_init(dir, &o), JPKI_OK);
+	CHECK_INT(datadir_open(dir, DATADIR_READ_ONLY, &dd), JPKI_OK);
+	if (dd != NULL) {
+		test_each_key_signs_only_its_kind();
+		test_keys_not_loaded_are_not_there();
+		test_a_key_is_never_written_over();
+	}
+	datadir_close(&dd);
+	{
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", dir);
+	}
+	return test_summary();
+}
