@@ -424,7 +424,8 @@ counter_notices(struct datadir *dd, struct notice_run *run)
 	if (r != JPKI_OK)
 		goto out;
 	run->certificates = (long)list.n;
-	qsort(list.v, list.n, sizeof(*list.v), by_holder);
+	if (list.n > 1)  /* qsort's array may not be NULL, even for none */
+		qsort(list.v, list.n, sizeof(*list.v), by_holder);
 	for (size_t i = 0; i < list.n; i++)
 		if (i == 0 || list.v[i].resident_id != list.v[i - 1].resident_id)
 			holders++;
