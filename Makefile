@@ -1,6 +1,8 @@
 # openjpki: the targets wrap CMake.  `make run` and `make test` work on a
 # fresh Debian machine: they install what is missing first.
 #   make run              set up a demo data directory and run the system
+#                         (build-release/: no test hooks in that binary)
+#   make release          just build build-release/jpki
 #   make test             the whole suite: plain build, ASan+UBSan build, fuzz smoke
 #   make check            the suite once, on the build selected by SANITIZE=1
 #   make bench [BENCH=x]  benchmarks (all, or one)
@@ -15,15 +17,17 @@ BENCH ?=
 DEMO_DIR ?= $(CURDIR)/demo-data
 PREFIX ?= /usr/local
 
+# build/ and build-asan/ are test builds: the crash tests need the hooks.
 ifeq ($(SANITIZE),1)
 BUILD := build-asan
-CMAKE_FLAGS := -DSANITIZE=ON -DCMAKE_C_COMPILER=clang
+CMAKE_FLAGS := -DSANITIZE=ON -DCMAKE_C_COMPILER=clang -DJPKI_TEST_HOOKS=ON
 else
 BUILD := build
-CMAKE_FLAGS :=
+CMAKE_FLAGS := -DJPKI_TEST_HOOKS=ON
 endif
+RELEASE := build-release
 
-.PHONY: all deps test-deps build check test test-plain test-asan run bench fuzz install clean
+.PHONY: all deps test-deps build release check test test-plain test-asan run bench fuzz install clean
 
 all: build
 
@@ -33,11 +37,16 @@ deps:
 test-deps:
 	@sh scripts/install-deps.sh test
 
-$(BUILD)/CMakeCache.txt:
+# Configured every time: a build directory first made by a plain
+# `cmake -S . -B build` gets the test hooks too.
+build: deps
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
-
-build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The binary people run: no test hooks (its post-build step checks that).
+release: deps
+	cmake -S . -B $(RELEASE) -DJPKI_TEST_HOOKS=OFF >/dev/null
+	cmake --build $(RELEASE) -j $(JOBS) --target jpki man
 
 check: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -47,10 +56,10 @@ test: test-deps
 	$(MAKE) check SANITIZE=1
 	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
-run: deps build
-	sh scripts/demo.sh $(BUILD)/jpki $(DEMO_DIR)
-	$(BUILD)/jpki crl generate --data $(DEMO_DIR) >/dev/null
-	$(BUILD)/jpki serve --data $(DEMO_DIR) --listen 127.0.0.1:8080
+run: release
+	sh scripts/demo.sh $(RELEASE)/jpki $(DEMO_DIR)
+	$(RELEASE)/jpki crl generate --data $(DEMO_DIR) >/dev/null
+	$(RELEASE)/jpki serve --data $(DEMO_DIR) --listen 127.0.0.1:8080
 
 bench: deps
 	$(MAKE) build SANITIZE=0
@@ -62,8 +71,8 @@ fuzz: test-deps
 	sh scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 # DESTDIR, when set, is honoured by cmake --install (staged installs).
-install: build
-	cmake --install $(BUILD) --prefix $(PREFIX)
+install: release
+	cmake --install $(RELEASE) --prefix $(PREFIX)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz $(RELEASE)

@@ -119,6 +119,46 @@ emit(struct crl_job *j, const void *p, size_t n, int signed_part)
 	return write_all(j->out_fd, p, n, j->tmp);
 }
 
+/* 1 for the name of a generation's temporary file: <final>.XXXXXX or
+ * <final>.entries.XXXXXX, mkstemp's six letters and digits, where final
+ * is <shard>.crl or full.crl. */
+static int
+is_scratch_name(const char *name)
+{
+	const char *p = strstr(name, ".crl.");
+
+	if (p == NULL)
+		return 0;
+	p += 5;
+	if (strncmp(p, "entries.", 8) == 0)
+		p += 8;
+	if (strlen(p) != 6)
+		return 0;
+	for (; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= 'a' && *p <= 'z')))
+			return 0;
+	return 1;
+}
+
+/* A generation killed between mkstemp and the rename (or the unlink of
+ * its scratch file) left its temporary files.  The caller holds the
+ * directory's lock, and generations into it take turns under that lock,
+ * so every such file there now is a leftover. */
+static void
+remove_leftovers(const char *dir)
+{
+	struct dirent *e;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (is_scratch_name(e->d_name))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+}
+
 static int
 type_ok(enum cert_type t)
 {
@@ -166,22 +206,6 @@ crl_paths(struct crl_job *j, const char *out_dir)
 	return JPKI_OK;
 }
 
-/* What a killed generation leaves: its temporary CRL
- * "<shard|full>.crl.XXXXXX", or (killed between mkstemp and unlink) its
- * scratch file "<shard|full>.crl.entries.XXXXXX". */
-static int
-is_leftover(const char *name)
-{
-	const char *dot = strstr(name, ".crl.");
-
-	if (dot == NULL || dot == name)
-		return 0;
-	dot += 5;
-	if (strncmp(dot, "entries.", 8) == 0)
-		dot += 8;
-	return strlen(dot) == 6 && strchr(dot, '.') == NULL;
-}
-
 /* One generation at a time per directory, from taking the number to the
  * rename: otherwise a CRL that took an earlier number could be renamed
  * into place after a later one, and the published number would go
@@ -190,18 +214,10 @@ is_leftover(const char *name)
 static int
 crl_lock_dir(struct crl_job *j)
 {
-	struct dirent *de;
-	DIR *d;
-
 	if ((j->lock_fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    flock(j->lock_fd, LOCK_EX) != 0)
 		return jpki_fail(JPKI_ERR_IO, "%s: %s", j->dir, strerror(errno));
-	if ((d = fdopendir(dup(j->lock_fd))) == NULL)
-		return jpki_fail(JPKI_ERR_IO, "%s: %s", j->dir, strerror(errno));
-	while ((de = readdir(d)) != NULL)
-		if (is_leftover(de->d_name))
-			unlinkat(j->lock_fd, de->d_name, 0);
-	closedir(d);
+	remove_leftovers(j->dir);
 	return JPKI_OK;
 }
 

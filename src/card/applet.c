@@ -259,16 +259,24 @@ pin_of(const struct card *c, uint8_t p2, enum pin_kind *kind)
 	return SW_OK;
 }
 
+/* Test builds only (JPKI_TEST_HOOKS): die like a card pulled from the
+ * reader, after the decrement is durable and before the compare.  Other
+ * builds have no hook and no trace of its name. */
+#ifdef JPKI_TEST_HOOKS
 static void
 crash_hook(void)
 {
 	const char *v = getenv("JPKI_CARD_CRASH_AFTER_DECREMENT");
 
-	/* Test-only: die like a card pulled from the reader, after the
-	 * decrement is durable and before the compare. */
 	if (v != NULL && strcmp(v, "1") == 0)
 		_exit(70);
 }
+#else
+static void
+crash_hook(void)
+{
+}
+#endif
 
 static uint16_t
 do_verify(struct card *c, const struct apdu *a)

@@ -158,10 +158,15 @@ int card_issuer_response(const uint8_t key[CARD_ISSUER_KEY_LEN],
 
 struct card;
 
-/* Create a blank card image at path: a fresh random serial, the kind, the
- * issuer key derived from master, no keys, no certificates, no PINs set.
- * Refuses (JPKI_ERR_CONFLICT) if path exists.  serial_hex (may be NULL)
- * receives the serial. */
+/* A blank chip in memory only (nothing is ever saved): a fresh random
+ * serial, the kind, the issuer key derived from master, no keys, no
+ * certificates, no PINs set. */
+int card_blank(enum card_kind kind, const uint8_t master[CARD_ISSUER_KEY_LEN],
+    struct card **out);
+/* Create a blank card image at path (card_blank, written to a temporary
+ * file and put in place by card_image_install_new).  Refuses
+ * (JPKI_ERR_CONFLICT) if path exists.  serial_hex (may be NULL) receives
+ * the serial. */
 int card_image_create(const char *path, enum card_kind kind,
     const uint8_t master[CARD_ISSUER_KEY_LEN],
     char serial_hex[CARD_SERIAL_HEX]);
@@ -169,6 +174,20 @@ int card_image_create(const char *path, enum card_kind kind,
  * the same chip.  A truncated, corrupted, foreign or newer file is refused
  * with one line (JPKI_ERR_INPUT) and left untouched. */
 int card_image_load(const char *path, struct card **out);
+/* The two halves of card_image_load, for a caller that must hold the lock
+ * before the image exists or while it is replaced (the counter):
+ * card_image_lock takes <path>.lock (JPKI_ERR_CONFLICT if another process
+ * has it; close *lock_fd to release it); card_image_read reads and checks
+ * the image as card_image_load does into a memory-only chip. */
+int card_image_lock(const char *path, int *lock_fd);
+int card_image_read(const char *path, struct card **out);
+/* Put a written, fsync'd image file `staged` in place at path, where no
+ * file may be (JPKI_ERR_CONFLICT if one is): one rename that never
+ * overwrites (renameat2 RENAME_NOREPLACE), then the directory is synced.
+ * On a file system without it: link, then unlink of staged, so a crash in
+ * between leaves two names for one file, which the counter's recovery
+ * recognises.  On failure staged is left as it is. */
+int card_image_install_new(const char *staged, const char *path);
 /* Decode an image held in memory (no file, nothing is ever saved): for
  * fuzzing and tests. */
 int card_image_decode(const uint8_t *buf, size_t n, struct card **out);
@@ -192,9 +211,10 @@ enum card_kind card_kind_of(const struct card *c);
  * error only if the chip could not answer at all (then resp holds 6F00 or
  * 6581).
  *
- * Test-only hook: with JPKI_CARD_CRASH_AFTER_DECREMENT=1 in the
- * environment, VERIFY _exit()s right after the decremented retry counter is
- * durable and before the PIN is compared (tests/unit/card/test_crash.c). */
+ * Test-only hook, compiled only with -DJPKI_TEST_HOOKS=ON: with
+ * JPKI_CARD_CRASH_AFTER_DECREMENT=1 in the environment, VERIFY _exit()s
+ * right after the decremented retry counter is durable and before the PIN
+ * is compared (tests/unit/card/test_crash.c). */
 int card_apdu(struct card *c, const uint8_t *cmd, size_t n, uint8_t *resp,
     size_t *resp_len);
 

@@ -406,21 +406,15 @@ fail:
 }
 
 int
-card_image_create(const char *path, enum card_kind kind,
-    const uint8_t master[CARD_ISSUER_KEY_LEN], char serial_hex[CARD_SERIAL_HEX])
+card_blank(enum card_kind kind, const uint8_t master[CARD_ISSUER_KEY_LEN],
+    struct card **out)
 {
 	struct card *c = NULL;
-	struct jbuf img;
-	char *tmp = NULL;
 	int r;
 
-	jbuf_init(&img);
+	*out = NULL;
 	if (kind != CARD_MYNUMBER && kind != CARD_JUKI)
 		return jpki_fail(JPKI_ERR_INPUT, "card: unknown card kind");
-	if (access(path, F_OK) == 0)
-		return jpki_fail(JPKI_ERR_CONFLICT,
-		    "%s already exists; a new card never overwrites a file",
-		    path);
 	if ((r = card_new_blank(&c)) != JPKI_OK)
 		return r;
 	c->kind = kind;
@@ -434,6 +428,50 @@ card_image_create(const char *path, enum card_kind kind,
 		goto fail;
 	for (int k = PIN_AUTH; k <= PIN_CARDINFO; k++)
 		c->pin[k].tries = (uint8_t)rules_pin_tries((enum pin_kind)k);
+	*out = c;
+	c = NULL;
+fail:
+	card_free(&c);
+	return r;
+}
+
+int
+card_image_install_new(const char *staged, const char *path)
+{
+	if (renameat2(AT_FDCWD, staged, AT_FDCWD, path,
+	    RENAME_NOREPLACE) != 0) {
+		if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+			goto fail;
+		/* No RENAME_NOREPLACE here: link() refuses an existing
+		 * target too, at the price of a moment with two names. */
+		if (link(staged, path) != 0)
+			goto fail;
+		unlink(staged);
+	}
+	return durable_sync_dir_of(path);
+fail:
+	return errno == EEXIST ? jpki_fail(JPKI_ERR_CONFLICT, "%s already "
+	    "exists; a new card never overwrites a file", path) :
+	    jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+}
+
+int
+card_image_create(const char *path, enum card_kind kind,
+    const uint8_t master[CARD_ISSUER_KEY_LEN], char serial_hex[CARD_SERIAL_HEX])
+{
+	struct card *c = NULL;
+	struct jbuf img;
+	char *tmp = NULL;
+	int r;
+
+	jbuf_init(&img);
+	if ((r = card_blank(kind, master, &c)) != JPKI_OK)
+		return r;
+	if (access(path, F_OK) == 0) {
+		r = jpki_fail(JPKI_ERR_CONFLICT, "%s already exists; a new "
+		    "card never overwrites a file", path);
+		goto fail;
+	}
 	if ((r = card_image_encode(c, &img)) != JPKI_OK)
 		goto fail;
 	if ((tmp = path_with(path, ".new")) == NULL) {
@@ -443,19 +481,12 @@ card_image_create(const char *path, enum card_kind kind,
 	snprintf(tmp + strlen(tmp), 24, ".%ld", (long)getpid());
 	if ((r = durable_write(tmp, img.data, img.len, 0600)) != JPKI_OK)
 		goto fail;
-	/* link() refuses an existing target, so a file that appeared since
-	 * the check above is not overwritten either. */
-	if (link(tmp, path) != 0) {
-		r = errno == EEXIST ? jpki_fail(JPKI_ERR_CONFLICT,
-		    "%s already exists; a new card never overwrites a file",
-		    path) : jpki_fail(JPKI_ERR_IO, "%s: %s", path,
-		    strerror(errno));
+	/* A file that appeared since the check above is not overwritten
+	 * either. */
+	if ((r = card_image_install_new(tmp, path)) != JPKI_OK) {
 		unlink(tmp);
 		goto fail;
 	}
-	unlink(tmp);
-	if ((r = durable_sync_dir_of(path)) != JPKI_OK)
-		goto fail;
 	if (serial_hex != NULL)
 		memcpy(serial_hex, c->serial_hex, CARD_SERIAL_HEX);
 fail:
@@ -465,12 +496,13 @@ fail:
 	return r;
 }
 
-static int
-take_lock(const char *path, int *fd_out)
+int
+card_image_lock(const char *path, int *lock_fd)
 {
 	char *lock = path_with(path, ".lock");
 	int fd;
 
+	*lock_fd = -1;
 	if (lock == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -484,27 +516,22 @@ take_lock(const char *path, int *fd_out)
 		    "%s is in use by another process (one card, one reader)",
 		    path);
 	}
-	*fd_out = fd;
+	*lock_fd = fd;
 	return JPKI_OK;
 }
 
 int
-card_image_load(const char *path, struct card **out)
+card_image_read(const char *path, struct card **out)
 {
 	uint8_t *buf = NULL;
 	struct stat st;
-	struct card *c = NULL;
 	size_t off = 0;
-	int fd = -1, lock_fd = -1, r;
+	int fd, r;
 
 	*out = NULL;
-	if ((r = take_lock(path, &lock_fd)) != JPKI_OK)
-		return r;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		r = jpki_fail(errno == ENOENT ? JPKI_ERR_NOTFOUND :
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return jpki_fail(errno == ENOENT ? JPKI_ERR_NOTFOUND :
 		    JPKI_ERR_IO, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		r = jpki_fail(JPKI_ERR_INPUT, "%s: not a regular file", path);
 		goto fail;
@@ -530,14 +557,33 @@ card_image_load(const char *path, struct card **out)
 		}
 		off += (size_t)n;
 	}
-	if ((r = card_image_decode(buf, off, &c)) != JPKI_OK) {
+	if ((r = card_image_decode(buf, off, out)) != JPKI_OK) {
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", jpki_errmsg());
 		r = jpki_fail(r, "%s: %s; the file is left as it is", path,
 		    msg);
-		goto fail;
 	}
+fail:
+	if (buf != NULL) {
+		jpki_wipe(buf, (size_t)st.st_size);
+		free(buf);
+	}
+	close(fd);
+	return r;
+}
+
+int
+card_image_load(const char *path, struct card **out)
+{
+	struct card *c = NULL;
+	int lock_fd, r;
+
+	*out = NULL;
+	if ((r = card_image_lock(path, &lock_fd)) != JPKI_OK)
+		return r;
+	if ((r = card_image_read(path, &c)) != JPKI_OK)
+		goto fail;
 	if ((c->path = strdup(path)) == NULL) {
 		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 		goto fail;
@@ -547,12 +593,6 @@ card_image_load(const char *path, struct card **out)
 	*out = c;
 	c = NULL;
 fail:
-	if (buf != NULL) {
-		jpki_wipe(buf, (size_t)st.st_size);
-		free(buf);
-	}
-	if (fd >= 0)
-		close(fd);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	card_free(&c);

@@ -43,29 +43,32 @@ int cli_counter_forms(int argc, char **argv);
  * (--out FILE or --out=FILE, no abbreviations), a valued option at most
  * once, no empty value where one is needed, numbers in range, --help
  * anywhere, positional arguments in between, "--" ends the options.  The
- * common options given before the command (jpki --data DIR --json ca show)
- * arrive through the command's own "data" and "json" entries. */
+ * common options --data and --json, given before the command (jpki --data
+ * DIR --json ca show) or after it, arrive in *data and *json. */
 enum cli_opt_kind {
 	CLI_FLAG,       /* no value: sets *flag */
 	CLI_TEXT,       /* a value the command checks (may be empty) */
 	CLI_VALUE,      /* a value that must not be empty: a path, a name */
 	CLI_NUMBER,     /* a decimal integer in [min, max] */
+	CLI_POSITIVE,   /* a decimal integer, 1 or more: an ID, a count */
 };
 
 struct cli_opt {
 	const char *name;               /* "out" for --out */
 	enum cli_opt_kind kind;
-	const char **value;             /* TEXT, VALUE, NUMBER: the argument */
+	const char **value;             /* all but FLAG: the argument */
 	int *flag;                      /* FLAG */
-	long long *number;              /* NUMBER: the value, if wanted */
+	long long *number;              /* NUMBER, POSITIVE: the value */
 	long long min, max;             /* NUMBER */
 };
 
 struct cli_command {
-	const char *name;               /* "ca issue": errors name it */
+	const char *group;              /* "ca" of jpki ca issue; NULL: none */
 	const char *usage;              /* what --help prints */
-	const struct cli_opt *opts;
+	const struct cli_opt *opts;     /* the command's own options */
 	size_t nopts;
+	const char **data;              /* --data DIR; NULL: not taken */
+	int *json;                      /* --json; NULL: not taken */
 	const char **pos;               /* room for max_pos positional args */
 	int max_pos;
 	int npos;                       /* out: how many were given */
@@ -76,8 +79,14 @@ struct cli_command {
  * error, reported). */
 #define CLI_RUN (-1)
 
-/* Parse argv[1..argc-1] (argv[0] is the command's own word) against c. */
+/* Parse argv[1..argc-1] against c; argv[0] is the command's own word
+ * ("issue"), which errors name with the group ("ca issue"). */
 int cli_parse(struct cli_command *c, int argc, char **argv);
+
+/* A group's dispatcher when argv[1] names none of group argv[0]'s
+ * subcommands: --help prints usage (exit status 0), anything else is a
+ * usage error (2). */
+int cli_not_a_subcommand(char **argv, const char *usage);
 
 /* main(): take the common options that precede the command (--data DIR,
  * --data=DIR, --json, --help printing usage) and set *command to the

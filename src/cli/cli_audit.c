@@ -52,24 +52,16 @@ cli_audit(int argc, char **argv)
 	int json = 0, rc;
 	long checked = 0;
 	const struct cli_opt opts[] = {
-	    {"data", CLI_VALUE, .value = &data},
-	    {"json", CLI_FLAG, .flag = &json},
 	    {"after", CLI_NUMBER, .number = &after, .min = 0,
 		.max = LLONG_MAX},
-	    {"limit", CLI_NUMBER, .number = &limit, .min = 1,
-		.max = LLONG_MAX},
+	    {"limit", CLI_POSITIVE, .number = &limit},
 	};
-	struct cli_command cmd = {"audit", usage_text, opts,
-	    JPKI_ARRAY_LEN(opts), NULL, 0, 0};
+	struct cli_command cmd = {.group = "audit", .usage = usage_text,
+	    .opts = opts, .nopts = JPKI_ARRAY_LEN(opts), .data = &data,
+	    .json = &json};
 
-	if (strcmp(argv[1], "--help") == 0) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
 	if (strcmp(argv[1], "verify") != 0 && strcmp(argv[1], "list") != 0)
-		return cli_usage("jpki audit: unknown subcommand '%s'", argv[1]);
-	cmd.name = strcmp(argv[1], "verify") == 0 ? "audit verify" :
-	    "audit list";
+		return cli_not_a_subcommand(argv, usage_text);
 	if ((rc = cli_parse(&cmd, argc - 1, argv + 1)) != CLI_RUN)
 		return rc;
 	if ((rc = cli_open(data, CLI_READ, &env)) != 0)

@@ -7,7 +7,6 @@
 #include "pki/pki.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <string.h>
@@ -239,32 +238,24 @@ cli_ca(int argc, char **argv)
 	};
 	struct args a;
 	struct cli_env env;
-	char name[32];
 	int rc;
 	const struct cli_opt opts[] = {
-	    {"data", CLI_VALUE, .value = &a.data},
-	    {"json", CLI_FLAG, .flag = &a.json},
 	    {"out", CLI_VALUE, .value = &a.out},
-	    {"resident", CLI_NUMBER, .value = &a.resident, .min = 1,
-		.max = LLONG_MAX},
+	    {"resident", CLI_POSITIVE, .value = &a.resident},
 	    {"type", CLI_VALUE, .value = &a.type},
 	    {"pubkey", CLI_VALUE, .value = &a.pubkey},
 	    {"card-expiry", CLI_VALUE, .value = &a.expiry},
 	    {"actor", CLI_VALUE, .value = &a.actor},
 	    {"clerk", CLI_VALUE, .value = &a.actor},
 	};
-	struct cli_command cmd = {name, usage_text, opts, JPKI_ARRAY_LEN(opts),
-	    NULL, 0, 0};
+	struct cli_command cmd = {.group = "ca", .usage = usage_text,
+	    .opts = opts, .nopts = JPKI_ARRAY_LEN(opts), .data = &a.data,
+	    .json = &a.json};
 
-	if (strcmp(argv[1], "--help") == 0) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(cmds); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)
 			continue;
 		memset(&a, 0, sizeof(a));
-		snprintf(name, sizeof(name), "ca %s", cmds[i].name);
 		if ((rc = cli_parse(&cmd, argc - 1, argv + 1)) != CLI_RUN)
 			return rc;
 		if ((rc = cli_open(a.data, cmds[i].open, &env)) != 0)
@@ -273,5 +264,5 @@ cli_ca(int argc, char **argv)
 		cli_close(&env);
 		return cli_report(rc);
 	}
-	return cli_usage("jpki ca: unknown subcommand '%s'", argv[1]);
+	return cli_not_a_subcommand(argv, usage_text);
 }

@@ -47,24 +47,21 @@ static const char usage_text[] =
 static int
 parse_opts(int argc, char **argv, struct card_opts *o)
 {
-	char name[32];
 	const struct cli_opt opts[] = {
 	    {"card", CLI_VALUE, .value = &o->card},
 	    {"reader", CLI_VALUE, .value = &o->reader},
-	    {"data", CLI_VALUE, .value = &o->data},
 	    {"out", CLI_VALUE, .value = &o->out},
 	    {"in", CLI_VALUE, .value = &o->in},
 	    {"type", CLI_VALUE, .value = &o->type},
 	    {"vpcd", CLI_VALUE, .value = &o->vpcd},
 	    {"kind", CLI_VALUE, .value = &o->kind},
-	    {"json", CLI_FLAG, .flag = &o->json},
 	    {"sign", CLI_FLAG, .flag = &o->sign},
 	};
-	struct cli_command cmd = {name, usage_text, opts, JPKI_ARRAY_LEN(opts),
-	    NULL, 0, 0};
+	struct cli_command cmd = {.group = "card", .usage = usage_text,
+	    .opts = opts, .nopts = JPKI_ARRAY_LEN(opts), .data = &o->data,
+	    .json = &o->json};
 
 	memset(o, 0, sizeof(*o));
-	snprintf(name, sizeof(name), "card %s", argv[1]);
 	return cli_parse(&cmd, argc - 1, argv + 1);
 }
 
@@ -522,10 +519,6 @@ cli_card(int argc, char **argv)
 	struct card_opts o;
 	int r;
 
-	if (strcmp(argv[1], "--help") == 0) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(subs); i++) {
 		if (strcmp(argv[1], subs[i].name) != 0)
 			continue;
@@ -533,6 +526,5 @@ cli_card(int argc, char **argv)
 			return r;
 		return subs[i].run(&o);
 	}
-	return cli_usage("jpki card: unknown subcommand '%s' (jpki card "
-	    "--help)", argv[1]);
+	return cli_not_a_subcommand(argv, usage_text);
 }

@@ -7,7 +7,6 @@
 #include "pki/pki.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,30 +214,22 @@ cli_cert(int argc, char **argv)
 	struct args a;
 	struct cli_env env;
 	int64_t now;
-	char name[32];
 	int rc;
 	const struct cli_opt opts[] = {
-	    {"data", CLI_VALUE, .value = &a.data},
-	    {"json", CLI_FLAG, .flag = &a.json},
-	    {"resident", CLI_NUMBER, .value = &a.resident, .min = 1,
-		.max = LLONG_MAX},
+	    {"resident", CLI_POSITIVE, .value = &a.resident},
 	    {"reason", CLI_VALUE, .value = &a.reason},
 	    {"actor", CLI_VALUE, .value = &a.actor},
 	    {"clerk", CLI_VALUE, .value = &a.actor},
 	    {"pem", CLI_FLAG, .flag = &a.pem},
 	};
-	struct cli_command cmd = {name, usage_text, opts, JPKI_ARRAY_LEN(opts),
-	    &a.serial, 0, 0};
+	struct cli_command cmd = {.group = "cert", .usage = usage_text,
+	    .opts = opts, .nopts = JPKI_ARRAY_LEN(opts), .data = &a.data,
+	    .json = &a.json, .pos = &a.serial};
 
-	if (strcmp(argv[1], "--help") == 0) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(cmds); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)
 			continue;
 		memset(&a, 0, sizeof(a));
-		snprintf(name, sizeof(name), "cert %s", cmds[i].name);
 		cmd.max_pos = cmds[i].takes_serial;
 		if ((rc = cli_parse(&cmd, argc - 1, argv + 1)) != CLI_RUN)
 			return rc;
@@ -250,5 +241,5 @@ cli_cert(int argc, char **argv)
 		cli_close(&env);
 		return cli_report(rc);
 	}
-	return cli_usage("jpki cert: unknown subcommand '%s'", argv[1]);
+	return cli_not_a_subcommand(argv, usage_text);
 }

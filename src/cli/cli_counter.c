@@ -22,7 +22,6 @@
 #include "cli/cli.h"
 #include "counter/counter.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,26 +355,25 @@ cli_counter(int argc, char **argv)
 	struct counter_receipt rc;
 	struct args a;
 	struct cli_env env;
-	char name[32];
 	size_t i;
 	int r;
 	const struct cli_opt opts[] = {
-	    {"data", CLI_VALUE, .value = &a.data},
-	    {"json", CLI_FLAG, .flag = &a.json},
-	    {"resident", CLI_NUMBER, .value = &a.resident,
-		.number = &a.resident_id, .min = 1, .max = LLONG_MAX},
+	    {"resident", CLI_POSITIVE, .value = &a.resident,
+		.number = &a.resident_id},
 	    {"out", CLI_VALUE, .value = &a.out},
 	    {"card", CLI_VALUE, .value = &a.card},
 	    {"type", CLI_VALUE, .value = &a.type},
 	    {"clerk", CLI_VALUE, .value = &a.clerk},
 	    {"no-sign", CLI_FLAG, .flag = &a.no_sign},
 	    {"no-auth", CLI_FLAG, .flag = &a.no_auth},
-	    {"id-doc", CLI_VALUE, .value = &a.id_doc},
-	    {"id-number", CLI_VALUE, .value = &a.id_number},
+	    /* The procedure checks the identity document (R11). */
+	    {"id-doc", CLI_TEXT, .value = &a.id_doc},
+	    {"id-number", CLI_TEXT, .value = &a.id_number},
 	    {"serial", CLI_VALUE, .value = &a.serial},
 	};
-	struct cli_command cmd = {name, usage_text, opts, JPKI_ARRAY_LEN(opts),
-	    NULL, 0, 0};
+	struct cli_command cmd = {.group = "counter", .usage = usage_text,
+	    .opts = opts, .nopts = JPKI_ARRAY_LEN(opts), .data = &a.data,
+	    .json = &a.json};
 
 	if (strcmp(argv[1], "--help") == 0) {
 		fputs(usage_text, stdout);
@@ -391,7 +389,6 @@ cli_counter(int argc, char **argv)
 		return cli_usage("counter: unknown procedure '%s' (jpki counter "
 		    "--help lists them)", argv[1]);
 	memset(&a, 0, sizeof(a));
-	snprintf(name, sizeof(name), "counter %s", argv[1]);
 	if ((r = cli_parse(&cmd, argc - 1, argv + 1)) != CLI_RUN)
 		return r;
 	if (cmds[i].run != NULL && a.clerk == NULL)

@@ -12,7 +12,6 @@
 #include "cli/cli.h"
 #include "counter/counter.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,13 +64,9 @@ struct args {
 static int
 parse(int argc, char **argv, struct args *a)
 {
-	char name[32];
 	const struct cli_opt opts[] = {
-	    {"data", CLI_VALUE, .value = &a->data},
-	    {"json", CLI_FLAG, .flag = &a->json},
 	    {"clerk", CLI_VALUE, .value = &a->clerk},
-	    {"resident", CLI_NUMBER, .value = &a->resident, .min = 1,
-		.max = LLONG_MAX},
+	    {"resident", CLI_POSITIVE, .value = &a->resident},
 	    {"purpose", CLI_VALUE, .value = &a->purpose},
 	    {"type", CLI_VALUE, .value = &a->type},
 	    {"pin", CLI_VALUE, .value = &a->pin},
@@ -79,17 +74,16 @@ parse(int argc, char **argv, struct args *a)
 	    {"proxy-id-type", CLI_TEXT, .value = &a->proxy.doc_type},
 	    {"proxy-id-number", CLI_TEXT, .value = &a->proxy.doc_number},
 	    {"out", CLI_VALUE, .value = &a->out},
-	    {"form", CLI_NUMBER, .value = &a->form, .min = 1,
-		.max = LLONG_MAX},
+	    {"form", CLI_POSITIVE, .value = &a->form},
 	    {"card", CLI_VALUE, .value = &a->card},
 	    {"within", CLI_VALUE, .value = &a->within},
 	    {"no-progress", CLI_FLAG, .flag = &a->no_progress},
 	};
-	struct cli_command cmd = {name, usage_text, opts, JPKI_ARRAY_LEN(opts),
-	    &a->pos, 1, 0};
+	struct cli_command cmd = {.group = "counter", .usage = usage_text,
+	    .opts = opts, .nopts = JPKI_ARRAY_LEN(opts), .data = &a->data,
+	    .json = &a->json, .pos = &a->pos, .max_pos = 1};
 
 	memset(a, 0, sizeof(*a));
-	snprintf(name, sizeof(name), "counter %s", argv[0]);
 	return cli_parse(&cmd, argc, argv);
 }
 

@@ -47,15 +47,14 @@ generate(int argc, char **argv)
 	struct cli_env env;
 	json_t *arr = NULL;
 	const struct cli_opt opts[] = {
-	    {"data", CLI_VALUE, .value = &data},
-	    {"json", CLI_FLAG, .flag = &json},
 	    {"type", CLI_VALUE, .value = &type},
 	    {"shard", CLI_NUMBER, .number = &shard, .min = 0, .max = 65535},
 	    {"full", CLI_FLAG, .flag = &full},
 	    {"out", CLI_VALUE, .value = &out},
 	};
-	struct cli_command cmd = {"crl generate", usage_text, opts,
-	    JPKI_ARRAY_LEN(opts), NULL, 0, 0};
+	struct cli_command cmd = {.group = "crl", .usage = usage_text,
+	    .opts = opts, .nopts = JPKI_ARRAY_LEN(opts), .data = &data,
+	    .json = &json};
 
 	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
 		return r;
@@ -112,11 +111,7 @@ generate(int argc, char **argv)
 int
 cli_crl(int argc, char **argv)
 {
-	if (strcmp(argv[1], "--help") == 0) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
 	if (strcmp(argv[1], "generate") == 0)
 		return generate(argc - 1, argv + 1);
-	return cli_usage("jpki crl: unknown subcommand '%s'", argv[1]);
+	return cli_not_a_subcommand(argv, usage_text);
 }

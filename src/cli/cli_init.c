@@ -25,16 +25,13 @@ cli_init(int argc, char **argv)
 	long long bits = 0;
 	int json = 0, r;
 	const struct cli_opt opts[] = {
-	    {"data", CLI_VALUE, .value = &data},
 	    {"municipality", CLI_VALUE, .value = &o.municipality},
-	    {"key-bits", CLI_NUMBER, .number = &bits, .min = 1,
-		.max = LLONG_MAX},
+	    {"key-bits", CLI_POSITIVE, .number = &bits},
 	    {"production-policy", CLI_FLAG, .flag = &o.production_policy},
 	    {"base-url", CLI_VALUE, .value = &o.base_url},
-	    {"json", CLI_FLAG, .flag = &json},
 	};
-	struct cli_command cmd = {"init", usage_text, opts,
-	    JPKI_ARRAY_LEN(opts), NULL, 0, 0};
+	struct cli_command cmd = {.usage = usage_text, .opts = opts,
+	    .nopts = JPKI_ARRAY_LEN(opts), .data = &data, .json = &json};
 
 	memset(&o, 0, sizeof(o));
 	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)

@@ -42,13 +42,12 @@ respond(int argc, char **argv)
 	struct cli_env env;
 	int json = 0, r;
 	const struct cli_opt opts[] = {
-	    {"data", CLI_VALUE, .value = &data},
-	    {"json", CLI_FLAG, .flag = &json},
 	    {"in", CLI_VALUE, .value = &in},
 	    {"out", CLI_VALUE, .value = &out},
 	};
-	struct cli_command cmd = {"ocsp respond", usage_text, opts,
-	    JPKI_ARRAY_LEN(opts), NULL, 0, 0};
+	struct cli_command cmd = {.group = "ocsp", .usage = usage_text,
+	    .opts = opts, .nopts = JPKI_ARRAY_LEN(opts), .data = &data,
+	    .json = &json};
 
 	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
 		return r;
@@ -122,11 +121,7 @@ done:
 int
 cli_ocsp(int argc, char **argv)
 {
-	if (strcmp(argv[1], "--help") == 0) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
 	if (strcmp(argv[1], "respond") == 0)
 		return respond(argc - 1, argv + 1);
-	return cli_usage("jpki ocsp: unknown subcommand '%s'", argv[1]);
+	return cli_not_a_subcommand(argv, usage_text);
 }

@@ -34,11 +34,8 @@ struct args {
 static int
 parse(int argc, char **argv, struct args *a)
 {
-	char name[32];
 	int r;
 	const struct cli_opt opts[] = {
-	    {"data", CLI_VALUE, .value = &a->data},
-	    {"json", CLI_FLAG, .flag = &a->json},
 	    {"number", CLI_TEXT, .value = &a->in.number},
 	    {"name", CLI_TEXT, .value = &a->in.name},
 	    {"kana", CLI_TEXT, .value = &a->in.kana},
@@ -52,11 +49,11 @@ parse(int argc, char **argv, struct args *a)
 	    {"name-flags", CLI_TEXT, .value = &a->in.name_flags},
 	    {"address-flags", CLI_TEXT, .value = &a->in.address_flags},
 	};
-	struct cli_command cmd = {name, usage_text, opts, JPKI_ARRAY_LEN(opts),
-	    a->pos, 2, 0};
+	struct cli_command cmd = {.group = "resident", .usage = usage_text,
+	    .opts = opts, .nopts = JPKI_ARRAY_LEN(opts), .data = &a->data,
+	    .json = &a->json, .pos = a->pos, .max_pos = 2};
 
 	memset(a, 0, sizeof(*a));
-	snprintf(name, sizeof(name), "resident %s", argv[0]);
 	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
 		return r;
 	a->npos = cmd.npos;
@@ -283,9 +280,5 @@ cli_resident(int argc, char **argv)
 		cli_close(&env);
 		return cli_report(rc);
 	}
-	if (strcmp(argv[1], "--help") == 0) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
-	return cli_usage("jpki resident: unknown subcommand '%s'", argv[1]);
+	return cli_not_a_subcommand(argv, usage_text);
 }

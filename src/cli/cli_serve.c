@@ -59,11 +59,10 @@ cli_serve(int argc, char **argv)
 	sigset_t set;
 	int sig, r;
 	const struct cli_opt opts[] = {
-	    {"data", CLI_VALUE, .value = &data},
 	    {"listen", CLI_VALUE, .value = &listen},
 	};
-	struct cli_command cmd = {"serve", usage_text, opts,
-	    JPKI_ARRAY_LEN(opts), NULL, 0, 0};
+	struct cli_command cmd = {.usage = usage_text, .opts = opts,
+	    .nopts = JPKI_ARRAY_LEN(opts), .data = &data};
 
 	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
 		return r;

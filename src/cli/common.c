@@ -21,8 +21,14 @@ static struct {
 	int json;
 } global;
 
-/* More than any command has; cli_parse() refuses a longer table. */
+/* More than any command has, with --data and --json. */
 #define CLI_OPTS_MAX 32
+
+/* A command's options with the common ones, as cli_parse() reads them. */
+struct opt_table {
+	struct cli_opt opt[CLI_OPTS_MAX];
+	size_t n;
+};
 
 /* Where an option writes: --clerk and --actor, writing to one place, are
  * one option given under two names. */
@@ -37,66 +43,86 @@ opt_dest(const struct cli_opt *o)
 }
 
 static size_t
-opt_slot(const struct cli_command *c, size_t i)
+opt_slot(const struct opt_table *t, size_t i)
 {
 	size_t j = 0;
 
-	while (opt_dest(&c->opts[j]) != opt_dest(&c->opts[i]))
+	while (opt_dest(&t->opt[j]) != opt_dest(&t->opt[i]))
 		j++;
 	return j;
 }
 
 static int
-opt_find(const struct cli_command *c, const char *name, size_t len,
-    size_t *i)
+opt_find(const struct opt_table *t, const char *name, size_t len, size_t *i)
 {
-	for (*i = 0; *i < c->nopts; (*i)++)
-		if (strlen(c->opts[*i].name) == len &&
-		    strncmp(c->opts[*i].name, name, len) == 0)
+	for (*i = 0; *i < t->n; (*i)++)
+		if (strlen(t->opt[*i].name) == len &&
+		    strncmp(t->opt[*i].name, name, len) == 0)
 			return 1;
 	return 0;
 }
 
 static int
+opt_table(const struct cli_command *c, const char *name,
+    struct opt_table *t)
+{
+	if (c->nopts + 2 > CLI_OPTS_MAX)
+		return cli_report(jpki_fail(JPKI_ERR_INTERNAL,
+		    "%s: %zu options", name, c->nopts));
+	if (c->nopts > 0)
+		memcpy(t->opt, c->opts, c->nopts * sizeof(*c->opts));
+	t->n = c->nopts;
+	if (c->data != NULL)
+		t->opt[t->n++] = (struct cli_opt){"data", CLI_VALUE,
+		    .value = c->data};
+	if (c->json != NULL)
+		t->opt[t->n++] = (struct cli_opt){"json", CLI_FLAG,
+		    .flag = c->json};
+	return CLI_RUN;
+}
+
+static int
 opt_number(const struct cli_opt *o, const char *s)
 {
+	long long v, min = o->kind == CLI_POSITIVE ? 1 : o->min,
+	    max = o->kind == CLI_POSITIVE ? LLONG_MAX : o->max;
 	char opt[64];
-	long long v;
 	int r;
 
 	snprintf(opt, sizeof(opt), "--%s", o->name);
 	if ((r = cli_parse_i64(opt, s, &v)) != JPKI_OK)
 		return cli_report(r);
-	if (v < o->min || v > o->max) {
-		if (o->max == LLONG_MAX)
+	if (v < min || v > max) {
+		if (max == LLONG_MAX)
 			return cli_usage("%s: must be %lld or more, not %s",
-			    opt, o->min, s);
-		return cli_usage("%s: must be %lld to %lld, not %s", opt,
-		    o->min, o->max, s);
+			    opt, min, s);
+		return cli_usage("%s: must be %lld to %lld, not %s", opt, min,
+		    max, s);
 	}
 	if (o->number != NULL)
 		*o->number = v;
 	return CLI_RUN;
 }
 
-/* Seed the command's "data" and "json" entries with the common options
- * given before it; one given there that this command does not take is
- * refused. */
+/* The common options given before the command go where the command takes
+ * them; one it does not take is refused. */
 static int
-seed_globals(const struct cli_command *c, const char **seen)
+seed_globals(const struct cli_command *c, const char *name,
+    const struct opt_table *t, const char **seen)
 {
 	size_t i;
 
 	if (global.data != NULL) {
-		if (!opt_find(c, "data", 4, &i))
-			return cli_usage("%s takes no --data", c->name);
-		*c->opts[i].value = global.data;
-		seen[opt_slot(c, i)] = "data before the command";
+		if (c->data == NULL)
+			return cli_usage("%s takes no --data", name);
+		*c->data = global.data;
+		opt_find(t, "data", 4, &i);
+		seen[opt_slot(t, i)] = "data before the command";
 	}
 	if (global.json) {
-		if (!opt_find(c, "json", 4, &i))
-			return cli_usage("%s takes no --json", c->name);
-		*c->opts[i].flag = 1;
+		if (c->json == NULL)
+			return cli_usage("%s takes no --json", name);
+		*c->json = 1;
 	}
 	return CLI_RUN;
 }
@@ -107,16 +133,21 @@ static int
 parse(struct cli_command *c, int argc, char **argv, int *command)
 {
 	const char *seen[CLI_OPTS_MAX] = {NULL};
+	struct opt_table t;
+	char name[64];
 	int help = 0, options = 1, r;
 
-	if (c->nopts > CLI_OPTS_MAX)
-		return cli_report(jpki_fail(JPKI_ERR_INTERNAL, "%s: %zu options",
-		    c->name, c->nopts));
+	/* main()'s argv[0] is a path: it is "jpki" to the user. */
+	snprintf(name, sizeof(name), "%s%s%s", c->group ? c->group : "",
+	    c->group ? " " : "", command != NULL ? "jpki" : argv[0]);
 	c->npos = 0;
-	if (command == NULL && (r = seed_globals(c, seen)) != CLI_RUN)
+	if ((r = opt_table(c, name, &t)) != CLI_RUN)
+		return r;
+	if (command == NULL && (r = seed_globals(c, name, &t, seen)) !=
+	    CLI_RUN)
 		return r;
 	for (int k = 1; k < argc; k++) {
-		const char *arg = argv[k], *name = arg + 2, *eq, *v, *prev;
+		const char *arg = argv[k], *word = arg + 2, *eq, *v, *prev;
 		const struct cli_opt *o;
 		size_t i, len;
 
@@ -131,24 +162,25 @@ parse(struct cli_command *c, int argc, char **argv, int *command)
 			}
 			if (c->npos >= c->max_pos)
 				return cli_usage("%s: unexpected argument '%s'",
-				    c->name, arg);
+				    name, arg);
 			c->pos[c->npos++] = arg;
 			continue;
 		}
-		eq = strchr(name, '=');
-		len = eq != NULL ? (size_t)(eq - name) : strlen(name);
-		if (arg[1] == '-' && eq == NULL && strcmp(name, "help") == 0) {
+		eq = strchr(word, '=');
+		len = eq != NULL ? (size_t)(eq - word) : strlen(word);
+		if (arg[1] == '-' && eq == NULL && strcmp(word, "help") == 0) {
 			help = 1;
 			continue;
 		}
-		if (arg[1] != '-' || !opt_find(c, name, len, &i))
+		if (arg[1] != '-' || !opt_find(&t, word, len, &i))
 			return cli_usage("%s: unknown option '%.*s' (%s%s "
-			    "--help)", c->name, (int)(name - arg + len), arg,
-			    command != NULL ? "" : "jpki ", c->name);
-		o = &c->opts[i];
+			    "--help)", name, (int)(word - arg + len), arg,
+			    command != NULL ? "" : "jpki ", name);
+		o = &t.opt[i];
 		if (o->kind == CLI_FLAG) {
 			if (eq != NULL)
-				return cli_usage("--%s takes no value", o->name);
+				return cli_usage("--%s takes no value",
+				    o->name);
 			*o->flag = 1;
 			continue;
 		}
@@ -158,15 +190,16 @@ parse(struct cli_command *c, int argc, char **argv, int *command)
 			v = argv[++k];
 		else
 			return cli_usage("--%s needs a value", o->name);
-		if ((prev = seen[opt_slot(c, i)]) != NULL)
+		if ((prev = seen[opt_slot(&t, i)]) != NULL)
 			return strcmp(prev, o->name) == 0 ?
 			    cli_usage("--%s: given twice", o->name) :
 			    cli_usage("--%s: given twice (also as --%s)",
 			    o->name, prev);
-		seen[opt_slot(c, i)] = o->name;
+		seen[opt_slot(&t, i)] = o->name;
 		if (o->kind != CLI_TEXT && *v == '\0')
 			return cli_usage("--%s: empty; give a value", o->name);
-		if (o->kind == CLI_NUMBER && (r = opt_number(o, v)) != CLI_RUN)
+		if ((o->kind == CLI_NUMBER || o->kind == CLI_POSITIVE) &&
+		    (r = opt_number(o, v)) != CLI_RUN)
 			return r;
 		if (o->value != NULL)
 			*o->value = v;
@@ -187,15 +220,22 @@ cli_parse(struct cli_command *c, int argc, char **argv)
 int
 cli_global_options(int argc, char **argv, const char *usage, int *command)
 {
-	static const struct cli_opt opts[] = {
-	    {"data", CLI_VALUE, .value = &global.data},
-	    {"json", CLI_FLAG, .flag = &global.json},
-	};
-	struct cli_command c = {"jpki", usage, opts, JPKI_ARRAY_LEN(opts),
-	    NULL, 0, 0};
+	struct cli_command c = {.usage = usage,
+	    .data = &global.data, .json = &global.json};
 
 	*command = argc;
 	return parse(&c, argc, argv, command);
+}
+
+int
+cli_not_a_subcommand(char **argv, const char *usage)
+{
+	if (strcmp(argv[1], "--help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	return cli_usage("%s: unknown subcommand '%s' (jpki %s --help)",
+	    argv[0], argv[1], argv[0]);
 }
 
 const char *
@@ -354,8 +394,8 @@ cli_out_open(struct cli_out *o, const char *opt, const char *path)
 			return jpki_fail(JPKI_ERR_INPUT, "%s: %s: is a "
 			    "directory", opt, path);
 		if ((o->f = fopen(path, "wb")) == NULL)
-			return jpki_fail(JPKI_ERR_INPUT, "%s: %s: %s", opt, path,
-			    strerror(errno));
+			return jpki_fail(JPKI_ERR_INPUT, "%s: %s: %s", opt,
+			    path, strerror(errno));
 		return JPKI_OK;
 	}
 	if ((o->tmp = malloc(n)) == NULL)

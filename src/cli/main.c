@@ -65,7 +65,8 @@ usage_build(struct jbuf *b)
 	jbuf_printf(b, "usage: jpki [--data DIR] [--json] <command> "
 	    "[<subcommand>] [options]\n\ncommands:\n");
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(groups); i++) {
-		jbuf_printf(b, "  %-10s %s\n", groups[i].name, groups[i].summary);
+		jbuf_printf(b, "  %-10s %s\n", groups[i].name,
+		    groups[i].summary);
 		if (groups[i].subcommands != NULL)
 			usage_wrap(b, groups[i].subcommands);
 	}

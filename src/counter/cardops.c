@@ -3,27 +3,36 @@
  *
  * A procedure must change the store and the card image together or not at
  * all, but a file and a database cannot share a transaction.  So the chip
- * is driven in memory, and its image is written in three steps around the
- * store commit:
+ * is driven in memory, under the card's lock (<card>.lock, held from open
+ * to close), and its new image goes through names that each come into
+ * being by one rename, around the store commit (docs/counter.md):
  *
- *   1. stage:  the new image goes to <card>.pending and is fsync'd; its
- *              SHA-256 is recorded (card_images) inside the transaction.
- *   2. commit: the store transaction commits.
- *   3. finish: <card>.pending is renamed over <card> and the directory
- *              fsync'd.
+ *   1. stage:   the image is written to <card>.staging (a fresh file: a
+ *               leftover is unlinked first) and fsync'd, then renamed to
+ *               <card>.pending; its SHA-256 is recorded in card_images
+ *               inside the transaction.
+ *   2. commit:  the store transaction commits.
+ *   3. install: <card>.pending is renamed over <card> (a new card: renamed
+ *               to a name that must not exist, never overwriting a file)
+ *               and the directory fsync'd.
  *
- * A crash before 2 leaves a pending file whose hash the store does not
- * know: it is deleted.  A crash between 2 and 3 leaves one the store
- * recorded: it is renamed into place.  counter_card_recover() makes that
- * decision at the card's next visit, before anything else reads the image.
- * A refusal never gets to step 1, so the image is untouched byte for byte.
+ * So <card> and <card>.pending are always whole images, never two names of
+ * one file, and nothing is ever written through either name.  What a
+ * crash leaves is settled under the lock at the card's next visit, by what
+ * the store committed: a pending image whose hash is the one recorded for
+ * its card is installed, any other is deleted, and a staging file is
+ * always deleted (the store never knew it).  A refusal never gets to
+ * step 1, so the image is untouched byte for byte.
  */
 #include "counter/counter_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,28 +47,184 @@ counter_sha256(const uint8_t *p, size_t n, uint8_t out[32])
 	EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
 }
 
-/* Write a card image durably, name included. */
-static int
-write_durable(const char *path, const uint8_t *p, size_t n)
+#ifdef JPKI_TEST_HOOKS
+void
+counter_crash_point(const char *point)
 {
-	int r;
+	static int reached;
+	const char *v = getenv("JPKI_COUNTER_CRASH");
+	char *end;
+	long k;
 
-	if ((r = durable_write(path, p, n, 0600)) != JPKI_OK)
-		return r;
-	return durable_sync_dir_of(path);
+	reached++;
+	if (v == NULL || *v == '\0')
+		return;
+	k = strtol(v, &end, 10);
+	if (*end == '\0' ? k != reached : strcmp(v, point) != 0)
+		return;
+	fprintf(stderr, "jpki: test hook: killed at crash point %d (%s)\n",
+	    reached, point);
+	raise(SIGKILL);
+}
+#endif
+
+static int
+card_names(const char *path, struct card_names *n)
+{
+	if (strlen(path) >= sizeof(n->card))
+		return jpki_fail(JPKI_ERR_INPUT, "card: path longer than %zu "
+		    "bytes", sizeof(n->card) - 1);
+	snprintf(n->card, sizeof(n->card), "%s", path);
+	snprintf(n->pending, sizeof(n->pending), "%s.pending", path);
+	snprintf(n->staging, sizeof(n->staging), "%s.staging", path);
+	return JPKI_OK;
 }
 
-static int recover_pending(struct datadir *dd, const char *card_path,
-    int *repaired);
-
-static int
-set_paths(struct card_session *cs, const char *path)
+/* Blank chips were once made as files beside the card (<card>.blank.PID,
+ * and <card>.blank.PID.new.PID inside that); a run killed then left them
+ * behind.  Only a holder of the card's lock calls this. */
+static void
+remove_old_blanks(const char *card_path)
 {
-	if (strlen(path) >= sizeof(cs->path))
-		return jpki_fail(JPKI_ERR_INPUT, "card: path longer than %zu "
-		    "bytes", sizeof(cs->path) - 1);
-	snprintf(cs->path, sizeof(cs->path), "%s", path);
-	snprintf(cs->pending, sizeof(cs->pending), "%s.pending", path);
+	char dir[512], base[512], prefix[530];
+	struct dirent *e;
+	size_t n;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s", card_path);
+	snprintf(base, sizeof(base), "%s", card_path);
+	n = (size_t)snprintf(prefix, sizeof(prefix), "%s.blank.",
+	    basename(base));
+	if (n >= sizeof(prefix) || n > NAME_MAX - 1 ||
+	    (d = opendir(dirname(dir))) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, prefix, n) == 0 &&
+		    e->d_name[n] >= '0' && e->d_name[n] <= '9')
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+}
+
+/* *known = 1 if img is the image the store committed for its card.  Only
+ * a definite answer counts: a store that cannot be read is an error, and
+ * the pending image stays for the next visit. */
+static int
+pending_committed(struct store *s, const struct jbuf *img,
+    char serial[CARD_SERIAL_HEX], int *known)
+{
+	struct card_record rec;
+	struct card *c = NULL;
+	uint8_t have[32], want[32];
+	int r;
+
+	*known = 0;
+	if (card_image_decode(img->data, img->len, &c) != JPKI_OK) {
+		/* Not a whole image (an older version wrote it in place):
+		 * never committed. */
+		jpki_errclear();
+		return JPKI_OK;
+	}
+	snprintf(serial, CARD_SERIAL_HEX, "%s", card_serial_hex(c));
+	card_free(&c);
+	if ((r = store_card_by_serial(s, serial, &rec)) == JPKI_OK)
+		r = store_card_image_get(s, rec.id, want);
+	if (r == JPKI_ERR_NOTFOUND) {
+		jpki_errclear();
+		return JPKI_OK;
+	}
+	if (r != JPKI_OK)
+		return r;
+	counter_sha256(img->data, img->len, have);
+	*known = jpki_ct_equal(have, want, 32);
+	return JPKI_OK;
+}
+
+/* Put the pending image of card `serial` in place: over the card's image
+ * (one rename), or for a new card where no file may appear meanwhile.  A
+ * file there that is another card is never overwritten; a damaged one is,
+ * by the image the store committed. */
+static int
+install_pending(const struct card_names *n, const char *serial)
+{
+	struct card *live = NULL;
+	int r;
+
+	r = card_image_read(n->card, &live);
+	if (r == JPKI_ERR_NOTFOUND) {
+		jpki_errclear();
+		return card_image_install_new(n->pending, n->card);
+	}
+	if (r == JPKI_OK && strcmp(card_serial_hex(live), serial) != 0)
+		r = jpki_fail(JPKI_ERR_CONFLICT, "%s holds card %s, but the "
+		    "counter's write of card %s waits in %s: move one of them "
+		    "and run recover again", n->card, card_serial_hex(live),
+		    serial, n->pending);
+	card_free(&live);
+	if (r != JPKI_OK && r != JPKI_ERR_INPUT)
+		return r;
+	jpki_errclear();
+	if (rename(n->pending, n->card) != 0)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", n->card,
+		    strerror(errno));
+	return durable_sync_dir_of(n->card);
+}
+
+/* Finish or undo whatever a run killed on this card left, by what the
+ * store committed.  The caller holds the card's lock, so no procedure is
+ * between its stage and its install on this card right now.  *outcome:
+ * 0 nothing to do, 1 a committed image installed, 2 an uncommitted one
+ * deleted. */
+static int
+settle_pending(struct datadir *dd, const struct card_names *n, int *outcome)
+{
+	struct stat ps, cs;
+	struct jbuf img;
+	char serial[CARD_SERIAL_HEX];
+	int r, known;
+
+	*outcome = 0;
+	remove_old_blanks(n->card);
+	/* The store never knew a staging file's image. */
+	if (unlink(n->staging) != 0 && errno != ENOENT)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", n->staging,
+		    strerror(errno));
+	if (lstat(n->pending, &ps) != 0) {
+		if (errno == ENOENT)
+			return JPKI_OK;
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", n->pending,
+		    strerror(errno));
+	}
+	/* Two names for one file: an install by link() (or an older
+	 * version's) cut short before its unlink.  The card already is the
+	 * image; only the second name goes. */
+	if (stat(n->card, &cs) == 0 && cs.st_dev == ps.st_dev &&
+	    cs.st_ino == ps.st_ino) {
+		if (unlink(n->pending) != 0)
+			return jpki_fail(JPKI_ERR_IO, "%s: %s", n->pending,
+			    strerror(errno));
+		*outcome = 1;
+		return durable_sync_dir_of(n->card);
+	}
+	if ((r = file_read_all(n->pending, CARD_IMAGE_MAX, &img)) != JPKI_OK)
+		return r;
+	r = pending_committed(datadir_store(dd), &img, serial, &known);
+	jbuf_free(&img);
+	if (r != JPKI_OK)
+		return r;
+	if (known) {
+		/* The procedure committed: finish its card write. */
+		if ((r = install_pending(n, serial)) != JPKI_OK)
+			return r;
+		counter_crash_point("recovered");
+		*outcome = 1;
+		return JPKI_OK;
+	}
+	/* It never committed: the image as it was stands. */
+	if (unlink(n->pending) != 0)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", n->pending,
+		    strerror(errno));
+	counter_crash_point("recovered");
+	*outcome = 2;
 	return JPKI_OK;
 }
 
@@ -75,64 +240,46 @@ load_master(struct datadir *dd, uint8_t master[CARD_ISSUER_KEY_LEN])
 	return card_issuer_master_load(keypath, master);
 }
 
-/* Copy a chip into a memory-only one (never saved to any file). */
 static int
-copy_to_memory(const uint8_t *img, size_t n, struct card_session *cs)
+session_init(struct ca *ca, const char *path, struct card_session *cs)
 {
-	int r;
-
-	if ((r = card_image_decode(img, n, &cs->work)) != JPKI_OK)
-		return r;
-	return card_transport_card(cs->work, &cs->t);
+	memset(cs, 0, sizeof(*cs));
+	cs->ca = ca;
+	cs->lock_fd = -1;
+	return card_names(path, &cs->n);
 }
 
 int
 counter_card_open(struct ca *ca, const char *path, struct card_session *cs)
 {
-	struct jbuf img;
-	int r, repaired = 0;
+	int r, outcome;
 
-	memset(cs, 0, sizeof(*cs));
-	if ((r = set_paths(cs, path)) != JPKI_OK)
+	if ((r = session_init(ca, path, cs)) != JPKI_OK)
 		return r;
-	/* A new card whose write was interrupted has only its pending
-	 * image; nobody else can be writing it. */
-	if (access(path, F_OK) != 0 &&
-	    (r = recover_pending(ca_datadir(ca), path, &repaired)) != JPKI_OK)
-		return r;
-	if (access(path, F_OK) != 0)
+	/* Nothing there at all: say so before making a lock file. */
+	if (access(path, F_OK) != 0 && access(cs->n.pending, F_OK) != 0)
 		return jpki_fail(JPKI_ERR_NOTFOUND, "card: %s: no such card "
 		    "image", path);
-	/* Loading takes <card>.lock: nobody else drives the chip until we
-	 * are done, and the file is checked as the card module checks it. */
-	if ((r = card_image_load(path, &cs->held)) != JPKI_OK)
+	/* Nobody else drives the chip until we are done, and an
+	 * interrupted write is finished or undone before it is read. */
+	if ((r = card_image_lock(path, &cs->lock_fd)) != JPKI_OK ||
+	    (r = settle_pending(ca_datadir(ca), &cs->n, &outcome)) != JPKI_OK)
 		return r;
-	if ((r = recover_pending(ca_datadir(ca), path, &repaired)) != JPKI_OK)
-		return r;
-	/* After a roll-forward the file is newer than what was loaded; held
-	 * stays only for its lock. */
-	if (repaired == 1)
-		r = file_read_all(path, CARD_IMAGE_MAX, &img);
-	else
-		r = card_image_encode(cs->held, &img);
+	if ((r = card_image_read(path, &cs->work)) == JPKI_ERR_NOTFOUND)
+		return jpki_fail(JPKI_ERR_NOTFOUND, "card: %s: no such card "
+		    "image", path);
 	if (r != JPKI_OK)
 		return r;
-	r = copy_to_memory(img.data, img.len, cs);
-	jbuf_free(&img);
-	return r;
+	return card_transport_card(cs->work, &cs->t);
 }
 
 int
 counter_card_new(struct ca *ca, const char *path, struct card_session *cs)
 {
 	uint8_t master[CARD_ISSUER_KEY_LEN];
-	char blank[600];
-	struct jbuf img;
-	int r, repaired;
+	int r, outcome;
 
-	memset(cs, 0, sizeof(*cs));
-	jbuf_init(&img);
-	if ((r = set_paths(cs, path)) != JPKI_OK)
+	if ((r = session_init(ca, path, cs)) != JPKI_OK)
 		return r;
 	cs->is_new = 1;
 	if (access(path, F_OK) == 0)
@@ -140,27 +287,19 @@ counter_card_new(struct ca *ca, const char *path, struct card_session *cs)
 		    "card never overwrites a file", path);
 	/* An interrupted delivery to the same path: finish or undo it
 	 * first (a finished one then exists and is not overwritten). */
-	if ((r = recover_pending(ca_datadir(ca), path, &repaired)) != JPKI_OK)
+	if ((r = card_image_lock(path, &cs->lock_fd)) != JPKI_OK ||
+	    (r = settle_pending(ca_datadir(ca), &cs->n, &outcome)) != JPKI_OK)
 		return r;
 	if (access(path, F_OK) == 0)
 		return jpki_fail(JPKI_ERR_CONFLICT, "%s already exists; a new "
 		    "card never overwrites a file", path);
 	if ((r = load_master(ca_datadir(ca), master)) != JPKI_OK)
 		return r;
-	/* The card module makes blank chips only as files: make one beside
-	 * the target, read it back and remove it. */
-	snprintf(blank, sizeof(blank), "%s.blank.%ld", path, (long)getpid());
-	r = card_image_create(blank, CARD_MYNUMBER, master, NULL);
+	r = card_blank(CARD_MYNUMBER, master, &cs->work);
 	jpki_wipe(master, sizeof(master));
 	if (r != JPKI_OK)
 		return r;
-	r = file_read_all(blank, CARD_IMAGE_MAX, &img);
-	unlink(blank);
-	if (r != JPKI_OK)
-		return r;
-	r = copy_to_memory(img.data, img.len, cs);
-	jbuf_free(&img);
-	return r;
+	return card_transport_card(cs->work, &cs->t);
 }
 
 int
@@ -185,108 +324,94 @@ counter_card_stage(struct card_session *cs, uint8_t sha256[32])
 	if ((r = card_image_encode(cs->work, &img)) != JPKI_OK)
 		return r;
 	counter_sha256(img.data, img.len, sha256);
-	if ((r = write_durable(cs->pending, img.data, img.len)) == JPKI_OK)
-		cs->staged = 1;
+	/* A fresh file, never a write through a name that could be another
+	 * name of the card: whatever is called .staging is unlinked first
+	 * (we hold the card's lock: it is a killed run's). */
+	if (unlink(cs->n.staging) != 0 && errno != ENOENT)
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", cs->n.staging,
+		    strerror(errno));
+	else
+		r = durable_write(cs->n.staging, img.data, img.len, 0600);
 	jbuf_free(&img);
-	return r;
+	if (r != JPKI_OK)
+		return r;
+	counter_crash_point("staging-written");
+	/* The pending image appears whole, by one rename, or not at all. */
+	if (rename(cs->n.staging, cs->n.pending) != 0) {
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", cs->n.pending,
+		    strerror(errno));
+		unlink(cs->n.staging);
+		return r;
+	}
+	cs->staged = 1;
+	if ((r = durable_sync_dir_of(cs->n.pending)) != JPKI_OK)
+		return r;
+	counter_crash_point("staged");
+	return JPKI_OK;
 }
 
 int
 counter_card_finish(struct card_session *cs)
 {
+	char why[400];
 	int r;
 
 	if (!cs->staged)
 		return JPKI_OK;
-	if (cs->is_new) {
-		/* link() never overwrites a file that appeared meanwhile. */
-		if (link(cs->pending, cs->path) != 0)
-			return jpki_fail(JPKI_ERR_IO, "%s: %s (the card is "
-			    "recorded; its image is in %s)", cs->path,
-			    strerror(errno), cs->pending);
-		unlink(cs->pending);
-	} else if (rename(cs->pending, cs->path) != 0) {
-		return jpki_fail(JPKI_ERR_IO, "%s: %s (the procedure is "
-		    "recorded; the next visit finishes the card write)",
-		    cs->path, strerror(errno));
+	if ((r = install_pending(&cs->n, card_serial_hex(cs->work))) !=
+	    JPKI_OK) {
+		snprintf(why, sizeof(why), "%s", jpki_errmsg());
+		return jpki_fail(r, "%s (the procedure is recorded; the next "
+		    "visit to the card finishes its write)", why);
 	}
 	cs->staged = 0;
-	if ((r = durable_sync_dir_of(cs->path)) != JPKI_OK)
-		return r;
+	counter_crash_point("installed");
 	return JPKI_OK;
 }
 
 void
 counter_card_close(struct card_session *cs)
 {
-	if (cs->staged)
-		unlink(cs->pending);
+	char saved[512];
+	int outcome;
+
+	/* Staged and not installed: the commit failed or never came, or the
+	 * install failed.  The store decides, as at the next visit; if it
+	 * cannot, the image waits for that visit.  The procedure's own
+	 * error message is kept. */
+	if (cs->staged) {
+		snprintf(saved, sizeof(saved), "%s", jpki_errmsg());
+		settle_pending(ca_datadir(cs->ca), &cs->n, &outcome);
+		jpki_fail(JPKI_OK, "%s", saved);
+	}
 	cs->staged = 0;
 	card_transport_free(&cs->t);
 	card_free(&cs->work);
-	card_free(&cs->held);
-}
-
-/* Decide about <card>.pending.  The caller holds the card's lock (or the
- * image does not exist yet: a new card), so no procedure is between its
- * stage and its finish on this card right now. */
-static int
-recover_pending(struct datadir *dd, const char *card_path, int *repaired)
-{
-	struct store *s = datadir_store(dd);
-	struct card_record rec;
-	struct card *c = NULL;
-	struct jbuf img;
-	uint8_t have[32], want[32];
-	char pending[600];
-	int r, known;
-
-	*repaired = 0;
-	snprintf(pending, sizeof(pending), "%s.pending", card_path);
-	if ((r = file_read_all(pending, CARD_IMAGE_MAX, &img)) ==
-	    JPKI_ERR_NOTFOUND) {
-		jpki_errclear();
-		return JPKI_OK;
-	}
-	if (r != JPKI_OK)
-		return r;
-	counter_sha256(img.data, img.len, have);
-	known = card_image_decode(img.data, img.len, &c) == JPKI_OK &&
-	    store_card_by_serial(s, card_serial_hex(c), &rec) == JPKI_OK &&
-	    store_card_image_get(s, rec.id, want) == JPKI_OK &&
-	    jpki_ct_equal(have, want, 32);
-	jpki_errclear();
-	card_free(&c);
-	jbuf_free(&img);
-	if (known) {
-		/* The procedure committed: finish its card write. */
-		if (rename(pending, card_path) != 0)
-			return jpki_fail(JPKI_ERR_IO, "%s: %s", card_path,
-			    strerror(errno));
-		if ((r = durable_sync_dir_of(card_path)) != JPKI_OK)
-			return r;
-	} else if (unlink(pending) != 0) {
-		/* It never committed: the image as it was stands. */
-		return jpki_fail(JPKI_ERR_IO, "%s: %s", pending,
-		    strerror(errno));
-	}
-	*repaired = known ? 1 : 2;
-	return JPKI_OK;
+	if (cs->lock_fd >= 0)
+		close(cs->lock_fd);
+	cs->lock_fd = -1;
 }
 
 int
 counter_card_recover(struct datadir *dd, const char *card_path,
     int *repaired)
 {
-	struct card *held = NULL;
-	int r, done = 0;
+	struct card_names n;
+	int r, lock_fd, outcome = 0;
 
-	if (access(card_path, F_OK) == 0 &&
-	    (r = card_image_load(card_path, &held)) != JPKI_OK)
-		return r;
-	r = recover_pending(dd, card_path, &done);
-	card_free(&held);
 	if (repaired != NULL)
-		*repaired = done != 0;
+		*repaired = 0;
+	if ((r = card_names(card_path, &n)) != JPKI_OK)
+		return r;
+	/* Nothing a run could have left: no lock file made either. */
+	if (access(n.card, F_OK) != 0 && access(n.pending, F_OK) != 0 &&
+	    access(n.staging, F_OK) != 0)
+		return JPKI_OK;
+	if ((r = card_image_lock(card_path, &lock_fd)) != JPKI_OK)
+		return r;
+	r = settle_pending(dd, &n, &outcome);
+	close(lock_fd);
+	if (repaired != NULL)
+		*repaired = outcome != 0;
 	return r;
 }

@@ -66,10 +66,11 @@ int counter_register_change(struct ca *ca, int64_t id,
  * Every procedure is one transaction: it completes, with its certificates,
  * card writes, fees, receipt and audit entries, or it changes nothing (the
  * store, the card image and the audit chain are as before).  A card is
- * named by its image file; the image is loaded and locked, driven in memory,
- * and the new image is written next to it (<card>.pending, fsync) before
- * the store commits and renamed over it after; a crash in between is
- * repaired at the card's next visit (counter_card_recover()).
+ * named by its image file; the image is locked and read, driven in memory,
+ * and the new image is staged next to it (<card>.staging, fsync, renamed to
+ * <card>.pending) before the store commits and renamed over it after; what
+ * a crash at any step leaves is settled at the card's next visit by what
+ * the store committed (counter_card_recover(), docs/counter.md).
  */
 
 /* Which certificates a procedure loads (bit mask). */
@@ -230,10 +231,12 @@ int counter_reset_pin(struct ca *ca, const char *card_path,
 int counter_update_card(struct ca *ca, const char *card_path,
     const struct counter_visit *v, struct counter_receipt *rcpt);
 
-/* Finish or undo an interrupted card write: if <card_path>.pending exists,
- * rename it over the image when the store recorded it (the procedure
- * committed), else delete it.  *repaired (may be NULL) gets 1 if something
- * was done.  Every procedure on a card calls it first. */
+/* Finish or undo an interrupted card write, under the card's lock: if
+ * <card_path>.pending exists, rename it over the image when the store
+ * recorded its hash (the procedure committed), else delete it; a
+ * <card_path>.staging and old <card_path>.blank.PID files are deleted.
+ * *repaired (may be NULL) gets 1 if a pending image was installed or
+ * deleted.  Every procedure on a card does this first. */
 int counter_card_recover(struct datadir *dd, const char *card_path,
     int *repaired);
 

@@ -7,36 +7,61 @@
 
 #include "counter/counter.h"
 
-/* A card at the counter.  The image file is loaded and locked (held, so no
- * other process drives the chip meanwhile) and copied into a memory-only
- * chip (work) that the procedure drives over an in-process transport; the
- * file changes only when counter_card_stage() and counter_card_finish() write the
- * work chip out around the store commit. */
+/* The names of one card's files: the image, the staged image waiting for
+ * the commit, and the file it is written to before it is staged. */
+struct card_names {
+	char card[512], pending[540], staging[540];
+};
+
+/* A card at the counter.  The card's lock (<card>.lock) is held from open
+ * to close, so no other process drives the chip meanwhile; the image is
+ * read into a memory-only chip (work) that the procedure drives over an
+ * in-process transport; the file changes only when counter_card_stage() and
+ * counter_card_finish() write the work chip out around the store commit
+ * (cardops.c, docs/counter.md). */
 struct card_session {
-	char path[512];
-	char pending[540];
-	struct card *held;          /* the loaded file; NULL for a new card */
+	struct ca *ca;
+	struct card_names n;
+	int lock_fd;
 	struct card *work;          /* memory only */
 	struct card_transport *t;
 	int is_new;
-	int staged;                 /* pending written, not yet renamed */
+	int staged;                 /* <card>.pending written, not installed */
 };
 
-/* Open an existing card image (after counter_card_recover()). */
+/* Open an existing card image, after finishing or undoing an interrupted
+ * write on it. */
 int counter_card_open(struct ca *ca, const char *path, struct card_session *cs);
 /* A blank My Number card that will be written at path (refused if path
  * exists). */
 int counter_card_new(struct ca *ca, const char *path, struct card_session *cs);
 /* Prove the issuer key to the work chip. */
 int counter_card_issuer_auth(struct ca *ca, struct card_session *cs);
-/* Write the work chip to <path>.pending (fsync); sha256 gets its hash. */
+/* Write the work chip to <card>.pending (via <card>.staging, fsync,
+ * rename); sha256 gets its hash, for the transaction to record. */
 int counter_card_stage(struct card_session *cs, uint8_t sha256[32]);
 /* After the commit: put the pending image in place (rename, fsync dir). */
 int counter_card_finish(struct card_session *cs);
-/* Drop everything; an unfinished pending image is deleted. */
+/* Drop everything and release the lock; a pending image not installed is
+ * settled by what the store committed, as the next visit would. */
 void counter_card_close(struct card_session *cs);
 
-/* Read a whole small file (at most max bytes). */
+/* Test builds only (-DJPKI_TEST_HOOKS=ON): with JPKI_COUNTER_CRASH set
+ * to a point's name, or to k (the k-th point this process reaches), the
+ * process kills itself there with SIGKILL, as a power cut would.  The
+ * points are the steps of the card write (docs/counter.md).  Other builds
+ * have no hook. */
+#ifdef JPKI_TEST_HOOKS
+void counter_crash_point(const char *point);
+#else
+static inline void
+counter_crash_point(const char *point)
+{
+	(void)point;
+}
+#endif
+
+/* SHA-256 of p[0..n). */
 void counter_sha256(const uint8_t *p, size_t n, uint8_t out[32]);
 
 /* Record the receipt (row, fee lines, identity checks) in the open

@@ -1,7 +1,9 @@
 /*
  * csv.c: a bounded RFC 4180 reader for register imports.  Untrusted bytes:
  * every size has a named limit checked before it is used, and a record is
- * split into fields that point into a caller-owned copy of the line.
+ * split into fields that point into a caller-owned copy of the line.  And
+ * the writer of the exports' fields, which never hands a spreadsheet a
+ * formula.
  */
 #include "counter/csv.h"
 
@@ -83,4 +85,32 @@ counter_csv_next(struct csv *c, int *got)
 too_long:
 	return jpki_fail(JPKI_ERR_INPUT, "row %ld: longer than %d bytes",
 	    c->row, CSV_LINE_MAX);
+}
+
+/* OWASP, CSV Injection: cells that begin with these are formulas to
+ * Excel, LibreOffice and Google Sheets. */
+static int
+looks_like_formula(const char *v)
+{
+	return v[0] != '\0' && strchr("=+-@\t\r", v[0]) != NULL;
+}
+
+int
+csv_put_field(struct jbuf *b, const char *v, int last)
+{
+	int formula = looks_like_formula(v), r;
+
+	if (!formula && strpbrk(v, ",\"\r\n") == NULL) {
+		r = jbuf_put(b, v, strlen(v));
+	} else {
+		r = jbuf_put(b, formula ? "\"'" : "\"", formula ? 2 : 1);
+		for (; r == JPKI_OK && *v; v++)
+			r = *v == '"' ? jbuf_put(b, "\"\"", 2) :
+			    jbuf_put_u8(b, (uint8_t)*v);
+		if (r == JPKI_OK)
+			r = jbuf_put_u8(b, '"');
+	}
+	if (r == JPKI_OK)
+		r = last ? jbuf_put(b, "\r\n", 2) : jbuf_put_u8(b, ',');
+	return r;
 }

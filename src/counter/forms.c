@@ -353,7 +353,8 @@ counter_proxy_apply(struct ca *ca, int64_t resident_id,
 	doc.code = code;
 	doc.proxy_name = proxy->name;
 	doc.today = f.issued_on;
-	if ((r = counter_notice_pdf_write(tmp, &doc)) != JPKI_OK)
+	if ((r = counter_notice_pdf_write(tmp, &doc,
+	    datadir_config(ca_datadir(ca))->document_mode)) != JPKI_OK)
 		goto fail;
 	wrote = 1;
 	in_tx = 0;

@@ -38,9 +38,13 @@ struct notice_doc {
 int counter_form_prepare(struct inquiry_form *f, char code[FORM_CODE_BUF]);
 
 /* Write the two-page PDF (page 1: notice or cover letter addressed to the
- * holder; page 2: the inquiry/response form) to path, fsync'd.  Japanese
- * text is laid out by Pango in Noto Sans CJK JP and embedded by cairo. */
-int counter_notice_pdf_write(const char *path, const struct notice_doc *d);
+ * holder; page 2: the inquiry/response form) to path, fsync'd, as a new
+ * file with exactly `mode` (the config's document_mode: it carries the
+ * check code and personal data); a file already at path (a killed run's
+ * temporary) is replaced, never written through.  Japanese text is laid
+ * out by Pango in Noto Sans CJK JP and embedded by cairo. */
+int counter_notice_pdf_write(const char *path, const struct notice_doc *d,
+    mode_t mode);
 
 
 #endif

@@ -11,6 +11,7 @@
  * again, so a second run makes no duplicate forms; the CSV of every run
  * lists every certificate in the window with the form that covers it.
  */
+#include "counter/csv.h"
 #include "counter/forms.h"
 
 #include <dirent.h>
@@ -81,27 +82,6 @@ by_holder(const void *a, const void *b)
 	return (int)x->type - (int)y->type;
 }
 
-/* One CSV field, quoted when it must be (RFC 4180). */
-static int
-csv_field(struct jbuf *b, const char *v, int last)
-{
-	int r = JPKI_OK;
-
-	if (strpbrk(v, ",\"\r\n") == NULL) {
-		r = jbuf_put(b, v, strlen(v));
-	} else {
-		r = jbuf_put_u8(b, '"');
-		for (; r == JPKI_OK && *v; v++)
-			r = *v == '"' ? jbuf_put(b, "\"\"", 2) :
-			    jbuf_put_u8(b, (uint8_t)*v);
-		if (r == JPKI_OK)
-			r = jbuf_put_u8(b, '"');
-	}
-	if (r == JPKI_OK)
-		r = last ? jbuf_put(b, "\r\n", 2) : jbuf_put_u8(b, ',');
-	return r;
-}
-
 static int
 csv_row(struct jbuf *b, const struct expiring *e, const struct resident *h,
     const char *out_dir)
@@ -117,13 +97,16 @@ csv_row(struct jbuf *b, const struct expiring *e, const struct resident *h,
 	jdate_format(rules_renewal_opens_on(e->not_after), opens);
 	snprintf(file, sizeof(file), "%s/notice-%lld.pdf", out_dir,
 	    (long long)e->form);
-	if ((r = csv_field(b, form, 0)) || (r = csv_field(b, id, 0)) ||
-	    (r = csv_field(b, holder, 0)) || (r = csv_field(b, h->address, 0)) ||
-	    (r = csv_field(b, rules_cert_type_name(e->type), 0)) ||
-	    (r = csv_field(b, e->serial, 0)) || (r = csv_field(b, na, 0)) ||
-	    (r = csv_field(b, opens, 0)) ||
-	    (r = csv_field(b, e->is_new ? "new" : "already", 0)) ||
-	    (r = csv_field(b, file, 1)))
+	if ((r = csv_put_field(b, form, 0)) ||
+	    (r = csv_put_field(b, id, 0)) ||
+	    (r = csv_put_field(b, holder, 0)) ||
+	    (r = csv_put_field(b, h->address, 0)) ||
+	    (r = csv_put_field(b, rules_cert_type_name(e->type), 0)) ||
+	    (r = csv_put_field(b, e->serial, 0)) ||
+	    (r = csv_put_field(b, na, 0)) ||
+	    (r = csv_put_field(b, opens, 0)) ||
+	    (r = csv_put_field(b, e->is_new ? "new" : "already", 0)) ||
+	    (r = csv_put_field(b, file, 1)))
 		return r;
 	return JPKI_OK;
 }
@@ -210,7 +193,8 @@ again:
 	doc.form = &f;
 	doc.code = code;
 	doc.today = f.issued_on;
-	if ((r = counter_notice_pdf_write(tmp, &doc)) != JPKI_OK)
+	if ((r = counter_notice_pdf_write(tmp, &doc,
+	    datadir_config(dd)->document_mode)) != JPKI_OK)
 		goto out;
 	wrote = 1;
 
@@ -310,16 +294,23 @@ notice_holder(struct datadir *dd, struct notice_run *run, struct expiring *g,
 	return JPKI_OK;
 }
 
+/* The CSV lists holders' names and addresses: it gets the document mode
+ * (0600 unless the config says otherwise), exactly, on a fresh file (a
+ * killed run's temporary is unlinked first; we hold the directory's
+ * lock). */
 static int
-write_csv(const char *path, const struct jbuf *b)
+write_csv(const char *path, const struct jbuf *b, mode_t mode)
 {
 	char tmp[620];
 	int r;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((r = durable_write(tmp, b->data, b->len, 0644)) != JPKI_OK)
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return jpki_fail(JPKI_ERR_IO, "cannot write %s: %s", tmp,
+		    strerror(errno));
+	if ((r = durable_write(tmp, b->data, b->len, mode)) != JPKI_OK)
 		return r;
-	if (rename(tmp, path) != 0) {
+	if (chmod(tmp, mode) != 0 || rename(tmp, path) != 0) {
 		unlink(tmp);
 		return jpki_fail(JPKI_ERR_IO, "cannot write %s: %s", path,
 		    strerror(errno));
@@ -435,7 +426,8 @@ counter_notices(struct datadir *dd, struct notice_run *run)
 	if (r != JPKI_OK)
 		goto out;
 	run->certificates = (long)list.n;
-	qsort(list.v, list.n, sizeof(*list.v), by_holder);
+	if (list.n > 1)  /* qsort's array may not be NULL, even for none */
+		qsort(list.v, list.n, sizeof(*list.v), by_holder);
 	for (size_t i = 0; i < list.n; i++)
 		if (i == 0 || list.v[i].resident_id != list.v[i - 1].resident_id)
 			holders++;
@@ -455,7 +447,7 @@ counter_notices(struct datadir *dd, struct notice_run *run)
 	}
 	snprintf(run->csv_path, sizeof(run->csv_path), "%s/notices.csv",
 	    run->out_dir);
-	r = write_csv(run->csv_path, &csv);
+	r = write_csv(run->csv_path, &csv, datadir_config(dd)->document_mode);
 out:
 	free(list.v);
 	jbuf_free(&csv);

@@ -13,10 +13,13 @@
 
 #include <cairo-pdf.h>
 #include <cairo.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pango/pangocairo.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PAGE_W 595.276            /* A4 in points */
@@ -409,15 +412,26 @@ write_file(void *closure, const unsigned char *data, unsigned int length)
 }
 
 int
-counter_notice_pdf_write(const char *path, const struct notice_doc *d)
+counter_notice_pdf_write(const char *path, const struct notice_doc *d, mode_t mode)
 {
 	cairo_surface_t *surface = NULL;
 	cairo_t *cr = NULL;
-	FILE *f;
-	int r = JPKI_OK;
+	FILE *f = NULL;
+	int r = JPKI_OK, fd;
 
-	if ((f = fopen(path, "wb")) == NULL)
-		return jpki_fail(JPKI_ERR_IO, "cannot create %s", path);
+	/* The umask may not widen or narrow the mode: fchmod sets it. */
+	if ((unlink(path) != 0 && errno != ENOENT) ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    mode)) < 0)
+		return jpki_fail(JPKI_ERR_IO, "cannot create %s: %s", path,
+		    strerror(errno));
+	if (fchmod(fd, mode) != 0 || (f = fdopen(fd, "wb")) == NULL) {
+		r = jpki_fail(JPKI_ERR_IO, "cannot create %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		unlink(path);
+		return r;
+	}
 	surface = cairo_pdf_surface_create_for_stream(write_file, f, PAGE_W,
 	    PAGE_H);
 	cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE,

@@ -420,18 +420,6 @@ revoke_cert(struct visit *w, const struct cert_record *c, int reason)
 
 /* ---- finishing --------------------------------------------------------- */
 
-/* Test-only hook: JPKI_COUNTER_CRASH=after-stage or after-commit makes the
- * process _exit(70) at that point of a card write, as a power cut would
- * (tests/integration/test_counter_crash.sh).  Never set it otherwise. */
-static void
-crash_point(const char *name)
-{
-	const char *v = getenv("JPKI_COUNTER_CRASH");
-
-	if (v != NULL && strcmp(v, name) == 0)
-		_exit(70);
-}
-
 static json_t *
 serials_json(const struct counter_cert_line *l, int n)
 {
@@ -503,12 +491,12 @@ visit_finish(struct visit *w)
 			return r;
 	}
 	if (w->card_written)
-		crash_point("after-stage");
+		counter_crash_point("after-stage");
 	w->in_tx = 0;
 	if ((r = store_commit(w->s)) != JPKI_OK)
 		return r;
 	if (w->card_written)
-		crash_point("after-commit");
+		counter_crash_point("after-commit");
 	/* Committed: from here on the procedure happened.  A failure to put
 	 * the image in place is repaired at the card's next visit. */
 	if (w->card_written)

@@ -40,6 +40,7 @@ store_config_defaults(struct jpki_config *c)
 	strcpy(c->service_ou_auth_ja, "公的個人認証サービス利用者証明用");
 	strcpy(c->agency_ja, "openjpki 認証局");
 	strcpy(c->cps_uri, "http://127.0.0.1:8080/cps");
+	c->document_mode = 0600;
 	rules_fee_defaults(&c->fees);
 }
 
@@ -130,6 +131,21 @@ set_key(struct jpki_config *c, const char *section, const char *key,
 		if (parse_int(val, 2048, 4096, &x) != JPKI_OK)
 			return jpki_fail(JPKI_ERR_INPUT, "key_bits is 2048-4096");
 		c->key_bits = (int)x;
+		return JPKI_OK;
+	}
+	if (strcmp(key, "document_mode") == 0) {
+		char *end;
+
+		/* Octal, read and write for the owner, at most that for the
+		 * group, nothing for others: these papers carry check codes
+		 * and personal data. */
+		errno = 0;
+		x = strtol(val, &end, 8);
+		if (errno != 0 || end == val || *end != '\0' ||
+		    (x & ~0660L) != 0 || (x & 0600) != 0600)
+			return jpki_fail(JPKI_ERR_INPUT, "0600, 0640 or 0660 "
+			    "(octal; nothing for others)");
+		c->document_mode = (mode_t)x;
 		return JPKI_OK;
 	}
 	if (strcmp(key, "crl_shards") == 0) {
@@ -224,9 +240,10 @@ store_config_write(const char *path, const struct jpki_config *c)
 		    (const char *)c + string_keys[i].off);
 	if (r == JPKI_OK)
 		r = jbuf_printf(&b, "policy = %s\nkey_bits = %d\ncrl_shards = "
-		    "%d\ndatabase_busy_timeout_ms = %d\n\n[fees]\n",
-		    c->test_policy ? "test" : "production", c->key_bits,
-		    c->crl_shards, c->busy_timeout_ms);
+		    "%d\ndatabase_busy_timeout_ms = %d\ndocument_mode = 0%o\n\n"
+		    "[fees]\n", c->test_policy ? "test" : "production",
+		    c->key_bits, c->crl_shards, c->busy_timeout_ms,
+		    (unsigned)c->document_mode);
 	for (int i = 0; i < FEE__COUNT && r == JPKI_OK; i++)
 		r = jbuf_printf(&b, "%s = %d\n",
 		    rules_fee_item_name((enum fee_item)i), c->fees.yen[i]);

@@ -377,6 +377,10 @@ struct jpki_config {
 	/* How long the store waits for another writer before failing, ms
 	 * (database_busy_timeout_ms; 0 here: STORE_BUSY_TIMEOUT_MS). */
 	int busy_timeout_ms;
+	/* Mode of the papers and exports that carry personal data and check
+	 * codes (notice and form PDFs, notices.csv): 0600 unless the config
+	 * grants the group read or write (document_mode = 0640). */
+	mode_t document_mode;
 	struct fee_table fees;
 };
 void store_config_defaults(struct jpki_config *c);

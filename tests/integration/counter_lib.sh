@@ -7,6 +7,17 @@
 export JPKI_SIGN_PASSWORD=HOLDER15 JPKI_AUTH_PIN=1234 JPKI_CARDINFO_PIN=5678
 CLERK=clerk-sato
 
+# need_test_hooks: skip the test (exit 77) unless jpki was built with
+# -DJPKI_TEST_HOOKS=ON: the crash points it kills the process at exist only
+# in test builds.
+need_test_hooks() {
+	if ! grep -qa JPKI_COUNTER_CRASH "$JPKI"; then
+		printf '%s: SKIP: %s has no test hooks (configure with -DJPKI_TEST_HOOKS=ON)\n' \
+			"$TEST_NAME" "$JPKI"
+		exit 77
+	fi
+}
+
 # at ISO8601: move the clock (JPKI_NOW) for the commands that follow.
 at() {
 	export JPKI_NOW=$1

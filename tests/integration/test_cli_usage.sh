@@ -189,7 +189,7 @@ expect_store_unchanged "$TMP/before.sql" "strict options"
 ls -A "$WORK" >"$TMP/files.after"
 cmp -s "$TMP/files.before" "$TMP/files.after" || fail "strict options: files appeared: $(diff "$TMP/files.before" "$TMP/files.after")"
 
-check "a group without its subcommand prints one usage line naming them (exit 2)"
+check "a group without its subcommand prints one usage line naming them (exit 2); an unknown one is named"
 groups=$("$JPKI" --help | awk '/^commands:/ { c = 1; next } c && /^  [a-z]/ { print $1 }')
 expect_eq "groups in jpki --help" "$(echo $groups)" "init resident ca cert crl ocsp serve audit card counter"
 subs_of() {     # the subcommands jpki --help lists under a group
@@ -200,6 +200,8 @@ for g in $groups; do
 	[ -n "$subs" ] || continue
 	expect_usage "^jpki: usage: jpki $g ${subs// /\\|} \\[options\\] \\(jpki $g --help\\)$" "$g"
 	expect_usage "^jpki: usage: jpki $g " "$g" --json
+	expect_usage "^jpki: usage: $g: unknown (subcommand|procedure) 'frob'" "$g" frob
+	expect_status 0 "$g" --help
 	for s in $subs; do
 		expect_status 0 "$g" "$s" --help
 	done
@@ -371,7 +373,7 @@ if command -v man >/dev/null 2>&1; then
 	MANPATH=$TMP/inst/share/man man -w jpki-counter >/dev/null 2>&1 ||
 		fail "man does not find the installed jpki-counter(1)"
 fi
-make -n --no-print-directory -C "$JPKI_SOURCE" install PREFIX="$TMP/inst2" 2>/dev/null | grep -q "cmake --install build --prefix $TMP/inst2" ||
+make -n --no-print-directory -C "$JPKI_SOURCE" install PREFIX="$TMP/inst2" 2>/dev/null | grep -Eq "cmake --install build(-release)? --prefix $TMP/inst2" ||
 	fail "make install does not wrap cmake --install"
 
 done_ok

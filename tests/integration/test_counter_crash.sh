@@ -6,10 +6,12 @@
 # as before and the pending image is dropped at the next visit; killing it
 # after the commit leaves a recorded pending image that the next visit puts
 # in place, so the card ends up holding what the store says it holds.
-# (JPKI_COUNTER_CRASH is a test-only hook: _exit(70) at that point.)
+# (JPKI_COUNTER_CRASH is a test-only hook: SIGKILL at that point, status
+# 137.  test_counter_crash_steps.sh kills at every step.)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/counter_lib.sh"
+need_test_hooks
 
 init_data
 id=$(add_resident "$(individual_number 10000000020)" "Kudo Sora" "東京都清瀬市中里5-20" 1983-05-20 male)
@@ -18,7 +20,7 @@ deliver "$id" "$TMP/card.img" --no-sign
 check "killed after staging, before the commit: store and card as before"
 db_snapshot "$TMP/before.sql"
 cp "$TMP/card.img" "$TMP/card.before"
-JPKI_COUNTER_CRASH=after-stage expect_status 70 counter issue --card "$TMP/card.img" --type sign --clerk "$CLERK"
+JPKI_COUNTER_CRASH=after-stage expect_status 137 counter issue --card "$TMP/card.img" --type sign --clerk "$CLERK"
 [ -f "$TMP/card.img.pending" ] || fail "no pending image after the crash"
 expect_store_unchanged "$TMP/before.sql" "crash after stage"
 cmp -s "$TMP/card.img" "$TMP/card.before" || fail "the card image changed"
@@ -32,7 +34,7 @@ ok counter recover --card "$TMP/card.img" --json
 json_expect "nothing left" repaired=false
 
 check "killed after the commit: the store has the certificate, the card not yet"
-JPKI_COUNTER_CRASH=after-commit expect_status 70 counter issue --card "$TMP/card.img" --type sign --clerk "$CLERK"
+JPKI_COUNTER_CRASH=after-commit expect_status 137 counter issue --card "$TMP/card.img" --type sign --clerk "$CLERK"
 cmp -s "$TMP/card.img" "$TMP/card.before" || fail "the card image changed before the rename"
 [ -f "$TMP/card.img.pending" ] || fail "no pending image after the crash"
 serial=$(sql "SELECT serial FROM certificates WHERE ca = 1")
@@ -46,7 +48,7 @@ JPKI_AUTH_PIN=4321 ok card sign --card "$TMP/card.img" --type auth --in "$TMP/ca
 
 check "a new card killed after the commit: recover puts it in place"
 other=$(add_resident "$(individual_number 10000000021)" "Kudo Umi" "東京都清瀬市中里5-21" 1984-06-21 female)
-JPKI_COUNTER_CRASH=after-commit expect_status 70 counter deliver --resident "$other" --out "$TMP/new.img" --clerk "$CLERK"
+JPKI_COUNTER_CRASH=after-commit expect_status 137 counter deliver --resident "$other" --out "$TMP/new.img" --clerk "$CLERK"
 [ ! -e "$TMP/new.img" ] || fail "the card appeared before the rename"
 ok counter recover --card "$TMP/new.img" --json
 json_expect "recover" repaired=true
@@ -56,7 +58,7 @@ expect_eq "card serial" "$(card_status "$TMP/new.img" serial)" "$(sql "SELECT se
 check "a new card killed before the commit: no card record, the store as before"
 third=$(add_resident "$(individual_number 10000000022)" "Kudo Riku" "東京都清瀬市中里5-22" 1985-07-22 male)
 db_snapshot "$TMP/before.sql"
-JPKI_COUNTER_CRASH=after-stage expect_status 70 counter deliver --resident "$third" --out "$TMP/third.img" --clerk "$CLERK"
+JPKI_COUNTER_CRASH=after-stage expect_status 137 counter deliver --resident "$third" --out "$TMP/third.img" --clerk "$CLERK"
 expect_store_unchanged "$TMP/before.sql" "new card crash after stage"
 [ -f "$TMP/third.img.pending" ] || fail "no pending image"
 check "delivering to that path again first drops the uncommitted image"

@@ -46,6 +46,6 @@ refused '^jpki: refused: R11: .*deceased' reissue --resident "$id" --out "$TMP/n
 [ ! -e "$TMP/new.img" ] || fail "a card was made for a deceased holder"
 
 check "bad identity input is refused at the edge"
-expect_unchanged 2 '^jpki: (bad-input|usage): --id-doc' counter issue --clerk "$CLERK" --card "$TMP/card.img" --type sign --id-doc ""
+expect_unchanged 2 '^jpki: (bad-input|usage): (--id-doc|R11: the holder.s identity document type)' counter issue --clerk "$CLERK" --card "$TMP/card.img" --type sign --id-doc ""
 expect_audit_ok "end"
 done_ok

