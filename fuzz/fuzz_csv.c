@@ -2,7 +2,7 @@
  * fuzz_csv: the register import's CSV reader on arbitrary bytes.  Every
  * field it returns must lie inside its record buffer and be NUL-terminated
  * within CSV_LINE_MAX.  And the exports' writer: every record read, written
- * back with csv_put_field(), reads back the same, but for the single quote
+ * back with counter_csv_put_field(), reads back the same, but for the single quote
  * before a cell a spreadsheet would have evaluated.
  */
 #include "counter/csv.h"
@@ -30,7 +30,7 @@ round_trip(const struct csv *c)
 		return;         /* the quotes could make it too long to read */
 	jbuf_init(&b);
 	for (int i = 0; i < c->nfields; i++)
-		if (csv_put_field(&b, c->field[i], i == c->nfields - 1))
+		if (counter_csv_put_field(&b, c->field[i], i == c->nfields - 1))
 			__builtin_trap();
 	counter_csv_init(&again, b.data, b.len);
 	if (counter_csv_next(&again, &got) != JPKI_OK || !got ||

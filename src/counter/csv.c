@@ -96,7 +96,7 @@ looks_like_formula(const char *v)
 }
 
 int
-csv_put_field(struct jbuf *b, const char *v, int last)
+counter_csv_put_field(struct jbuf *b, const char *v, int last)
 {
 	int formula = looks_like_formula(v), r;
 

@@ -30,6 +30,6 @@ int counter_csv_next(struct csv *c, int *got);
  * tab or CR: OWASP's CSV injection rule) is written as text instead:
  * quoted, behind a single quote, so `=HYPERLINK(...)` reads back as
  * `'=HYPERLINK(...)`. */
-int csv_put_field(struct jbuf *b, const char *v, int last);
+int counter_csv_put_field(struct jbuf *b, const char *v, int last);
 
 #endif

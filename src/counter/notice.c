@@ -97,16 +97,16 @@ csv_row(struct jbuf *b, const struct expiring *e, const struct resident *h,
 	jdate_format(rules_renewal_opens_on(e->not_after), opens);
 	snprintf(file, sizeof(file), "%s/notice-%lld.pdf", out_dir,
 	    (long long)e->form);
-	if ((r = csv_put_field(b, form, 0)) ||
-	    (r = csv_put_field(b, id, 0)) ||
-	    (r = csv_put_field(b, holder, 0)) ||
-	    (r = csv_put_field(b, h->address, 0)) ||
-	    (r = csv_put_field(b, rules_cert_type_name(e->type), 0)) ||
-	    (r = csv_put_field(b, e->serial, 0)) ||
-	    (r = csv_put_field(b, na, 0)) ||
-	    (r = csv_put_field(b, opens, 0)) ||
-	    (r = csv_put_field(b, e->is_new ? "new" : "already", 0)) ||
-	    (r = csv_put_field(b, file, 1)))
+	if ((r = counter_csv_put_field(b, form, 0)) ||
+	    (r = counter_csv_put_field(b, id, 0)) ||
+	    (r = counter_csv_put_field(b, holder, 0)) ||
+	    (r = counter_csv_put_field(b, h->address, 0)) ||
+	    (r = counter_csv_put_field(b, rules_cert_type_name(e->type), 0)) ||
+	    (r = counter_csv_put_field(b, e->serial, 0)) ||
+	    (r = counter_csv_put_field(b, na, 0)) ||
+	    (r = counter_csv_put_field(b, opens, 0)) ||
+	    (r = counter_csv_put_field(b, e->is_new ? "new" : "already", 0)) ||
+	    (r = counter_csv_put_field(b, file, 1)))
 		return r;
 	return JPKI_OK;
 }
