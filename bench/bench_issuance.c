@@ -109,8 +109,8 @@ main(int argc, char **argv)
 		jbuf_printf(&csv, "%s,山田 太郎,東京都千代田区千代田1-1,"
 		    "1985-06-15,male\n", number);
 	}
-	if ((r = counter_register_import_csv(ca_datadir(ca), csv.data, csv.len, "bench",
-	    &residents)) != JPKI_OK) {
+	if ((r = counter_register_import_csv(ca_datadir(ca), csv.data, csv.len,
+	    "bench", &residents)) != JPKI_OK) {
 		fprintf(stderr, "bench: %s\n", jpki_errmsg());
 		return 3;
 	}

@@ -2,8 +2,8 @@
  * fuzz_csv: the register import's CSV reader on arbitrary bytes.  Every
  * field it returns must lie inside its record buffer and be NUL-terminated
  * within CSV_LINE_MAX.  And the exports' writer: every record read, written
- * back with counter_csv_put_field(), reads back the same, but for the single quote
- * before a cell a spreadsheet would have evaluated.
+ * back with counter_csv_put_field(), reads back the same, but for the
+ * single quote before a cell a spreadsheet would have evaluated.
  */
 #include "counter/csv.h"
 

@@ -1,10 +1,10 @@
 /*
  * fuzz_form_code.c: libFuzzer target for the check code a clerk types in
  * from the inquiry/response form (JPKI_FORM_CHECK_CODE or the prompt):
- * counter_form_code_matches() and counter_form_check() on a fixed form.  The input, cut at
- * the first NUL, is the code.  The form's stored hash is all zero bytes,
- * which no SHA-256 output will be, so no input may match; and nothing may
- * read past the input: sanitizers catch the rest.
+ * counter_form_code_matches() and counter_form_check() on a fixed form.
+ * The input, cut at the first NUL, is the code.  The form's stored hash is
+ * all zero bytes, which no SHA-256 output will be, so no input may match;
+ * and nothing may read past the input: sanitizers catch the rest.
  */
 #include "counter/forms.h"
 
@@ -46,7 +46,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	code[size] = '\0';
 	if (counter_form_code_matches(&form, code))
 		abort();
-	if (counter_form_check(&form, 1, FORM_RENEW, code, 1900000000) == JPKI_OK)
+	if (counter_form_check(&form, 1, FORM_RENEW, code, 1900000000) ==
+	    JPKI_OK)
 		abort();
 	jpki_errclear();
 	free(code);

@@ -185,7 +185,7 @@ cmd_revoke(struct cli_env *e, struct args *a, int64_t now)
 		return jpki_fail(JPKI_ERR_USAGE, "revoke needs SERIAL and "
 		    "--reason");
 	if ((r = ca_serial_normalise(a->serial, serial)) != JPKI_OK ||
-	    (r = store_revocation_reason_parse(a->reason, &reason)) != JPKI_OK ||
+	    (r = store_revocation_reason_parse(a->reason, &reason)) ||
 	    (r = ca_revoke(e->ca, serial, reason, a->actor ? a->actor :
 	    "operator")) != JPKI_OK)
 		return r;

@@ -403,7 +403,8 @@ cmd_show(struct cli_env *e, struct args *a)
 		printf("form:       %lld\nresident:   %lld\npurpose:    %s\n"
 		    "types:      %s%s%s\norigin:     %s\nissued on:  %s\n"
 		    "expiry:     %s\nstatus:     %s%s%s\n", (long long)f.number,
-		    (long long)f.resident_id, counter_form_purpose_name(f.purpose),
+		    (long long)f.resident_id,
+		    counter_form_purpose_name(f.purpose),
 		    f.cert_types & COUNTER_SIGN ? "sign " : "",
 		    f.cert_types & COUNTER_AUTH ? "auth " : "",
 		    f.purpose == FORM_PIN_RESET ?

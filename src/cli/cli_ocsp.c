@@ -109,7 +109,8 @@ respond(int argc, char **argv)
 			    cert_status_name(ans.cert[i].status),
 			    ans.cert[i].status == PKI_OCSP_REVOKED ? " " : "",
 			    ans.cert[i].status == PKI_OCSP_REVOKED ?
-			    store_revocation_reason_name(ans.cert[i].reason) : "");
+			    store_revocation_reason_name(ans.cert[i].reason) :
+			    "");
 	}
 done:
 	cli_close(&env);

@@ -147,7 +147,8 @@ cmd_import(struct cli_env *e, struct args *a)
 		return jpki_fail(JPKI_ERR_USAGE, "import takes one CSV file");
 	if ((rc = file_read_all(a->pos[0], CSV_INPUT_MAX, &data)) != JPKI_OK)
 		return rc;
-	rc = counter_register_import_csv(e->dd, data.data, data.len, a->clerk, &added);
+	rc = counter_register_import_csv(e->dd, data.data, data.len, a->clerk,
+	    &added);
 	jbuf_free(&data);
 	if (rc != JPKI_OK)
 		return rc;

@@ -37,16 +37,17 @@ struct counter_register_input {
 
 /* Validate and fill a resident (no store access but the municipality).
  * JPKI_ERR_INPUT naming the field. */
-int counter_register_parse(struct datadir *dd, const struct counter_register_input *in,
-    struct resident *out);
+int counter_register_parse(struct datadir *dd,
+    const struct counter_register_input *in, struct resident *out);
 /* Add one resident with its audit entry; sets r->id. */
-int counter_register_add(struct datadir *dd, struct resident *r, const char *actor);
+int counter_register_add(struct datadir *dd, struct resident *r,
+    const char *actor);
 /* Import a CSV file with a header line naming the columns number, name,
  * address, birth, gender and optionally kana, municipality.  All rows or
  * none: the first bad row is named and nothing is stored.  *added gets
  * the number of residents added. */
-int counter_register_import_csv(struct datadir *dd, const void *data, size_t len,
-    const char *actor, long *added);
+int counter_register_import_csv(struct datadir *dd, const void *data,
+    size_t len, const char *actor, long *added);
 
 /* A register change (R6): facts given (non-NULL) replace the current ones.
  * A change of name, address, birth date or gender revokes the holder's

@@ -176,7 +176,8 @@ counter_form_check(const struct inquiry_form *f, int64_t holder_id,
 	if (f->purpose != purpose)
 		return jpki_fail(JPKI_ERR_REFUSED, "R13: inquiry/response form "
 		    "%lld is for %s, not %s", (long long)f->number,
-		    counter_form_purpose_name(f->purpose), counter_form_purpose_name(purpose) ?
+		    counter_form_purpose_name(f->purpose),
+		    counter_form_purpose_name(purpose) ?
 		    counter_form_purpose_name(purpose) : "?");
 	if (f->status != FORM_UNUSED) {
 		jdate_format(jst_date_of(f->used_at), d);
@@ -340,7 +341,8 @@ counter_proxy_apply(struct ca *ca, int64_t resident_id,
 	if ((r = audit_json(s, clerk, "proxy.apply", subject,
 	    json_pack("{s:I, s:I, s:s, s:i, s:i, s:s, s:o}",
 	    "application", (json_int_t)app.id, "form", (json_int_t)f.number,
-	    "purpose", counter_form_purpose_name(purpose), "types", app.cert_types,
+	    "purpose", counter_form_purpose_name(purpose),
+	    "types", app.cert_types,
 	    "pin", app.pin_kind, "form_expiry", expiry, "proxy",
 	    proxy_json(proxy)))) != JPKI_OK)
 		goto fail;
@@ -494,7 +496,8 @@ counter_proxy_complete(struct ca *ca, int64_t form_number,
 	/* Everything but the holder can be checked before the card is
 	 * touched; the holder is checked against the card in the
 	 * transaction, where the form is also consumed. */
-	if ((r = counter_form_check(&f, f.resident_id, purpose, check_code, ctx.now)))
+	if ((r = counter_form_check(&f, f.resident_id, purpose, check_code,
+	    ctx.now)))
 		return r;
 
 	ctx.form_number = form_number;

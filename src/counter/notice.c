@@ -384,8 +384,8 @@ counter_notices(struct datadir *dd, struct notice_run *run)
 	    run->within_months > NOTICE_WINDOW_MONTHS_MAX ||
 	    run->within_days > NOTICE_WINDOW_DAYS_MAX)
 		return jpki_fail(JPKI_ERR_USAGE, "notices are for certificates "
-		    "expiring within 1-%d months or 1-%d days", NOTICE_WINDOW_MONTHS_MAX,
-		    NOTICE_WINDOW_DAYS_MAX);
+		    "expiring within 1-%d months or 1-%d days",
+		    NOTICE_WINDOW_MONTHS_MAX, NOTICE_WINDOW_DAYS_MAX);
 	if (run->out_dir == NULL || strlen(run->out_dir) > 400)
 		return jpki_fail(JPKI_ERR_USAGE, "the notices' directory is "
 		    "required");

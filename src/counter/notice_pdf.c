@@ -412,7 +412,8 @@ write_file(void *closure, const unsigned char *data, unsigned int length)
 }
 
 int
-counter_notice_pdf_write(const char *path, const struct notice_doc *d, mode_t mode)
+counter_notice_pdf_write(const char *path, const struct notice_doc *d,
+    mode_t mode)
 {
 	cairo_surface_t *surface = NULL;
 	cairo_t *cr = NULL;

@@ -125,7 +125,8 @@ open_card(struct visit *w, const char *path)
 	int r;
 
 	if (path == NULL || *path == '\0')
-		return jpki_fail(JPKI_ERR_USAGE, "the card's image is required");
+		return jpki_fail(JPKI_ERR_USAGE, "the card's image is "
+		    "required");
 	if ((r = counter_card_open(w->ca, path, &w->cs)) != JPKI_OK)
 		return r;
 	w->have_cs = 1;

@@ -33,8 +33,8 @@ copy_field(char *dst, size_t cap, const char *v)
 }
 
 int
-counter_receipt_record(struct ca *ca, const struct counter_visit *v, int64_t card_id,
-    struct counter_receipt *rcpt)
+counter_receipt_record(struct ca *ca, const struct counter_visit *v,
+    int64_t card_id, struct counter_receipt *rcpt)
 {
 	struct store *s = datadir_store(ca_datadir(ca));
 	struct receipt_record rec;

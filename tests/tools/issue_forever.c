@@ -56,7 +56,8 @@ main(int argc, char **argv)
 			    "%s,山田 太郎,東京都千代田区千代田1-1,1980-05-05,"
 			    "male\n", number);
 		}
-		if (counter_register_import_csv(ca_datadir(ca), csv, len, "crash-test", &added)) {
+		if (counter_register_import_csv(ca_datadir(ca), csv, len,
+		    "crash-test", &added)) {
 			fprintf(stderr, "%s\n", jpki_errmsg());
 			return 3;
 		}

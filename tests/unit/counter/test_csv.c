@@ -22,7 +22,8 @@ round_trip(const char *const *fields, int n, const char *const *want,
 	if (c == NULL)
 		return;
 	for (int i = 0; i < n; i++)
-		CHECK_INT(counter_csv_put_field(&b, fields[i], i == n - 1), JPKI_OK);
+		CHECK_INT(counter_csv_put_field(&b, fields[i], i == n - 1),
+		    JPKI_OK);
 	if (raw != NULL && jbuf_put_u8(&b, 0) == JPKI_OK) {
 		CHECK_STR((const char *)b.data, raw);
 		b.len--;

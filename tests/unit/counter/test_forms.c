@@ -147,20 +147,20 @@ test_code_matches_however_it_is_copied(struct store *s, int64_t holder)
 			v[j++] = (char)(code[i] >= 'A' && code[i] <= 'Z' ?
 			    code[i] - 'A' + 'a' : code[i]);
 	v[j] = '\0';
-	CHECK(counter_form_code_matches(&f, v));             /* lower case, no hyphens */
+	CHECK(counter_form_code_matches(&f, v)); /* lower case, no hyphens */
 	snprintf(v, sizeof(v), "%.4s %.4s %.4s", code, code + 5, code + 10);
-	CHECK(counter_form_code_matches(&f, v));             /* spaces */
+	CHECK(counter_form_code_matches(&f, v)); /* spaces */
 	snprintf(v, sizeof(v), "%s", code);
 	v[0] = v[0] == '2' ? '3' : '2';
-	CHECK(!counter_form_code_matches(&f, v));            /* one symbol wrong */
+	CHECK(!counter_form_code_matches(&f, v)); /* one symbol wrong */
 	snprintf(v, sizeof(v), "%.13s", code);
-	CHECK(!counter_form_code_matches(&f, v));            /* one symbol short */
+	CHECK(!counter_form_code_matches(&f, v)); /* one symbol short */
 	snprintf(v, sizeof(v), "%sX", code);
-	CHECK(!counter_form_code_matches(&f, v));            /* one symbol more */
+	CHECK(!counter_form_code_matches(&f, v)); /* one symbol more */
 	CHECK(!counter_form_code_matches(&f, ""));
 	memset(v, 'A', sizeof(v) - 1);
 	v[sizeof(v) - 1] = '\0';
-	CHECK(!counter_form_code_matches(&f, v));            /* over the input limit */
+	CHECK(!counter_form_code_matches(&f, v)); /* over the input limit */
 }
 
 /* The checks of R13/R14 as a table: the form as made, then one thing
@@ -241,8 +241,8 @@ test_a_form_is_used_once(struct store *s, int64_t holder)
 	CHECK_INT(store_form_get(s, f.number, &got), JPKI_OK);
 	CHECK_INT(got.status, FORM_USED);
 	CHECK_INT(got.used_at, 1775000000);
-	CHECK_INT(counter_form_check(&got, holder, FORM_RENEW, code, 1775000100),
-	    JPKI_ERR_REFUSED);
+	CHECK_INT(counter_form_check(&got, holder, FORM_RENEW, code,
+	    1775000100), JPKI_ERR_REFUSED);
 	CHECK_INT(store_form_mark_used(s, 999999, 1), JPKI_ERR_CONFLICT);
 	CHECK_INT(store_form_get(s, 999999, &got), JPKI_ERR_NOTFOUND);
 }
@@ -301,7 +301,9 @@ test_purpose_names_round_trip(void)
 	enum form_purpose p;
 
 	for (int i = FORM_ISSUE; i <= FORM_PIN_RESET; i++) {
-		CHECK_INT(counter_form_purpose_parse(counter_form_purpose_name(i), &p), JPKI_OK);
+		const char *name = counter_form_purpose_name(i);
+
+		CHECK_INT(counter_form_purpose_parse(name, &p), JPKI_OK);
 		CHECK_INT(p, i);
 	}
 	CHECK_INT(counter_form_purpose_parse("Renew", &p), JPKI_ERR_USAGE);
