@@ -108,33 +108,13 @@ visit_start(struct visit *w, struct ca *ca, const struct counter_visit *v,
 	return JPKI_OK;
 }
 
-/* Test-only hook: JPKI_COUNTER_PAUSE=FILE makes a procedure, just before
- * its transaction begins (its card keys made), create FILE and wait until
- * somebody removes it (a minute at most), so that a test can act in
- * between (tests/integration/test_counter_concurrent.sh).  Never set it
- * otherwise. */
-static void
-pause_point(void)
-{
-	const char *path = getenv("JPKI_COUNTER_PAUSE");
-	int fd;
-
-	if (path == NULL || *path == '\0' ||
-	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		return;
-	close(fd);
-	for (int i = 0; i < 6000 && access(path, F_OK) == 0; i++)
-		usleep(10000);
-}
-
-/* The write transaction: only now does the procedure hold the store's
- * lock, and it re-reads whatever it decided on before. */
+/* The write transaction: the store's lock from here to the commit.  What
+ * a procedure decided before it is read and decided again inside it. */
 static int
 visit_begin(struct visit *w)
 {
 	int r;
 
-	pause_point();
 	if ((r = store_begin(w->s)) == JPKI_OK)
 		w->in_tx = 1;
 	return r;
@@ -400,6 +380,26 @@ note(struct visit *w, const char *text)
 	    n ? "; " : "", text);
 }
 
+/* Test-only hook: JPKI_COUNTER_PAUSE=FILE makes a procedure, once the
+ * card's keys are made and before its transaction, create FILE and wait
+ * until somebody removes it (a minute at most), so that a test can act in
+ * between; were the keys made under the store's lock, the test's other
+ * clerk would wait (tests/integration/test_counter_concurrent.sh).  Never
+ * set it otherwise. */
+static void
+pause_point(void)
+{
+	const char *path = getenv("JPKI_COUNTER_PAUSE");
+	int fd;
+
+	if (path == NULL || *path == '\0' ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return;
+	close(fd);
+	for (int i = 0; i < 6000 && access(path, F_OK) == 0; i++)
+		usleep(10000);
+}
+
 /* The slow part of a procedure, done before its transaction: the issuer
  * key proven to the chip, and a new key pair generated on the chip for
  * each certificate to be loaded.  The keys live only in the memory chip
@@ -423,6 +423,7 @@ make_card_keys(struct visit *w, int sign, int auth)
 		    &w->card_key[t])) != JPKI_OK)
 			return r;
 	}
+	pause_point();
 	return JPKI_OK;
 }
 

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Clerks do not wait on each other.  A procedure generates the card's keys
+# (the slow part) before it takes the store's write lock, and checks every
+# rule again inside its transaction.  So: deliveries by several clerks at
+# once all succeed (no "database is locked"); a delivery whose keys are
+# made does not hold up another clerk's delivery; and a change made while
+# a procedure generated its keys (a death, a loss report, another clerk's
+# delivery to the same resident) is refused inside the transaction with
+# its rule, changing nothing.
+# (JPKI_COUNTER_PAUSE=FILE is a test-only hook: just before its
+# transaction the procedure creates FILE and waits until it is removed.)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/counter_lib.sh"
+
+init_data
+new_resident() {
+	add_resident "$(individual_number "$1")" "Mori $2" "東京都清瀬市中里5-$2" 1984-06-21 female
+}
+
+# paused PAUSE_FILE OUT_PREFIX ARGS...: start `jpki counter ARGS` in the
+# background with the hook set; returns once it waits before its
+# transaction (its keys made).  $PAUSED gets its pid.
+paused() {
+	local pause=$1 out=$2
+	shift 2
+	JPKI_COUNTER_PAUSE=$pause "$JPKI" counter "$@" --clerk clerk-a --json \
+		>"$out.json" 2>"$out.err" &
+	PAUSED=$!
+	for _ in $(seq 1 600); do
+		[ -e "$pause" ] && return 0
+		kill -0 "$PAUSED" 2>/dev/null ||
+			fail "jpki counter $* ended before its transaction: $(cat "$out.err")"
+		sleep 0.05
+	done
+	fail "jpki counter $* never reached its transaction"
+}
+
+# released PAUSE_FILE: let the paused procedure go on; $RELEASED gets its
+# exit status.
+released() {
+	rm -f "$1"
+	RELEASED=0
+	wait "$PAUSED" || RELEASED=$?
+}
+
+check "four clerks deliver at once: all four succeed"
+pids=()
+for i in 1 2 3 4; do
+	id=$(new_resident "1000000010$i" "$i")
+	"$JPKI" counter deliver --resident "$id" --out "$TMP/four-$i.img" \
+		--clerk "clerk-$i" --json >"$TMP/four-$i.json" 2>"$TMP/four-$i.err" &
+	pids+=($!)
+done
+for i in 1 2 3 4; do
+	rc=0
+	wait "${pids[$((i - 1))]}" || rc=$?
+	[ "$rc" -eq 0 ] || fail "clerk $i's delivery exited $rc: $(cat "$TMP/four-$i.err")"
+	[ ! -s "$TMP/four-$i.err" ] || fail "clerk $i's delivery said: $(cat "$TMP/four-$i.err")"
+	verify_on_card "$TMP/four-$i.img" auth
+done
+expect_eq "cards in the store" "$(sql 'SELECT COUNT(*) FROM cards')" 4
+expect_audit_ok "after four deliveries at once"
+
+check "a delivery with its keys made holds no lock: another clerk's delivery completes meanwhile"
+a=$(new_resident 10000000201 21)
+b=$(new_resident 10000000202 22)
+paused "$TMP/pause" "$TMP/a" deliver --resident "$a" --out "$TMP/a.img"
+deliver "$b" "$TMP/b.img"
+[ ! -e "$TMP/a.img" ] || fail "the paused delivery wrote its card before its transaction"
+released "$TMP/pause"
+[ "$RELEASED" -eq 0 ] || fail "the paused delivery exited $RELEASED: $(cat "$TMP/a.err")"
+verify_on_card "$TMP/a.img" sign
+verify_on_card "$TMP/b.img" sign
+expect_audit_ok "after the overlapping deliveries"
+
+check "another clerk delivers to the same resident meanwhile: the first is refused in its transaction, nothing written"
+c=$(new_resident 10000000203 23)
+paused "$TMP/pause" "$TMP/c1" deliver --resident "$c" --out "$TMP/c1.img"
+deliver "$c" "$TMP/c2.img"
+db_snapshot "$TMP/before.sql"
+released "$TMP/pause"
+[ "$RELEASED" -eq 1 ] || fail "the paused delivery exited $RELEASED, expected 1: $(cat "$TMP/c1.err")"
+grep -q "already holds card" "$TMP/c1.err" || fail "refusal: $(cat "$TMP/c1.err")"
+expect_store_unchanged "$TMP/before.sql" "refused second delivery"
+[ ! -e "$TMP/c1.img" ] && [ ! -e "$TMP/c1.img.pending" ] || fail "the refused delivery left a card image"
+
+check "the holder's death is recorded meanwhile: the delivery is refused (R11), nothing written"
+d=$(new_resident 10000000204 24)
+paused "$TMP/pause" "$TMP/d" deliver --resident "$d" --out "$TMP/d.img"
+ok resident change "$d" --deceased --clerk registrar
+db_snapshot "$TMP/before.sql"
+released "$TMP/pause"
+[ "$RELEASED" -eq 1 ] || fail "the paused delivery exited $RELEASED, expected 1: $(cat "$TMP/d.err")"
+grep -q "R11: .*deceased" "$TMP/d.err" || fail "refusal: $(cat "$TMP/d.err")"
+expect_store_unchanged "$TMP/before.sql" "delivery to a holder who died meanwhile"
+[ ! -e "$TMP/d.img" ] && [ ! -e "$TMP/d.img.pending" ] || fail "the refused delivery left a card image"
+
+check "the card is reported lost meanwhile: issuance onto it is refused, card and store unchanged"
+e=$(new_resident 10000000205 25)
+deliver "$e" "$TMP/e.img" --no-sign
+cp "$TMP/e.img" "$TMP/e.before"
+paused "$TMP/pause" "$TMP/e" issue --card "$TMP/e.img" --type sign
+counter report-lost --resident "$e"
+db_snapshot "$TMP/before.sql"
+released "$TMP/pause"
+[ "$RELEASED" -eq 1 ] || fail "the paused issuance exited $RELEASED, expected 1: $(cat "$TMP/e.err")"
+grep -q "lost" "$TMP/e.err" || fail "refusal: $(cat "$TMP/e.err")"
+expect_store_unchanged "$TMP/before.sql" "issuance onto a card lost meanwhile"
+cmp -s "$TMP/e.img" "$TMP/e.before" || fail "the card image changed"
+[ ! -e "$TMP/e.img.pending" ] || fail "the refused issuance left a pending image"
+done_ok
