@@ -1,6 +1,7 @@
 /*
  * counter_int.h: private to the counter procedures (cardops.c,
- * procedures.c, receipt.c).  Not part of the interface.
+ * procedures.c, receipt.c, and forms.c for the test hook).  Not part of
+ * the interface.
  */
 #ifndef JPKI_COUNTER_INT_H
 #define JPKI_COUNTER_INT_H
@@ -38,6 +39,9 @@ void cardsess_close(struct card_session *cs);
 
 /* Read a whole small file (at most max bytes). */
 void counter_sha256(const uint8_t *p, size_t n, uint8_t out[32]);
+
+/* Test-only: JPKI_COUNTER_PAUSE=FILE, see procedures.c. */
+void counter_test_pause(void);
 
 /* Record the receipt (row, fee lines, identity checks) in the open
  * transaction; sets rcpt->number. */

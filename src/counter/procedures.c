@@ -380,26 +380,6 @@ note(struct visit *w, const char *text)
 	    n ? "; " : "", text);
 }
 
-/* Test-only hook: JPKI_COUNTER_PAUSE=FILE makes a procedure, once the
- * card's keys are made and before its transaction, create FILE and wait
- * until somebody removes it (a minute at most), so that a test can act in
- * between; were the keys made under the store's lock, the test's other
- * clerk would wait (tests/integration/test_counter_concurrent.sh).  Never
- * set it otherwise. */
-static void
-pause_point(void)
-{
-	const char *path = getenv("JPKI_COUNTER_PAUSE");
-	int fd;
-
-	if (path == NULL || *path == '\0' ||
-	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		return;
-	close(fd);
-	for (int i = 0; i < 6000 && access(path, F_OK) == 0; i++)
-		usleep(10000);
-}
-
 /* The slow part of a procedure, done before its transaction: the issuer
  * key proven to the chip, and a new key pair generated on the chip for
  * each certificate to be loaded.  The keys live only in the memory chip
@@ -423,7 +403,7 @@ make_card_keys(struct visit *w, int sign, int auth)
 		    &w->card_key[t])) != JPKI_OK)
 			return r;
 	}
-	pause_point();
+	counter_test_pause();
 	return JPKI_OK;
 }
 
@@ -513,6 +493,29 @@ crash_point(const char *name)
 
 	if (v != NULL && strcmp(v, name) == 0)
 		_exit(70);
+}
+
+/* Test-only hook: JPKI_COUNTER_PAUSE=FILE makes the first procedure of
+ * the process, once its slow work is done (the card's keys made, a proxy
+ * form's PDF laid out) and before its transaction, create FILE and wait
+ * until somebody removes it (a minute at most), so that a test can act in
+ * between; were the slow work done under the store's lock, the test's
+ * other clerk would wait (tests/integration/test_counter_concurrent.sh).
+ * Never set it otherwise. */
+void
+counter_test_pause(void)
+{
+	static int paused;
+	const char *path = getenv("JPKI_COUNTER_PAUSE");
+	int fd;
+
+	if (paused || path == NULL || *path == '\0' ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return;
+	paused = 1;
+	close(fd);
+	for (int i = 0; i < 6000 && access(path, F_OK) == 0; i++)
+		usleep(10000);
 }
 
 static json_t *

@@ -6,7 +6,9 @@
 # made does not hold up another clerk's delivery; and a change made while
 # a procedure generated its keys (a death, a loss report, another clerk's
 # delivery to the same resident) is refused inside the transaction with
-# its rule, changing nothing.
+# its rule, changing nothing.  The same for a proxy's form, whose PDF is
+# laid out before the transaction: a change of the address it prints made
+# meanwhile gets the mailing laid out again.
 # (JPKI_COUNTER_PAUSE=FILE is a test-only hook: just before its
 # transaction the procedure creates FILE and waits until it is removed.)
 set -euo pipefail
@@ -109,4 +111,31 @@ grep -q "lost" "$TMP/e.err" || fail "refusal: $(cat "$TMP/e.err")"
 expect_store_unchanged "$TMP/before.sql" "issuance onto a card lost meanwhile"
 cmp -s "$TMP/e.img" "$TMP/e.before" || fail "the card image changed"
 [ ! -e "$TMP/e.img.pending" ] || fail "the refused issuance left a pending image"
+check "the holder moves while a proxy's form is laid out: the mailing goes to the new address"
+command -v pdftotext >/dev/null 2>&1 || fail "pdftotext is needed"
+PROXY=(--proxy-name "鈴木 一郎" --proxy-id-type mynumber-card --proxy-id-number 0123456789AB)
+f=$(new_resident 10000000206 26)
+paused "$TMP/pause" "$TMP/f" proxy-apply --resident "$f" --purpose issue --type sign \
+	"${PROXY[@]}" --out "$TMP/f.pdf"
+ok resident change "$f" --address "東京都清瀬市元町一丁目4番17号" --clerk registrar
+released "$TMP/pause"
+[ "$RELEASED" -eq 0 ] || fail "the paused application exited $RELEASED: $(cat "$TMP/f.err")"
+pdftotext -f 1 -l 1 "$TMP/f.pdf" "$TMP/f.txt"
+grep -q '東京都清瀬市元町一丁目4番17号' "$TMP/f.txt" || fail "the mailing is not addressed to the new address"
+! grep -q '東京都清瀬市中里5-26' "$TMP/f.txt" || fail "the mailing still names the old address"
+[ ! -e "$TMP/f.pdf.tmp" ] || fail "the application left its temporary PDF"
+expect_eq "applications" "$(sql "SELECT COUNT(*) FROM proxy_applications WHERE resident_id = $f")" 1
+expect_audit_ok "after the application"
+
+check "the holder's death is recorded while a proxy's form is laid out: refused, no PDF, no application"
+g=$(new_resident 10000000207 27)
+paused "$TMP/pause" "$TMP/g" proxy-apply --resident "$g" --purpose issue --type sign \
+	"${PROXY[@]}" --out "$TMP/g.pdf"
+ok resident change "$g" --deceased --clerk registrar
+released "$TMP/pause"
+[ "$RELEASED" -eq 1 ] || fail "the paused application exited $RELEASED, expected 1: $(cat "$TMP/g.err")"
+grep -q "deceased" "$TMP/g.err" || fail "refusal: $(cat "$TMP/g.err")"
+[ ! -e "$TMP/g.pdf" ] && [ ! -e "$TMP/g.pdf.tmp" ] || fail "the refused application left a PDF"
+expect_eq "applications" "$(sql "SELECT COUNT(*) FROM proxy_applications WHERE resident_id = $g")" 0
+expect_audit_ok "after the refused application"
 done_ok
