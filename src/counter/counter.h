@@ -41,9 +41,16 @@ int register_parse(struct ca *ca, const struct register_input *in,
 /* Add one resident with its audit entry; sets r->id. */
 int register_add(struct ca *ca, struct resident *r, const char *actor);
 /* Import a CSV file with a header line naming the columns number, name,
- * address, birth, gender and optionally kana, municipality.  All rows or
- * none: the first bad row is named and nothing is stored.  *added gets
- * the number of residents added. */
+ * address, birth, gender and optionally kana, municipality.  Every row is
+ * checked first (its fields; its number neither twice in the file nor
+ * registered already): a bad row is named, the first one, and nothing is
+ * stored.  The rows are then added REGISTER_IMPORT_BATCH to a transaction,
+ * so other clerks' procedures wait at most one batch for the store, not
+ * the whole import.  Should adding still fail part way (a disk error, or
+ * another clerk registering one of the numbers since the check), the
+ * batches before stay added: the message names the row, and *added says
+ * how many residents were added (also on success). */
+#define REGISTER_IMPORT_BATCH 10000
 int register_import_csv(struct ca *ca, const void *data, size_t len,
     const char *actor, long *added);
 
