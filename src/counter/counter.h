@@ -76,6 +76,13 @@ int register_change(struct ca *ca, int64_t id,
  * and the new image is written next to it (<card>.pending, fsync) before
  * the store commits and renamed over it after; a crash in between is
  * repaired at the card's next visit (counter_card_recover()).
+ *
+ * Clerks do not wait on each other for the slow part: the card's key
+ * pairs are generated (and a proxy form's PDF laid out) before the
+ * transaction, with no store lock held; inside it the register and the
+ * card record are read again and every rule checked again, and what is
+ * written comes from that reading, so a change made in between by
+ * another clerk is refused by its rule, never half-applied.
  */
 
 /* Which certificates a procedure loads (bit mask). */

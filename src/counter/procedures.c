@@ -844,6 +844,14 @@ new_card(struct ca *ca, enum counter_proc proc, int64_t resident_id,
 	if ((r = visit_begin(&w)) != JPKI_OK ||
 	    (r = new_card_decide(&w, proc, resident_id, types, &now)))
 		goto fail;
+	/* Another clerk's delivery to the same file may have got there since
+	 * cardsess_new() looked: its image, or its pending one, is there from
+	 * its stage on, and its stage was under the lock held now. */
+	if (access(out_path, F_OK) == 0 || access(w.cs.pending, F_OK) == 0) {
+		r = jpki_fail(JPKI_ERR_CONFLICT, "%s already exists; a new "
+		    "card never overwrites a file", out_path);
+		goto fail;
+	}
 	if (now.sign != plan.sign) {
 		r = jpki_fail(JPKI_ERR_CONFLICT, "resident %lld: the register "
 		    "changed while the card's keys were generated (R8e: the "

@@ -87,6 +87,20 @@ grep -q "already holds card" "$TMP/c1.err" || fail "refusal: $(cat "$TMP/c1.err"
 expect_store_unchanged "$TMP/before.sql" "refused second delivery"
 [ ! -e "$TMP/c1.img" ] && [ ! -e "$TMP/c1.img.pending" ] || fail "the refused delivery left a card image"
 
+check "another clerk delivers a card to the same file meanwhile: the first is refused, the other card intact"
+h1=$(new_resident 10000000208 28)
+h2=$(new_resident 10000000209 29)
+paused "$TMP/pause" "$TMP/h1" deliver --resident "$h1" --out "$TMP/h.img"
+deliver "$h2" "$TMP/h.img"
+cp "$TMP/h.img" "$TMP/h.before"
+db_snapshot "$TMP/before.sql"
+released "$TMP/pause"
+[ "$RELEASED" -eq 1 ] || fail "the paused delivery exited $RELEASED, expected 1: $(cat "$TMP/h1.err")"
+grep -q "already exists" "$TMP/h1.err" || fail "refusal: $(cat "$TMP/h1.err")"
+expect_store_unchanged "$TMP/before.sql" "second delivery to one file"
+cmp -s "$TMP/h.img" "$TMP/h.before" || fail "the other clerk's card image changed"
+[ ! -e "$TMP/h.img.pending" ] || fail "the refused delivery left a pending image"
+
 check "the holder's death is recorded meanwhile: the delivery is refused (R11), nothing written"
 d=$(new_resident 10000000204 24)
 paused "$TMP/pause" "$TMP/d" deliver --resident "$d" --out "$TMP/d.img"
