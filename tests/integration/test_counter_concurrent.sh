@@ -46,6 +46,19 @@ released() {
 	wait "$PAUSED" || RELEASED=$?
 }
 
+# refused_on_release PAUSE_FILE OUT PATTERN: let the paused procedure go
+# on; it exits 1 with its refusal matching PATTERN, and the store is as it
+# was just before (what happened meanwhile included).
+refused_on_release() {
+	local pause=$1 out=$2 pattern=$3
+	db_snapshot "$TMP/before.sql"
+	released "$pause"
+	[ "$RELEASED" -eq 1 ] || fail "the paused procedure exited $RELEASED, expected 1: $(cat "$out.err")"
+	grep -Eq -- "$pattern" "$out.err" || fail "refusal: $(cat "$out.err")"
+	printf '%s:   stderr: %s\n' "$TEST_NAME" "$(cat "$out.err")"
+	expect_store_unchanged "$TMP/before.sql" "refused $(basename "$out")"
+}
+
 check "four clerks deliver at once: all four succeed"
 pids=()
 for i in 1 2 3 4; do
@@ -80,11 +93,7 @@ check "another clerk delivers to the same resident meanwhile: the first is refus
 c=$(new_resident 10000000203 23)
 paused "$TMP/pause" "$TMP/c1" deliver --resident "$c" --out "$TMP/c1.img"
 deliver "$c" "$TMP/c2.img"
-db_snapshot "$TMP/before.sql"
-released "$TMP/pause"
-[ "$RELEASED" -eq 1 ] || fail "the paused delivery exited $RELEASED, expected 1: $(cat "$TMP/c1.err")"
-grep -q "already holds card" "$TMP/c1.err" || fail "refusal: $(cat "$TMP/c1.err")"
-expect_store_unchanged "$TMP/before.sql" "refused second delivery"
+refused_on_release "$TMP/pause" "$TMP/c1" "already holds card"
 [ ! -e "$TMP/c1.img" ] && [ ! -e "$TMP/c1.img.pending" ] || fail "the refused delivery left a card image"
 
 check "another clerk delivers a card to the same file meanwhile: the first is refused, the other card intact"
@@ -93,11 +102,7 @@ h2=$(new_resident 10000000209 29)
 paused "$TMP/pause" "$TMP/h1" deliver --resident "$h1" --out "$TMP/h.img"
 deliver "$h2" "$TMP/h.img"
 cp "$TMP/h.img" "$TMP/h.before"
-db_snapshot "$TMP/before.sql"
-released "$TMP/pause"
-[ "$RELEASED" -eq 1 ] || fail "the paused delivery exited $RELEASED, expected 1: $(cat "$TMP/h1.err")"
-grep -q "already exists" "$TMP/h1.err" || fail "refusal: $(cat "$TMP/h1.err")"
-expect_store_unchanged "$TMP/before.sql" "second delivery to one file"
+refused_on_release "$TMP/pause" "$TMP/h1" "already exists"
 cmp -s "$TMP/h.img" "$TMP/h.before" || fail "the other clerk's card image changed"
 [ ! -e "$TMP/h.img.pending" ] || fail "the refused delivery left a pending image"
 
@@ -105,11 +110,7 @@ check "the holder's death is recorded meanwhile: the delivery is refused (R11), 
 d=$(new_resident 10000000204 24)
 paused "$TMP/pause" "$TMP/d" deliver --resident "$d" --out "$TMP/d.img"
 ok resident change "$d" --deceased --clerk registrar
-db_snapshot "$TMP/before.sql"
-released "$TMP/pause"
-[ "$RELEASED" -eq 1 ] || fail "the paused delivery exited $RELEASED, expected 1: $(cat "$TMP/d.err")"
-grep -q "R11: .*deceased" "$TMP/d.err" || fail "refusal: $(cat "$TMP/d.err")"
-expect_store_unchanged "$TMP/before.sql" "delivery to a holder who died meanwhile"
+refused_on_release "$TMP/pause" "$TMP/d" "R11: .*deceased"
 [ ! -e "$TMP/d.img" ] && [ ! -e "$TMP/d.img.pending" ] || fail "the refused delivery left a card image"
 
 check "the card is reported lost meanwhile: issuance onto it is refused, card and store unchanged"
@@ -118,11 +119,7 @@ deliver "$e" "$TMP/e.img" --no-sign
 cp "$TMP/e.img" "$TMP/e.before"
 paused "$TMP/pause" "$TMP/e" issue --card "$TMP/e.img" --type sign
 counter report-lost --resident "$e"
-db_snapshot "$TMP/before.sql"
-released "$TMP/pause"
-[ "$RELEASED" -eq 1 ] || fail "the paused issuance exited $RELEASED, expected 1: $(cat "$TMP/e.err")"
-grep -q "lost" "$TMP/e.err" || fail "refusal: $(cat "$TMP/e.err")"
-expect_store_unchanged "$TMP/before.sql" "issuance onto a card lost meanwhile"
+refused_on_release "$TMP/pause" "$TMP/e" "lost"
 cmp -s "$TMP/e.img" "$TMP/e.before" || fail "the card image changed"
 [ ! -e "$TMP/e.img.pending" ] || fail "the refused issuance left a pending image"
 check "the holder moves while a proxy's form is laid out: the mailing goes to the new address"
@@ -146,9 +143,7 @@ g=$(new_resident 10000000207 27)
 paused "$TMP/pause" "$TMP/g" proxy-apply --resident "$g" --purpose issue --type sign \
 	"${PROXY[@]}" --out "$TMP/g.pdf"
 ok resident change "$g" --deceased --clerk registrar
-released "$TMP/pause"
-[ "$RELEASED" -eq 1 ] || fail "the paused application exited $RELEASED, expected 1: $(cat "$TMP/g.err")"
-grep -q "deceased" "$TMP/g.err" || fail "refusal: $(cat "$TMP/g.err")"
+refused_on_release "$TMP/pause" "$TMP/g" "deceased; no form is sent"
 [ ! -e "$TMP/g.pdf" ] && [ ! -e "$TMP/g.pdf.tmp" ] || fail "the refused application left a PDF"
 expect_eq "applications" "$(sql "SELECT COUNT(*) FROM proxy_applications WHERE resident_id = $g")" 0
 expect_audit_ok "after the refused application"
