@@ -15,6 +15,7 @@
  *
  * usage: bench_counter [SECONDS]   (each of the two runs; default 60)
  */
+#include "support/open_ca.h"
 #include "ca/ca.h"
 #include "counter/counter.h"
 
@@ -65,7 +66,8 @@ register_residents(struct ca *ca, long n)
 		jbuf_printf(&csv, "%s,山田 太郎,東京都千代田区千代田1-1,"
 		    "1985-06-15,male\n", number);
 	}
-	r = register_import_csv(ca, csv.data, csv.len, "bench", &added);
+	r = register_import_csv(ca_datadir(ca), csv.data, csv.len, "bench",
+	    &added);
 	jbuf_free(&csv);
 	if (r == JPKI_OK && added != n)
 		r = jpki_fail(JPKI_ERR_INTERNAL, "import added %ld of %ld",
@@ -91,7 +93,7 @@ clerk(const char *dir, int number, int64_t first_id, long n, double duration,
 	snprintf(name, sizeof(name), "clerk-%d", number);
 	memset(&v, 0, sizeof(v));
 	v.clerk = name;
-	if (ca_open(dir, &ca) != JPKI_OK) {
+	if (support_ca_open(dir, CA_KEYS_CA, &ca) != JPKI_OK) {
 		res.failed = 1;
 		snprintf(res.first_error, sizeof(res.first_error), "%s",
 		    jpki_errmsg());
@@ -116,7 +118,7 @@ clerk(const char *dir, int number, int64_t first_id, long n, double duration,
 		jpki_errclear();
 	}
 	res.seconds = seconds() - t0;
-	ca_close(&ca);
+	support_ca_close(&ca);
 	_exit(write(result_fd, &res, sizeof(res)) == (ssize_t)sizeof(res) ?
 	    0 : 3);
 }
@@ -191,7 +193,7 @@ main(int argc, char **argv)
 	double duration = argc > 1 ? atof(argv[1]) : 60;
 	long per_clerk = (long)(duration * RATE_MAX) + 10;
 	char dir[] = "/tmp/jpki-bench-counter-XXXXXX", cards[600], cmd[256];
-	struct ca_init_options o;
+	struct datadir_init_options o;
 	struct clerk_result one, many;
 	struct ca *ca = NULL;
 	int64_t next_id = 1;      /* ids of a fresh register start at 1 */
@@ -206,12 +208,12 @@ main(int argc, char **argv)
 	setenv("JPKI_NOW", "2026-11-25T10:00:00+09:00", 1);
 	memset(&o, 0, sizeof(o));
 	snprintf(cards, sizeof(cards), "%s/cards", dir);
-	if ((r = ca_datadir_init(dir, &o)) != JPKI_OK ||
-	    (r = ca_open(dir, &ca)) != JPKI_OK ||
+	if ((r = support_datadir_init(dir, &o)) != JPKI_OK ||
+	    (r = support_ca_open(dir, CA_KEYS_CA, &ca)) ||
 	    (r = register_residents(ca, (1 + CLERKS) * per_clerk)) != JPKI_OK)
 		goto fail;
 	/* The children open their own connections: none is shared. */
-	ca_close(&ca);
+	support_ca_close(&ca);
 	mkdir(cards, 0700);
 
 	printf("bench: %ld cores; each delivery: a new card, both "
@@ -233,9 +235,10 @@ main(int argc, char **argv)
 	    one.failed + many.failed);
 
 	/* What was delivered is all there, and the audit chain is whole. */
-	if ((r = ca_open(dir, &ca)) != JPKI_OK ||
-	    (r = store_audit_verify(ca_store(ca), &checked)) != JPKI_OK ||
-	    (r = store_cert_count(ca_store(ca), &certs)) != JPKI_OK)
+	if ((r = support_ca_open(dir, CA_KEYS_CA, &ca)) ||
+	    (r = store_audit_verify(datadir_store(ca_datadir(ca)),
+	    &checked)) != JPKI_OK ||
+	    (r = store_cert_count(datadir_store(ca_datadir(ca)), &certs)))
 		goto fail;
 	if (certs != 2 * (one.delivered + many.delivered)) {
 		r = jpki_fail(JPKI_ERR_INTERNAL, "%ld certificates in the "
@@ -243,11 +246,11 @@ main(int argc, char **argv)
 		    one.delivered + many.delivered);
 		goto fail;
 	}
-	ca_close(&ca);
+	support_ca_close(&ca);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd) == 0 ? 0 : 3;
 fail:
 	fprintf(stderr, "bench: %s\n", jpki_errmsg());
-	ca_close(&ca);
+	support_ca_close(&ca);
 	return 3;
 }

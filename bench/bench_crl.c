@@ -21,6 +21,7 @@
  * usage: bench_crl [ENTRIES]           (default 1000000)
  *        bench_crl --generate DATADIR OUTDIR   (the measured child)
  */
+#include "support/open_ca.h"
 #include "ca/ca.h"
 
 #include <errno.h>
@@ -113,14 +114,14 @@ generate_mode(const char *datadir, const char *outdir)
 	struct ca *ca = NULL;
 	struct ca_crl_result res;
 
-	if (ca_open(datadir, &ca) != JPKI_OK ||
+	if (support_ca_open(datadir, CA_KEYS_CA | CA_KEYS_OCSP, &ca) != JPKI_OK ||
 	    ca_crl_generate(ca, CERT_SIGN, CA_CRL_FULL, outdir, &res) !=
 	    JPKI_OK) {
 		fprintf(stderr, "bench: generate: %s\n", jpki_errmsg());
-		ca_close(&ca);
+		support_ca_close(&ca);
 		return 1;
 	}
-	ca_close(&ca);
+	support_ca_close(&ca);
 	printf("entries %ld\nhwm_kb %ld\npath %s\n", res.entries,
 	    proc_status_kb("VmHWM"), res.path);
 	return fflush(stdout) == 0 ? 0 : 1;
@@ -399,10 +400,10 @@ resident_add(struct ca *ca)
 	r.birth = (struct jdate){1985, 6, 15};
 	r.gender = GENDER_MALE;
 	snprintf(r.municipality, sizeof(r.municipality), "%s",
-	    ca_config(ca)->municipality);
+	    datadir_config(ca_datadir(ca))->municipality);
 	r.status = RESIDENT_ACTIVE;
 	r.facts_version = 1;
-	if (store_resident_insert(ca_store(ca), &r) != JPKI_OK)
+	if (store_resident_insert(datadir_store(ca_datadir(ca)), &r) != JPKI_OK)
 		die("resident: %s", jpki_errmsg());
 	return r.id;
 }
@@ -412,7 +413,7 @@ resident_add(struct ca *ca)
 static void
 populate(struct ca *ca, long entries, FILE *index)
 {
-	struct store *s = ca_store(ca);
+	struct store *s = datadir_store(ca_datadir(ca));
 	uint8_t der[16] = {0x30, 0x0e};  /* a placeholder: CRLs never read it */
 	int64_t now = jpki_now(), resident = resident_add(ca);
 	struct cert_record c;
@@ -520,7 +521,7 @@ main(int argc, char **argv)
 	    ca_pem[300], gen_out[300], cmd[1200], line[512], self[4096],
 	    *ours_path = NULL;
 	long entries = 1000000, got = -1, hwm_kb = -1;
-	struct ca_init_options o;
+	struct datadir_init_options o;
 	struct ca *ca = NULL;
 	struct run runs[OURS_RUNS], ours, theirs, check;
 	double t0, mb_ours, mb_theirs, speedup;
@@ -552,15 +553,15 @@ main(int argc, char **argv)
 	/* Setup, not measured. */
 	t0 = seconds();
 	memset(&o, 0, sizeof(o));
-	if (ca_datadir_init(datadir, &o) != JPKI_OK ||
-	    ca_open(datadir, &ca) != JPKI_OK)
+	if (support_datadir_init(datadir, &o) != JPKI_OK ||
+	    support_ca_open(datadir, CA_KEYS_CA | CA_KEYS_OCSP, &ca) != JPKI_OK)
 		die("data directory: %s", jpki_errmsg());
-	store_set_durable(ca_store(ca), 0);
+	store_set_durable(datadir_store(ca_datadir(ca)), 0);
 	index = openssl_ca_dir(ca, datadir, osdir);
 	populate(ca, entries, index);
 	if (fclose(index) != 0)
 		die("index.txt: %s", strerror(errno));
-	ca_close(&ca);
+	support_ca_close(&ca);
 	printf("bench: setup: %ld revoked signing certificates recorded "
 	    "through the store (and openssl's index.txt) in %.1f s\n",
 	    entries, seconds() - t0);

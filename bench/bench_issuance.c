@@ -13,6 +13,7 @@
  *
  * usage: bench_issuance [COUNT] [GROUP]
  */
+#include "support/open_ca.h"
 #include "ca/ca.h"
 #include "counter/counter.h"
 
@@ -71,7 +72,7 @@ main(int argc, char **argv)
 	long batch = argc > 2 ? atol(argv[2]) : 1024;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	char dir[] = "/tmp/jpki-bench-XXXXXX", cmd[256];
-	struct ca_init_options o;
+	struct datadir_init_options o;
 	struct ca *ca = NULL;
 	struct ca_issue_request *reqs;
 	EVP_PKEY *keys[KEYS];
@@ -88,8 +89,8 @@ main(int argc, char **argv)
 		return 2;
 	setenv("JPKI_NOW", "2026-11-25T10:00:00+09:00", 1);
 	memset(&o, 0, sizeof(o));
-	if ((r = ca_datadir_init(dir, &o)) != JPKI_OK ||
-	    (r = ca_open(dir, &ca)) != JPKI_OK) {
+	if ((r = support_datadir_init(dir, &o)) != JPKI_OK ||
+	    (r = support_ca_open(dir, CA_KEYS_CA | CA_KEYS_OCSP, &ca)) != JPKI_OK) {
 		fprintf(stderr, "bench: %s\n", jpki_errmsg());
 		return 3;
 	}
@@ -108,7 +109,7 @@ main(int argc, char **argv)
 		jbuf_printf(&csv, "%s,山田 太郎,東京都千代田区千代田1-1,"
 		    "1985-06-15,male\n", number);
 	}
-	if ((r = register_import_csv(ca, csv.data, csv.len, "bench",
+	if ((r = register_import_csv(ca_datadir(ca), csv.data, csv.len, "bench",
 	    &residents)) != JPKI_OK) {
 		fprintf(stderr, "bench: %s\n", jpki_errmsg());
 		return 3;
@@ -129,7 +130,7 @@ main(int argc, char **argv)
 		reqs[i].pub = keys[i % KEYS];
 		reqs[i].actor = "bench";
 	}
-	store_set_durable(ca_store(ca), 1);
+	store_set_durable(datadir_store(ca_datadir(ca)), 1);
 
 	limit_before = openssl_sign_rate();
 	t0 = seconds();
@@ -167,7 +168,7 @@ main(int argc, char **argv)
 		EVP_PKEY_free(keys[i]);
 	free(reqs);
 	free(ids);
-	ca_close(&ca);
+	support_ca_close(&ca);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd) == 0 ? 0 : 3;
 }

@@ -3,9 +3,11 @@
  *
  * Error codes and the one-line error message, the bounded byte cursor that
  * reads every untrusted byte string, a growable byte buffer, the JST
- * calendar and the one clock (JPKI_NOW overrides it), and secret wiping.
+ * calendar and the one clock (JPKI_NOW overrides it), secret wiping, and
+ * whole-file reads and durable writes.
  *
- * Nothing here does I/O except jpki_now() reading the environment.
+ * The only I/O here is jpki_now() reading the environment and the file
+ * functions (fileio.c), which touch only the paths they are given.
  */
 #ifndef JPKI_BASE_H
 #define JPKI_BASE_H
@@ -13,6 +15,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* ---- errors ------------------------------------------------------------
@@ -159,6 +162,16 @@ int utf8_valid_line(const char *s, size_t n);
 int hex_digit_value(char c);
 /* Number of code points in well-formed UTF-8. */
 size_t utf8_count(const char *s, size_t n);
+
+/* ---- files ------------------------------------------------------------- *
+ * Write a whole file and fsync it (on failure it is removed); the caller
+ * renames or links it into place, then syncs the directory. */
+int durable_write(const char *path, const void *buf, size_t n, mode_t mode);
+int durable_sync_dir_of(const char *path);
+/* Read a whole file of at most max bytes into out (initialised here).
+ * JPKI_ERR_NOTFOUND if it does not exist, JPKI_ERR_INPUT if it cannot be
+ * opened as a file or is too large. */
+int file_read_all(const char *path, size_t max, struct jbuf *out);
 
 #define JPKI_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

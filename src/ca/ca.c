@@ -2,7 +2,6 @@
  * ca.c: creating and opening a data directory's two CAs.
  */
 #include "ca/ca_impl.h"
-#include "card/card.h"
 
 #include <errno.h>
 #include <openssl/x509v3.h>
@@ -13,12 +12,6 @@
 #include <unistd.h>
 
 static const enum cert_type both[] = {CERT_SIGN, CERT_AUTH};
-
-/* What `jpki init` creates; any of them present means "initialised". */
-static const char *const init_owned[] = {
-    "config", "jpki.db", "issuer-master.key", "ca/sign-ca.key",
-    "ca/auth-ca.key", "ca/sign-ocsp.key", "ca/auth-ocsp.key",
-};
 
 void
 ca_names_from_config(const struct jpki_config *c, struct pki_names *n)
@@ -37,13 +30,13 @@ ca_names_from_config(const struct jpki_config *c, struct pki_names *n)
 }
 
 int
-ca_path(const char *dir, enum cert_type t, const char *what, char *buf,
-    size_t n)
+ca_path(const struct datadir *dd, enum cert_type t, const char *what,
+    char *buf, size_t n)
 {
-	if ((size_t)snprintf(buf, n, "%s/ca/%s-%s", dir,
-	    rules_cert_type_name(t), what) >= n)
-		return jpki_fail(JPKI_ERR_INPUT, "data directory path too long");
-	return JPKI_OK;
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s-%s", rules_cert_type_name(t), what);
+	return datadir_path(dd, DATADIR_CA_DIR, name, buf, n);
 }
 
 int
@@ -64,206 +57,195 @@ validity_end(int64_t now, int months)
 	return jst_end_of_day(jdate_add_days(d, -1));
 }
 
-static int
-create_side(const char *dir, const struct jpki_config *c,
-    const struct pki_names *names, enum cert_type t, int64_t now)
+int
+ca_session(struct ca *ca, struct ca_signer_session **out)
 {
-	uint8_t serial[CA_SERIAL_LEN];
-	EVP_PKEY *key = NULL, *okey = NULL;
-	X509 *cert = NULL, *ocert = NULL;
-	char path[PATH_MAX_JPKI];
 	int r;
 
-	if ((r = ca_key_generate(c->key_bits, &key)) != JPKI_OK ||
-	    (r = ca_serial_random(serial)) != JPKI_OK ||
-	    (r = pki_ca_cert_build(t, names, key, serial, sizeof(serial), now,
-	    validity_end(now, CA_VALIDITY_MONTHS), &cert)) != JPKI_OK)
-		goto out;
-	if ((r = ca_key_generate(2048, &okey)) != JPKI_OK ||
-	    (r = ca_serial_random(serial)) != JPKI_OK ||
-	    (r = pki_ocsp_cert_build(t, names, cert, key, okey, serial,
-	    sizeof(serial), now, validity_end(now, OCSP_CERT_VALIDITY_MONTHS),
-	    &ocert)) != JPKI_OK)
-		goto out;
-	if ((r = ca_path(dir, t, "ca.key", path, sizeof(path))) != JPKI_OK ||
-	    (r = ca_key_write(path, key)) != JPKI_OK ||
-	    (r = ca_path(dir, t, "ca.pem", path, sizeof(path))) != JPKI_OK ||
-	    (r = ca_cert_write(path, cert)) != JPKI_OK ||
-	    (r = ca_path(dir, t, "ocsp.key", path, sizeof(path))) != JPKI_OK ||
-	    (r = ca_key_write(path, okey)) != JPKI_OK ||
-	    (r = ca_path(dir, t, "ocsp.pem", path, sizeof(path))) != JPKI_OK ||
-	    (r = ca_cert_write(path, ocert)) != JPKI_OK)
-		goto out;
-out:
-	EVP_PKEY_free(key);
-	EVP_PKEY_free(okey);
-	X509_free(cert);
-	X509_free(ocert);
-	return r;
-}
-
-static int
-load_municipalities(struct store *s, const char *own)
-{
-	struct municipality *t = NULL;
-	size_t n = 0;
-	int r, found = 0;
-
-	if ((r = municipality_table_load(&t, &n)) != JPKI_OK)
+	if (ca->session == NULL &&
+	    (r = ca_signer_session_open(ca->signer, &ca->session)) != JPKI_OK)
 		return r;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(t[i].code, own) == 0)
-			found = 1;
-	if (!found) {
-		free(t);
-		return jpki_fail(JPKI_ERR_INPUT, "municipality: no municipality "
-		    "with code %s in the shipped table", own);
-	}
-	if ((r = store_begin(s)) != JPKI_OK)
-		goto out;
-	for (size_t i = 0; i < n && r == JPKI_OK; i++)
-		r = store_municipality_put(s, &t[i]);
-	if (r == JPKI_OK)
-		r = store_audit_append(s, "jpki-init", "datadir.init", own,
-		    "{\"municipalities\": \"loaded\"}");
-	if (r == JPKI_OK)
-		r = store_commit(s);
-	else
-		store_rollback(s);
-out:
-	free(t);
-	return r;
+	*out = ca->session;
+	return JPKI_OK;
 }
 
 int
-ca_datadir_init(const char *dir, const struct ca_init_options *o)
+ca_sign_x509(struct ca *ca, enum cert_type type, X509 *x, X509 **out)
 {
-	struct jpki_config c;
-	struct pki_names names;
-	struct store *s = NULL;
-	char path[PATH_MAX_JPKI];
-	int64_t now;
+	struct ca_key_id id = {type, CA_KEY_CA};
+	struct ca_signer_session *ss;
+	uint8_t *tbs = NULL, *der = NULL, sig[PKI_SIG_MAX];
+	const uint8_t *p;
+	size_t tbs_len, der_len, sig_len = sizeof(sig);
 	int r;
 
-	if ((r = jpki_now_checked(&now)) != JPKI_OK)
+	*out = NULL;
+	if ((r = ca_session(ca, &ss)) != JPKI_OK ||
+	    (r = pki_cert_tbs(x, &tbs, &tbs_len)) != JPKI_OK)
 		return r;
-	config_defaults(&c);
-	if (o->municipality != NULL) {
-		if (!rules_municipality_code_valid(o->municipality))
-			return jpki_fail(JPKI_ERR_INPUT, "municipality: '%s' is "
-			    "not a 6-digit local government code with a valid "
-			    "check digit", o->municipality);
-		snprintf(c.municipality, sizeof(c.municipality), "%s",
-		    o->municipality);
+	if ((r = ca_signer_sign(ss, id, CA_SIGN_CERT, tbs, tbs_len, sig,
+	    &sig_len)) == JPKI_OK &&
+	    (r = pki_cert_assemble(tbs, tbs_len, sig, sig_len, &der,
+	    &der_len)) == JPKI_OK) {
+		p = der;
+		if ((*out = d2i_X509(NULL, &p, (long)der_len)) == NULL)
+			r = jpki_fail(JPKI_ERR_CRYPTO, "reading back a signed "
+			    "certificate");
 	}
-	if (o->key_bits != 0) {
-		if (o->key_bits < 2048 || o->key_bits > 4096)
-			return jpki_fail(JPKI_ERR_INPUT,
-			    "key bits: 2048 to 4096");
-		c.key_bits = o->key_bits;
-	}
-	if (o->production_policy)
-		c.test_policy = 0;
-	if (o->base_url != NULL) {
-		if (strncmp(o->base_url, "http://", 7) != 0 ||
-		    strlen(o->base_url) >= sizeof(c.base_url) - 64)
-			return jpki_fail(JPKI_ERR_INPUT,
-			    "base URL: an http:// URL is needed (CDP/AIA)");
-		snprintf(c.base_url, sizeof(c.base_url), "%s", o->base_url);
-		snprintf(c.cps_uri, sizeof(c.cps_uri), "%s/cps", o->base_url);
-	}
-	/* Never over a previous deployment's keys or store, even one whose
-	 * config was lost: that would orphan every certificate it issued. */
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(init_owned); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, init_owned[i]);
-		if (access(path, F_OK) == 0)
-			return jpki_fail(JPKI_ERR_CONFLICT, "%s already exists: "
-			    "refusing to initialise over an existing data "
-			    "directory", path);
-	}
-	if ((r = ca_make_dir(dir, 0700)) != JPKI_OK)
-		return r;
-	snprintf(path, sizeof(path), "%s/ca", dir);
-	if ((r = ca_make_dir(path, 0700)) != JPKI_OK)
-		return r;
-	snprintf(path, sizeof(path), "%s/cards", dir);
-	if ((r = ca_make_dir(path, 0700)) != JPKI_OK)
-		return r;
-	if ((r = store_open_datadir(dir, &c, &s)) != JPKI_OK)
-		return r;
-	if ((r = load_municipalities(s, c.municipality)) != JPKI_OK)
+	OPENSSL_free(tbs);
+	OPENSSL_free(der);
+	return r;
+}
+
+/* The self-signed CA certificate and the responder certificate of t, from
+ * keys the signer of ca holds. */
+static int
+certify_side(struct ca *ca, enum cert_type t, int64_t now)
+{
+	struct ca_side *sd = &ca->side[t];
+	uint8_t serial[CA_SERIAL_LEN];
+	EVP_PKEY *pub = NULL, *opub = NULL;
+	X509 *x = NULL;
+	char path[PATH_MAX_JPKI];
+	int r;
+
+	if ((r = ca_signer_public_key(ca->signer, (struct ca_key_id){t,
+	    CA_KEY_CA}, &pub)) ||
+	    (r = ca_signer_public_key(ca->signer, (struct ca_key_id){t,
+	    CA_KEY_OCSP}, &opub)))
 		goto out;
-	ca_names_from_config(&c, &names);
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(both); i++)
-		if ((r = create_side(dir, &c, &names, both[i], now)) != JPKI_OK)
-			goto out;
-	if ((r = store_begin(s)) != JPKI_OK)
+	if ((r = ca_serial_random(serial)) ||
+	    (r = pki_ca_cert_build(t, &ca->names, pub, serial, sizeof(serial),
+	    now, validity_end(now, CA_VALIDITY_MONTHS), &x)) ||
+	    (r = ca_sign_x509(ca, t, x, &sd->cert)))
 		goto out;
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(both) && r == JPKI_OK; i++)
-		r = store_audit_append(s, "jpki-init", "ca.create",
-		    rules_cert_type_name(both[i]), "{}");
-	if (r == JPKI_OK)
-		r = store_commit(s);
-	else
-		store_rollback(s);
-	if (r != JPKI_OK)
+	X509_free(x);
+	x = NULL;
+	if ((r = ca_serial_random(serial)) ||
+	    (r = pki_ocsp_cert_build(t, &ca->names, sd->cert, opub, serial,
+	    sizeof(serial), now, validity_end(now, OCSP_CERT_VALIDITY_MONTHS),
+	    &x)) ||
+	    (r = ca_sign_x509(ca, t, x, &sd->ocsp_cert)))
 		goto out;
-	/* The card issuer master key: counter operations on cards prove it
-	 * (GET CHALLENGE + EXTERNAL AUTHENTICATE with a per-card key). */
-	snprintf(path, sizeof(path), "%s/issuer-master.key", dir);
-	if ((r = card_issuer_master_create(path)) != JPKI_OK)
+	if ((r = ca_path(ca->dd, t, "ca.pem", path, sizeof(path))) ||
+	    (r = ca_cert_write(path, sd->cert)) ||
+	    (r = ca_path(ca->dd, t, "ocsp.pem", path, sizeof(path))) ||
+	    (r = ca_cert_write(path, sd->ocsp_cert)))
 		goto out;
-	/* The config is written last: its presence means "initialised". */
-	snprintf(path, sizeof(path), "%s/config", dir);
-	r = config_write(path, &c);
 out:
-	store_close(&s);
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(opub);
+	X509_free(x);
 	return r;
 }
 
 static int
-open_datadir(const char *dir, int with_ca_keys, struct ca **out)
+ca_new(struct datadir *dd, struct ca **out)
 {
 	struct ca *ca;
-	char path[PATH_MAX_JPKI];
-	int r;
 
 	*out = NULL;
 	if ((ca = calloc(1, sizeof(*ca))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-	if (strlen(dir) >= sizeof(ca->dir) - 64) {
-		free(ca);
-		return jpki_fail(JPKI_ERR_INPUT, "data directory path too long");
-	}
-	snprintf(ca->dir, sizeof(ca->dir), "%s", dir);
-	ca->responder = !with_ca_keys;
-	snprintf(path, sizeof(path), "%s/config", dir);
-	if ((r = config_load(path, &ca->config)) != JPKI_OK)
-		goto fail;
+	ca->dd = dd;
+	ca->store = datadir_store(dd);
+	ca->config = *datadir_config(dd);
 	ca_names_from_config(&ca->config, &ca->names);
+	*out = ca;
+	return JPKI_OK;
+}
+
+int
+ca_create(struct datadir *dd)
+{
+	struct ca *ca = NULL;
+	EVP_PKEY *pub = NULL;
+	int64_t now;
+	int r;
+
+	if ((r = jpki_now_checked(&now)) != JPKI_OK ||
+	    (r = ca_new(dd, &ca)) != JPKI_OK)
+		return r;
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(both); i++) {
+		if ((r = ca_signer_create_file_key(dd, (struct ca_key_id){
+		    both[i], CA_KEY_CA}, ca->config.key_bits, &pub)))
+			goto out;
+		EVP_PKEY_free(pub);
+		if ((r = ca_signer_create_file_key(dd, (struct ca_key_id){
+		    both[i], CA_KEY_OCSP}, 2048, &pub)))
+			goto out;
+		EVP_PKEY_free(pub);
+		pub = NULL;
+	}
+	if ((r = ca_signer_open_files(dd, CA_KEYS_CA | CA_KEYS_OCSP,
+	    &ca->signer)) != JPKI_OK)
+		goto out;
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(both); i++)
+		if ((r = certify_side(ca, both[i], now)) != JPKI_OK)
+			goto out;
+	if ((r = store_begin(ca->store)) != JPKI_OK)
+		goto out;
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(both) && r == JPKI_OK; i++)
+		r = store_audit_append(ca->store, "jpki-init", "ca.create",
+		    rules_cert_type_name(both[i]), "{}");
+	if (r == JPKI_OK)
+		r = store_commit(ca->store);
+	else
+		store_rollback(ca->store);
+out:
+	ca_close(&ca);
+	return r;
+}
+
+/* The signer's key of id must be the one the certificate certifies. */
+static int
+key_matches(struct ca *ca, struct ca_key_id id, X509 *cert)
+{
+	EVP_PKEY *pub = NULL;
+	int r = JPKI_OK;
+
+	if ((r = ca_signer_public_key(ca->signer, id, &pub)) != JPKI_OK)
+		return r;
+	if (EVP_PKEY_eq(pub, X509_get0_pubkey(cert)) != 1)
+		r = jpki_fail(JPKI_ERR_CRYPTO, "%s %s: key does not match "
+		    "certificate", rules_cert_type_name(id.type),
+		    id.role == CA_KEY_CA ? "CA" : "OCSP responder");
+	EVP_PKEY_free(pub);
+	return r;
+}
+
+int
+ca_open(struct datadir *dd, unsigned keys, struct ca **out)
+{
+	struct ca *ca = NULL;
+	char path[PATH_MAX_JPKI];
+	int r;
+
+	*out = NULL;
+	if ((r = ca_new(dd, &ca)) != JPKI_OK)
+		return r;
+	ca->keys = keys & (CA_KEYS_CA | CA_KEYS_OCSP);
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(both); i++) {
 		struct ca_side *sd = &ca->side[both[i]];
 
-		if (with_ca_keys &&
-		    ((r = ca_path(dir, both[i], "ca.key", path, sizeof(path))) ||
-		    (r = ca_key_read(path, &sd->key))))
-			goto fail;
-		if ((r = ca_path(dir, both[i], "ca.pem", path, sizeof(path))) ||
+		if ((r = ca_path(dd, both[i], "ca.pem", path, sizeof(path))) ||
 		    (r = ca_cert_read(path, &sd->cert)) ||
-		    (r = ca_path(dir, both[i], "ocsp.key", path, sizeof(path))) ||
-		    (r = ca_key_read(path, &sd->ocsp_key)) ||
-		    (r = ca_path(dir, both[i], "ocsp.pem", path, sizeof(path))) ||
+		    (r = ca_path(dd, both[i], "ocsp.pem", path, sizeof(path))) ||
 		    (r = ca_cert_read(path, &sd->ocsp_cert)))
 			goto fail;
-		if (with_ca_keys &&
-		    X509_check_private_key(sd->cert, sd->key) != 1) {
-			r = jpki_fail(JPKI_ERR_CRYPTO, "%s CA: key does not "
-			    "match certificate", rules_cert_type_name(both[i]));
-			goto fail;
-		}
 	}
-	if ((r = store_open_datadir(dir, &ca->config, &ca->store)) != JPKI_OK)
+	if ((r = ca_signer_open_files(dd, ca->keys, &ca->signer)) != JPKI_OK)
 		goto fail;
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(both); i++) {
+		if ((ca->keys & CA_KEYS_CA) && (r = key_matches(ca,
+		    (struct ca_key_id){both[i], CA_KEY_CA},
+		    ca->side[both[i]].cert)))
+			goto fail;
+		if ((ca->keys & CA_KEYS_OCSP) && (r = key_matches(ca,
+		    (struct ca_key_id){both[i], CA_KEY_OCSP},
+		    ca->side[both[i]].ocsp_cert)))
+			goto fail;
+	}
 	*out = ca;
 	return JPKI_OK;
 fail:
@@ -272,24 +254,12 @@ fail:
 }
 
 int
-ca_open(const char *dir, struct ca **out)
-{
-	return open_datadir(dir, 1, out);
-}
-
-int
-ca_open_responder(const char *dir, struct ca **out)
-{
-	return open_datadir(dir, 0, out);
-}
-
-int
 ca_signing_key_check(const struct ca *ca, enum cert_type t)
 {
-	if (ca->responder || ca->side[t].key == NULL)
-		return jpki_fail(JPKI_ERR_REFUSED, "%s CA: this process was "
-		    "opened as a responder and holds no CA key",
-		    rules_cert_type_name(t));
+	if (!(ca->keys & CA_KEYS_CA))
+		return jpki_fail(JPKI_ERR_REFUSED, "%s CA: opened without its "
+		    "key (a responder or reader), so it does not issue, "
+		    "revoke or sign CRLs", rules_cert_type_name(t));
 	return JPKI_OK;
 }
 
@@ -301,35 +271,22 @@ ca_close(struct ca **cap)
 	if (ca == NULL)
 		return;
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(ca->side); i++) {
-		EVP_PKEY_free(ca->side[i].key);
 		X509_free(ca->side[i].cert);
-		EVP_PKEY_free(ca->side[i].ocsp_key);
 		X509_free(ca->side[i].ocsp_cert);
 		pki_ee_template_free(&ca->side[i].ee_template);
 		if (ca->side[i].ocsp_ready)
 			pki_ocsp_responder_free(&ca->side[i].ocsp);
 	}
-	store_close(&ca->store);
+	ca_signer_session_close(&ca->session);
+	ca_signer_close(&ca->signer);
 	free(ca);
 	*cap = NULL;
 }
 
-struct store *
-ca_store(struct ca *ca)
+struct datadir *
+ca_datadir(struct ca *ca)
 {
-	return ca->store;
-}
-
-const struct jpki_config *
-ca_config(struct ca *ca)
-{
-	return &ca->config;
-}
-
-const char *
-ca_dir(struct ca *ca)
-{
-	return ca->dir;
+	return ca->dd;
 }
 
 X509 *
@@ -342,10 +299,4 @@ X509 *
 ca_ocsp_cert(struct ca *ca, enum cert_type t)
 {
 	return t == CERT_SIGN || t == CERT_AUTH ? ca->side[t].ocsp_cert : NULL;
-}
-
-EVP_PKEY *
-ca_ocsp_key(struct ca *ca, enum cert_type t)
-{
-	return t == CERT_SIGN || t == CERT_AUTH ? ca->side[t].ocsp_key : NULL;
 }

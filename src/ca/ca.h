@@ -1,29 +1,27 @@
 /*
  * ca: the two certification authorities of a data directory.
  *
- * A struct ca is an opened data directory: its config, its store, and for
- * each CA (signing, authentication) the CA key and certificate and the
- * delegated OCSP responder's key and certificate.  It issues end-entity
- * certificates for card-held public keys in the JPKI profile (pki) after
- * the rules allow it (rules), and revokes them; each issuance and
- * revocation is recorded with its audit entry in one store transaction.
+ * A struct ca is opened from a data directory (datadir.h) with the keys a
+ * command needs: the CA keys to issue, revoke and publish CRLs, the OCSP
+ * responder keys to answer OCSP, or none (CA certificates only).  It
+ * issues end-entity certificates for card-held public keys in the JPKI
+ * profile (pki) after the rules allow it (rules), and revokes them; each
+ * issuance and revocation is recorded with its audit entry in one store
+ * transaction, in the data directory's store.
  *
- * Keys live in files with mode 0600 under <dir>/ca/.  They are used only
- * through pki_cert_sign(), the narrow signer interface that could move
- * into another process or an HSM without touching callers.
- *
- * Layout of a data directory:
- *   config               the config file (store/config.c)
- *   jpki.db              the SQLite store
- *   ca/{sign,auth}-ca.{key,pem}      CA keys and certificates
- *   ca/{sign,auth}-ocsp.{key,pem}    delegated OCSP responders
- *   issuer-master.key    the card issuer master key (card module)
- *   cards/               card images made at the counter
+ * Keys are reached only through the key seam (signer.h): this module
+ * holds signatures, never a private key.  Files of a data directory:
+ *   ca/{sign,auth}-ca.pem      CA certificates
+ *   ca/{sign,auth}-ocsp.pem    delegated OCSP responder certificates
+ *   ca/{sign,auth}-{ca,ocsp}.key  file-held keys (signer_file.c)
+ *   crl/                       published CRLs (crl.c)
  */
 #ifndef JPKI_CA_H
 #define JPKI_CA_H
 
 #include "base/base.h"
+#include "ca/signer.h"
+#include "datadir/datadir.h"
 #include "rules/rules.h"
 #include "store/store.h"
 
@@ -32,30 +30,22 @@
 
 struct ca;
 
-struct ca_init_options {
-	const char *municipality;   /* NULL: the config default */
-	int key_bits;               /* 0: the config default (2048) */
-	int production_policy;      /* 1: production policy OIDs */
-	const char *base_url;       /* NULL: default */
-};
+/* Create both CAs and their OCSP responders in a data directory being
+ * created (datadir_create, before datadir_create_finish): keys, self-signed
+ * CA certificates, responder certificates, audit entries. */
+int ca_create(struct datadir *dd);
 
-/* Create a data directory: config, store (with the municipality table),
- * both CAs and their OCSP responders.  Refuses an existing one. */
-int ca_datadir_init(const char *dir, const struct ca_init_options *o);
-
-int ca_open(const char *dir, struct ca **out);
-/* Open for answering only (OCSP, CA certificates): everything but the two
- * CA private keys, which a network-facing process has no need to hold.
- * Issuing, revoking and CRLs are refused on it. */
-int ca_open_responder(const char *dir, struct ca **out);
+/* Open the CAs of dd with the keys in `keys` (CA_KEYS_CA, CA_KEYS_OCSP, or
+ * CA_KEYS_NONE for the certificates only).  dd must outlive the CA.
+ * Issuing, revoking and CRLs need CA_KEYS_CA; OCSP answers CA_KEYS_OCSP. */
+#define CA_KEYS_NONE 0x0
+int ca_open(struct datadir *dd, unsigned keys, struct ca **out);
 void ca_close(struct ca **ca);
 
-struct store *ca_store(struct ca *ca);
-const struct jpki_config *ca_config(struct ca *ca);
-const char *ca_dir(struct ca *ca);
+/* The data directory the CA was opened from. */
+struct datadir *ca_datadir(struct ca *ca);
 X509 *ca_cert(struct ca *ca, enum cert_type type);
 X509 *ca_ocsp_cert(struct ca *ca, enum cert_type type);
-EVP_PKEY *ca_ocsp_key(struct ca *ca, enum cert_type type);
 
 /* An issuance request for a card-held public key. */
 struct ca_issue_request {

@@ -5,17 +5,19 @@
 #define JPKI_CA_IMPL_H
 
 #include "ca/ca.h"
+#include "datadir/datadir.h"
 #include "pki/pki.h"
 
-#define PATH_MAX_JPKI 1024
+#include <stdio.h>
+#include <sys/types.h>
+
+#define PATH_MAX_JPKI DATADIR_PATH_MAX
 #define CA_SERIAL_LEN 16
 #define CA_VALIDITY_MONTHS 120   /* CA certificates: 10 years */
 #define OCSP_CERT_VALIDITY_MONTHS 12
 
 struct ca_side {
-	EVP_PKEY *key;
 	X509 *cert;
-	EVP_PKEY *ocsp_key;
 	X509 *ocsp_cert;
 	/* The constant parts of this CA's end-entity certificates, made from
 	 * the first issuance (pki_ee_template_new) and read-only after. */
@@ -29,18 +31,27 @@ struct ca_side {
 };
 
 struct ca {
-	char dir[PATH_MAX_JPKI];
+	struct datadir *dd;          /* borrowed: the CA was opened from it */
 	struct jpki_config config;
-	struct store *store;
+	struct store *store;         /* the data directory's */
 	struct ca_side side[3];      /* indexed by enum cert_type (1, 2) */
-	int responder;               /* opened without the CA keys */
+	unsigned keys;               /* CA_KEYS_* the signer holds */
+	struct ca_signer *signer;
+	struct ca_signer_session *session;  /* the calling thread's */
 	struct pki_names names;
 	/* The last municipality looked up: the table is fixed after init and
 	 * most of a batch comes from one municipality. */
 	struct municipality muni_cache;
 };
 
-/* JPKI_ERR_REFUSED if the CA key of t was not loaded (ca_open_responder). */
+/* The calling thread's session with the signer (opened on first use). */
+int ca_session(struct ca *ca, struct ca_signer_session **out);
+/* Sign a built certificate (pki_ca_cert_build, pki_ocsp_cert_build) with
+ * the CA key of `type` through the key seam: *out is the signed one. */
+int ca_sign_x509(struct ca *ca, enum cert_type type, X509 *x, X509 **out);
+
+/* JPKI_ERR_REFUSED if the CA key of t was not loaded (ca_open without
+ * CA_KEYS_CA). */
 int ca_signing_key_check(const struct ca *ca, enum cert_type t);
 /* mkdir that accepts an existing directory. */
 int ca_make_dir(const char *path, mode_t mode);
@@ -53,15 +64,15 @@ int ca_crl_uri(const struct ca *ca, enum cert_type t, int shard, char *buf,
 #define CA_CRL_VALIDITY_SECONDS (24 * 3600)
 /* nextUpdate of an OCSP answer: as long as a CRL. */
 #define CA_OCSP_VALIDITY_SECONDS (24 * 3600)
-int ca_key_generate(int bits, EVP_PKEY **out);
-int ca_key_write(const char *path, EVP_PKEY *key);
+/* Write a PEM file of mode `mode` durably, never over an existing one. */
+int ca_pem_write(const char *path, mode_t mode,
+    int (*writer)(FILE *, void *), void *obj);
 int ca_cert_write(const char *path, X509 *x);
-int ca_key_read(const char *path, EVP_PKEY **out);
 int ca_cert_read(const char *path, X509 **out);
 int ca_serial_random(uint8_t serial[CA_SERIAL_LEN]);
 void ca_names_from_config(const struct jpki_config *c, struct pki_names *n);
-/* "<dir>/ca/<sign|auth>-<what>" into buf. */
-int ca_path(const char *dir, enum cert_type t, const char *what, char *buf,
-    size_t n);
+/* "<data>/ca/<sign|auth>-<what>" into buf. */
+int ca_path(const struct datadir *dd, enum cert_type t, const char *what,
+    char *buf, size_t n);
 
 #endif

@@ -15,10 +15,15 @@
  * The CRL number is taken, and committed, before the file is written: a
  * crash in between skips a number (allowed) but never publishes two
  * different CRLs under one number.  Generations into one directory take
- * turns (flock on the directory), so the published number only goes up.
+ * turns (flock on the directory), so the published number only goes up;
+ * whoever holds the lock removes what a killed generation left there.
+ *
+ * The CA key signs the SHA-256 of the TBSCertList through the key seam
+ * (CA_SIGN_CRL_DIGEST): a CRL of millions of entries never crosses it.
  */
 #include "ca/ca_impl.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -89,19 +94,29 @@ entry_cb(void *arg, const char *serial, int64_t at, int reason)
 	return 0;
 }
 
-/* Write and, from the TBSCertList on, hash. */
-struct out {
-	int fd;
-	const char *path;
-	EVP_MD_CTX *md;
+/* One generation: its paths, files and state, from start to rename. */
+struct crl_job {
+	struct ca *ca;
+	enum cert_type type;
+	int shard;
+	int64_t now, number;
+	char dir[PATH_MAX_JPKI], final[PATH_MAX_JPKI], tmp[PATH_MAX_JPKI];
+	char scratch[PATH_MAX_JPKI], uri[512];
+	int lock_fd;
+	struct entries e;
+	int out_fd;           /* the CRL being written to tmp */
+	int tmp_made;
+	EVP_MD_CTX *md;       /* SHA-256 of the TBSCertList, as written */
+	struct pki_crl_params p;
 };
 
+/* Write and, from the TBSCertList on, hash. */
 static int
-emit(struct out *o, const void *p, size_t n, int signed_part)
+emit(struct crl_job *j, const void *p, size_t n, int signed_part)
 {
-	if (signed_part && EVP_DigestSignUpdate(o->md, p, n) != 1)
+	if (signed_part && EVP_DigestUpdate(j->md, p, n) != 1)
 		return jpki_fail(JPKI_ERR_CRYPTO, "CRL: hashing");
-	return write_all(o->fd, p, n, o->path);
+	return write_all(j->out_fd, p, n, j->tmp);
 }
 
 static int
@@ -110,25 +125,269 @@ type_ok(enum cert_type t)
 	return t == CERT_SIGN || t == CERT_AUTH;
 }
 
+static int
+path_fits(int n, size_t size)
+{
+	return n >= 0 && (size_t)n < size;
+}
+
+/* <out_dir or data/crl>/<sign|auth>/, made if missing, and the names in
+ * it. */
+static int
+crl_paths(struct crl_job *j, const char *out_dir)
+{
+	char base[PATH_MAX_JPKI];
+	int r;
+
+	if (out_dir != NULL) {
+		if (!path_fits(snprintf(base, sizeof(base), "%s", out_dir),
+		    sizeof(base)))
+			return jpki_fail(JPKI_ERR_INPUT, "CRL directory: path "
+			    "too long");
+	} else if ((r = datadir_path(j->ca->dd, DATADIR_CRL_DIR, NULL, base,
+	    sizeof(base))) != JPKI_OK) {
+		return r;
+	}
+	if (!path_fits(snprintf(j->dir, sizeof(j->dir), "%s/%s", base,
+	    rules_cert_type_name(j->type)), sizeof(j->dir)))
+		return jpki_fail(JPKI_ERR_INPUT, "CRL directory: path too long");
+	if ((r = ca_make_dir(base, 0755)) != JPKI_OK ||
+	    (r = ca_make_dir(j->dir, 0755)) != JPKI_OK)
+		return r;
+	if (!path_fits(j->shard == CA_CRL_FULL ?
+	    snprintf(j->final, sizeof(j->final), "%s/full.crl", j->dir) :
+	    snprintf(j->final, sizeof(j->final), "%s/%d.crl", j->dir,
+	    j->shard), sizeof(j->final)) ||
+	    !path_fits(snprintf(j->tmp, sizeof(j->tmp), "%s.XXXXXX", j->final),
+	    sizeof(j->tmp)) ||
+	    !path_fits(snprintf(j->scratch, sizeof(j->scratch),
+	    "%s.entries.XXXXXX", j->final), sizeof(j->scratch)))
+		return jpki_fail(JPKI_ERR_INPUT, "CRL path too long");
+	return JPKI_OK;
+}
+
+/* A killed generation's temporary CRL: "<shard|full>.crl.XXXXXX". */
+static int
+is_leftover(const char *name)
+{
+	const char *dot = strstr(name, ".crl.");
+
+	return dot != NULL && dot != name && strlen(dot + 5) == 6;
+}
+
+/* One generation at a time per directory, from taking the number to the
+ * rename: otherwise a CRL that took an earlier number could be renamed
+ * into place after a later one, and the published number would go
+ * backwards.  With the lock held, nobody else is writing here: what a
+ * killed generation left is removed. */
+static int
+crl_lock_dir(struct crl_job *j)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if ((j->lock_fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    flock(j->lock_fd, LOCK_EX) != 0)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", j->dir, strerror(errno));
+	if ((d = fdopendir(dup(j->lock_fd))) == NULL)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", j->dir, strerror(errno));
+	while ((de = readdir(d)) != NULL)
+		if (is_leftover(de->d_name))
+			unlinkat(j->lock_fd, de->d_name, 0);
+	closedir(d);
+	return JPKI_OK;
+}
+
+/* The number first, durably, in its own short transaction (see the top of
+ * this file); nothing slow happens while the store's write lock is held. */
+static int
+crl_take_number(struct crl_job *j)
+{
+	struct store *s = j->ca->store;
+	int r;
+
+	if ((r = store_begin(s)) != JPKI_OK)
+		return r;
+	if ((r = store_crl_number_next(s, j->type, j->shard, &j->number)) ||
+	    (r = store_commit(s))) {
+		store_rollback(s);
+		return r;
+	}
+	return JPKI_OK;
+}
+
+/* Pass one: the entries, into an unlinked scratch file. */
+static int
+crl_write_entries(struct crl_job *j)
+{
+	struct entries *e = &j->e;
+	int r;
+
+	if ((e->fd = mkstemp(j->scratch)) < 0)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", j->scratch,
+		    strerror(errno));
+	unlink(j->scratch);
+	e->path = j->scratch;
+	if ((r = jbuf_reserve(&e->chunk, CRL_CHUNK + 256)) != JPKI_OK ||
+	    (r = store_revocation_list(j->ca->store, j->type, j->shard,
+	    entry_cb, e)) != JPKI_OK)
+		return r;
+	if ((r = e->r) != JPKI_OK ||
+	    (r = write_all(e->fd, e->chunk.data, e->chunk.len, j->scratch)))
+		return r;
+	e->len += e->chunk.len;
+	return JPKI_OK;
+}
+
+/* Copy the scratch file's entries into the CRL. */
+static int
+crl_copy_entries(struct crl_job *j)
+{
+	uint8_t *buf;
+	size_t left;
+	int r = JPKI_OK;
+
+	if ((buf = malloc(CRL_CHUNK)) == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	if (lseek(j->e.fd, 0, SEEK_SET) != 0)
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", j->scratch,
+		    strerror(errno));
+	for (left = j->e.len; r == JPKI_OK && left > 0;) {
+		ssize_t n = read(j->e.fd, buf, left < CRL_CHUNK ? left :
+		    CRL_CHUNK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = jpki_fail(JPKI_ERR_IO, "%s: %s", j->scratch,
+			    n < 0 ? strerror(errno) : "shorter than written");
+			break;
+		}
+		r = emit(j, buf, (size_t)n, 1);
+		left -= (size_t)n;
+	}
+	free(buf);
+	return r;
+}
+
+/* The TBSCertList's digest, signed by the CA key through the seam, and
+ * the signature appended. */
+static int
+crl_sign(struct crl_job *j)
+{
+	struct ca_signer_session *ss;
+	struct jbuf trailer;
+	uint8_t digest[32], sig[PKI_SIG_MAX];
+	unsigned int dlen = sizeof(digest);
+	size_t sig_len = sizeof(sig);
+	int r;
+
+	if (EVP_DigestFinal_ex(j->md, digest, &dlen) != 1 || dlen != 32)
+		return jpki_fail(JPKI_ERR_CRYPTO, "CRL: hashing");
+	if ((r = ca_session(j->ca, &ss)) != JPKI_OK ||
+	    (r = ca_signer_sign(ss, (struct ca_key_id){j->type, CA_KEY_CA},
+	    CA_SIGN_CRL_DIGEST, digest, sizeof(digest), sig, &sig_len)))
+		return r;
+	if (sig_len != j->p.sig_len)
+		return jpki_fail(JPKI_ERR_CRYPTO, "CRL: a signature of %zu bytes "
+		    "where the frame has room for %zu", sig_len, j->p.sig_len);
+	jbuf_init(&trailer);
+	if ((r = pki_crl_signature(sig, sig_len, &trailer)) == JPKI_OK)
+		r = emit(j, trailer.data, trailer.len, 0);
+	jbuf_free(&trailer);
+	return r;
+}
+
+/* Pass two: the CRL, front to back, into the temporary file, fsynced. */
+static int
+crl_write_signed(struct crl_job *j)
+{
+	struct pki_crl_frame frame = {0};
+	struct pki_crl_params *p = &j->p;
+	EVP_PKEY *pub = X509_get0_pubkey(j->ca->side[j->type].cert);
+	int r;
+
+	p->ca_cert = j->ca->side[j->type].cert;
+	p->this_update = j->now;
+	p->next_update = j->now + CA_CRL_VALIDITY_SECONDS;
+	p->number = j->number;
+	p->sig_len = pub != NULL ? (size_t)EVP_PKEY_get_size(pub) : 0;
+	if (j->shard != CA_CRL_FULL) {
+		if ((r = ca_crl_uri(j->ca, j->type, j->shard, j->uri,
+		    sizeof(j->uri))) != JPKI_OK)
+			return r;
+		p->idp_uri = j->uri;
+	}
+	if ((r = pki_crl_frame(p, j->e.len, &frame)) != JPKI_OK)
+		return r;
+	if ((j->out_fd = mkstemp(j->tmp)) < 0) {
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", j->tmp, strerror(errno));
+		goto out;
+	}
+	j->tmp_made = 1;
+	if (fchmod(j->out_fd, 0644) != 0) {  /* CRLs are public */
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", j->tmp, strerror(errno));
+		goto out;
+	}
+	if ((j->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(j->md, EVP_sha256(), NULL) != 1) {
+		r = jpki_fail(JPKI_ERR_CRYPTO, "CRL: hashing");
+		goto out;
+	}
+	if ((r = emit(j, frame.head.data, frame.tbs_offset, 0)) ||
+	    (r = emit(j, frame.head.data + frame.tbs_offset,
+	    frame.head.len - frame.tbs_offset, 1)) ||
+	    (r = crl_copy_entries(j)) ||
+	    (r = emit(j, frame.tail.data, frame.tail.len, 1)) ||
+	    (r = crl_sign(j)))
+		goto out;
+	if (fsync(j->out_fd) != 0)
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", j->tmp, strerror(errno));
+out:
+	pki_crl_frame_free(&frame);
+	return r;
+}
+
+/* Into place under its published name, durably. */
+static int
+crl_publish(struct crl_job *j)
+{
+	int fd = j->out_fd;
+
+	j->out_fd = -1;
+	if (close(fd) != 0)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", j->tmp, strerror(errno));
+	if (rename(j->tmp, j->final) != 0)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", j->final,
+		    strerror(errno));
+	j->tmp_made = 0;
+	return durable_sync_dir_of(j->final);
+}
+
+static void
+crl_job_end(struct crl_job *j)
+{
+	if (j->out_fd >= 0)
+		close(j->out_fd);
+	if (j->tmp_made)
+		unlink(j->tmp);
+	if (j->lock_fd >= 0)
+		close(j->lock_fd);  /* releases the lock */
+	if (j->e.fd >= 0)
+		close(j->e.fd);
+	EVP_MD_CTX_free(j->md);
+	jbuf_free(&j->e.chunk);
+}
+
 int
 ca_crl_generate(struct ca *ca, enum cert_type type, int shard,
     const char *out_dir, struct ca_crl_result *res)
 {
-	char base[PATH_MAX_JPKI], dir[PATH_MAX_JPKI], final[PATH_MAX_JPKI];
-	char tmp[PATH_MAX_JPKI];
-	char scratch[PATH_MAX_JPKI], uri[512];
-	struct entries e = {.fd = -1, .r = JPKI_OK};
-	struct out o = {.fd = -1, .md = NULL};
-	struct pki_crl_frame frame = {0};
-	struct pki_crl_params p;
-	struct jbuf trailer;
-	uint8_t *buf = NULL, sig[1024];
-	size_t sig_len = sizeof(sig), left;
-	int64_t now, number;
-	int r, lock_fd = -1;
+	struct crl_job j = {.ca = ca, .type = type, .shard = shard,
+	    .lock_fd = -1, .out_fd = -1, .e = {.fd = -1, .r = JPKI_OK}};
+	int r;
 
-	jbuf_init(&e.chunk);
-	jbuf_init(&trailer);
+	jbuf_init(&j.e.chunk);
 	if (!type_ok(type))
 		return jpki_fail(JPKI_ERR_INPUT, "type: sign or auth");
 	if ((r = ca_signing_key_check(ca, type)) != JPKI_OK)
@@ -138,167 +397,23 @@ ca_crl_generate(struct ca *ca, enum cert_type type, int shard,
 		return jpki_fail(JPKI_ERR_INPUT, "shard: %d is not one of this "
 		    "CA's shards (0-%d, or the full CRL)", shard,
 		    ca->config.crl_shards - 1);
-	if ((r = jpki_now_checked(&now)) != JPKI_OK)
+	if ((r = jpki_now_checked(&j.now)) != JPKI_OK)
 		return r;
-	/* <out_dir or data/crl>, then its <sign|auth> directory. */
-	if ((size_t)snprintf(base, sizeof(base), out_dir ? "%s" : "%s/crl",
-	    out_dir ? out_dir : ca->dir) >= sizeof(base) ||
-	    (size_t)snprintf(dir, sizeof(dir), "%s/%s", base,
-	    rules_cert_type_name(type)) >= sizeof(dir))
-		return jpki_fail(JPKI_ERR_INPUT, "CRL directory: path too long");
-	if ((r = ca_make_dir(base, 0755)) != JPKI_OK ||
-	    (r = ca_make_dir(dir, 0755)) != JPKI_OK)
-		return r;
-	if (shard == CA_CRL_FULL)
-		r = snprintf(final, sizeof(final), "%s/full.crl", dir);
-	else
-		r = snprintf(final, sizeof(final), "%s/%d.crl", dir, shard);
-	if ((size_t)r >= sizeof(final))
-		return jpki_fail(JPKI_ERR_INPUT, "CRL path too long");
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", final) >=
-	    sizeof(tmp) || (size_t)snprintf(scratch, sizeof(scratch),
-	    "%s.entries.XXXXXX", final) >= sizeof(scratch))
-		return jpki_fail(JPKI_ERR_INPUT, "CRL path too long");
-
-	/* One generation at a time per directory, from taking the number to
-	 * the rename: otherwise a CRL that took an earlier number could be
-	 * renamed into place after a later one, and the published number
-	 * would go backwards. */
-	if ((lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    flock(lock_fd, LOCK_EX) != 0) {
-		r = jpki_fail(JPKI_ERR_IO, "%s: %s", dir, strerror(errno));
-		goto done;
-	}
-	/* The number first, durably (see the top of this file). */
-	if ((r = store_begin(ca->store)) != JPKI_OK)
-		goto done;
-	if ((r = store_crl_number_next(ca->store, type, shard, &number)) ||
-	    (r = store_commit(ca->store))) {
-		store_rollback(ca->store);
-		goto done;
-	}
-
-	/* Pass one: the entries, into an unlinked scratch file. */
-	if ((e.fd = mkstemp(scratch)) < 0) {
-		r = jpki_fail(JPKI_ERR_IO, "%s: %s", scratch, strerror(errno));
-		goto fail;
-	}
-	unlink(scratch);
-	e.path = scratch;
-	if ((r = jbuf_reserve(&e.chunk, CRL_CHUNK + 256)) != JPKI_OK)
-		goto fail;
-	if ((r = store_revocation_list(ca->store, type, shard, entry_cb, &e)))
-		goto fail;
-	if ((r = e.r) != JPKI_OK ||
-	    (r = write_all(e.fd, e.chunk.data, e.chunk.len, scratch)))
-		goto fail;
-	e.len += e.chunk.len;
-
-	/* Pass two: the CRL, front to back. */
-	memset(&p, 0, sizeof(p));
-	p.ca_cert = ca->side[type].cert;
-	p.this_update = now;
-	p.next_update = now + CA_CRL_VALIDITY_SECONDS;
-	p.number = number;
-	p.sig_len = (size_t)EVP_PKEY_get_size(ca->side[type].key);
-	if (shard != CA_CRL_FULL) {
-		if ((r = ca_crl_uri(ca, type, shard, uri, sizeof(uri))))
-			goto fail;
-		p.idp_uri = uri;
-	}
-	if ((r = pki_crl_frame(&p, e.len, &frame)) != JPKI_OK)
-		goto fail;
-	if ((o.fd = mkstemp(tmp)) < 0) {
-		r = jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	o.path = tmp;
-	if (fchmod(o.fd, 0644) != 0) {  /* CRLs are public */
-		r = jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if ((o.md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(o.md, NULL, EVP_sha256(), NULL,
-	    ca->side[type].key) != 1) {
-		r = jpki_fail(JPKI_ERR_CRYPTO, "CRL: signer setup");
-		goto fail;
-	}
-	if ((r = emit(&o, frame.head.data, frame.tbs_offset, 0)) ||
-	    (r = emit(&o, frame.head.data + frame.tbs_offset,
-	    frame.head.len - frame.tbs_offset, 1)))
-		goto fail;
-	if ((buf = malloc(CRL_CHUNK)) == NULL) {
-		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-		goto fail;
-	}
-	if (lseek(e.fd, 0, SEEK_SET) != 0) {
-		r = jpki_fail(JPKI_ERR_IO, "%s: %s", scratch, strerror(errno));
-		goto fail;
-	}
-	for (left = e.len; left > 0;) {
-		ssize_t n = read(e.fd, buf, left < CRL_CHUNK ? left : CRL_CHUNK);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = jpki_fail(JPKI_ERR_IO, "%s: %s", scratch,
-			    n < 0 ? strerror(errno) : "shorter than written");
-			goto fail;
-		}
-		if ((r = emit(&o, buf, (size_t)n, 1)) != JPKI_OK)
-			goto fail;
-		left -= (size_t)n;
-	}
-	if ((r = emit(&o, frame.tail.data, frame.tail.len, 1)) != JPKI_OK)
-		goto fail;
-	if (EVP_DigestSignFinal(o.md, sig, &sig_len) != 1 ||
-	    sig_len != p.sig_len) {
-		r = jpki_fail(JPKI_ERR_CRYPTO, "CRL: signing");
-		goto fail;
-	}
-	if ((r = pki_crl_signature(sig, sig_len, &trailer)) ||
-	    (r = emit(&o, trailer.data, trailer.len, 0)))
-		goto fail;
-	if (fsync(o.fd) != 0 || close(o.fd) != 0) {
-		o.fd = -1;
-		r = jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	o.fd = -1;
-	if (rename(tmp, final) != 0) {
-		r = jpki_fail(JPKI_ERR_IO, "%s: %s", final, strerror(errno));
-		goto fail;
-	}
-	if ((r = durable_sync_dir_of(final)) != JPKI_OK)
-		goto fail;
-	if (res != NULL) {
+	if ((r = crl_paths(&j, out_dir)) == JPKI_OK &&
+	    (r = crl_lock_dir(&j)) == JPKI_OK &&
+	    (r = crl_take_number(&j)) == JPKI_OK &&
+	    (r = crl_write_entries(&j)) == JPKI_OK &&
+	    (r = crl_write_signed(&j)) == JPKI_OK &&
+	    (r = crl_publish(&j)) == JPKI_OK && res != NULL) {
 		memset(res, 0, sizeof(*res));
 		res->type = type;
 		res->shard = shard;
-		res->number = number;
-		res->entries = e.count;
-		res->this_update = p.this_update;
-		res->next_update = p.next_update;
-		snprintf(res->path, sizeof(res->path), "%s", final);
+		res->number = j.number;
+		res->entries = j.e.count;
+		res->this_update = j.p.this_update;
+		res->next_update = j.p.next_update;
+		snprintf(res->path, sizeof(res->path), "%s", j.final);
 	}
-	r = JPKI_OK;
-	goto done;
-fail:
-	if (o.fd >= 0) {
-		close(o.fd);
-		o.fd = -1;
-	}
-	if (o.path != NULL)
-		unlink(tmp);
-done:
-	if (lock_fd >= 0)
-		close(lock_fd);  /* releases the lock */
-	if (e.fd >= 0)
-		close(e.fd);
-	EVP_MD_CTX_free(o.md);
-	pki_crl_frame_free(&frame);
-	jbuf_free(&e.chunk);
-	jbuf_free(&trailer);
-	free(buf);
+	crl_job_end(&j);
 	return r;
 }

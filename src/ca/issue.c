@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +103,7 @@ struct prepared {
 	char address_flags[RESIDENT_ADDRESS_MAX + 1];
 	char crl_uri[512], ocsp_uri[512], issuers_uri[512];
 	const struct pki_ee_template *tmpl;
-	EVP_PKEY *ca_key;
+	struct ca_signer *signer;
 	int r;
 };
 
@@ -120,15 +121,184 @@ card_expiry_for(const struct ca_issue_request *req, const struct resident *res,
 	return JPKI_OK;
 }
 
+/* The holder's municipality, from the one-entry cache when it is the last
+ * one looked up. */
+static int
+municipality_of(struct ca *ca, const char *code, struct municipality *out)
+{
+	int r;
+
+	if (strcmp(ca->muni_cache.code, code) != 0) {
+		if ((r = store_municipality_get(ca->store, code,
+		    &ca->muni_cache)) != JPKI_OK)
+			return r;
+	}
+	*out = ca->muni_cache;
+	return JPKI_OK;
+}
+
+/* R9: a renewal replaces a valid certificate of the same type of the same
+ * holder; R8 on the operator interface: one valid certificate of a type
+ * per holder (counter procedures check it per card). */
+static int
+existing_certificate(struct ca *ca, const struct ca_issue_request *req,
+    const struct resident *res, int64_t now, struct eligibility *el)
+{
+	char held[SERIAL_HEX_MAX];
+	int64_t held_until;
+	int r;
+
+	if (req->replaces != NULL) {
+		struct cert_record old;
+
+		if ((r = store_cert_get(ca->store, req->replaces, &old)))
+			return r;
+		store_cert_free(&old);
+		if (old.resident_id != res->id || old.ca != req->type)
+			return jpki_fail(JPKI_ERR_INPUT, "replaces: certificate "
+			    "%s is not this holder's %s certificate",
+			    req->replaces, rules_cert_type_name(req->type));
+		el->existing = old.status == CERT_STATUS_REVOKED ?
+		    EXISTING_REVOKED : now > old.not_after ? EXISTING_EXPIRED :
+		    EXISTING_VALID;
+		el->existing_not_after = old.not_after;
+		return JPKI_OK;
+	}
+	if (req->card_id != 0)
+		return JPKI_OK;
+	r = store_cert_valid_of(ca->store, res->id, req->type, now, held,
+	    &held_until);
+	if (r == JPKI_OK) {
+		el->existing = EXISTING_VALID;
+		el->existing_not_after = held_until;
+	} else if (r != JPKI_ERR_NOTFOUND) {
+		return r;
+	}
+	return JPKI_OK;
+}
+
+/* The rules (R8e age, R9, R11 card validity, a living holder) for this
+ * request. */
+static int
+check_eligibility(struct ca *ca, const struct ca_issue_request *req,
+    const struct resident *res, struct jdate card_expiry, int64_t now)
+{
+	struct eligibility el;
+	int r;
+
+	memset(&el, 0, sizeof(el));
+	el.op = req->replaces ? CERT_OP_RENEW : CERT_OP_ISSUE;
+	el.type = req->type;
+	el.card_kind = CARD_MYNUMBER;
+	el.card_usable = 1;
+	el.card_expiry = card_expiry;
+	el.birth = res->birth;
+	el.holder_alive = res->status != RESIDENT_DECEASED;
+	el.facts_current = 1;
+	el.existing = EXISTING_NONE;
+	el.now = now;
+	if ((r = existing_certificate(ca, req, res, now, &el)) != JPKI_OK)
+		return r;
+	return rules_check_eligibility(&el);
+}
+
+/* The record: serial, validity, shard. */
+static int
+record_for(struct ca *ca, const struct ca_issue_request *req,
+    const struct resident *res, struct jdate card_expiry, int64_t now,
+    struct prepared *p)
+{
+	int r;
+
+	p->rec.ca = req->type;
+	p->rec.resident_id = res->id;
+	p->rec.card_id = req->card_id;
+	p->rec.status = CERT_STATUS_VALID;
+	p->rec.not_before = now;
+	p->rec.not_after = rules_cert_not_after(res->birth, now, card_expiry);
+	p->rec.issued_at = now;
+	if (req->replaces != NULL)
+		snprintf(p->rec.replaces, sizeof(p->rec.replaces), "%s",
+		    req->replaces);
+	if ((r = ca_serial_random(p->serial)) != JPKI_OK ||
+	    (r = pki_serial_hex(p->serial, sizeof(p->serial), p->rec.serial,
+	    sizeof(p->rec.serial))) != JPKI_OK)
+		return r;
+	/* The shard is fixed at issuance from the serial (design.md). */
+	p->rec.crl_shard = (int)(((unsigned)p->serial[1] << 8 | p->serial[2]) %
+	    (unsigned)ca->config.crl_shards);
+	return JPKI_OK;
+}
+
+/* The four facts (R4) as the signing certificate carries them. */
+static void
+facts_for(const struct resident *res, struct prepared *p)
+{
+	struct pki_holder_facts *facts = &p->facts;
+
+	snprintf(p->name, sizeof(p->name), "%s\xE3\x80\x80%s", res->surname,
+	    res->given);
+	memcpy(p->name_flags, res->name_flags, sizeof(p->name_flags));
+	memcpy(p->address, res->address, sizeof(p->address));
+	memcpy(p->address_flags, res->address_flags, sizeof(p->address_flags));
+	rules_birth_for_cert(res->birth, p->birth);
+	facts->name = p->name;
+	facts->name_flags = p->name_flags;
+	facts->gender = (int)res->gender;
+	facts->birth = p->birth;
+	facts->address = p->address;
+	facts->address_flags = p->address_flags;
+}
+
+/* The profile's inputs: names, URIs, validity, key, facts. */
+static int
+profile_for(struct ca *ca, const struct ca_issue_request *req,
+    const struct municipality *muni, struct prepared *p)
+{
+	struct pki_ee_params *ep = &p->ep;
+	int r;
+
+	romaji_for_cert(muni->pref_romaji, p->pref, sizeof(p->pref));
+	romaji_for_cert(muni->name_romaji, p->city, sizeof(p->city));
+	if ((r = ca_crl_uri(ca, req->type, p->rec.crl_shard, p->crl_uri,
+	    sizeof(p->crl_uri))) != JPKI_OK)
+		return r;
+	snprintf(p->ocsp_uri, sizeof(p->ocsp_uri), "%s/ocsp/%s",
+	    ca->config.base_url, rules_cert_type_name(req->type));
+	snprintf(p->issuers_uri, sizeof(p->issuers_uri), "%s/ca/%s.der",
+	    ca->config.base_url, rules_cert_type_name(req->type));
+	ep->type = req->type;
+	ep->serial = p->serial;
+	ep->serial_len = sizeof(p->serial);
+	ep->not_before = p->rec.not_before;
+	ep->not_after = p->rec.not_after;
+	ep->subject_pub = req->pub;
+	ep->ca_cert = ca->side[req->type].cert;
+	ep->names = &ca->names;
+	ep->pref_romaji = p->pref;
+	ep->city_romaji = p->city;
+	ep->cn = p->rec.serial;
+	ep->facts = req->type == CERT_SIGN ? &p->facts : NULL;
+	ep->test_policy = ca->config.test_policy;
+	ep->cps_uri = ca->config.cps_uri;
+	ep->crl_uri = p->crl_uri;
+	ep->ocsp_uri = p->ocsp_uri;
+	ep->ca_issuers_uri = p->issuers_uri;
+	/* Refuse bad facts now, inside the transaction, not on a thread. */
+	if (ep->facts != NULL && (r = pki_holder_facts_check(&p->facts)))
+		return r;
+	return JPKI_OK;
+}
+
+/* Everything about one request that needs the store or may refuse it, on
+ * the calling thread, inside the transaction: what a signing thread then
+ * does can no longer fail for a rule. */
 static int
 prepare(struct ca *ca, const struct ca_issue_request *req, int64_t now,
     struct prepared *p)
 {
 	struct resident res;
 	struct municipality muni;
-	struct eligibility el;
-	struct pki_holder_facts *facts = &p->facts;
-	struct pki_ee_params *ep = &p->ep;
 	struct jdate card_expiry;
 	int r;
 
@@ -142,129 +312,20 @@ prepare(struct ca *ca, const struct ca_issue_request *req, int64_t now,
 	    EVP_PKEY_get_bits(req->pub) < 2048)
 		return jpki_fail(JPKI_ERR_INPUT,
 		    "public key: an RSA key of at least 2048 bits is needed");
-	if ((r = store_resident_get(ca->store, req->resident_id, &res)))
+	if ((r = store_resident_get(ca->store, req->resident_id, &res)) ||
+	    (r = municipality_of(ca, res.municipality, &muni)) ||
+	    (r = card_expiry_for(req, &res, now, &card_expiry)) ||
+	    (r = check_eligibility(ca, req, &res, card_expiry, now)) ||
+	    (r = record_for(ca, req, &res, card_expiry, now, p)))
 		return r;
-	if (strcmp(ca->muni_cache.code, res.municipality) == 0) {
-		muni = ca->muni_cache;
-	} else {
-		if ((r = store_municipality_get(ca->store, res.municipality,
-		    &muni)) != JPKI_OK)
-			return r;
-		ca->muni_cache = muni;
-	}
-	if ((r = card_expiry_for(req, &res, now, &card_expiry)) != JPKI_OK)
+	facts_for(&res, p);
+	if ((r = profile_for(ca, req, &muni, p)) != JPKI_OK)
 		return r;
-
-	memset(&el, 0, sizeof(el));
-	el.op = req->replaces ? CERT_OP_RENEW : CERT_OP_ISSUE;
-	el.type = req->type;
-	el.card_kind = CARD_MYNUMBER;
-	el.card_usable = 1;
-	el.card_expiry = card_expiry;
-	el.birth = res.birth;
-	el.holder_alive = res.status != RESIDENT_DECEASED;
-	el.facts_current = 1;
-	el.existing = EXISTING_NONE;
-	el.now = now;
-	if (req->replaces != NULL) {
-		struct cert_record old;
-
-		/* R9: a renewal replaces a valid certificate of the same type
-		 * and opens 3 months before that one's expiry. */
-		if ((r = store_cert_get(ca->store, req->replaces, &old)))
-			return r;
-		store_cert_free(&old);
-		if (old.resident_id != res.id || old.ca != req->type)
-			return jpki_fail(JPKI_ERR_INPUT, "replaces: certificate "
-			    "%s is not this holder's %s certificate",
-			    req->replaces, rules_cert_type_name(req->type));
-		el.existing = old.status == CERT_STATUS_REVOKED ?
-		    EXISTING_REVOKED : now > old.not_after ? EXISTING_EXPIRED :
-		    EXISTING_VALID;
-		el.existing_not_after = old.not_after;
-	} else if (req->card_id == 0) {
-		char held[SERIAL_HEX_MAX];
-		int64_t held_until;
-
-		/* R8 on the operator interface: one valid certificate of a
-		 * type per holder.  (Counter procedures check it per card.) */
-		r = store_cert_valid_of(ca->store, res.id, req->type, now, held,
-		    &held_until);
-		if (r == JPKI_OK) {
-			el.existing = EXISTING_VALID;
-			el.existing_not_after = held_until;
-		} else if (r != JPKI_ERR_NOTFOUND) {
-			return r;
-		}
-	}
-	if ((r = rules_check_eligibility(&el)) != JPKI_OK)
-		return r;
-
-	p->rec.ca = req->type;
-	p->rec.resident_id = res.id;
-	p->rec.card_id = req->card_id;
-	p->rec.status = CERT_STATUS_VALID;
-	p->rec.not_before = now;
-	p->rec.not_after = rules_cert_not_after(res.birth, now, card_expiry);
-	p->rec.issued_at = now;
-	if (req->replaces != NULL)
-		snprintf(p->rec.replaces, sizeof(p->rec.replaces), "%s",
-		    req->replaces);
-	if ((r = ca_serial_random(p->serial)) != JPKI_OK ||
-	    (r = pki_serial_hex(p->serial, sizeof(p->serial), p->rec.serial,
-	    sizeof(p->rec.serial))) != JPKI_OK)
-		return r;
-	/* The shard is fixed at issuance from the serial (design.md). */
-	p->rec.crl_shard = (int)(((unsigned)p->serial[1] << 8 | p->serial[2]) %
-	    (unsigned)ca->config.crl_shards);
-
-	snprintf(p->name, sizeof(p->name), "%s\xE3\x80\x80%s", res.surname,
-	    res.given);
-	memcpy(p->name_flags, res.name_flags, sizeof(p->name_flags));
-	memcpy(p->address, res.address, sizeof(p->address));
-	memcpy(p->address_flags, res.address_flags, sizeof(p->address_flags));
-	rules_birth_for_cert(res.birth, p->birth);
-	facts->name = p->name;
-	facts->name_flags = p->name_flags;
-	facts->gender = (int)res.gender;
-	facts->birth = p->birth;
-	facts->address = p->address;
-	facts->address_flags = p->address_flags;
-	romaji_for_cert(muni.pref_romaji, p->pref, sizeof(p->pref));
-	romaji_for_cert(muni.name_romaji, p->city, sizeof(p->city));
-	if ((r = ca_crl_uri(ca, req->type, p->rec.crl_shard, p->crl_uri,
-	    sizeof(p->crl_uri))) != JPKI_OK)
-		return r;
-	snprintf(p->ocsp_uri, sizeof(p->ocsp_uri), "%s/ocsp/%s",
-	    ca->config.base_url, rules_cert_type_name(req->type));
-	snprintf(p->issuers_uri, sizeof(p->issuers_uri), "%s/ca/%s.der",
-	    ca->config.base_url, rules_cert_type_name(req->type));
-
-	ep->type = req->type;
-	ep->serial = p->serial;
-	ep->serial_len = sizeof(p->serial);
-	ep->not_before = p->rec.not_before;
-	ep->not_after = p->rec.not_after;
-	ep->subject_pub = req->pub;
-	ep->ca_cert = ca->side[req->type].cert;
-	ep->names = &ca->names;
-	ep->pref_romaji = p->pref;
-	ep->city_romaji = p->city;
-	ep->cn = p->rec.serial;
-	ep->facts = req->type == CERT_SIGN ? facts : NULL;
-	ep->test_policy = ca->config.test_policy;
-	ep->cps_uri = ca->config.cps_uri;
-	ep->crl_uri = p->crl_uri;
-	ep->ocsp_uri = p->ocsp_uri;
-	ep->ca_issuers_uri = p->issuers_uri;
-	p->ca_key = ca->side[req->type].key;
-	/* Refuse bad facts now, inside the transaction, not on a thread. */
-	if (ep->facts != NULL && (r = pki_holder_facts_check(facts)))
-		return r;
+	p->signer = ca->signer;
 	/* Made here, on the calling thread, before any signing thread can
 	 * read it. */
 	if (ca->side[req->type].ee_template == NULL &&
-	    (r = pki_ee_template_new(ep, &ca->side[req->type].ee_template)))
+	    (r = pki_ee_template_new(&p->ep, &ca->side[req->type].ee_template)))
 		return r;
 	p->tmpl = ca->side[req->type].ee_template;
 	return JPKI_OK;
@@ -278,10 +339,10 @@ prepared_free(struct prepared *p)
 	p->rec.der = NULL;
 }
 
-/* What a signing thread keeps between certificates: a signer per CA
- * (made on first use) and a buffer for the TBSCertificate. */
+/* What a signing thread keeps between certificates: its session with the
+ * signer (opened on first use), a buffer for the TBSCertificate. */
 struct signing {
-	struct pki_signer *signer[3];
+	struct ca_signer_session *session;
 	struct jbuf tbs;
 };
 
@@ -295,8 +356,7 @@ signing_init(struct signing *sg)
 static void
 signing_free(struct signing *sg)
 {
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(sg->signer); i++)
-		pki_signer_free(&sg->signer[i]);
+	ca_signer_session_close(&sg->session);
 	jbuf_free(&sg->tbs);
 }
 
@@ -304,15 +364,20 @@ signing_free(struct signing *sg)
 static int
 sign_one(struct prepared *p, struct signing *sg)
 {
-	struct pki_signer **signer = &sg->signer[p->rec.ca];
+	struct ca_key_id id = {p->rec.ca, CA_KEY_CA};
+	uint8_t sig[PKI_SIG_MAX];
+	size_t sig_len = sizeof(sig);
 	int r;
 
-	if (*signer == NULL && (r = pki_signer_new(p->ca_key, signer)))
+	if (sg->session == NULL &&
+	    (r = ca_signer_session_open(p->signer, &sg->session)) != JPKI_OK)
 		return r;
 	sg->tbs.len = 0;
-	if ((r = pki_ee_tbs_encode(p->tmpl, &p->ep, &sg->tbs)) != JPKI_OK)
+	if ((r = pki_ee_tbs_encode(p->tmpl, &p->ep, &sg->tbs)) != JPKI_OK ||
+	    (r = ca_signer_sign(sg->session, id, CA_SIGN_CERT, sg->tbs.data,
+	    sg->tbs.len, sig, &sig_len)) != JPKI_OK)
 		return r;
-	return pki_signer_sign_tbs(*signer, sg->tbs.data, sg->tbs.len,
+	return pki_cert_assemble(sg->tbs.data, sg->tbs.len, sig, sig_len,
 	    &p->rec.der, &p->rec.der_len);
 }
 
@@ -320,18 +385,17 @@ sign_one(struct prepared *p, struct signing *sg)
 static int
 record(struct ca *ca, struct prepared *p, struct ca_issued *out)
 {
-	char na[26], detail[256];
+	char na[26];
 	int r;
 
 	if ((r = store_cert_insert(ca->store, &p->rec)) != JPKI_OK)
 		return r;
 	iso8601_format_jst(p->rec.not_after, na);
-	snprintf(detail, sizeof(detail), "{\"type\": \"%s\", \"resident\": "
-	    "%lld, \"not_after\": \"%s\", \"replaces\": \"%s\"}",
-	    rules_cert_type_name(p->rec.ca), (long long)p->rec.resident_id, na,
-	    p->rec.replaces);
-	if ((r = store_audit_append(ca->store, p->req->actor ? p->req->actor :
-	    "operator", "cert.issue", p->rec.serial, detail)) != JPKI_OK)
+	if ((r = store_audit_json(ca->store, p->req->actor, "cert.issue",
+	    p->rec.serial, json_pack("{s:s, s:I, s:s, s:s}", "type",
+	    rules_cert_type_name(p->rec.ca), "resident",
+	    (json_int_t)p->rec.resident_id, "not_after", na, "replaces",
+	    p->rec.replaces))) != JPKI_OK)
 		return r;
 	if (out != NULL) {
 		memset(out, 0, sizeof(*out));
@@ -588,6 +652,75 @@ request_fail(int r, size_t i)
 	return jpki_fail(r, "request %zu: %s", i, why);
 }
 
+/* The ring and its locks for n requests; the R8 set. */
+static int
+pipeline_open(struct pipeline *pl, struct holder_set *holders, size_t n,
+    const struct ca_stream_options *opt)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->w = opt != NULL && opt->window > 0 ? opt->window : CA_STREAM_WINDOW;
+	pl->w = n < pl->w ? n : pl->w;
+	pl->slot = calloc(pl->w, sizeof(*pl->slot));
+	pl->done = calloc(pl->w, 1);
+	if (pl->slot == NULL || pl->done == NULL ||
+	    holder_set_init(holders, n) != JPKI_OK) {
+		free(pl->slot);
+		free(pl->done);
+		free(holders->slot);
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	}
+	pthread_mutex_init(&pl->lock, NULL);
+	pthread_cond_init(&pl->work, NULL);
+	pthread_cond_init(&pl->finished, NULL);
+	return JPKI_OK;
+}
+
+/* Stop and join the signing threads, free what the ring holds. */
+static void
+pipeline_close(struct pipeline *pl, struct holder_set *holders,
+    pthread_t *tid, int started)
+{
+	pthread_mutex_lock(&pl->lock);
+	pl->abort = 1;
+	pthread_cond_broadcast(&pl->work);
+	pthread_mutex_unlock(&pl->lock);
+	for (int t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	for (size_t i = 0; i < pl->w; i++)
+		prepared_free(&pl->slot[i]);
+	free(pl->slot);
+	free(pl->done);
+	free(holders->slot);
+	pthread_mutex_destroy(&pl->lock);
+	pthread_cond_destroy(&pl->work);
+	pthread_cond_destroy(&pl->finished);
+}
+
+/* Begin the next transaction; if another writer committed since the last
+ * one (the data version moved), prepare and sign [rec, prep) again.
+ * *refused_at names a request that is now refused (then the return is its
+ * error, and *in_tx says whether a transaction is open). */
+static int
+next_transaction(struct ca *ca, const struct ca_issue_request *reqs,
+    struct pipeline *pl, size_t rec, size_t prep, uint64_t *version,
+    int64_t *now, struct signing *own, int *in_tx, size_t *refused_at)
+{
+	uint64_t v;
+	int r;
+
+	*refused_at = SIZE_MAX;
+	if ((r = jpki_now_checked(now)) != JPKI_OK ||
+	    (r = store_begin(ca->store)) != JPKI_OK)
+		return r;
+	*in_tx = 1;
+	if ((r = store_data_version(ca->store, &v)) != JPKI_OK)
+		return r;
+	if (v == *version)
+		return JPKI_OK;
+	*version = v;
+	return prepare_again(ca, reqs, pl, rec, prep, *now, own, refused_at);
+}
+
 int
 ca_issue_stream(struct ca *ca, const struct ca_issue_request *reqs,
     size_t n, struct ca_issued *out, const struct ca_stream_options *opt,
@@ -599,7 +732,7 @@ ca_issue_stream(struct ca *ca, const struct ca_issue_request *reqs,
 	pthread_t tid[ISSUE_THREADS_MAX];
 	size_t group, rec = 0, prep = 0, tx_first = 0, limit = n, committed = 0;
 	size_t failed_at = 0;
-	uint64_t version = 0, v;
+	uint64_t version = 0;
 	int64_t now;
 	int r = JPKI_OK, err = JPKI_OK, started = 0, in_tx = 0, threads;
 
@@ -613,22 +746,9 @@ ca_issue_stream(struct ca *ca, const struct ca_issue_request *reqs,
 	threads = threads < 1 ? 1 : threads > ISSUE_THREADS_MAX ?
 	    ISSUE_THREADS_MAX : threads;
 	group = opt != NULL && opt->group > 0 && opt->group < n ? opt->group : n;
-	memset(&pl, 0, sizeof(pl));
+	if ((r = pipeline_open(&pl, &holders, n, opt)) != JPKI_OK)
+		return r;
 	signing_init(&own);
-	pl.w = opt != NULL && opt->window > 0 ? opt->window : CA_STREAM_WINDOW;
-	pl.w = n < pl.w ? n : pl.w;
-	pl.slot = calloc(pl.w, sizeof(*pl.slot));
-	pl.done = calloc(pl.w, 1);
-	if (pl.slot == NULL || pl.done == NULL ||
-	    holder_set_init(&holders, n) != JPKI_OK) {
-		free(pl.slot);
-		free(pl.done);
-		free(holders.slot);
-		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-	}
-	pthread_mutex_init(&pl.lock, NULL);
-	pthread_cond_init(&pl.work, NULL);
-	pthread_cond_init(&pl.finished, NULL);
 
 	if ((r = jpki_now_checked(&now)) != JPKI_OK ||
 	    (r = store_begin(ca->store)) != JPKI_OK)
@@ -683,29 +803,17 @@ ca_issue_stream(struct ca *ca, const struct ca_issue_request *reqs,
 		if (rec >= limit)
 			break;
 		tx_first = rec;
-		if ((r = jpki_now_checked(&now)) != JPKI_OK ||
-		    (r = store_begin(ca->store)) != JPKI_OK)
-			break;
-		in_tx = 1;
-		if ((r = store_data_version(ca->store, &v)) != JPKI_OK)
-			break;
-		if (v != version) {
-			version = v;
-			if ((r = prepare_again(ca, reqs, &pl, rec, prep, now, &own,
-			    &failed_at)) != JPKI_OK) {
+		if ((r = next_transaction(ca, reqs, &pl, rec, prep, &version,
+		    &now, &own, &in_tx, &failed_at)) != JPKI_OK) {
+			if (failed_at != SIZE_MAX) {
 				err = request_fail(r, failed_at);
 				r = JPKI_OK;
-				break;
 			}
+			break;
 		}
 	}
 out:
-	pthread_mutex_lock(&pl.lock);
-	pl.abort = 1;
-	pthread_cond_broadcast(&pl.work);
-	pthread_mutex_unlock(&pl.lock);
-	for (int t = 0; t < started; t++)
-		pthread_join(tid[t], NULL);
+	pipeline_close(&pl, &holders, tid, started);
 	if (in_tx)
 		store_rollback(ca->store);
 	/* A store failure outranks a refusal met while preparing ahead. */
@@ -714,15 +822,7 @@ out:
 	if (out != NULL)
 		for (size_t i = committed; i < n; i++)
 			ca_issued_free(&out[i]);
-	for (size_t i = 0; i < pl.w; i++)
-		prepared_free(&pl.slot[i]);
 	signing_free(&own);
-	free(pl.slot);
-	free(pl.done);
-	free(holders.slot);
-	pthread_mutex_destroy(&pl.lock);
-	pthread_cond_destroy(&pl.work);
-	pthread_cond_destroy(&pl.finished);
 	if (committed_out != NULL)
 		*committed_out = committed;
 	return r;
@@ -741,27 +841,24 @@ int
 ca_revoke_in_tx(struct ca *ca, const char *serial, int reason,
     const char *actor)
 {
-	char detail[128];
 	int64_t now;
 	int r;
 
 	if ((r = jpki_now_checked(&now)) != JPKI_OK)
 		return r;
 	/* Revoking needs no signature, but it is the CA's act: a responder
-	 * does not do it. */
-	if (ca->responder)
-		return jpki_fail(JPKI_ERR_REFUSED, "this process was opened as "
-		    "a responder: it does not revoke");
+	 * or a reader does not do it. */
+	if (!(ca->keys & CA_KEYS_CA))
+		return jpki_fail(JPKI_ERR_REFUSED, "the CAs were opened without "
+		    "their keys (a responder or reader): revoking is refused");
 	if (reason == REASON_REMOVE_FROM_CRL || reason < 0 || reason > 10 ||
 	    reason == 7)
 		return jpki_fail(JPKI_ERR_INPUT, "reason: not a CRLReason "
 		    "for revocation (RFC 5280 5.3.1)");
 	if ((r = store_cert_revoke(ca->store, serial, reason, now)) != JPKI_OK)
 		return r;
-	snprintf(detail, sizeof(detail), "{\"reason\": \"%s\"}",
-	    revocation_reason_name(reason));
-	return store_audit_append(ca->store, actor ? actor : "operator",
-	    "cert.revoke", serial, detail);
+	return store_audit_json(ca->store, actor, "cert.revoke", serial,
+	    json_pack("{s:s}", "reason", revocation_reason_name(reason)));
 }
 
 int

@@ -46,6 +46,26 @@ issuer_of(struct ca *ca, const struct pki_ocsp_certid *id, int *out)
 	return JPKI_OK;
 }
 
+/* The responder key of one CA signs a ResponseData through the seam. */
+struct responder_sign {
+	struct ca *ca;
+	enum cert_type type;
+};
+
+static int
+responder_sign(void *arg, const uint8_t *data, size_t len, uint8_t *sig,
+    size_t *sig_len)
+{
+	struct responder_sign *rs = arg;
+	struct ca_signer_session *ss;
+	int r;
+
+	if ((r = ca_session(rs->ca, &ss)) != JPKI_OK)
+		return r;
+	return ca_signer_sign(ss, (struct ca_key_id){rs->type, CA_KEY_OCSP},
+	    CA_SIGN_OCSP, data, len, sig, sig_len);
+}
+
 static int
 error_response(enum pki_ocsp_status status, struct jbuf *out,
     struct ca_ocsp_answer *ans)
@@ -66,6 +86,9 @@ ca_ocsp_respond(struct ca *ca, const uint8_t *der, size_t len,
 	int type = 0, r;
 
 	memset(ans, 0, sizeof(*ans));
+	if (!(ca->keys & CA_KEYS_OCSP))
+		return jpki_fail(JPKI_ERR_REFUSED, "OCSP: the CAs were opened "
+		    "without their responder keys");
 	if ((r = jpki_now_checked(&now)) != JPKI_OK)
 		return r;
 	if ((r = pki_ocsp_request_parse(der, len, &req)) != JPKI_OK) {
@@ -93,8 +116,7 @@ ca_ocsp_respond(struct ca *ca, const uint8_t *der, size_t len,
 	}
 	sd = &ca->side[type];
 	if (!sd->ocsp_ready) {
-		if ((r = pki_ocsp_responder_init(&sd->ocsp, sd->ocsp_cert,
-		    sd->ocsp_key)) != JPKI_OK)
+		if ((r = pki_ocsp_responder_init(&sd->ocsp, sd->ocsp_cert)))
 			return r;
 		sd->ocsp_ready = 1;
 	}
@@ -131,7 +153,8 @@ ca_ocsp_respond(struct ca *ca, const uint8_t *der, size_t len,
 		a->revoked_at = single[i].revoked_at;
 	}
 	if ((r = pki_ocsp_response(&sd->ocsp, single, req.n, &req, now,
-	    out)) != JPKI_OK)
+	    &(struct pki_sign_with){responder_sign,
+	    &(struct responder_sign){ca, (enum cert_type)type}}, out)))
 		return r;
 	ans->status = PKI_OCSP_SUCCESSFUL;
 	return JPKI_OK;

@@ -16,7 +16,6 @@
  * and rename, so a crash leaves either the old or the new image.
  */
 #include "card/card_int.h"
-#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>

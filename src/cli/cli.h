@@ -11,6 +11,9 @@
 #ifndef JPKI_CLI_H
 #define JPKI_CLI_H
 
+#include "ca/ca.h"
+#include "datadir/datadir.h"
+
 #include <jansson.h>
 #include <stddef.h>
 
@@ -32,6 +35,25 @@ int cli_counter_forms(int argc, char **argv);
 /* The data directory named by --data (may be NULL), $JPKI_DATA or the
  * default ./jpki-data. */
 const char *cli_data_dir(const char *opt);
+
+/* What a command opens: the data directory, read-only unless it writes,
+ * and the CAs only with the keys it signs with (CA_KEYS_CA to issue,
+ * revoke or publish CRLs; CA_KEYS_OCSP to answer OCSP). */
+#define CLI_READ     0x000          /* the data directory, read-only */
+#define CLI_WRITE    0x100          /* the data directory, read-write */
+#define CLI_CA_CERTS 0x200          /* and the CAs without keys */
+#define CLI_CA_SIGN  (CLI_WRITE | CLI_CA_CERTS | CA_KEYS_CA)
+#define CLI_OCSP     (CLI_CA_CERTS | CA_KEYS_OCSP)
+struct datadir;
+struct ca;
+struct cli_env {
+	struct datadir *dd;
+	struct ca *ca;              /* NULL unless CLI_CA_CERTS */
+};
+/* Open what `what` names for the directory cli_data_dir(data); returns
+ * the exit status of a failure (reported), 0 on success. */
+int cli_open(const char *data, unsigned what, struct cli_env *env);
+void cli_close(struct cli_env *env);
 
 /* Print "jpki: <name>: <message>" for code (using jpki_errmsg()) and return
  * the exit status for it. */

@@ -59,7 +59,7 @@ cli_audit(int argc, char **argv)
 {
 	const char *data = NULL;
 	long long after = 0, limit = 0;
-	struct ca *ca = NULL;
+	struct cli_env env;
 	int json = 0, c, rc;
 	long checked = 0;
 
@@ -88,10 +88,10 @@ cli_audit(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cli_usage("unexpected argument '%s'", argv[optind + 1]);
-	if ((rc = ca_open(cli_data_dir(data), &ca)) != JPKI_OK)
-		return cli_report(rc);
+	if ((rc = cli_open(data, CLI_READ, &env)) != 0)
+		return rc;
 	if (strcmp(argv[1], "verify") == 0) {
-		rc = store_audit_verify(ca_store(ca), &checked);
+		rc = store_audit_verify(datadir_store(env.dd), &checked);
 		if (json)
 			cli_print_json(json_pack("{s:b, s:i, s:s}", "ok",
 			    rc == JPKI_OK, "entries", (int)checked, "error",
@@ -101,13 +101,13 @@ cli_audit(int argc, char **argv)
 	} else {
 		json_t *arr = json ? json_array() : NULL;
 
-		rc = store_audit_list(ca_store(ca), after, (long)limit,
+		rc = store_audit_list(datadir_store(env.dd), after, (long)limit,
 		    list_one, arr);
 		if (arr != NULL && rc == JPKI_OK)
 			cli_print_json(arr);
 		else
 			json_decref(arr);
 	}
-	ca_close(&ca);
+	cli_close(&env);
 	return cli_report(rc);
 }

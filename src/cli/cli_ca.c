@@ -74,22 +74,22 @@ cert_summary(X509 *x)
 }
 
 static int
-cmd_show(struct ca *ca, struct args *a)
+cmd_show(struct cli_env *e, struct args *a)
 {
 	json_t *o = json_object();
 	const enum cert_type types[] = {CERT_SIGN, CERT_AUTH};
 
 	for (size_t i = 0; i < 2; i++) {
-		json_t *side = cert_summary(ca_cert(ca, types[i]));
+		json_t *side = cert_summary(ca_cert(e->ca, types[i]));
 
 		json_object_set_new(side, "ocsp_responder",
-		    cert_summary(ca_ocsp_cert(ca, types[i])));
+		    cert_summary(ca_ocsp_cert(e->ca, types[i])));
 		json_object_set_new(o, rules_cert_type_name(types[i]), side);
 	}
 	json_object_set_new(o, "municipality",
-	    json_string(ca_config(ca)->municipality));
+	    json_string(datadir_config(e->dd)->municipality));
 	json_object_set_new(o, "policy", json_string(
-	    ca_config(ca)->test_policy ? "test" : "production"));
+	    datadir_config(e->dd)->test_policy ? "test" : "production"));
 	if (a->json) {
 		cli_print_json(o);
 		return JPKI_OK;
@@ -125,7 +125,7 @@ write_cert_pem(const char *path, X509 *x)
 }
 
 static int
-cmd_export(struct ca *ca, struct args *a)
+cmd_export(struct cli_env *e, struct args *a)
 {
 	static const char *files[] = {"sign-ca.pem", "auth-ca.pem",
 	    "sign-ocsp.pem", "auth-ocsp.pem"};
@@ -138,10 +138,10 @@ cmd_export(struct ca *ca, struct args *a)
 		return jpki_fail(JPKI_ERR_USAGE, "export needs --out DIR");
 	if (mkdir(a->out, 0755) != 0 && errno != EEXIST)
 		return jpki_fail(JPKI_ERR_IO, "%s: %s", a->out, strerror(errno));
-	certs[0] = ca_cert(ca, CERT_SIGN);
-	certs[1] = ca_cert(ca, CERT_AUTH);
-	certs[2] = ca_ocsp_cert(ca, CERT_SIGN);
-	certs[3] = ca_ocsp_cert(ca, CERT_AUTH);
+	certs[0] = ca_cert(e->ca, CERT_SIGN);
+	certs[1] = ca_cert(e->ca, CERT_AUTH);
+	certs[2] = ca_ocsp_cert(e->ca, CERT_SIGN);
+	certs[3] = ca_ocsp_cert(e->ca, CERT_AUTH);
 	arr = json_array();
 	for (size_t i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "%s/%s", a->out, files[i]);
@@ -209,7 +209,7 @@ truncate_regular(FILE *f)
 }
 
 static int
-cmd_issue(struct ca *ca, struct args *a)
+cmd_issue(struct cli_env *e, struct args *a)
 {
 	struct ca_issue_request req;
 	struct ca_issued out;
@@ -239,7 +239,7 @@ cmd_issue(struct ca *ca, struct args *a)
 		return r;
 	if ((r = out_open(a->out, &f, &created)) != JPKI_OK)
 		goto out;
-	if ((r = ca_issue(ca, &req, &out)) != JPKI_OK)
+	if ((r = ca_issue(e->ca, &req, &out)) != JPKI_OK)
 		goto out;
 	p = out.der;
 	if ((x = d2i_X509(NULL, &p, (long)out.der_len)) == NULL) {
@@ -281,12 +281,15 @@ cli_ca(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
-		int (*run)(struct ca *, struct args *);
+		int (*run)(struct cli_env *, struct args *);
+		unsigned open;
 	} cmds[] = {
-	    {"show", cmd_show}, {"export", cmd_export}, {"issue", cmd_issue},
+	    {"show", cmd_show, CLI_CA_CERTS},
+	    {"export", cmd_export, CLI_CA_CERTS},
+	    {"issue", cmd_issue, CLI_CA_SIGN},
 	};
 	struct args a;
-	struct ca *ca = NULL;
+	struct cli_env env;
 	int c, rc;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
@@ -316,10 +319,10 @@ cli_ca(int argc, char **argv)
 		if (optind != argc - 1)
 			return cli_usage("unexpected argument '%s'",
 			    argv[optind + 1]);
-		if ((rc = ca_open(cli_data_dir(a.data), &ca)) != JPKI_OK)
-			return cli_report(rc);
-		rc = cmds[i].run(ca, &a);
-		ca_close(&ca);
+		if ((rc = cli_open(a.data, cmds[i].open, &env)) != 0)
+			return rc;
+		rc = cmds[i].run(&env, &a);
+		cli_close(&env);
 		return cli_report(rc);
 	}
 	return cli_usage("jpki ca: unknown subcommand '%s'", argv[1]);

@@ -71,7 +71,7 @@ cert_json(const struct cert_record *c, int64_t now)
 }
 
 static int
-cmd_show(struct ca *ca, struct args *a, int64_t now)
+cmd_show(struct cli_env *e, struct args *a, int64_t now)
 {
 	struct cert_record c;
 	char serial[SERIAL_HEX_MAX];
@@ -83,7 +83,7 @@ cmd_show(struct ca *ca, struct args *a, int64_t now)
 	if (a->serial == NULL)
 		return jpki_fail(JPKI_ERR_USAGE, "show needs a SERIAL");
 	if ((r = ca_serial_normalise(a->serial, serial)) != JPKI_OK ||
-	    (r = store_cert_get(ca_store(ca), serial, &c)) != JPKI_OK)
+	    (r = store_cert_get(datadir_store(e->dd), serial, &c)) != JPKI_OK)
 		return r;
 	o = cert_json(&c, now);
 	p = c.der;
@@ -164,7 +164,7 @@ list_one(void *arg, const struct cert_record *c)
 }
 
 static int
-cmd_list(struct ca *ca, struct args *a, int64_t now)
+cmd_list(struct cli_env *e, struct args *a, int64_t now)
 {
 	struct list_ctx l = {a->json ? json_array() : NULL, now};
 	long long id = 0;
@@ -176,10 +176,10 @@ cmd_list(struct ca *ca, struct args *a, int64_t now)
 	if (a->resident != NULL) {
 		struct resident res;
 
-		if ((r = store_resident_get(ca_store(ca), id, &res)))
+		if ((r = store_resident_get(datadir_store(e->dd), id, &res)))
 			goto out;
 	}
-	r = store_cert_list(ca_store(ca), id, list_one, &l);
+	r = store_cert_list(datadir_store(e->dd), id, list_one, &l);
 	if (r == JPKI_OK && l.arr != NULL) {
 		cli_print_json(l.arr);
 		l.arr = NULL;
@@ -190,7 +190,7 @@ out:
 }
 
 static int
-cmd_revoke(struct ca *ca, struct args *a, int64_t now)
+cmd_revoke(struct cli_env *e, struct args *a, int64_t now)
 {
 	char serial[SERIAL_HEX_MAX];
 	int reason, r;
@@ -201,7 +201,7 @@ cmd_revoke(struct ca *ca, struct args *a, int64_t now)
 		    "--reason");
 	if ((r = ca_serial_normalise(a->serial, serial)) != JPKI_OK ||
 	    (r = revocation_reason_parse(a->reason, &reason)) != JPKI_OK ||
-	    (r = ca_revoke(ca, serial, reason, a->actor ? a->actor :
+	    (r = ca_revoke(e->ca, serial, reason, a->actor ? a->actor :
 	    "operator")) != JPKI_OK)
 		return r;
 	if (a->json)
@@ -219,14 +219,15 @@ cli_cert(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
-		int (*run)(struct ca *, struct args *, int64_t);
+		int (*run)(struct cli_env *, struct args *, int64_t);
 		int takes_serial;
+		unsigned open;
 	} cmds[] = {
-	    {"show", cmd_show, 1}, {"list", cmd_list, 0},
-	    {"revoke", cmd_revoke, 1},
+	    {"show", cmd_show, 1, CLI_READ}, {"list", cmd_list, 0, CLI_READ},
+	    {"revoke", cmd_revoke, 1, CLI_CA_SIGN},
 	};
 	struct args a;
-	struct ca *ca = NULL;
+	struct cli_env env;
 	int64_t now;
 	int c, rc;
 
@@ -259,10 +260,10 @@ cli_cert(int argc, char **argv)
 			    argv[optind + 1]);
 		if ((rc = jpki_now_checked(&now)) != JPKI_OK)
 			return cli_report(rc);
-		if ((rc = ca_open(cli_data_dir(a.data), &ca)) != JPKI_OK)
-			return cli_report(rc);
-		rc = cmds[i].run(ca, &a, now);
-		ca_close(&ca);
+		if ((rc = cli_open(a.data, cmds[i].open, &env)) != 0)
+			return rc;
+		rc = cmds[i].run(&env, &a, now);
+		cli_close(&env);
 		return cli_report(rc);
 	}
 	return cli_usage("jpki cert: unknown subcommand '%s'", argv[1]);

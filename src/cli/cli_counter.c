@@ -151,7 +151,7 @@ need(const char *v, const char *what)
 }
 
 static int
-new_card_cmd(struct ca *ca, const struct args *a, struct counter_receipt *rc,
+new_card_cmd(struct cli_env *e, const struct args *a, struct counter_receipt *rc,
     int reissue)
 {
 	struct counter_visit v;
@@ -170,27 +170,27 @@ new_card_cmd(struct ca *ca, const struct args *a, struct counter_receipt *rc,
 	    (r = read_pin(&p, PIN_SIGN)) == JPKI_ERR_USAGE)
 		jpki_errclear();
 	if ((r = read_pins(&p, mask & ~COUNTER_SIGN, 1)) == JPKI_OK)
-		r = reissue ? counter_reissue(ca, a->resident_id, a->out, mask,
-		    &p.pins, &v, rc) : counter_deliver(ca, a->resident_id,
+		r = reissue ? counter_reissue(e->ca, a->resident_id, a->out, mask,
+		    &p.pins, &v, rc) : counter_deliver(e->ca, a->resident_id,
 		    a->out, mask, &p.pins, &v, rc);
 	pins_wipe(&p);
 	return r;
 }
 
 static int
-cmd_deliver(struct ca *ca, const struct args *a, struct counter_receipt *rc)
+cmd_deliver(struct cli_env *e, const struct args *a, struct counter_receipt *rc)
 {
-	return new_card_cmd(ca, a, rc, 0);
+	return new_card_cmd(e, a, rc, 0);
 }
 
 static int
-cmd_reissue(struct ca *ca, const struct args *a, struct counter_receipt *rc)
+cmd_reissue(struct cli_env *e, const struct args *a, struct counter_receipt *rc)
 {
-	return new_card_cmd(ca, a, rc, 1);
+	return new_card_cmd(e, a, rc, 1);
 }
 
 static int
-certs_cmd(struct ca *ca, const struct args *a, struct counter_receipt *rc,
+certs_cmd(struct cli_env *e, const struct args *a, struct counter_receipt *rc,
     int renew)
 {
 	struct counter_visit v;
@@ -204,26 +204,26 @@ certs_cmd(struct ca *ca, const struct args *a, struct counter_receipt *rc,
 		return r;
 	visit_from(a, &v);
 	if ((r = read_pins(&p, mask, 0)) == JPKI_OK)
-		r = renew ? counter_renew(ca, a->card, mask, &p.pins, &v, rc) :
-		    counter_issue(ca, a->card, mask, &p.pins, &v, rc);
+		r = renew ? counter_renew(e->ca, a->card, mask, &p.pins, &v, rc) :
+		    counter_issue(e->ca, a->card, mask, &p.pins, &v, rc);
 	pins_wipe(&p);
 	return r;
 }
 
 static int
-cmd_issue(struct ca *ca, const struct args *a, struct counter_receipt *rc)
+cmd_issue(struct cli_env *e, const struct args *a, struct counter_receipt *rc)
 {
-	return certs_cmd(ca, a, rc, 0);
+	return certs_cmd(e, a, rc, 0);
 }
 
 static int
-cmd_renew(struct ca *ca, const struct args *a, struct counter_receipt *rc)
+cmd_renew(struct cli_env *e, const struct args *a, struct counter_receipt *rc)
 {
-	return certs_cmd(ca, a, rc, 1);
+	return certs_cmd(e, a, rc, 1);
 }
 
 static int
-cmd_report_lost(struct ca *ca, const struct args *a,
+cmd_report_lost(struct cli_env *e, const struct args *a,
     struct counter_receipt *rc)
 {
 	struct counter_visit v;
@@ -232,11 +232,11 @@ cmd_report_lost(struct ca *ca, const struct args *a,
 		return jpki_fail(JPKI_ERR_USAGE, "report-lost needs --card CARD "
 		    "or --resident ID");
 	visit_from(a, &v);
-	return counter_report_lost(ca, a->card, a->resident_id, &v, rc);
+	return counter_report_lost(e->ca, a->card, a->resident_id, &v, rc);
 }
 
 static int
-cmd_reset_pin(struct ca *ca, const struct args *a,
+cmd_reset_pin(struct cli_env *e, const struct args *a,
     struct counter_receipt *rc)
 {
 	struct counter_visit v;
@@ -253,7 +253,7 @@ cmd_reset_pin(struct ca *ca, const struct args *a,
 		    "cardinfo");
 	visit_from(a, &v);
 	if ((r = read_pin(&p, k)) == JPKI_OK)
-		r = counter_reset_pin(ca, a->card, k, k == PIN_SIGN ?
+		r = counter_reset_pin(e->ca, a->card, k, k == PIN_SIGN ?
 		    p.pins.sign : k == PIN_AUTH ? p.pins.auth :
 		    p.pins.cardinfo, &v, rc);
 	pins_wipe(&p);
@@ -261,7 +261,7 @@ cmd_reset_pin(struct ca *ca, const struct args *a,
 }
 
 static int
-cmd_update_card(struct ca *ca, const struct args *a,
+cmd_update_card(struct cli_env *e, const struct args *a,
     struct counter_receipt *rc)
 {
 	struct counter_visit v;
@@ -270,17 +270,17 @@ cmd_update_card(struct ca *ca, const struct args *a,
 	if ((r = need(a->card, "--card CARD")) != JPKI_OK)
 		return r;
 	visit_from(a, &v);
-	return counter_update_card(ca, a->card, &v, rc);
+	return counter_update_card(e->ca, a->card, &v, rc);
 }
 
 static int
-cmd_recover(struct ca *ca, const struct args *a)
+cmd_recover(struct cli_env *e, const struct args *a)
 {
 	int r, repaired;
 
 	if ((r = need(a->card, "--card CARD")) != JPKI_OK)
 		return r;
-	if ((r = counter_card_recover(ca, a->card, &repaired)) != JPKI_OK)
+	if ((r = counter_card_recover(e->dd, a->card, &repaired)) != JPKI_OK)
 		return r;
 	if (a->json)
 		cli_print_json(json_pack("{s:s, s:b}", "card", a->card,
@@ -315,7 +315,7 @@ print_link(void *arg, const char *old_serial, const char *new_serial,
 
 /* 新旧紐付け: which certificate followed which, for relying parties. */
 static int
-cmd_links(struct ca *ca, const struct args *a)
+cmd_links(struct cli_env *e, const struct args *a)
 {
 	struct links_out l = {a->json ? json_array() : NULL};
 	char serial[SERIAL_HEX_MAX];
@@ -324,10 +324,10 @@ cmd_links(struct ca *ca, const struct args *a)
 
 	if ((r = need(a->serial, "--serial SERIAL")) != JPKI_OK ||
 	    (r = ca_serial_normalise(a->serial, serial)) != JPKI_OK ||
-	    (r = store_cert_get(ca_store(ca), serial, &c)) != JPKI_OK)
+	    (r = store_cert_get(datadir_store(e->dd), serial, &c)) != JPKI_OK)
 		goto out;
 	store_cert_free(&c);
-	if ((r = store_cert_links(ca_store(ca), serial, print_link, &l)))
+	if ((r = store_cert_links(datadir_store(e->dd), serial, print_link, &l)))
 		goto out;
 	if (l.arr != NULL) {
 		cli_print_json(l.arr);
@@ -343,18 +343,26 @@ cli_counter(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
-		int (*run)(struct ca *, const struct args *,
+		int (*run)(struct cli_env *, const struct args *,
 		    struct counter_receipt *);
+		unsigned open;
 	} cmds[] = {
-	    {"deliver", cmd_deliver}, {"issue", cmd_issue},
-	    {"renew", cmd_renew}, {"report-lost", cmd_report_lost},
-	    {"reissue", cmd_reissue}, {"reset-pin", cmd_reset_pin},
-	    {"update-card", cmd_update_card}, {"recover", NULL},
-	    {"links", NULL},
+	    /* Issuing or revoking: the CA keys.  Card and store only: the
+	     * data directory (and the CA certificates a procedure writes
+	     * onto the card). */
+	    {"deliver", cmd_deliver, CLI_CA_SIGN},
+	    {"issue", cmd_issue, CLI_CA_SIGN},
+	    {"renew", cmd_renew, CLI_CA_SIGN},
+	    {"report-lost", cmd_report_lost, CLI_CA_SIGN},
+	    {"reissue", cmd_reissue, CLI_CA_SIGN},
+	    {"reset-pin", cmd_reset_pin, CLI_WRITE | CLI_CA_CERTS},
+	    {"update-card", cmd_update_card, CLI_WRITE | CLI_CA_CERTS},
+	    {"recover", NULL, CLI_WRITE},
+	    {"links", NULL, CLI_READ},
 	};
 	struct counter_receipt rc;
 	struct args a;
-	struct ca *ca = NULL;
+	struct cli_env env;
 	size_t i;
 	int c, r;
 
@@ -409,18 +417,18 @@ cli_counter(int argc, char **argv)
 	if (cmds[i].run != NULL && a.clerk == NULL)
 		return cli_usage("counter %s needs --clerk NAME (who ran the "
 		    "procedure)", argv[1]);
-	if ((r = ca_open(cli_data_dir(a.data), &ca)) != JPKI_OK)
-		return cli_report(r);
+	if ((r = cli_open(a.data, cmds[i].open, &env)) != 0)
+		return r;
 	if (cmds[i].run == NULL)
-		r = strcmp(cmds[i].name, "links") == 0 ? cmd_links(ca, &a) :
-		    cmd_recover(ca, &a);
-	else if ((r = cmds[i].run(ca, &a, &rc)) == JPKI_OK) {
+		r = strcmp(cmds[i].name, "links") == 0 ? cmd_links(&env, &a) :
+		    cmd_recover(&env, &a);
+	else if ((r = cmds[i].run(&env, &a, &rc)) == JPKI_OK) {
 		if (a.json)
 			cli_print_json(json_pack("{s:o}", "receipt",
 			    counter_receipt_json(&rc)));
 		else
 			counter_receipt_print(stdout, &rc);
 	}
-	ca_close(&ca);
+	cli_close(&env);
 	return cli_report(r);
 }

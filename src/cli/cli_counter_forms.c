@@ -156,7 +156,7 @@ empty_receipt(const char *procedure)
 /* ---- proxy-apply (R14, visit 1) ---- */
 
 static int
-cmd_apply(struct ca *ca, struct args *a)
+cmd_apply(struct cli_env *e, struct args *a)
 {
 	struct proxy_apply_result res;
 	enum form_purpose purpose;
@@ -184,7 +184,7 @@ cmd_apply(struct ca *ca, struct args *a)
 	    &types)) != JPKI_OK) {
 		return r;
 	}
-	if ((r = counter_proxy_apply(ca, resident, purpose, types, pin,
+	if ((r = counter_proxy_apply(e->ca, resident, purpose, types, pin,
 	    &a->proxy, a->clerk, a->out, &res)) != JPKI_OK)
 		return r;
 	jdate_format(res.form_expiry, exp);
@@ -257,7 +257,7 @@ read_form_secrets(const struct inquiry_form *f, struct form_secrets *s,
 }
 
 static int
-cmd_complete(struct ca *ca, struct args *a)
+cmd_complete(struct cli_env *e, struct args *a)
 {
 	struct form_secrets sec;
 	struct counter_pins pins;
@@ -272,7 +272,7 @@ cmd_complete(struct ca *ca, struct args *a)
 	if ((r = need_clerk(a)) != JPKI_OK)
 		return r;
 	if (a->form == NULL)    /* R14: refused, with the way forward */
-		return counter_proxy_complete(ca, 0, 0, a->card, NULL, NULL,
+		return counter_proxy_complete(e->ca, 0, 0, a->card, NULL, NULL,
 		    &a->proxy, a->clerk, &rcpt);
 	if ((r = parse_positive("--form", a->form, &number)) != JPKI_OK)
 		return r;
@@ -282,11 +282,11 @@ cmd_complete(struct ca *ca, struct args *a)
 	if (a->card == NULL)
 		return jpki_fail(JPKI_ERR_USAGE, "--card CARD is needed (R13: "
 		    "the holder's card)");
-	if ((r = store_form_get(ca_store(ca), number, &f)) != JPKI_OK)
+	if ((r = store_form_get(datadir_store(e->dd), number, &f)) != JPKI_OK)
 		return r;
 	if ((r = read_form_secrets(&f, &sec, &pins)) != JPKI_OK)
 		goto out;
-	if ((r = counter_proxy_complete(ca, number, purpose, a->card, sec.code,
+	if ((r = counter_proxy_complete(e->ca, number, purpose, a->card, sec.code,
 	    &pins, &a->proxy, a->clerk, &rcpt)) != JPKI_OK)
 		goto out;
 	if (a->json) {
@@ -354,7 +354,7 @@ parse_window(const char *s, int *months, int *days)
 }
 
 static int
-cmd_notices(struct ca *ca, struct args *a)
+cmd_notices(struct cli_env *e, struct args *a)
 {
 	struct notice_run run;
 	int last = -1, r;
@@ -372,7 +372,7 @@ cmd_notices(struct ca *ca, struct args *a)
 		run.progress = progress_bar;
 		run.progress_arg = &last;
 	}
-	if ((r = counter_notices(ca, &run)) != JPKI_OK)
+	if ((r = counter_notices(e->dd, &run)) != JPKI_OK)
 		return r;
 	if (a->json)
 		cli_print_json(json_pack("{s:I, s:I, s:I, s:s, s:s, s:o}",
@@ -404,7 +404,7 @@ types_json(const struct inquiry_form *f)
 }
 
 static int
-cmd_show(struct ca *ca, struct args *a)
+cmd_show(struct cli_env *e, struct args *a)
 {
 	struct inquiry_form f;
 	char issued[11], expiry[11], used[26] = "";
@@ -414,7 +414,7 @@ cmd_show(struct ca *ca, struct args *a)
 	if ((r = parse_positive("form number", a->pos ? a->pos : a->form,
 	    &number)) != JPKI_OK)
 		return r;
-	if ((r = store_form_get(ca_store(ca), number, &f)) != JPKI_OK)
+	if ((r = store_form_get(datadir_store(e->dd), number, &f)) != JPKI_OK)
 		return r;
 	jdate_format(f.issued_on, issued);
 	jdate_format(f.expiry, expiry);
@@ -457,14 +457,17 @@ cli_counter_forms(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
-		int (*run)(struct ca *, struct args *);
+		int (*run)(struct cli_env *, struct args *);
 		int procedure;          /* records a clerk */
+		unsigned open;
 	} cmds[] = {
-	    {"proxy-apply", cmd_apply, 1}, {"proxy-complete", cmd_complete, 1},
-	    {"notices", cmd_notices, 1}, {"form-show", cmd_show, 0},
+	    {"proxy-apply", cmd_apply, 1, CLI_WRITE | CLI_CA_CERTS},
+	    {"proxy-complete", cmd_complete, 1, CLI_CA_SIGN},
+	    {"notices", cmd_notices, 1, CLI_WRITE},
+	    {"form-show", cmd_show, 0, CLI_READ},
 	};
 	struct args a;
-	struct ca *ca = NULL;
+	struct cli_env env;
 	int rc;
 
 	if (argc < 2)
@@ -477,10 +480,10 @@ cli_counter_forms(int argc, char **argv)
 		/* Bad usage is reported before the data directory is opened. */
 		if (cmds[i].procedure && (rc = need_clerk(&a)) != JPKI_OK)
 			return cli_report(rc);
-		if ((rc = ca_open(cli_data_dir(a.data), &ca)) != JPKI_OK)
-			return cli_report(rc);
-		rc = cmds[i].run(ca, &a);
-		ca_close(&ca);
+		if ((rc = cli_open(a.data, cmds[i].open, &env)) != 0)
+			return rc;
+		rc = cmds[i].run(&env, &a);
+		cli_close(&env);
 		return cli_report(rc);
 	}
 	return -1;

@@ -58,7 +58,7 @@ generate(int argc, char **argv)
 	int json = 0, full = 0, c, r = JPKI_OK;
 	enum cert_type types[2];
 	size_t ntypes = 0;
-	struct ca *ca = NULL;
+	struct cli_env env;
 	json_t *arr = NULL;
 
 	optind = 1;
@@ -94,19 +94,19 @@ generate(int argc, char **argv)
 	} else {
 		return cli_usage("--type: '%s' is not sign or auth", type);
 	}
-	if ((r = ca_open(cli_data_dir(data), &ca)) != JPKI_OK)
-		return cli_report(r);
+	if ((r = cli_open(data, CLI_CA_SIGN, &env)) != 0)
+		return r;
 	arr = json_array();
 	for (size_t t = 0; t < ntypes && r == JPKI_OK; t++) {
 		int first = full ? CA_CRL_FULL : shard >= 0 ? (int)shard :
 		    CA_CRL_FULL;
 		int last = full || shard >= 0 ? first :
-		    ca_config(ca)->crl_shards - 1;
+		    datadir_config(env.dd)->crl_shards - 1;
 
 		for (int s = first; s <= last && r == JPKI_OK; s++) {
 			struct ca_crl_result res;
 
-			if ((r = ca_crl_generate(ca, types[t], s, out, &res)))
+			if ((r = ca_crl_generate(env.ca, types[t], s, out, &res)))
 				break;
 			if (json)
 				json_array_append_new(arr, result_json(&res));
@@ -122,7 +122,7 @@ generate(int argc, char **argv)
 				    res.path);
 		}
 	}
-	ca_close(&ca);
+	cli_close(&env);
 	if (r == JPKI_OK && json) {
 		cli_print_json(arr);
 		arr = NULL;

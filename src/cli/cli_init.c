@@ -28,9 +28,10 @@ cli_init(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct ca_init_options o;
+	struct datadir_init_options o;
 	const char *data = NULL;
-	struct ca *ca = NULL;
+	struct datadir *dd = NULL;
+	const struct jpki_config *cfg;
 	long long bits;
 	int json = 0, c, r;
 
@@ -56,19 +57,22 @@ cli_init(int argc, char **argv)
 		return cli_usage("jpki init: unexpected argument '%s'",
 		    argv[optind]);
 	data = cli_data_dir(data);
-	if ((r = ca_datadir_init(data, &o)) != JPKI_OK)
+	if ((r = datadir_create(data, &o, &dd)) != JPKI_OK)
 		return cli_report(r);
-	if ((r = ca_open(data, &ca)) != JPKI_OK)
+	if ((r = ca_create(dd)) != JPKI_OK ||
+	    (r = datadir_create_finish(dd)) != JPKI_OK) {
+		datadir_close(&dd);
 		return cli_report(r);
+	}
+	cfg = datadir_config(dd);
 	if (json) {
 		cli_print_json(json_pack("{s:s, s:s, s:s}", "data", data,
-		    "municipality", ca_config(ca)->municipality, "policy",
-		    ca_config(ca)->test_policy ? "test" : "production"));
+		    "municipality", cfg->municipality, "policy",
+		    cfg->test_policy ? "test" : "production"));
 	} else {
 		printf("initialised %s (municipality %s, %s policy)\n", data,
-		    ca_config(ca)->municipality,
-		    ca_config(ca)->test_policy ? "test" : "production");
+		    cfg->municipality, cfg->test_policy ? "test" : "production");
 	}
-	ca_close(&ca);
+	datadir_close(&dd);
 	return 0;
 }

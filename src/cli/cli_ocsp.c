@@ -51,7 +51,7 @@ respond(int argc, char **argv)
 	const char *data = NULL, *in = NULL, *out = NULL;
 	struct ca_ocsp_answer ans;
 	struct jbuf req, resp;
-	struct ca *ca = NULL;
+	struct cli_env env;
 	int json = 0, c, r;
 
 	optind = 1;
@@ -70,14 +70,17 @@ respond(int argc, char **argv)
 	if (in == NULL || out == NULL)
 		return cli_usage("respond needs --in REQUEST.der and --out "
 		    "RESPONSE.der");
+	/* Like `jpki serve`: the data directory read-only, the responder
+	 * keys and no CA key. */
+	if ((r = cli_open(data, CLI_OCSP, &env)) != 0)
+		return r;
 	jbuf_init(&req);
 	jbuf_init(&resp);
 	/* One byte over the limit, so that an oversized request is refused
 	 * by the parser with its message, not cut short here. */
 	if ((r = file_read_all(in, PKI_OCSP_REQUEST_MAX + 1, &req)) != JPKI_OK)
 		goto done;
-	if ((r = ca_open(cli_data_dir(data), &ca)) != JPKI_OK ||
-	    (r = ca_ocsp_respond(ca, req.data, req.len, &resp, &ans)) ||
+	if ((r = ca_ocsp_respond(env.ca, req.data, req.len, &resp, &ans)) ||
 	    (r = durable_write(out, resp.data, resp.len, 0644)) != JPKI_OK)
 		goto done;
 	if (json) {
@@ -123,7 +126,7 @@ respond(int argc, char **argv)
 	else if (ans.status == PKI_OCSP_UNAUTHORIZED)
 		r = jpki_fail(JPKI_ERR_REFUSED, "%s", ans.why);
 done:
-	ca_close(&ca);
+	cli_close(&env);
 	jbuf_free(&req);
 	jbuf_free(&resp);
 	return cli_report(r);

@@ -93,13 +93,13 @@ parse(int argc, char **argv, struct args *a)
 }
 
 static json_t *
-resident_json(struct ca *ca, const struct resident *r)
+resident_json(struct cli_env *e, const struct resident *r)
 {
 	struct municipality m;
 	char birth[11];
 
 	jdate_format(r->birth, birth);
-	if (store_municipality_get(ca_store(ca), r->municipality, &m))
+	if (store_municipality_get(datadir_store(e->dd), r->municipality, &m))
 		memset(&m, 0, sizeof(m));
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
 	    "s:{s:s, s:s, s:s, s:s}, s:s, s:I}",
@@ -115,13 +115,13 @@ resident_json(struct ca *ca, const struct resident *r)
 }
 
 static void
-resident_print(struct ca *ca, const struct resident *r)
+resident_print(struct cli_env *e, const struct resident *r)
 {
 	struct municipality m;
 	char birth[11];
 
 	jdate_format(r->birth, birth);
-	if (store_municipality_get(ca_store(ca), r->municipality, &m))
+	if (store_municipality_get(datadir_store(e->dd), r->municipality, &m))
 		memset(&m, 0, sizeof(m));
 	printf("id:           %lld\nnumber:       %s\nname:         %s %s\n"
 	    "kana:         %s\naddress:      %s\nbirth:        %s\n"
@@ -149,25 +149,25 @@ parse_id(const char *s, int64_t *id)
 }
 
 static int
-cmd_add(struct ca *ca, struct args *a)
+cmd_add(struct cli_env *e, struct args *a)
 {
 	struct resident r;
 	int rc;
 
 	if (a->npos != 0)
 		return jpki_fail(JPKI_ERR_USAGE, "add takes options only");
-	if ((rc = register_parse(ca, &a->in, &r)) != JPKI_OK ||
-	    (rc = register_add(ca, &r, a->clerk)) != JPKI_OK)
+	if ((rc = register_parse(e->dd, &a->in, &r)) != JPKI_OK ||
+	    (rc = register_add(e->dd, &r, a->clerk)) != JPKI_OK)
 		return rc;
 	if (a->json)
-		cli_print_json(resident_json(ca, &r));
+		cli_print_json(resident_json(e, &r));
 	else
 		printf("added resident %lld\n", (long long)r.id);
 	return JPKI_OK;
 }
 
 static int
-cmd_import(struct ca *ca, struct args *a)
+cmd_import(struct cli_env *e, struct args *a)
 {
 	struct jbuf data;
 	long added;
@@ -177,7 +177,7 @@ cmd_import(struct ca *ca, struct args *a)
 		return jpki_fail(JPKI_ERR_USAGE, "import takes one CSV file");
 	if ((rc = file_read_all(a->pos[0], CSV_INPUT_MAX, &data)) != JPKI_OK)
 		return rc;
-	rc = register_import_csv(ca, data.data, data.len, a->clerk, &added);
+	rc = register_import_csv(e->dd, data.data, data.len, a->clerk, &added);
 	jbuf_free(&data);
 	if (rc != JPKI_OK)
 		return rc;
@@ -189,7 +189,7 @@ cmd_import(struct ca *ca, struct args *a)
 }
 
 static int
-cmd_show(struct ca *ca, struct args *a)
+cmd_show(struct cli_env *e, struct args *a)
 {
 	struct resident r;
 	int64_t id = 0;
@@ -198,17 +198,17 @@ cmd_show(struct ca *ca, struct args *a)
 	if (a->npos != 1)
 		return jpki_fail(JPKI_ERR_USAGE, "show takes one resident ID");
 	if ((rc = parse_id(a->pos[0], &id)) != JPKI_OK ||
-	    (rc = store_resident_get(ca_store(ca), id, &r)) != JPKI_OK)
+	    (rc = store_resident_get(datadir_store(e->dd), id, &r)) != JPKI_OK)
 		return rc;
 	if (a->json)
-		cli_print_json(resident_json(ca, &r));
+		cli_print_json(resident_json(e, &r));
 	else
-		resident_print(ca, &r);
+		resident_print(e, &r);
 	return JPKI_OK;
 }
 
 struct list_ctx {
-	struct ca *ca;
+	struct cli_env *e;
 	json_t *arr;
 };
 
@@ -219,7 +219,7 @@ list_one(void *arg, const struct resident *r)
 	char birth[11];
 
 	if (l->arr != NULL) {
-		json_array_append_new(l->arr, resident_json(l->ca, r));
+		json_array_append_new(l->arr, resident_json(l->e, r));
 	} else {
 		jdate_format(r->birth, birth);
 		printf("%-6lld %s  %s %s  %s  %s\n", (long long)r->id, r->number,
@@ -229,14 +229,14 @@ list_one(void *arg, const struct resident *r)
 }
 
 static int
-cmd_list(struct ca *ca, struct args *a)
+cmd_list(struct cli_env *e, struct args *a)
 {
-	struct list_ctx l = {ca, a->json ? json_array() : NULL};
+	struct list_ctx l = {e, a->json ? json_array() : NULL};
 	int rc;
 
 	if (a->npos != 0)
 		return jpki_fail(JPKI_ERR_USAGE, "list takes no arguments");
-	rc = store_resident_list(ca_store(ca), 0, 0, list_one, &l);
+	rc = store_resident_list(datadir_store(e->dd), 0, 0, list_one, &l);
 	if (l.arr != NULL) {
 		if (rc == JPKI_OK)
 			cli_print_json(l.arr);
@@ -247,7 +247,7 @@ cmd_list(struct ca *ca, struct args *a)
 }
 
 static int
-cmd_change(struct ca *ca, struct args *a)
+cmd_change(struct cli_env *e, struct args *a)
 {
 	struct register_change ch;
 	int64_t id = 0;
@@ -271,7 +271,7 @@ cmd_change(struct ca *ca, struct args *a)
 	ch.birth = a->in.birth;
 	ch.gender = a->in.gender;
 	ch.deceased = a->deceased;
-	if ((rc = register_change(ca, id, &ch, a->clerk, &revoked)))
+	if ((rc = register_change(e->ca, id, &ch, a->clerk, &revoked)))
 		return rc;
 	if (a->json)
 		cli_print_json(json_pack("{s:I, s:i}", "id", (json_int_t)id,
@@ -287,13 +287,16 @@ cli_resident(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
-		int (*run)(struct ca *, struct args *);
+		int (*run)(struct cli_env *, struct args *);
+		unsigned open;
 	} cmds[] = {
-	    {"add", cmd_add}, {"import", cmd_import}, {"show", cmd_show},
-	    {"list", cmd_list}, {"change", cmd_change},
+	    {"add", cmd_add, CLI_WRITE}, {"import", cmd_import, CLI_WRITE},
+	    {"show", cmd_show, CLI_READ}, {"list", cmd_list, CLI_READ},
+	    /* R6: a change of facts revokes the signing certificate. */
+	    {"change", cmd_change, CLI_CA_SIGN},
 	};
 	struct args a;
-	struct ca *ca = NULL;
+	struct cli_env env;
 	int rc;
 
 	if (argc < 2) {
@@ -305,10 +308,10 @@ cli_resident(int argc, char **argv)
 			continue;
 		if ((rc = parse(argc - 1, argv + 1, &a)) != 0)
 			return rc < 0 ? 0 : rc;
-		if ((rc = ca_open(cli_data_dir(a.data), &ca)) != JPKI_OK)
-			return cli_report(rc);
-		rc = cmds[i].run(ca, &a);
-		ca_close(&ca);
+		if ((rc = cli_open(a.data, cmds[i].open, &env)) != 0)
+			return rc;
+		rc = cmds[i].run(&env, &a);
+		cli_close(&env);
 		return cli_report(rc);
 	}
 	if (strcmp(argv[1], "--help") == 0) {

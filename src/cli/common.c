@@ -26,6 +26,30 @@ cli_data_dir(const char *opt)
 }
 
 int
+cli_open(const char *data, unsigned what, struct cli_env *env)
+{
+	int r;
+
+	memset(env, 0, sizeof(*env));
+	if ((r = datadir_open(cli_data_dir(data), (what & CLI_WRITE) ?
+	    DATADIR_READ_WRITE : DATADIR_READ_ONLY, &env->dd)) != JPKI_OK)
+		return cli_report(r);
+	if ((what & CLI_CA_CERTS) && (r = ca_open(env->dd, what &
+	    (CA_KEYS_CA | CA_KEYS_OCSP), &env->ca)) != JPKI_OK) {
+		cli_close(env);
+		return cli_report(r);
+	}
+	return 0;
+}
+
+void
+cli_close(struct cli_env *env)
+{
+	ca_close(&env->ca);
+	datadir_close(&env->dd);
+}
+
+int
 cli_report(int code)
 {
 	const char *msg = jpki_errmsg();

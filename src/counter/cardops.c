@@ -49,7 +49,7 @@ write_durable(const char *path, const uint8_t *p, size_t n)
 	return durable_sync_dir_of(path);
 }
 
-static int recover_pending(struct ca *ca, const char *card_path,
+static int recover_pending(struct datadir *dd, const char *card_path,
     int *repaired);
 
 static int
@@ -64,11 +64,14 @@ set_paths(struct card_session *cs, const char *path)
 }
 
 static int
-load_master(struct ca *ca, uint8_t master[CARD_ISSUER_KEY_LEN])
+load_master(struct datadir *dd, uint8_t master[CARD_ISSUER_KEY_LEN])
 {
-	char keypath[4096];
+	char keypath[DATADIR_PATH_MAX];
+	int r;
 
-	snprintf(keypath, sizeof(keypath), "%s/issuer-master.key", ca_dir(ca));
+	if ((r = datadir_path(dd, DATADIR_ISSUER_MASTER_KEY, NULL, keypath,
+	    sizeof(keypath))) != JPKI_OK)
+		return r;
 	return card_issuer_master_load(keypath, master);
 }
 
@@ -95,7 +98,7 @@ cardsess_open(struct ca *ca, const char *path, struct card_session *cs)
 	/* A new card whose write was interrupted has only its pending
 	 * image; nobody else can be writing it. */
 	if (access(path, F_OK) != 0 &&
-	    (r = recover_pending(ca, path, &repaired)) != JPKI_OK)
+	    (r = recover_pending(ca_datadir(ca), path, &repaired)) != JPKI_OK)
 		return r;
 	if (access(path, F_OK) != 0)
 		return jpki_fail(JPKI_ERR_NOTFOUND, "card: %s: no such card "
@@ -104,7 +107,7 @@ cardsess_open(struct ca *ca, const char *path, struct card_session *cs)
 	 * are done, and the file is checked as the card module checks it. */
 	if ((r = card_image_load(path, &cs->held)) != JPKI_OK)
 		return r;
-	if ((r = recover_pending(ca, path, &repaired)) != JPKI_OK)
+	if ((r = recover_pending(ca_datadir(ca), path, &repaired)) != JPKI_OK)
 		return r;
 	/* After a roll-forward the file is newer than what was loaded; held
 	 * stays only for its lock. */
@@ -137,12 +140,12 @@ cardsess_new(struct ca *ca, const char *path, struct card_session *cs)
 		    "card never overwrites a file", path);
 	/* An interrupted delivery to the same path: finish or undo it
 	 * first (a finished one then exists and is not overwritten). */
-	if ((r = recover_pending(ca, path, &repaired)) != JPKI_OK)
+	if ((r = recover_pending(ca_datadir(ca), path, &repaired)) != JPKI_OK)
 		return r;
 	if (access(path, F_OK) == 0)
 		return jpki_fail(JPKI_ERR_CONFLICT, "%s already exists; a new "
 		    "card never overwrites a file", path);
-	if ((r = load_master(ca, master)) != JPKI_OK)
+	if ((r = load_master(ca_datadir(ca), master)) != JPKI_OK)
 		return r;
 	/* The card module makes blank chips only as files: make one beside
 	 * the target, read it back and remove it. */
@@ -166,7 +169,7 @@ cardsess_issuer_auth(struct ca *ca, struct card_session *cs)
 	uint8_t master[CARD_ISSUER_KEY_LEN];
 	int r;
 
-	if ((r = load_master(ca, master)) != JPKI_OK)
+	if ((r = load_master(ca_datadir(ca), master)) != JPKI_OK)
 		return r;
 	r = card_client_issuer_auth(cs->t, master);
 	jpki_wipe(master, sizeof(master));
@@ -228,9 +231,9 @@ cardsess_close(struct card_session *cs)
  * image does not exist yet: a new card), so no procedure is between its
  * stage and its finish on this card right now. */
 static int
-recover_pending(struct ca *ca, const char *card_path, int *repaired)
+recover_pending(struct datadir *dd, const char *card_path, int *repaired)
 {
-	struct store *s = ca_store(ca);
+	struct store *s = datadir_store(dd);
 	struct card_record rec;
 	struct card *c = NULL;
 	struct jbuf img;
@@ -272,7 +275,8 @@ recover_pending(struct ca *ca, const char *card_path, int *repaired)
 }
 
 int
-counter_card_recover(struct ca *ca, const char *card_path, int *repaired)
+counter_card_recover(struct datadir *dd, const char *card_path,
+    int *repaired)
 {
 	struct card *held = NULL;
 	int r, done = 0;
@@ -280,7 +284,7 @@ counter_card_recover(struct ca *ca, const char *card_path, int *repaired)
 	if (access(card_path, F_OK) == 0 &&
 	    (r = card_image_load(card_path, &held)) != JPKI_OK)
 		return r;
-	r = recover_pending(ca, card_path, &done);
+	r = recover_pending(dd, card_path, &done);
 	card_free(&held);
 	if (repaired != NULL)
 		*repaired = done != 0;

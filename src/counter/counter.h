@@ -13,6 +13,7 @@
 
 #include "ca/ca.h"
 #include "card/card.h"
+#include "datadir/datadir.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -36,10 +37,10 @@ struct register_input {
 
 /* Validate and fill a resident (no store access but the municipality).
  * JPKI_ERR_INPUT naming the field. */
-int register_parse(struct ca *ca, const struct register_input *in,
+int register_parse(struct datadir *dd, const struct register_input *in,
     struct resident *out);
 /* Add one resident with its audit entry; sets r->id. */
-int register_add(struct ca *ca, struct resident *r, const char *actor);
+int register_add(struct datadir *dd, struct resident *r, const char *actor);
 /* Import a CSV file with a header line naming the columns number, name,
  * address, birth, gender and optionally kana, municipality.  Every row is
  * checked first (its fields; its number neither twice in the file nor
@@ -51,7 +52,7 @@ int register_add(struct ca *ca, struct resident *r, const char *actor);
  * batches before stay added: the message names the row, and *added says
  * how many residents were added (also on success). */
 #define REGISTER_IMPORT_BATCH 10000
-int register_import_csv(struct ca *ca, const void *data, size_t len,
+int register_import_csv(struct datadir *dd, const void *data, size_t len,
     const char *actor, long *added);
 
 /* A register change (R6): facts given (non-NULL) replace the current ones.
@@ -239,7 +240,8 @@ int counter_update_card(struct ca *ca, const char *card_path,
  * rename it over the image when the store recorded it (the procedure
  * committed), else delete it.  *repaired (may be NULL) gets 1 if something
  * was done.  Every procedure on a card calls it first. */
-int counter_card_recover(struct ca *ca, const char *card_path, int *repaired);
+int counter_card_recover(struct datadir *dd, const char *card_path,
+    int *repaired);
 
 /* The receipt as JSON ({"number", "procedure", ..., "fees": [{"item",
  * "label", "yen"}], "total_yen"}) and as text. */
@@ -341,6 +343,6 @@ struct notice_run {
 	long already;              /* certificates noticed by an earlier run */
 	char csv_path[512];
 };
-int counter_notices(struct ca *ca, struct notice_run *run);
+int counter_notices(struct datadir *dd, struct notice_run *run);
 
 #endif

@@ -421,7 +421,7 @@ counter_proxy_apply(struct ca *ca, int64_t resident_id,
     const struct proxy_person *proxy, const char *clerk,
     const char *pdf_path, struct proxy_apply_result *out)
 {
-	struct store *s = ca_store(ca);
+	struct store *s = datadir_store(ca_datadir(ca));
 	struct proxy_application app;
 	struct inquiry_form f;
 	struct resident holder, now_holder;
@@ -510,7 +510,7 @@ static int
 complete_in_tx(void *arg, struct ca *ca, const struct counter_receipt *rcpt)
 {
 	struct complete_ctx *c = arg;
-	struct store *s = ca_store(ca);
+	struct store *s = datadir_store(ca_datadir(ca));
 	struct inquiry_form f;
 	struct proxy_application app;
 	char subject[40];
@@ -589,7 +589,7 @@ counter_proxy_complete(struct ca *ca, int64_t form_number,
 	memset(&ctx, 0, sizeof(ctx));
 	if ((r = jpki_now_checked(&ctx.now)) != JPKI_OK)
 		return r;
-	if ((r = store_form_get(ca_store(ca), form_number, &f)) != JPKI_OK)
+	if ((r = store_form_get(datadir_store(ca_datadir(ca)), form_number, &f)) != JPKI_OK)
 		return r;
 	if (purpose == 0)
 		purpose = f.purpose;

@@ -157,10 +157,10 @@ drop_noticed(struct store *s, struct notice_run *run, struct expiring **g,
  * and the form, its links and the audit entry recorded.  After the
  * commit the PDF is renamed into place. */
 static int
-make_notice(struct ca *ca, struct notice_run *run, struct expiring **g,
+make_notice(struct datadir *dd, struct notice_run *run, struct expiring **g,
     size_t n, const struct resident *holder, int64_t now)
 {
-	struct store *s = ca_store(ca);
+	struct store *s = datadir_store(dd);
 	struct municipality muni;
 	struct inquiry_form f;
 	struct notice_doc doc;
@@ -279,10 +279,10 @@ out:
  * form; the rest get new notices, FORM_CERTS_MAX certificates to a form;
  * then the CSV rows. */
 static int
-notice_holder(struct ca *ca, struct notice_run *run, struct expiring *g,
+notice_holder(struct datadir *dd, struct notice_run *run, struct expiring *g,
     size_t n, int64_t now, struct jbuf *csv)
 {
-	struct store *s = ca_store(ca);
+	struct store *s = datadir_store(dd);
 	struct resident holder;
 	struct expiring *fresh[FORM_CERTS_MAX];
 	size_t nfresh = 0;
@@ -298,7 +298,7 @@ notice_holder(struct ca *ca, struct notice_run *run, struct expiring *g,
 		else
 			fresh[nfresh++] = &g[i];
 		if (nfresh == FORM_CERTS_MAX || (i + 1 == n && nfresh > 0)) {
-			if ((r = make_notice(ca, run, fresh, nfresh, &holder,
+			if ((r = make_notice(dd, run, fresh, nfresh, &holder,
 			    now)) != JPKI_OK)
 				return r;
 			nfresh = 0;
@@ -332,7 +332,7 @@ write_csv(const char *path, const struct jbuf *b)
  * (the transaction never committed) delete it.  The check code is only in
  * that file, so it must not be lost. */
 static int
-recover_pending(struct ca *ca, const char *dir)
+recover_pending(struct datadir *dd, const char *dir)
 {
 	struct inquiry_form f;
 	struct dirent *e;
@@ -350,7 +350,7 @@ recover_pending(struct ca *ca, const char *dir)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		snprintf(final, sizeof(final), "%s/notice-%lld.pdf", dir, n);
-		r = store_form_get(ca_store(ca), n, &f);
+		r = store_form_get(datadir_store(dd), n, &f);
 		if (r == JPKI_OK && f.origin == FORM_FROM_NOTICE) {
 			if (rename(path, final) != 0) {
 				r = jpki_fail(JPKI_ERR_IO, "cannot rename %s",
@@ -369,7 +369,7 @@ recover_pending(struct ca *ca, const char *dir)
 }
 
 int
-counter_notices(struct ca *ca, struct notice_run *run)
+counter_notices(struct datadir *dd, struct notice_run *run)
 {
 	static const char header[] = "form,resident,holder,address,type,"
 	    "serial,not_after,renewal_opens,status,file\r\n";
@@ -419,13 +419,13 @@ counter_notices(struct ca *ca, struct notice_run *run)
 		return jpki_fail(JPKI_ERR_CONFLICT, "another `jpki counter "
 		    "notices` is writing to %s", run->out_dir);
 	}
-	if ((r = recover_pending(ca, run->out_dir)) != JPKI_OK)
+	if ((r = recover_pending(dd, run->out_dir)) != JPKI_OK)
 		goto out;
 	today = jst_date_of(now);
 	last = run->within_months ? jdate_add_months(today,
 	    run->within_months) : jdate_add_days(today, run->within_days);
 
-	r = store_cert_expiring(ca_store(ca), now, jst_end_of_day(last),
+	r = store_cert_expiring(datadir_store(dd), now, jst_end_of_day(last),
 	    collect, &list);
 	if (r == JPKI_OK && list.failed)
 		r = jpki_fail(JPKI_ERR_NOMEM, "notices: more than %ld "
@@ -445,7 +445,7 @@ counter_notices(struct ca *ca, struct notice_run *run)
 		while (j < list.n && list.v[j].resident_id ==
 		    list.v[i].resident_id)
 			j++;
-		if ((r = notice_holder(ca, run, list.v + i, j - i, now, &csv)))
+		if ((r = notice_holder(dd, run, list.v + i, j - i, now, &csv)))
 			goto out;
 		if (run->progress != NULL)
 			run->progress(run->progress_arg, ++done, holders);

@@ -78,7 +78,7 @@ visit_start(struct visit *w, struct ca *ca, const struct counter_visit *v,
 	memset(w, 0, sizeof(*w));
 	memset(rcpt, 0, sizeof(*rcpt));
 	w->ca = ca;
-	w->s = ca_store(ca);
+	w->s = datadir_store(ca_datadir(ca));
 	w->v = v;
 	w->rcpt = rcpt;
 	rcpt->proc = proc;
@@ -540,7 +540,7 @@ visit_finish(struct visit *w, enum procedure fee_proc, int charge)
 	int r;
 
 	if (charge) {
-		rc->nfees = rules_fees_for(&ca_config(w->ca)->fees, fee_proc,
+		rc->nfees = rules_fees_for(&datadir_config(ca_datadir(w->ca))->fees, fee_proc,
 		    rc->nissued, rc->fees, RULES_FEE_LINES_MAX);
 		if (rc->nfees > RULES_FEE_LINES_MAX)
 			return jpki_fail(JPKI_ERR_INTERNAL, "fees: too many "

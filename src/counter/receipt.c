@@ -64,7 +64,7 @@ int
 receipt_record(struct ca *ca, const struct counter_visit *v, int64_t card_id,
     struct counter_receipt *rcpt)
 {
-	struct store *s = ca_store(ca);
+	struct store *s = datadir_store(ca_datadir(ca));
 	struct receipt_record rec;
 	const struct counter_proxy *px = v->proxy;
 	int r;

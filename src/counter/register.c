@@ -155,11 +155,11 @@ set_flags(const char *field, const char *given, char *flags, size_t cap)
  * municipality found (an import's rows mostly share one): that one is not
  * looked up again, and a new one found is remembered there. */
 static int
-parse_resident(struct ca *ca, const struct register_input *in,
+parse_resident(struct datadir *dd, const struct register_input *in,
     struct resident *r, char known_muni[MUNI_CODE_LEN + 1])
 {
 	const char *muni = in->municipality ? in->municipality :
-	    ca_config(ca)->municipality;
+	    datadir_config(dd)->municipality;
 	struct municipality m;
 	int64_t now;
 	int rc;
@@ -191,7 +191,7 @@ parse_resident(struct ca *ca, const struct register_input *in,
 	    r->address_flags, sizeof(r->address_flags))) != JPKI_OK)
 		return rc;
 	if (known_muni == NULL || strcmp(muni, known_muni) != 0) {
-		if (store_municipality_get(ca_store(ca), muni, &m) != JPKI_OK)
+		if (store_municipality_get(datadir_store(dd), muni, &m) != JPKI_OK)
 			return jpki_fail(JPKI_ERR_INPUT, "municipality: no "
 			    "municipality with code '%.10s'", muni);
 		muni = m.code;
@@ -206,21 +206,21 @@ parse_resident(struct ca *ca, const struct register_input *in,
 }
 
 int
-register_parse(struct ca *ca, const struct register_input *in,
+register_parse(struct datadir *dd, const struct register_input *in,
     struct resident *r)
 {
-	return parse_resident(ca, in, r, NULL);
+	return parse_resident(dd, in, r, NULL);
 }
 
 /* Insert inside the caller's transaction; a duplicate number is bad input
  * (the register holds one record per individual number). */
 static int
-add_in_tx(struct ca *ca, struct resident *r, const char *actor)
+add_in_tx(struct datadir *dd, struct resident *r, const char *actor)
 {
 	char subject[32], detail[64];
 	int rc;
 
-	rc = store_resident_insert(ca_store(ca), r);
+	rc = store_resident_insert(datadir_store(dd), r);
 	if (rc == JPKI_ERR_CONFLICT)
 		return jpki_fail(JPKI_ERR_INPUT, "number: a resident with "
 		    "individual number %s is already registered", r->number);
@@ -229,19 +229,19 @@ add_in_tx(struct ca *ca, struct resident *r, const char *actor)
 	snprintf(subject, sizeof(subject), "resident:%lld", (long long)r->id);
 	snprintf(detail, sizeof(detail), "{\"municipality\": \"%s\"}",
 	    r->municipality);
-	return store_audit_append(ca_store(ca), actor, "resident.add", subject,
+	return store_audit_append(datadir_store(dd), actor, "resident.add", subject,
 	    detail);
 }
 
 int
-register_add(struct ca *ca, struct resident *r, const char *actor)
+register_add(struct datadir *dd, struct resident *r, const char *actor)
 {
-	struct store *s = ca_store(ca);
+	struct store *s = datadir_store(dd);
 	int rc;
 
 	if ((rc = store_begin(s)) != JPKI_OK)
 		return rc;
-	if ((rc = add_in_tx(ca, r, actor)) != JPKI_OK) {
+	if ((rc = add_in_tx(dd, r, actor)) != JPKI_OK) {
 		store_rollback(s);
 		return rc;
 	}
@@ -403,7 +403,7 @@ numbers_add(struct numbers_seen *ns, const char *number, long row,
  * earlier in the file nor in the register.  JPKI_OK or the first bad row
  * named; nothing is written. */
 static int
-import_check(struct ca *ca, struct csv *c, const int col[COL__COUNT],
+import_check(struct datadir *dd, struct csv *c, const int col[COL__COUNT],
     int header_fields)
 {
 	struct numbers_seen seen = {NULL, 0, 0};
@@ -417,7 +417,7 @@ import_check(struct ca *ca, struct csv *c, const int col[COL__COUNT],
 		if ((rc = next_row(c, col, header_fields, &in, &got)) ||
 		    !got)
 			break;
-		if ((rc = parse_resident(ca, &in, &r, muni)) != JPKI_OK ||
+		if ((rc = parse_resident(dd, &in, &r, muni)) != JPKI_OK ||
 		    (rc = numbers_add(&seen, r.number, c->row, &earlier)))
 			goto bad_row;
 		if (earlier != 0) {
@@ -426,7 +426,7 @@ import_check(struct ca *ca, struct csv *c, const int col[COL__COUNT],
 			    earlier);
 			goto bad_row;
 		}
-		rc = store_resident_by_number(ca_store(ca), r.number, &other);
+		rc = store_resident_by_number(datadir_store(dd), r.number, &other);
 		if (rc == JPKI_OK)
 			rc = jpki_fail(JPKI_ERR_INPUT, "number: a resident with "
 			    "individual number %s is already registered",
@@ -459,10 +459,10 @@ import_partly(int rc, long added)
 /* Pass two: the checked rows added, REGISTER_IMPORT_BATCH to a
  * transaction.  *added counts the rows committed. */
 static int
-import_add(struct ca *ca, struct csv *c, const int col[COL__COUNT],
+import_add(struct datadir *dd, struct csv *c, const int col[COL__COUNT],
     int header_fields, const char *actor, long *added)
 {
-	struct store *s = ca_store(ca);
+	struct store *s = datadir_store(dd);
 	struct register_input in;
 	struct resident r;
 	char muni[MUNI_CODE_LEN + 1] = "";
@@ -475,8 +475,8 @@ import_add(struct ca *ca, struct csv *c, const int col[COL__COUNT],
 		if ((rc = next_row(c, col, header_fields, &in, &got)) ||
 		    !got)
 			break;
-		if ((rc = parse_resident(ca, &in, &r, muni)) != JPKI_OK ||
-		    (rc = add_in_tx(ca, &r, actor)) != JPKI_OK) {
+		if ((rc = parse_resident(dd, &in, &r, muni)) != JPKI_OK ||
+		    (rc = add_in_tx(dd, &r, actor)) != JPKI_OK) {
 			rc = row_fail(c, rc);
 			break;
 		}
@@ -499,7 +499,7 @@ import_add(struct ca *ca, struct csv *c, const int col[COL__COUNT],
 }
 
 int
-register_import_csv(struct ca *ca, const void *data, size_t len,
+register_import_csv(struct datadir *dd, const void *data, size_t len,
     const char *actor, long *added)
 {
 	struct csv *c;
@@ -515,12 +515,12 @@ register_import_csv(struct ca *ca, const void *data, size_t len,
 	if ((rc = read_header(c, col)) != JPKI_OK)
 		goto out;
 	header_fields = c->nfields;
-	if ((rc = import_check(ca, c, col, header_fields)) != JPKI_OK)
+	if ((rc = import_check(dd, c, col, header_fields)) != JPKI_OK)
 		goto out;
 	csv_init(c, data, len);
 	if ((rc = read_header(c, col)) != JPKI_OK)
 		goto out;
-	rc = import_add(ca, c, col, header_fields, actor, added);
+	rc = import_add(dd, c, col, header_fields, actor, added);
 out:
 	free(c);
 	return rc;
@@ -565,7 +565,7 @@ int
 register_change(struct ca *ca, int64_t id, const struct register_change *ch,
     const char *actor, int *revoked)
 {
-	struct store *s = ca_store(ca);
+	struct store *s = datadir_store(ca_datadir(ca));
 	struct resident r, old;
 	struct revoke_scan scan;
 	char subject[32];

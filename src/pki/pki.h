@@ -30,6 +30,11 @@
 #define PKI_ADDRESS_MAX_CHARS RULES_ADDRESS_MAX_CHARS
 /* Our limit for the name (J-LIS does not publish one we could find). */
 #define PKI_NAME_MAX_CHARS 100
+/* Signatures up to RSA-8192; the longest TBSCertificate we sign (the facts
+ * at their limits and every URI at PKI_URI_MAX fit many times over; the
+ * lengths stay in 3 octets). */
+#define PKI_SIG_MAX 1024
+#define PKI_TBS_MAX (1 << 20)
 /* RFC 5280 Appendix A upper bounds, in characters. */
 #define PKI_UB_ORGANIZATION 64
 #define PKI_UB_ORG_UNIT 64
@@ -100,7 +105,9 @@ int pki_crl_dirname(enum cert_type ca, const struct pki_names *n,
  * C=JP,O=service_ja[,OU=service_ou_x_ja][,OU=agency_ja]; BasicConstraints
  * critical CA:TRUE; CDP DirName = own DN; SKI (SHA-1 of the key); in that
  * order; sha256WithRSAEncryption.  serial: big-endian magnitude, not zero.
- * Times are seconds since the epoch (UTCTime before 2050). */
+ * Times are seconds since the epoch (UTCTime before 2050).  key: the CA's
+ * public key.  The result is unsigned: the CA's key signs it (pki_cert_tbs
+ * and pki_cert_assemble through the key seam, or pki_cert_sign). */
 int pki_ca_cert_build(enum cert_type ca, const struct pki_names *n,
     EVP_PKEY *key, const uint8_t *serial, size_t serial_len,
     int64_t not_before, int64_t not_after, X509 **out);
@@ -108,9 +115,9 @@ int pki_ca_cert_build(enum cert_type ca, const struct pki_names *n,
 /* Delegated OCSP responder certificate for a CA (RFC 6960 section 4.2.2.2):
  * subject C=JP, O=org, OU=ou_x, CN=OCSP Responder; KeyUsage critical
  * digitalSignature; EKU id-kp-OCSPSigning; id-pkix-ocsp-nocheck; AKI; SKI.
- * Signed with ca_key, which must match ca_cert. */
+ * Unsigned, like pki_ca_cert_build(): ca_cert's key signs it. */
 int pki_ocsp_cert_build(enum cert_type ca, const struct pki_names *n,
-    X509 *ca_cert, EVP_PKEY *ca_key, EVP_PKEY *responder_pub,
+    X509 *ca_cert, EVP_PKEY *responder_pub,
     const uint8_t *serial, size_t serial_len, int64_t not_before,
     int64_t not_after, X509 **out);
 
@@ -191,9 +198,34 @@ int pki_ee_tbs_encode(const struct pki_ee_template *t,
 int pki_signer_sign_tbs(struct pki_signer *s, const uint8_t *tbs,
     size_t tbs_len, uint8_t **der, size_t *len);
 /* The bare sha256WithRSAEncryption signature of data into sig (*sig_len:
- * its size in, the signature's length out). */
+ * its size in, the signature's length out); of a SHA-256 digest already
+ * made; and the same as a pki_sign_fn over a struct pki_signer *. */
 int pki_signer_sign_raw(struct pki_signer *s, const uint8_t *data,
     size_t len, uint8_t *sig, size_t *sig_len);
+int pki_signer_sign_digest(struct pki_signer *s, const uint8_t hash[32],
+    uint8_t *sig, size_t *sig_len);
+int pki_signer_sign_fn(void *signer, const uint8_t *data, size_t len,
+    uint8_t *sig, size_t *sig_len);
+/* Bytes of its signatures (the RSA modulus size). */
+size_t pki_signer_sig_len(const struct pki_signer *s);
+
+/* Signing without holding the key: whoever holds it (the CA's signer seam,
+ * or a struct pki_signer) makes a sha256WithRSAEncryption signature over
+ * data into sig (*sig_len: room in, length out). */
+typedef int pki_sign_fn(void *arg, const uint8_t *data, size_t len,
+    uint8_t *sig, size_t *sig_len);
+struct pki_sign_with {
+	pki_sign_fn *fn;
+	void *arg;
+};
+
+/* The DER TBSCertificate of a built certificate, its signature algorithm
+ * set to sha256WithRSAEncryption (OPENSSL_free()). */
+int pki_cert_tbs(X509 *x, uint8_t **tbs, size_t *len);
+/* Certificate ::= SEQUENCE { tbs, sha256WithRSAEncryption, signature }
+ * (OPENSSL_free()). */
+int pki_cert_assemble(const uint8_t *tbs, size_t tbs_len, const uint8_t *sig,
+    size_t sig_len, uint8_t **der, size_t *len);
 
 /* ---- CRLs, written as a stream (pki_crl.c) --------------------------------
  *
@@ -281,10 +313,8 @@ struct pki_ocsp_responder {
 	uint8_t *cert_der;
 	size_t cert_der_len;
 	uint8_t key_hash[20];
-	struct pki_signer *signer;
 };
-int pki_ocsp_responder_init(struct pki_ocsp_responder *rs, X509 *cert,
-    EVP_PKEY *key);
+int pki_ocsp_responder_init(struct pki_ocsp_responder *rs, X509 *cert);
 void pki_ocsp_responder_free(struct pki_ocsp_responder *rs);
 
 enum pki_ocsp_cert_status { PKI_OCSP_GOOD, PKI_OCSP_REVOKED,
@@ -296,12 +326,13 @@ struct pki_ocsp_single {
 	int reason;                 /* CRLReason; 0: left out */
 	int64_t this_update, next_update;
 };
-/* A successful signed response answering s[0..n), echoing req's nonce
- * (req may be NULL), appended to out. */
+/* A successful response answering s[0..n), echoing req's nonce (req may
+ * be NULL), its ResponseData signed by `sign` with the responder's key,
+ * appended to out. */
 int pki_ocsp_response(const struct pki_ocsp_responder *rs,
     const struct pki_ocsp_single *s, size_t n,
     const struct pki_ocsp_request *req, int64_t produced_at,
-    struct jbuf *out);
+    const struct pki_sign_with *sign, struct jbuf *out);
 
 /* ---- DER helpers --------------------------------------------------------- */
 

@@ -70,8 +70,7 @@ pki_ca_cert_build(enum cert_type ca, const struct pki_names *n,
 	    (r = pki_ext_add(x, NID_basic_constraints, bc, 1,
 	    "adding BasicConstraints")) ||
 	    (r = pki_ext_cdp(x, NULL, dn)) ||
-	    (r = pki_ext_ski(x)) ||
-	    (r = pki_cert_sign(x, key)))
+	    (r = pki_ext_ski(x)))
 		goto fail;
 	*out = x;
 	x = NULL;
@@ -86,7 +85,7 @@ fail:
 
 int
 pki_ocsp_cert_build(enum cert_type ca, const struct pki_names *n,
-    X509 *ca_cert, EVP_PKEY *ca_key, EVP_PKEY *responder_pub,
+    X509 *ca_cert, EVP_PKEY *responder_pub,
     const uint8_t *serial, size_t serial_len, int64_t not_before,
     int64_t not_after, X509 **out)
 {
@@ -104,16 +103,8 @@ pki_ocsp_cert_build(enum cert_type ca, const struct pki_names *n,
 	if (ca_cert == NULL)
 		return jpki_fail(JPKI_ERR_INPUT, "OCSP certificate: no CA "
 		    "certificate");
-	if ((r = key_check(ca_key, "CA key")) ||
-	    (r = key_check(responder_pub, "OCSP responder key")))
+	if ((r = key_check(responder_pub, "OCSP responder key")))
 		return r;
-	if (X509_check_private_key(ca_cert, ca_key) != 1) {
-		ERR_clear_error();
-		r = jpki_fail(JPKI_ERR_INPUT,
-		    "OCSP certificate: the CA key does not match the CA "
-		    "certificate");
-		goto fail;
-	}
 	/* RFC 6960 4.2.2.2: the responder is delegated by the CA that issued
 	 * the certificates it answers for, so it must be this type's CA. */
 	if ((r = pki_ca_name(ca, n, &expected)))
@@ -166,8 +157,7 @@ pki_ocsp_cert_build(enum cert_type ca, const struct pki_names *n,
 	    (r = pki_ext_add(x, NID_id_pkix_OCSP_noCheck, nocheck, 0,
 	    "adding id-pkix-ocsp-nocheck")) ||
 	    (r = pki_ext_aki(x, ca_cert)) ||
-	    (r = pki_ext_ski(x)) ||
-	    (r = pki_cert_sign(x, ca_key)))
+	    (r = pki_ext_ski(x)))
 		goto fail;
 	*out = x;
 	x = NULL;

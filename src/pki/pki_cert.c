@@ -302,6 +302,68 @@ pki_cert_sign(X509 *x, EVP_PKEY *ca_key)
 }
 
 int
+pki_cert_tbs(X509 *x, uint8_t **tbs, size_t *len)
+{
+	X509_ALGOR *tbs_alg;
+	uint8_t *der = NULL;
+	int n;
+
+	*tbs = NULL;
+	*len = 0;
+	if (x == NULL || (tbs_alg = (X509_ALGOR *)X509_get0_tbs_sigalg(x)) ==
+	    NULL)
+		return jpki_fail(JPKI_ERR_INPUT, "TBSCertificate: no "
+		    "certificate");
+	/* The TBSCertificate names the algorithm that signs it (RFC 5280
+	 * 4.1.2.3); the outer one must match (4.1.1.2). */
+	if (!X509_ALGOR_set0(tbs_alg, OBJ_nid2obj(NID_sha256WithRSAEncryption),
+	    V_ASN1_NULL, NULL))
+		return pki_crypto_fail("signature algorithm");
+	if ((n = i2d_re_X509_tbs(x, &der)) <= 0)
+		return pki_crypto_fail("encoding the TBSCertificate");
+	*tbs = der;
+	*len = (size_t)n;
+	return JPKI_OK;
+}
+
+int
+pki_cert_assemble(const uint8_t *tbs, size_t tbs_len, const uint8_t *sig,
+    size_t sig_len, uint8_t **der, size_t *len)
+{
+	uint8_t seqhdr[PKI_DER_HEADER_MAX], bithdr[PKI_DER_HEADER_MAX];
+	uint8_t *out;
+	size_t body, n, bl, ll;
+
+	*der = NULL;
+	*len = 0;
+	if (tbs == NULL || tbs_len == 0 || tbs_len > PKI_TBS_MAX ||
+	    sig == NULL || sig_len == 0 || sig_len > PKI_SIG_MAX)
+		return jpki_fail(JPKI_ERR_INPUT, "certificate: TBSCertificate "
+		    "or signature empty or too long");
+	/* Certificate ::= SEQUENCE { tbs, algid, BIT STRING signature } */
+	bl = pki_der_header(bithdr, 0x03, sig_len + 1);
+	body = tbs_len + sizeof(pki_algid_sha256_rsa) + bl + 1 + sig_len;
+	ll = pki_der_header(seqhdr, 0x30, body);
+	if ((out = OPENSSL_malloc(ll + body)) == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	n = 0;
+	memcpy(out + n, seqhdr, ll);
+	n += ll;
+	memcpy(out + n, tbs, tbs_len);
+	n += tbs_len;
+	memcpy(out + n, pki_algid_sha256_rsa, sizeof(pki_algid_sha256_rsa));
+	n += sizeof(pki_algid_sha256_rsa);
+	memcpy(out + n, bithdr, bl);
+	n += bl;
+	out[n++] = 0x00; /* no unused bits */
+	memcpy(out + n, sig, sig_len);
+	n += sig_len;
+	*der = out;
+	*len = n;
+	return JPKI_OK;
+}
+
+int
 pki_cert_der(X509 *x, uint8_t **der, size_t *len)
 {
 	unsigned char *p = NULL;

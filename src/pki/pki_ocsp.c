@@ -335,15 +335,15 @@ int
 pki_ocsp_response(const struct pki_ocsp_responder *rs,
     const struct pki_ocsp_single *s, size_t n,
     const struct pki_ocsp_request *req, int64_t produced_at,
-    struct jbuf *out)
+    const struct pki_sign_with *sign, struct jbuf *out)
 {
 	struct jbuf tbs, basic;
 	struct pki_der w;
-	uint8_t sig[1024];
+	uint8_t sig[PKI_SIG_MAX];
 	size_t sig_len = sizeof(sig), start = out->len;
 	int r;
 
-	if (rs == NULL || rs->signer == NULL || rs->cert_der == NULL ||
+	if (rs == NULL || sign == NULL || rs->cert_der == NULL ||
 	    n == 0 || n > PKI_OCSP_CERTS_MAX)
 		return jpki_fail(JPKI_ERR_INPUT, "OCSP response: no responder "
 		    "or 1-%d answers", PKI_OCSP_CERTS_MAX);
@@ -405,8 +405,7 @@ pki_ocsp_response(const struct pki_ocsp_responder *rs,
 	pki_der_close(&w);
 	if ((r = pki_der_result(&w, "OCSP ResponseData")) != JPKI_OK)
 		goto fail;
-	if ((r = pki_signer_sign_raw(rs->signer, tbs.data, tbs.len, sig,
-	    &sig_len)) != JPKI_OK)
+	if ((r = sign->fn(sign->arg, tbs.data, tbs.len, sig, &sig_len)))
 		goto fail;
 	/* BasicOCSPResponse { tbs, algorithm, signature, [0] { certs } } */
 	w = (struct pki_der){.b = &basic, .depth = 0, .err = JPKI_OK};
@@ -446,18 +445,16 @@ fail:
 }
 
 int
-pki_ocsp_responder_init(struct pki_ocsp_responder *rs, X509 *cert,
-    EVP_PKEY *key)
+pki_ocsp_responder_init(struct pki_ocsp_responder *rs, X509 *cert)
 {
 	const unsigned char *pk;
 	uint8_t *der = NULL;
-	int pk_len, n, r;
+	int pk_len, n;
 
 	memset(rs, 0, sizeof(*rs));
-	if (cert == NULL || key == NULL || X509_check_private_key(cert,
-	    key) != 1)
-		return jpki_fail(JPKI_ERR_INPUT, "OCSP responder: the key is "
-		    "not the certificate's");
+	if (cert == NULL)
+		return jpki_fail(JPKI_ERR_INPUT, "OCSP responder: no "
+		    "certificate");
 	if (!X509_PUBKEY_get0_param(NULL, &pk, &pk_len, NULL,
 	    X509_get_X509_PUBKEY(cert)) ||
 	    !EVP_Digest(pk, (size_t)pk_len, rs->key_hash, NULL, EVP_sha1(),
@@ -465,10 +462,6 @@ pki_ocsp_responder_init(struct pki_ocsp_responder *rs, X509 *cert,
 		return pki_crypto_fail("OCSP responder");
 	rs->cert_der = der;
 	rs->cert_der_len = (size_t)n;
-	if ((r = pki_signer_new(key, &rs->signer)) != JPKI_OK) {
-		pki_ocsp_responder_free(rs);
-		return r;
-	}
 	return JPKI_OK;
 }
 
@@ -476,6 +469,5 @@ void
 pki_ocsp_responder_free(struct pki_ocsp_responder *rs)
 {
 	OPENSSL_free(rs->cert_der);
-	pki_signer_free(&rs->signer);
 	memset(rs, 0, sizeof(*rs));
 }

@@ -17,10 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PKI_SIG_MAX 1024   /* RSA up to 8192 bits */
-/* Longest TBSCertificate we sign: the facts at their limits and every URI
- * at PKI_URI_MAX fit many times over; the lengths stay in 3 octets. */
-#define PKI_TBS_MAX (1 << 20)
 
 struct pki_signer {
 	EVP_PKEY *key;
@@ -70,27 +66,47 @@ pki_signer_free(struct pki_signer **sp)
 }
 
 int
+pki_signer_sign_digest(struct pki_signer *s, const uint8_t hash[32],
+    uint8_t *sig, size_t *sig_len)
+{
+	if (*sig_len < s->sig_len)
+		return jpki_fail(JPKI_ERR_INTERNAL, "signature buffer too small");
+	if (EVP_PKEY_sign(s->ctx, sig, sig_len, hash, 32) <= 0)
+		return pki_crypto_fail("signing");
+	return JPKI_OK;
+}
+
+int
 pki_signer_sign_raw(struct pki_signer *s, const uint8_t *data, size_t len,
     uint8_t *sig, size_t *sig_len)
 {
 	uint8_t hash[32];
 	unsigned int hlen = sizeof(hash);
 
-	if (*sig_len < s->sig_len)
-		return jpki_fail(JPKI_ERR_INTERNAL, "signature buffer too small");
-	if (!EVP_Digest(data, len, hash, &hlen, s->sha256, NULL) ||
-	    EVP_PKEY_sign(s->ctx, sig, sig_len, hash, hlen) <= 0)
-		return pki_crypto_fail("signing");
-	return JPKI_OK;
+	if (!EVP_Digest(data, len, hash, &hlen, s->sha256, NULL))
+		return pki_crypto_fail("hashing");
+	return pki_signer_sign_digest(s, hash, sig, sig_len);
+}
+
+int
+pki_signer_sign_fn(void *signer, const uint8_t *data, size_t len,
+    uint8_t *sig, size_t *sig_len)
+{
+	return pki_signer_sign_raw(signer, data, len, sig, sig_len);
+}
+
+size_t
+pki_signer_sig_len(const struct pki_signer *s)
+{
+	return s->sig_len;
 }
 
 int
 pki_signer_sign_tbs(struct pki_signer *s, const uint8_t *tbs,
     size_t tbs_len, uint8_t **der, size_t *len)
 {
-	uint8_t *out = NULL, sig[PKI_SIG_MAX];
-	uint8_t seqhdr[PKI_DER_HEADER_MAX], bithdr[PKI_DER_HEADER_MAX];
-	size_t sig_len = sizeof(sig), body, n, bl, ll;
+	uint8_t sig[PKI_SIG_MAX];
+	size_t sig_len = sizeof(sig);
 	int r;
 
 	*der = NULL;
@@ -100,47 +116,22 @@ pki_signer_sign_tbs(struct pki_signer *s, const uint8_t *tbs,
 		    "longer than %d bytes", PKI_TBS_MAX);
 	if ((r = pki_signer_sign_raw(s, tbs, tbs_len, sig, &sig_len)))
 		return r;
-	/* Certificate ::= SEQUENCE { tbs, algid, BIT STRING signature } */
-	bl = pki_der_header(bithdr, 0x03, sig_len + 1);
-	body = tbs_len + sizeof(pki_algid_sha256_rsa) + bl + 1 + sig_len;
-	ll = pki_der_header(seqhdr, 0x30, body);
-	if ((out = OPENSSL_malloc(ll + body)) == NULL)
-		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-	n = 0;
-	memcpy(out + n, seqhdr, ll);
-	n += ll;
-	memcpy(out + n, tbs, tbs_len);
-	n += tbs_len;
-	memcpy(out + n, pki_algid_sha256_rsa, sizeof(pki_algid_sha256_rsa));
-	n += sizeof(pki_algid_sha256_rsa);
-	memcpy(out + n, bithdr, bl);
-	n += bl;
-	out[n++] = 0x00; /* no unused bits */
-	memcpy(out + n, sig, sig_len);
-	n += sig_len;
-	*der = out;
-	*len = n;
-	return JPKI_OK;
+	return pki_cert_assemble(tbs, tbs_len, sig, sig_len, der, len);
 }
 
 int
 pki_signer_sign_der(struct pki_signer *s, X509 *x, uint8_t **der,
     size_t *len)
 {
-	X509_ALGOR *tbs_alg = (X509_ALGOR *)X509_get0_tbs_sigalg(x);
 	uint8_t *tbs = NULL;
-	int tbs_len, r;
+	size_t tbs_len;
+	int r;
 
 	*der = NULL;
 	*len = 0;
-	/* The TBSCertificate names the algorithm that signs it (RFC 5280
-	 * 4.1.2.3); the outer one must match (4.1.1.2). */
-	if (tbs_alg == NULL || !X509_ALGOR_set0(tbs_alg,
-	    OBJ_nid2obj(NID_sha256WithRSAEncryption), V_ASN1_NULL, NULL))
-		return pki_crypto_fail("signature algorithm");
-	if ((tbs_len = i2d_re_X509_tbs(x, &tbs)) <= 0)
-		return pki_crypto_fail("encoding the TBSCertificate");
-	r = pki_signer_sign_tbs(s, tbs, (size_t)tbs_len, der, len);
+	if ((r = pki_cert_tbs(x, &tbs, &tbs_len)) != JPKI_OK)
+		return r;
+	r = pki_signer_sign_tbs(s, tbs, tbs_len, der, len);
 	OPENSSL_free(tbs);
 	return r;
 }

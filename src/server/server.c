@@ -20,8 +20,9 @@
 
 struct server {
 	struct MHD_Daemon *d;
+	struct datadir *dd;
 	struct ca *ca;
-	char dir[1024];
+	char crl_dir[DATADIR_PATH_MAX];
 	uint8_t *ca_der[3];
 	size_t ca_der_len[3];
 	unsigned port;
@@ -193,7 +194,7 @@ type_at(const char *p, const char **end)
 static enum MHD_Result
 route_crl(struct server *s, struct MHD_Connection *c, const char *rest)
 {
-	char path[1200];
+	char path[DATADIR_PATH_MAX + 32];
 	const char *p;
 	int t = type_at(rest, &p);
 	size_t digits = 0;
@@ -207,8 +208,10 @@ route_crl(struct server *s, struct MHD_Connection *c, const char *rest)
 		if (digits == 0 || digits > 5 || strcmp(p + digits, ".crl") != 0)
 			return send_text(c, MHD_HTTP_NOT_FOUND, "no such CRL\n");
 	}
-	snprintf(path, sizeof(path), "%s/crl/%s/%s", s->dir,
-	    rules_cert_type_name((enum cert_type)t), p);
+	/* p is at most "99999.crl": it fits beside a data directory path. */
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s", s->crl_dir,
+	    rules_cert_type_name((enum cert_type)t), p) >= sizeof(path))
+		return send_text(c, MHD_HTTP_NOT_FOUND, "no such CRL\n");
 	return send_file(c, path, "application/pkix-crl");
 }
 
@@ -346,9 +349,12 @@ server_start(const struct server_options *o, struct server **out)
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-	snprintf(s->dir, sizeof(s->dir), "%s", o->data_dir);
-	/* The CA keys stay out of the network-facing process. */
-	if ((r = ca_open_responder(o->data_dir, &s->ca)) != JPKI_OK)
+	/* The CA keys stay out of the network-facing process: the data
+	 * directory read-only, the responder keys only. */
+	if ((r = datadir_open(o->data_dir, DATADIR_READ_ONLY, &s->dd)) ||
+	    (r = datadir_path(s->dd, DATADIR_CRL_DIR, NULL, s->crl_dir,
+	    sizeof(s->crl_dir))) ||
+	    (r = ca_open(s->dd, CA_KEYS_OCSP, &s->ca)))
 		goto fail;
 	for (int t = CERT_SIGN; t <= CERT_AUTH; t++) {
 		int n = i2d_X509(ca_cert(s->ca, (enum cert_type)t), &s->ca_der[t]);
@@ -395,6 +401,7 @@ server_stop(struct server **sp)
 	if (s->d != NULL)
 		MHD_stop_daemon(s->d);
 	ca_close(&s->ca);
+	datadir_close(&s->dd);
 	for (int t = 0; t < 3; t++)
 		OPENSSL_free(s->ca_der[t]);
 	free(s);

@@ -30,6 +30,7 @@ config_defaults(struct jpki_config *c)
 	c->test_policy = 1;
 	c->key_bits = 2048;
 	c->crl_shards = 64;
+	c->busy_timeout_ms = STORE_BUSY_TIMEOUT_MS;
 	strcpy(c->org, "OpenJPKI");
 	strcpy(c->ou_sign, "OpenJPKI for digital signature");
 	strcpy(c->ou_auth, "OpenJPKI for user authentication");
@@ -137,6 +138,13 @@ set_key(struct jpki_config *c, const char *section, const char *key,
 		c->crl_shards = (int)x;
 		return JPKI_OK;
 	}
+	if (strcmp(key, "database_busy_timeout_ms") == 0) {
+		if (parse_int(val, 1, 3600000, &x) != JPKI_OK)
+			return jpki_fail(JPKI_ERR_INPUT, "database_busy_timeout_ms "
+			    "is 1-3600000");
+		c->busy_timeout_ms = (int)x;
+		return JPKI_OK;
+	}
 	return jpki_fail(JPKI_ERR_INPUT, "unknown key");
 }
 
@@ -216,8 +224,9 @@ config_write(const char *path, const struct jpki_config *c)
 		    (const char *)c + string_keys[i].off);
 	if (r == JPKI_OK)
 		r = jbuf_printf(&b, "policy = %s\nkey_bits = %d\ncrl_shards = "
-		    "%d\n\n[fees]\n", c->test_policy ? "test" : "production",
-		    c->key_bits, c->crl_shards);
+		    "%d\ndatabase_busy_timeout_ms = %d\n\n[fees]\n",
+		    c->test_policy ? "test" : "production", c->key_bits,
+		    c->crl_shards, c->busy_timeout_ms);
 	for (int i = 0; i < FEE__COUNT && r == JPKI_OK; i++)
 		r = jbuf_printf(&b, "%s = %d\n",
 		    rules_fee_item_name((enum fee_item)i), c->fees.yen[i]);
@@ -231,19 +240,4 @@ config_write(const char *path, const struct jpki_config *c)
 		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
 	}
 	return durable_sync_dir_of(path);
-}
-
-int
-store_open_datadir(const char *dir, const struct jpki_config *c,
-    struct store **out)
-{
-	char url[1200];
-	const char *db = c->database;
-
-	/* A relative SQLite path is relative to the data directory. */
-	if (strncmp(db, "sqlite:", 7) == 0 && db[7] != '/') {
-		snprintf(url, sizeof(url), "sqlite:%s/%s", dir, db + 7);
-		return store_open(url, out);
-	}
-	return store_open(db, out);
 }

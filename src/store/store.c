@@ -1,40 +1,105 @@
 /*
- * store.c: the public store interface, dispatching to the implementation
- * chosen by the URL, plus what every implementation shares: the audit
- * chain and revocation reason names.
+ * store.c: the public store interface.  Opening picks the implementation
+ * from the database URL's scheme; every query dispatches through its
+ * struct store_ops (store_impl.h, store_ops.def), refusing writes on a
+ * store opened read-only.  Also what every implementation shares: the
+ * audit chain and revocation reason names.
  */
 #include "store/store_impl.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int
-store_open(const char *url, struct store **out)
+/* ---- opening ---- */
+
+/* The databases, by URL scheme; a URL with none of these schemes is a
+ * SQLite path.  A database not in this build has no ops. */
+static const struct store_backend {
+	const char *scheme;
+	const char *name;
+	const struct store_ops *ops;
+} backends[] = {
+    {"sqlite:", "SQLite", &store_sqlite_ops},
+    {"postgresql:", "PostgreSQL", NULL},
+    {"postgres:", "PostgreSQL", NULL},
+};
+
+static int
+open_url(const char *url, const struct store_open_options *o,
+    struct store **out)
 {
+	const struct store_ops *ops = &store_sqlite_ops;
 	struct store *s;
-	const char *path;
 	int r;
 
 	*out = NULL;
 	if (url == NULL || *url == '\0')
 		return jpki_fail(JPKI_ERR_INPUT, "store: empty database URL");
-	if (strncmp(url, "postgresql:", 11) == 0 ||
-	    strncmp(url, "postgres:", 9) == 0)
-		return jpki_fail(JPKI_ERR_INPUT,
-		    "store: PostgreSQL is not in this build (database = %s)",
-		    url);
-	path = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(backends); i++) {
+		if (strncmp(url, backends[i].scheme,
+		    strlen(backends[i].scheme)) != 0)
+			continue;
+		if ((ops = backends[i].ops) == NULL)
+			return jpki_fail(JPKI_ERR_INPUT, "store: %s is not in "
+			    "this build (database = %s)", backends[i].name, url);
+		break;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-	s->ops = &store_sqlite_ops;
-	if ((r = store_sqlite_open(path, &s->impl)) != JPKI_OK) {
+	s->ops = ops;
+	s->read_only = o->read_only;
+	if ((r = ops->open(url, o, &s->impl)) != JPKI_OK) {
 		free(s);
 		return r;
 	}
 	*out = s;
 	return JPKI_OK;
+}
+
+int
+store_open(const char *url, struct store **out)
+{
+	const struct store_open_options o = {0, STORE_BUSY_TIMEOUT_MS};
+
+	return open_url(url, &o, out);
+}
+
+static int
+open_datadir(const char *dir, const struct jpki_config *c, int read_only,
+    struct store **out)
+{
+	const struct store_open_options o = {read_only,
+	    c->busy_timeout_ms > 0 ? c->busy_timeout_ms : STORE_BUSY_TIMEOUT_MS};
+	const char *db = c->database;
+	char url[1200];
+
+	*out = NULL;
+	/* A relative SQLite path is relative to the data directory. */
+	if (strncmp(db, "sqlite:", 7) == 0 && db[7] != '/') {
+		if ((size_t)snprintf(url, sizeof(url), "sqlite:%s/%s", dir,
+		    db + 7) >= sizeof(url))
+			return jpki_fail(JPKI_ERR_INPUT,
+			    "store: data directory path too long");
+		db = url;
+	}
+	return open_url(db, &o, out);
+}
+
+int
+store_open_datadir(const char *dir, const struct jpki_config *c,
+    struct store **out)
+{
+	return open_datadir(dir, c, 0, out);
+}
+
+int
+store_open_readonly(const char *dir, const struct jpki_config *c,
+    struct store **out)
+{
+	return open_datadir(dir, c, 1, out);
 }
 
 void
@@ -49,28 +114,12 @@ store_close(struct store **sp)
 	*sp = NULL;
 }
 
-int
-store_set_durable(struct store *s, int durable)
-{
-	return s->ops->set_durable(s->impl, durable);
-}
-
-int
-store_schema_version(struct store *s, int *out)
-{
-	return s->ops->schema_version(s->impl, out);
-}
+/* ---- transactions ---- */
 
 int
 store_begin(struct store *s)
 {
 	return s->ops->begin(s->impl);
-}
-
-int
-store_data_version(struct store *s, uint64_t *out)
-{
-	return s->ops->data_version(s->impl, out);
 }
 
 int
@@ -85,94 +134,26 @@ store_rollback(struct store *s)
 	s->ops->rollback(s->impl);
 }
 
-int
-store_municipality_put(struct store *s, const struct municipality *m)
+/* ---- the queries: one function per line of store_ops.def ---- */
+
+static int
+read_only_refusal(const char *op)
 {
-	return s->ops->municipality_put(s->impl, m);
+	return jpki_fail(JPKI_ERR_REFUSED, "store: opened read-only: %s "
+	    "writes, and a read-only store does not", op);
 }
 
-int
-store_municipality_get(struct store *s, const char *code,
-    struct municipality *out)
-{
-	return s->ops->municipality_get(s->impl, code, out);
+/* The compiler holds each to its declaration in store.h. */
+#define STORE_OP(mode, op, params, args)				\
+int									\
+store_##op(struct store *s, STORE_UNPAREN params)			\
+{									\
+	if (STORE_WRITES_##mode && s->read_only)			\
+		return read_only_refusal(#op);				\
+	return s->ops->op(s->impl, STORE_UNPAREN args);			\
 }
-
-int
-store_municipality_count(struct store *s, long *out)
-{
-	return s->ops->municipality_count(s->impl, out);
-}
-
-int
-store_resident_insert(struct store *s, struct resident *r)
-{
-	return s->ops->resident_insert(s->impl, r);
-}
-
-int
-store_resident_update(struct store *s, const struct resident *r)
-{
-	return s->ops->resident_update(s->impl, r);
-}
-
-int
-store_resident_get(struct store *s, int64_t id, struct resident *out)
-{
-	return s->ops->resident_get(s->impl, id, out);
-}
-
-int
-store_resident_by_number(struct store *s, const char *number,
-    struct resident *out)
-{
-	return s->ops->resident_by_number(s->impl, number, out);
-}
-
-int
-store_resident_list(struct store *s, int64_t after_id, long limit,
-    int (*fn)(void *, const struct resident *), void *arg)
-{
-	return s->ops->resident_list(s->impl, after_id, limit, fn, arg);
-}
-
-int
-store_resident_count(struct store *s, long *out)
-{
-	return s->ops->resident_count(s->impl, out);
-}
-
-int
-store_card_insert(struct store *s, struct card_record *c)
-{
-	return s->ops->card_insert(s->impl, c);
-}
-
-int
-store_card_update(struct store *s, const struct card_record *c)
-{
-	return s->ops->card_update(s->impl, c);
-}
-
-int
-store_card_get(struct store *s, int64_t id, struct card_record *out)
-{
-	return s->ops->card_get(s->impl, id, out);
-}
-
-int
-store_card_by_serial(struct store *s, const char *serial,
-    struct card_record *out)
-{
-	return s->ops->card_by_serial(s->impl, serial, out);
-}
-
-int
-store_card_current(struct store *s, int64_t resident_id,
-    struct card_record *out)
-{
-	return s->ops->card_current(s->impl, resident_id, out);
-}
+#include "store/store_ops.def"
+#undef STORE_OP
 
 void
 store_cert_free(struct cert_record *c)
@@ -180,59 +161,6 @@ store_cert_free(struct cert_record *c)
 	free(c->der);
 	c->der = NULL;
 	c->der_len = 0;
-}
-
-int
-store_cert_insert(struct store *s, const struct cert_record *c)
-{
-	return s->ops->cert_insert(s->impl, c);
-}
-
-int
-store_cert_get(struct store *s, const char *serial, struct cert_record *out)
-{
-	return s->ops->cert_get(s->impl, serial, out);
-}
-
-int
-store_cert_revoke(struct store *s, const char *serial, int reason, int64_t at)
-{
-	return s->ops->cert_revoke(s->impl, serial, reason, at);
-}
-
-int
-store_cert_list(struct store *s, int64_t resident_id,
-    int (*fn)(void *, const struct cert_record *), void *arg)
-{
-	return s->ops->cert_list(s->impl, resident_id, fn, arg);
-}
-
-int
-store_cert_count(struct store *s, long *out)
-{
-	return s->ops->cert_count(s->impl, out);
-}
-
-int
-store_cert_valid_of(struct store *s, int64_t resident_id, enum cert_type type,
-    int64_t now, char serial[SERIAL_HEX_MAX], int64_t *not_after)
-{
-	return s->ops->cert_valid_of(s->impl, resident_id, type, now, serial,
-	    not_after);
-}
-
-int
-store_revocation_list(struct store *s, enum cert_type ca, int shard,
-    int (*fn)(void *, const char *, int64_t, int), void *arg)
-{
-	return s->ops->revocation_list(s->impl, ca, shard, fn, arg);
-}
-
-int
-store_crl_number_next(struct store *s, enum cert_type ca, int shard,
-    int64_t *out)
-{
-	return s->ops->crl_number_next(s->impl, ca, shard, out);
 }
 
 /* ---- revocation reasons ---- */
@@ -349,6 +277,8 @@ store_audit_append(struct store *s, const char *actor, const char *action,
 	int own_tx = !s->ops->in_transaction(s->impl);
 	int r;
 
+	if (s->read_only)
+		return read_only_refusal("audit_append");
 	memset(&e, 0, sizeof(e));
 	if ((r = copy_field(e.actor, sizeof(e.actor), actor, "actor")) ||
 	    (r = copy_field(e.action, sizeof(e.action), action, "action")) ||
@@ -371,19 +301,6 @@ fail:
 	if (own_tx)
 		store_rollback(s);
 	return r;
-}
-
-int
-store_audit_list(struct store *s, int64_t after_seq, long limit,
-    int (*fn)(void *, const struct audit_entry *), void *arg)
-{
-	return s->ops->audit_list(s->impl, after_seq, limit, fn, arg);
-}
-
-int
-store_audit_count(struct store *s, long *out)
-{
-	return s->ops->audit_count(s->impl, out);
 }
 
 struct verify_state {
@@ -439,145 +356,4 @@ store_audit_verify(struct store *s, long *checked)
 		    "audit chain broken at entry %lld: %s",
 		    (long long)v.broken_seq, v.why);
 	return JPKI_OK;
-}
-
-/* ---- counter ---- */
-
-int
-store_receipt_insert(struct store *s, struct receipt_record *r)
-{
-	return s->ops->receipt_insert(s->impl, r);
-}
-
-int
-store_receipt_get(struct store *s, int64_t id, struct receipt_record *out)
-{
-	return s->ops->receipt_get(s->impl, id, out);
-}
-
-int
-store_receipt_line_add(struct store *s, int64_t receipt_id, int line,
-    const char *item, long yen)
-{
-	return s->ops->receipt_line_add(s->impl, receipt_id, line, item, yen);
-}
-
-int
-store_receipt_lines(struct store *s, int64_t receipt_id,
-    int (*fn)(void *arg, int line, const char *item, long yen), void *arg)
-{
-	return s->ops->receipt_lines(s->impl, receipt_id, fn, arg);
-}
-
-int
-store_cert_link_add(struct store *s, const char *old_serial,
-    const char *new_serial, const char *kind, int64_t at, int64_t receipt_id)
-{
-	return s->ops->cert_link_add(s->impl, old_serial, new_serial, kind, at,
-	    receipt_id);
-}
-
-int
-store_cert_links(struct store *s, const char *serial,
-    int (*fn)(void *arg, const char *old_serial, const char *new_serial,
-    const char *kind, int64_t at), void *arg)
-{
-	return s->ops->cert_links(s->impl, serial, fn, arg);
-}
-
-int
-store_pin_reset_add(struct store *s, int64_t receipt_id, int64_t card_id,
-    int pin_kind, int was_locked)
-{
-	return s->ops->pin_reset_add(s->impl, receipt_id, card_id, pin_kind,
-	    was_locked);
-}
-
-int
-store_pin_reset_count(struct store *s, int64_t card_id, long *out)
-{
-	return s->ops->pin_reset_count(s->impl, card_id, out);
-}
-
-int
-store_cards_of(struct store *s, int64_t resident_id,
-    int (*fn)(void *arg, const struct card_record *c), void *arg)
-{
-	return s->ops->cards_of(s->impl, resident_id, fn, arg);
-}
-
-int
-store_card_image_set(struct store *s, int64_t card_id,
-    const uint8_t sha256[32], int64_t receipt_id, int64_t at)
-{
-	return s->ops->card_image_set(s->impl, card_id, sha256, receipt_id, at);
-}
-
-int
-store_card_image_get(struct store *s, int64_t card_id, uint8_t sha256[32])
-{
-	return s->ops->card_image_get(s->impl, card_id, sha256);
-}
-
-/* ---- proxy forms ---- */
-
-int
-store_form_insert(struct store *s, struct inquiry_form *f)
-{
-	return s->ops->form_insert(s->impl, f);
-}
-
-int
-store_form_number_reserve(struct store *s, int64_t at, int64_t *number)
-{
-	return s->ops->form_number_reserve(s->impl, at, number);
-}
-
-int
-store_form_get(struct store *s, int64_t number, struct inquiry_form *out)
-{
-	return s->ops->form_get(s->impl, number, out);
-}
-
-int
-store_form_mark_used(struct store *s, int64_t number, int64_t at)
-{
-	return s->ops->form_mark_used(s->impl, number, at);
-}
-
-int
-store_form_notice_link(struct store *s, const char *serial, int64_t number)
-{
-	return s->ops->form_notice_link(s->impl, serial, number);
-}
-
-int
-store_form_notice_find(struct store *s, const char *serial, int64_t *number)
-{
-	return s->ops->form_notice_find(s->impl, serial, number);
-}
-
-int
-store_proxy_app_insert(struct store *s, struct proxy_application *a)
-{
-	return s->ops->proxy_app_insert(s->impl, a);
-}
-
-int
-store_proxy_app_update(struct store *s, const struct proxy_application *a)
-{
-	return s->ops->proxy_app_update(s->impl, a);
-}
-
-int
-store_proxy_app_get(struct store *s, int64_t id, struct proxy_application *out)
-{
-	return s->ops->proxy_app_get(s->impl, id, out);
-}
-
-int
-store_cert_expiring(struct store *s, int64_t from, int64_t to,
-    int (*fn)(void *arg, const struct cert_record *c), void *arg)
-{
-	return s->ops->cert_expiring(s->impl, from, to, fn, arg);
 }

@@ -4,13 +4,18 @@
  * Callers see records (residents, cards, certificates, revocations, CRL
  * numbers, audit entries) and never SQL.  SQLite (WAL, versioned
  * migrations) sits behind the interface now; the dispatch through
- * struct store_ops (store_impl.h) is where a PostgreSQL implementation
- * plugs in without callers changing.
+ * struct store_ops (store_impl.h, one line per query in store_ops.def),
+ * chosen at open time by the database URL's scheme, is where a PostgreSQL
+ * implementation plugs in without callers changing.
  *
  * Transactions: every multi-row change runs between store_begin() and
  * store_commit(); on any failure the caller calls store_rollback() and
  * nothing is changed.  Audit entries are appended inside the caller's
  * transaction, so a change and its audit entry land together or not at all.
+ * One writer at a time: store_begin() takes the write lock at once, and
+ * while another connection (another clerk's process) holds it, waits up to
+ * the busy timeout (STORE_BUSY_TIMEOUT_MS, or the config's
+ * database_busy_timeout_ms) before failing with JPKI_ERR_IO.
  *
  * Also here: the data directory's config file (config.c) and the
  * municipality table shipped with the binary (municipality.c).
@@ -21,6 +26,7 @@
 #include "base/base.h"
 #include "rules/rules.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -28,9 +34,29 @@
 struct store;
 
 /* ---- opening ------------------------------------------------------------ */
+struct jpki_config;
+
+/* How long a connection waits for another writer by default (ms). */
+#define STORE_BUSY_TIMEOUT_MS 30000
+
 /* url: "sqlite:PATH", a plain path (SQLite), or "postgresql://..." (not in
- * this build: refused with a clear message). Creates and migrates. */
+ * this build: refused with a clear message). Creates and migrates; waits
+ * STORE_BUSY_TIMEOUT_MS for other writers. */
 int store_open(const char *url, struct store **out);
+/* The store named by a data directory's config (its database URL, a
+ * relative SQLite path taken from dir, and its busy timeout): read-write,
+ * creating and migrating like store_open(). */
+int store_open_datadir(const char *dir, const struct jpki_config *c,
+    struct store **out);
+/* The same store read-only, for responders and readers: no migrations (a
+ * schema other than this program's is refused), nothing created, and a
+ * write, store_audit_append() included, fails with JPKI_ERR_REFUSED
+ * ("store: opened read-only: ...") and changes nothing.  It works while
+ * other processes write, and each read outside a transaction sees what
+ * they have committed; store_begin() ... store_commit() reads one
+ * snapshot (it takes no write lock). */
+int store_open_readonly(const char *dir, const struct jpki_config *c,
+    struct store **out);
 void store_close(struct store **s);
 /* Durability: 1 = fsync on every commit (default), 0 = the OS decides. */
 int store_set_durable(struct store *s, int durable);
@@ -191,6 +217,11 @@ struct audit_entry {
 };
 int store_audit_append(struct store *s, const char *actor, const char *action,
     const char *subject, const char *detail_json);
+/* The one way details are written: a JSON object (jansson), taken over
+ * (freed here; NULL, as json_pack gives when out of memory, fails).
+ * actor NULL is "operator". */
+int store_audit_json(struct store *s, const char *actor, const char *action,
+    const char *subject, json_t *detail);
 int store_audit_list(struct store *s, int64_t after_seq, long limit,
     int (*fn)(void *arg, const struct audit_entry *e), void *arg);
 int store_audit_count(struct store *s, long *out);
@@ -343,24 +374,13 @@ struct jpki_config {
 	 * OU=agency. */
 	char service_ou_sign_ja[128], service_ou_auth_ja[128], agency_ja[128];
 	char cps_uri[256];
+	/* How long the store waits for another writer before failing, ms
+	 * (database_busy_timeout_ms; 0 here: STORE_BUSY_TIMEOUT_MS). */
+	int busy_timeout_ms;
 	struct fee_table fees;
 };
 void config_defaults(struct jpki_config *c);
 int config_load(const char *path, struct jpki_config *c);
 int config_write(const char *path, const struct jpki_config *c);
-
-/* ---- durable files ------------------------------------------------------ *
- * Write a whole file and fsync it (on failure it is removed); the caller
- * renames or links it into place, then syncs the directory. */
-int durable_write(const char *path, const void *buf, size_t n, mode_t mode);
-int durable_sync_dir_of(const char *path);
-/* Read a whole file of at most max bytes into out (initialised here).
- * JPKI_ERR_NOTFOUND if it does not exist, JPKI_ERR_INPUT if it cannot be
- * opened as a file or is too large. */
-int file_read_all(const char *path, size_t max, struct jbuf *out);
-
-/* Open the store named by a data directory's config. */
-int store_open_datadir(const char *dir, const struct jpki_config *c,
-    struct store **out);
 
 #endif

@@ -4,6 +4,7 @@
  * usage: issue_forever DATA_DIR PUBKEY.pem
  * Prints "committed N" after each committed batch of certificates.
  */
+#include "support/open_ca.h"
 #include "ca/ca.h"
 #include "counter/counter.h"
 
@@ -29,12 +30,12 @@ main(int argc, char **argv)
 	    (pub = PEM_read_PUBKEY(f, NULL, NULL, NULL)) == NULL)
 		return 2;
 	fclose(f);
-	if (ca_open(argv[1], &ca) != JPKI_OK) {
+	if (support_ca_open(argv[1], CA_KEYS_CA | CA_KEYS_OCSP, &ca) != JPKI_OK) {
 		fprintf(stderr, "%s\n", jpki_errmsg());
 		return 3;
 	}
 	/* Continue numbering after the residents of earlier runs. */
-	if (store_resident_count(ca_store(ca), &serial) != JPKI_OK)
+	if (store_resident_count(datadir_store(ca_datadir(ca)), &serial) != JPKI_OK)
 		return 3;
 	for (;;) {
 		char csv[1024];
@@ -55,7 +56,7 @@ main(int argc, char **argv)
 			    "%s,山田 太郎,東京都千代田区千代田1-1,1980-05-05,"
 			    "male\n", number);
 		}
-		if (register_import_csv(ca, csv, len, "crash-test", &added)) {
+		if (register_import_csv(ca_datadir(ca), csv, len, "crash-test", &added)) {
 			fprintf(stderr, "%s\n", jpki_errmsg());
 			return 3;
 		}
@@ -69,7 +70,7 @@ main(int argc, char **argv)
 			number[11] = (char)('0' +
 			    rules_individual_number_check_digit(number));
 			number[12] = '\0';
-			if (store_resident_by_number(ca_store(ca), number, &res))
+			if (store_resident_by_number(datadir_store(ca_datadir(ca)), number, &res))
 				return 3;
 			reqs[i].resident_id = res.id;
 			reqs[i].type = i % 2 ? CERT_AUTH : CERT_SIGN;

@@ -4,6 +4,7 @@
  * all or nothing; and a change another writer commits between two groups
  * is seen by the certificates prepared before it (they are prepared
  * again), so no certificate carries facts the register no longer holds. */
+#include "support/open_ca.h"
 #include "ca/ca.h"
 #include "pki/pki.h"
 #include "test.h"
@@ -38,10 +39,10 @@ resident_new(const char *address)
 	r.birth = (struct jdate){1985, 6, 15};
 	r.gender = GENDER_FEMALE;
 	snprintf(r.municipality, sizeof(r.municipality), "%s",
-	    ca_config(ca)->municipality);
+	    datadir_config(ca_datadir(ca))->municipality);
 	r.status = RESIDENT_ACTIVE;
 	r.facts_version = 1;
-	if (store_resident_insert(ca_store(ca), &r) != JPKI_OK) {
+	if (store_resident_insert(datadir_store(ca_datadir(ca)), &r) != JPKI_OK) {
 		fprintf(stderr, "resident: %s\n", jpki_errmsg());
 		exit(3);
 	}
@@ -53,7 +54,7 @@ cert_count(void)
 {
 	long n = -1;
 
-	CHECK_INT(store_cert_count(ca_store(ca), &n), JPKI_OK);
+	CHECK_INT(store_cert_count(datadir_store(ca_datadir(ca)), &n), JPKI_OK);
 	return n;
 }
 
@@ -121,7 +122,7 @@ test_stream_commits_every_group_and_all_verify(void)
 
 		CHECK(x != NULL && X509_verify(x, X509_get0_pubkey(ca_cert(ca,
 		    reqs[i].type))) == 1);
-		CHECK_INT(store_cert_get(ca_store(ca), out[i].serial, &rec),
+		CHECK_INT(store_cert_get(datadir_store(ca_datadir(ca)), out[i].serial, &rec),
 		    JPKI_OK);
 		CHECK(rec.der_len == out[i].der_len &&
 		    memcmp(rec.der, out[i].der, rec.der_len) == 0);
@@ -129,7 +130,7 @@ test_stream_commits_every_group_and_all_verify(void)
 		X509_free(x);
 		ca_issued_free(&out[i]);
 	}
-	CHECK_INT(store_audit_verify(ca_store(ca), &checked), JPKI_OK);
+	CHECK_INT(store_audit_verify(datadir_store(ca_datadir(ca)), &checked), JPKI_OK);
 }
 
 /* A window smaller than a group and than the stream: the ring of prepared
@@ -167,7 +168,7 @@ test_small_window_wraps(void)
 		X509_free(x);
 		ca_issued_free(&out[i]);
 	}
-	CHECK_INT(store_audit_verify(ca_store(ca), &checked), JPKI_OK);
+	CHECK_INT(store_audit_verify(datadir_store(ca_datadir(ca)), &checked), JPKI_OK);
 }
 
 /* R8 refuses request 9 (a second signing certificate for the holder of
@@ -215,7 +216,7 @@ test_batch_is_all_or_nothing(void)
 	CHECK_INT(cert_count(), before);
 	for (int i = 0; i < 6; i++)
 		CHECK(out[i].der == NULL);
-	CHECK_INT(store_audit_verify(ca_store(ca), &checked), JPKI_OK);
+	CHECK_INT(store_audit_verify(datadir_store(ca_datadir(ca)), &checked), JPKI_OK);
 }
 
 /* Between the two groups another connection changes the second holder:
@@ -236,9 +237,9 @@ write_between_groups(void *arg, size_t committed)
 	(void)committed;
 	if (w->done++)
 		return;
-	if (ca_open(dir, &other) != JPKI_OK ||
-	    store_begin(ca_store(other)) != JPKI_OK ||
-	    store_resident_get(ca_store(other), w->resident, &r) != JPKI_OK) {
+	if (support_ca_open(dir, CA_KEYS_CA | CA_KEYS_OCSP, &other) != JPKI_OK ||
+	    store_begin(datadir_store(ca_datadir(other))) != JPKI_OK ||
+	    store_resident_get(datadir_store(ca_datadir(other)), w->resident, &r) != JPKI_OK) {
 		fprintf(stderr, "other writer: %s\n", jpki_errmsg());
 		exit(3);
 	}
@@ -251,12 +252,12 @@ write_between_groups(void *arg, size_t committed)
 		    strlen(r.address)));
 	}
 	r.facts_version++;
-	if (store_resident_update(ca_store(other), &r) != JPKI_OK ||
-	    store_commit(ca_store(other)) != JPKI_OK) {
+	if (store_resident_update(datadir_store(ca_datadir(other)), &r) != JPKI_OK ||
+	    store_commit(datadir_store(ca_datadir(other))) != JPKI_OK) {
 		fprintf(stderr, "other writer: %s\n", jpki_errmsg());
 		exit(3);
 	}
-	ca_close(&other);
+	support_ca_close(&other);
 }
 
 static void
@@ -311,7 +312,7 @@ test_responder_holds_no_ca_key(void)
 	struct ca_issued out;
 	long before = cert_count();
 
-	CHECK_INT(ca_open_responder(dir, &r), JPKI_OK);
+	CHECK_INT(support_ca_open(dir, CA_KEYS_OCSP, &r), JPKI_OK);
 	if (r == NULL)
 		return;
 	CHECK(ca_cert(r, CERT_SIGN) != NULL && ca_ocsp_cert(r, CERT_SIGN) != NULL);
@@ -322,20 +323,20 @@ test_responder_holds_no_ca_key(void)
 	CHECK_INT(ca_crl_generate(r, CERT_SIGN, CA_CRL_FULL, NULL, NULL),
 	    JPKI_ERR_REFUSED);
 	CHECK_INT(cert_count(), before);
-	ca_close(&r);
+	support_ca_close(&r);
 }
 
 int
 main(void)
 {
-	struct ca_init_options o;
+	struct datadir_init_options o;
 	char cmd[300];
 
 	setenv("JPKI_NOW", "2026-11-25T10:00:00+09:00", 1);
 	if (mkdtemp(dir) == NULL)
 		return 3;
 	memset(&o, 0, sizeof(o));
-	if (ca_datadir_init(dir, &o) != JPKI_OK || ca_open(dir, &ca) != JPKI_OK) {
+	if (support_datadir_init(dir, &o) != JPKI_OK || support_ca_open(dir, CA_KEYS_CA | CA_KEYS_OCSP, &ca) != JPKI_OK) {
 		fprintf(stderr, "%s\n", jpki_errmsg());
 		return 3;
 	}
@@ -348,7 +349,7 @@ main(void)
 	test_change_between_groups_is_seen();
 	test_responder_holds_no_ca_key();
 	EVP_PKEY_free(card_key);
-	ca_close(&ca);
+	support_ca_close(&ca);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup failed\n");

@@ -7,6 +7,7 @@
  * clerk are checked before anything is touched; the store keeps receipts,
  * fee lines and old -> new links.
  */
+#include "support/open_ca.h"
 #include "test.h"
 #include "counter/counter.h"
 
@@ -108,20 +109,20 @@ test_proxy_hook_is_all_or_nothing(struct ca *ca, int64_t holder,
 	long certs0, audit0, certs1, audit1;
 
 	read_all(card, &before);
-	store_cert_count(ca_store(ca), &certs0);
-	store_audit_count(ca_store(ca), &audit0);
+	store_cert_count(datadir_store(ca_datadir(ca)), &certs0);
+	store_audit_count(datadir_store(ca_datadir(ca)), &audit0);
 	CHECK_INT(counter_issue(ca, card, COUNTER_SIGN, &pins, &v, &rc),
 	    JPKI_ERR_REFUSED);
 	CHECK_STR(jpki_errmsg(), "R13: form already used");
 	CHECK_INT(seen.calls, 1);
 	CHECK(seen.receipt > 0);
 	CHECK_INT(seen.nissued, 1);
-	store_cert_count(ca_store(ca), &certs1);
-	store_audit_count(ca_store(ca), &audit1);
+	store_cert_count(datadir_store(ca_datadir(ca)), &certs1);
+	store_audit_count(datadir_store(ca_datadir(ca)), &audit1);
 	CHECK_INT(certs1, certs0);
 	CHECK_INT(audit1, audit0);
 	CHECK(same_file(card, &before));
-	CHECK(store_receipt_get(ca_store(ca), seen.receipt, &rec) ==
+	CHECK(store_receipt_get(datadir_store(ca_datadir(ca)), seen.receipt, &rec) ==
 	    JPKI_ERR_NOTFOUND);
 
 	/* The same visit with a hook that agrees: everything lands. */
@@ -132,7 +133,7 @@ test_proxy_hook_is_all_or_nothing(struct ca *ca, int64_t holder,
 	CHECK_INT(rc.number, seen.receipt);
 	CHECK_STR(rc.proxy_name, "代理 太郎");
 	CHECK_STR(rc.form, "42");
-	CHECK_INT(store_receipt_get(ca_store(ca), rc.number, &rec), JPKI_OK);
+	CHECK_INT(store_receipt_get(datadir_store(ca_datadir(ca)), rc.number, &rec), JPKI_OK);
 	CHECK_STR(rec.proxy_name, "代理 太郎");
 	CHECK_STR(rec.proxy_doc_type, "passport");
 	CHECK_STR(rec.procedure, "issue");
@@ -152,7 +153,7 @@ test_refused_before_anything(struct ca *ca, const char *card)
 	long audit0, audit1;
 
 	read_all(card, &before);
-	store_audit_count(ca_store(ca), &audit0);
+	store_audit_count(datadir_store(ca_datadir(ca)), &audit0);
 	/* A signing password of 5 characters; an auth PIN of 5 digits. */
 	CHECK_INT(counter_renew(ca, card, COUNTER_AUTH, &bad, &v, &rc),
 	    JPKI_ERR_REFUSED); /* R9 first: not in the window */
@@ -168,7 +169,7 @@ test_refused_before_anything(struct ca *ca, const char *card)
 	CHECK_INT(counter_update_card(ca, card, &v, &rc), JPKI_ERR_CONFLICT);
 	CHECK_INT(counter_issue(ca, card, 0x4, &bad, &v, &rc),
 	    JPKI_ERR_USAGE);
-	store_audit_count(ca_store(ca), &audit1);
+	store_audit_count(datadir_store(ca_datadir(ca)), &audit1);
 	CHECK_INT(audit1, audit0);
 	CHECK(same_file(card, &before));
 	jbuf_free(&before);
@@ -203,7 +204,7 @@ test_renewal_links_and_receipt(struct ca *ca, const char *card)
 	CHECK_INT(rc.nrevoked, 1);
 	CHECK_INT(rc.revoked[0].reason, REASON_SUPERSEDED);
 	CHECK_STR(rc.issued[0].replaces, rc.revoked[0].serial);
-	CHECK_INT(store_cert_links(ca_store(ca), rc.revoked[0].serial,
+	CHECK_INT(store_cert_links(datadir_store(ca_datadir(ca)), rc.revoked[0].serial,
 	    count_link, &links), JPKI_OK);
 	CHECK_INT(links, 1);
 	j = counter_receipt_json(&rc);
@@ -217,7 +218,7 @@ test_renewal_links_and_receipt(struct ca *ca, const char *card)
 int
 main(void)
 {
-	struct ca_init_options o = {0};
+	struct datadir_init_options o = {0};
 	struct register_input in = {.number = "123456789018",
 	    .name = "Unit Taro", .address = "東京都清瀬市中里1-1",
 	    .birth = "1990-05-05", .gender = "male"};
@@ -235,12 +236,12 @@ main(void)
 		return 1;
 	snprintf(data, sizeof(data), "%s/data", dir);
 	snprintf(card, sizeof(card), "%s/card.img", dir);
-	CHECK_INT(ca_datadir_init(data, &o), JPKI_OK);
-	CHECK_INT(ca_open(data, &ca), JPKI_OK);
+	CHECK_INT(support_datadir_init(data, &o), JPKI_OK);
+	CHECK_INT(support_ca_open(data, CA_KEYS_CA | CA_KEYS_OCSP, &ca), JPKI_OK);
 	if (ca == NULL)
 		return test_summary();
-	CHECK_INT(register_parse(ca, &in, &r), JPKI_OK);
-	CHECK_INT(register_add(ca, &r, "unit"), JPKI_OK);
+	CHECK_INT(register_parse(ca_datadir(ca), &in, &r), JPKI_OK);
+	CHECK_INT(register_add(ca_datadir(ca), &r, "unit"), JPKI_OK);
 	CHECK_INT(counter_deliver(ca, r.id, card, COUNTER_AUTH, &pins, &v,
 	    &rc), JPKI_OK);
 	CHECK_INT(rc.nissued, 1);
@@ -254,7 +255,7 @@ main(void)
 	test_proxy_hook_is_all_or_nothing(ca, r.id, card);
 	test_renewal_links_and_receipt(ca, card);
 
-	ca_close(&ca);
+	support_ca_close(&ca);
 	{
 		char cmd[128];
 

@@ -6,6 +6,7 @@
  * resident, no audit entry); a good one adds every row, and the audit
  * chain verifies across the batches.
  */
+#include "support/open_ca.h"
 #include "test.h"
 #include "counter/counter.h"
 
@@ -41,18 +42,18 @@ make_csv(struct jbuf *csv, long bad_row, long repeat_row)
 }
 
 static void
-check_nothing_stored(struct ca *ca, long audit_before)
+check_nothing_stored(struct datadir *dd, long audit_before)
 {
 	long residents = -1, audit = -1;
 
-	CHECK_INT(store_resident_count(ca_store(ca), &residents), JPKI_OK);
+	CHECK_INT(store_resident_count(datadir_store(dd), &residents), JPKI_OK);
 	CHECK_INT(residents, 0);
-	CHECK_INT(store_audit_count(ca_store(ca), &audit), JPKI_OK);
+	CHECK_INT(store_audit_count(datadir_store(dd), &audit), JPKI_OK);
 	CHECK_INT(audit, audit_before);
 }
 
 static void
-test_bad_row_after_the_first_batches_stores_nothing(struct ca *ca,
+test_bad_row_after_the_first_batches_stores_nothing(struct datadir *dd,
     long audit_before)
 {
 	struct jbuf csv;
@@ -60,17 +61,17 @@ test_bad_row_after_the_first_batches_stores_nothing(struct ca *ca,
 	char want[64];
 
 	make_csv(&csv, ROWS + 1, 0);
-	CHECK_INT(register_import_csv(ca, csv.data, csv.len, "unit", &added),
+	CHECK_INT(register_import_csv(dd, csv.data, csv.len, "unit", &added),
 	    JPKI_ERR_INPUT);
 	snprintf(want, sizeof(want), "row %d: birth:", ROWS + 1);
 	CHECK(strncmp(jpki_errmsg(), want, strlen(want)) == 0);
 	CHECK_INT(added, 0);
-	check_nothing_stored(ca, audit_before);
+	check_nothing_stored(dd, audit_before);
 	jbuf_free(&csv);
 }
 
 static void
-test_number_repeated_across_batches_stores_nothing(struct ca *ca,
+test_number_repeated_across_batches_stores_nothing(struct datadir *dd,
     long audit_before)
 {
 	struct jbuf csv;
@@ -79,18 +80,18 @@ test_number_repeated_across_batches_stores_nothing(struct ca *ca,
 
 	make_csv(&csv, 0, REGISTER_IMPORT_BATCH + 5);
 	number_of(2, number);
-	CHECK_INT(register_import_csv(ca, csv.data, csv.len, "unit", &added),
+	CHECK_INT(register_import_csv(dd, csv.data, csv.len, "unit", &added),
 	    JPKI_ERR_INPUT);
 	snprintf(want, sizeof(want), "row %d: number: individual number %s "
 	    "is already on row 2", REGISTER_IMPORT_BATCH + 5, number);
 	CHECK_STR(jpki_errmsg(), want);
 	CHECK_INT(added, 0);
-	check_nothing_stored(ca, audit_before);
+	check_nothing_stored(dd, audit_before);
 	jbuf_free(&csv);
 }
 
 static void
-test_import_in_batches_adds_every_row(struct ca *ca, long audit_before)
+test_import_in_batches_adds_every_row(struct datadir *dd, long audit_before)
 {
 	struct jbuf csv;
 	struct resident last;
@@ -98,21 +99,21 @@ test_import_in_batches_adds_every_row(struct ca *ca, long audit_before)
 	char number[13], address[64];
 
 	make_csv(&csv, 0, 0);
-	CHECK_INT(register_import_csv(ca, csv.data, csv.len, "unit", &added),
+	CHECK_INT(register_import_csv(dd, csv.data, csv.len, "unit", &added),
 	    JPKI_OK);
 	CHECK_INT(added, ROWS);
-	CHECK_INT(store_resident_count(ca_store(ca), &residents), JPKI_OK);
+	CHECK_INT(store_resident_count(datadir_store(dd), &residents), JPKI_OK);
 	CHECK_INT(residents, ROWS);
-	CHECK_INT(store_audit_count(ca_store(ca), &audit), JPKI_OK);
+	CHECK_INT(store_audit_count(datadir_store(dd), &audit), JPKI_OK);
 	CHECK_INT(audit, audit_before + ROWS);
-	CHECK_INT(store_audit_verify(ca_store(ca), &checked), JPKI_OK);
+	CHECK_INT(store_audit_verify(datadir_store(dd), &checked), JPKI_OK);
 	number_of(ROWS + 1, number);
-	CHECK_INT(store_resident_by_number(ca_store(ca), number, &last),
+	CHECK_INT(store_resident_by_number(datadir_store(dd), number, &last),
 	    JPKI_OK);
 	snprintf(address, sizeof(address), "東京都清瀬市中里1-%d", ROWS + 1);
 	CHECK_STR(last.address, address);
 	/* Imported again: every row is registered already, the first named. */
-	CHECK_INT(register_import_csv(ca, csv.data, csv.len, "unit", &added),
+	CHECK_INT(register_import_csv(dd, csv.data, csv.len, "unit", &added),
 	    JPKI_ERR_INPUT);
 	CHECK(strstr(jpki_errmsg(), "row 2: number: a resident with") != NULL);
 	CHECK_INT(added, 0);
@@ -122,8 +123,8 @@ test_import_in_batches_adds_every_row(struct ca *ca, long audit_before)
 int
 main(void)
 {
-	struct ca_init_options o = {0};
-	struct ca *ca = NULL;
+	struct datadir_init_options o = {0};
+	struct datadir *dd = NULL;
 	char dir[64], data[80], cmd[128];
 	long audit = 0;
 
@@ -132,16 +133,16 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(data, sizeof(data), "%s/data", dir);
-	CHECK_INT(ca_datadir_init(data, &o), JPKI_OK);
-	CHECK_INT(ca_open(data, &ca), JPKI_OK);
-	if (ca != NULL) {
+	CHECK_INT(support_datadir_init(data, &o), JPKI_OK);
+	CHECK_INT(datadir_open(data, DATADIR_READ_WRITE, &dd), JPKI_OK);
+	if (dd != NULL) {
 		/* Durability is not what is tested: the OS decides. */
-		store_set_durable(ca_store(ca), 0);
-		CHECK_INT(store_audit_count(ca_store(ca), &audit), JPKI_OK);
-		test_bad_row_after_the_first_batches_stores_nothing(ca, audit);
-		test_number_repeated_across_batches_stores_nothing(ca, audit);
-		test_import_in_batches_adds_every_row(ca, audit);
-		ca_close(&ca);
+		store_set_durable(datadir_store(dd), 0);
+		CHECK_INT(store_audit_count(datadir_store(dd), &audit), JPKI_OK);
+		test_bad_row_after_the_first_batches_stores_nothing(dd, audit);
+		test_number_repeated_across_batches_stores_nothing(dd, audit);
+		test_import_in_batches_adds_every_row(dd, audit);
+		datadir_close(&dd);
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -102,6 +102,39 @@ fixture_ee(enum cert_type type, X509 *ca, EVP_PKEY *pub,
 	return p;
 }
 
+/* A self-signed CA certificate, built and signed with key (the CA module
+ * signs through its key seam; these tests hold the key). */
+static inline int
+fixture_ca_cert_build(enum cert_type t, const struct pki_names *n,
+    EVP_PKEY *key, const uint8_t *serial, size_t serial_len, int64_t nb,
+    int64_t na, X509 **out)
+{
+	int r = pki_ca_cert_build(t, n, key, serial, serial_len, nb, na, out);
+
+	if (r == JPKI_OK && (r = pki_cert_sign(*out, key)) != JPKI_OK) {
+		X509_free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+/* A delegated responder certificate, built and signed with ca_key. */
+static inline int
+fixture_ocsp_cert_build(enum cert_type t, const struct pki_names *n,
+    X509 *ca_cert, EVP_PKEY *ca_key, EVP_PKEY *responder_pub,
+    const uint8_t *serial, size_t serial_len, int64_t nb, int64_t na,
+    X509 **out)
+{
+	int r = pki_ocsp_cert_build(t, n, ca_cert, responder_pub, serial,
+	    serial_len, nb, na, out);
+
+	if (r == JPKI_OK && (r = pki_cert_sign(*out, ca_key)) != JPKI_OK) {
+		X509_free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
 /* Build and sign; NULL (with the message printed) on failure. */
 static inline X509 *
 fixture_issue(const struct pki_ee_params *p, EVP_PKEY *ca_key)

@@ -272,7 +272,7 @@ int
 main(void)
 {
 	ca_key = fixture_key();
-	CHECK_INT(pki_ca_cert_build(CERT_SIGN, &our_names, ca_key, ca_serial,
+	CHECK_INT(fixture_ca_cert_build(CERT_SIGN, &our_names, ca_key, ca_serial,
 	    sizeof(ca_serial), 1700000000, 2000000000, &ca), JPKI_OK);
 	if (ca != NULL && pki_cert_sign(ca, ca_key) == JPKI_OK) {
 		test_crls_of_every_size_parse_verify_and_say_what_was_written();

@@ -9,6 +9,10 @@
 #include <openssl/ocsp.h>
 
 static EVP_PKEY *ca_key, *responder_key;
+/* The responder's key signs through a pki_signer (the CA module's key seam
+ * does it through its signer). */
+static struct pki_signer *responder_signer;
+static struct pki_sign_with responder_signs = {pki_signer_sign_fn, NULL};
 static X509 *ca, *responder;
 
 /* A DER OCSPRequest for serials[0..n) under ca. */
@@ -164,8 +168,7 @@ test_responses_verify_and_say_what_was_asked(void)
 	int status = -1;
 
 	CHECK_INT(pki_ocsp_request_parse(buf, len, &req), JPKI_OK);
-	CHECK_INT(pki_ocsp_responder_init(&rs, responder, responder_key),
-	    JPKI_OK);
+	CHECK_INT(pki_ocsp_responder_init(&rs, responder), JPKI_OK);
 	for (int i = 0; i < 3; i++) {
 		memset(&s[i], 0, sizeof(s[i]));
 		s[i].id = &req.id[i];
@@ -178,8 +181,8 @@ test_responses_verify_and_say_what_was_asked(void)
 	s[1].reason = 3;
 	s[2].status = PKI_OCSP_UNKNOWN;
 	jbuf_init(&der);
-	CHECK_INT(pki_ocsp_response(&rs, s, 3, &req, 1775005200, &der),
-	    JPKI_OK);
+	CHECK_INT(pki_ocsp_response(&rs, s, 3, &req, 1775005200,
+	    &responder_signs, &der), JPKI_OK);
 	bs = basic_of(&der, &status);
 	CHECK_INT(status, OCSP_RESPONSE_STATUS_SUCCESSFUL);
 	CHECK(bs != NULL);
@@ -228,8 +231,7 @@ test_responses_verify_and_say_what_was_asked(void)
 	X509_STORE_free(store);
 	sk_X509_free(none);
 	pki_ocsp_responder_free(&rs);
-	CHECK_INT(pki_ocsp_responder_init(&rs, responder, ca_key),
-	    JPKI_ERR_INPUT);
+	CHECK_INT(pki_ocsp_responder_init(&rs, NULL), JPKI_ERR_INPUT);
 }
 
 int
@@ -239,11 +241,13 @@ main(void)
 
 	ca_key = fixture_key();
 	responder_key = fixture_key();
-	CHECK_INT(pki_ca_cert_build(CERT_SIGN, &our_names, ca_key, ca_serial,
+	CHECK_INT(pki_signer_new(responder_key, &responder_signer), JPKI_OK);
+	responder_signs.arg = responder_signer;
+	CHECK_INT(fixture_ca_cert_build(CERT_SIGN, &our_names, ca_key, ca_serial,
 	    sizeof(ca_serial), 1700000000, 2000000000, &ca), JPKI_OK);
 	if (ca == NULL || pki_cert_sign(ca, ca_key) != JPKI_OK)
 		return test_summary();
-	CHECK_INT(pki_ocsp_cert_build(CERT_SIGN, &our_names, ca, ca_key,
+	CHECK_INT(fixture_ocsp_cert_build(CERT_SIGN, &our_names, ca, ca_key,
 	    responder_key, rserial, sizeof(rserial), 1700000000, 1900000000,
 	    &responder), JPKI_OK);
 	if (responder != NULL) {
@@ -254,6 +258,7 @@ main(void)
 	X509_free(responder);
 	X509_free(ca);
 	EVP_PKEY_free(ca_key);
+	pki_signer_free(&responder_signer);
 	EVP_PKEY_free(responder_key);
 	return test_summary();
 }

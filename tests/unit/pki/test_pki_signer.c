@@ -73,6 +73,8 @@ main(void)
 	CHECK_INT(pki_ca_cert_build(CERT_SIGN, &names, key, serial,
 	    sizeof(serial), 1700000000, 2000000000, &ca), JPKI_OK);
 	if (ca != NULL)
+		CHECK_INT(pki_cert_sign(ca, key), JPKI_OK);
+	if (ca != NULL)
 		test_signer_matches_x509_sign(key, ca);
 	test_signer_refuses_non_rsa();
 	X509_free(ca);

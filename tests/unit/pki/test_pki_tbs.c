@@ -294,11 +294,11 @@ main(void)
 	CHECK(subject_key_3072 != NULL);
 	CHECK_INT(pki_signer_new(ca_key, &signer), JPKI_OK);
 	/* CAs until 2099, so that notAfter in 2050 is allowed. */
-	CHECK_INT(pki_ca_cert_build(CERT_SIGN, &our_names, ca_key, s1,
+	CHECK_INT(fixture_ca_cert_build(CERT_SIGN, &our_names, ca_key, s1,
 	    sizeof(s1), 1700000000, 4070908799, &ca_sign), JPKI_OK);
-	CHECK_INT(pki_ca_cert_build(CERT_AUTH, &our_names, ca_key, s2,
+	CHECK_INT(fixture_ca_cert_build(CERT_AUTH, &our_names, ca_key, s2,
 	    sizeof(s2), 1700000000, 4070908799, &ca_auth), JPKI_OK);
-	CHECK_INT(pki_ca_cert_build(CERT_SIGN, &real_names, ca_key, s3,
+	CHECK_INT(fixture_ca_cert_build(CERT_SIGN, &real_names, ca_key, s3,
 	    sizeof(s3), 1700000000, 4070908799, &ca_real), JPKI_OK);
 	if (ca_sign && ca_auth && ca_real && signer) {
 		CHECK_INT(pki_cert_sign(ca_sign, ca_key), JPKI_OK);

@@ -172,9 +172,9 @@ main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	CHECK_INT(pki_ca_cert_build(CERT_SIGN, &our_names, sign_ca_key,
+	CHECK_INT(fixture_ca_cert_build(CERT_SIGN, &our_names, sign_ca_key,
 	    ca_serial, 1, nb - 86400, na + 86400, &sign_ca), JPKI_OK);
-	CHECK_INT(pki_ca_cert_build(CERT_AUTH, &our_names, auth_ca_key,
+	CHECK_INT(fixture_ca_cert_build(CERT_AUTH, &our_names, auth_ca_key,
 	    ca_serial, 1, nb - 86400, na + 86400, &auth_ca), JPKI_OK);
 	if (sign_ca == NULL || auth_ca == NULL)
 		return test_summary();
@@ -185,7 +185,7 @@ main(void)
 	sign = fixture_issue(&p, sign_ca_key);
 	p = fixture_ee(CERT_AUTH, auth_ca, card_key, s2, nb, na);
 	auth = fixture_issue(&p, auth_ca_key);
-	CHECK_INT(pki_ocsp_cert_build(CERT_SIGN, &our_names, sign_ca,
+	CHECK_INT(fixture_ocsp_cert_build(CERT_SIGN, &our_names, sign_ca,
 	    sign_ca_key, ocsp_key, s3, 16, nb, na, &ocsp), JPKI_OK);
 	CHECK(sign != NULL && auth != NULL && ocsp != NULL);
 	if (sign && auth && ocsp) {

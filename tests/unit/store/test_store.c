@@ -1,11 +1,14 @@
 /* Unit tests of the store: migrations, records, transactions, the audit
- * chain (tamper detection), the config file and the municipality table. */
+ * chain (tamper detection), read-only stores, waiting for another writer,
+ * the config file and the municipality table. */
 #include "store/store.h"
 #include "test.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/jpki-store-test-XXXXXX";
@@ -226,6 +229,237 @@ test_audit_chain_detects_tampering(struct store *s)
 	CHECK_INT(checked, 2);
 }
 
+/* The config naming the test database (relative to the data directory,
+ * as `jpki init` writes it). */
+static struct jpki_config
+test_config(void)
+{
+	struct jpki_config c;
+
+	config_defaults(&c);
+	strcpy(c.database, "sqlite:jpki.db");
+	return c;
+}
+
+static long
+resident_total(struct store *s)
+{
+	long n = -1;
+
+	CHECK_INT(store_resident_count(s, &n), JPKI_OK);
+	return n;
+}
+
+/* A responder reads while a clerk writes, and sees each commit on its
+ * next read; a read transaction is one snapshot. */
+static void
+test_read_only_store_sees_what_others_commit(struct store *s)
+{
+	struct jpki_config c = test_config();
+	struct resident a = sample_resident("000000000043");
+	struct resident b = sample_resident("000000000051");
+	struct store *ro = NULL;
+	long n0;
+
+	CHECK_INT(store_open_readonly(dir, &c, &ro), JPKI_OK);
+	if (ro == NULL)
+		return;
+	n0 = resident_total(ro);
+	CHECK_INT(store_begin(s), JPKI_OK);
+	CHECK_INT(store_resident_insert(s, &a), JPKI_OK);
+	CHECK_INT(resident_total(ro), n0);      /* not yet committed */
+	CHECK_INT(store_commit(s), JPKI_OK);
+	CHECK_INT(resident_total(ro), n0 + 1);
+
+	CHECK_INT(store_begin(ro), JPKI_OK);
+	CHECK_INT(resident_total(ro), n0 + 1);
+	CHECK_INT(store_resident_insert(s, &b), JPKI_OK);
+	CHECK_INT(resident_total(ro), n0 + 1);  /* the snapshot holds */
+	CHECK_INT(store_commit(ro), JPKI_OK);
+	CHECK_INT(resident_total(ro), n0 + 2);
+	store_close(&ro);
+}
+
+static void
+test_write_through_read_only_store_refused(struct store *s)
+{
+	struct jpki_config c = test_config();
+	struct resident r = sample_resident("000000000060");
+	struct store *ro = NULL;
+	long residents, entries, after;
+	int64_t n;
+
+	CHECK_INT(store_open_readonly(dir, &c, &ro), JPKI_OK);
+	if (ro == NULL)
+		return;
+	residents = resident_total(s);
+	store_audit_count(s, &entries);
+	CHECK_INT(store_resident_insert(ro, &r), JPKI_ERR_REFUSED);
+	CHECK_STR(jpki_errmsg(), "store: opened read-only: resident_insert "
+	    "writes, and a read-only store does not");
+	CHECK_INT(store_audit_append(ro, "clerk", "test.event", "x", "{}"),
+	    JPKI_ERR_REFUSED);
+	CHECK(strstr(jpki_errmsg(), "read-only") != NULL);
+	CHECK_INT(store_crl_number_next(ro, CERT_SIGN, 7, &n),
+	    JPKI_ERR_REFUSED);
+	CHECK_INT(store_cert_revoke(ro, "0A1B2C", REASON_SUPERSEDED, 170),
+	    JPKI_ERR_REFUSED);
+	/* Writes are refused inside a read transaction too. */
+	CHECK_INT(store_begin(ro), JPKI_OK);
+	CHECK_INT(store_resident_insert(ro, &r), JPKI_ERR_REFUSED);
+	store_rollback(ro);
+	CHECK_INT(resident_total(s), residents);
+	store_audit_count(s, &after);
+	CHECK_INT(after, entries);
+	store_close(&ro);
+}
+
+static void
+test_read_only_open_creates_and_migrates_nothing(void)
+{
+	struct jpki_config c = test_config();
+	struct store *ro = NULL;
+	char sub[300], path[320];
+	sqlite3 *db;
+
+	snprintf(sub, sizeof(sub), "%s/empty", dir);
+	CHECK(mkdir(sub, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/jpki.db", sub);
+	CHECK_INT(store_open_readonly(sub, &c, &ro), JPKI_ERR_IO);
+	CHECK(ro == NULL);
+	CHECK(access(path, F_OK) != 0);
+
+	/* A database of an older schema is not migrated by a reader. */
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA user_version=1",
+	    NULL, NULL, NULL);
+	sqlite3_close(db);
+	CHECK_INT(store_open_readonly(sub, &c, &ro), JPKI_ERR_IO);
+	CHECK(strstr(jpki_errmsg(), "older than this program") != NULL);
+	CHECK(ro == NULL);
+}
+
+/* A responder may start before any clerk, when SQLite's WAL and
+ * shared-memory files are gone. */
+static void
+test_read_only_store_opens_with_no_writer_open(void)
+{
+	struct jpki_config c = test_config();
+	struct store *ro = NULL;
+	char wal[300];
+
+	snprintf(wal, sizeof(wal), "%s-wal", dbpath);
+	CHECK(access(wal, F_OK) != 0);
+	CHECK_INT(store_open_readonly(dir, &c, &ro), JPKI_OK);
+	if (ro == NULL)
+		return;
+	CHECK(resident_total(ro) > 0);
+	store_close(&ro);
+}
+
+/* ---- one writer at a time: the second waits ---- */
+
+struct lock_holder {
+	struct store *s;
+	int ready[2];             /* a pipe: written once the lock is held */
+	long hold_ms;
+	const char *number;       /* the resident it adds meanwhile */
+	int rc;
+};
+
+static void *
+hold_write_lock(void *arg)
+{
+	struct lock_holder *h = arg;
+	struct resident r = sample_resident(h->number);
+
+	if ((h->rc = store_begin(h->s)) == JPKI_OK)
+		h->rc = store_resident_insert(h->s, &r);
+	if (write(h->ready[1], "x", 1) != 1)
+		h->rc = JPKI_ERR_IO;
+	usleep((useconds_t)h->hold_ms * 1000);
+	if (h->rc == JPKI_OK)
+		h->rc = store_commit(h->s);
+	else
+		store_rollback(h->s);
+	return NULL;
+}
+
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)(t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Another clerk holds the write lock for 300 ms, adding resident
+ * `number`; `waiter` begins meanwhile.  *waited_ms: how long its
+ * store_begin() took. */
+static int
+begin_while_locked(struct store *waiter, const char *number, long *waited_ms)
+{
+	struct lock_holder h = {.hold_ms = 300, .number = number};
+	struct timespec t0;
+	pthread_t thread;
+	char c;
+	int r;
+
+	if (store_open(dbpath, &h.s) != JPKI_OK || pipe(h.ready) != 0)
+		return JPKI_ERR_IO;
+	pthread_create(&thread, NULL, hold_write_lock, &h);
+	if (read(h.ready[0], &c, 1) == 1) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		r = store_begin(waiter);
+		*waited_ms = ms_since(&t0);
+	} else {
+		r = JPKI_ERR_IO;
+	}
+	pthread_join(thread, NULL);
+	CHECK_INT(h.rc, JPKI_OK);
+	close(h.ready[0]);
+	close(h.ready[1]);
+	store_close(&h.s);
+	return r;
+}
+
+static void
+test_begin_waits_for_another_writer(struct store *s)
+{
+	struct resident mine = sample_resident("000000000086"), theirs;
+	long waited = 0;
+
+	CHECK_INT(begin_while_locked(s, "000000000078", &waited), JPKI_OK);
+	CHECK(waited >= 200);
+	CHECK_INT(store_resident_insert(s, &mine), JPKI_OK);
+	CHECK_INT(store_commit(s), JPKI_OK);
+	/* Both writers' residents are there. */
+	CHECK_INT(store_resident_by_number(s, "000000000078", &theirs), JPKI_OK);
+	CHECK_INT(store_resident_by_number(s, "000000000086", &theirs), JPKI_OK);
+}
+
+static void
+test_begin_gives_up_after_the_busy_timeout(void)
+{
+	struct jpki_config c = test_config();
+	struct store *impatient = NULL;
+	long waited = 0;
+
+	c.busy_timeout_ms = 50;
+	CHECK_INT(store_open_datadir(dir, &c, &impatient), JPKI_OK);
+	if (impatient == NULL)
+		return;
+	CHECK_INT(begin_while_locked(impatient, "000000000094", &waited),
+	    JPKI_ERR_IO);
+	CHECK(strstr(jpki_errmsg(), "the database is busy") != NULL);
+	CHECK(strstr(jpki_errmsg(), "50 ms") != NULL);
+	CHECK(waited >= 40 && waited < 280);
+	store_rollback(impatient);
+	store_close(&impatient);
+}
+
 static void
 test_config_round_trip_and_unknown_key_refused(void)
 {
@@ -242,12 +476,33 @@ test_config_round_trip_and_unknown_key_refused(void)
 	CHECK_STR(got.municipality, "132217");
 	CHECK_INT(got.fees.yen[FEE_CARD_REISSUE], 1000);
 	CHECK_INT(got.fees.yen[FEE_CERTS_ON_REISSUED_CARD], 200);
+	CHECK_INT(got.busy_timeout_ms, STORE_BUSY_TIMEOUT_MS);
 
 	f = fopen(path, "a");
 	fprintf(f, "colour = blue\n");
 	fclose(f);
 	CHECK_INT(config_load(path, &got), JPKI_ERR_INPUT);
 	CHECK(strstr(jpki_errmsg(), "colour") != NULL);
+}
+
+static void
+test_config_sets_the_busy_timeout(void)
+{
+	struct jpki_config got;
+	char path[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/config-busy", dir);
+	f = fopen(path, "w");
+	fprintf(f, "database_busy_timeout_ms = 1500\n");
+	fclose(f);
+	CHECK_INT(config_load(path, &got), JPKI_OK);
+	CHECK_INT(got.busy_timeout_ms, 1500);
+	f = fopen(path, "w");
+	fprintf(f, "database_busy_timeout_ms = 0\n");
+	fclose(f);
+	CHECK_INT(config_load(path, &got), JPKI_ERR_INPUT);
+	CHECK(strstr(jpki_errmsg(), "database_busy_timeout_ms") != NULL);
 }
 
 static void
@@ -281,12 +536,19 @@ main(void)
 	test_certificate_revocation_is_recorded_once(s);
 	test_revocation_list_by_shard(s);
 	test_audit_chain_detects_tampering(s);
+	test_read_only_store_sees_what_others_commit(s);
+	test_write_through_read_only_store_refused(s);
+	test_read_only_open_creates_and_migrates_nothing();
+	test_begin_waits_for_another_writer(s);
+	test_begin_gives_up_after_the_busy_timeout();
 	store_close(&s);
 	CHECK(s == NULL);
 	/* Reopening an existing database does not re-run migrations. */
 	CHECK_INT(store_open(dbpath, &s), JPKI_OK);
 	store_close(&s);
+	test_read_only_store_opens_with_no_writer_open();
 	test_config_round_trip_and_unknown_key_refused();
+	test_config_sets_the_busy_timeout();
 	test_postgresql_url_refused_clearly();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)

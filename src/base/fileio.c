@@ -1,10 +1,11 @@
 /*
- * durable.c: the one way openjpki writes a file that must survive a crash
- * (card images, keys, the config): write the whole buffer, fsync, close;
- * callers rename or link it into place and then sync the directory, so a
- * new name is durable too.
+ * fileio.c: whole files.  The one way openjpki writes a file that must
+ * survive a crash (card images, keys, the config): write the whole buffer,
+ * fsync, close; callers rename or link it into place and then sync the
+ * directory, so a new name is durable too.  And the one way it reads a
+ * whole file, with a size limit checked while reading.
  */
-#include "store/store.h"
+#include "base/base.h"
 
 #include <errno.h>
 #include <fcntl.h>

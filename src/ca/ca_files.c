@@ -1,8 +1,9 @@
 /*
- * ca_keys.c: key and certificate files.  Private keys are written with
- * mode 0600 by creating the file exclusively with that mode (never chmod
- * after the fact), and to a temporary name renamed into place, so a crash
- * never leaves a half-written key under the real name.
+ * ca_files.c: certificate files and serials.  Files are written to a
+ * temporary name opened exclusively with their final mode (never chmod
+ * after the fact), fsynced and linked into place, so a crash never leaves
+ * a half-written file under the real name.  (Private keys: signer_file.c,
+ * through the same writer.)
  */
 #include "ca/ca_impl.h"
 
@@ -16,20 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int
-ca_key_generate(int bits, EVP_PKEY **out)
-{
-	*out = EVP_RSA_gen((unsigned int)bits);
-	if (*out == NULL)
-		return jpki_fail(JPKI_ERR_CRYPTO, "RSA-%d key generation failed",
-		    bits);
-	return JPKI_OK;
-}
-
 /* Write via a temporary file opened O_EXCL with `mode`, fsync, link into
  * place (refusing to replace anything), then sync the directory. */
-static int
-write_pem(const char *path, mode_t mode, int (*writer)(FILE *, void *),
+int
+ca_pem_write(const char *path, mode_t mode, int (*writer)(FILE *, void *),
     void *obj)
 {
 	char tmp[PATH_MAX_JPKI];
@@ -73,48 +64,15 @@ fail:
 }
 
 static int
-key_writer(FILE *f, void *k)
-{
-	return PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
-}
-
-static int
 cert_writer(FILE *f, void *x)
 {
 	return PEM_write_X509(f, x);
 }
 
 int
-ca_key_write(const char *path, EVP_PKEY *key)
-{
-	return write_pem(path, 0600, key_writer, key);
-}
-
-int
 ca_cert_write(const char *path, X509 *x)
 {
-	return write_pem(path, 0644, cert_writer, x);
-}
-
-int
-ca_key_read(const char *path, EVP_PKEY **out)
-{
-	struct stat st;
-	FILE *f;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
-		fclose(f);
-		return jpki_fail(JPKI_ERR_IO, "%s: a CA key must be mode 0600 "
-		    "(it is %03o)", path, (unsigned)(st.st_mode & 0777));
-	}
-	*out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	if (*out == NULL)
-		return jpki_fail(JPKI_ERR_CRYPTO, "%s: not a PEM private key",
-		    path);
-	return JPKI_OK;
+	return ca_pem_write(path, 0644, cert_writer, x);
 }
 
 int

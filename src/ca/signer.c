@@ -1,0 +1,147 @@
+/*
+ * signer.c: the key seam's one policy and dispatch (signer.h).  Every
+ * request passes here before an implementation sees it: the op must suit
+ * the role of the key, the type must be one of the two CAs, the input must
+ * have the op's shape.
+ */
+#include "ca/signer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct ca_signer {
+	const struct ca_signer_impl *impl;
+	void *state;
+};
+
+struct ca_signer_session {
+	struct ca_signer *signer;
+	void *sess;
+};
+
+int
+ca_signer_new(const struct ca_signer_impl *impl, void *state,
+    struct ca_signer **out)
+{
+	struct ca_signer *s;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		impl->close(state);
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	}
+	s->impl = impl;
+	s->state = state;
+	*out = s;
+	return JPKI_OK;
+}
+
+void
+ca_signer_close(struct ca_signer **sp)
+{
+	struct ca_signer *s = *sp;
+
+	if (s == NULL)
+		return;
+	s->impl->close(s->state);
+	free(s);
+	*sp = NULL;
+}
+
+static int
+key_id_check(struct ca_key_id id)
+{
+	if ((id.type != CERT_SIGN && id.type != CERT_AUTH) ||
+	    (id.role != CA_KEY_CA && id.role != CA_KEY_OCSP))
+		return jpki_fail(JPKI_ERR_INTERNAL, "signer: no key %d/%d",
+		    (int)id.type, (int)id.role);
+	return JPKI_OK;
+}
+
+int
+ca_signer_public_key(struct ca_signer *s, struct ca_key_id id,
+    EVP_PKEY **pub)
+{
+	int r;
+
+	*pub = NULL;
+	if ((r = key_id_check(id)) != JPKI_OK)
+		return r;
+	return s->impl->public_key(s->state, id, pub);
+}
+
+int
+ca_signer_session_open(struct ca_signer *s, struct ca_signer_session **out)
+{
+	struct ca_signer_session *ss;
+	int r;
+
+	*out = NULL;
+	if ((ss = calloc(1, sizeof(*ss))) == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	ss->signer = s;
+	if ((r = s->impl->session_open(s->state, &ss->sess)) != JPKI_OK) {
+		free(ss);
+		return r;
+	}
+	*out = ss;
+	return JPKI_OK;
+}
+
+void
+ca_signer_session_close(struct ca_signer_session **ssp)
+{
+	struct ca_signer_session *ss = *ssp;
+
+	if (ss == NULL)
+		return;
+	ss->signer->impl->session_close(ss->sess);
+	free(ss);
+	*ssp = NULL;
+}
+
+/* The policy: what each key may sign, and the shape of each input. */
+static int
+request_check(struct ca_key_id id, enum ca_sign_op op, size_t len)
+{
+	switch (op) {
+	case CA_SIGN_CERT:
+	case CA_SIGN_CRL_DIGEST:
+		if (id.role != CA_KEY_CA)
+			return jpki_fail(JPKI_ERR_REFUSED, "signer: %s "
+			    "responder key: signs OCSP responses only",
+			    rules_cert_type_name(id.type));
+		if (op == CA_SIGN_CRL_DIGEST && len != 32)
+			return jpki_fail(JPKI_ERR_INPUT, "signer: a CRL is "
+			    "signed by its SHA-256 digest (32 bytes)");
+		break;
+	case CA_SIGN_OCSP:
+		if (id.role != CA_KEY_OCSP)
+			return jpki_fail(JPKI_ERR_REFUSED, "signer: %s CA key: "
+			    "OCSP responses are signed by the delegated "
+			    "responder (RFC 6960 4.2.2.2)",
+			    rules_cert_type_name(id.type));
+		break;
+	default:
+		return jpki_fail(JPKI_ERR_REFUSED, "signer: no operation %d",
+		    (int)op);
+	}
+	if (len == 0 || len > CA_SIGN_INPUT_MAX)
+		return jpki_fail(JPKI_ERR_INPUT, "signer: input of %zu bytes "
+		    "(1 to %d)", len, CA_SIGN_INPUT_MAX);
+	return JPKI_OK;
+}
+
+int
+ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
+    enum ca_sign_op op, const uint8_t *in, size_t len, uint8_t *sig,
+    size_t *sig_len)
+{
+	int r;
+
+	if ((r = key_id_check(id)) != JPKI_OK ||
+	    (r = request_check(id, op, len)) != JPKI_OK)
+		return r;
+	return ss->signer->impl->sign(ss->sess, id, op, in, len, sig,
+	    sig_len);
+}

@@ -1,0 +1,99 @@
+/*
+ * signer.h: the key seam.  The only way any code reaches the private key of
+ * a CA or of its delegated OCSP responder.
+ *
+ * A signer is a set of keys, each named by a struct ca_key_id, answering a
+ * narrow table of requests (struct ca_signer_impl), in the manner of
+ * OpenSSH's monitor: "the public key of this key", "sign this
+ * TBSCertificate", "sign this digest of a TBSCertList", "sign this OCSP
+ * ResponseData".  Which key may sign what is decided here, once, for every
+ * implementation: certificates and CRLs only with a CA key, OCSP responses
+ * only with a responder key.  Callers hold no EVP_PKEY of a CA; they get
+ * signatures (sha256WithRSAEncryption) and wrap them themselves (pki).
+ *
+ * Implementations: files in the data directory's ca/ (signer_file.c, the
+ * embedded default).  A PKCS#11 token or a separate `jpki signer` process
+ * is one more implementation of the same table.
+ *
+ * Threads: a signer is opened once; each thread that signs opens its own
+ * session (ca_signer_session_open) and uses it alone.
+ */
+#ifndef JPKI_CA_SIGNER_H
+#define JPKI_CA_SIGNER_H
+
+#include "base/base.h"
+#include "rules/rules.h"
+
+#include <openssl/evp.h>
+
+struct datadir;
+
+enum ca_key_role {
+	CA_KEY_CA = 1,     /* the CA's own key: certificates, CRLs */
+	CA_KEY_OCSP = 2,   /* its delegated OCSP responder's key */
+};
+struct ca_key_id {
+	enum cert_type type;        /* CERT_SIGN or CERT_AUTH */
+	enum ca_key_role role;
+};
+
+/* Which keys a signer loads (bit mask). */
+#define CA_KEYS_CA   0x1        /* both CA keys: issue, revoke, CRLs */
+#define CA_KEYS_OCSP 0x2        /* both responder keys: answer OCSP */
+
+enum ca_sign_op {
+	CA_SIGN_CERT = 1,        /* in: a DER TBSCertificate (CA key) */
+	CA_SIGN_CRL_DIGEST = 2,  /* in: the SHA-256 of a TBSCertList, which
+	                            is written as a stream (CA key) */
+	CA_SIGN_OCSP = 3,        /* in: a DER ResponseData (responder key) */
+};
+/* Longest input of CA_SIGN_CERT and CA_SIGN_OCSP. */
+#define CA_SIGN_INPUT_MAX (1 << 20)
+
+/* The request table an implementation answers.  `state` is what it was
+ * made with, `sess` what its session_open made.  sign() gets requests
+ * already checked against the op/key policy above. */
+struct ca_signer_impl {
+	const char *name;
+	int (*public_key)(void *state, struct ca_key_id id, EVP_PKEY **pub);
+	int (*session_open)(void *state, void **sess);
+	int (*sign)(void *sess, struct ca_key_id id, enum ca_sign_op op,
+	    const uint8_t *in, size_t len, uint8_t *sig, size_t *sig_len);
+	void (*session_close)(void *sess);
+	void (*close)(void *state);
+};
+
+struct ca_signer;
+struct ca_signer_session;
+
+/* A signer over an implementation; it takes `state` (closed with it). */
+int ca_signer_new(const struct ca_signer_impl *impl, void *state,
+    struct ca_signer **out);
+void ca_signer_close(struct ca_signer **s);
+/* The public key of id (a new reference): JPKI_ERR_NOTFOUND if this signer
+ * holds no such key. */
+int ca_signer_public_key(struct ca_signer *s, struct ca_key_id id,
+    EVP_PKEY **pub);
+
+int ca_signer_session_open(struct ca_signer *s,
+    struct ca_signer_session **out);
+void ca_signer_session_close(struct ca_signer_session **ss);
+/* A sha256WithRSAEncryption signature by key id over `in` (see enum
+ * ca_sign_op) into sig (*sig_len: room in, length out).  A request the
+ * policy refuses: JPKI_ERR_REFUSED. */
+int ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
+    enum ca_sign_op op, const uint8_t *in, size_t len, uint8_t *sig,
+    size_t *sig_len);
+
+/* ---- file-held keys (signer_file.c) ------------------------------------ *
+ * <data>/ca/<sign|auth>-<ca|ocsp>.key, PEM, mode 0600. */
+
+/* Open the keys in `keys` (CA_KEYS_*) of a data directory. */
+int ca_signer_open_files(const struct datadir *dd, unsigned keys,
+    struct ca_signer **out);
+/* Make a new key of `bits` for id and write it (never over an existing
+ * one); *pub gets its public key. */
+int ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
+    int bits, EVP_PKEY **pub);
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * signer_file.c: CA and OCSP responder keys held in files of the data
+ * directory (<data>/ca/<sign|auth>-<ca|ocsp>.key, PEM, mode 0600), behind
+ * the key seam (signer.h).  This file is the only one that reads, writes
+ * or holds such a key.
+ *
+ * Each session keeps its own struct pki_signer per key, made on first use
+ * from a copy of the key: threads signing with one shared RSA key would
+ * take turns on its blinding value.
+ */
+#include "ca/ca_impl.h"
+#include "datadir/datadir.h"
+
+#include <errno.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Keys indexed [type][role]: enum cert_type (1, 2) and enum ca_key_role
+ * (1, 2). */
+struct file_keys {
+	EVP_PKEY *key[3][3];
+};
+
+struct file_session {
+	const struct file_keys *keys;
+	struct pki_signer *signer[3][3];
+};
+
+static int
+key_path(const struct datadir *dd, struct ca_key_id id, char *buf, size_t n)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "%s-%s.key", rules_cert_type_name(id.type),
+	    id.role == CA_KEY_CA ? "ca" : "ocsp");
+	return datadir_path(dd, DATADIR_CA_DIR, name, buf, n);
+}
+
+static int
+key_read(const char *path, EVP_PKEY **out)
+{
+	struct stat st;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
+		fclose(f);
+		return jpki_fail(JPKI_ERR_IO, "%s: a CA key must be mode 0600 "
+		    "(it is %03o)", path, (unsigned)(st.st_mode & 0777));
+	}
+	*out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (*out == NULL)
+		return jpki_fail(JPKI_ERR_CRYPTO, "%s: not a PEM private key",
+		    path);
+	return JPKI_OK;
+}
+
+static int
+key_writer(FILE *f, void *k)
+{
+	return PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+}
+
+static int
+file_public_key(void *state, struct ca_key_id id, EVP_PKEY **pub)
+{
+	struct file_keys *fk = state;
+	EVP_PKEY *k = fk->key[id.type][id.role];
+	uint8_t *der = NULL;
+	const uint8_t *p;
+	int n;
+
+	if (k == NULL)
+		return jpki_fail(JPKI_ERR_NOTFOUND, "signer: the %s %s key is "
+		    "not loaded", rules_cert_type_name(id.type),
+		    id.role == CA_KEY_CA ? "CA" : "OCSP responder");
+	/* A public-only copy: the private half stays in this file. */
+	if ((n = i2d_PUBKEY(k, &der)) <= 0)
+		return jpki_fail(JPKI_ERR_CRYPTO, "signer: public key");
+	p = der;
+	*pub = d2i_PUBKEY(NULL, &p, n);
+	OPENSSL_free(der);
+	if (*pub == NULL)
+		return jpki_fail(JPKI_ERR_CRYPTO, "signer: public key");
+	return JPKI_OK;
+}
+
+static int
+file_session_open(void *state, void **sess)
+{
+	struct file_session *fs;
+
+	if ((fs = calloc(1, sizeof(*fs))) == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	fs->keys = state;
+	*sess = fs;
+	return JPKI_OK;
+}
+
+static int
+file_sign(void *sess, struct ca_key_id id, enum ca_sign_op op,
+    const uint8_t *in, size_t len, uint8_t *sig, size_t *sig_len)
+{
+	struct file_session *fs = sess;
+	struct pki_signer **ps = &fs->signer[id.type][id.role];
+	EVP_PKEY *k = fs->keys->key[id.type][id.role];
+	int r;
+
+	if (k == NULL)
+		return jpki_fail(JPKI_ERR_REFUSED, "%s %s: this process holds "
+		    "no such key", rules_cert_type_name(id.type),
+		    id.role == CA_KEY_CA ? "CA" : "OCSP responder");
+	if (*ps == NULL && (r = pki_signer_new(k, ps)) != JPKI_OK)
+		return r;
+	if (op == CA_SIGN_CRL_DIGEST)
+		return pki_signer_sign_digest(*ps, in, sig, sig_len);
+	return pki_signer_sign_raw(*ps, in, len, sig, sig_len);
+}
+
+static void
+file_session_close(void *sess)
+{
+	struct file_session *fs = sess;
+
+	for (size_t t = 0; t < 3; t++)
+		for (size_t r = 0; r < 3; r++)
+			pki_signer_free(&fs->signer[t][r]);
+	free(fs);
+}
+
+static void
+file_close(void *state)
+{
+	struct file_keys *fk = state;
+
+	for (size_t t = 0; t < 3; t++)
+		for (size_t r = 0; r < 3; r++)
+			EVP_PKEY_free(fk->key[t][r]);
+	free(fk);
+}
+
+static const struct ca_signer_impl file_impl = {
+	.name = "file",
+	.public_key = file_public_key,
+	.session_open = file_session_open,
+	.sign = file_sign,
+	.session_close = file_session_close,
+	.close = file_close,
+};
+
+int
+ca_signer_open_files(const struct datadir *dd, unsigned keys,
+    struct ca_signer **out)
+{
+	static const enum cert_type types[] = {CERT_SIGN, CERT_AUTH};
+	struct file_keys *fk;
+	char path[DATADIR_PATH_MAX];
+	int r;
+
+	*out = NULL;
+	if ((fk = calloc(1, sizeof(*fk))) == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(types); i++) {
+		for (int role = CA_KEY_CA; role <= CA_KEY_OCSP; role++) {
+			struct ca_key_id id = {types[i], (enum ca_key_role)role};
+
+			if (!(keys & (role == CA_KEY_CA ? CA_KEYS_CA :
+			    CA_KEYS_OCSP)))
+				continue;
+			if ((r = key_path(dd, id, path, sizeof(path))) ||
+			    (r = key_read(path, &fk->key[id.type][role]))) {
+				file_close(fk);
+				return r;
+			}
+		}
+	}
+	return ca_signer_new(&file_impl, fk, out);
+}
+
+int
+ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
+    int bits, EVP_PKEY **pub)
+{
+	char path[DATADIR_PATH_MAX];
+	EVP_PKEY *key;
+	int r;
+
+	*pub = NULL;
+	if ((r = key_path(dd, id, path, sizeof(path))) != JPKI_OK)
+		return r;
+	if ((key = EVP_RSA_gen((unsigned int)bits)) == NULL)
+		return jpki_fail(JPKI_ERR_CRYPTO, "RSA-%d key generation failed",
+		    bits);
+	if ((r = ca_pem_write(path, 0600, key_writer, key)) == JPKI_OK) {
+		struct file_keys one = {0};
+
+		one.key[id.type][id.role] = key;
+		r = file_public_key(&one, id, pub);
+	}
+	EVP_PKEY_free(key);
+	return r;
+}

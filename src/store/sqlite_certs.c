@@ -1,0 +1,260 @@
+/*
+ * sqlite_certs.c: certificates in SQLite: issue, look up, list and
+ * revoke them, the revocations CRLs stream from, and CRL numbers.
+ */
+#include "store/sqlite_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- certificates ---- */
+
+#define CERT_COLS "serial, ca, resident_id, card_id, status, reason," \
+	" not_before, not_after, issued_at, revoked_at, crl_shard, replaces"
+
+static void
+cert_from_row(sqlite3_stmt *st, struct cert_record *c)
+{
+	memset(c, 0, sizeof(*c));
+	col_text(st, 0, c->serial, sizeof(c->serial));
+	c->ca = (enum cert_type)sqlite3_column_int(st, 1);
+	c->resident_id = sqlite3_column_int64(st, 2);
+	c->card_id = sqlite3_column_int64(st, 3);
+	c->status = (enum cert_status)sqlite3_column_int(st, 4);
+	c->reason = sqlite3_column_int(st, 5);
+	c->not_before = sqlite3_column_int64(st, 6);
+	c->not_after = sqlite3_column_int64(st, 7);
+	c->issued_at = sqlite3_column_int64(st, 8);
+	c->revoked_at = sqlite3_column_int64(st, 9);
+	c->crl_shard = sqlite3_column_int(st, 10);
+	col_text(st, 11, c->replaces, sizeof(c->replaces));
+}
+
+int
+sq_cert_insert(void *impl, const struct cert_record *c)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = db_cached(s, ST_CERT_INSERT, "INSERT INTO certificates("
+	    CERT_COLS ", der) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)))
+		return r;
+	sqlite3_bind_text(st, 1, c->serial, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)c->ca);
+	sqlite3_bind_int64(st, 3, c->resident_id);
+	if (c->card_id != 0)
+		sqlite3_bind_int64(st, 4, c->card_id);
+	sqlite3_bind_int(st, 5, (int)c->status);
+	if (c->status == CERT_STATUS_REVOKED)
+		sqlite3_bind_int(st, 6, c->reason);
+	sqlite3_bind_int64(st, 7, c->not_before);
+	sqlite3_bind_int64(st, 8, c->not_after);
+	sqlite3_bind_int64(st, 9, c->issued_at);
+	if (c->status == CERT_STATUS_REVOKED)
+		sqlite3_bind_int64(st, 10, c->revoked_at);
+	sqlite3_bind_int(st, 11, c->crl_shard);
+	if (c->replaces[0] != '\0')
+		sqlite3_bind_text(st, 12, c->replaces, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 13, c->der, (int)c->der_len, SQLITE_STATIC);
+	r = db_step_done(s, st, "certificate");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+int
+sq_cert_get(void *impl, const char *serial, struct cert_record *out)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = db_prep(s, "SELECT " CERT_COLS ", der FROM certificates"
+	    " WHERE serial = ?", &st)) != JPKI_OK)
+		return r;
+	bind_text(st, 1, serial);
+	if ((r = db_row(s, st, "certificate", "no certificate with serial %s",
+	    serial)) == JPKI_OK) {
+		int n = sqlite3_column_bytes(st, 12);
+
+		cert_from_row(st, out);
+		if ((out->der = malloc(n > 0 ? (size_t)n : 1)) == NULL) {
+			r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+		} else {
+			memcpy(out->der, sqlite3_column_blob(st, 12), (size_t)n);
+			out->der_len = (size_t)n;
+		}
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+sq_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	int r, ca, shard, status;
+
+	if ((r = db_prep(s, "SELECT ca, crl_shard, status FROM certificates"
+	    " WHERE serial = ?", &st)) != JPKI_OK)
+		return r;
+	bind_text(st, 1, serial);
+	if ((r = db_row(s, st, "certificate", "no certificate with serial %s",
+	    serial)) != JPKI_OK) {
+		sqlite3_finalize(st);
+		return r;
+	}
+	ca = sqlite3_column_int(st, 0);
+	shard = sqlite3_column_int(st, 1);
+	status = sqlite3_column_int(st, 2);
+	sqlite3_finalize(st);
+	if (status == CERT_STATUS_REVOKED)
+		return jpki_fail(JPKI_ERR_CONFLICT,
+		    "certificate %s is already revoked", serial);
+	if ((r = db_prep(s, "UPDATE certificates SET status = 2, reason = ?,"
+	    " revoked_at = ? WHERE serial = ?", &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int(st, 1, reason);
+	sqlite3_bind_int64(st, 2, at);
+	bind_text(st, 3, serial);
+	if ((r = db_run(s, st, "revoke")) != JPKI_OK)
+		return r;
+	if ((r = db_prep(s, "INSERT INTO revocations VALUES (?,?,?,?,?)",
+	    &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int(st, 1, ca);
+	sqlite3_bind_int(st, 2, shard);
+	bind_text(st, 3, serial);
+	sqlite3_bind_int64(st, 4, at);
+	sqlite3_bind_int(st, 5, reason);
+	return db_run(s, st, "revocation");
+}
+
+/* Each row of a query of CERT_COLS to fn, then finalize it. */
+static int
+cert_rows(struct sqlite_store *s, sqlite3_stmt *st,
+    int (*fn)(void *, const struct cert_record *), void *arg,
+    const char *what)
+{
+	struct cert_record c;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cert_from_row(st, &c);
+		if (fn(arg, &c) != 0)
+			break;
+	}
+	return db_rows_end(s, st, rc, what);
+}
+
+int
+sq_cert_list(void *impl, int64_t resident_id,
+    int (*fn)(void *, const struct cert_record *), void *arg)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = db_prep(s, resident_id != 0 ?
+	    "SELECT " CERT_COLS " FROM certificates WHERE resident_id = ?"
+	    " ORDER BY issued_at, rowid" :
+	    "SELECT " CERT_COLS " FROM certificates ORDER BY issued_at, rowid",
+	    &st)) != JPKI_OK)
+		return r;
+	if (resident_id != 0)
+		sqlite3_bind_int64(st, 1, resident_id);
+	return cert_rows(s, st, fn, arg, "certificate list");
+}
+
+int
+sq_cert_count(void *impl, long *out)
+{
+	return count_query(impl, "SELECT COUNT(*) FROM certificates", out);
+}
+
+int
+sq_cert_valid_of(void *impl, int64_t resident_id, enum cert_type type,
+    int64_t now, char serial[SERIAL_HEX_MAX], int64_t *not_after)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = db_cached(s, ST_CERT_VALID_OF, "SELECT serial, not_after FROM"
+	    " certificates WHERE resident_id = ? AND ca = ? AND status = 1"
+	    " AND not_after >= ? ORDER BY issued_at DESC, rowid DESC LIMIT 1",
+	    &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, resident_id);
+	sqlite3_bind_int(st, 2, (int)type);
+	sqlite3_bind_int64(st, 3, now);
+	if ((r = db_row(s, st, "certificate", NULL)) == JPKI_OK) {
+		col_text(st, 0, serial, SERIAL_HEX_MAX);
+		*not_after = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+int
+sq_revocation_list(void *impl, enum cert_type ca, int shard,
+    int (*fn)(void *, const char *, int64_t, int), void *arg)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prep(s, shard >= 0 ?
+	    "SELECT serial, revoked_at, reason FROM revocations"
+	    " WHERE ca = ? AND shard = ? ORDER BY serial" :
+	    "SELECT serial, revoked_at, reason FROM revocations"
+	    " WHERE ca = ? ORDER BY shard, serial", &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int(st, 1, (int)ca);
+	if (shard >= 0)
+		sqlite3_bind_int(st, 2, shard);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fn(arg, (const char *)sqlite3_column_text(st, 0),
+		    sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2)))
+			break;
+	}
+	return db_rows_end(s, st, rc, "revocation list");
+}
+
+int
+sq_crl_number_next(void *impl, enum cert_type ca, int shard, int64_t *out)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = db_prep(s, "INSERT INTO crl_numbers VALUES (?, ?, 1)"
+	    " ON CONFLICT(ca, shard) DO UPDATE SET number = number + 1"
+	    " RETURNING number", &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int(st, 1, (int)ca);
+	sqlite3_bind_int(st, 2, shard);
+	if ((r = db_row(s, st, "crl number", NULL)) == JPKI_OK)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+sq_cert_expiring(void *impl, int64_t from, int64_t to,
+    int (*fn)(void *, const struct cert_record *), void *arg)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = db_prep(s, "SELECT " CERT_COLS " FROM certificates"
+	    " WHERE status = 1 AND not_after BETWEEN ? AND ?"
+	    " ORDER BY not_after, rowid", &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	return cert_rows(s, st, fn, arg, "expiring certificates");
+}
