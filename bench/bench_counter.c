@@ -248,7 +248,8 @@ main(int argc, char **argv)
 	rate1 = one.seconds > 0 ? (double)one.delivered / one.seconds : 0;
 	rate8 = many.seconds > 0 ? (double)many.delivered / many.seconds : 0;
 	printf("bench: per core-second busy: %.2f deliveries with 8 clerks, "
-	    "%.2f with 1 (equal: the clerks do not wait on each other)\n",
+	    "%.2f with 1 (the 8 clerks' rate is that times the cores they "
+	    "got)\n",
 	    many.cpu > 0 ? (double)many.delivered / many.cpu : 0,
 	    one.cpu > 0 ? (double)one.delivered / one.cpu : 0);
 	printf("bench: counter %.2f deliveries/s with 8 clerks vs %.2f/s with "
