@@ -37,17 +37,23 @@ struct counter_register_input {
 
 /* Validate and fill a resident (no store access but the municipality).
  * JPKI_ERR_INPUT naming the field. */
-int counter_register_parse(struct datadir *dd,
-    const struct counter_register_input *in, struct resident *out);
+int counter_register_parse(struct datadir *dd, const struct counter_register_input *in,
+    struct resident *out);
 /* Add one resident with its audit entry; sets r->id. */
-int counter_register_add(struct datadir *dd, struct resident *r,
-    const char *actor);
+int counter_register_add(struct datadir *dd, struct resident *r, const char *actor);
 /* Import a CSV file with a header line naming the columns number, name,
- * address, birth, gender and optionally kana, municipality.  All rows or
- * none: the first bad row is named and nothing is stored.  *added gets
- * the number of residents added. */
-int counter_register_import_csv(struct datadir *dd, const void *data,
-    size_t len, const char *actor, long *added);
+ * address, birth, gender and optionally kana, municipality.  Every row is
+ * checked first (its fields; its number neither twice in the file nor
+ * registered already): a bad row is named, the first one, and nothing is
+ * stored.  The rows are then added REGISTER_IMPORT_BATCH to a transaction,
+ * so other clerks' procedures wait at most one batch for the store, not
+ * the whole import.  Should adding still fail part way (a disk error, or
+ * another clerk registering one of the numbers since the check), the
+ * batches before stay added: the message names the row, and *added says
+ * how many residents were added (also on success). */
+#define REGISTER_IMPORT_BATCH 10000
+int counter_register_import_csv(struct datadir *dd, const void *data, size_t len,
+    const char *actor, long *added);
 
 /* A register change (R6): facts given (non-NULL) replace the current ones.
  * A change of name, address, birth date or gender revokes the holder's
@@ -72,6 +78,13 @@ int counter_register_change(struct ca *ca, int64_t id,
  * <card>.pending) before the store commits and renamed over it after; what
  * a crash at any step leaves is settled at the card's next visit by what
  * the store committed (counter_card_recover(), docs/counter.md).
+ *
+ * Clerks do not wait on each other for the slow part: the card's key
+ * pairs are generated (and a proxy form's PDF laid out) before the
+ * transaction, with no store lock held; inside it the register and the
+ * card record are read again and every rule checked again, and what is
+ * written comes from that reading, so a change made in between by
+ * another clerk is refused by its rule, never half-applied.
  */
 
 /* Which certificates a procedure loads (bit mask). */

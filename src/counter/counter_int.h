@@ -1,6 +1,7 @@
 /*
  * counter_int.h: private to the counter procedures (cardops.c,
- * procedures.c, receipt.c).  Not part of the interface.
+ * procedures.c, receipt.c, and forms.c for the test hook).  Not part of
+ * the interface.
  */
 #ifndef JPKI_COUNTER_INT_H
 #define JPKI_COUNTER_INT_H
@@ -63,6 +64,18 @@ counter_crash_point(const char *point)
 
 /* SHA-256 of p[0..n). */
 void counter_sha256(const uint8_t *p, size_t n, uint8_t out[32]);
+
+/* Test builds only: JPKI_COUNTER_PAUSE=FILE (procedures.c) stops the first
+ * procedure between its slow work and its transaction until FILE is
+ * removed.  Other builds have no hook. */
+#ifdef JPKI_TEST_HOOKS
+void counter_test_pause(void);
+#else
+static inline void
+counter_test_pause(void)
+{
+}
+#endif
 
 /* Record the receipt (row, fee lines, identity checks) in the open
  * transaction; sets rcpt->number. */

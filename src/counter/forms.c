@@ -12,6 +12,7 @@
  * procedures' in_tx hook, counter.h), so a refused or failed completion
  * leaves the form unused and nothing else changed.
  */
+#include "counter/counter_int.h"
 #include "counter/forms.h"
 
 #include <jansson.h>
@@ -232,42 +233,27 @@ proxy_json(const struct proxy_person *p)
 	    p->doc_type, "document_number", p->doc_number);
 }
 
+/* ---- visit 1 of a proxy without the form (R14) ----
+ *
+ * In steps: the clerk's input checked; the holder read; a form number
+ * reserved and the check code drawn; the mailing's two pages laid out by
+ * Pango into <pdf>.tmp with no store lock held; then one transaction that
+ * reads the holder again and records the application, the form and the
+ * audit entry; commit; the PDF renamed into place.  Should the register
+ * change the name or address the PDF prints in between, the transaction
+ * is rolled back and the PDF laid out again. */
+
+#define APPLY_LAYOUT_TRIES 3
+
 static int
-audit_json(struct store *s, const char *clerk, const char *action,
-    const char *subject, json_t *detail)
+apply_check_input(enum form_purpose purpose, int types,
+    enum pin_kind pin_kind, const struct proxy_person *proxy,
+    const char *clerk, const char *pdf_path, size_t pdf_path_max)
 {
-	char *text = detail ? json_dumps(detail, JSON_COMPACT |
-	    JSON_PRESERVE_ORDER) : NULL;
-	int r;
-
-	if (text == NULL)
-		r = jpki_fail(JPKI_ERR_NOMEM, "audit: out of memory");
-	else
-		r = store_audit_append(s, clerk, action, subject, text);
-	free(text);
-	json_decref(detail);
-	return r;
-}
-
-int
-counter_proxy_apply(struct ca *ca, int64_t resident_id,
-    enum form_purpose purpose, int types, enum pin_kind pin_kind,
-    const struct proxy_person *proxy, const char *clerk,
-    const char *pdf_path, struct proxy_apply_result *out)
-{
-	struct store *s = datadir_store(ca_datadir(ca));
-	struct proxy_application app;
-	struct inquiry_form f;
-	struct resident holder;
-	struct municipality muni;
-	struct notice_doc doc;
 	struct counter_proxy cp;
 	struct counter_visit v;
-	char code[FORM_CODE_BUF] = "", tmp[600], subject[40], expiry[11];
-	int64_t now;
-	int r, in_tx = 0, wrote = 0;
+	int r;
 
-	memset(out, 0, sizeof(*out));
 	proxy_visit(proxy, clerk, &cp, &v);
 	if ((r = counter_visit_check(&v)) != JPKI_OK)
 		return r;
@@ -279,86 +265,184 @@ counter_proxy_apply(struct ca *ca, int64_t resident_id,
 		return jpki_fail(JPKI_ERR_USAGE, purpose == FORM_PIN_RESET ?
 		    "a PIN reset names the PIN: sign, auth or cardinfo" :
 		    "certificates: sign, auth or both");
-	if (pdf_path == NULL || strlen(pdf_path) + 5 > sizeof(tmp) ||
-	    strlen(pdf_path) >= sizeof(out->pdf_path))
+	if (pdf_path == NULL || strlen(pdf_path) >= pdf_path_max)
 		return jpki_fail(JPKI_ERR_USAGE, "a path for the form's PDF is "
 		    "required");
 	if (access(pdf_path, F_OK) == 0)
 		return jpki_fail(JPKI_ERR_CONFLICT, "%s exists; a form is "
 		    "written once", pdf_path);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", pdf_path);
-	if ((r = jpki_now_checked(&now)) != JPKI_OK)
-		return r;
+	return JPKI_OK;
+}
 
-	if ((r = store_begin(s)) != JPKI_OK)
+/* The holder the form is addressed to, alive, and the municipality that
+ * sends it. */
+static int
+apply_read_holder(struct store *s, int64_t resident_id,
+    struct resident *holder, struct municipality *muni)
+{
+	int r;
+
+	if ((r = store_resident_get(s, resident_id, holder)) != JPKI_OK)
 		return r;
-	in_tx = 1;
-	if ((r = store_resident_get(s, resident_id, &holder)) != JPKI_OK)
-		goto fail;
-	if (holder.status != RESIDENT_ACTIVE) {
-		r = jpki_fail(JPKI_ERR_REFUSED, "resident %lld is recorded as "
+	if (holder->status != RESIDENT_ACTIVE)
+		return jpki_fail(JPKI_ERR_REFUSED, "resident %lld is recorded as "
 		    "deceased; no form is sent", (long long)resident_id);
-		goto fail;
-	}
-	if ((r = store_municipality_get(s, holder.municipality, &muni)))
-		goto fail;
+	return store_municipality_get(s, holder->municipality, muni);
+}
 
-	memset(&app, 0, sizeof(app));
-	app.resident_id = resident_id;
-	app.purpose = purpose;
-	app.cert_types = purpose == FORM_PIN_RESET ? 0 : types;
-	app.pin_kind = purpose == FORM_PIN_RESET ? (int)pin_kind : 0;
-	copy_field(app.proxy_name, sizeof(app.proxy_name), proxy->name);
-	copy_field(app.proxy_doc_type, sizeof(app.proxy_doc_type),
+/* Whether the mailing laid out for `printed` still says what the register
+ * says of `now`: the addressee's name, address and municipality. */
+static int
+apply_same_addressee(const struct resident *printed,
+    const struct resident *now)
+{
+	return strcmp(printed->surname, now->surname) == 0 &&
+	    strcmp(printed->given, now->given) == 0 &&
+	    strcmp(printed->address, now->address) == 0 &&
+	    strcmp(printed->municipality, now->municipality) == 0;
+}
+
+/* The application as recorded, and the form mailed for it (its number
+ * reserved, its check code drawn into code). */
+static int
+apply_draw_form(struct store *s, int64_t resident_id,
+    enum form_purpose purpose, int types, enum pin_kind pin_kind,
+    const struct proxy_person *proxy, const char *clerk, int64_t now,
+    struct proxy_application *app, struct inquiry_form *f,
+    char code[FORM_CODE_BUF])
+{
+	int r;
+
+	memset(app, 0, sizeof(*app));
+	app->resident_id = resident_id;
+	app->purpose = purpose;
+	app->cert_types = purpose == FORM_PIN_RESET ? 0 : types;
+	app->pin_kind = purpose == FORM_PIN_RESET ? (int)pin_kind : 0;
+	copy_field(app->proxy_name, sizeof(app->proxy_name), proxy->name);
+	copy_field(app->proxy_doc_type, sizeof(app->proxy_doc_type),
 	    proxy->doc_type);
-	copy_field(app.proxy_doc_number, sizeof(app.proxy_doc_number),
+	copy_field(app->proxy_doc_number, sizeof(app->proxy_doc_number),
 	    proxy->doc_number);
-	copy_field(app.clerk, sizeof(app.clerk), clerk);
-	app.applied_at = now;
-	app.status = PROXY_APP_PENDING;
-	if ((r = store_proxy_app_insert(s, &app)) != JPKI_OK)
-		goto fail;
+	copy_field(app->clerk, sizeof(app->clerk), clerk);
+	app->applied_at = now;
+	app->status = PROXY_APP_PENDING;
 
-	memset(&f, 0, sizeof(f));
-	f.resident_id = resident_id;
-	f.purpose = purpose;
-	f.cert_types = app.cert_types;
-	f.pin_kind = app.pin_kind;
-	f.origin = FORM_FROM_APPLICATION;
-	f.application_id = app.id;
-	f.issued_on = jst_date_of(now);
-	f.expiry = jdate_add_days(f.issued_on, FORM_MAIL_VALID_DAYS);
-	f.created_at = now;
-	if ((r = counter_form_create_in_tx(s, &f, code)) != JPKI_OK)
-		goto fail;
-	app.form_number = f.number;
-	if ((r = store_proxy_app_update(s, &app)) != JPKI_OK)
-		goto fail;
+	memset(f, 0, sizeof(*f));
+	f->resident_id = resident_id;
+	f->purpose = purpose;
+	f->cert_types = app->cert_types;
+	f->pin_kind = app->pin_kind;
+	f->origin = FORM_FROM_APPLICATION;
+	f->issued_on = jst_date_of(now);
+	f->expiry = jdate_add_days(f->issued_on, FORM_MAIL_VALID_DAYS);
+	f->created_at = now;
+	if ((r = store_form_number_reserve(s, now, &f->number)) != JPKI_OK)
+		return r;
+	return counter_form_prepare(f, code);
+}
 
-	snprintf(subject, sizeof(subject), "resident:%lld",
-	    (long long)resident_id);
-	jdate_format(f.expiry, expiry);
-	if ((r = audit_json(s, clerk, "proxy.apply", subject,
-	    json_pack("{s:I, s:I, s:s, s:i, s:i, s:s, s:o}",
-	    "application", (json_int_t)app.id, "form", (json_int_t)f.number,
-	    "purpose", counter_form_purpose_name(purpose),
-	    "types", app.cert_types,
-	    "pin", app.pin_kind, "form_expiry", expiry, "proxy",
-	    proxy_json(proxy)))) != JPKI_OK)
-		goto fail;
+/* The mailing: a cover letter to the holder's registered address naming
+ * the proxy who applied, and the form (fsync'd at tmp). */
+static int
+apply_layout(const char *tmp, mode_t mode, const struct resident *holder,
+    const struct municipality *muni, const struct inquiry_form *f,
+    const char *code, const struct proxy_person *proxy)
+{
+	struct notice_doc doc;
 
 	memset(&doc, 0, sizeof(doc));
 	doc.kind = NOTICE_MAILED_FORM;
-	doc.holder = &holder;
-	doc.muni = &muni;
-	doc.form = &f;
+	doc.holder = holder;
+	doc.muni = muni;
+	doc.form = f;
 	doc.code = code;
 	doc.proxy_name = proxy->name;
-	doc.today = f.issued_on;
-	if ((r = counter_notice_pdf_write(tmp, &doc,
-	    datadir_config(ca_datadir(ca))->document_mode)) != JPKI_OK)
+	doc.today = f->issued_on;
+	return counter_notice_pdf_write(tmp, &doc, mode);
+}
+
+/* Inside the transaction: the application, its form, the audit entry. */
+static int
+apply_record(struct store *s, struct proxy_application *app,
+    struct inquiry_form *f, const struct proxy_person *proxy,
+    const char *clerk)
+{
+	char subject[40], expiry[11];
+	int r;
+
+	if ((r = store_proxy_app_insert(s, app)) != JPKI_OK)
+		return r;
+	f->application_id = app->id;
+	if ((r = store_form_insert(s, f)) != JPKI_OK)
+		return r;
+	app->form_number = f->number;
+	if ((r = store_proxy_app_update(s, app)) != JPKI_OK)
+		return r;
+	snprintf(subject, sizeof(subject), "resident:%lld",
+	    (long long)app->resident_id);
+	jdate_format(f->expiry, expiry);
+	return store_audit_json(s, clerk, "proxy.apply", subject,
+	    json_pack("{s:I, s:I, s:s, s:i, s:i, s:s, s:o}",
+	    "application", (json_int_t)app->id, "form", (json_int_t)f->number,
+	    "purpose", counter_form_purpose_name(app->purpose), "types",
+	    app->cert_types, "pin", app->pin_kind, "form_expiry", expiry,
+	    "proxy", proxy_json(proxy)));
+}
+
+int
+counter_proxy_apply(struct ca *ca, int64_t resident_id,
+    enum form_purpose purpose, int types, enum pin_kind pin_kind,
+    const struct proxy_person *proxy, const char *clerk,
+    const char *pdf_path, struct proxy_apply_result *out)
+{
+	struct store *s = datadir_store(ca_datadir(ca));
+	struct proxy_application app;
+	struct inquiry_form f;
+	struct resident holder, now_holder;
+	struct municipality muni;
+	char code[FORM_CODE_BUF] = "", tmp[600];
+	int64_t now;
+	int r, tries = 0, in_tx = 0, wrote = 0;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = apply_check_input(purpose, types, pin_kind, proxy, clerk,
+	    pdf_path, sizeof(out->pdf_path))) != JPKI_OK)
+		return r;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", pdf_path);
+	if ((r = jpki_now_checked(&now)) != JPKI_OK ||
+	    (r = apply_read_holder(s, resident_id, &holder, &muni)) != JPKI_OK ||
+	    (r = apply_draw_form(s, resident_id, purpose, types, pin_kind,
+	    proxy, clerk, now, &app, &f, code)) != JPKI_OK)
 		goto fail;
-	wrote = 1;
+	for (;;) {
+		if ((r = apply_layout(tmp, datadir_config(ca_datadir(ca))->
+		    document_mode, &holder, &muni, &f, code, proxy)))
+			goto fail;
+		wrote = 1;
+		counter_test_pause();
+		if ((r = store_begin(s)) != JPKI_OK)
+			goto fail;
+		in_tx = 1;
+		if ((r = apply_read_holder(s, resident_id, &now_holder,
+		    &muni)) != JPKI_OK)
+			goto fail;
+		if (apply_same_addressee(&holder, &now_holder))
+			break;
+		/* The register changed what the mailing prints: lay it out
+		 * again from what it says now. */
+		store_rollback(s);
+		in_tx = 0;
+		holder = now_holder;
+		if (++tries == APPLY_LAYOUT_TRIES) {
+			r = jpki_fail(JPKI_ERR_CONFLICT, "resident %lld: the "
+			    "register's name or address kept changing while "
+			    "the form was laid out; nothing was recorded",
+			    (long long)resident_id);
+			goto fail;
+		}
+	}
+	if ((r = apply_record(s, &app, &f, proxy, clerk)) != JPKI_OK)
+		goto fail;
 	in_tx = 0;
 	if ((r = store_commit(s)) != JPKI_OK)
 		goto fail;
@@ -441,7 +525,7 @@ complete_in_tx(void *arg, struct ca *ca, const struct counter_receipt *rcpt)
 	if (r != JPKI_OK)
 		return r;
 	snprintf(subject, sizeof(subject), "form:%lld", (long long)f.number);
-	return audit_json(s, c->clerk, "proxy.complete", subject,
+	return store_audit_json(s, c->clerk, "proxy.complete", subject,
 	    json_pack("{s:I, s:I, s:s, s:I, s:I, s:o}",
 	    "form", (json_int_t)f.number, "application", (json_int_t)app.id,
 	    "purpose", counter_form_purpose_name(f.purpose),

@@ -3,16 +3,21 @@
  *
  * Each runs the same course: check the clerk's input; open the card (its
  * image loaded, locked and copied into a memory-only chip, cardops.c);
- * begin one store transaction; read the register and the card record and
- * check every rule before touching anything (so a refusal changes
- * nothing); then drive the chip (issuer proof, keys, certificates, PINs,
- * card-info), issue and revoke through the CA inside the transaction,
- * record the receipt, links and audit entry, stage the new image, commit,
- * and put the image in place.  Any failure rolls the store back and drops
- * the memory chip, so the image file is as it was.
+ * read the register and the card record and check every rule (so a
+ * refusal changes nothing and costs nothing); do the slow work on the chip
+ * -- its new keys, 0.2-0.5 s each -- with no store lock held, so other
+ * clerks' procedures commit meanwhile; then begin one store transaction,
+ * read the register and the card record again and check every rule again
+ * (a change made meanwhile by a register change, a loss report or another
+ * clerk is refused here, never half-applied), issue and revoke through
+ * the CA, write the rest onto the chip (certificates, PINs, card-info:
+ * memory only, fast), record the receipt, links and audit entry, stage the
+ * new image, commit, and put the image in place.  Any failure rolls the
+ * store back and drops the memory chip, so the image file is as it was.
  */
 #include "counter/counter_int.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -41,6 +46,10 @@ struct visit {
 	} links[COUNTER_RECEIPT_CERTS_MAX];
 	int nlinks;
 	int pin_reset;            /* enum pin_kind reset, or 0 */
+	/* The public keys the chip generated before the transaction, by
+	 * enum cert_type, waiting for their certificates (load_cert). */
+	struct jbuf card_key[3];
+	int have_card_key[3];
 };
 
 /* 新旧紐付け: old -> new, for relying parties. */
@@ -82,6 +91,8 @@ visit_start(struct visit *w, struct ca *ca, const struct counter_visit *v,
 	return JPKI_OK;
 }
 
+/* The write transaction: the store's lock from here to the commit.  What
+ * a procedure decided before it is read and decided again inside it. */
 static int
 visit_begin(struct visit *w)
 {
@@ -101,6 +112,10 @@ visit_end(struct visit *w)
 	if (w->have_cs)
 		counter_card_close(&w->cs);
 	w->have_cs = 0;
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(w->card_key); i++)
+		if (w->have_card_key[i])
+			jbuf_free(&w->card_key[i]);
+	memset(w->have_card_key, 0, sizeof(w->have_card_key));
 	json_decref(w->audit);
 	w->audit = NULL;
 }
@@ -345,8 +360,36 @@ note(struct visit *w, const char *text)
 	    n ? "; " : "", text);
 }
 
-/* A new key on the chip, its certificate from the CA (in the open
- * transaction), the certificate on the chip, the holder's PIN for it. */
+/* The slow part of a procedure, done before its transaction: the issuer
+ * key proven to the chip, and a new key pair generated on the chip for
+ * each certificate to be loaded.  The keys live only in the memory chip
+ * until the commit; a refusal in the transaction drops them with it. */
+static int
+make_card_keys(struct visit *w, int sign, int auth)
+{
+	static const enum cert_type order[] = {CERT_SIGN, CERT_AUTH};
+	int r;
+
+	if ((r = counter_card_issuer_auth(w->ca, &w->cs)) != JPKI_OK)
+		return r;
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(order); i++) {
+		enum cert_type t = order[i];
+
+		if (!(t == CERT_SIGN ? sign : auth))
+			continue;
+		jbuf_init(&w->card_key[t]);
+		w->have_card_key[t] = 1;
+		if ((r = card_client_generate_key(w->cs.t, t,
+		    &w->card_key[t])) != JPKI_OK)
+			return r;
+	}
+	counter_test_pause();
+	return JPKI_OK;
+}
+
+/* The chip's new key (make_card_keys), its certificate from the CA (in
+ * the open transaction), the certificate on the chip, the holder's PIN
+ * for it. */
 static int
 load_cert(struct visit *w, enum cert_type type, const char *pin,
     const char *replaces)
@@ -356,18 +399,18 @@ load_cert(struct visit *w, enum cert_type type, const char *pin,
 	struct counter_cert_line *line;
 	const unsigned char *p;
 	EVP_PKEY *pub = NULL;
-	struct jbuf spki;
 	int r;
 
 	memset(&out, 0, sizeof(out));
-	jbuf_init(&spki);
 	if (w->rcpt->nissued >= COUNTER_RECEIPT_CERTS_MAX)
 		return jpki_fail(JPKI_ERR_INTERNAL, "receipt: too many "
 		    "certificates");
-	if ((r = card_client_generate_key(w->cs.t, type, &spki)) != JPKI_OK)
-		goto fail;
-	p = spki.data;
-	if ((pub = d2i_PUBKEY(NULL, &p, (long)spki.len)) == NULL) {
+	if (!w->have_card_key[type])
+		return jpki_fail(JPKI_ERR_INTERNAL, "card: no %s key was "
+		    "generated", rules_cert_type_name(type));
+	p = w->card_key[type].data;
+	if ((pub = d2i_PUBKEY(NULL, &p, (long)w->card_key[type].len)) ==
+	    NULL) {
 		r = jpki_fail(JPKI_ERR_CRYPTO, "card: its public key does not "
 		    "parse");
 		goto fail;
@@ -397,7 +440,6 @@ load_cert(struct visit *w, enum cert_type type, const char *pin,
 fail:
 	ca_issued_free(&out);
 	EVP_PKEY_free(pub);
-	jbuf_free(&spki);
 	return r;
 }
 
@@ -420,6 +462,31 @@ revoke_cert(struct visit *w, const struct cert_record *c, int reason)
 }
 
 /* ---- finishing --------------------------------------------------------- */
+
+#ifdef JPKI_TEST_HOOKS
+/* Test-only hook: JPKI_COUNTER_PAUSE=FILE makes the first procedure of
+ * the process, once its slow work is done (the card's keys made, a proxy
+ * form's PDF laid out) and before its transaction, create FILE and wait
+ * until somebody removes it (a minute at most), so that a test can act in
+ * between; were the slow work done under the store's lock, the test's
+ * other clerk would wait (tests/integration/test_counter_concurrent.sh).
+ * Never set it otherwise. */
+void
+counter_test_pause(void)
+{
+	static int paused;
+	const char *path = getenv("JPKI_COUNTER_PAUSE");
+	int fd;
+
+	if (paused || path == NULL || *path == '\0' ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return;
+	paused = 1;
+	close(fd);
+	for (int i = 0; i < 6000 && access(path, F_OK) == 0; i++)
+		usleep(10000);
+}
+#endif
 
 static json_t *
 serials_json(const struct counter_cert_line *l, int n)
@@ -566,16 +633,157 @@ scan_lost_certs(void *arg, const struct cert_record *c)
 	return 0;
 }
 
+/* What the register says about a new card for the resident.  Decided
+ * twice by the same rules: before the card's keys are generated, to refuse
+ * early, and again inside the transaction, where it counts. */
+struct new_card_plan {
+	struct lost_scan cards;
+	int return_expired;       /* the active card has expired: handed back */
+	int sign, auth;           /* the certificates to load */
+	char note[COUNTER_NOTE_MAX]; /* R8e: why the signing one is left out */
+};
+
+/* Reads the resident into w->res; changes nothing. */
+static int
+new_card_decide(struct visit *w, enum procedure proc, int64_t resident_id,
+    int types, struct new_card_plan *p)
+{
+	struct lost_scan *cards = &p->cards;
+	struct jdate today = jst_date_of(w->now);
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	p->sign = (types & COUNTER_SIGN) != 0;
+	p->auth = (types & COUNTER_AUTH) != 0;
+	if ((r = store_resident_get(w->s, resident_id, &w->res)) != JPKI_OK ||
+	    (r = holder_alive(&w->res)) != JPKI_OK)
+		return r;
+	w->rcpt->resident_id = w->res.id;
+	if ((r = store_cards_of(w->s, w->res.id, scan_cards, cards)))
+		return r;
+	/* The old card has expired: it is handed back at delivery of the
+	 * new one (its certificates ended with it). */
+	if (cards->have_active && proc == PROC_DELIVER &&
+	    jdate_cmp(today, cards->active.expiry) > 0) {
+		p->return_expired = 1;
+		cards->have_active = 0;
+	}
+	if (cards->have_active)
+		return jpki_fail(JPKI_ERR_REFUSED, "resident %lld already holds "
+		    "card %s; a lost card is reported lost first, then "
+		    "reissued", (long long)w->res.id, cards->active.serial);
+	if (proc == PROC_REISSUE && !cards->have_lost)
+		return jpki_fail(JPKI_ERR_REFUSED, "R7: reissue is for a card "
+		    "reported lost; resident %lld has none (deliver a first "
+		    "card instead)", (long long)w->res.id);
+	if (proc == PROC_DELIVER && cards->have_lost)
+		return jpki_fail(JPKI_ERR_REFUSED, "R7: resident %lld lost card "
+		    "%s; a new card is a reissue after loss",
+		    (long long)w->res.id, cards->lost.serial);
+	/* R8e: by default both certificates; under 15 the signing one is
+	 * left out, and the receipt says from when it can be had. */
+	if (p->sign && rules_age_on(w->res.birth, today) < RULES_SIGN_MIN_AGE) {
+		struct eligibility el;
+
+		memset(&el, 0, sizeof(el));
+		el.op = CERT_OP_ISSUE;
+		el.type = CERT_SIGN;
+		el.card_kind = CARD_MYNUMBER;
+		el.card_usable = el.holder_alive = el.facts_current = 1;
+		el.card_expiry = rules_card_expiry(w->res.birth, today);
+		el.birth = w->res.birth;
+		el.now = w->now;
+		rules_check_eligibility(&el);
+		snprintf(p->note, sizeof(p->note), "%s", jpki_errmsg());
+		jpki_errclear();
+		p->sign = 0;
+	}
+	return JPKI_OK;
+}
+
+/* Inside the transaction, as the plan made there says: the expired card
+ * returned, and the new card's record, its facts those the register
+ * holds now. */
+static int
+new_card_record(struct visit *w, enum procedure proc,
+    const struct new_card_plan *p, const char *out_path)
+{
+	struct counter_receipt *rcpt = w->rcpt;
+	struct jdate today = jst_date_of(w->now);
+	int r;
+
+	if (p->return_expired) {
+		struct card_record old = p->cards.active;
+		char day[11], text[96];
+
+		old.status = CARD_RETURNED;
+		if ((r = store_card_update(w->s, &old)) != JPKI_OK)
+			return r;
+		jdate_format(old.expiry, day);
+		snprintf(text, sizeof(text), "card %s (expired %s) returned",
+		    old.serial, day);
+		note(w, text);
+		snprintf(rcpt->old_card_serial, sizeof(rcpt->old_card_serial),
+		    "%s", old.serial);
+	}
+	if (p->note[0])
+		note(w, p->note);
+	memset(&w->card, 0, sizeof(w->card));
+	snprintf(w->card.serial, sizeof(w->card.serial), "%s",
+	    card_serial_hex(w->cs.work));
+	w->card.resident_id = w->res.id;
+	w->card.kind = CARD_MYNUMBER;
+	w->card.status = CARD_ACTIVE;
+	w->card.issued_on = today;
+	w->card.expiry = rules_card_expiry(w->res.birth, today);
+	w->card.facts_version = w->res.facts_version;
+	absolute_path(out_path, w->card.image_path, sizeof(w->card.image_path));
+	if ((r = store_card_insert(w->s, &w->card)) != JPKI_OK)
+		return r;
+	snprintf(rcpt->card_serial, sizeof(rcpt->card_serial), "%s",
+	    w->card.serial);
+	snprintf(rcpt->card_path, sizeof(rcpt->card_path), "%s", out_path);
+	rcpt->card_expiry = w->card.expiry;
+	json_object_set_new(w->audit, "card", json_string(w->card.serial));
+	if (proc == PROC_REISSUE) {
+		snprintf(rcpt->old_card_serial, sizeof(rcpt->old_card_serial),
+		    "%s", p->cards.lost.serial);
+		json_object_set_new(w->audit, "old_card",
+		    json_string(p->cards.lost.serial));
+	}
+	return JPKI_OK;
+}
+
+/* 新旧紐付け: each certificate lost with the old card is followed by the
+ * new one of its type. */
+static int
+link_reissued(struct visit *w, const struct card_record *lost_card)
+{
+	struct lost_certs lost;
+	int r;
+
+	memset(&lost, 0, sizeof(lost));
+	lost.card_id = lost_card->id;
+	if ((r = store_cert_list(w->s, w->res.id, scan_lost_certs, &lost)))
+		return r;
+	for (int i = 0; i < w->rcpt->nissued; i++) {
+		const char *old = lost.serial[w->rcpt->issued[i].type];
+
+		if (old[0] && (r = link_later(w, old, w->rcpt->issued[i].serial,
+		    "reissue")) != JPKI_OK)
+			return r;
+	}
+	return JPKI_OK;
+}
+
 static int
 new_card(struct ca *ca, enum procedure proc, int64_t resident_id,
     const char *out_path, int types, const struct counter_pins *pins,
     const struct counter_visit *v, struct counter_receipt *rcpt)
 {
 	struct visit w;
-	struct lost_scan cards;
-	struct lost_certs lost;
-	struct jdate today;
-	int r, sign = types & COUNTER_SIGN, auth = types & COUNTER_AUTH;
+	struct new_card_plan plan, now;
+	int r;
 
 	if ((r = visit_start(&w, ca, v, proc, rcpt)) != JPKI_OK)
 		goto fail;
@@ -589,133 +797,57 @@ new_card(struct ca *ca, enum procedure proc, int64_t resident_id,
 		    "required");
 		goto fail;
 	}
-	today = jst_date_of(w.now);
 	/* Everything is checked before the blank chip is made. */
-	if ((r = visit_begin(&w)) != JPKI_OK ||
-	    (r = store_resident_get(w.s, resident_id, &w.res)) != JPKI_OK ||
-	    (r = holder_alive(&w.res)) != JPKI_OK)
+	if ((r = new_card_decide(&w, proc, resident_id, types, &plan)) ||
+	    (r = pin_check(pin_for(pins, PIN_CARDINFO), PIN_CARDINFO)) ||
+	    (plan.auth && (r = pin_check(pin_for(pins, PIN_AUTH), PIN_AUTH))) ||
+	    (plan.sign && (r = pin_check(pin_for(pins, PIN_SIGN), PIN_SIGN))))
 		goto fail;
-	rcpt->resident_id = w.res.id;
-	memset(&cards, 0, sizeof(cards));
-	if ((r = store_cards_of(w.s, w.res.id, scan_cards, &cards)))
-		goto fail;
-	if (cards.have_active && proc == PROC_DELIVER &&
-	    jdate_cmp(today, cards.active.expiry) > 0) {
-		char day[11], text[96];
-
-		/* The old card has expired: it is handed back at delivery
-		 * of the new one (its certificates ended with it). */
-		cards.active.status = CARD_RETURNED;
-		if ((r = store_card_update(w.s, &cards.active)) != JPKI_OK)
-			goto fail;
-		jdate_format(cards.active.expiry, day);
-		snprintf(text, sizeof(text), "card %s (expired %s) returned",
-		    cards.active.serial, day);
-		note(&w, text);
-		snprintf(rcpt->old_card_serial, sizeof(rcpt->old_card_serial),
-		    "%s", cards.active.serial);
-		cards.have_active = 0;
-	}
-	if (cards.have_active) {
-		r = jpki_fail(JPKI_ERR_REFUSED, "resident %lld already holds "
-		    "card %s; a lost card is reported lost first, then "
-		    "reissued", (long long)w.res.id, cards.active.serial);
-		goto fail;
-	}
-	if (proc == PROC_REISSUE && !cards.have_lost) {
-		r = jpki_fail(JPKI_ERR_REFUSED, "R7: reissue is for a card "
-		    "reported lost; resident %lld has none (deliver a first "
-		    "card instead)", (long long)w.res.id);
-		goto fail;
-	}
-	if (proc == PROC_DELIVER && cards.have_lost) {
-		r = jpki_fail(JPKI_ERR_REFUSED, "R7: resident %lld lost card "
-		    "%s; a new card is a reissue after loss",
-		    (long long)w.res.id, cards.lost.serial);
-		goto fail;
-	}
-	/* R8e: by default both certificates; under 15 the signing one is
-	 * left out, and the receipt says from when it can be had. */
-	if (sign && rules_age_on(w.res.birth, today) < RULES_SIGN_MIN_AGE) {
-		struct eligibility el;
-		struct jdate expiry = rules_card_expiry(w.res.birth, today);
-
-		memset(&el, 0, sizeof(el));
-		el.op = CERT_OP_ISSUE;
-		el.type = CERT_SIGN;
-		el.card_kind = CARD_MYNUMBER;
-		el.card_usable = el.holder_alive = el.facts_current = 1;
-		el.card_expiry = expiry;
-		el.birth = w.res.birth;
-		el.now = w.now;
-		rules_check_eligibility(&el);
-		note(&w, jpki_errmsg());
-		jpki_errclear();
-		sign = 0;
-	}
-	if ((r = pin_check(pin_for(pins, PIN_CARDINFO), PIN_CARDINFO)) ||
-	    (auth && (r = pin_check(pin_for(pins, PIN_AUTH), PIN_AUTH))) ||
-	    (sign && (r = pin_check(pin_for(pins, PIN_SIGN), PIN_SIGN))))
-		goto fail;
-
 	if ((r = counter_card_new(ca, out_path, &w.cs)) != JPKI_OK)
 		goto fail;
 	w.have_cs = 1;
-	memset(&w.card, 0, sizeof(w.card));
-	snprintf(w.card.serial, sizeof(w.card.serial), "%s",
-	    card_serial_hex(w.cs.work));
-	w.card.resident_id = w.res.id;
-	w.card.kind = CARD_MYNUMBER;
-	w.card.status = CARD_ACTIVE;
-	w.card.issued_on = today;
-	w.card.expiry = rules_card_expiry(w.res.birth, today);
-	w.card.facts_version = w.res.facts_version;
-	absolute_path(out_path, w.card.image_path, sizeof(w.card.image_path));
-	if ((r = store_card_insert(w.s, &w.card)) != JPKI_OK)
+	if ((r = make_card_keys(&w, plan.sign, plan.auth)) != JPKI_OK)
 		goto fail;
-	snprintf(rcpt->card_serial, sizeof(rcpt->card_serial), "%s",
-	    w.card.serial);
-	snprintf(rcpt->card_path, sizeof(rcpt->card_path), "%s", out_path);
-	rcpt->card_expiry = w.card.expiry;
-	json_object_set_new(w.audit, "card", json_string(w.card.serial));
-	if (proc == PROC_REISSUE) {
-		snprintf(rcpt->old_card_serial, sizeof(rcpt->old_card_serial),
-		    "%s", cards.lost.serial);
-		json_object_set_new(w.audit, "old_card",
-		    json_string(cards.lost.serial));
-	}
 
+	/* The register as it is now decides. */
+	if ((r = visit_begin(&w)) != JPKI_OK ||
+	    (r = new_card_decide(&w, proc, resident_id, types, &now)))
+		goto fail;
+	/* Another clerk's delivery to the same file may have got there since
+	 * counter_card_new() looked: its image, or its pending one, is there from
+	 * its stage on, and its stage was under the lock held now. */
+	if (access(out_path, F_OK) == 0 || access(w.cs.n.pending, F_OK) == 0) {
+		r = jpki_fail(JPKI_ERR_CONFLICT, "%s already exists; a new "
+		    "card never overwrites a file", out_path);
+		goto fail;
+	}
+	if (now.sign != plan.sign) {
+		r = jpki_fail(JPKI_ERR_CONFLICT, "resident %lld: the register "
+		    "changed while the card's keys were generated (R8e: the "
+		    "signing certificate is %s now); nothing was changed, run "
+		    "the procedure again", (long long)w.res.id, now.sign ?
+		    "allowed" : "not allowed");
+		goto fail;
+	}
+	if ((r = new_card_record(&w, proc, &now, out_path)) != JPKI_OK)
+		goto fail;
 	w.card_written = 1;
-	if ((r = counter_card_issuer_auth(ca, &w.cs)) != JPKI_OK ||
-	    (r = write_card_info(&w)) != JPKI_OK ||
+	if ((r = write_card_info(&w)) != JPKI_OK ||
 	    (r = pin_set(&w, PIN_CARDINFO, pin_for(pins, PIN_CARDINFO))) ||
 	    (r = write_ca_certs(&w)) != JPKI_OK)
 		goto fail;
-	if (sign && (r = load_cert(&w, CERT_SIGN, pin_for(pins, PIN_SIGN),
+	if (now.sign && (r = load_cert(&w, CERT_SIGN, pin_for(pins, PIN_SIGN),
 	    NULL)) != JPKI_OK)
 		goto fail;
-	if (auth && (r = load_cert(&w, CERT_AUTH, pin_for(pins, PIN_AUTH),
+	if (now.auth && (r = load_cert(&w, CERT_AUTH, pin_for(pins, PIN_AUTH),
 	    NULL)) != JPKI_OK)
 		goto fail;
-	if (!sign && !auth)
+	if (!now.sign && !now.auth)
 		note(&w, "no certificates loaded (opted out, R8a/b: they can "
 		    "be issued later within the card's validity)");
-	if (proc == PROC_REISSUE) {
-		/* 新旧紐付け: each certificate lost with the old card is
-		 * followed by the new one of its type. */
-		memset(&lost, 0, sizeof(lost));
-		lost.card_id = cards.lost.id;
-		if ((r = store_cert_list(w.s, w.res.id, scan_lost_certs,
-		    &lost)) != JPKI_OK)
-			goto fail;
-		for (int i = 0; i < rcpt->nissued; i++) {
-			const char *old = lost.serial[rcpt->issued[i].type];
-
-			if (old[0] && (r = link_later(&w, old,
-			    rcpt->issued[i].serial, "reissue")))
-				goto fail;
-		}
-	}
+	if (proc == PROC_REISSUE &&
+	    (r = link_reissued(&w, &now.cards.lost)) != JPKI_OK)
+		goto fail;
 	r = visit_finish(&w);
 fail:
 	visit_end(&w);
@@ -748,6 +880,50 @@ type_noun(enum cert_type t)
 	return t == CERT_SIGN ? "signing" : "authentication";
 }
 
+/* Every rule for every requested certificate, from the card record and
+ * the register as read now (into w->card, w->res and x); changes nothing.
+ * Run before the card's keys are generated and again inside the
+ * transaction, where its answer counts. */
+static int
+certs_decide(struct visit *w, int types, int renew,
+    const struct counter_pins *pins, struct existing_scan x[3])
+{
+	static const enum cert_type order[] = {CERT_SIGN, CERT_AUTH};
+	struct eligibility el;
+	int r;
+
+	if ((r = read_card_record(w)) != JPKI_OK)
+		return r;
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(order); i++) {
+		enum cert_type t = order[i];
+		enum pin_kind k = t == CERT_SIGN ? PIN_SIGN : PIN_AUTH;
+
+		if (!(types & (t == CERT_SIGN ? COUNTER_SIGN : COUNTER_AUTH)))
+			continue;
+		if ((r = existing_on_card(w, t, &x[t])) != JPKI_OK)
+			return r;
+		eligibility_for(w, renew ? CERT_OP_RENEW : CERT_OP_ISSUE, t,
+		    &x[t], &el);
+		if ((r = rules_check_eligibility(&el)) != JPKI_OK)
+			return r;
+		/* A certificate never outlives its card: renewing one that
+		 * already ends with the card would gain nothing. */
+		if (renew && rules_cert_not_after(w->res.birth, w->now,
+		    w->card.expiry) <= x[t].valid.not_after) {
+			char day[11];
+
+			jdate_format(w->card.expiry, day);
+			return jpki_fail(JPKI_ERR_REFUSED, "R9: renewing the %s "
+			    "certificate would not extend it: the card "
+			    "itself expires %s (a new card first)",
+			    type_noun(t), day);
+		}
+		if ((r = pin_check(pin_for(pins, k), k)) != JPKI_OK)
+			return r;
+	}
+	return JPKI_OK;
+}
+
 static int
 certs_onto_card(struct ca *ca, enum procedure proc, const char *card_path,
     int types, const struct counter_pins *pins,
@@ -755,7 +931,6 @@ certs_onto_card(struct ca *ca, enum procedure proc, const char *card_path,
 {
 	static const enum cert_type order[] = {CERT_SIGN, CERT_AUTH};
 	struct existing_scan x[3];
-	struct eligibility el;
 	struct visit w;
 	int r, renew = proc == PROC_RENEW;
 
@@ -767,39 +942,15 @@ certs_onto_card(struct ca *ca, enum procedure proc, const char *card_path,
 		goto fail;
 	}
 	if ((r = open_card(&w, card_path)) != JPKI_OK ||
-	    (r = visit_begin(&w)) != JPKI_OK ||
-	    (r = read_card_record(&w)) != JPKI_OK)
+	    (r = certs_decide(&w, types, renew, pins, x)) != JPKI_OK ||
+	    (r = make_card_keys(&w, types & COUNTER_SIGN,
+	    types & COUNTER_AUTH)) != JPKI_OK)
 		goto fail;
-	/* Every rule for every requested certificate before any change. */
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(order); i++) {
-		enum cert_type t = order[i];
-
-		if (!(types & (t == CERT_SIGN ? COUNTER_SIGN : COUNTER_AUTH)))
-			continue;
-		if ((r = existing_on_card(&w, t, &x[t])) != JPKI_OK)
-			goto fail;
-		eligibility_for(&w, renew ? CERT_OP_RENEW : CERT_OP_ISSUE, t,
-		    &x[t], &el);
-		if ((r = rules_check_eligibility(&el)) != JPKI_OK)
-			goto fail;
-		/* A certificate never outlives its card: renewing one that
-		 * already ends with the card would gain nothing. */
-		if (renew && rules_cert_not_after(w.res.birth, w.now,
-		    w.card.expiry) <= x[t].valid.not_after) {
-			char day[11];
-
-			jdate_format(w.card.expiry, day);
-			r = jpki_fail(JPKI_ERR_REFUSED, "R9: renewing the %s "
-			    "certificate would not extend it: the card "
-			    "itself expires %s (a new card first)",
-			    type_noun(t), day);
-			goto fail;
-		}
-		if ((r = pin_check(pin_for(pins, t == CERT_SIGN ? PIN_SIGN :
-		    PIN_AUTH), t == CERT_SIGN ? PIN_SIGN : PIN_AUTH)))
-			goto fail;
-	}
-	if ((r = counter_card_issuer_auth(ca, &w.cs)) != JPKI_OK)
+	/* The card record and the register as they are now decide (a loss
+	 * report, a register change or a revocation made meanwhile is
+	 * refused here); the keys made above do not depend on them. */
+	if ((r = visit_begin(&w)) != JPKI_OK ||
+	    (r = certs_decide(&w, types, renew, pins, x)) != JPKI_OK)
 		goto fail;
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(order); i++) {
 		enum cert_type t = order[i];

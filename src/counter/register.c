@@ -151,9 +151,12 @@ set_flags(const char *field, const char *given, char *flags, size_t cap)
 	return JPKI_OK;
 }
 
-int
-counter_register_parse(struct datadir *dd, const struct counter_register_input *in,
-    struct resident *r)
+/* counter_register_parse(); known_muni, if not NULL, is the code of the last
+ * municipality found (an import's rows mostly share one): that one is not
+ * looked up again, and a new one found is remembered there. */
+static int
+parse_resident(struct datadir *dd, const struct counter_register_input *in,
+    struct resident *r, char known_muni[MUNI_CODE_LEN + 1])
 {
 	const char *muni = in->municipality ? in->municipality :
 	    datadir_config(dd)->municipality;
@@ -187,14 +190,26 @@ counter_register_parse(struct datadir *dd, const struct counter_register_input *
 	    (rc = set_flags("address flags", in->address_flags,
 	    r->address_flags, sizeof(r->address_flags))) != JPKI_OK)
 		return rc;
-	if (store_municipality_get(datadir_store(dd), muni, &m) != JPKI_OK)
-		return jpki_fail(JPKI_ERR_INPUT, "municipality: no "
-		    "municipality with code '%.10s'", muni);
-	memcpy(r->municipality, m.code, sizeof(r->municipality));
+	if (known_muni == NULL || strcmp(muni, known_muni) != 0) {
+		if (store_municipality_get(datadir_store(dd), muni, &m) != JPKI_OK)
+			return jpki_fail(JPKI_ERR_INPUT, "municipality: no "
+			    "municipality with code '%.10s'", muni);
+		muni = m.code;
+		if (known_muni != NULL)
+			memcpy(known_muni, m.code, MUNI_CODE_LEN + 1);
+	}
+	memcpy(r->municipality, muni, sizeof(r->municipality));
 	r->status = RESIDENT_ACTIVE;
 	r->facts_version = 1;
 	r->created_at = r->updated_at = now;
 	return JPKI_OK;
+}
+
+int
+counter_register_parse(struct datadir *dd, const struct counter_register_input *in,
+    struct resident *r)
+{
+	return parse_resident(dd, in, r, NULL);
 }
 
 /* Insert inside the caller's transaction; a duplicate number is bad input
@@ -283,14 +298,212 @@ cell(const struct csv *c, int idx)
 	return idx >= 0 && idx < c->nfields ? c->field[idx] : NULL;
 }
 
+/* The next row as a counter_register_input: *got = 0 at the end.  Blank lines are
+ * skipped; a row with more fields than the header is refused.  Errors name
+ * the row (as the CSV reader's do). */
+static int
+next_row(struct csv *c, const int col[COL__COUNT], int header_fields,
+    struct counter_register_input *in, int *got)
+{
+	int rc;
+
+	do {
+		if ((rc = counter_csv_next(c, got)) != JPKI_OK || !*got)
+			return rc;
+	} while (c->nfields == 1 && c->field[0][0] == '\0');
+	/* An unquoted comma splits a value: never guess which cells were
+	 * meant, and never drop the extra ones silently.  (Fewer fields are
+	 * fine: a missing required one is named by counter_register_parse.) */
+	if (c->nfields > header_fields)
+		return jpki_fail(JPKI_ERR_INPUT, "row %ld: %d fields, the header "
+		    "has %d (quote a value that holds a comma)", c->row,
+		    c->nfields, header_fields);
+	memset(in, 0, sizeof(*in));
+	in->number = cell(c, col[COL_NUMBER]);
+	in->name = cell(c, col[COL_NAME]);
+	in->address = cell(c, col[COL_ADDRESS]);
+	in->birth = cell(c, col[COL_BIRTH]);
+	in->gender = cell(c, col[COL_GENDER]);
+	in->kana = cell(c, col[COL_KANA]);
+	in->municipality = cell(c, col[COL_MUNI]);
+	in->name_flags = cell(c, col[COL_NAME_FLAGS]);
+	in->address_flags = cell(c, col[COL_ADDRESS_FLAGS]);
+	if (in->kana != NULL && in->kana[0] == '\0')
+		in->kana = NULL;
+	if (in->municipality != NULL && in->municipality[0] == '\0')
+		in->municipality = NULL;
+	return JPKI_OK;
+}
+
+/* rc with the row named in front of its message. */
+static int
+row_fail(const struct csv *c, int rc)
+{
+	char why[400];
+
+	snprintf(why, sizeof(why), "%s", jpki_errmsg());
+	return jpki_fail(rc, "row %ld: %s", c->row, why);
+}
+
+/* The individual numbers of the rows checked so far, with their rows: an
+ * open-addressing table, grown at three quarters full. */
+struct numbers_seen {
+	struct number_row {
+		uint64_t number;      /* 0: free (no valid number is 0) */
+		long row;
+	} *slot;
+	size_t cap, n;
+};
+
+static struct number_row *
+numbers_slot(struct number_row *slot, size_t cap, uint64_t number)
+{
+	size_t i = (size_t)((number * 0x9E3779B97F4A7C15ULL) >> 32) &
+	    (cap - 1);
+
+	while (slot[i].number != 0 && slot[i].number != number)
+		i = (i + 1) & (cap - 1);
+	return &slot[i];
+}
+
+/* Remember number at row; *earlier gets the row it was first seen on, or
+ * 0 if it is new. */
+static int
+numbers_add(struct numbers_seen *ns, const char *number, long row,
+    long *earlier)
+{
+	uint64_t v = strtoull(number, NULL, 10);
+	struct number_row *e;
+
+	if (4 * (ns->n + 1) > 3 * ns->cap) {
+		size_t cap = ns->cap ? 2 * ns->cap : 1024;
+		struct number_row *grown = calloc(cap, sizeof(*grown));
+
+		if (grown == NULL)
+			return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+		for (size_t i = 0; i < ns->cap; i++)
+			if (ns->slot[i].number != 0)
+				*numbers_slot(grown, cap, ns->slot[i].number) =
+				    ns->slot[i];
+		free(ns->slot);
+		ns->slot = grown;
+		ns->cap = cap;
+	}
+	e = numbers_slot(ns->slot, ns->cap, v);
+	*earlier = e->number != 0 ? e->row : 0;
+	if (e->number == 0) {
+		e->number = v;
+		e->row = row;
+		ns->n++;
+	}
+	return JPKI_OK;
+}
+
+/* Pass one, no store lock held: every row parsed, and its number neither
+ * earlier in the file nor in the register.  JPKI_OK or the first bad row
+ * named; nothing is written. */
+static int
+import_check(struct datadir *dd, struct csv *c, const int col[COL__COUNT],
+    int header_fields)
+{
+	struct numbers_seen seen = {NULL, 0, 0};
+	struct counter_register_input in;
+	struct resident r, other;
+	char muni[MUNI_CODE_LEN + 1] = "";
+	long earlier;
+	int got, rc;
+
+	for (;;) {
+		if ((rc = next_row(c, col, header_fields, &in, &got)) ||
+		    !got)
+			break;
+		if ((rc = parse_resident(dd, &in, &r, muni)) != JPKI_OK ||
+		    (rc = numbers_add(&seen, r.number, c->row, &earlier)))
+			goto bad_row;
+		if (earlier != 0) {
+			rc = jpki_fail(JPKI_ERR_INPUT, "number: individual "
+			    "number %s is already on row %ld", r.number,
+			    earlier);
+			goto bad_row;
+		}
+		rc = store_resident_by_number(datadir_store(dd), r.number, &other);
+		if (rc == JPKI_OK)
+			rc = jpki_fail(JPKI_ERR_INPUT, "number: a resident with "
+			    "individual number %s is already registered",
+			    r.number);
+		if (rc != JPKI_ERR_NOTFOUND)
+			goto bad_row;
+		jpki_errclear();
+	}
+	free(seen.slot);
+	return rc;
+bad_row:
+	free(seen.slot);
+	return row_fail(c, rc);
+}
+
+/* A failure while adding, after `added` residents were committed. */
+static int
+import_partly(int rc, long added)
+{
+	char why[400];
+
+	if (added == 0)
+		return rc;
+	snprintf(why, sizeof(why), "%s", jpki_errmsg());
+	return jpki_fail(rc, "%s (the %ld residents of the rows before it "
+	    "were added, %d to a transaction)", why, added,
+	    REGISTER_IMPORT_BATCH);
+}
+
+/* Pass two: the checked rows added, REGISTER_IMPORT_BATCH to a
+ * transaction.  *added counts the rows committed. */
+static int
+import_add(struct datadir *dd, struct csv *c, const int col[COL__COUNT],
+    int header_fields, const char *actor, long *added)
+{
+	struct store *s = datadir_store(dd);
+	struct counter_register_input in;
+	struct resident r;
+	char muni[MUNI_CODE_LEN + 1] = "";
+	long in_batch = 0;
+	int got, rc;
+
+	if ((rc = store_begin(s)) != JPKI_OK)
+		return rc;
+	for (;;) {
+		if ((rc = next_row(c, col, header_fields, &in, &got)) ||
+		    !got)
+			break;
+		if ((rc = parse_resident(dd, &in, &r, muni)) != JPKI_OK ||
+		    (rc = add_in_tx(dd, &r, actor)) != JPKI_OK) {
+			rc = row_fail(c, rc);
+			break;
+		}
+		if (++in_batch < REGISTER_IMPORT_BATCH)
+			continue;
+		/* Let the other clerks' procedures in between batches. */
+		if ((rc = store_commit(s)) != JPKI_OK)
+			return import_partly(rc, *added);
+		*added += in_batch;
+		in_batch = 0;
+		if ((rc = store_begin(s)) != JPKI_OK)
+			return import_partly(rc, *added);
+	}
+	if (rc == JPKI_OK && (rc = store_commit(s)) == JPKI_OK) {
+		*added += in_batch;
+		return JPKI_OK;
+	}
+	store_rollback(s);
+	return import_partly(rc, *added);
+}
+
 int
 counter_register_import_csv(struct datadir *dd, const void *data, size_t len,
     const char *actor, long *added)
 {
-	struct store *s = datadir_store(dd);
 	struct csv *c;
-	struct resident r;
-	int col[COL__COUNT], header_fields, got, rc;
+	int col[COL__COUNT], header_fields, rc;
 
 	*added = 0;
 	if (len > (size_t)CSV_INPUT_MAX)
@@ -302,55 +515,12 @@ counter_register_import_csv(struct datadir *dd, const void *data, size_t len,
 	if ((rc = read_header(c, col)) != JPKI_OK)
 		goto out;
 	header_fields = c->nfields;
-	if ((rc = store_begin(s)) != JPKI_OK)
+	if ((rc = import_check(dd, c, col, header_fields)) != JPKI_OK)
 		goto out;
-	for (;;) {
-		struct counter_register_input in;
-
-		if ((rc = counter_csv_next(c, &got)) != JPKI_OK || !got)
-			break;
-		if (c->nfields == 1 && c->field[0][0] == '\0')
-			continue; /* blank line */
-		/* An unquoted comma splits a value: never guess which cells
-		 * were meant, and never drop the extra ones silently.  (Fewer
-		 * fields are fine: a missing required one is named below.) */
-		if (c->nfields > header_fields) {
-			rc = jpki_fail(JPKI_ERR_INPUT, "row %ld: %d fields, the "
-			    "header has %d (quote a value that holds a comma)",
-			    c->row, c->nfields, header_fields);
-			break;
-		}
-		memset(&in, 0, sizeof(in));
-		in.number = cell(c, col[COL_NUMBER]);
-		in.name = cell(c, col[COL_NAME]);
-		in.address = cell(c, col[COL_ADDRESS]);
-		in.birth = cell(c, col[COL_BIRTH]);
-		in.gender = cell(c, col[COL_GENDER]);
-		in.kana = cell(c, col[COL_KANA]);
-		in.municipality = cell(c, col[COL_MUNI]);
-		in.name_flags = cell(c, col[COL_NAME_FLAGS]);
-		in.address_flags = cell(c, col[COL_ADDRESS_FLAGS]);
-		if (in.kana != NULL && in.kana[0] == '\0')
-			in.kana = NULL;
-		if (in.municipality != NULL && in.municipality[0] == '\0')
-			in.municipality = NULL;
-		if ((rc = counter_register_parse(dd, &in, &r)) == JPKI_OK)
-			rc = add_in_tx(dd, &r, actor);
-		if (rc != JPKI_OK) {
-			char why[400];
-
-			snprintf(why, sizeof(why), "%s", jpki_errmsg());
-			rc = jpki_fail(rc, "row %ld: %s", c->row, why);
-			break;
-		}
-		(*added)++;
-	}
-	if (rc == JPKI_OK)
-		rc = store_commit(s);
-	else
-		store_rollback(s);
-	if (rc != JPKI_OK)
-		*added = 0;
+	counter_csv_init(c, data, len);
+	if ((rc = read_header(c, col)) != JPKI_OK)
+		goto out;
+	rc = import_add(dd, c, col, header_fields, actor, added);
 out:
 	free(c);
 	return rc;
