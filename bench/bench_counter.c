@@ -81,8 +81,8 @@ register_residents(struct ca *ca, long n)
 		jbuf_printf(&csv, "%s,山田 太郎,東京都千代田区千代田1-1,"
 		    "1985-06-15,male\n", number);
 	}
-	r = counter_register_import_csv(ca_datadir(ca), csv.data, csv.len, "bench",
-	    &added);
+	r = counter_register_import_csv(ca_datadir(ca), csv.data, csv.len,
+	    "bench", &added);
 	jbuf_free(&csv);
 	if (r == JPKI_OK && added != n)
 		r = jpki_fail(JPKI_ERR_INTERNAL, "import added %ld of %ld",

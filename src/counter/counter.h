@@ -37,10 +37,11 @@ struct counter_register_input {
 
 /* Validate and fill a resident (no store access but the municipality).
  * JPKI_ERR_INPUT naming the field. */
-int counter_register_parse(struct datadir *dd, const struct counter_register_input *in,
-    struct resident *out);
+int counter_register_parse(struct datadir *dd,
+    const struct counter_register_input *in, struct resident *out);
 /* Add one resident with its audit entry; sets r->id. */
-int counter_register_add(struct datadir *dd, struct resident *r, const char *actor);
+int counter_register_add(struct datadir *dd, struct resident *r,
+    const char *actor);
 /* Import a CSV file with a header line naming the columns number, name,
  * address, birth, gender and optionally kana, municipality.  Every row is
  * checked first (its fields; its number neither twice in the file nor
@@ -52,8 +53,8 @@ int counter_register_add(struct datadir *dd, struct resident *r, const char *act
  * batches before stay added: the message names the row, and *added says
  * how many residents were added (also on success). */
 #define REGISTER_IMPORT_BATCH 10000
-int counter_register_import_csv(struct datadir *dd, const void *data, size_t len,
-    const char *actor, long *added);
+int counter_register_import_csv(struct datadir *dd, const void *data,
+    size_t len, const char *actor, long *added);
 
 /* A register change (R6): facts given (non-NULL) replace the current ones.
  * A change of name, address, birth date or gender revokes the holder's

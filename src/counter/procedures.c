@@ -814,8 +814,8 @@ new_card(struct ca *ca, enum procedure proc, int64_t resident_id,
 	    (r = new_card_decide(&w, proc, resident_id, types, &now)))
 		goto fail;
 	/* Another clerk's delivery to the same file may have got there since
-	 * counter_card_new() looked: its image, or its pending one, is there from
-	 * its stage on, and its stage was under the lock held now. */
+	 * counter_card_new() looked: its image, or its pending one, is there
+	 * from its stage on, and its stage was under the lock held now. */
 	if (access(out_path, F_OK) == 0 || access(w.cs.n.pending, F_OK) == 0) {
 		r = jpki_fail(JPKI_ERR_CONFLICT, "%s already exists; a new "
 		    "card never overwrites a file", out_path);

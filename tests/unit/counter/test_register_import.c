@@ -61,8 +61,8 @@ test_bad_row_after_the_first_batches_stores_nothing(struct datadir *dd,
 	char want[64];
 
 	make_csv(&csv, ROWS + 1, 0);
-	CHECK_INT(counter_register_import_csv(dd, csv.data, csv.len, "unit", &added),
-	    JPKI_ERR_INPUT);
+	CHECK_INT(counter_register_import_csv(dd, csv.data, csv.len, "unit",
+	    &added), JPKI_ERR_INPUT);
 	snprintf(want, sizeof(want), "row %d: birth:", ROWS + 1);
 	CHECK(strncmp(jpki_errmsg(), want, strlen(want)) == 0);
 	CHECK_INT(added, 0);
@@ -80,8 +80,8 @@ test_number_repeated_across_batches_stores_nothing(struct datadir *dd,
 
 	make_csv(&csv, 0, REGISTER_IMPORT_BATCH + 5);
 	number_of(2, number);
-	CHECK_INT(counter_register_import_csv(dd, csv.data, csv.len, "unit", &added),
-	    JPKI_ERR_INPUT);
+	CHECK_INT(counter_register_import_csv(dd, csv.data, csv.len, "unit",
+	    &added), JPKI_ERR_INPUT);
 	snprintf(want, sizeof(want), "row %d: number: individual number %s "
 	    "is already on row 2", REGISTER_IMPORT_BATCH + 5, number);
 	CHECK_STR(jpki_errmsg(), want);
@@ -99,8 +99,8 @@ test_import_in_batches_adds_every_row(struct datadir *dd, long audit_before)
 	char number[13], address[64];
 
 	make_csv(&csv, 0, 0);
-	CHECK_INT(counter_register_import_csv(dd, csv.data, csv.len, "unit", &added),
-	    JPKI_OK);
+	CHECK_INT(counter_register_import_csv(dd, csv.data, csv.len, "unit",
+	    &added), JPKI_OK);
 	CHECK_INT(added, ROWS);
 	CHECK_INT(store_resident_count(datadir_store(dd), &residents), JPKI_OK);
 	CHECK_INT(residents, ROWS);
@@ -113,8 +113,8 @@ test_import_in_batches_adds_every_row(struct datadir *dd, long audit_before)
 	snprintf(address, sizeof(address), "東京都清瀬市中里1-%d", ROWS + 1);
 	CHECK_STR(last.address, address);
 	/* Imported again: every row is registered already, the first named. */
-	CHECK_INT(counter_register_import_csv(dd, csv.data, csv.len, "unit", &added),
-	    JPKI_ERR_INPUT);
+	CHECK_INT(counter_register_import_csv(dd, csv.data, csv.len, "unit",
+	    &added), JPKI_ERR_INPUT);
 	CHECK(strstr(jpki_errmsg(), "row 2: number: a resident with") != NULL);
 	CHECK_INT(added, 0);
 	jbuf_free(&csv);
