@@ -47,8 +47,8 @@ int counter_register_add(struct datadir *dd, struct resident *r,
  * checked first (its fields; its number neither twice in the file nor
  * registered already): a bad row is named, the first one, and nothing is
  * stored.  The rows are then added REGISTER_IMPORT_BATCH to a transaction,
- * so other clerks' procedures wait at most one batch for the store, not
- * the whole import.  Should adding still fail part way (a disk error, or
+ * with a pause between batches, so other clerks' procedures wait at most
+ * about one batch for the store, not the whole import.  Should adding still fail part way (a disk error, or
  * another clerk registering one of the numbers since the check), the
  * batches before stay added: the message names the row, and *added says
  * how many residents were added (also on success). */

@@ -21,12 +21,13 @@
 #include <sqlite3.h>
 
 /* Statements prepared once per connection, for the hot paths (issuance,
- * audit, the register lookups they make). */
+ * audit, the register lookups they and an import's check make). */
 enum stmt_id {
 	ST_CERT_INSERT,
 	ST_AUDIT_LAST,
 	ST_AUDIT_INSERT,
 	ST_RESIDENT_GET,
+	ST_RESIDENT_BY_NUMBER,
 	ST_MUNICIPALITY_GET,
 	ST_CERT_VALID_OF,
 	ST__COUNT

@@ -168,13 +168,13 @@ sq_resident_by_number(void *impl, const char *number, struct resident *out)
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, sql, &st)) != JPKI_OK)
+	if ((r = db_cached(s, ST_RESIDENT_BY_NUMBER, sql, &st)) != JPKI_OK)
 		return r;
 	bind_text(st, 1, number);
 	if ((r = db_row(s, st, "resident", "no resident with that individual "
 	    "number")) == JPKI_OK)
 		resident_from_row(st, out);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return r;
 }
 
