@@ -10,13 +10,13 @@
 /* ---- audit ---- */
 
 int
-sq_audit_last(void *impl, int64_t *seq, uint8_t hash[32])
+store_sqlite_audit_last(void *impl, int64_t *seq, uint8_t hash[32])
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_cached(s, ST_AUDIT_LAST, "SELECT seq, hash FROM audit"
+	if ((r = store_db_cached(s, ST_AUDIT_LAST, "SELECT seq, hash FROM audit"
 	    " ORDER BY seq DESC LIMIT 1", &st)) != JPKI_OK)
 		return r;
 	rc = sqlite3_step(st);
@@ -29,20 +29,20 @@ sq_audit_last(void *impl, int64_t *seq, uint8_t hash[32])
 		memset(hash, 0, 32);
 		r = JPKI_OK;
 	} else {
-		r = db_fail(s, "audit");
+		r = store_db_fail(s, "audit");
 	}
 	sqlite3_reset(st);
 	return r;
 }
 
 int
-sq_audit_insert(void *impl, const struct audit_entry *e)
+store_sqlite_audit_insert(void *impl, const struct audit_entry *e)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_cached(s, ST_AUDIT_INSERT, "INSERT INTO audit VALUES"
+	if ((r = store_db_cached(s, ST_AUDIT_INSERT, "INSERT INTO audit VALUES"
 	    " (?,?,?,?,?,?,?,?)", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, e->seq);
@@ -53,14 +53,14 @@ sq_audit_insert(void *impl, const struct audit_entry *e)
 	sqlite3_bind_text(st, 6, e->detail, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 7, e->prev_hash, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 8, e->hash, 32, SQLITE_STATIC);
-	r = db_step_done(s, st, "audit");
+	r = store_db_step_done(s, st, "audit");
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return r;
 }
 
 int
-sq_audit_list(void *impl, int64_t after_seq, long limit,
+store_sqlite_audit_list(void *impl, int64_t after_seq, long limit,
     int (*fn)(void *, const struct audit_entry *), void *arg)
 {
 	struct sqlite_store *s = impl;
@@ -68,7 +68,7 @@ sq_audit_list(void *impl, int64_t after_seq, long limit,
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prep(s, "SELECT seq, at, actor, action, subject, detail,"
+	if ((r = store_db_prep(s, "SELECT seq, at, actor, action, subject, detail,"
 	    " prev_hash, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
 	    &st)) != JPKI_OK)
 		return r;
@@ -78,9 +78,9 @@ sq_audit_list(void *impl, int64_t after_seq, long limit,
 		memset(&e, 0, sizeof(e));
 		e.seq = sqlite3_column_int64(st, 0);
 		e.at = sqlite3_column_int64(st, 1);
-		col_text(st, 2, e.actor, sizeof(e.actor));
-		col_text(st, 3, e.action, sizeof(e.action));
-		col_text(st, 4, e.subject, sizeof(e.subject));
+		store_db_col_text(st, 2, e.actor, sizeof(e.actor));
+		store_db_col_text(st, 3, e.action, sizeof(e.action));
+		store_db_col_text(st, 4, e.subject, sizeof(e.subject));
 		e.detail = (char *)sqlite3_column_text(st, 5);
 		if (sqlite3_column_bytes(st, 6) == 32)
 			memcpy(e.prev_hash, sqlite3_column_blob(st, 6), 32);
@@ -89,11 +89,11 @@ sq_audit_list(void *impl, int64_t after_seq, long limit,
 		if (fn(arg, &e) != 0)
 			break;
 	}
-	return db_rows_end(s, st, rc, "audit list");
+	return store_db_rows_end(s, st, rc, "audit list");
 }
 
 int
-sq_audit_count(void *impl, long *out)
+store_sqlite_audit_count(void *impl, long *out)
 {
-	return count_query(impl, "SELECT COUNT(*) FROM audit", out);
+	return store_db_count(impl, "SELECT COUNT(*) FROM audit", out);
 }

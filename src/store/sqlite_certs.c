@@ -16,7 +16,7 @@ static void
 cert_from_row(sqlite3_stmt *st, struct cert_record *c)
 {
 	memset(c, 0, sizeof(*c));
-	col_text(st, 0, c->serial, sizeof(c->serial));
+	store_db_col_text(st, 0, c->serial, sizeof(c->serial));
 	c->ca = (enum cert_type)sqlite3_column_int(st, 1);
 	c->resident_id = sqlite3_column_int64(st, 2);
 	c->card_id = sqlite3_column_int64(st, 3);
@@ -27,17 +27,17 @@ cert_from_row(sqlite3_stmt *st, struct cert_record *c)
 	c->issued_at = sqlite3_column_int64(st, 8);
 	c->revoked_at = sqlite3_column_int64(st, 9);
 	c->crl_shard = sqlite3_column_int(st, 10);
-	col_text(st, 11, c->replaces, sizeof(c->replaces));
+	store_db_col_text(st, 11, c->replaces, sizeof(c->replaces));
 }
 
 int
-sq_cert_insert(void *impl, const struct cert_record *c)
+store_sqlite_cert_insert(void *impl, const struct cert_record *c)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_cached(s, ST_CERT_INSERT, "INSERT INTO certificates("
+	if ((r = store_db_cached(s, ST_CERT_INSERT, "INSERT INTO certificates("
 	    CERT_COLS ", der) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)))
 		return r;
 	sqlite3_bind_text(st, 1, c->serial, -1, SQLITE_STATIC);
@@ -57,24 +57,24 @@ sq_cert_insert(void *impl, const struct cert_record *c)
 	if (c->replaces[0] != '\0')
 		sqlite3_bind_text(st, 12, c->replaces, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 13, c->der, (int)c->der_len, SQLITE_STATIC);
-	r = db_step_done(s, st, "certificate");
+	r = store_db_step_done(s, st, "certificate");
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return r;
 }
 
 int
-sq_cert_get(void *impl, const char *serial, struct cert_record *out)
+store_sqlite_cert_get(void *impl, const char *serial, struct cert_record *out)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "SELECT " CERT_COLS ", der FROM certificates"
+	if ((r = store_db_prep(s, "SELECT " CERT_COLS ", der FROM certificates"
 	    " WHERE serial = ?", &st)) != JPKI_OK)
 		return r;
-	bind_text(st, 1, serial);
-	if ((r = db_row(s, st, "certificate", "no certificate with serial %s",
+	store_db_bind_text(st, 1, serial);
+	if ((r = store_db_row(s, st, "certificate", "no certificate with serial %s",
 	    serial)) == JPKI_OK) {
 		int n = sqlite3_column_bytes(st, 12);
 
@@ -91,17 +91,17 @@ sq_cert_get(void *impl, const char *serial, struct cert_record *out)
 }
 
 int
-sq_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
+store_sqlite_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r, ca, shard, status;
 
-	if ((r = db_prep(s, "SELECT ca, crl_shard, status FROM certificates"
+	if ((r = store_db_prep(s, "SELECT ca, crl_shard, status FROM certificates"
 	    " WHERE serial = ?", &st)) != JPKI_OK)
 		return r;
-	bind_text(st, 1, serial);
-	if ((r = db_row(s, st, "certificate", "no certificate with serial %s",
+	store_db_bind_text(st, 1, serial);
+	if ((r = store_db_row(s, st, "certificate", "no certificate with serial %s",
 	    serial)) != JPKI_OK) {
 		sqlite3_finalize(st);
 		return r;
@@ -113,23 +113,23 @@ sq_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
 	if (status == CERT_STATUS_REVOKED)
 		return jpki_fail(JPKI_ERR_CONFLICT,
 		    "certificate %s is already revoked", serial);
-	if ((r = db_prep(s, "UPDATE certificates SET status = 2, reason = ?,"
+	if ((r = store_db_prep(s, "UPDATE certificates SET status = 2, reason = ?,"
 	    " revoked_at = ? WHERE serial = ?", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int(st, 1, reason);
 	sqlite3_bind_int64(st, 2, at);
-	bind_text(st, 3, serial);
-	if ((r = db_run(s, st, "revoke")) != JPKI_OK)
+	store_db_bind_text(st, 3, serial);
+	if ((r = store_db_run(s, st, "revoke")) != JPKI_OK)
 		return r;
-	if ((r = db_prep(s, "INSERT INTO revocations VALUES (?,?,?,?,?)",
+	if ((r = store_db_prep(s, "INSERT INTO revocations VALUES (?,?,?,?,?)",
 	    &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int(st, 1, ca);
 	sqlite3_bind_int(st, 2, shard);
-	bind_text(st, 3, serial);
+	store_db_bind_text(st, 3, serial);
 	sqlite3_bind_int64(st, 4, at);
 	sqlite3_bind_int(st, 5, reason);
-	return db_run(s, st, "revocation");
+	return store_db_run(s, st, "revocation");
 }
 
 /* Each row of a query of CERT_COLS to fn, then finalize it. */
@@ -146,18 +146,18 @@ cert_rows(struct sqlite_store *s, sqlite3_stmt *st,
 		if (fn(arg, &c) != 0)
 			break;
 	}
-	return db_rows_end(s, st, rc, what);
+	return store_db_rows_end(s, st, rc, what);
 }
 
 int
-sq_cert_list(void *impl, int64_t resident_id,
+store_sqlite_cert_list(void *impl, int64_t resident_id,
     int (*fn)(void *, const struct cert_record *), void *arg)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, resident_id != 0 ?
+	if ((r = store_db_prep(s, resident_id != 0 ?
 	    "SELECT " CERT_COLS " FROM certificates WHERE resident_id = ?"
 	    " ORDER BY issued_at, rowid" :
 	    "SELECT " CERT_COLS " FROM certificates ORDER BY issued_at, rowid",
@@ -169,20 +169,20 @@ sq_cert_list(void *impl, int64_t resident_id,
 }
 
 int
-sq_cert_count(void *impl, long *out)
+store_sqlite_cert_count(void *impl, long *out)
 {
-	return count_query(impl, "SELECT COUNT(*) FROM certificates", out);
+	return store_db_count(impl, "SELECT COUNT(*) FROM certificates", out);
 }
 
 int
-sq_cert_valid_of(void *impl, int64_t resident_id, enum cert_type type,
+store_sqlite_cert_valid_of(void *impl, int64_t resident_id, enum cert_type type,
     int64_t now, char serial[SERIAL_HEX_MAX], int64_t *not_after)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_cached(s, ST_CERT_VALID_OF, "SELECT serial, not_after FROM"
+	if ((r = store_db_cached(s, ST_CERT_VALID_OF, "SELECT serial, not_after FROM"
 	    " certificates WHERE resident_id = ? AND ca = ? AND status = 1"
 	    " AND not_after >= ? ORDER BY issued_at DESC, rowid DESC LIMIT 1",
 	    &st)) != JPKI_OK)
@@ -190,8 +190,8 @@ sq_cert_valid_of(void *impl, int64_t resident_id, enum cert_type type,
 	sqlite3_bind_int64(st, 1, resident_id);
 	sqlite3_bind_int(st, 2, (int)type);
 	sqlite3_bind_int64(st, 3, now);
-	if ((r = db_row(s, st, "certificate", NULL)) == JPKI_OK) {
-		col_text(st, 0, serial, SERIAL_HEX_MAX);
+	if ((r = store_db_row(s, st, "certificate", NULL)) == JPKI_OK) {
+		store_db_col_text(st, 0, serial, SERIAL_HEX_MAX);
 		*not_after = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
@@ -199,14 +199,14 @@ sq_cert_valid_of(void *impl, int64_t resident_id, enum cert_type type,
 }
 
 int
-sq_revocation_list(void *impl, enum cert_type ca, int shard,
+store_sqlite_revocation_list(void *impl, enum cert_type ca, int shard,
     int (*fn)(void *, const char *, int64_t, int), void *arg)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prep(s, shard >= 0 ?
+	if ((r = store_db_prep(s, shard >= 0 ?
 	    "SELECT serial, revoked_at, reason FROM revocations"
 	    " WHERE ca = ? AND shard = ? ORDER BY serial" :
 	    "SELECT serial, revoked_at, reason FROM revocations"
@@ -220,37 +220,38 @@ sq_revocation_list(void *impl, enum cert_type ca, int shard,
 		    sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2)))
 			break;
 	}
-	return db_rows_end(s, st, rc, "revocation list");
+	return store_db_rows_end(s, st, rc, "revocation list");
 }
 
 int
-sq_crl_number_next(void *impl, enum cert_type ca, int shard, int64_t *out)
+store_sqlite_crl_number_next(void *impl, enum cert_type ca, int shard,
+    int64_t *out)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "INSERT INTO crl_numbers VALUES (?, ?, 1)"
+	if ((r = store_db_prep(s, "INSERT INTO crl_numbers VALUES (?, ?, 1)"
 	    " ON CONFLICT(ca, shard) DO UPDATE SET number = number + 1"
 	    " RETURNING number", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int(st, 1, (int)ca);
 	sqlite3_bind_int(st, 2, shard);
-	if ((r = db_row(s, st, "crl number", NULL)) == JPKI_OK)
+	if ((r = store_db_row(s, st, "crl number", NULL)) == JPKI_OK)
 		*out = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return r;
 }
 
 int
-sq_cert_expiring(void *impl, int64_t from, int64_t to,
+store_sqlite_cert_expiring(void *impl, int64_t from, int64_t to,
     int (*fn)(void *, const struct cert_record *), void *arg)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "SELECT " CERT_COLS " FROM certificates"
+	if ((r = store_db_prep(s, "SELECT " CERT_COLS " FROM certificates"
 	    " WHERE status = 1 AND not_after BETWEEN ? AND ?"
 	    " ORDER BY not_after, rowid", &st)) != JPKI_OK)
 		return r;

@@ -137,7 +137,7 @@ user_version(struct sqlite_store *s, int *out)
 	long v = 0;
 	int r;
 
-	if ((r = count_query(s, "PRAGMA user_version", &v)) != JPKI_OK)
+	if ((r = store_db_count(s, "PRAGMA user_version", &v)) != JPKI_OK)
 		return r;
 	*out = (int)v;
 	return JPKI_OK;
@@ -165,19 +165,19 @@ migrate(struct sqlite_store *s)
 	if ((r = user_version(s, &have)) != JPKI_OK ||
 	    (r = schema_check(have, want)) != JPKI_OK || have == want)
 		return r;
-	if ((r = db_exec(s, "BEGIN IMMEDIATE")) != JPKI_OK)
+	if ((r = store_db_exec(s, "BEGIN IMMEDIATE")) != JPKI_OK)
 		return r;
 	if ((r = user_version(s, &have)) != JPKI_OK ||
 	    (r = schema_check(have, want)) != JPKI_OK)
 		goto fail;
 	for (int v = have; v < want; v++) {
-		if ((r = db_exec(s, migrations[v])) != JPKI_OK)
+		if ((r = store_db_exec(s, migrations[v])) != JPKI_OK)
 			goto fail;
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", want);
-	if ((r = db_exec(s, sql)) != JPKI_OK)
+	if ((r = store_db_exec(s, sql)) != JPKI_OK)
 		goto fail;
-	return db_exec(s, "COMMIT");
+	return store_db_exec(s, "COMMIT");
 fail:
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
@@ -204,7 +204,7 @@ schema_is_current(struct sqlite_store *s, const char *path)
 /* ---- opening ---- */
 
 void
-sq_close(void *impl)
+store_sqlite_close(void *impl)
 {
 	struct sqlite_store *s = impl;
 
@@ -215,7 +215,8 @@ sq_close(void *impl)
 }
 
 int
-sq_open(const char *url, const struct store_open_options *o, void **impl)
+store_sqlite_open(const char *url, const struct store_open_options *o,
+    void **impl)
 {
 	const char *path = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
 	int flags = o->read_only ? SQLITE_OPEN_READONLY :
@@ -241,8 +242,8 @@ sq_open(const char *url, const struct store_open_options *o, void **impl)
 	}
 	sqlite3_busy_timeout(s->db, (int)o->busy_timeout_ms);
 	if (o->read_only)
-		r = db_exec(s, "PRAGMA query_only=ON");
-	else if ((r = db_exec(s, "PRAGMA journal_mode=WAL;"
+		r = store_db_exec(s, "PRAGMA query_only=ON");
+	else if ((r = store_db_exec(s, "PRAGMA journal_mode=WAL;"
 	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")) == JPKI_OK)
 		r = migrate(s);
 	if (r == JPKI_OK && o->read_only)
@@ -252,34 +253,34 @@ sq_open(const char *url, const struct store_open_options *o, void **impl)
 	*impl = s;
 	return JPKI_OK;
 fail:
-	sq_close(s);
+	store_sqlite_close(s);
 	return r;
 }
 
 /* ---- connection settings ---- */
 
 int
-sq_set_durable(void *impl, int durable)
+store_sqlite_set_durable(void *impl, int durable)
 {
-	return db_exec(impl, durable ? "PRAGMA synchronous=FULL" :
+	return store_db_exec(impl, durable ? "PRAGMA synchronous=FULL" :
 	    "PRAGMA synchronous=NORMAL");
 }
 
 int
-sq_schema_version(void *impl, int *out)
+store_sqlite_schema_version(void *impl, int *out)
 {
 	return user_version(impl, out);
 }
 
 int
-sq_data_version(void *impl, uint64_t *out)
+store_sqlite_data_version(void *impl, uint64_t *out)
 {
 	long v = 0;
 	int r;
 
 	/* PRAGMA data_version ignores this connection's own commits (unlike
 	 * SQLITE_FCNTL_DATA_VERSION, which counts them too). */
-	if ((r = count_query(impl, "PRAGMA data_version", &v)) != JPKI_OK)
+	if ((r = store_db_count(impl, "PRAGMA data_version", &v)) != JPKI_OK)
 		return r;
 	*out = (uint64_t)v;
 	return JPKI_OK;
@@ -288,7 +289,7 @@ sq_data_version(void *impl, uint64_t *out)
 /* ---- transactions ---- */
 
 int
-sq_begin(void *impl)
+store_sqlite_begin(void *impl)
 {
 	struct sqlite_store *s = impl;
 	int r;
@@ -296,7 +297,7 @@ sq_begin(void *impl)
 	if (s->in_tx)
 		return jpki_fail(JPKI_ERR_INTERNAL, "store: nested transaction");
 	/* Read-only: a snapshot, no write lock to wait for. */
-	if ((r = db_exec(s, s->read_only ? "BEGIN" : "BEGIN IMMEDIATE")) !=
+	if ((r = store_db_exec(s, s->read_only ? "BEGIN" : "BEGIN IMMEDIATE")) !=
 	    JPKI_OK)
 		return r;
 	s->in_tx = 1;
@@ -304,10 +305,10 @@ sq_begin(void *impl)
 }
 
 int
-sq_commit(void *impl)
+store_sqlite_commit(void *impl)
 {
 	struct sqlite_store *s = impl;
-	int r = db_exec(s, "COMMIT");
+	int r = store_db_exec(s, "COMMIT");
 
 	if (r != JPKI_OK)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -316,7 +317,7 @@ sq_commit(void *impl)
 }
 
 void
-sq_rollback(void *impl)
+store_sqlite_rollback(void *impl)
 {
 	struct sqlite_store *s = impl;
 
@@ -326,7 +327,7 @@ sq_rollback(void *impl)
 }
 
 int
-sq_in_transaction(void *impl)
+store_sqlite_in_transaction(void *impl)
 {
 	return ((struct sqlite_store *)impl)->in_tx;
 }
@@ -335,15 +336,15 @@ sq_in_transaction(void *impl)
 
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
-	.open = sq_open,
-	.close = sq_close,
-	.begin = sq_begin,
-	.commit = sq_commit,
-	.rollback = sq_rollback,
-	.in_transaction = sq_in_transaction,
-	.audit_last = sq_audit_last,
-	.audit_insert = sq_audit_insert,
-#define STORE_OP(mode, op, params, args) .op = sq_##op,
+	.open = store_sqlite_open,
+	.close = store_sqlite_close,
+	.begin = store_sqlite_begin,
+	.commit = store_sqlite_commit,
+	.rollback = store_sqlite_rollback,
+	.in_transaction = store_sqlite_in_transaction,
+	.audit_last = store_sqlite_audit_last,
+	.audit_insert = store_sqlite_audit_insert,
+#define STORE_OP(mode, op, params, args) .op = store_sqlite_##op,
 #include "store/store_ops.def"
 #undef STORE_OP
 };

@@ -17,58 +17,58 @@ card_from_row(sqlite3_stmt *st, struct card_record *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->id = sqlite3_column_int64(st, 0);
-	col_text(st, 1, c->serial, sizeof(c->serial));
+	store_db_col_text(st, 1, c->serial, sizeof(c->serial));
 	c->resident_id = sqlite3_column_int64(st, 2);
 	c->kind = (enum card_kind)sqlite3_column_int(st, 3);
 	c->status = (enum card_record_status)sqlite3_column_int(st, 4);
-	c->issued_on = col_date(st, 5);
-	c->expiry = col_date(st, 6);
+	c->issued_on = store_db_col_date(st, 5);
+	c->expiry = store_db_col_date(st, 6);
 	c->facts_version = sqlite3_column_int64(st, 7);
-	col_text(st, 8, c->image_path, sizeof(c->image_path));
+	store_db_col_text(st, 8, c->image_path, sizeof(c->image_path));
 }
 
 static void
 card_bind(sqlite3_stmt *st, const struct card_record *c)
 {
-	bind_text(st, 1, c->serial);
+	store_db_bind_text(st, 1, c->serial);
 	sqlite3_bind_int64(st, 2, c->resident_id);
 	sqlite3_bind_int(st, 3, (int)c->kind);
 	sqlite3_bind_int(st, 4, (int)c->status);
-	bind_date(st, 5, c->issued_on);
-	bind_date(st, 6, c->expiry);
+	store_db_bind_date(st, 5, c->issued_on);
+	store_db_bind_date(st, 6, c->expiry);
 	sqlite3_bind_int64(st, 7, c->facts_version);
-	bind_text(st, 8, c->image_path);
+	store_db_bind_text(st, 8, c->image_path);
 }
 
 int
-sq_card_insert(void *impl, struct card_record *c)
+store_sqlite_card_insert(void *impl, struct card_record *c)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "INSERT INTO cards(serial, resident_id, kind,"
+	if ((r = store_db_prep(s, "INSERT INTO cards(serial, resident_id, kind,"
 	    " status, issued_on, expiry, facts_version, image_path)"
 	    " VALUES (?,?,?,?,?,?,?,?)", &st)) != JPKI_OK)
 		return r;
 	card_bind(st, c);
-	return db_insert(s, st, "card", &c->id);
+	return store_db_insert(s, st, "card", &c->id);
 }
 
 int
-sq_card_update(void *impl, const struct card_record *c)
+store_sqlite_card_update(void *impl, const struct card_record *c)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "UPDATE cards SET serial = ?, resident_id = ?,"
+	if ((r = store_db_prep(s, "UPDATE cards SET serial = ?, resident_id = ?,"
 	    " kind = ?, status = ?, issued_on = ?, expiry = ?,"
 	    " facts_version = ?, image_path = ? WHERE id = ?", &st)))
 		return r;
 	card_bind(st, c);
 	sqlite3_bind_int64(st, 9, c->id);
-	if ((r = db_update_one(s, st, "card")) == JPKI_ERR_NOTFOUND)
+	if ((r = store_db_update_one(s, st, "card")) == JPKI_ERR_NOTFOUND)
 		r = jpki_fail(JPKI_ERR_NOTFOUND, "card %lld not found",
 		    (long long)c->id);
 	return r;
@@ -79,19 +79,19 @@ card_one(struct sqlite_store *s, sqlite3_stmt *st, struct card_record *out)
 {
 	int r;
 
-	if ((r = db_row(s, st, "card", "card not found")) == JPKI_OK)
+	if ((r = store_db_row(s, st, "card", "card not found")) == JPKI_OK)
 		card_from_row(st, out);
 	sqlite3_finalize(st);
 	return r;
 }
 
 int
-sq_card_get(void *impl, int64_t id, struct card_record *out)
+store_sqlite_card_get(void *impl, int64_t id, struct card_record *out)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(impl, "SELECT " CARD_COLS " FROM cards WHERE id = ?",
+	if ((r = store_db_prep(impl, "SELECT " CARD_COLS " FROM cards WHERE id = ?",
 	    &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
@@ -99,25 +99,27 @@ sq_card_get(void *impl, int64_t id, struct card_record *out)
 }
 
 int
-sq_card_by_serial(void *impl, const char *serial, struct card_record *out)
+store_sqlite_card_by_serial(void *impl, const char *serial,
+    struct card_record *out)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(impl, "SELECT " CARD_COLS
+	if ((r = store_db_prep(impl, "SELECT " CARD_COLS
 	    " FROM cards WHERE serial = ?", &st)) != JPKI_OK)
 		return r;
-	bind_text(st, 1, serial);
+	store_db_bind_text(st, 1, serial);
 	return card_one(impl, st, out);
 }
 
 int
-sq_card_current(void *impl, int64_t resident_id, struct card_record *out)
+store_sqlite_card_current(void *impl, int64_t resident_id,
+    struct card_record *out)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(impl, "SELECT " CARD_COLS " FROM cards WHERE"
+	if ((r = store_db_prep(impl, "SELECT " CARD_COLS " FROM cards WHERE"
 	    " resident_id = ? AND status = 1 ORDER BY id DESC LIMIT 1", &st)))
 		return r;
 	sqlite3_bind_int64(st, 1, resident_id);
@@ -127,98 +129,98 @@ sq_card_current(void *impl, int64_t resident_id, struct card_record *out)
 /* ---- counter ---- */
 
 int
-sq_receipt_insert(void *impl, struct receipt_record *rc)
+store_sqlite_receipt_insert(void *impl, struct receipt_record *rc)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "INSERT INTO receipts(at, clerk, procedure,"
+	if ((r = store_db_prep(s, "INSERT INTO receipts(at, clerk, procedure,"
 	    " resident_id, card_id, total_yen, holder_doc_type,"
 	    " holder_doc_number, proxy_name, proxy_doc_type, proxy_doc_number,"
 	    " form) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, rc->at);
-	bind_text(st, 2, rc->clerk);
-	bind_text(st, 3, rc->procedure);
+	store_db_bind_text(st, 2, rc->clerk);
+	store_db_bind_text(st, 3, rc->procedure);
 	sqlite3_bind_int64(st, 4, rc->resident_id);
 	if (rc->card_id != 0)
 		sqlite3_bind_int64(st, 5, rc->card_id);
 	sqlite3_bind_int64(st, 6, rc->total_yen);
-	bind_text(st, 7, rc->holder_doc_type);
-	bind_opt_text(st, 8, rc->holder_doc_number);
-	bind_opt_text(st, 9, rc->proxy_name);
-	bind_opt_text(st, 10, rc->proxy_doc_type);
-	bind_opt_text(st, 11, rc->proxy_doc_number);
-	bind_opt_text(st, 12, rc->form);
-	return db_insert(s, st, "receipt", &rc->id);
+	store_db_bind_text(st, 7, rc->holder_doc_type);
+	store_db_bind_opt_text(st, 8, rc->holder_doc_number);
+	store_db_bind_opt_text(st, 9, rc->proxy_name);
+	store_db_bind_opt_text(st, 10, rc->proxy_doc_type);
+	store_db_bind_opt_text(st, 11, rc->proxy_doc_number);
+	store_db_bind_opt_text(st, 12, rc->form);
+	return store_db_insert(s, st, "receipt", &rc->id);
 }
 
 int
-sq_receipt_get(void *impl, int64_t id, struct receipt_record *out)
+store_sqlite_receipt_get(void *impl, int64_t id, struct receipt_record *out)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "SELECT id, at, clerk, procedure, resident_id,"
+	if ((r = store_db_prep(s, "SELECT id, at, clerk, procedure, resident_id,"
 	    " card_id, total_yen, holder_doc_type, holder_doc_number,"
 	    " proxy_name, proxy_doc_type, proxy_doc_number, form"
 	    " FROM receipts WHERE id = ?", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
-	if ((r = db_row(s, st, "receipt", "no receipt %lld",
+	if ((r = store_db_row(s, st, "receipt", "no receipt %lld",
 	    (long long)id)) == JPKI_OK) {
 		memset(out, 0, sizeof(*out));
 		out->id = sqlite3_column_int64(st, 0);
 		out->at = sqlite3_column_int64(st, 1);
-		col_text(st, 2, out->clerk, sizeof(out->clerk));
-		col_text(st, 3, out->procedure, sizeof(out->procedure));
+		store_db_col_text(st, 2, out->clerk, sizeof(out->clerk));
+		store_db_col_text(st, 3, out->procedure, sizeof(out->procedure));
 		out->resident_id = sqlite3_column_int64(st, 4);
 		out->card_id = sqlite3_column_int64(st, 5);
 		out->total_yen = (long)sqlite3_column_int64(st, 6);
-		col_text(st, 7, out->holder_doc_type,
+		store_db_col_text(st, 7, out->holder_doc_type,
 		    sizeof(out->holder_doc_type));
-		col_text(st, 8, out->holder_doc_number,
+		store_db_col_text(st, 8, out->holder_doc_number,
 		    sizeof(out->holder_doc_number));
-		col_text(st, 9, out->proxy_name, sizeof(out->proxy_name));
-		col_text(st, 10, out->proxy_doc_type,
+		store_db_col_text(st, 9, out->proxy_name, sizeof(out->proxy_name));
+		store_db_col_text(st, 10, out->proxy_doc_type,
 		    sizeof(out->proxy_doc_type));
-		col_text(st, 11, out->proxy_doc_number,
+		store_db_col_text(st, 11, out->proxy_doc_number,
 		    sizeof(out->proxy_doc_number));
-		col_text(st, 12, out->form, sizeof(out->form));
+		store_db_col_text(st, 12, out->form, sizeof(out->form));
 	}
 	sqlite3_finalize(st);
 	return r;
 }
 
 int
-sq_receipt_line_add(void *impl, int64_t receipt_id, int line,
+store_sqlite_receipt_line_add(void *impl, int64_t receipt_id, int line,
     const char *item, long yen)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "INSERT INTO receipt_lines VALUES (?,?,?,?)",
+	if ((r = store_db_prep(s, "INSERT INTO receipt_lines VALUES (?,?,?,?)",
 	    &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, receipt_id);
 	sqlite3_bind_int(st, 2, line);
-	bind_text(st, 3, item);
+	store_db_bind_text(st, 3, item);
 	sqlite3_bind_int64(st, 4, yen);
-	return db_run(s, st, "receipt line");
+	return store_db_run(s, st, "receipt line");
 }
 
 int
-sq_receipt_lines(void *impl, int64_t receipt_id,
+store_sqlite_receipt_lines(void *impl, int64_t receipt_id,
     int (*fn)(void *, int, const char *, long), void *arg)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prep(s, "SELECT line, item, yen FROM receipt_lines"
+	if ((r = store_db_prep(s, "SELECT line, item, yen FROM receipt_lines"
 	    " WHERE receipt_id = ? ORDER BY line", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, receipt_id);
@@ -227,31 +229,31 @@ sq_receipt_lines(void *impl, int64_t receipt_id,
 		    (const char *)sqlite3_column_text(st, 1),
 		    (long)sqlite3_column_int64(st, 2)) != 0)
 			break;
-	return db_rows_end(s, st, rc, "receipt lines");
+	return store_db_rows_end(s, st, rc, "receipt lines");
 }
 
 int
-sq_cert_link_add(void *impl, const char *old_serial, const char *new_serial,
-    const char *kind, int64_t at, int64_t receipt_id)
+store_sqlite_cert_link_add(void *impl, const char *old_serial,
+    const char *new_serial, const char *kind, int64_t at, int64_t receipt_id)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "INSERT INTO cert_links VALUES (?,?,?,?,?)",
+	if ((r = store_db_prep(s, "INSERT INTO cert_links VALUES (?,?,?,?,?)",
 	    &st)) != JPKI_OK)
 		return r;
-	bind_text(st, 1, old_serial);
-	bind_text(st, 2, new_serial);
-	bind_text(st, 3, kind);
+	store_db_bind_text(st, 1, old_serial);
+	store_db_bind_text(st, 2, new_serial);
+	store_db_bind_text(st, 3, kind);
 	sqlite3_bind_int64(st, 4, at);
 	if (receipt_id != 0)
 		sqlite3_bind_int64(st, 5, receipt_id);
-	return db_run(s, st, "certificate link");
+	return store_db_run(s, st, "certificate link");
 }
 
 int
-sq_cert_links(void *impl, const char *serial,
+store_sqlite_cert_links(void *impl, const char *serial,
     int (*fn)(void *, const char *, const char *, const char *, int64_t),
     void *arg)
 {
@@ -259,56 +261,56 @@ sq_cert_links(void *impl, const char *serial,
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prep(s, "SELECT old_serial, new_serial, kind, at"
+	if ((r = store_db_prep(s, "SELECT old_serial, new_serial, kind, at"
 	    " FROM cert_links WHERE old_serial = ?1 OR new_serial = ?1"
 	    " ORDER BY at, old_serial", &st)) != JPKI_OK)
 		return r;
-	bind_text(st, 1, serial);
+	store_db_bind_text(st, 1, serial);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (fn(arg, (const char *)sqlite3_column_text(st, 0),
 		    (const char *)sqlite3_column_text(st, 1),
 		    (const char *)sqlite3_column_text(st, 2),
 		    sqlite3_column_int64(st, 3)) != 0)
 			break;
-	return db_rows_end(s, st, rc, "certificate links");
+	return store_db_rows_end(s, st, rc, "certificate links");
 }
 
 int
-sq_pin_reset_add(void *impl, int64_t receipt_id, int64_t card_id,
+store_sqlite_pin_reset_add(void *impl, int64_t receipt_id, int64_t card_id,
     int pin_kind, int was_locked)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "INSERT INTO pin_resets VALUES (?,?,?,?)", &st)))
+	if ((r = store_db_prep(s, "INSERT INTO pin_resets VALUES (?,?,?,?)", &st)))
 		return r;
 	sqlite3_bind_int64(st, 1, receipt_id);
 	sqlite3_bind_int64(st, 2, card_id);
 	sqlite3_bind_int(st, 3, pin_kind);
 	sqlite3_bind_int(st, 4, was_locked != 0);
-	return db_run(s, st, "PIN reset");
+	return store_db_run(s, st, "PIN reset");
 }
 
 int
-sq_pin_reset_count(void *impl, int64_t card_id, long *out)
+store_sqlite_pin_reset_count(void *impl, int64_t card_id, long *out)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "SELECT COUNT(*) FROM pin_resets WHERE card_id = ?",
+	if ((r = store_db_prep(s, "SELECT COUNT(*) FROM pin_resets WHERE card_id = ?",
 	    &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, card_id);
-	if ((r = db_row(s, st, "PIN resets", NULL)) == JPKI_OK)
+	if ((r = store_db_row(s, st, "PIN resets", NULL)) == JPKI_OK)
 		*out = (long)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return r;
 }
 
 int
-sq_cards_of(void *impl, int64_t resident_id,
+store_sqlite_cards_of(void *impl, int64_t resident_id,
     int (*fn)(void *, const struct card_record *), void *arg)
 {
 	struct sqlite_store *s = impl;
@@ -316,7 +318,7 @@ sq_cards_of(void *impl, int64_t resident_id,
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prep(s, "SELECT " CARD_COLS " FROM cards"
+	if ((r = store_db_prep(s, "SELECT " CARD_COLS " FROM cards"
 	    " WHERE resident_id = ? ORDER BY id", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, resident_id);
@@ -325,18 +327,18 @@ sq_cards_of(void *impl, int64_t resident_id,
 		if (fn(arg, &c) != 0)
 			break;
 	}
-	return db_rows_end(s, st, rc, "card list");
+	return store_db_rows_end(s, st, rc, "card list");
 }
 
 int
-sq_card_image_set(void *impl, int64_t card_id, const uint8_t sha256[32],
-    int64_t receipt_id, int64_t at)
+store_sqlite_card_image_set(void *impl, int64_t card_id,
+    const uint8_t sha256[32], int64_t receipt_id, int64_t at)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "INSERT OR REPLACE INTO card_images VALUES"
+	if ((r = store_db_prep(s, "INSERT OR REPLACE INTO card_images VALUES"
 	    " (?,?,?,?)", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, card_id);
@@ -344,26 +346,26 @@ sq_card_image_set(void *impl, int64_t card_id, const uint8_t sha256[32],
 	if (receipt_id != 0)
 		sqlite3_bind_int64(st, 3, receipt_id);
 	sqlite3_bind_int64(st, 4, at);
-	return db_run(s, st, "card image");
+	return store_db_run(s, st, "card image");
 }
 
 int
-sq_card_image_get(void *impl, int64_t card_id, uint8_t sha256[32])
+store_sqlite_card_image_get(void *impl, int64_t card_id, uint8_t sha256[32])
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "SELECT sha256 FROM card_images WHERE card_id = ?",
+	if ((r = store_db_prep(s, "SELECT sha256 FROM card_images WHERE card_id = ?",
 	    &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, card_id);
-	if ((r = db_row(s, st, "card image", "no image recorded for card %lld",
+	if ((r = store_db_row(s, st, "card image", "no image recorded for card %lld",
 	    (long long)card_id)) == JPKI_OK) {
 		if (sqlite3_column_bytes(st, 0) == 32)
 			memcpy(sha256, sqlite3_column_blob(st, 0), 32);
 		else
-			r = db_fail(s, "card image");
+			r = store_db_fail(s, "card image");
 	}
 	sqlite3_finalize(st);
 	return r;

@@ -25,17 +25,17 @@ form_from_row(sqlite3_stmt *st, struct inquiry_form *f)
 	f->pin_kind = sqlite3_column_int(st, 4);
 	f->origin = (enum form_origin)sqlite3_column_int(st, 5);
 	f->application_id = sqlite3_column_int64(st, 6);
-	f->issued_on = col_date(st, 7);
-	f->expiry = col_date(st, 8);
-	col_blob(st, 9, f->check_salt, sizeof(f->check_salt));
-	col_blob(st, 10, f->check_hash, sizeof(f->check_hash));
+	f->issued_on = store_db_col_date(st, 7);
+	f->expiry = store_db_col_date(st, 8);
+	store_db_col_blob(st, 9, f->check_salt, sizeof(f->check_salt));
+	store_db_col_blob(st, 10, f->check_hash, sizeof(f->check_hash));
 	f->status = (enum form_status)sqlite3_column_int(st, 11);
 	f->used_at = sqlite3_column_int64(st, 12);
 	f->created_at = sqlite3_column_int64(st, 13);
 }
 
 int
-sq_form_insert(void *impl, struct inquiry_form *f)
+store_sqlite_form_insert(void *impl, struct inquiry_form *f)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
@@ -44,7 +44,7 @@ sq_form_insert(void *impl, struct inquiry_form *f)
 	if (f->number <= 0)
 		return jpki_fail(JPKI_ERR_INTERNAL, "inquiry form: no reserved "
 		    "number");
-	if ((r = db_prep(s, "INSERT INTO inquiry_forms(resident_id, purpose,"
+	if ((r = store_db_prep(s, "INSERT INTO inquiry_forms(resident_id, purpose,"
 	    " cert_types, pin_kind, origin, application_id, issued_on, expiry,"
 	    " check_salt, check_hash, status, used_at, created_at, number)"
 	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)) != JPKI_OK)
@@ -57,8 +57,8 @@ sq_form_insert(void *impl, struct inquiry_form *f)
 	sqlite3_bind_int(st, 5, (int)f->origin);
 	if (f->application_id != 0)
 		sqlite3_bind_int64(st, 6, f->application_id);
-	bind_date(st, 7, f->issued_on);
-	bind_date(st, 8, f->expiry);
+	store_db_bind_date(st, 7, f->issued_on);
+	store_db_bind_date(st, 8, f->expiry);
 	sqlite3_bind_blob(st, 9, f->check_salt, sizeof(f->check_salt),
 	    SQLITE_STATIC);
 	sqlite3_bind_blob(st, 10, f->check_hash, sizeof(f->check_hash),
@@ -67,35 +67,35 @@ sq_form_insert(void *impl, struct inquiry_form *f)
 	if (f->status == FORM_USED)
 		sqlite3_bind_int64(st, 12, f->used_at);
 	sqlite3_bind_int64(st, 13, f->created_at);
-	return db_run(s, st, "inquiry form");
+	return store_db_run(s, st, "inquiry form");
 }
 
 int
-sq_form_number_reserve(void *impl, int64_t at, int64_t *number)
+store_sqlite_form_number_reserve(void *impl, int64_t at, int64_t *number)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "INSERT INTO form_numbers(reserved_at) VALUES (?)",
+	if ((r = store_db_prep(s, "INSERT INTO form_numbers(reserved_at) VALUES (?)",
 	    &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, at);
-	return db_insert(s, st, "form number", number);
+	return store_db_insert(s, st, "form number", number);
 }
 
 int
-sq_form_get(void *impl, int64_t number, struct inquiry_form *out)
+store_sqlite_form_get(void *impl, int64_t number, struct inquiry_form *out)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "SELECT " FORM_COLS " FROM inquiry_forms"
+	if ((r = store_db_prep(s, "SELECT " FORM_COLS " FROM inquiry_forms"
 	    " WHERE number = ?", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, number);
-	if ((r = db_row(s, st, "inquiry form", "no inquiry/response form "
+	if ((r = store_db_row(s, st, "inquiry form", "no inquiry/response form "
 	    "number %lld", (long long)number)) == JPKI_OK)
 		form_from_row(st, out);
 	sqlite3_finalize(st);
@@ -103,7 +103,7 @@ sq_form_get(void *impl, int64_t number, struct inquiry_form *out)
 }
 
 int
-sq_form_mark_used(void *impl, int64_t number, int64_t at)
+store_sqlite_form_mark_used(void *impl, int64_t number, int64_t at)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
@@ -111,44 +111,44 @@ sq_form_mark_used(void *impl, int64_t number, int64_t at)
 
 	/* The status test in the WHERE clause makes "use once" a property of
 	 * the row, not of whoever read it first. */
-	if ((r = db_prep(s, "UPDATE inquiry_forms SET status = 2, used_at = ?"
+	if ((r = store_db_prep(s, "UPDATE inquiry_forms SET status = 2, used_at = ?"
 	    " WHERE number = ? AND status = 1", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, at);
 	sqlite3_bind_int64(st, 2, number);
-	if ((r = db_update_one(s, st, "inquiry form")) == JPKI_ERR_NOTFOUND)
+	if ((r = store_db_update_one(s, st, "inquiry form")) == JPKI_ERR_NOTFOUND)
 		r = jpki_fail(JPKI_ERR_CONFLICT, "R13: inquiry/response form "
 		    "%lld has already been used", (long long)number);
 	return r;
 }
 
 int
-sq_form_notice_link(void *impl, const char *serial, int64_t number)
+store_sqlite_form_notice_link(void *impl, const char *serial, int64_t number)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "INSERT INTO expiry_notices VALUES (?, ?)", &st)))
+	if ((r = store_db_prep(s, "INSERT INTO expiry_notices VALUES (?, ?)", &st)))
 		return r;
-	bind_text(st, 1, serial);
+	store_db_bind_text(st, 1, serial);
 	sqlite3_bind_int64(st, 2, number);
-	return db_run(s, st, "expiry notice");
+	return store_db_run(s, st, "expiry notice");
 }
 
 int
-sq_form_notice_find(void *impl, const char *serial, int64_t *number)
+store_sqlite_form_notice_find(void *impl, const char *serial, int64_t *number)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "SELECT form_number FROM expiry_notices"
+	if ((r = store_db_prep(s, "SELECT form_number FROM expiry_notices"
 	    " WHERE serial = ?", &st)) != JPKI_OK)
 		return r;
-	bind_text(st, 1, serial);
+	store_db_bind_text(st, 1, serial);
 	*number = 0;
-	if ((r = db_row(s, st, "expiry notice", NULL)) == JPKI_OK)
+	if ((r = store_db_row(s, st, "expiry notice", NULL)) == JPKI_OK)
 		*number = sqlite3_column_int64(st, 0);
 	else if (r == JPKI_ERR_NOTFOUND)
 		r = JPKI_OK;     /* no notice yet */
@@ -167,10 +167,10 @@ proxy_app_bind(sqlite3_stmt *st, const struct proxy_application *a)
 	sqlite3_bind_int(st, 2, (int)a->purpose);
 	sqlite3_bind_int(st, 3, a->cert_types);
 	sqlite3_bind_int(st, 4, a->pin_kind);
-	bind_text(st, 5, a->proxy_name);
-	bind_text(st, 6, a->proxy_doc_type);
-	bind_text(st, 7, a->proxy_doc_number);
-	bind_text(st, 8, a->clerk);
+	store_db_bind_text(st, 5, a->proxy_name);
+	store_db_bind_text(st, 6, a->proxy_doc_type);
+	store_db_bind_text(st, 7, a->proxy_doc_number);
+	store_db_bind_text(st, 8, a->clerk);
 	sqlite3_bind_int64(st, 9, a->applied_at);
 	if (a->form_number != 0)
 		sqlite3_bind_int64(st, 10, a->form_number);
@@ -180,29 +180,29 @@ proxy_app_bind(sqlite3_stmt *st, const struct proxy_application *a)
 }
 
 int
-sq_proxy_app_insert(void *impl, struct proxy_application *a)
+store_sqlite_proxy_app_insert(void *impl, struct proxy_application *a)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "INSERT INTO proxy_applications(resident_id,"
+	if ((r = store_db_prep(s, "INSERT INTO proxy_applications(resident_id,"
 	    " purpose, cert_types, pin_kind, proxy_name, proxy_doc_type,"
 	    " proxy_doc_number, clerk, applied_at, form_number, status,"
 	    " completed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", &st)))
 		return r;
 	proxy_app_bind(st, a);
-	return db_insert(s, st, "proxy application", &a->id);
+	return store_db_insert(s, st, "proxy application", &a->id);
 }
 
 int
-sq_proxy_app_update(void *impl, const struct proxy_application *a)
+store_sqlite_proxy_app_update(void *impl, const struct proxy_application *a)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "UPDATE proxy_applications SET resident_id = ?,"
+	if ((r = store_db_prep(s, "UPDATE proxy_applications SET resident_id = ?,"
 	    " purpose = ?, cert_types = ?, pin_kind = ?, proxy_name = ?,"
 	    " proxy_doc_type = ?, proxy_doc_number = ?, clerk = ?,"
 	    " applied_at = ?, form_number = ?, status = ?, completed_at = ?"
@@ -210,7 +210,7 @@ sq_proxy_app_update(void *impl, const struct proxy_application *a)
 		return r;
 	proxy_app_bind(st, a);
 	sqlite3_bind_int64(st, 13, a->id);
-	if ((r = db_update_one(s, st, "proxy application")) ==
+	if ((r = store_db_update_one(s, st, "proxy application")) ==
 	    JPKI_ERR_NOTFOUND)
 		r = jpki_fail(JPKI_ERR_NOTFOUND, "no proxy application %lld",
 		    (long long)a->id);
@@ -218,17 +218,17 @@ sq_proxy_app_update(void *impl, const struct proxy_application *a)
 }
 
 int
-sq_proxy_app_get(void *impl, int64_t id, struct proxy_application *a)
+store_sqlite_proxy_app_get(void *impl, int64_t id, struct proxy_application *a)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "SELECT " PROXY_APP_COLS " FROM proxy_applications"
+	if ((r = store_db_prep(s, "SELECT " PROXY_APP_COLS " FROM proxy_applications"
 	    " WHERE id = ?", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
-	if ((r = db_row(s, st, "proxy application", "no proxy application "
+	if ((r = store_db_row(s, st, "proxy application", "no proxy application "
 	    "%lld", (long long)id)) == JPKI_OK) {
 		memset(a, 0, sizeof(*a));
 		a->id = sqlite3_column_int64(st, 0);
@@ -236,11 +236,11 @@ sq_proxy_app_get(void *impl, int64_t id, struct proxy_application *a)
 		a->purpose = (enum form_purpose)sqlite3_column_int(st, 2);
 		a->cert_types = sqlite3_column_int(st, 3);
 		a->pin_kind = sqlite3_column_int(st, 4);
-		col_text(st, 5, a->proxy_name, sizeof(a->proxy_name));
-		col_text(st, 6, a->proxy_doc_type, sizeof(a->proxy_doc_type));
-		col_text(st, 7, a->proxy_doc_number,
+		store_db_col_text(st, 5, a->proxy_name, sizeof(a->proxy_name));
+		store_db_col_text(st, 6, a->proxy_doc_type, sizeof(a->proxy_doc_type));
+		store_db_col_text(st, 7, a->proxy_doc_number,
 		    sizeof(a->proxy_doc_number));
-		col_text(st, 8, a->clerk, sizeof(a->clerk));
+		store_db_col_text(st, 8, a->clerk, sizeof(a->clerk));
 		a->applied_at = sqlite3_column_int64(st, 9);
 		a->form_number = sqlite3_column_int64(st, 10);
 		a->status = (enum proxy_app_status)sqlite3_column_int(st, 11);

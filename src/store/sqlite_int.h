@@ -11,7 +11,7 @@
  *   sqlite_counter.c   cards, receipts, certificate links, PIN resets,
  *                      card images
  *
- * Each query is sq_<op>(), declared here from store_ops.def.
+ * Each query is store_sqlite_<op>(), declared here from store_ops.def.
  */
 #ifndef JPKI_SQLITE_INT_H
 #define JPKI_SQLITE_INT_H
@@ -44,60 +44,63 @@ struct sqlite_store {
 /* ---- statement helpers (sqlite_stmt.c) ---- */
 
 /* Record the connection's last error as JPKI_ERR_IO, naming what failed. */
-int db_fail(struct sqlite_store *s, const char *what);
+int store_db_fail(struct sqlite_store *s, const char *what);
 /* Run SQL that returns no rows. */
-int db_exec(struct sqlite_store *s, const char *sql);
+int store_db_exec(struct sqlite_store *s, const char *sql);
 /* Prepare a one-off statement; the caller finalizes it. */
-int db_prep(struct sqlite_store *s, const char *sql, sqlite3_stmt **st);
+int store_db_prep(struct sqlite_store *s, const char *sql, sqlite3_stmt **st);
 /* A cached statement, reset and ready to bind; the caller resets it. */
-int db_cached(struct sqlite_store *s, enum stmt_id id, const char *sql,
+int store_db_cached(struct sqlite_store *s, enum stmt_id id, const char *sql,
     sqlite3_stmt **st);
 /* Step a statement that returns no rows; a constraint is
  * JPKI_ERR_CONFLICT. */
-int db_step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what);
+int store_db_step_done(struct sqlite_store *s, sqlite3_stmt *st,
+    const char *what);
 /* The same for a one-off statement, which it then finalizes. */
-int db_run(struct sqlite_store *s, sqlite3_stmt *st, const char *what);
-/* db_run() for an INSERT: the new row's id into *id. */
-int db_insert(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
+int store_db_run(struct sqlite_store *s, sqlite3_stmt *st, const char *what);
+/* store_db_run() for an INSERT: the new row's id into *id. */
+int store_db_insert(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
     int64_t *id);
-/* db_run() for an UPDATE of one row by its key: JPKI_ERR_NOTFOUND with no
+/* store_db_run() for an UPDATE of one row by its key: JPKI_ERR_NOTFOUND with no
  * message (the caller names the record) if it changed none. */
-int db_update_one(struct sqlite_store *s, sqlite3_stmt *st, const char *what);
+int store_db_update_one(struct sqlite_store *s, sqlite3_stmt *st,
+    const char *what);
 /* Step to the one row a lookup returns: JPKI_OK on it, or
  * JPKI_ERR_NOTFOUND with the message notfound (none if NULL).  The caller
  * resets or finalizes the statement. */
-int db_row(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
+int store_db_row(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
     const char *notfound, ...) __attribute__((format(printf, 4, 5)));
 /* After a loop over rows that ended at step result rc: SQLITE_ROW (the
  * callback stopped it) and SQLITE_DONE are success.  Finalizes. */
-int db_rows_end(struct sqlite_store *s, sqlite3_stmt *st, int rc,
+int store_db_rows_end(struct sqlite_store *s, sqlite3_stmt *st, int rc,
     const char *what);
 /* Run a one-row, one-column integer query (SELECT COUNT(*), a PRAGMA). */
-int count_query(struct sqlite_store *s, const char *sql, long *out);
+int store_db_count(struct sqlite_store *s, const char *sql, long *out);
 
-void bind_text(sqlite3_stmt *st, int i, const char *v);
+void store_db_bind_text(sqlite3_stmt *st, int i, const char *v);
 /* Bind text, or NULL for an empty string (optional columns). */
-void bind_opt_text(sqlite3_stmt *st, int i, const char *v);
-void bind_date(sqlite3_stmt *st, int i, struct jdate d);
+void store_db_bind_opt_text(sqlite3_stmt *st, int i, const char *v);
+void store_db_bind_date(sqlite3_stmt *st, int i, struct jdate d);
 /* Copy a text column, truncated to cap - 1 bytes. */
-void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap);
-struct jdate col_date(sqlite3_stmt *st, int i);
+void store_db_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap);
+struct jdate store_db_col_date(sqlite3_stmt *st, int i);
 /* Copy a blob column of exactly n bytes; zeros if it is another size. */
-void col_blob(sqlite3_stmt *st, int i, uint8_t *dst, size_t n);
+void store_db_col_blob(sqlite3_stmt *st, int i, uint8_t *dst, size_t n);
 
 /* ---- the implementation ---- */
 
-int sq_open(const char *url, const struct store_open_options *o, void **impl);
-void sq_close(void *impl);
-int sq_begin(void *impl);
-int sq_commit(void *impl);
-void sq_rollback(void *impl);
-int sq_in_transaction(void *impl);
-int sq_audit_last(void *impl, int64_t *seq, uint8_t hash[32]);
-int sq_audit_insert(void *impl, const struct audit_entry *e);
+int store_sqlite_open(const char *url, const struct store_open_options *o,
+    void **impl);
+void store_sqlite_close(void *impl);
+int store_sqlite_begin(void *impl);
+int store_sqlite_commit(void *impl);
+void store_sqlite_rollback(void *impl);
+int store_sqlite_in_transaction(void *impl);
+int store_sqlite_audit_last(void *impl, int64_t *seq, uint8_t hash[32]);
+int store_sqlite_audit_insert(void *impl, const struct audit_entry *e);
 
 #define STORE_OP(mode, op, params, args) \
-	int sq_##op(void *impl, STORE_UNPAREN params);
+	int store_sqlite_##op(void *impl, STORE_UNPAREN params);
 #include "store/store_ops.def"
 #undef STORE_OP
 

@@ -9,53 +9,54 @@
 /* ---- municipalities ---- */
 
 int
-sq_municipality_put(void *impl, const struct municipality *m)
+store_sqlite_municipality_put(void *impl, const struct municipality *m)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "INSERT OR REPLACE INTO municipalities VALUES"
+	if ((r = store_db_prep(s, "INSERT OR REPLACE INTO municipalities VALUES"
 	    "(?,?,?,?,?,?)", &st)) != JPKI_OK)
 		return r;
-	bind_text(st, 1, m->code);
-	bind_text(st, 2, m->name_ja);
-	bind_text(st, 3, m->name_kana);
-	bind_text(st, 4, m->name_romaji);
-	bind_text(st, 5, m->pref_ja);
-	bind_text(st, 6, m->pref_romaji);
-	return db_run(s, st, "municipality");
+	store_db_bind_text(st, 1, m->code);
+	store_db_bind_text(st, 2, m->name_ja);
+	store_db_bind_text(st, 3, m->name_kana);
+	store_db_bind_text(st, 4, m->name_romaji);
+	store_db_bind_text(st, 5, m->pref_ja);
+	store_db_bind_text(st, 6, m->pref_romaji);
+	return store_db_run(s, st, "municipality");
 }
 
 int
-sq_municipality_get(void *impl, const char *code, struct municipality *m)
+store_sqlite_municipality_get(void *impl, const char *code,
+    struct municipality *m)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_cached(s, ST_MUNICIPALITY_GET, "SELECT code, name_ja,"
+	if ((r = store_db_cached(s, ST_MUNICIPALITY_GET, "SELECT code, name_ja,"
 	    " name_kana, name_romaji, pref_ja, pref_romaji FROM municipalities"
 	    " WHERE code = ?", &st)))
 		return r;
-	bind_text(st, 1, code);
-	if ((r = db_row(s, st, "municipality", "municipality: no municipality "
+	store_db_bind_text(st, 1, code);
+	if ((r = store_db_row(s, st, "municipality", "municipality: no municipality "
 	    "with code %s", code)) == JPKI_OK) {
-		col_text(st, 0, m->code, sizeof(m->code));
-		col_text(st, 1, m->name_ja, sizeof(m->name_ja));
-		col_text(st, 2, m->name_kana, sizeof(m->name_kana));
-		col_text(st, 3, m->name_romaji, sizeof(m->name_romaji));
-		col_text(st, 4, m->pref_ja, sizeof(m->pref_ja));
-		col_text(st, 5, m->pref_romaji, sizeof(m->pref_romaji));
+		store_db_col_text(st, 0, m->code, sizeof(m->code));
+		store_db_col_text(st, 1, m->name_ja, sizeof(m->name_ja));
+		store_db_col_text(st, 2, m->name_kana, sizeof(m->name_kana));
+		store_db_col_text(st, 3, m->name_romaji, sizeof(m->name_romaji));
+		store_db_col_text(st, 4, m->pref_ja, sizeof(m->pref_ja));
+		store_db_col_text(st, 5, m->pref_romaji, sizeof(m->pref_romaji));
 	}
 	sqlite3_reset(st);
 	return r;
 }
 
 int
-sq_municipality_count(void *impl, long *out)
+store_sqlite_municipality_count(void *impl, long *out)
 {
-	return count_query(impl, "SELECT COUNT(*) FROM municipalities", out);
+	return store_db_count(impl, "SELECT COUNT(*) FROM municipalities", out);
 }
 
 /* ---- residents ---- */
@@ -69,16 +70,16 @@ resident_from_row(sqlite3_stmt *st, struct resident *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(st, 0);
-	col_text(st, 1, r->number, sizeof(r->number));
-	col_text(st, 2, r->surname, sizeof(r->surname));
-	col_text(st, 3, r->given, sizeof(r->given));
-	col_text(st, 4, r->name_kana, sizeof(r->name_kana));
-	col_text(st, 5, r->name_flags, sizeof(r->name_flags));
-	col_text(st, 6, r->address, sizeof(r->address));
-	col_text(st, 7, r->address_flags, sizeof(r->address_flags));
-	r->birth = col_date(st, 8);
+	store_db_col_text(st, 1, r->number, sizeof(r->number));
+	store_db_col_text(st, 2, r->surname, sizeof(r->surname));
+	store_db_col_text(st, 3, r->given, sizeof(r->given));
+	store_db_col_text(st, 4, r->name_kana, sizeof(r->name_kana));
+	store_db_col_text(st, 5, r->name_flags, sizeof(r->name_flags));
+	store_db_col_text(st, 6, r->address, sizeof(r->address));
+	store_db_col_text(st, 7, r->address_flags, sizeof(r->address_flags));
+	r->birth = store_db_col_date(st, 8);
 	r->gender = (enum gender)sqlite3_column_int(st, 9);
-	col_text(st, 10, r->municipality, sizeof(r->municipality));
+	store_db_col_text(st, 10, r->municipality, sizeof(r->municipality));
 	r->status = (enum resident_status)sqlite3_column_int(st, 11);
 	r->facts_version = sqlite3_column_int64(st, 12);
 	r->created_at = sqlite3_column_int64(st, 13);
@@ -88,16 +89,16 @@ resident_from_row(sqlite3_stmt *st, struct resident *r)
 static void
 resident_bind(sqlite3_stmt *st, const struct resident *r)
 {
-	bind_text(st, 1, r->number);
-	bind_text(st, 2, r->surname);
-	bind_text(st, 3, r->given);
-	bind_text(st, 4, r->name_kana);
-	bind_text(st, 5, r->name_flags);
-	bind_text(st, 6, r->address);
-	bind_text(st, 7, r->address_flags);
-	bind_date(st, 8, r->birth);
+	store_db_bind_text(st, 1, r->number);
+	store_db_bind_text(st, 2, r->surname);
+	store_db_bind_text(st, 3, r->given);
+	store_db_bind_text(st, 4, r->name_kana);
+	store_db_bind_text(st, 5, r->name_flags);
+	store_db_bind_text(st, 6, r->address);
+	store_db_bind_text(st, 7, r->address_flags);
+	store_db_bind_date(st, 8, r->birth);
 	sqlite3_bind_int(st, 9, (int)r->gender);
-	bind_text(st, 10, r->municipality);
+	store_db_bind_text(st, 10, r->municipality);
 	sqlite3_bind_int(st, 11, (int)r->status);
 	sqlite3_bind_int64(st, 12, r->facts_version);
 	sqlite3_bind_int64(st, 13, r->created_at);
@@ -105,29 +106,29 @@ resident_bind(sqlite3_stmt *st, const struct resident *r)
 }
 
 int
-sq_resident_insert(void *impl, struct resident *res)
+store_sqlite_resident_insert(void *impl, struct resident *res)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "INSERT INTO residents(number, surname, given,"
+	if ((r = store_db_prep(s, "INSERT INTO residents(number, surname, given,"
 	    " name_kana, name_flags, address, address_flags, birth, gender,"
 	    " municipality, status, facts_version, created_at, updated_at)"
 	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)) != JPKI_OK)
 		return r;
 	resident_bind(st, res);
-	return db_insert(s, st, "resident", &res->id);
+	return store_db_insert(s, st, "resident", &res->id);
 }
 
 int
-sq_resident_update(void *impl, const struct resident *res)
+store_sqlite_resident_update(void *impl, const struct resident *res)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, "UPDATE residents SET number = ?, surname = ?,"
+	if ((r = store_db_prep(s, "UPDATE residents SET number = ?, surname = ?,"
 	    " given = ?, name_kana = ?, name_flags = ?, address = ?,"
 	    " address_flags = ?, birth = ?, gender = ?, municipality = ?,"
 	    " status = ?, facts_version = ?, created_at = ?, updated_at = ?"
@@ -135,24 +136,24 @@ sq_resident_update(void *impl, const struct resident *res)
 		return r;
 	resident_bind(st, res);
 	sqlite3_bind_int64(st, 15, res->id);
-	if ((r = db_update_one(s, st, "resident")) == JPKI_ERR_NOTFOUND)
+	if ((r = store_db_update_one(s, st, "resident")) == JPKI_ERR_NOTFOUND)
 		r = jpki_fail(JPKI_ERR_NOTFOUND, "resident %lld not found",
 		    (long long)res->id);
 	return r;
 }
 
 int
-sq_resident_get(void *impl, int64_t id, struct resident *out)
+store_sqlite_resident_get(void *impl, int64_t id, struct resident *out)
 {
 	struct sqlite_store *s = impl;
 	const char *sql = "SELECT " RESIDENT_COLS " FROM residents WHERE id = ?";
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_cached(s, ST_RESIDENT_GET, sql, &st)) != JPKI_OK)
+	if ((r = store_db_cached(s, ST_RESIDENT_GET, sql, &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
-	if ((r = db_row(s, st, "resident", "no resident with id %lld",
+	if ((r = store_db_row(s, st, "resident", "no resident with id %lld",
 	    (long long)id)) == JPKI_OK)
 		resident_from_row(st, out);
 	sqlite3_reset(st);
@@ -160,7 +161,8 @@ sq_resident_get(void *impl, int64_t id, struct resident *out)
 }
 
 int
-sq_resident_by_number(void *impl, const char *number, struct resident *out)
+store_sqlite_resident_by_number(void *impl, const char *number,
+    struct resident *out)
 {
 	struct sqlite_store *s = impl;
 	const char *sql = "SELECT " RESIDENT_COLS
@@ -168,10 +170,10 @@ sq_resident_by_number(void *impl, const char *number, struct resident *out)
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_cached(s, ST_RESIDENT_BY_NUMBER, sql, &st)) != JPKI_OK)
+	if ((r = store_db_cached(s, ST_RESIDENT_BY_NUMBER, sql, &st)) != JPKI_OK)
 		return r;
-	bind_text(st, 1, number);
-	if ((r = db_row(s, st, "resident", "no resident with that individual "
+	store_db_bind_text(st, 1, number);
+	if ((r = store_db_row(s, st, "resident", "no resident with that individual "
 	    "number")) == JPKI_OK)
 		resident_from_row(st, out);
 	sqlite3_reset(st);
@@ -179,7 +181,7 @@ sq_resident_by_number(void *impl, const char *number, struct resident *out)
 }
 
 int
-sq_resident_list(void *impl, int64_t after_id, long limit,
+store_sqlite_resident_list(void *impl, int64_t after_id, long limit,
     int (*fn)(void *, const struct resident *), void *arg)
 {
 	struct sqlite_store *s = impl;
@@ -187,7 +189,7 @@ sq_resident_list(void *impl, int64_t after_id, long limit,
 	struct resident res;
 	int r, rc;
 
-	if ((r = db_prep(s, "SELECT " RESIDENT_COLS " FROM residents"
+	if ((r = store_db_prep(s, "SELECT " RESIDENT_COLS " FROM residents"
 	    " WHERE id > ? ORDER BY id LIMIT ?", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, after_id);
@@ -197,11 +199,11 @@ sq_resident_list(void *impl, int64_t after_id, long limit,
 		if (fn(arg, &res) != 0)
 			break;
 	}
-	return db_rows_end(s, st, rc, "resident list");
+	return store_db_rows_end(s, st, rc, "resident list");
 }
 
 int
-sq_resident_count(void *impl, long *out)
+store_sqlite_resident_count(void *impl, long *out)
 {
-	return count_query(impl, "SELECT COUNT(*) FROM residents", out);
+	return store_db_count(impl, "SELECT COUNT(*) FROM residents", out);
 }

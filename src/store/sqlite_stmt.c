@@ -25,7 +25,7 @@ busy_fail(struct sqlite_store *s, const char *what)
 }
 
 int
-db_fail(struct sqlite_store *s, const char *what)
+store_db_fail(struct sqlite_store *s, const char *what)
 {
 	if (db_busy(s))
 		return busy_fail(s, what);
@@ -34,7 +34,7 @@ db_fail(struct sqlite_store *s, const char *what)
 }
 
 int
-db_exec(struct sqlite_store *s, const char *sql)
+store_db_exec(struct sqlite_store *s, const char *sql)
 {
 	char *err = NULL;
 	int r = JPKI_OK;
@@ -47,21 +47,21 @@ db_exec(struct sqlite_store *s, const char *sql)
 }
 
 int
-db_prep(struct sqlite_store *s, const char *sql, sqlite3_stmt **st)
+store_db_prep(struct sqlite_store *s, const char *sql, sqlite3_stmt **st)
 {
 	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
-		return db_fail(s, "prepare");
+		return store_db_fail(s, "prepare");
 	return JPKI_OK;
 }
 
 int
-db_cached(struct sqlite_store *s, enum stmt_id id, const char *sql,
+store_db_cached(struct sqlite_store *s, enum stmt_id id, const char *sql,
     sqlite3_stmt **st)
 {
 	if (s->stmt[id] == NULL &&
 	    sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
 	    &s->stmt[id], NULL) != SQLITE_OK)
-		return db_fail(s, "prepare");
+		return store_db_fail(s, "prepare");
 	sqlite3_reset(s->stmt[id]);
 	sqlite3_clear_bindings(s->stmt[id]);
 	*st = s->stmt[id];
@@ -69,13 +69,13 @@ db_cached(struct sqlite_store *s, enum stmt_id id, const char *sql,
 }
 
 void
-bind_text(sqlite3_stmt *st, int i, const char *v)
+store_db_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
 }
 
 void
-col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
+store_db_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
 	const unsigned char *v = sqlite3_column_text(st, i);
 	size_t n = v ? strlen((const char *)v) : 0;
@@ -88,7 +88,7 @@ col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 }
 
 struct jdate
-col_date(sqlite3_stmt *st, int i)
+store_db_col_date(sqlite3_stmt *st, int i)
 {
 	struct jdate d = {0, 0, 0};
 	const char *v = (const char *)sqlite3_column_text(st, i);
@@ -99,16 +99,16 @@ col_date(sqlite3_stmt *st, int i)
 }
 
 void
-bind_date(sqlite3_stmt *st, int i, struct jdate d)
+store_db_bind_date(sqlite3_stmt *st, int i, struct jdate d)
 {
 	char buf[11];
 
 	jdate_format(d, buf);
-	bind_text(st, i, buf);
+	store_db_bind_text(st, i, buf);
 }
 
 int
-db_step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
+store_db_step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 
@@ -116,24 +116,24 @@ db_step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
 		return jpki_fail(JPKI_ERR_CONFLICT, "store: %s: %s", what,
 		    sqlite3_errmsg(s->db));
 	if (rc != SQLITE_DONE)
-		return db_fail(s, what);
+		return store_db_fail(s, what);
 	return JPKI_OK;
 }
 
 int
-db_run(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
+store_db_run(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
 {
-	int r = db_step_done(s, st, what);
+	int r = store_db_step_done(s, st, what);
 
 	sqlite3_finalize(st);
 	return r;
 }
 
 int
-db_insert(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
+store_db_insert(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
     int64_t *id)
 {
-	int r = db_step_done(s, st, what);
+	int r = store_db_step_done(s, st, what);
 
 	if (r == JPKI_OK)
 		*id = sqlite3_last_insert_rowid(s->db);
@@ -142,9 +142,9 @@ db_insert(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
 }
 
 int
-db_update_one(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
+store_db_update_one(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
 {
-	int r = db_step_done(s, st, what);
+	int r = store_db_step_done(s, st, what);
 
 	if (r == JPKI_OK && sqlite3_changes(s->db) != 1)
 		r = JPKI_ERR_NOTFOUND;
@@ -153,7 +153,7 @@ db_update_one(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
 }
 
 int
-db_row(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
+store_db_row(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
     const char *notfound, ...)
 {
 	int rc = sqlite3_step(st), r;
@@ -162,7 +162,7 @@ db_row(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
 	if (rc == SQLITE_ROW)
 		return JPKI_OK;
 	if (rc != SQLITE_DONE)
-		return db_fail(s, what);
+		return store_db_fail(s, what);
 	if (notfound == NULL)
 		return JPKI_ERR_NOTFOUND;
 	va_start(ap, notfound);
@@ -172,32 +172,32 @@ db_row(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
 }
 
 int
-db_rows_end(struct sqlite_store *s, sqlite3_stmt *st, int rc,
+store_db_rows_end(struct sqlite_store *s, sqlite3_stmt *st, int rc,
     const char *what)
 {
 	int r = rc == SQLITE_ROW || rc == SQLITE_DONE ? JPKI_OK :
-	    db_fail(s, what);
+	    store_db_fail(s, what);
 
 	sqlite3_finalize(st);
 	return r;
 }
 
 int
-count_query(struct sqlite_store *s, const char *sql, long *out)
+store_db_count(struct sqlite_store *s, const char *sql, long *out)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prep(s, sql, &st)) != JPKI_OK)
+	if ((r = store_db_prep(s, sql, &st)) != JPKI_OK)
 		return r;
-	if ((r = db_row(s, st, "count", NULL)) == JPKI_OK)
+	if ((r = store_db_row(s, st, "count", NULL)) == JPKI_OK)
 		*out = (long)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return r;
 }
 
 void
-col_blob(sqlite3_stmt *st, int i, uint8_t *dst, size_t n)
+store_db_col_blob(sqlite3_stmt *st, int i, uint8_t *dst, size_t n)
 {
 	if ((size_t)sqlite3_column_bytes(st, i) == n)
 		memcpy(dst, sqlite3_column_blob(st, i), n);
@@ -206,10 +206,10 @@ col_blob(sqlite3_stmt *st, int i, uint8_t *dst, size_t n)
 }
 
 void
-bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+store_db_bind_opt_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v != NULL && *v != '\0')
-		bind_text(st, i, v);
+		store_db_bind_text(st, i, v);
 	else
 		sqlite3_bind_null(st, i);
 }
