@@ -164,7 +164,13 @@ int hex_digit_value(char c);
 size_t utf8_count(const char *s, size_t n);
 
 /* ---- files ------------------------------------------------------------- *
- * Write a whole file and fsync it (on failure it is removed); the caller
+ * Every buffer that holds a path is JPKI_PATH_MAX bytes, and every path
+ * is built with jpki_path(): one that would not fit is refused with
+ * JPKI_ERR_INPUT naming it, never cut short. */
+#define JPKI_PATH_MAX 1024
+int jpki_path(char *buf, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Write a whole file and fsync it (on failure it is removed); the caller
  * renames or links it into place, then syncs the directory. */
 int durable_write(const char *path, const void *buf, size_t n, mode_t mode);
 int durable_sync_dir_of(const char *path);

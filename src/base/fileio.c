@@ -8,6 +8,7 @@
 #include "base/base.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -100,4 +101,24 @@ durable_sync_dir_of(const char *path)
 		close(fd);
 	free(copy);
 	return r;
+}
+
+int
+jpki_path(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= n) {
+		int r = jpki_fail(JPKI_ERR_INPUT, "path longer than %zu bytes: "
+		    "%.60s...", n > 0 ? n - 1 : 0, n > 0 ? buf : "");
+
+		if (n > 0)
+			buf[0] = '\0';
+		return r;
+	}
+	return JPKI_OK;
 }

@@ -106,7 +106,7 @@ certify_side(struct ca *ca, enum cert_type t, int64_t now)
 	uint8_t serial[CA_SERIAL_LEN];
 	EVP_PKEY *pub = NULL, *opub = NULL;
 	X509 *x = NULL;
-	char path[PATH_MAX_JPKI];
+	char path[JPKI_PATH_MAX];
 	int r;
 
 	if ((r = ca_signer_public_key(ca->signer, (struct ca_key_id){t,
@@ -218,7 +218,7 @@ int
 ca_open(struct datadir *dd, unsigned keys, struct ca **out)
 {
 	struct ca *ca = NULL;
-	char path[PATH_MAX_JPKI];
+	char path[JPKI_PATH_MAX];
 	int r;
 
 	*out = NULL;

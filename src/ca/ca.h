@@ -116,7 +116,7 @@ struct ca_crl_result {
 	int64_t number;         /* CRLNumber */
 	long entries;
 	int64_t this_update, next_update;
-	char path[1024];
+	char path[JPKI_PATH_MAX];
 };
 /* Publish the CRL of one shard of a CA (or its full CRL): take the next
  * CRL number, write every revocation of the shard, and rename the signed

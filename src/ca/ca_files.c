@@ -23,7 +23,7 @@ int
 ca_pem_write(const char *path, mode_t mode, int (*writer)(FILE *, void *),
     void *obj)
 {
-	char tmp[PATH_MAX_JPKI];
+	char tmp[JPKI_PATH_MAX];
 	FILE *f = NULL;
 	int fd, r = JPKI_OK;
 

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#define PATH_MAX_JPKI DATADIR_PATH_MAX
 #define CA_SERIAL_LEN 16
 #define CA_VALIDITY_MONTHS 120   /* CA certificates: 10 years */
 #define OCSP_CERT_VALIDITY_MONTHS 12

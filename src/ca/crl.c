@@ -100,8 +100,8 @@ struct crl_job {
 	enum cert_type type;
 	int shard;
 	int64_t now, number;
-	char dir[PATH_MAX_JPKI], final[PATH_MAX_JPKI], tmp[PATH_MAX_JPKI];
-	char scratch[PATH_MAX_JPKI], uri[512];
+	char dir[JPKI_PATH_MAX], final[JPKI_PATH_MAX], tmp[JPKI_PATH_MAX];
+	char scratch[JPKI_PATH_MAX], uri[512];
 	int lock_fd;
 	struct entries e;
 	int out_fd;           /* the CRL being written to tmp */
@@ -176,7 +176,7 @@ path_fits(int n, size_t size)
 static int
 crl_paths(struct crl_job *j, const char *out_dir)
 {
-	char base[PATH_MAX_JPKI];
+	char base[JPKI_PATH_MAX];
 	int r;
 
 	if (out_dir != NULL) {

@@ -159,7 +159,7 @@ ca_signer_open_files(const struct datadir *dd, unsigned keys,
 {
 	static const enum cert_type types[] = {CERT_SIGN, CERT_AUTH};
 	struct file_keys *fk;
-	char path[DATADIR_PATH_MAX];
+	char path[JPKI_PATH_MAX];
 	int r;
 
 	*out = NULL;
@@ -186,7 +186,7 @@ int
 ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
     int bits, EVP_PKEY **pub)
 {
-	char path[DATADIR_PATH_MAX];
+	char path[JPKI_PATH_MAX];
 	EVP_PKEY *key;
 	int r;
 

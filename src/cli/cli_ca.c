@@ -96,7 +96,7 @@ cmd_export(struct cli_env *e, struct args *a)
 	    "sign-ocsp.pem", "auth-ocsp.pem"};
 	struct cli_out out[4];
 	X509 *certs[4];
-	char path[4][1024];
+	char path[4][JPKI_PATH_MAX];
 	json_t *arr = NULL;
 	int r, made = 0;
 
@@ -111,7 +111,9 @@ cmd_export(struct cli_env *e, struct args *a)
 	certs[3] = ca_ocsp_cert(e->ca, CERT_AUTH);
 	/* All four written before any is renamed into place. */
 	for (size_t i = 0; i < 4; i++) {
-		snprintf(path[i], sizeof(path[i]), "%s/%s", a->out, files[i]);
+		if ((r = jpki_path(path[i], sizeof(path[i]), "%s/%s", a->out,
+		    files[i])) != JPKI_OK)
+			goto fail;
 		if ((r = cli_out_open(&out[i], "--out", path[i])) != JPKI_OK)
 			goto fail;
 		if (!PEM_write_X509(out[i].f, certs[i])) {

@@ -123,7 +123,7 @@ verify_pin(struct card_transport *t, enum pin_kind k)
 static int
 card_new(const struct card_opts *o)
 {
-	char keypath[4096], serial[CARD_SERIAL_HEX];
+	char keypath[JPKI_PATH_MAX], serial[CARD_SERIAL_HEX];
 	uint8_t master[CARD_ISSUER_KEY_LEN];
 	enum card_kind kind = CARD_MYNUMBER;
 	int r;
@@ -132,8 +132,11 @@ card_new(const struct card_opts *o)
 		return cli_usage("card new needs --out FILE");
 	if (o->kind != NULL && rules_card_kind_parse(o->kind, &kind) != JPKI_OK)
 		return cli_usage("--kind is mynumber or juki");
-	snprintf(keypath, sizeof(keypath), "%s/issuer-master.key",
-	    cli_data_dir(o->data));
+	/* The card issuer master key of `jpki init`, read without opening the
+	 * rest of the data directory (a card can be made beside a bare key). */
+	if ((r = jpki_path(keypath, sizeof(keypath), "%s/issuer-master.key",
+	    cli_data_dir(o->data))) != JPKI_OK)
+		return cli_report(r);
 	if ((r = card_issuer_master_load(keypath, master)) != JPKI_OK)
 		return cli_report(r);
 	r = card_image_create(o->out, kind, master, serial);
@@ -232,7 +235,7 @@ card_certs(const struct card_opts *o)
 	struct card_transport *t = NULL;
 	struct jbuf der[JPKI_ARRAY_LEN(certs)];
 	struct cli_out out[JPKI_ARRAY_LEN(certs)];
-	char path[JPKI_ARRAY_LEN(certs)][4096];
+	char path[JPKI_ARRAY_LEN(certs)][JPKI_PATH_MAX];
 	json_t *files = NULL;
 	int r = JPKI_OK, made = 0;
 
@@ -264,8 +267,9 @@ card_certs(const struct card_opts *o)
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(certs); i++) {
 		if (der[i].data == NULL)
 			continue;
-		snprintf(path[i], sizeof(path[i]), "%s/%s", o->out,
-		    certs[i].file);
+		if ((r = jpki_path(path[i], sizeof(path[i]), "%s/%s", o->out,
+		    certs[i].file)) != JPKI_OK)
+			goto fail;
 		if ((r = cli_out_open(&out[i], "--out", path[i])) != JPKI_OK)
 			goto fail;
 		if (fwrite(der[i].data, 1, der[i].len, out[i].f) != der[i].len) {

@@ -71,12 +71,13 @@ counter_crash_point(const char *point)
 static int
 card_names(const char *path, struct card_names *n)
 {
-	if (strlen(path) >= sizeof(n->card))
-		return jpki_fail(JPKI_ERR_INPUT, "card: path longer than %zu "
-		    "bytes", sizeof(n->card) - 1);
-	snprintf(n->card, sizeof(n->card), "%s", path);
-	snprintf(n->pending, sizeof(n->pending), "%s.pending", path);
-	snprintf(n->staging, sizeof(n->staging), "%s.staging", path);
+	int r;
+
+	if ((r = jpki_path(n->card, sizeof(n->card), "%s", path)) ||
+	    (r = jpki_path(n->pending, sizeof(n->pending), "%s.pending",
+	    path)) ||
+	    (r = jpki_path(n->staging, sizeof(n->staging), "%s.staging", path)))
+		return r;
 	return JPKI_OK;
 }
 
@@ -86,17 +87,19 @@ card_names(const char *path, struct card_names *n)
 static void
 remove_old_blanks(const char *card_path)
 {
-	char dir[512], base[512], prefix[530];
+	char dir[JPKI_PATH_MAX], base[JPKI_PATH_MAX], prefix[JPKI_PATH_MAX];
 	struct dirent *e;
 	size_t n;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s", card_path);
-	snprintf(base, sizeof(base), "%s", card_path);
-	n = (size_t)snprintf(prefix, sizeof(prefix), "%s.blank.",
-	    basename(base));
-	if (n >= sizeof(prefix) || n > NAME_MAX - 1 ||
-	    (d = opendir(dirname(dir))) == NULL)
+	if (jpki_path(dir, sizeof(dir), "%s", card_path) ||
+	    jpki_path(base, sizeof(base), "%s", card_path) ||
+	    jpki_path(prefix, sizeof(prefix), "%s.blank.", basename(base))) {
+		jpki_errclear();
+		return;
+	}
+	n = strlen(prefix);
+	if (n > NAME_MAX - 1 || (d = opendir(dirname(dir))) == NULL)
 		return;
 	while ((e = readdir(d)) != NULL)
 		if (strncmp(e->d_name, prefix, n) == 0 &&
@@ -231,7 +234,7 @@ settle_pending(struct datadir *dd, const struct card_names *n, int *outcome)
 static int
 load_master(struct datadir *dd, uint8_t master[CARD_ISSUER_KEY_LEN])
 {
-	char keypath[DATADIR_PATH_MAX];
+	char keypath[JPKI_PATH_MAX];
 	int r;
 
 	if ((r = datadir_path(dd, DATADIR_ISSUER_MASTER_KEY, NULL, keypath,

@@ -169,7 +169,7 @@ struct counter_receipt {
 	int64_t resident_id;
 	char card_serial[33];     /* the card worked on / made (hex) */
 	char old_card_serial[33]; /* reissue: the lost card */
-	char card_path[512];
+	char card_path[JPKI_PATH_MAX];
 	struct jdate card_expiry;
 	struct fee_line fees[RULES_FEE_LINES_MAX];
 	size_t nfees;
@@ -311,7 +311,7 @@ struct proxy_apply_result {
 	int64_t application_id;
 	int64_t form_number;
 	struct jdate form_expiry;
-	char pdf_path[512];
+	char pdf_path[JPKI_PATH_MAX];
 };
 
 /* Visit 1 of a proxy without the form (R14): records the application and
@@ -353,7 +353,7 @@ struct notice_run {
 	long certificates;         /* expiring in the window */
 	long notices_made;         /* new notices (= new forms) */
 	long already;              /* certificates noticed by an earlier run */
-	char csv_path[512];
+	char csv_path[JPKI_PATH_MAX];
 };
 int counter_notices(struct datadir *dd, struct notice_run *run);
 

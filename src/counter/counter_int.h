@@ -11,7 +11,8 @@
 /* The names of one card's files: the image, the staged image waiting for
  * the commit, and the file it is written to before it is staged. */
 struct card_names {
-	char card[512], pending[540], staging[540];
+	char card[JPKI_PATH_MAX], pending[JPKI_PATH_MAX];
+	char staging[JPKI_PATH_MAX];
 };
 
 /* A card at the counter.  The card's lock (<card>.lock) is held from open

@@ -400,7 +400,7 @@ counter_proxy_apply(struct ca *ca, int64_t resident_id,
 	struct inquiry_form f;
 	struct resident holder, now_holder;
 	struct municipality muni;
-	char code[FORM_CODE_BUF] = "", tmp[600];
+	char code[FORM_CODE_BUF] = "", tmp[JPKI_PATH_MAX];
 	int64_t now;
 	int r, tries = 0, in_tx = 0, wrote = 0;
 
@@ -408,7 +408,8 @@ counter_proxy_apply(struct ca *ca, int64_t resident_id,
 	if ((r = apply_check_input(purpose, types, pin_kind, proxy, clerk,
 	    pdf_path, sizeof(out->pdf_path))) != JPKI_OK)
 		return r;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", pdf_path);
+	if ((r = jpki_path(tmp, sizeof(tmp), "%s.tmp", pdf_path)) != JPKI_OK)
+		return r;
 	if ((r = jpki_now_checked(&now)) != JPKI_OK ||
 	    (r = apply_read_holder(s, resident_id, &holder, &muni)) != JPKI_OK ||
 	    (r = apply_draw_form(s, resident_id, purpose, types, pin_kind,

@@ -87,7 +87,7 @@ csv_row(struct jbuf *b, const struct expiring *e, const struct resident *h,
     const char *out_dir)
 {
 	char form[24], holder[2 * RESIDENT_NAME_MAX + 4], id[24], na[26];
-	char opens[11], file[600];
+	char opens[11], file[JPKI_PATH_MAX];
 	int r;
 
 	snprintf(form, sizeof(form), "%lld", (long long)e->form);
@@ -95,9 +95,9 @@ csv_row(struct jbuf *b, const struct expiring *e, const struct resident *h,
 	snprintf(holder, sizeof(holder), "%s %s", h->surname, h->given);
 	iso8601_format_jst(e->not_after, na);
 	jdate_format(rules_renewal_opens_on(e->not_after), opens);
-	snprintf(file, sizeof(file), "%s/notice-%lld.pdf", out_dir,
-	    (long long)e->form);
-	if ((r = counter_csv_put_field(b, form, 0)) ||
+	if ((r = jpki_path(file, sizeof(file), "%s/notice-%lld.pdf", out_dir,
+	    (long long)e->form)) ||
+	    (r = counter_csv_put_field(b, form, 0)) ||
 	    (r = counter_csv_put_field(b, id, 0)) ||
 	    (r = counter_csv_put_field(b, holder, 0)) ||
 	    (r = counter_csv_put_field(b, h->address, 0)) ||
@@ -301,10 +301,11 @@ notice_holder(struct datadir *dd, struct notice_run *run, struct expiring *g,
 static int
 write_csv(const char *path, const struct jbuf *b, mode_t mode)
 {
-	char tmp[620];
+	char tmp[JPKI_PATH_MAX];
 	int r;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((r = jpki_path(tmp, sizeof(tmp), "%s.tmp", path)) != JPKI_OK)
+		return r;
 	if (unlink(tmp) != 0 && errno != ENOENT)
 		return jpki_fail(JPKI_ERR_IO, "cannot write %s: %s", tmp,
 		    strerror(errno));
@@ -327,7 +328,7 @@ recover_pending(struct datadir *dd, const char *dir)
 {
 	struct inquiry_form f;
 	struct dirent *e;
-	char path[620], final[620], tail[16];
+	char path[JPKI_PATH_MAX], final[JPKI_PATH_MAX], tail[16];
 	long long n;
 	DIR *d;
 	int r = JPKI_OK;
@@ -339,8 +340,11 @@ recover_pending(struct datadir *dd, const char *dir)
 		if (sscanf(e->d_name, "notice-%lld.pdf%15s", &n, tail) != 2 ||
 		    strcmp(tail, ".tmp") != 0 || n <= 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		snprintf(final, sizeof(final), "%s/notice-%lld.pdf", dir, n);
+		if ((r = jpki_path(path, sizeof(path), "%s/%s", dir,
+		    e->d_name)) != JPKI_OK ||
+		    (r = jpki_path(final, sizeof(final), "%s/notice-%lld.pdf",
+		    dir, n)) != JPKI_OK)
+			break;
 		r = store_form_get(datadir_store(dd), n, &f);
 		if (r == JPKI_OK && f.origin == FORM_FROM_NOTICE) {
 			if (rename(path, final) != 0) {
@@ -369,7 +373,7 @@ counter_notices(struct datadir *dd, struct notice_run *run)
 	struct stat st;
 	struct jdate today, last;
 	size_t holders = 0, done = 0;
-	char lock_path[512];
+	char lock_path[JPKI_PATH_MAX];
 	int64_t now;
 	int r, lock_fd = -1;
 
@@ -402,8 +406,9 @@ counter_notices(struct datadir *dd, struct notice_run *run)
 	/* One run per directory: the recovery below must not take another
 	 * run's PDF in the making for a leftover, nor two runs write one
 	 * CSV. */
-	snprintf(lock_path, sizeof(lock_path), "%s/.notices.lock",
-	    run->out_dir);
+	if ((r = jpki_path(lock_path, sizeof(lock_path), "%s/.notices.lock",
+	    run->out_dir)) != JPKI_OK)
+		return r;
 	if ((lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		return jpki_fail(JPKI_ERR_IO, "cannot open %s: %s", lock_path,
 		    strerror(errno));
@@ -445,8 +450,9 @@ counter_notices(struct datadir *dd, struct notice_run *run)
 			run->progress(run->progress_arg, ++done, holders);
 		i = j;
 	}
-	snprintf(run->csv_path, sizeof(run->csv_path), "%s/notices.csv",
-	    run->out_dir);
+	if ((r = jpki_path(run->csv_path, sizeof(run->csv_path),
+	    "%s/notices.csv", run->out_dir)) != JPKI_OK)
+		goto out;
 	r = write_csv(run->csv_path, &csv, datadir_config(dd)->document_mode);
 out:
 	free(list.v);

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 struct datadir {
-	char root[DATADIR_PATH_MAX];
+	char root[JPKI_PATH_MAX];
 	struct jpki_config config;
 	struct store *store;
 	enum datadir_mode mode;
@@ -37,14 +37,9 @@ static int
 path_in(const char *root, const char *place, const char *sub, char *buf,
     size_t n)
 {
-	int len = sub != NULL ?
-	    snprintf(buf, n, "%s/%s/%s", root, place, sub) :
-	    snprintf(buf, n, "%s/%s", root, place);
-
-	if (len < 0 || (size_t)len >= n)
-		return jpki_fail(JPKI_ERR_INPUT, "data directory: the path of "
-		    "%s is longer than %zu bytes", place, n - 1);
-	return JPKI_OK;
+	if (sub != NULL)
+		return jpki_path(buf, n, "%s/%s/%s", root, place, sub);
+	return jpki_path(buf, n, "%s/%s", root, place);
 }
 
 int
@@ -140,9 +135,9 @@ datadir_new(const char *dir, struct datadir **out)
 	if (dir == NULL || *dir == '\0')
 		return jpki_fail(JPKI_ERR_INPUT, "data directory: empty path");
 	/* Room for the longest name inside it. */
-	if (strlen(dir) >= DATADIR_PATH_MAX - 128)
+	if (strlen(dir) >= JPKI_PATH_MAX - 128)
 		return jpki_fail(JPKI_ERR_INPUT, "data directory: path longer "
-		    "than %d bytes", DATADIR_PATH_MAX - 128);
+		    "than %d bytes", JPKI_PATH_MAX - 128);
 	if ((dd = calloc(1, sizeof(*dd))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	snprintf(dd->root, sizeof(dd->root), "%s", dir);
@@ -153,7 +148,7 @@ datadir_new(const char *dir, struct datadir **out)
 static int
 refuse_earlier_deployment(const struct datadir *dd)
 {
-	char path[DATADIR_PATH_MAX];
+	char path[JPKI_PATH_MAX];
 	int r;
 
 	/* Never over a previous deployment's keys or store, even one whose
@@ -183,7 +178,7 @@ datadir_create(const char *dir, const struct datadir_init_options *o,
 		DATADIR_CA_DIR, DATADIR_CARDS_DIR,
 	};
 	struct datadir *dd = NULL;
-	char path[DATADIR_PATH_MAX];
+	char path[JPKI_PATH_MAX];
 	int r;
 
 	*out = NULL;
@@ -216,7 +211,7 @@ fail:
 int
 datadir_create_finish(struct datadir *dd)
 {
-	char path[DATADIR_PATH_MAX];
+	char path[JPKI_PATH_MAX];
 	int r;
 
 	/* The config is written last: its presence means "initialised". */
@@ -229,7 +224,7 @@ int
 datadir_open(const char *dir, enum datadir_mode mode, struct datadir **out)
 {
 	struct datadir *dd = NULL;
-	char path[DATADIR_PATH_MAX];
+	char path[JPKI_PATH_MAX];
 	int r;
 
 	*out = NULL;

@@ -27,8 +27,6 @@
 #include "base/base.h"
 #include "store/store.h"
 
-#define DATADIR_PATH_MAX 1024
-
 struct datadir;
 
 enum datadir_mode {

@@ -22,7 +22,7 @@ struct server {
 	struct MHD_Daemon *d;
 	struct datadir *dd;
 	struct ca *ca;
-	char crl_dir[DATADIR_PATH_MAX];
+	char crl_dir[JPKI_PATH_MAX];
 	uint8_t *ca_der[3];
 	size_t ca_der_len[3];
 	unsigned port;
@@ -193,7 +193,7 @@ type_at(const char *p, const char **end)
 static enum MHD_Result
 route_crl(struct server *s, struct MHD_Connection *c, const char *rest)
 {
-	char path[DATADIR_PATH_MAX + 32];
+	char path[JPKI_PATH_MAX + 32];
 	const char *p;
 	int t = type_at(rest, &p);
 	size_t digits = 0;

@@ -227,11 +227,11 @@ int
 store_config_write(const char *path, const struct jpki_config *c)
 {
 	struct jbuf b;
-	char tmp[1024];
+	char tmp[JPKI_PATH_MAX];
 	int r = JPKI_OK;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return jpki_fail(JPKI_ERR_INPUT, "config path too long");
+	if ((r = jpki_path(tmp, sizeof(tmp), "%s.tmp", path)) != JPKI_OK)
+		return r;
 	jbuf_init(&b);
 	r = jbuf_printf(&b, "# openjpki configuration (written by `jpki "
 	    "init`).\n# Unknown keys are refused.  Fees are in yen (R7).\n\n");

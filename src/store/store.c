@@ -74,7 +74,7 @@ open_datadir(const char *dir, const struct jpki_config *c, int read_only,
 	const struct store_open_options o = {read_only,
 	    c->busy_timeout_ms > 0 ? c->busy_timeout_ms : STORE_BUSY_TIMEOUT_MS};
 	const char *db = c->database;
-	char url[1200];
+	char url[JPKI_PATH_MAX + 16];
 
 	*out = NULL;
 	/* A relative SQLite path is relative to the data directory. */

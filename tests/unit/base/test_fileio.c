@@ -54,6 +54,33 @@ test_read_refuses_missing_large_and_directories(void)
 	CHECK_INT(file_read_all(dir, 100, &got), JPKI_ERR_INPUT);
 }
 
+/* A path that fits is written whole; one that would not is refused, named,
+ * and nothing half of it is left in the buffer. */
+static void
+test_paths_fit_or_are_refused(void)
+{
+	char buf[16], big[JPKI_PATH_MAX + 8];
+
+	CHECK_INT(jpki_path(buf, sizeof(buf), "%s/%s", "/data", "cards"),
+	    JPKI_OK);
+	CHECK_STR(buf, "/data/cards");
+	/* 15 characters and the NUL: exactly full. */
+	CHECK_INT(jpki_path(buf, sizeof(buf), "%s", "/123456789abcde"), JPKI_OK);
+	CHECK_STR(buf, "/123456789abcde");
+	CHECK_INT(jpki_path(buf, sizeof(buf), "%s", "/123456789abcdef"),
+	    JPKI_ERR_INPUT);
+	CHECK_STR(buf, "");
+	CHECK(strstr(jpki_errmsg(), "longer than 15 bytes: /123456789abcde") !=
+	    NULL);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	{
+		char p[JPKI_PATH_MAX];
+
+		CHECK_INT(jpki_path(p, sizeof(p), "%s", big), JPKI_ERR_INPUT);
+	}
+}
+
 int
 main(void)
 {
@@ -64,6 +91,7 @@ main(void)
 	test_durable_write_reads_back_with_its_mode();
 	test_durable_write_into_a_missing_directory_fails();
 	test_read_refuses_missing_large_and_directories();
+	test_paths_fit_or_are_refused();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup failed\n");
