@@ -17,6 +17,7 @@
  *
  * usage: bench_counter [SECONDS]   (each of the two runs; default 60)
  */
+#include "bench_clock.h"
 #include "support/open_ca.h"
 #include "ca/ca.h"
 #include "counter/counter.h"
@@ -42,25 +43,6 @@ struct clerk_result {
 };
 
 /* CPU seconds used by this process's children that have been waited for. */
-static double
-children_cpu(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_CHILDREN, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static double
-seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Residents first_id .. first_id + n - 1, in one import. */
 static int
 register_residents(struct ca *ca, long n)
@@ -115,8 +97,8 @@ clerk(const char *dir, int number, int64_t first_id, long n, double duration,
 	}
 	if (read(start_fd, &go, 1) != 1)
 		_exit(3);
-	t0 = seconds();
-	for (long i = 0; ca != NULL && i < n && seconds() - t0 < duration;
+	t0 = bench_seconds();
+	for (long i = 0; ca != NULL && i < n && bench_seconds() - t0 < duration;
 	    i++) {
 		snprintf(card, sizeof(card), "%s/cards/%d-%ld.img", dir, number,
 		    i);
@@ -132,7 +114,7 @@ clerk(const char *dir, int number, int64_t first_id, long n, double duration,
 			res.locked++;
 		jpki_errclear();
 	}
-	res.seconds = seconds() - t0;
+	res.seconds = bench_seconds() - t0;
 	support_ca_close(&ca);
 	_exit(write(result_fd, &res, sizeof(res)) == (ssize_t)sizeof(res) ?
 	    0 : 3);
@@ -146,7 +128,7 @@ run_clerks(const char *dir, int clerks, int first_number, int64_t *next_id,
 {
 	int start[2], results[2], status, r = JPKI_OK;
 	pid_t pids[CLERKS];
-	double cpu0 = children_cpu();
+	double cpu0 = bench_cpu_seconds(RUSAGE_CHILDREN);
 
 	memset(sum, 0, sizeof(*sum));
 	if (pipe(start) != 0 || pipe(results) != 0)
@@ -188,7 +170,7 @@ run_clerks(const char *dir, int clerks, int first_number, int64_t *next_id,
 	}
 	for (int i = 0; i < clerks; i++)
 		waitpid(pids[i], &status, 0);
-	sum->cpu = children_cpu() - cpu0;
+	sum->cpu = bench_cpu_seconds(RUSAGE_CHILDREN) - cpu0;
 	close(start[1]);
 	close(results[0]);
 	return r;

@@ -21,6 +21,7 @@
  * usage: bench_crl [ENTRIES]           (default 1000000)
  *        bench_crl --generate DATADIR OUTDIR   (the measured child)
  */
+#include "bench_clock.h"
 #include "support/open_ca.h"
 #include "ca/ca.h"
 
@@ -77,15 +78,6 @@ die(const char *fmt, ...)
 	fprintf(stderr, "\n");
 	cleanup();
 	exit(1);
-}
-
-static double
-seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* A kB figure from /proc/self/status ("VmRSS", "VmHWM"), or -1. */
@@ -178,7 +170,7 @@ static void
 run_child(char *const argv[], const char *out, int quiet, struct run *r)
 {
 	struct rusage ru;
-	double t0 = seconds();
+	double t0 = bench_seconds();
 	pid_t pid;
 
 	r->status = -1;
@@ -202,7 +194,7 @@ run_child(char *const argv[], const char *out, int quiet, struct run *r)
 		r->err = errno;
 		return;
 	}
-	r->wall = seconds() - t0;
+	r->wall = bench_seconds() - t0;
 	r->maxrss_kb = ru.ru_maxrss;
 }
 
@@ -551,7 +543,7 @@ main(int argc, char **argv)
 	snprintf(gen_out, sizeof(gen_out), "%s/generate.out", tmpdir);
 
 	/* Setup, not measured. */
-	t0 = seconds();
+	t0 = bench_seconds();
 	memset(&o, 0, sizeof(o));
 	if (support_datadir_init(datadir, &o) != JPKI_OK ||
 	    support_ca_open(datadir, CA_KEYS_CA | CA_KEYS_OCSP, &ca) != JPKI_OK)
@@ -564,7 +556,7 @@ main(int argc, char **argv)
 	support_ca_close(&ca);
 	printf("bench: setup: %ld revoked signing certificates recorded "
 	    "through the store (and openssl's index.txt) in %.1f s\n",
-	    entries, seconds() - t0);
+	    entries, bench_seconds() - t0);
 
 	/* Ours: the full CRL of the signing CA, in a child of its own, a few
 	 * times (each publishes the next CRL number): a shared machine's disk

@@ -13,6 +13,7 @@
  *
  * usage: bench_issuance [COUNT] [GROUP]
  */
+#include "bench_clock.h"
 #include "support/open_ca.h"
 #include "ca/ca.h"
 #include "counter/counter.h"
@@ -25,25 +26,6 @@
 #include <unistd.h>
 
 #define KEYS 16
-
-static double
-cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static double
-seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* openssl speed's RSA-2048 signs per second on one core. */
 static double
@@ -133,8 +115,8 @@ main(int argc, char **argv)
 	store_set_durable(datadir_store(ca_datadir(ca)), 1);
 
 	limit_before = openssl_sign_rate();
-	t0 = seconds();
-	c0 = cpu_seconds();
+	t0 = bench_seconds();
+	c0 = bench_cpu_seconds(RUSAGE_SELF);
 	/* cores - 1 signing threads: the calling thread records and signs
 	 * too, so no core is oversubscribed. */
 	so.threads = cores > 1 ? (int)cores - 1 : 1;
@@ -145,8 +127,8 @@ main(int argc, char **argv)
 		return 3;
 	}
 	done = (long)committed;
-	elapsed = seconds() - t0;
-	cpu = cpu_seconds() - c0;
+	elapsed = bench_seconds() - t0;
+	cpu = bench_cpu_seconds(RUSAGE_SELF) - c0;
 	rate = (double)done / elapsed;
 
 	limit_after = openssl_sign_rate();
