@@ -186,8 +186,8 @@ ca_create(struct datadir *dd)
 	if ((r = store_begin(ca->store)) != JPKI_OK)
 		goto out;
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(both) && r == JPKI_OK; i++)
-		r = store_audit_append(ca->store, "jpki-init", "ca.create",
-		    rules_cert_type_name(both[i]), "{}");
+		r = store_audit_json(ca->store, "jpki-init", "ca.create",
+		    rules_cert_type_name(both[i]), json_object());
 	if (r == JPKI_OK)
 		r = store_commit(ca->store);
 	else

@@ -149,7 +149,6 @@ make_notice(struct datadir *dd, struct notice_run *run, struct expiring **g,
 	struct notice_doc doc;
 	char code[FORM_CODE_BUF] = "", subject[40], tmp[620], path[600];
 	json_t *serials = NULL, *detail;
-	char *text = NULL;
 	int r, wrote = 0, in_tx = 0;
 	size_t left;
 
@@ -224,14 +223,8 @@ again:
 	    (long long)holder->id);
 	detail = json_pack("{s:I, s:O}", "form", (json_int_t)f.number,
 	    "certificates", serials);
-	text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
-	json_decref(detail);
-	if (text == NULL) {
-		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = store_audit_append(s, run->clerk, "notice.expiry", subject,
-	    text)) != JPKI_OK)
+	if ((r = store_audit_json(s, run->clerk, "notice.expiry", subject,
+	    detail)) != JPKI_OK)
 		goto out;
 	in_tx = 0;
 	if ((r = store_commit(s)) != JPKI_OK)
@@ -254,7 +247,6 @@ out:
 	if (wrote)
 		unlink(tmp);
 	jpki_wipe(code, sizeof(code));
-	free(text);
 	json_decref(serials);
 	return r;
 }

@@ -506,7 +506,7 @@ visit_finish(struct visit *w)
 	struct counter_receipt *rc = w->rcpt;
 	const struct counter_proxy *px = w->v->proxy;
 	uint8_t sha[32];
-	char subject[64], action[48], *detail = NULL;
+	char subject[64], action[48];
 	int r;
 
 	rc->nfees = rules_fees_for(&datadir_config(ca_datadir(w->ca))->fees,
@@ -535,9 +535,6 @@ visit_finish(struct visit *w)
 	if (px != NULL)
 		json_object_set_new(w->audit, "proxy", json_pack("{s:s?, s:s?}",
 		    "name", px->name, "form", px->form));
-	if ((detail = json_dumps(w->audit, JSON_COMPACT | JSON_SORT_KEYS)) ==
-	    NULL)
-		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	if (w->card.serial[0])
 		snprintf(subject, sizeof(subject), "card:%s", w->card.serial);
 	else
@@ -545,8 +542,8 @@ visit_finish(struct visit *w)
 		    (long long)rc->resident_id);
 	snprintf(action, sizeof(action), "counter.%s",
 	    rules_procedure_name(rc->proc));
-	r = store_audit_append(w->s, w->v->clerk, action, subject, detail);
-	free(detail);
+	r = store_audit_json(w->s, w->v->clerk, action, subject,
+	    json_incref(w->audit));
 	if (r != JPKI_OK)
 		return r;
 	if (px != NULL && px->in_tx != NULL &&

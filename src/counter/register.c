@@ -219,7 +219,7 @@ counter_register_parse(struct datadir *dd, const struct counter_register_input *
 static int
 add_in_tx(struct datadir *dd, struct resident *r, const char *actor)
 {
-	char subject[32], detail[64];
+	char subject[32];
 	int rc;
 
 	rc = store_resident_insert(datadir_store(dd), r);
@@ -229,10 +229,8 @@ add_in_tx(struct datadir *dd, struct resident *r, const char *actor)
 	if (rc != JPKI_OK)
 		return rc;
 	snprintf(subject, sizeof(subject), "resident:%lld", (long long)r->id);
-	snprintf(detail, sizeof(detail), "{\"municipality\": \"%s\"}",
-	    r->municipality);
-	return store_audit_append(datadir_store(dd), actor, "resident.add", subject,
-	    detail);
+	return store_audit_json(datadir_store(dd), actor, "resident.add",
+	    subject, json_pack("{s:s}", "municipality", r->municipality));
 }
 
 int
@@ -589,7 +587,6 @@ counter_register_change(struct ca *ca, int64_t id, const struct counter_register
 	struct revoke_scan scan;
 	char subject[32];
 	json_t *detail = NULL;
-	char *detail_s = NULL;
 	int64_t now;
 	int rc, facts_changed;
 
@@ -636,10 +633,11 @@ counter_register_change(struct ca *ca, int64_t id, const struct counter_register
 	    "address", strcmp(r.address, old.address) != 0,
 	    "birth", jdate_cmp(r.birth, old.birth) != 0,
 	    "gender", r.gender != old.gender, "deceased", ch->deceased != 0);
-	detail_s = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 	snprintf(subject, sizeof(subject), "resident:%lld", (long long)id);
-	if ((rc = store_audit_append(s, actor, ch->deceased ? "resident.death" :
-	    "resident.change", subject, detail_s ? detail_s : "{}")))
+	rc = store_audit_json(s, actor, ch->deceased ? "resident.death" :
+	    "resident.change", subject, detail);
+	detail = NULL;              /* taken over */
+	if (rc != JPKI_OK)
 		goto fail;
 
 	/* R6: a change of the four facts revokes the signing certificate at
@@ -664,7 +662,6 @@ counter_register_change(struct ca *ca, int64_t id, const struct counter_register
 	if ((rc = store_commit(s)) != JPKI_OK)
 		goto fail_nocommit;
 	free(scan.serials);
-	free(detail_s);
 	json_decref(detail);
 	return JPKI_OK;
 fail:
@@ -672,7 +669,6 @@ fail:
 fail_nocommit:
 	*revoked = 0;
 	free(scan.serials);
-	free(detail_s);
 	json_decref(detail);
 	return rc;
 }

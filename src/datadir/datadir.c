@@ -115,8 +115,8 @@ load_municipalities(struct store *s, const char *own)
 	for (size_t i = 0; i < n && r == JPKI_OK; i++)
 		r = store_municipality_put(s, &t[i]);
 	if (r == JPKI_OK)
-		r = store_audit_append(s, "jpki-init", "datadir.init", own,
-		    "{\"municipalities\": \"loaded\"}");
+		r = store_audit_json(s, "jpki-init", "datadir.init", own,
+		    json_pack("{s:s}", "municipalities", "loaded"));
 	if (r == JPKI_OK)
 		r = store_commit(s);
 	else
