@@ -26,7 +26,8 @@
 
 /* ---- limits (named, checked before use) -------------------------------- */
 
-/* Seed R4 / jpki-facts.md: the address is at most 200 characters. */
+/* R4 (docs/rules.md) and docs/profile.md: the address is at most 200
+ * characters. */
 #define PKI_ADDRESS_MAX_CHARS RULES_ADDRESS_MAX_CHARS
 /* Our limit for the name (J-LIS does not publish one we could find). */
 #define PKI_NAME_MAX_CHARS 100
@@ -47,8 +48,8 @@
 
 /* ---- object identifiers ------------------------------------------------ */
 
-/* Certificate policies (jpki-facts.md; test auth OID is our choice, see
- * docs/profile.md). */
+/* Certificate policies (docs/profile.md; the test auth OID is our
+ * choice). */
 #define PKI_OID_POLICY_SIGN "1.2.392.200149.8.5.1.1.20"
 #define PKI_OID_POLICY_SIGN_TEST "1.2.392.200149.8.5.1.0.20"
 #define PKI_OID_POLICY_AUTH "1.2.392.200149.8.5.1.3.30"

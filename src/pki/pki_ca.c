@@ -18,7 +18,7 @@ key_check(EVP_PKEY *key, const char *field)
 {
 	if (key == NULL)
 		return jpki_fail(JPKI_ERR_INPUT, "%s: missing", field);
-	/* jpki-facts.md: RSA-2048, e = 65537, for CA and EE certificates. */
+	/* RSA-2048, e = 65537, for CA and EE certificates (docs/profile.md). */
 	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA ||
 	    EVP_PKEY_get_bits(key) < 2048)
 		return jpki_fail(JPKI_ERR_INPUT,

@@ -34,7 +34,7 @@ pki_ee_subject_check(const struct pki_ee_params *p)
 
 	if (p->subject_pub == NULL)
 		return jpki_fail(JPKI_ERR_INPUT, "subject_pub: missing");
-	/* jpki-facts.md: the card's keys are RSA-2048. */
+	/* The card's keys are RSA-2048 (docs/profile.md). */
 	if (EVP_PKEY_get_base_id(p->subject_pub) != EVP_PKEY_RSA ||
 	    EVP_PKEY_get_bits(p->subject_pub) < 2048)
 		return jpki_fail(JPKI_ERR_INPUT,

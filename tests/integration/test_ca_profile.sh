@@ -66,7 +66,7 @@ compare() {
 		cat "$TMP/diff" >&2
 		fail "$what: profile differs from $(basename "$ref") (< real, > ours)"
 	fi
-	# jpki-facts.md: SubjectAltName DirName C=JP (PrintableString),
+	# docs/profile.md: SubjectAltName DirName C=JP (PrintableString),
 	# O=<service name> (UTF8String) first, as in the real certificates.
 	expect_eq "$what: SubjectAltName DirName starts C, O" \
 		"$(grep '^san 0 dirName [01] ' "$TMP/ours.profile" | tr '\n' ';')" \
