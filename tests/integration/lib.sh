@@ -4,11 +4,12 @@
 # store snapshots, individual numbers with a valid check digit, and cached
 # RSA public keys for `jpki ca issue`.
 #
-# Environment: JPKI (the jpki binary, required), JPKI_SHARED (/work/shared),
+# Environment: JPKI (the jpki binary, required), JPKI_SHARED (the reference
+# files the tests read, default tests/data/shared),
 # JPKI_BUILD (default: the directory holding $JPKI).
 
 : "${JPKI:?set JPKI to the jpki binary}"
-: "${JPKI_SHARED:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../shared" 2>/dev/null && pwd || echo /work/shared)}"
+: "${JPKI_SHARED:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../data/shared" && pwd)}"
 : "${JPKI_BUILD:=$(dirname "$JPKI")}"
 export JPKI JPKI_SHARED JPKI_BUILD
 
