@@ -42,6 +42,11 @@ int ca_create(struct datadir *dd);
 int ca_open(struct datadir *dd, unsigned keys, struct ca **out);
 void ca_close(struct ca **ca);
 
+/* JPKI_OK if the CA was opened with the OCSP responder keys and the
+ * signer still holds both, each matching its responder certificate (for
+ * a health check: through the key seam, so a token that went away shows). */
+int ca_responders_ready(struct ca *ca);
+
 /* The data directory the CA was opened from. */
 struct datadir *ca_datadir(struct ca *ca);
 X509 *ca_cert(struct ca *ca, enum cert_type type);

@@ -1,9 +1,11 @@
 /*
  * server.c: the routes of server.h on libmicrohttpd, one polling thread.
  * Paths are matched exactly against the forms the certificates carry;
- * anything else is 404, a wrong method 405, an oversized body 413.
+ * anything else is 404, a wrong method 405, an oversized body 413.  Every
+ * answer goes through send_response(), which notes its status and size for
+ * the metrics and the access log, counted when the request completes.
  */
-#include "server/server.h"
+#include "server/server_impl.h"
 #include "ca/ca.h"
 #include "pki/pki.h"
 
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct server {
@@ -26,12 +29,9 @@ struct server {
 	uint8_t *ca_der[3];
 	size_t ca_der_len[3];
 	unsigned port;
-};
-
-/* A request's body as it arrives. */
-struct body {
-	struct jbuf b;
-	int too_big;
+	struct server_metrics metrics;
+	struct access_log *log;
+	atomic_int draining;        /* server_drain() has begun */
 };
 
 /* ---- decoding the GET form of an OCSP request ---------------------------- */
@@ -108,54 +108,89 @@ server_ocsp_get_decode(const char *tail, uint8_t *out, size_t cap,
 
 /* ---- answering ----------------------------------------------------------- */
 
+/* Queue r on the request's connection and note its status and size.
+ * While draining, the connection is closed after it. */
 static enum MHD_Result
-send_buf(struct MHD_Connection *c, unsigned status, const char *type,
-    const void *data, size_t len)
+send_response(struct server *s, struct MHD_Connection *c, struct request *rq,
+    unsigned status, struct MHD_Response *r, uint64_t bytes)
+{
+	enum MHD_Result ok;
+
+	if (atomic_load(&s->draining))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	ok = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	if (ok == MHD_YES) {
+		rq->status = status;
+		rq->bytes = bytes;
+	}
+	return ok;
+}
+
+static enum MHD_Result
+send_buf(struct server *s, struct MHD_Connection *c, struct request *rq,
+    unsigned status, const char *type, const void *data, size_t len)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len,
 	    (void *)data, MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result ok;
 
 	if (r == NULL)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	ok = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ok;
+	return send_response(s, c, rq, status, r, len);
 }
 
 static enum MHD_Result
-send_text(struct MHD_Connection *c, unsigned status, const char *text)
+send_text(struct server *s, struct MHD_Connection *c, struct request *rq,
+    unsigned status, const char *text)
 {
-	return send_buf(c, status, "text/plain; charset=utf-8", text,
+	return send_buf(s, c, rq, status, "text/plain; charset=utf-8", text,
 	    strlen(text));
 }
 
 static enum MHD_Result
-send_file(struct MHD_Connection *c, const char *path, const char *type)
+send_file(struct server *s, struct MHD_Connection *c, struct request *rq,
+    const char *path, const char *type)
 {
 	struct MHD_Response *r;
 	struct stat st;
-	enum MHD_Result ok;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return send_text(c, MHD_HTTP_NOT_FOUND, "not published yet\n");
+		return send_text(s, c, rq, MHD_HTTP_NOT_FOUND,
+		    "not published yet\n");
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    (r = MHD_create_response_from_fd((uint64_t)st.st_size, fd)) ==
 	    NULL) {
 		close(fd);
-		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "error\n");
+		return send_text(s, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "error\n");
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	ok = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
+	return send_response(s, c, rq, MHD_HTTP_OK, r, (uint64_t)st.st_size);
+}
+
+/* An OCSP response with no answer in it (malformedRequest, internalError). */
+static enum MHD_Result
+send_ocsp_error(struct server *s, struct MHD_Connection *c,
+    struct request *rq, enum pki_ocsp_status status)
+{
+	struct jbuf out;
+	enum MHD_Result ok;
+
+	jbuf_init(&out);
+	if (pki_ocsp_error_response(status, &out))
+		return MHD_NO;
+	rq->ocsp_status = (int)status;
+	ok = send_buf(s, c, rq, MHD_HTTP_OK, "application/ocsp-response",
+	    out.data, out.len);
+	jbuf_free(&out);
 	return ok;
 }
 
 static enum MHD_Result
-send_ocsp(struct server *s, struct MHD_Connection *c, const uint8_t *req,
-    size_t len)
+send_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
+    const uint8_t *req, size_t len)
 {
 	struct ca_ocsp_answer ans;
 	struct jbuf out;
@@ -164,12 +199,68 @@ send_ocsp(struct server *s, struct MHD_Connection *c, const uint8_t *req,
 	jbuf_init(&out);
 	if (ca_ocsp_respond(s->ca, req, len, &out, &ans) != JPKI_OK) {
 		/* No response could be made: say so in OCSP's own terms. */
-		out.len = 0;
-		if (pki_ocsp_error_response(PKI_OCSP_INTERNAL_ERROR, &out))
-			return MHD_NO;
+		jbuf_free(&out);
+		return send_ocsp_error(s, c, rq, PKI_OCSP_INTERNAL_ERROR);
 	}
-	ok = send_buf(c, MHD_HTTP_OK, "application/ocsp-response", out.data,
-	    out.len);
+	rq->ocsp_status = ans.status;
+	ok = send_buf(s, c, rq, MHD_HTTP_OK, "application/ocsp-response",
+	    out.data, out.len);
+	jbuf_free(&out);
+	return ok;
+}
+
+/* The store answers a trivial read on a connection opened now (the file
+ * the config names is still there and readable, not only the one this
+ * process opened at start) and on the server's own; the responder keys
+ * are still held.  JPKI_OK, or the error with its message. */
+static int
+server_health(struct server *s)
+{
+	struct store *fresh = NULL;
+	int r, v;
+
+	if ((r = store_open_readonly(datadir_root(s->dd),
+	    datadir_config(s->dd), &fresh)) == JPKI_OK)
+		r = store_schema_version(fresh, &v);
+	store_close(&fresh);
+	if (r == JPKI_OK)
+		r = store_schema_version(datadir_store(s->dd), &v);
+	if (r == JPKI_OK)
+		r = ca_responders_ready(s->ca);
+	return r;
+}
+
+static enum MHD_Result
+route_healthz(struct server *s, struct MHD_Connection *c, struct request *rq)
+{
+	char why[400];
+	const char *m;
+
+	if (server_health(s) == JPKI_OK)
+		return send_text(s, c, rq, MHD_HTTP_OK, "ok\n");
+	/* One line: the error's message, no newline inside. */
+	m = jpki_errmsg();
+	snprintf(why, sizeof(why), "unhealthy: %s\n", m[0] ? m : "error");
+	for (char *p = why; *p != '\0'; p++)
+		if ((*p == '\n' || *p == '\r') && p[1] != '\0')
+			*p = ' ';
+	return send_text(s, c, rq, MHD_HTTP_SERVICE_UNAVAILABLE, why);
+}
+
+static enum MHD_Result
+route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
+{
+	struct jbuf out;
+	enum MHD_Result ok;
+
+	jbuf_init(&out);
+	if (server_metrics_render(&s->metrics, &out) != JPKI_OK) {
+		jbuf_free(&out);
+		return send_text(s, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "error\n");
+	}
+	ok = send_buf(s, c, rq, MHD_HTTP_OK,
+	    "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
 	jbuf_free(&out);
 	return ok;
 }
@@ -191,7 +282,8 @@ type_at(const char *p, const char **end)
 
 /* /crl/<type>/<n|full>.crl */
 static enum MHD_Result
-route_crl(struct server *s, struct MHD_Connection *c, const char *rest)
+route_crl(struct server *s, struct MHD_Connection *c, struct request *rq,
+    const char *rest)
 {
 	char path[JPKI_PATH_MAX + 32];
 	const char *p;
@@ -199,19 +291,78 @@ route_crl(struct server *s, struct MHD_Connection *c, const char *rest)
 	size_t digits = 0;
 
 	if (t == 0 || *p != '/')
-		return send_text(c, MHD_HTTP_NOT_FOUND, "no such CRL\n");
+		return send_text(s, c, rq, MHD_HTTP_NOT_FOUND, "no such CRL\n");
 	p++;
 	if (strcmp(p, "full.crl") != 0) {
 		while (p[digits] >= '0' && p[digits] <= '9')
 			digits++;
 		if (digits == 0 || digits > 5 || strcmp(p + digits, ".crl") != 0)
-			return send_text(c, MHD_HTTP_NOT_FOUND, "no such CRL\n");
+			return send_text(s, c, rq, MHD_HTTP_NOT_FOUND,
+			    "no such CRL\n");
 	}
 	/* p is at most "99999.crl": it fits beside a data directory path. */
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s", s->crl_dir,
 	    rules_cert_type_name((enum cert_type)t), p) >= sizeof(path))
-		return send_text(c, MHD_HTTP_NOT_FOUND, "no such CRL\n");
-	return send_file(c, path, "application/pkix-crl");
+		return send_text(s, c, rq, MHD_HTTP_NOT_FOUND, "no such CRL\n");
+	return send_file(s, c, rq, path, "application/pkix-crl");
+}
+
+/* /ocsp, /ocsp/<type> (POST) and /ocsp/<type>/<base64> (GET) */
+static enum MHD_Result
+route_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
+    const char *p, int get, int post)
+{
+	if (*p == '/') {
+		const char *after;
+
+		if (type_at(p + 1, &after) != 0 &&
+		    (*after == '\0' || *after == '/'))
+			p = after;
+	}
+	if (post && *p == '\0') {
+		if (rq->too_big)
+			return send_text(s, c, rq, MHD_HTTP_CONTENT_TOO_LARGE,
+			    "OCSP request too large\n");
+		return send_ocsp(s, c, rq, rq->body.data, rq->body.len);
+	}
+	if (get && *p == '/' && p[1] != '\0') {
+		uint8_t req[PKI_OCSP_REQUEST_MAX];
+		size_t len;
+
+		if (server_ocsp_get_decode(p + 1, req, sizeof(req), &len) !=
+		    JPKI_OK)
+			return send_ocsp_error(s, c, rq, PKI_OCSP_MALFORMED);
+		return send_ocsp(s, c, rq, req, len);
+	}
+	return send_text(s, c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, "OCSP: POST "
+	    "the request, or GET /ocsp/<type>/<base64>\n");
+}
+
+/* The request's method and path as the access log records them: bytes
+ * outside printable ASCII as %XX, cut at SERVER_LOG_PATH_MAX. */
+static void
+request_note(struct request *rq, const char *method, const char *url)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	snprintf(rq->method, sizeof(rq->method), "%s", method);
+	for (const unsigned char *u = (const unsigned char *)url; *u; u++) {
+		int plain = *u > 0x20 && *u < 0x7f && *u != '%';
+
+		if (n + (plain ? 1 : 3) > SERVER_LOG_PATH_MAX) {
+			rq->path_cut = 1;
+			break;
+		}
+		if (plain) {
+			rq->path[n++] = (char)*u;
+		} else {
+			rq->path[n++] = '%';
+			rq->path[n++] = hex[*u >> 4];
+			rq->path[n++] = hex[*u & 15];
+		}
+	}
+	rq->path[n] = '\0';
 }
 
 static enum MHD_Result
@@ -220,7 +371,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
     size_t *upload_size, void **con_cls)
 {
 	struct server *s = cls;
-	struct body *b = *con_cls;
+	struct request *rq = *con_cls;
 	int post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
 	int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
@@ -228,94 +379,96 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	int t;
 
 	(void)version;
-	if (b == NULL) {
-		if ((b = calloc(1, sizeof(*b))) == NULL)
+	if (rq == NULL) {
+		if ((rq = calloc(1, sizeof(*rq))) == NULL)
 			return MHD_NO;
-		jbuf_init(&b->b);
-		*con_cls = b;
+		jbuf_init(&rq->body);
+		rq->start_us = server_monotonic_us();
+		rq->ocsp_status = -1;
+		request_note(rq, method, url);
+		rq->after_drain = atomic_load(&s->draining);
+		atomic_fetch_add(&s->metrics.in_flight, 1);
+		*con_cls = rq;
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
-		if (!b->too_big && b->b.len + *upload_size <= SERVER_BODY_MAX)
-			(void)jbuf_put(&b->b, upload, *upload_size);
+		if (!rq->too_big && rq->body.len + *upload_size <= SERVER_BODY_MAX)
+			(void)jbuf_put(&rq->body, upload, *upload_size);
 		else
-			b->too_big = 1;
+			rq->too_big = 1;
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	/* Shutting down: a request whose headers arrived after, on a
+	 * kept-alive connection, is not begun (the connection closes after
+	 * this answer); one begun before is answered. */
+	if (rq->after_drain)
+		return send_text(s, c, rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "shutting down\n");
 	if (strlen(url) > SERVER_URL_MAX)
-		return send_text(c, MHD_HTTP_URI_TOO_LONG, "URL too long\n");
+		return send_text(s, c, rq, MHD_HTTP_URI_TOO_LONG,
+		    "URL too long\n");
 	if (strncmp(url, "/ocsp", 5) == 0 && (url[5] == '\0' || url[5] == '/')) {
-		p = url + 5;
-		if (*p == '/') {
-			const char *after;
-
-			if (type_at(p + 1, &after) != 0 &&
-			    (*after == '\0' || *after == '/'))
-				p = after;
-		}
-		if (post && *p == '\0') {
-			if (b->too_big)
-				return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
-				    "OCSP request too large\n");
-			return send_ocsp(s, c, b->b.data, b->b.len);
-		}
-		if (get && *p == '/' && p[1] != '\0') {
-			uint8_t req[PKI_OCSP_REQUEST_MAX];
-			size_t len;
-
-			if (server_ocsp_get_decode(p + 1, req, sizeof(req),
-			    &len) != JPKI_OK) {
-				struct jbuf out;
-				enum MHD_Result ok;
-
-				jbuf_init(&out);
-				if (pki_ocsp_error_response(PKI_OCSP_MALFORMED,
-				    &out))
-					return MHD_NO;
-				ok = send_buf(c, MHD_HTTP_OK,
-				    "application/ocsp-response", out.data,
-				    out.len);
-				jbuf_free(&out);
-				return ok;
-			}
-			return send_ocsp(s, c, req, len);
-		}
-		return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "OCSP: POST "
-		    "the request, or GET /ocsp/<type>/<base64>\n");
+		rq->route = ROUTE_OCSP;
+		return route_ocsp(s, c, rq, url + 5, get, post);
 	}
 	if (!get)
-		return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only\n");
-	if (strcmp(url, "/") == 0)
-		return send_text(c, MHD_HTTP_OK,
+		return send_text(s, c, rq, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "GET only\n");
+	if (strcmp(url, "/") == 0) {
+		rq->route = ROUTE_INDEX;
+		return send_text(s, c, rq, MHD_HTTP_OK,
 		    "openjpki\n"
 		    "  /ca/sign.der /ca/auth.der          CA certificates\n"
 		    "  /crl/<sign|auth>/<n>.crl, full.crl CRLs\n"
 		    "  /ocsp/<sign|auth>                  OCSP (POST, or GET "
-		    "/<base64>)\n");
-	if (strncmp(url, "/crl/", 5) == 0)
-		return route_crl(s, c, url + 5);
+		    "/<base64>)\n"
+		    "  /healthz /metrics                  operations\n");
+	}
+	if (strcmp(url, "/healthz") == 0) {
+		rq->route = ROUTE_HEALTHZ;
+		return route_healthz(s, c, rq);
+	}
+	if (strcmp(url, "/metrics") == 0) {
+		rq->route = ROUTE_METRICS;
+		return route_metrics(s, c, rq);
+	}
+	if (strncmp(url, "/crl/", 5) == 0) {
+		rq->route = ROUTE_CRL;
+		return route_crl(s, c, rq, url + 5);
+	}
 	if (strncmp(url, "/ca/", 4) == 0 &&
-	    (t = type_at(url + 4, &p)) != 0 && strcmp(p, ".der") == 0)
-		return send_buf(c, MHD_HTTP_OK, "application/pkix-cert",
+	    (t = type_at(url + 4, &p)) != 0 && strcmp(p, ".der") == 0) {
+		rq->route = ROUTE_CA;
+		return send_buf(s, c, rq, MHD_HTTP_OK, "application/pkix-cert",
 		    s->ca_der[t], s->ca_der_len[t]);
-	return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+	}
+	return send_text(s, c, rq, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
+/* A request is over (answered, or its client gone): count it, log it. */
 static void
 completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode why)
 {
-	struct body *b = *con_cls;
+	struct server *s = cls;
+	struct request *rq = *con_cls;
+	const union MHD_ConnectionInfo *ci;
 
-	(void)cls;
-	(void)c;
-	(void)why;
-	if (b != NULL) {
-		jbuf_free(&b->b);
-		free(b);
-		*con_cls = NULL;
+	if (rq == NULL)
+		return;
+	if (rq->status != 0) {
+		server_metrics_count(&s->metrics, rq->route, rq->status,
+		    server_monotonic_us() - rq->start_us);
+		ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		access_log_write(s->log, rq, ci != NULL ? ci->client_addr :
+		    NULL, why == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	}
+	atomic_fetch_sub(&s->metrics.in_flight, 1);
+	jbuf_free(&rq->body);
+	free(rq);
+	*con_cls = NULL;
 }
 
 int
@@ -324,7 +477,8 @@ server_start(const struct server_options *o, struct server **out)
 	struct sockaddr_storage ss;
 	struct server *s;
 	const union MHD_DaemonInfo *info;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	/* ITC: so that server_drain() can stop accepting (quiesce). */
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
 	int r;
 
 	*out = NULL;
@@ -348,6 +502,9 @@ server_start(const struct server_options *o, struct server **out)
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	if (o->access_log != NULL &&
+	    (r = access_log_open(o->access_log, &s->log)) != JPKI_OK)
+		goto fail;
 	/* The CA keys stay out of the network-facing process: the data
 	 * directory read-only, the responder keys only. */
 	if ((r = datadir_open(o->data_dir, DATADIR_READ_ONLY, &s->dd)) ||
@@ -384,6 +541,37 @@ fail:
 	return r;
 }
 
+/* Close the listening socket (new connections are refused at once rather
+ * than left in its backlog); requests that arrive after on kept-alive
+ * connections get 503 and a closed connection.  Once only. */
+void
+server_stop_accepting(struct server *s)
+{
+	MHD_socket fd;
+
+	if (atomic_exchange(&s->draining, 1))
+		return;
+	if ((fd = MHD_quiesce_daemon(s->d)) != MHD_INVALID_SOCKET)
+		close(fd);
+}
+
+int
+server_drain(struct server *s, unsigned timeout_ms)
+{
+	uint64_t until = server_monotonic_us() + (uint64_t)timeout_ms * 1000u;
+	long left;
+
+	server_stop_accepting(s);
+	while ((left = atomic_load(&s->metrics.in_flight)) > 0 &&
+	    server_monotonic_us() < until) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+	return left > 0 ? jpki_fail(JPKI_ERR_IO, "%ld requests were still "
+	    "being answered after %u ms", left, timeout_ms) : JPKI_OK;
+}
+
 unsigned
 server_port(const struct server *s)
 {
@@ -401,6 +589,7 @@ server_stop(struct server **sp)
 		MHD_stop_daemon(s->d);
 	ca_close(&s->ca);
 	datadir_close(&s->dd);
+	access_log_close(&s->log);
 	for (int t = 0; t < 3; t++)
 		OPENSSL_free(s->ca_der[t]);
 	free(s);

@@ -8,6 +8,8 @@
  *   POST /ocsp/<sign|auth>, /ocsp   an OCSP request (AIA OCSP, RFC 6960)
  *   GET  /ocsp/<sign|auth>/<b64>    the same, base64 in the URL (RFC 6960
  *                                   appendix A.1, RFC 5019)
+ *   GET  /healthz                   200 "ok", or 503 and one line saying why
+ *   GET  /metrics                   Prometheus text format (metrics.c)
  *
  * OCSP answers come from the store at the moment of the request, so a
  * revocation committed by any process shows at once.  CRLs are the files
@@ -33,11 +35,21 @@ struct server_options {
 	const char *data_dir;
 	const char *host;          /* numeric IPv4 or IPv6 address */
 	unsigned port;             /* 0: any free port (see server_port) */
+	const char *access_log;    /* a file to append a JSON line per
+	                              request to, or NULL */
 };
 
 struct server;
 int server_start(const struct server_options *o, struct server **out);
 unsigned server_port(const struct server *s);
+/* Graceful shutdown, before server_stop: server_stop_accepting closes the
+ * listening socket and refuses requests that arrive on open connections
+ * (503); server_drain does that too, then waits at most timeout_ms for
+ * the requests begun to be answered (JPKI_ERR_IO if some were not;
+ * server_stop then cuts them off). */
+#define SERVER_DRAIN_MS 10000
+void server_stop_accepting(struct server *s);
+int server_drain(struct server *s, unsigned timeout_ms);
 void server_stop(struct server **s);
 
 /* The DER request in the tail of an OCSP GET URL: percent-decoded, then

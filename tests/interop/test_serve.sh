@@ -16,7 +16,8 @@ set -euo pipefail
 # Real time: the answers are checked by openssl against its own clock.
 unset JPKI_NOW
 
-PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. "$(dirname "$0")/serve_lib.sh"
+PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 ok init --data "$DATA" --base-url "$BASE"
 ok ca export --out "$TMP/ca"
@@ -26,23 +27,7 @@ TARO=$(add_resident "$(individual_number 12345678901)" "山田 太郎" \
 SERIAL=$(issue "$TARO" sign "$TMP/sign.pem")
 ok crl generate
 
-SERVER_PID=
-stop_server() {
-	if [ -n "$SERVER_PID" ]; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-		SERVER_PID=
-	fi
-}
-trap 'stop_server; rm -rf "$TMP"' EXIT
-
-"$JPKI" serve --listen "127.0.0.1:$PORT" >"$TMP/serve.out" 2>"$TMP/serve.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-	grep -q '^jpki: serving' "$TMP/serve.out" 2>/dev/null && break
-	kill -0 "$SERVER_PID" 2>/dev/null || fail "jpki serve exited: $(cat "$TMP/serve.err")"
-	sleep 0.1
-done
+start_server --listen "127.0.0.1:$PORT"
 grep -q "^jpki: serving $BASE/" "$TMP/serve.out" || fail "jpki serve did not say it serves $BASE: $(cat "$TMP/serve.out")"
 
 # http METHOD PATH [BODY_FILE]: print "STATUS" and save the body to $TMP/body.
