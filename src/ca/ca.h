@@ -141,6 +141,8 @@ struct ca_ocsp_answer {
 	int status;                 /* enum pki_ocsp_status of the response */
 	char why[320];              /* for an error status: the reason */
 	enum cert_type type;        /* the CA that answered */
+	int64_t this_update;        /* successful: the answers' thisUpdate */
+	int64_t next_update;        /* and nextUpdate (HTTP caching, RFC 5019) */
 	size_t n;
 	struct ca_ocsp_cert cert[8];
 };

@@ -1,9 +1,14 @@
 /*
- * server.c: the routes of server.h on libmicrohttpd, one polling thread.
- * Paths are matched exactly against the forms the certificates carry;
- * anything else is 404, a wrong method 405, an oversized body 413.  Every
- * answer goes through send_response(), which notes its status and size for
- * the metrics and the access log, counted when the request completes.
+ * server.c: the routes of server.h on libmicrohttpd, a pool of threads, one
+ * per core, each polling its own connections with epoll.  Each thread
+ * answers with its own worker (its own read-only store connection and its
+ * own CAs with their signer session), made on its first request: nothing
+ * on the answering path is shared but the atomics of the metrics, so it
+ * takes no lock.  Paths are matched exactly against the forms the
+ * certificates carry; anything else is 404, a wrong method 405, an
+ * oversized body 413.  Every answer goes through send_response(), which
+ * notes its status and size for the metrics and the access log, counted
+ * when the request completes.
  */
 #include "server/server_impl.h"
 #include "ca/ca.h"
@@ -14,6 +19,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +27,24 @@
 #include <time.h>
 #include <unistd.h>
 
-struct server {
-	struct MHD_Daemon *d;
+/* What one libmicrohttpd thread answers with: its own store connection
+ * (the read-only data directory, opened again) and its own CAs (the
+ * responder keys, the lazily made OCSP state, the signer session). */
+struct worker {
+	struct server *s;
 	struct datadir *dd;
 	struct ca *ca;
+	struct worker *next;        /* the server's list, for server_stop */
+};
+
+struct server {
+	struct MHD_Daemon *d;
+	/* Opened at start, so that a data directory or a key that is not
+	 * there fails `jpki serve` at once; the answers use the workers'. */
+	struct datadir *dd;
+	struct ca *ca;
+	pthread_mutex_t workers_lock;   /* taken only to add a worker */
+	struct worker *workers;
 	char crl_dir[JPKI_PATH_MAX];
 	uint8_t *ca_der[3];
 	size_t ca_der_len[3];
@@ -106,6 +126,40 @@ server_ocsp_get_decode(const char *tail, uint8_t *out, size_t cap,
 	return JPKI_OK;
 }
 
+/* ---- workers --------------------------------------------------------------- */
+
+/* The calling thread's worker: libmicrohttpd's threads live as long as the
+ * daemon, and the server frees the workers after stopping it. */
+static _Thread_local struct worker *this_worker;
+
+static int
+worker_get(struct server *s, struct worker **out)
+{
+	struct worker *w = this_worker;
+	int r;
+
+	if (w != NULL && w->s == s) {
+		*out = w;
+		return JPKI_OK;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	w->s = s;
+	if ((r = datadir_open(datadir_root(s->dd), DATADIR_READ_ONLY,
+	    &w->dd)) || (r = ca_open(w->dd, CA_KEYS_OCSP, &w->ca))) {
+		datadir_close(&w->dd);
+		free(w);
+		return r;
+	}
+	pthread_mutex_lock(&s->workers_lock);
+	w->next = s->workers;
+	s->workers = w;
+	pthread_mutex_unlock(&s->workers_lock);
+	this_worker = w;
+	*out = w;
+	return JPKI_OK;
+}
+
 /* ---- answering ----------------------------------------------------------- */
 
 /* Queue r on the request's connection and note its status and size.
@@ -148,25 +202,55 @@ send_text(struct server *s, struct MHD_Connection *c, struct request *rq,
 	    strlen(text));
 }
 
+/* A published file (a CRL), with Last-Modified (its time of publication)
+ * and an ETag made from its inode, size and modification time (a CRL is
+ * replaced by rename, so each publication is a new inode; hashing a full
+ * CRL on every request would cost more than sending it): 304 Not Modified
+ * when the client's copy is current (RFC 9110 13.1). */
 static enum MHD_Result
 send_file(struct server *s, struct MHD_Connection *c, struct request *rq,
     const char *path, const char *type)
 {
 	struct MHD_Response *r;
 	struct stat st;
+	char etag[80], modified[HTTP_DATE_LEN];
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return send_text(s, c, rq, MHD_HTTP_NOT_FOUND,
 		    "not published yet\n");
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (r = MHD_create_response_from_fd((uint64_t)st.st_size, fd)) ==
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return send_text(s, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "error\n");
+	}
+	snprintf(etag, sizeof(etag), "\"%llx-%llx-%llx\"",
+	    (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+	    (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
+	    (unsigned long long)st.st_mtim.tv_nsec);
+	http_date_format((int64_t)st.st_mtim.tv_sec, modified);
+	if (http_not_modified(c, etag, (int64_t)st.st_mtim.tv_sec)) {
+		close(fd);
+		if ((r = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT)) == NULL)
+			return MHD_NO;
+		/* libmicrohttpd 0.9.75 adds "Content-Length: 0" to a 304
+		 * whatever we say (RFC 9110 8.6 wants none, or the 200's):
+		 * setting ours gives two (docs/serve.md). */
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED,
+		    modified);
+		return send_response(s, c, rq, MHD_HTTP_NOT_MODIFIED, r, 0);
+	}
+	if ((r = MHD_create_response_from_fd((uint64_t)st.st_size, fd)) ==
 	    NULL) {
 		close(fd);
 		return send_text(s, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "error\n");
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, modified);
 	return send_response(s, c, rq, MHD_HTTP_OK, r, (uint64_t)st.st_size);
 }
 
@@ -188,23 +272,54 @@ send_ocsp_error(struct server *s, struct MHD_Connection *c,
 	return ok;
 }
 
+/* The caching headers of RFC 5019 section 6.2 on a successful answer to a
+ * GET: a cache may keep it until nextUpdate (the answer says so itself). */
+static void
+ocsp_cache_headers(struct MHD_Response *r, const struct ca_ocsp_answer *ans,
+    const struct jbuf *out)
+{
+	char date[HTTP_DATE_LEN], etag[HTTP_ETAG_LEN], cc[96];
+	int64_t age = ans->next_update - jpki_now();
+
+	http_date_format(ans->this_update, date);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, date);
+	http_date_format(ans->next_update, date);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_EXPIRES, date);
+	http_etag_of(out->data, out->len, etag);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+	snprintf(cc, sizeof(cc), "max-age=%lld, public, no-transform, "
+	    "must-revalidate", (long long)(age > 0 ? age : 0));
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
+}
+
 static enum MHD_Result
 send_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
-    const uint8_t *req, size_t len)
+    const uint8_t *req, size_t len, int get)
 {
 	struct ca_ocsp_answer ans;
+	struct MHD_Response *r;
+	struct worker *w;
 	struct jbuf out;
 	enum MHD_Result ok;
 
 	jbuf_init(&out);
-	if (ca_ocsp_respond(s->ca, req, len, &out, &ans) != JPKI_OK) {
+	if (worker_get(s, &w) != JPKI_OK ||
+	    ca_ocsp_respond(w->ca, req, len, &out, &ans) != JPKI_OK) {
 		/* No response could be made: say so in OCSP's own terms. */
 		jbuf_free(&out);
 		return send_ocsp_error(s, c, rq, PKI_OCSP_INTERNAL_ERROR);
 	}
 	rq->ocsp_status = ans.status;
-	ok = send_buf(s, c, rq, MHD_HTTP_OK, "application/ocsp-response",
-	    out.data, out.len);
+	if ((r = MHD_create_response_from_buffer(out.len, out.data,
+	    MHD_RESPMEM_MUST_COPY)) == NULL) {
+		jbuf_free(&out);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/ocsp-response");
+	if (get && ans.status == PKI_OCSP_SUCCESSFUL)
+		ocsp_cache_headers(r, &ans, &out);
+	ok = send_response(s, c, rq, MHD_HTTP_OK, r, out.len);
 	jbuf_free(&out);
 	return ok;
 }
@@ -217,16 +332,19 @@ static int
 server_health(struct server *s)
 {
 	struct store *fresh = NULL;
+	struct worker *w;
 	int r, v;
 
-	if ((r = store_open_readonly(datadir_root(s->dd),
-	    datadir_config(s->dd), &fresh)) == JPKI_OK)
+	if ((r = worker_get(s, &w)) != JPKI_OK)
+		return r;
+	if ((r = store_open_readonly(datadir_root(w->dd),
+	    datadir_config(w->dd), &fresh)) == JPKI_OK)
 		r = store_schema_version(fresh, &v);
 	store_close(&fresh);
 	if (r == JPKI_OK)
-		r = store_schema_version(datadir_store(s->dd), &v);
+		r = store_schema_version(datadir_store(w->dd), &v);
 	if (r == JPKI_OK)
-		r = ca_responders_ready(s->ca);
+		r = ca_responders_ready(w->ca);
 	return r;
 }
 
@@ -323,7 +441,7 @@ route_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
 		if (rq->too_big)
 			return send_text(s, c, rq, MHD_HTTP_CONTENT_TOO_LARGE,
 			    "OCSP request too large\n");
-		return send_ocsp(s, c, rq, rq->body.data, rq->body.len);
+		return send_ocsp(s, c, rq, rq->body.data, rq->body.len, 0);
 	}
 	if (get && *p == '/' && p[1] != '\0') {
 		uint8_t req[PKI_OCSP_REQUEST_MAX];
@@ -332,7 +450,7 @@ route_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
 		if (server_ocsp_get_decode(p + 1, req, sizeof(req), &len) !=
 		    JPKI_OK)
 			return send_ocsp_error(s, c, rq, PKI_OCSP_MALFORMED);
-		return send_ocsp(s, c, rq, req, len);
+		return send_ocsp(s, c, rq, req, len, 1);
 	}
 	return send_text(s, c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, "OCSP: POST "
 	    "the request, or GET /ocsp/<type>/<base64>\n");
@@ -478,7 +596,8 @@ server_start(const struct server_options *o, struct server **out)
 	struct server *s;
 	const union MHD_DaemonInfo *info;
 	/* ITC: so that server_drain() can stop accepting (quiesce). */
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
+	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC;
+	unsigned threads = o->threads;
 	int r;
 
 	*out = NULL;
@@ -500,8 +619,16 @@ server_start(const struct server_options *o, struct server **out)
 		return jpki_fail(JPKI_ERR_INPUT, "listen: '%s' is not a "
 		    "numeric IPv4 or IPv6 address", o->host);
 	}
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	if (threads > SERVER_THREADS_MAX)
+		threads = SERVER_THREADS_MAX;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	pthread_mutex_init(&s->workers_lock, NULL);
 	if (o->access_log != NULL &&
 	    (r = access_log_open(o->access_log, &s->log)) != JPKI_OK)
 		goto fail;
@@ -526,6 +653,7 @@ server_start(const struct server_options *o, struct server **out)
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_END);
 	if (s->d == NULL) {
 		r = jpki_fail(JPKI_ERR_IO, "cannot listen on %s port %u (in "
@@ -587,6 +715,16 @@ server_stop(struct server **sp)
 		return;
 	if (s->d != NULL)
 		MHD_stop_daemon(s->d);
+	/* The daemon's threads are gone: nobody uses a worker any more. */
+	while (s->workers != NULL) {
+		struct worker *w = s->workers;
+
+		s->workers = w->next;
+		ca_close(&w->ca);
+		datadir_close(&w->dd);
+		free(w);
+	}
+	pthread_mutex_destroy(&s->workers_lock);
 	ca_close(&s->ca);
 	datadir_close(&s->dd);
 	access_log_close(&s->log);

@@ -13,9 +13,11 @@
  *
  * OCSP answers come from the store at the moment of the request, so a
  * revocation committed by any process shows at once.  CRLs are the files
- * `jpki crl generate` published.  Requests are handled on one thread with
- * one store connection; bodies and URLs are bounded (SERVER_BODY_MAX,
- * SERVER_URL_MAX) before anything reads them.
+ * `jpki crl generate` published.  Requests are answered by a pool of
+ * threads, one per core, each with its own store connection and signer
+ * session; bodies and URLs are bounded (SERVER_BODY_MAX, SERVER_URL_MAX)
+ * before anything reads them.  GET answers carry HTTP caching headers
+ * (RFC 5019 6.2 for OCSP; ETag and Last-Modified with 304 for CRLs).
  */
 #ifndef JPKI_SERVER_H
 #define JPKI_SERVER_H
@@ -37,7 +39,9 @@ struct server_options {
 	unsigned port;             /* 0: any free port (see server_port) */
 	const char *access_log;    /* a file to append a JSON line per
 	                              request to, or NULL */
+	unsigned threads;          /* answering threads; 0: one per core */
 };
+#define SERVER_THREADS_MAX 256
 
 struct server;
 int server_start(const struct server_options *o, struct server **out);

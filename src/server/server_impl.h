@@ -73,6 +73,20 @@ struct request {
 	int path_cut;
 };
 
+/* ---- HTTP caching (http_cache.c) ---- */
+struct MHD_Connection;
+#define HTTP_DATE_LEN 64        /* "Sun, 06 Nov 1994 08:49:37 GMT" (29), room
+                                   for any int the compiler imagines */
+#define HTTP_ETAG_LEN 35        /* a quoted 32-digit hex tag and NUL */
+void http_date_format(int64_t t, char buf[static HTTP_DATE_LEN]);
+int http_date_parse(const char *s, int64_t *out);
+/* A strong entity tag: the first 128 bits of the SHA-256 of the body. */
+void http_etag_of(const void *data, size_t len, char buf[static HTTP_ETAG_LEN]);
+/* 1 if the request's If-None-Match lists etag, or, without one, its
+ * If-Modified-Since is not before last_modified: answer 304. */
+int http_not_modified(struct MHD_Connection *c, const char *etag,
+    int64_t last_modified);
+
 /* Microseconds on the monotonic clock. */
 uint64_t server_monotonic_us(void);
 
