@@ -651,8 +651,12 @@ server_start(const struct server_options *o, struct server **out)
 	s->d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handler,
 	    s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)SERVER_CONNECTIONS_MAX,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)SERVER_CONNECTIONS_PER_CLIENT,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)SERVER_CONNECTION_MEMORY,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)SERVER_IDLE_SECONDS,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_END);
 	if (s->d == NULL) {

@@ -33,6 +33,20 @@
  * percent-encoded, with room for the path. */
 #define SERVER_URL_MAX 32768
 
+/* Hostile clients (slowloris, idle connections held open): connections at
+ * most, and from one client address at most, so that one client cannot
+ * take the server's connections; the memory of one connection (its
+ * request line and headers must fit: a longest URL and 16 KiB of
+ * headers), so that 1,000 connections take at most 48 MiB; and the
+ * seconds a connection may stay silent.  Not enforced yet: a deadline for
+ * a whole request (libmicrohttpd 0.9.75 restarts the idle timeout at every
+ * byte, so a client trickling a byte every few seconds from many
+ * addresses still holds connections: docs/serve.md). */
+#define SERVER_CONNECTIONS_MAX 1000
+#define SERVER_CONNECTIONS_PER_CLIENT 32
+#define SERVER_CONNECTION_MEMORY (SERVER_URL_MAX + 16384)
+#define SERVER_IDLE_SECONDS 10
+
 struct server_options {
 	const char *data_dir;
 	const char *host;          /* numeric IPv4 or IPv6 address */
