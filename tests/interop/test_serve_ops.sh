@@ -11,19 +11,10 @@
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 
-[ -n "$PYTHON" ] || fail "python3 is needed"
 command -v curl >/dev/null || fail "curl is needed (scripts/install-deps.sh)"
 command -v promtool >/dev/null || fail "promtool is needed (Debian prometheus; scripts/install-deps.sh)"
-unset JPKI_NOW
-
 . "$(dirname "$0")/serve_lib.sh"
-PORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
-ok init --data "$DATA" --base-url "$BASE"
-ok ca export --out "$TMP/ca"
-SIGN_CA=$TMP/ca/sign-ca.pem
-TARO=$(add_resident "$(individual_number 12345678901)" "山田 太郎" \
-	"東京都千代田区千代田1-1" 1980-05-15 male)
+serve_init
 issue "$TARO" sign "$TMP/sign.pem" >/dev/null
 ok crl generate
 LOG=$TMP/access.log
