@@ -50,6 +50,7 @@ struct server {
 	size_t ca_der_len[3];
 	unsigned port;
 	struct server_metrics metrics;
+	struct deadlines *deadlines;
 	struct access_log *log;
 	atomic_int draining;        /* server_drain() has begun */
 };
@@ -372,7 +373,13 @@ route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
 	enum MHD_Result ok;
 
 	jbuf_init(&out);
-	if (server_metrics_render(&s->metrics, &out) != JPKI_OK) {
+	if (server_metrics_render(&s->metrics, &out) != JPKI_OK ||
+	    jbuf_printf(&out,
+	    "# HELP jpki_serve_connections_cut_total Connections closed "
+	    "because their request was not in within %d s.\n"
+	    "# TYPE jpki_serve_connections_cut_total counter\n"
+	    "jpki_serve_connections_cut_total %lu\n", SERVER_REQUEST_SECONDS,
+	    deadlines_reaped(s->deadlines)) != JPKI_OK) {
 		jbuf_free(&out);
 		return send_text(s, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "error\n");
@@ -517,6 +524,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	deadlines_answering(c);
 	/* Shutting down: a request whose headers arrived after, on a
 	 * kept-alive connection, is not begun (the connection closes after
 	 * this answer); one begun before is answered. */
@@ -583,6 +591,7 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		access_log_write(s->log, rq, ci != NULL ? ci->client_addr :
 		    NULL, why == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	}
+	deadlines_answered(c);
 	atomic_fetch_sub(&s->metrics.in_flight, 1);
 	jbuf_free(&rq->body);
 	free(rq);
@@ -632,6 +641,8 @@ server_start(const struct server_options *o, struct server **out)
 	if (o->access_log != NULL &&
 	    (r = access_log_open(o->access_log, &s->log)) != JPKI_OK)
 		goto fail;
+	if ((r = deadlines_start(&s->deadlines)) != JPKI_OK)
+		goto fail;
 	/* The CA keys stay out of the network-facing process: the data
 	 * directory read-only, the responder keys only. */
 	if ((r = datadir_open(o->data_dir, DATADIR_READ_ONLY, &s->dd)) ||
@@ -651,6 +662,7 @@ server_start(const struct server_options *o, struct server **out)
 	s->d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handler,
 	    s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, deadlines_notify, s->deadlines,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)SERVER_CONNECTIONS_MAX,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned int)SERVER_CONNECTIONS_PER_CLIENT,
@@ -729,6 +741,7 @@ server_stop(struct server **sp)
 		free(w);
 	}
 	pthread_mutex_destroy(&s->workers_lock);
+	deadlines_stop(&s->deadlines);
 	ca_close(&s->ca);
 	datadir_close(&s->dd);
 	access_log_close(&s->log);

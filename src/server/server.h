@@ -37,15 +37,14 @@
  * most, and from one client address at most, so that one client cannot
  * take the server's connections; the memory of one connection (its
  * request line and headers must fit: a longest URL and 16 KiB of
- * headers), so that 1,000 connections take at most 48 MiB; and the
- * seconds a connection may stay silent.  Not enforced yet: a deadline for
- * a whole request (libmicrohttpd 0.9.75 restarts the idle timeout at every
- * byte, so a client trickling a byte every few seconds from many
- * addresses still holds connections: docs/serve.md). */
+ * headers), so that 1,000 connections take at most 48 MiB; the seconds a
+ * connection may stay silent; and the seconds a whole request (headers and
+ * body) may take to arrive, however it trickles (deadline.c). */
 #define SERVER_CONNECTIONS_MAX 1000
 #define SERVER_CONNECTIONS_PER_CLIENT 32
 #define SERVER_CONNECTION_MEMORY (SERVER_URL_MAX + 16384)
 #define SERVER_IDLE_SECONDS 10
+#define SERVER_REQUEST_SECONDS 10
 
 struct server_options {
 	const char *data_dir;

@@ -87,6 +87,21 @@ void http_etag_of(const void *data, size_t len, char buf[static HTTP_ETAG_LEN]);
 int http_not_modified(struct MHD_Connection *c, const char *etag,
     int64_t last_modified);
 
+/* ---- the whole-request deadline (deadline.c) ---- */
+enum MHD_ConnectionNotificationCode;
+struct deadlines;
+int deadlines_start(struct deadlines **out);
+void deadlines_stop(struct deadlines **d);
+/* MHD_OPTION_NOTIFY_CONNECTION: watch a connection from its accept. */
+void deadlines_notify(void *cls, struct MHD_Connection *c,
+    void **socket_context, enum MHD_ConnectionNotificationCode toe);
+/* Its request is in (no deadline while it is answered); its answer is
+ * done (the next request's deadline starts). */
+void deadlines_answering(struct MHD_Connection *c);
+void deadlines_answered(struct MHD_Connection *c);
+/* Connections cut off so far. */
+unsigned long deadlines_reaped(struct deadlines *d);
+
 /* Microseconds on the monotonic clock. */
 uint64_t server_monotonic_us(void);
 

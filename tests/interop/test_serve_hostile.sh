@@ -5,7 +5,9 @@
 # every second; meanwhile 30 fresh `openssl ocsp -url` requests from
 # 127.0.0.1 are each answered, verified, in under 1 s, because the server
 # holds at most SERVER_CONNECTIONS_PER_CLIENT (32) connections from one
-# address.  An oversized header is refused and the server goes on.
+# address.  Trickling connections from many addresses are closed once their
+# request has not arrived within SERVER_REQUEST_SECONDS (10), however they
+# trickle.  An oversized header is refused and the server goes on.
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 
@@ -65,6 +67,39 @@ MEDIAN=$(sort -n "$TMP/times" | sed -n 15p)
 echo "test_serve_hostile: slowloris held $HELD of 1000 connections; openssl ocsp ms: median $MEDIAN, max $MAX"
 [ "$HELD" -le 32 ] || fail "the slowloris client held $HELD connections, more than 32"
 [ "$MAX" -lt 1000 ] || fail "a request took $MAX ms"
+
+check "200 slowloris connections from 10 addresses: each closed once its request is not in within 10 s, though it trickles"
+"$PYTHON" - "$PORT" <<'PY' || fail "trickling connections outlived the request deadline"
+import socket, sys, time
+port = int(sys.argv[1])
+socks = []
+for a in range(10):
+    for i in range(20):
+        s = socket.socket()
+        s.settimeout(2)
+        s.bind(("127.0.1.%d" % (a + 1), 0))
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        socks.append(s)
+start = time.time()
+alive = socks
+while alive and time.time() - start < 14:   # SERVER_REQUEST_SECONDS + 4
+    time.sleep(1)
+    still = []
+    for s in alive:
+        try:
+            s.sendall(b"X")
+            still.append(s)
+        except OSError:
+            s.close()
+    alive = still
+took = time.time() - start
+print("test_serve_hostile: %d of 200 trickling connections left after %.1f s" % (len(alive), took))
+assert not alive and took > 8, (len(alive), took)
+PY
+expect_eq "GET /metrics" "$(curl -s -o "$TMP/metrics" -w '%{http_code}' --max-time 5 "$BASE/metrics")" 200
+CUT=$(awk '$1 == "jpki_serve_connections_cut_total" { print $2 }' "$TMP/metrics")
+[ "${CUT:-0}" -ge 200 ] || fail "connections cut: ${CUT:-none}, want at least 200"
 
 check "an oversized header (64 KiB) is refused; the server goes on answering"
 "$PYTHON" - "$PORT" <<'PY' || fail "oversized header"
