@@ -254,6 +254,21 @@ fail:
 }
 
 int
+ca_responders_ready(struct ca *ca)
+{
+	int r;
+
+	if (!(ca->keys & CA_KEYS_OCSP))
+		return jpki_fail(JPKI_ERR_REFUSED, "opened without the OCSP "
+		    "responder keys");
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(both); i++)
+		if ((r = key_matches(ca, (struct ca_key_id){both[i],
+		    CA_KEY_OCSP}, ca->side[both[i]].ocsp_cert)))
+			return r;
+	return JPKI_OK;
+}
+
+int
 ca_signing_key_check(const struct ca *ca, enum cert_type t)
 {
 	if (!(ca->keys & CA_KEYS_CA))

@@ -42,6 +42,11 @@ int ca_create(struct datadir *dd);
 int ca_open(struct datadir *dd, unsigned keys, struct ca **out);
 void ca_close(struct ca **ca);
 
+/* JPKI_OK if the CA was opened with the OCSP responder keys and the
+ * signer still holds both, each matching its responder certificate (for
+ * a health check: through the key seam, so a token that went away shows). */
+int ca_responders_ready(struct ca *ca);
+
 /* The data directory the CA was opened from. */
 struct datadir *ca_datadir(struct ca *ca);
 X509 *ca_cert(struct ca *ca, enum cert_type type);
@@ -136,6 +141,8 @@ struct ca_ocsp_answer {
 	int status;                 /* enum pki_ocsp_status of the response */
 	char why[320];              /* for an error status: the reason */
 	enum cert_type type;        /* the CA that answered */
+	int64_t this_update;        /* successful: the answers' thisUpdate */
+	int64_t next_update;        /* and nextUpdate (HTTP caching, RFC 5019) */
 	size_t n;
 	struct ca_ocsp_cert cert[8];
 };

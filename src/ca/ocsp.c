@@ -157,5 +157,7 @@ ca_ocsp_respond(struct ca *ca, const uint8_t *der, size_t len,
 	    &(struct responder_sign){ca, (enum cert_type)type}}, out)))
 		return r;
 	ans->status = PKI_OCSP_SUCCESSFUL;
+	ans->this_update = now;
+	ans->next_update = now + CA_OCSP_VALIDITY_SECONDS;
 	return JPKI_OK;
 }

@@ -1,7 +1,9 @@
 /*
  * cli_serve.c: `jpki serve`: the CA certificates, CRLs and OCSP over HTTP at
  * the URIs the certificates carry (src/server/server.h), until SIGINT or
- * SIGTERM.  It listens on loopback unless told otherwise.
+ * SIGTERM, on which it stops accepting and lets the requests begun finish
+ * (server_drain) before it exits.  It listens on loopback unless told
+ * otherwise.
  */
 #include "cli/cli.h"
 #include "server/server.h"
@@ -13,8 +15,10 @@
 #include <string.h>
 
 static const char usage_text[] =
-    "usage: jpki serve [--listen HOST:PORT]   (default 127.0.0.1:8080;\n"
-    "       [::1]:8080 for IPv6; port 0: any free port, printed)\n"
+    "usage: jpki serve [--listen HOST:PORT] [--access-log FILE]\n"
+    "       --listen: default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
+    "                 port 0: any free port, printed\n"
+    "       --access-log: append one JSON line per request to FILE\n"
     "common: --data DIR\n";
 
 /* "127.0.0.1:8080" or "[::1]:8080" into host and port. */
@@ -52,7 +56,7 @@ parse_listen(const char *s, char *host, size_t n, unsigned *port)
 int
 cli_serve(int argc, char **argv)
 {
-	const char *data = NULL, *listen = "127.0.0.1:8080";
+	const char *data = NULL, *listen = "127.0.0.1:8080", *log = NULL;
 	struct server_options o;
 	struct server *s = NULL;
 	char host[64];
@@ -60,6 +64,7 @@ cli_serve(int argc, char **argv)
 	int sig, r;
 	const struct cli_opt opts[] = {
 	    {"listen", CLI_VALUE, .value = &listen},
+	    {"access-log", CLI_VALUE, .value = &log},
 	};
 	struct cli_command cmd = {.usage = usage_text, .opts = opts,
 	    .nopts = JPKI_ARRAY_LEN(opts), .data = &data};
@@ -70,6 +75,7 @@ cli_serve(int argc, char **argv)
 	if ((r = parse_listen(listen, host, sizeof(host), &o.port)) != 0)
 		return r;
 	o.host = host;
+	o.access_log = log;
 	o.data_dir = cli_data_dir(data);
 	/* Blocked before the server's thread starts, so it inherits the mask
 	 * and the signals come to sigwait below. */
@@ -84,7 +90,14 @@ cli_serve(int argc, char **argv)
 	    server_port(s), o.data_dir);
 	fflush(stdout);
 	sigwait(&set, &sig);
+	server_stop_accepting(s);
+	printf("jpki: stopping: accepting nothing new, finishing the "
+	    "requests begun\n");
+	fflush(stdout);
+	r = server_drain(s, SERVER_DRAIN_MS);
 	server_stop(&s);
+	if (r != JPKI_OK)
+		return cli_report(r);
 	printf("jpki: stopped\n");
 	return 0;
 }

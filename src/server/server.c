@@ -1,9 +1,16 @@
 /*
- * server.c: the routes of server.h on libmicrohttpd, one polling thread.
- * Paths are matched exactly against the forms the certificates carry;
- * anything else is 404, a wrong method 405, an oversized body 413.
+ * server.c: the routes of server.h on libmicrohttpd, a pool of threads, one
+ * per core, each polling its own connections with epoll.  Each thread
+ * answers with its own worker (its own read-only store connection and its
+ * own CAs with their signer session), made on its first request: nothing
+ * on the answering path is shared but the atomics of the metrics, so it
+ * takes no lock.  Paths are matched exactly against the forms the
+ * certificates carry; anything else is 404, a wrong method 405, an
+ * oversized body 413.  Every answer goes through send_response(), which
+ * notes its status and size for the metrics and the access log, counted
+ * when the request completes.
  */
-#include "server/server.h"
+#include "server/server_impl.h"
 #include "ca/ca.h"
 #include "pki/pki.h"
 
@@ -12,26 +19,40 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+/* What one libmicrohttpd thread answers with: its own store connection
+ * (the read-only data directory, opened again) and its own CAs (the
+ * responder keys, the lazily made OCSP state, the signer session). */
+struct worker {
+	struct server *s;
+	struct datadir *dd;
+	struct ca *ca;
+	struct worker *next;        /* the server's list, for server_stop */
+};
 
 struct server {
 	struct MHD_Daemon *d;
+	/* Opened at start, so that a data directory or a key that is not
+	 * there fails `jpki serve` at once; the answers use the workers'. */
 	struct datadir *dd;
 	struct ca *ca;
+	pthread_mutex_t workers_lock;   /* taken only to add a worker */
+	struct worker *workers;
 	char crl_dir[JPKI_PATH_MAX];
 	uint8_t *ca_der[3];
 	size_t ca_der_len[3];
 	unsigned port;
-};
-
-/* A request's body as it arrives. */
-struct body {
-	struct jbuf b;
-	int too_big;
+	struct server_metrics metrics;
+	struct deadlines *deadlines;
+	struct access_log *log;
+	atomic_int draining;        /* server_drain() has begun */
 };
 
 /* ---- decoding the GET form of an OCSP request ---------------------------- */
@@ -106,70 +127,265 @@ server_ocsp_get_decode(const char *tail, uint8_t *out, size_t cap,
 	return JPKI_OK;
 }
 
+/* ---- workers --------------------------------------------------------------- */
+
+/* The calling thread's worker: libmicrohttpd's threads live as long as the
+ * daemon, and the server frees the workers after stopping it. */
+static _Thread_local struct worker *this_worker;
+
+static int
+worker_get(struct server *s, struct worker **out)
+{
+	struct worker *w = this_worker;
+	int r;
+
+	if (w != NULL && w->s == s) {
+		*out = w;
+		return JPKI_OK;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	w->s = s;
+	if ((r = datadir_open(datadir_root(s->dd), DATADIR_READ_ONLY,
+	    &w->dd)) || (r = ca_open(w->dd, CA_KEYS_OCSP, &w->ca))) {
+		datadir_close(&w->dd);
+		free(w);
+		return r;
+	}
+	pthread_mutex_lock(&s->workers_lock);
+	w->next = s->workers;
+	s->workers = w;
+	pthread_mutex_unlock(&s->workers_lock);
+	this_worker = w;
+	*out = w;
+	return JPKI_OK;
+}
+
 /* ---- answering ----------------------------------------------------------- */
 
+/* Queue r on the request's connection and note its status and size.
+ * While draining, the connection is closed after it. */
 static enum MHD_Result
-send_buf(struct MHD_Connection *c, unsigned status, const char *type,
-    const void *data, size_t len)
+send_response(struct server *s, struct MHD_Connection *c, struct request *rq,
+    unsigned status, struct MHD_Response *r, uint64_t bytes)
+{
+	enum MHD_Result ok;
+
+	if (atomic_load(&s->draining))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	ok = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	if (ok == MHD_YES) {
+		rq->status = status;
+		rq->bytes = bytes;
+	}
+	return ok;
+}
+
+static enum MHD_Result
+send_buf(struct server *s, struct MHD_Connection *c, struct request *rq,
+    unsigned status, const char *type, const void *data, size_t len)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len,
 	    (void *)data, MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result ok;
 
 	if (r == NULL)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	ok = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ok;
+	return send_response(s, c, rq, status, r, len);
 }
 
 static enum MHD_Result
-send_text(struct MHD_Connection *c, unsigned status, const char *text)
+send_text(struct server *s, struct MHD_Connection *c, struct request *rq,
+    unsigned status, const char *text)
 {
-	return send_buf(c, status, "text/plain; charset=utf-8", text,
+	return send_buf(s, c, rq, status, "text/plain; charset=utf-8", text,
 	    strlen(text));
 }
 
+/* A published file (a CRL), with Last-Modified (its time of publication)
+ * and an ETag made from its inode, size and modification time (a CRL is
+ * replaced by rename, so each publication is a new inode; hashing a full
+ * CRL on every request would cost more than sending it): 304 Not Modified
+ * when the client's copy is current (RFC 9110 13.1). */
 static enum MHD_Result
-send_file(struct MHD_Connection *c, const char *path, const char *type)
+send_file(struct server *s, struct MHD_Connection *c, struct request *rq,
+    const char *path, const char *type)
 {
 	struct MHD_Response *r;
 	struct stat st;
-	enum MHD_Result ok;
+	char etag[80], modified[HTTP_DATE_LEN];
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return send_text(c, MHD_HTTP_NOT_FOUND, "not published yet\n");
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (r = MHD_create_response_from_fd((uint64_t)st.st_size, fd)) ==
+		return send_text(s, c, rq, MHD_HTTP_NOT_FOUND,
+		    "not published yet\n");
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return send_text(s, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "error\n");
+	}
+	snprintf(etag, sizeof(etag), "\"%llx-%llx-%llx\"",
+	    (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+	    (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
+	    (unsigned long long)st.st_mtim.tv_nsec);
+	http_date_format((int64_t)st.st_mtim.tv_sec, modified);
+	if (http_not_modified(c, etag, (int64_t)st.st_mtim.tv_sec)) {
+		close(fd);
+		if ((r = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT)) == NULL)
+			return MHD_NO;
+		/* libmicrohttpd 0.9.75 adds "Content-Length: 0" to a 304
+		 * whatever we say (RFC 9110 8.6 wants none, or the 200's):
+		 * setting ours gives two (docs/serve.md). */
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED,
+		    modified);
+		return send_response(s, c, rq, MHD_HTTP_NOT_MODIFIED, r, 0);
+	}
+	if ((r = MHD_create_response_from_fd((uint64_t)st.st_size, fd)) ==
 	    NULL) {
 		close(fd);
-		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "error\n");
+		return send_text(s, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "error\n");
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	ok = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	return ok;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, modified);
+	return send_response(s, c, rq, MHD_HTTP_OK, r, (uint64_t)st.st_size);
 }
 
+/* An OCSP response with no answer in it (malformedRequest, internalError). */
 static enum MHD_Result
-send_ocsp(struct server *s, struct MHD_Connection *c, const uint8_t *req,
-    size_t len)
+send_ocsp_error(struct server *s, struct MHD_Connection *c,
+    struct request *rq, enum pki_ocsp_status status)
 {
-	struct ca_ocsp_answer ans;
 	struct jbuf out;
 	enum MHD_Result ok;
 
 	jbuf_init(&out);
-	if (ca_ocsp_respond(s->ca, req, len, &out, &ans) != JPKI_OK) {
+	if (pki_ocsp_error_response(status, &out))
+		return MHD_NO;
+	rq->ocsp_status = (int)status;
+	ok = send_buf(s, c, rq, MHD_HTTP_OK, "application/ocsp-response",
+	    out.data, out.len);
+	jbuf_free(&out);
+	return ok;
+}
+
+/* The caching headers of RFC 5019 section 6.2 on a successful answer to a
+ * GET: a cache may keep it until nextUpdate (the answer says so itself). */
+static void
+ocsp_cache_headers(struct MHD_Response *r, const struct ca_ocsp_answer *ans,
+    const struct jbuf *out)
+{
+	char date[HTTP_DATE_LEN], etag[HTTP_ETAG_LEN], cc[96];
+	int64_t age = ans->next_update - jpki_now();
+
+	http_date_format(ans->this_update, date);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, date);
+	http_date_format(ans->next_update, date);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_EXPIRES, date);
+	http_etag_of(out->data, out->len, etag);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+	snprintf(cc, sizeof(cc), "max-age=%lld, public, no-transform, "
+	    "must-revalidate", (long long)(age > 0 ? age : 0));
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
+}
+
+static enum MHD_Result
+send_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
+    const uint8_t *req, size_t len, int get)
+{
+	struct ca_ocsp_answer ans;
+	struct MHD_Response *r;
+	struct worker *w;
+	struct jbuf out;
+	enum MHD_Result ok;
+
+	jbuf_init(&out);
+	if (worker_get(s, &w) != JPKI_OK ||
+	    ca_ocsp_respond(w->ca, req, len, &out, &ans) != JPKI_OK) {
 		/* No response could be made: say so in OCSP's own terms. */
-		out.len = 0;
-		if (pki_ocsp_error_response(PKI_OCSP_INTERNAL_ERROR, &out))
-			return MHD_NO;
+		jbuf_free(&out);
+		return send_ocsp_error(s, c, rq, PKI_OCSP_INTERNAL_ERROR);
 	}
-	ok = send_buf(c, MHD_HTTP_OK, "application/ocsp-response", out.data,
-	    out.len);
+	rq->ocsp_status = ans.status;
+	if ((r = MHD_create_response_from_buffer(out.len, out.data,
+	    MHD_RESPMEM_MUST_COPY)) == NULL) {
+		jbuf_free(&out);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/ocsp-response");
+	if (get && ans.status == PKI_OCSP_SUCCESSFUL)
+		ocsp_cache_headers(r, &ans, &out);
+	ok = send_response(s, c, rq, MHD_HTTP_OK, r, out.len);
+	jbuf_free(&out);
+	return ok;
+}
+
+/* The store answers a trivial read on a connection opened now (the file
+ * the config names is still there and readable, not only the one this
+ * process opened at start) and on the server's own; the responder keys
+ * are still held.  JPKI_OK, or the error with its message. */
+static int
+server_health(struct server *s)
+{
+	struct store *fresh = NULL;
+	struct worker *w;
+	int r, v;
+
+	if ((r = worker_get(s, &w)) != JPKI_OK)
+		return r;
+	if ((r = store_open_readonly(datadir_root(w->dd),
+	    datadir_config(w->dd), &fresh)) == JPKI_OK)
+		r = store_schema_version(fresh, &v);
+	store_close(&fresh);
+	if (r == JPKI_OK)
+		r = store_schema_version(datadir_store(w->dd), &v);
+	if (r == JPKI_OK)
+		r = ca_responders_ready(w->ca);
+	return r;
+}
+
+static enum MHD_Result
+route_healthz(struct server *s, struct MHD_Connection *c, struct request *rq)
+{
+	char why[400];
+	const char *m;
+
+	if (server_health(s) == JPKI_OK)
+		return send_text(s, c, rq, MHD_HTTP_OK, "ok\n");
+	/* One line: the error's message, no newline inside. */
+	m = jpki_errmsg();
+	snprintf(why, sizeof(why), "unhealthy: %s\n", m[0] ? m : "error");
+	for (char *p = why; *p != '\0'; p++)
+		if ((*p == '\n' || *p == '\r') && p[1] != '\0')
+			*p = ' ';
+	return send_text(s, c, rq, MHD_HTTP_SERVICE_UNAVAILABLE, why);
+}
+
+static enum MHD_Result
+route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
+{
+	struct jbuf out;
+	enum MHD_Result ok;
+
+	jbuf_init(&out);
+	if (server_metrics_render(&s->metrics, &out) != JPKI_OK ||
+	    jbuf_printf(&out,
+	    "# HELP jpki_serve_connections_cut_total Connections closed "
+	    "because their request was not in within %d s.\n"
+	    "# TYPE jpki_serve_connections_cut_total counter\n"
+	    "jpki_serve_connections_cut_total %lu\n", SERVER_REQUEST_SECONDS,
+	    deadlines_reaped(s->deadlines)) != JPKI_OK) {
+		jbuf_free(&out);
+		return send_text(s, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "error\n");
+	}
+	ok = send_buf(s, c, rq, MHD_HTTP_OK,
+	    "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
 	jbuf_free(&out);
 	return ok;
 }
@@ -191,7 +407,8 @@ type_at(const char *p, const char **end)
 
 /* /crl/<type>/<n|full>.crl */
 static enum MHD_Result
-route_crl(struct server *s, struct MHD_Connection *c, const char *rest)
+route_crl(struct server *s, struct MHD_Connection *c, struct request *rq,
+    const char *rest)
 {
 	char path[JPKI_PATH_MAX + 32];
 	const char *p;
@@ -199,19 +416,78 @@ route_crl(struct server *s, struct MHD_Connection *c, const char *rest)
 	size_t digits = 0;
 
 	if (t == 0 || *p != '/')
-		return send_text(c, MHD_HTTP_NOT_FOUND, "no such CRL\n");
+		return send_text(s, c, rq, MHD_HTTP_NOT_FOUND, "no such CRL\n");
 	p++;
 	if (strcmp(p, "full.crl") != 0) {
 		while (p[digits] >= '0' && p[digits] <= '9')
 			digits++;
 		if (digits == 0 || digits > 5 || strcmp(p + digits, ".crl") != 0)
-			return send_text(c, MHD_HTTP_NOT_FOUND, "no such CRL\n");
+			return send_text(s, c, rq, MHD_HTTP_NOT_FOUND,
+			    "no such CRL\n");
 	}
 	/* p is at most "99999.crl": it fits beside a data directory path. */
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s", s->crl_dir,
 	    rules_cert_type_name((enum cert_type)t), p) >= sizeof(path))
-		return send_text(c, MHD_HTTP_NOT_FOUND, "no such CRL\n");
-	return send_file(c, path, "application/pkix-crl");
+		return send_text(s, c, rq, MHD_HTTP_NOT_FOUND, "no such CRL\n");
+	return send_file(s, c, rq, path, "application/pkix-crl");
+}
+
+/* /ocsp, /ocsp/<type> (POST) and /ocsp/<type>/<base64> (GET) */
+static enum MHD_Result
+route_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
+    const char *p, int get, int post)
+{
+	if (*p == '/') {
+		const char *after;
+
+		if (type_at(p + 1, &after) != 0 &&
+		    (*after == '\0' || *after == '/'))
+			p = after;
+	}
+	if (post && *p == '\0') {
+		if (rq->too_big)
+			return send_text(s, c, rq, MHD_HTTP_CONTENT_TOO_LARGE,
+			    "OCSP request too large\n");
+		return send_ocsp(s, c, rq, rq->body.data, rq->body.len, 0);
+	}
+	if (get && *p == '/' && p[1] != '\0') {
+		uint8_t req[PKI_OCSP_REQUEST_MAX];
+		size_t len;
+
+		if (server_ocsp_get_decode(p + 1, req, sizeof(req), &len) !=
+		    JPKI_OK)
+			return send_ocsp_error(s, c, rq, PKI_OCSP_MALFORMED);
+		return send_ocsp(s, c, rq, req, len, 1);
+	}
+	return send_text(s, c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, "OCSP: POST "
+	    "the request, or GET /ocsp/<type>/<base64>\n");
+}
+
+/* The request's method and path as the access log records them: bytes
+ * outside printable ASCII as %XX, cut at SERVER_LOG_PATH_MAX. */
+static void
+request_note(struct request *rq, const char *method, const char *url)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	snprintf(rq->method, sizeof(rq->method), "%s", method);
+	for (const unsigned char *u = (const unsigned char *)url; *u; u++) {
+		int plain = *u > 0x20 && *u < 0x7f && *u != '%';
+
+		if (n + (plain ? 1 : 3) > SERVER_LOG_PATH_MAX) {
+			rq->path_cut = 1;
+			break;
+		}
+		if (plain) {
+			rq->path[n++] = (char)*u;
+		} else {
+			rq->path[n++] = '%';
+			rq->path[n++] = hex[*u >> 4];
+			rq->path[n++] = hex[*u & 15];
+		}
+	}
+	rq->path[n] = '\0';
 }
 
 static enum MHD_Result
@@ -220,7 +496,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
     size_t *upload_size, void **con_cls)
 {
 	struct server *s = cls;
-	struct body *b = *con_cls;
+	struct request *rq = *con_cls;
 	int post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
 	int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
@@ -228,94 +504,98 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	int t;
 
 	(void)version;
-	if (b == NULL) {
-		if ((b = calloc(1, sizeof(*b))) == NULL)
+	if (rq == NULL) {
+		if ((rq = calloc(1, sizeof(*rq))) == NULL)
 			return MHD_NO;
-		jbuf_init(&b->b);
-		*con_cls = b;
+		jbuf_init(&rq->body);
+		rq->start_us = server_monotonic_us();
+		rq->ocsp_status = -1;
+		request_note(rq, method, url);
+		rq->after_drain = atomic_load(&s->draining);
+		atomic_fetch_add(&s->metrics.in_flight, 1);
+		*con_cls = rq;
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
-		if (!b->too_big && b->b.len + *upload_size <= SERVER_BODY_MAX)
-			(void)jbuf_put(&b->b, upload, *upload_size);
+		if (!rq->too_big && rq->body.len + *upload_size <= SERVER_BODY_MAX)
+			(void)jbuf_put(&rq->body, upload, *upload_size);
 		else
-			b->too_big = 1;
+			rq->too_big = 1;
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	deadlines_answering(c);
+	/* Shutting down: a request whose headers arrived after, on a
+	 * kept-alive connection, is not begun (the connection closes after
+	 * this answer); one begun before is answered. */
+	if (rq->after_drain)
+		return send_text(s, c, rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "shutting down\n");
 	if (strlen(url) > SERVER_URL_MAX)
-		return send_text(c, MHD_HTTP_URI_TOO_LONG, "URL too long\n");
+		return send_text(s, c, rq, MHD_HTTP_URI_TOO_LONG,
+		    "URL too long\n");
 	if (strncmp(url, "/ocsp", 5) == 0 && (url[5] == '\0' || url[5] == '/')) {
-		p = url + 5;
-		if (*p == '/') {
-			const char *after;
-
-			if (type_at(p + 1, &after) != 0 &&
-			    (*after == '\0' || *after == '/'))
-				p = after;
-		}
-		if (post && *p == '\0') {
-			if (b->too_big)
-				return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
-				    "OCSP request too large\n");
-			return send_ocsp(s, c, b->b.data, b->b.len);
-		}
-		if (get && *p == '/' && p[1] != '\0') {
-			uint8_t req[PKI_OCSP_REQUEST_MAX];
-			size_t len;
-
-			if (server_ocsp_get_decode(p + 1, req, sizeof(req),
-			    &len) != JPKI_OK) {
-				struct jbuf out;
-				enum MHD_Result ok;
-
-				jbuf_init(&out);
-				if (pki_ocsp_error_response(PKI_OCSP_MALFORMED,
-				    &out))
-					return MHD_NO;
-				ok = send_buf(c, MHD_HTTP_OK,
-				    "application/ocsp-response", out.data,
-				    out.len);
-				jbuf_free(&out);
-				return ok;
-			}
-			return send_ocsp(s, c, req, len);
-		}
-		return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "OCSP: POST "
-		    "the request, or GET /ocsp/<type>/<base64>\n");
+		rq->route = ROUTE_OCSP;
+		return route_ocsp(s, c, rq, url + 5, get, post);
 	}
 	if (!get)
-		return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only\n");
-	if (strcmp(url, "/") == 0)
-		return send_text(c, MHD_HTTP_OK,
+		return send_text(s, c, rq, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "GET only\n");
+	if (strcmp(url, "/") == 0) {
+		rq->route = ROUTE_INDEX;
+		return send_text(s, c, rq, MHD_HTTP_OK,
 		    "openjpki\n"
 		    "  /ca/sign.der /ca/auth.der          CA certificates\n"
 		    "  /crl/<sign|auth>/<n>.crl, full.crl CRLs\n"
 		    "  /ocsp/<sign|auth>                  OCSP (POST, or GET "
-		    "/<base64>)\n");
-	if (strncmp(url, "/crl/", 5) == 0)
-		return route_crl(s, c, url + 5);
+		    "/<base64>)\n"
+		    "  /healthz /metrics                  operations\n");
+	}
+	if (strcmp(url, "/healthz") == 0) {
+		rq->route = ROUTE_HEALTHZ;
+		return route_healthz(s, c, rq);
+	}
+	if (strcmp(url, "/metrics") == 0) {
+		rq->route = ROUTE_METRICS;
+		return route_metrics(s, c, rq);
+	}
+	if (strncmp(url, "/crl/", 5) == 0) {
+		rq->route = ROUTE_CRL;
+		return route_crl(s, c, rq, url + 5);
+	}
 	if (strncmp(url, "/ca/", 4) == 0 &&
-	    (t = type_at(url + 4, &p)) != 0 && strcmp(p, ".der") == 0)
-		return send_buf(c, MHD_HTTP_OK, "application/pkix-cert",
+	    (t = type_at(url + 4, &p)) != 0 && strcmp(p, ".der") == 0) {
+		rq->route = ROUTE_CA;
+		return send_buf(s, c, rq, MHD_HTTP_OK, "application/pkix-cert",
 		    s->ca_der[t], s->ca_der_len[t]);
-	return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+	}
+	return send_text(s, c, rq, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
+/* A request is over (answered, or its client gone): count it, log it. */
 static void
 completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode why)
 {
-	struct body *b = *con_cls;
+	struct server *s = cls;
+	struct request *rq = *con_cls;
+	const union MHD_ConnectionInfo *ci;
 
-	(void)cls;
-	(void)c;
-	(void)why;
-	if (b != NULL) {
-		jbuf_free(&b->b);
-		free(b);
-		*con_cls = NULL;
+	if (rq == NULL)
+		return;
+	if (rq->status != 0) {
+		server_metrics_count(&s->metrics, rq->route, rq->status,
+		    server_monotonic_us() - rq->start_us);
+		ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		access_log_write(s->log, rq, ci != NULL ? ci->client_addr :
+		    NULL, why == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	}
+	deadlines_answered(c);
+	atomic_fetch_sub(&s->metrics.in_flight, 1);
+	jbuf_free(&rq->body);
+	free(rq);
+	*con_cls = NULL;
 }
 
 int
@@ -324,7 +604,9 @@ server_start(const struct server_options *o, struct server **out)
 	struct sockaddr_storage ss;
 	struct server *s;
 	const union MHD_DaemonInfo *info;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	/* ITC: so that server_drain() can stop accepting (quiesce). */
+	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC;
+	unsigned threads = o->threads;
 	int r;
 
 	*out = NULL;
@@ -346,8 +628,21 @@ server_start(const struct server_options *o, struct server **out)
 		return jpki_fail(JPKI_ERR_INPUT, "listen: '%s' is not a "
 		    "numeric IPv4 or IPv6 address", o->host);
 	}
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	if (threads > SERVER_THREADS_MAX)
+		threads = SERVER_THREADS_MAX;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	pthread_mutex_init(&s->workers_lock, NULL);
+	if (o->access_log != NULL &&
+	    (r = access_log_open(o->access_log, &s->log)) != JPKI_OK)
+		goto fail;
+	if ((r = deadlines_start(&s->deadlines)) != JPKI_OK)
+		goto fail;
 	/* The CA keys stay out of the network-facing process: the data
 	 * directory read-only, the responder keys only. */
 	if ((r = datadir_open(o->data_dir, DATADIR_READ_ONLY, &s->dd)) ||
@@ -367,8 +662,14 @@ server_start(const struct server_options *o, struct server **out)
 	s->d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handler,
 	    s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+	    MHD_OPTION_NOTIFY_CONNECTION, deadlines_notify, s->deadlines,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)SERVER_CONNECTIONS_MAX,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)SERVER_CONNECTIONS_PER_CLIENT,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)SERVER_CONNECTION_MEMORY,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)SERVER_IDLE_SECONDS,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_END);
 	if (s->d == NULL) {
 		r = jpki_fail(JPKI_ERR_IO, "cannot listen on %s port %u (in "
@@ -382,6 +683,37 @@ server_start(const struct server_options *o, struct server **out)
 fail:
 	server_stop(&s);
 	return r;
+}
+
+/* Close the listening socket (new connections are refused at once rather
+ * than left in its backlog); requests that arrive after on kept-alive
+ * connections get 503 and a closed connection.  Once only. */
+void
+server_stop_accepting(struct server *s)
+{
+	MHD_socket fd;
+
+	if (atomic_exchange(&s->draining, 1))
+		return;
+	if ((fd = MHD_quiesce_daemon(s->d)) != MHD_INVALID_SOCKET)
+		close(fd);
+}
+
+int
+server_drain(struct server *s, unsigned timeout_ms)
+{
+	uint64_t until = server_monotonic_us() + (uint64_t)timeout_ms * 1000u;
+	long left;
+
+	server_stop_accepting(s);
+	while ((left = atomic_load(&s->metrics.in_flight)) > 0 &&
+	    server_monotonic_us() < until) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+	return left > 0 ? jpki_fail(JPKI_ERR_IO, "%ld requests were still "
+	    "being answered after %u ms", left, timeout_ms) : JPKI_OK;
 }
 
 unsigned
@@ -399,8 +731,20 @@ server_stop(struct server **sp)
 		return;
 	if (s->d != NULL)
 		MHD_stop_daemon(s->d);
+	/* The daemon's threads are gone: nobody uses a worker any more. */
+	while (s->workers != NULL) {
+		struct worker *w = s->workers;
+
+		s->workers = w->next;
+		ca_close(&w->ca);
+		datadir_close(&w->dd);
+		free(w);
+	}
+	pthread_mutex_destroy(&s->workers_lock);
+	deadlines_stop(&s->deadlines);
 	ca_close(&s->ca);
 	datadir_close(&s->dd);
+	access_log_close(&s->log);
 	for (int t = 0; t < 3; t++)
 		OPENSSL_free(s->ca_der[t]);
 	free(s);

@@ -8,12 +8,16 @@
  *   POST /ocsp/<sign|auth>, /ocsp   an OCSP request (AIA OCSP, RFC 6960)
  *   GET  /ocsp/<sign|auth>/<b64>    the same, base64 in the URL (RFC 6960
  *                                   appendix A.1, RFC 5019)
+ *   GET  /healthz                   200 "ok", or 503 and one line saying why
+ *   GET  /metrics                   Prometheus text format (metrics.c)
  *
  * OCSP answers come from the store at the moment of the request, so a
  * revocation committed by any process shows at once.  CRLs are the files
- * `jpki crl generate` published.  Requests are handled on one thread with
- * one store connection; bodies and URLs are bounded (SERVER_BODY_MAX,
- * SERVER_URL_MAX) before anything reads them.
+ * `jpki crl generate` published.  Requests are answered by a pool of
+ * threads, one per core, each with its own store connection and signer
+ * session; bodies and URLs are bounded (SERVER_BODY_MAX, SERVER_URL_MAX)
+ * before anything reads them.  GET answers carry HTTP caching headers
+ * (RFC 5019 6.2 for OCSP; ETag and Last-Modified with 304 for CRLs).
  */
 #ifndef JPKI_SERVER_H
 #define JPKI_SERVER_H
@@ -29,15 +33,40 @@
  * percent-encoded, with room for the path. */
 #define SERVER_URL_MAX 32768
 
+/* Hostile clients (slowloris, idle connections held open): connections at
+ * most, and from one client address at most, so that one client cannot
+ * take the server's connections; the memory of one connection (its
+ * request line and headers must fit: a longest URL and 16 KiB of
+ * headers), so that 1,000 connections take at most 48 MiB; the seconds a
+ * connection may stay silent; and the seconds a whole request (headers and
+ * body) may take to arrive, however it trickles (deadline.c). */
+#define SERVER_CONNECTIONS_MAX 1000
+#define SERVER_CONNECTIONS_PER_CLIENT 32
+#define SERVER_CONNECTION_MEMORY (SERVER_URL_MAX + 16384)
+#define SERVER_IDLE_SECONDS 10
+#define SERVER_REQUEST_SECONDS 10
+
 struct server_options {
 	const char *data_dir;
 	const char *host;          /* numeric IPv4 or IPv6 address */
 	unsigned port;             /* 0: any free port (see server_port) */
+	const char *access_log;    /* a file to append a JSON line per
+	                              request to, or NULL */
+	unsigned threads;          /* answering threads; 0: one per core */
 };
+#define SERVER_THREADS_MAX 256
 
 struct server;
 int server_start(const struct server_options *o, struct server **out);
 unsigned server_port(const struct server *s);
+/* Graceful shutdown, before server_stop: server_stop_accepting closes the
+ * listening socket and refuses requests that arrive on open connections
+ * (503); server_drain does that too, then waits at most timeout_ms for
+ * the requests begun to be answered (JPKI_ERR_IO if some were not;
+ * server_stop then cuts them off). */
+#define SERVER_DRAIN_MS 10000
+void server_stop_accepting(struct server *s);
+int server_drain(struct server *s, unsigned timeout_ms);
 void server_stop(struct server **s);
 
 /* The DER request in the tail of an OCSP GET URL: percent-decoded, then

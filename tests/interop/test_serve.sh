@@ -12,37 +12,12 @@
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 
-[ -n "$PYTHON" ] || fail "python3 is needed"
-# Real time: the answers are checked by openssl against its own clock.
-unset JPKI_NOW
-
-PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE=http://127.0.0.1:$PORT
-ok init --data "$DATA" --base-url "$BASE"
-ok ca export --out "$TMP/ca"
-SIGN_CA=$TMP/ca/sign-ca.pem
-TARO=$(add_resident "$(individual_number 12345678901)" "山田 太郎" \
-	"東京都千代田区千代田1-1" 1980-05-15 male)
+. "$(dirname "$0")/serve_lib.sh"
+serve_init
 SERIAL=$(issue "$TARO" sign "$TMP/sign.pem")
 ok crl generate
 
-SERVER_PID=
-stop_server() {
-	if [ -n "$SERVER_PID" ]; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-		SERVER_PID=
-	fi
-}
-trap 'stop_server; rm -rf "$TMP"' EXIT
-
-"$JPKI" serve --listen "127.0.0.1:$PORT" >"$TMP/serve.out" 2>"$TMP/serve.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-	grep -q '^jpki: serving' "$TMP/serve.out" 2>/dev/null && break
-	kill -0 "$SERVER_PID" 2>/dev/null || fail "jpki serve exited: $(cat "$TMP/serve.err")"
-	sleep 0.1
-done
+start_server --listen "127.0.0.1:$PORT"
 grep -q "^jpki: serving $BASE/" "$TMP/serve.out" || fail "jpki serve did not say it serves $BASE: $(cat "$TMP/serve.out")"
 
 # http METHOD PATH [BODY_FILE]: print "STATUS" and save the body to $TMP/body.

@@ -1,0 +1,116 @@
+/*
+ * server_impl.h: what the files of the server module share: the request
+ * being answered, the routes and statuses counted, the metrics
+ * (metrics.c) and the access log (access_log.c).  Private to src/server.
+ *
+ * Counters are C11 atomics so that any number of libmicrohttpd threads
+ * can count without a lock; a /metrics reader sees each counter exact but
+ * the set of them not as one snapshot (Prometheus does not ask for one).
+ */
+#ifndef JPKI_SERVER_IMPL_H
+#define JPKI_SERVER_IMPL_H
+
+#include "server/server.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* The routes of server.h, as /metrics and the access log name them. */
+enum server_route {
+	ROUTE_OTHER,        /* 404s, and a request cut short before routing */
+	ROUTE_INDEX,
+	ROUTE_CA,
+	ROUTE_CRL,
+	ROUTE_OCSP,
+	ROUTE_HEALTHZ,
+	ROUTE_METRICS,
+	ROUTE_N
+};
+const char *server_route_name(enum server_route r);
+
+/* The HTTP statuses the server sends, each counted on its own; anything
+ * else (none today) would count as "other". */
+#define SERVER_STATUSES {200, 304, 400, 404, 405, 413, 414, 500, 503}
+#define SERVER_STATUS_N 10      /* the nine, and "other" */
+
+/* Latency histogram bucket bounds, microseconds (le="0.0005" ... "2.5"),
+ * then +Inf. */
+#define SERVER_LATENCY_BOUNDS_US \
+	{500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, \
+	 500000, 1000000, 2500000}
+#define SERVER_LATENCY_N 13     /* the twelve, and +Inf */
+
+struct server_metrics {
+	atomic_ulong requests[ROUTE_N][SERVER_STATUS_N];
+	atomic_ulong latency[ROUTE_N][SERVER_LATENCY_N];   /* not cumulative */
+	atomic_ullong latency_us_sum[ROUTE_N];
+	atomic_long in_flight;
+};
+
+/* Count one answered request. */
+void server_metrics_count(struct server_metrics *m, enum server_route route,
+    unsigned status, uint64_t micros);
+/* The Prometheus text exposition (format 0.0.4) of m, appended to out. */
+int server_metrics_render(struct server_metrics *m, struct jbuf *out);
+
+/* A path written into the access log at most (longer ones are cut, and
+ * say so): OCSP GET paths carry a whole request. */
+#define SERVER_LOG_PATH_MAX 256
+
+/* One request, from its first header to its completion. */
+struct request {
+	struct jbuf body;
+	int too_big;
+	int after_drain;            /* its headers came after server_drain() */
+	enum server_route route;
+	unsigned status;            /* 0: no answer queued */
+	uint64_t bytes;             /* the answer's body */
+	int ocsp_status;            /* enum pki_ocsp_status, or -1 */
+	uint64_t start_us;          /* monotonic */
+	char method[8];
+	char path[SERVER_LOG_PATH_MAX + 1];
+	int path_cut;
+};
+
+/* ---- HTTP caching (http_cache.c) ---- */
+struct MHD_Connection;
+#define HTTP_DATE_LEN 64        /* "Sun, 06 Nov 1994 08:49:37 GMT" (29), room
+                                   for any int the compiler imagines */
+#define HTTP_ETAG_LEN 35        /* a quoted 32-digit hex tag and NUL */
+void http_date_format(int64_t t, char buf[static HTTP_DATE_LEN]);
+int http_date_parse(const char *s, int64_t *out);
+/* A strong entity tag: the first 128 bits of the SHA-256 of the body. */
+void http_etag_of(const void *data, size_t len, char buf[static HTTP_ETAG_LEN]);
+/* 1 if the request's If-None-Match lists etag, or, without one, its
+ * If-Modified-Since is not before last_modified: answer 304. */
+int http_not_modified(struct MHD_Connection *c, const char *etag,
+    int64_t last_modified);
+
+/* ---- the whole-request deadline (deadline.c) ---- */
+enum MHD_ConnectionNotificationCode;
+struct deadlines;
+int deadlines_start(struct deadlines **out);
+void deadlines_stop(struct deadlines **d);
+/* MHD_OPTION_NOTIFY_CONNECTION: watch a connection from its accept. */
+void deadlines_notify(void *cls, struct MHD_Connection *c,
+    void **socket_context, enum MHD_ConnectionNotificationCode toe);
+/* Its request is in (no deadline while it is answered); its answer is
+ * done (the next request's deadline starts). */
+void deadlines_answering(struct MHD_Connection *c);
+void deadlines_answered(struct MHD_Connection *c);
+/* Connections cut off so far. */
+unsigned long deadlines_reaped(struct deadlines *d);
+
+/* Microseconds on the monotonic clock. */
+uint64_t server_monotonic_us(void);
+
+/* The access log: one JSON line per request, written with one write(2) to
+ * a file opened O_APPEND, so lines from several threads never interleave. */
+struct access_log;
+int access_log_open(const char *path, struct access_log **out);
+void access_log_write(struct access_log *l, const struct request *rq,
+    const struct sockaddr *client, int complete);
+void access_log_close(struct access_log **l);
+
+#endif

@@ -1,0 +1,49 @@
+# serve_lib.sh: starting and stopping `jpki serve` for the interop tests.
+# Source after lib.sh.  It needs python3 and runs on real time (the
+# answers are checked by openssl against its own clock).  serve_init makes
+# the data directory the server serves; free_port prints a free loopback port;
+# start_server ARGS... runs `jpki serve ARGS...` in the background (output
+# in $TMP/serve.out and $TMP/serve.err, pid in $SERVER_PID) and waits until
+# it says it serves; stop_server ends it (the EXIT trap calls it too).
+
+[ -n "$PYTHON" ] || fail "python3 is needed"
+unset JPKI_NOW
+
+free_port() {
+	"$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+SERVER_PID=
+stop_server() {
+	if [ -n "$SERVER_PID" ]; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+		SERVER_PID=
+	fi
+}
+trap 'stop_server; rm -rf "$TMP"' EXIT
+
+start_server() {
+	"$JPKI" serve "$@" >"$TMP/serve.out" 2>"$TMP/serve.err" &
+	SERVER_PID=$!
+	for _ in $(seq 100); do
+		grep -q '^jpki: serving' "$TMP/serve.out" 2>/dev/null && return 0
+		kill -0 "$SERVER_PID" 2>/dev/null || fail "jpki serve exited: $(cat "$TMP/serve.err")"
+		sleep 0.1
+	done
+	fail "jpki serve did not start: $(cat "$TMP/serve.out" "$TMP/serve.err")"
+}
+
+# serve_init: a data directory whose certificates point at $BASE (a free
+# loopback port, $PORT), its CA certificates exported ($SIGN_CA, $AUTH_CA),
+# and one resident, $TARO.
+serve_init() {
+	PORT=$(free_port)
+	BASE=http://127.0.0.1:$PORT
+	ok init --data "$DATA" --base-url "$BASE"
+	ok ca export --out "$TMP/ca"
+	SIGN_CA=$TMP/ca/sign-ca.pem
+	AUTH_CA=$TMP/ca/auth-ca.pem
+	TARO=$(add_resident "$(individual_number 12345678901)" "山田 太郎" \
+		"東京都千代田区千代田1-1" 1980-05-15 male)
+}
