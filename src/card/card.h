@@ -288,9 +288,29 @@ struct card_info {
 	char number[CARD_NUMBER_LEN + 1];
 	char name[CARD_FACT_MAX + 1];
 	char address[CARD_FACT_MAX + 1];
-	char birth[9];  /* YYYYMMDD (Gregorian) */
-	char gender[2]; /* "1" male, "2" female, "3" unknown */
+	char birth[9]; /* YYYYMMDD (Gregorian) */
+	char sex[2];   /* ISO 5218: "1" male, "2" female, "9" not applicable,
+	                * "0" not known (never written by us) */
 };
+
+/* The card-info AP's files (cardinfo.c; docs/card.md has the layout).
+ * EF 0001 is CARD_INFO_NUMBER_EF_LEN bytes, as many as real clients read;
+ * EF 0002's header element is at most CARD_INFO_HEADER_MAX bytes. */
+#define CARD_INFO_NUMBER_EF_LEN 17
+#define CARD_INFO_HEADER_MAX 64
+/* The register's gender as the ISO 5218 digit the card holds. */
+char card_info_sex_of(enum gender g);
+/* Encode EF 0001 / EF 0002 (appended to out); the facts are checked
+ * first (12 digits, one-line UTF-8, YYYYMMDD, an ISO 5218 digit). */
+int card_info_encode_number(const struct card_info *info, struct jbuf *out);
+int card_info_encode_facts(const struct card_info *info, struct jbuf *out);
+/* Parse EF 0001 into info->number / EF 0002 into the four facts, through
+ * the bounded cursor; JPKI_ERR_INPUT with one line if the bytes are not
+ * that layout (the fields are then left empty). */
+int card_info_parse_number(const uint8_t *p, size_t n,
+    struct card_info *info);
+int card_info_parse_facts(const uint8_t *p, size_t n,
+    struct card_info *info);
 
 /* Exchange one APDU, following 61xx with GET RESPONSE; data goes to out
  * (may be NULL), *sw receives the final status word.  JPKI_OK whenever the

@@ -62,6 +62,12 @@ struct card {
 /* HMAC-SHA256 of a PIN under the card's issuer key (image.c). */
 int card_pin_hash(const struct card *c, enum pin_kind kind, const uint8_t *pin,
     size_t n, uint8_t out[32]);
+/* BER-TLV through the bounded cursor (cardinfo.c): one- or two-byte tags
+ * (the second byte below 80), lengths short, 81 xx or 82 xx xx.
+ * card_tlv_header_len: the whole TLV's length from its first bytes. */
+int card_tlv_next(struct cursor *c, unsigned *tag, struct cursor *value);
+int card_tlv_header_len(const uint8_t *p, size_t n, size_t *total);
+int card_tlv_put(struct jbuf *b, unsigned tag, const void *p, size_t n);
 /* Allocate an empty chip (memory only). */
 int card_new_blank(struct card **out);
 

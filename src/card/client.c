@@ -24,14 +24,6 @@
 
 enum client_app { APP_NONE, APP_JPKI, APP_CARDINFO };
 
-/* BER-TLV tags of the card-info EFs (docs/card.md). */
-#define INFO_TAG_NUMBER 0x10
-#define INFO_TAG_FACTS 0xFF20
-#define INFO_TAG_NAME 0xDF22
-#define INFO_TAG_ADDRESS 0xDF23
-#define INFO_TAG_BIRTH 0xDF24
-#define INFO_TAG_GENDER 0xDF25
-
 static const uint8_t sha256_digestinfo[19] = {0x30, 0x31, 0x30, 0x0d, 0x06,
     0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
     0x04, 0x20};
@@ -590,173 +582,87 @@ card_client_sign_sha256(struct card_transport *t, enum cert_type key,
 
 /* ---- card-info AP ------------------------------------------------------- */
 
-/* One BER-TLV: tags of one or two bytes, lengths up to 82 xx xx. */
+/* Read a TLV-shaped EF as real clients do (myna): the first
+ * TLV_PEEK_LEN bytes, the TLV's length from them, then exactly the rest,
+ * so a card's answer past the end of the file is never relied on.  At
+ * most max bytes. */
+#define TLV_PEEK_LEN 7
 static int
-tlv_next(struct cursor *c, unsigned *tag, struct cursor *value)
+read_tlv_ef(struct card_transport *t, uint16_t fid, size_t max,
+    struct jbuf *out)
 {
-	uint8_t b, l1;
-	uint16_t l2;
-	size_t len;
-
-	if (cursor_get_u8(c, &b))
-		return JPKI_ERR_INPUT;
-	*tag = b;
-	if ((b & 0x1F) == 0x1F) {
-		if (cursor_get_u8(c, &b) || (b & 0x80))
-			return JPKI_ERR_INPUT;
-		*tag = *tag << 8 | b;
-	}
-	if (cursor_get_u8(c, &b))
-		return JPKI_ERR_INPUT;
-	if (b < 0x80) {
-		len = b;
-	} else if (b == 0x81) {
-		if (cursor_get_u8(c, &l1))
-			return JPKI_ERR_INPUT;
-		len = l1;
-	} else if (b == 0x82) {
-		if (cursor_get_u16be(c, &l2))
-			return JPKI_ERR_INPUT;
-		len = l2;
-	} else {
-		return JPKI_ERR_INPUT;
-	}
-	return cursor_sub(c, value, len);
-}
-
-static int
-put_tlv(struct jbuf *b, unsigned tag, const void *p, size_t n)
-{
-	int r = 0;
-
-	if (tag > 0xFF)
-		r |= jbuf_put_u8(b, (uint8_t)(tag >> 8));
-	r |= jbuf_put_u8(b, (uint8_t)tag);
-	if (n < 0x80) {
-		r |= jbuf_put_u8(b, (uint8_t)n);
-	} else if (n <= 0xFF) {
-		r |= jbuf_put_u8(b, 0x81);
-		r |= jbuf_put_u8(b, (uint8_t)n);
-	} else {
-		r |= jbuf_put_u8(b, 0x82);
-		r |= jbuf_put_u16be(b, (uint16_t)n);
-	}
-	r |= jbuf_put(b, p, n);
-	return r ? jpki_fail(JPKI_ERR_NOMEM, "out of memory") : JPKI_OK;
-}
-
-static int
-copy_fact(char *dst, size_t cap, struct cursor *v)
-{
-	size_t n = cursor_left(v);
-
-	if (n >= cap || !utf8_valid_line((const char *)v->p, n))
-		return JPKI_ERR_INPUT;
-	memcpy(dst, v->p, n);
-	dst[n] = '\0';
-	return JPKI_OK;
-}
-
-/* Card-info EF 0002: FF20 { DF22 name, DF23 address, DF24 birth, DF25
- * gender }, other tags skipped. */
-static int
-parse_facts(const struct jbuf *b, struct card_info *info)
-{
-	struct cursor c, outer, v;
-	unsigned tag;
-	int seen = 0;
-
-	cursor_init(&c, b->data, b->len);
-	if (tlv_next(&c, &tag, &outer) || tag != INFO_TAG_FACTS)
-		return JPKI_ERR_INPUT;
-	while (cursor_left(&outer) > 0) {
-		if (tlv_next(&outer, &tag, &v))
-			return JPKI_ERR_INPUT;
-		switch (tag) {
-		case INFO_TAG_NAME:
-			if (copy_fact(info->name, sizeof(info->name), &v))
-				return JPKI_ERR_INPUT;
-			seen |= 1;
-			break;
-		case INFO_TAG_ADDRESS:
-			if (copy_fact(info->address, sizeof(info->address), &v))
-				return JPKI_ERR_INPUT;
-			seen |= 2;
-			break;
-		case INFO_TAG_BIRTH:
-			if (copy_fact(info->birth, sizeof(info->birth), &v))
-				return JPKI_ERR_INPUT;
-			seen |= 4;
-			break;
-		case INFO_TAG_GENDER:
-			if (copy_fact(info->gender, sizeof(info->gender), &v))
-				return JPKI_ERR_INPUT;
-			seen |= 8;
-			break;
-		default:
-			break;
-		}
-	}
-	return seen == 15 ? JPKI_OK : JPKI_ERR_INPUT;
-}
-
-static int
-read_whole_ef(struct card_transport *t, uint16_t fid, struct jbuf *out)
-{
+	size_t total;
 	uint16_t sw;
 	int r;
 
 	if ((r = select_ef_ok(t, fid)) != JPKI_OK)
 		return r;
-	for (;;) {
+	while (out->len < TLV_PEEK_LEN) {
 		size_t before = out->len;
 
-		if (out->len >= CARD_EF_MAX)
-			return jpki_fail(JPKI_ERR_INPUT, "EF %04X too long",
-			    fid);
-		if ((r = read_binary(t, out->len, 256, out, &sw)) != JPKI_OK)
+		if ((r = read_binary(t, out->len, TLV_PEEK_LEN - out->len, out,
+		    &sw)) != JPKI_OK)
 			return r;
 		if (sw == SW_WRONG_OFFSET)
-			return JPKI_OK;
+			break; /* a file shorter than the peek */
 		if (sw == SW_SECURITY)
 			return jpki_fail(JPKI_ERR_REFUSED, "the card-info AP "
 			    "is readable only after its PIN");
 		if (sw != SW_OK)
 			return sw_fail("READ BINARY", sw);
-		if (out->len - before < 256)
-			return JPKI_OK;
+		if (out->len == before)
+			break;
 	}
+	if (out->len == 0)
+		return JPKI_OK; /* never written */
+	if (card_tlv_header_len(out->data, out->len, &total) != JPKI_OK)
+		return jpki_fail(JPKI_ERR_INPUT, "EF %04X does not start with "
+		    "a BER-TLV", fid);
+	if (total > max)
+		return jpki_fail(JPKI_ERR_INPUT, "EF %04X holds %zu bytes, "
+		    "more than %zu", fid, total, max);
+	while (out->len < total) {
+		size_t before = out->len, want = total - out->len;
+
+		if ((r = read_binary(t, out->len, want < 256 ? want : 256, out,
+		    &sw)) != JPKI_OK)
+			return r;
+		if (sw != SW_OK)
+			return sw_fail("READ BINARY", sw);
+		if (out->len == before)
+			return jpki_fail(JPKI_ERR_INPUT, "EF %04X ends before "
+			    "its TLV", fid);
+	}
+	if (out->len > total)
+		out->len = total;
+	return JPKI_OK;
 }
 
 int
 card_client_read_info(struct card_transport *t, struct card_info *info)
 {
 	struct jbuf num, facts;
-	struct cursor c, v;
-	unsigned tag;
 	int r;
 
 	memset(info, 0, sizeof(*info));
 	jbuf_init(&num);
 	jbuf_init(&facts);
 	if ((r = select_app(t, APP_CARDINFO)) != JPKI_OK ||
-	    (r = read_whole_ef(t, CARD_EF_INFO_NUMBER, &num)) != JPKI_OK ||
-	    (r = read_whole_ef(t, CARD_EF_INFO_FACTS, &facts)) != JPKI_OK)
+	    (r = read_tlv_ef(t, CARD_EF_INFO_NUMBER, CARD_INFO_NUMBER_EF_LEN,
+	    &num)) != JPKI_OK ||
+	    (r = read_tlv_ef(t, CARD_EF_INFO_FACTS, CARD_EF_MAX, &facts)) !=
+	    JPKI_OK)
 		goto fail;
 	if (num.len == 0 && facts.len == 0) {
 		r = jpki_fail(JPKI_ERR_NOTFOUND,
 		    "the card-info AP has not been written");
 		goto fail;
 	}
-	cursor_init(&c, num.data, num.len);
-	if (tlv_next(&c, &tag, &v) || tag != INFO_TAG_NUMBER ||
-	    cursor_left(&v) != CARD_NUMBER_LEN ||
-	    copy_fact(info->number, sizeof(info->number), &v) ||
-	    parse_facts(&facts, info)) {
-		r = jpki_fail(JPKI_ERR_INPUT,
-		    "the card-info AP's files are malformed");
+	if ((r = card_info_parse_number(num.data, num.len, info)) !=
+	    JPKI_OK ||
+	    (r = card_info_parse_facts(facts.data, facts.len, info)) !=
+	    JPKI_OK)
 		goto fail;
-	}
 fail:
 	jbuf_free(&num);
 	jbuf_free(&facts);
@@ -915,32 +821,13 @@ int
 card_client_write_info(struct card_transport *t,
     const struct card_info *info)
 {
-	struct jbuf num, inner, facts;
+	struct jbuf num, facts;
 	int r;
 
 	jbuf_init(&num);
-	jbuf_init(&inner);
 	jbuf_init(&facts);
-	if (strlen(info->number) != CARD_NUMBER_LEN ||
-	    strspn(info->number, "0123456789") != CARD_NUMBER_LEN)
-		return jpki_fail(JPKI_ERR_INPUT,
-		    "individual number must be 12 digits");
-	if (!utf8_valid_line(info->name, strlen(info->name)) ||
-	    !utf8_valid_line(info->address, strlen(info->address)) ||
-	    strlen(info->birth) != 8 || strlen(info->gender) != 1 ||
-	    strspn(info->birth, "0123456789") != 8 ||
-	    strchr("123", info->gender[0]) == NULL)
-		return jpki_fail(JPKI_ERR_INPUT, "card-info facts: name and "
-		    "address one line of UTF-8, birth YYYYMMDD, gender 1/2/3");
-	if ((r = put_tlv(&num, INFO_TAG_NUMBER, info->number,
-	    CARD_NUMBER_LEN)) ||
-	    (r = put_tlv(&inner, INFO_TAG_NAME, info->name,
-	    strlen(info->name))) ||
-	    (r = put_tlv(&inner, INFO_TAG_ADDRESS, info->address,
-	    strlen(info->address))) ||
-	    (r = put_tlv(&inner, INFO_TAG_BIRTH, info->birth, 8)) ||
-	    (r = put_tlv(&inner, INFO_TAG_GENDER, info->gender, 1)) ||
-	    (r = put_tlv(&facts, INFO_TAG_FACTS, inner.data, inner.len)))
+	if ((r = card_info_encode_number(info, &num)) != JPKI_OK ||
+	    (r = card_info_encode_facts(info, &facts)) != JPKI_OK)
 		goto fail;
 	if ((r = select_app(t, APP_CARDINFO)) != JPKI_OK ||
 	    (r = write_ef(t, CARD_EF_INFO_NUMBER, num.data, num.len)) ||
@@ -948,7 +835,6 @@ card_client_write_info(struct card_transport *t,
 		goto fail;
 fail:
 	jbuf_free(&num);
-	jbuf_free(&inner);
 	jbuf_free(&facts);
 	return r;
 }

@@ -383,13 +383,13 @@ card_info_cmd(const struct card_opts *o)
 	if (o->json)
 		cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s}",
 		    "individual_number", info->number, "name", info->name,
-		    "address", info->address, "birth", info->birth, "gender",
-		    info->gender));
+		    "address", info->address, "birth", info->birth, "sex",
+		    info->sex));
 	else
 		printf("individual number  %s\nname               %s\n"
 		    "address            %s\nbirth              %s\n"
-		    "gender             %s\n", info->number, info->name,
-		    info->address, info->birth, info->gender);
+		    "sex (ISO 5218)     %s\n", info->number, info->name,
+		    info->address, info->birth, info->sex);
 fail:
 	jpki_wipe(info, sizeof(*info));
 	free(info);

@@ -327,7 +327,7 @@ write_card_info(struct visit *w)
 	jdate_format(w->res.birth, birth);
 	snprintf(info.birth, sizeof(info.birth), "%.4s%.2s%.2s", birth,
 	    birth + 5, birth + 8);
-	snprintf(info.gender, sizeof(info.gender), "%d", (int)w->res.gender);
+	info.sex[0] = card_info_sex_of(w->res.gender);
 	return card_client_write_info(w->cs.t, &info);
 }
 

@@ -161,7 +161,7 @@ suite_card_info(struct card_transport *t)
 	CHECK_STR(info.name, fixture_info.name);
 	CHECK_STR(info.address, fixture_info.address);
 	CHECK_STR(info.birth, fixture_info.birth);
-	CHECK_STR(info.gender, fixture_info.gender);
+	CHECK_STR(info.sex, fixture_info.sex);
 }
 
 static void

@@ -10,6 +10,7 @@
 #include "support/open_ca.h"
 #include "test.h"
 #include "counter/counter.h"
+#include "card/cardinfo_der.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +216,37 @@ test_renewal_links_and_receipt(struct ca *ca, const char *card)
 	json_decref(j);
 }
 
+/* What delivery wrote into the card-info AP, read as real clients read
+ * it and parsed strictly, is the store's resident: the number, the name
+ * as surname, ideographic space, given name, the address, the birth date
+ * as YYYYMMDD and the sex as an ISO 5218 digit. */
+static void
+test_delivery_writes_cardinfo_as_real_cards_hold_it(const char *card,
+    const struct resident *r)
+{
+	struct card_transport *t = NULL;
+	struct card_info info;
+	char name[2 * RESIDENT_NAME_MAX + 8], birth[11], want_birth[9];
+
+	CHECK_INT(card_transport_image(card, &t), JPKI_OK);
+	if (t == NULL)
+		return;
+	CHECK_INT(der_select_cardinfo(t), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_INFO_PIN, "5678"), SW_OK);
+	CHECK_INT(der_read_cardinfo(t, &info), 0);
+	snprintf(name, sizeof(name), "%s" "\xE3\x80\x80" "%s", r->surname, r->given);
+	jdate_format(r->birth, birth);
+	snprintf(want_birth, sizeof(want_birth), "%.4s%.2s%.2s", birth,
+	    birth + 5, birth + 8);
+	CHECK_STR(info.number, r->number);
+	CHECK_STR(info.name, name);
+	CHECK_STR(info.address, r->address);
+	CHECK_STR(info.birth, want_birth);
+	CHECK_STR(info.sex, r->gender == GENDER_MALE ? "1" :
+	    r->gender == GENDER_FEMALE ? "2" : "9");
+	card_transport_free(&t);
+}
+
 int
 main(void)
 {
@@ -247,6 +279,7 @@ main(void)
 	CHECK_INT(rc.nissued, 1);
 	CHECK_INT(rc.nfees, 2);
 	CHECK_INT(rc.npins_set, 2);
+	test_delivery_writes_cardinfo_as_real_cards_hold_it(card, &r);
 	/* A second delivery while the card is active is refused. */
 	CHECK_INT(counter_deliver(ca, r.id, card, COUNTER_AUTH, &pins, &v,
 	    &rc), JPKI_ERR_REFUSED);
