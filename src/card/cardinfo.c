@@ -6,8 +6,9 @@
  * the layout is written down once.
  *
  *   EF 0001  FF 10 0C <12 ASCII digits> FF FF          (17 bytes)
- *   EF 0002  FF 20 L { DF 21 header, DF 22 name, DF 23 address,
- *                      DF 24 birth YYYYMMDD, DF 25 sex (ISO 5218) }
+ *   EF 0002  FF 20 L { DF 21 offsets of the four facts, DF 22 name,
+ *                      DF 23 address, DF 24 birth YYYYMMDD,
+ *                      DF 25 sex (ISO 5218) }
  *
  * Tags are PRIVATE class in the two-byte form (FF = constructed, DF =
  * primitive; second byte the tag number), as real cards hold them; myna
@@ -32,9 +33,12 @@
 
 /* Padding after the number's TLV up to CARD_INFO_NUMBER_EF_LEN. */
 #define INFO_NUMBER_PAD 0xFF
-/* Our DF 21 header: one byte, the layout version.  What a real card's
- * header holds is not public (docs/card.md). */
-static const uint8_t info_header[] = {0x01};
+/* The DF 21 header: AokiApp's mynacard schema calls it "offsets".  Ours
+ * holds, for each of the four facts, the 2-byte big-endian offset of its
+ * element from the start of the EF (docs/card.md: our reading, not
+ * confirmed against a real card). */
+#define INFO_FACT_COUNT 4
+#define INFO_HEADER_LEN (2 * INFO_FACT_COUNT)
 
 int
 card_tlv_next(struct cursor *c, unsigned *tag, struct cursor *value)
@@ -177,23 +181,47 @@ card_info_encode_number(const struct card_info *info, struct jbuf *out)
 int
 card_info_encode_facts(const struct card_info *info, struct jbuf *out)
 {
-	struct jbuf inner;
+	const char *value[INFO_FACT_COUNT] = {info->name, info->address,
+	    info->birth, info->sex};
+	static const unsigned tag[INFO_FACT_COUNT] = {INFO_TAG_NAME,
+	    INFO_TAG_ADDRESS, INFO_TAG_BIRTH, INFO_TAG_SEX};
+	uint8_t header[INFO_HEADER_LEN];
+	size_t at[INFO_FACT_COUNT], inner_len, outer_hdr;
+	struct jbuf facts, inner;
 	int r;
 
 	if ((r = check_info(info)) != JPKI_OK)
 		return r;
+	jbuf_init(&facts);
 	jbuf_init(&inner);
-	if ((r = card_tlv_put(&inner, INFO_TAG_HEADER, info_header,
-	    sizeof(info_header))) ||
-	    (r = card_tlv_put(&inner, INFO_TAG_NAME, info->name,
-	    strlen(info->name))) ||
-	    (r = card_tlv_put(&inner, INFO_TAG_ADDRESS, info->address,
-	    strlen(info->address))) ||
-	    (r = card_tlv_put(&inner, INFO_TAG_BIRTH, info->birth, 8)) ||
-	    (r = card_tlv_put(&inner, INFO_TAG_SEX, info->sex, 1)))
+	for (int i = 0; i < INFO_FACT_COUNT; i++) {
+		at[i] = facts.len;
+		if ((r = card_tlv_put(&facts, tag[i], value[i],
+		    strlen(value[i]))) != JPKI_OK)
+			goto fail;
+	}
+	/* The header's own TLV is 2 + 1 + INFO_HEADER_LEN bytes. */
+	inner_len = 3 + INFO_HEADER_LEN + facts.len;
+	outer_hdr = 2 + (inner_len < 0x80 ? 1 : inner_len <= 0xFF ? 2 : 3);
+	if (outer_hdr + inner_len > CARD_EF_MAX) {
+		r = jpki_fail(JPKI_ERR_INPUT, "card-info facts do not fit in "
+		    "an EF of %d bytes", CARD_EF_MAX);
+		goto fail;
+	}
+	for (int i = 0; i < INFO_FACT_COUNT; i++) {
+		size_t off = outer_hdr + 3 + INFO_HEADER_LEN + at[i];
+
+		header[2 * i] = (uint8_t)(off >> 8);
+		header[2 * i + 1] = (uint8_t)off;
+	}
+	if ((r = card_tlv_put(&inner, INFO_TAG_HEADER, header,
+	    sizeof(header))) != JPKI_OK ||
+	    (r = jbuf_put(&inner, facts.data, facts.len) ? jpki_fail(
+	    JPKI_ERR_NOMEM, "out of memory") : JPKI_OK) != JPKI_OK)
 		goto fail;
 	r = card_tlv_put(out, INFO_TAG_FACTS, inner.data, inner.len);
 fail:
+	jbuf_free(&facts);
 	jbuf_free(&inner);
 	return r;
 }

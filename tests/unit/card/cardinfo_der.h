@@ -162,8 +162,17 @@ der_read_cardinfo(struct card_transport *t, struct card_info *info)
 	}
 	cursor_init(&c, buf, total);
 	if (der_take(&c, 0xFF20, &facts) || cursor_left(&c) != 0 ||
-	    der_take(&facts, 0xDF21, &v) ||
-	    der_take_str(&facts, 0xDF22, info->name, sizeof(info->name)) ||
+	    der_take(&facts, 0xDF21, &v) || cursor_left(&v) != 8)
+		return -1;
+	/* the header: where each fact's element starts in the EF */
+	for (int i = 0; i < 4; i++) {
+		size_t off = (size_t)v.p[2 * i] << 8 | v.p[2 * i + 1];
+
+		if (off + 1 >= total || buf[off] != 0xDF ||
+		    buf[off + 1] != 0x22 + i)
+			return -1;
+	}
+	if (der_take_str(&facts, 0xDF22, info->name, sizeof(info->name)) ||
 	    der_take_str(&facts, 0xDF23, info->address,
 	    sizeof(info->address)) ||
 	    der_take_str(&facts, 0xDF24, info->birth, sizeof(info->birth)) ||
