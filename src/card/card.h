@@ -86,6 +86,8 @@ extern const uint8_t card_aid_cardinfo[10];
 #define CARD_EF_INFO_NUMBER 0x0001
 #define CARD_EF_INFO_FACTS 0x0002
 #define CARD_EF_INFO_PIN 0x0011
+#define CARD_EF_INFO_MATCH_A 0x0014
+#define CARD_EF_INFO_MATCH_B 0x0015
 
 /* Status words (ISO 7816-4). */
 #define SW_OK 0x9000
@@ -113,6 +115,20 @@ extern const uint8_t card_aid_cardinfo[10];
  * are named by rules' enum cert_type (CERT_SIGN, CERT_AUTH); their formats
  * and try counts are rules_pin_check() and rules_pin_tries(). */
 #define CARD_PIN_COUNT 3
+
+/* The card-info AP's collation numbers (照合番号) A and B, EF 0014 and
+ * EF 0015, beside its PIN.  Not PINs a holder chooses but what the card
+ * face shows: A is the individual number; B the birth date YYMMDD, the
+ * card's expiry year YYYY and the 4-digit security code.  A opens EF 0001
+ * to a reader, B EF 0002, as the card-info PIN opens both.  The counter
+ * sets them at delivery and update-card; nobody changes them.  Tries:
+ * CARD_MATCH_TRIES (docs/card.md says why). */
+enum card_match { CARD_MATCH_A = 0, CARD_MATCH_B = 1 };
+#define CARD_MATCH_COUNT 2
+#define CARD_MATCH_A_LEN 12
+#define CARD_MATCH_B_LEN 14
+#define CARD_MATCH_TRIES 10
+#define CARD_SECURITY_CODE_LEN 4
 
 /* The four certificate EFs of the JPKI-AP.  The holder's two are rules'
  * enum cert_type and take its values.  The card also carries the
@@ -278,6 +294,7 @@ struct card_pin_status {
 struct card_status {
 	char serial[CARD_SERIAL_HEX]; /* from EF 0006 token info */
 	struct card_pin_status pin[CARD_PIN_COUNT + 1]; /* by enum pin_kind */
+	struct card_pin_status match[CARD_MATCH_COUNT]; /* by card_match */
 	int sign_cert; /* EF 0008 */
 	int auth_cert;
 	int sign_ca;   /* CA EFs not empty */
@@ -341,6 +358,10 @@ int card_client_sign_sha256(struct card_transport *t, enum cert_type key,
 /* Sign a DigestInfo (any hash; at most 245 bytes) with PKCS#1 v1.5. */
 int card_client_sign_digestinfo(struct card_transport *t, enum cert_type key,
     const uint8_t *digest_info, size_t n, uint8_t sig[CARD_SIG_LEN]);
+/* VERIFY a collation number of the card-info AP (format checked first:
+ * 12 or 14 digits).  Results as card_client_verify. */
+int card_client_verify_match(struct card_transport *t, enum card_match m,
+    const char *value, int *tries_left);
 /* Read the card-info AP (after card_client_verify(PIN_CARDINFO)). */
 int card_client_read_info(struct card_transport *t, struct card_info *info);
 
@@ -358,6 +379,24 @@ int card_client_write_cert(struct card_transport *t, enum card_cert which,
 /* Set a PIN (initial, or after a lock: resets the tries). */
 int card_client_set_pin(struct card_transport *t, enum pin_kind pin,
     const char *value);
+/* Set a collation number (issuer; restores its tries). */
+int card_client_set_match(struct card_transport *t, enum card_match m,
+    const char *value);
+/* The card's 4-digit security code (セキュリティコード, printed on a real
+ * card's face): HMAC-SHA256(card key, "JPKI card security code") reduced
+ * to 4 digits, so the counter can tell it again from the master key and
+ * the serial without storing it. */
+int card_security_code(const uint8_t master[CARD_ISSUER_KEY_LEN],
+    const char *serial_hex, char code[CARD_SECURITY_CODE_LEN + 1]);
+/* Collation number B: birth (YYYYMMDD) as YYMMDD, the expiry year, the
+ * security code. */
+int card_match_b(const char *birth, int expiry_year, const char *code,
+    char out[CARD_MATCH_B_LEN + 1]);
+/* Whether an emulated chip's card-info AP predates the layout of
+ * cardinfo.c or lacks its collation numbers (an image written before
+ * them): the counter's update-card rewrites such a card even when the
+ * register's facts did not change. */
+int card_info_outdated(const struct card *c);
 /* Write the card-info AP: the individual number and the four facts. */
 int card_client_write_info(struct card_transport *t,
     const struct card_info *info);

@@ -23,6 +23,11 @@ enum card_stored_ef {
 /* Which application is selected. */
 enum card_df { DF_MF, DF_JPKI, DF_CARDINFO };
 
+/* The chip's secret slots: rules' pin_kind (1..3), then the card-info
+ * AP's two collation numbers.  Slot 0 is unused. */
+#define CARD_SLOT_MATCH(m) (CARD_PIN_COUNT + 1 + (m))
+#define CARD_PIN_SLOTS (CARD_PIN_COUNT + 1 + CARD_MATCH_COUNT)
+
 struct card_pin_slot {
 	uint8_t set;            /* 0 on a blank card */
 	uint8_t tries;          /* tries left */
@@ -39,7 +44,7 @@ struct card {
 	char serial_hex[CARD_SERIAL_HEX];
 	enum card_kind kind;
 	uint8_t issuer_key[CARD_ISSUER_KEY_LEN];
-	struct card_pin_slot pin[CARD_PIN_COUNT + 1]; /* by enum pin_kind */
+	struct card_pin_slot pin[CARD_PIN_SLOTS]; /* by slot */
 	EVP_PKEY *key[3];                             /* by enum cert_type */
 	struct jbuf ef[SEF__COUNT];
 
@@ -51,7 +56,7 @@ struct card {
 	enum card_df df;
 	int ef_selected;
 	uint16_t ef_id;
-	int verified[CARD_PIN_COUNT + 1];
+	int verified[CARD_PIN_SLOTS];
 	uint8_t challenge[CARD_CHALLENGE_LEN];
 	int challenge_valid;
 	int issuer_ok;
@@ -59,9 +64,13 @@ struct card {
 	size_t pending_len, pending_off;
 };
 
-/* HMAC-SHA256 of a PIN under the card's issuer key (image.c). */
-int card_pin_hash(const struct card *c, enum pin_kind kind, const uint8_t *pin,
+/* HMAC-SHA256 of a PIN under the card's issuer key (issuer.c); slot as
+ * above (for PINs, the pin_kind). */
+int card_pin_hash(const struct card *c, int slot, const uint8_t *pin,
     size_t n, uint8_t out[32]);
+/* A slot's full tries, and whether value has its format (image.c). */
+int card_slot_tries(int slot);
+int card_slot_format_ok(int slot, const char *value);
 /* BER-TLV through the bounded cursor (cardinfo.c): one- or two-byte tags
  * (the second byte below 80), lengths short, 81 xx or 82 xx xx.
  * card_tlv_header_len: the whole TLV's length from its first bytes. */

@@ -21,6 +21,7 @@
  */
 #include "card/card_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define INFO_TAG_NUMBER 0xFF10
@@ -290,4 +291,36 @@ card_info_parse_facts(const uint8_t *p, size_t n, struct card_info *info)
 		    "birth, DF 25 sex }");
 	}
 	return JPKI_OK;
+}
+
+int
+card_match_b(const char *birth, int expiry_year, const char *code,
+    char out[CARD_MATCH_B_LEN + 1])
+{
+	if (!digits(birth, 8) || expiry_year < 1000 || expiry_year > 9999 ||
+	    !digits(code, CARD_SECURITY_CODE_LEN))
+		return jpki_fail(JPKI_ERR_INPUT, "collation number B: birth "
+		    "YYYYMMDD, a 4-digit expiry year, a 4-digit security "
+		    "code");
+	snprintf(out, CARD_MATCH_B_LEN + 1, "%.6s%04d%.4s", birth + 2,
+	    expiry_year, code);
+	return JPKI_OK;
+}
+
+int
+card_info_outdated(const struct card *c)
+{
+	struct card_info info;
+	const struct jbuf *num = &c->ef[SEF_INFO_NUMBER];
+	const struct jbuf *facts = &c->ef[SEF_INFO_FACTS];
+	int outdated;
+
+	memset(&info, 0, sizeof(info));
+	outdated = !c->pin[CARD_SLOT_MATCH(CARD_MATCH_A)].set ||
+	    !c->pin[CARD_SLOT_MATCH(CARD_MATCH_B)].set ||
+	    card_info_parse_number(num->data, num->len, &info) != JPKI_OK ||
+	    card_info_parse_facts(facts->data, facts->len, &info) != JPKI_OK;
+	jpki_errclear();
+	jpki_wipe(&info, sizeof(info));
+	return outdated;
 }

@@ -218,20 +218,56 @@ pin_label(enum pin_kind pin)
 	}
 }
 
-static int
-select_pin(struct card_transport *t, enum pin_kind pin)
-{
-	int r;
+/* A secret a VERIFY names: one of the PINs, or a collation number of the
+ * card-info AP. */
+struct secret {
+	enum client_app app;
+	uint16_t fid;
+	const char *label;
+	int tries; /* full tries */
+};
 
-	if (rules_pin_tries(pin) == 0)
-		return jpki_fail(JPKI_ERR_USAGE, "unknown PIN kind");
-	if ((r = select_app(t, pin_app(pin))) != JPKI_OK)
-		return r;
-	return select_ef_ok(t, pin_ef(pin));
+static struct secret
+secret_pin(enum pin_kind pin)
+{
+	struct secret s = {pin_app(pin), pin_ef(pin), pin_label(pin),
+	    rules_pin_tries(pin)};
+
+	return s;
+}
+
+static struct secret
+secret_match(enum card_match m)
+{
+	struct secret s = {APP_CARDINFO, m == CARD_MATCH_A ?
+	    CARD_EF_INFO_MATCH_A : CARD_EF_INFO_MATCH_B, m == CARD_MATCH_A ?
+	    "collation number A" : "collation number B", CARD_MATCH_TRIES};
+
+	return s;
 }
 
 static int
-pin_status(struct card_transport *t, enum pin_kind pin,
+select_secret(struct card_transport *t, const struct secret *s)
+{
+	int r;
+
+	if (s->tries == 0)
+		return jpki_fail(JPKI_ERR_USAGE, "unknown PIN kind");
+	if ((r = select_app(t, s->app)) != JPKI_OK)
+		return r;
+	return select_ef_ok(t, s->fid);
+}
+
+static int
+select_pin(struct card_transport *t, enum pin_kind pin)
+{
+	struct secret s = secret_pin(pin);
+
+	return select_secret(t, &s);
+}
+
+static int
+secret_status(struct card_transport *t, const struct secret *s,
     struct card_pin_status *ps)
 {
 	uint8_t cmd[4];
@@ -239,7 +275,7 @@ pin_status(struct card_transport *t, enum pin_kind pin,
 	int r;
 
 	memset(ps, 0, sizeof(*ps));
-	if ((r = select_pin(t, pin)) != JPKI_OK)
+	if ((r = select_secret(t, s)) != JPKI_OK)
 		return r;
 	build(cmd, 0x00, 0x20, 0x00, 0x80, NULL, 0, -1);
 	if ((r = card_client_exchange(t, cmd, 4, NULL, &sw)) != JPKI_OK)
@@ -258,18 +294,27 @@ pin_status(struct card_transport *t, enum pin_kind pin,
 	if (sw == SW_OK) {
 		/* Some cards say 9000 when the PIN is verified already. */
 		ps->initialised = 1;
-		ps->tries_left = rules_pin_tries(pin);
+		ps->tries_left = s->tries;
 		return JPKI_OK;
 	}
 	return sw_fail("VERIFY (tries left)", sw);
 }
 
 static int
-verify_answer(enum pin_kind pin, uint16_t sw, int *tries_left)
+pin_status(struct card_transport *t, enum pin_kind pin,
+    struct card_pin_status *ps)
+{
+	struct secret s = secret_pin(pin);
+
+	return secret_status(t, &s, ps);
+}
+
+static int
+verify_answer(const struct secret *s, uint16_t sw, int *tries_left)
 {
 	if (sw == SW_OK) {
 		if (tries_left != NULL)
-			*tries_left = rules_pin_tries(pin);
+			*tries_left = s->tries;
 		return JPKI_OK;
 	}
 	if ((sw & 0xFFF0) == 0x63C0) {
@@ -280,16 +325,16 @@ verify_answer(enum pin_kind pin, uint16_t sw, int *tries_left)
 		if (left == 0)
 			return jpki_fail(JPKI_ERR_LOCKED,
 			    "wrong %s: 0 tries left, it is now locked; only "
-			    "the counter can reset it (R2)", pin_label(pin));
+			    "the counter can reset it (R2)", s->label);
 		return jpki_fail(JPKI_ERR_PIN, "wrong %s: %d %s left",
-		    pin_label(pin), left, left == 1 ? "try" : "tries");
+		    s->label, left, left == 1 ? "try" : "tries");
 	}
 	if (sw == SW_BLOCKED) {
 		if (tries_left != NULL)
 			*tries_left = 0;
 		return jpki_fail(JPKI_ERR_LOCKED,
 		    "the %s is locked (or was never set); only the counter "
-		    "can reset it (R2)", pin_label(pin));
+		    "can reset it (R2)", s->label);
 	}
 	return sw_fail("VERIFY", sw);
 }
@@ -308,26 +353,69 @@ prepare_pin(enum pin_kind pin, const char *value, char buf[CARD_PIN_MAX + 1])
 	return rules_pin_check(pin, buf);
 }
 
-int
-card_client_verify(struct card_transport *t, enum pin_kind pin,
+/* VERIFY a secret whose format was checked. */
+static int
+verify_secret(struct card_transport *t, const struct secret *s,
     const char *value, int *tries_left)
 {
-	char buf[CARD_PIN_MAX + 1];
 	uint8_t cmd[APDU_MAX];
 	uint16_t sw;
 	size_t n;
 	int r;
 
-	if ((r = prepare_pin(pin, value, buf)) != JPKI_OK)
-		goto fail;
-	if ((r = select_pin(t, pin)) != JPKI_OK)
-		goto fail;
-	n = build(cmd, 0x00, 0x20, 0x00, 0x80, buf, strlen(buf), -1);
+	if ((r = select_secret(t, s)) != JPKI_OK)
+		return r;
+	n = build(cmd, 0x00, 0x20, 0x00, 0x80, value, strlen(value), -1);
 	r = card_client_exchange(t, cmd, n, NULL, &sw);
 	jpki_wipe(cmd, sizeof(cmd));
 	if (r == JPKI_OK)
-		r = verify_answer(pin, sw, tries_left);
+		r = verify_answer(s, sw, tries_left);
+	return r;
+}
+
+int
+card_client_verify(struct card_transport *t, enum pin_kind pin,
+    const char *value, int *tries_left)
+{
+	struct secret s = secret_pin(pin);
+	char buf[CARD_PIN_MAX + 1];
+	int r;
+
+	if ((r = prepare_pin(pin, value, buf)) != JPKI_OK)
+		goto fail;
+	r = verify_secret(t, &s, buf, tries_left);
 fail:
+	jpki_wipe(buf, sizeof(buf));
+	return r;
+}
+
+/* A collation number's format: 12 (A) or 14 (B) digits. */
+static int
+prepare_match(enum card_match m, const char *value,
+    char buf[CARD_PIN_MAX + 1])
+{
+	size_t want = m == CARD_MATCH_A ? CARD_MATCH_A_LEN : CARD_MATCH_B_LEN;
+	size_t n = strnlen(value, CARD_PIN_MAX + 1);
+
+	if (m != CARD_MATCH_A && m != CARD_MATCH_B)
+		return jpki_fail(JPKI_ERR_USAGE, "unknown collation number");
+	if (n != want || strspn(value, "0123456789") != want)
+		return jpki_fail(JPKI_ERR_INPUT, "collation number %c must be "
+		    "exactly %zu digits", m == CARD_MATCH_A ? 'A' : 'B', want);
+	memcpy(buf, value, n + 1);
+	return JPKI_OK;
+}
+
+int
+card_client_verify_match(struct card_transport *t, enum card_match m,
+    const char *value, int *tries_left)
+{
+	struct secret s = secret_match(m);
+	char buf[CARD_PIN_MAX + 1];
+	int r;
+
+	if ((r = prepare_match(m, value, buf)) == JPKI_OK)
+		r = verify_secret(t, &s, buf, tries_left);
 	jpki_wipe(buf, sizeof(buf));
 	return r;
 }
@@ -432,6 +520,12 @@ card_client_status(struct card_transport *t, struct card_status *st)
 		if ((r = pin_status(t, (enum pin_kind)k, &st->pin[k])) !=
 		    JPKI_OK)
 			goto fail;
+	for (int m = CARD_MATCH_A; m <= CARD_MATCH_B; m++) {
+		struct secret s = secret_match((enum card_match)m);
+
+		if ((r = secret_status(t, &s, &st->match[m])) != JPKI_OK)
+			goto fail;
+	}
 fail:
 	jbuf_free(&status);
 	return r;
@@ -808,6 +902,27 @@ card_client_set_pin(struct card_transport *t, enum pin_kind pin,
 	if ((r = prepare_pin(pin, value, buf)) != JPKI_OK)
 		goto fail;
 	if ((r = select_pin(t, pin)) != JPKI_OK)
+		goto fail;
+	n = build(cmd, 0x00, 0x2C, 0x02, 0x80, buf, strlen(buf), -1);
+	r = exchange_ok(t, "RESET RETRY COUNTER", cmd, n, NULL);
+	jpki_wipe(cmd, sizeof(cmd));
+fail:
+	jpki_wipe(buf, sizeof(buf));
+	return r;
+}
+
+int
+card_client_set_match(struct card_transport *t, enum card_match m,
+    const char *value)
+{
+	struct secret s = secret_match(m);
+	char buf[CARD_PIN_MAX + 1];
+	uint8_t cmd[APDU_MAX];
+	size_t n;
+	int r;
+
+	if ((r = prepare_match(m, value, buf)) != JPKI_OK ||
+	    (r = select_secret(t, &s)) != JPKI_OK)
 		goto fail;
 	n = build(cmd, 0x00, 0x2C, 0x02, 0x80, buf, strlen(buf), -1);
 	r = exchange_ok(t, "RESET RETRY COUNTER", cmd, n, NULL);

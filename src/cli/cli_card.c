@@ -163,24 +163,28 @@ pin_json(const struct card_pin_status *p)
 }
 
 static void
+print_pin_line(const char *label, const struct card_pin_status *p)
+{
+	if (!p->initialised)
+		printf("%-19s not set\n", label);
+	else if (p->locked)
+		printf("%-19s LOCKED (reset at the counter, R2)\n", label);
+	else
+		printf("%-19s %d %s left\n", label, p->tries_left,
+		    p->tries_left == 1 ? "try" : "tries");
+}
+
+static void
 print_status(const struct card_status *st, const char *transport)
 {
 	static const char *labels[] = {NULL, "authentication PIN",
 	    "signing password", "card-info PIN"};
 
 	printf("card serial         %s (%s)\n", st->serial, transport);
-	for (int k = PIN_AUTH; k <= PIN_CARDINFO; k++) {
-		const struct card_pin_status *p = &st->pin[k];
-
-		if (!p->initialised)
-			printf("%-19s not set\n", labels[k]);
-		else if (p->locked)
-			printf("%-19s LOCKED (reset at the counter, R2)\n",
-			    labels[k]);
-		else
-			printf("%-19s %d %s left\n", labels[k], p->tries_left,
-			    p->tries_left == 1 ? "try" : "tries");
-	}
+	for (int k = PIN_AUTH; k <= PIN_CARDINFO; k++)
+		print_pin_line(labels[k], &st->pin[k]);
+	print_pin_line("collation number A", &st->match[CARD_MATCH_A]);
+	print_pin_line("collation number B", &st->match[CARD_MATCH_B]);
 	printf("signing cert        %s\n", st->sign_cert ? "present" : "none");
 	printf("authentication cert %s\n", st->auth_cert ? "present" : "none");
 	printf("CA certs            signing %s, authentication %s\n",
@@ -200,17 +204,21 @@ card_status_cmd(const struct card_opts *o)
 		goto fail;
 	if (o->json)
 		cli_print_json(json_pack(
-		    "{s:{s:o, s:o, s:o}, s:{s:b, s:b, s:b, s:b}, s:s, s:s, "
-		    "s:{s:b, s:b, s:b}}",
+		    "{s:{s:o, s:o, s:o, s:o, s:o}, s:{s:b, s:b, s:b, s:b}, "
+		    "s:s, s:s, s:{s:b, s:b, s:b, s:b, s:b}}",
 		    "pins", "auth", pin_json(&st.pin[PIN_AUTH]), "sign",
 		    pin_json(&st.pin[PIN_SIGN]), "cardinfo",
-		    pin_json(&st.pin[PIN_CARDINFO]),
+		    pin_json(&st.pin[PIN_CARDINFO]), "cardinfo_a",
+		    pin_json(&st.match[CARD_MATCH_A]), "cardinfo_b",
+		    pin_json(&st.match[CARD_MATCH_B]),
 		    "certificates", "sign", st.sign_cert, "auth", st.auth_cert,
 		    "sign_ca", st.sign_ca, "auth_ca", st.auth_ca,
 		    "serial", st.serial, "transport", t->name,
 		    "pins_initialised", "auth", st.pin[PIN_AUTH].initialised,
 		    "sign", st.pin[PIN_SIGN].initialised, "cardinfo",
-		    st.pin[PIN_CARDINFO].initialised));
+		    st.pin[PIN_CARDINFO].initialised, "cardinfo_a",
+		    st.match[CARD_MATCH_A].initialised, "cardinfo_b",
+		    st.match[CARD_MATCH_B].initialised));
 	else
 		print_status(&st, t->name);
 fail:

@@ -312,12 +312,16 @@ pin_set(struct visit *w, enum pin_kind k, const char *value)
 
 /* ---- what goes onto the chip ------------------------------------------- */
 
-/* The card-info AP: the individual number and the four facts. */
+/* The card-info AP: the individual number and the four facts, and the
+ * collation numbers made of them (A the number; B birth YYMMDD, the
+ * card's expiry year, its security code, which the receipt shows as a
+ * real card's face does). */
 static int
 write_card_info(struct visit *w)
 {
 	struct card_info info;
-	char birth[11];
+	char birth[11], match_b[CARD_MATCH_B_LEN + 1];
+	int r;
 
 	memset(&info, 0, sizeof(info));
 	snprintf(info.number, sizeof(info.number), "%s", w->res.number);
@@ -328,7 +332,19 @@ write_card_info(struct visit *w)
 	snprintf(info.birth, sizeof(info.birth), "%.4s%.2s%.2s", birth,
 	    birth + 5, birth + 8);
 	info.sex[0] = card_info_sex_of(w->res.gender);
-	return card_client_write_info(w->cs.t, &info);
+	if ((r = card_client_write_info(w->cs.t, &info)) != JPKI_OK ||
+	    (r = counter_card_security_code(w->cs.ca, &w->cs,
+	    w->rcpt->security_code)) != JPKI_OK ||
+	    (r = card_match_b(info.birth, w->card.expiry.y,
+	    w->rcpt->security_code, match_b)) != JPKI_OK ||
+	    (r = card_client_set_match(w->cs.t, CARD_MATCH_A,
+	    info.number)) != JPKI_OK)
+		goto fail;
+	r = card_client_set_match(w->cs.t, CARD_MATCH_B, match_b);
+fail:
+	jpki_wipe(match_b, sizeof(match_b));
+	jpki_wipe(&info, sizeof(info));
+	return r;
 }
 
 static int
@@ -1159,7 +1175,10 @@ counter_update_card(struct ca *ca, const char *card_path,
 	    (r = card_active(&w)) != JPKI_OK ||
 	    (r = holder_alive(&w.res)) != JPKI_OK)
 		goto fail;
-	if (w.card.facts_version == w.res.facts_version) {
+	/* A card written before the card-info layout of issue 14 (or
+	 * without its collation numbers) is rewritten all the same. */
+	if (w.card.facts_version == w.res.facts_version &&
+	    !card_info_outdated(w.cs.work)) {
 		r = jpki_fail(JPKI_ERR_CONFLICT, "card %s already carries the "
 		    "register's current facts", w.card.serial);
 		goto fail;

@@ -140,6 +140,9 @@ counter_receipt_json(const struct counter_receipt *rc)
 	if (rc->proc == PROC_PIN_RESET)
 		json_object_set_new(o, "pin_was_locked",
 		    json_boolean(rc->pin_was_locked));
+	if (rc->security_code[0])
+		json_object_set_new(o, "security_code",
+		    json_string(rc->security_code));
 	if (rc->note[0])
 		json_object_set_new(o, "note", json_string(rc->note));
 	if (rc->proxy_name[0])

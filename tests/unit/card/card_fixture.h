@@ -24,6 +24,10 @@
 #define FIXTURE_AUTH_PIN "1234"
 #define FIXTURE_SIGN_PIN "ABC123"
 #define FIXTURE_INFO_PIN "5678"
+/* Collation numbers: A the individual number of fixture_info; B its birth
+ * 800123, expiry year 2036, security code 4321. */
+#define FIXTURE_MATCH_A "123456789018"
+#define FIXTURE_MATCH_B "80012320364321"
 
 struct test_ca {
 	EVP_PKEY *key;
@@ -195,7 +199,9 @@ fixture_personalise(struct card_transport *t,
 	    card_client_set_pin(t, PIN_CARDINFO, FIXTURE_INFO_PIN) != 0 ||
 	    fixture_key_and_cert(t, sign_ca, CERT_SIGN, "SIGN0001") != 0 ||
 	    fixture_key_and_cert(t, auth_ca, CERT_AUTH, "AUTH0001") != 0 ||
-	    card_client_write_info(t, &fixture_info) != 0)
+	    card_client_write_info(t, &fixture_info) != 0 ||
+	    card_client_set_match(t, CARD_MATCH_A, FIXTURE_MATCH_A) != 0 ||
+	    card_client_set_match(t, CARD_MATCH_B, FIXTURE_MATCH_B) != 0)
 		return -1;
 	return 0;
 }

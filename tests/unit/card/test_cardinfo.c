@@ -40,6 +40,100 @@ test_number_and_facts_read_as_myna_reads_them(struct card_transport *t)
 	CHECK_INT(n, 1);
 }
 
+/* Collation number A opens the number only, B the facts only; both show
+ * their tries to an empty VERIFY (63Cx) and spend one on a wrong value. */
+static void
+test_collation_numbers_open_their_own_file(struct card_transport *t)
+{
+	uint8_t buf[APDU_RESP_MAX];
+	uint8_t change[] = {0x00, 0x24, 0x01, 0x80, 0x0C, '9', '9', '9', '9',
+	    '9', '9', '9', '9', '9', '9', '9', '9'};
+	uint8_t verify_sfi[] = {0x00, 0x20, 0x00, 0x94};
+	size_t n;
+
+	CHECK_INT(der_select_cardinfo(t), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_A, NULL), SW_TRIES(10));
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_B, NULL), SW_TRIES(10));
+	CHECK_INT(der_apdu(t, verify_sfi, sizeof(verify_sfi), NULL, NULL),
+	    SW_TRIES(10));
+
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_A, FIXTURE_MATCH_A), SW_OK);
+	CHECK_INT(der_select_ef(t, CARD_EF_INFO_NUMBER), SW_OK);
+	CHECK_INT(der_read(t, 0, 17, buf, &n), SW_OK);
+	CHECK_INT(n, 17);
+	CHECK_INT(der_select_ef(t, CARD_EF_INFO_FACTS), SW_OK);
+	CHECK_INT(der_read(t, 0, 7, buf, &n), SW_SECURITY);
+	/* nobody changes what the card face shows */
+	CHECK_INT(der_select_ef(t, CARD_EF_INFO_MATCH_A), SW_OK);
+	CHECK_INT(der_apdu(t, change, sizeof(change), NULL, NULL),
+	    SW_CONDITIONS);
+
+	t->reset(t, buf, &n);
+	t->client_app = 0;
+	CHECK_INT(der_select_cardinfo(t), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_B, FIXTURE_MATCH_B), SW_OK);
+	CHECK_INT(der_select_ef(t, CARD_EF_INFO_FACTS), SW_OK);
+	CHECK_INT(der_read(t, 0, 7, buf, &n), SW_OK);
+	CHECK_INT(der_select_ef(t, CARD_EF_INFO_NUMBER), SW_OK);
+	CHECK_INT(der_read(t, 0, 17, buf, &n), SW_SECURITY);
+
+	/* a wrong A costs a try, the right one restores them */
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_A, "123456789019"),
+	    SW_TRIES(9));
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_A, NULL), SW_TRIES(9));
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_A, FIXTURE_MATCH_A), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_A, NULL), SW_TRIES(10));
+	/* setting one needs the issuer's proof */
+	CHECK_INT(card_client_set_match(t, CARD_MATCH_A, FIXTURE_MATCH_A),
+	    JPKI_ERR_REFUSED);
+}
+
+static void
+test_client_collation_numbers(struct card_transport *t)
+{
+	struct card_status st;
+	int tries = -1;
+
+	/* a malformed value never reaches the card */
+	CHECK_INT(card_client_verify_match(t, CARD_MATCH_B, "8001232036432",
+	    &tries), JPKI_ERR_INPUT);
+	CHECK_INT(card_client_verify_match(t, CARD_MATCH_B, "800123203643210",
+	    &tries), JPKI_ERR_INPUT);
+	CHECK_INT(card_client_verify_match(t, CARD_MATCH_B, "99999999999999",
+	    &tries), JPKI_ERR_PIN);
+	CHECK_INT(tries, 9);
+	CHECK_INT(card_client_status(t, &st), JPKI_OK);
+	CHECK_INT(st.match[CARD_MATCH_B].tries_left, 9);
+	CHECK_INT(st.match[CARD_MATCH_A].tries_left, 10);
+	CHECK_INT(card_client_verify_match(t, CARD_MATCH_B, FIXTURE_MATCH_B,
+	    &tries), JPKI_OK);
+	CHECK_INT(tries, 10);
+}
+
+static void
+test_match_b_and_security_code(void)
+{
+	uint8_t m[CARD_ISSUER_KEY_LEN] = {1, 2, 3};
+	char b[CARD_MATCH_B_LEN + 1], c1[5], c2[5], c3[5];
+
+	CHECK_INT(card_match_b("19800123", 2036, "4321", b), JPKI_OK);
+	CHECK_STR(b, "80012320364321");
+	CHECK_INT(card_match_b("1980012", 2036, "4321", b), JPKI_ERR_INPUT);
+	CHECK_INT(card_match_b("19800123", 36, "4321", b), JPKI_ERR_INPUT);
+	CHECK_INT(card_match_b("19800123", 2036, "43a1", b), JPKI_ERR_INPUT);
+	/* the same card always has the same code; another card another */
+	CHECK_INT(card_security_code(m, "47EE540AC44A7865", c1), JPKI_OK);
+	CHECK_INT(card_security_code(m, "47ee540ac44a7865", c2), JPKI_OK);
+	CHECK_INT(card_security_code(m, "47EE540AC44A7866", c3), JPKI_OK);
+	CHECK_STR(c1, c2);
+	CHECK_INT(strlen(c1), 4);
+	CHECK_INT((int)strspn(c1, "0123456789"), 4);
+	CHECK_INT(strlen(c3), 4);
+	CHECK_INT(card_security_code(m, "47EE540AC44A78", c1), JPKI_ERR_INPUT);
+	CHECK_INT(card_security_code(m, "47EE540AC44A786G", c1),
+	    JPKI_ERR_INPUT);
+}
+
 static void
 test_client_reads_new_layout(struct card_transport *t)
 {
@@ -123,6 +217,14 @@ main(void)
 	    fixture_card_image(d, master, image) != 0)
 		return 1;
 	test_sex_is_iso5218();
+	test_match_b_and_security_code();
+	{
+		struct card *c = NULL;
+
+		CHECK_INT(card_image_read(image, &c), JPKI_OK);
+		CHECK(c != NULL && !card_info_outdated(c));
+		card_free(&c);
+	}
 	test_parsers_refuse_other_layouts();
 	CHECK_INT(card_transport_image(image, &t), JPKI_OK);
 	if (t != NULL) {
@@ -132,6 +234,16 @@ main(void)
 	CHECK_INT(card_transport_image(image, &t), JPKI_OK);
 	if (t != NULL) {
 		test_client_reads_new_layout(t);
+		card_transport_free(&t);
+	}
+	CHECK_INT(card_transport_image(image, &t), JPKI_OK);
+	if (t != NULL) {
+		test_collation_numbers_open_their_own_file(t);
+		card_transport_free(&t);
+	}
+	CHECK_INT(card_transport_image(image, &t), JPKI_OK);
+	if (t != NULL) {
+		test_client_collation_numbers(t);
 		card_transport_free(&t);
 	}
 	fixture_rmdir(d);

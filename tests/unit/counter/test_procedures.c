@@ -222,11 +222,14 @@ test_renewal_links_and_receipt(struct ca *ca, const char *card)
  * as YYYYMMDD and the sex as an ISO 5218 digit. */
 static void
 test_delivery_writes_cardinfo_as_real_cards_hold_it(const char *card,
-    const struct resident *r)
+    const struct resident *r, const struct counter_receipt *rc)
 {
 	struct card_transport *t = NULL;
 	struct card_info info;
 	char name[2 * RESIDENT_NAME_MAX + 8], birth[11], want_birth[9];
+	char match_b[32];
+	uint8_t atr[CARD_ATR_MAX];
+	size_t atr_len;
 
 	CHECK_INT(card_transport_image(card, &t), JPKI_OK);
 	if (t == NULL)
@@ -244,6 +247,19 @@ test_delivery_writes_cardinfo_as_real_cards_hold_it(const char *card,
 	CHECK_STR(info.birth, want_birth);
 	CHECK_STR(info.sex, r->gender == GENDER_MALE ? "1" :
 	    r->gender == GENDER_FEMALE ? "2" : "9");
+
+	/* Collation numbers: A the number, B birth YYMMDD, the card's
+	 * expiry year and the security code on the receipt. */
+	CHECK_INT(strlen(rc->security_code), 4);
+	snprintf(match_b, sizeof(match_b), "%.2s%.2s%.2s%04d%s", birth + 2,
+	    birth + 5, birth + 8, rc->card_expiry.y, rc->security_code);
+	t->reset(t, atr, &atr_len);
+	CHECK_INT(der_select_cardinfo(t), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_A, NULL), SW_TRIES(10));
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_A, r->number), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_B, match_b), SW_OK);
+	CHECK_INT(der_read_cardinfo(t, &info), 0);
+	CHECK_STR(info.number, r->number);
 	card_transport_free(&t);
 }
 
@@ -279,7 +295,7 @@ main(void)
 	CHECK_INT(rc.nissued, 1);
 	CHECK_INT(rc.nfees, 2);
 	CHECK_INT(rc.npins_set, 2);
-	test_delivery_writes_cardinfo_as_real_cards_hold_it(card, &r);
+	test_delivery_writes_cardinfo_as_real_cards_hold_it(card, &r, &rc);
 	/* A second delivery while the card is active is refused. */
 	CHECK_INT(counter_deliver(ca, r.id, card, COUNTER_AUTH, &pins, &v,
 	    &rc), JPKI_ERR_REFUSED);
