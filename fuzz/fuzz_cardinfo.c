@@ -1,8 +1,10 @@
 /*
  * fuzz_cardinfo.c: libFuzzer target for the host's parsers of the
- * card-info AP's files (cardinfo.c): EF 0001, EF 0002 and the TLV header
- * the client reads first.  Properties: a refused file leaves its fields
- * empty; an accepted one encodes and parses back to the same facts.
+ * card-info AP's files (cardinfo.c, cardinfo_sig.c): EF 0001, EF 0002,
+ * the TLV header the client reads first, and the relying party's check of
+ * EF 0003 and EF 0004.  Properties: a refused file leaves its fields
+ * empty; an accepted one encodes and parses back to the same facts; bytes
+ * that were never signed never verify.
  */
 #include "card/card_int.h"
 
@@ -56,6 +58,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (card_tlv_header_len(data, size, &total) == JPKI_OK &&
 	    (total < 2 || total > 5 + 0xFFFF))
 		abort();
+	/* EF 0003 and EF 0004 from the input (split at its first byte),
+	 * beside valid EF 0001 and EF 0002: a forged signature with its own
+	 * self-signed key would need an RSA signature the fuzzer cannot
+	 * make, so nothing may verify. */
+	if (size > 1) {
+		struct card_info_files f;
+		static const struct card_info valid = {"123456789018", "A",
+		    "B", "19800123", "1"};
+		size_t cut = data[0] < size - 1 ? data[0] : size - 1;
+
+		card_info_files_init(&f);
+		if (card_info_encode_number(&valid, &f.number) ||
+		    card_info_encode_facts(&valid, &f.facts) ||
+		    jbuf_put(&f.signature, data + 1, cut) ||
+		    jbuf_put(&f.cert, data + 1 + cut, size - 1 - cut))
+			abort();
+		if (card_info_verify(&f, NULL, NULL) == JPKI_OK)
+			abort();
+		card_info_files_free(&f);
+	}
 	jpki_errclear();
 	return 0;
 }

@@ -34,6 +34,8 @@
 #include "base/base.h"
 #include "rules/rules.h"
 
+#include <openssl/types.h>
+
 /* ---- limits ------------------------------------------------------------ */
 
 /* ISO 7816-4 short APDUs only: header, Lc, 255 data bytes, Le. */
@@ -85,6 +87,9 @@ extern const uint8_t card_aid_cardinfo[10];
 /* Files of the card-info AP. */
 #define CARD_EF_INFO_NUMBER 0x0001
 #define CARD_EF_INFO_FACTS 0x0002
+#define CARD_EF_INFO_SIGNATURE 0x0003
+#define CARD_EF_INFO_CERT 0x0004
+#define CARD_EF_INFO_APINFO 0x0005
 #define CARD_EF_INFO_PIN 0x0011
 #define CARD_EF_INFO_MATCH_A 0x0014
 #define CARD_EF_INFO_MATCH_B 0x0015
@@ -392,11 +397,69 @@ int card_security_code(const uint8_t master[CARD_ISSUER_KEY_LEN],
  * security code. */
 int card_match_b(const char *birth, int expiry_year, const char *code,
     char out[CARD_MATCH_B_LEN + 1]);
+/* ---- the card issuer's signature over the facts (cardinfo_sig.c) ------
+ *
+ *   EF 0003  FF 30 { DF 31 SHA-256 of EF 0001, DF 32 SHA-256 of EF 0002,
+ *                    DF 33 the issuer's signature }          (336 bytes)
+ *   EF 0004  7F 21 { 5F 4E { issuer id 16, subject id 16, 82 e, 81 n },
+ *                    5F 37 signature over the 5F 4E element } (568 bytes)
+ *   EF 0005  FF 40 { DF 41 AP info 4, DF 42 key id 16 }, FF to 256 bytes
+ *
+ * The signature of EF 0003 is sha256WithRSAEncryption (PKCS#1 v1.5) over
+ * the 64 bytes of the two digests; EF 0004 is signed by its own key (the
+ * card issuer's; a relying party pins that key); each digest is of the
+ * EF's data object (its TLV, without padding after it).  The key id is the first 16 bytes of the SHA-256 of
+ * the issuer's DER SubjectPublicKeyInfo. */
+#define CARD_INFO_DIGEST_LEN 32
+#define CARD_INFO_KEY_ID_LEN 16
+#define CARD_INFO_AP_INFO_LEN 4
+#define CARD_INFO_APINFO_EF_LEN 256
+/* Largest EF 0003 / EF 0004 the host accepts (RSA up to 4096 bits). */
+#define CARD_INFO_SIGNATURE_EF_MAX 1024
+#define CARD_INFO_CERT_EF_MAX 2048
+#define CARD_INFO_SIG_MAX 512
+
+/* The 64 bytes the issuer signs for info: SHA-256 of EF 0001's then of
+ * EF 0002's data object, as card_info_encode_number/_facts write them. */
+int card_info_digests(const struct card_info *info,
+    uint8_t out[2 * CARD_INFO_DIGEST_LEN]);
+int card_info_encode_signature(const uint8_t digests[2 * CARD_INFO_DIGEST_LEN],
+    const uint8_t *sig, size_t sig_len, struct jbuf *out);
+/* EF 0004's signed part (the 5F 4E element) for the issuer's public key,
+ * then the whole EF once the issuer signed that part. */
+int card_info_encode_cert_body(EVP_PKEY *issuer, struct jbuf *out);
+int card_info_encode_cert(const struct jbuf *body, const uint8_t *sig,
+    size_t sig_len, struct jbuf *out);
+int card_info_encode_apinfo(EVP_PKEY *issuer, struct jbuf *out);
+
+/* What a relying party reads of the card-info AP, as read (the EFs). */
+struct card_info_files {
+	struct jbuf number, facts, signature, cert, apinfo;
+};
+void card_info_files_init(struct card_info_files *f);
+void card_info_files_free(struct card_info_files *f);
+/* Check the facts against the issuer's signature: EF 0003's digests are
+ * those of EF 0001 and EF 0002 as read, its signature verifies with the
+ * key of EF 0004, EF 0004 verifies with its own key, and (trusted not
+ * NULL) that key is trusted.  JPKI_OK, or JPKI_ERR_VERIFY with one line
+ * saying what does not hold (JPKI_ERR_INPUT: not that layout).  *issuer
+ * (may be NULL) receives EF 0004's key. */
+int card_info_verify(const struct card_info_files *f, EVP_PKEY *trusted,
+    EVP_PKEY **issuer);
+
 /* Whether an emulated chip's card-info AP predates the layout of
  * cardinfo.c or lacks its collation numbers (an image written before
  * them): the counter's update-card rewrites such a card even when the
  * register's facts did not change. */
 int card_info_outdated(const struct card *c);
+/* Read the card-info AP's five EFs as they are (the PIN, or A or B for
+ * what each opens, verified first; what is closed stays empty). */
+int card_client_read_info_files(struct card_transport *t,
+    struct card_info_files *f);
+/* Write EF 0003, 0004 and 0005 (issuer). */
+int card_client_write_info_signature(struct card_transport *t,
+    const struct jbuf *signature, const struct jbuf *cert,
+    const struct jbuf *apinfo);
 /* Write the card-info AP: the individual number and the four facts. */
 int card_client_write_info(struct card_transport *t,
     const struct card_info *info);

@@ -17,6 +17,9 @@ enum card_stored_ef {
 	SEF_AUTH_CA,
 	SEF_INFO_NUMBER,
 	SEF_INFO_FACTS,
+	SEF_INFO_SIGNATURE, /* image version 2 on */
+	SEF_INFO_CERT,
+	SEF_INFO_APINFO,
 	SEF__COUNT
 };
 

@@ -316,7 +316,8 @@ card_info_outdated(const struct card *c)
 	int outdated;
 
 	memset(&info, 0, sizeof(info));
-	outdated = !c->pin[CARD_SLOT_MATCH(CARD_MATCH_A)].set ||
+	outdated = c->ef[SEF_INFO_SIGNATURE].len == 0 ||
+	    !c->pin[CARD_SLOT_MATCH(CARD_MATCH_A)].set ||
 	    !c->pin[CARD_SLOT_MATCH(CARD_MATCH_B)].set ||
 	    card_info_parse_number(num->data, num->len, &info) != JPKI_OK ||
 	    card_info_parse_facts(facts->data, facts->len, &info) != JPKI_OK;

@@ -763,6 +763,42 @@ fail:
 	return r;
 }
 
+/* One card-info EF as read_tlv_ef reads it, but an EF the security state
+ * keeps closed is left empty. */
+static int
+read_info_ef(struct card_transport *t, uint16_t fid, size_t max,
+    struct jbuf *out)
+{
+	int r = read_tlv_ef(t, fid, max, out);
+
+	if (r == JPKI_ERR_REFUSED) {
+		jpki_errclear();
+		out->len = 0;
+		return JPKI_OK;
+	}
+	return r;
+}
+
+int
+card_client_read_info_files(struct card_transport *t,
+    struct card_info_files *f)
+{
+	int r;
+
+	if ((r = select_app(t, APP_CARDINFO)) != JPKI_OK ||
+	    (r = read_info_ef(t, CARD_EF_INFO_NUMBER, CARD_INFO_NUMBER_EF_LEN,
+	    &f->number)) != JPKI_OK ||
+	    (r = read_info_ef(t, CARD_EF_INFO_FACTS, CARD_EF_MAX,
+	    &f->facts)) != JPKI_OK ||
+	    (r = read_info_ef(t, CARD_EF_INFO_SIGNATURE,
+	    CARD_INFO_SIGNATURE_EF_MAX, &f->signature)) != JPKI_OK ||
+	    (r = read_info_ef(t, CARD_EF_INFO_CERT, CARD_INFO_CERT_EF_MAX,
+	    &f->cert)) != JPKI_OK)
+		return r;
+	return read_info_ef(t, CARD_EF_INFO_APINFO, CARD_INFO_APINFO_EF_LEN,
+	    &f->apinfo);
+}
+
 /* ---- issuer operations ------------------------------------------------- */
 
 static int
@@ -909,6 +945,22 @@ card_client_set_pin(struct card_transport *t, enum pin_kind pin,
 fail:
 	jpki_wipe(buf, sizeof(buf));
 	return r;
+}
+
+int
+card_client_write_info_signature(struct card_transport *t,
+    const struct jbuf *signature, const struct jbuf *cert,
+    const struct jbuf *apinfo)
+{
+	int r;
+
+	if ((r = select_app(t, APP_CARDINFO)) != JPKI_OK ||
+	    (r = write_ef(t, CARD_EF_INFO_SIGNATURE, signature->data,
+	    signature->len)) != JPKI_OK ||
+	    (r = write_ef(t, CARD_EF_INFO_CERT, cert->data, cert->len)) !=
+	    JPKI_OK)
+		return r;
+	return write_ef(t, CARD_EF_INFO_APINFO, apinfo->data, apinfo->len);
 }
 
 int

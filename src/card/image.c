@@ -5,7 +5,8 @@
  *
  *   "JPKICARD"  magic, 8 bytes
  *   u16         format version (2; version 1 is read too: it has no
- *               collation-number records, which load as never set)
+ *               collation-number records, which load as never set, and
+ *               no card-info EFs 0003-0005)
  *   u32         body length
  *   body        records: u8 tag, u16 length, value; each tag at most once
  *   32 bytes    SHA-256 of everything before it
@@ -54,7 +55,8 @@ enum image_tag {
 	TAG_PIN_MATCH_A = 9,  /* TAG_PIN_MATCH_A + enum card_match; v2 */
 	TAG_PIN_MATCH_B = 10,
 	TAG_EF_FIRST = 16,    /* TAG_EF_FIRST + enum card_stored_ef */
-	TAG_MAX = TAG_EF_FIRST + SEF__COUNT - 1
+	TAG_MAX = TAG_EF_FIRST + SEF__COUNT - 1,
+	TAG_MAX_V1 = TAG_EF_FIRST + SEF_INFO_FACTS
 };
 
 #define PIN_RECORD_LEN (1 + 1 + 32)
@@ -351,7 +353,7 @@ decode_body(struct card *c, struct cursor *body, uint16_t version)
 		if (seen & (1u << tag))
 			return jpki_fail(JPKI_ERR_INPUT,
 			    "card image: record %u appears twice", tag);
-		if (version < 2 && (match & (1u << tag)))
+		if (version < 2 && ((match & (1u << tag)) || tag > TAG_MAX_V1))
 			return jpki_fail(JPKI_ERR_INPUT, "card image: record "
 			    "%u in a version %u image", tag, version);
 		seen |= 1u << tag;

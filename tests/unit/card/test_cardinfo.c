@@ -134,6 +134,74 @@ test_match_b_and_security_code(void)
 	    JPKI_ERR_INPUT);
 }
 
+/* A relying party reads the facts with the PIN and checks them against
+ * the card issuer's signature; one changed byte of EF 0002 is caught, and
+ * so is another issuer's key. */
+static void
+test_relying_party_checks_the_issuer_signature(struct card_transport *t)
+{
+	struct card_info_files f;
+	EVP_PKEY *issuer = NULL, *other = EVP_RSA_gen(2048);
+	uint8_t buf[APDU_RESP_MAX];
+	size_t n;
+
+	card_info_files_init(&f);
+	/* EF 0004 and 0005 are free; 0003 needs the PIN, A or B */
+	CHECK_INT(der_select_cardinfo(t), SW_OK);
+	CHECK_INT(der_select_ef(t, CARD_EF_INFO_CERT), SW_OK);
+	CHECK_INT(der_read(t, 0, 7, buf, &n), SW_OK);
+	CHECK_INT(der_select_ef(t, CARD_EF_INFO_SIGNATURE), SW_OK);
+	CHECK_INT(der_read(t, 0, 7, buf, &n), SW_SECURITY);
+
+	CHECK_INT(card_client_verify(t, PIN_CARDINFO, FIXTURE_INFO_PIN, NULL),
+	    JPKI_OK);
+	CHECK_INT(card_client_read_info_files(t, &f), JPKI_OK);
+	/* the sizes real clients read: myna 17, 336, 568, 256 bytes */
+	CHECK_INT(f.number.len, 15); /* the TLV, without the FF FF */
+	CHECK_INT(f.signature.len, 336);
+	CHECK_INT(f.cert.len, 568);
+	CHECK_INT(f.apinfo.len, 29); /* its TLV; the EF is 256 bytes */
+	CHECK_INT(der_select_ef(t, CARD_EF_INFO_APINFO), SW_OK);
+	CHECK_INT(der_read(t, 0, 0, buf, &n), SW_OK);
+	CHECK_INT(n, 256);
+	CHECK_INT(card_info_verify(&f, fixture_card_issuer(), &issuer),
+	    JPKI_OK);
+	CHECK(issuer != NULL &&
+	    EVP_PKEY_eq(issuer, fixture_card_issuer()) == 1);
+	EVP_PKEY_free(issuer);
+	CHECK_INT(card_info_verify(&f, NULL, NULL), JPKI_OK);
+	/* another issuer is not trusted */
+	CHECK_INT(card_info_verify(&f, other, NULL), JPKI_ERR_VERIFY);
+	/* one changed byte of the facts: the address's last byte */
+	f.facts.data[f.facts.len - 12] ^= 0x01;
+	CHECK_INT(card_info_verify(&f, fixture_card_issuer(), NULL),
+	    JPKI_ERR_VERIFY);
+	CHECK(strstr(jpki_errmsg(), "EF 0002") != NULL);
+	f.facts.data[f.facts.len - 12] ^= 0x01;
+	/* one changed byte of the number, of the signature */
+	f.number.data[5] ^= 0x01;
+	CHECK_INT(card_info_verify(&f, NULL, NULL), JPKI_ERR_VERIFY);
+	CHECK(strstr(jpki_errmsg(), "EF 0001") != NULL);
+	f.number.data[5] ^= 0x01;
+	f.signature.data[f.signature.len - 1] ^= 0x01;
+	CHECK_INT(card_info_verify(&f, NULL, NULL), JPKI_ERR_VERIFY);
+	f.signature.data[f.signature.len - 1] ^= 0x01;
+	f.cert.data[40] ^= 0x01;
+	CHECK(card_info_verify(&f, NULL, NULL) != JPKI_OK);
+	f.cert.data[40] ^= 0x01;
+	CHECK_INT(card_info_verify(&f, NULL, NULL), JPKI_OK);
+	/* every truncation of the signed EFs is refused, never accepted */
+	for (size_t cut = 0; cut < 336; cut += 7) {
+		size_t keep = f.signature.len;
+
+		f.signature.len = cut;
+		CHECK(card_info_verify(&f, NULL, NULL) != JPKI_OK);
+		f.signature.len = keep;
+	}
+	card_info_files_free(&f);
+	EVP_PKEY_free(other);
+}
+
 static void
 test_client_reads_new_layout(struct card_transport *t)
 {
@@ -234,6 +302,11 @@ main(void)
 	CHECK_INT(card_transport_image(image, &t), JPKI_OK);
 	if (t != NULL) {
 		test_client_reads_new_layout(t);
+		card_transport_free(&t);
+	}
+	CHECK_INT(card_transport_image(image, &t), JPKI_OK);
+	if (t != NULL) {
+		test_relying_party_checks_the_issuer_signature(t);
 		card_transport_free(&t);
 	}
 	CHECK_INT(card_transport_image(image, &t), JPKI_OK);

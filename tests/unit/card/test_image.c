@@ -213,7 +213,8 @@ test_other_master_key_is_refused_by_the_card(const char *good)
 }
 
 /* The image rewritten as version 1 wrote it: the same records without the
- * collation numbers' (tags 9 and 10), or, with keep_match, with them. */
+ * collation numbers' (tags 9 and 10) and EFs 0003-0005' (22-24), or, with
+ * keep_match, with them. */
 static void
 as_version_1(const struct jbuf *v2, int keep_match, struct jbuf *out)
 {
@@ -235,7 +236,8 @@ as_version_1(const struct jbuf *v2, int keep_match, struct jbuf *out)
 		    cursor_get_u16be(&body, &len) ||
 		    cursor_take(&body, &p, len))
 			return;
-		if (!keep_match && (tag == 9 || tag == 10))
+		/* version 2's: collation numbers 9, 10; EFs 0003-0005 */
+		if (!keep_match && (tag == 9 || tag == 10 || tag > 21))
 			continue;
 		jbuf_put_u8(&records, tag);
 		jbuf_put_u16be(&records, len);

@@ -221,9 +221,12 @@ test_renewal_links_and_receipt(struct ca *ca, const char *card)
  * as surname, ideographic space, given name, the address, the birth date
  * as YYYYMMDD and the sex as an ISO 5218 digit. */
 static void
-test_delivery_writes_cardinfo_as_real_cards_hold_it(const char *card,
-    const struct resident *r, const struct counter_receipt *rc)
+test_delivery_writes_cardinfo_as_real_cards_hold_it(struct ca *ca,
+    const char *card, const struct resident *r,
+    const struct counter_receipt *rc)
 {
+	struct card_info_files f;
+	EVP_PKEY *issuer = NULL;
 	struct card_transport *t = NULL;
 	struct card_info info;
 	char name[2 * RESIDENT_NAME_MAX + 8], birth[11], want_birth[9];
@@ -260,6 +263,19 @@ test_delivery_writes_cardinfo_as_real_cards_hold_it(const char *card,
 	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_B, match_b), SW_OK);
 	CHECK_INT(der_read_cardinfo(t, &info), 0);
 	CHECK_STR(info.number, r->number);
+
+	/* A relying party: the facts read with the PIN are the ones the card
+	 * issuer's key (behind the key seam) signed. */
+	card_info_files_init(&f);
+	CHECK_INT(card_client_read_info_files(t, &f), JPKI_OK);
+	CHECK_INT(ca_card_issuer_public_key(ca, &issuer), JPKI_OK);
+	CHECK_INT(card_info_verify(&f, issuer, NULL), JPKI_OK);
+	if (f.facts.len > 20) {
+		f.facts.data[20] ^= 0x01;
+		CHECK_INT(card_info_verify(&f, issuer, NULL), JPKI_ERR_VERIFY);
+	}
+	EVP_PKEY_free(issuer);
+	card_info_files_free(&f);
 	card_transport_free(&t);
 }
 
@@ -290,12 +306,23 @@ main(void)
 		return test_summary();
 	CHECK_INT(counter_register_parse(ca_datadir(ca), &in, &r), JPKI_OK);
 	CHECK_INT(counter_register_add(ca_datadir(ca), &r, "unit"), JPKI_OK);
-	CHECK_INT(counter_deliver(ca, r.id, card, COUNTER_AUTH, &pins, &v,
-	    &rc), JPKI_OK);
+	/* A data directory from before the card issuer key: the first
+	 * delivery makes it (0600). */
+	{
+		char key[128];
+		struct stat st;
+
+		snprintf(key, sizeof(key), "%s/ca/card-issuer.key", data);
+		CHECK(access(key, F_OK) == 0);
+		CHECK(unlink(key) == 0);
+		CHECK_INT(counter_deliver(ca, r.id, card, COUNTER_AUTH, &pins,
+		    &v, &rc), JPKI_OK);
+		CHECK(stat(key, &st) == 0 && (st.st_mode & 0777) == 0600);
+	}
 	CHECK_INT(rc.nissued, 1);
 	CHECK_INT(rc.nfees, 2);
 	CHECK_INT(rc.npins_set, 2);
-	test_delivery_writes_cardinfo_as_real_cards_hold_it(card, &r, &rc);
+	test_delivery_writes_cardinfo_as_real_cards_hold_it(ca, card, &r, &rc);
 	/* A second delivery while the card is active is refused. */
 	CHECK_INT(counter_deliver(ca, r.id, card, COUNTER_AUTH, &pins, &v,
 	    &rc), JPKI_ERR_REFUSED);
