@@ -51,18 +51,6 @@ card_issuer_key_derive(const uint8_t master[CARD_ISSUER_KEY_LEN],
 	    serial, CARD_SERIAL_LEN, NULL, 0, key);
 }
 
-static int
-hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 card_security_code(const uint8_t master[CARD_ISSUER_KEY_LEN],
     const char *serial_hex, char code[CARD_SECURITY_CODE_LEN + 1])
@@ -74,8 +62,8 @@ card_security_code(const uint8_t master[CARD_ISSUER_KEY_LEN],
 	if (strlen(serial_hex) != 2 * CARD_SERIAL_LEN)
 		return jpki_fail(JPKI_ERR_INPUT, "card serial: 16 hex digits");
 	for (int i = 0; i < CARD_SERIAL_LEN; i++) {
-		int hi = hex_nibble(serial_hex[2 * i]);
-		int lo = hex_nibble(serial_hex[2 * i + 1]);
+		int hi = hex_digit_value(serial_hex[2 * i]);
+		int lo = hex_digit_value(serial_hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return jpki_fail(JPKI_ERR_INPUT,
