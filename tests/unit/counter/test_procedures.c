@@ -279,6 +279,41 @@ test_delivery_writes_cardinfo_as_real_cards_hold_it(struct ca *ca,
 	card_transport_free(&t);
 }
 
+/* update-card rewrites the card-info AP, its signature and the
+ * collation numbers: the new address verifies under the card issuer's
+ * key, and the security code is the card's own, as before. */
+static void
+test_update_card_rewrites_the_signed_facts(struct ca *ca, const char *card,
+    int64_t id, const char *security_code)
+{
+	struct counter_register_change ch = {.address = "東京都清瀬市竹丘1-1-1"};
+	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL};
+	struct counter_receipt rc;
+	struct card_transport *t = NULL;
+	struct card_info_files f;
+	struct card_info info;
+	EVP_PKEY *issuer = NULL;
+	int revoked = -1;
+
+	CHECK_INT(counter_register_change(ca, id, &ch, "unit", &revoked),
+	    JPKI_OK);
+	CHECK_INT(counter_update_card(ca, card, &v, &rc), JPKI_OK);
+	CHECK_STR(rc.security_code, security_code);
+	CHECK_INT(card_transport_image(card, &t), JPKI_OK);
+	if (t == NULL)
+		return;
+	card_info_files_init(&f);
+	CHECK_INT(card_client_verify(t, PIN_CARDINFO, "5678", NULL), JPKI_OK);
+	CHECK_INT(card_client_read_info(t, &info), JPKI_OK);
+	CHECK_STR(info.address, ch.address);
+	CHECK_INT(card_client_read_info_files(t, &f), JPKI_OK);
+	CHECK_INT(ca_card_issuer_public_key(ca, &issuer), JPKI_OK);
+	CHECK_INT(card_info_verify(&f, issuer, NULL), JPKI_OK);
+	EVP_PKEY_free(issuer);
+	card_info_files_free(&f);
+	card_transport_free(&t);
+}
+
 int
 main(void)
 {
@@ -291,7 +326,7 @@ main(void)
 	struct counter_receipt rc;
 	struct resident r;
 	struct ca *ca = NULL;
-	char data[80], card[96];
+	char data[80], card[96], security_code[CARD_SECURITY_CODE_LEN + 1];
 
 	setenv("JPKI_NOW", "2026-04-01T10:00:00+09:00", 1);
 	test_types_parse_table();
@@ -323,10 +358,13 @@ main(void)
 	CHECK_INT(rc.nfees, 2);
 	CHECK_INT(rc.npins_set, 2);
 	test_delivery_writes_cardinfo_as_real_cards_hold_it(ca, card, &r, &rc);
+	snprintf(security_code, sizeof(security_code), "%s", rc.security_code);
 	/* A second delivery while the card is active is refused. */
 	CHECK_INT(counter_deliver(ca, r.id, card, COUNTER_AUTH, &pins, &v,
 	    &rc), JPKI_ERR_REFUSED);
 
+	test_update_card_rewrites_the_signed_facts(ca, card, r.id,
+	    security_code);
 	test_refused_before_anything(ca, card);
 	test_proxy_hook_is_all_or_nothing(ca, r.id, card);
 	test_renewal_links_and_receipt(ca, card);
