@@ -432,6 +432,10 @@ int card_info_encode_cert(const struct jbuf *body, const uint8_t *sig,
     size_t sig_len, struct jbuf *out);
 int card_info_encode_apinfo(EVP_PKEY *issuer, struct jbuf *out);
 
+/* The card issuer key id of EF 0004/0005: the first 16 bytes of SHA-256
+ * of the key's DER SubjectPublicKeyInfo. */
+int card_info_key_id(EVP_PKEY *key, uint8_t id[CARD_INFO_KEY_ID_LEN]);
+
 /* What a relying party reads of the card-info AP, as read (the EFs). */
 struct card_info_files {
 	struct jbuf number, facts, signature, cert, apinfo;

@@ -103,9 +103,8 @@ card_info_encode_signature(const uint8_t digests[2 * CARD_INFO_DIGEST_LEN],
 	return r;
 }
 
-/* The key id: the first 16 bytes of SHA-256 of the DER SPKI. */
-static int
-key_id(EVP_PKEY *key, uint8_t id[CARD_INFO_KEY_ID_LEN])
+int
+card_info_key_id(EVP_PKEY *key, uint8_t id[CARD_INFO_KEY_ID_LEN])
 {
 	uint8_t *der = NULL, digest[32];
 	int n;
@@ -147,7 +146,7 @@ card_info_encode_cert_body(EVP_PKEY *issuer, struct jbuf *out)
 	struct jbuf inner;
 	int r;
 
-	if ((r = key_id(issuer, id)) != JPKI_OK)
+	if ((r = card_info_key_id(issuer, id)) != JPKI_OK)
 		return r;
 	jbuf_init(&inner);
 	/* Self-issued: issuer and subject are the key's own id. */
@@ -191,7 +190,7 @@ card_info_encode_apinfo(EVP_PKEY *issuer, struct jbuf *out)
 	size_t start = out->len;
 	int r;
 
-	if ((r = key_id(issuer, id)) != JPKI_OK)
+	if ((r = card_info_key_id(issuer, id)) != JPKI_OK)
 		return r;
 	jbuf_init(&inner);
 	if ((r = card_tlv_put(&inner, APINFO_TAG_INFO, ap_info,

@@ -375,11 +375,48 @@ fail:
 
 /* ---- info -------------------------------------------------------------- */
 
+/* The card issuer's signature over the facts as read: "verified" (by the
+ * key the card carries in EF 0004: a relying party still compares its key
+ * id with the issuer's it trusts), "absent" (a card written before EF
+ * 0003), or "invalid" with why in *why. */
+static const char *
+issuer_signature(struct card_transport *t, char key_id[33], char *why,
+    size_t why_len)
+{
+	struct card_info_files f;
+	uint8_t id[CARD_INFO_KEY_ID_LEN];
+	EVP_PKEY *issuer = NULL;
+	const char *verdict = "invalid";
+	int r;
+
+	key_id[0] = why[0] = '\0';
+	card_info_files_init(&f);
+	if ((r = card_client_read_info_files(t, &f)) == JPKI_OK &&
+	    f.signature.len == 0 && f.cert.len == 0)
+		verdict = "absent";
+	else if (r == JPKI_OK &&
+	    (r = card_info_verify(&f, NULL, &issuer)) == JPKI_OK &&
+	    card_info_key_id(issuer, id) == JPKI_OK) {
+		verdict = "verified";
+		for (size_t i = 0; i < sizeof(id); i++)
+			snprintf(key_id + 2 * i, 3, "%02X", id[i]);
+	} else {
+		snprintf(why, why_len, "%s", jpki_errmsg());
+	}
+	jpki_errclear();
+	EVP_PKEY_free(issuer);
+	card_info_files_free(&f);
+	return verdict;
+}
+
 static int
 card_info_cmd(const struct card_opts *o)
 {
 	struct card_transport *t = NULL;
 	struct card_info *info = calloc(1, sizeof(*info));
+	char key_id[33], why[256];
+	const char *verdict;
+	json_t *j;
 	int r;
 
 	if (info == NULL)
@@ -388,16 +425,29 @@ card_info_cmd(const struct card_opts *o)
 	    (r = verify_pin(t, PIN_CARDINFO)) != JPKI_OK ||
 	    (r = card_client_read_info(t, info)) != JPKI_OK)
 		goto fail;
-	if (o->json)
-		cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s}",
+	verdict = issuer_signature(t, key_id, why, sizeof(why));
+	if (o->json) {
+		j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
 		    "individual_number", info->number, "name", info->name,
 		    "address", info->address, "birth", info->birth, "sex",
-		    info->sex));
-	else
+		    info->sex, "issuer_signature", verdict);
+		if (key_id[0])
+			json_object_set_new(j, "card_issuer_key_id",
+			    json_string(key_id));
+		if (why[0])
+			json_object_set_new(j, "issuer_signature_error",
+			    json_string(why));
+		cli_print_json(j);
+	} else {
 		printf("individual number  %s\nname               %s\n"
 		    "address            %s\nbirth              %s\n"
-		    "sex (ISO 5218)     %s\n", info->number, info->name,
-		    info->address, info->birth, info->sex);
+		    "sex (ISO 5218)     %s\nissuer signature   %s%s%s%s\n",
+		    info->number, info->name, info->address, info->birth,
+		    info->sex, verdict, key_id[0] ? " (card issuer key " : "",
+		    key_id, key_id[0] ? ")" : "");
+		if (why[0])
+			printf("                   %s\n", why);
+	}
 fail:
 	jpki_wipe(info, sizeof(*info));
 	free(info);
