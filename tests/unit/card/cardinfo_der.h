@@ -78,6 +78,48 @@ der_read(struct card_transport *t, size_t off, size_t le, uint8_t *data,
 	return der_apdu(t, cmd, sizeof(cmd), data, len);
 }
 
+/* READ BINARY of size bytes from offset 0 as myna's ReadBinary does:
+ * chunks of Le 00 (256) while more than 255 are left, every answer 9000.
+ * 0 on success with *len == size. */
+DER_UNUSED static int
+der_read_like_myna(struct card_transport *t, size_t size, uint8_t *buf,
+    size_t *len)
+{
+	size_t pos = 0, n;
+
+	while (pos < size) {
+		size_t le = size - pos > 0xFF ? 0 : size - pos;
+
+		if (der_read(t, pos, le, buf + pos, &n) != SW_OK || n == 0 ||
+		    n > size - pos)
+			return -1;
+		pos += n;
+	}
+	*len = pos;
+	return 0;
+}
+
+/* The whole length of the TLV that starts buf (at least 7 bytes), as
+ * myna's ASN1PartialParser reads it: a one- or two-byte tag, then a short
+ * or 81/82 length.  0 on success. */
+DER_UNUSED static int
+der_total_len(const uint8_t *buf, size_t n, size_t *total)
+{
+	size_t off = (buf[0] & 0x1F) == 0x1F ? 2 : 1;
+
+	if (n < 7)
+		return -1;
+	if (buf[off] < 0x80)
+		*total = off + 1 + buf[off];
+	else if (buf[off] == 0x81)
+		*total = off + 2 + buf[off + 1];
+	else if (buf[off] == 0x82)
+		*total = off + 3 + ((size_t)buf[off + 1] << 8 | buf[off + 2]);
+	else
+		return -1;
+	return 0;
+}
+
 /* One DER element with exactly the tag want (one or two bytes), a minimal
  * length, inside c.  0 on success. */
 DER_UNUSED static int
