@@ -203,19 +203,6 @@ test_relying_party_checks_the_issuer_signature(struct card_transport *t)
 }
 
 static void
-test_client_reads_new_layout(struct card_transport *t)
-{
-	struct card_info info;
-
-	CHECK_INT(card_client_verify(t, PIN_CARDINFO, FIXTURE_INFO_PIN, NULL),
-	    JPKI_OK);
-	CHECK_INT(card_client_read_info(t, &info), JPKI_OK);
-	CHECK_STR(info.number, fixture_info.number);
-	CHECK_STR(info.name, fixture_info.name);
-	CHECK_STR(info.sex, fixture_info.sex);
-}
-
-static void
 test_sex_is_iso5218(void)
 {
 	static const struct {
@@ -274,11 +261,24 @@ test_parsers_refuse_other_layouts(void)
 	jbuf_free(&facts);
 }
 
+/* Run one test on the image, in a session of its own. */
+static void
+on_card(const char *image, void (*test)(struct card_transport *))
+{
+	struct card_transport *t = NULL;
+
+	CHECK_INT(card_transport_image(image, &t), JPKI_OK);
+	if (t != NULL) {
+		test(t);
+		card_transport_free(&t);
+	}
+}
+
 int
 main(void)
 {
 	uint8_t master[CARD_ISSUER_KEY_LEN];
-	struct card_transport *t = NULL;
+	struct card *c = NULL;
 	char image[512], *d = fixture_dir();
 
 	if (d == NULL || fixture_master(d, master) != 0 ||
@@ -286,39 +286,14 @@ main(void)
 		return 1;
 	test_sex_is_iso5218();
 	test_match_b_and_security_code();
-	{
-		struct card *c = NULL;
-
-		CHECK_INT(card_image_read(image, &c), JPKI_OK);
-		CHECK(c != NULL && !card_info_outdated(c));
-		card_free(&c);
-	}
 	test_parsers_refuse_other_layouts();
-	CHECK_INT(card_transport_image(image, &t), JPKI_OK);
-	if (t != NULL) {
-		test_number_and_facts_read_as_myna_reads_them(t);
-		card_transport_free(&t);
-	}
-	CHECK_INT(card_transport_image(image, &t), JPKI_OK);
-	if (t != NULL) {
-		test_client_reads_new_layout(t);
-		card_transport_free(&t);
-	}
-	CHECK_INT(card_transport_image(image, &t), JPKI_OK);
-	if (t != NULL) {
-		test_relying_party_checks_the_issuer_signature(t);
-		card_transport_free(&t);
-	}
-	CHECK_INT(card_transport_image(image, &t), JPKI_OK);
-	if (t != NULL) {
-		test_collation_numbers_open_their_own_file(t);
-		card_transport_free(&t);
-	}
-	CHECK_INT(card_transport_image(image, &t), JPKI_OK);
-	if (t != NULL) {
-		test_client_collation_numbers(t);
-		card_transport_free(&t);
-	}
+	CHECK_INT(card_image_read(image, &c), JPKI_OK);
+	CHECK(c != NULL && !card_info_outdated(c));
+	card_free(&c);
+	on_card(image, test_number_and_facts_read_as_myna_reads_them);
+	on_card(image, test_relying_party_checks_the_issuer_signature);
+	on_card(image, test_collation_numbers_open_their_own_file);
+	on_card(image, test_client_collation_numbers);
 	fixture_rmdir(d);
 	return test_summary();
 }
