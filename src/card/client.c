@@ -520,11 +520,18 @@ card_client_status(struct card_transport *t, struct card_status *st)
 		if ((r = pin_status(t, (enum pin_kind)k, &st->pin[k])) !=
 		    JPKI_OK)
 			goto fail;
+	/* A JPKI without a card-info AP (a smartphone's) or a card without
+	 * collation numbers: shown as not set, the rest still answers. */
 	for (int m = CARD_MATCH_A; m <= CARD_MATCH_B; m++) {
 		struct secret s = secret_match((enum card_match)m);
 
-		if ((r = secret_status(t, &s, &st->match[m])) != JPKI_OK)
+		r = secret_status(t, &s, &st->match[m]);
+		if (r == JPKI_ERR_NOTFOUND) {
+			jpki_errclear();
+			r = JPKI_OK;
+		} else if (r != JPKI_OK) {
 			goto fail;
+		}
 	}
 fail:
 	jbuf_free(&status);

@@ -261,6 +261,42 @@ test_parsers_refuse_other_layouts(void)
 	jbuf_free(&facts);
 }
 
+/* A card whose card-info AP has no collation numbers (SELECT of EF 0014
+ * or 0015 answers 6A82): status still answers, A and B not set. */
+static struct card_transport *inner;
+
+static int
+no_match_transmit(struct card_transport *t, const uint8_t *cmd, size_t n,
+    uint8_t *resp, size_t *resp_len)
+{
+	(void)t;
+	if (n == 7 && cmd[1] == 0xA4 && cmd[2] == 0x02 && cmd[5] == 0x00 &&
+	    (cmd[6] == 0x14 || cmd[6] == 0x15)) {
+		resp[0] = 0x6A;
+		resp[1] = 0x82;
+		*resp_len = 2;
+		return JPKI_OK;
+	}
+	return inner->transmit(inner, cmd, n, resp, resp_len);
+}
+
+static void
+test_status_without_collation_numbers(struct card_transport *t)
+{
+	struct card_transport wrap = *t;
+	struct card_status st;
+
+	inner = t;
+	wrap.transmit = no_match_transmit;
+	wrap.client_app = 0;
+	CHECK_INT(card_client_status(&wrap, &st), JPKI_OK);
+	CHECK_INT(st.match[CARD_MATCH_A].initialised, 0);
+	CHECK_INT(st.match[CARD_MATCH_B].initialised, 0);
+	CHECK_INT(st.pin[PIN_CARDINFO].tries_left, 3);
+	CHECK_INT(card_client_verify_match(&wrap, CARD_MATCH_A,
+	    FIXTURE_MATCH_A, NULL), JPKI_ERR_NOTFOUND);
+}
+
 /* Run one test on the image, in a session of its own. */
 static void
 on_card(const char *image, void (*test)(struct card_transport *))
@@ -294,6 +330,7 @@ main(void)
 	on_card(image, test_relying_party_checks_the_issuer_signature);
 	on_card(image, test_collation_numbers_open_their_own_file);
 	on_card(image, test_client_collation_numbers);
+	on_card(image, test_status_without_collation_numbers);
 	fixture_rmdir(d);
 	return test_summary();
 }
