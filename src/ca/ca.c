@@ -177,6 +177,11 @@ ca_create(struct datadir *dd)
 		EVP_PKEY_free(pub);
 		pub = NULL;
 	}
+	if ((r = ca_signer_create_file_key(dd, CA_KEY_ID_CARD_ISSUER, 2048,
+	    &pub)))
+		goto out;
+	EVP_PKEY_free(pub);
+	pub = NULL;
 	if ((r = ca_signer_open_files(dd, CA_KEYS_CA | CA_KEYS_OCSP,
 	    &ca->signer)) != JPKI_OK)
 		goto out;
@@ -294,6 +299,8 @@ ca_close(struct ca **cap)
 	}
 	ca_signer_session_close(&ca->session);
 	ca_signer_close(&ca->signer);
+	ca_signer_session_close(&ca->card_issuer_session);
+	ca_signer_close(&ca->card_issuer);
 	free(ca);
 	*cap = NULL;
 }
@@ -314,4 +321,57 @@ X509 *
 ca_ocsp_cert(struct ca *ca, enum cert_type t)
 {
 	return t == CERT_SIGN || t == CERT_AUTH ? ca->side[t].ocsp_cert : NULL;
+}
+
+/* Open the card issuer's key, making it first in a data directory from
+ * before it (another process making it at the same time is fine: the
+ * file is never overwritten, and whichever was made is opened). */
+static int
+card_issuer_open(struct ca *ca)
+{
+	EVP_PKEY *pub = NULL;
+	int r;
+
+	if (ca->card_issuer != NULL)
+		return JPKI_OK;
+	r = ca_signer_open_files(ca->dd, CA_KEYS_CARD_ISSUER,
+	    &ca->card_issuer);
+	if (r == JPKI_OK)
+		return JPKI_OK;
+	jpki_errclear();
+	r = ca_signer_create_file_key(ca->dd, CA_KEY_ID_CARD_ISSUER, 2048, &pub);
+	EVP_PKEY_free(pub);
+	if (r != JPKI_OK && r != JPKI_ERR_CONFLICT)
+		return r;
+	jpki_errclear();
+	return ca_signer_open_files(ca->dd, CA_KEYS_CARD_ISSUER,
+	    &ca->card_issuer);
+}
+
+int
+ca_card_issuer_sign(struct ca *ca, enum ca_sign_op op, const uint8_t *in,
+    size_t len, uint8_t *sig, size_t *sig_len)
+{
+	int r;
+
+	if ((r = card_issuer_open(ca)) != JPKI_OK)
+		return r;
+	if (ca->card_issuer_session == NULL &&
+	    (r = ca_signer_session_open(ca->card_issuer,
+	    &ca->card_issuer_session)) != JPKI_OK)
+		return r;
+	return ca_signer_sign(ca->card_issuer_session, CA_KEY_ID_CARD_ISSUER,
+	    op, in, len, sig, sig_len);
+}
+
+int
+ca_card_issuer_public_key(struct ca *ca, EVP_PKEY **pub)
+{
+	int r;
+
+	*pub = NULL;
+	if ((r = card_issuer_open(ca)) != JPKI_OK)
+		return r;
+	return ca_signer_public_key(ca->card_issuer, CA_KEY_ID_CARD_ISSUER,
+	    pub);
 }

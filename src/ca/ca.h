@@ -14,6 +14,7 @@
  *   ca/{sign,auth}-ca.pem      CA certificates
  *   ca/{sign,auth}-ocsp.pem    delegated OCSP responder certificates
  *   ca/{sign,auth}-{ca,ocsp}.key  file-held keys (signer_file.c)
+ *   ca/card-issuer.key         the card issuer's key (card-info facts)
  *   crl/                       published CRLs (crl.c)
  */
 #ifndef JPKI_CA_H
@@ -46,6 +47,16 @@ void ca_close(struct ca **ca);
  * signer still holds both, each matching its responder certificate (for
  * a health check: through the key seam, so a token that went away shows). */
 int ca_responders_ready(struct ca *ca);
+
+/* The card issuer's key (<data>/ca/card-issuer.key, behind the key seam):
+ * it signs the card-info AP's facts (CA_SIGN_CARD_FACTS) and its own
+ * certificate (CA_SIGN_CARD_CERT), nothing else.  Made by `jpki init`; a
+ * data directory from before it gets one (RSA-2048) on first need, never
+ * over an existing file.  Opened on first use, whatever keys the CA was
+ * opened with. */
+int ca_card_issuer_sign(struct ca *ca, enum ca_sign_op op, const uint8_t *in,
+    size_t len, uint8_t *sig, size_t *sig_len);
+int ca_card_issuer_public_key(struct ca *ca, EVP_PKEY **pub);
 
 /* The data directory the CA was opened from. */
 struct datadir *ca_datadir(struct ca *ca);

@@ -37,6 +37,9 @@ struct ca {
 	unsigned keys;               /* CA_KEYS_* the signer holds */
 	struct ca_signer *signer;
 	struct ca_signer_session *session;  /* the calling thread's */
+	/* The card issuer's key (ca_card_issuer_*), opened on first need. */
+	struct ca_signer *card_issuer;
+	struct ca_signer_session *card_issuer_session;
 	struct pki_names names;
 	/* The last municipality looked up: the table is fixed after init and
 	 * most of a batch comes from one municipality. */

@@ -51,6 +51,8 @@ ca_signer_close(struct ca_signer **sp)
 static int
 key_id_check(struct ca_key_id id)
 {
+	if (id.role == CA_KEY_CARD_ISSUER && id.type == 0)
+		return JPKI_OK;
 	if ((id.type != CERT_SIGN && id.type != CERT_AUTH) ||
 	    (id.role != CA_KEY_CA && id.role != CA_KEY_OCSP))
 		return jpki_fail(JPKI_ERR_INTERNAL, "signer: no key %d/%d",
@@ -104,7 +106,27 @@ ca_signer_session_close(struct ca_signer_session **ssp)
 static int
 request_check(struct ca_key_id id, enum ca_sign_op op, size_t len)
 {
+	/* The card issuer's key signs the card-info AP's facts and its own
+	 * certificate, and nothing else; no other key signs those. */
+	if ((id.role == CA_KEY_CARD_ISSUER) != (op == CA_SIGN_CARD_FACTS ||
+	    op == CA_SIGN_CARD_CERT))
+		return jpki_fail(JPKI_ERR_REFUSED, "signer: %s",
+		    id.role == CA_KEY_CARD_ISSUER ? "the card issuer key signs "
+		    "only a card's facts and its own certificate" : "a card's "
+		    "facts are signed by the card issuer key only");
 	switch (op) {
+	case CA_SIGN_CARD_FACTS:
+		if (len != CA_SIGN_CARD_FACTS_LEN)
+			return jpki_fail(JPKI_ERR_INPUT, "signer: a card's "
+			    "facts are signed by the SHA-256 of EF 0001 and of "
+			    "EF 0002 (%d bytes)", CA_SIGN_CARD_FACTS_LEN);
+		return JPKI_OK;
+	case CA_SIGN_CARD_CERT:
+		if (len == 0 || len > CA_SIGN_CARD_CERT_MAX)
+			return jpki_fail(JPKI_ERR_INPUT, "signer: a card "
+			    "issuer certificate body of %zu bytes (1 to %d)",
+			    len, CA_SIGN_CARD_CERT_MAX);
+		return JPKI_OK;
 	case CA_SIGN_CERT:
 	case CA_SIGN_CRL_DIGEST:
 		if (id.role != CA_KEY_CA)

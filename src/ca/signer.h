@@ -6,9 +6,11 @@
  * narrow table of requests (struct ca_signer_impl), in the manner of
  * OpenSSH's monitor: "the public key of this key", "sign this
  * TBSCertificate", "sign this digest of a TBSCertList", "sign this OCSP
- * ResponseData".  Which key may sign what is decided here, once, for every
- * implementation: certificates and CRLs only with a CA key, OCSP responses
- * only with a responder key.  Callers hold no EVP_PKEY of a CA; they get
+ * ResponseData", "sign these digests of a card's facts".  Which key may
+ * sign what is decided here, once, for every implementation: certificates
+ * and CRLs only with a CA key, OCSP responses only with a responder key,
+ * a card-info AP's facts and its certificate only with the card issuer's
+ * key, which signs nothing else.  Callers hold no EVP_PKEY of a CA; they get
  * signatures (sha256WithRSAEncryption) and wrap them themselves (pki).
  *
  * Implementations: files in the data directory's ca/ (signer_file.c, the
@@ -31,22 +33,34 @@ struct datadir;
 enum ca_key_role {
 	CA_KEY_CA = 1,     /* the CA's own key: certificates, CRLs */
 	CA_KEY_OCSP = 2,   /* its delegated OCSP responder's key */
+	CA_KEY_CARD_ISSUER = 3, /* the card issuer's: the card-info AP's
+	                           signed facts (EF 0003, 0004) */
 };
 struct ca_key_id {
-	enum cert_type type;        /* CERT_SIGN or CERT_AUTH */
+	enum cert_type type;        /* CERT_SIGN or CERT_AUTH; 0 for the
+	                               card issuer's key (one for both) */
 	enum ca_key_role role;
 };
+#define CA_KEY_ID_CARD_ISSUER \
+	((struct ca_key_id){(enum cert_type)0, CA_KEY_CARD_ISSUER})
 
 /* Which keys a signer loads (bit mask). */
 #define CA_KEYS_CA   0x1        /* both CA keys: issue, revoke, CRLs */
 #define CA_KEYS_OCSP 0x2        /* both responder keys: answer OCSP */
+#define CA_KEYS_CARD_ISSUER 0x4 /* the card issuer's key */
 
 enum ca_sign_op {
 	CA_SIGN_CERT = 1,        /* in: a DER TBSCertificate (CA key) */
 	CA_SIGN_CRL_DIGEST = 2,  /* in: the SHA-256 of a TBSCertList, which
 	                            is written as a stream (CA key) */
 	CA_SIGN_OCSP = 3,        /* in: a DER ResponseData (responder key) */
+	CA_SIGN_CARD_FACTS = 4,  /* in: SHA-256 of card-info EF 0001 then of
+	                            EF 0002, 64 bytes (card issuer key) */
+	CA_SIGN_CARD_CERT = 5,   /* in: the body of card-info EF 0004, at most
+	                            CA_SIGN_CARD_CERT_MAX (card issuer key) */
 };
+#define CA_SIGN_CARD_FACTS_LEN 64
+#define CA_SIGN_CARD_CERT_MAX 1024
 /* Longest input of CA_SIGN_CERT and CA_SIGN_OCSP. */
 #define CA_SIGN_INPUT_MAX (1 << 20)
 
@@ -86,7 +100,8 @@ int ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
     size_t *sig_len);
 
 /* ---- file-held keys (signer_file.c) ------------------------------------ *
- * <data>/ca/<sign|auth>-<ca|ocsp>.key, PEM, mode 0600. */
+ * <data>/ca/<sign|auth>-<ca|ocsp>.key and <data>/ca/card-issuer.key, PEM,
+ * mode 0600. */
 
 /* Open the keys in `keys` (CA_KEYS_*) of a data directory. */
 int ca_signer_open_files(const struct datadir *dd, unsigned keys,

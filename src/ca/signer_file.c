@@ -1,7 +1,8 @@
 /*
- * signer_file.c: CA and OCSP responder keys held in files of the data
- * directory (<data>/ca/<sign|auth>-<ca|ocsp>.key, PEM, mode 0600), behind
- * the key seam (signer.h).  This file is the only one that reads, writes
+ * signer_file.c: CA, OCSP responder and card issuer keys held in files of
+ * the data directory (<data>/ca/<sign|auth>-<ca|ocsp>.key and
+ * <data>/ca/card-issuer.key, PEM, mode 0600), behind the key seam
+ * (signer.h).  This file is the only one that reads, writes
  * or holds such a key.
  *
  * Each session keeps its own struct pki_signer per key, made on first use
@@ -18,15 +19,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Keys indexed [type][role]: enum cert_type (1, 2) and enum ca_key_role
- * (1, 2). */
+/* Keys indexed [type][role]: enum cert_type (1, 2; 0 for the card
+ * issuer's) and enum ca_key_role (1 to 3). */
+#define TYPES 3
+#define ROLES 4
 struct file_keys {
-	EVP_PKEY *key[3][3];
+	EVP_PKEY *key[TYPES][ROLES];
 };
 
 struct file_session {
 	const struct file_keys *keys;
-	struct pki_signer *signer[3][3];
+	struct pki_signer *signer[TYPES][ROLES];
 };
 
 static int
@@ -34,9 +37,24 @@ key_path(const struct datadir *dd, struct ca_key_id id, char *buf, size_t n)
 {
 	char name[32];
 
-	snprintf(name, sizeof(name), "%s-%s.key", rules_cert_type_name(id.type),
-	    id.role == CA_KEY_CA ? "ca" : "ocsp");
+	if (id.role == CA_KEY_CARD_ISSUER)
+		snprintf(name, sizeof(name), "card-issuer.key");
+	else
+		snprintf(name, sizeof(name), "%s-%s.key",
+		    rules_cert_type_name(id.type),
+		    id.role == CA_KEY_CA ? "ca" : "ocsp");
 	return datadir_path(dd, DATADIR_CA_DIR, name, buf, n);
+}
+
+/* "sign CA", "auth OCSP responder", "card issuer" */
+static void
+key_label(struct ca_key_id id, char *buf, size_t n)
+{
+	if (id.role == CA_KEY_CARD_ISSUER)
+		snprintf(buf, n, "card issuer");
+	else
+		snprintf(buf, n, "%s %s", rules_cert_type_name(id.type),
+		    id.role == CA_KEY_CA ? "CA" : "OCSP responder");
 }
 
 static int
@@ -73,12 +91,13 @@ file_public_key(void *state, struct ca_key_id id, EVP_PKEY **pub)
 	EVP_PKEY *k = fk->key[id.type][id.role];
 	uint8_t *der = NULL;
 	const uint8_t *p;
+	char label[40];
 	int n;
 
+	key_label(id, label, sizeof(label));
 	if (k == NULL)
-		return jpki_fail(JPKI_ERR_NOTFOUND, "signer: the %s %s key is "
-		    "not loaded", rules_cert_type_name(id.type),
-		    id.role == CA_KEY_CA ? "CA" : "OCSP responder");
+		return jpki_fail(JPKI_ERR_NOTFOUND, "signer: the %s key is "
+		    "not loaded", label);
 	/* A public-only copy: the private half stays in this file. */
 	if ((n = i2d_PUBKEY(k, &der)) <= 0)
 		return jpki_fail(JPKI_ERR_CRYPTO, "signer: public key");
@@ -109,12 +128,13 @@ file_sign(void *sess, struct ca_key_id id, enum ca_sign_op op,
 	struct file_session *fs = sess;
 	struct pki_signer **ps = &fs->signer[id.type][id.role];
 	EVP_PKEY *k = fs->keys->key[id.type][id.role];
+	char label[40];
 	int r;
 
+	key_label(id, label, sizeof(label));
 	if (k == NULL)
-		return jpki_fail(JPKI_ERR_REFUSED, "%s %s: this process holds "
-		    "no such key", rules_cert_type_name(id.type),
-		    id.role == CA_KEY_CA ? "CA" : "OCSP responder");
+		return jpki_fail(JPKI_ERR_REFUSED, "%s: this process holds "
+		    "no such key", label);
 	if (*ps == NULL && (r = pki_signer_new(k, ps)) != JPKI_OK)
 		return r;
 	if (op == CA_SIGN_CRL_DIGEST)
@@ -127,8 +147,8 @@ file_session_close(void *sess)
 {
 	struct file_session *fs = sess;
 
-	for (size_t t = 0; t < 3; t++)
-		for (size_t r = 0; r < 3; r++)
+	for (size_t t = 0; t < TYPES; t++)
+		for (size_t r = 0; r < ROLES; r++)
 			pki_signer_free(&fs->signer[t][r]);
 	free(fs);
 }
@@ -138,8 +158,8 @@ file_close(void *state)
 {
 	struct file_keys *fk = state;
 
-	for (size_t t = 0; t < 3; t++)
-		for (size_t r = 0; r < 3; r++)
+	for (size_t t = 0; t < TYPES; t++)
+		for (size_t r = 0; r < ROLES; r++)
 			EVP_PKEY_free(fk->key[t][r]);
 	free(fk);
 }
@@ -177,6 +197,15 @@ ca_signer_open_files(const struct datadir *dd, unsigned keys,
 				file_close(fk);
 				return r;
 			}
+		}
+	}
+	if (keys & CA_KEYS_CARD_ISSUER) {
+		struct ca_key_id id = CA_KEY_ID_CARD_ISSUER;
+
+		if ((r = key_path(dd, id, path, sizeof(path))) ||
+		    (r = key_read(path, &fk->key[0][CA_KEY_CARD_ISSUER]))) {
+			file_close(fk);
+			return r;
 		}
 	}
 	return ca_signer_new(&file_impl, fk, out);

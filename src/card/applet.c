@@ -41,32 +41,60 @@ static const uint8_t sha256_digestinfo[19] = {0x30, 0x31, 0x30, 0x0d, 0x06,
 
 enum ef_type { EF_STORED, EF_TOKEN_INFO, EF_STATUS, EF_PIN, EF_KEY };
 
+/* The secret slot bit of a PIN kind or a collation number. */
+#define SLOT(s) (1u << (s))
+#define MATCH_A CARD_SLOT_MATCH(CARD_MATCH_A)
+#define MATCH_B CARD_SLOT_MATCH(CARD_MATCH_B)
+
 struct ef_def {
 	enum card_df df;
 	uint16_t fid;
 	enum ef_type type;
-	int ref;      /* EF_STORED: enum card_stored_ef; EF_PIN: pin_kind;
-	               * EF_KEY: cert_type */
-	int read_pin; /* PIN to verify before READ BINARY, 0 if free */
+	int ref;        /* EF_STORED: enum card_stored_ef; EF_PIN: secret
+	                 * slot (pin_kind, MATCH_A, MATCH_B); EF_KEY:
+	                 * cert_type */
+	unsigned opens; /* SLOT()s of which any one verified opens READ
+	                 * BINARY (EF_KEY: the signature); 0 if free */
 };
 
 static const struct ef_def ef_table[] = {
-    {DF_JPKI, CARD_EF_SIGN_CERT, EF_STORED, SEF_SIGN_CERT, PIN_SIGN},
+    {DF_JPKI, CARD_EF_SIGN_CERT, EF_STORED, SEF_SIGN_CERT, SLOT(PIN_SIGN)},
     {DF_JPKI, CARD_EF_SIGN_CA, EF_STORED, SEF_SIGN_CA, 0},
     {DF_JPKI, CARD_EF_TOKEN_INFO, EF_TOKEN_INFO, 0, 0},
     {DF_JPKI, CARD_EF_STATUS, EF_STATUS, 0, 0},
     {DF_JPKI, CARD_EF_AUTH_CERT, EF_STORED, SEF_AUTH_CERT, 0},
     {DF_JPKI, CARD_EF_AUTH_CA, EF_STORED, SEF_AUTH_CA, 0},
-    {DF_JPKI, CARD_EF_AUTH_KEY, EF_KEY, CERT_AUTH, PIN_AUTH},
+    {DF_JPKI, CARD_EF_AUTH_KEY, EF_KEY, CERT_AUTH, SLOT(PIN_AUTH)},
     {DF_JPKI, CARD_EF_AUTH_PIN, EF_PIN, PIN_AUTH, 0},
-    {DF_JPKI, CARD_EF_SIGN_KEY, EF_KEY, CERT_SIGN, PIN_SIGN},
+    {DF_JPKI, CARD_EF_SIGN_KEY, EF_KEY, CERT_SIGN, SLOT(PIN_SIGN)},
     {DF_JPKI, CARD_EF_SIGN_PIN, EF_PIN, PIN_SIGN, 0},
+    /* The individual number opens with the card-info PIN or collation
+     * number A, the four facts with the PIN or B (jpki-facts.md). */
     {DF_CARDINFO, CARD_EF_INFO_NUMBER, EF_STORED, SEF_INFO_NUMBER,
-	PIN_CARDINFO},
+	SLOT(PIN_CARDINFO) | SLOT(MATCH_A)},
     {DF_CARDINFO, CARD_EF_INFO_FACTS, EF_STORED, SEF_INFO_FACTS,
-	PIN_CARDINFO},
+	SLOT(PIN_CARDINFO) | SLOT(MATCH_B)},
+    /* The issuer's signature over both: whoever may read either. */
+    {DF_CARDINFO, CARD_EF_INFO_SIGNATURE, EF_STORED, SEF_INFO_SIGNATURE,
+	SLOT(PIN_CARDINFO) | SLOT(MATCH_A) | SLOT(MATCH_B)},
+    {DF_CARDINFO, CARD_EF_INFO_CERT, EF_STORED, SEF_INFO_CERT, 0},
+    {DF_CARDINFO, CARD_EF_INFO_APINFO, EF_STORED, SEF_INFO_APINFO, 0},
     {DF_CARDINFO, CARD_EF_INFO_PIN, EF_PIN, PIN_CARDINFO, 0},
+    {DF_CARDINFO, CARD_EF_INFO_MATCH_A, EF_PIN, MATCH_A, 0},
+    {DF_CARDINFO, CARD_EF_INFO_MATCH_B, EF_PIN, MATCH_B, 0},
 };
+
+/* Whether the security state opens ef (any one of its slots verified). */
+static int
+opened(const struct card *c, const struct ef_def *ef)
+{
+	if (ef->opens == 0)
+		return 1;
+	for (int s = 1; s < CARD_PIN_SLOTS; s++)
+		if ((ef->opens & SLOT(s)) && c->verified[s])
+			return 1;
+	return 0;
+}
 
 static const struct ef_def *
 ef_find(enum card_df df, uint16_t fid)
@@ -208,7 +236,7 @@ do_read_binary(struct card *c, const struct apdu *a, struct apdu_resp *r)
 		return SW_NO_CURRENT_EF;
 	if (ef->type == EF_PIN || ef->type == EF_KEY)
 		return SW_INCOMPATIBLE_FILE;
-	if (ef->read_pin != 0 && !c->verified[ef->read_pin])
+	if (!opened(c, ef))
 		return SW_SECURITY;
 	switch (ef->type) {
 	case EF_TOKEN_INFO:
@@ -241,7 +269,7 @@ do_read_binary(struct card *c, const struct apdu *a, struct apdu_resp *r)
 /* The PIN a VERIFY / CHANGE / RESET RETRY COUNTER names: P2 80 is the
  * selected PIN EF, 80|SFI names a PIN EF of the current DF directly. */
 static uint16_t
-pin_of(const struct card *c, uint8_t p2, enum pin_kind *kind)
+pin_of(const struct card *c, uint8_t p2, int *kind)
 {
 	const struct ef_def *ef;
 
@@ -255,7 +283,7 @@ pin_of(const struct card *c, uint8_t p2, enum pin_kind *kind)
 	} else {
 		return SW_WRONG_P1P2;
 	}
-	*kind = (enum pin_kind)ef->ref;
+	*kind = ef->ref;
 	return SW_OK;
 }
 
@@ -282,7 +310,7 @@ static uint16_t
 do_verify(struct card *c, const struct apdu *a)
 {
 	struct card_pin_slot *slot;
-	enum pin_kind kind;
+	int kind;
 	uint8_t hash[32];
 	uint16_t sw;
 	int match;
@@ -317,7 +345,7 @@ do_verify(struct card *c, const struct apdu *a)
 	jpki_wipe(hash, sizeof(hash));
 	if (!match)
 		return SW_TRIES(slot->tries);
-	slot->tries = (uint8_t)rules_pin_tries(kind);
+	slot->tries = (uint8_t)card_slot_tries(kind);
 	if (commit(c) != SW_OK)
 		return SW_MEMORY_FAILURE;
 	c->verified[kind] = 1;
@@ -326,7 +354,7 @@ do_verify(struct card *c, const struct apdu *a)
 
 /* Store a new PIN value after checking its format. */
 static uint16_t
-set_pin(struct card *c, enum pin_kind kind, const struct apdu *a)
+set_pin(struct card *c, int kind, const struct apdu *a)
 {
 	char value[CARD_PIN_MAX + 1];
 	int ok;
@@ -335,8 +363,7 @@ set_pin(struct card *c, enum pin_kind kind, const struct apdu *a)
 		return SW_WRONG_LENGTH;
 	memcpy(value, a->data, a->lc);
 	value[a->lc] = '\0';
-	ok = strlen(value) == a->lc && rules_pin_check(kind, value) == JPKI_OK;
-	jpki_errclear();
+	ok = strlen(value) == a->lc && card_slot_format_ok(kind, value);
 	if (ok)
 		ok = card_pin_hash(c, kind, a->data, a->lc,
 		    c->pin[kind].hash) == JPKI_OK;
@@ -344,20 +371,24 @@ set_pin(struct card *c, enum pin_kind kind, const struct apdu *a)
 	if (!ok)
 		return SW_WRONG_DATA;
 	c->pin[kind].set = 1;
-	c->pin[kind].tries = (uint8_t)rules_pin_tries(kind);
+	c->pin[kind].tries = (uint8_t)card_slot_tries(kind);
 	return commit(c);
 }
 
 static uint16_t
 do_change_reference(struct card *c, const struct apdu *a)
 {
-	enum pin_kind kind;
+	int kind;
 	uint16_t sw;
 
 	if (a->p1 != 0x01)
 		return SW_WRONG_P1P2;
 	if ((sw = pin_of(c, a->p2, &kind)) != SW_OK)
 		return sw;
+	/* The collation numbers are what the card face shows: only the
+	 * issuer sets them. */
+	if (kind > CARD_PIN_COUNT)
+		return SW_CONDITIONS;
 	if (!c->pin[kind].set || c->pin[kind].tries == 0)
 		return SW_BLOCKED;
 	if (!c->verified[kind])
@@ -368,7 +399,7 @@ do_change_reference(struct card *c, const struct apdu *a)
 static uint16_t
 do_reset_retry_counter(struct card *c, const struct apdu *a)
 {
-	enum pin_kind kind;
+	int kind;
 	uint16_t sw;
 
 	if (a->p1 != 0x02)
@@ -422,7 +453,7 @@ do_sign(struct card *c, const struct apdu *a, struct apdu_resp *r)
 		return SW_INCOMPATIBLE_FILE;
 	if (c->key[ef->ref] == NULL)
 		return SW_REF_NOT_FOUND;
-	if (!c->verified[ef->read_pin])
+	if (!opened(c, ef))
 		return SW_SECURITY;
 	if (a->lc == 0)
 		return SW_WRONG_LENGTH;

@@ -34,6 +34,8 @@
 #include "base/base.h"
 #include "rules/rules.h"
 
+#include <openssl/types.h>
+
 /* ---- limits ------------------------------------------------------------ */
 
 /* ISO 7816-4 short APDUs only: header, Lc, 255 data bytes, Le. */
@@ -85,7 +87,12 @@ extern const uint8_t card_aid_cardinfo[10];
 /* Files of the card-info AP. */
 #define CARD_EF_INFO_NUMBER 0x0001
 #define CARD_EF_INFO_FACTS 0x0002
+#define CARD_EF_INFO_SIGNATURE 0x0003
+#define CARD_EF_INFO_CERT 0x0004
+#define CARD_EF_INFO_APINFO 0x0005
 #define CARD_EF_INFO_PIN 0x0011
+#define CARD_EF_INFO_MATCH_A 0x0014
+#define CARD_EF_INFO_MATCH_B 0x0015
 
 /* Status words (ISO 7816-4). */
 #define SW_OK 0x9000
@@ -113,6 +120,20 @@ extern const uint8_t card_aid_cardinfo[10];
  * are named by rules' enum cert_type (CERT_SIGN, CERT_AUTH); their formats
  * and try counts are rules_pin_check() and rules_pin_tries(). */
 #define CARD_PIN_COUNT 3
+
+/* The card-info AP's collation numbers (照合番号) A and B, EF 0014 and
+ * EF 0015, beside its PIN.  Not PINs a holder chooses but what the card
+ * face shows: A is the individual number; B the birth date YYMMDD, the
+ * card's expiry year YYYY and the 4-digit security code.  A opens EF 0001
+ * to a reader, B EF 0002, as the card-info PIN opens both.  The counter
+ * sets them at delivery and update-card; nobody changes them.  Tries:
+ * CARD_MATCH_TRIES (docs/card.md says why). */
+enum card_match { CARD_MATCH_A = 0, CARD_MATCH_B = 1 };
+#define CARD_MATCH_COUNT 2
+#define CARD_MATCH_A_LEN 12
+#define CARD_MATCH_B_LEN 14
+#define CARD_MATCH_TRIES 10
+#define CARD_SECURITY_CODE_LEN 4
 
 /* The four certificate EFs of the JPKI-AP.  The holder's two are rules'
  * enum cert_type and take its values.  The card also carries the
@@ -278,6 +299,7 @@ struct card_pin_status {
 struct card_status {
 	char serial[CARD_SERIAL_HEX]; /* from EF 0006 token info */
 	struct card_pin_status pin[CARD_PIN_COUNT + 1]; /* by enum pin_kind */
+	struct card_pin_status match[CARD_MATCH_COUNT]; /* by card_match */
 	int sign_cert; /* EF 0008 */
 	int auth_cert;
 	int sign_ca;   /* CA EFs not empty */
@@ -288,9 +310,29 @@ struct card_info {
 	char number[CARD_NUMBER_LEN + 1];
 	char name[CARD_FACT_MAX + 1];
 	char address[CARD_FACT_MAX + 1];
-	char birth[9];  /* YYYYMMDD (Gregorian) */
-	char gender[2]; /* "1" male, "2" female, "3" unknown */
+	char birth[9]; /* YYYYMMDD (Gregorian) */
+	char sex[2];   /* ISO 5218: "1" male, "2" female, "9" not applicable,
+	                * "0" not known (never written by us) */
 };
+
+/* The card-info AP's files (cardinfo.c; docs/card.md has the layout).
+ * EF 0001 is CARD_INFO_NUMBER_EF_LEN bytes, as many as real clients read;
+ * EF 0002's header element is at most CARD_INFO_HEADER_MAX bytes. */
+#define CARD_INFO_NUMBER_EF_LEN 17
+#define CARD_INFO_HEADER_MAX 64
+/* The register's gender as the ISO 5218 digit the card holds. */
+char card_info_sex_of(enum gender g);
+/* Encode EF 0001 / EF 0002 (appended to out); the facts are checked
+ * first (12 digits, one-line UTF-8, YYYYMMDD, an ISO 5218 digit). */
+int card_info_encode_number(const struct card_info *info, struct jbuf *out);
+int card_info_encode_facts(const struct card_info *info, struct jbuf *out);
+/* Parse EF 0001 into info->number / EF 0002 into the four facts, through
+ * the bounded cursor; JPKI_ERR_INPUT with one line if the bytes are not
+ * that layout (the fields are then left empty). */
+int card_info_parse_number(const uint8_t *p, size_t n,
+    struct card_info *info);
+int card_info_parse_facts(const uint8_t *p, size_t n,
+    struct card_info *info);
 
 /* Exchange one APDU, following 61xx with GET RESPONSE; data goes to out
  * (may be NULL), *sw receives the final status word.  JPKI_OK whenever the
@@ -321,6 +363,10 @@ int card_client_sign_sha256(struct card_transport *t, enum cert_type key,
 /* Sign a DigestInfo (any hash; at most 245 bytes) with PKCS#1 v1.5. */
 int card_client_sign_digestinfo(struct card_transport *t, enum cert_type key,
     const uint8_t *digest_info, size_t n, uint8_t sig[CARD_SIG_LEN]);
+/* VERIFY a collation number of the card-info AP (format checked first:
+ * 12 or 14 digits).  Results as card_client_verify. */
+int card_client_verify_match(struct card_transport *t, enum card_match m,
+    const char *value, int *tries_left);
 /* Read the card-info AP (after card_client_verify(PIN_CARDINFO)). */
 int card_client_read_info(struct card_transport *t, struct card_info *info);
 
@@ -338,6 +384,86 @@ int card_client_write_cert(struct card_transport *t, enum card_cert which,
 /* Set a PIN (initial, or after a lock: resets the tries). */
 int card_client_set_pin(struct card_transport *t, enum pin_kind pin,
     const char *value);
+/* Set a collation number (issuer; restores its tries). */
+int card_client_set_match(struct card_transport *t, enum card_match m,
+    const char *value);
+/* The card's 4-digit security code (セキュリティコード, printed on a real
+ * card's face): HMAC-SHA256(card key, "JPKI card security code") reduced
+ * to 4 digits, so the counter can tell it again from the master key and
+ * the serial without storing it. */
+int card_security_code(const uint8_t master[CARD_ISSUER_KEY_LEN],
+    const char *serial_hex, char code[CARD_SECURITY_CODE_LEN + 1]);
+/* Collation number B: birth (YYYYMMDD) as YYMMDD, the expiry year, the
+ * security code. */
+int card_match_b(const char *birth, int expiry_year, const char *code,
+    char out[CARD_MATCH_B_LEN + 1]);
+/* ---- the card issuer's signature over the facts (cardinfo_sig.c) ------
+ *
+ *   EF 0003  FF 30 { DF 31 SHA-256 of EF 0001, DF 32 SHA-256 of EF 0002,
+ *                    DF 33 the issuer's signature }          (336 bytes)
+ *   EF 0004  7F 21 { 5F 4E { issuer id 16, subject id 16, 82 e, 81 n },
+ *                    5F 37 signature over the 5F 4E element } (568 bytes)
+ *   EF 0005  FF 40 { DF 41 AP info 4, DF 42 key id 16 }, FF to 256 bytes
+ *
+ * The signature of EF 0003 is sha256WithRSAEncryption (PKCS#1 v1.5) over
+ * the 64 bytes of the two digests; EF 0004 is signed by its own key (the
+ * card issuer's; a relying party pins that key); each digest is of the
+ * EF's data object (its TLV, without padding after it).  The key id is the first 16 bytes of the SHA-256 of
+ * the issuer's DER SubjectPublicKeyInfo. */
+#define CARD_INFO_DIGEST_LEN 32
+#define CARD_INFO_KEY_ID_LEN 16
+#define CARD_INFO_AP_INFO_LEN 4
+#define CARD_INFO_APINFO_EF_LEN 256
+/* Largest EF 0003 / EF 0004 the host accepts (RSA up to 4096 bits). */
+#define CARD_INFO_SIGNATURE_EF_MAX 1024
+#define CARD_INFO_CERT_EF_MAX 2048
+#define CARD_INFO_SIG_MAX 512
+
+/* The 64 bytes the issuer signs for info: SHA-256 of EF 0001's then of
+ * EF 0002's data object, as card_info_encode_number/_facts write them. */
+int card_info_digests(const struct card_info *info,
+    uint8_t out[2 * CARD_INFO_DIGEST_LEN]);
+int card_info_encode_signature(const uint8_t digests[2 * CARD_INFO_DIGEST_LEN],
+    const uint8_t *sig, size_t sig_len, struct jbuf *out);
+/* EF 0004's signed part (the 5F 4E element) for the issuer's public key,
+ * then the whole EF once the issuer signed that part. */
+int card_info_encode_cert_body(EVP_PKEY *issuer, struct jbuf *out);
+int card_info_encode_cert(const struct jbuf *body, const uint8_t *sig,
+    size_t sig_len, struct jbuf *out);
+int card_info_encode_apinfo(EVP_PKEY *issuer, struct jbuf *out);
+
+/* The card issuer key id of EF 0004/0005: the first 16 bytes of SHA-256
+ * of the key's DER SubjectPublicKeyInfo. */
+int card_info_key_id(EVP_PKEY *key, uint8_t id[CARD_INFO_KEY_ID_LEN]);
+
+/* What a relying party reads of the card-info AP, as read (the EFs). */
+struct card_info_files {
+	struct jbuf number, facts, signature, cert, apinfo;
+};
+void card_info_files_init(struct card_info_files *f);
+void card_info_files_free(struct card_info_files *f);
+/* Check the facts against the issuer's signature: EF 0003's digests are
+ * those of EF 0001 and EF 0002 as read, its signature verifies with the
+ * key of EF 0004, EF 0004 verifies with its own key, and (trusted not
+ * NULL) that key is trusted.  JPKI_OK, or JPKI_ERR_VERIFY with one line
+ * saying what does not hold (JPKI_ERR_INPUT: not that layout).  *issuer
+ * (may be NULL) receives EF 0004's key. */
+int card_info_verify(const struct card_info_files *f, EVP_PKEY *trusted,
+    EVP_PKEY **issuer);
+
+/* Whether an emulated chip's card-info AP predates the layout of
+ * cardinfo.c or lacks its collation numbers (an image written before
+ * them): the counter's update-card rewrites such a card even when the
+ * register's facts did not change. */
+int card_info_outdated(const struct card *c);
+/* Read the card-info AP's five EFs as they are (the PIN, or A or B for
+ * what each opens, verified first; what is closed stays empty). */
+int card_client_read_info_files(struct card_transport *t,
+    struct card_info_files *f);
+/* Write EF 0003, 0004 and 0005 (issuer). */
+int card_client_write_info_signature(struct card_transport *t,
+    const struct jbuf *signature, const struct jbuf *cert,
+    const struct jbuf *apinfo);
 /* Write the card-info AP: the individual number and the four facts. */
 int card_client_write_info(struct card_transport *t,
     const struct card_info *info);

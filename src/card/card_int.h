@@ -17,11 +17,19 @@ enum card_stored_ef {
 	SEF_AUTH_CA,
 	SEF_INFO_NUMBER,
 	SEF_INFO_FACTS,
+	SEF_INFO_SIGNATURE, /* image version 2 on */
+	SEF_INFO_CERT,
+	SEF_INFO_APINFO,
 	SEF__COUNT
 };
 
 /* Which application is selected. */
 enum card_df { DF_MF, DF_JPKI, DF_CARDINFO };
+
+/* The chip's secret slots: rules' pin_kind (1..3), then the card-info
+ * AP's two collation numbers.  Slot 0 is unused. */
+#define CARD_SLOT_MATCH(m) (CARD_PIN_COUNT + 1 + (m))
+#define CARD_PIN_SLOTS (CARD_PIN_COUNT + 1 + CARD_MATCH_COUNT)
 
 struct card_pin_slot {
 	uint8_t set;            /* 0 on a blank card */
@@ -39,7 +47,7 @@ struct card {
 	char serial_hex[CARD_SERIAL_HEX];
 	enum card_kind kind;
 	uint8_t issuer_key[CARD_ISSUER_KEY_LEN];
-	struct card_pin_slot pin[CARD_PIN_COUNT + 1]; /* by enum pin_kind */
+	struct card_pin_slot pin[CARD_PIN_SLOTS]; /* by slot */
 	EVP_PKEY *key[3];                             /* by enum cert_type */
 	struct jbuf ef[SEF__COUNT];
 
@@ -51,7 +59,7 @@ struct card {
 	enum card_df df;
 	int ef_selected;
 	uint16_t ef_id;
-	int verified[CARD_PIN_COUNT + 1];
+	int verified[CARD_PIN_SLOTS];
 	uint8_t challenge[CARD_CHALLENGE_LEN];
 	int challenge_valid;
 	int issuer_ok;
@@ -59,9 +67,19 @@ struct card {
 	size_t pending_len, pending_off;
 };
 
-/* HMAC-SHA256 of a PIN under the card's issuer key (image.c). */
-int card_pin_hash(const struct card *c, enum pin_kind kind, const uint8_t *pin,
+/* HMAC-SHA256 of a PIN under the card's issuer key (issuer.c); slot as
+ * above (for PINs, the pin_kind). */
+int card_pin_hash(const struct card *c, int slot, const uint8_t *pin,
     size_t n, uint8_t out[32]);
+/* A slot's full tries, and whether value has its format (image.c). */
+int card_slot_tries(int slot);
+int card_slot_format_ok(int slot, const char *value);
+/* BER-TLV through the bounded cursor (cardinfo.c): one- or two-byte tags
+ * (the second byte below 80), lengths short, 81 xx or 82 xx xx.
+ * card_tlv_header_len: the whole TLV's length from its first bytes. */
+int card_tlv_next(struct cursor *c, unsigned *tag, struct cursor *value);
+int card_tlv_header_len(const uint8_t *p, size_t n, size_t *total);
+int card_tlv_put(struct jbuf *b, unsigned tag, const void *p, size_t n);
 /* Allocate an empty chip (memory only). */
 int card_new_blank(struct card **out);
 

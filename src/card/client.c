@@ -24,14 +24,6 @@
 
 enum client_app { APP_NONE, APP_JPKI, APP_CARDINFO };
 
-/* BER-TLV tags of the card-info EFs (docs/card.md). */
-#define INFO_TAG_NUMBER 0x10
-#define INFO_TAG_FACTS 0xFF20
-#define INFO_TAG_NAME 0xDF22
-#define INFO_TAG_ADDRESS 0xDF23
-#define INFO_TAG_BIRTH 0xDF24
-#define INFO_TAG_GENDER 0xDF25
-
 static const uint8_t sha256_digestinfo[19] = {0x30, 0x31, 0x30, 0x0d, 0x06,
     0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
     0x04, 0x20};
@@ -226,20 +218,56 @@ pin_label(enum pin_kind pin)
 	}
 }
 
-static int
-select_pin(struct card_transport *t, enum pin_kind pin)
-{
-	int r;
+/* A secret a VERIFY names: one of the PINs, or a collation number of the
+ * card-info AP. */
+struct secret {
+	enum client_app app;
+	uint16_t fid;
+	const char *label;
+	int tries; /* full tries */
+};
 
-	if (rules_pin_tries(pin) == 0)
-		return jpki_fail(JPKI_ERR_USAGE, "unknown PIN kind");
-	if ((r = select_app(t, pin_app(pin))) != JPKI_OK)
-		return r;
-	return select_ef_ok(t, pin_ef(pin));
+static struct secret
+secret_pin(enum pin_kind pin)
+{
+	struct secret s = {pin_app(pin), pin_ef(pin), pin_label(pin),
+	    rules_pin_tries(pin)};
+
+	return s;
+}
+
+static struct secret
+secret_match(enum card_match m)
+{
+	struct secret s = {APP_CARDINFO, m == CARD_MATCH_A ?
+	    CARD_EF_INFO_MATCH_A : CARD_EF_INFO_MATCH_B, m == CARD_MATCH_A ?
+	    "collation number A" : "collation number B", CARD_MATCH_TRIES};
+
+	return s;
 }
 
 static int
-pin_status(struct card_transport *t, enum pin_kind pin,
+select_secret(struct card_transport *t, const struct secret *s)
+{
+	int r;
+
+	if (s->tries == 0)
+		return jpki_fail(JPKI_ERR_USAGE, "unknown PIN kind");
+	if ((r = select_app(t, s->app)) != JPKI_OK)
+		return r;
+	return select_ef_ok(t, s->fid);
+}
+
+static int
+select_pin(struct card_transport *t, enum pin_kind pin)
+{
+	struct secret s = secret_pin(pin);
+
+	return select_secret(t, &s);
+}
+
+static int
+secret_status(struct card_transport *t, const struct secret *s,
     struct card_pin_status *ps)
 {
 	uint8_t cmd[4];
@@ -247,7 +275,7 @@ pin_status(struct card_transport *t, enum pin_kind pin,
 	int r;
 
 	memset(ps, 0, sizeof(*ps));
-	if ((r = select_pin(t, pin)) != JPKI_OK)
+	if ((r = select_secret(t, s)) != JPKI_OK)
 		return r;
 	build(cmd, 0x00, 0x20, 0x00, 0x80, NULL, 0, -1);
 	if ((r = card_client_exchange(t, cmd, 4, NULL, &sw)) != JPKI_OK)
@@ -266,18 +294,27 @@ pin_status(struct card_transport *t, enum pin_kind pin,
 	if (sw == SW_OK) {
 		/* Some cards say 9000 when the PIN is verified already. */
 		ps->initialised = 1;
-		ps->tries_left = rules_pin_tries(pin);
+		ps->tries_left = s->tries;
 		return JPKI_OK;
 	}
 	return sw_fail("VERIFY (tries left)", sw);
 }
 
 static int
-verify_answer(enum pin_kind pin, uint16_t sw, int *tries_left)
+pin_status(struct card_transport *t, enum pin_kind pin,
+    struct card_pin_status *ps)
+{
+	struct secret s = secret_pin(pin);
+
+	return secret_status(t, &s, ps);
+}
+
+static int
+verify_answer(const struct secret *s, uint16_t sw, int *tries_left)
 {
 	if (sw == SW_OK) {
 		if (tries_left != NULL)
-			*tries_left = rules_pin_tries(pin);
+			*tries_left = s->tries;
 		return JPKI_OK;
 	}
 	if ((sw & 0xFFF0) == 0x63C0) {
@@ -288,16 +325,16 @@ verify_answer(enum pin_kind pin, uint16_t sw, int *tries_left)
 		if (left == 0)
 			return jpki_fail(JPKI_ERR_LOCKED,
 			    "wrong %s: 0 tries left, it is now locked; only "
-			    "the counter can reset it (R2)", pin_label(pin));
+			    "the counter can reset it (R2)", s->label);
 		return jpki_fail(JPKI_ERR_PIN, "wrong %s: %d %s left",
-		    pin_label(pin), left, left == 1 ? "try" : "tries");
+		    s->label, left, left == 1 ? "try" : "tries");
 	}
 	if (sw == SW_BLOCKED) {
 		if (tries_left != NULL)
 			*tries_left = 0;
 		return jpki_fail(JPKI_ERR_LOCKED,
 		    "the %s is locked (or was never set); only the counter "
-		    "can reset it (R2)", pin_label(pin));
+		    "can reset it (R2)", s->label);
 	}
 	return sw_fail("VERIFY", sw);
 }
@@ -316,26 +353,69 @@ prepare_pin(enum pin_kind pin, const char *value, char buf[CARD_PIN_MAX + 1])
 	return rules_pin_check(pin, buf);
 }
 
-int
-card_client_verify(struct card_transport *t, enum pin_kind pin,
+/* VERIFY a secret whose format was checked. */
+static int
+verify_secret(struct card_transport *t, const struct secret *s,
     const char *value, int *tries_left)
 {
-	char buf[CARD_PIN_MAX + 1];
 	uint8_t cmd[APDU_MAX];
 	uint16_t sw;
 	size_t n;
 	int r;
 
-	if ((r = prepare_pin(pin, value, buf)) != JPKI_OK)
-		goto fail;
-	if ((r = select_pin(t, pin)) != JPKI_OK)
-		goto fail;
-	n = build(cmd, 0x00, 0x20, 0x00, 0x80, buf, strlen(buf), -1);
+	if ((r = select_secret(t, s)) != JPKI_OK)
+		return r;
+	n = build(cmd, 0x00, 0x20, 0x00, 0x80, value, strlen(value), -1);
 	r = card_client_exchange(t, cmd, n, NULL, &sw);
 	jpki_wipe(cmd, sizeof(cmd));
 	if (r == JPKI_OK)
-		r = verify_answer(pin, sw, tries_left);
+		r = verify_answer(s, sw, tries_left);
+	return r;
+}
+
+int
+card_client_verify(struct card_transport *t, enum pin_kind pin,
+    const char *value, int *tries_left)
+{
+	struct secret s = secret_pin(pin);
+	char buf[CARD_PIN_MAX + 1];
+	int r;
+
+	if ((r = prepare_pin(pin, value, buf)) != JPKI_OK)
+		goto fail;
+	r = verify_secret(t, &s, buf, tries_left);
 fail:
+	jpki_wipe(buf, sizeof(buf));
+	return r;
+}
+
+/* A collation number's format: 12 (A) or 14 (B) digits. */
+static int
+prepare_match(enum card_match m, const char *value,
+    char buf[CARD_PIN_MAX + 1])
+{
+	size_t want = m == CARD_MATCH_A ? CARD_MATCH_A_LEN : CARD_MATCH_B_LEN;
+	size_t n = strnlen(value, CARD_PIN_MAX + 1);
+
+	if (m != CARD_MATCH_A && m != CARD_MATCH_B)
+		return jpki_fail(JPKI_ERR_USAGE, "unknown collation number");
+	if (n != want || strspn(value, "0123456789") != want)
+		return jpki_fail(JPKI_ERR_INPUT, "collation number %c must be "
+		    "exactly %zu digits", m == CARD_MATCH_A ? 'A' : 'B', want);
+	memcpy(buf, value, n + 1);
+	return JPKI_OK;
+}
+
+int
+card_client_verify_match(struct card_transport *t, enum card_match m,
+    const char *value, int *tries_left)
+{
+	struct secret s = secret_match(m);
+	char buf[CARD_PIN_MAX + 1];
+	int r;
+
+	if ((r = prepare_match(m, value, buf)) == JPKI_OK)
+		r = verify_secret(t, &s, buf, tries_left);
 	jpki_wipe(buf, sizeof(buf));
 	return r;
 }
@@ -440,6 +520,19 @@ card_client_status(struct card_transport *t, struct card_status *st)
 		if ((r = pin_status(t, (enum pin_kind)k, &st->pin[k])) !=
 		    JPKI_OK)
 			goto fail;
+	/* A JPKI without a card-info AP (a smartphone's) or a card without
+	 * collation numbers: shown as not set, the rest still answers. */
+	for (int m = CARD_MATCH_A; m <= CARD_MATCH_B; m++) {
+		struct secret s = secret_match((enum card_match)m);
+
+		r = secret_status(t, &s, &st->match[m]);
+		if (r == JPKI_ERR_NOTFOUND) {
+			jpki_errclear();
+			r = JPKI_OK;
+		} else if (r != JPKI_OK) {
+			goto fail;
+		}
+	}
 fail:
 	jbuf_free(&status);
 	return r;
@@ -590,177 +683,127 @@ card_client_sign_sha256(struct card_transport *t, enum cert_type key,
 
 /* ---- card-info AP ------------------------------------------------------- */
 
-/* One BER-TLV: tags of one or two bytes, lengths up to 82 xx xx. */
+/* Read a TLV-shaped EF as real clients do (myna): the first
+ * TLV_PEEK_LEN bytes, the TLV's length from them, then exactly the rest,
+ * so a card's answer past the end of the file is never relied on.  At
+ * most max bytes. */
+#define TLV_PEEK_LEN 7
 static int
-tlv_next(struct cursor *c, unsigned *tag, struct cursor *value)
+read_tlv_ef(struct card_transport *t, uint16_t fid, size_t max,
+    struct jbuf *out)
 {
-	uint8_t b, l1;
-	uint16_t l2;
-	size_t len;
-
-	if (cursor_get_u8(c, &b))
-		return JPKI_ERR_INPUT;
-	*tag = b;
-	if ((b & 0x1F) == 0x1F) {
-		if (cursor_get_u8(c, &b) || (b & 0x80))
-			return JPKI_ERR_INPUT;
-		*tag = *tag << 8 | b;
-	}
-	if (cursor_get_u8(c, &b))
-		return JPKI_ERR_INPUT;
-	if (b < 0x80) {
-		len = b;
-	} else if (b == 0x81) {
-		if (cursor_get_u8(c, &l1))
-			return JPKI_ERR_INPUT;
-		len = l1;
-	} else if (b == 0x82) {
-		if (cursor_get_u16be(c, &l2))
-			return JPKI_ERR_INPUT;
-		len = l2;
-	} else {
-		return JPKI_ERR_INPUT;
-	}
-	return cursor_sub(c, value, len);
-}
-
-static int
-put_tlv(struct jbuf *b, unsigned tag, const void *p, size_t n)
-{
-	int r = 0;
-
-	if (tag > 0xFF)
-		r |= jbuf_put_u8(b, (uint8_t)(tag >> 8));
-	r |= jbuf_put_u8(b, (uint8_t)tag);
-	if (n < 0x80) {
-		r |= jbuf_put_u8(b, (uint8_t)n);
-	} else if (n <= 0xFF) {
-		r |= jbuf_put_u8(b, 0x81);
-		r |= jbuf_put_u8(b, (uint8_t)n);
-	} else {
-		r |= jbuf_put_u8(b, 0x82);
-		r |= jbuf_put_u16be(b, (uint16_t)n);
-	}
-	r |= jbuf_put(b, p, n);
-	return r ? jpki_fail(JPKI_ERR_NOMEM, "out of memory") : JPKI_OK;
-}
-
-static int
-copy_fact(char *dst, size_t cap, struct cursor *v)
-{
-	size_t n = cursor_left(v);
-
-	if (n >= cap || !utf8_valid_line((const char *)v->p, n))
-		return JPKI_ERR_INPUT;
-	memcpy(dst, v->p, n);
-	dst[n] = '\0';
-	return JPKI_OK;
-}
-
-/* Card-info EF 0002: FF20 { DF22 name, DF23 address, DF24 birth, DF25
- * gender }, other tags skipped. */
-static int
-parse_facts(const struct jbuf *b, struct card_info *info)
-{
-	struct cursor c, outer, v;
-	unsigned tag;
-	int seen = 0;
-
-	cursor_init(&c, b->data, b->len);
-	if (tlv_next(&c, &tag, &outer) || tag != INFO_TAG_FACTS)
-		return JPKI_ERR_INPUT;
-	while (cursor_left(&outer) > 0) {
-		if (tlv_next(&outer, &tag, &v))
-			return JPKI_ERR_INPUT;
-		switch (tag) {
-		case INFO_TAG_NAME:
-			if (copy_fact(info->name, sizeof(info->name), &v))
-				return JPKI_ERR_INPUT;
-			seen |= 1;
-			break;
-		case INFO_TAG_ADDRESS:
-			if (copy_fact(info->address, sizeof(info->address), &v))
-				return JPKI_ERR_INPUT;
-			seen |= 2;
-			break;
-		case INFO_TAG_BIRTH:
-			if (copy_fact(info->birth, sizeof(info->birth), &v))
-				return JPKI_ERR_INPUT;
-			seen |= 4;
-			break;
-		case INFO_TAG_GENDER:
-			if (copy_fact(info->gender, sizeof(info->gender), &v))
-				return JPKI_ERR_INPUT;
-			seen |= 8;
-			break;
-		default:
-			break;
-		}
-	}
-	return seen == 15 ? JPKI_OK : JPKI_ERR_INPUT;
-}
-
-static int
-read_whole_ef(struct card_transport *t, uint16_t fid, struct jbuf *out)
-{
+	size_t total;
 	uint16_t sw;
 	int r;
 
 	if ((r = select_ef_ok(t, fid)) != JPKI_OK)
 		return r;
-	for (;;) {
+	while (out->len < TLV_PEEK_LEN) {
 		size_t before = out->len;
 
-		if (out->len >= CARD_EF_MAX)
-			return jpki_fail(JPKI_ERR_INPUT, "EF %04X too long",
-			    fid);
-		if ((r = read_binary(t, out->len, 256, out, &sw)) != JPKI_OK)
+		if ((r = read_binary(t, out->len, TLV_PEEK_LEN - out->len, out,
+		    &sw)) != JPKI_OK)
 			return r;
 		if (sw == SW_WRONG_OFFSET)
-			return JPKI_OK;
+			break; /* a file shorter than the peek */
 		if (sw == SW_SECURITY)
 			return jpki_fail(JPKI_ERR_REFUSED, "the card-info AP "
 			    "is readable only after its PIN");
 		if (sw != SW_OK)
 			return sw_fail("READ BINARY", sw);
-		if (out->len - before < 256)
-			return JPKI_OK;
+		if (out->len == before)
+			break;
 	}
+	if (out->len == 0)
+		return JPKI_OK; /* never written */
+	if (card_tlv_header_len(out->data, out->len, &total) != JPKI_OK)
+		return jpki_fail(JPKI_ERR_INPUT, "EF %04X does not start with "
+		    "a BER-TLV", fid);
+	if (total > max)
+		return jpki_fail(JPKI_ERR_INPUT, "EF %04X holds %zu bytes, "
+		    "more than %zu", fid, total, max);
+	while (out->len < total) {
+		size_t before = out->len, want = total - out->len;
+
+		if ((r = read_binary(t, out->len, want < 256 ? want : 256, out,
+		    &sw)) != JPKI_OK)
+			return r;
+		if (sw != SW_OK)
+			return sw_fail("READ BINARY", sw);
+		if (out->len == before)
+			return jpki_fail(JPKI_ERR_INPUT, "EF %04X ends before "
+			    "its TLV", fid);
+	}
+	if (out->len > total)
+		out->len = total;
+	return JPKI_OK;
 }
 
 int
 card_client_read_info(struct card_transport *t, struct card_info *info)
 {
 	struct jbuf num, facts;
-	struct cursor c, v;
-	unsigned tag;
 	int r;
 
 	memset(info, 0, sizeof(*info));
 	jbuf_init(&num);
 	jbuf_init(&facts);
 	if ((r = select_app(t, APP_CARDINFO)) != JPKI_OK ||
-	    (r = read_whole_ef(t, CARD_EF_INFO_NUMBER, &num)) != JPKI_OK ||
-	    (r = read_whole_ef(t, CARD_EF_INFO_FACTS, &facts)) != JPKI_OK)
+	    (r = read_tlv_ef(t, CARD_EF_INFO_NUMBER, CARD_INFO_NUMBER_EF_LEN,
+	    &num)) != JPKI_OK ||
+	    (r = read_tlv_ef(t, CARD_EF_INFO_FACTS, CARD_EF_MAX, &facts)) !=
+	    JPKI_OK)
 		goto fail;
 	if (num.len == 0 && facts.len == 0) {
 		r = jpki_fail(JPKI_ERR_NOTFOUND,
 		    "the card-info AP has not been written");
 		goto fail;
 	}
-	cursor_init(&c, num.data, num.len);
-	if (tlv_next(&c, &tag, &v) || tag != INFO_TAG_NUMBER ||
-	    cursor_left(&v) != CARD_NUMBER_LEN ||
-	    copy_fact(info->number, sizeof(info->number), &v) ||
-	    parse_facts(&facts, info)) {
-		r = jpki_fail(JPKI_ERR_INPUT,
-		    "the card-info AP's files are malformed");
+	if ((r = card_info_parse_number(num.data, num.len, info)) !=
+	    JPKI_OK ||
+	    (r = card_info_parse_facts(facts.data, facts.len, info)) !=
+	    JPKI_OK)
 		goto fail;
-	}
 fail:
 	jbuf_free(&num);
 	jbuf_free(&facts);
 	return r;
+}
+
+/* One card-info EF as read_tlv_ef reads it, but an EF the security state
+ * keeps closed is left empty. */
+static int
+read_info_ef(struct card_transport *t, uint16_t fid, size_t max,
+    struct jbuf *out)
+{
+	int r = read_tlv_ef(t, fid, max, out);
+
+	if (r == JPKI_ERR_REFUSED) {
+		jpki_errclear();
+		out->len = 0;
+		return JPKI_OK;
+	}
+	return r;
+}
+
+int
+card_client_read_info_files(struct card_transport *t,
+    struct card_info_files *f)
+{
+	int r;
+
+	if ((r = select_app(t, APP_CARDINFO)) != JPKI_OK ||
+	    (r = read_info_ef(t, CARD_EF_INFO_NUMBER, CARD_INFO_NUMBER_EF_LEN,
+	    &f->number)) != JPKI_OK ||
+	    (r = read_info_ef(t, CARD_EF_INFO_FACTS, CARD_EF_MAX,
+	    &f->facts)) != JPKI_OK ||
+	    (r = read_info_ef(t, CARD_EF_INFO_SIGNATURE,
+	    CARD_INFO_SIGNATURE_EF_MAX, &f->signature)) != JPKI_OK ||
+	    (r = read_info_ef(t, CARD_EF_INFO_CERT, CARD_INFO_CERT_EF_MAX,
+	    &f->cert)) != JPKI_OK)
+		return r;
+	return read_info_ef(t, CARD_EF_INFO_APINFO, CARD_INFO_APINFO_EF_LEN,
+	    &f->apinfo);
 }
 
 /* ---- issuer operations ------------------------------------------------- */
@@ -912,35 +955,53 @@ fail:
 }
 
 int
+card_client_write_info_signature(struct card_transport *t,
+    const struct jbuf *signature, const struct jbuf *cert,
+    const struct jbuf *apinfo)
+{
+	int r;
+
+	if ((r = select_app(t, APP_CARDINFO)) != JPKI_OK ||
+	    (r = write_ef(t, CARD_EF_INFO_SIGNATURE, signature->data,
+	    signature->len)) != JPKI_OK ||
+	    (r = write_ef(t, CARD_EF_INFO_CERT, cert->data, cert->len)) !=
+	    JPKI_OK)
+		return r;
+	return write_ef(t, CARD_EF_INFO_APINFO, apinfo->data, apinfo->len);
+}
+
+int
+card_client_set_match(struct card_transport *t, enum card_match m,
+    const char *value)
+{
+	struct secret s = secret_match(m);
+	char buf[CARD_PIN_MAX + 1];
+	uint8_t cmd[APDU_MAX];
+	size_t n;
+	int r;
+
+	if ((r = prepare_match(m, value, buf)) != JPKI_OK ||
+	    (r = select_secret(t, &s)) != JPKI_OK)
+		goto fail;
+	n = build(cmd, 0x00, 0x2C, 0x02, 0x80, buf, strlen(buf), -1);
+	r = exchange_ok(t, "RESET RETRY COUNTER", cmd, n, NULL);
+	jpki_wipe(cmd, sizeof(cmd));
+fail:
+	jpki_wipe(buf, sizeof(buf));
+	return r;
+}
+
+int
 card_client_write_info(struct card_transport *t,
     const struct card_info *info)
 {
-	struct jbuf num, inner, facts;
+	struct jbuf num, facts;
 	int r;
 
 	jbuf_init(&num);
-	jbuf_init(&inner);
 	jbuf_init(&facts);
-	if (strlen(info->number) != CARD_NUMBER_LEN ||
-	    strspn(info->number, "0123456789") != CARD_NUMBER_LEN)
-		return jpki_fail(JPKI_ERR_INPUT,
-		    "individual number must be 12 digits");
-	if (!utf8_valid_line(info->name, strlen(info->name)) ||
-	    !utf8_valid_line(info->address, strlen(info->address)) ||
-	    strlen(info->birth) != 8 || strlen(info->gender) != 1 ||
-	    strspn(info->birth, "0123456789") != 8 ||
-	    strchr("123", info->gender[0]) == NULL)
-		return jpki_fail(JPKI_ERR_INPUT, "card-info facts: name and "
-		    "address one line of UTF-8, birth YYYYMMDD, gender 1/2/3");
-	if ((r = put_tlv(&num, INFO_TAG_NUMBER, info->number,
-	    CARD_NUMBER_LEN)) ||
-	    (r = put_tlv(&inner, INFO_TAG_NAME, info->name,
-	    strlen(info->name))) ||
-	    (r = put_tlv(&inner, INFO_TAG_ADDRESS, info->address,
-	    strlen(info->address))) ||
-	    (r = put_tlv(&inner, INFO_TAG_BIRTH, info->birth, 8)) ||
-	    (r = put_tlv(&inner, INFO_TAG_GENDER, info->gender, 1)) ||
-	    (r = put_tlv(&facts, INFO_TAG_FACTS, inner.data, inner.len)))
+	if ((r = card_info_encode_number(info, &num)) != JPKI_OK ||
+	    (r = card_info_encode_facts(info, &facts)) != JPKI_OK)
 		goto fail;
 	if ((r = select_app(t, APP_CARDINFO)) != JPKI_OK ||
 	    (r = write_ef(t, CARD_EF_INFO_NUMBER, num.data, num.len)) ||
@@ -948,7 +1009,6 @@ card_client_write_info(struct card_transport *t,
 		goto fail;
 fail:
 	jbuf_free(&num);
-	jbuf_free(&inner);
 	jbuf_free(&facts);
 	return r;
 }

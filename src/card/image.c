@@ -1,10 +1,12 @@
 /*
  * image.c: the card image, the emulated chip's non-volatile memory on disk.
  *
- * Format (version 1), all integers big-endian:
+ * Format (version 2), all integers big-endian:
  *
  *   "JPKICARD"  magic, 8 bytes
- *   u16         format version (1)
+ *   u16         format version (2; version 1 is read too: it has no
+ *               collation-number records, which load as never set, and
+ *               no card-info EFs 0003-0005)
  *   u32         body length
  *   body        records: u8 tag, u16 length, value; each tag at most once
  *   32 bytes    SHA-256 of everything before it
@@ -34,7 +36,8 @@
 
 #define IMAGE_MAGIC "JPKICARD"
 #define IMAGE_MAGIC_LEN 8
-#define IMAGE_VERSION 1
+#define IMAGE_VERSION 2
+#define IMAGE_VERSION_OLDEST 1
 #define IMAGE_HEADER_LEN (IMAGE_MAGIC_LEN + 2 + 4)
 #define IMAGE_DIGEST_LEN 32
 /* An RSA-2048 private key in PKCS#1 DER is about 1.2 KB. */
@@ -49,11 +52,49 @@ enum image_tag {
 	TAG_PIN_CARDINFO = 6,
 	TAG_KEY_SIGN = 7,     /* TAG_KEY_SIGN - 1 + cert_type */
 	TAG_KEY_AUTH = 8,
+	TAG_PIN_MATCH_A = 9,  /* TAG_PIN_MATCH_A + enum card_match; v2 */
+	TAG_PIN_MATCH_B = 10,
 	TAG_EF_FIRST = 16,    /* TAG_EF_FIRST + enum card_stored_ef */
-	TAG_MAX = TAG_EF_FIRST + SEF__COUNT - 1
+	TAG_MAX = TAG_EF_FIRST + SEF__COUNT - 1,
+	TAG_MAX_V1 = TAG_EF_FIRST + SEF_INFO_FACTS
 };
 
 #define PIN_RECORD_LEN (1 + 1 + 32)
+
+/* The record tag of a secret slot. */
+static int
+slot_tag(int slot)
+{
+	if (slot <= CARD_PIN_COUNT)
+		return TAG_PIN_AUTH - 1 + slot;
+	return TAG_PIN_MATCH_A + slot - CARD_SLOT_MATCH(CARD_MATCH_A);
+}
+
+int
+card_slot_tries(int slot)
+{
+	if (slot >= 1 && slot <= CARD_PIN_COUNT)
+		return rules_pin_tries((enum pin_kind)slot);
+	if (slot >= CARD_SLOT_MATCH(0) && slot < CARD_PIN_SLOTS)
+		return CARD_MATCH_TRIES;
+	return 0;
+}
+
+int
+card_slot_format_ok(int slot, const char *value)
+{
+	size_t want;
+	int ok;
+
+	if (slot >= 1 && slot <= CARD_PIN_COUNT) {
+		ok = rules_pin_check((enum pin_kind)slot, value) == JPKI_OK;
+		jpki_errclear();
+		return ok;
+	}
+	want = slot == CARD_SLOT_MATCH(CARD_MATCH_A) ? CARD_MATCH_A_LEN :
+	    CARD_MATCH_B_LEN;
+	return strlen(value) == want && strspn(value, "0123456789") == want;
+}
 
 int
 card_new_blank(struct card **out)
@@ -169,12 +210,11 @@ card_image_encode(const struct card *c, struct jbuf *out)
 	    (r = put_record(&body, TAG_ISSUER_KEY, c->issuer_key,
 	    CARD_ISSUER_KEY_LEN)))
 		goto fail;
-	for (int k = PIN_AUTH; k <= PIN_CARDINFO; k++) {
+	for (int k = 1; k < CARD_PIN_SLOTS; k++) {
 		pinrec[0] = c->pin[k].set;
 		pinrec[1] = c->pin[k].tries;
 		memcpy(pinrec + 2, c->pin[k].hash, 32);
-		r = put_record(&body, TAG_PIN_AUTH - 1 + k, pinrec,
-		    sizeof(pinrec));
+		r = put_record(&body, slot_tag(k), pinrec, sizeof(pinrec));
 		jpki_wipe(pinrec, sizeof(pinrec));
 		if (r)
 			goto fail;
@@ -253,9 +293,12 @@ decode_record(struct card *c, int tag, const uint8_t *p, size_t n)
 	case TAG_PIN_AUTH:
 	case TAG_PIN_SIGN:
 	case TAG_PIN_CARDINFO:
-		k = tag - TAG_PIN_AUTH + 1;
+	case TAG_PIN_MATCH_A:
+	case TAG_PIN_MATCH_B:
+		k = tag <= TAG_PIN_CARDINFO ? tag - TAG_PIN_AUTH + 1 :
+		    CARD_SLOT_MATCH(tag - TAG_PIN_MATCH_A);
 		if (n != PIN_RECORD_LEN || p[0] > 1 ||
-		    p[1] > rules_pin_tries((enum pin_kind)k))
+		    p[1] > card_slot_tries(k))
 			break;
 		c->pin[k].set = p[0];
 		c->pin[k].tries = p[1];
@@ -281,13 +324,19 @@ decode_record(struct card *c, int tag, const uint8_t *p, size_t n)
 }
 
 static int
-decode_body(struct card *c, struct cursor *body)
+decode_body(struct card *c, struct cursor *body, uint16_t version)
 {
 	uint32_t seen = 0;
-	const uint32_t required = 1u << TAG_SERIAL | 1u << TAG_KIND |
+	const uint32_t match = 1u << TAG_PIN_MATCH_A | 1u << TAG_PIN_MATCH_B;
+	uint32_t required = 1u << TAG_SERIAL | 1u << TAG_KIND |
 	    1u << TAG_ISSUER_KEY | 1u << TAG_PIN_AUTH | 1u << TAG_PIN_SIGN |
 	    1u << TAG_PIN_CARDINFO;
 	int r;
+
+	/* Version 2 added the collation numbers: required there, unknown
+	 * in version 1 (whose blank slots keep their full tries, unset). */
+	if (version >= 2)
+		required |= match;
 
 	while (cursor_left(body) > 0) {
 		uint8_t tag;
@@ -304,6 +353,9 @@ decode_body(struct card *c, struct cursor *body)
 		if (seen & (1u << tag))
 			return jpki_fail(JPKI_ERR_INPUT,
 			    "card image: record %u appears twice", tag);
+		if (version < 2 && ((match & (1u << tag)) || tag > TAG_MAX_V1))
+			return jpki_fail(JPKI_ERR_INPUT, "card image: record "
+			    "%u in a version %u image", tag, version);
 		seen |= 1u << tag;
 		if ((r = decode_record(c, tag, p, len)) != JPKI_OK)
 			return r;
@@ -338,10 +390,10 @@ card_image_decode(const uint8_t *buf, size_t n, struct card **out)
 	if (cursor_get_u16be(&cur, &version) ||
 	    cursor_get_u32be(&cur, &body_len))
 		return jpki_fail(JPKI_ERR_INPUT, "card image: truncated header");
-	if (version != IMAGE_VERSION)
-		return jpki_fail(JPKI_ERR_INPUT,
-		    "card image: format version %u, this build reads %d",
-		    version, IMAGE_VERSION);
+	if (version < IMAGE_VERSION_OLDEST || version > IMAGE_VERSION)
+		return jpki_fail(JPKI_ERR_INPUT, "card image: format version "
+		    "%u, this build reads %d to %d", version,
+		    IMAGE_VERSION_OLDEST, IMAGE_VERSION);
 	if (cursor_sub(&cur, &body, body_len) ||
 	    cursor_take(&cur, &trailer, IMAGE_DIGEST_LEN))
 		return jpki_fail(JPKI_ERR_INPUT, "card image: truncated");
@@ -354,8 +406,11 @@ card_image_decode(const uint8_t *buf, size_t n, struct card **out)
 		    "card image: checksum mismatch (corrupted)");
 	if ((r = card_new_blank(&c)) != JPKI_OK)
 		return r;
-	if ((r = decode_body(c, &body)) != JPKI_OK)
+	if ((r = decode_body(c, &body, version)) != JPKI_OK)
 		goto fail;
+	if (version < 2)
+		for (int m = 0; m < CARD_MATCH_COUNT; m++)
+			c->pin[CARD_SLOT_MATCH(m)].tries = CARD_MATCH_TRIES;
 	*out = c;
 	c = NULL;
 fail:
@@ -426,8 +481,8 @@ card_blank(enum card_kind kind, const uint8_t master[CARD_ISSUER_KEY_LEN],
 	if ((r = card_issuer_key_derive(master, c->serial,
 	    c->issuer_key)) != JPKI_OK)
 		goto fail;
-	for (int k = PIN_AUTH; k <= PIN_CARDINFO; k++)
-		c->pin[k].tries = (uint8_t)rules_pin_tries((enum pin_kind)k);
+	for (int k = 1; k < CARD_PIN_SLOTS; k++)
+		c->pin[k].tries = (uint8_t)card_slot_tries(k);
 	*out = c;
 	c = NULL;
 fail:

@@ -163,24 +163,28 @@ pin_json(const struct card_pin_status *p)
 }
 
 static void
+print_pin_line(const char *label, const struct card_pin_status *p)
+{
+	if (!p->initialised)
+		printf("%-19s not set\n", label);
+	else if (p->locked)
+		printf("%-19s LOCKED (reset at the counter, R2)\n", label);
+	else
+		printf("%-19s %d %s left\n", label, p->tries_left,
+		    p->tries_left == 1 ? "try" : "tries");
+}
+
+static void
 print_status(const struct card_status *st, const char *transport)
 {
 	static const char *labels[] = {NULL, "authentication PIN",
 	    "signing password", "card-info PIN"};
 
 	printf("card serial         %s (%s)\n", st->serial, transport);
-	for (int k = PIN_AUTH; k <= PIN_CARDINFO; k++) {
-		const struct card_pin_status *p = &st->pin[k];
-
-		if (!p->initialised)
-			printf("%-19s not set\n", labels[k]);
-		else if (p->locked)
-			printf("%-19s LOCKED (reset at the counter, R2)\n",
-			    labels[k]);
-		else
-			printf("%-19s %d %s left\n", labels[k], p->tries_left,
-			    p->tries_left == 1 ? "try" : "tries");
-	}
+	for (int k = PIN_AUTH; k <= PIN_CARDINFO; k++)
+		print_pin_line(labels[k], &st->pin[k]);
+	print_pin_line("collation number A", &st->match[CARD_MATCH_A]);
+	print_pin_line("collation number B", &st->match[CARD_MATCH_B]);
 	printf("signing cert        %s\n", st->sign_cert ? "present" : "none");
 	printf("authentication cert %s\n", st->auth_cert ? "present" : "none");
 	printf("CA certs            signing %s, authentication %s\n",
@@ -200,17 +204,21 @@ card_status_cmd(const struct card_opts *o)
 		goto fail;
 	if (o->json)
 		cli_print_json(json_pack(
-		    "{s:{s:o, s:o, s:o}, s:{s:b, s:b, s:b, s:b}, s:s, s:s, "
-		    "s:{s:b, s:b, s:b}}",
+		    "{s:{s:o, s:o, s:o, s:o, s:o}, s:{s:b, s:b, s:b, s:b}, "
+		    "s:s, s:s, s:{s:b, s:b, s:b, s:b, s:b}}",
 		    "pins", "auth", pin_json(&st.pin[PIN_AUTH]), "sign",
 		    pin_json(&st.pin[PIN_SIGN]), "cardinfo",
-		    pin_json(&st.pin[PIN_CARDINFO]),
+		    pin_json(&st.pin[PIN_CARDINFO]), "cardinfo_a",
+		    pin_json(&st.match[CARD_MATCH_A]), "cardinfo_b",
+		    pin_json(&st.match[CARD_MATCH_B]),
 		    "certificates", "sign", st.sign_cert, "auth", st.auth_cert,
 		    "sign_ca", st.sign_ca, "auth_ca", st.auth_ca,
 		    "serial", st.serial, "transport", t->name,
 		    "pins_initialised", "auth", st.pin[PIN_AUTH].initialised,
 		    "sign", st.pin[PIN_SIGN].initialised, "cardinfo",
-		    st.pin[PIN_CARDINFO].initialised));
+		    st.pin[PIN_CARDINFO].initialised, "cardinfo_a",
+		    st.match[CARD_MATCH_A].initialised, "cardinfo_b",
+		    st.match[CARD_MATCH_B].initialised));
 	else
 		print_status(&st, t->name);
 fail:
@@ -367,11 +375,48 @@ fail:
 
 /* ---- info -------------------------------------------------------------- */
 
+/* The card issuer's signature over the facts as read: "verified" (by the
+ * key the card carries in EF 0004: a relying party still compares its key
+ * id with the issuer's it trusts), "absent" (a card written before EF
+ * 0003), or "invalid" with why in *why. */
+static const char *
+issuer_signature(struct card_transport *t, char key_id[33], char *why,
+    size_t why_len)
+{
+	struct card_info_files f;
+	uint8_t id[CARD_INFO_KEY_ID_LEN];
+	EVP_PKEY *issuer = NULL;
+	const char *verdict = "invalid";
+	int r;
+
+	key_id[0] = why[0] = '\0';
+	card_info_files_init(&f);
+	if ((r = card_client_read_info_files(t, &f)) == JPKI_OK &&
+	    f.signature.len == 0 && f.cert.len == 0)
+		verdict = "absent";
+	else if (r == JPKI_OK &&
+	    (r = card_info_verify(&f, NULL, &issuer)) == JPKI_OK &&
+	    card_info_key_id(issuer, id) == JPKI_OK) {
+		verdict = "verified";
+		for (size_t i = 0; i < sizeof(id); i++)
+			snprintf(key_id + 2 * i, 3, "%02X", id[i]);
+	} else {
+		snprintf(why, why_len, "%s", jpki_errmsg());
+	}
+	jpki_errclear();
+	EVP_PKEY_free(issuer);
+	card_info_files_free(&f);
+	return verdict;
+}
+
 static int
 card_info_cmd(const struct card_opts *o)
 {
 	struct card_transport *t = NULL;
 	struct card_info *info = calloc(1, sizeof(*info));
+	char key_id[33], why[256];
+	const char *verdict;
+	json_t *j;
 	int r;
 
 	if (info == NULL)
@@ -380,16 +425,29 @@ card_info_cmd(const struct card_opts *o)
 	    (r = verify_pin(t, PIN_CARDINFO)) != JPKI_OK ||
 	    (r = card_client_read_info(t, info)) != JPKI_OK)
 		goto fail;
-	if (o->json)
-		cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s}",
+	verdict = issuer_signature(t, key_id, why, sizeof(why));
+	if (o->json) {
+		j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
 		    "individual_number", info->number, "name", info->name,
-		    "address", info->address, "birth", info->birth, "gender",
-		    info->gender));
-	else
+		    "address", info->address, "birth", info->birth, "sex",
+		    info->sex, "issuer_signature", verdict);
+		if (key_id[0])
+			json_object_set_new(j, "card_issuer_key_id",
+			    json_string(key_id));
+		if (why[0])
+			json_object_set_new(j, "issuer_signature_error",
+			    json_string(why));
+		cli_print_json(j);
+	} else {
 		printf("individual number  %s\nname               %s\n"
 		    "address            %s\nbirth              %s\n"
-		    "gender             %s\n", info->number, info->name,
-		    info->address, info->birth, info->gender);
+		    "sex (ISO 5218)     %s\nissuer signature   %s%s%s%s\n",
+		    info->number, info->name, info->address, info->birth,
+		    info->sex, verdict, key_id[0] ? " (card issuer key " : "",
+		    key_id, key_id[0] ? ")" : "");
+		if (why[0])
+			printf("                   %s\n", why);
+	}
 fail:
 	jpki_wipe(info, sizeof(*info));
 	free(info);

@@ -418,3 +418,17 @@ counter_card_recover(struct datadir *dd, const char *card_path,
 		*repaired = outcome != 0;
 	return r;
 }
+
+int
+counter_card_security_code(struct ca *ca, struct card_session *cs,
+    char code[CARD_SECURITY_CODE_LEN + 1])
+{
+	uint8_t master[CARD_ISSUER_KEY_LEN];
+	int r;
+
+	if ((r = load_master(ca_datadir(ca), master)) != JPKI_OK)
+		return r;
+	r = card_security_code(master, card_serial_hex(cs->work), code);
+	jpki_wipe(master, sizeof(master));
+	return r;
+}

@@ -185,6 +185,9 @@ struct counter_receipt {
 	enum pin_kind pins_set[CARD_PIN_COUNT];
 	int npins_set;
 	int pin_was_locked;             /* reset-pin: the PIN was blocked */
+	/* delivery, update-card: the card's security code, part of its
+	 * collation number B, shown as a real card's face shows it */
+	char security_code[CARD_SECURITY_CODE_LEN + 1];
 	char note[COUNTER_NOTE_MAX];    /* e.g. why a certificate was skipped */
 	char proxy_name[128], form[64];
 };

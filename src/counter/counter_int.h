@@ -39,6 +39,10 @@ int counter_card_open(struct ca *ca, const char *path, struct card_session *cs);
 int counter_card_new(struct ca *ca, const char *path, struct card_session *cs);
 /* Prove the issuer key to the work chip. */
 int counter_card_issuer_auth(struct ca *ca, struct card_session *cs);
+/* The card's security code (card_security_code), from the issuer master
+ * key of the data directory and the serial of the card in the session. */
+int counter_card_security_code(struct ca *ca, struct card_session *cs,
+    char code[CARD_SECURITY_CODE_LEN + 1]);
 /* Write the work chip to <card>.pending (via <card>.staging, fsync,
  * rename); sha256 gets its hash, for the transaction to record. */
 int counter_card_stage(struct card_session *cs, uint8_t sha256[32]);

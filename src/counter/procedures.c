@@ -312,12 +312,54 @@ pin_set(struct visit *w, enum pin_kind k, const char *value)
 
 /* ---- what goes onto the chip ------------------------------------------- */
 
-/* The card-info AP: the individual number and the four facts. */
+/* The card issuer's signature over the facts (EF 0003), the certificate
+ * that verifies it (EF 0004) and the AP info (EF 0005), signed behind the
+ * key seam. */
+static int
+write_card_signature(struct visit *w, const struct card_info *info)
+{
+	uint8_t digests[2 * CARD_INFO_DIGEST_LEN];
+	uint8_t sig[CARD_INFO_SIG_MAX], cert_sig[CARD_INFO_SIG_MAX];
+	size_t sig_len = sizeof(sig), cert_sig_len = sizeof(cert_sig);
+	struct jbuf ef3, body, ef4, ef5;
+	EVP_PKEY *issuer = NULL;
+	int r;
+
+	jbuf_init(&ef3);
+	jbuf_init(&body);
+	jbuf_init(&ef4);
+	jbuf_init(&ef5);
+	if ((r = card_info_digests(info, digests)) != JPKI_OK ||
+	    (r = ca_card_issuer_sign(w->cs.ca, CA_SIGN_CARD_FACTS, digests,
+	    sizeof(digests), sig, &sig_len)) != JPKI_OK ||
+	    (r = ca_card_issuer_public_key(w->cs.ca, &issuer)) != JPKI_OK ||
+	    (r = card_info_encode_signature(digests, sig, sig_len, &ef3)) ||
+	    (r = card_info_encode_cert_body(issuer, &body)) != JPKI_OK ||
+	    (r = ca_card_issuer_sign(w->cs.ca, CA_SIGN_CARD_CERT, body.data,
+	    body.len, cert_sig, &cert_sig_len)) != JPKI_OK ||
+	    (r = card_info_encode_cert(&body, cert_sig, cert_sig_len, &ef4)) ||
+	    (r = card_info_encode_apinfo(issuer, &ef5)) != JPKI_OK)
+		goto fail;
+	r = card_client_write_info_signature(w->cs.t, &ef3, &ef4, &ef5);
+fail:
+	EVP_PKEY_free(issuer);
+	jbuf_free(&ef3);
+	jbuf_free(&body);
+	jbuf_free(&ef4);
+	jbuf_free(&ef5);
+	return r;
+}
+
+/* The card-info AP: the individual number and the four facts, signed by
+ * the card issuer, and the collation numbers made of them (A the number; B birth YYMMDD, the
+ * card's expiry year, its security code, which the receipt shows as a
+ * real card's face does). */
 static int
 write_card_info(struct visit *w)
 {
 	struct card_info info;
-	char birth[11];
+	char birth[11], match_b[CARD_MATCH_B_LEN + 1];
+	int r;
 
 	memset(&info, 0, sizeof(info));
 	snprintf(info.number, sizeof(info.number), "%s", w->res.number);
@@ -327,8 +369,21 @@ write_card_info(struct visit *w)
 	jdate_format(w->res.birth, birth);
 	snprintf(info.birth, sizeof(info.birth), "%.4s%.2s%.2s", birth,
 	    birth + 5, birth + 8);
-	snprintf(info.gender, sizeof(info.gender), "%d", (int)w->res.gender);
-	return card_client_write_info(w->cs.t, &info);
+	info.sex[0] = card_info_sex_of(w->res.gender);
+	if ((r = card_client_write_info(w->cs.t, &info)) != JPKI_OK ||
+	    (r = write_card_signature(w, &info)) != JPKI_OK ||
+	    (r = counter_card_security_code(w->cs.ca, &w->cs,
+	    w->rcpt->security_code)) != JPKI_OK ||
+	    (r = card_match_b(info.birth, w->card.expiry.y,
+	    w->rcpt->security_code, match_b)) != JPKI_OK ||
+	    (r = card_client_set_match(w->cs.t, CARD_MATCH_A,
+	    info.number)) != JPKI_OK)
+		goto fail;
+	r = card_client_set_match(w->cs.t, CARD_MATCH_B, match_b);
+fail:
+	jpki_wipe(match_b, sizeof(match_b));
+	jpki_wipe(&info, sizeof(info));
+	return r;
 }
 
 static int
@@ -1159,7 +1214,10 @@ counter_update_card(struct ca *ca, const char *card_path,
 	    (r = card_active(&w)) != JPKI_OK ||
 	    (r = holder_alive(&w.res)) != JPKI_OK)
 		goto fail;
-	if (w.card.facts_version == w.res.facts_version) {
+	/* A card written before the card-info layout of issue 14 (or
+	 * without its collation numbers) is rewritten all the same. */
+	if (w.card.facts_version == w.res.facts_version &&
+	    !card_info_outdated(w.cs.work)) {
 		r = jpki_fail(JPKI_ERR_CONFLICT, "card %s already carries the "
 		    "register's current facts", w.card.serial);
 		goto fail;

@@ -140,6 +140,9 @@ counter_receipt_json(const struct counter_receipt *rc)
 	if (rc->proc == PROC_PIN_RESET)
 		json_object_set_new(o, "pin_was_locked",
 		    json_boolean(rc->pin_was_locked));
+	if (rc->security_code[0])
+		json_object_set_new(o, "security_code",
+		    json_string(rc->security_code));
 	if (rc->note[0])
 		json_object_set_new(o, "note", json_string(rc->note));
 	if (rc->proxy_name[0])
@@ -190,6 +193,10 @@ counter_receipt_print(FILE *f, const struct counter_receipt *rc)
 		fprintf(f, "  PIN set  %s%s\n", rules_pin_kind_name(
 		    rc->pins_set[i]), rc->proc == PROC_PIN_RESET &&
 		    rc->pin_was_locked ? " (was locked)" : "");
+	if (rc->security_code[0])
+		fprintf(f, "  セキュリティコード security code %s (collation "
+		    "number B: birth YYMMDD, expiry year, this code)\n",
+		    rc->security_code);
 	if (rc->note[0])
 		fprintf(f, "  note     %s\n", rc->note);
 	fprintf(f, "  fees\n");

@@ -43,7 +43,7 @@ grep -q '"sign": false' "$tmp/out" || fail "blank card shows a certificate"
 	fail "personalise"
 jpki card status --card "$card" --json >"$tmp/out" || fail "status"
 tr -d ' \n' <"$tmp/out" >"$tmp/flat"
-grep -q '"pins":{"auth":{"tries_left":3,"locked":false},"sign":{"tries_left":5,"locked":false},"cardinfo":{"tries_left":3,"locked":false}},"certificates":{"sign":true,"auth":true' \
+grep -q '"pins":{"auth":{"tries_left":3,"locked":false},"sign":{"tries_left":5,"locked":false},"cardinfo":{"tries_left":3,"locked":false},"cardinfo_a":{"tries_left":10,"locked":false},"cardinfo_b":{"tries_left":10,"locked":false}},"certificates":{"sign":true,"auth":true' \
 	"$tmp/flat" || { cat "$tmp/out"; fail "status --json shape"; }
 
 # certs and sign, verified by openssl.
@@ -98,6 +98,9 @@ grep -q JPKI_NEW_PIN "$tmp/err" || fail "missing new PIN not named"
 JPKI_CARDINFO_PIN=5678 jpki card info --card "$card" --json >"$tmp/out" || fail "info"
 grep -q '"individual_number": "123456789018"' "$tmp/out" || fail "info number"
 grep -q '"birth": "19800123"' "$tmp/out" || fail "info birth"
+grep -q '"sex": "2"' "$tmp/out" || fail "info sex (ISO 5218)"
+grep -q '"issuer_signature": "verified"' "$tmp/out" || fail "info issuer signature"
+grep -Eq '"card_issuer_key_id": "[0-9A-F]{32}"' "$tmp/out" || fail "info issuer key id"
 
 # Lock the signing password: the 5th wrong try locks, and it stays locked.
 for i in 1 2 3 4 5; do

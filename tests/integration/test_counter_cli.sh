@@ -45,6 +45,7 @@ grep -q '^受付番号 receipt 1 ' "$TMP/stdout" || fail "no receipt number: $OU
 grep -q '個人番号カード交付 (deliver)   clerk clerk-sato' "$TMP/stdout" || fail "no procedure line: $OUT"
 grep -Eq '^  issued   sign [0-9A-F]+ valid through 20[0-9-]+$' "$TMP/stdout" || fail "no issued line: $OUT"
 grep -Eq '合計 total +0 yen' "$TMP/stdout" || fail "no total: $OUT"
+grep -Eq '^  セキュリティコード security code [0-9]{4} ' "$TMP/stdout" || fail "no security code: $OUT"
 grep -q 'HOLDER15\|1234\|5678' "$TMP/stdout" && fail "a PIN on the receipt"
 
 check "links: renewal and reissue chains, by serial, as JSON and text"

@@ -38,7 +38,7 @@ fi
 
 check "the card-info AP holds the same facts"
 ok card info --card "$TMP/card.img" --json
-json_expect "card info" address="東京都清瀬市松山3-4-5" birth=19850720 gender=2 name="Tanaka　Yoko"
+json_expect "card info" address="東京都清瀬市松山3-4-5" birth=19850720 sex=2 name="Tanaka　Yoko" issuer_signature=verified
 
 check "after a move: update the card, a new signing certificate with the new address"
 at 2027-06-01T10:00:00+09:00

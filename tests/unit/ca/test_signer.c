@@ -137,6 +137,52 @@ test_a_key_is_never_written_over(void)
 	CHECK(pub == NULL);
 }
 
+/* The card issuer's key (made by init) signs a card's facts and its own
+ * certificate, nothing else; no other key signs those. */
+static void
+test_card_issuer_key_signs_only_card_facts(void)
+{
+	struct ca_signer *s = NULL;
+	struct ca_signer_session *ss = NULL;
+	struct ca_key_id issuer = CA_KEY_ID_CARD_ISSUER;
+	struct ca_key_id sign_ca = {CERT_SIGN, CA_KEY_CA};
+	uint8_t sig[1024], digests[CA_SIGN_CARD_FACTS_LEN] = {7, 8, 9};
+	size_t sig_len = sizeof(sig);
+	EVP_PKEY *pub = NULL;
+
+	CHECK_INT(ca_signer_open_files(dd, CA_KEYS_CARD_ISSUER | CA_KEYS_CA,
+	    &s), JPKI_OK);
+	CHECK_INT(ca_signer_session_open(s, &ss), JPKI_OK);
+	if (ss == NULL)
+		return;
+	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CARD_FACTS, digests,
+	    sizeof(digests), sig, &sig_len), JPKI_OK);
+	CHECK_INT(ca_signer_public_key(s, issuer, &pub), JPKI_OK);
+	CHECK(pub != NULL && verifies(pub, digests, sizeof(digests), 0, sig,
+	    sig_len));
+	EVP_PKEY_free(pub);
+	sig_len = sizeof(sig);
+	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CARD_CERT, tbs,
+	    sizeof(tbs), sig, &sig_len), JPKI_OK);
+	/* nothing else with it, and not those with another key */
+	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CERT, tbs, sizeof(tbs),
+	    sig, &sig_len), JPKI_ERR_REFUSED);
+	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_OCSP, tbs, sizeof(tbs),
+	    sig, &sig_len), JPKI_ERR_REFUSED);
+	CHECK_INT(ca_signer_sign(ss, sign_ca, CA_SIGN_CARD_FACTS, digests,
+	    sizeof(digests), sig, &sig_len), JPKI_ERR_REFUSED);
+	/* shape: the two SHA-256 digests, 64 bytes */
+	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CARD_FACTS, digests, 32,
+	    sig, &sig_len), JPKI_ERR_INPUT);
+	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_SIGN,
+	    CA_KEY_CARD_ISSUER}, CA_SIGN_CARD_FACTS, digests, sizeof(digests),
+	    sig, &sig_len), JPKI_ERR_INTERNAL);
+	ca_signer_session_close(&ss);
+	ca_signer_close(&s);
+	CHECK_INT(ca_signer_create_file_key(dd, issuer, 2048, &pub),
+	    JPKI_ERR_CONFLICT);
+}
+
 int
 main(void)
 {
@@ -149,6 +195,7 @@ main(void)
 		test_each_key_signs_only_its_kind();
 		test_keys_not_loaded_are_not_there();
 		test_a_key_is_never_written_over();
+		test_card_issuer_key_signs_only_card_facts();
 	}
 	datadir_close(&dd);
 	{

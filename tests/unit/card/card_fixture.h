@@ -24,6 +24,10 @@
 #define FIXTURE_AUTH_PIN "1234"
 #define FIXTURE_SIGN_PIN "ABC123"
 #define FIXTURE_INFO_PIN "5678"
+/* Collation numbers: A the individual number of fixture_info; B its birth
+ * 800123, expiry year 2036, security code 4321. */
+#define FIXTURE_MATCH_A "123456789018"
+#define FIXTURE_MATCH_B "80012320364321"
 
 struct test_ca {
 	EVP_PKEY *key;
@@ -182,6 +186,63 @@ static const struct card_info fixture_info = {
 	"123456789018", "番号　花子", "東京都千代田区霞が関二丁目1番2号",
 	"19800123", "2"};
 
+/* A throwaway card issuer key (the counter's is behind the key seam). */
+FIXTURE_UNUSED static EVP_PKEY *
+fixture_card_issuer(void)
+{
+	static EVP_PKEY *issuer;
+
+	if (issuer == NULL)
+		issuer = EVP_RSA_gen(2048);
+	return issuer;
+}
+
+FIXTURE_UNUSED static int
+fixture_rsa_sign(EVP_PKEY *key, const uint8_t *msg, size_t n, uint8_t *sig,
+    size_t *sig_len)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok;
+
+	ok = ctx != NULL && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL,
+	    key) == 1 && EVP_DigestSign(ctx, sig, sig_len, msg, n) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+/* EF 0003, 0004 and 0005 for info, signed by issuer as the counter signs
+ * them through the key seam. */
+FIXTURE_UNUSED static int
+fixture_sign_info(struct card_transport *t, const struct card_info *info,
+    EVP_PKEY *issuer)
+{
+	uint8_t digests[2 * CARD_INFO_DIGEST_LEN], sig[512], cert_sig[512];
+	size_t sig_len = sizeof(sig), cert_sig_len = sizeof(cert_sig);
+	struct jbuf ef3, body, ef4, ef5;
+	int r = -1;
+
+	jbuf_init(&ef3);
+	jbuf_init(&body);
+	jbuf_init(&ef4);
+	jbuf_init(&ef5);
+	if (issuer != NULL && card_info_digests(info, digests) == 0 &&
+	    fixture_rsa_sign(issuer, digests, sizeof(digests), sig,
+	    &sig_len) == 0 &&
+	    card_info_encode_signature(digests, sig, sig_len, &ef3) == 0 &&
+	    card_info_encode_cert_body(issuer, &body) == 0 &&
+	    fixture_rsa_sign(issuer, body.data, body.len, cert_sig,
+	    &cert_sig_len) == 0 &&
+	    card_info_encode_cert(&body, cert_sig, cert_sig_len, &ef4) == 0 &&
+	    card_info_encode_apinfo(issuer, &ef5) == 0 &&
+	    card_client_write_info_signature(t, &ef3, &ef4, &ef5) == 0)
+		r = 0;
+	jbuf_free(&ef3);
+	jbuf_free(&body);
+	jbuf_free(&ef4);
+	jbuf_free(&ef5);
+	return r;
+}
+
 /* Personalise a blank card as the counter would: PINs, keys,
  * certificates, card-info AP.  Returns 0 on success. */
 FIXTURE_UNUSED static int
@@ -195,7 +256,10 @@ fixture_personalise(struct card_transport *t,
 	    card_client_set_pin(t, PIN_CARDINFO, FIXTURE_INFO_PIN) != 0 ||
 	    fixture_key_and_cert(t, sign_ca, CERT_SIGN, "SIGN0001") != 0 ||
 	    fixture_key_and_cert(t, auth_ca, CERT_AUTH, "AUTH0001") != 0 ||
-	    card_client_write_info(t, &fixture_info) != 0)
+	    card_client_write_info(t, &fixture_info) != 0 ||
+	    fixture_sign_info(t, &fixture_info, fixture_card_issuer()) != 0 ||
+	    card_client_set_match(t, CARD_MATCH_A, FIXTURE_MATCH_A) != 0 ||
+	    card_client_set_match(t, CARD_MATCH_B, FIXTURE_MATCH_B) != 0)
 		return -1;
 	return 0;
 }

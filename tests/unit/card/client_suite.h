@@ -10,6 +10,7 @@
 
 #include "../test.h"
 #include "card_fixture.h"
+#include "cardinfo_der.h"
 
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
@@ -161,7 +162,76 @@ suite_card_info(struct card_transport *t)
 	CHECK_STR(info.name, fixture_info.name);
 	CHECK_STR(info.address, fixture_info.address);
 	CHECK_STR(info.birth, fixture_info.birth);
-	CHECK_STR(info.gender, fixture_info.gender);
+	CHECK_STR(info.sex, fixture_info.sex);
+}
+
+/* The APDU sequences the Go myna tool sends for `pin status` (the
+ * card-info AP's part), `text mynumber`, `text attr`, `text signature`,
+ * `text cert` and `text info` (libmyna/text_ap.go, reader.go), each
+ * answer parsed with the structures myna declares. */
+static void
+suite_myna_replay(struct card_transport *t)
+{
+	uint8_t atr[CARD_ATR_MAX], buf[1024];
+	struct cursor c, outer, v, w;
+	struct card_info_files f;
+	size_t n, total = 0;
+	char number[CARD_NUMBER_LEN + 1];
+
+	CHECK_INT(t->reset(t, atr, &n), JPKI_OK);
+	t->client_app = 0;
+	/* pin status: empty VERIFY of 0011, 0014, 0015 */
+	CHECK_INT(der_select_cardinfo(t), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_INFO_PIN, NULL), SW_TRIES(3));
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_A, NULL), SW_TRIES(10));
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_B, NULL), SW_TRIES(10));
+	/* text mynumber: VERIFY 0011, SELECT 0001, READ 17,
+	 * private,tag:16 */
+	CHECK_INT(der_verify(t, CARD_EF_INFO_PIN, FIXTURE_INFO_PIN), SW_OK);
+	CHECK_INT(der_select_ef(t, CARD_EF_INFO_NUMBER), SW_OK);
+	CHECK_INT(der_read_like_myna(t, 17, buf, &n), 0);
+	cursor_init(&c, buf, n);
+	CHECK_INT(der_take_str(&c, 0xFF10, number, sizeof(number)), 0);
+	CHECK_STR(number, fixture_info.number);
+	/* text attr: READ 7, the length, READ all from 0 */
+	CHECK_INT(der_select_ef(t, CARD_EF_INFO_FACTS), SW_OK);
+	CHECK_INT(der_read_like_myna(t, 7, buf, &n), 0);
+	CHECK_INT(der_total_len(buf, n, &total), 0);
+	CHECK(total <= sizeof(buf) &&
+	    der_read_like_myna(t, total, buf, &n) == 0);
+	cursor_init(&c, buf, n);
+	CHECK(der_take(&c, 0xFF20, &outer) == 0 &&
+	    der_take(&outer, 0xDF21, &v) == 0 &&
+	    der_take(&outer, 0xDF22, &v) == 0 &&
+	    cursor_left(&v) == strlen(fixture_info.name) &&
+	    memcmp(v.p, fixture_info.name, cursor_left(&v)) == 0);
+	/* text signature: READ 336, private,tag:48 { 49, 50, 51 } */
+	CHECK_INT(der_select_ef(t, CARD_EF_INFO_SIGNATURE), SW_OK);
+	CHECK_INT(der_read_like_myna(t, 336, buf, &n), 0);
+	cursor_init(&c, buf, n);
+	CHECK(der_take(&c, 0xFF30, &outer) == 0 && cursor_left(&c) == 0 &&
+	    der_take(&outer, 0xDF31, &v) == 0 && cursor_left(&v) == 32 &&
+	    der_take(&outer, 0xDF32, &v) == 0 && cursor_left(&v) == 32 &&
+	    der_take(&outer, 0xDF33, &v) == 0 && cursor_left(&v) == 256);
+	/* text cert: READ 568, application 33 { 78 body, 55 signature } */
+	CHECK_INT(der_select_ef(t, CARD_EF_INFO_CERT), SW_OK);
+	CHECK_INT(der_read_like_myna(t, 568, buf, &n), 0);
+	cursor_init(&c, buf, n);
+	CHECK(der_take(&c, 0x7F21, &outer) == 0 && cursor_left(&c) == 0 &&
+	    der_take(&outer, 0x5F4E, &v) == 0 &&
+	    der_take(&outer, 0x5F37, &w) == 0 && cursor_left(&w) == 256);
+	/* text info: READ 256, private,tag:64 { 65 AP info, 66 key id } */
+	CHECK_INT(der_select_ef(t, CARD_EF_INFO_APINFO), SW_OK);
+	CHECK_INT(der_read_like_myna(t, 256, buf, &n), 0);
+	cursor_init(&c, buf, n);
+	CHECK(der_take(&c, 0xFF40, &outer) == 0 &&
+	    der_take(&outer, 0xDF41, &v) == 0 && cursor_left(&v) == 4 &&
+	    der_take(&outer, 0xDF42, &w) == 0 && cursor_left(&w) == 16);
+	/* and what was read verifies under the card's issuer key */
+	card_info_files_init(&f);
+	CHECK_INT(card_client_read_info_files(t, &f), JPKI_OK);
+	CHECK_INT(card_info_verify(&f, NULL, NULL), JPKI_OK);
+	card_info_files_free(&f);
 }
 
 static void
@@ -228,6 +298,7 @@ client_suite(struct card_transport *t,
 	suite_wrong_pin_says_tries_left(t);
 	suite_sign_with_both_keys(t);
 	suite_card_info(t);
+	suite_myna_replay(t);
 	suite_change_pin_and_back(t);
 	suite_lock_and_counter_reset(t, master);
 	suite_reset_ends_the_session(t);

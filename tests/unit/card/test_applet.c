@@ -459,7 +459,9 @@ test_cardinfo_ap_needs_its_pin(struct card *c)
 	CHECK_INT(tx_data(c, "00 20 00 80", FIXTURE_INFO_PIN, 4, -1), 0x9000);
 	CHECK_INT(tx(c, "00 A4 02 0C 02 00 01"), 0x9000);
 	CHECK_INT(tx(c, "00 B0 00 00 00"), 0x9000);
-	CHECK(data_len == 14 && memcmp(data + 2, "123456789018", 12) == 0);
+	CHECK(data_len == CARD_INFO_NUMBER_EF_LEN && data[0] == 0xFF &&
+	    data[1] == 0x10 && data[2] == 0x0C &&
+	    memcmp(data + 3, "123456789018", 12) == 0);
 	CHECK_INT(tx(c, "00 A4 02 0C 02 00 02"), 0x9000);
 	CHECK_INT(tx(c, "00 B0 00 00 00"), 0x9000);
 	CHECK(data_len > 20 && data[0] == 0xFF && data[1] == 0x20);

@@ -9,6 +9,8 @@
 
 #include <sys/stat.h>
 
+#include <openssl/sha.h>
+
 static char dir_path[512];
 static uint8_t master[CARD_ISSUER_KEY_LEN];
 
@@ -99,9 +101,9 @@ test_damaged_images_are_refused_and_left_untouched(const char *good)
 	check_refused(path, "not a JPKI card image");
 
 	/* a newer format */
-	img.data[9] = 2;
+	img.data[9] = 3;
 	write_file(path, img.data, img.len);
-	check_refused(path, "version 2");
+	check_refused(path, "version 3");
 	jbuf_free(&img);
 }
 
@@ -210,6 +212,83 @@ test_other_master_key_is_refused_by_the_card(const char *good)
 	CHECK(t == NULL);
 }
 
+/* The image rewritten as version 1 wrote it: the same records without the
+ * collation numbers' (tags 9 and 10) and EFs 0003-0005' (22-24), or, with
+ * keep_match, with them. */
+static void
+as_version_1(const struct jbuf *v2, int keep_match, struct jbuf *out)
+{
+	struct cursor c, body;
+	struct jbuf records;
+	uint8_t digest[32], tag;
+	uint16_t len;
+	uint32_t body_len;
+	const uint8_t *p;
+
+	jbuf_init(&records);
+	jbuf_init(out);
+	cursor_init(&c, v2->data, v2->len);
+	if (cursor_skip(&c, 10) || cursor_get_u32be(&c, &body_len) ||
+	    cursor_sub(&c, &body, body_len))
+		return;
+	while (cursor_left(&body) > 0) {
+		if (cursor_get_u8(&body, &tag) ||
+		    cursor_get_u16be(&body, &len) ||
+		    cursor_take(&body, &p, len))
+			return;
+		/* version 2's: collation numbers 9, 10; EFs 0003-0005 */
+		if (!keep_match && (tag == 9 || tag == 10 || tag > 21))
+			continue;
+		jbuf_put_u8(&records, tag);
+		jbuf_put_u16be(&records, len);
+		jbuf_put(&records, p, len);
+	}
+	jbuf_put(out, "JPKICARD", 8);
+	jbuf_put_u16be(out, 1);
+	jbuf_put_u32be(out, (uint32_t)records.len);
+	jbuf_put(out, records.data, records.len);
+	SHA256(out->data, out->len, digest);
+	jbuf_put(out, digest, sizeof(digest));
+	jbuf_free(&records);
+}
+
+static void
+test_version_1_images_load_without_collation_numbers(const char *good)
+{
+	struct jbuf v2, v1, again;
+	struct card *c = NULL;
+	struct card_transport *t = NULL;
+	struct card_status st;
+	char path[600];
+
+	read_file(good, &v2);
+	as_version_1(&v2, 0, &v1);
+	CHECK_INT(card_image_decode(v1.data, v1.len, &c), JPKI_OK);
+	if (c != NULL) {
+		/* written back as version 2, A and B never set */
+		CHECK_INT(card_image_encode(c, &again), JPKI_OK);
+		CHECK(again.len > 10 && again.data[9] == 2);
+		/* the counter's update-card rewrites such a card */
+		CHECK(card_info_outdated(c));
+		jbuf_free(&again);
+		CHECK_INT(card_transport_card(c, &t), JPKI_OK);
+		CHECK_INT(card_client_status(t, &st), JPKI_OK);
+		CHECK_INT(st.match[CARD_MATCH_A].initialised, 0);
+		CHECK_INT(st.match[CARD_MATCH_B].initialised, 0);
+		CHECK_INT(st.pin[PIN_CARDINFO].tries_left, 3);
+		card_transport_free(&t);
+		card_free(&c);
+	}
+	jbuf_free(&v1);
+	/* a version 1 image never held those records */
+	snprintf(path, sizeof(path), "%s/v1-with-match.img", dir_path);
+	as_version_1(&v2, 1, &v1);
+	write_file(path, v1.data, v1.len);
+	check_refused(path, "record 9 in a version 1 image");
+	jbuf_free(&v1);
+	jbuf_free(&v2);
+}
+
 int
 main(void)
 {
@@ -222,6 +301,7 @@ main(void)
 		return 1;
 	test_damaged_images_are_refused_and_left_untouched(good);
 	test_image_round_trips(good);
+	test_version_1_images_load_without_collation_numbers(good);
 	test_second_opener_is_refused(good);
 	test_create_never_overwrites(good);
 	test_master_key_is_private_and_never_replaced();

@@ -10,6 +10,7 @@
 #include "support/open_ca.h"
 #include "test.h"
 #include "counter/counter.h"
+#include "card/cardinfo_der.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +216,104 @@ test_renewal_links_and_receipt(struct ca *ca, const char *card)
 	json_decref(j);
 }
 
+/* What delivery wrote into the card-info AP, read as real clients read
+ * it and parsed strictly, is the store's resident: the number, the name
+ * as surname, ideographic space, given name, the address, the birth date
+ * as YYYYMMDD and the sex as an ISO 5218 digit. */
+static void
+test_delivery_writes_cardinfo_as_real_cards_hold_it(struct ca *ca,
+    const char *card, const struct resident *r,
+    const struct counter_receipt *rc)
+{
+	struct card_info_files f;
+	EVP_PKEY *issuer = NULL;
+	struct card_transport *t = NULL;
+	struct card_info info;
+	char name[2 * RESIDENT_NAME_MAX + 8], birth[11], want_birth[9];
+	char match_b[32];
+	uint8_t atr[CARD_ATR_MAX];
+	size_t atr_len;
+
+	CHECK_INT(card_transport_image(card, &t), JPKI_OK);
+	if (t == NULL)
+		return;
+	CHECK_INT(der_select_cardinfo(t), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_INFO_PIN, "5678"), SW_OK);
+	CHECK_INT(der_read_cardinfo(t, &info), 0);
+	snprintf(name, sizeof(name), "%s" "\xE3\x80\x80" "%s", r->surname, r->given);
+	jdate_format(r->birth, birth);
+	snprintf(want_birth, sizeof(want_birth), "%.4s%.2s%.2s", birth,
+	    birth + 5, birth + 8);
+	CHECK_STR(info.number, r->number);
+	CHECK_STR(info.name, name);
+	CHECK_STR(info.address, r->address);
+	CHECK_STR(info.birth, want_birth);
+	CHECK_STR(info.sex, r->gender == GENDER_MALE ? "1" :
+	    r->gender == GENDER_FEMALE ? "2" : "9");
+
+	/* Collation numbers: A the number, B birth YYMMDD, the card's
+	 * expiry year and the security code on the receipt. */
+	CHECK_INT(strlen(rc->security_code), 4);
+	snprintf(match_b, sizeof(match_b), "%.2s%.2s%.2s%04d%s", birth + 2,
+	    birth + 5, birth + 8, rc->card_expiry.y, rc->security_code);
+	t->reset(t, atr, &atr_len);
+	CHECK_INT(der_select_cardinfo(t), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_A, NULL), SW_TRIES(10));
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_A, r->number), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_B, match_b), SW_OK);
+	CHECK_INT(der_read_cardinfo(t, &info), 0);
+	CHECK_STR(info.number, r->number);
+
+	/* A relying party: the facts read with the PIN are the ones the card
+	 * issuer's key (behind the key seam) signed. */
+	card_info_files_init(&f);
+	CHECK_INT(card_client_read_info_files(t, &f), JPKI_OK);
+	CHECK_INT(ca_card_issuer_public_key(ca, &issuer), JPKI_OK);
+	CHECK_INT(card_info_verify(&f, issuer, NULL), JPKI_OK);
+	if (f.facts.len > 20) {
+		f.facts.data[20] ^= 0x01;
+		CHECK_INT(card_info_verify(&f, issuer, NULL), JPKI_ERR_VERIFY);
+	}
+	EVP_PKEY_free(issuer);
+	card_info_files_free(&f);
+	card_transport_free(&t);
+}
+
+/* update-card rewrites the card-info AP, its signature and the
+ * collation numbers: the new address verifies under the card issuer's
+ * key, and the security code is the card's own, as before. */
+static void
+test_update_card_rewrites_the_signed_facts(struct ca *ca, const char *card,
+    int64_t id, const char *security_code)
+{
+	struct counter_register_change ch = {.address = "東京都清瀬市竹丘1-1-1"};
+	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL};
+	struct counter_receipt rc;
+	struct card_transport *t = NULL;
+	struct card_info_files f;
+	struct card_info info;
+	EVP_PKEY *issuer = NULL;
+	int revoked = -1;
+
+	CHECK_INT(counter_register_change(ca, id, &ch, "unit", &revoked),
+	    JPKI_OK);
+	CHECK_INT(counter_update_card(ca, card, &v, &rc), JPKI_OK);
+	CHECK_STR(rc.security_code, security_code);
+	CHECK_INT(card_transport_image(card, &t), JPKI_OK);
+	if (t == NULL)
+		return;
+	card_info_files_init(&f);
+	CHECK_INT(card_client_verify(t, PIN_CARDINFO, "5678", NULL), JPKI_OK);
+	CHECK_INT(card_client_read_info(t, &info), JPKI_OK);
+	CHECK_STR(info.address, ch.address);
+	CHECK_INT(card_client_read_info_files(t, &f), JPKI_OK);
+	CHECK_INT(ca_card_issuer_public_key(ca, &issuer), JPKI_OK);
+	CHECK_INT(card_info_verify(&f, issuer, NULL), JPKI_OK);
+	EVP_PKEY_free(issuer);
+	card_info_files_free(&f);
+	card_transport_free(&t);
+}
+
 int
 main(void)
 {
@@ -227,7 +326,7 @@ main(void)
 	struct counter_receipt rc;
 	struct resident r;
 	struct ca *ca = NULL;
-	char data[80], card[96];
+	char data[80], card[96], security_code[CARD_SECURITY_CODE_LEN + 1];
 
 	setenv("JPKI_NOW", "2026-04-01T10:00:00+09:00", 1);
 	test_types_parse_table();
@@ -242,15 +341,30 @@ main(void)
 		return test_summary();
 	CHECK_INT(counter_register_parse(ca_datadir(ca), &in, &r), JPKI_OK);
 	CHECK_INT(counter_register_add(ca_datadir(ca), &r, "unit"), JPKI_OK);
-	CHECK_INT(counter_deliver(ca, r.id, card, COUNTER_AUTH, &pins, &v,
-	    &rc), JPKI_OK);
+	/* A data directory from before the card issuer key: the first
+	 * delivery makes it (0600). */
+	{
+		char key[128];
+		struct stat st;
+
+		snprintf(key, sizeof(key), "%s/ca/card-issuer.key", data);
+		CHECK(access(key, F_OK) == 0);
+		CHECK(unlink(key) == 0);
+		CHECK_INT(counter_deliver(ca, r.id, card, COUNTER_AUTH, &pins,
+		    &v, &rc), JPKI_OK);
+		CHECK(stat(key, &st) == 0 && (st.st_mode & 0777) == 0600);
+	}
 	CHECK_INT(rc.nissued, 1);
 	CHECK_INT(rc.nfees, 2);
 	CHECK_INT(rc.npins_set, 2);
+	test_delivery_writes_cardinfo_as_real_cards_hold_it(ca, card, &r, &rc);
+	snprintf(security_code, sizeof(security_code), "%s", rc.security_code);
 	/* A second delivery while the card is active is refused. */
 	CHECK_INT(counter_deliver(ca, r.id, card, COUNTER_AUTH, &pins, &v,
 	    &rc), JPKI_ERR_REFUSED);
 
+	test_update_card_rewrites_the_signed_facts(ca, card, r.id,
+	    security_code);
 	test_refused_before_anything(ca, card);
 	test_proxy_hook_is_all_or_nothing(ca, r.id, card);
 	test_renewal_links_and_receipt(ca, card);
