@@ -1,6 +1,6 @@
 /*
  * applet.c: the chip's operating system.  One APDU in, one response out, as
- * a My Number card's JPKI-AP and card-info AP answer them (jpki-facts.md and
+ * a My Number card's JPKI-AP and card-info AP answer them (docs/card.md and
  * the OpenSC trace in reference/), plus the issuer commands of docs/card.md.
  *
  * Order of checks in every handler: class and instruction, then (for issuer
@@ -69,7 +69,7 @@ static const struct ef_def ef_table[] = {
     {DF_JPKI, CARD_EF_SIGN_KEY, EF_KEY, CERT_SIGN, SLOT(PIN_SIGN)},
     {DF_JPKI, CARD_EF_SIGN_PIN, EF_PIN, PIN_SIGN, 0},
     /* The individual number opens with the card-info PIN or collation
-     * number A, the four facts with the PIN or B (jpki-facts.md). */
+     * number A, the four facts with the PIN or B (docs/card.md). */
     {DF_CARDINFO, CARD_EF_INFO_NUMBER, EF_STORED, SEF_INFO_NUMBER,
 	SLOT(PIN_CARDINFO) | SLOT(MATCH_A)},
     {DF_CARDINFO, CARD_EF_INFO_FACTS, EF_STORED, SEF_INFO_FACTS,

@@ -6,7 +6,7 @@
  *
  *   applet     card_apdu(): the chip.  A state machine over ISO 7816-4 short
  *              APDUs that answers as a My Number card's JPKI-AP and card-info
- *              AP do (jpki-facts.md), plus the issuer's proprietary commands
+ *              AP do (docs/card.md), plus the issuer's proprietary commands
  *              (docs/card.md) that need proof of the issuer key.
  *   image      the chip's non-volatile memory: a versioned file with a
  *              SHA-256 integrity trailer, written atomically (temp, fsync,

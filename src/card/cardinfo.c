@@ -1,6 +1,6 @@
 /*
  * cardinfo.c: the content of the card-info AP's files (券面事項入力補助AP)
- * in the encodings real clients parse (jpki-facts.md, "The other two APs";
+ * in the encodings real clients parse (docs/card.md;
  * the structures jpki/myna declares), written by the counter through the
  * card client and read back by the host.  Both directions live here so
  * the layout is written down once.

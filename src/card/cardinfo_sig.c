@@ -1,7 +1,7 @@
 /*
  * cardinfo_sig.c: the card issuer's signature over the card-info AP's
  * facts (EF 0003), the certificate that verifies it (EF 0004) and the AP
- * info (EF 0005), in the layouts real clients read (jpki-facts.md; myna's
+ * info (EF 0005), in the layouts real clients read (docs/card.md; myna's
  * TextSignature; AokiApp's mynacard schemas), and the relying party's
  * check of them.  The layouts are in card.h.
  *

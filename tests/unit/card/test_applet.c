@@ -1,6 +1,6 @@
 /*
  * test_applet.c: the JPKI-AP and card-info AP at the APDU level: every
- * command and status word of jpki-facts.md and issue 3, sent as the bytes
+ * command and status word of docs/card.md and issue 3, sent as the bytes
  * OpenSC and the counter send.
  */
 #include "test.h"
