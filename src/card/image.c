@@ -635,6 +635,10 @@ card_image_load(const char *path, struct card **out)
 	int lock_fd, r;
 
 	*out = NULL;
+	/* A card that is not there gets no lock file beside it. */
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return jpki_fail(JPKI_ERR_NOTFOUND, "%s: %s", path,
+		    strerror(ENOENT));
 	if ((r = card_image_lock(path, &lock_fd)) != JPKI_OK)
 		return r;
 	if ((r = card_image_read(path, &c)) != JPKI_OK)

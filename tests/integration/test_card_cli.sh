@@ -149,5 +149,11 @@ attach_pid=
 grep -q 'waiting for vpcd' "$tmp/attach.err" || fail "attach progress"
 jpki card status --card "$card" >/dev/null || fail "image unusable after attach"
 
+# A card that is not there: one line, and no lock file left beside it.
+jpki card status --card "$tmp/absent.img" 2>"$tmp/err"
+[ $? -eq 2 ] || fail "status of a missing card image should exit 2"
+[ "$(grep -c '' "$tmp/err")" -eq 1 ] || fail "a missing card image: not one error line"
+[ ! -e "$tmp/absent.img.lock" ] || fail "a missing card image got a lock file"
+
 [ "$failures" -eq 0 ] || exit 1
 echo "ok: jpki card CLI"
