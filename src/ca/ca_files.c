@@ -27,11 +27,20 @@ ca_pem_write(const char *path, mode_t mode, int (*writer)(FILE *, void *),
 	FILE *f = NULL;
 	int fd, r = JPKI_OK;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return jpki_fail(JPKI_ERR_INPUT, "%s: path too long", path);
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode)) < 0)
+	int r0;
+
+	/* A temporary of its own (two processes may create one key at
+	 * once: each links its own whole file, and one of them wins). */
+	if ((r0 = jpki_path(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path)) != JPKI_OK)
+		return r0;
+	if ((fd = mkstemp(tmp)) < 0)
 		return jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
+	if (fchmod(fd, mode) != 0) {
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return r;
+	}
 	if ((f = fdopen(fd, "w")) == NULL) {
 		close(fd);
 		r = jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));

@@ -119,19 +119,35 @@ emit(struct crl_job *j, const void *p, size_t n, int signed_part)
 	return write_all(j->out_fd, p, n, j->tmp);
 }
 
-/* 1 for the name of a generation's temporary file: <final>.XXXXXX or
- * <final>.entries.XXXXXX, mkstemp's six letters and digits, where final
- * is <shard>.crl or full.crl. */
+/* 1 for the name of a generation's temporary file, exactly as this file
+ * makes them: <final>.jpki-tmp.XXXXXX or <final>.jpki-entries.XXXXXX,
+ * final being full.crl or <shard>.crl (at most 5 digits) and XXXXXX
+ * mkstemp's six letters and digits.  Nothing else in the directory is
+ * touched, however alike its name (full.crl.sha256, 0.crl.backup). */
 static int
 is_scratch_name(const char *name)
 {
-	const char *p = strstr(name, ".crl.");
+	const char *p = name;
+	size_t digits = 0;
 
-	if (p == NULL)
+	if (strncmp(p, "full", 4) == 0) {
+		p += 4;
+	} else {
+		while (p[digits] >= '0' && p[digits] <= '9')
+			digits++;
+		if (digits == 0 || digits > 5)
+			return 0;
+		p += digits;
+	}
+	if (strncmp(p, ".crl.", 5) != 0)
 		return 0;
 	p += 5;
-	if (strncmp(p, "entries.", 8) == 0)
-		p += 8;
+	if (strncmp(p, "jpki-tmp.", 9) == 0)
+		p += 9;
+	else if (strncmp(p, "jpki-entries.", 13) == 0)
+		p += 13;
+	else
+		return 0;
 	if (strlen(p) != 6)
 		return 0;
 	for (; *p; p++)
@@ -153,9 +169,15 @@ remove_leftovers(const char *dir)
 
 	if ((d = opendir(dir)) == NULL)
 		return;
-	while ((e = readdir(d)) != NULL)
-		if (is_scratch_name(e->d_name))
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+
+		/* Regular files only, never through a link. */
+		if (is_scratch_name(e->d_name) &&
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
 			unlinkat(dirfd(d), e->d_name, 0);
+	}
 	closedir(d);
 }
 
@@ -198,10 +220,11 @@ crl_paths(struct crl_job *j, const char *out_dir)
 	    snprintf(j->final, sizeof(j->final), "%s/full.crl", j->dir) :
 	    snprintf(j->final, sizeof(j->final), "%s/%d.crl", j->dir,
 	    j->shard), sizeof(j->final)) ||
-	    !path_fits(snprintf(j->tmp, sizeof(j->tmp), "%s.XXXXXX", j->final),
+	    !path_fits(snprintf(j->tmp, sizeof(j->tmp), "%s.jpki-tmp.XXXXXX",
+	    j->final),
 	    sizeof(j->tmp)) ||
 	    !path_fits(snprintf(j->scratch, sizeof(j->scratch),
-	    "%s.entries.XXXXXX", j->final), sizeof(j->scratch)))
+	    "%s.jpki-entries.XXXXXX", j->final), sizeof(j->scratch)))
 		return jpki_fail(JPKI_ERR_INPUT, "CRL path too long");
 	return JPKI_OK;
 }

@@ -628,6 +628,24 @@ fail:
 	return r;
 }
 
+/* JPKI_ERR_CONFLICT if <path>.pending (the counter's staged image) exists. */
+static int
+pending_waits(const char *path)
+{
+	char *pending = path_with(path, ".pending");
+	int there;
+
+	if (pending == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	there = access(pending, F_OK) == 0;
+	free(pending);
+	if (there)
+		return jpki_fail(JPKI_ERR_CONFLICT, "%s: a counter procedure's "
+		    "new image is waiting to be put in place; the counter "
+		    "settles it at the card's next visit", path);
+	return JPKI_OK;
+}
+
 int
 card_image_load(const char *path, struct card **out)
 {
@@ -641,6 +659,11 @@ card_image_load(const char *path, struct card **out)
 		    strerror(ENOENT));
 	if ((r = card_image_lock(path, &lock_fd)) != JPKI_OK)
 		return r;
+	/* A counter procedure was cut off between its commit and putting the
+	 * new image in place: driving the old image now (a PIN change, a
+	 * retry counter) would be overwritten when the counter settles it. */
+	if ((r = pending_waits(path)) != JPKI_OK)
+		goto fail;
 	if ((r = card_image_read(path, &c)) != JPKI_OK)
 		goto fail;
 	if ((c->path = strdup(path)) == NULL) {

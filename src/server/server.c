@@ -471,7 +471,13 @@ request_note(struct request *rq, const char *method, const char *url)
 	static const char hex[] = "0123456789ABCDEF";
 	size_t n = 0;
 
-	snprintf(rq->method, sizeof(rq->method), "%s", method);
+	/* Methods are tokens; anything else is logged as '?', so a line is
+	 * never lost to bytes JSON cannot hold. */
+	for (n = 0; method[n] != '\0' && n + 1 < sizeof(rq->method); n++)
+		rq->method[n] = method[n] > 0x20 && method[n] < 0x7f ?
+		    method[n] : '?';
+	rq->method[n] = '\0';
+	n = 0;
 	for (const unsigned char *u = (const unsigned char *)url; *u; u++) {
 		int plain = *u > 0x20 && *u < 0x7f && *u != '%';
 

@@ -149,6 +149,17 @@ attach_pid=
 grep -q 'waiting for vpcd' "$tmp/attach.err" || fail "attach progress"
 jpki card status --card "$card" >/dev/null || fail "image unusable after attach"
 
+# A counter procedure's staged image waiting beside the card: the card is
+# not driven until the counter has settled it (the change would be lost).
+cp "$card" "$card.pending"
+cp "$card" "$tmp/before-pending"
+jpki card status --card "$card" 2>"$tmp/err"
+[ $? -eq 1 ] || fail "a card with a staged image waiting should be refused (exit 1)"
+grep -q 'waiting to be put in place' "$tmp/err" || fail "the waiting image not named: $(cat "$tmp/err")"
+cmp -s "$card" "$tmp/before-pending" || fail "the card changed while refused"
+rm -f "$card.pending"
+jpki card status --card "$card" >/dev/null || fail "status once the staged image is gone"
+
 # A card that is not there: one line, and no lock file left beside it.
 jpki card status --card "$tmp/absent.img" 2>"$tmp/err"
 [ $? -eq 2 ] || fail "status of a missing card image should exit 2"

@@ -219,7 +219,7 @@ touch "$card.blank.12345" "$card.blank.12345.new.12345" "$card.staging"
 ok counter recover --card "$card" --json
 no_leftovers "$card" "recover"
 mkdir -p "$DATA/crl/sign"
-touch "$DATA/crl/sign/0.crl.Ab3dE9" "$DATA/crl/sign/full.crl.entries.x1Y2z3"
+touch "$DATA/crl/sign/0.crl.jpki-tmp.Ab3dE9" "$DATA/crl/sign/full.crl.jpki-entries.x1Y2z3"
 ok crl generate --type sign --shard 0 --json
 [ -f "$DATA/crl/sign/0.crl" ] || fail "no CRL written"
 left=$(find "$DATA/crl" -name '*.crl.*')

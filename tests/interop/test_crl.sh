@@ -43,14 +43,18 @@ leftover=$(find "$DATA/crl" -type f ! -name '*.crl')
 [ -z "$leftover" ] || fail "scratch or temporary files left: $leftover"
 
 check "what a killed generation left in a CRL directory is removed by the next one, and nothing else"
-printf 'half a CRL' >"$DATA/crl/sign/3.crl.Ab12Cd"
-printf 'entries' >"$DATA/crl/sign/full.crl.entries.Xy34Zw"
+printf 'half a CRL' >"$DATA/crl/sign/3.crl.jpki-tmp.Ab12Cd"
+printf 'entries' >"$DATA/crl/sign/full.crl.jpki-entries.Xy34Zw"
 printf 'keep' >"$DATA/crl/sign/README.txt"
+printf 'keep' >"$DATA/crl/sign/full.crl.sha256"
+printf 'keep' >"$DATA/crl/sign/0.crl.backup"
 ok crl generate --type sign --shard 3
-[ ! -e "$DATA/crl/sign/3.crl.Ab12Cd" ] || fail "a killed generation's temporary CRL was left"
-[ ! -e "$DATA/crl/sign/full.crl.entries.Xy34Zw" ] || fail "a killed generation's scratch file was left"
-[ -f "$DATA/crl/sign/README.txt" ] || fail "a file that is not a leftover was removed"
-rm -f "$DATA/crl/sign/README.txt"
+[ ! -e "$DATA/crl/sign/3.crl.jpki-tmp.Ab12Cd" ] || fail "a killed generation's temporary CRL was left"
+[ ! -e "$DATA/crl/sign/full.crl.jpki-entries.Xy34Zw" ] || fail "a killed generation's scratch file was left"
+for f in README.txt full.crl.sha256 0.crl.backup; do
+	[ -f "$DATA/crl/sign/$f" ] || fail "$f, not a leftover, was removed"
+	rm -f "$DATA/crl/sign/$f"
+done
 
 crl_pem() { openssl crl -inform DER -in "$DATA/crl/$1/$2.crl" -out "$TMP/$1-$2.crl.pem" || fail "openssl crl cannot read $1/$2.crl"; echo "$TMP/$1-$2.crl.pem"; }
 
