@@ -380,22 +380,17 @@ fail:
  * id with the issuer's it trusts), "absent" (a card written before EF
  * 0003), or "invalid" with why in *why. */
 static const char *
-issuer_signature(struct card_transport *t, char key_id[33], char *why,
-    size_t why_len)
+issuer_signature(const struct card_info_files *f, char key_id[33],
+    char *why, size_t why_len)
 {
-	struct card_info_files f;
 	uint8_t id[CARD_INFO_KEY_ID_LEN];
 	EVP_PKEY *issuer = NULL;
 	const char *verdict = "invalid";
-	int r;
 
 	key_id[0] = why[0] = '\0';
-	card_info_files_init(&f);
-	if ((r = card_client_read_info_files(t, &f)) == JPKI_OK &&
-	    f.signature.len == 0 && f.cert.len == 0)
+	if (f->signature.len == 0 && f->cert.len == 0)
 		verdict = "absent";
-	else if (r == JPKI_OK &&
-	    (r = card_info_verify(&f, NULL, &issuer)) == JPKI_OK &&
+	else if (card_info_verify(f, NULL, &issuer) == JPKI_OK &&
 	    card_info_key_id(issuer, id) == JPKI_OK) {
 		verdict = "verified";
 		for (size_t i = 0; i < sizeof(id); i++)
@@ -405,7 +400,6 @@ issuer_signature(struct card_transport *t, char key_id[33], char *why,
 	}
 	jpki_errclear();
 	EVP_PKEY_free(issuer);
-	card_info_files_free(&f);
 	return verdict;
 }
 
@@ -414,6 +408,7 @@ card_info_cmd(const struct card_opts *o)
 {
 	struct card_transport *t = NULL;
 	struct card_info *info = calloc(1, sizeof(*info));
+	struct card_info_files files;
 	char key_id[33], why[256];
 	const char *verdict;
 	json_t *j;
@@ -421,11 +416,19 @@ card_info_cmd(const struct card_opts *o)
 
 	if (info == NULL)
 		return cli_report(jpki_fail(JPKI_ERR_NOMEM, "out of memory"));
+	/* The files are read once: the facts shown are the bytes the
+	 * signature is checked over (a card cannot answer one way for the
+	 * display and another for the check). */
+	card_info_files_init(&files);
 	if ((r = open_transport(o, &t)) != JPKI_OK ||
 	    (r = verify_pin(t, PIN_CARDINFO)) != JPKI_OK ||
-	    (r = card_client_read_info(t, info)) != JPKI_OK)
+	    (r = card_client_read_info_files(t, &files)) != JPKI_OK ||
+	    (r = card_info_parse_number(files.number.data, files.number.len,
+	    info)) != JPKI_OK ||
+	    (r = card_info_parse_facts(files.facts.data, files.facts.len,
+	    info)) != JPKI_OK)
 		goto fail;
-	verdict = issuer_signature(t, key_id, why, sizeof(why));
+	verdict = issuer_signature(&files, key_id, why, sizeof(why));
 	if (o->json) {
 		j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
 		    "individual_number", info->number, "name", info->name,
@@ -451,6 +454,7 @@ card_info_cmd(const struct card_opts *o)
 fail:
 	jpki_wipe(info, sizeof(*info));
 	free(info);
+	card_info_files_free(&files);
 	card_transport_free(&t);
 	return cli_report(r);
 }
