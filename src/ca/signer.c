@@ -6,6 +6,8 @@
  */
 #include "ca/signer.h"
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,6 +156,45 @@ request_check(struct ca_key_id id, enum ca_sign_op op, size_t len)
 	return JPKI_OK;
 }
 
+/* The card issuer certificate body is 5F 4E { ids, 82 e, 81 n } with n the
+ * signing key's own modulus, last (card/cardinfo_sig.c): so the key that
+ * signs card facts cannot be made to sign a chosen 64-byte digest, or any
+ * other blob, under the name of its certificate. */
+static int
+card_cert_is_own(struct ca_signer *s, struct ca_key_id id, const uint8_t *in,
+    size_t len)
+{
+	uint8_t n[CA_SIGN_CARD_CERT_MAX];
+	size_t hdr, body, nlen, tail;
+	EVP_PKEY *pub = NULL;
+	BIGNUM *bn = NULL;
+	int r, ok = 0;
+
+	if ((r = s->impl->public_key(s->state, id, &pub)) != JPKI_OK)
+		return r;
+	if (EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_N, &bn) &&
+	    BN_num_bytes(bn) > 0 && (size_t)BN_num_bytes(bn) <= sizeof(n)) {
+		nlen = (size_t)BN_bn2bin(bn, n);
+		/* 5F 4E, then a length of 1, 2 or 3 bytes covering the rest. */
+		hdr = len >= 4 && in[2] < 0x80 ? 3 : len >= 4 && in[2] == 0x81 ?
+		    4 : len >= 5 && in[2] == 0x82 ? 5 : 0;
+		body = hdr == 3 ? in[2] : hdr == 4 ? in[3] :
+		    hdr == 5 ? ((size_t)in[3] << 8 | in[4]) : 0;
+		tail = 1 + (nlen < 0x80 ? 1 : nlen <= 0xFF ? 2 : 3) + nlen;
+		ok = hdr != 0 && in[0] == 0x5F && in[1] == 0x4E &&
+		    hdr + body == len && body >= tail &&
+		    in[len - tail] == 0x81 &&
+		    memcmp(in + len - nlen, n, nlen) == 0;
+	}
+	BN_free(bn);
+	EVP_PKEY_free(pub);
+	if (!ok)
+		return jpki_fail(JPKI_ERR_REFUSED, "signer: the card issuer "
+		    "key signs only its own certificate (a body that ends "
+		    "with its own modulus)");
+	return JPKI_OK;
+}
+
 int
 ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
     enum ca_sign_op op, const uint8_t *in, size_t len, uint8_t *sig,
@@ -163,6 +204,9 @@ ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
 
 	if ((r = key_id_check(id)) != JPKI_OK ||
 	    (r = request_check(id, op, len)) != JPKI_OK)
+		return r;
+	if (op == CA_SIGN_CARD_CERT &&
+	    (r = card_cert_is_own(ss->signer, id, in, len)) != JPKI_OK)
 		return r;
 	return ss->signer->impl->sign(ss->sess, id, op, in, len, sig,
 	    sig_len);

@@ -4,6 +4,8 @@
 #include "support/open_ca.h"
 #include "test.h"
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <stdio.h>
@@ -137,6 +139,50 @@ test_a_key_is_never_written_over(void)
 	CHECK(pub == NULL);
 }
 
+/* A card issuer certificate body as card/cardinfo_sig.c writes it:
+ * 5F 4E { id, id, 82 e, 81 n } (ids here are zeros; the signer looks at
+ * the key).  Returns its length, 0 if it does not fit. */
+static size_t
+card_cert_body(EVP_PKEY *pub, uint8_t *out, size_t cap)
+{
+	uint8_t e[8], n[512], inner[600];
+	BIGNUM *bn_e = NULL, *bn_n = NULL;
+	size_t elen, nlen, k = 0, len = 0;
+
+	if (!EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_E, &bn_e) ||
+	    !EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_N, &bn_n) ||
+	    BN_num_bytes(bn_e) > (int)sizeof(e) ||
+	    BN_num_bytes(bn_n) != 256)
+		goto out;
+	elen = (size_t)BN_bn2bin(bn_e, e);
+	nlen = (size_t)BN_bn2bin(bn_n, n);
+	memset(inner, 0, 32);
+	k = 32;
+	inner[k++] = 0x82;
+	inner[k++] = (uint8_t)elen;
+	memcpy(inner + k, e, elen);
+	k += elen;
+	inner[k++] = 0x81;
+	inner[k++] = 0x82;
+	inner[k++] = (uint8_t)(nlen >> 8);
+	inner[k++] = (uint8_t)nlen;
+	memcpy(inner + k, n, nlen);
+	k += nlen;
+	if (k + 5 > cap)
+		goto out;
+	out[0] = 0x5F;
+	out[1] = 0x4E;
+	out[2] = 0x82;
+	out[3] = (uint8_t)(k >> 8);
+	out[4] = (uint8_t)k;
+	memcpy(out + 5, inner, k);
+	len = k + 5;
+out:
+	BN_free(bn_e);
+	BN_free(bn_n);
+	return len;
+}
+
 /* The card issuer's key (made by init) signs a card's facts and its own
  * certificate, nothing else; no other key signs those. */
 static void
@@ -161,9 +207,30 @@ test_card_issuer_key_signs_only_card_facts(void)
 	CHECK(pub != NULL && verifies(pub, digests, sizeof(digests), 0, sig,
 	    sig_len));
 	EVP_PKEY_free(pub);
+	/* Its certificate: a body ending with its own modulus is signed; a
+	 * chosen blob, or the 64 bytes of two digests, is not. */
+	pub = NULL;
+	if (ca_signer_public_key(s, issuer, &pub) == JPKI_OK) {
+		uint8_t body[600];
+		size_t blen;
+
+		blen = card_cert_body(pub, body, sizeof(body));
+		CHECK(blen > 0);
+		sig_len = sizeof(sig);
+		CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CARD_CERT, body,
+		    blen, sig, &sig_len), JPKI_OK);
+		CHECK(verifies(pub, body, blen, 0, sig, sig_len));
+		body[blen - 1] ^= 1;   /* another key's modulus */
+		CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CARD_CERT, body,
+		    blen, sig, &sig_len), JPKI_ERR_REFUSED);
+	}
+	EVP_PKEY_free(pub);
+	pub = NULL;
 	sig_len = sizeof(sig);
 	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CARD_CERT, tbs,
-	    sizeof(tbs), sig, &sig_len), JPKI_OK);
+	    sizeof(tbs), sig, &sig_len), JPKI_ERR_REFUSED);
+	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CARD_CERT, digests,
+	    sizeof(digests), sig, &sig_len), JPKI_ERR_REFUSED);
 	/* nothing else with it, and not those with another key */
 	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CERT, tbs, sizeof(tbs),
 	    sig, &sig_len), JPKI_ERR_REFUSED);
