@@ -574,12 +574,14 @@ publish(struct pipeline *pl, size_t upto)
 }
 
 /*
- * R8 inside one issuance: the store cannot see a certificate of the same
- * stream until it is recorded, so the (holder, type) pairs of new
- * operator-interface certificates are kept in a hash set.
+ * R8 and R9 inside one issuance: the store cannot see a certificate of the
+ * same stream until it is recorded, so the (holder, type) pairs of new
+ * operator-interface certificates, and the serials being renewed, are kept
+ * in hash sets: a second request for either is refused.
  */
 struct holder_set {
 	uint64_t *slot;         /* 0: empty; else resident_id * 4 + type + 1 */
+	const char **renewed;   /* NULL: empty; else a request's `replaces` */
 	size_t mask;
 };
 
@@ -591,19 +593,56 @@ holder_set_init(struct holder_set *h, size_t n)
 	while (cap < 2 * n)
 		cap *= 2;
 	h->mask = cap - 1;
-	if ((h->slot = calloc(cap, sizeof(*h->slot))) == NULL)
+	h->slot = calloc(cap, sizeof(*h->slot));
+	h->renewed = calloc(cap, sizeof(*h->renewed));
+	if (h->slot == NULL || h->renewed == NULL) {
+		free(h->slot);
+		free(h->renewed);
+		h->slot = NULL;
+		h->renewed = NULL;
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	}
 	return JPKI_OK;
 }
 
-/* Add the request's holder and type; JPKI_ERR_REFUSED if already there. */
+static void
+holder_set_free(struct holder_set *h)
+{
+	free(h->slot);
+	free(h->renewed);
+	h->slot = NULL;
+	h->renewed = NULL;
+}
+
+/* R9: one renewal of a certificate per issuance. */
+static int
+renewal_add(struct holder_set *h, const char *serial)
+{
+	uint64_t hash = 14695981039346656037ULL;   /* FNV-1a */
+	size_t i;
+
+	for (const char *c = serial; *c; c++)
+		hash = (hash ^ (unsigned char)*c) * 1099511628211ULL;
+	for (i = (size_t)hash & h->mask; h->renewed[i] != NULL;
+	    i = (i + 1) & h->mask)
+		if (strcmp(h->renewed[i], serial) == 0)
+			return jpki_fail(JPKI_ERR_REFUSED, "R9: certificate %s "
+			    "is already renewed in this issuance", serial);
+	h->renewed[i] = serial;
+	return JPKI_OK;
+}
+
+/* Add the request's holder and type, or the certificate it renews;
+ * JPKI_ERR_REFUSED if already there. */
 static int
 holder_set_add(struct holder_set *h, const struct ca_issue_request *req)
 {
 	uint64_t key = (uint64_t)req->resident_id * 4 + (uint64_t)req->type + 1;
 	size_t i = (size_t)(key * 0x9E3779B97F4A7C15ULL >> 17) & h->mask;
 
-	if (req->card_id != 0 || req->replaces != NULL)
+	if (req->replaces != NULL)
+		return renewal_add(h, req->replaces);
+	if (req->card_id != 0)
 		return JPKI_OK;
 	while (h->slot[i] != 0) {
 		if (h->slot[i] == key)
@@ -666,7 +705,7 @@ pipeline_open(struct pipeline *pl, struct holder_set *holders, size_t n,
 	    holder_set_init(holders, n) != JPKI_OK) {
 		free(pl->slot);
 		free(pl->done);
-		free(holders->slot);
+		holder_set_free(holders);
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	}
 	pthread_mutex_init(&pl->lock, NULL);
@@ -690,7 +729,7 @@ pipeline_close(struct pipeline *pl, struct holder_set *holders,
 		prepared_free(&pl->slot[i]);
 	free(pl->slot);
 	free(pl->done);
-	free(holders->slot);
+	holder_set_free(holders);
 	pthread_mutex_destroy(&pl->lock);
 	pthread_cond_destroy(&pl->work);
 	pthread_cond_destroy(&pl->finished);
@@ -727,7 +766,7 @@ ca_issue_stream(struct ca *ca, const struct ca_issue_request *reqs,
     size_t *committed_out)
 {
 	struct pipeline pl;
-	struct holder_set holders = {NULL, 0};
+	struct holder_set holders = {NULL, NULL, 0};
 	struct signing own;
 	pthread_t tid[ISSUE_THREADS_MAX];
 	size_t group, rec = 0, prep = 0, tx_first = 0, limit = n, committed = 0;

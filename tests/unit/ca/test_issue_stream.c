@@ -42,7 +42,8 @@ resident_new(const char *address)
 	    datadir_config(ca_datadir(ca))->municipality);
 	r.status = RESIDENT_ACTIVE;
 	r.facts_version = 1;
-	if (store_resident_insert(datadir_store(ca_datadir(ca)), &r) != JPKI_OK) {
+	if (store_resident_insert(datadir_store(ca_datadir(ca)), &r) !=
+	    JPKI_OK) {
 		fprintf(stderr, "resident: %s\n", jpki_errmsg());
 		exit(3);
 	}
@@ -326,6 +327,34 @@ test_responder_holds_no_ca_key(void)
 	support_ca_close(&r);
 }
 
+/* R9 inside one issuance: a certificate is renewed once; two requests
+ * renewing the same one are refused together, and nothing is issued. */
+static void
+test_one_renewal_per_certificate(void)
+{
+	int64_t id = resident_new("東京都清瀬市中里7-7-7");
+	struct ca_issue_request q = request(id, CERT_AUTH), two[2];
+	struct ca_issued first, out[2];
+	char when[26];
+	long before;
+
+	CHECK_INT(ca_issue(ca, &q, &first), JPKI_OK);
+	/* Inside the renewal window (R9: from 3 months before expiry). */
+	iso8601_format_jst(first.not_after - 30 * 86400, when);
+	setenv("JPKI_NOW", when, 1);
+	two[0] = two[1] = request(id, CERT_AUTH);
+	two[0].replaces = two[1].replaces = first.serial;
+	before = cert_count();
+	CHECK_INT(ca_issue_batch(ca, two, 2, out, 1), JPKI_ERR_REFUSED);
+	CHECK(strstr(jpki_errmsg(), "already renewed") != NULL);
+	CHECK_INT(cert_count(), before);
+	CHECK_INT(ca_issue_batch(ca, two, 1, out, 1), JPKI_OK);
+	CHECK_INT(cert_count(), before + 1);
+	ca_issued_free(&out[0]);
+	ca_issued_free(&first);
+	setenv("JPKI_NOW", "2026-11-25T10:00:00+09:00", 1);
+}
+
 int
 main(void)
 {
@@ -336,7 +365,8 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 3;
 	memset(&o, 0, sizeof(o));
-	if (support_datadir_init(dir, &o) != JPKI_OK || support_ca_open(dir, CA_KEYS_CA | CA_KEYS_OCSP, &ca) != JPKI_OK) {
+	if (support_datadir_init(dir, &o) != JPKI_OK ||
+	    support_ca_open(dir, CA_KEYS_CA | CA_KEYS_OCSP, &ca) != JPKI_OK) {
 		fprintf(stderr, "%s\n", jpki_errmsg());
 		return 3;
 	}
@@ -347,6 +377,7 @@ main(void)
 	test_refusal_keeps_the_groups_before_it();
 	test_batch_is_all_or_nothing();
 	test_change_between_groups_is_seen();
+	test_one_renewal_per_certificate();
 	test_responder_holds_no_ca_key();
 	EVP_PKEY_free(card_key);
 	support_ca_close(&ca);
