@@ -17,7 +17,7 @@
  *
  * usage: bench_counter [SECONDS]   (each of the two runs; default 60)
  */
-#include "bench_clock.h"
+#include "bench_util.h"
 #include "support/open_ca.h"
 #include "ca/ca.h"
 #include "counter/counter.h"
@@ -41,36 +41,6 @@ struct clerk_result {
 	double cpu;                    /* CPU seconds the clerks used */
 	char first_error[240];
 };
-
-/* CPU seconds used by this process's children that have been waited for. */
-/* Residents first_id .. first_id + n - 1, in one import. */
-static int
-register_residents(struct ca *ca, long n)
-{
-	struct jbuf csv;
-	long added = 0;
-	int r;
-
-	jbuf_init(&csv);
-	jbuf_printf(&csv, "number,name,address,birth,gender\n");
-	for (long i = 0; i < n; i++) {
-		char number[24];
-
-		snprintf(number, sizeof(number), "%011ld", 20000000000L + i);
-		number[11] = (char)('0' +
-		    rules_individual_number_check_digit(number));
-		number[12] = '\0';
-		jbuf_printf(&csv, "%s,山田 太郎,東京都千代田区千代田1-1,"
-		    "1985-06-15,male\n", number);
-	}
-	r = counter_register_import_csv(ca_datadir(ca), csv.data, csv.len,
-	    "bench", &added);
-	jbuf_free(&csv);
-	if (r == JPKI_OK && added != n)
-		r = jpki_fail(JPKI_ERR_INTERNAL, "import added %ld of %ld",
-		    added, n);
-	return r;
-}
 
 /* One clerk: wait for the start, then deliver to residents first_id ..
  * first_id + n - 1 until `duration` seconds have passed. */
@@ -210,7 +180,8 @@ main(int argc, char **argv)
 	snprintf(cards, sizeof(cards), "%s/cards", dir);
 	if ((r = support_datadir_init(dir, &o)) != JPKI_OK ||
 	    (r = support_ca_open(dir, CA_KEYS_CA, &ca)) ||
-	    (r = register_residents(ca, (1 + CLERKS) * per_clerk)) != JPKI_OK)
+	    (r = bench_register_residents(ca, 20000000000L,
+	    (1 + CLERKS) * per_clerk)) != JPKI_OK)
 		goto fail;
 	/* The children open their own connections: none is shared. */
 	support_ca_close(&ca);

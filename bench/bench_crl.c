@@ -21,7 +21,7 @@
  * usage: bench_crl [ENTRIES]           (default 1000000)
  *        bench_crl --generate DATADIR OUTDIR   (the measured child)
  */
-#include "bench_clock.h"
+#include "bench_util.h"
 #include "support/open_ca.h"
 #include "ca/ca.h"
 

@@ -13,7 +13,7 @@
  *
  * usage: bench_issuance [COUNT] [GROUP]
  */
-#include "bench_clock.h"
+#include "bench_util.h"
 #include "support/open_ca.h"
 #include "ca/ca.h"
 #include "counter/counter.h"
@@ -60,7 +60,6 @@ main(int argc, char **argv)
 	EVP_PKEY *keys[KEYS];
 	int64_t *ids;
 	long residents;
-	struct jbuf csv;
 	double limit_before, limit_after, t0, c0, cpu, elapsed, rate, limit, per_core;
 	long done = 0;
 	struct ca_stream_options so = {0};
@@ -79,24 +78,10 @@ main(int argc, char **argv)
 	/* One resident per signing + auth pair (R8: one valid certificate of
 	 * each type per holder), registered in one import. */
 	residents = (count + 1) / 2;
-	jbuf_init(&csv);
-	jbuf_printf(&csv, "number,name,address,birth,gender\n");
-	for (long i = 0; i < residents; i++) {
-		char number[24];
-
-		snprintf(number, sizeof(number), "%011ld", 10000000000L + i);
-		number[11] = (char)('0' +
-		    rules_individual_number_check_digit(number));
-		number[12] = '\0';
-		jbuf_printf(&csv, "%s,山田 太郎,東京都千代田区千代田1-1,"
-		    "1985-06-15,male\n", number);
-	}
-	if ((r = counter_register_import_csv(ca_datadir(ca), csv.data, csv.len,
-	    "bench", &residents)) != JPKI_OK) {
+	if ((r = bench_register_residents(ca, 10000000000L, residents))) {
 		fprintf(stderr, "bench: %s\n", jpki_errmsg());
 		return 3;
 	}
-	jbuf_free(&csv);
 	if ((ids = calloc((size_t)residents, sizeof(*ids))) == NULL)
 		return 3;
 	for (long i = 0; i < residents; i++)

@@ -220,6 +220,11 @@ card_info_files_init(struct card_info_files *f)
 void
 card_info_files_free(struct card_info_files *f)
 {
+	/* The individual number and the four facts are personal data. */
+	if (f->number.data != NULL)
+		jpki_wipe(f->number.data, f->number.cap);
+	if (f->facts.data != NULL)
+		jpki_wipe(f->facts.data, f->facts.cap);
 	jbuf_free(&f->number);
 	jbuf_free(&f->facts);
 	jbuf_free(&f->signature);
