@@ -106,22 +106,37 @@ ca_signer_session_close(struct ca_signer_session **ssp)
 
 /* The policy: what each key may sign, and the shape of each input. */
 static int
-request_check(struct ca_key_id id, enum ca_sign_op op, size_t len)
+request_check(struct ca_key_id id, enum ca_sign_op op, const uint8_t *in,
+    size_t len)
 {
-	/* The card issuer's key signs the card-info AP's facts and its own
-	 * certificate, and nothing else; no other key signs those. */
+	/* The card issuer's key signs the card-info AP's facts, its own
+	 * certificate and card faces, and nothing else; no other key signs
+	 * those. */
 	if ((id.role == CA_KEY_CARD_ISSUER) != (op == CA_SIGN_CARD_FACTS ||
-	    op == CA_SIGN_CARD_CERT))
+	    op == CA_SIGN_CARD_CERT || op == CA_SIGN_CARD_FACE))
 		return jpki_fail(JPKI_ERR_REFUSED, "signer: %s",
 		    id.role == CA_KEY_CARD_ISSUER ? "the card issuer key signs "
-		    "only a card's facts and its own certificate" : "a card's "
-		    "facts are signed by the card issuer key only");
+		    "only a card's facts, its card face and its own "
+		    "certificate" : "a card's facts and face are signed by the "
+		    "card issuer key only");
 	switch (op) {
 	case CA_SIGN_CARD_FACTS:
 		if (len != CA_SIGN_CARD_FACTS_LEN)
 			return jpki_fail(JPKI_ERR_INPUT, "signer: a card's "
 			    "facts are signed by the SHA-256 of EF 0001 and of "
 			    "EF 0002 (%d bytes)", CA_SIGN_CARD_FACTS_LEN);
+		return JPKI_OK;
+	case CA_SIGN_CARD_FACE:
+		/* It starts with the birth element (DF 22) and is longer
+		 * than the facts' 64 bytes, so it is never the input of the
+		 * other two card ops (exactly 64 bytes; 5F 4E ...). */
+		if (len <= CA_SIGN_CARD_FACTS_LEN ||
+		    len > CA_SIGN_CARD_FACE_MAX || in[0] != 0xDF ||
+		    in[1] != 0x22)
+			return jpki_fail(JPKI_ERR_INPUT, "signer: a card face "
+			    "is signed over its elements from DF 22 on (%d "
+			    "to %d bytes)", CA_SIGN_CARD_FACTS_LEN + 1,
+			    CA_SIGN_CARD_FACE_MAX);
 		return JPKI_OK;
 	case CA_SIGN_CARD_CERT:
 		if (len == 0 || len > CA_SIGN_CARD_CERT_MAX)
@@ -203,7 +218,7 @@ ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
 	int r;
 
 	if ((r = key_id_check(id)) != JPKI_OK ||
-	    (r = request_check(id, op, len)) != JPKI_OK)
+	    (r = request_check(id, op, in, len)) != JPKI_OK)
 		return r;
 	if (op == CA_SIGN_CARD_CERT &&
 	    (r = card_cert_is_own(ss->signer, id, in, len)) != JPKI_OK)

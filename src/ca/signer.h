@@ -9,8 +9,8 @@
  * ResponseData", "sign these digests of a card's facts".  Which key may
  * sign what is decided here, once, for every implementation: certificates
  * and CRLs only with a CA key, OCSP responses only with a responder key,
- * a card-info AP's facts and its certificate only with the card issuer's
- * key, which signs nothing else.  Callers hold no EVP_PKEY of a CA; they get
+ * a card-info AP's facts and its certificate and a card face only with
+ * the card issuer's key, which signs nothing else.  Callers hold no EVP_PKEY of a CA; they get
  * signatures (sha256WithRSAEncryption) and wrap them themselves (pki).
  *
  * Implementations: files in the data directory's ca/ (signer_file.c, the
@@ -34,7 +34,8 @@ enum ca_key_role {
 	CA_KEY_CA = 1,     /* the CA's own key: certificates, CRLs */
 	CA_KEY_OCSP = 2,   /* its delegated OCSP responder's key */
 	CA_KEY_CARD_ISSUER = 3, /* the card issuer's: the card-info AP's
-	                           signed facts (EF 0003, 0004) */
+	                           signed facts (EF 0003, 0004) and the
+	                           card-face AP's signature */
 };
 struct ca_key_id {
 	enum cert_type type;        /* CERT_SIGN or CERT_AUTH; 0 for the
@@ -58,9 +59,15 @@ enum ca_sign_op {
 	                            EF 0002, 64 bytes (card issuer key) */
 	CA_SIGN_CARD_CERT = 5,   /* in: the body of card-info EF 0004, at most
 	                            CA_SIGN_CARD_CERT_MAX (card issuer key) */
+	CA_SIGN_CARD_FACE = 6,   /* in: the signed content of the card-face
+	                            AP's EF 0002, its elements from DF 22 on,
+	                            more than CA_SIGN_CARD_FACTS_LEN and at
+	                            most CA_SIGN_CARD_FACE_MAX bytes (card
+	                            issuer key) */
 };
 #define CA_SIGN_CARD_FACTS_LEN 64
 #define CA_SIGN_CARD_CERT_MAX 1024
+#define CA_SIGN_CARD_FACE_MAX 32767
 /* Longest input of CA_SIGN_CERT and CA_SIGN_OCSP. */
 #define CA_SIGN_INPUT_MAX (1 << 20)
 

@@ -28,6 +28,8 @@ const uint8_t card_aid_jpki[10] = {0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00,
     0x00, 0x00, 0x01};
 const uint8_t card_aid_cardinfo[10] = {0xD3, 0x92, 0x10, 0x00, 0x31, 0x00,
     0x01, 0x01, 0x04, 0x08};
+const uint8_t card_aid_cardface[10] = {0xD3, 0x92, 0x10, 0x00, 0x31, 0x00,
+    0x01, 0x01, 0x04, 0x02};
 
 /* DigestInfo prefix of SHA-256 (RFC 8017 section 9.2, note 1). */
 static const uint8_t sha256_digestinfo[19] = {0x30, 0x31, 0x30, 0x0d, 0x06,
@@ -45,6 +47,8 @@ enum ef_type { EF_STORED, EF_TOKEN_INFO, EF_STATUS, EF_PIN, EF_KEY };
 #define SLOT(s) (1u << (s))
 #define MATCH_A CARD_SLOT_MATCH(CARD_MATCH_A)
 #define MATCH_B CARD_SLOT_MATCH(CARD_MATCH_B)
+#define FACE_A CARD_SLOT_MATCH(CARD_FACE_MATCH_A)
+#define FACE_B CARD_SLOT_MATCH(CARD_FACE_MATCH_B)
 
 struct ef_def {
 	enum card_df df;
@@ -82,6 +86,12 @@ static const struct ef_def ef_table[] = {
     {DF_CARDINFO, CARD_EF_INFO_PIN, EF_PIN, PIN_CARDINFO, 0},
     {DF_CARDINFO, CARD_EF_INFO_MATCH_A, EF_PIN, MATCH_A, 0},
     {DF_CARDINFO, CARD_EF_INFO_MATCH_B, EF_PIN, MATCH_B, 0},
+    /* The card-face AP: its images open with either collation number
+     * (myna verifies A, the individual number; AokiApp names B). */
+    {DF_CARDFACE, CARD_EF_FACE_ENTRIES, EF_STORED, SEF_FACE_ENTRIES,
+	SLOT(FACE_A) | SLOT(FACE_B)},
+    {DF_CARDFACE, CARD_EF_FACE_MATCH_B, EF_PIN, FACE_B, 0},
+    {DF_CARDFACE, CARD_EF_FACE_MATCH_A, EF_PIN, FACE_A, 0},
 };
 
 /* Whether the security state opens ef (any one of its slots verified). */
@@ -171,6 +181,9 @@ do_select(struct card *c, const struct apdu *a)
 		else if (a->lc == sizeof(card_aid_cardinfo) &&
 		    memcmp(a->data, card_aid_cardinfo, a->lc) == 0)
 			enter_df(c, DF_CARDINFO);
+		else if (a->lc == sizeof(card_aid_cardface) &&
+		    memcmp(a->data, card_aid_cardface, a->lc) == 0)
+			enter_df(c, DF_CARDFACE);
 		else
 			return SW_NOT_FOUND;
 		return SW_OK;
@@ -576,7 +589,7 @@ static uint16_t
 do_update_binary(struct card *c, const struct apdu *a)
 {
 	struct jbuf *b;
-	size_t off;
+	size_t off, max;
 	uint16_t sw;
 
 	if (a->p1 & 0x80)
@@ -585,11 +598,12 @@ do_update_binary(struct card *c, const struct apdu *a)
 		return SW_WRONG_LENGTH;
 	if ((b = stored_ef(c, &sw)) == NULL)
 		return sw;
+	max = card_stored_ef_max((enum card_stored_ef)ef_current(c)->ref);
 	off = (size_t)a->p1 << 8 | a->p2;
 	/* Written front to back: no holes. */
 	if (off > b->len)
 		return SW_WRONG_OFFSET;
-	if (a->lc > CARD_EF_MAX - off)
+	if (off > max || a->lc > max - off)
 		return SW_FILE_FULL;
 	if (off + a->lc > b->len) {
 		if (jbuf_reserve(b, off + a->lc - b->len) != JPKI_OK)

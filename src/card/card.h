@@ -46,8 +46,9 @@
 /* Largest elementary file (certificates, card-info); READ BINARY offsets
  * are 15 bits, this is far below. */
 #define CARD_EF_MAX 8192
-/* Largest card image file: every EF full, both keys, headroom. */
-#define CARD_IMAGE_MAX 65536
+/* Largest card image file: every EF full (the card-face EF up to
+ * CARD_FACE_EF_MAX), both keys, headroom. */
+#define CARD_IMAGE_MAX 131072
 /* Longest PIN of any kind (the signing password: 16). */
 #define CARD_PIN_MAX 16
 /* RSA-2048 signature and modulus size. */
@@ -72,6 +73,8 @@ extern const size_t card_atr_len;
 /* AIDs: JPKI-AP, card-info AP (券面事項入力補助AP). */
 extern const uint8_t card_aid_jpki[10];
 extern const uint8_t card_aid_cardinfo[10];
+/* The card-face AP (券面AP, 券面事項確認AP). */
+extern const uint8_t card_aid_cardface[10];
 
 /* Files of the JPKI-AP. */
 #define CARD_EF_SIGN_CERT 0x0001
@@ -93,6 +96,10 @@ extern const uint8_t card_aid_cardinfo[10];
 #define CARD_EF_INFO_PIN 0x0011
 #define CARD_EF_INFO_MATCH_A 0x0014
 #define CARD_EF_INFO_MATCH_B 0x0015
+/* Files of the card-face AP. */
+#define CARD_EF_FACE_ENTRIES 0x0002
+#define CARD_EF_FACE_MATCH_B 0x0012
+#define CARD_EF_FACE_MATCH_A 0x0013
 
 /* Status words (ISO 7816-4). */
 #define SW_OK 0x9000
@@ -121,15 +128,24 @@ extern const uint8_t card_aid_cardinfo[10];
  * and try counts are rules_pin_check() and rules_pin_tries(). */
 #define CARD_PIN_COUNT 3
 
-/* The card-info AP's collation numbers (照合番号) A and B, EF 0014 and
- * EF 0015, beside its PIN.  Not PINs a holder chooses but what the card
+/* The collation numbers (照合番号) A and B: the card-info AP's (EF 0014,
+ * EF 0015, beside its PIN) and the card-face AP's (EF 0013, EF 0012; that
+ * AP has no PIN of its own).  Not PINs a holder chooses but what the card
  * face shows: A is the individual number; B the birth date YYMMDD, the
- * card's expiry year YYYY and the 4-digit security code.  A opens EF 0001
- * to a reader, B EF 0002, as the card-info PIN opens both.  The counter
- * sets them at delivery and update-card; nobody changes them.  Tries:
- * CARD_MATCH_TRIES (docs/card.md says why). */
-enum card_match { CARD_MATCH_A = 0, CARD_MATCH_B = 1 };
-#define CARD_MATCH_COUNT 2
+ * card's expiry year YYYY and the 4-digit security code.  In the card-info
+ * AP A opens EF 0001 to a reader, B EF 0002, as its PIN opens both; in the
+ * card-face AP either opens EF 0002.  The counter sets them at delivery
+ * and update-card; nobody changes them.  Tries: CARD_MATCH_TRIES
+ * (docs/card.md says why). */
+enum card_match {
+	CARD_MATCH_A = 0,
+	CARD_MATCH_B = 1,
+	CARD_FACE_MATCH_A = 2,
+	CARD_FACE_MATCH_B = 3,
+};
+#define CARD_MATCH_COUNT 4
+/* Whether a collation number is an A (the individual number). */
+#define CARD_MATCH_IS_A(m) ((m) == CARD_MATCH_A || (m) == CARD_FACE_MATCH_A)
 #define CARD_MATCH_A_LEN 12
 #define CARD_MATCH_B_LEN 14
 #define CARD_MATCH_TRIES 10
@@ -467,5 +483,94 @@ int card_client_write_info_signature(struct card_transport *t,
 /* Write the card-info AP: the individual number and the four facts. */
 int card_client_write_info(struct card_transport *t,
     const struct card_info *info);
+
+/* ---- the card-face AP (cardface.c, jp2.c) ------------------------------
+ *
+ *   EF 0002  FF 20 L { DF 21 header: 2-byte offsets of the nine elements,
+ *                      DF 22 birth YYYYMMDD, DF 23 sex (ISO 5218 digit),
+ *                      DF 24 the card issuer's public key { 82 e, 81 n },
+ *                      DF 25 name image, DF 26 address image (PNG),
+ *                      DF 27 face photo (JPEG 2000, JP2 file format),
+ *                      DF 28 the card issuer's signature,
+ *                      DF 29 expiry YYYYMMDD, DF 2A security code image
+ *                      (PNG) }
+ *
+ * The tags are those jpki/myna declares (VisualInfo, private 32-42) and
+ * AokiApp's mynacard schema names (namePng, addressPng, faceJp2,
+ * securityCodePng).  The signature is sha256WithRSAEncryption (PKCS#1
+ * v1.5) by the card issuer's key over card_face_signed_content(): the
+ * elements DF 22 to DF 27, DF 29 and DF 2A as encoded, in EF order (all
+ * but the header and the signature).  Either collation number of the AP
+ * opens the EF.  docs/card.md says what is our choice. */
+/* Largest card-face EF: READ BINARY offsets are 15 bits. */
+#define CARD_FACE_EF_MAX 32767
+/* Largest image in it, each. */
+#define CARD_FACE_IMAGE_MAX 16384
+/* Largest DF 21 header element accepted (ours 18). */
+#define CARD_FACE_HEADER_MAX 64
+/* Largest DF 24 public key element accepted (RSA up to 4096 bits). */
+#define CARD_FACE_KEY_MAX 640
+
+struct card_face {
+	char birth[9];  /* YYYYMMDD */
+	char sex[2];    /* ISO 5218 digit */
+	char expiry[9]; /* YYYYMMDD */
+	struct jbuf public_key; /* DF 24's value: 82 e, 81 n */
+	struct jbuf name;       /* PNG */
+	struct jbuf address;    /* PNG */
+	struct jbuf photo;      /* JPEG 2000 (JP2) */
+	struct jbuf signature;
+	struct jbuf code;       /* security code image, PNG */
+};
+void card_face_init(struct card_face *f);
+void card_face_free(struct card_face *f);
+/* DF 24's value for the card issuer's key. */
+int card_face_encode_public_key(EVP_PKEY *issuer, struct jbuf *out);
+/* What the card issuer signs (appended to out); the fields are checked
+ * first (dates, sex, sizes, PNG and JP2 signatures). */
+int card_face_signed_content(const struct card_face *f, struct jbuf *out);
+/* The whole EF 0002 (appended to out). */
+int card_face_encode(const struct card_face *f, struct jbuf *out);
+/* Parse EF 0002 through the bounded cursor into f (initialised by the
+ * caller, emptied first); JPKI_ERR_INPUT with one line if it is not that
+ * layout (f is then left empty). */
+int card_face_parse(const uint8_t *p, size_t n, struct card_face *f);
+/* Check the card issuer's signature: DF 24's key, which must be trusted
+ * when trusted is not NULL, verifies DF 28 over the signed content.
+ * JPKI_OK or JPKI_ERR_VERIFY with one line (JPKI_ERR_INPUT: no key).
+ * *issuer (may be NULL) receives DF 24's key. */
+int card_face_verify(const struct card_face *f, EVP_PKEY *trusted,
+    EVP_PKEY **issuer);
+/* Whether an emulated chip's card-face AP is missing, does not parse or
+ * lacks its collation numbers: update-card writes it then. */
+int card_face_outdated(const struct card *c);
+/* The photo of an emulated chip's card-face EF (copied into out), if it
+ * has one: JPKI_ERR_NOTFOUND otherwise.  update-card keeps it. */
+int card_face_photo_of(const struct card *c, struct jbuf *out);
+
+/* Read the card-face EF 0002 as real clients do (7 bytes, then the TLV),
+ * after collation number A or B of the AP was verified
+ * (card_client_verify_match). */
+int card_client_read_face(struct card_transport *t, struct jbuf *ef);
+/* Write it (issuer). */
+int card_client_write_face(struct card_transport *t, const struct jbuf *ef);
+
+/* JPEG 2000 through OpenJPEG (jp2.c): 8-bit RGB pixels, row-major.  The
+ * decoder takes untrusted bytes: at most CARD_FACE_IMAGE_MAX of them, an
+ * image of at most CARD_JP2_SIDE_MAX pixels a side and CARD_JP2_PIXELS_MAX
+ * in all, 1 to 4 components of 1 to 16 bits, checked from the header
+ * before anything is decoded. */
+#define CARD_JP2_SIDE_MAX 1024
+#define CARD_JP2_PIXELS_MAX (512 * 512)
+struct card_pixels {
+	int width, height;
+	uint8_t *rgb; /* width * height * 3 */
+};
+void card_pixels_free(struct card_pixels *px);
+int card_jp2_decode(const uint8_t *p, size_t n, struct card_pixels *out);
+/* Encode as a JP2 file, lossy at `ratio` (e.g. 20 for 1:20), appended to
+ * out. */
+int card_jp2_encode(const struct card_pixels *px, int ratio,
+    struct jbuf *out);
 
 #endif

@@ -20,14 +20,16 @@ enum card_stored_ef {
 	SEF_INFO_SIGNATURE, /* image version 2 on */
 	SEF_INFO_CERT,
 	SEF_INFO_APINFO,
+	SEF_FACE_ENTRIES,   /* image version 3 on */
 	SEF__COUNT
 };
 
 /* Which application is selected. */
-enum card_df { DF_MF, DF_JPKI, DF_CARDINFO };
+enum card_df { DF_MF, DF_JPKI, DF_CARDINFO, DF_CARDFACE };
 
-/* The chip's secret slots: rules' pin_kind (1..3), then the card-info
- * AP's two collation numbers.  Slot 0 is unused. */
+/* The chip's secret slots: rules' pin_kind (1..3), then the collation
+ * numbers by enum card_match (the card-info AP's A and B, the card-face
+ * AP's A and B).  Slot 0 is unused. */
 #define CARD_SLOT_MATCH(m) (CARD_PIN_COUNT + 1 + (m))
 #define CARD_PIN_SLOTS (CARD_PIN_COUNT + 1 + CARD_MATCH_COUNT)
 
@@ -74,6 +76,9 @@ int card_pin_hash(const struct card *c, int slot, const uint8_t *pin,
 /* A slot's full tries, and whether value has its format (image.c). */
 int card_slot_tries(int slot);
 int card_slot_format_ok(int slot, const char *value);
+/* The largest content a stored EF may hold (CARD_EF_MAX, the card-face
+ * EF CARD_FACE_EF_MAX). */
+size_t card_stored_ef_max(enum card_stored_ef e);
 /* BER-TLV through the bounded cursor (cardinfo.c): one- or two-byte tags
  * (the second byte below 80), lengths short, 81 xx or 82 xx xx.
  * card_tlv_header_len: the whole TLV's length from its first bytes. */

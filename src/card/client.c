@@ -17,12 +17,13 @@
 
 /* Rounds of 61xx chaining we follow before calling the card broken. */
 #define CHAIN_MAX 64
-/* Largest answer the client accepts from one exchange. */
-#define EXCHANGE_MAX CARD_EF_MAX
+/* Most the client gathers into one buffer, over the exchanges of one
+ * read: the largest EF (the card-face EF). */
+#define EXCHANGE_MAX CARD_FACE_EF_MAX
 /* Update chunk size for writing EFs. */
 #define WRITE_CHUNK 240
 
-enum client_app { APP_NONE, APP_JPKI, APP_CARDINFO };
+enum client_app { APP_NONE, APP_JPKI, APP_CARDINFO, APP_CARDFACE };
 
 static const uint8_t sha256_digestinfo[19] = {0x30, 0x31, 0x30, 0x0d, 0x06,
     0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
@@ -126,7 +127,7 @@ select_app(struct card_transport *t, enum client_app app)
 {
 	uint8_t cmd[APDU_MAX];
 	const uint8_t *aid = app == APP_JPKI ? card_aid_jpki :
-	    card_aid_cardinfo;
+	    app == APP_CARDINFO ? card_aid_cardinfo : card_aid_cardface;
 	size_t n;
 	int r;
 
@@ -134,7 +135,8 @@ select_app(struct card_transport *t, enum client_app app)
 		return JPKI_OK;
 	n = build(cmd, 0x00, 0xA4, 0x04, 0x0C, aid, 10, -1);
 	r = exchange_ok(t, app == APP_JPKI ? "SELECT JPKI-AP" :
-	    "SELECT card-info AP", cmd, n, NULL);
+	    app == APP_CARDINFO ? "SELECT card-info AP" :
+	    "SELECT card-face AP", cmd, n, NULL);
 	t->client_app = r == JPKI_OK ? (int)app : APP_NONE;
 	return r;
 }
@@ -239,11 +241,19 @@ secret_pin(enum pin_kind pin)
 static struct secret
 secret_match(enum card_match m)
 {
-	struct secret s = {APP_CARDINFO, m == CARD_MATCH_A ?
-	    CARD_EF_INFO_MATCH_A : CARD_EF_INFO_MATCH_B, m == CARD_MATCH_A ?
-	    "collation number A" : "collation number B", CARD_MATCH_TRIES};
+	static const struct secret table[CARD_MATCH_COUNT] = {
+	    {APP_CARDINFO, CARD_EF_INFO_MATCH_A, "collation number A",
+		CARD_MATCH_TRIES},
+	    {APP_CARDINFO, CARD_EF_INFO_MATCH_B, "collation number B",
+		CARD_MATCH_TRIES},
+	    {APP_CARDFACE, CARD_EF_FACE_MATCH_A, "card-face collation number "
+		"A", CARD_MATCH_TRIES},
+	    {APP_CARDFACE, CARD_EF_FACE_MATCH_B, "card-face collation number "
+		"B", CARD_MATCH_TRIES},
+	};
+	struct secret none = {APP_NONE, 0, "collation number", 0};
 
-	return s;
+	return (unsigned)m < CARD_MATCH_COUNT ? table[m] : none;
 }
 
 static int
@@ -394,14 +404,14 @@ static int
 prepare_match(enum card_match m, const char *value,
     char buf[CARD_PIN_MAX + 1])
 {
-	size_t want = m == CARD_MATCH_A ? CARD_MATCH_A_LEN : CARD_MATCH_B_LEN;
+	size_t want = CARD_MATCH_IS_A(m) ? CARD_MATCH_A_LEN : CARD_MATCH_B_LEN;
 	size_t n = strnlen(value, CARD_PIN_MAX + 1);
 
-	if (m != CARD_MATCH_A && m != CARD_MATCH_B)
+	if ((unsigned)m >= CARD_MATCH_COUNT)
 		return jpki_fail(JPKI_ERR_USAGE, "unknown collation number");
 	if (n != want || strspn(value, "0123456789") != want)
 		return jpki_fail(JPKI_ERR_INPUT, "collation number %c must be "
-		    "exactly %zu digits", m == CARD_MATCH_A ? 'A' : 'B', want);
+		    "exactly %zu digits", CARD_MATCH_IS_A(m) ? 'A' : 'B', want);
 	memcpy(buf, value, n + 1);
 	return JPKI_OK;
 }
@@ -520,9 +530,10 @@ card_client_status(struct card_transport *t, struct card_status *st)
 		if ((r = pin_status(t, (enum pin_kind)k, &st->pin[k])) !=
 		    JPKI_OK)
 			goto fail;
-	/* A JPKI without a card-info AP (a smartphone's) or a card without
-	 * collation numbers: shown as not set, the rest still answers. */
-	for (int m = CARD_MATCH_A; m <= CARD_MATCH_B; m++) {
+	/* A JPKI without a card-info or card-face AP (a smartphone's) or a
+	 * card without collation numbers: shown as not set, the rest still
+	 * answers. */
+	for (int m = 0; m < CARD_MATCH_COUNT; m++) {
 		struct secret s = secret_match((enum card_match)m);
 
 		r = secret_status(t, &s, &st->match[m]);
@@ -890,15 +901,16 @@ card_client_generate_key(struct card_transport *t, enum cert_type key,
 
 /* Empty an EF, then write p[0..n) front to back. */
 static int
-write_ef(struct card_transport *t, uint16_t fid, const uint8_t *p, size_t n)
+write_ef_max(struct card_transport *t, uint16_t fid, const uint8_t *p,
+    size_t n, size_t max)
 {
 	uint8_t cmd[APDU_MAX];
 	size_t len;
 	int r;
 
-	if (n > CARD_EF_MAX)
-		return jpki_fail(JPKI_ERR_INPUT, "%zu bytes do not fit in an EF "
-		    "(at most %d)", n, CARD_EF_MAX);
+	if (n > max)
+		return jpki_fail(JPKI_ERR_INPUT, "%zu bytes do not fit in EF "
+		    "%04X (at most %zu)", n, fid, max);
 	if ((r = select_ef_ok(t, fid)) != JPKI_OK)
 		return r;
 	len = build(cmd, 0x00, 0x0E, 0, 0, NULL, 0, -1);
@@ -914,6 +926,12 @@ write_ef(struct card_transport *t, uint16_t fid, const uint8_t *p, size_t n)
 			return r;
 	}
 	return JPKI_OK;
+}
+
+static int
+write_ef(struct card_transport *t, uint16_t fid, const uint8_t *p, size_t n)
+{
+	return write_ef_max(t, fid, p, n, CARD_EF_MAX);
 }
 
 int
@@ -1011,4 +1029,34 @@ fail:
 	jbuf_free(&num);
 	jbuf_free(&facts);
 	return r;
+}
+
+/* ---- the card-face AP --------------------------------------------------- */
+
+int
+card_client_read_face(struct card_transport *t, struct jbuf *ef)
+{
+	int r;
+
+	if ((r = select_app(t, APP_CARDFACE)) != JPKI_OK)
+		return r;
+	r = read_tlv_ef(t, CARD_EF_FACE_ENTRIES, CARD_FACE_EF_MAX, ef);
+	if (r == JPKI_ERR_REFUSED)
+		return jpki_fail(r, "the card-face AP is readable only after "
+		    "its collation number A or B");
+	if (r == JPKI_OK && ef->len == 0)
+		return jpki_fail(JPKI_ERR_NOTFOUND, "the card-face AP has not "
+		    "been written");
+	return r;
+}
+
+int
+card_client_write_face(struct card_transport *t, const struct jbuf *ef)
+{
+	int r;
+
+	if ((r = select_app(t, APP_CARDFACE)) != JPKI_OK)
+		return r;
+	return write_ef_max(t, CARD_EF_FACE_ENTRIES, ef->data, ef->len,
+	    CARD_FACE_EF_MAX);
 }

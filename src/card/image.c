@@ -1,12 +1,14 @@
 /*
  * image.c: the card image, the emulated chip's non-volatile memory on disk.
  *
- * Format (version 2), all integers big-endian:
+ * Format (version 3), all integers big-endian:
  *
  *   "JPKICARD"  magic, 8 bytes
- *   u16         format version (2; version 1 is read too: it has no
- *               collation-number records, which load as never set, and
- *               no card-info EFs 0003-0005)
+ *   u16         format version (3; versions 1 and 2 are read too:
+ *               version 1 has no collation-number records, which load as
+ *               never set, and no card-info EFs 0003-0005; neither has
+ *               the card-face AP's collation numbers and EF, which load
+ *               as never set and empty)
  *   u32         body length
  *   body        records: u8 tag, u16 length, value; each tag at most once
  *   32 bytes    SHA-256 of everything before it
@@ -36,7 +38,7 @@
 
 #define IMAGE_MAGIC "JPKICARD"
 #define IMAGE_MAGIC_LEN 8
-#define IMAGE_VERSION 2
+#define IMAGE_VERSION 3
 #define IMAGE_VERSION_OLDEST 1
 #define IMAGE_HEADER_LEN (IMAGE_MAGIC_LEN + 2 + 4)
 #define IMAGE_DIGEST_LEN 32
@@ -54,9 +56,12 @@ enum image_tag {
 	TAG_KEY_AUTH = 8,
 	TAG_PIN_MATCH_A = 9,  /* TAG_PIN_MATCH_A + enum card_match; v2 */
 	TAG_PIN_MATCH_B = 10,
+	TAG_PIN_FACE_A = 11,  /* v3 */
+	TAG_PIN_FACE_B = 12,
 	TAG_EF_FIRST = 16,    /* TAG_EF_FIRST + enum card_stored_ef */
 	TAG_MAX = TAG_EF_FIRST + SEF__COUNT - 1,
-	TAG_MAX_V1 = TAG_EF_FIRST + SEF_INFO_FACTS
+	TAG_MAX_V1 = TAG_EF_FIRST + SEF_INFO_FACTS,
+	TAG_MAX_V2 = TAG_EF_FIRST + SEF_INFO_APINFO
 };
 
 #define PIN_RECORD_LEN (1 + 1 + 32)
@@ -91,9 +96,15 @@ card_slot_format_ok(int slot, const char *value)
 		jpki_errclear();
 		return ok;
 	}
-	want = slot == CARD_SLOT_MATCH(CARD_MATCH_A) ? CARD_MATCH_A_LEN :
-	    CARD_MATCH_B_LEN;
+	want = CARD_MATCH_IS_A(slot - CARD_SLOT_MATCH(0)) ?
+	    CARD_MATCH_A_LEN : CARD_MATCH_B_LEN;
 	return strlen(value) == want && strspn(value, "0123456789") == want;
+}
+
+size_t
+card_stored_ef_max(enum card_stored_ef e)
+{
+	return e == SEF_FACE_ENTRIES ? CARD_FACE_EF_MAX : CARD_EF_MAX;
 }
 
 int
@@ -295,6 +306,8 @@ decode_record(struct card *c, int tag, const uint8_t *p, size_t n)
 	case TAG_PIN_CARDINFO:
 	case TAG_PIN_MATCH_A:
 	case TAG_PIN_MATCH_B:
+	case TAG_PIN_FACE_A:
+	case TAG_PIN_FACE_B:
 		k = tag <= TAG_PIN_CARDINFO ? tag - TAG_PIN_AUTH + 1 :
 		    CARD_SLOT_MATCH(tag - TAG_PIN_MATCH_A);
 		if (n != PIN_RECORD_LEN || p[0] > 1 ||
@@ -312,7 +325,8 @@ decode_record(struct card *c, int tag, const uint8_t *p, size_t n)
 			return jpki_fail(JPKI_ERR_INPUT,
 			    "card image: unknown record %d (newer format?)",
 			    tag);
-		if (n == 0 || n > CARD_EF_MAX)
+		if (n == 0 || n > card_stored_ef_max((enum card_stored_ef)(tag -
+		    TAG_EF_FIRST)))
 			break;
 		if (jbuf_put(&c->ef[tag - TAG_EF_FIRST], p, n) != JPKI_OK)
 			return jpki_fail(JPKI_ERR_NOMEM,
@@ -328,6 +342,7 @@ decode_body(struct card *c, struct cursor *body, uint16_t version)
 {
 	uint32_t seen = 0;
 	const uint32_t match = 1u << TAG_PIN_MATCH_A | 1u << TAG_PIN_MATCH_B;
+	const uint32_t face = 1u << TAG_PIN_FACE_A | 1u << TAG_PIN_FACE_B;
 	uint32_t required = 1u << TAG_SERIAL | 1u << TAG_KIND |
 	    1u << TAG_ISSUER_KEY | 1u << TAG_PIN_AUTH | 1u << TAG_PIN_SIGN |
 	    1u << TAG_PIN_CARDINFO;
@@ -337,6 +352,9 @@ decode_body(struct card *c, struct cursor *body, uint16_t version)
 	 * in version 1 (whose blank slots keep their full tries, unset). */
 	if (version >= 2)
 		required |= match;
+	/* Version 3 added the card-face AP's. */
+	if (version >= 3)
+		required |= face;
 
 	while (cursor_left(body) > 0) {
 		uint8_t tag;
@@ -353,7 +371,9 @@ decode_body(struct card *c, struct cursor *body, uint16_t version)
 		if (seen & (1u << tag))
 			return jpki_fail(JPKI_ERR_INPUT,
 			    "card image: record %u appears twice", tag);
-		if (version < 2 && ((match & (1u << tag)) || tag > TAG_MAX_V1))
+		if ((version < 2 && ((match & (1u << tag)) ||
+		    tag > TAG_MAX_V1)) || (version < 3 &&
+		    ((face & (1u << tag)) || tag > TAG_MAX_V2)))
 			return jpki_fail(JPKI_ERR_INPUT, "card image: record "
 			    "%u in a version %u image", tag, version);
 		seen |= 1u << tag;
@@ -408,9 +428,11 @@ card_image_decode(const uint8_t *buf, size_t n, struct card **out)
 		return r;
 	if ((r = decode_body(c, &body, version)) != JPKI_OK)
 		goto fail;
-	if (version < 2)
-		for (int m = 0; m < CARD_MATCH_COUNT; m++)
-			c->pin[CARD_SLOT_MATCH(m)].tries = CARD_MATCH_TRIES;
+	/* Collation numbers an older version did not have: never set, with
+	 * their full tries, as on a blank card. */
+	for (int m = version < 2 ? CARD_MATCH_A : version < 3 ?
+	    CARD_FACE_MATCH_A : CARD_MATCH_COUNT; m < CARD_MATCH_COUNT; m++)
+		c->pin[CARD_SLOT_MATCH(m)].tries = CARD_MATCH_TRIES;
 	*out = c;
 	c = NULL;
 fail:

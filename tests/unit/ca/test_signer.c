@@ -250,6 +250,55 @@ test_card_issuer_key_signs_only_card_facts(void)
 	    JPKI_ERR_CONFLICT);
 }
 
+/* A card face (CA_SIGN_CARD_FACE): its elements from DF 22 on, signed by
+ * the card issuer key only; nothing shaped like the other card ops'
+ * inputs (64 bytes of digests, a 5F 4E body) is signed as one. */
+static void
+test_card_issuer_key_signs_card_face(void)
+{
+	struct ca_signer *s = NULL;
+	struct ca_signer_session *ss = NULL;
+	struct ca_key_id issuer = CA_KEY_ID_CARD_ISSUER;
+	struct ca_key_id sign_ca = {CERT_SIGN, CA_KEY_CA};
+	uint8_t face[300], sig[1024];
+	size_t sig_len = sizeof(sig);
+	EVP_PKEY *pub = NULL;
+
+	memset(face, 0x41, sizeof(face));
+	face[0] = 0xDF;
+	face[1] = 0x22;
+	face[2] = 0x08;
+	CHECK_INT(ca_signer_open_files(dd, CA_KEYS_CARD_ISSUER | CA_KEYS_CA,
+	    &s), JPKI_OK);
+	CHECK_INT(ca_signer_session_open(s, &ss), JPKI_OK);
+	if (ss == NULL)
+		return;
+	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CARD_FACE, face,
+	    sizeof(face), sig, &sig_len), JPKI_OK);
+	CHECK_INT(ca_signer_public_key(s, issuer, &pub), JPKI_OK);
+	CHECK(pub != NULL && verifies(pub, face, sizeof(face), 0, sig,
+	    sig_len));
+	EVP_PKEY_free(pub);
+	/* the facts' 64 bytes, a certificate body, a short or a foreign
+	 * start: refused before anything is signed */
+	sig_len = sizeof(sig);
+	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CARD_FACE, face,
+	    CA_SIGN_CARD_FACTS_LEN, sig, &sig_len), JPKI_ERR_INPUT);
+	face[0] = 0x5F;
+	face[1] = 0x4E;
+	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CARD_FACE, face,
+	    sizeof(face), sig, &sig_len), JPKI_ERR_INPUT);
+	face[0] = 0xDF;
+	face[1] = 0x22;
+	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CARD_FACE, face,
+	    CA_SIGN_CARD_FACE_MAX + 1, sig, &sig_len), JPKI_ERR_INPUT);
+	/* and no other key signs a card face */
+	CHECK_INT(ca_signer_sign(ss, sign_ca, CA_SIGN_CARD_FACE, face,
+	    sizeof(face), sig, &sig_len), JPKI_ERR_REFUSED);
+	ca_signer_session_close(&ss);
+	ca_signer_close(&s);
+}
+
 int
 main(void)
 {
@@ -263,6 +312,7 @@ main(void)
 		test_keys_not_loaded_are_not_there();
 		test_a_key_is_never_written_over();
 		test_card_issuer_key_signs_only_card_facts();
+		test_card_issuer_key_signs_card_face();
 	}
 	datadir_close(&dd);
 	{

@@ -17,6 +17,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <cairo.h>
+
 #include "card/card.h"
 
 #define FIXTURE_UNUSED __attribute__((unused))
@@ -243,6 +245,90 @@ fixture_sign_info(struct card_transport *t, const struct card_info *info,
 	return r;
 }
 
+static cairo_status_t
+fixture_png_write(void *closure, const unsigned char *data, unsigned int n)
+{
+	return jbuf_put(closure, data, n) ? CAIRO_STATUS_NO_MEMORY :
+	    CAIRO_STATUS_SUCCESS;
+}
+
+/* A small PNG of w x h: a grey bar on white (the tests' stand-in for the
+ * counter's rendered text). */
+FIXTURE_UNUSED static int
+fixture_png(int w, int h, struct jbuf *out)
+{
+	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w,
+	    h);
+	cairo_t *cr = cairo_create(s);
+	cairo_status_t st;
+
+	cairo_set_source_rgb(cr, 1, 1, 1);
+	cairo_paint(cr);
+	cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+	cairo_rectangle(cr, 4, h / 4, w - 8, h / 2);
+	cairo_fill(cr);
+	cairo_destroy(cr);
+	st = cairo_surface_write_to_png_stream(s, fixture_png_write, out);
+	cairo_surface_destroy(s);
+	return st == CAIRO_STATUS_SUCCESS ? 0 : -1;
+}
+
+/* The card face of fixture_info (expiry 2036-01-23), signed by issuer as
+ * the counter signs it through the key seam; a 48 x 60 photo. */
+FIXTURE_UNUSED static int
+fixture_face(struct card_face *f, EVP_PKEY *issuer)
+{
+	struct card_pixels px = {48, 60, NULL};
+	struct jbuf content;
+	uint8_t sig[512];
+	size_t sig_len = sizeof(sig);
+	int r = -1;
+
+	card_face_init(f);
+	jbuf_init(&content);
+	snprintf(f->birth, sizeof(f->birth), "%s", fixture_info.birth);
+	snprintf(f->sex, sizeof(f->sex), "%s", fixture_info.sex);
+	snprintf(f->expiry, sizeof(f->expiry), "20360123");
+	if ((px.rgb = malloc(48 * 60 * 3)) == NULL)
+		return -1;
+	for (int i = 0; i < 48 * 60 * 3; i++)
+		px.rgb[i] = (uint8_t)(i * 7 % 251);
+	if (issuer != NULL &&
+	    card_face_encode_public_key(issuer, &f->public_key) == 0 &&
+	    fixture_png(200, 32, &f->name) == 0 &&
+	    fixture_png(240, 48, &f->address) == 0 &&
+	    fixture_png(64, 24, &f->code) == 0 &&
+	    card_jp2_encode(&px, 10, &f->photo) == 0 &&
+	    card_face_signed_content(f, &content) == 0 &&
+	    fixture_rsa_sign(issuer, content.data, content.len, sig,
+	    &sig_len) == 0 && jbuf_put(&f->signature, sig, sig_len) == 0)
+		r = 0;
+	card_pixels_free(&px);
+	jbuf_free(&content);
+	return r;
+}
+
+/* Write the card face and its collation numbers A and B (the same as the
+ * card-info AP's: what the face shows). */
+FIXTURE_UNUSED static int
+fixture_write_face(struct card_transport *t)
+{
+	struct card_face f;
+	struct jbuf ef;
+	int r = -1;
+
+	jbuf_init(&ef);
+	if (fixture_face(&f, fixture_card_issuer()) == 0 &&
+	    card_face_encode(&f, &ef) == 0 &&
+	    card_client_write_face(t, &ef) == 0 &&
+	    card_client_set_match(t, CARD_FACE_MATCH_A, FIXTURE_MATCH_A) == 0 &&
+	    card_client_set_match(t, CARD_FACE_MATCH_B, FIXTURE_MATCH_B) == 0)
+		r = 0;
+	card_face_free(&f);
+	jbuf_free(&ef);
+	return r;
+}
+
 /* Personalise a blank card as the counter would: PINs, keys,
  * certificates, card-info AP.  Returns 0 on success. */
 FIXTURE_UNUSED static int
@@ -259,7 +345,8 @@ fixture_personalise(struct card_transport *t,
 	    card_client_write_info(t, &fixture_info) != 0 ||
 	    fixture_sign_info(t, &fixture_info, fixture_card_issuer()) != 0 ||
 	    card_client_set_match(t, CARD_MATCH_A, FIXTURE_MATCH_A) != 0 ||
-	    card_client_set_match(t, CARD_MATCH_B, FIXTURE_MATCH_B) != 0)
+	    card_client_set_match(t, CARD_MATCH_B, FIXTURE_MATCH_B) != 0 ||
+	    fixture_write_face(t) != 0)
 		return -1;
 	return 0;
 }

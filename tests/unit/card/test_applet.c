@@ -98,8 +98,10 @@ test_unknown_aids_answer_6a82_and_probes_6d00(struct card *c)
 	CHECK_INT(tx(c, "00 A4 04 0C 0F D2 33 00 00 00 45 73 74 45 49 44 20 "
 	    "76 33 35"), 0x6A82);
 	CHECK_INT(tx(c, "00 A4 04 0C 07 A0 00 00 00 79 01 0F 00"), 0x6A82);
-	/* The card-face AP is not emulated. */
-	CHECK_INT(tx(c, "00 A4 04 0C 0A D3 92 10 00 31 00 01 01 04 02"),
+	/* The two other APs of the card (docs/card.md) are not emulated. */
+	CHECK_INT(tx(c, "00 A4 04 0C 0A D3 92 10 00 31 00 01 01 01 00"),
+	    0x6A82);
+	CHECK_INT(tx(c, "00 A4 04 0C 0A D3 92 10 00 31 00 01 01 04 01"),
 	    0x6A82);
 	CHECK_INT(tx(c, "00 CA DF 30 05"), 0x6D00);
 	CHECK_INT(tx(c, "00 CB 3F FF 03 5C 01 7E 08"), 0x6D00);

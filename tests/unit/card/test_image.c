@@ -101,9 +101,9 @@ test_damaged_images_are_refused_and_left_untouched(const char *good)
 	check_refused(path, "not a JPKI card image");
 
 	/* a newer format */
-	img.data[9] = 3;
+	img.data[9] = 4;
 	write_file(path, img.data, img.len);
-	check_refused(path, "version 3");
+	check_refused(path, "version 4");
 	jbuf_free(&img);
 }
 
@@ -212,11 +212,13 @@ test_other_master_key_is_refused_by_the_card(const char *good)
 	CHECK(t == NULL);
 }
 
-/* The image rewritten as version 1 wrote it: the same records without the
- * collation numbers' (tags 9 and 10) and EFs 0003-0005' (22-24), or, with
- * keep_match, with them. */
+/* The image rewritten as an older version wrote it: version 1 without the
+ * collation numbers (tags 9-12) and EFs 0003-0005 (22-24) and the
+ * card-face EF (25); version 2 without the card-face AP's (11, 12, 25);
+ * with keep_match, with them all. */
 static void
-as_version_1(const struct jbuf *v2, int keep_match, struct jbuf *out)
+as_version(const struct jbuf *v2, int version, int keep_match,
+    struct jbuf *out)
 {
 	struct cursor c, body;
 	struct jbuf records;
@@ -236,15 +238,20 @@ as_version_1(const struct jbuf *v2, int keep_match, struct jbuf *out)
 		    cursor_get_u16be(&body, &len) ||
 		    cursor_take(&body, &p, len))
 			return;
-		/* version 2's: collation numbers 9, 10; EFs 0003-0005 */
-		if (!keep_match && (tag == 9 || tag == 10 || tag > 21))
+		/* version 2's: collation numbers 9, 10; EFs 0003-0005;
+		 * version 3's: 11, 12, EF 25 */
+		if (!keep_match && version == 1 && ((tag >= 9 && tag <= 12) ||
+		    tag > 21))
+			continue;
+		if (!keep_match && version == 2 && ((tag >= 11 &&
+		    tag <= 12) || tag > 24))
 			continue;
 		jbuf_put_u8(&records, tag);
 		jbuf_put_u16be(&records, len);
 		jbuf_put(&records, p, len);
 	}
 	jbuf_put(out, "JPKICARD", 8);
-	jbuf_put_u16be(out, 1);
+	jbuf_put_u16be(out, (uint16_t)version);
 	jbuf_put_u32be(out, (uint32_t)records.len);
 	jbuf_put(out, records.data, records.len);
 	SHA256(out->data, out->len, digest);
@@ -262,12 +269,12 @@ test_version_1_images_load_without_collation_numbers(const char *good)
 	char path[600];
 
 	read_file(good, &v2);
-	as_version_1(&v2, 0, &v1);
+	as_version(&v2, 1, 0, &v1);
 	CHECK_INT(card_image_decode(v1.data, v1.len, &c), JPKI_OK);
 	if (c != NULL) {
-		/* written back as version 2, A and B never set */
+		/* written back as version 3, A and B never set */
 		CHECK_INT(card_image_encode(c, &again), JPKI_OK);
-		CHECK(again.len > 10 && again.data[9] == 2);
+		CHECK(again.len > 10 && again.data[9] == 3);
 		/* the counter's update-card rewrites such a card */
 		CHECK(card_info_outdated(c));
 		jbuf_free(&again);
@@ -282,11 +289,55 @@ test_version_1_images_load_without_collation_numbers(const char *good)
 	jbuf_free(&v1);
 	/* a version 1 image never held those records */
 	snprintf(path, sizeof(path), "%s/v1-with-match.img", dir_path);
-	as_version_1(&v2, 1, &v1);
+	as_version(&v2, 1, 1, &v1);
 	write_file(path, v1.data, v1.len);
 	check_refused(path, "record 9 in a version 1 image");
 	jbuf_free(&v1);
 	jbuf_free(&v2);
+}
+
+/* A version 2 image (before the card-face AP) loads with the card-face
+ * AP's collation numbers never set and its EF empty; it is written back
+ * as version 3; a version 2 image holding them is refused. */
+static void
+test_version_2_images_load_without_card_face(const char *good)
+{
+	struct jbuf v3, v2, again, face;
+	struct card *c = NULL;
+	struct card_transport *t = NULL;
+	struct card_status st;
+	char path[600];
+
+	read_file(good, &v3);
+	CHECK(v3.len > 10 && v3.data[9] == 3);
+	as_version(&v3, 2, 0, &v2);
+	CHECK_INT(card_image_decode(v2.data, v2.len, &c), JPKI_OK);
+	if (c != NULL) {
+		CHECK_INT(card_image_encode(c, &again), JPKI_OK);
+		CHECK(again.len > 10 && again.data[9] == 3);
+		jbuf_free(&again);
+		CHECK(!card_info_outdated(c));
+		CHECK(card_face_outdated(c));
+		jbuf_init(&face);
+		CHECK_INT(card_face_photo_of(c, &face), JPKI_ERR_NOTFOUND);
+		jbuf_free(&face);
+		CHECK_INT(card_transport_card(c, &t), JPKI_OK);
+		CHECK_INT(card_client_status(t, &st), JPKI_OK);
+		CHECK_INT(st.match[CARD_MATCH_A].initialised, 1);
+		CHECK_INT(st.match[CARD_FACE_MATCH_A].initialised, 0);
+		CHECK_INT(st.match[CARD_FACE_MATCH_B].initialised, 0);
+		CHECK_INT(card_client_verify_match(t, CARD_FACE_MATCH_A,
+		    FIXTURE_MATCH_A, NULL), JPKI_ERR_LOCKED);
+		card_transport_free(&t);
+		card_free(&c);
+	}
+	jbuf_free(&v2);
+	snprintf(path, sizeof(path), "%s/v2-with-face.img", dir_path);
+	as_version(&v3, 2, 1, &v2);
+	write_file(path, v2.data, v2.len);
+	check_refused(path, "record 11 in a version 2 image");
+	jbuf_free(&v2);
+	jbuf_free(&v3);
 }
 
 int
@@ -302,6 +353,7 @@ main(void)
 	test_damaged_images_are_refused_and_left_untouched(good);
 	test_image_round_trips(good);
 	test_version_1_images_load_without_collation_numbers(good);
+	test_version_2_images_load_without_card_face(good);
 	test_second_opener_is_refused(good);
 	test_create_never_overwrites(good);
 	test_master_key_is_private_and_never_replaced();
