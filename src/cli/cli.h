@@ -31,6 +31,11 @@ int cli_crl(int argc, char **argv);
 int cli_ocsp(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_card(int argc, char **argv);
+/* jpki card face and the trusted card issuer key (cli_card_face.c). */
+struct card_transport;
+int cli_card_trusted_issuer(const char *data, EVP_PKEY **out);
+int cli_card_face_write(struct card_transport *t, const char *number,
+    const char *out_dir, const char *data, int json);
 int cli_counter(int argc, char **argv);
 /* The proxy procedures and notices (cli_counter_forms.c): -1 if argv[1]
  * is not one of them, else the exit status. */

@@ -6,6 +6,7 @@
  *   certs --out DIR [--sign]                certificates as DER files
  *   change-pin --type sign|auth|cardinfo    VERIFY old, set new
  *   info                                    the card-info AP (after its PIN)
+ *   face --out DIR                          the card face's images as PNG
  *   sign --type sign|auth --in F --out SIG  SHA-256 + PKCS#1 v1.5 on the card
  *   attach --card FILE [--vpcd HOST:PORT]   the image in pcscd's vpcd reader
  *
@@ -38,11 +39,13 @@ struct card_opts {
 static const char usage_text[] =
     "usage: jpki card new --out FILE [--kind mynumber|juki] [--json]\n"
     "       jpki card status|info (--card FILE | --reader NAME) [--json]\n"
+    "       jpki card face --out DIR (--card FILE | --reader NAME) [--json]\n"
     "       jpki card certs --out DIR [--sign] (--card FILE | --reader NAME)\n"
     "       jpki card change-pin --type sign|auth|cardinfo (--card F | --reader N)\n"
     "       jpki card sign --type sign|auth --in FILE --out SIG (--card F | --reader N)\n"
     "       jpki card attach --card FILE [--vpcd HOST:PORT]\n"
-    "common: --data DIR (new: the issuer key), --json\n";
+    "common: --data DIR (new: the issuer key; info, face: the card issuer\n"
+    "        key to trust), --json\n";
 
 static int
 parse_opts(int argc, char **argv, struct card_opts *o)
@@ -185,6 +188,8 @@ print_status(const struct card_status *st, const char *transport)
 		print_pin_line(labels[k], &st->pin[k]);
 	print_pin_line("collation number A", &st->match[CARD_MATCH_A]);
 	print_pin_line("collation number B", &st->match[CARD_MATCH_B]);
+	print_pin_line("card-face number A", &st->match[CARD_FACE_MATCH_A]);
+	print_pin_line("card-face number B", &st->match[CARD_FACE_MATCH_B]);
 	printf("signing cert        %s\n", st->sign_cert ? "present" : "none");
 	printf("authentication cert %s\n", st->auth_cert ? "present" : "none");
 	printf("CA certs            signing %s, authentication %s\n",
@@ -204,13 +209,15 @@ card_status_cmd(const struct card_opts *o)
 		goto fail;
 	if (o->json)
 		cli_print_json(json_pack(
-		    "{s:{s:o, s:o, s:o, s:o, s:o}, s:{s:b, s:b, s:b, s:b}, "
-		    "s:s, s:s, s:{s:b, s:b, s:b, s:b, s:b}}",
+		    "{s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o}, s:{s:b, s:b, s:b, "
+		    "s:b}, s:s, s:s, s:{s:b, s:b, s:b, s:b, s:b, s:b, s:b}}",
 		    "pins", "auth", pin_json(&st.pin[PIN_AUTH]), "sign",
 		    pin_json(&st.pin[PIN_SIGN]), "cardinfo",
 		    pin_json(&st.pin[PIN_CARDINFO]), "cardinfo_a",
 		    pin_json(&st.match[CARD_MATCH_A]), "cardinfo_b",
-		    pin_json(&st.match[CARD_MATCH_B]),
+		    pin_json(&st.match[CARD_MATCH_B]), "cardface_a",
+		    pin_json(&st.match[CARD_FACE_MATCH_A]), "cardface_b",
+		    pin_json(&st.match[CARD_FACE_MATCH_B]),
 		    "certificates", "sign", st.sign_cert, "auth", st.auth_cert,
 		    "sign_ca", st.sign_ca, "auth_ca", st.auth_ca,
 		    "serial", st.serial, "transport", t->name,
@@ -218,7 +225,9 @@ card_status_cmd(const struct card_opts *o)
 		    "sign", st.pin[PIN_SIGN].initialised, "cardinfo",
 		    st.pin[PIN_CARDINFO].initialised, "cardinfo_a",
 		    st.match[CARD_MATCH_A].initialised, "cardinfo_b",
-		    st.match[CARD_MATCH_B].initialised));
+		    st.match[CARD_MATCH_B].initialised, "cardface_a",
+		    st.match[CARD_FACE_MATCH_A].initialised, "cardface_b",
+		    st.match[CARD_FACE_MATCH_B].initialised));
 	else
 		print_status(&st, t->name);
 fail:
@@ -376,12 +385,13 @@ fail:
 /* ---- info -------------------------------------------------------------- */
 
 /* The card issuer's signature over the facts as read: "verified" (by the
- * key the card carries in EF 0004: a relying party still compares its key
- * id with the issuer's it trusts), "absent" (a card written before EF
- * 0003), or "invalid" with why in *why. */
+ * trusted key, the data directory's, when there is one; else by the key
+ * the card carries in EF 0004, whose id a relying party still compares
+ * with the issuer's it trusts), "absent" (a card written before EF 0003),
+ * or "invalid" with why in *why. */
 static const char *
-issuer_signature(const struct card_info_files *f, char key_id[33],
-    char *why, size_t why_len)
+issuer_signature(const struct card_info_files *f, EVP_PKEY *trusted,
+    char key_id[33], char *why, size_t why_len)
 {
 	uint8_t id[CARD_INFO_KEY_ID_LEN];
 	EVP_PKEY *issuer = NULL;
@@ -390,7 +400,7 @@ issuer_signature(const struct card_info_files *f, char key_id[33],
 	key_id[0] = why[0] = '\0';
 	if (f->signature.len == 0 && f->cert.len == 0)
 		verdict = "absent";
-	else if (card_info_verify(f, NULL, &issuer) == JPKI_OK &&
+	else if (card_info_verify(f, trusted, &issuer) == JPKI_OK &&
 	    card_info_key_id(issuer, id) == JPKI_OK) {
 		verdict = "verified";
 		for (size_t i = 0; i < sizeof(id); i++)
@@ -411,6 +421,7 @@ card_info_cmd(const struct card_opts *o)
 	struct card_info_files files;
 	char key_id[33], why[256];
 	const char *verdict;
+	EVP_PKEY *trusted = NULL;
 	json_t *j;
 	int r;
 
@@ -420,7 +431,9 @@ card_info_cmd(const struct card_opts *o)
 	 * signature is checked over (a card cannot answer one way for the
 	 * display and another for the check). */
 	card_info_files_init(&files);
-	if ((r = open_transport(o, &t)) != JPKI_OK ||
+	if ((o->data != NULL && (r = cli_card_trusted_issuer(o->data,
+	    &trusted)) != JPKI_OK) ||
+	    (r = open_transport(o, &t)) != JPKI_OK ||
 	    (r = verify_pin(t, PIN_CARDINFO)) != JPKI_OK ||
 	    (r = card_client_read_info_files(t, &files)) != JPKI_OK ||
 	    (r = card_info_parse_number(files.number.data, files.number.len,
@@ -428,12 +441,13 @@ card_info_cmd(const struct card_opts *o)
 	    (r = card_info_parse_facts(files.facts.data, files.facts.len,
 	    info)) != JPKI_OK)
 		goto fail;
-	verdict = issuer_signature(&files, key_id, why, sizeof(why));
+	verdict = issuer_signature(&files, trusted, key_id, why, sizeof(why));
 	if (o->json) {
-		j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
+		j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
 		    "individual_number", info->number, "name", info->name,
 		    "address", info->address, "birth", info->birth, "sex",
-		    info->sex, "issuer_signature", verdict);
+		    info->sex, "issuer_signature", verdict,
+		    "issuer_key_trusted", trusted != NULL && key_id[0] != '\0');
 		if (key_id[0])
 			json_object_set_new(j, "card_issuer_key_id",
 			    json_string(key_id));
@@ -444,17 +458,47 @@ card_info_cmd(const struct card_opts *o)
 	} else {
 		printf("individual number  %s\nname               %s\n"
 		    "address            %s\nbirth              %s\n"
-		    "sex (ISO 5218)     %s\nissuer signature   %s%s%s%s\n",
+		    "sex (ISO 5218)     %s\nissuer signature   %s%s%s%s%s\n",
 		    info->number, info->name, info->address, info->birth,
 		    info->sex, verdict, key_id[0] ? " (card issuer key " : "",
-		    key_id, key_id[0] ? ")" : "");
+		    key_id, key_id[0] ? ")" : "", trusted != NULL &&
+		    key_id[0] ? ", the data directory's: trusted" : "");
 		if (why[0])
 			printf("                   %s\n", why);
 	}
 fail:
+	EVP_PKEY_free(trusted);
 	jpki_wipe(info, sizeof(*info));
 	free(info);
 	card_info_files_free(&files);
+	card_transport_free(&t);
+	return cli_report(r);
+}
+
+/* ---- face -------------------------------------------------------------- */
+
+static int
+card_face_cmd(const struct card_opts *o)
+{
+	struct card_transport *t = NULL;
+	struct card_info *info = calloc(1, sizeof(*info));
+	int r;
+
+	if (info == NULL)
+		return cli_report(jpki_fail(JPKI_ERR_NOMEM, "out of memory"));
+	if (o->out == NULL) {
+		free(info);
+		return cli_usage("card face needs --out DIR");
+	}
+	/* Collation number A is the individual number: read with the
+	 * card-info PIN, as myna does. */
+	if ((r = open_transport(o, &t)) == JPKI_OK &&
+	    (r = verify_pin(t, PIN_CARDINFO)) == JPKI_OK &&
+	    (r = card_client_read_info(t, info)) == JPKI_OK)
+		r = cli_card_face_write(t, info->number, o->out, o->data,
+		    o->json);
+	jpki_wipe(info, sizeof(*info));
+	free(info);
 	card_transport_free(&t);
 	return cli_report(r);
 }
@@ -579,6 +623,7 @@ cli_card(int argc, char **argv)
 	    {"certs", card_certs},
 	    {"change-pin", card_change_pin},
 	    {"info", card_info_cmd},
+	    {"face", card_face_cmd},
 	    {"sign", card_sign_cmd},
 	    {"attach", card_attach},
 	};

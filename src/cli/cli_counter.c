@@ -1,13 +1,13 @@
 /*
  * cli_counter.c: `jpki counter`, the municipal counter's procedures.
  *
- *   deliver --resident ID --out CARD [--no-sign] [--no-auth]
+ *   deliver --resident ID --out CARD [--no-sign] [--no-auth] [--photo F]
  *   issue --card CARD --type sign|auth|both
  *   renew --card CARD --type sign|auth|both
  *   report-lost (--card CARD | --resident ID)
  *   reissue --resident ID --out CARD [--no-sign] [--no-auth]
  *   reset-pin --card CARD --type sign|auth|cardinfo
- *   update-card --card CARD
+ *   update-card --card CARD [--photo FILE]
  *   recover --card CARD
  *   links --serial SERIAL                   old -> new links of a certificate
  *
@@ -30,12 +30,14 @@
 
 static const char usage_text[] =
     "usage: jpki counter deliver --resident ID --out CARD [--no-sign] [--no-auth]\n"
+    "                            [--photo FILE]\n"
     "       jpki counter issue --card CARD --type sign|auth|both\n"
     "       jpki counter renew --card CARD --type sign|auth|both\n"
     "       jpki counter report-lost (--card CARD | --resident ID)\n"
     "       jpki counter reissue --resident ID --out CARD [--no-sign] [--no-auth]\n"
+    "                            [--photo FILE]\n"
     "       jpki counter reset-pin --card CARD --type sign|auth|cardinfo\n"
-    "       jpki counter update-card --card CARD\n"
+    "       jpki counter update-card --card CARD [--photo FILE]\n"
     "       jpki counter recover --card CARD\n"
     "       jpki counter links --serial SERIAL [--json]\n"
     "       jpki counter proxy-apply|proxy-complete|notices|form-show (--help)\n"
@@ -45,7 +47,7 @@ static const char usage_text[] =
 
 struct args {
 	const char *data, *resident, *out, *card, *type, *clerk, *id_doc,
-	    *id_number, *serial;
+	    *id_number, *serial, *photo;
 	int json, no_sign, no_auth;
 	long long resident_id;
 };
@@ -119,6 +121,7 @@ visit_from(const struct args *a, struct counter_visit *v)
 	v->clerk = a->clerk;
 	v->holder_id.doc_type = a->id_doc;
 	v->holder_id.doc_number = a->id_number;
+	v->photo = a->photo;
 }
 
 static int
@@ -370,6 +373,8 @@ cli_counter(int argc, char **argv)
 	    {"id-doc", CLI_TEXT, .value = &a.id_doc},
 	    {"id-number", CLI_TEXT, .value = &a.id_number},
 	    {"serial", CLI_VALUE, .value = &a.serial},
+	    /* The holder's photo for the card face (PNG or JPEG 2000). */
+	    {"photo", CLI_VALUE, .value = &a.photo},
 	};
 	struct cli_command cmd = {.group = "counter", .usage = usage_text,
 	    .opts = opts, .nopts = JPKI_ARRAY_LEN(opts), .data = &a.data,
@@ -391,6 +396,11 @@ cli_counter(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	if ((r = cli_parse(&cmd, argc - 1, argv + 1)) != CLI_RUN)
 		return r;
+	if (a.photo != NULL && strcmp(argv[1], "deliver") != 0 &&
+	    strcmp(argv[1], "reissue") != 0 &&
+	    strcmp(argv[1], "update-card") != 0)
+		return cli_usage("counter %s: --photo is for deliver, reissue "
+		    "and update-card (the card face)", argv[1]);
 	if (cmds[i].run != NULL && a.clerk == NULL)
 		return cli_usage("counter %s needs --clerk NAME (who ran the "
 		    "procedure)", argv[1]);

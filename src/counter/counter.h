@@ -134,6 +134,11 @@ struct counter_visit {
 	const char *clerk;                 /* required */
 	struct counter_identity holder_id; /* the holder's identity check */
 	const struct counter_proxy *proxy; /* NULL: the holder in person */
+	/* The holder's photo for the card face (PNG or JPEG 2000), taken by
+	 * the clerk: delivery, reissue and update-card put it on the card.
+	 * NULL: update-card keeps the card's photo, a new card gets a drawn
+	 * placeholder. */
+	const char *photo;
 };
 
 /* What the receipt keeps of each (bytes of UTF-8). */

@@ -87,4 +87,12 @@ counter_test_pause(void)
 int counter_receipt_record(struct ca *ca, const struct counter_visit *v,
     int64_t card_id, struct counter_receipt *rcpt);
 
+/* The card face's images (face.c) into f: name, address and security
+ * code rendered as greyscale PNG; the photo from photo_path (PNG or JPEG
+ * 2000), else keep_photo (the card's own, may be NULL), else a drawn
+ * placeholder, as JPEG 2000. */
+int counter_face_images(const char *name, const char *address,
+    const char *code, const char *photo_path, const struct jbuf *keep_photo,
+    struct card_face *f);
+
 #endif

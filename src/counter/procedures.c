@@ -350,6 +350,61 @@ fail:
 	return r;
 }
 
+/* The card-face AP (券面AP): what the face shows, as images, signed by the
+ * card issuer behind the key seam; its collation numbers are the
+ * card-info AP's (the number; birth, expiry year, security code). */
+static int
+write_card_face(struct visit *w, const struct card_info *info,
+    const char *match_b)
+{
+	struct card_face f;
+	struct jbuf keep, content, ef;
+	uint8_t sig[CARD_INFO_SIG_MAX];
+	size_t sig_len = sizeof(sig);
+	char expiry[11];
+	EVP_PKEY *issuer = NULL;
+	int r;
+
+	card_face_init(&f);
+	jbuf_init(&keep);
+	jbuf_init(&content);
+	jbuf_init(&ef);
+	snprintf(f.birth, sizeof(f.birth), "%s", info->birth);
+	snprintf(f.sex, sizeof(f.sex), "%s", info->sex);
+	jdate_format(w->card.expiry, expiry);
+	snprintf(f.expiry, sizeof(f.expiry), "%.4s%.2s%.2s", expiry,
+	    expiry + 5, expiry + 8);
+	/* update-card keeps the photo the card has, unless a new one came */
+	if (w->v->photo == NULL && card_face_photo_of(w->cs.work, &keep) !=
+	    JPKI_OK)
+		jpki_errclear();
+	if ((r = counter_face_images(info->name, info->address,
+	    w->rcpt->security_code, w->v->photo, &keep, &f)) != JPKI_OK ||
+	    (r = ca_card_issuer_public_key(w->cs.ca, &issuer)) != JPKI_OK ||
+	    (r = card_face_encode_public_key(issuer, &f.public_key)) ||
+	    (r = card_face_signed_content(&f, &content)) != JPKI_OK ||
+	    (r = ca_card_issuer_sign(w->cs.ca, CA_SIGN_CARD_FACE, content.data,
+	    content.len, sig, &sig_len)) != JPKI_OK)
+		goto fail;
+	if (jbuf_put(&f.signature, sig, sig_len)) {
+		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if ((r = card_face_encode(&f, &ef)) != JPKI_OK ||
+	    (r = card_client_write_face(w->cs.t, &ef)) != JPKI_OK ||
+	    (r = card_client_set_match(w->cs.t, CARD_FACE_MATCH_A,
+	    info->number)) != JPKI_OK)
+		goto fail;
+	r = card_client_set_match(w->cs.t, CARD_FACE_MATCH_B, match_b);
+fail:
+	EVP_PKEY_free(issuer);
+	card_face_free(&f);
+	jbuf_free(&keep);
+	jbuf_free(&content);
+	jbuf_free(&ef);
+	return r;
+}
+
 /* The card-info AP: the individual number and the four facts, signed by
  * the card issuer, and the collation numbers made of them (A the number; B birth YYMMDD, the
  * card's expiry year, its security code, which the receipt shows as a
@@ -377,9 +432,10 @@ write_card_info(struct visit *w)
 	    (r = card_match_b(info.birth, w->card.expiry.y,
 	    w->rcpt->security_code, match_b)) != JPKI_OK ||
 	    (r = card_client_set_match(w->cs.t, CARD_MATCH_A,
-	    info.number)) != JPKI_OK)
+	    info.number)) != JPKI_OK ||
+	    (r = card_client_set_match(w->cs.t, CARD_MATCH_B, match_b)))
 		goto fail;
-	r = card_client_set_match(w->cs.t, CARD_MATCH_B, match_b);
+	r = write_card_face(w, &info, match_b);
 fail:
 	jpki_wipe(match_b, sizeof(match_b));
 	jpki_wipe(&info, sizeof(info));
@@ -1215,9 +1271,11 @@ counter_update_card(struct ca *ca, const char *card_path,
 	    (r = holder_alive(&w.res)) != JPKI_OK)
 		goto fail;
 	/* A card written before the card-info layout of issue 14 (or
-	 * without its collation numbers) is rewritten all the same. */
+	 * without its collation numbers), or without its card face, is
+	 * rewritten all the same, and so is one given a new photo. */
 	if (w.card.facts_version == w.res.facts_version &&
-	    !card_info_outdated(w.cs.work)) {
+	    !card_info_outdated(w.cs.work) && !card_face_outdated(w.cs.work) &&
+	    v->photo == NULL) {
 		r = jpki_fail(JPKI_ERR_CONFLICT, "card %s already carries the "
 		    "register's current facts", w.card.serial);
 		goto fail;
