@@ -127,14 +127,14 @@ request_check(struct ca_key_id id, enum ca_sign_op op, const uint8_t *in,
 			    "EF 0002 (%d bytes)", CA_SIGN_CARD_FACTS_LEN);
 		return JPKI_OK;
 	case CA_SIGN_CARD_FACE:
-		/* It starts with the birth element (DF 22) and is longer
-		 * than the facts' 64 bytes, so it is never the input of the
-		 * other two card ops (exactly 64 bytes; 5F 4E ...). */
+		/* It starts with the face's header element (DF 21) and is
+		 * longer than the facts' 64 bytes, so it is never the input
+		 * of the other two card ops (exactly 64 bytes; 5F 4E ...). */
 		if (len <= CA_SIGN_CARD_FACTS_LEN ||
 		    len > CA_SIGN_CARD_FACE_MAX || in[0] != 0xDF ||
-		    in[1] != 0x22)
+		    in[1] != 0x21)
 			return jpki_fail(JPKI_ERR_INPUT, "signer: a card face "
-			    "is signed over its elements from DF 22 on (%d "
+			    "is signed over its elements from DF 21 on (%d "
 			    "to %d bytes)", CA_SIGN_CARD_FACTS_LEN + 1,
 			    CA_SIGN_CARD_FACE_MAX);
 		return JPKI_OK;

@@ -60,7 +60,7 @@ enum ca_sign_op {
 	CA_SIGN_CARD_CERT = 5,   /* in: the body of card-info EF 0004, at most
 	                            CA_SIGN_CARD_CERT_MAX (card issuer key) */
 	CA_SIGN_CARD_FACE = 6,   /* in: the signed content of the card-face
-	                            AP's EF 0002, its elements from DF 22 on,
+	                            AP's EF 0002, its elements from DF 21 on,
 	                            more than CA_SIGN_CARD_FACTS_LEN and at
 	                            most CA_SIGN_CARD_FACE_MAX bytes (card
 	                            issuer key) */

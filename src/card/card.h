@@ -499,9 +499,11 @@ int card_client_write_info(struct card_transport *t,
  * AokiApp's mynacard schema names (namePng, addressPng, faceJp2,
  * securityCodePng).  The signature is sha256WithRSAEncryption (PKCS#1
  * v1.5) by the card issuer's key over card_face_signed_content(): the
- * elements DF 22 to DF 27, DF 29 and DF 2A as encoded, in EF order (all
- * but the header and the signature).  Either collation number of the AP
- * opens the EF.  docs/card.md says what is our choice. */
+ * header and the elements DF 22 to DF 27, DF 29 and DF 2A as encoded, in
+ * EF order (every element but the signature's; the header's offsets
+ * count the signature's length, known from the key).  Either collation
+ * number of the AP opens the EF.  docs/card.md says what is our
+ * choice. */
 /* Largest card-face EF: READ BINARY offsets are 15 bits. */
 #define CARD_FACE_EF_MAX 32767
 /* Largest image in it, each. */
@@ -521,14 +523,18 @@ struct card_face {
 	struct jbuf photo;      /* JPEG 2000 (JP2) */
 	struct jbuf signature;
 	struct jbuf code;       /* security code image, PNG */
+	struct jbuf header;     /* DF 21 as read (card_face_parse); empty
+	                         * when made: computed then */
 };
 void card_face_init(struct card_face *f);
 void card_face_free(struct card_face *f);
 /* DF 24's value for the card issuer's key. */
 int card_face_encode_public_key(EVP_PKEY *issuer, struct jbuf *out);
-/* What the card issuer signs (appended to out); the fields are checked
- * first (dates, sex, sizes, PNG and JP2 signatures). */
-int card_face_signed_content(const struct card_face *f, struct jbuf *out);
+/* What the card issuer signs for a signature of sig_len bytes (the key's
+ * size), appended to out; the fields are checked first (dates, sex,
+ * sizes, PNG and JP2 signatures). */
+int card_face_signed_content(const struct card_face *f, size_t sig_len,
+    struct jbuf *out);
 /* The whole EF 0002 (appended to out). */
 int card_face_encode(const struct card_face *f, struct jbuf *out);
 /* Parse EF 0002 through the bounded cursor into f (initialised by the

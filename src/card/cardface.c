@@ -64,6 +64,7 @@ card_face_init(struct card_face *f)
 	jbuf_init(&f->photo);
 	jbuf_init(&f->signature);
 	jbuf_init(&f->code);
+	jbuf_init(&f->header);
 }
 
 static void
@@ -84,6 +85,7 @@ card_face_free(struct card_face *f)
 	wipe_free(&f->code);
 	jbuf_free(&f->public_key);
 	jbuf_free(&f->signature);
+	jbuf_free(&f->header);
 	jpki_wipe(f->birth, sizeof(f->birth));
 	jpki_wipe(f->sex, sizeof(f->sex));
 	jpki_wipe(f->expiry, sizeof(f->expiry));
@@ -159,15 +161,65 @@ elements_of(const struct card_face *f, struct element e[FACE_ELEMENTS])
 	memcpy(e, table, sizeof(table));
 }
 
+/* The length of a TLV with an n-byte value (card_tlv_put's encoding). */
+static size_t
+tlv_size(unsigned tag, size_t n)
+{
+	return (tag > 0xFF ? 2 : 1) + (n < 0x80 ? 1 : n <= 0xFF ? 2 : 3) + n;
+}
+
+/* The DF 21 header for a signature of sig_len bytes: where each element
+ * starts in the EF; *ef_len receives the whole EF's length. */
+static int
+layout(const struct element e[FACE_ELEMENTS], size_t sig_len,
+    uint8_t header[FACE_HEADER_LEN], size_t *ef_len)
+{
+	size_t body = tlv_size(FACE_TAG_HEADER, FACE_HEADER_LEN), inner, at;
+	size_t offs[FACE_ELEMENTS];
+
+	for (int i = 0; i < FACE_ELEMENTS; i++) {
+		offs[i] = body;
+		body += tlv_size(e[i].tag, e[i].tag == FACE_TAG_SIGNATURE ?
+		    sig_len : e[i].n);
+	}
+	inner = body;
+	*ef_len = tlv_size(FACE_TAG, inner);
+	if (*ef_len > CARD_FACE_EF_MAX)
+		return jpki_fail(JPKI_ERR_INPUT, "card face: %zu bytes, more "
+		    "than the EF holds (%d)", *ef_len, CARD_FACE_EF_MAX);
+	for (int i = 0; i < FACE_ELEMENTS; i++) {
+		at = *ef_len - inner + offs[i];
+		header[2 * i] = (uint8_t)(at >> 8);
+		header[2 * i + 1] = (uint8_t)at;
+	}
+	return JPKI_OK;
+}
+
 int
-card_face_signed_content(const struct card_face *f, struct jbuf *out)
+card_face_signed_content(const struct card_face *f, size_t sig_len,
+    struct jbuf *out)
 {
 	struct element e[FACE_ELEMENTS];
+	uint8_t header[FACE_HEADER_LEN];
+	size_t ef_len;
 	int r;
 
 	if ((r = check_face(f)) != JPKI_OK)
 		return r;
+	if (sig_len == 0 || sig_len > FACE_SIG_MAX)
+		return jpki_fail(JPKI_ERR_INPUT, "card face: a signature of 1 "
+		    "to %d bytes", FACE_SIG_MAX);
 	elements_of(f, e);
+	if ((r = layout(e, sig_len, header, &ef_len)) != JPKI_OK)
+		return r;
+	/* A face read from a card is checked with its header as read. */
+	if (f->header.len > 0)
+		r = card_tlv_put(out, FACE_TAG_HEADER, f->header.data,
+		    f->header.len);
+	else
+		r = card_tlv_put(out, FACE_TAG_HEADER, header, sizeof(header));
+	if (r != JPKI_OK)
+		return r;
 	for (int i = 0; i < FACE_ELEMENTS; i++)
 		if (e[i].tag != FACE_TAG_SIGNATURE &&
 		    (r = card_tlv_put(out, e[i].tag, e[i].p, e[i].n)) !=
@@ -180,9 +232,9 @@ int
 card_face_encode(const struct card_face *f, struct jbuf *out)
 {
 	struct element e[FACE_ELEMENTS];
-	struct jbuf body;
+	struct jbuf inner;
 	uint8_t header[FACE_HEADER_LEN];
-	size_t offs[FACE_ELEMENTS], lens, head, outer_hdr;
+	size_t ef_len;
 	int r;
 
 	if ((r = check_face(f)) != JPKI_OK)
@@ -190,45 +242,19 @@ card_face_encode(const struct card_face *f, struct jbuf *out)
 	if (f->signature.len == 0)
 		return jpki_fail(JPKI_ERR_INPUT, "card face: not signed");
 	elements_of(f, e);
-	/* The elements first, to learn where each starts; then the header
-	 * that says so, and the outer TLV around both. */
-	jbuf_init(&body);
-	for (int i = 0; i < FACE_ELEMENTS; i++) {
-		offs[i] = body.len;
-		if ((r = card_tlv_put(&body, e[i].tag, e[i].p, e[i].n)) !=
+	if ((r = layout(e, f->signature.len, header, &ef_len)) != JPKI_OK)
+		return r;
+	jbuf_init(&inner);
+	if ((r = card_tlv_put(&inner, FACE_TAG_HEADER, header,
+	    sizeof(header))) != JPKI_OK)
+		goto fail;
+	for (int i = 0; i < FACE_ELEMENTS; i++)
+		if ((r = card_tlv_put(&inner, e[i].tag, e[i].p, e[i].n)) !=
 		    JPKI_OK)
 			goto fail;
-	}
-	head = 3 + FACE_HEADER_LEN; /* DF 21 12 <18 bytes> */
-	lens = head + body.len;
-	outer_hdr = 2 + (lens < 0x80 ? 1 : lens <= 0xFF ? 2 : 3);
-	if (outer_hdr + lens > CARD_FACE_EF_MAX) {
-		r = jpki_fail(JPKI_ERR_INPUT, "card face: %zu bytes, more than "
-		    "the EF holds (%d)", outer_hdr + lens, CARD_FACE_EF_MAX);
-		goto fail;
-	}
-	for (int i = 0; i < FACE_ELEMENTS; i++) {
-		size_t at = outer_hdr + head + offs[i];
-
-		header[2 * i] = (uint8_t)(at >> 8);
-		header[2 * i + 1] = (uint8_t)at;
-	}
-	{
-		struct jbuf inner;
-
-		jbuf_init(&inner);
-		if ((r = card_tlv_put(&inner, FACE_TAG_HEADER, header,
-		    sizeof(header))) == JPKI_OK) {
-			if (jbuf_put(&inner, body.data, body.len))
-				r = nomem();
-			else
-				r = card_tlv_put(out, FACE_TAG, inner.data,
-				    inner.len);
-		}
-		wipe_free(&inner);
-	}
+	r = card_tlv_put(out, FACE_TAG, inner.data, inner.len);
 fail:
-	wipe_free(&body);
+	wipe_free(&inner);
 	return r;
 }
 
@@ -285,8 +311,13 @@ card_face_parse(const uint8_t *p, size_t n, struct card_face *f)
 	r = JPKI_ERR_INPUT;
 	if (n > CARD_FACE_EF_MAX || take(&c, FACE_TAG, &outer) ||
 	    take(&outer, FACE_TAG_HEADER, &header) ||
+	    cursor_left(&header) == 0 ||
 	    cursor_left(&header) > CARD_FACE_HEADER_MAX)
 		goto fail;
+	if (jbuf_put(&f->header, header.p, cursor_left(&header))) {
+		r = JPKI_ERR_NOMEM;
+		goto fail;
+	}
 	/* Only the elements' order is relied on, never the header. */
 	if (take_str(&outer, FACE_TAG_BIRTH, f->birth, sizeof(f->birth)) ||
 	    take_str(&outer, FACE_TAG_SEX, f->sex, sizeof(f->sex)) ||
@@ -413,12 +444,15 @@ card_face_verify(const struct card_face *f, EVP_PKEY *trusted,
 		    "trusted card issuer key");
 		goto out;
 	}
-	if ((r = card_face_signed_content(f, &content)) != JPKI_OK)
-		goto out;
 	if (f->signature.len == 0) {
 		r = jpki_fail(JPKI_ERR_VERIFY, "card face: not signed");
 		goto out;
 	}
+	/* The header as read is what the signature covers: every byte of
+	 * the EF but the signature's is signed. */
+	if ((r = card_face_signed_content(f, f->signature.len, &content)) !=
+	    JPKI_OK)
+		goto out;
 	ok = (md = EVP_MD_CTX_new()) != NULL &&
 	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
 	    EVP_DigestVerify(md, f->signature.data, f->signature.len,

@@ -382,7 +382,8 @@ write_card_face(struct visit *w, const struct card_info *info,
 	    w->rcpt->security_code, w->v->photo, &keep, &f)) != JPKI_OK ||
 	    (r = ca_card_issuer_public_key(w->cs.ca, &issuer)) != JPKI_OK ||
 	    (r = card_face_encode_public_key(issuer, &f.public_key)) ||
-	    (r = card_face_signed_content(&f, &content)) != JPKI_OK ||
+	    (r = card_face_signed_content(&f, (size_t)EVP_PKEY_get_size(issuer),
+	    &content)) != JPKI_OK ||
 	    (r = ca_card_issuer_sign(w->cs.ca, CA_SIGN_CARD_FACE, content.data,
 	    content.len, sig, &sig_len)) != JPKI_OK)
 		goto fail;

@@ -43,7 +43,7 @@ grep -q '"sign": false' "$tmp/out" || fail "blank card shows a certificate"
 	fail "personalise"
 jpki card status --card "$card" --json >"$tmp/out" || fail "status"
 tr -d ' \n' <"$tmp/out" >"$tmp/flat"
-grep -q '"pins":{"auth":{"tries_left":3,"locked":false},"sign":{"tries_left":5,"locked":false},"cardinfo":{"tries_left":3,"locked":false},"cardinfo_a":{"tries_left":10,"locked":false},"cardinfo_b":{"tries_left":10,"locked":false}},"certificates":{"sign":true,"auth":true' \
+grep -q '"pins":{"auth":{"tries_left":3,"locked":false},"sign":{"tries_left":5,"locked":false},"cardinfo":{"tries_left":3,"locked":false},"cardinfo_a":{"tries_left":10,"locked":false},"cardinfo_b":{"tries_left":10,"locked":false},"cardface_a":{"tries_left":10,"locked":false},"cardface_b":{"tries_left":10,"locked":false}},"certificates":{"sign":true,"auth":true' \
 	"$tmp/flat" || { cat "$tmp/out"; fail "status --json shape"; }
 
 # certs and sign, verified by openssl.

@@ -250,7 +250,7 @@ test_card_issuer_key_signs_only_card_facts(void)
 	    JPKI_ERR_CONFLICT);
 }
 
-/* A card face (CA_SIGN_CARD_FACE): its elements from DF 22 on, signed by
+/* A card face (CA_SIGN_CARD_FACE): its elements from DF 21 on, signed by
  * the card issuer key only; nothing shaped like the other card ops'
  * inputs (64 bytes of digests, a 5F 4E body) is signed as one. */
 static void
@@ -266,8 +266,8 @@ test_card_issuer_key_signs_card_face(void)
 
 	memset(face, 0x41, sizeof(face));
 	face[0] = 0xDF;
-	face[1] = 0x22;
-	face[2] = 0x08;
+	face[1] = 0x21;
+	face[2] = 0x12;
 	CHECK_INT(ca_signer_open_files(dd, CA_KEYS_CARD_ISSUER | CA_KEYS_CA,
 	    &s), JPKI_OK);
 	CHECK_INT(ca_signer_session_open(s, &ss), JPKI_OK);
@@ -289,7 +289,7 @@ test_card_issuer_key_signs_card_face(void)
 	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CARD_FACE, face,
 	    sizeof(face), sig, &sig_len), JPKI_ERR_INPUT);
 	face[0] = 0xDF;
-	face[1] = 0x22;
+	face[1] = 0x21;
 	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CARD_FACE, face,
 	    CA_SIGN_CARD_FACE_MAX + 1, sig, &sig_len), JPKI_ERR_INPUT);
 	/* and no other key signs a card face */

@@ -299,7 +299,8 @@ fixture_face(struct card_face *f, EVP_PKEY *issuer)
 	    fixture_png(240, 48, &f->address) == 0 &&
 	    fixture_png(64, 24, &f->code) == 0 &&
 	    card_jp2_encode(&px, 10, &f->photo) == 0 &&
-	    card_face_signed_content(f, &content) == 0 &&
+	    card_face_signed_content(f, (size_t)EVP_PKEY_get_size(issuer),
+	    &content) == 0 &&
 	    fixture_rsa_sign(issuer, content.data, content.len, sig,
 	    &sig_len) == 0 && jbuf_put(&f->signature, sig, sig_len) == 0)
 		r = 0;
