@@ -143,6 +143,17 @@ openssl dgst -sha256 -verify "$tmp/auth.pub" -signature "$tmp/cli.sig" "$tmp/doc
 	>/dev/null || fail "jpki card sign over PC/SC does not verify"
 "$JPKI" card status --reader "Virtual PCD" --json >"$tmp/out" 2>&1 || fail "status --reader"
 grep -q '"tries_left": 3' "$tmp/out" || fail "status over PC/SC"
+tr -d ' \n' <"$tmp/out" | grep -q '"cardface_a":{"tries_left":10' ||
+	fail "card-face collation number A over PC/SC"
+JPKI_CARDINFO_PIN=5678 "$JPKI" card info --reader "Virtual PCD" --json >"$tmp/out" 2>&1 ||
+	fail "card info --reader"
+grep -q '"issuer_signature": "verified"' "$tmp/out" || fail "card info over PC/SC"
+JPKI_CARDINFO_PIN=5678 "$JPKI" card face --reader "Virtual PCD" --out "$tmp/face" \
+	--json >"$tmp/out" 2>&1 || fail "card face --reader: $(cat "$tmp/out")"
+grep -q '"issuer_signature": "verified"' "$tmp/out" || fail "card face over PC/SC"
+for f in name address security-code photo; do
+	[ -s "$tmp/face/$f.png" ] || fail "card face over PC/SC wrote no $f.png"
+done
 "$JPKI_BUILD/card_client_suite" --reader "Virtual PCD" --data "$tmp/data" \
 	>"$tmp/out" 2>&1 || fail "client suite over PC/SC"
 tail -1 "$tmp/out"

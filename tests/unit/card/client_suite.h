@@ -15,6 +15,8 @@
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
 
+#include <cairo.h>
+
 static EVP_PKEY *
 suite_cert_key(struct card_transport *t, enum card_cert which)
 {
@@ -166,7 +168,8 @@ suite_card_info(struct card_transport *t)
 }
 
 /* The APDU sequences the Go myna tool sends for `pin status` (the
- * card-info AP's part), `text mynumber`, `text attr`, `text signature`,
+ * card-info AP's part; the whole of it is suite_myna_pin_status),
+ * `text mynumber`, `text attr`, `text signature`,
  * `text cert` and `text info` (libmyna/text_ap.go, reader.go), each
  * answer parsed with the structures myna declares. */
 static void
@@ -234,6 +237,274 @@ suite_myna_replay(struct card_transport *t)
 	card_info_files_free(&f);
 }
 
+/* ---- myna's other commands, as it sends them --------------------------- */
+
+static uint16_t
+suite_select_aid(struct card_transport *t, const uint8_t aid[10])
+{
+	uint8_t cmd[15] = {0x00, 0xA4, 0x04, 0x0C, 0x0A};
+
+	memcpy(cmd + 5, aid, 10);
+	return der_apdu(t, cmd, sizeof(cmd), NULL, NULL);
+}
+
+/* A fresh connection, as each of myna's commands opens one. */
+static void
+suite_new_session(struct card_transport *t)
+{
+	uint8_t atr[CARD_ATR_MAX];
+	size_t n;
+
+	CHECK_INT(t->reset(t, atr, &n), JPKI_OK);
+	t->client_app = 0;
+}
+
+/* READ BINARY of an EF the way myna's ReadCertificate / GetVisualInfo do:
+ * 7 bytes, the TLV's length from them (ASN1PartialParser), then the whole
+ * TLV from offset 0 in Le 00 chunks.  buf holds cap bytes. */
+static int
+suite_read_tlv_like_myna(struct card_transport *t, uint8_t *buf, size_t cap,
+    size_t *n)
+{
+	size_t total = 0;
+
+	if (der_read_like_myna(t, 7, buf, n) != 0 ||
+	    der_total_len(buf, *n, &total) != 0 || total > cap)
+		return -1;
+	return der_read_like_myna(t, total, buf, n);
+}
+
+/* `myna pin status` (GetPinStatus): the card-face AP's PIN A (EF 0013)
+ * and B (EF 0012), the card-info AP's PIN, A and B, the JPKI-AP's two,
+ * each by an empty VERIFY after SELECT EF, every answer 63Cx. */
+static void
+suite_myna_pin_status(struct card_transport *t)
+{
+	suite_new_session(t);
+	CHECK_INT(suite_select_aid(t, card_aid_cardface), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_FACE_MATCH_A, NULL), SW_TRIES(10));
+	CHECK_INT(der_verify(t, CARD_EF_FACE_MATCH_B, NULL), SW_TRIES(10));
+	CHECK_INT(der_select_cardinfo(t), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_INFO_PIN, NULL), SW_TRIES(3));
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_A, NULL), SW_TRIES(10));
+	CHECK_INT(der_verify(t, CARD_EF_INFO_MATCH_B, NULL), SW_TRIES(10));
+	CHECK_INT(suite_select_aid(t, card_aid_jpki), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_AUTH_PIN, NULL), SW_TRIES(3));
+	CHECK_INT(der_verify(t, CARD_EF_SIGN_PIN, NULL), SW_TRIES(5));
+}
+
+static cairo_status_t
+suite_png_read(void *closure, unsigned char *data, unsigned int n)
+{
+	return cursor_get_bytes(closure, data, n) == JPKI_OK ?
+	    CAIRO_STATUS_SUCCESS : CAIRO_STATUS_READ_ERROR;
+}
+
+/* A PNG that decodes whole (cairo's reader), w x h. */
+static int
+suite_png_decodes(const struct cursor *v, int *w, int *h)
+{
+	struct cursor c = *v;
+	cairo_surface_t *s;
+	int ok;
+
+	s = cairo_image_surface_create_from_png_stream(suite_png_read, &c);
+	ok = cairo_surface_status(s) == CAIRO_STATUS_SUCCESS;
+	if (ok) {
+		*w = cairo_image_surface_get_width(s);
+		*h = cairo_image_surface_get_height(s);
+	}
+	cairo_surface_destroy(s);
+	return ok;
+}
+
+/* `myna visual` (GetMyNumber, then GetVisualInfo): the number with the
+ * card-info PIN; in a new connection the card-face AP, VERIFY PIN A (EF
+ * 0013) with it, EF 0002 read as 7 bytes and the TLV, unmarshalled with
+ * VisualInfo (private 32 { 33 header, 34 birth, 35 sex, 36 key, 37 name,
+ * 38 address, 39 photo, 40 signature, 41 expiry, 42 code }); every image
+ * decodes. */
+static void
+suite_myna_visual(struct card_transport *t)
+{
+	uint8_t *buf = malloc(CARD_FACE_EF_MAX);
+	char number[CARD_NUMBER_LEN + 1] = "", birth[9], sex[2], expiry[9];
+	struct cursor c, outer, v, key, name, addr, photo, sig, code;
+	struct card_pixels px = {0, 0, NULL};
+	struct card_face face;
+	size_t n;
+	int w = 0, h = 0;
+
+	if (buf == NULL)
+		return;
+	card_face_init(&face);
+	suite_new_session(t);
+	CHECK_INT(der_select_cardinfo(t), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_INFO_PIN, FIXTURE_INFO_PIN), SW_OK);
+	CHECK_INT(der_select_ef(t, CARD_EF_INFO_NUMBER), SW_OK);
+	CHECK_INT(der_read_like_myna(t, 17, buf, &n), 0);
+	cursor_init(&c, buf, n);
+	CHECK_INT(der_take_str(&c, 0xFF10, number, sizeof(number)), 0);
+
+	suite_new_session(t);
+	CHECK_INT(suite_select_aid(t, card_aid_cardface), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_FACE_MATCH_A, number), SW_OK);
+	CHECK_INT(der_select_ef(t, CARD_EF_FACE_ENTRIES), SW_OK);
+	CHECK_INT(suite_read_tlv_like_myna(t, buf, CARD_FACE_EF_MAX, &n), 0);
+	cursor_init(&c, buf, n);
+	CHECK(der_take(&c, 0xFF20, &outer) == 0 && cursor_left(&c) == 0 &&
+	    der_take(&outer, 0xDF21, &v) == 0 &&
+	    der_take_str(&outer, 0xDF22, birth, sizeof(birth)) == 0 &&
+	    der_take_str(&outer, 0xDF23, sex, sizeof(sex)) == 0 &&
+	    der_take(&outer, 0xDF24, &key) == 0 &&
+	    der_take(&outer, 0xDF25, &name) == 0 &&
+	    der_take(&outer, 0xDF26, &addr) == 0 &&
+	    der_take(&outer, 0xDF27, &photo) == 0 &&
+	    der_take(&outer, 0xDF28, &sig) == 0 &&
+	    der_take_str(&outer, 0xDF29, expiry, sizeof(expiry)) == 0 &&
+	    der_take(&outer, 0xDF2A, &code) == 0 && cursor_left(&outer) == 0);
+	CHECK_STR(birth, fixture_info.birth);
+	CHECK_STR(sex, fixture_info.sex);
+	CHECK_INT(strlen(expiry), 8);
+	CHECK_INT(cursor_left(&sig), 256);
+	/* the issuer key as AokiApp's decodePublicKey reads it: e, then n */
+	CHECK(der_take(&key, 0x82, &v) == 0 && der_take(&key, 0x81, &v) == 0 &&
+	    cursor_left(&v) == 256);
+	/* every image decodes */
+	CHECK(suite_png_decodes(&name, &w, &h) && w > 0 && h > 0);
+	CHECK(suite_png_decodes(&addr, &w, &h) && w > 0 && h > 0);
+	CHECK(suite_png_decodes(&code, &w, &h) && w > 0 && h > 0);
+	CHECK_INT(card_jp2_decode(photo.p, cursor_left(&photo), &px), JPKI_OK);
+	CHECK(px.width > 0 && px.height > 0);
+	card_pixels_free(&px);
+	/* and what was read verifies under the card issuer's key */
+	CHECK_INT(card_face_parse(buf, n, &face), JPKI_OK);
+	CHECK_INT(card_face_verify(&face, NULL, NULL), JPKI_OK);
+	card_face_free(&face);
+	free(buf);
+}
+
+/* myna's ReadCertificate: SELECT EF, 7 bytes, the whole DER; x509 parse. */
+static X509 *
+suite_myna_cert(struct card_transport *t, uint16_t fid)
+{
+	uint8_t buf[CARD_EF_MAX];
+	const unsigned char *p = buf;
+	size_t n;
+	X509 *x;
+
+	if (der_select_ef(t, fid) != SW_OK ||
+	    suite_read_tlv_like_myna(t, buf, sizeof(buf), &n) != 0)
+		return NULL;
+	if ((x = d2i_X509(NULL, &p, (long)n)) != NULL && p != buf + n) {
+		X509_free(x);
+		x = NULL;
+	}
+	return x;
+}
+
+/* `myna jpki cert auth|authca|signca|sign`, `myna jpki cms sign` (the
+ * signing certificate after the password, then in a new connection
+ * VERIFY, SELECT EF 001A, 80 2A 00 80 Lc DigestInfo 00) and `cms verify`
+ * (the signing CA's certificate, free, checks the signer's). */
+static void
+suite_myna_jpki(struct card_transport *t)
+{
+	static const uint8_t prefix[19] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09,
+	    0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+	    0x04, 0x20};
+	uint8_t cmd[5 + 51 + 1] = {0x80, 0x2A, 0x00, 0x80, 51};
+	uint8_t sig[APDU_RESP_MAX], di[51];
+	X509 *auth, *authca, *signca, *sign;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *k;
+	size_t n = 0;
+
+	suite_new_session(t);
+	CHECK_INT(suite_select_aid(t, card_aid_jpki), SW_OK);
+	/* myna's CheckCard: the token label in EF 0006 */
+	CHECK_INT(der_select_ef(t, CARD_EF_TOKEN_INFO), SW_OK);
+	CHECK_INT(der_read_like_myna(t, 0x20, sig, &n), 0);
+	CHECK(n == 0x20 && memcmp(sig, "JPKIAPICCTOKEN2 ", 16) == 0);
+	auth = suite_myna_cert(t, CARD_EF_AUTH_CERT);
+	authca = suite_myna_cert(t, CARD_EF_AUTH_CA);
+	signca = suite_myna_cert(t, CARD_EF_SIGN_CA);
+	CHECK(auth != NULL && authca != NULL && signca != NULL);
+	/* the signing certificate only after the password */
+	CHECK(suite_myna_cert(t, CARD_EF_SIGN_CERT) == NULL);
+	CHECK_INT(der_verify(t, CARD_EF_SIGN_PIN, FIXTURE_SIGN_PIN), SW_OK);
+	sign = suite_myna_cert(t, CARD_EF_SIGN_CERT);
+	CHECK(sign != NULL);
+	/* cms sign: a new connection signs the DigestInfo */
+	suite_new_session(t);
+	CHECK_INT(suite_select_aid(t, card_aid_jpki), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_SIGN_PIN, FIXTURE_SIGN_PIN), SW_OK);
+	CHECK_INT(der_select_ef(t, CARD_EF_SIGN_KEY), SW_OK);
+	memcpy(di, prefix, sizeof(prefix));
+	SHA256((const uint8_t *)"myna cms", 8, di + sizeof(prefix));
+	memcpy(cmd + 5, di, sizeof(di));
+	cmd[sizeof(cmd) - 1] = 0x00;
+	CHECK_INT(der_apdu(t, cmd, sizeof(cmd), sig, &n), SW_OK);
+	CHECK_INT(n, CARD_SIG_LEN);
+	k = sign != NULL ? X509_get0_pubkey(sign) : NULL;
+	CHECK(k != NULL && (ctx = EVP_PKEY_CTX_new(k, NULL)) != NULL &&
+	    EVP_PKEY_verify_init(ctx) > 0 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
+	    EVP_PKEY_verify(ctx, sig, n, di, sizeof(di)) == 1);
+	EVP_PKEY_CTX_free(ctx);
+	/* cms verify: the signer's certificate chains to the card's CA */
+	CHECK(sign != NULL && signca != NULL &&
+	    X509_verify(sign, X509_get0_pubkey(signca)) == 1);
+	CHECK(auth != NULL && authca != NULL &&
+	    X509_verify(auth, X509_get0_pubkey(authca)) == 1);
+	X509_free(auth);
+	X509_free(authca);
+	X509_free(signca);
+	X509_free(sign);
+}
+
+/* `myna pin change card|auth|sign` (Change4DigitPin, ChangeJPKISignPin):
+ * SELECT the AP, SELECT the PIN EF, VERIFY, 00 24 01 80 Lc new; and back. */
+static void
+suite_myna_pin_change(struct card_transport *t)
+{
+	static const struct {
+		const uint8_t *aid;
+		uint16_t fid;
+		const char *pin, *other;
+	} pins[] = {
+	    {card_aid_cardinfo, CARD_EF_INFO_PIN, FIXTURE_INFO_PIN, "9876"},
+	    {card_aid_jpki, CARD_EF_AUTH_PIN, FIXTURE_AUTH_PIN, "9876"},
+	    {card_aid_jpki, CARD_EF_SIGN_PIN, FIXTURE_SIGN_PIN, "NEWPASS1"},
+	};
+
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(pins); i++)
+		for (int back = 0; back < 2; back++) {
+			const char *from = back ? pins[i].other : pins[i].pin;
+			const char *to = back ? pins[i].pin : pins[i].other;
+			uint8_t cmd[5 + CARD_PIN_MAX] = {0x00, 0x24, 0x01,
+			    0x80, (uint8_t)strlen(to)};
+
+			suite_new_session(t);
+			CHECK_INT(suite_select_aid(t, pins[i].aid), SW_OK);
+			CHECK_INT(der_verify(t, pins[i].fid, from), SW_OK);
+			memcpy(cmd + 5, to, strlen(to));
+			CHECK_INT(der_apdu(t, cmd, 5 + strlen(to), NULL, NULL),
+			    SW_OK);
+			/* the old one is wrong now (and costs a try) */
+			if (!back)
+				CHECK_INT(der_verify(t, pins[i].fid, from) &
+				    0xFFF0, 0x63C0);
+		}
+	/* the tries the wrong ones cost are back after the right one */
+	suite_new_session(t);
+	CHECK_INT(der_select_cardinfo(t), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_INFO_PIN, NULL), SW_TRIES(3));
+	CHECK_INT(suite_select_aid(t, card_aid_jpki), SW_OK);
+	CHECK_INT(der_verify(t, CARD_EF_AUTH_PIN, NULL), SW_TRIES(3));
+	CHECK_INT(der_verify(t, CARD_EF_SIGN_PIN, NULL), SW_TRIES(5));
+}
+
 static void
 suite_change_pin_and_back(struct card_transport *t)
 {
@@ -299,6 +570,10 @@ client_suite(struct card_transport *t,
 	suite_sign_with_both_keys(t);
 	suite_card_info(t);
 	suite_myna_replay(t);
+	suite_myna_pin_status(t);
+	suite_myna_visual(t);
+	suite_myna_jpki(t);
+	suite_myna_pin_change(t);
 	suite_change_pin_and_back(t);
 	suite_lock_and_counter_reset(t, master);
 	suite_reset_ends_the_session(t);
