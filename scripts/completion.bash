@@ -13,7 +13,7 @@ declare -A _jpki_subcommands=(
 	[crl]="generate"
 	[ocsp]="respond"
 	[audit]="verify list"
-	[card]="new status certs change-pin info sign attach"
+	[card]="new status certs change-pin info face sign attach"
 	[counter]="deliver issue renew report-lost reissue reset-pin update-card recover links proxy-apply proxy-complete notices form-show"
 )
 
@@ -44,15 +44,16 @@ declare -A _jpki_options=(
 	[card certs]="--out --sign --card --reader"
 	[card change-pin]="--type --card --reader"
 	[card info]="--card --reader"
+	[card face]="--out --card --reader"
 	[card sign]="--type --in --out --card --reader"
 	[card attach]="--card --vpcd"
-	[counter deliver]="--resident --out --no-sign --no-auth $_jpki_visit"
+	[counter deliver]="--resident --out --no-sign --no-auth --photo $_jpki_visit"
 	[counter issue]="--card --type $_jpki_visit"
 	[counter renew]="--card --type $_jpki_visit"
 	[counter report-lost]="--card --resident $_jpki_visit"
-	[counter reissue]="--resident --out --no-sign --no-auth $_jpki_visit"
+	[counter reissue]="--resident --out --no-sign --no-auth --photo $_jpki_visit"
 	[counter reset-pin]="--card --type $_jpki_visit"
-	[counter update-card]="--card $_jpki_visit"
+	[counter update-card]="--card --photo $_jpki_visit"
 	[counter recover]="--card"
 	[counter links]="--serial"
 	[counter proxy-apply]="--resident --purpose --type --pin $_jpki_proxy --out --clerk"
@@ -69,7 +70,7 @@ _jpki_common() {
 	case $1 in
 	serve) echo "--data --help" ;;
 	"card attach") echo "--help" ;;
-	"card status" | "card info" | "card certs" | "card change-pin" | "card sign")
+	"card status" | "card certs" | "card change-pin" | "card sign")
 		echo "--json --help" ;;
 	*) echo "--data --json --help" ;;
 	esac
@@ -82,10 +83,10 @@ _jpki_values() {
 	--data) echo dir ;;
 	--out)
 		case $1 in
-		"ca export" | "card certs" | "crl generate" | "counter notices") echo dir ;;
+		"ca export" | "card certs" | "card face" | "crl generate" | "counter notices") echo dir ;;
 		*) echo file ;;
 		esac ;;
-	--in | --card | --pubkey) echo file ;;
+	--in | --card | --pubkey | --photo) echo file ;;
 	--type)
 		case $1 in
 		"counter issue" | "counter renew" | "counter proxy-apply") echo sign auth both ;;

@@ -31,7 +31,7 @@ static const struct {
     {"audit", cli_audit, "the audit log", "verify list"},
 #ifndef JPKI_WITHOUT_card
     {"card", cli_card, "the card",
-	"new status certs change-pin info sign attach"},
+	"new status certs change-pin info face sign attach"},
 #endif
 #ifndef JPKI_WITHOUT_counter
     {"counter", cli_counter, "the counter",
