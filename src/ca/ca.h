@@ -49,8 +49,9 @@ void ca_close(struct ca **ca);
 int ca_responders_ready(struct ca *ca);
 
 /* The card issuer's key (<data>/ca/card-issuer.key, behind the key seam):
- * it signs the card-info AP's facts (CA_SIGN_CARD_FACTS) and its own
- * certificate (CA_SIGN_CARD_CERT), nothing else.  Made by `jpki init`; a
+ * it signs the card-info AP's facts (CA_SIGN_CARD_FACTS), the card-face
+ * AP's content (CA_SIGN_CARD_FACE) and its own certificate
+ * (CA_SIGN_CARD_CERT), nothing else.  Made by `jpki init`; a
  * data directory from before it gets one (RSA-2048) on first need, never
  * over an existing file.  Opened on first use, whatever keys the CA was
  * opened with. */
