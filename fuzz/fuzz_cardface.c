@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 static int
 same(const struct jbuf *a, const struct jbuf *b)

@@ -4,8 +4,11 @@
  *
  * The decoder takes bytes read from any card: the size, the image's
  * dimensions, component count and precision and the number of tiles are
- * checked against named limits from the header before OpenJPEG allocates
- * the image, so a hostile codestream cannot make it decode a gigapixel.
+ * checked against named limits from the codestream's SIZ marker, read
+ * here through the bounded cursor before OpenJPEG sees a byte (OpenJPEG
+ * allocates per tile while it reads the header), and again from what
+ * OpenJPEG read, so a hostile codestream cannot make it decode a
+ * gigapixel or set up a million tiles.
  * OpenJPEG's messages are swallowed; a refusal is one line of ours.
  */
 #include "card/card_int.h"
@@ -48,6 +51,93 @@ hush(opj_codec_t *codec)
 	opj_set_info_handler(codec, quiet, NULL);
 	opj_set_warning_handler(codec, quiet, NULL);
 	opj_set_error_handler(codec, quiet, NULL);
+}
+
+/* ---- the limits, from the bytes ---------------------------------------- */
+
+static uint32_t
+ceil_div(uint32_t a, uint32_t b)
+{
+	return (uint32_t)(((uint64_t)a + b - 1) / b);
+}
+
+/* The SIZ marker segment (ISO/IEC 15444-1 A.5.1), which must follow SOC,
+ * within the named limits. */
+static int
+siz_ok(struct cursor *c)
+{
+	uint16_t soc, siz, lsiz, rsiz, csiz;
+	uint32_t x, y, xo, yo, xt, yt, xto, yto;
+	uint64_t tiles;
+
+	if (cursor_get_u16be(c, &soc) || soc != 0xFF4F ||
+	    cursor_get_u16be(c, &siz) || siz != 0xFF51 ||
+	    cursor_get_u16be(c, &lsiz) || cursor_get_u16be(c, &rsiz) ||
+	    cursor_get_u32be(c, &x) || cursor_get_u32be(c, &y) ||
+	    cursor_get_u32be(c, &xo) || cursor_get_u32be(c, &yo) ||
+	    cursor_get_u32be(c, &xt) || cursor_get_u32be(c, &yt) ||
+	    cursor_get_u32be(c, &xto) || cursor_get_u32be(c, &yto) ||
+	    cursor_get_u16be(c, &csiz))
+		return 0;
+	(void)rsiz;
+	if (x <= xo || y <= yo || x - xo > CARD_JP2_SIDE_MAX ||
+	    y - yo > CARD_JP2_SIDE_MAX ||
+	    (uint64_t)(x - xo) * (y - yo) > CARD_JP2_PIXELS_MAX)
+		return 0;
+	/* the tile grid starts at or before the image and covers it */
+	if (xt == 0 || yt == 0 || xto > xo || yto > yo ||
+	    (uint64_t)xto + xt <= xo || (uint64_t)yto + yt <= yo)
+		return 0;
+	tiles = (uint64_t)ceil_div(x - xto, xt) * ceil_div(y - yto, yt);
+	if (tiles > JP2_TILES_MAX)
+		return 0;
+	if (csiz < 1 || csiz > JP2_COMPONENTS_MAX ||
+	    lsiz != 38 + 3 * (unsigned)csiz)
+		return 0;
+	for (unsigned i = 0; i < csiz; i++) {
+		uint8_t ssiz, dx, dy;
+
+		if (cursor_get_u8(c, &ssiz) || cursor_get_u8(c, &dx) ||
+		    cursor_get_u8(c, &dy) || (ssiz & 0x7F) + 1 >
+		    JP2_PRECISION_MAX || dx < 1 || dx > 4 || dy < 1 || dy > 4)
+			return 0;
+	}
+	return 1;
+}
+
+/* The codestream's SIZ: at the start of a J2K codestream, or of the JP2
+ * file's contiguous codestream box (jp2c, I.5.4) among its top-level
+ * boxes. */
+static int
+limits_ok(const uint8_t *p, size_t n, OPJ_CODEC_FORMAT format)
+{
+	struct cursor c, box;
+	uint32_t len32, type;
+	uint64_t len;
+
+	cursor_init(&c, p, n);
+	if (format == OPJ_CODEC_J2K)
+		return siz_ok(&c);
+	while (cursor_left(&c) > 0) {
+		size_t head = 8;
+
+		if (cursor_get_u32be(&c, &len32) || cursor_get_u32be(&c, &type))
+			return 0;
+		len = len32;
+		if (len32 == 1) {
+			if (cursor_get_u64be(&c, &len))
+				return 0;
+			head = 16;
+		} else if (len32 == 0) {
+			len = cursor_left(&c) + head; /* to the end */
+		}
+		if (len < head || len - head > cursor_left(&c) ||
+		    cursor_sub(&c, &box, (size_t)(len - head)))
+			return 0;
+		if (type == 0x6A703263) /* 'jp2c' */
+			return siz_ok(&box);
+	}
+	return 0;
 }
 
 /* ---- reading from memory ------------------------------------------------ */
@@ -173,6 +263,12 @@ card_jp2_decode(const uint8_t *p, size_t n, struct card_pixels *out)
 	else
 		return jpki_fail(JPKI_ERR_INPUT, "not a JPEG 2000 image (no "
 		    "JP2 signature box or codestream start)");
+	if (!limits_ok(p, n, format))
+		return jpki_fail(JPKI_ERR_INPUT, "JPEG 2000: no codestream "
+		    "header (SIZ) within %d pixels a side, %d in all, %d "
+		    "components of at most %d bits, %d tiles",
+		    CARD_JP2_SIDE_MAX, CARD_JP2_PIXELS_MAX, JP2_COMPONENTS_MAX,
+		    JP2_PRECISION_MAX, JP2_TILES_MAX);
 	r = jpki_fail(JPKI_ERR_INPUT, "JPEG 2000: the image does not decode");
 	if ((st = opj_stream_create(JP2_CHUNK, OPJ_TRUE)) == NULL ||
 	    (codec = opj_create_decompress(format)) == NULL) {
