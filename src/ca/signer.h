@@ -154,6 +154,9 @@ int ca_signer_pkcs11_used(const struct datadir *dd);
  * take the user PIN.  Before any key is made (jpki init). */
 int ca_signer_pkcs11_setup(const struct datadir *dd, const char *module,
     const char *token);
+/* Only the check: the token is there and takes the user PIN (before a data
+ * directory is made for it). */
+int ca_signer_pkcs11_check(const char *module, const char *token);
 int ca_signer_open_pkcs11(const struct datadir *dd, unsigned keys,
     struct ca_signer **out);
 /* The public key of id from the token's public object, without logging in

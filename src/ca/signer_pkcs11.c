@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RECORD_FILE "pkcs11"
@@ -244,6 +245,49 @@ token_find(CK_FUNCTION_LIST *f, const char *module, const char *label,
 	    "labelled '%s'", module, label);
 }
 
+/* token_find, allowing for a module that scans its tokens when it is
+ * initialised and misses one another process is writing at that moment
+ * (SoftHSM2 rewrites a token's file at each login): if this process holds
+ * the only reference and initialised the module, it is initialised again,
+ * a few times over about a second, before the token is called missing. */
+#define TOKEN_RESCANS 12
+static int
+token_find_settled(struct p11_module *m, const char *module,
+    const char *label, CK_SLOT_ID *slot)
+{
+	int r = JPKI_OK;
+
+	for (int i = 0; i <= TOKEN_RESCANS; i++) {
+		struct timespec pause = {0, (20 + 10 * i) * 1000 * 1000};
+
+		if ((r = token_find(m->f, module, label, slot)) !=
+		    JPKI_ERR_NOTFOUND || i == TOKEN_RESCANS)
+			return r;
+		pthread_mutex_lock(&modules_lock);
+		if (m->refs != 1 || !m->finalize) {
+			pthread_mutex_unlock(&modules_lock);
+			return r;
+		}
+		m->f->C_Finalize(NULL);
+		nanosleep(&pause, NULL);
+		{
+			CK_C_INITIALIZE_ARGS args;
+			CK_RV rv;
+
+			memset(&args, 0, sizeof(args));
+			args.flags = CKF_OS_LOCKING_OK;
+			rv = m->f->C_Initialize(&args);
+			pthread_mutex_unlock(&modules_lock);
+			if (rv != CKR_OK)
+				return jpki_fail(JPKI_ERR_IO, "PKCS#11 module "
+				    "%s: C_Initialize: %s", module,
+				    ckr_name(rv));
+		}
+		jpki_errclear();
+	}
+	return r;
+}
+
 /* ---- the signer -------------------------------------------------------- */
 
 struct p11_key {
@@ -363,8 +407,10 @@ token_open(struct p11_state *st)
 	if ((r = module_get(st->rec.module, &st->mod)) != JPKI_OK)
 		return r;
 	f = st->mod->f;
-	if ((r = token_find(f, st->rec.module, st->rec.token, &st->slot)))
+	if ((r = token_find_settled(st->mod, st->rec.module, st->rec.token,
+	    &st->slot)) != JPKI_OK)
 		goto fail;
+	f = st->mod->f;
 	if ((rv = f->C_OpenSession(st->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
 	    NULL, NULL, &st->login)) != CKR_OK) {
 		r = ckr_fail(rv, st->rec.token, "C_OpenSession");
@@ -378,8 +424,18 @@ token_open(struct p11_state *st)
 		return JPKI_OK;
 	if ((r = pin_get(st->rec.token, pin, sizeof(pin))) != JPKI_OK)
 		goto fail_session;
-	rv = f->C_Login(st->login, CKU_USER, (CK_UTF8CHAR *)pin,
-	    (CK_ULONG)strlen(pin));
+	/* A token that another process is updating may fail a login for
+	 * the moment (SoftHSM2 locks its token file to record it): tried a
+	 * few times before it counts.  A wrong PIN is never tried again. */
+	for (int i = 0; i <= TOKEN_RESCANS; i++) {
+		struct timespec pause = {0, (20 + 10 * i) * 1000 * 1000};
+
+		rv = f->C_Login(st->login, CKU_USER, (CK_UTF8CHAR *)pin,
+		    (CK_ULONG)strlen(pin));
+		if (rv != CKR_GENERAL_ERROR && rv != CKR_FUNCTION_FAILED)
+			break;
+		nanosleep(&pause, NULL);
+	}
 	jpki_wipe(pin, sizeof(pin));
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
 		return JPKI_OK;
@@ -642,6 +698,7 @@ generate_pair(struct p11_state *st, const char *name, int bits,
 		    {CKA_PRIVATE, &no, sizeof(no)},
 		    {CKA_VERIFY, &yes, sizeof(yes)},
 		    {CKA_ENCRYPT, &no, sizeof(no)},
+		    {CKA_WRAP, &no, sizeof(no)},
 		    {CKA_MODULUS_BITS, &mbits, sizeof(mbits)},
 		    {CKA_PUBLIC_EXPONENT, e, sizeof(e)},
 		    {CKA_ID, k->id, k->id_len},
@@ -654,6 +711,8 @@ generate_pair(struct p11_state *st, const char *name, int bits,
 		    {CKA_EXTRACTABLE, &no, sizeof(no)},
 		    {CKA_SIGN, &yes, sizeof(yes)},
 		    {CKA_DECRYPT, &no, sizeof(no)},
+		    {CKA_UNWRAP, &no, sizeof(no)},
+		    {CKA_DERIVE, &no, sizeof(no)},
 		    {CKA_ID, k->id, k->id_len},
 		    {CKA_LABEL, label, strlen(label)},
 		};
@@ -809,13 +868,14 @@ ca_signer_pkcs11_public(const struct datadir *dd, struct ca_key_id id,
 	return r;
 }
 
-int
-ca_signer_pkcs11_setup(const struct datadir *dd, const char *module,
-    const char *token)
+/* A state for module and token, logged in, without a record. */
+static int
+token_try(const char *module, const char *token, struct p11_state **out)
 {
 	struct p11_state *st;
-	int fd, r;
+	int r;
 
+	*out = NULL;
 	if (module[0] == '\0' || module[0] == ' ' ||
 	    module[strlen(module) - 1] == ' ' ||
 	    strlen(module) >= sizeof(st->rec.module) ||
@@ -830,10 +890,37 @@ ca_signer_pkcs11_setup(const struct datadir *dd, const char *module,
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	memcpy(st->rec.module, module, strlen(module) + 1);
 	memcpy(st->rec.token, token, strlen(token) + 1);
+	if ((r = token_open(st)) != JPKI_OK) {
+		p11_close(st);
+		return r;
+	}
+	*out = st;
+	return JPKI_OK;
+}
+
+int
+ca_signer_pkcs11_check(const char *module, const char *token)
+{
+	struct p11_state *st;
+	int r;
+
+	if ((r = token_try(module, token, &st)) == JPKI_OK)
+		p11_close(st);
+	return r;
+}
+
+int
+ca_signer_pkcs11_setup(const struct datadir *dd, const char *module,
+    const char *token)
+{
+	struct p11_state *st;
+	int fd, r;
+
 	/* The token must be there and take the PIN before anything is
 	 * recorded. */
-	if ((r = record_path(dd, st->record_path, sizeof(st->record_path))) ||
-	    (r = token_open(st)))
+	if ((r = token_try(module, token, &st)) != JPKI_OK)
+		return r;
+	if ((r = record_path(dd, st->record_path, sizeof(st->record_path))))
 		goto out;
 	if ((fd = open(st->record_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0644)) < 0) {

@@ -13,6 +13,17 @@
 #include <string.h>
 
 static const char *pin_file;
+/* The PIN once given, for the process's later logins (jpki init checks the
+ * token before it makes the data directory, then logs in again): asked
+ * once.  Wiped at exit. */
+static char given[CA_TOKEN_PIN_MAX];
+static int have_given;
+
+static void
+given_wipe(void)
+{
+	jpki_wipe(given, sizeof(given));
+}
 
 /* The first line of path, without its newline. */
 static int
@@ -43,17 +54,36 @@ pin_from_file(const char *path, char *pin, size_t n)
 }
 
 static int
-token_pin(void *arg, const char *token, char *pin, size_t n)
+pin_ask(const char *token, char *pin, size_t n)
 {
 	char prompt[96];
 
-	(void)arg;
 	if (pin_file != NULL)
 		return pin_from_file(pin_file, pin, n);
 	if (getenv("JPKI_HSM_PIN") == NULL && getenv("JPKI_HSM_PIN_FILE"))
 		return pin_from_file(getenv("JPKI_HSM_PIN_FILE"), pin, n);
 	snprintf(prompt, sizeof(prompt), "user PIN of token %s: ", token);
 	return cli_read_secret("JPKI_HSM_PIN", prompt, pin, n);
+}
+
+static int
+token_pin(void *arg, const char *token, char *pin, size_t n)
+{
+	int r;
+
+	(void)arg;
+	if (!have_given) {
+		if ((r = pin_ask(token, given, sizeof(given))) != JPKI_OK) {
+			jpki_wipe(given, sizeof(given));
+			return r;
+		}
+		have_given = 1;
+		atexit(given_wipe);
+	}
+	if (strlen(given) >= n)
+		return jpki_fail(JPKI_ERR_INPUT, "the token PIN is too long");
+	memcpy(pin, given, strlen(given) + 1);
+	return JPKI_OK;
 }
 
 void

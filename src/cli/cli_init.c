@@ -51,12 +51,17 @@ cli_init(int argc, char **argv)
 	/* datadir_create() holds the rule (2048 to 4096 bits). */
 	o.key_bits = bits > INT_MAX ? INT_MAX : (int)bits;
 	data = cli_data_dir(data);
-	if ((r = datadir_create(data, &o, &dd)) != JPKI_OK)
-		return cli_report(r);
+	/* A token that is not there or refuses the PIN stops init before
+	 * anything is made. */
 	if (module != NULL) {
 		cli_hsm_pin_source(pin_file);
-		r = ca_signer_pkcs11_setup(dd, module, token);
+		if ((r = ca_signer_pkcs11_check(module, token)) != JPKI_OK)
+			return cli_report(r);
 	}
+	if ((r = datadir_create(data, &o, &dd)) != JPKI_OK)
+		return cli_report(r);
+	if (module != NULL)
+		r = ca_signer_pkcs11_setup(dd, module, token);
 	if (r != JPKI_OK || (r = ca_create(dd)) != JPKI_OK ||
 	    (r = datadir_create_finish(dd)) != JPKI_OK) {
 		datadir_close(&dd);
