@@ -57,12 +57,15 @@ key_read(const char *path, EVP_PKEY **out)
 	 * read or write is refused, not opened (it may have been copied or
 	 * replaced). */
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
+		mode_t m = st.st_mode;
+
 		fclose(f);
 		return jpki_fail(JPKI_ERR_IO, "%s: a CA key must be mode 0600 "
-		    "(it is %04o: %s by others than its owner)", path,
-		    (unsigned)(st.st_mode & 07777), (st.st_mode & 022) ?
-		    ((st.st_mode & 044) ? "readable and writable" :
-		    "writable") : "readable");
+		    "(it is %04o: %s%s%s%s%s by others than its owner)", path,
+		    (unsigned)(m & 07777), m & 044 ? "readable" : "",
+		    m & 044 && m & 033 ? ", " : "", m & 022 ? "writable" : "",
+		    m & 022 && m & 011 ? ", " : "", m & 011 ? "executable" :
+		    "");
 	}
 	*out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);

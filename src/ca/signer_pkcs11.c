@@ -61,6 +61,10 @@ static struct p11_module *modules;
 static ca_token_pin_fn pin_fn;
 static void *pin_arg;
 
+/* A token whose PIN this process had refused is not tried again (each try
+ * counts towards locking it): "module\ntoken", under modules_lock. */
+static char pin_refused[JPKI_PATH_MAX + P11_TOKEN_LABEL_MAX + 2];
+
 void
 ca_signer_set_pin_source(ca_token_pin_fn fn, void *arg)
 {
@@ -398,7 +402,7 @@ token_open(struct p11_state *st)
 {
 	CK_FUNCTION_LIST *f;
 	CK_SESSION_INFO si;
-	char pin[CA_TOKEN_PIN_MAX];
+	char pin[CA_TOKEN_PIN_MAX], refused[sizeof(pin_refused)];
 	CK_RV rv;
 	int r;
 
@@ -422,6 +426,16 @@ token_open(struct p11_state *st)
 	    (si.state == CKS_RW_USER_FUNCTIONS ||
 	    si.state == CKS_RO_USER_FUNCTIONS))
 		return JPKI_OK;
+	snprintf(refused, sizeof(refused), "%s\n%s", st->rec.module,
+	    st->rec.token);
+	pthread_mutex_lock(&modules_lock);
+	r = strcmp(refused, pin_refused) == 0;
+	pthread_mutex_unlock(&modules_lock);
+	if (r) {
+		r = jpki_fail(JPKI_ERR_PIN, "PKCS#11 token %s: wrong user PIN "
+		    "(not tried again)", st->rec.token);
+		goto fail_session;
+	}
 	if ((r = pin_get(st->rec.token, pin, sizeof(pin))) != JPKI_OK)
 		goto fail_session;
 	/* A token that another process is updating may fail a login for
@@ -439,6 +453,12 @@ token_open(struct p11_state *st)
 	jpki_wipe(pin, sizeof(pin));
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
 		return JPKI_OK;
+	if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LEN_RANGE ||
+	    rv == CKR_PIN_LOCKED) {
+		pthread_mutex_lock(&modules_lock);
+		memcpy(pin_refused, refused, sizeof(pin_refused));
+		pthread_mutex_unlock(&modules_lock);
+	}
 	if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LEN_RANGE)
 		r = jpki_fail(JPKI_ERR_PIN, "PKCS#11 token %s: wrong user PIN",
 		    st->rec.token);

@@ -36,10 +36,10 @@ grep -q "^keys$" "$TMP/stdout" || fail "ca show prints no keys section: $OUT"
 check "a CA key file readable or writable by others is refused, naming it and its mode; nothing changes"
 id=$(add_resident "$(individual_number 12345678901)" "山田 太郎" "東京都清瀬市中里五丁目842番地" 1980-12-31 male)
 db_snapshot "$TMP/before.sql"
-for mode in 0640 0604 0620 0602; do
+for mode in 0640 0604 0620 0602 0660 0610; do
 	chmod "$mode" "$DATA/ca/sign-ca.key"
 	expect_status 3 ca issue --resident "$id" --type sign --pubkey "$(pubkey a)" --out "$TMP/x.pem"
-	expect_one_error_line "sign-ca\.key: a CA key must be mode 0600 \(it is $mode: (readable|writable|readable and writable) by others"
+	expect_one_error_line "sign-ca\.key: a CA key must be mode 0600 \(it is $mode: (readable|writable|readable, writable|executable) by others than its owner\)"
 	[ ! -e "$TMP/x.pem" ] || fail "a refused issuance wrote its output"
 done
 chmod 0644 "$DATA/ca/sign-ocsp.key"

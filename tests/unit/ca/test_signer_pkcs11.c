@@ -3,7 +3,7 @@
  * under the key's public half, the seam's one policy still decides, a key
  * not loaded is not there, a key name is never made twice, threads sign
  * on sessions of their own at once, signers share one login, and a wrong
- * PIN is refused.  Skipped (77) without SoftHSM2. */
+ * PIN is refused and not tried again.  Skipped (77) without SoftHSM2. */
 #include "support/open_ca.h"
 #include "test.h"
 
@@ -212,12 +212,16 @@ test_a_wrong_pin_is_refused(void)
 	struct ca_signer *s = NULL;
 
 	/* No signer open: the module is finalised and this one logs in. */
+	unsetenv("JPKI_HSM_PIN");
+	CHECK_INT(ca_signer_open(dd, CA_KEYS_OCSP, &s), JPKI_ERR_REFUSED);
 	setenv("JPKI_HSM_PIN", "27182818", 1);
 	CHECK_INT(ca_signer_open(dd, CA_KEYS_CA, &s), JPKI_ERR_PIN);
 	CHECK(s == NULL);
-	unsetenv("JPKI_HSM_PIN");
-	CHECK_INT(ca_signer_open(dd, CA_KEYS_OCSP, &s), JPKI_ERR_REFUSED);
+	/* Each try counts towards locking the token: once refused, this
+	 * process does not try it again, whatever PIN it would give. */
 	setenv("JPKI_HSM_PIN", PIN, 1);
+	CHECK_INT(ca_signer_open(dd, CA_KEYS_CA, &s), JPKI_ERR_PIN);
+	CHECK(strstr(jpki_errmsg(), "not tried again") != NULL);
 	/* Readers need neither the token nor the PIN. */
 	CHECK_INT(ca_signer_open(dd, 0, &s), JPKI_OK);
 	ca_signer_close(&s);
