@@ -22,7 +22,7 @@ declare -A _jpki_subcommands=(
 _jpki_visit="--clerk --id-doc --id-number"
 _jpki_proxy="--proxy-name --proxy-id-type --proxy-id-number"
 declare -A _jpki_options=(
-	[init]="--municipality --key-bits --production-policy --base-url"
+	[init]="--municipality --key-bits --production-policy --base-url --pkcs11 --token --pin-file"
 	[resident add]="--number --name --address --birth --gender --kana --municipality --name-flags --address-flags --clerk"
 	[resident import]="--clerk"
 	[resident show]=""
@@ -86,7 +86,7 @@ _jpki_values() {
 		"ca export" | "card certs" | "card face" | "crl generate" | "counter notices") echo dir ;;
 		*) echo file ;;
 		esac ;;
-	--in | --card | --pubkey | --photo) echo file ;;
+	--in | --card | --pubkey | --photo | --pkcs11 | --pin-file) echo file ;;
 	--type)
 		case $1 in
 		"counter issue" | "counter renew" | "counter proxy-apply") echo sign auth both ;;

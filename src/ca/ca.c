@@ -166,25 +166,27 @@ ca_create(struct datadir *dd)
 	if ((r = jpki_now_checked(&now)) != JPKI_OK ||
 	    (r = ca_new(dd, &ca)) != JPKI_OK)
 		return r;
+	/* The keys are made where the data directory keeps them (files, or
+	 * a token set up before: ca_signer_pkcs11_setup), by the signer
+	 * that then signs the certificates with them. */
+	if ((r = ca_signer_open(dd, 0, &ca->signer)) != JPKI_OK)
+		goto out;
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(both); i++) {
-		if ((r = ca_signer_create_file_key(dd, (struct ca_key_id){
+		if ((r = ca_signer_create_key(ca->signer, (struct ca_key_id){
 		    both[i], CA_KEY_CA}, ca->config.key_bits, &pub)))
 			goto out;
 		EVP_PKEY_free(pub);
-		if ((r = ca_signer_create_file_key(dd, (struct ca_key_id){
+		if ((r = ca_signer_create_key(ca->signer, (struct ca_key_id){
 		    both[i], CA_KEY_OCSP}, 2048, &pub)))
 			goto out;
 		EVP_PKEY_free(pub);
 		pub = NULL;
 	}
-	if ((r = ca_signer_create_file_key(dd, CA_KEY_ID_CARD_ISSUER, 2048,
+	if ((r = ca_signer_create_key(ca->signer, CA_KEY_ID_CARD_ISSUER, 2048,
 	    &pub)))
 		goto out;
 	EVP_PKEY_free(pub);
 	pub = NULL;
-	if ((r = ca_signer_open_files(dd, CA_KEYS_CA | CA_KEYS_OCSP,
-	    &ca->signer)) != JPKI_OK)
-		goto out;
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(both); i++)
 		if ((r = certify_side(ca, both[i], now)) != JPKI_OK)
 			goto out;
@@ -239,7 +241,7 @@ ca_open(struct datadir *dd, unsigned keys, struct ca **out)
 		    (r = ca_cert_read(path, &sd->ocsp_cert)))
 			goto fail;
 	}
-	if ((r = ca_signer_open_files(dd, ca->keys, &ca->signer)) != JPKI_OK)
+	if ((r = ca_signer_open(dd, ca->keys, &ca->signer)) != JPKI_OK)
 		goto fail;
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(both); i++) {
 		if ((ca->keys & CA_KEYS_CA) && (r = key_matches(ca,
@@ -334,18 +336,22 @@ card_issuer_open(struct ca *ca)
 
 	if (ca->card_issuer != NULL)
 		return JPKI_OK;
-	r = ca_signer_open_files(ca->dd, CA_KEYS_CARD_ISSUER,
-	    &ca->card_issuer);
+	r = ca_signer_open(ca->dd, CA_KEYS_CARD_ISSUER, &ca->card_issuer);
 	if (r == JPKI_OK)
 		return JPKI_OK;
 	jpki_errclear();
-	r = ca_signer_create_file_key(ca->dd, CA_KEY_ID_CARD_ISSUER, 2048, &pub);
+	if ((r = ca_signer_open(ca->dd, 0, &ca->card_issuer)) != JPKI_OK)
+		return r;
+	r = ca_signer_create_key(ca->card_issuer, CA_KEY_ID_CARD_ISSUER, 2048,
+	    &pub);
 	EVP_PKEY_free(pub);
-	if (r != JPKI_OK && r != JPKI_ERR_CONFLICT)
+	if (r == JPKI_OK)
+		return JPKI_OK;
+	ca_signer_close(&ca->card_issuer);
+	if (r != JPKI_ERR_CONFLICT)
 		return r;
 	jpki_errclear();
-	return ca_signer_open_files(ca->dd, CA_KEYS_CARD_ISSUER,
-	    &ca->card_issuer);
+	return ca_signer_open(ca->dd, CA_KEYS_CARD_ISSUER, &ca->card_issuer);
 }
 
 int

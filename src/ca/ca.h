@@ -59,6 +59,21 @@ int ca_card_issuer_sign(struct ca *ca, enum ca_sign_op op, const uint8_t *in,
     size_t len, uint8_t *sig, size_t *sig_len);
 int ca_card_issuer_public_key(struct ca *ca, EVP_PKEY **pub);
 
+/* Where a key is kept ("file PATH", or "pkcs11 module M token T id HEX")
+ * and the SHA-256 of its SubjectPublicKeyInfo: a CA's or a responder's
+ * from its certificate, the card issuer's from its key store (no PIN is
+ * asked).  No fingerprint (have_sha256 0, why says so) if the card
+ * issuer's key cannot be read.  Opens no CA key (ca_keys.c). */
+struct ca_key_info {
+	char name[48];          /* "sign-ca" */
+	char label[40];         /* "sign CA" */
+	char where[JPKI_PATH_MAX + 160];
+	int have_sha256;
+	uint8_t sha256[32];
+	char why[256];
+};
+int ca_key_info(struct ca *ca, struct ca_key_id id, struct ca_key_info *out);
+
 /* The data directory the CA was opened from. */
 struct datadir *ca_datadir(struct ca *ca);
 X509 *ca_cert(struct ca *ca, enum cert_type type);

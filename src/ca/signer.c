@@ -226,3 +226,60 @@ ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
 	return ss->signer->impl->sign(ss->sess, id, op, in, len, sig,
 	    sig_len);
 }
+
+int
+ca_signer_create_key(struct ca_signer *s, struct ca_key_id id, int bits,
+    EVP_PKEY **pub)
+{
+	int r;
+
+	*pub = NULL;
+	if ((r = key_id_check(id)) != JPKI_OK)
+		return r;
+	return s->impl->create_key(s->state, id, bits, pub);
+}
+
+int
+ca_signer_locate(struct ca_signer *s, struct ca_key_id id, char *buf,
+    size_t n)
+{
+	int r;
+
+	if ((r = key_id_check(id)) != JPKI_OK)
+		return r;
+	return s->impl->locate(s->state, id, buf, n);
+}
+
+int
+ca_key_name(struct ca_key_id id, char *buf, size_t n)
+{
+	int len;
+
+	if (id.role == CA_KEY_CARD_ISSUER)
+		len = snprintf(buf, n, "card-issuer");
+	else
+		len = snprintf(buf, n, "%s-%s", rules_cert_type_name(id.type),
+		    id.role == CA_KEY_CA ? "ca" : "ocsp");
+	if (len < 0 || (size_t)len >= n)
+		return jpki_fail(JPKI_ERR_INTERNAL, "signer: key name too long");
+	return JPKI_OK;
+}
+
+void
+ca_key_label(struct ca_key_id id, char *buf, size_t n)
+{
+	if (id.role == CA_KEY_CARD_ISSUER)
+		snprintf(buf, n, "card issuer");
+	else
+		snprintf(buf, n, "%s %s", rules_cert_type_name(id.type),
+		    id.role == CA_KEY_CA ? "CA" : "OCSP responder");
+}
+
+int
+ca_signer_open(const struct datadir *dd, unsigned keys,
+    struct ca_signer **out)
+{
+	if (ca_signer_pkcs11_used(dd))
+		return ca_signer_open_pkcs11(dd, keys, out);
+	return ca_signer_open_files(dd, keys, out);
+}

@@ -14,8 +14,9 @@
  * signatures (sha256WithRSAEncryption) and wrap them themselves (pki).
  *
  * Implementations: files in the data directory's ca/ (signer_file.c, the
- * embedded default).  A PKCS#11 token or a separate `jpki signer` process
- * is one more implementation of the same table.
+ * embedded default), or keys inside a PKCS#11 token (signer_pkcs11.c) when
+ * the data directory records one (<data>/ca/pkcs11).  A separate `jpki
+ * signer` process is one more implementation of the same table.
  *
  * Threads: a signer is opened once; each thread that signs opens its own
  * session (ca_signer_session_open) and uses it alone.
@@ -82,6 +83,14 @@ struct ca_signer_impl {
 	    const uint8_t *in, size_t len, uint8_t *sig, size_t *sig_len);
 	void (*session_close)(void *sess);
 	void (*close)(void *state);
+	/* Make a new key of `bits` for id where this implementation keeps
+	 * keys (never over an existing one) and hold it from then on: *pub
+	 * gets its public key.  (jpki init, a CA rollover.) */
+	int (*create_key)(void *state, struct ca_key_id id, int bits,
+	    EVP_PKEY **pub);
+	/* Where key id is kept, for people: "file PATH", or "pkcs11 module
+	 * M token T id HEX".  Opens nothing. */
+	int (*locate)(void *state, struct ca_key_id id, char *buf, size_t n);
 };
 
 struct ca_signer;
@@ -106,6 +115,26 @@ int ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
     enum ca_sign_op op, const uint8_t *in, size_t len, uint8_t *sig,
     size_t *sig_len);
 
+/* Make a new key for id through the signer's implementation (struct
+ * ca_signer_impl's create_key): JPKI_ERR_CONFLICT if it already has one.
+ * The signer holds it from then on. */
+int ca_signer_create_key(struct ca_signer *s, struct ca_key_id id, int bits,
+    EVP_PKEY **pub);
+/* Where key id is kept (see locate above), into buf. */
+int ca_signer_locate(struct ca_signer *s, struct ca_key_id id, char *buf,
+    size_t n);
+/* The key's name in a data directory: "sign-ca", "auth-ocsp",
+ * "card-issuer" (file names, token records and labels are made of it). */
+int ca_key_name(struct ca_key_id id, char *buf, size_t n);
+/* "sign CA", "auth OCSP responder", "card issuer" */
+void ca_key_label(struct ca_key_id id, char *buf, size_t n);
+
+/* The signer of a data directory with the keys in `keys` (CA_KEYS_*; 0:
+ * none yet, for ca_signer_create_key): a PKCS#11 token's if the data
+ * directory records one, else its files'. */
+int ca_signer_open(const struct datadir *dd, unsigned keys,
+    struct ca_signer **out);
+
 /* ---- file-held keys (signer_file.c) ------------------------------------ *
  * <data>/ca/<sign|auth>-<ca|ocsp>.key and <data>/ca/card-issuer.key, PEM,
  * mode 0600. */
@@ -117,5 +146,38 @@ int ca_signer_open_files(const struct datadir *dd, unsigned keys,
  * one); *pub gets its public key. */
 int ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
     int bits, EVP_PKEY **pub);
+
+/* ---- keys in a PKCS#11 token (signer_pkcs11.c) ------------------------- *
+ * <data>/ca/pkcs11 records the module, the token's label and each key's
+ * CKA_ID; the keys themselves are made inside the token (RSA, CKA_TOKEN,
+ * CKA_SENSITIVE, not CKA_EXTRACTABLE) and never leave it.  A signer logs
+ * in once with the user PIN (from the PIN source below) and keeps one
+ * session open for that; each ca_signer_session is a token session. */
+
+/* 1 if the data directory keeps its keys in a token. */
+int ca_signer_pkcs11_used(const struct datadir *dd);
+/* Record that dd keeps its keys in token `token` (its label) of PKCS#11
+ * module `module` (a shared object's path): the token must be there and
+ * take the user PIN.  Before any key is made (jpki init). */
+int ca_signer_pkcs11_setup(const struct datadir *dd, const char *module,
+    const char *token);
+/* Only the check: the token is there and takes the user PIN (before a data
+ * directory is made for it). */
+int ca_signer_pkcs11_check(const char *module, const char *token);
+int ca_signer_open_pkcs11(const struct datadir *dd, unsigned keys,
+    struct ca_signer **out);
+/* The public key of id from the token's public object, without logging in
+ * (no PIN): for showing fingerprints. */
+int ca_signer_pkcs11_public(const struct datadir *dd, struct ca_key_id id,
+    EVP_PKEY **pub);
+
+/* Where a token's user PIN comes from when a signer logs in: fn writes
+ * it, NUL-terminated, into pin[n] (the caller wipes it).  The default
+ * (fn NULL) reads the environment variable JPKI_HSM_PIN.  A token another
+ * signer of the process is logged in to is not asked again. */
+typedef int (*ca_token_pin_fn)(void *arg, const char *token, char *pin,
+    size_t n);
+void ca_signer_set_pin_source(ca_token_pin_fn fn, void *arg);
+#define CA_TOKEN_PIN_MAX 256
 
 #endif

@@ -24,6 +24,7 @@
 #define TYPES 3
 #define ROLES 4
 struct file_keys {
+	const struct datadir *dd;   /* where new keys are made */
 	EVP_PKEY *key[TYPES][ROLES];
 };
 
@@ -35,26 +36,13 @@ struct file_session {
 static int
 key_path(const struct datadir *dd, struct ca_key_id id, char *buf, size_t n)
 {
-	char name[32];
+	char name[64];
+	int r;
 
-	if (id.role == CA_KEY_CARD_ISSUER)
-		snprintf(name, sizeof(name), "card-issuer.key");
-	else
-		snprintf(name, sizeof(name), "%s-%s.key",
-		    rules_cert_type_name(id.type),
-		    id.role == CA_KEY_CA ? "ca" : "ocsp");
+	if ((r = ca_key_name(id, name, sizeof(name) - 4)) != JPKI_OK)
+		return r;
+	strcat(name, ".key");
 	return datadir_path(dd, DATADIR_CA_DIR, name, buf, n);
-}
-
-/* "sign CA", "auth OCSP responder", "card issuer" */
-static void
-key_label(struct ca_key_id id, char *buf, size_t n)
-{
-	if (id.role == CA_KEY_CARD_ISSUER)
-		snprintf(buf, n, "card issuer");
-	else
-		snprintf(buf, n, "%s %s", rules_cert_type_name(id.type),
-		    id.role == CA_KEY_CA ? "CA" : "OCSP responder");
 }
 
 static int
@@ -65,10 +53,19 @@ key_read(const char *path, EVP_PKEY **out)
 
 	if ((f = fopen(path, "r")) == NULL)
 		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+	/* Key ceremony basics: a key file that anyone but its owner may
+	 * read or write is refused, not opened (it may have been copied or
+	 * replaced). */
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
+		mode_t m = st.st_mode;
+
 		fclose(f);
 		return jpki_fail(JPKI_ERR_IO, "%s: a CA key must be mode 0600 "
-		    "(it is %03o)", path, (unsigned)(st.st_mode & 0777));
+		    "(it is %04o: %s%s%s%s%s by others than its owner)", path,
+		    (unsigned)(m & 07777), m & 044 ? "readable" : "",
+		    m & 044 && m & 033 ? ", " : "", m & 022 ? "writable" : "",
+		    m & 022 && m & 011 ? ", " : "", m & 011 ? "executable" :
+		    "");
 	}
 	*out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
@@ -94,7 +91,7 @@ file_public_key(void *state, struct ca_key_id id, EVP_PKEY **pub)
 	char label[40];
 	int n;
 
-	key_label(id, label, sizeof(label));
+	ca_key_label(id, label, sizeof(label));
 	if (k == NULL)
 		return jpki_fail(JPKI_ERR_NOTFOUND, "signer: the %s key is "
 		    "not loaded", label);
@@ -131,7 +128,7 @@ file_sign(void *sess, struct ca_key_id id, enum ca_sign_op op,
 	char label[40];
 	int r;
 
-	key_label(id, label, sizeof(label));
+	ca_key_label(id, label, sizeof(label));
 	if (k == NULL)
 		return jpki_fail(JPKI_ERR_REFUSED, "%s: this process holds "
 		    "no such key", label);
@@ -164,6 +161,41 @@ file_close(void *state)
 	free(fk);
 }
 
+static int
+file_create_key(void *state, struct ca_key_id id, int bits, EVP_PKEY **pub)
+{
+	struct file_keys *fk = state;
+	char path[JPKI_PATH_MAX];
+	EVP_PKEY *key;
+	int r;
+
+	*pub = NULL;
+	if ((r = key_path(fk->dd, id, path, sizeof(path))) != JPKI_OK)
+		return r;
+	if ((key = EVP_RSA_gen((unsigned int)bits)) == NULL)
+		return jpki_fail(JPKI_ERR_CRYPTO, "RSA-%d key generation failed",
+		    bits);
+	if ((r = ca_pem_write(path, 0600, key_writer, key)) != JPKI_OK) {
+		EVP_PKEY_free(key);
+		return r;
+	}
+	EVP_PKEY_free(fk->key[id.type][id.role]);
+	fk->key[id.type][id.role] = key;
+	return file_public_key(fk, id, pub);
+}
+
+static int
+file_locate(void *state, struct ca_key_id id, char *buf, size_t n)
+{
+	struct file_keys *fk = state;
+	char path[JPKI_PATH_MAX];
+	int r;
+
+	if ((r = key_path(fk->dd, id, path, sizeof(path))) != JPKI_OK)
+		return r;
+	return jpki_path(buf, n, "file %s", path);
+}
+
 static const struct ca_signer_impl file_impl = {
 	.name = "file",
 	.public_key = file_public_key,
@@ -171,6 +203,8 @@ static const struct ca_signer_impl file_impl = {
 	.sign = file_sign,
 	.session_close = file_session_close,
 	.close = file_close,
+	.create_key = file_create_key,
+	.locate = file_locate,
 };
 
 int
@@ -185,6 +219,7 @@ ca_signer_open_files(const struct datadir *dd, unsigned keys,
 	*out = NULL;
 	if ((fk = calloc(1, sizeof(*fk))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	fk->dd = dd;
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(types); i++) {
 		for (int role = CA_KEY_CA; role <= CA_KEY_OCSP; role++) {
 			struct ca_key_id id = {types[i], (enum ca_key_role)role};
@@ -215,22 +250,11 @@ int
 ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
     int bits, EVP_PKEY **pub)
 {
-	char path[JPKI_PATH_MAX];
-	EVP_PKEY *key;
+	struct file_keys one = {0};
 	int r;
 
-	*pub = NULL;
-	if ((r = key_path(dd, id, path, sizeof(path))) != JPKI_OK)
-		return r;
-	if ((key = EVP_RSA_gen((unsigned int)bits)) == NULL)
-		return jpki_fail(JPKI_ERR_CRYPTO, "RSA-%d key generation failed",
-		    bits);
-	if ((r = ca_pem_write(path, 0600, key_writer, key)) == JPKI_OK) {
-		struct file_keys one = {0};
-
-		one.key[id.type][id.role] = key;
-		r = file_public_key(&one, id, pub);
-	}
-	EVP_PKEY_free(key);
+	one.dd = dd;
+	r = file_create_key(&one, id, bits, pub);
+	EVP_PKEY_free(one.key[id.type][id.role]);
 	return r;
 }

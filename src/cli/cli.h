@@ -163,6 +163,10 @@ void cli_out_dir_discard(const char *dir, int made);
  * JPKI_ERR_USAGE when neither is available.  The caller wipes buf. */
 int cli_read_secret(const char *env, const char *prompt, char *buf, size_t n);
 
+/* Where the PKCS#11 token's user PIN comes from (cli_hsm.c): `file`
+ * (--pin-file, may be NULL), $JPKI_HSM_PIN, $JPKI_HSM_PIN_FILE, a prompt. */
+void cli_hsm_pin_source(const char *file);
+
 /* Print a JSON value (and a newline) to stdout and release it. */
 void cli_print_json(json_t *v);
 

@@ -52,11 +52,64 @@ cert_summary(X509 *x)
 	return o;
 }
 
+/* Key ceremony basics: where each key is and its fingerprint (the
+ * SHA-256 of its SubjectPublicKeyInfo), an array under "keys". */
+static int
+show_keys(struct cli_env *e, json_t *o)
+{
+	static const struct ca_key_id ids[] = {
+	    {CERT_SIGN, CA_KEY_CA}, {CERT_SIGN, CA_KEY_OCSP},
+	    {CERT_AUTH, CA_KEY_CA}, {CERT_AUTH, CA_KEY_OCSP},
+	    CA_KEY_ID_CARD_ISSUER,
+	};
+	json_t *keys = json_array();
+	struct ca_key_info ki;
+	char fp[65];
+	int r;
+
+	json_object_set_new(o, "keys", keys);
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(ids); i++) {
+		json_t *k;
+
+		if ((r = ca_key_info(e->ca, ids[i], &ki)) != JPKI_OK)
+			return r;
+		for (size_t j = 0; j < 32; j++)
+			snprintf(fp + 2 * j, 3, "%02X", ki.sha256[j]);
+		k = json_pack("{s:s, s:s, s:s}", "key", ki.name, "label",
+		    ki.label, "location", ki.where);
+		json_object_set_new(k, "spki_sha256", ki.have_sha256 ?
+		    json_string(fp) : json_null());
+		if (!ki.have_sha256)
+			json_object_set_new(k, "why", json_string(ki.why));
+		json_array_append_new(keys, k);
+	}
+	return JPKI_OK;
+}
+
+static void
+print_keys(json_t *o)
+{
+	json_t *k;
+	size_t i;
+
+	printf("keys\n");
+	json_array_foreach(json_object_get(o, "keys"), i, k) {
+		json_t *fp = json_object_get(k, "spki_sha256");
+
+		printf("  %-20s %s\n  %-20s SPKI SHA-256 %s\n",
+		    json_string_value(json_object_get(k, "label")),
+		    json_string_value(json_object_get(k, "location")), "",
+		    json_is_string(fp) ? json_string_value(fp) :
+		    json_string_value(json_object_get(k, "why")));
+	}
+}
+
 static int
 cmd_show(struct cli_env *e, struct args *a)
 {
 	json_t *o = json_object();
 	const enum cert_type types[] = {CERT_SIGN, CERT_AUTH};
+	int r;
 
 	for (size_t i = 0; i < 2; i++) {
 		json_t *side = cert_summary(ca_cert(e->ca, types[i]));
@@ -69,6 +122,10 @@ cmd_show(struct cli_env *e, struct args *a)
 	    json_string(datadir_config(e->dd)->municipality));
 	json_object_set_new(o, "policy", json_string(
 	    datadir_config(e->dd)->test_policy ? "test" : "production"));
+	if ((r = show_keys(e, o)) != JPKI_OK) {
+		json_decref(o);
+		return r;
+	}
 	if (a->json) {
 		cli_print_json(o);
 		return JPKI_OK;
@@ -85,6 +142,7 @@ cmd_show(struct cli_env *e, struct args *a)
 		    json_string_value(json_object_get(s, "not_after")),
 		    json_string_value(json_object_get(s, "sha256")));
 	}
+	print_keys(o);
 	json_decref(o);
 	return JPKI_OK;
 }

@@ -1,7 +1,9 @@
 /*
  * cli_init.c: `jpki init` creates a data directory: the config (with this
  * deployment's municipality), the store with the municipality table, the
- * signing and authentication CAs and their OCSP responders.
+ * signing and authentication CAs and their OCSP responders.  With
+ * --pkcs11 MODULE --token LABEL their keys are made inside that token and
+ * the data directory records only where they are (ca/pkcs11).
  */
 #include "cli/cli.h"
 #include "ca/ca.h"
@@ -13,13 +15,16 @@
 
 static const char usage_text[] =
     "usage: jpki init [--data DIR] [--municipality CODE] [--key-bits N]\n"
-    "                 [--production-policy] [--base-url URL] [--json]\n";
+    "                 [--production-policy] [--base-url URL] [--json]\n"
+    "                 [--pkcs11 MODULE.so --token LABEL [--pin-file FILE]]\n"
+    "the token's user PIN: --pin-file, else JPKI_HSM_PIN, else a prompt\n";
 
 int
 cli_init(int argc, char **argv)
 {
 	struct datadir_init_options o;
-	const char *data = NULL;
+	const char *data = NULL, *module = NULL, *token = NULL;
+	const char *pin_file = NULL;
 	struct datadir *dd = NULL;
 	const struct jpki_config *cfg;
 	long long bits = 0;
@@ -29,6 +34,9 @@ cli_init(int argc, char **argv)
 	    {"key-bits", CLI_POSITIVE, .number = &bits},
 	    {"production-policy", CLI_FLAG, .flag = &o.production_policy},
 	    {"base-url", CLI_VALUE, .value = &o.base_url},
+	    {"pkcs11", CLI_VALUE, .value = &module},
+	    {"token", CLI_VALUE, .value = &token},
+	    {"pin-file", CLI_VALUE, .value = &pin_file},
 	};
 	struct cli_command cmd = {.usage = usage_text, .opts = opts,
 	    .nopts = JPKI_ARRAY_LEN(opts), .data = &data, .json = &json};
@@ -36,24 +44,39 @@ cli_init(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
 		return r;
+	if ((module == NULL) != (token == NULL) ||
+	    (pin_file != NULL && module == NULL))
+		return cli_usage("init: --pkcs11 MODULE.so and --token LABEL "
+		    "go together (and --pin-file with them)");
 	/* datadir_create() holds the rule (2048 to 4096 bits). */
 	o.key_bits = bits > INT_MAX ? INT_MAX : (int)bits;
 	data = cli_data_dir(data);
+	/* A token that is not there or refuses the PIN stops init before
+	 * anything is made. */
+	if (module != NULL) {
+		cli_hsm_pin_source(pin_file);
+		if ((r = ca_signer_pkcs11_check(module, token)) != JPKI_OK)
+			return cli_report(r);
+	}
 	if ((r = datadir_create(data, &o, &dd)) != JPKI_OK)
 		return cli_report(r);
-	if ((r = ca_create(dd)) != JPKI_OK ||
+	if (module != NULL)
+		r = ca_signer_pkcs11_setup(dd, module, token);
+	if (r != JPKI_OK || (r = ca_create(dd)) != JPKI_OK ||
 	    (r = datadir_create_finish(dd)) != JPKI_OK) {
 		datadir_close(&dd);
 		return cli_report(r);
 	}
 	cfg = datadir_config(dd);
 	if (json) {
-		cli_print_json(json_pack("{s:s, s:s, s:s}", "data", data,
+		cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "data", data,
 		    "municipality", cfg->municipality, "policy",
-		    cfg->test_policy ? "test" : "production"));
+		    cfg->test_policy ? "test" : "production", "keys",
+		    module ? "pkcs11" : "file"));
 	} else {
-		printf("initialised %s (municipality %s, %s policy)\n", data,
-		    cfg->municipality, cfg->test_policy ? "test" : "production");
+		printf("initialised %s (municipality %s, %s policy, keys %s)\n",
+		    data, cfg->municipality, cfg->test_policy ? "test" :
+		    "production", module ? "in PKCS#11 token" : "in files");
 	}
 	datadir_close(&dd);
 	return 0;

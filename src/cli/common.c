@@ -256,6 +256,7 @@ cli_open(const char *data, unsigned what, struct cli_env *env)
 	int r;
 
 	memset(env, 0, sizeof(*env));
+	cli_hsm_pin_source(NULL);
 	if ((r = datadir_open(cli_data_dir(data), (what & CLI_WRITE) ?
 	    DATADIR_READ_WRITE : DATADIR_READ_ONLY, &env->dd)) != JPKI_OK) {
 		char msg[512];

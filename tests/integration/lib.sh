@@ -210,10 +210,68 @@ pubkey() {
 	echo "$k.pub.pem"
 }
 
-# init_data: `jpki init` into $DATA.
+# Keys in a PKCS#11 token.  With JPKI_TEST_PKCS11=1 (the *_pkcs11 ctest
+# entries) init_args makes a fresh SoftHSM2 token in $TMP (its own
+# SOFTHSM2_CONF, so no system token is touched), exports its user PIN as
+# JPKI_HSM_PIN for every later jpki, and sets INIT_ARGS to what makes
+# `jpki init` keep every key there; without it INIT_ARGS is empty (files).
+HSM_MODULE=${JPKI_HSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+HSM_TOKEN=jpki-test
+INIT_ARGS=()
+init_args() {
+	INIT_ARGS=()
+	[ "${JPKI_TEST_PKCS11:-0}" = 1 ] || return 0
+	command -v softhsm2-util >/dev/null 2>&1 || fail "softhsm2-util (softhsm2) is needed"
+	[ -f "$HSM_MODULE" ] || fail "no PKCS#11 module $HSM_MODULE (softhsm2)"
+	mkdir -p "$TMP/softhsm/tokens"
+	printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+		"$TMP/softhsm/tokens" >"$TMP/softhsm/softhsm2.conf"
+	export SOFTHSM2_CONF=$TMP/softhsm/softhsm2.conf
+	export JPKI_HSM_PIN=31415926
+	softhsm2-util --init-token --free --label "$HSM_TOKEN" --pin "$JPKI_HSM_PIN" \
+		--so-pin 27182818 >/dev/null || fail "softhsm2-util --init-token failed"
+	INIT_ARGS=(--pkcs11 "$HSM_MODULE" --token "$HSM_TOKEN")
+}
+
+# expect_keys_in_token: after a PKCS#11 init, no private key is in the data
+# directory (no key file, no PEM private key in any file), the data
+# directory records the token, and the token itself says each of the five
+# keys is sensitive and was never extractable (p11_probe reads the private
+# exponent and must be refused; pkcs11-tool, where present, agrees).
+expect_keys_in_token() {
+	[ "${JPKI_TEST_PKCS11:-0}" = 1 ] || return 0
+	local f n
+	[ -f "$DATA/ca/pkcs11" ] || fail "no $DATA/ca/pkcs11 record"
+	for f in "$DATA"/ca/*; do
+		case $(basename "$f") in
+		*.pem | pkcs11) ;;
+		*) fail "a file other than certificates and the token record in $DATA/ca: $f" ;;
+		esac
+	done
+	! grep -rlq 'PRIVATE KEY' "$DATA" || fail "a PEM private key in $DATA: $(grep -rl 'PRIVATE KEY' "$DATA")"
+	"$JPKI_BUILD/p11_probe" "$HSM_MODULE" "$HSM_TOKEN" >"$TMP/probe.out" 2>&1 ||
+		fail "the token gives a key out, or cannot be asked: $(cat "$TMP/probe.out")"
+	n=$(grep -c ' kept-in$' "$TMP/probe.out")
+	[ "$n" -eq 5 ] || fail "expected the 5 keys in the token, found $n: $(cat "$TMP/probe.out")"
+	for f in $(sed -n 's/^key [a-z-]* = //p' "$DATA/ca/pkcs11"); do
+		grep -q "^$f openjpki " "$TMP/probe.out" || fail "recorded key id $f is not in the token"
+	done
+	if command -v pkcs11-tool >/dev/null 2>&1; then
+		pkcs11-tool --module "$HSM_MODULE" --token-label "$HSM_TOKEN" --login \
+			--pin "$JPKI_HSM_PIN" --list-objects --type privkey >"$TMP/p11tool.out" 2>&1 ||
+			fail "pkcs11-tool --list-objects: $(cat "$TMP/p11tool.out")"
+		n=$(grep -c 'Access: *sensitive, always sensitive, never extractable' "$TMP/p11tool.out" || true)
+		[ "$n" -eq 5 ] || fail "pkcs11-tool shows $n never-extractable keys, expected 5: $(cat "$TMP/p11tool.out")"
+	fi
+}
+
+# init_data: `jpki init` into $DATA (keys in a fresh token with
+# JPKI_TEST_PKCS11=1).
 init_data() {
-	ok init --data "$DATA"
+	init_args
+	ok init --data "$DATA" "${INIT_ARGS[@]}"
 	[ -f "$DATA/jpki.db" ] || fail "jpki init made no $DATA/jpki.db"
+	expect_keys_in_token
 }
 
 # add_resident NUMBER "SURNAME GIVEN" ADDRESS BIRTH GENDER: add and print

@@ -342,7 +342,7 @@ for g in $groups; do
 		done
 	done
 	# The other way round: what the usage text names, the completion offers.
-	for o in $("$JPKI" "$g" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+	for o in $("$JPKI" "$g" --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
 		case " $offered_in_group " in
 		*" $o "*) ;;
 		*) fail "jpki $g --help names $o; the completion never offers it" ;;

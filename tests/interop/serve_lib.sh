@@ -40,7 +40,9 @@ start_server() {
 serve_init() {
 	PORT=$(free_port)
 	BASE=http://127.0.0.1:$PORT
-	ok init --data "$DATA" --base-url "$BASE"
+	init_args
+	ok init --data "$DATA" --base-url "$BASE" "${INIT_ARGS[@]}"
+	expect_keys_in_token
 	ok ca export --out "$TMP/ca"
 	SIGN_CA=$TMP/ca/sign-ca.pem
 	AUTH_CA=$TMP/ca/auth-ca.pem
