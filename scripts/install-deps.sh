@@ -7,7 +7,7 @@ set -eu
 build_pkgs="build-essential cmake pkg-config libssl-dev libsqlite3-dev libjansson-dev
 libmicrohttpd-dev libsodium-dev libpcsclite-dev libpq-dev openssl sqlite3
 libcairo2-dev libpango1.0-dev fonts-noto-cjk"
-test_pkgs="clang libclang-rt-14-dev gnutls-bin pcscd vsmartcard-vpcd opensc opensc-pkcs11
+test_pkgs="clang libclang-rt-14-dev gnutls-bin pcscd vsmartcard-vpcd opensc opensc-pkcs11 postgresql xxd
 pcsc-tools procps poppler-utils python3 groff-base curl prometheus"
 
 case "${1:-all}" in

@@ -13,7 +13,8 @@
 
 static const char usage_text[] =
     "usage: jpki init [--data DIR] [--municipality CODE] [--key-bits N]\n"
-    "                 [--production-policy] [--base-url URL] [--json]\n";
+    "                 [--production-policy] [--base-url URL]\n"
+    "                 [--database URL] [--json]\n";
 
 int
 cli_init(int argc, char **argv)
@@ -29,6 +30,7 @@ cli_init(int argc, char **argv)
 	    {"key-bits", CLI_POSITIVE, .number = &bits},
 	    {"production-policy", CLI_FLAG, .flag = &o.production_policy},
 	    {"base-url", CLI_VALUE, .value = &o.base_url},
+	    {"database", CLI_VALUE, .value = &o.database},
 	};
 	struct cli_command cmd = {.usage = usage_text, .opts = opts,
 	    .nopts = JPKI_ARRAY_LEN(opts), .data = &data, .json = &json};
@@ -36,6 +38,10 @@ cli_init(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
 		return r;
+	/* The database: --database, else JPKI_DATABASE, else SQLite in the
+	 * directory.  Recorded in the config; later commands read it there. */
+	if (o.database == NULL)
+		o.database = getenv("JPKI_DATABASE");
 	/* datadir_create() holds the rule (2048 to 4096 bits). */
 	o.key_bits = bits > INT_MAX ? INT_MAX : (int)bits;
 	data = cli_data_dir(data);
