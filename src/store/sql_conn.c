@@ -63,6 +63,9 @@ store_sql_open(const char *url, const struct store_open_options *o,
 	s->dialect = drv->dialect;
 	if ((r = drv->open(where, o, &s->db)) != JPKI_OK)
 		goto fail;
+	if (o->version_before != NULL &&
+	    (r = store_sql_schema_version(s, o->version_before)) != JPKI_OK)
+		goto fail;
 	r = o->read_only ? store_sql_schema_is_current(s, where) :
 	    store_sql_migrate(s, where);
 	if (r != JPKI_OK)
@@ -72,6 +75,12 @@ store_sql_open(const char *url, const struct store_open_options *o,
 fail:
 	store_sql_close(s);
 	return r;
+}
+
+const char *
+store_sql_database_name(const void *impl)
+{
+	return ((const struct sql_store *)impl)->db->drv->name;
 }
 
 /* ---- connection settings ---- */

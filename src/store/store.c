@@ -41,17 +41,32 @@ open_url(const char *url, const struct store_open_options *o,
 int
 store_open(const char *url, struct store **out)
 {
-	const struct store_open_options o = {0, STORE_BUSY_TIMEOUT_MS};
+	const struct store_open_options o = {0, STORE_BUSY_TIMEOUT_MS, NULL};
 
 	return open_url(url, &o, out);
 }
 
+int
+store_open_migrating(const char *url, int *before, struct store **out)
+{
+	const struct store_open_options o = {0, STORE_BUSY_TIMEOUT_MS, before};
+
+	return open_url(url, &o, out);
+}
+
+const char *
+store_database_name(const struct store *s)
+{
+	return store_sql_database_name(s->impl);
+}
+
 static int
 open_datadir(const char *dir, const struct jpki_config *c, int read_only,
-    struct store **out)
+    int *before, struct store **out)
 {
 	const struct store_open_options o = {read_only,
-	    c->busy_timeout_ms > 0 ? c->busy_timeout_ms : STORE_BUSY_TIMEOUT_MS};
+	    c->busy_timeout_ms > 0 ? c->busy_timeout_ms : STORE_BUSY_TIMEOUT_MS,
+	    before};
 	const char *db = c->database;
 	char url[JPKI_PATH_MAX + 16];
 
@@ -71,14 +86,21 @@ int
 store_open_datadir(const char *dir, const struct jpki_config *c,
     struct store **out)
 {
-	return open_datadir(dir, c, 0, out);
+	return open_datadir(dir, c, 0, NULL, out);
+}
+
+int
+store_open_datadir_migrating(const char *dir, const struct jpki_config *c,
+    int *before, struct store **out)
+{
+	return open_datadir(dir, c, 0, before, out);
 }
 
 int
 store_open_readonly(const char *dir, const struct jpki_config *c,
     struct store **out)
 {
-	return open_datadir(dir, c, 1, out);
+	return open_datadir(dir, c, 1, NULL, out);
 }
 
 void

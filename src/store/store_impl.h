@@ -14,6 +14,7 @@
 struct store_open_options {
 	int read_only;         /* no migrations, no writes (store_open_readonly) */
 	long busy_timeout_ms;  /* how long to wait for another writer */
+	int *version_before;   /* if set: the schema version before migrating */
 };
 
 #define STORE_BUSY_TIMEOUT_MS_DEFAULT 30000L
@@ -52,5 +53,7 @@ struct store {
 };
 
 extern const struct store_ops store_sql_ops;
+/* "SQLite" or "PostgreSQL" (sql_conn.c). */
+const char *store_sql_database_name(const void *impl);
 
 #endif
