@@ -23,7 +23,8 @@ BUILD := build-asan
 CMAKE_FLAGS := -DSANITIZE=ON -DCMAKE_C_COMPILER=clang -DJPKI_TEST_HOOKS=ON
 else
 BUILD := build
-CMAKE_FLAGS := -DJPKI_TEST_HOOKS=ON
+# The plain build also runs the shell tests on PostgreSQL (name@pg).
+CMAKE_FLAGS := -DJPKI_TEST_HOOKS=ON -DJPKI_TEST_POSTGRESQL=ON
 endif
 RELEASE := build-release
 

@@ -11,7 +11,8 @@ libp11-kit-dev"
 test_pkgs="clang libclang-rt-14-dev gnutls-bin pcscd vsmartcard-vpcd opensc opensc-pkcs11
 pcsc-tools procps poppler-utils python3 groff-base curl prometheus
 libopenjp2-tools
-softhsm2"
+softhsm2
+postgresql xxd"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;

@@ -27,6 +27,7 @@ int cli_resident(int argc, char **argv);
 int cli_ca(int argc, char **argv);
 int cli_cert(int argc, char **argv);
 int cli_audit(int argc, char **argv);
+int cli_store(int argc, char **argv);
 int cli_crl(int argc, char **argv);
 int cli_ocsp(int argc, char **argv);
 int cli_serve(int argc, char **argv);

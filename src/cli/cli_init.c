@@ -16,6 +16,7 @@
 static const char usage_text[] =
     "usage: jpki init [--data DIR] [--municipality CODE] [--key-bits N]\n"
     "                 [--production-policy] [--base-url URL] [--json]\n"
+    "                 [--database URL]\n"
     "                 [--pkcs11 MODULE.so --token LABEL [--pin-file FILE]]\n"
     "the token's user PIN: --pin-file, else JPKI_HSM_PIN, else a prompt\n";
 
@@ -37,6 +38,7 @@ cli_init(int argc, char **argv)
 	    {"pkcs11", CLI_VALUE, .value = &module},
 	    {"token", CLI_VALUE, .value = &token},
 	    {"pin-file", CLI_VALUE, .value = &pin_file},
+	    {"database", CLI_VALUE, .value = &o.database},
 	};
 	struct cli_command cmd = {.usage = usage_text, .opts = opts,
 	    .nopts = JPKI_ARRAY_LEN(opts), .data = &data, .json = &json};
@@ -48,6 +50,10 @@ cli_init(int argc, char **argv)
 	    (pin_file != NULL && module == NULL))
 		return cli_usage("init: --pkcs11 MODULE.so and --token LABEL "
 		    "go together (and --pin-file with them)");
+	/* The database: --database, else JPKI_DATABASE, else SQLite in the
+	 * directory.  Recorded in the config; later commands read it there. */
+	if (o.database == NULL)
+		o.database = getenv("JPKI_DATABASE");
 	/* datadir_create() holds the rule (2048 to 4096 bits). */
 	o.key_bits = bits > INT_MAX ? INT_MAX : (int)bits;
 	data = cli_data_dir(data);

@@ -29,6 +29,7 @@ static const struct {
     {"serve", cli_serve, "HTTP for relying parties: CA certificates, CRLs, "
 	"OCSP", NULL},
     {"audit", cli_audit, "the audit log", "verify list"},
+    {"store", cli_store, "the store's schema and database", "migrate copy"},
 #ifndef JPKI_WITHOUT_card
     {"card", cli_card, "the card",
 	"new status certs change-pin info face sign attach"},

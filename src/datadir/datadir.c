@@ -81,6 +81,12 @@ config_from_options(const struct datadir_init_options *o,
 	}
 	if (o->production_policy)
 		c->test_policy = 0;
+	if (o->database != NULL && *o->database != '\0') {
+		if (strlen(o->database) >= sizeof(c->database))
+			return jpki_fail(JPKI_ERR_INPUT, "database: URL longer "
+			    "than %zu bytes", sizeof(c->database) - 1);
+		snprintf(c->database, sizeof(c->database), "%s", o->database);
+	}
 	if (o->base_url != NULL) {
 		if (strncmp(o->base_url, "http://", 7) != 0 ||
 		    strlen(o->base_url) >= sizeof(c->base_url) - 64)
@@ -170,6 +176,24 @@ refuse_earlier_deployment(const struct datadir *dd)
 	return JPKI_OK;
 }
 
+/* A database server is shared: a database that already holds a
+ * deployment (any audit entry) is another directory's store. */
+static int
+refuse_used_database(const struct datadir *dd)
+{
+	long n = 0;
+	int r;
+
+	if ((r = store_audit_count(dd->store, &n)) != JPKI_OK)
+		return r;
+	if (n > 0)
+		return jpki_fail(JPKI_ERR_CONFLICT, "database %s already holds "
+		    "a JPKI store (%ld audit entries): refusing to initialise "
+		    "over it; a second server on it needs a copy of its data "
+		    "directory, not a new one", dd->config.database, n);
+	return JPKI_OK;
+}
+
 int
 datadir_create(const char *dir, const struct datadir_init_options *o,
     struct datadir **out)
@@ -193,6 +217,7 @@ datadir_create(const char *dir, const struct datadir_init_options *o,
 		    (r = make_dir(path)))
 			goto fail;
 	if ((r = store_open_datadir(dd->root, &dd->config, &dd->store)) ||
+	    (r = refuse_used_database(dd)) ||
 	    (r = load_municipalities(dd->store, dd->config.municipality)))
 		goto fail;
 	/* The card issuer master key: counter operations on cards prove it

@@ -50,6 +50,7 @@ struct datadir_init_options {
 	int key_bits;               /* 0: the config default (2048) */
 	int production_policy;      /* 1: production policy OIDs */
 	const char *base_url;       /* NULL: default */
+	const char *database;       /* NULL: SQLite in the directory */
 };
 
 /* Create a data directory: check the options, make the directories, the

@@ -1,9 +1,9 @@
 /*
- * store.c: the public store interface.  Opening picks the implementation
- * from the database URL's scheme; every query dispatches through its
- * struct store_ops (store_impl.h, store_ops.def), refusing writes on a
- * store opened read-only.  Also what every implementation shares: the
- * audit chain and revocation reason names.
+ * store.c: the public store interface.  Every query dispatches through
+ * a struct store_ops (store_impl.h, store_ops.def), refusing writes on a
+ * store opened read-only; the SQL implementation (sql_*.c) picks the
+ * database driver from the URL's scheme (db.h).  Also what every
+ * database shares: the audit chain and revocation reason names.
  */
 #include "store/store_impl.h"
 
@@ -15,38 +15,17 @@
 
 /* ---- opening ---- */
 
-/* The databases, by URL scheme; a URL with none of these schemes is a
- * SQLite path.  A database not in this build has no ops. */
-static const struct store_backend {
-	const char *scheme;
-	const char *name;
-	const struct store_ops *ops;
-} backends[] = {
-    {"sqlite:", "SQLite", &store_sqlite_ops},
-    {"postgresql:", "PostgreSQL", NULL},
-    {"postgres:", "PostgreSQL", NULL},
-};
-
 static int
 open_url(const char *url, const struct store_open_options *o,
     struct store **out)
 {
-	const struct store_ops *ops = &store_sqlite_ops;
+	const struct store_ops *ops = &store_sql_ops;
 	struct store *s;
 	int r;
 
 	*out = NULL;
 	if (url == NULL || *url == '\0')
 		return jpki_fail(JPKI_ERR_INPUT, "store: empty database URL");
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(backends); i++) {
-		if (strncmp(url, backends[i].scheme,
-		    strlen(backends[i].scheme)) != 0)
-			continue;
-		if ((ops = backends[i].ops) == NULL)
-			return jpki_fail(JPKI_ERR_INPUT, "store: %s is not in "
-			    "this build (database = %s)", backends[i].name, url);
-		break;
-	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	s->ops = ops;
@@ -62,17 +41,32 @@ open_url(const char *url, const struct store_open_options *o,
 int
 store_open(const char *url, struct store **out)
 {
-	const struct store_open_options o = {0, STORE_BUSY_TIMEOUT_MS};
+	const struct store_open_options o = {0, STORE_BUSY_TIMEOUT_MS, NULL};
 
 	return open_url(url, &o, out);
 }
 
+int
+store_open_migrating(const char *url, int *before, struct store **out)
+{
+	const struct store_open_options o = {0, STORE_BUSY_TIMEOUT_MS, before};
+
+	return open_url(url, &o, out);
+}
+
+const char *
+store_database_name(const struct store *s)
+{
+	return store_sql_database_name(s->impl);
+}
+
 static int
 open_datadir(const char *dir, const struct jpki_config *c, int read_only,
-    struct store **out)
+    int *before, struct store **out)
 {
 	const struct store_open_options o = {read_only,
-	    c->busy_timeout_ms > 0 ? c->busy_timeout_ms : STORE_BUSY_TIMEOUT_MS};
+	    c->busy_timeout_ms > 0 ? c->busy_timeout_ms : STORE_BUSY_TIMEOUT_MS,
+	    before};
 	const char *db = c->database;
 	char url[JPKI_PATH_MAX + 16];
 
@@ -92,14 +86,21 @@ int
 store_open_datadir(const char *dir, const struct jpki_config *c,
     struct store **out)
 {
-	return open_datadir(dir, c, 0, out);
+	return open_datadir(dir, c, 0, NULL, out);
+}
+
+int
+store_open_datadir_migrating(const char *dir, const struct jpki_config *c,
+    int *before, struct store **out)
+{
+	return open_datadir(dir, c, 0, before, out);
 }
 
 int
 store_open_readonly(const char *dir, const struct jpki_config *c,
     struct store **out)
 {
-	return open_datadir(dir, c, 1, out);
+	return open_datadir(dir, c, 1, NULL, out);
 }
 
 void

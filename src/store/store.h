@@ -39,10 +39,13 @@ struct jpki_config;
 /* How long a connection waits for another writer by default (ms). */
 #define STORE_BUSY_TIMEOUT_MS 30000
 
-/* url: "sqlite:PATH", a plain path (SQLite), or "postgresql://..." (not in
- * this build: refused with a clear message). Creates and migrates; waits
- * STORE_BUSY_TIMEOUT_MS for other writers. */
+/* url: "sqlite:PATH", a plain path (SQLite), or "postgresql://..." /
+ * "postgres://..." (a libpq connection URI).  Creates (SQLite) and
+ * migrates; waits STORE_BUSY_TIMEOUT_MS for other writers. */
 int store_open(const char *url, struct store **out);
+/* The same, reporting the schema version the database had before this
+ * open migrated it (0: a new database) in *before. */
+int store_open_migrating(const char *url, int *before, struct store **out);
 /* The store named by a data directory's config (its database URL, a
  * relative SQLite path taken from dir, and its busy timeout): read-write,
  * creating and migrating like store_open(). */
@@ -57,10 +60,37 @@ int store_open_datadir(const char *dir, const struct jpki_config *c,
  * snapshot (it takes no write lock). */
 int store_open_readonly(const char *dir, const struct jpki_config *c,
     struct store **out);
+/* store_open_datadir(), reporting the schema version the database had
+ * before this open migrated it in *before (`jpki store migrate`). */
+int store_open_datadir_migrating(const char *dir, const struct jpki_config *c,
+    int *before, struct store **out);
 void store_close(struct store **s);
 /* Durability: 1 = fsync on every commit (default), 0 = the OS decides. */
 int store_set_durable(struct store *s, int durable);
 int store_schema_version(struct store *s, int *out);
+/* The name of the database a store is on: "SQLite" or "PostgreSQL". */
+const char *store_database_name(const struct store *s);
+
+/* Copy every record of one store into another, empty one (both opened
+ * read-write, so both at this program's schema), in one transaction of
+ * the destination: the same rows, ids and audit chain, between any two
+ * databases (SQLite to PostgreSQL and back).  Then verified: the same
+ * number of rows in every table, the destination's audit chain intact
+ * and ending in the source's last hash.  A destination that holds
+ * anything is refused (JPKI_ERR_CONFLICT) and left as it was. */
+struct store_copy_table {
+	const char *name;
+	long rows;
+};
+#define STORE_COPY_TABLES_MAX 48
+struct store_copy_report {
+	struct store_copy_table table[STORE_COPY_TABLES_MAX];
+	size_t ntables;
+	long rows;             /* all tables */
+	long audit_entries;    /* verified on the destination */
+};
+int store_copy(struct store *from, struct store *to,
+    struct store_copy_report *report);
 
 int store_begin(struct store *s);
 int store_commit(struct store *s);

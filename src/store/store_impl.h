@@ -1,9 +1,9 @@
 /*
  * store_impl.h: private to the store module.  A struct store dispatches
- * through a struct store_ops, one per database (SQLite today; PostgreSQL
- * is another table), chosen at open time from the database URL's scheme
- * (store.c).  Its members are the connection's life, written out below,
- * and one member per query in store_ops.def.
+ * through a struct store_ops: the connection's life, written out below,
+ * and one member per query in store_ops.def.  Its implementation is the
+ * SQL one (sql_*.c), the same queries for SQLite and PostgreSQL over a
+ * driver per database (db.h), chosen at open time from the URL's scheme.
  */
 #ifndef JPKI_STORE_IMPL_H
 #define JPKI_STORE_IMPL_H
@@ -14,6 +14,7 @@
 struct store_open_options {
 	int read_only;         /* no migrations, no writes (store_open_readonly) */
 	long busy_timeout_ms;  /* how long to wait for another writer */
+	int *version_before;   /* if set: the schema version before migrating */
 };
 
 #define STORE_BUSY_TIMEOUT_MS_DEFAULT 30000L
@@ -51,6 +52,8 @@ struct store {
 	int read_only;
 };
 
-extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_sql_ops;
+/* "SQLite" or "PostgreSQL" (sql_conn.c). */
+const char *store_sql_database_name(const void *impl);
 
 #endif

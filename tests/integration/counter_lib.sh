@@ -11,7 +11,7 @@ CLERK=clerk-sato
 # -DJPKI_TEST_HOOKS=ON: the crash points it kills the process at exist only
 # in test builds.
 need_test_hooks() {
-	if ! grep -qa JPKI_COUNTER_CRASH "$JPKI"; then
+	if ! grep -qa JPKI_COUNTER_CRASH "${JPKI_REAL:-$JPKI}"; then
 		printf '%s: SKIP: %s has no test hooks (configure with -DJPKI_TEST_HOOKS=ON)\n' \
 			"$TEST_NAME" "$JPKI"
 		exit 77
@@ -102,7 +102,7 @@ card_status() {
 
 # sql QUERY: one value from the store.
 sql() {
-	sqlite3 "$DATA/jpki.db" "$1"
+	db_sql "$1"
 }
 
 # verify_on_card CARD sign|auth: the certificate on the card chains to the

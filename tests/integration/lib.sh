@@ -270,8 +270,35 @@ expect_keys_in_token() {
 init_data() {
 	init_args
 	ok init --data "$DATA" "${INIT_ARGS[@]}"
-	[ -f "$DATA/jpki.db" ] || fail "jpki init made no $DATA/jpki.db"
+	[ -f "$DATA/config" ] || fail "jpki init made no $DATA/config"
+	if [ "$(db_url)" = sqlite:jpki.db ]; then
+		[ -f "$DATA/jpki.db" ] || fail "jpki init made no $DATA/jpki.db"
+	fi
 	expect_keys_in_token
+}
+
+# The store's database as a data directory's config names it (DIR,
+# default $DATA).
+db_url() {
+	sed -n 's/^database = //p' "${1:-$DATA}/config"
+}
+
+# on_postgresql [DIR]: true when the store is on PostgreSQL (the suite's
+# PostgreSQL run, JPKI_TEST_PG).
+on_postgresql() {
+	case $(db_url "${1:-$DATA}") in postgres*) return 0 ;; *) return 1 ;; esac
+}
+
+# db_sql SQL [DIR]: run SQL on the store of DIR (default $DATA), SQLite or
+# PostgreSQL; rows as a|b|c, as sqlite3 prints them.
+db_sql() {
+	local dir=${2:-$DATA} url
+	url=$(db_url "$dir")
+	case $url in
+	postgres*) psql -X -q -At -F'|' -v ON_ERROR_STOP=1 "$url" -c "$1" ;;
+	sqlite:/*) sqlite3 "${url#sqlite:}" "$1" ;;
+	*) sqlite3 "$dir/${url#sqlite:}" "$1" ;;
+	esac
 }
 
 # add_resident NUMBER "SURNAME GIVEN" ADDRESS BIRTH GENDER: add and print
@@ -290,9 +317,67 @@ issue() {
 	json_get serial
 }
 
-# db_snapshot FILE: a textual dump of the whole store.
+# copy_datadir SRC DST: a copy of a data directory with a store of its own
+# (on PostgreSQL a new database made from SRC's as a template; nothing
+# may be connected to it then).
+copy_datadir() {
+	local src=$1 dst=$2 url name base
+	cp -a "$src" "$dst"
+	if on_postgresql "$src"; then
+		url=$(db_url "$src")
+		base=${url%/*}
+		name="t_copy_$(date +%s%N)_$$"
+		psql -X -q -v ON_ERROR_STOP=1 "$base/postgres" \
+		    -c "CREATE DATABASE \"$name\" TEMPLATE \"${url##*/}\"" >/dev/null ||
+			fail "cannot copy the database $url"
+		sed -i "s|^database = .*|database = $base/$name|" "$dst/config"
+	fi
+}
+
+# The SQL that drops the audit table's append-only guard (a trigger), as an
+# insider with write access to the database would: UPDATE and DELETE.
+audit_guard_drop_sql() {
+	if on_postgresql; then
+		echo "DROP TRIGGER audit_append_only_change ON audit;"
+	else
+		echo "DROP TRIGGER audit_append_only_update; DROP TRIGGER audit_append_only_delete;"
+	fi
+}
+
+# db_integrity [DIR]: "ok" when the database's own structural check passes
+# (SQLite's integrity_check; PostgreSQL checks its pages as it reads them,
+# so a full read of every table stands in for it there).
+db_integrity() {
+	local dir=${1:-$DATA} t
+	if on_postgresql "$dir"; then
+		for t in certificates revocations audit cards residents receipts card_images; do
+			db_sql "SELECT COUNT(*) FROM $t" "$dir" >/dev/null || { echo "reading $t failed"; return 0; }
+		done
+		echo ok
+	else
+		db_sql 'PRAGMA integrity_check' "$dir"
+	fi
+}
+
+# db_hex COLUMN: the SQL for a blob column as lowercase hex, in the
+# store's dialect.
+db_hex() {
+	if on_postgresql; then echo "encode($1, 'hex')"; else echo "lower(hex($1))"; fi
+}
+
+# db_snapshot FILE: a textual dump of the whole store.  On PostgreSQL
+# without the identity sequences' positions (a refused INSERT uses up a
+# number there and changes no row).
 db_snapshot() {
-	sqlite3 "$DATA/jpki.db" .dump >"$1" || fail "sqlite3 .dump failed"
+	local url
+	url=$(db_url)
+	case $url in
+	postgres*)
+		pg_dump --data-only --inserts --no-owner "$url" 2>"$TMP/pg_dump.err" |
+			grep -v -e 'pg_catalog.setval' -e '^.restrict ' -e '^.unrestrict ' >"$1" ||
+			fail "pg_dump failed: $(cat "$TMP/pg_dump.err")" ;;
+	*) sqlite3 "$DATA/jpki.db" .dump >"$1" || fail "sqlite3 .dump failed" ;;
+	esac
 }
 
 # expect_store_unchanged BEFORE WHAT: the store dumps as BEFORE did and the

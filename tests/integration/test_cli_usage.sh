@@ -150,7 +150,7 @@ expect_eq "jpki --json resident list --data=DIR" "$OUT" "$after"
 ok --json ca show
 json_get sign.serial >/dev/null || fail "jpki --json ca show: no JSON"
 ok --data "$TMP/d2" init --municipality 132217
-[ -f "$TMP/d2/jpki.db" ] || fail "jpki --data DIR init made nothing in DIR"
+[ -f "$TMP/d2/config" ] || fail "jpki --data DIR init made nothing in DIR"
 ok help ca
 grep -q 'jpki ca issue' "$TMP/stdout" || fail "jpki help ca: $OUT"
 

@@ -51,7 +51,7 @@ card_ok() {
 	serial=$(card_status "$card" serial)
 	id=$(sql "SELECT id FROM cards WHERE serial = '$serial'")
 	[ -n "$id" ] || fail "$what: card $serial is not in the store"
-	want=$(sql "SELECT lower(hex(sha256)) FROM card_images WHERE card_id = $id")
+	want=$(sql "SELECT $(db_hex sha256) FROM card_images WHERE card_id = $id")
 	expect_eq "$what: the image is the one the store committed" "$have" "$want"
 	dir=$TMP/oncard
 	rm -rf "$dir"
@@ -66,7 +66,7 @@ card_ok() {
 			"$(sql "SELECT card_id FROM certificates WHERE serial = '$s'")" "$id"
 	done
 	expect_audit_ok "$what"
-	expect_eq "$what: store integrity" "$(sql 'PRAGMA integrity_check')" ok
+	expect_eq "$what: store integrity" "$(db_integrity)" ok
 }
 
 # killed_at: the crash point named in the last run's stderr.

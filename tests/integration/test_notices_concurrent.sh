@@ -40,8 +40,8 @@ made_a=$(json_get notices "$TMP/a.json")
 made_b=$(json_get notices "$TMP/b.json")
 printf '%s:   run A made %s, run B %s\n' "$TEST_NAME" "$made_a" "$made_b"
 expect_eq "notices made between them" "$((made_a + made_b))" "$HOLDERS"
-expect_eq "forms in the store" "$(sqlite3 "$DATA/jpki.db" 'SELECT COUNT(*) FROM inquiry_forms')" "$HOLDERS"
-expect_eq "certificates linked" "$(sqlite3 "$DATA/jpki.db" 'SELECT COUNT(DISTINCT serial) FROM expiry_notices')" "$HOLDERS"
+expect_eq "forms in the store" "$(db_sql 'SELECT COUNT(*) FROM inquiry_forms')" "$HOLDERS"
+expect_eq "certificates linked" "$(db_sql 'SELECT COUNT(DISTINCT serial) FROM expiry_notices')" "$HOLDERS"
 pdfs=$(find "$TMP/a" "$TMP/b" -name 'notice-*.pdf' | wc -l)
 expect_eq "PDFs written" "$pdfs" "$HOLDERS"
 expect_eq "each run's CSV lists every certificate" \

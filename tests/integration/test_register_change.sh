@@ -129,9 +129,9 @@ ENTRIES=$(json_get entries)
 # name entry SEQ.
 tampered() {
 	local name=$1 sql=$2 seq=$3 copy=$TMP/tamper-$1
-	cp -a "$DATA" "$copy"
-	sqlite3 "$copy/jpki.db" "$sql" 2>"$TMP/sqlite.err" ||
-		fail "tampering ($name) failed in sqlite3: $(cat "$TMP/sqlite.err")"
+	copy_datadir "$DATA" "$copy"
+	db_sql "$(audit_guard_drop_sql) $sql" "$copy" >/dev/null 2>"$TMP/sqlite.err" ||
+		fail "tampering ($name) failed: $(cat "$TMP/sqlite.err")"
 	JPKI_DATA=$copy expect_status 1 audit verify
 	expect_one_error_line "(entry|seq) #?$seq\\b"
 	JPKI_DATA=$copy expect_status 1 audit verify --json
@@ -139,30 +139,27 @@ tampered() {
 }
 
 check "the audit table refuses UPDATE and DELETE while its triggers stand"
-cp -a "$DATA" "$TMP/guarded"
-if sqlite3 "$TMP/guarded/jpki.db" "UPDATE audit SET actor = 'mallory' WHERE seq = 5" 2>/dev/null; then
+copy_datadir "$DATA" "$TMP/guarded"
+if db_sql "UPDATE audit SET actor = 'mallory' WHERE seq = 5" "$TMP/guarded" 2>/dev/null; then
 	fail "UPDATE of an audit row was allowed"
 fi
-if sqlite3 "$TMP/guarded/jpki.db" "DELETE FROM audit WHERE seq = 5" 2>/dev/null; then
+if db_sql "DELETE FROM audit WHERE seq = 5" "$TMP/guarded" 2>/dev/null; then
 	fail "DELETE of an audit row was allowed"
 fi
 JPKI_DATA=$TMP/guarded expect_status 0 audit verify
 
 check "trigger dropped, an audit row's detail edited: audit verify exits 1 naming entry 5"
-tampered edit "DROP TRIGGER audit_append_only_update;
-	UPDATE audit SET detail = '{\"municipality\": \"999999\"}' WHERE seq = 5;" 5
+tampered edit "UPDATE audit SET detail = '{\"municipality\": \"999999\"}' WHERE seq = 5;" 5
 
 check "trigger dropped, an audit row's actor edited in the middle of the chain: names that entry"
 MID=$((ENTRIES / 2))
-tampered actor "DROP TRIGGER audit_append_only_update;
-	UPDATE audit SET actor = 'mallory' WHERE seq = $MID;" "$MID"
+tampered actor "UPDATE audit SET actor = 'mallory' WHERE seq = $MID;" "$MID"
 
 check "trigger dropped, an entry and its hash rewritten: the next entry's link breaks"
-tampered rehash "DROP TRIGGER audit_append_only_update;
-	UPDATE audit SET actor = 'mallory', hash = zeroblob(32) WHERE seq = 6;" '(6|7)'
+tampered rehash "UPDATE audit SET actor = 'mallory', hash = prev_hash WHERE seq = 6;" '(6|7)'
 
 check "trigger dropped, an audit row deleted: audit verify names the missing entry"
-tampered delete "DROP TRIGGER audit_append_only_delete; DELETE FROM audit WHERE seq = 4;" 4
+tampered delete "DELETE FROM audit WHERE seq = 4;" 4
 
 check "the untouched data directory still verifies"
 expect_audit_ok "original after the tampering copies"

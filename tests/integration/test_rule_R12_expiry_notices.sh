@@ -13,7 +13,7 @@ set -euo pipefail
 command -v sqlite3 >/dev/null 2>&1 || fail "the sqlite3 command-line tool is needed"
 
 forms_count() {
-	sqlite3 "$DATA/jpki.db" "SELECT COUNT(*) FROM inquiry_forms"
+	db_sql "SELECT COUNT(*) FROM inquiry_forms"
 }
 csv_rows() {        # data rows of a CSV with status $2 (or all)
 	tail -n +2 "$1" | grep -c "${2:-}" || true

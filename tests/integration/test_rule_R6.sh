@@ -43,7 +43,7 @@ counter update-card --card "$TMP/card.img"
 json_expect "receipt" receipt.procedure=update-card receipt.total_yen=0
 ok card info --card "$TMP/card.img" --json
 json_expect "card shows the new address" address="東京都清瀬市元町2-2"
-expect_eq "card facts version" "$(sql "SELECT c.facts_version = r.facts_version FROM cards c JOIN residents r ON r.id = c.resident_id")" 1
+expect_eq "card facts version" "$(sql "SELECT CAST(c.facts_version = r.facts_version AS INTEGER) FROM cards c JOIN residents r ON r.id = c.resident_id")" 1
 check "a second update-card has nothing to do (conflict), nothing changes"
 refused '^jpki: conflict: card .* already carries' update-card --card "$TMP/card.img"
 

@@ -44,7 +44,7 @@ new_card=$(json_get receipt.card)
 [ "$old_card" != "$new_card" ] || fail "the reissued card has the old serial"
 new_sign=$(json_get receipt.issued.0.serial)
 new_auth=$(json_get receipt.issued.1.serial)
-expect_eq "fee lines stored" "$(sql "SELECT group_concat(item || '=' || yen, ',') FROM receipt_lines WHERE receipt_id = $(receipt_get number)")" "card_reissue=800,certs_on_reissued_card=200"
+expect_eq "fee lines stored" "$(sql "SELECT item || '=' || yen FROM receipt_lines WHERE receipt_id = $(receipt_get number) ORDER BY line" | paste -sd,)" "card_reissue=800,certs_on_reissued_card=200"
 expect_eq "total stored" "$(sql "SELECT total_yen FROM receipts WHERE id = $(receipt_get number)")" 1000
 
 check "the text receipt shows both fees and the total"

@@ -51,7 +51,7 @@ openssl dgst -sha256 -verify "$TMP/new.pub" -signature "$TMP/sig" "$TMP/doc" >/d
 
 check "the link old -> new is recorded with the receipt, in the same transaction as both"
 expect_eq "link" "$(sql "SELECT kind || ':' || receipt_id FROM cert_links WHERE old_serial = '$sign' AND new_serial = '$new'")" "renewal:$receipt"
-expect_eq "revoked_at = issued_at" "$(sql "SELECT (SELECT revoked_at FROM certificates WHERE serial = '$sign') = (SELECT issued_at FROM certificates WHERE serial = '$new')")" 1
+expect_eq "revoked_at = issued_at" "$(sql "SELECT CAST((SELECT revoked_at FROM certificates WHERE serial = '$sign') = (SELECT issued_at FROM certificates WHERE serial = '$new') AS INTEGER)")" 1
 
 check "the renewed certificate cannot be renewed again at once; nothing changes"
 refused '^jpki: refused: R9: renewal opens 2034-07-20' renew --card "$TMP/card.img" --type sign

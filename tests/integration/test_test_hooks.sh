@@ -9,17 +9,20 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/counter_lib.sh"
 
+# The binary itself, not the wrapper the PostgreSQL run puts in front.
+BIN=${JPKI_REAL:-$JPKI}
+
 case ${JPKI_TEST_HOOKS:-} in
 1)
 	check "a test build has the hooks"
 	for hook in JPKI_COUNTER_CRASH JPKI_CARD_CRASH_AFTER_DECREMENT; do
-		grep -qa "$hook" "$JPKI" || fail "$JPKI was built with the hooks but has no $hook"
+		grep -qa "$hook" "$BIN" || fail "$BIN was built with the hooks but has no $hook"
 	done
 	;;
 0)
 	check "a build without -DJPKI_TEST_HOOKS=ON names no hook"
-	hooks=$(grep -aoE 'JPKI_[A-Z_]*CRASH[A-Z_]*' "$JPKI" | sort -u || true)
-	[ -z "$hooks" ] || fail "$JPKI names test hooks: $hooks"
+	hooks=$(grep -aoE 'JPKI_[A-Z_]*CRASH[A-Z_]*' "$BIN" | sort -u || true)
+	[ -z "$hooks" ] || fail "$BIN names test hooks: $hooks"
 	check "and the variables change nothing"
 	init_data
 	id=$(add_resident "$(individual_number 10000000031)" "Hook Less" "東京都清瀬市中里5-31" 1983-05-20 male)

@@ -4,6 +4,7 @@
 #include "store/store.h"
 #include "test.h"
 
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -13,6 +14,36 @@
 
 static char dir[] = "/tmp/jpki-store-test-XXXXXX";
 static char dbpath[256];
+/* The database under test: dbpath, or with JPKI_TEST_PG (the test
+ * cluster's directory, tests/support/pg_cluster.sh) a fresh PostgreSQL
+ * database of that cluster. */
+static char url[512];
+static int on_pg;
+
+/* SQL run behind the store's back, as an insider with the database would. */
+static int
+raw_exec(const char *sql)
+{
+	if (on_pg) {
+		PGconn *c = PQconnectdb(url);
+		PGresult *res = PQexec(c, sql);
+		int ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+		    PQresultStatus(res) == PGRES_TUPLES_OK;
+
+		PQclear(res);
+		PQfinish(c);
+		return ok ? 0 : -1;
+	} else {
+		sqlite3 *db;
+		int rc;
+
+		if (sqlite3_open(dbpath, &db) != SQLITE_OK)
+			return -1;
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+		sqlite3_close(db);
+		return rc == SQLITE_OK ? 0 : -1;
+	}
+}
 
 static struct resident
 sample_resident(const char *number)
@@ -121,7 +152,7 @@ test_data_version_sees_only_other_writers(struct store *s)
 	struct resident b = sample_resident("000000000035");
 	uint64_t v0 = 0, v1 = 0, v2 = 0;
 
-	CHECK_INT(store_open(dbpath, &other), JPKI_OK);
+	CHECK_INT(store_open(url, &other), JPKI_OK);
 	if (other == NULL)
 		return;
 	CHECK_INT(store_data_version(s, &v0), JPKI_OK);
@@ -205,7 +236,6 @@ test_revocation_list_by_shard(struct store *s)
 static void
 test_audit_chain_detects_tampering(struct store *s)
 {
-	sqlite3 *db;
 	long checked;
 
 	for (int i = 0; i < 5; i++)
@@ -216,14 +246,12 @@ test_audit_chain_detects_tampering(struct store *s)
 
 	/* Alter entry 3 behind the store's back: the triggers forbid UPDATE,
 	 * so an attacker drops them first. */
-	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-	CHECK(sqlite3_exec(db, "UPDATE audit SET actor='mallory' WHERE seq=3",
-	    NULL, NULL, NULL) != SQLITE_OK);
-	sqlite3_exec(db, "DROP TRIGGER audit_append_only_update", NULL, NULL,
-	    NULL);
-	CHECK_INT(sqlite3_exec(db, "UPDATE audit SET actor='mallory' WHERE "
-	    "seq=3", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	CHECK(raw_exec("UPDATE audit SET actor='mallory' WHERE seq=3") != 0);
+	CHECK(raw_exec("DELETE FROM audit WHERE seq=3") != 0);
+	CHECK_INT(raw_exec(on_pg ?
+	    "DROP TRIGGER audit_append_only_change ON audit" :
+	    "DROP TRIGGER audit_append_only_update"), 0);
+	CHECK_INT(raw_exec("UPDATE audit SET actor='mallory' WHERE seq=3"), 0);
 	CHECK_INT(store_audit_verify(s, &checked), JPKI_ERR_VERIFY);
 	CHECK(strstr(jpki_errmsg(), "entry 3") != NULL);
 	CHECK_INT(checked, 2);
@@ -237,7 +265,8 @@ test_config(void)
 	struct jpki_config c;
 
 	store_config_defaults(&c);
-	strcpy(c.database, "sqlite:jpki.db");
+	snprintf(c.database, sizeof(c.database), "%s",
+	    on_pg ? url : "sqlite:jpki.db");
 	return c;
 }
 
@@ -407,7 +436,7 @@ begin_while_locked(struct store *waiter, const char *number, long *waited_ms)
 	char c;
 	int r;
 
-	if (store_open(dbpath, &h.s) != JPKI_OK || pipe(h.ready) != 0)
+	if (store_open(url, &h.s) != JPKI_OK || pipe(h.ready) != 0)
 		return JPKI_ERR_IO;
 	pthread_create(&thread, NULL, hold_write_lock, &h);
 	if (read(h.ready[0], &c, 1) == 1) {
@@ -505,13 +534,42 @@ test_config_sets_the_busy_timeout(void)
 	CHECK(strstr(jpki_errmsg(), "database_busy_timeout_ms") != NULL);
 }
 
+/* A PostgreSQL server that is not there: one line naming it. */
 static void
-test_postgresql_url_refused_clearly(void)
+test_postgresql_unreachable_said_clearly(void)
 {
 	struct store *s;
 
-	CHECK_INT(store_open("postgresql://localhost/jpki", &s), JPKI_ERR_INPUT);
-	CHECK(strstr(jpki_errmsg(), "PostgreSQL") != NULL);
+	CHECK_INT(store_open("postgresql://jpki@127.0.0.1:1/jpki"
+	    "?connect_timeout=2", &s), JPKI_ERR_IO);
+	CHECK(strstr(jpki_errmsg(), "cannot connect to PostgreSQL") != NULL);
+	CHECK(strchr(jpki_errmsg(), '\n') == NULL);
+}
+
+/* The test database: a fresh one of the test cluster, or a file. */
+static int
+choose_database(void)
+{
+	const char *pg = getenv("JPKI_TEST_PG");
+	char cmd[700];
+	FILE *p;
+
+	snprintf(dbpath, sizeof(dbpath), "%s/jpki.db", dir);
+	if (pg == NULL || *pg == '\0') {
+		snprintf(url, sizeof(url), "%s", dbpath);
+		return 0;
+	}
+	on_pg = 1;
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/support/pg_cluster.sh createdb "
+	    "'%s' store_test_%ld_%ld", getenv("JPKI_SOURCE"), pg,
+	    (long)getpid(), (long)time(NULL));
+	if ((p = popen(cmd, "r")) == NULL || fgets(url, sizeof(url), p) == NULL) {
+		if (p != NULL)
+			pclose(p);
+		return -1;
+	}
+	url[strcspn(url, "\n")] = '\0';
+	return pclose(p) == 0 ? 0 : -1;
 }
 
 int
@@ -520,14 +578,15 @@ main(void)
 	struct store *s;
 	char cmd[300];
 
-	if (mkdtemp(dir) == NULL)
+	if (mkdtemp(dir) == NULL || choose_database() != 0)
 		return 3;
-	snprintf(dbpath, sizeof(dbpath), "%s/jpki.db", dir);
-	if (store_open(dbpath, &s) != JPKI_OK) {
+	printf("database: %s\n", url);
+	if (store_open(url, &s) != JPKI_OK) {
 		fprintf(stderr, "%s\n", jpki_errmsg());
 		return 3;
 	}
-	test_database_is_private();
+	if (!on_pg)
+		test_database_is_private();
 	test_schema_is_migrated(s);
 	test_municipality_table_loads_and_stores(s);
 	test_resident_round_trip_and_duplicate_refused(s);
@@ -538,18 +597,20 @@ main(void)
 	test_audit_chain_detects_tampering(s);
 	test_read_only_store_sees_what_others_commit(s);
 	test_write_through_read_only_store_refused(s);
-	test_read_only_open_creates_and_migrates_nothing();
+	if (!on_pg)
+		test_read_only_open_creates_and_migrates_nothing();
 	test_begin_waits_for_another_writer(s);
 	test_begin_gives_up_after_the_busy_timeout();
 	store_close(&s);
 	CHECK(s == NULL);
 	/* Reopening an existing database does not re-run migrations. */
-	CHECK_INT(store_open(dbpath, &s), JPKI_OK);
+	CHECK_INT(store_open(url, &s), JPKI_OK);
 	store_close(&s);
-	test_read_only_store_opens_with_no_writer_open();
+	if (!on_pg)
+		test_read_only_store_opens_with_no_writer_open();
 	test_config_round_trip_and_unknown_key_refused();
 	test_config_sets_the_busy_timeout();
-	test_postgresql_url_refused_clearly();
+	test_postgresql_unreachable_said_clearly();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup failed\n");

@@ -1,22 +1,25 @@
 /*
- * sqlite_register.c: the register in SQLite: municipalities (the table
+ * sql_register.c: the register: municipalities (the table
  * shipped in the binary, loaded at init) and residents.
  */
-#include "store/sqlite_int.h"
+#include "store/sql_int.h"
 
 #include <string.h>
 
 /* ---- municipalities ---- */
 
 int
-store_sqlite_municipality_put(void *impl, const struct municipality *m)
+store_sql_municipality_put(void *impl, const struct municipality *m)
 {
-	struct sqlite_store *s = impl;
-	sqlite3_stmt *st = NULL;
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
 	int r;
 
-	if ((r = store_db_prep(s, "INSERT OR REPLACE INTO municipalities VALUES"
-	    "(?,?,?,?,?,?)", &st)) != JPKI_OK)
+	if ((r = store_db_prep(s, "INSERT INTO municipalities VALUES"
+	    " (?,?,?,?,?,?) ON CONFLICT(code) DO UPDATE SET"
+	    " name_ja = excluded.name_ja, name_kana = excluded.name_kana,"
+	    " name_romaji = excluded.name_romaji, pref_ja = excluded.pref_ja,"
+	    " pref_romaji = excluded.pref_romaji", &st)) != JPKI_OK)
 		return r;
 	store_db_bind_text(st, 1, m->code);
 	store_db_bind_text(st, 2, m->name_ja);
@@ -28,11 +31,11 @@ store_sqlite_municipality_put(void *impl, const struct municipality *m)
 }
 
 int
-store_sqlite_municipality_get(void *impl, const char *code,
+store_sql_municipality_get(void *impl, const char *code,
     struct municipality *m)
 {
-	struct sqlite_store *s = impl;
-	sqlite3_stmt *st = NULL;
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
 	int r;
 
 	if ((r = store_db_cached(s, ST_MUNICIPALITY_GET, "SELECT code, name_ja,"
@@ -49,12 +52,12 @@ store_sqlite_municipality_get(void *impl, const char *code,
 		store_db_col_text(st, 4, m->pref_ja, sizeof(m->pref_ja));
 		store_db_col_text(st, 5, m->pref_romaji, sizeof(m->pref_romaji));
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return r;
 }
 
 int
-store_sqlite_municipality_count(void *impl, long *out)
+store_sql_municipality_count(void *impl, long *out)
 {
 	return store_db_count(impl, "SELECT COUNT(*) FROM municipalities", out);
 }
@@ -66,10 +69,10 @@ store_sqlite_municipality_count(void *impl, long *out)
 	" facts_version, created_at, updated_at"
 
 static void
-resident_from_row(sqlite3_stmt *st, struct resident *r)
+resident_from_row(struct db_stmt *st, struct resident *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->id = sqlite3_column_int64(st, 0);
+	r->id = db_col_int64(st, 0);
 	store_db_col_text(st, 1, r->number, sizeof(r->number));
 	store_db_col_text(st, 2, r->surname, sizeof(r->surname));
 	store_db_col_text(st, 3, r->given, sizeof(r->given));
@@ -78,16 +81,16 @@ resident_from_row(sqlite3_stmt *st, struct resident *r)
 	store_db_col_text(st, 6, r->address, sizeof(r->address));
 	store_db_col_text(st, 7, r->address_flags, sizeof(r->address_flags));
 	r->birth = store_db_col_date(st, 8);
-	r->gender = (enum gender)sqlite3_column_int(st, 9);
+	r->gender = (enum gender)db_col_int(st, 9);
 	store_db_col_text(st, 10, r->municipality, sizeof(r->municipality));
-	r->status = (enum resident_status)sqlite3_column_int(st, 11);
-	r->facts_version = sqlite3_column_int64(st, 12);
-	r->created_at = sqlite3_column_int64(st, 13);
-	r->updated_at = sqlite3_column_int64(st, 14);
+	r->status = (enum resident_status)db_col_int(st, 11);
+	r->facts_version = db_col_int64(st, 12);
+	r->created_at = db_col_int64(st, 13);
+	r->updated_at = db_col_int64(st, 14);
 }
 
 static void
-resident_bind(sqlite3_stmt *st, const struct resident *r)
+resident_bind(struct db_stmt *st, const struct resident *r)
 {
 	store_db_bind_text(st, 1, r->number);
 	store_db_bind_text(st, 2, r->surname);
@@ -97,35 +100,36 @@ resident_bind(sqlite3_stmt *st, const struct resident *r)
 	store_db_bind_text(st, 6, r->address);
 	store_db_bind_text(st, 7, r->address_flags);
 	store_db_bind_date(st, 8, r->birth);
-	sqlite3_bind_int(st, 9, (int)r->gender);
+	db_bind_int(st, 9, (int)r->gender);
 	store_db_bind_text(st, 10, r->municipality);
-	sqlite3_bind_int(st, 11, (int)r->status);
-	sqlite3_bind_int64(st, 12, r->facts_version);
-	sqlite3_bind_int64(st, 13, r->created_at);
-	sqlite3_bind_int64(st, 14, r->updated_at);
+	db_bind_int(st, 11, (int)r->status);
+	db_bind_int64(st, 12, r->facts_version);
+	db_bind_int64(st, 13, r->created_at);
+	db_bind_int64(st, 14, r->updated_at);
 }
 
 int
-store_sqlite_resident_insert(void *impl, struct resident *res)
+store_sql_resident_insert(void *impl, struct resident *res)
 {
-	struct sqlite_store *s = impl;
-	sqlite3_stmt *st = NULL;
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
 	int r;
 
 	if ((r = store_db_prep(s, "INSERT INTO residents(number, surname, given,"
 	    " name_kana, name_flags, address, address_flags, birth, gender,"
 	    " municipality, status, facts_version, created_at, updated_at)"
-	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)) != JPKI_OK)
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id", &st))
+	    != JPKI_OK)
 		return r;
 	resident_bind(st, res);
 	return store_db_insert(s, st, "resident", &res->id);
 }
 
 int
-store_sqlite_resident_update(void *impl, const struct resident *res)
+store_sql_resident_update(void *impl, const struct resident *res)
 {
-	struct sqlite_store *s = impl;
-	sqlite3_stmt *st = NULL;
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
 	int r;
 
 	if ((r = store_db_prep(s, "UPDATE residents SET number = ?, surname = ?,"
@@ -135,7 +139,7 @@ store_sqlite_resident_update(void *impl, const struct resident *res)
 	    " WHERE id = ?", &st)) != JPKI_OK)
 		return r;
 	resident_bind(st, res);
-	sqlite3_bind_int64(st, 15, res->id);
+	db_bind_int64(st, 15, res->id);
 	if ((r = store_db_update_one(s, st, "resident")) == JPKI_ERR_NOTFOUND)
 		r = jpki_fail(JPKI_ERR_NOTFOUND, "resident %lld not found",
 		    (long long)res->id);
@@ -143,31 +147,31 @@ store_sqlite_resident_update(void *impl, const struct resident *res)
 }
 
 int
-store_sqlite_resident_get(void *impl, int64_t id, struct resident *out)
+store_sql_resident_get(void *impl, int64_t id, struct resident *out)
 {
-	struct sqlite_store *s = impl;
+	struct sql_store *s = impl;
 	const char *sql = "SELECT " RESIDENT_COLS " FROM residents WHERE id = ?";
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r;
 
 	if ((r = store_db_cached(s, ST_RESIDENT_GET, sql, &st)) != JPKI_OK)
 		return r;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	if ((r = store_db_row(s, st, "resident", "no resident with id %lld",
 	    (long long)id)) == JPKI_OK)
 		resident_from_row(st, out);
-	sqlite3_reset(st);
+	db_reset(st);
 	return r;
 }
 
 int
-store_sqlite_resident_by_number(void *impl, const char *number,
+store_sql_resident_by_number(void *impl, const char *number,
     struct resident *out)
 {
-	struct sqlite_store *s = impl;
+	struct sql_store *s = impl;
 	const char *sql = "SELECT " RESIDENT_COLS
 	    " FROM residents WHERE number = ?";
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int r;
 
 	if ((r = store_db_cached(s, ST_RESIDENT_BY_NUMBER, sql, &st)) != JPKI_OK)
@@ -176,25 +180,25 @@ store_sqlite_resident_by_number(void *impl, const char *number,
 	if ((r = store_db_row(s, st, "resident", "no resident with that individual "
 	    "number")) == JPKI_OK)
 		resident_from_row(st, out);
-	sqlite3_reset(st);
+	db_reset(st);
 	return r;
 }
 
 int
-store_sqlite_resident_list(void *impl, int64_t after_id, long limit,
+store_sql_resident_list(void *impl, int64_t after_id, long limit,
     int (*fn)(void *, const struct resident *), void *arg)
 {
-	struct sqlite_store *s = impl;
-	sqlite3_stmt *st = NULL;
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
 	struct resident res;
 	int r, rc;
 
 	if ((r = store_db_prep(s, "SELECT " RESIDENT_COLS " FROM residents"
 	    " WHERE id > ? ORDER BY id LIMIT ?", &st)) != JPKI_OK)
 		return r;
-	sqlite3_bind_int64(st, 1, after_id);
-	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, after_id);
+	db_bind_int64(st, 2, limit > 0 ? limit : INT64_MAX);
+	while ((rc = db_step(st)) == DB_ROW) {
 		resident_from_row(st, &res);
 		if (fn(arg, &res) != 0)
 			break;
@@ -203,7 +207,7 @@ store_sqlite_resident_list(void *impl, int64_t after_id, long limit,
 }
 
 int
-store_sqlite_resident_count(void *impl, long *out)
+store_sql_resident_count(void *impl, long *out)
 {
 	return store_db_count(impl, "SELECT COUNT(*) FROM residents", out);
 }

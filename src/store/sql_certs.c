@@ -1,8 +1,8 @@
 /*
- * sqlite_certs.c: certificates in SQLite: issue, look up, list and
+ * sql_certs.c: certificates: issue, look up, list and
  * revoke them, the revocations CRLs stream from, and CRL numbers.
  */
-#include "store/sqlite_int.h"
+#include "store/sql_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,61 +13,60 @@
 	" not_before, not_after, issued_at, revoked_at, crl_shard, replaces"
 
 static void
-cert_from_row(sqlite3_stmt *st, struct cert_record *c)
+cert_from_row(struct db_stmt *st, struct cert_record *c)
 {
 	memset(c, 0, sizeof(*c));
 	store_db_col_text(st, 0, c->serial, sizeof(c->serial));
-	c->ca = (enum cert_type)sqlite3_column_int(st, 1);
-	c->resident_id = sqlite3_column_int64(st, 2);
-	c->card_id = sqlite3_column_int64(st, 3);
-	c->status = (enum cert_status)sqlite3_column_int(st, 4);
-	c->reason = sqlite3_column_int(st, 5);
-	c->not_before = sqlite3_column_int64(st, 6);
-	c->not_after = sqlite3_column_int64(st, 7);
-	c->issued_at = sqlite3_column_int64(st, 8);
-	c->revoked_at = sqlite3_column_int64(st, 9);
-	c->crl_shard = sqlite3_column_int(st, 10);
+	c->ca = (enum cert_type)db_col_int(st, 1);
+	c->resident_id = db_col_int64(st, 2);
+	c->card_id = db_col_int64(st, 3);
+	c->status = (enum cert_status)db_col_int(st, 4);
+	c->reason = db_col_int(st, 5);
+	c->not_before = db_col_int64(st, 6);
+	c->not_after = db_col_int64(st, 7);
+	c->issued_at = db_col_int64(st, 8);
+	c->revoked_at = db_col_int64(st, 9);
+	c->crl_shard = db_col_int(st, 10);
 	store_db_col_text(st, 11, c->replaces, sizeof(c->replaces));
 }
 
 int
-store_sqlite_cert_insert(void *impl, const struct cert_record *c)
+store_sql_cert_insert(void *impl, const struct cert_record *c)
 {
-	struct sqlite_store *s = impl;
-	sqlite3_stmt *st = NULL;
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
 	int r;
 
 	if ((r = store_db_cached(s, ST_CERT_INSERT, "INSERT INTO certificates("
 	    CERT_COLS ", der) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)))
 		return r;
-	sqlite3_bind_text(st, 1, c->serial, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, (int)c->ca);
-	sqlite3_bind_int64(st, 3, c->resident_id);
+	db_bind_text(st, 1, c->serial);
+	db_bind_int(st, 2, (int)c->ca);
+	db_bind_int64(st, 3, c->resident_id);
 	if (c->card_id != 0)
-		sqlite3_bind_int64(st, 4, c->card_id);
-	sqlite3_bind_int(st, 5, (int)c->status);
+		db_bind_int64(st, 4, c->card_id);
+	db_bind_int(st, 5, (int)c->status);
 	if (c->status == CERT_STATUS_REVOKED)
-		sqlite3_bind_int(st, 6, c->reason);
-	sqlite3_bind_int64(st, 7, c->not_before);
-	sqlite3_bind_int64(st, 8, c->not_after);
-	sqlite3_bind_int64(st, 9, c->issued_at);
+		db_bind_int(st, 6, c->reason);
+	db_bind_int64(st, 7, c->not_before);
+	db_bind_int64(st, 8, c->not_after);
+	db_bind_int64(st, 9, c->issued_at);
 	if (c->status == CERT_STATUS_REVOKED)
-		sqlite3_bind_int64(st, 10, c->revoked_at);
-	sqlite3_bind_int(st, 11, c->crl_shard);
+		db_bind_int64(st, 10, c->revoked_at);
+	db_bind_int(st, 11, c->crl_shard);
 	if (c->replaces[0] != '\0')
-		sqlite3_bind_text(st, 12, c->replaces, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 13, c->der, (int)c->der_len, SQLITE_STATIC);
+		db_bind_text(st, 12, c->replaces);
+	db_bind_blob(st, 13, c->der, (int)c->der_len);
 	r = store_db_step_done(s, st, "certificate");
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return r;
+	db_reset(st);
+		return r;
 }
 
 int
-store_sqlite_cert_get(void *impl, const char *serial, struct cert_record *out)
+store_sql_cert_get(void *impl, const char *serial, struct cert_record *out)
 {
-	struct sqlite_store *s = impl;
-	sqlite3_stmt *st = NULL;
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
 	int r;
 
 	if ((r = store_db_prep(s, "SELECT " CERT_COLS ", der FROM certificates"
@@ -76,25 +75,27 @@ store_sqlite_cert_get(void *impl, const char *serial, struct cert_record *out)
 	store_db_bind_text(st, 1, serial);
 	if ((r = store_db_row(s, st, "certificate", "no certificate with serial %s",
 	    serial)) == JPKI_OK) {
-		int n = sqlite3_column_bytes(st, 12);
+		size_t n = 0;
+		const void *der = db_col_blob(st, 12, &n);
 
 		cert_from_row(st, out);
-		if ((out->der = malloc(n > 0 ? (size_t)n : 1)) == NULL) {
+		if ((out->der = malloc(n > 0 ? n : 1)) == NULL) {
 			r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 		} else {
-			memcpy(out->der, sqlite3_column_blob(st, 12), (size_t)n);
-			out->der_len = (size_t)n;
+			if (n > 0)
+				memcpy(out->der, der, n);
+			out->der_len = n;
 		}
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return r;
 }
 
 int
-store_sqlite_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
+store_sql_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
 {
-	struct sqlite_store *s = impl;
-	sqlite3_stmt *st = NULL;
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
 	int r, ca, shard, status;
 
 	if ((r = store_db_prep(s, "SELECT ca, crl_shard, status FROM certificates"
@@ -103,45 +104,45 @@ store_sqlite_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
 	store_db_bind_text(st, 1, serial);
 	if ((r = store_db_row(s, st, "certificate", "no certificate with serial %s",
 	    serial)) != JPKI_OK) {
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return r;
 	}
-	ca = sqlite3_column_int(st, 0);
-	shard = sqlite3_column_int(st, 1);
-	status = sqlite3_column_int(st, 2);
-	sqlite3_finalize(st);
+	ca = db_col_int(st, 0);
+	shard = db_col_int(st, 1);
+	status = db_col_int(st, 2);
+	db_finalize(st);
 	if (status == CERT_STATUS_REVOKED)
 		return jpki_fail(JPKI_ERR_CONFLICT,
 		    "certificate %s is already revoked", serial);
 	if ((r = store_db_prep(s, "UPDATE certificates SET status = 2, reason = ?,"
 	    " revoked_at = ? WHERE serial = ?", &st)) != JPKI_OK)
 		return r;
-	sqlite3_bind_int(st, 1, reason);
-	sqlite3_bind_int64(st, 2, at);
+	db_bind_int(st, 1, reason);
+	db_bind_int64(st, 2, at);
 	store_db_bind_text(st, 3, serial);
 	if ((r = store_db_run(s, st, "revoke")) != JPKI_OK)
 		return r;
 	if ((r = store_db_prep(s, "INSERT INTO revocations VALUES (?,?,?,?,?)",
 	    &st)) != JPKI_OK)
 		return r;
-	sqlite3_bind_int(st, 1, ca);
-	sqlite3_bind_int(st, 2, shard);
+	db_bind_int(st, 1, ca);
+	db_bind_int(st, 2, shard);
 	store_db_bind_text(st, 3, serial);
-	sqlite3_bind_int64(st, 4, at);
-	sqlite3_bind_int(st, 5, reason);
+	db_bind_int64(st, 4, at);
+	db_bind_int(st, 5, reason);
 	return store_db_run(s, st, "revocation");
 }
 
 /* Each row of a query of CERT_COLS to fn, then finalize it. */
 static int
-cert_rows(struct sqlite_store *s, sqlite3_stmt *st,
+cert_rows(struct sql_store *s, struct db_stmt *st,
     int (*fn)(void *, const struct cert_record *), void *arg,
     const char *what)
 {
 	struct cert_record c;
 	int rc;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		cert_from_row(st, &c);
 		if (fn(arg, &c) != 0)
 			break;
@@ -150,11 +151,11 @@ cert_rows(struct sqlite_store *s, sqlite3_stmt *st,
 }
 
 int
-store_sqlite_cert_list(void *impl, int64_t resident_id,
+store_sql_cert_list(void *impl, int64_t resident_id,
     int (*fn)(void *, const struct cert_record *), void *arg)
 {
-	struct sqlite_store *s = impl;
-	sqlite3_stmt *st = NULL;
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
 	int r;
 
 	if ((r = store_db_prep(s, resident_id != 0 ?
@@ -164,22 +165,22 @@ store_sqlite_cert_list(void *impl, int64_t resident_id,
 	    &st)) != JPKI_OK)
 		return r;
 	if (resident_id != 0)
-		sqlite3_bind_int64(st, 1, resident_id);
+		db_bind_int64(st, 1, resident_id);
 	return cert_rows(s, st, fn, arg, "certificate list");
 }
 
 int
-store_sqlite_cert_count(void *impl, long *out)
+store_sql_cert_count(void *impl, long *out)
 {
 	return store_db_count(impl, "SELECT COUNT(*) FROM certificates", out);
 }
 
 int
-store_sqlite_cert_valid_of(void *impl, int64_t resident_id, enum cert_type type,
+store_sql_cert_valid_of(void *impl, int64_t resident_id, enum cert_type type,
     int64_t now, char serial[SERIAL_HEX_MAX], int64_t *not_after)
 {
-	struct sqlite_store *s = impl;
-	sqlite3_stmt *st = NULL;
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
 	int r;
 
 	if ((r = store_db_cached(s, ST_CERT_VALID_OF, "SELECT serial, not_after FROM"
@@ -187,23 +188,23 @@ store_sqlite_cert_valid_of(void *impl, int64_t resident_id, enum cert_type type,
 	    " AND not_after >= ? ORDER BY issued_at DESC, rowid DESC LIMIT 1",
 	    &st)) != JPKI_OK)
 		return r;
-	sqlite3_bind_int64(st, 1, resident_id);
-	sqlite3_bind_int(st, 2, (int)type);
-	sqlite3_bind_int64(st, 3, now);
+	db_bind_int64(st, 1, resident_id);
+	db_bind_int(st, 2, (int)type);
+	db_bind_int64(st, 3, now);
 	if ((r = store_db_row(s, st, "certificate", NULL)) == JPKI_OK) {
 		store_db_col_text(st, 0, serial, SERIAL_HEX_MAX);
-		*not_after = sqlite3_column_int64(st, 1);
+		*not_after = db_col_int64(st, 1);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return r;
 }
 
 int
-store_sqlite_revocation_list(void *impl, enum cert_type ca, int shard,
+store_sql_revocation_list(void *impl, enum cert_type ca, int shard,
     int (*fn)(void *, const char *, int64_t, int), void *arg)
 {
-	struct sqlite_store *s = impl;
-	sqlite3_stmt *st = NULL;
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = store_db_prep(s, shard >= 0 ?
@@ -212,50 +213,50 @@ store_sqlite_revocation_list(void *impl, enum cert_type ca, int shard,
 	    "SELECT serial, revoked_at, reason FROM revocations"
 	    " WHERE ca = ? ORDER BY shard, serial", &st)) != JPKI_OK)
 		return r;
-	sqlite3_bind_int(st, 1, (int)ca);
+	db_bind_int(st, 1, (int)ca);
 	if (shard >= 0)
-		sqlite3_bind_int(st, 2, shard);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (fn(arg, (const char *)sqlite3_column_text(st, 0),
-		    sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2)))
+		db_bind_int(st, 2, shard);
+	while ((rc = db_step(st)) == DB_ROW) {
+		if (fn(arg, db_col_text(st, 0),
+		    db_col_int64(st, 1), db_col_int(st, 2)))
 			break;
 	}
 	return store_db_rows_end(s, st, rc, "revocation list");
 }
 
 int
-store_sqlite_crl_number_next(void *impl, enum cert_type ca, int shard,
+store_sql_crl_number_next(void *impl, enum cert_type ca, int shard,
     int64_t *out)
 {
-	struct sqlite_store *s = impl;
-	sqlite3_stmt *st = NULL;
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
 	int r;
 
 	if ((r = store_db_prep(s, "INSERT INTO crl_numbers VALUES (?, ?, 1)"
-	    " ON CONFLICT(ca, shard) DO UPDATE SET number = number + 1"
+	    " ON CONFLICT(ca, shard) DO UPDATE SET number = crl_numbers.number + 1"
 	    " RETURNING number", &st)) != JPKI_OK)
 		return r;
-	sqlite3_bind_int(st, 1, (int)ca);
-	sqlite3_bind_int(st, 2, shard);
+	db_bind_int(st, 1, (int)ca);
+	db_bind_int(st, 2, shard);
 	if ((r = store_db_row(s, st, "crl number", NULL)) == JPKI_OK)
-		*out = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+		*out = db_col_int64(st, 0);
+	db_finalize(st);
 	return r;
 }
 
 int
-store_sqlite_cert_expiring(void *impl, int64_t from, int64_t to,
+store_sql_cert_expiring(void *impl, int64_t from, int64_t to,
     int (*fn)(void *, const struct cert_record *), void *arg)
 {
-	struct sqlite_store *s = impl;
-	sqlite3_stmt *st = NULL;
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
 	int r;
 
 	if ((r = store_db_prep(s, "SELECT " CERT_COLS " FROM certificates"
 	    " WHERE status = 1 AND not_after BETWEEN ? AND ?"
 	    " ORDER BY not_after, rowid", &st)) != JPKI_OK)
 		return r;
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
+	db_bind_int64(st, 1, from);
+	db_bind_int64(st, 2, to);
 	return cert_rows(s, st, fn, arg, "expiring certificates");
 }
