@@ -259,3 +259,20 @@ store_sqlite_cert_expiring(void *impl, int64_t from, int64_t to,
 	sqlite3_bind_int64(st, 2, to);
 	return cert_rows(s, st, fn, arg, "expiring certificates");
 }
+
+int
+store_sqlite_revocation_recent(void *impl, int64_t since, long limit,
+    int (*fn)(void *, const struct cert_record *), void *arg)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = store_db_prep(s, "SELECT " CERT_COLS " FROM certificates"
+	    " WHERE status = 2 AND revoked_at >= ?"
+	    " ORDER BY revoked_at DESC, rowid DESC LIMIT ?", &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
+	return cert_rows(s, st, fn, arg, "recent revocations");
+}

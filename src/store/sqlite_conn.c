@@ -129,6 +129,19 @@ static const char *const migrations[] = {
     "  form_number INTEGER NOT NULL REFERENCES inquiry_forms(number))"
     "  WITHOUT ROWID;"
     "CREATE INDEX certificates_not_after ON certificates(not_after);",
+    /* clerk accounts of the counter's web UI (argon2id hashes; lockout),
+     * and the indexes its search and dashboard read */
+    "CREATE TABLE IF NOT EXISTS clerks("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  role INTEGER NOT NULL, pw_hash TEXT NOT NULL,"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  failures INTEGER NOT NULL DEFAULT 0,"
+    "  locked_until INTEGER NOT NULL DEFAULT 0,"
+    "  last_login INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS receipts_at ON receipts(at);"
+    "CREATE INDEX IF NOT EXISTS certificates_revoked_at ON"
+    "  certificates(revoked_at);",
 };
 
 static int

@@ -156,6 +156,33 @@ store_sqlite_receipt_insert(void *impl, struct receipt_record *rc)
 	return store_db_insert(s, st, "receipt", &rc->id);
 }
 
+#define RECEIPT_COLS "id, at, clerk, procedure, resident_id, card_id," \
+	" total_yen, holder_doc_type, holder_doc_number, proxy_name," \
+	" proxy_doc_type, proxy_doc_number, form"
+
+static void
+receipt_from_row(sqlite3_stmt *st, struct receipt_record *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	out->at = sqlite3_column_int64(st, 1);
+	store_db_col_text(st, 2, out->clerk, sizeof(out->clerk));
+	store_db_col_text(st, 3, out->procedure, sizeof(out->procedure));
+	out->resident_id = sqlite3_column_int64(st, 4);
+	out->card_id = sqlite3_column_int64(st, 5);
+	out->total_yen = (long)sqlite3_column_int64(st, 6);
+	store_db_col_text(st, 7, out->holder_doc_type,
+	    sizeof(out->holder_doc_type));
+	store_db_col_text(st, 8, out->holder_doc_number,
+	    sizeof(out->holder_doc_number));
+	store_db_col_text(st, 9, out->proxy_name, sizeof(out->proxy_name));
+	store_db_col_text(st, 10, out->proxy_doc_type,
+	    sizeof(out->proxy_doc_type));
+	store_db_col_text(st, 11, out->proxy_doc_number,
+	    sizeof(out->proxy_doc_number));
+	store_db_col_text(st, 12, out->form, sizeof(out->form));
+}
+
 int
 store_sqlite_receipt_get(void *impl, int64_t id, struct receipt_record *out)
 {
@@ -163,35 +190,46 @@ store_sqlite_receipt_get(void *impl, int64_t id, struct receipt_record *out)
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = store_db_prep(s, "SELECT id, at, clerk, procedure, resident_id,"
-	    " card_id, total_yen, holder_doc_type, holder_doc_number,"
-	    " proxy_name, proxy_doc_type, proxy_doc_number, form"
+	if ((r = store_db_prep(s, "SELECT " RECEIPT_COLS
 	    " FROM receipts WHERE id = ?", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
 	if ((r = store_db_row(s, st, "receipt", "no receipt %lld",
-	    (long long)id)) == JPKI_OK) {
-		memset(out, 0, sizeof(*out));
-		out->id = sqlite3_column_int64(st, 0);
-		out->at = sqlite3_column_int64(st, 1);
-		store_db_col_text(st, 2, out->clerk, sizeof(out->clerk));
-		store_db_col_text(st, 3, out->procedure, sizeof(out->procedure));
-		out->resident_id = sqlite3_column_int64(st, 4);
-		out->card_id = sqlite3_column_int64(st, 5);
-		out->total_yen = (long)sqlite3_column_int64(st, 6);
-		store_db_col_text(st, 7, out->holder_doc_type,
-		    sizeof(out->holder_doc_type));
-		store_db_col_text(st, 8, out->holder_doc_number,
-		    sizeof(out->holder_doc_number));
-		store_db_col_text(st, 9, out->proxy_name, sizeof(out->proxy_name));
-		store_db_col_text(st, 10, out->proxy_doc_type,
-		    sizeof(out->proxy_doc_type));
-		store_db_col_text(st, 11, out->proxy_doc_number,
-		    sizeof(out->proxy_doc_number));
-		store_db_col_text(st, 12, out->form, sizeof(out->form));
-	}
+	    (long long)id)) == JPKI_OK)
+		receipt_from_row(st, out);
 	sqlite3_finalize(st);
 	return r;
+}
+
+int
+store_sqlite_receipt_list(void *impl, int64_t resident_id, int64_t from,
+    int64_t to, long limit,
+    int (*fn)(void *, const struct receipt_record *), void *arg)
+{
+	struct sqlite_store *s = impl;
+	struct receipt_record rc;
+	sqlite3_stmt *st = NULL;
+	int r, step;
+
+	if ((r = store_db_prep(s, resident_id != 0 ?
+	    "SELECT " RECEIPT_COLS " FROM receipts WHERE resident_id = ?1"
+	    " ORDER BY id DESC LIMIT ?4" :
+	    "SELECT " RECEIPT_COLS " FROM receipts WHERE at >= ?2 AND at < ?3"
+	    " ORDER BY id DESC LIMIT ?4", &st)) != JPKI_OK)
+		return r;
+	if (resident_id != 0)
+		sqlite3_bind_int64(st, 1, resident_id);
+	else {
+		sqlite3_bind_int64(st, 2, from);
+		sqlite3_bind_int64(st, 3, to);
+	}
+	sqlite3_bind_int64(st, 4, limit > 0 ? limit : -1);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		receipt_from_row(st, &rc);
+		if (fn(arg, &rc) != 0)
+			break;
+	}
+	return store_db_rows_end(s, st, step, "receipt list");
 }
 
 int

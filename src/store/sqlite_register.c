@@ -207,3 +207,36 @@ store_sqlite_resident_count(void *impl, long *out)
 {
 	return store_db_count(impl, "SELECT COUNT(*) FROM residents", out);
 }
+
+/* The web UI's resident search: an exact individual number or card serial,
+ * or a part of the name or kana.  instr() rather than LIKE: the text typed
+ * is matched as it is, with no wildcard of its own.  A full-width space
+ * typed between surname and given name matches the stored one. */
+int
+store_sqlite_resident_search(void *impl, const char *text, long limit,
+    int (*fn)(void *, const struct resident *), void *arg)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	struct resident res;
+	int r, rc;
+
+	if ((r = store_db_prep(s, "SELECT " RESIDENT_COLS " FROM residents"
+	    " WHERE number = ?1"
+	    " OR id IN (SELECT resident_id FROM cards WHERE serial = upper(?1))"
+	    " OR instr(replace(surname || ' ' || given, '\u3000', ' '),"
+	    "   replace(?1, '\u3000', ' ')) > 0"
+	    " OR instr(surname || given, ?1) > 0"
+	    " OR instr(replace(coalesce(name_kana, ''), '\u3000', ' '),"
+	    "   replace(?1, '\u3000', ' ')) > 0"
+	    " ORDER BY id LIMIT ?2", &st)) != JPKI_OK)
+		return r;
+	store_db_bind_text(st, 1, text);
+	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		resident_from_row(st, &res);
+		if (fn(arg, &res) != 0)
+			break;
+	}
+	return store_db_rows_end(s, st, rc, "resident search");
+}
