@@ -173,7 +173,7 @@ async function viewResident(id) {
         h("table", {}, h("tbody", {}, facts.map(([k, v]) => h("tr", {}, h("th", { text: t(k) }), h("td", { text: v })))))),
       h("section", { class: "card procs", id: "procedures" }, h("h2", { text: t("res.procedures") }),
         PROCS.map(p => h("button", { "data-proc": p, onclick: () =>
-          go("#/proc/" + p + "?resident=" + r.id + (active ? "&card=" + encodeURIComponent(active.image) : "")) }, t("proc." + p))))),
+          go("#/proc/" + p + "?resident=" + r.id + (active ? "&card=" + active.serial : "")) }, t("proc." + p))))),
     h("section", { class: "card", id: "cards" }, h("h2", { text: t("res.cards") }),
       table(["col.serial", "col.status", "col.issued", "col.expiry", "col.image"], d.cards.map(c =>
         h("tr", {}, h("td", { text: c.serial }), h("td", {}, statusCell(c.status)),
@@ -227,15 +227,17 @@ function pinsNeeded(p, v) {
 
 async function viewProc(p, params) {
   const resident = params.get("resident");
-  const cards = await api("GET", "/api/cards");
-  const cardNames = cards.ok ? cards.data.cards.filter(c => !resident || String(c.resident) === resident).map(c => c.name) : [];
-  const values = { card: params.get("card") || cardNames[cardNames.length - 1] || "" };
+  /* The resident's cards, newest first: the one in use is the default. */
+  const rd = await api("GET", "/api/residents/" + resident);
+  const cards = rd.ok ? rd.data.cards.slice().reverse() : [];
+  const values = { card: params.get("card") || (cards[0] ? cards[0].serial : "") };
   const verdict = h("div", { id: "verdict" });
   const stage = h("div", { id: "stage" });
   const fields = procFields(p).map(([name, kind, opts]) => {
     let input;
     if (kind === "select") input = h("select", { name, id: "f-" + name }, opts.map(o => h("option", { value: o, text: o === "both" ? t("flow.both") : o === "none" ? t("flow.none") : o })));
-    else if (kind === "card") input = h("select", { name, id: "f-card" }, cardNames.map(c => h("option", { value: c, selected: c === values.card, text: c })));
+    else if (kind === "card") input = h("select", { name, id: "f-card" }, cards.map(c => h("option", { value: c.serial,
+      selected: c.serial === values.card, text: c.serial + " (" + t("st." + c.status) + ", " + c.image + ")" })));
     else input = h("input", { name, id: "f-" + name, type: kind === "secret" ? "password" : "text", autocomplete: "off" });
     input.addEventListener("change", () => { verdict.replaceChildren(); stage.replaceChildren(); });
     return h("div", {}, h("label", { for: input.id, text: t("flow." + ({ types: "types", pin_kind: "pin_kind", purpose: "purpose", card: "card", form: "form", check_code: "check_code", proxy_name: "proxy_name", proxy_doc: "proxy_doc", proxy_docno: "proxy_docno", id_doc: "id_doc", id_number: "id_number" })[name]) }), input);

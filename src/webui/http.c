@@ -330,15 +330,42 @@ webui_wipe_body(json_t *body)
 	}
 }
 
+/* A card's serial (hex): the image the store recorded for it. */
+static int
+card_by_serial(struct webui *w, const char *serial, char *path, size_t n)
+{
+	char up[33];
+	struct card_record c;
+	size_t i;
+	int r;
+
+	for (i = 0; serial[i] != '\0' && i < sizeof(up) - 1; i++)
+		up[i] = (char)(serial[i] >= 'a' && serial[i] <= 'f' ?
+		    serial[i] - 'a' + 'A' : serial[i]);
+	up[i] = '\0';
+	if ((r = store_card_by_serial(datadir_store(w->dd), up, &c)) != JPKI_OK)
+		return r;
+	if (c.image_path[0] == '\0')
+		return jpki_fail(JPKI_ERR_NOTFOUND, "card %s: no image recorded",
+		    up);
+	return jpki_path(path, n, "%s", c.image_path);
+}
+
 int
 webui_card_path(struct webui *w, const char *name, char *path, size_t n)
 {
 	size_t len = name ? strlen(name) : 0;
+	size_t hex = 0;
+
+	while (hex < len && hex_digit_value(name[hex]) >= 0)
+		hex++;
+	if (len > 0 && len < 33 && hex == len)
+		return card_by_serial(w, name, path, n);
 
 	if (len < 5 || len > 64 || name[0] == '.' ||
 	    strcmp(name + len - 4, ".img") != 0)
-		return jpki_fail(JPKI_ERR_INPUT, "card: a card image name such "
-		    "as 1-card.img (got '%.64s')", name ? name : "");
+		return jpki_fail(JPKI_ERR_INPUT, "card: a card serial or an image "
+		    "name such as r1-1.img (got '%.64s')", name ? name : "");
 	for (size_t i = 0; i < len; i++) {
 		char c = name[i];
 

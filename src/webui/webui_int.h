@@ -152,8 +152,9 @@ unsigned api_approval_approve(struct call *k);
 unsigned api_approval_reject(struct call *k);
 unsigned api_approval_export(struct call *k);
 
-/* A card image name in <data>/cards ([A-Za-z0-9._-], no leading '.',
- * ending .img) to its path. */
+/* A card to its image's path: by its serial (hex, as the store keeps it: the image the
+ * store recorded), or by an image name in <data>/cards ([A-Za-z0-9._-], no
+ * leading '.', ending .img). */
 int webui_card_path(struct webui *w, const char *name, char *path, size_t n);
 
 #endif

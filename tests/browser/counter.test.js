@@ -72,6 +72,9 @@ async function startProc(page, proc) {
 
 async function checkRule(page, allowed, rule) {
   await page.click("#check");
+  await page.waitForSelector("[data-testid=verdict], [data-testid=error]");
+  const err = page.locator("#verdict [data-testid=error]");
+  if (await err.count()) throw new Error("check failed: " + await err.innerText());
   const v = await page.waitForSelector("[data-testid=verdict]");
   assert.strictEqual(await v.getAttribute("data-allowed"), String(allowed),
     await v.innerText());
