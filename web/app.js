@@ -165,7 +165,7 @@ async function viewResident(id) {
   const d = res.data, r = d.resident;
   const active = d.cards.find(c => c.status === "active");
   const facts = [["res.number", r.number], ["res.name", r.surname + " " + r.given], ["res.kana", r.kana],
-    ["res.address", r.address], ["res.birth", r.birth], ["res.gender", r.gender], ["res.age", d.age]];
+    ["res.address", r.address], ["res.birth", r.birth], ["res.gender", t("g." + r.gender)], ["res.age", d.age]];
   main().replaceChildren(
     h("h1", { id: "resident-name", text: r.surname + " " + r.given }),
     h("div", { class: "grid" },

@@ -53,6 +53,7 @@ const WORDS = {
   "res.birth": ["生年月日", "Date of birth"],
   "res.gender": ["性別", "Gender"],
   "res.age": ["年齢", "Age"],
+  "g.male": ["男", "male"], "g.female": ["女", "female"], "g.unknown": ["不明", "unknown"],
   "res.cards": ["カード", "Cards"],
   "res.certs": ["電子証明書", "Certificates"],
   "res.receipts": ["受付", "Receipts"],

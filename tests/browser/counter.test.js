@@ -46,7 +46,7 @@ async function shot(page, name) {
   fs.mkdirSync(env.SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(env.SHOTS, name + ".png"), fullPage: true });
   if (env.DOC_IMAGES && ["resident", "procedure", "dashboard"].includes(name))
-    await page.screenshot({ path: path.join(env.DOC_IMAGES, name + ".png") });
+    await page.screenshot({ path: path.join(env.DOC_IMAGES, name + ".png") });   // the viewport, as seen
 }
 
 async function signIn(page, url, who) {
@@ -182,6 +182,7 @@ async function certRows(page) {
       r.getAttribute("data-item") + "=" + r.querySelector(".yen").textContent));
     assert.deepStrictEqual(fees, ["card_reissue=800 円", "certs_on_reissued_card=200 円"]);
     assert.strictEqual(await page.innerText("#total"), "1000 円");
+    await page.evaluate(() => window.scrollTo(0, document.querySelector("[data-testid=verdict]").offsetTop - 8));
     await shot(page, "procedure");
 
     check("a second clerk's session: a proxy without the form, visit 1 (R14): the form to mail");
