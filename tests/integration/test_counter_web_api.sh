@@ -20,6 +20,12 @@ for c in suzuki:clerk tanaka:supervisor boss:admin; do
 	JPKI_CLERK_PASSWORD=$PW ok clerk add "${c%%:*}" --role "${c#*:}"
 done
 
+check "docs/counter-api.yaml documents every route the server has"
+for p in $(grep -o '{"[A-Z]*", "/api/[a-z/-]*"' "$JPKI_SOURCE/src/webui/http.c" |
+	sed 's/.*"\(\/api[^"]*\)"/\1/' | sort -u); do
+	grep -q "^  ${p%/}" "$JPKI_SOURCE/docs/counter-api.yaml" || fail "$p is not in docs/counter-api.yaml"
+done
+
 check "jpki clerk refuses a short password, a bad name, a second add; nothing changes"
 JPKI_CLERK_PASSWORD=short expect_status 2 clerk add yamada --role clerk
 JPKI_CLERK_PASSWORD=$PW expect_status 2 clerk add Bad/Name --role clerk
