@@ -98,7 +98,10 @@ webui_cookie_session(const char *header, char out[WEBUI_SESSION_ID_HEX + 1])
 	const char *p = header;
 
 	out[0] = '\0';
-	while (p != NULL && *p != '\0') {
+	if (p == NULL || strnlen(p, WEBUI_COOKIE_HEADER_MAX + 1) >
+	    WEBUI_COOKIE_HEADER_MAX)
+		return 0;
+	while (*p != '\0') {
 		size_t n;
 
 		while (*p == ' ' || *p == ';')

@@ -103,6 +103,7 @@ const char *webui_default_web_dir(void);
 /* ---- parsing (exposed for the fuzz target) ------------------------------------ */
 
 #define WEBUI_SESSION_ID_HEX 64     /* 32 random bytes */
+#define WEBUI_COOKIE_HEADER_MAX 4096 /* a longer Cookie header is ignored */
 /* The session id from a Cookie header ("a=b; jpki_session=<hex>"): 1 and
  * the id in out if a well-formed one is there, else 0. */
 int webui_cookie_session(const char *header,
