@@ -186,9 +186,38 @@ done
 
 check "no password or PIN in the log, the store or any response"
 kill $SERVER; wait $SERVER 2>/dev/null || true
+cat "$TMP/server.out" >>"$LOG"
 for secret in "$PW" 9753 wrong-password-1 yamada-pass-9; do
 	! grep -q -- "$secret" "$LOG" || fail "the log holds a secret"
 	! grep -q -- "$secret" "$RESP" || fail "a response holds a secret"
 	! grep -aq -- "$secret" "$DATA/jpki.db" "$DATA"/jpki.db-wal 2>/dev/null || fail "the store holds a secret"
 done
+check "HTTPS: the cookie is Secure, HSTS is sent; an idle session ends (--idle-timeout)"
+command -v openssl >/dev/null 2>&1 || fail "openssl is needed"
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 \
+	-keyout "$TMP/tls.key" -out "$TMP/tls.pem" 2>/dev/null
+JPKI_WEB=$JPKI_SOURCE/web "$JPKI" counter serve --data "$DATA" --listen 127.0.0.1:0 \
+	--tls-cert "$TMP/tls.pem" --tls-key "$TMP/tls.key" --idle-timeout 2 \
+	>"$TMP/server.out" 2>"$LOG" &
+SERVER=$!
+URL=
+for _ in $(seq 50); do
+	URL=$(sed -n 's|.*on \(https://127.0.0.1:[0-9]*\)/.*|\1|p' "$TMP/server.out")
+	[ -n "$URL" ] && break
+	sleep 0.1
+done
+[ -n "$URL" ] || fail "the HTTPS server did not start: $(cat "$LOG")"
+curl -sk -D "$TMP/headers" -o /dev/null -c "$TMP/tls.jar" -H 'Content-Type: application/json' \
+	--data "{\"username\":\"boss\",\"password\":\"$PW\"}" "$URL/api/signin"
+grep -i '^set-cookie:' "$TMP/headers" | grep -q 'HttpOnly; SameSite=Strict; Max-Age=2; Secure' ||
+	fail "HTTPS cookie: $(grep -i set-cookie "$TMP/headers")"
+grep -qi '^strict-transport-security:' "$TMP/headers" || fail "no HSTS"
+CODE=$(curl -sk -o /dev/null -w '%{http_code}' -b "$TMP/tls.jar" "$URL/api/session")
+[ "$CODE" = 200 ] || fail "HTTPS session: $CODE"
+CODE=$(curl -s -o /dev/null -w '%{http_code}' "${URL/https/http}/healthz" || true)
+[ "$CODE" != 200 ] || fail "plain HTTP answered on the HTTPS port"
+sleep 3.2
+CODE=$(curl -sk -o /dev/null -w '%{http_code}' -b "$TMP/tls.jar" "$URL/api/session")
+[ "$CODE" = 401 ] || fail "an idle session lives on: $CODE"
+kill $SERVER; wait $SERVER 2>/dev/null || true
 done_ok
