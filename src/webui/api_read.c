@@ -15,6 +15,9 @@
 #define SEARCH_LIMIT 50
 #define AUDIT_LIMIT_MAX 1000
 #define DASHBOARD_LIST_MAX 100
+/* A resident's history is looked for in the newest entries of the audit
+ * log only, so that the page stays quick on a long log. */
+#define HISTORY_SCAN_MAX 20000
 
 static json_t *
 date_json(struct jdate d)
@@ -178,9 +181,12 @@ receipt_one(void *arg, const struct receipt_record *rc)
 	return 0;
 }
 
+/* The audit entries about a resident: those whose subject is the
+ * resident, one of the resident's cards or certificates, or whose details
+ * name the resident. */
 struct history {
 	json_t *arr;
-	char subject[64];
+	json_t *subjects;           /* object used as a set */
 	int64_t resident_id;
 };
 
@@ -188,27 +194,39 @@ static int
 history_one(void *arg, const struct audit_entry *e)
 {
 	struct history *h = arg;
-	json_t *d;
+	json_t *d = json_loads(e->detail, 0, NULL), *rid;
 
-	/* Entries about the resident: by subject, or naming the resident in
-	 * their details. */
-	if (strcmp(e->subject, h->subject) != 0) {
-		json_t *rid;
-
-		d = json_loads(e->detail, 0, NULL);
-		rid = json_object_get(d, "resident");
-		if (!json_is_integer(rid) ||
-		    json_integer_value(rid) != h->resident_id) {
-			json_decref(d);
-			return 0;
-		}
-	} else {
-		d = json_loads(e->detail, 0, NULL);
+	rid = json_object_get(d, "resident");
+	if (json_object_get(h->subjects, e->subject) == NULL &&
+	    !(json_is_integer(rid) && json_integer_value(rid) ==
+	    h->resident_id)) {
+		json_decref(d);
+		return 0;
 	}
-	json_array_append_new(h->arr, json_pack("{s:I, s:o, s:s, s:s, s:o}",
-	    "seq", (json_int_t)e->seq, "at", instant_json(e->at), "actor",
-	    e->actor, "action", e->action, "detail", d ? d : json_null()));
+	json_array_append_new(h->arr, json_pack("{s:I, s:o, s:s, s:s, s:s, "
+	    "s:o}", "seq", (json_int_t)e->seq, "at", instant_json(e->at),
+	    "actor", e->actor, "action", e->action, "subject", e->subject,
+	    "detail", d ? d : json_null()));
 	return 0;
+}
+
+static void
+history_subjects(struct history *h, json_t *cards, json_t *certs)
+{
+	size_t i;
+	json_t *v;
+	char s[64];
+
+	snprintf(s, sizeof(s), "resident:%lld", (long long)h->resident_id);
+	json_object_set_new(h->subjects, s, json_true());
+	json_array_foreach(cards, i, v) {
+		snprintf(s, sizeof(s), "card:%s",
+		    json_string_value(json_object_get(v, "serial")));
+		json_object_set_new(h->subjects, s, json_true());
+	}
+	json_array_foreach(certs, i, v)
+		json_object_set_new(h->subjects,
+		    json_string_value(json_object_get(v, "serial")), json_true());
 }
 
 static int
@@ -231,7 +249,8 @@ api_resident(struct call *k)
 	struct page cards = {json_array(), &res, 0},
 	    certs = {json_array(), &res, jpki_now()};
 	json_t *receipts = json_array();
-	struct history h = {json_array(), "", 0};
+	struct history h = {json_array(), json_object(), 0};
+	long entries = 0;
 	int64_t id;
 	int r;
 
@@ -239,12 +258,16 @@ api_resident(struct call *k)
 	    (r = store_resident_get(s, id, &res)) != JPKI_OK)
 		goto fail;
 	h.resident_id = id;
-	snprintf(h.subject, sizeof(h.subject), "resident %lld", (long long)id);
 	if ((r = store_cards_of(s, id, card_one, &cards)) != JPKI_OK ||
 	    (r = store_cert_list(s, id, cert_one, &certs)) != JPKI_OK ||
-	    (r = store_receipt_list(s, id, 0, 0, 0, receipt_one, receipts)) ||
-	    (r = store_audit_list(s, 0, 0, history_one, &h)) != JPKI_OK)
+	    (r = store_receipt_list(s, id, 0, 0, 0, receipt_one, receipts)))
 		goto fail;
+	history_subjects(&h, cards.arr, certs.arr);
+	if ((r = store_audit_count(s, &entries)) != JPKI_OK ||
+	    (r = store_audit_list(s, entries > HISTORY_SCAN_MAX ?
+	    entries - HISTORY_SCAN_MAX : 0, 0, history_one, &h)) != JPKI_OK)
+		goto fail;
+	json_decref(h.subjects);
 	return webui_ok(k, json_pack("{s:o, s:o, s:o, s:o, s:o, s:i}",
 	    "resident", resident_json(&res), "cards", cards.arr,
 	    "certificates", certs.arr, "receipts", receipts, "history", h.arr,
@@ -254,6 +277,7 @@ fail:
 	json_decref(certs.arr);
 	json_decref(receipts);
 	json_decref(h.arr);
+	json_decref(h.subjects);
 	return webui_fail(k, r);
 }
 

@@ -137,6 +137,8 @@ async function certRows(page) {
     await page.waitForSelector("#certificates");
     assert.deepStrictEqual((await certRows(page)).sort(), ["auth:valid", "sign:valid"]);
     assert.match(await page.innerText("#cards"), /使用中/);
+    assert.match(await page.innerText("#history"), /counter\.deliver/);
+    assert.match(await page.innerText("#receipts"), /個人番号カード交付|カード交付|交付/);
     await shot(page, "resident");
 
     check("PIN reset (R2) on A's card: the rule in its own words, the holder's masked screen, a receipt");
