@@ -6,6 +6,7 @@
  */
 #include "webui/webui_int.h"
 
+#include <PCSC/winscard.h>
 #include <dirent.h>
 #include <microhttpd.h>
 #include <stdio.h>
@@ -365,35 +366,70 @@ name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* PC/SC readers, each with the card in it (through card_transport_pcsc,
- * as `jpki card --reader` reads one). */
+/* Every PC/SC reader pcscd knows (real readers, vsmartcard's vpcd), each
+ * with the card in it read through card_transport_pcsc, as `jpki card
+ * --reader NAME` reads one. */
+#define READERS_MAX 16
+#define READER_NAMES_MAX 8192
+
 static void
-reader_cards(struct webui *w, json_t *arr, json_t **note)
+reader_card(struct webui *w, const char *reader, json_t *arr)
 {
 	struct card_transport *t = NULL;
 	struct card_status st;
 	struct card_record c;
+	json_t *o = json_pack("{s:s, s:s}", "source", "pcsc", "name", reader);
 
-	if (card_transport_pcsc(NULL, &t) != JPKI_OK) {
-		*note = json_string(jpki_errmsg());
-		jpki_errclear();
-		return;
-	}
-	if (card_client_status(t, &st) == JPKI_OK) {
-		json_t *o = json_pack("{s:s, s:s, s:s}", "source", "pcsc",
-		    "name", t->name ? t->name : "PC/SC", "serial", st.serial);
-
+	if (card_transport_pcsc(reader, &t) != JPKI_OK ||
+	    card_client_status(t, &st) != JPKI_OK) {
+		json_object_set_new(o, "error", json_string(jpki_errmsg()));
+	} else {
+		json_object_set_new(o, "serial", json_string(st.serial));
 		if (store_card_by_serial(datadir_store(w->dd), st.serial,
 		    &c) == JPKI_OK) {
 			json_object_set_new(o, "resident",
 			    json_integer(c.resident_id));
+			json_object_set_new(o, "status",
+			    json_string(card_status_name(c.status)));
 			json_object_set_new(o, "image",
 			    json_string(base_name(c.image_path)));
 		}
-		json_array_append_new(arr, o);
 	}
 	jpki_errclear();
 	card_transport_free(&t);
+	json_array_append_new(arr, o);
+}
+
+static void
+reader_cards(struct webui *w, json_t *arr, json_t **note)
+{
+	SCARDCONTEXT ctx;
+	DWORD len = 0;
+	char *names = NULL;
+	LONG rv;
+	int n = 0;
+
+	if ((rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL,
+	    &ctx)) != SCARD_S_SUCCESS) {
+		*note = json_sprintf("no PC/SC service (pcscd): %s",
+		    pcsc_stringify_error(rv));
+		return;
+	}
+	if ((rv = SCardListReaders(ctx, NULL, NULL, &len)) != SCARD_S_SUCCESS ||
+	    len > READER_NAMES_MAX || (names = calloc(1, len + 1)) == NULL ||
+	    (rv = SCardListReaders(ctx, NULL, names, &len)) !=
+	    SCARD_S_SUCCESS) {
+		*note = json_sprintf("no PC/SC readers: %s",
+		    pcsc_stringify_error(rv));
+		free(names);
+		SCardReleaseContext(ctx);
+		return;
+	}
+	SCardReleaseContext(ctx);
+	for (const char *p = names; *p != '\0' && n < READERS_MAX;
+	    p += strlen(p) + 1, n++)
+		reader_card(w, p, arr);
+	free(names);
 }
 
 unsigned
