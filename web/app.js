@@ -436,11 +436,11 @@ async function viewApprovals() {
     h("section", { class: "card" }, table(["col.when", "col.action", "col.actor", "col.status", "col.action"], res.data.approvals.map(a =>
       h("tr", { "data-approval": a.id }, h("td", { text: a.at.replace("T", " ").slice(0, 16) }),
         h("td", { text: a.kind + (a.serial ? " " + a.serial : "") }), h("td", { text: a.requester + (a.approver ? " → " + a.approver : "") }),
-        h("td", { text: a.state + (a.result ? " — " + a.result : "") }),
+        h("td", { text: a.state + (a.exported ? " (exported)" : "") }),
         h("td", {}, a.state === "pending" && SESSION.role !== "clerk" && a.requester !== SESSION.clerk ?
           [h("button", { class: "approve", onclick: () => act("/api/approvals/approve", a.id) }, t("appr.approve")),
            h("button", { onclick: () => act("/api/approvals/reject", a.id) }, t("appr.reject"))] :
-          a.kind === "audit-export" && a.state === "approved" && a.requester === SESSION.clerk ?
+          a.kind === "audit-export" && a.state === "approved" && !a.exported && a.requester === SESSION.clerk ?
             h("button", { onclick: () => exportIt(a.id) }, t("appr.download")) : ""))))));
 }
 

@@ -1,6 +1,7 @@
 /*
- * sqlite_clerks.c: clerk accounts of the counter's web UI in SQLite.  The
- * password is never here: only the argon2id hash text the web UI module
+ * sqlite_clerks.c: clerk accounts of the counter's web UI in SQLite, and
+ * the requests that wait for a second person's approval.  The password is
+ * never here: only the argon2id hash text the web UI module
  * made (crypto_pwhash_str), which carries its own salt and parameters.
  */
 #include "store/sqlite_int.h"
@@ -111,4 +112,114 @@ store_sqlite_clerk_list(void *impl, int (*fn)(void *, const struct clerk *),
 			break;
 	}
 	return store_db_rows_end(s, st, rc, "clerk list");
+}
+
+/* ---- approvals ---- */
+
+#define APPROVAL_COLS "id, kind, state, requester, approver, serial, reason," \
+	" note, at, decided_at, exported"
+
+static void
+approval_from_row(sqlite3_stmt *st, struct approval *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(st, 0);
+	a->kind = (enum approval_kind)sqlite3_column_int(st, 1);
+	a->state = (enum approval_state)sqlite3_column_int(st, 2);
+	store_db_col_text(st, 3, a->requester, sizeof(a->requester));
+	store_db_col_text(st, 4, a->approver, sizeof(a->approver));
+	store_db_col_text(st, 5, a->serial, sizeof(a->serial));
+	a->reason = sqlite3_column_int(st, 6);
+	store_db_col_text(st, 7, a->note, sizeof(a->note));
+	a->at = sqlite3_column_int64(st, 8);
+	a->decided_at = sqlite3_column_int64(st, 9);
+	a->exported = sqlite3_column_int(st, 10);
+}
+
+static void
+approval_bind(sqlite3_stmt *st, const struct approval *a)
+{
+	sqlite3_bind_int(st, 1, (int)a->kind);
+	sqlite3_bind_int(st, 2, (int)a->state);
+	store_db_bind_text(st, 3, a->requester);
+	store_db_bind_opt_text(st, 4, a->approver);
+	store_db_bind_opt_text(st, 5, a->serial);
+	sqlite3_bind_int(st, 6, a->reason);
+	store_db_bind_opt_text(st, 7, a->note);
+	sqlite3_bind_int64(st, 8, a->at);
+	if (a->decided_at != 0)
+		sqlite3_bind_int64(st, 9, a->decided_at);
+	sqlite3_bind_int(st, 10, a->exported);
+}
+
+int
+store_sqlite_approval_insert(void *impl, struct approval *a)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = store_db_prep(s, "INSERT INTO approvals(kind, state,"
+	    " requester, approver, serial, reason, note, at, decided_at,"
+	    " exported) VALUES (?,?,?,?,?,?,?,?,?,?)", &st)) != JPKI_OK)
+		return r;
+	approval_bind(st, a);
+	return store_db_insert(s, st, "approval", &a->id);
+}
+
+int
+store_sqlite_approval_update(void *impl, const struct approval *a)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = store_db_prep(s, "UPDATE approvals SET kind = ?, state = ?,"
+	    " requester = ?, approver = ?, serial = ?, reason = ?, note = ?,"
+	    " at = ?, decided_at = ?, exported = ? WHERE id = ?", &st)))
+		return r;
+	approval_bind(st, a);
+	sqlite3_bind_int64(st, 11, a->id);
+	if ((r = store_db_update_one(s, st, "approval")) == JPKI_ERR_NOTFOUND)
+		r = jpki_fail(r, "no approval %lld", (long long)a->id);
+	return r;
+}
+
+int
+store_sqlite_approval_get(void *impl, int64_t id, struct approval *out)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = store_db_prep(s, "SELECT " APPROVAL_COLS " FROM approvals"
+	    " WHERE id = ?", &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, id);
+	if ((r = store_db_row(s, st, "approval", "no approval %lld",
+	    (long long)id)) == JPKI_OK)
+		approval_from_row(st, out);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_sqlite_approval_list(void *impl, long limit,
+    int (*fn)(void *, const struct approval *), void *arg)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	struct approval a;
+	int r, rc;
+
+	if ((r = store_db_prep(s, "SELECT " APPROVAL_COLS " FROM approvals"
+	    " ORDER BY id DESC LIMIT ?", &st)) != JPKI_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		approval_from_row(st, &a);
+		if (fn(arg, &a) != 0)
+			break;
+	}
+	return store_db_rows_end(s, st, rc, "approval list");
 }

@@ -130,7 +130,8 @@ static const char *const migrations[] = {
     "  WITHOUT ROWID;"
     "CREATE INDEX certificates_not_after ON certificates(not_after);",
     /* clerk accounts of the counter's web UI (argon2id hashes; lockout),
-     * and the indexes its search and dashboard read */
+     * the requests that wait for a second person, and the indexes its
+     * search and dashboard read */
     "CREATE TABLE IF NOT EXISTS clerks("
     "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
     "  role INTEGER NOT NULL, pw_hash TEXT NOT NULL,"
@@ -139,6 +140,12 @@ static const char *const migrations[] = {
     "  locked_until INTEGER NOT NULL DEFAULT 0,"
     "  last_login INTEGER NOT NULL DEFAULT 0,"
     "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS approvals("
+    "  id INTEGER PRIMARY KEY, kind INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL, requester TEXT NOT NULL,"
+    "  approver TEXT, serial TEXT, reason INTEGER NOT NULL,"
+    "  note TEXT, at INTEGER NOT NULL, decided_at INTEGER,"
+    "  exported INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS receipts_at ON receipts(at);"
     "CREATE INDEX IF NOT EXISTS certificates_revoked_at ON"
     "  certificates(revoked_at);",

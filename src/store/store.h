@@ -387,6 +387,31 @@ int store_clerk_get(struct store *s, const char *name, struct clerk *out);
 int store_clerk_list(struct store *s,
     int (*fn)(void *arg, const struct clerk *c), void *arg);
 
+/* A request that waits for a second person (manual revocation, audit
+ * export): approved or rejected by a supervisor who did not make it. */
+enum approval_kind { APPROVAL_REVOKE = 1, APPROVAL_AUDIT_EXPORT = 2 };
+enum approval_state { APPROVAL_PENDING = 1, APPROVAL_APPROVED = 2,
+	APPROVAL_REJECTED = 3 };
+#define APPROVAL_NOTE_MAX 255
+struct approval {
+	int64_t id;
+	enum approval_kind kind;
+	enum approval_state state;
+	char requester[CLERK_NAME_MAX + 1];
+	char approver[CLERK_NAME_MAX + 1];
+	char serial[SERIAL_HEX_MAX];   /* APPROVAL_REVOKE */
+	int reason;                    /* APPROVAL_REVOKE: RFC 5280 */
+	char note[APPROVAL_NOTE_MAX + 1];
+	int64_t at, decided_at;
+	int exported;                  /* APPROVAL_AUDIT_EXPORT: handed out */
+};
+int store_approval_insert(struct store *s, struct approval *a); /* sets id */
+int store_approval_update(struct store *s, const struct approval *a);
+int store_approval_get(struct store *s, int64_t id, struct approval *out);
+/* Newest first, at most limit. */
+int store_approval_list(struct store *s, long limit,
+    int (*fn)(void *arg, const struct approval *a), void *arg);
+
 /* Residents whose individual number is `text`, whose card has serial
  * `text` (hex, any case), or whose name (surname, given name, or both with
  * a space) or kana contains it; at most limit, by id. */

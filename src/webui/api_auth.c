@@ -144,7 +144,11 @@ api_clerk_passwd(struct call *k)
 	    "password_set", 1));
 }
 
-/* ---- approvals: a second person for manual revocation and export ---- */
+/* ---- approvals: a second person for manual revocation and export ----
+ *
+ * Kept in the store (table approvals): a request survives a restart, and
+ * each decision lands in one transaction with what it does (the
+ * revocation) and its audit entry. */
 
 static const char *
 kind_name(enum approval_kind k)
@@ -155,7 +159,7 @@ kind_name(enum approval_kind k)
 static const char *
 state_name(enum approval_state s)
 {
-	return s == APPROVAL_PENDING ? "pending" : s == APPROVAL_DONE ?
+	return s == APPROVAL_PENDING ? "pending" : s == APPROVAL_APPROVED ?
 	    "approved" : "rejected";
 }
 
@@ -168,28 +172,40 @@ approval_json(const struct approval *a)
 	if (a->decided_at != 0)
 		iso8601_format_jst(a->decided_at, decided);
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-	    "s:s, s:s}", "id", (json_int_t)a->id, "kind", kind_name(a->kind),
+	    "s:s, s:b}", "id", (json_int_t)a->id, "kind", kind_name(a->kind),
 	    "state", state_name(a->state), "requester", a->requester,
 	    "approver", a->approver, "serial", a->serial,
 	    "reason", a->kind == APPROVAL_REVOKE ?
 	    store_revocation_reason_name(a->reason) : "",
 	    "note", a->note, "at", at, "decided_at", decided,
-	    "result", a->result);
+	    "exported", a->exported);
+}
+
+static int
+approval_one(void *arg, const struct approval *a)
+{
+	json_array_append_new(arg, approval_json(a));
+	return 0;
 }
 
 unsigned
 api_approvals(struct call *k)
 {
 	json_t *arr = json_array();
+	int r;
 
-	for (int i = k->w->napprovals - 1; i >= 0; i--)
-		json_array_append_new(arr, approval_json(&k->w->approvals[i]));
+	if ((r = store_approval_list(datadir_store(k->w->dd),
+	    WEBUI_APPROVALS_SHOWN, approval_one, arr)) != JPKI_OK) {
+		json_decref(arr);
+		return webui_fail(k, r);
+	}
 	return webui_ok(k, json_pack("{s:o}", "approvals", arr));
 }
 
 unsigned
 api_approval_request(struct call *k)
 {
+	struct store *s = datadir_store(k->w->dd);
 	const char *kind = webui_str(k, "kind"), *note = webui_str(k, "note");
 	struct approval a;
 	struct cert_record c;
@@ -204,8 +220,7 @@ api_approval_request(struct call *k)
 		    webui_str(k, "serial") : "", a.serial)) != JPKI_OK ||
 		    (r = store_revocation_reason_parse(reason ? reason :
 		    "unspecified", &a.reason)) != JPKI_OK ||
-		    (r = store_cert_get(datadir_store(k->w->dd), a.serial,
-		    &c)) != JPKI_OK)
+		    (r = store_cert_get(s, a.serial, &c)) != JPKI_OK)
 			return webui_fail(k, r);
 		r = c.status == CERT_STATUS_REVOKED;
 		store_cert_free(&c);
@@ -220,117 +235,94 @@ api_approval_request(struct call *k)
 		jpki_fail(JPKI_ERR_INPUT, "kind: revoke or audit-export");
 		return webui_fail(k, JPKI_ERR_INPUT);
 	}
-	if (k->w->napprovals == WEBUI_APPROVALS_MAX) {
-		/* The oldest decided one makes room. */
-		int i;
-
-		for (i = 0; i < k->w->napprovals; i++)
-			if (k->w->approvals[i].state != APPROVAL_PENDING)
-				break;
-		if (i == k->w->napprovals) {
-			jpki_fail(JPKI_ERR_CONFLICT, "%d approvals are waiting; "
-			    "a supervisor decides some first",
-			    WEBUI_APPROVALS_MAX);
-			return webui_fail(k, JPKI_ERR_CONFLICT);
-		}
-		memmove(&k->w->approvals[i], &k->w->approvals[i + 1],
-		    (size_t)(k->w->napprovals - i - 1) * sizeof(a));
-		k->w->napprovals--;
+	if (note != NULL && (strlen(note) > APPROVAL_NOTE_MAX ||
+	    !utf8_valid_line(note, strlen(note)))) {
+		jpki_fail(JPKI_ERR_INPUT, "note: one line of at most %d bytes",
+		    APPROVAL_NOTE_MAX);
+		return webui_fail(k, JPKI_ERR_INPUT);
 	}
-	a.id = k->w->next_approval++;
 	a.state = APPROVAL_PENDING;
 	a.at = jpki_now();
 	snprintf(a.requester, sizeof(a.requester), "%s", k->who.clerk);
 	snprintf(a.note, sizeof(a.note), "%s", note ? note : "");
-	if ((r = store_audit_json(datadir_store(k->w->dd), k->who.clerk,
-	    "approval.request", kind_name(a.kind), json_pack("{s:I, s:s}",
-	    "approval", (json_int_t)a.id, "serial", a.serial))) != JPKI_OK)
+	if ((r = store_begin(s)) != JPKI_OK)
 		return webui_fail(k, r);
-	k->w->approvals[k->w->napprovals++] = a;
+	if ((r = store_approval_insert(s, &a)) != JPKI_OK ||
+	    (r = store_audit_json(s, k->who.clerk, "approval.request",
+	    kind_name(a.kind), json_pack("{s:I, s:s}", "approval",
+	    (json_int_t)a.id, "serial", a.serial))) != JPKI_OK ||
+	    (r = store_commit(s)) != JPKI_OK) {
+		store_rollback(s);
+		return webui_fail(k, r);
+	}
 	return webui_ok(k, approval_json(&a));
 }
 
-static struct approval *
-approval_find(struct call *k, int64_t id)
-{
-	for (int i = 0; i < k->w->napprovals; i++)
-		if (k->w->approvals[i].id == id)
-			return &k->w->approvals[i];
-	jpki_fail(JPKI_ERR_NOTFOUND, "no approval %lld", (long long)id);
-	return NULL;
-}
-
-/* The pending approval named in the body, decided by someone else. */
+/* Inside the caller's transaction: the pending approval named in the
+ * body, to be decided by someone else. */
 static int
-decidable(struct call *k, struct approval **out)
+decidable(struct call *k, struct approval *a)
 {
 	int64_t id;
 	int r;
 
-	if ((r = webui_id(k, "id", &id)) != JPKI_OK)
+	if ((r = webui_id(k, "id", &id)) != JPKI_OK ||
+	    (r = store_approval_get(datadir_store(k->w->dd), id, a)))
 		return r;
-	if ((*out = approval_find(k, id)) == NULL)
-		return JPKI_ERR_NOTFOUND;
-	if ((*out)->state != APPROVAL_PENDING)
+	if (a->state != APPROVAL_PENDING)
 		return jpki_fail(JPKI_ERR_CONFLICT, "approval %lld is %s "
-		    "already", (long long)id, state_name((*out)->state));
-	/* Four eyes: the requester never approves their own request. */
-	if (strcmp((*out)->requester, k->who.clerk) == 0)
+		    "already", (long long)id, state_name(a->state));
+	/* Four eyes: the requester never decides their own request. */
+	if (strcmp(a->requester, k->who.clerk) == 0)
 		return jpki_fail(JPKI_ERR_REFUSED, "approval %lld: a second "
-		    "person approves, not %s who asked", (long long)id,
+		    "person decides, not %s who asked", (long long)id,
 		    k->who.clerk);
 	return JPKI_OK;
+}
+
+static unsigned
+decide(struct call *k, int approve)
+{
+	struct store *s = datadir_store(k->w->dd);
+	struct approval a;
+	char actor[2 * CLERK_NAME_MAX + 2];
+	int r;
+
+	if ((r = store_begin(s)) != JPKI_OK)
+		return webui_fail(k, r);
+	if ((r = decidable(k, &a)) != JPKI_OK)
+		goto fail;
+	/* The revocation names both: who asked, who approved. */
+	snprintf(actor, sizeof(actor), "%s+%s", a.requester, k->who.clerk);
+	if (approve && a.kind == APPROVAL_REVOKE &&
+	    (r = ca_revoke_in_tx(k->w->ca, a.serial, a.reason, actor)))
+		goto fail;
+	a.state = approve ? APPROVAL_APPROVED : APPROVAL_REJECTED;
+	a.decided_at = jpki_now();
+	snprintf(a.approver, sizeof(a.approver), "%s", k->who.clerk);
+	if ((r = store_approval_update(s, &a)) != JPKI_OK ||
+	    (r = store_audit_json(s, k->who.clerk, approve ?
+	    "approval.approve" : "approval.reject", kind_name(a.kind),
+	    json_pack("{s:I, s:s, s:s}", "approval", (json_int_t)a.id,
+	    "requester", a.requester, "serial", a.serial))) != JPKI_OK ||
+	    (r = store_commit(s)) != JPKI_OK)
+		goto fail;
+	return webui_ok(k, approval_json(&a));
+fail:
+	store_rollback(s);
+	return webui_fail(k, r);
 }
 
 unsigned
 api_approval_approve(struct call *k)
 {
-	struct approval *a;
-	int r;
-
-	if ((r = decidable(k, &a)) != JPKI_OK)
-		return webui_fail(k, r);
-	if (a->kind == APPROVAL_REVOKE) {
-		char actor[2 * CLERK_NAME_MAX + 2];
-
-		/* The revocation names both: who asked, who approved. */
-		snprintf(actor, sizeof(actor), "%s+%s", a->requester,
-		    k->who.clerk);
-		if ((r = ca_revoke(k->w->ca, a->serial, a->reason, actor)))
-			return webui_fail(k, r);
-		snprintf(a->result, sizeof(a->result), "certificate %s revoked "
-		    "(%s)", a->serial, store_revocation_reason_name(a->reason));
-	} else {
-		snprintf(a->result, sizeof(a->result), "the audit log may be "
-		    "exported once by %s", a->requester);
-	}
-	if ((r = store_audit_json(datadir_store(k->w->dd), k->who.clerk,
-	    "approval.approve", kind_name(a->kind), json_pack("{s:I, s:s, s:s}",
-	    "approval", (json_int_t)a->id, "requester", a->requester,
-	    "serial", a->serial))) != JPKI_OK)
-		return webui_fail(k, r);
-	a->state = APPROVAL_DONE;
-	a->decided_at = jpki_now();
-	snprintf(a->approver, sizeof(a->approver), "%s", k->who.clerk);
-	return webui_ok(k, approval_json(a));
+	return decide(k, 1);
 }
 
 unsigned
 api_approval_reject(struct call *k)
 {
-	struct approval *a;
-	int r;
-
-	if ((r = decidable(k, &a)) != JPKI_OK)
-		return webui_fail(k, r);
-	if ((r = store_audit_json(datadir_store(k->w->dd), k->who.clerk,
-	    "approval.reject", kind_name(a->kind), json_pack("{s:I, s:s}",
-	    "approval", (json_int_t)a->id, "requester", a->requester))))
-		return webui_fail(k, r);
-	a->state = APPROVAL_REJECTED;
-	a->decided_at = jpki_now();
-	snprintf(a->approver, sizeof(a->approver), "%s", k->who.clerk);
-	return webui_ok(k, approval_json(a));
+	return decide(k, 0);
 }
 
 static int
@@ -350,12 +342,13 @@ export_one(void *arg, const struct audit_entry *e)
 }
 
 /* GET /api/approvals/export/<id>: the whole audit log, once, to the clerk
- * who asked, after a supervisor approved. */
+ * who asked, after a second person approved. */
 unsigned
 api_approval_export(struct call *k)
 {
-	struct approval *a;
-	json_t *arr;
+	struct store *s = datadir_store(k->w->dd);
+	struct approval a;
+	json_t *arr = NULL;
 	long checked = 0;
 	int64_t id = 0;
 	int r, verdict;
@@ -367,26 +360,32 @@ api_approval_export(struct call *k)
 		}
 		id = id * 10 + (*p - '0');
 	}
-	if ((a = approval_find(k, id)) == NULL)
-		return webui_fail(k, JPKI_ERR_NOTFOUND);
-	if (a->kind != APPROVAL_AUDIT_EXPORT || a->state != APPROVAL_DONE ||
-	    strcmp(a->requester, k->who.clerk) != 0 || a->result[0] == '\0') {
-		jpki_fail(JPKI_ERR_REFUSED, "approval %lld: no approved audit "
-		    "export of %s waiting", (long long)id, k->who.clerk);
-		return webui_fail(k, JPKI_ERR_REFUSED);
+	if ((r = store_begin(s)) != JPKI_OK)
+		return webui_fail(k, r);
+	if ((r = store_approval_get(s, id, &a)) != JPKI_OK)
+		goto fail;
+	if (a.kind != APPROVAL_AUDIT_EXPORT || a.state != APPROVAL_APPROVED ||
+	    strcmp(a.requester, k->who.clerk) != 0 || a.exported) {
+		r = jpki_fail(JPKI_ERR_REFUSED, "approval %lld: no approved "
+		    "audit export of %s waiting", (long long)id, k->who.clerk);
+		goto fail;
 	}
-	verdict = store_audit_verify(datadir_store(k->w->dd), &checked);
+	verdict = store_audit_verify(s, &checked);
 	jpki_errclear();
 	arr = json_array();
-	if ((r = store_audit_list(datadir_store(k->w->dd), 0, 0, export_one,
-	    arr)) != JPKI_OK || (r = store_audit_json(datadir_store(k->w->dd),
-	    k->who.clerk, "audit.export", "audit log", json_pack("{s:I, s:s}",
-	    "approval", (json_int_t)a->id, "approver", a->approver)))) {
-		json_decref(arr);
-		return webui_fail(k, r);
-	}
-	snprintf(a->result, sizeof(a->result), "%s", "");  /* used once */
+	a.exported = 1;
+	if ((r = store_audit_list(s, 0, 0, export_one, arr)) != JPKI_OK ||
+	    (r = store_approval_update(s, &a)) != JPKI_OK ||
+	    (r = store_audit_json(s, k->who.clerk, "audit.export", "audit log",
+	    json_pack("{s:I, s:s, s:I}", "approval", (json_int_t)a.id,
+	    "approver", a.approver, "entries", (json_int_t)checked))) ||
+	    (r = store_commit(s)) != JPKI_OK)
+		goto fail;
 	return webui_ok(k, json_pack("{s:s, s:I, s:o}", "verdict",
 	    verdict == JPKI_OK ? "ok" : "broken", "checked",
 	    (json_int_t)checked, "entries", arr));
+fail:
+	store_rollback(s);
+	json_decref(arr);
+	return webui_fail(k, r);
 }

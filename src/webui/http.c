@@ -718,7 +718,6 @@ webui_start(const struct webui_options *o, struct webui **out)
 	snprintf(w->web_dir, sizeof(w->web_dir), "%s", web);
 	w->idle_seconds = o->idle_seconds ? o->idle_seconds :
 	    WEBUI_IDLE_SECONDS;
-	w->next_approval = 1;
 	if ((r = datadir_open(o->data_dir, DATADIR_READ_WRITE, &w->dd)) ||
 	    (r = ca_open(w->dd, CA_KEYS_CA, &w->ca)) ||
 	    (r = jpki_path(w->docs_dir, sizeof(w->docs_dir), "%s/documents",

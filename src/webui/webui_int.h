@@ -14,7 +14,7 @@
 #include <time.h>
 
 #define WEBUI_CSRF_HEX 64
-#define WEBUI_APPROVALS_MAX 64
+#define WEBUI_APPROVALS_SHOWN 200
 #define WEBUI_COOKIE "jpki_session"
 
 struct session {
@@ -24,25 +24,6 @@ struct session {
 	char clerk[CLERK_NAME_MAX + 1];
 	enum clerk_role role;
 	time_t last_seen;           /* CLOCK_MONOTONIC seconds */
-};
-
-/* A request waiting for a second person (EJBCA's approvals): manual
- * revocation and audit export.  Kept in memory: a restart drops those
- * still pending, and the requester asks again. */
-enum approval_kind { APPROVAL_REVOKE = 1, APPROVAL_AUDIT_EXPORT = 2 };
-enum approval_state { APPROVAL_PENDING = 1, APPROVAL_DONE = 2,
-	APPROVAL_REJECTED = 3 };
-struct approval {
-	int64_t id;
-	enum approval_kind kind;
-	enum approval_state state;
-	char requester[CLERK_NAME_MAX + 1];
-	char approver[CLERK_NAME_MAX + 1];
-	char serial[SERIAL_HEX_MAX];
-	int reason;
-	char note[256];
-	int64_t at, decided_at;
-	char result[256];
 };
 
 struct webui {
@@ -60,9 +41,6 @@ struct webui {
 	char *tls_cert, *tls_key;       /* PEM text, for libmicrohttpd */
 	pthread_mutex_t sessions_lock;
 	struct session sessions[WEBUI_SESSIONS_MAX];
-	struct approval approvals[WEBUI_APPROVALS_MAX];
-	int napprovals;
-	int64_t next_approval;
 };
 
 /* What a handler sees of the signed-in clerk. */

@@ -182,6 +182,17 @@ call tanaka GET "/api/approvals/export/$EID"
 call tanaka GET "/api/approvals/export/$EID"
 [ "$CODE" = 422 ] || fail "an export twice: $CODE"
 
+check "approvals live in the store: a restart keeps a pending request"
+call suzuki POST /api/approvals '{"kind":"audit-export","note":"for the auditor"}' "$CSRF_C"
+[ "$CODE" = 200 ] || fail "request: $CODE $BODY"
+PID2=$(jfield "['id']")
+[ "$(sqlite3 "$DATA/jpki.db" "SELECT state FROM approvals WHERE id = $PID2")" = 1 ] ||
+	fail "the request is not in the store"
+call tanaka POST /api/approvals/reject "{\"id\":$PID2}" "$CSRF_S"
+[ "$CODE" = 200 ] && [ "$(jfield "['state']")" = rejected ] || fail "reject: $CODE $BODY"
+call tanaka POST /api/approvals/approve "{\"id\":$PID2}" "$CSRF_S"
+[ "$CODE" = 409 ] || fail "approving a rejected request: $CODE $BODY"
+
 check "administration: disable ends the clerk's sessions and sign-ins"
 call boss POST /api/clerks '{"name":"yamada","role":"clerk","password":"yamada-pass-9"}' "$CSRF_A"
 [ "$CODE" = 200 ] || fail "add: $CODE $BODY"
