@@ -19,6 +19,7 @@ set -euo pipefail
 : "${JPKI_SOURCE:=$(cd "$(dirname "$0")/../.." && pwd)}"
 
 export JPKI_SIGN_PASSWORD=DEMO2026 JPKI_AUTH_PIN=1234 JPKI_CARDINFO_PIN=5678
+export JPKI_CLERK_PASSWORD=readme-clerk-1
 
 # expect_usage PATTERN ARGS...: exit 2, one line on stderr matching PATTERN,
 # nothing on stdout.
@@ -78,7 +79,7 @@ while IFS= read -r line; do
 	want=0
 	case $line in
 	*"..."* | *"…"*) continue ;;     # a placeholder, not a command
-	"jpki serve "* | "jpki card attach "*)
+	"jpki serve "* | "jpki counter serve "* | "jpki card attach "*)
 		# They run until stopped: the line parses, that is all.
 		as_words "$line"
 		expect_status 0 "${WORDS[@]:1}" --help
