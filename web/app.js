@@ -76,6 +76,7 @@ function chrome() {
   document.getElementById("nav").hidden = !signed;
   document.getElementById("signout").hidden = !signed;
   document.getElementById("who").textContent = signed ? SESSION.clerk + " (" + SESSION.role + ")" : "";
+  document.getElementById("nav-clerks").hidden = !signed || SESSION.role !== "admin";
   applyLang();
 }
 
@@ -125,7 +126,9 @@ async function viewDashboard() {
             h("td", { text: t("cert." + c.type) }), h("td", { text: c.expiry_date })))),
         h("div", { class: "row" }, h("button", { id: "make-notices", onclick: async () => {
           const r = await api("POST", "/api/procedures/notices", { within_months: 3 });
-          notices.replaceChildren(r.ok ? r.data.notices + " / " + r.data.certificates + " (" + r.data.directory + ")" : errorBox(r));
+          notices.replaceChildren(r.ok ? h("div", { id: "notices-made" },
+            h("p", { text: r.data.notices + " / " + r.data.certificates + " (" + r.data.directory + ")" }),
+            r.data.documents.map(d => h("a", { class: "button", href: "/api/documents/" + d, target: "_blank", text: d.split("/")[1] }))) : errorBox(r));
         } }, t("dash.notices"))), notices),
       h("section", { class: "card", id: "revocations" },
         h("h2", { text: t("dash.revoked") + " (" + d.revocations.length + ")" }),
@@ -378,6 +381,36 @@ async function viewCards() {
     res.data.readers_note ? h("p", { class: "muted", text: "PC/SC: " + res.data.readers_note }) : null));
 }
 
+async function viewClerks() {
+  const res = await api("GET", "/api/clerks");
+  if (!res.ok) return main().replaceChildren(errorBox(res));
+  const msg = h("div", {});
+  const name = h("input", { id: "c-name", name: "name", autocomplete: "off" });
+  const role = h("select", { id: "c-role" }, ["clerk", "supervisor", "admin"].map(r => h("option", { value: r, text: r })));
+  const pw = h("input", { id: "c-password", type: "password", autocomplete: "new-password" });
+  const post = async (path, body) => {
+    const r = await api("POST", path, body);
+    pw.value = "";
+    if (!r.ok) return msg.replaceChildren(errorBox(r));
+    viewClerks();
+  };
+  main().replaceChildren(
+    h("section", { class: "card" }, h("h1", { text: t("nav.clerks") }),
+      h("div", { class: "row" },
+        h("div", {}, h("label", { for: "c-name", text: t("signin.username") }), name),
+        h("div", {}, h("label", { for: "c-role", text: t("clerks.role") }), role),
+        h("div", {}, h("label", { for: "c-password", text: t("signin.password") }), pw),
+        h("button", { id: "clerk-add", class: "primary", type: "button", onclick: () =>
+          post("/api/clerks", { name: name.value, role: role.value, password: pw.value }) }, t("clerks.add")),
+        h("button", { id: "clerk-passwd", type: "button", onclick: () =>
+          post("/api/clerks/password", { name: name.value, password: pw.value }) }, t("clerks.passwd"))), msg),
+    h("section", { class: "card" }, table(["signin.username", "clerks.role", "col.status", "col.when", "col.action"],
+      res.data.clerks.map(c => h("tr", { "data-clerk": c.name }, h("td", { text: c.name }), h("td", { text: c.role }),
+        h("td", { text: c.state }), h("td", { text: c.last_signin.replace("T", " ").slice(0, 16) }),
+        h("td", {}, c.state !== "disabled" && c.name !== SESSION.clerk ?
+          h("button", { class: "danger", onclick: () => post("/api/clerks/disable", { name: c.name }) }, t("clerks.disable")) : ""))))));
+}
+
 async function viewAudit(params) {
   const q = new URLSearchParams();
   for (const k of ["actor", "action", "subject"]) if (params.get(k)) q.set(k, params.get(k));
@@ -466,6 +499,7 @@ async function route() {
     case "cards": return viewCards();
     case "audit": return viewAudit(params);
     case "approvals": return viewApprovals();
+    case "clerks": return viewClerks();
     default: return viewDashboard();
   }
 }

@@ -13,6 +13,7 @@
  */
 #include "webui/webui_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <stdio.h>
@@ -335,6 +336,31 @@ notices_progress(void *arg, size_t done, size_t total)
 	(void)total;
 }
 
+/* The notices made (notice-<form>.pdf), as names for GET /api/documents/. */
+static json_t *
+notice_pdfs(const char *dir, const char *rel)
+{
+	json_t *arr = json_array();
+	struct dirent *e;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return arr;
+	while ((e = readdir(d)) != NULL && json_array_size(arr) < 1000) {
+		size_t n = strlen(e->d_name), digits;
+
+		if (n < 12 || strncmp(e->d_name, "notice-", 7) != 0 ||
+		    strcmp(e->d_name + n - 4, ".pdf") != 0)
+			continue;
+		digits = strspn(e->d_name + 7, "0123456789");
+		if (digits == n - 11)
+			json_array_append_new(arr, json_sprintf("%s/%s", rel,
+			    e->d_name));
+	}
+	closedir(d);
+	return arr;
+}
+
 unsigned
 api_proc_notices(struct call *k)
 {
@@ -371,7 +397,8 @@ api_proc_notices(struct call *k)
 		rmdir(dir);
 		return webui_fail(k, r);
 	}
-	return webui_ok(k, json_pack("{s:s, s:I, s:I, s:I}", "directory", rel,
-	    "certificates", (json_int_t)run.certificates, "notices",
-	    (json_int_t)run.notices_made, "already", (json_int_t)run.already));
+	return webui_ok(k, json_pack("{s:s, s:I, s:I, s:I, s:o}", "directory",
+	    rel, "certificates", (json_int_t)run.certificates, "notices",
+	    (json_int_t)run.notices_made, "already", (json_int_t)run.already,
+	    "documents", notice_pdfs(dir, rel)));
 }

@@ -166,6 +166,19 @@ async function certRows(page) {
     assert.deepStrictEqual(await certRows(page), before);
     assert.strictEqual(await page.innerText("#receipts"), receiptsBefore);
 
+    check("a manual revocation of D's authentication certificate waits for a second person");
+    const dAuth = await page.innerText("#certificates tr[data-type=auth] td.serial");
+    await page.goto(server.url + "/#/approvals");
+    await page.fill("#revoke-serial", dAuth);
+    await page.selectOption("#revoke-reason", "keyCompromise");
+    await page.click("#request-revoke");
+    await page.waitForSelector("tr[data-approval] >> text=pending");
+    assert.strictEqual(await page.locator("tr[data-approval] button.approve").count(), 0,
+      "the requester cannot approve");
+    await page.goto(server.url + "/#/resident/" + env.D);
+    await page.waitForSelector("#certificates");
+    assert.deepStrictEqual(await certRows(page), before, "nothing revoked before the approval");
+
     check("loss report, then reissue with the fee receipt: 800 + 200 yen (R7)");
     await page.goto(server.url + "/#/resident/" + env.A);
     await page.waitForSelector("#procedures");
@@ -235,6 +248,17 @@ async function certRows(page) {
     assert.ok((await certRows(page2)).includes("sign:valid"), "B's signing certificate is valid");
     assert.match(await page2.innerText("#receipts"), new RegExp(env.CLERK2));
     await shot(page2, "proxy-visit2");
+
+    check("after the restart the supervisor approves the revocation asked for before it");
+    await page2.goto(server.url + "/#/approvals");
+    await page2.click("tr[data-approval] button.approve");
+    await page2.waitForSelector("tr[data-approval] >> text=approved");
+    await page2.goto(server.url + "/#/resident/" + env.D);
+    await page2.waitForSelector("#certificates");
+    assert.ok((await certRows(page2)).includes("auth:revoked"), "D's authentication certificate is revoked");
+    await page2.goto(server.url + "/#/audit?action=cert.revoke");
+    await page2.waitForSelector("#audit-verdict");
+    assert.match(await page2.innerText("main"), new RegExp(env.CLERK1 + "\\+" + env.CLERK2));
 
     check("the audit log shows the clerks and `jpki audit verify`'s verdict");
     await page2.goto(server.url + "/#/audit?actor=" + env.CLERK2);
