@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A session cookie (no Max-Age: the browser keeps it until it closes;
+ * the server ends the session when it is idle), or its removal. */
 static void
-set_cookie(struct call *k, const char *value, int max_age)
+set_cookie(struct call *k, const char *value, int remove)
 {
 	snprintf(k->set_cookie, sizeof(k->set_cookie), "%s=%s; Path=/; "
-	    "HttpOnly; SameSite=Strict; Max-Age=%d%s", WEBUI_COOKIE, value,
-	    max_age, k->w->https ? "; Secure" : "");
+	    "HttpOnly; SameSite=Strict%s%s", WEBUI_COOKIE, value,
+	    remove ? "; Max-Age=0" : "", k->w->https ? "; Secure" : "");
 }
 
 static json_t *
@@ -47,8 +49,10 @@ api_signin(struct call *k)
 	}
 	/* A new id at every sign-in (no fixation); an old cookie's session
 	 * ends. */
+	if (k->who.session[0] != '\0')
+		webui_session_end(k->w, k->who.session);
 	webui_session_new(k->w, c.name, c.role, &who);
-	set_cookie(k, who.session, (int)k->w->idle_seconds);
+	set_cookie(k, who.session, 0);
 	memcpy(k->who.clerk, who.clerk, sizeof(who.clerk));
 	return webui_ok(k, session_json(&who, k->w->idle_seconds));
 }
@@ -57,7 +61,7 @@ unsigned
 api_signout(struct call *k)
 {
 	webui_session_end(k->w, k->who.session);
-	set_cookie(k, "", 0);
+	set_cookie(k, "", 1);
 	return webui_ok(k, json_pack("{s:b}", "signed_out", 1));
 }
 
