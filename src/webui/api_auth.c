@@ -41,7 +41,7 @@ api_signin(struct call *k)
 		    "needed");
 		return webui_fail(k, JPKI_ERR_INPUT);
 	}
-	if ((r = webui_clerk_authenticate(k->w->dd, name, password, &c)) !=
+	if ((r = webui_clerk_authenticate(k->dd, name, password, &c)) !=
 	    JPKI_OK) {
 		webui_fail(k, r);
 		return k->status = r == JPKI_ERR_LOCKED ? MHD_HTTP_LOCKED :
@@ -94,7 +94,7 @@ api_clerks(struct call *k)
 	json_t *arr = json_array();
 	int r;
 
-	if ((r = store_clerk_list(datadir_store(k->w->dd), clerk_one, arr))) {
+	if ((r = store_clerk_list(datadir_store(k->dd), clerk_one, arr))) {
 		json_decref(arr);
 		return webui_fail(k, r);
 	}
@@ -108,7 +108,7 @@ api_clerk_add(struct call *k)
 	int r;
 
 	if ((r = webui_role_parse(webui_str(k, "role"), &role)) != JPKI_OK ||
-	    (r = webui_clerk_add(k->w->dd, webui_str(k, "name"), role,
+	    (r = webui_clerk_add(k->dd, webui_str(k, "name"), role,
 	    webui_str(k, "password"), k->who.clerk)) != JPKI_OK)
 		return webui_fail(k, r);
 	return webui_ok(k, json_pack("{s:s, s:s}", "clerk", webui_str(k,
@@ -126,7 +126,7 @@ api_clerk_disable(struct call *k)
 		    "their own account");
 		return webui_fail(k, JPKI_ERR_REFUSED);
 	}
-	if ((r = webui_clerk_disable(k->w->dd, name ? name : "",
+	if ((r = webui_clerk_disable(k->dd, name ? name : "",
 	    k->who.clerk)) != JPKI_OK)
 		return webui_fail(k, r);
 	webui_session_end_clerk(k->w, name);
@@ -140,7 +140,7 @@ api_clerk_passwd(struct call *k)
 	const char *name = webui_str(k, "name");
 	int r;
 
-	if ((r = webui_clerk_passwd(k->w->dd, name ? name : "",
+	if ((r = webui_clerk_passwd(k->dd, name ? name : "",
 	    webui_str(k, "password"), k->who.clerk)) != JPKI_OK)
 		return webui_fail(k, r);
 	webui_session_end_clerk(k->w, name);
@@ -198,7 +198,7 @@ api_approvals(struct call *k)
 	json_t *arr = json_array();
 	int r;
 
-	if ((r = store_approval_list(datadir_store(k->w->dd),
+	if ((r = store_approval_list(datadir_store(k->dd),
 	    WEBUI_APPROVALS_SHOWN, approval_one, arr)) != JPKI_OK) {
 		json_decref(arr);
 		return webui_fail(k, r);
@@ -209,7 +209,7 @@ api_approvals(struct call *k)
 unsigned
 api_approval_request(struct call *k)
 {
-	struct store *s = datadir_store(k->w->dd);
+	struct store *s = datadir_store(k->dd);
 	const char *kind = webui_str(k, "kind"), *note = webui_str(k, "note");
 	struct approval a;
 	struct cert_record c;
@@ -271,7 +271,7 @@ decidable(struct call *k, struct approval *a)
 	int r;
 
 	if ((r = webui_id(k, "id", &id)) != JPKI_OK ||
-	    (r = store_approval_get(datadir_store(k->w->dd), id, a)))
+	    (r = store_approval_get(datadir_store(k->dd), id, a)))
 		return r;
 	if (a->state != APPROVAL_PENDING)
 		return jpki_fail(JPKI_ERR_CONFLICT, "approval %lld is %s "
@@ -287,7 +287,7 @@ decidable(struct call *k, struct approval *a)
 static unsigned
 decide(struct call *k, int approve)
 {
-	struct store *s = datadir_store(k->w->dd);
+	struct store *s = datadir_store(k->dd);
 	struct approval a;
 	char actor[2 * CLERK_NAME_MAX + 2];
 	int r;
@@ -299,7 +299,7 @@ decide(struct call *k, int approve)
 	/* The revocation names both: who asked, who approved. */
 	snprintf(actor, sizeof(actor), "%s+%s", a.requester, k->who.clerk);
 	if (approve && a.kind == APPROVAL_REVOKE &&
-	    (r = ca_revoke_in_tx(k->w->ca, a.serial, a.reason, actor)))
+	    (r = ca_revoke_in_tx(k->ca, a.serial, a.reason, actor)))
 		goto fail;
 	a.state = approve ? APPROVAL_APPROVED : APPROVAL_REJECTED;
 	a.decided_at = jpki_now();
@@ -350,7 +350,7 @@ export_one(void *arg, const struct audit_entry *e)
 unsigned
 api_approval_export(struct call *k)
 {
-	struct store *s = datadir_store(k->w->dd);
+	struct store *s = datadir_store(k->dd);
 	struct approval a;
 	json_t *arr = NULL;
 	long checked = 0;

@@ -211,7 +211,7 @@ check_new_card(const struct resident *res, const struct cards_scan *cs,
 unsigned
 api_check(struct call *k)
 {
-	struct store *s = datadir_store(k->w->dd);
+	struct store *s = datadir_store(k->dd);
 	const char *proc = webui_query(k, "procedure");
 	struct verdict v;
 	struct resident res;
@@ -248,7 +248,7 @@ api_check(struct call *k)
 		struct card_transport *t = NULL;
 		struct card_status st;
 
-		if ((r = webui_card_path(k->w, webui_query(k, "card"), path,
+		if ((r = webui_card_path(k->dd, webui_query(k, "card"), path,
 		    sizeof(path))) != JPKI_OK ||
 		    (r = card_transport_image(path, &t)) != JPKI_OK ||
 		    (r = card_client_status(t, &st)) != JPKI_OK) {
@@ -330,7 +330,7 @@ api_check(struct call *k)
 	}
 answer:
 	fl = json_array();
-	nfees = v.proc ? rules_fees_for(&datadir_config(k->w->dd)->fees,
+	nfees = v.proc ? rules_fees_for(&datadir_config(k->dd)->fees,
 	    v.proc, v.certs, fees, JPKI_ARRAY_LEN(fees)) : 0;
 	if (nfees > JPKI_ARRAY_LEN(fees))
 		nfees = JPKI_ARRAY_LEN(fees);

@@ -72,7 +72,7 @@ card_of(struct call *k, char *path, size_t n)
 
 	if (name == NULL)
 		name = webui_query(k, "card");
-	return webui_card_path(k->w, name, path, n);
+	return webui_card_path(k->dd, name, path, n);
 }
 
 static unsigned
@@ -95,7 +95,7 @@ new_card_path(struct call *k, int64_t resident, char *path, size_t n)
 	for (int i = 1; i < 1000; i++) {
 		snprintf(name, sizeof(name), "r%lld-%d.img", (long long)resident,
 		    i);
-		if ((r = webui_card_path(k->w, name, path, n)) != JPKI_OK)
+		if ((r = webui_card_path(k->dd, name, path, n)) != JPKI_OK)
 			return r;
 		if (stat(path, &st) != 0 && errno == ENOENT)
 			return JPKI_OK;
@@ -123,8 +123,8 @@ new_card(struct call *k, int reissue)
 	pins_of(k, &pins);
 	visit_of(k, &v);
 	memset(&rc, 0, sizeof(rc));
-	r = reissue ? counter_reissue(k->w->ca, resident, path, mask, &pins,
-	    &v, &rc) : counter_deliver(k->w->ca, resident, path, mask, &pins,
+	r = reissue ? counter_reissue(k->ca, resident, path, mask, &pins,
+	    &v, &rc) : counter_deliver(k->ca, resident, path, mask, &pins,
 	    &v, &rc);
 	if (r == JPKI_OK) {
 		receipt_answer(k, r, &rc);
@@ -166,8 +166,8 @@ certs(struct call *k, int renew)
 	pins_of(k, &pins);
 	visit_of(k, &v);
 	memset(&rc, 0, sizeof(rc));
-	r = renew ? counter_renew(k->w->ca, path, mask, &pins, &v, &rc) :
-	    counter_issue(k->w->ca, path, mask, &pins, &v, &rc);
+	r = renew ? counter_renew(k->ca, path, mask, &pins, &v, &rc) :
+	    counter_issue(k->ca, path, mask, &pins, &v, &rc);
 	return receipt_answer(k, r, &rc);
 }
 
@@ -197,7 +197,7 @@ api_proc_report_lost(struct call *k)
 		return webui_fail(k, r);
 	visit_of(k, &v);
 	memset(&rc, 0, sizeof(rc));
-	r = counter_report_lost(k->w->ca, by_card ? path : NULL, resident, &v,
+	r = counter_report_lost(k->ca, by_card ? path : NULL, resident, &v,
 	    &rc);
 	return receipt_answer(k, r, &rc);
 }
@@ -220,7 +220,7 @@ api_proc_reset_pin(struct call *k)
 	}
 	visit_of(k, &v);
 	memset(&rc, 0, sizeof(rc));
-	r = counter_reset_pin(k->w->ca, path, pin, webui_str(k, "new_pin"), &v,
+	r = counter_reset_pin(k->ca, path, pin, webui_str(k, "new_pin"), &v,
 	    &rc);
 	return receipt_answer(k, r, &rc);
 }
@@ -237,7 +237,7 @@ api_proc_update_card(struct call *k)
 		return webui_fail(k, r);
 	visit_of(k, &v);
 	memset(&rc, 0, sizeof(rc));
-	r = counter_update_card(k->w->ca, path, &v, &rc);
+	r = counter_update_card(k->ca, path, &v, &rc);
 	return receipt_answer(k, r, &rc);
 }
 
@@ -287,7 +287,7 @@ api_proc_proxy_apply(struct call *k)
 	webui_random_hex(hex, 8);
 	if ((r = jpki_path(tmp, sizeof(tmp), "%s/form-new-%s.pdf",
 	    k->w->docs_dir, hex)) != JPKI_OK ||
-	    (r = counter_proxy_apply(k->w->ca, resident, purpose, types, pin,
+	    (r = counter_proxy_apply(k->ca, resident, purpose, types, pin,
 	    &proxy, k->who.clerk, tmp, &res)) != JPKI_OK)
 		return webui_fail(k, r);
 	snprintf(name, sizeof(name), "form-%lld.pdf",
@@ -323,7 +323,7 @@ api_proc_proxy_complete(struct call *k)
 	    (r = webui_id(k, "form", &form)) != JPKI_OK)
 		return webui_fail(k, r);
 	pins_of(k, &pins);
-	r = counter_proxy_complete(k->w->ca, form, 0, path,
+	r = counter_proxy_complete(k->ca, form, 0, path,
 	    webui_str(k, "check_code"), &pins, &proxy, k->who.clerk, &rc);
 	return receipt_answer(k, r, &rc);
 }
@@ -393,7 +393,7 @@ api_proc_notices(struct call *k)
 	run.out_dir = dir;
 	run.clerk = k->who.clerk;
 	run.progress = notices_progress;
-	if ((r = counter_notices(k->w->dd, &run)) != JPKI_OK) {
+	if ((r = counter_notices(k->dd, &run)) != JPKI_OK) {
 		rmdir(dir);
 		return webui_fail(k, r);
 	}

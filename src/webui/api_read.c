@@ -75,7 +75,7 @@ api_search(struct call *k)
 		    "number or card number");
 		return webui_fail(k, JPKI_ERR_INPUT);
 	}
-	if ((r = store_resident_search(datadir_store(k->w->dd), q,
+	if ((r = store_resident_search(datadir_store(k->dd), q,
 	    SEARCH_LIMIT, search_one, arr)) != JPKI_OK) {
 		json_decref(arr);
 		return webui_fail(k, r);
@@ -245,7 +245,7 @@ parse_tail_id(const char *tail, int64_t *id)
 unsigned
 api_resident(struct call *k)
 {
-	struct store *s = datadir_store(k->w->dd);
+	struct store *s = datadir_store(k->dd);
 	struct resident res;
 	struct page cards = {json_array(), &res, 0},
 	    certs = {json_array(), &res, jpki_now()};
@@ -300,7 +300,7 @@ line_one(void *arg, int line, const char *item, long yen)
 unsigned
 api_receipt(struct call *k)
 {
-	struct store *s = datadir_store(k->w->dd);
+	struct store *s = datadir_store(k->dd);
 	struct receipt_record rc;
 	struct resident res;
 	json_t *o, *lines = json_array();
@@ -332,7 +332,7 @@ api_receipt(struct call *k)
 /* ---- the cards present: images in the data directory, PC/SC readers ---- */
 
 static json_t *
-image_card(struct webui *w, const char *name)
+image_card(struct datadir *dd, const char *name)
 {
 	char path[JPKI_PATH_MAX];
 	struct card_transport *t = NULL;
@@ -340,7 +340,7 @@ image_card(struct webui *w, const char *name)
 	struct card_record c;
 	json_t *o = json_pack("{s:s, s:s}", "source", "image", "name", name);
 
-	if (datadir_path(w->dd, DATADIR_CARDS_DIR, name, path, sizeof(path)) ||
+	if (datadir_path(dd, DATADIR_CARDS_DIR, name, path, sizeof(path)) ||
 	    card_transport_image(path, &t) != JPKI_OK ||
 	    card_client_status(t, &st) != JPKI_OK) {
 		json_object_set_new(o, "error", json_string(jpki_errmsg()));
@@ -350,7 +350,7 @@ image_card(struct webui *w, const char *name)
 	}
 	card_transport_free(&t);
 	json_object_set_new(o, "serial", json_string(st.serial));
-	if (store_card_by_serial(datadir_store(w->dd), st.serial, &c) ==
+	if (store_card_by_serial(datadir_store(dd), st.serial, &c) ==
 	    JPKI_OK) {
 		json_object_set_new(o, "resident", json_integer(c.resident_id));
 		json_object_set_new(o, "status",
@@ -373,7 +373,7 @@ name_cmp(const void *a, const void *b)
 #define READER_NAMES_MAX 8192
 
 static void
-reader_card(struct webui *w, const char *reader, json_t *arr)
+reader_card(struct datadir *dd, const char *reader, json_t *arr)
 {
 	struct card_transport *t = NULL;
 	struct card_status st;
@@ -385,7 +385,7 @@ reader_card(struct webui *w, const char *reader, json_t *arr)
 		json_object_set_new(o, "error", json_string(jpki_errmsg()));
 	} else {
 		json_object_set_new(o, "serial", json_string(st.serial));
-		if (store_card_by_serial(datadir_store(w->dd), st.serial,
+		if (store_card_by_serial(datadir_store(dd), st.serial,
 		    &c) == JPKI_OK) {
 			json_object_set_new(o, "resident",
 			    json_integer(c.resident_id));
@@ -401,7 +401,7 @@ reader_card(struct webui *w, const char *reader, json_t *arr)
 }
 
 static void
-reader_cards(struct webui *w, json_t *arr, json_t **note)
+reader_cards(struct datadir *dd, json_t *arr, json_t **note)
 {
 	SCARDCONTEXT ctx;
 	DWORD len = 0;
@@ -428,7 +428,7 @@ reader_cards(struct webui *w, json_t *arr, json_t **note)
 	SCardReleaseContext(ctx);
 	for (const char *p = names; *p != '\0' && n < READERS_MAX;
 	    p += strlen(p) + 1, n++)
-		reader_card(w, p, arr);
+		reader_card(dd, p, arr);
 	free(names);
 }
 
@@ -443,7 +443,7 @@ api_cards(struct call *k)
 	DIR *d;
 	int r;
 
-	if ((r = datadir_path(k->w->dd, DATADIR_CARDS_DIR, NULL, dir,
+	if ((r = datadir_path(k->dd, DATADIR_CARDS_DIR, NULL, dir,
 	    sizeof(dir))) != JPKI_OK) {
 		json_decref(arr);
 		return webui_fail(k, r);
@@ -461,11 +461,11 @@ api_cards(struct call *k)
 	qsort(names, n, sizeof(names[0]), name_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (names[i] != NULL)
-			json_array_append_new(arr, image_card(k->w, names[i]));
+			json_array_append_new(arr, image_card(k->dd, names[i]));
 		free(names[i]);
 	}
 	if (webui_query(k, "readers") != NULL)
-		reader_cards(k->w, arr, &note);
+		reader_cards(k->dd, arr, &note);
 	return webui_ok(k, json_pack("{s:o, s:o}", "cards", arr,
 	    "readers_note", note));
 }
@@ -495,7 +495,7 @@ expiring_one(void *arg, const struct cert_record *c)
 unsigned
 api_dashboard(struct call *k)
 {
-	struct store *s = datadir_store(k->w->dd);
+	struct store *s = datadir_store(k->dd);
 	int64_t now = jpki_now();
 	struct jdate today = jst_date_of(now);
 	int64_t from = jst_instant(today, 0, 0, 0),
@@ -566,7 +566,7 @@ filter_text(struct call *k, const char *name)
 unsigned
 api_audit(struct call *k)
 {
-	struct store *s = datadir_store(k->w->dd);
+	struct store *s = datadir_store(k->dd);
 	struct audit_filter f = {json_array(), filter_text(k, "actor"),
 	    filter_text(k, "action"), filter_text(k, "subject"), 200};
 	const char *lim = webui_query(k, "limit");
@@ -635,7 +635,7 @@ api_document(struct call *k)
 unsigned
 api_rules(struct call *k)
 {
-	const struct jpki_config *c = datadir_config(k->w->dd);
+	const struct jpki_config *c = datadir_config(k->dd);
 	json_t *fees = json_object();
 
 	for (int i = 0; i < FEE__COUNT; i++)

@@ -6,6 +6,7 @@
  */
 #include "webui/webui.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -208,46 +209,63 @@ webui_clerk_disable(struct datadir *dd, const char *name, const char *actor)
 }
 
 /* A hash to verify against when the name is unknown, so that the answer
- * takes as long as for a known name. */
+ * takes as long as for a known name; made once, by the first sign-in. */
+static char decoy[CLERK_HASH_MAX + 1];
+static int decoy_made;
+
+static void
+decoy_make(void)
+{
+	decoy_made = hash_password("decoy password, never valid", decoy) ==
+	    JPKI_OK;
+}
+
 static int
 decoy_hash(char out[CLERK_HASH_MAX + 1])
 {
-	static char decoy[CLERK_HASH_MAX + 1];
-	static int made;
-	int r;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	if (!made) {
-		if ((r = hash_password("decoy password, never valid", decoy)))
-			return r;
-		made = 1;
-	}
+	pthread_once(&once, decoy_make);
+	if (!decoy_made)
+		return jpki_fail(JPKI_ERR_NOMEM, "argon2id: out of memory");
 	memcpy(out, decoy, sizeof(decoy));
 	return JPKI_OK;
 }
 
-/* Record a failure (and a lockout) in its own transaction. */
+/* Record a failure (and a lockout) in its own transaction, counted on
+ * the row as it is inside it: two failures at once are two. */
 static int
-signin_failed(struct store *s, struct clerk *c, int64_t now)
+signin_failed(struct store *s, const char *name, int64_t now)
 {
+	struct clerk c;
 	int r;
 
 	if ((r = store_begin(s)) != JPKI_OK)
 		return r;
-	c->failures++;
-	if (c->failures >= WEBUI_LOCKOUT_FAILURES)
-		c->locked_until = now + WEBUI_LOCKOUT_SECONDS;
-	c->updated_at = now;
-	if ((r = store_clerk_update(s, c)) != JPKI_OK ||
-	    (r = store_audit_json(s, c->name, "clerk.signin-failed", c->name,
-	    json_pack("{s:i}", "failures", c->failures))) != JPKI_OK ||
-	    (c->locked_until > now && (r = store_audit_json(s, c->name,
-	    "clerk.locked", c->name, json_pack("{s:I}", "seconds",
-	    (json_int_t)WEBUI_LOCKOUT_SECONDS))) != JPKI_OK) ||
-	    (r = store_commit(s)) != JPKI_OK) {
-		store_rollback(s);
-		return r;
+	if ((r = store_clerk_get(s, name, &c)) != JPKI_OK)
+		goto fail;
+	if (c.locked_until != 0 && c.locked_until <= now) {
+		c.locked_until = 0;         /* the lockout ran out */
+		c.failures = 0;
 	}
+	c.failures++;
+	if (c.failures >= WEBUI_LOCKOUT_FAILURES && c.locked_until <= now)
+		c.locked_until = now + WEBUI_LOCKOUT_SECONDS;
+	c.updated_at = now;
+	if ((r = store_clerk_update(s, &c)) != JPKI_OK ||
+	    (r = store_audit_json(s, c.name, "clerk.signin-failed", c.name,
+	    json_pack("{s:i}", "failures", c.failures))) != JPKI_OK ||
+	    (c.failures == WEBUI_LOCKOUT_FAILURES &&
+	    (r = store_audit_json(s, c.name, "clerk.locked", c.name,
+	    json_pack("{s:I}", "seconds", (json_int_t)WEBUI_LOCKOUT_SECONDS))) !=
+	    JPKI_OK) || (r = store_commit(s)) != JPKI_OK)
+		goto fail;
+	sodium_memzero(&c, sizeof(c));
 	return JPKI_OK;
+fail:
+	store_rollback(s);
+	sodium_memzero(&c, sizeof(c));
+	return r;
 }
 
 static int
@@ -296,20 +314,30 @@ webui_clerk_authenticate(struct datadir *dd, const char *name,
 		    "failed attempts until %s; an administrator can set a new "
 		    "password", WEBUI_LOCKOUT_FAILURES, until);
 	}
-	if (c.locked_until != 0) {          /* the lockout has run out */
-		c.locked_until = 0;
-		c.failures = 0;
-	}
 	ok = crypto_pwhash_str_verify(c.pw_hash, password,
 	    strlen(password)) == 0;
 	if (!ok || c.disabled) {
-		r = signin_failed(s, &c, now);
+		r = signin_failed(s, c.name, now);
 		sodium_memzero(&c, sizeof(c));
 		return r != JPKI_OK ? r : bad_signin();
 	}
+	/* Right password: read the row again in the transaction (a lockout
+	 * another attempt set meanwhile still holds). */
 	if ((r = store_begin(s)) != JPKI_OK)
 		goto out;
+	if ((r = store_clerk_get(s, name, &c)) != JPKI_OK) {
+		store_rollback(s);
+		goto out;
+	}
+	if (c.locked_until > now || c.disabled) {
+		store_rollback(s);
+		r = c.disabled ? bad_signin() : jpki_fail(JPKI_ERR_LOCKED,
+		    "sign-in: locked after %d failed attempts",
+		    WEBUI_LOCKOUT_FAILURES);
+		goto out;
+	}
 	c.failures = 0;
+	c.locked_until = 0;
 	c.last_login = c.updated_at = now;
 	if ((r = store_clerk_update(s, &c)) != JPKI_OK ||
 	    (r = store_audit_json(s, c.name, "clerk.signin", c.name,

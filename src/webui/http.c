@@ -335,7 +335,7 @@ webui_wipe_body(json_t *body)
 
 /* A card's serial (hex): the image the store recorded for it. */
 static int
-card_by_serial(struct webui *w, const char *serial, char *path, size_t n)
+card_by_serial(struct datadir *dd, const char *serial, char *path, size_t n)
 {
 	char up[33];
 	struct card_record c;
@@ -346,7 +346,7 @@ card_by_serial(struct webui *w, const char *serial, char *path, size_t n)
 		up[i] = (char)(serial[i] >= 'a' && serial[i] <= 'f' ?
 		    serial[i] - 'a' + 'A' : serial[i]);
 	up[i] = '\0';
-	if ((r = store_card_by_serial(datadir_store(w->dd), up, &c)) != JPKI_OK)
+	if ((r = store_card_by_serial(datadir_store(dd), up, &c)) != JPKI_OK)
 		return r;
 	if (c.image_path[0] == '\0')
 		return jpki_fail(JPKI_ERR_NOTFOUND, "card %s: no image recorded",
@@ -355,7 +355,7 @@ card_by_serial(struct webui *w, const char *serial, char *path, size_t n)
 }
 
 int
-webui_card_path(struct webui *w, const char *name, char *path, size_t n)
+webui_card_path(struct datadir *dd, const char *name, char *path, size_t n)
 {
 	size_t len = name ? strlen(name) : 0;
 	size_t hex = 0;
@@ -363,7 +363,7 @@ webui_card_path(struct webui *w, const char *name, char *path, size_t n)
 	while (hex < len && hex_digit_value(name[hex]) >= 0)
 		hex++;
 	if (len > 0 && len < 33 && hex == len)
-		return card_by_serial(w, name, path, n);
+		return card_by_serial(dd, name, path, n);
 
 	if (len < 5 || len > 64 || name[0] == '.' ||
 	    strcmp(name + len - 4, ".img") != 0)
@@ -377,7 +377,7 @@ webui_card_path(struct webui *w, const char *name, char *path, size_t n)
 			return jpki_fail(JPKI_ERR_INPUT, "card: '%.64s' is not a "
 			    "card image name", name);
 	}
-	return datadir_path(w->dd, DATADIR_CARDS_DIR, name, path, n);
+	return datadir_path(dd, DATADIR_CARDS_DIR, name, path, n);
 }
 
 /* ---- one request ---- */
@@ -506,6 +506,34 @@ route_find(const char *method, const char *url, int *method_ok)
 	return NULL;
 }
 
+static struct worker *
+worker_take(struct webui *w)
+{
+	struct worker *free_one = NULL;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		for (int i = 0; i < WEBUI_WORKERS && free_one == NULL; i++)
+			if (!w->workers[i].busy)
+				free_one = &w->workers[i];
+		if (free_one != NULL)
+			break;
+		pthread_cond_wait(&w->worker_free, &w->lock);
+	}
+	free_one->busy = 1;
+	pthread_mutex_unlock(&w->lock);
+	return free_one;
+}
+
+static void
+worker_give(struct webui *w, struct worker *wk)
+{
+	pthread_mutex_lock(&w->lock);
+	wk->busy = 0;
+	pthread_cond_signal(&w->worker_free);
+	pthread_mutex_unlock(&w->lock);
+}
+
 static int
 is_json(struct MHD_Connection *c)
 {
@@ -522,6 +550,7 @@ api(struct webui *w, struct MHD_Connection *c, const char *method,
 {
 	char sid[WEBUI_SESSION_ID_HEX + 1];
 	const struct route *rt;
+	struct worker *worker;
 	struct call k;
 	enum MHD_Result ok;
 	json_error_t jerr;
@@ -575,9 +604,11 @@ api(struct webui *w, struct MHD_Connection *c, const char *method,
 			    "the body is not a JSON object");
 		}
 	}
-	pthread_mutex_lock(&w->lock);
+	worker = worker_take(w);
+	k.dd = worker->dd;
+	k.ca = worker->ca;
 	rt->run(&k);
-	pthread_mutex_unlock(&w->lock);
+	worker_give(w, worker);
 	if (k.body != NULL) {
 		webui_wipe_body(k.body);
 		json_decref(k.body);
@@ -714,14 +745,19 @@ webui_start(const struct webui_options *o, struct webui **out)
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->worker_free, NULL);
 	pthread_mutex_init(&w->sessions_lock, NULL);
 	snprintf(w->web_dir, sizeof(w->web_dir), "%s", web);
 	w->idle_seconds = o->idle_seconds ? o->idle_seconds :
 	    WEBUI_IDLE_SECONDS;
-	if ((r = datadir_open(o->data_dir, DATADIR_READ_WRITE, &w->dd)) ||
-	    (r = ca_open(w->dd, CA_KEYS_CA, &w->ca)) ||
-	    (r = jpki_path(w->docs_dir, sizeof(w->docs_dir), "%s/documents",
-	    datadir_root(w->dd))))
+	for (int i = 0; i < WEBUI_WORKERS; i++)
+		if ((r = datadir_open(o->data_dir, DATADIR_READ_WRITE,
+		    &w->workers[i].dd)) ||
+		    (r = ca_open(w->workers[i].dd, CA_KEYS_CA,
+		    &w->workers[i].ca)))
+			goto fail;
+	if ((r = jpki_path(w->docs_dir, sizeof(w->docs_dir), "%s/documents",
+	    datadir_root(w->workers[0].dd))))
 		goto fail;
 	if (mkdir(w->docs_dir, 0700) != 0 && stat(w->docs_dir, &st) != 0) {
 		r = jpki_fail(JPKI_ERR_IO, "%s: cannot create", w->docs_dir);
@@ -776,8 +812,10 @@ webui_stop(struct webui **wp)
 		return;
 	if (w->d != NULL)
 		MHD_stop_daemon(w->d);
-	ca_close(&w->ca);
-	datadir_close(&w->dd);
+	for (int i = 0; i < WEBUI_WORKERS; i++) {
+		ca_close(&w->workers[i].ca);
+		datadir_close(&w->workers[i].dd);
+	}
 	if (w->tls_key != NULL) {
 		jpki_wipe(w->tls_key, strlen(w->tls_key));
 		free(w->tls_key);
@@ -785,6 +823,7 @@ webui_stop(struct webui **wp)
 	free(w->tls_cert);
 	jpki_wipe(w->sessions, sizeof(w->sessions));
 	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->worker_free);
 	pthread_mutex_destroy(&w->sessions_lock);
 	free(w);
 	*wp = NULL;

@@ -26,13 +26,21 @@ struct session {
 	time_t last_seen;           /* CLOCK_MONOTONIC seconds */
 };
 
-struct webui {
-	struct MHD_Daemon *d;
-	/* One connection and one set of CAs, used under `lock`: a counter
-	 * has a few clerks, and the procedures are one transaction each. */
-	pthread_mutex_t lock;
+/* What an API call works with: its own store connection and CAs.  A
+ * few of them, so that one clerk's slow procedure (keys generated on a
+ * card) does not hold up the others; the store serialises the writes. */
+#define WEBUI_WORKERS 4
+struct worker {
 	struct datadir *dd;
 	struct ca *ca;
+	int busy;
+};
+
+struct webui {
+	struct MHD_Daemon *d;
+	pthread_mutex_t lock;           /* the workers' busy flags */
+	pthread_cond_t worker_free;
+	struct worker workers[WEBUI_WORKERS];
 	char web_dir[JPKI_PATH_MAX];
 	char docs_dir[JPKI_PATH_MAX];   /* <data>/documents: PDFs made here */
 	int https;
@@ -55,6 +63,8 @@ struct who {
  * w->lock, and leaves its answer in out (JSON) with an HTTP status. */
 struct call {
 	struct webui *w;
+	struct datadir *dd;         /* the worker's */
+	struct ca *ca;
 	struct MHD_Connection *conn;
 	const char *tail;           /* the path after the route's prefix */
 	json_t *body;               /* POST: the JSON object; else NULL */
@@ -133,6 +143,7 @@ unsigned api_approval_export(struct call *k);
 /* A card to its image's path: by its serial (hex, as the store keeps it: the image the
  * store recorded), or by an image name in <data>/cards ([A-Za-z0-9._-], no
  * leading '.', ending .img). */
-int webui_card_path(struct webui *w, const char *name, char *path, size_t n);
+int webui_card_path(struct datadir *dd, const char *name, char *path,
+    size_t n);
 
 #endif

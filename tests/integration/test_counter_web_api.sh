@@ -179,6 +179,9 @@ call tanaka POST /api/approvals/approve "{\"id\":$EID}" "$CSRF_S"
 [ "$CODE" = 422 ] || fail "a supervisor approved their own request: $CODE $BODY"
 call tanaka POST /api/approvals/approve "{\"id\":$AID}" "$CSRF_S"
 [ "$CODE" = 200 ] || fail "approve: $CODE $BODY"
+# Read by another process while the server's connections are open.
+[ "$(sqlite3 "$DATA/jpki.db" "SELECT state FROM approvals WHERE id = $AID")" = 2 ] ||
+	fail "the approval is not in the store for another process to see"
 ok cert show "$SERIAL" --json
 json_expect "after approval" status=revoked
 call suzuki GET "/api/approvals/export/$EID"
