@@ -1,6 +1,7 @@
 # openjpki: the targets wrap CMake.  `make run` and `make test` work on a
 # fresh Debian machine: they install what is missing first.
-#   make run              set up a demo data directory and run the system
+#   make run              set up a demo data directory and run the system:
+#                         jpki serve (:8080) and the counter web UI (:8081)
 #                         (build-release/: no test hooks in that binary)
 #   make release          just build build-release/jpki
 #   make test             the whole suite: plain build, ASan+UBSan build, fuzz smoke
@@ -57,9 +58,13 @@ test: test-deps
 	$(MAKE) check SANITIZE=1
 	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
+# The counter's web UI (jpki counter serve, 127.0.0.1:8081) runs beside
+# the public responder (jpki serve, 127.0.0.1:8080); Ctrl-C stops both.
 run: release
 	sh scripts/demo.sh $(RELEASE)/jpki $(DEMO_DIR)
 	$(RELEASE)/jpki crl generate --data $(DEMO_DIR) >/dev/null
+	$(RELEASE)/jpki counter serve --data $(DEMO_DIR) --listen 127.0.0.1:8081 & \
+	counter=$$!; trap 'kill $$counter 2>/dev/null' EXIT INT TERM; \
 	$(RELEASE)/jpki serve --data $(DEMO_DIR) --listen 127.0.0.1:8080
 
 bench: deps

@@ -4,7 +4,7 @@
 # accept).  Installed as share/bash-completion/completions/jpki; or source
 # it from ~/.bashrc.  Needs nothing but bash 4.
 
-_jpki_groups="init resident ca cert crl ocsp serve audit card counter help"
+_jpki_groups="init resident ca cert crl ocsp serve audit card counter clerk help"
 
 declare -A _jpki_subcommands=(
 	[resident]="add import show list change"
@@ -14,7 +14,8 @@ declare -A _jpki_subcommands=(
 	[ocsp]="respond"
 	[audit]="verify list"
 	[card]="new status certs change-pin info face sign attach"
-	[counter]="deliver issue renew report-lost reissue reset-pin update-card recover links proxy-apply proxy-complete notices form-show"
+	[counter]="deliver issue renew report-lost reissue reset-pin update-card recover links proxy-apply proxy-complete notices form-show serve"
+	[clerk]="add passwd disable list"
 )
 
 # The options of each command besides --data, --json and --help (which
@@ -60,6 +61,11 @@ declare -A _jpki_options=(
 	[counter proxy-complete]="--form --card --purpose $_jpki_proxy --clerk"
 	[counter notices]="--within --out --clerk --no-progress"
 	[counter form-show]=""
+	[counter serve]="--listen --tls-cert --tls-key --web --idle-timeout"
+	[clerk add]="--role --actor"
+	[clerk passwd]="--actor"
+	[clerk disable]="--actor"
+	[clerk list]=""
 )
 
 # Options that take no value.
@@ -68,7 +74,7 @@ _jpki_flags=" --json --help --sign --full --pem --production-policy --deceased -
 # The common options a command takes.
 _jpki_common() {
 	case $1 in
-	serve) echo "--data --help" ;;
+	serve | "counter serve") echo "--data --help" ;;
 	"card attach") echo "--help" ;;
 	"card status" | "card certs" | "card change-pin" | "card sign")
 		echo "--json --help" ;;
@@ -86,7 +92,9 @@ _jpki_values() {
 		"ca export" | "card certs" | "card face" | "crl generate" | "counter notices") echo dir ;;
 		*) echo file ;;
 		esac ;;
-	--in | --card | --pubkey | --photo | --pkcs11 | --pin-file) echo file ;;
+	--in | --card | --pubkey | --photo | --pkcs11 | --pin-file | --tls-cert | --tls-key) echo file ;;
+	--web) echo dir ;;
+	--role) echo clerk supervisor admin ;;
 	--type)
 		case $1 in
 		"counter issue" | "counter renew" | "counter proxy-apply") echo sign auth both ;;

@@ -6,7 +6,9 @@
 # certificate (R6) and the CRL that tells relying parties so, loss and
 # reissue with its fees (R7), an expiry notice (R12) and the audit chain.
 # `make run` then publishes the CRLs and starts `jpki serve` on
-# 127.0.0.1:8080, the base URL the demo certificates carry.
+# 127.0.0.1:8080, the base URL the demo certificates carry, and beside it
+# the counter's web UI (`jpki counter serve`) on 127.0.0.1:8081, whose demo
+# clerks this script makes and prints.
 # usage: scripts/demo.sh JPKI_BINARY DEMO_DIR
 set -eu
 jpki=$1
@@ -81,9 +83,24 @@ JPKI_NOW=2030-10-15T09:00:00+09:00 "$jpki" counter notices --within 3m \
 	--out "$out/notices" $clerk || true
 ls "$out/notices" 2>/dev/null || true
 
+step "The counter's web UI: demo clerks (jpki clerk add; argon2id, lockout)"
+# Demo passwords, printed below: set again on every run.
+for c in demo-clerk:clerk:counter-demo-1 demo-supervisor:supervisor:counter-demo-2; do
+	name=${c%%:*} rest=${c#*:}
+	JPKI_CLERK_PASSWORD=${rest#*:} "$jpki" clerk add "$name" --role "${rest%%:*}" \
+		2>/dev/null ||
+		JPKI_CLERK_PASSWORD=${rest#*:} "$jpki" clerk passwd "$name"
+done
+"$jpki" clerk list
+
 step "jpki audit verify: the hash-chained audit log"
 "$jpki" audit verify
 echo
 echo "Demo data: $JPKI_DATA; look around with"
 echo "  $jpki --data $JPKI_DATA resident list"
 echo "($jpki --help; make install puts jpki on the PATH with man jpki and tab completion)"
+echo
+echo "make run serves, until Ctrl-C:"
+echo "  the counter's web UI  http://127.0.0.1:8081/   (jpki counter serve)"
+echo "      clerk: demo-clerk / counter-demo-1    supervisor: demo-supervisor / counter-demo-2"
+echo "  relying parties       http://127.0.0.1:8080/   (jpki serve: CA certificates, CRLs, OCSP)"

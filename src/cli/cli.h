@@ -38,6 +38,10 @@ int cli_card_trusted_issuer(const char *data, EVP_PKEY **out);
 int cli_card_face_write(struct card_transport *t, const char *number,
     const char *out_dir, const char *data, int json);
 int cli_counter(int argc, char **argv);
+/* The web UI's clerk accounts (cli_clerk.c) and `jpki counter serve`
+ * (cli_counter_serve.c, which cli_counter() hands "serve" to). */
+int cli_clerk(int argc, char **argv);
+int cli_counter_serve(int argc, char **argv);
 /* The proxy procedures and notices (cli_counter_forms.c): -1 if argv[1]
  * is not one of them, else the exit status. */
 int cli_counter_forms(int argc, char **argv);
@@ -170,6 +174,10 @@ void cli_hsm_pin_source(const char *file);
 
 /* Print a JSON value (and a newline) to stdout and release it. */
 void cli_print_json(json_t *v);
+
+/* --listen HOST:PORT or [ADDRESS]:PORT into host (n bytes) and port;
+ * the exit status of a usage error (reported), 0 on success. */
+int cli_parse_listen(const char *s, char *host, size_t n, unsigned *port);
 
 /* Parse a decimal int64 argument; JPKI_ERR_USAGE naming opt on failure. */
 int cli_parse_i64(const char *opt, const char *s, long long *out);

@@ -41,6 +41,7 @@ static const char usage_text[] =
     "       jpki counter recover --card CARD\n"
     "       jpki counter links --serial SERIAL [--json]\n"
     "       jpki counter proxy-apply|proxy-complete|notices|form-show (--help)\n"
+    "       jpki counter serve [--listen HOST:PORT] [--tls-cert PEM --tls-key PEM]\n"
     "every procedure: --clerk NAME [--id-doc TYPE [--id-number N]] [--json]\n"
     "       [--data DIR]; PINs from JPKI_SIGN_PASSWORD, JPKI_AUTH_PIN,\n"
     "       JPKI_CARDINFO_PIN or a prompt\n";
@@ -384,6 +385,9 @@ cli_counter(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
+	/* The web UI's own listener (cli_counter_serve.c). */
+	if (strcmp(argv[1], "serve") == 0)
+		return cli_counter_serve(argc, argv);
 	/* proxy-apply, proxy-complete, notices, form-show. */
 	if ((r = cli_counter_forms(argc, argv)) >= 0)
 		return r;

@@ -21,9 +21,9 @@ static const char usage_text[] =
     "       --access-log: append one JSON line per request to FILE\n"
     "common: --data DIR\n";
 
-/* "127.0.0.1:8080" or "[::1]:8080" into host and port. */
-static int
-parse_listen(const char *s, char *host, size_t n, unsigned *port)
+/* "127.0.0.1:8080" or "[::1]:8080" into host and port (cli.h). */
+int
+cli_parse_listen(const char *s, char *host, size_t n, unsigned *port)
 {
 	const char *colon;
 	long long p;
@@ -72,7 +72,7 @@ cli_serve(int argc, char **argv)
 	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
 		return r;
 	memset(&o, 0, sizeof(o));
-	if ((r = parse_listen(listen, host, sizeof(host), &o.port)) != 0)
+	if ((r = cli_parse_listen(listen, host, sizeof(host), &o.port)) != 0)
 		return r;
 	o.host = host;
 	o.access_log = log;

@@ -78,9 +78,12 @@ sqlite_open(const char *path, const struct store_open_options *o,
 	d->base.drv = &db_sqlite_driver;
 	/* The register holds individual numbers: the database (and the WAL
 	 * and shared-memory files SQLite gives its mode) is for the
-	 * operator only. */
+	 * operator only.  Made here only when missing (O_EXCL): closing a
+	 * descriptor of a file that another connection of this process has
+	 * open would drop that connection's POSIX locks, and another process
+	 * could then take the WAL away from under it. */
 	if (!o->read_only && strcmp(path, ":memory:") != 0 &&
-	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+	    (fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0)
 		close(fd);
 	if (sqlite3_open_v2(path, &d->h, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {

@@ -260,3 +260,20 @@ store_sql_cert_expiring(void *impl, int64_t from, int64_t to,
 	db_bind_int64(st, 2, to);
 	return cert_rows(s, st, fn, arg, "expiring certificates");
 }
+
+int
+store_sql_revocation_recent(void *impl, int64_t since, long limit,
+    int (*fn)(void *, const struct cert_record *), void *arg)
+{
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
+	int r;
+
+	if ((r = store_db_prep(s, "SELECT " CERT_COLS " FROM certificates"
+	    " WHERE status = 2 AND revoked_at >= ?"
+	    " ORDER BY revoked_at DESC, rowid DESC LIMIT ?", &st)) != JPKI_OK)
+		return r;
+	db_bind_int64(st, 1, since);
+	db_bind_int64(st, 2, limit > 0 ? limit : INT64_MAX);
+	return cert_rows(s, st, fn, arg, "recent revocations");
+}

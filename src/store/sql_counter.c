@@ -157,6 +157,33 @@ store_sql_receipt_insert(void *impl, struct receipt_record *rc)
 	return store_db_insert(s, st, "receipt", &rc->id);
 }
 
+#define RECEIPT_COLS "id, at, clerk, procedure, resident_id, card_id," \
+	" total_yen, holder_doc_type, holder_doc_number, proxy_name," \
+	" proxy_doc_type, proxy_doc_number, form"
+
+static void
+receipt_from_row(struct db_stmt *st, struct receipt_record *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = db_col_int64(st, 0);
+	out->at = db_col_int64(st, 1);
+	store_db_col_text(st, 2, out->clerk, sizeof(out->clerk));
+	store_db_col_text(st, 3, out->procedure, sizeof(out->procedure));
+	out->resident_id = db_col_int64(st, 4);
+	out->card_id = db_col_int64(st, 5);
+	out->total_yen = (long)db_col_int64(st, 6);
+	store_db_col_text(st, 7, out->holder_doc_type,
+	    sizeof(out->holder_doc_type));
+	store_db_col_text(st, 8, out->holder_doc_number,
+	    sizeof(out->holder_doc_number));
+	store_db_col_text(st, 9, out->proxy_name, sizeof(out->proxy_name));
+	store_db_col_text(st, 10, out->proxy_doc_type,
+	    sizeof(out->proxy_doc_type));
+	store_db_col_text(st, 11, out->proxy_doc_number,
+	    sizeof(out->proxy_doc_number));
+	store_db_col_text(st, 12, out->form, sizeof(out->form));
+}
+
 int
 store_sql_receipt_get(void *impl, int64_t id, struct receipt_record *out)
 {
@@ -164,35 +191,47 @@ store_sql_receipt_get(void *impl, int64_t id, struct receipt_record *out)
 	struct db_stmt *st = NULL;
 	int r;
 
-	if ((r = store_db_prep(s, "SELECT id, at, clerk, procedure, resident_id,"
-	    " card_id, total_yen, holder_doc_type, holder_doc_number,"
-	    " proxy_name, proxy_doc_type, proxy_doc_number, form"
+	if ((r = store_db_prep(s, "SELECT " RECEIPT_COLS
 	    " FROM receipts WHERE id = ?", &st)) != JPKI_OK)
 		return r;
 	db_bind_int64(st, 1, id);
 	if ((r = store_db_row(s, st, "receipt", "no receipt %lld",
-	    (long long)id)) == JPKI_OK) {
-		memset(out, 0, sizeof(*out));
-		out->id = db_col_int64(st, 0);
-		out->at = db_col_int64(st, 1);
-		store_db_col_text(st, 2, out->clerk, sizeof(out->clerk));
-		store_db_col_text(st, 3, out->procedure, sizeof(out->procedure));
-		out->resident_id = db_col_int64(st, 4);
-		out->card_id = db_col_int64(st, 5);
-		out->total_yen = (long)db_col_int64(st, 6);
-		store_db_col_text(st, 7, out->holder_doc_type,
-		    sizeof(out->holder_doc_type));
-		store_db_col_text(st, 8, out->holder_doc_number,
-		    sizeof(out->holder_doc_number));
-		store_db_col_text(st, 9, out->proxy_name, sizeof(out->proxy_name));
-		store_db_col_text(st, 10, out->proxy_doc_type,
-		    sizeof(out->proxy_doc_type));
-		store_db_col_text(st, 11, out->proxy_doc_number,
-		    sizeof(out->proxy_doc_number));
-		store_db_col_text(st, 12, out->form, sizeof(out->form));
-	}
+	    (long long)id)) == JPKI_OK)
+		receipt_from_row(st, out);
 	db_finalize(st);
 	return r;
+}
+
+int
+store_sql_receipt_list(void *impl, int64_t resident_id, int64_t from,
+    int64_t to, long limit,
+    int (*fn)(void *, const struct receipt_record *), void *arg)
+{
+	struct sql_store *s = impl;
+	struct receipt_record rc;
+	struct db_stmt *st = NULL;
+	int r, step;
+
+	if ((r = store_db_prep(s, resident_id != 0 ?
+	    "SELECT " RECEIPT_COLS " FROM receipts WHERE resident_id = ?"
+	    " ORDER BY id DESC LIMIT ?" :
+	    "SELECT " RECEIPT_COLS " FROM receipts WHERE at >= ? AND at < ?"
+	    " ORDER BY id DESC LIMIT ?", &st)) != JPKI_OK)
+		return r;
+	if (resident_id != 0) {
+		db_bind_int64(st, 1, resident_id);
+		db_bind_int64(st, 2, limit > 0 ? limit : INT64_MAX);
+	} else {
+		db_bind_int64(st, 1, from);
+		db_bind_int64(st, 2, to);
+		db_bind_int64(st, 3, limit > 0 ? limit : INT64_MAX);
+	}
+	while ((step = db_step(st)) == DB_ROW) {
+		receipt_from_row(st, &rc);
+		if (fn(arg, &rc) != 0)
+			break;
+	}
+	return store_db_rows_end(s, st, step, "receipt list");
 }
 
 int

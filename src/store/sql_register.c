@@ -4,6 +4,7 @@
  */
 #include "store/sql_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* ---- municipalities ---- */
@@ -210,4 +211,41 @@ int
 store_sql_resident_count(void *impl, long *out)
 {
 	return store_db_count(impl, "SELECT COUNT(*) FROM residents", out);
+}
+
+/* The web UI's resident search: an exact individual number or card serial,
+ * or a part of the name or kana.  A substring search (SQLite's instr(),
+ * PostgreSQL's strpos(), the same arguments) rather than LIKE: the text
+ * typed is matched as it is, with no wildcard of its own.  A full-width
+ * space typed between surname and given name matches the stored one. */
+int
+store_sql_resident_search(void *impl, const char *text, long limit,
+    int (*fn)(void *, const struct resident *), void *arg)
+{
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
+	struct resident res;
+	const char *pos = s->dialect == DB_POSTGRESQL ? "strpos" : "instr";
+	char sql[1024];
+	int r, rc;
+
+	snprintf(sql, sizeof(sql), "SELECT " RESIDENT_COLS " FROM residents"
+	    " WHERE number = ?1"
+	    " OR id IN (SELECT resident_id FROM cards WHERE serial = upper(?1))"
+	    " OR %s(replace(surname || ' ' || given, '\u3000', ' '),"
+	    "   replace(?1, '\u3000', ' ')) > 0"
+	    " OR %s(surname || given, ?1) > 0"
+	    " OR %s(replace(coalesce(name_kana, ''), '\u3000', ' '),"
+	    "   replace(?1, '\u3000', ' ')) > 0"
+	    " ORDER BY id LIMIT ?2", pos, pos, pos);
+	if ((r = store_db_prep(s, sql, &st)) != JPKI_OK)
+		return r;
+	store_db_bind_text(st, 1, text);
+	db_bind_int64(st, 2, limit > 0 ? limit : INT64_MAX);
+	while ((rc = db_step(st)) == DB_ROW) {
+		resident_from_row(st, &res);
+		if (fn(arg, &res) != 0)
+			break;
+	}
+	return store_db_rows_end(s, st, rc, "resident search");
 }

@@ -388,6 +388,74 @@ int store_card_image_set(struct store *s, int64_t card_id,
 /* JPKI_ERR_NOTFOUND if the counter never wrote this card. */
 int store_card_image_get(struct store *s, int64_t card_id, uint8_t sha256[32]);
 
+/* ---- clerks and the counter's web UI ------------------------------------ *
+ * Clerk accounts of `jpki counter serve` (src/webui): a name, a role, an
+ * argon2id hash of the password (libsodium's crypto_pwhash_str text, never
+ * the password), the failed sign-ins counted towards a lockout.  And the
+ * reads the web UI's search and dashboard need. */
+#define CLERK_NAME_MAX 63
+#define CLERK_HASH_MAX 127
+enum clerk_role { CLERK_ROLE_CLERK = 1, CLERK_ROLE_SUPERVISOR = 2,
+	CLERK_ROLE_ADMIN = 3 };
+
+struct clerk {
+	int64_t id;
+	char name[CLERK_NAME_MAX + 1];
+	enum clerk_role role;
+	char pw_hash[CLERK_HASH_MAX + 1];
+	int disabled;
+	int failures;             /* failed sign-ins since the last success */
+	int64_t locked_until;     /* no sign-in before this instant */
+	int64_t last_login;
+	int64_t created_at, updated_at;
+};
+/* Sets c->id; JPKI_ERR_CONFLICT if the name is taken. */
+int store_clerk_insert(struct store *s, struct clerk *c);
+int store_clerk_update(struct store *s, const struct clerk *c);
+/* JPKI_ERR_NOTFOUND (with a message) if there is no such clerk. */
+int store_clerk_get(struct store *s, const char *name, struct clerk *out);
+int store_clerk_list(struct store *s,
+    int (*fn)(void *arg, const struct clerk *c), void *arg);
+
+/* A request that waits for a second person (manual revocation, audit
+ * export): approved or rejected by a supervisor who did not make it. */
+enum approval_kind { APPROVAL_REVOKE = 1, APPROVAL_AUDIT_EXPORT = 2 };
+enum approval_state { APPROVAL_PENDING = 1, APPROVAL_APPROVED = 2,
+	APPROVAL_REJECTED = 3 };
+#define APPROVAL_NOTE_MAX 255
+struct approval {
+	int64_t id;
+	enum approval_kind kind;
+	enum approval_state state;
+	char requester[CLERK_NAME_MAX + 1];
+	char approver[CLERK_NAME_MAX + 1];
+	char serial[SERIAL_HEX_MAX];   /* APPROVAL_REVOKE */
+	int reason;                    /* APPROVAL_REVOKE: RFC 5280 */
+	char note[APPROVAL_NOTE_MAX + 1];
+	int64_t at, decided_at;
+	int exported;                  /* APPROVAL_AUDIT_EXPORT: handed out */
+};
+int store_approval_insert(struct store *s, struct approval *a); /* sets id */
+int store_approval_update(struct store *s, const struct approval *a);
+int store_approval_get(struct store *s, int64_t id, struct approval *out);
+/* Newest first, at most limit. */
+int store_approval_list(struct store *s, long limit,
+    int (*fn)(void *arg, const struct approval *a), void *arg);
+
+/* Residents whose individual number is `text`, whose card has serial
+ * `text` (hex, any case), or whose name (surname, given name, or both with
+ * a space) or kana contains it; at most limit, by id. */
+int store_resident_search(struct store *s, const char *text, long limit,
+    int (*fn)(void *arg, const struct resident *r), void *arg);
+/* Receipts, newest first: of one resident (resident_id != 0), or of all
+ * made in [from, to); at most limit (0: all). */
+int store_receipt_list(struct store *s, int64_t resident_id, int64_t from,
+    int64_t to, long limit,
+    int (*fn)(void *arg, const struct receipt_record *r), void *arg);
+/* Certificates revoked at or after `since`, newest first, at most limit. */
+int store_revocation_recent(struct store *s, int64_t since, long limit,
+    int (*fn)(void *arg, const struct cert_record *c), void *arg);
+
 /* ---- config ------------------------------------------------------------- *
  * The data directory's `config` file: "key = value" lines, "# comments",
  * and "[fees]" for the fee table.  Unknown keys are refused. */

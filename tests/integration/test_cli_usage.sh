@@ -19,6 +19,7 @@ set -euo pipefail
 : "${JPKI_SOURCE:=$(cd "$(dirname "$0")/../.." && pwd)}"
 
 export JPKI_SIGN_PASSWORD=DEMO2026 JPKI_AUTH_PIN=1234 JPKI_CARDINFO_PIN=5678
+export JPKI_CLERK_PASSWORD=readme-clerk-1
 
 # expect_usage PATTERN ARGS...: exit 2, one line on stderr matching PATTERN,
 # nothing on stdout.
@@ -78,7 +79,7 @@ while IFS= read -r line; do
 	want=0
 	case $line in
 	*"..."* | *"…"*) continue ;;     # a placeholder, not a command
-	"jpki serve "* | "jpki card attach "*)
+	"jpki serve "* | "jpki counter serve "* | "jpki card attach "*)
 		# They run until stopped: the line parses, that is all.
 		as_words "$line"
 		expect_status 0 "${WORDS[@]:1}" --help
@@ -191,7 +192,7 @@ cmp -s "$TMP/files.before" "$TMP/files.after" || fail "strict options: files app
 
 check "a group without its subcommand prints one usage line naming them (exit 2); an unknown one is named"
 groups=$("$JPKI" --help | awk '/^commands:/ { c = 1; next } c && /^  [a-z]/ { print $1 }')
-expect_eq "groups in jpki --help" "$(echo $groups)" "init resident ca cert crl ocsp serve audit card counter"
+expect_eq "groups in jpki --help" "$(echo $groups)" "init resident ca cert crl ocsp serve audit card counter clerk"
 subs_of() {     # the subcommands jpki --help lists under a group
 	"$JPKI" --help | awk -v g="$1" '$1 == g { c = 1; next } c && /^    / { print; next } { c = 0 }' | xargs
 }

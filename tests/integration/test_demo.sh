@@ -11,6 +11,9 @@ for run in 1 2; do
 		{ tail -30 "$work/out"; echo "FAIL: demo run $run exited non-zero"; exit 1; }
 	grep -q "Verified OK" "$work/out" || { echo "FAIL: run $run: signature not verified"; exit 1; }
 	grep -q "audit chain intact" "$work/out" || { echo "FAIL: run $run: audit"; exit 1; }
+	grep -q "clerk: demo-clerk / counter-demo-1" "$work/out" &&
+		"$JPKI" --data "$work/demo" clerk list | grep -q "^demo-supervisor *supervisor *active" ||
+		{ echo "FAIL: run $run: no demo clerks for the web UI"; exit 1; }
 	grep -q "error 23 at 0 depth lookup: certificate revoked" "$work/out" ||
 		{ echo "FAIL: run $run: the CRL does not revoke the moved holder's certificate"; exit 1; }
 done

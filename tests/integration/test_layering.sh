@@ -31,5 +31,16 @@ fi
 if grep -l '#include "card/' src/ca/* >/dev/null 2>&1; then
 	echo "test_layering: FAIL: the ca module includes the card"; failures=$((failures + 1))
 fi
+# The public responder never gains issuance power: `jpki serve` (server)
+# reaches neither the counter nor the counter's web UI, and the web UI,
+# which issues, shares no code path with the responder.
+if grep -l -e '#include "counter/' -e '#include "webui/' src/server/* >/dev/null 2>&1; then
+	echo "test_layering: FAIL: the public server includes the counter or its web UI"
+	failures=$((failures + 1))
+fi
+if grep -l '#include "server/' src/webui/* >/dev/null 2>&1; then
+	echo "test_layering: FAIL: the web UI includes the public server"
+	failures=$((failures + 1))
+fi
 [ "$failures" -eq 0 ] || exit 1
 echo "test_layering: ok ($(echo $modules | wc -w) modules)"
