@@ -365,6 +365,23 @@ db_hex() {
 	if on_postgresql; then echo "encode($1, 'hex')"; else echo "lower(hex($1))"; fi
 }
 
+# store_holds STRING...: true when any STRING is anywhere in the store: the
+# SQLite files byte for byte (free pages and the WAL included), or a full
+# dump of the PostgreSQL database.
+store_holds() {
+	local files=() s
+	if on_postgresql; then
+		db_snapshot "$TMP/holds.sql"
+		files=("$TMP/holds.sql")
+	else
+		for s in "$DATA/jpki.db" "$DATA/jpki.db-wal"; do [ -f "$s" ] && files+=("$s"); done
+	fi
+	for s in "$@"; do
+		grep -aq -- "$s" "${files[@]}" && return 0
+	done
+	return 1
+}
+
 # db_snapshot FILE: a textual dump of the whole store.  On PostgreSQL
 # without the identity sequences' positions (a refused INSERT uses up a
 # number there and changes no row).

@@ -185,7 +185,7 @@ call tanaka POST /api/approvals/approve "{\"id\":$EID}" "$CSRF_S"
 call tanaka POST /api/approvals/approve "{\"id\":$AID}" "$CSRF_S"
 [ "$CODE" = 200 ] || fail "approve: $CODE $BODY"
 # Read by another process while the server's connections are open.
-[ "$(sqlite3 "$DATA/jpki.db" "SELECT state FROM approvals WHERE id = $AID")" = 2 ] ||
+[ "$(db_sql "SELECT state FROM approvals WHERE id = $AID")" = 2 ] ||
 	fail "the approval is not in the store for another process to see"
 ok cert show "$SERIAL" --json
 json_expect "after approval" status=revoked
@@ -203,7 +203,7 @@ check "approvals live in the store: a restart keeps a pending request"
 call suzuki POST /api/approvals '{"kind":"audit-export","note":"for the auditor"}' "$CSRF_C"
 [ "$CODE" = 200 ] || fail "request: $CODE $BODY"
 PID2=$(jfield "['id']")
-[ "$(sqlite3 "$DATA/jpki.db" "SELECT state FROM approvals WHERE id = $PID2")" = 1 ] ||
+[ "$(db_sql "SELECT state FROM approvals WHERE id = $PID2")" = 1 ] ||
 	fail "the request is not in the store"
 call tanaka POST /api/approvals/reject "{\"id\":$PID2}" "$CSRF_S"
 [ "$CODE" = 200 ] && [ "$(jfield "['state']")" = rejected ] || fail "reject: $CODE $BODY"
@@ -246,7 +246,7 @@ cat "$TMP/server.out" >>"$LOG"
 for secret in "$PW" 9753 wrong-password-1 yamada-pass-9; do
 	! grep -q -- "$secret" "$LOG" || fail "the log holds a secret"
 	! grep -q -- "$secret" "$RESP" || fail "a response holds a secret"
-	! grep -aq -- "$secret" "$DATA/jpki.db" "$DATA"/jpki.db-wal 2>/dev/null || fail "the store holds a secret"
+	! store_holds "$secret" || fail "the store holds a secret"
 done
 check "HTTPS: the cookie is Secure, HSTS is sent; an idle session ends (--idle-timeout)"
 command -v openssl >/dev/null 2>&1 || fail "openssl is needed"

@@ -61,7 +61,7 @@ ok audit list --json
 for who in suzuki tanaka; do
 	grep -q "\"actor\": *\"$who\"" "$TMP/stdout" || fail "no audit entry by $who"
 done
-if grep -q -e HOLDER15 -e SEALED22 -e "$CLERK_PW" "$DATA/jpki.db"; then
+if store_holds HOLDER15 SEALED22 "$CLERK_PW"; then
 	fail "a PIN or password is in the store"
 fi
 done_ok
