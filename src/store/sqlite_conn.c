@@ -129,6 +129,12 @@ static const char *const migrations[] = {
     "  form_number INTEGER NOT NULL REFERENCES inquiry_forms(number))"
     "  WITHOUT ROWID;"
     "CREATE INDEX certificates_not_after ON certificates(not_after);",
+    /* the CRLs published: what each covers, until when (sqlite_crl.c) */
+    "CREATE TABLE IF NOT EXISTS crl_published("
+    "  ca INTEGER NOT NULL, shard INTEGER NOT NULL,"
+    "  number INTEGER NOT NULL, this_update INTEGER NOT NULL,"
+    "  next_update INTEGER NOT NULL, entries INTEGER NOT NULL,"
+    "  PRIMARY KEY(ca, shard)) WITHOUT ROWID;",
 };
 
 static int

@@ -6,6 +6,7 @@
  *   sqlite_stmt.c      the statement helpers below (one way to run SQL)
  *   sqlite_register.c  municipalities and residents
  *   sqlite_certs.c     certificates, revocations, CRL numbers
+ *   sqlite_crl.c       the published CRLs' records, revocation counts
  *   sqlite_audit.c     the audit table (the chain itself is store.c's)
  *   sqlite_forms.c     inquiry/response forms, proxy applications
  *   sqlite_counter.c   cards, receipts, certificate links, PIN resets,
