@@ -693,7 +693,7 @@ server_start(const struct server_options *o, struct server **out)
 	    s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 	    MHD_OPTION_NOTIFY_CONNECTION, deadlines_notify, s->deadlines,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)SERVER_CONNECTIONS_MAX,
+	    MHD_OPTION_CONNECTION_LIMIT, server_connection_limit(),
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned int)SERVER_CONNECTIONS_PER_CLIENT,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,

@@ -39,10 +39,10 @@
  * most, and from one client address at most, so that one client cannot
  * take the server's connections; the memory of one connection (its
  * request line and headers must fit: a longest URL and 16 KiB of
- * headers), so that 1,000 connections take at most 48 MiB; the seconds a
+ * headers), so that 4,096 connections take at most 192 MiB; the seconds a
  * connection may stay silent; and the seconds a whole request (headers and
  * body) may take to arrive, however it trickles (deadline.c). */
-#define SERVER_CONNECTIONS_MAX 1000
+#define SERVER_CONNECTIONS_MAX 4096
 #define SERVER_CONNECTIONS_PER_CLIENT 32
 #define SERVER_CONNECTION_MEMORY (SERVER_URL_MAX + 16384)
 #define SERVER_IDLE_SECONDS 10

@@ -120,6 +120,12 @@ void crl_publisher_stop(struct crl_publisher **cp);
 int crl_metrics_render(struct crl_publisher *cp, struct store *st,
     struct jbuf *out);
 
+/* The connections the server takes at most: SERVER_CONNECTIONS_MAX, with
+ * RLIMIT_NOFILE raised for them and SERVER_FDS_RESERVED more, or fewer if
+ * the hard limit is too low (limits.c). */
+#define SERVER_FDS_RESERVED 256
+unsigned server_connection_limit(void);
+
 /* Microseconds on the monotonic clock. */
 uint64_t server_monotonic_us(void);
 
