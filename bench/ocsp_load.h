@@ -70,7 +70,15 @@ struct load_opts {
 	/* Offered load cap, requests per second in all (0: none, a closed
 	 * loop).  Each connection then waits its turn. */
 	double rate;
+	/* If set: the requests drawn from are reqs[0 .. *live) (it grows
+	 * while the load runs: certificates issued meanwhile; written with
+	 * release order after the request itself). */
+	size_t *live;
 };
+
+/* An expected status that is changing (a revocation committed less than
+ * the propagation bound ago): good and revoked are both right. */
+#define LOAD_EXPECT_EITHER (-2)
 
 struct load_result {
 	unsigned long answers, errors, checked, wrong, reconnects;
@@ -78,12 +86,15 @@ struct load_result {
 	uint32_t *lat_us;                  /* every measured answer's latency */
 	size_t nlat, lat_cap, sorted;
 	char first_error[256];
+	size_t wrong_ri;                   /* the first wrong answer's request */
+	int wrong_st;                      /* and the status it gave */
 };
 
 struct load_conn {
 	int fd, ep, idx;
 	int busy;                          /* a request is out */
 	size_t ri;                         /* which request */
+	int expect_sent;                   /* its expected status then */
 	double sent_at;
 	char out[LOAD_HEAD_MAX + LOAD_REQ_MAX + LOAD_URL_MAX];
 	size_t out_len, out_off;
@@ -192,6 +203,8 @@ load_compose(struct load_conn *c, const struct load_opts *o,
 	struct load_req *q;
 	size_t ri;
 
+	if (o->live != NULL)
+		nreqs = __atomic_load_n(o->live, __ATOMIC_ACQUIRE);
 	/* Uniform over the requests this endpoint takes. */
 	do {
 		ri = (size_t)(((uint64_t)rand_r(seed) << 31 ^
@@ -199,6 +212,7 @@ load_compose(struct load_conn *c, const struct load_opts *o,
 	} while (o->nep > 1 && reqs[ri].endpoint != c->ep);
 	q = &reqs[ri];
 	c->ri = ri;
+	c->expect_sent = q->expect;
 	if (o->get_percent > 0 && rand_r(seed) % 100 < o->get_percent) {
 		if (q->get_path[0] == '\0')
 			load_get_path(ep, q);
@@ -235,6 +249,18 @@ load_answer_status(const uint8_t *p, size_t n)
 	OCSP_BASICRESP_free(b);
 	OCSP_RESPONSE_free(resp);
 	return st;
+}
+
+/* The status st is right for what was expected: the answer was made
+ * from the state at some moment between its request's sending and its
+ * receipt, so the caller accepts what either moment expected. */
+static inline int
+load_status_ok(int st, int expect)
+{
+	if (expect == LOAD_EXPECT_EITHER)
+		return st == V_OCSP_CERTSTATUS_GOOD ||
+		    st == V_OCSP_CERTSTATUS_REVOKED;
+	return st == expect;
 }
 
 /* An answer is in whole: 1 (and *used set), 0 not yet, -1 malformed. */
@@ -320,6 +346,37 @@ load_result_free(struct load_result *r)
 {
 	free(r->lat_us);
 	memset(r, 0, sizeof(*r));
+}
+
+/* One answer in whole: counted, its latency kept, checked (a sample) if
+ * its request was sent in the measured time. */
+static inline void
+load_answered(struct load_result *r, const struct load_opts *o,
+    struct load_req *reqs, const struct load_conn *c, int status,
+    const uint8_t *body, size_t blen, double measure_from)
+{
+	char s[32];
+	int st;
+
+	if (c->sent_at < measure_from)
+		return;
+	r->answers++;
+	load_lat(r, (load_now() - c->sent_at) * 1e6);
+	if (status != 200) {
+		snprintf(s, sizeof(s), "HTTP %d", status);
+		load_error(r, s);
+		return;
+	}
+	if (o->check_every <= 0 ||
+	    r->answers % (unsigned long)o->check_every != 0)
+		return;
+	st = load_answer_status(body, blen);
+	r->checked++;
+	if (!load_status_ok(st, c->expect_sent) &&
+	    !load_status_ok(st, reqs[c->ri].expect) && r->wrong++ == 0) {
+		r->wrong_ri = c->ri;
+		r->wrong_st = st;
+	}
 }
 
 /* Run the load; 0, or -1 if it could not start (r->first_error says). */
@@ -431,37 +488,9 @@ load_run(const struct load_opts *o, struct load_req *reqs, size_t nreqs,
 						    "answer");
 						reopen = 1;
 					} else if (p == 1 && c->busy) {
-						double t = load_now();
-
 						answers_all++;
-						if (c->sent_at >= measure_from) {
-							r->answers++;
-							load_lat(r, (t -
-							    c->sent_at) * 1e6);
-							if (status != 200) {
-								char s[32];
-
-								snprintf(s,
-								    sizeof(s),
-								    "HTTP %d",
-								    status);
-								load_error(r,
-								    s);
-							} else if (o->check_every
-							    > 0 && r->answers %
-							    (unsigned long)
-							    o->check_every == 0) {
-								int st =
-								    load_answer_status(
-								    c->in + at,
-								    blen);
-
-								r->checked++;
-								if (st !=
-								    reqs[c->ri].expect)
-									r->wrong++;
-							}
-						}
+						load_answered(r, o, reqs, c, status,
+						    c->in + at, blen, measure_from);
 						c->busy = 0;
 						memmove(c->in, c->in + used,
 						    c->in_len - used);
