@@ -245,11 +245,18 @@ child_main(const char *data_dir, unsigned delay_s, int fd)
 {
 	struct pub p = {0};
 	int r = JPKI_OK, status = 0;
+	sigset_t term;
 	char c;
 
-	/* The server's end may die without closing anything: end with it. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* The server may die without closing anything: end with it.  (The
+	 * server blocks SIGTERM for sigwait; SIGINT, which a terminal sends
+	 * to both, stays blocked here: the server's exit, closing the pipe,
+	 * stops this process once the CRL it is writing is in place.) */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
 	signal(SIGTERM, SIG_DFL);
+	sigprocmask(SIG_UNBLOCK, &term, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (read(fd, &c, 1) != 1)
 		return 0;                   /* the server did not start */
 	p.delay_ms = delay_s * 1000u;
