@@ -4,7 +4,8 @@
 # another `jpki` process commits (the served CRL, read by `openssl crl`,
 # lists it), leaving the other shards alone; it makes them again before
 # their nextUpdate (the clock moved with JPKI_NOW), and not while they are
-# fresh; it publishes what was never published; /metrics gives each CRL's
+# fresh; it publishes what was never published; the config's crl_delay
+# is the default delay; /metrics gives each CRL's
 # number and age (promtool accepts it); two servers on one data directory
 # never publish a lower number than before; --no-crl makes none; the
 # publisher runs without the network-facing process holding a CA key.
@@ -143,11 +144,17 @@ for _ in $(seq 50); do [ -e "$DATA/crl/auth/5.crl" ] && break; sleep 0.1; done
 [ -e "$DATA/crl/auth/5.crl" ] || fail "a CRL never published was not published at start"
 stop_server
 
-check "two servers on one data directory: the numbers served only go up, every revocation listed"
+check "crl_delay in the config: 0 is refused, one error line"
+sed -i '1i crl_delay = 0' "$DATA/config"    # before the [fees] section
+expect_status 2 serve --listen "127.0.0.1:$PORT"
+expect_one_error_line 'crl_delay is 1-86400'
+sed -i 's/^crl_delay = 0$/crl_delay = 1/' "$DATA/config"
+
+check "two servers on one data directory (crl_delay = 1 from the config): the numbers served only go up, every revocation listed"
 PORT2=$(free_port)
-start_server --listen "127.0.0.1:$PORT" --crl-delay 1
+start_server --listen "127.0.0.1:$PORT"
 PID1=$SERVER_PID
-"$JPKI" serve --listen "127.0.0.1:$PORT2" --crl-delay 1 >"$TMP/serve2.out" 2>"$TMP/serve2.err" &
+"$JPKI" serve --listen "127.0.0.1:$PORT2" >"$TMP/serve2.out" 2>"$TMP/serve2.err" &
 PID2=$!
 trap 'kill "$PID2" 2>/dev/null || true; stop_server; rm -rf "$TMP"' EXIT
 for _ in $(seq 100); do grep -q '^jpki: serving' "$TMP/serve2.out" && break; sleep 0.1; done
