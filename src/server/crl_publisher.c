@@ -154,7 +154,10 @@ scan(struct pub *p, uint64_t now_ms)
 static int
 due(struct pub *p, struct crl_slot *s, uint64_t now_ms, int64_t now)
 {
-	int stale = !s->known || s->count != s->entries;
+	/* More revocations than it lists.  (Fewer: the counts were read
+	 * before a CRL this process made; the store's next change, which
+	 * that revocation was, has them read again.) */
+	int stale = !s->known || s->count > s->entries;
 
 	if (!stale)
 		s->stale_since_ms = 0;
@@ -188,10 +191,15 @@ publish(struct pub *p, enum cert_type t, int shard, uint64_t now_ms)
 	struct ca_crl_result res;
 
 	if (ca_crl_generate(p->ca, t, shard, NULL, &res) != JPKI_OK) {
+		char which[32];
+
+		if (shard == CA_CRL_FULL)
+			snprintf(which, sizeof(which), "full CRL");
+		else
+			snprintf(which, sizeof(which), "shard %d", shard);
 		fprintf(stderr, "jpki: CRL publisher: %s %s: %s (trying again "
-		    "in %d s)\n", rules_cert_type_name(t), shard ==
-		    CA_CRL_FULL ? "full CRL" : "shard", jpki_errmsg(),
-		    CRL_RETRY_MS / 1000);
+		    "in %d s)\n", rules_cert_type_name(t), which,
+		    jpki_errmsg(), CRL_RETRY_MS / 1000);
 		s->retry_ms = now_ms + CRL_RETRY_MS;
 		return;
 	}
@@ -200,7 +208,7 @@ publish(struct pub *p, enum cert_type t, int shard, uint64_t now_ms)
 	s->this_update = res.this_update;
 	s->next_update = res.next_update;
 	s->retry_ms = 0;
-	if (s->entries == s->count)
+	if (s->entries >= s->count)
 		s->stale_since_ms = 0;
 }
 
