@@ -68,6 +68,7 @@ run: release
 	$(RELEASE)/jpki serve --data $(DEMO_DIR) --listen 127.0.0.1:8080
 
 bench: deps
+	@sh scripts/install-deps.sh bench
 	$(MAKE) build SANITIZE=0
 	sh bench/run build $(BENCH)
 

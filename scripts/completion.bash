@@ -37,7 +37,7 @@ declare -A _jpki_options=(
 	[cert revoke]="--reason --actor"
 	[crl generate]="--type --shard --full --out"
 	[ocsp respond]="--in --out"
-	[serve]="--listen --access-log"
+	[serve]="--listen --access-log --crl-delay --no-crl"
 	[audit verify]=""
 	[audit list]="--after --limit"
 	[card new]="--out --kind"
@@ -69,7 +69,7 @@ declare -A _jpki_options=(
 )
 
 # Options that take no value.
-_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress "
+_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-crl "
 
 # The common options a command takes.
 _jpki_common() {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages openjpki needs to build, test and run.
 # Idempotent: does nothing when everything is already present.
-# Usage: scripts/install-deps.sh [build|test|all]   (default: all)
+# Usage: scripts/install-deps.sh [build|test|bench|all]   (default: all)
 set -eu
 
 build_pkgs="build-essential cmake pkg-config libssl-dev libsqlite3-dev libjansson-dev
@@ -14,11 +14,14 @@ libopenjp2-tools
 softhsm2
 postgresql xxd
 nodejs npm chromium"
+bench_pkgs="golang-cfssl"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;
-test|all) want="$build_pkgs $test_pkgs" ;;
-*) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+test) want="$build_pkgs $test_pkgs" ;;
+bench) want="$build_pkgs $bench_pkgs" ;;
+all) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
+*) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
 esac
 
 missing=""

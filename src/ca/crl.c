@@ -410,6 +410,32 @@ crl_publish(struct crl_job *j)
 	return durable_sync_dir_of(j->final);
 }
 
+/* What the CRL now published covers and until when, for `jpki serve`'s
+ * publisher and /metrics (store_crl_published_put keeps the highest
+ * number).  Written after the rename, still under the directory's lock:
+ * a crash in between leaves the record behind the file, so the CRL is
+ * made again, never taken for newer than it is.  Only for the data
+ * directory's own CRLs, not those written to another --out. */
+static int
+crl_record(struct crl_job *j, const char *out_dir)
+{
+	struct store *s = j->ca->store;
+	struct crl_published c = {.ca = j->type, .shard = j->shard,
+	    .number = j->number, .this_update = j->p.this_update,
+	    .next_update = j->p.next_update, .entries = j->e.count};
+	int r;
+
+	if (out_dir != NULL)
+		return JPKI_OK;
+	if ((r = store_begin(s)) != JPKI_OK)
+		return r;
+	if ((r = store_crl_published_put(s, &c)) || (r = store_commit(s))) {
+		store_rollback(s);
+		return r;
+	}
+	return JPKI_OK;
+}
+
 static void
 crl_job_end(struct crl_job *j)
 {
@@ -450,7 +476,8 @@ ca_crl_generate(struct ca *ca, enum cert_type type, int shard,
 	    (r = crl_take_number(&j)) == JPKI_OK &&
 	    (r = crl_write_entries(&j)) == JPKI_OK &&
 	    (r = crl_write_signed(&j)) == JPKI_OK &&
-	    (r = crl_publish(&j)) == JPKI_OK && res != NULL) {
+	    (r = crl_publish(&j)) == JPKI_OK &&
+	    (r = crl_record(&j, out_dir)) == JPKI_OK && res != NULL) {
 		memset(res, 0, sizeof(*res));
 		res->type = type;
 		res->shard = shard;

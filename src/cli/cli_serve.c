@@ -16,9 +16,13 @@
 
 static const char usage_text[] =
     "usage: jpki serve [--listen HOST:PORT] [--access-log FILE]\n"
+    "                  [--crl-delay SECONDS | --no-crl]\n"
     "       --listen: default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
     "                 port 0: any free port, printed\n"
     "       --access-log: append one JSON line per request to FILE\n"
+    "       --crl-delay: a revocation is on the CRLs this many seconds\n"
+    "                 after at most (default: the config's crl_delay, 60)\n"
+    "       --no-crl: make no CRL (serve those `jpki crl generate` made)\n"
     "common: --data DIR\n";
 
 /* "127.0.0.1:8080" or "[::1]:8080" into host and port (cli.h). */
@@ -61,10 +65,14 @@ cli_serve(int argc, char **argv)
 	struct server *s = NULL;
 	char host[64];
 	sigset_t set;
-	int sig, r;
+	long long crl_delay = 0;
+	int sig, r, no_crl = 0;
 	const struct cli_opt opts[] = {
 	    {"listen", CLI_VALUE, .value = &listen},
 	    {"access-log", CLI_VALUE, .value = &log},
+	    {"crl-delay", CLI_NUMBER, .number = &crl_delay, .min = 1,
+	     .max = SERVER_CRL_DELAY_MAX},
+	    {"no-crl", CLI_FLAG, .flag = &no_crl},
 	};
 	struct cli_command cmd = {.usage = usage_text, .opts = opts,
 	    .nopts = JPKI_ARRAY_LEN(opts), .data = &data};
@@ -76,6 +84,10 @@ cli_serve(int argc, char **argv)
 		return r;
 	o.host = host;
 	o.access_log = log;
+	if (no_crl && crl_delay != 0)
+		return cli_usage("--crl-delay and --no-crl: one or the other");
+	o.crl_delay = (unsigned)crl_delay;
+	o.crl_off = no_crl;
 	o.data_dir = cli_data_dir(data);
 	/* Blocked before the server's thread starts, so it inherits the mask
 	 * and the signals come to sigwait below. */

@@ -53,6 +53,7 @@ struct server {
 	struct deadlines *deadlines;
 	struct access_log *log;
 	atomic_int draining;        /* server_drain() has begun */
+	struct crl_publisher *crl;  /* NULL: CRLs not made here */
 };
 
 /* ---- decoding the GET form of an OCSP request ---------------------------- */
@@ -369,6 +370,7 @@ route_healthz(struct server *s, struct MHD_Connection *c, struct request *rq)
 static enum MHD_Result
 route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
 {
+	struct worker *w;
 	struct jbuf out;
 	enum MHD_Result ok;
 
@@ -379,7 +381,9 @@ route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
 	    "because their request was not in within %d s.\n"
 	    "# TYPE jpki_serve_connections_cut_total counter\n"
 	    "jpki_serve_connections_cut_total %lu\n", SERVER_REQUEST_SECONDS,
-	    deadlines_reaped(s->deadlines)) != JPKI_OK) {
+	    deadlines_reaped(s->deadlines)) != JPKI_OK ||
+	    worker_get(s, &w) != JPKI_OK ||
+	    crl_metrics_render(s->crl, datadir_store(w->dd), &out) != JPKI_OK) {
 		jbuf_free(&out);
 		return send_text(s, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "error\n");
@@ -604,6 +608,23 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* The CRL publisher, with the delay asked for or the config's. */
+static int
+server_crl_start(const struct server_options *o, struct server *s)
+{
+	struct datadir *dd;
+	unsigned delay = o->crl_delay;
+	int r;
+
+	if (delay == 0) {
+		if ((r = datadir_open(o->data_dir, DATADIR_READ_ONLY, &dd)))
+			return r;
+		delay = (unsigned)datadir_config(dd)->crl_delay;
+		datadir_close(&dd);
+	}
+	return crl_publisher_start(o->data_dir, delay, &s->crl);
+}
+
 int
 server_start(const struct server_options *o, struct server **out)
 {
@@ -644,6 +665,9 @@ server_start(const struct server_options *o, struct server **out)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	pthread_mutex_init(&s->workers_lock, NULL);
+	/* Forked first, while this process has no other thread. */
+	if (!o->crl_off && (r = server_crl_start(o, s)) != JPKI_OK)
+		goto fail;
 	if (o->access_log != NULL &&
 	    (r = access_log_open(o->access_log, &s->log)) != JPKI_OK)
 		goto fail;
@@ -669,7 +693,7 @@ server_start(const struct server_options *o, struct server **out)
 	    s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 	    MHD_OPTION_NOTIFY_CONNECTION, deadlines_notify, s->deadlines,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)SERVER_CONNECTIONS_MAX,
+	    MHD_OPTION_CONNECTION_LIMIT, server_connection_limit(),
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned int)SERVER_CONNECTIONS_PER_CLIENT,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -684,6 +708,7 @@ server_start(const struct server_options *o, struct server **out)
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info != NULL ? info->port : o->port;
+	crl_publisher_go(s->crl);
 	*out = s;
 	return JPKI_OK;
 fail:
@@ -748,6 +773,7 @@ server_stop(struct server **sp)
 	}
 	pthread_mutex_destroy(&s->workers_lock);
 	deadlines_stop(&s->deadlines);
+	crl_publisher_stop(&s->crl);
 	ca_close(&s->ca);
 	datadir_close(&s->dd);
 	access_log_close(&s->log);

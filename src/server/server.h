@@ -13,9 +13,11 @@
  *
  * OCSP answers come from the store at the moment of the request, so a
  * revocation committed by any process shows at once.  CRLs are the files
- * `jpki crl generate` published.  Requests are answered by a pool of
- * threads, one per core, each with its own store connection and signer
- * session; bodies and URLs are bounded (SERVER_BODY_MAX, SERVER_URL_MAX)
+ * published under the data directory, made again by a publisher process of
+ * the server's own within a delay after a revocation and before their
+ * nextUpdate (crl_publisher.c), or by `jpki crl generate`.  Requests are
+ * answered by a pool of threads, one per core, each with its own store
+ * connection and signer session; bodies and URLs are bounded (SERVER_BODY_MAX, SERVER_URL_MAX)
  * before anything reads them.  GET answers carry HTTP caching headers
  * (RFC 5019 6.2 for OCSP; ETag and Last-Modified with 304 for CRLs).
  */
@@ -37,10 +39,10 @@
  * most, and from one client address at most, so that one client cannot
  * take the server's connections; the memory of one connection (its
  * request line and headers must fit: a longest URL and 16 KiB of
- * headers), so that 1,000 connections take at most 48 MiB; the seconds a
+ * headers), so that 4,096 connections take at most 192 MiB; the seconds a
  * connection may stay silent; and the seconds a whole request (headers and
  * body) may take to arrive, however it trickles (deadline.c). */
-#define SERVER_CONNECTIONS_MAX 1000
+#define SERVER_CONNECTIONS_MAX 4096
 #define SERVER_CONNECTIONS_PER_CLIENT 32
 #define SERVER_CONNECTION_MEMORY (SERVER_URL_MAX + 16384)
 #define SERVER_IDLE_SECONDS 10
@@ -53,7 +55,13 @@ struct server_options {
 	const char *access_log;    /* a file to append a JSON line per
 	                              request to, or NULL */
 	unsigned threads;          /* answering threads; 0: one per core */
+	/* CRLs without cron (crl_publisher.c): crl_delay seconds at most
+	 * after a revocation, a shard's CRL and its CA's full CRL are made
+	 * again (0: the config's crl_delay); crl_off: not at all. */
+	unsigned crl_delay;
+	int crl_off;
 };
+#define SERVER_CRL_DELAY_MAX 86400
 #define SERVER_THREADS_MAX 256
 
 struct server;

@@ -102,6 +102,30 @@ void deadlines_answered(struct MHD_Connection *c);
 /* Connections cut off so far. */
 unsigned long deadlines_reaped(struct deadlines *d);
 
+/* ---- CRLs without cron (crl_publisher.c) ---- */
+struct crl_publisher;
+struct store;
+/* Fork the publisher (before any thread exists): it waits for
+ * crl_publisher_go, then keeps the data directory's CRLs fresh with the CA
+ * keys, until crl_publisher_stop (or this process's death). */
+int crl_publisher_start(const char *data_dir, unsigned delay_s,
+    struct crl_publisher **out);
+void crl_publisher_go(struct crl_publisher *cp);
+/* 1 while it runs (NULL: none). */
+int crl_publisher_running(struct crl_publisher *cp);
+/* Tell it to stop and wait for it (it finishes the CRL it is writing). */
+void crl_publisher_stop(struct crl_publisher **cp);
+/* /metrics: whether it runs, and each published CRL's number, age and
+ * time left, from the store's records (any server's or cron's). */
+int crl_metrics_render(struct crl_publisher *cp, struct store *st,
+    struct jbuf *out);
+
+/* The connections the server takes at most: SERVER_CONNECTIONS_MAX, with
+ * RLIMIT_NOFILE raised for them and SERVER_FDS_RESERVED more, or fewer if
+ * the hard limit is too low (limits.c). */
+#define SERVER_FDS_RESERVED 256
+unsigned server_connection_limit(void);
+
 /* Microseconds on the monotonic clock. */
 uint64_t server_monotonic_us(void);
 

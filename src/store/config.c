@@ -30,6 +30,7 @@ store_config_defaults(struct jpki_config *c)
 	c->test_policy = 1;
 	c->key_bits = 2048;
 	c->crl_shards = 64;
+	c->crl_delay = 60;
 	c->busy_timeout_ms = STORE_BUSY_TIMEOUT_MS;
 	strcpy(c->org, "OpenJPKI");
 	strcpy(c->ou_sign, "OpenJPKI for digital signature");
@@ -152,6 +153,13 @@ set_key(struct jpki_config *c, const char *section, const char *key,
 		if (parse_int(val, 1, 65536, &x) != JPKI_OK)
 			return jpki_fail(JPKI_ERR_INPUT, "crl_shards is 1-65536");
 		c->crl_shards = (int)x;
+		return JPKI_OK;
+	}
+	if (strcmp(key, "crl_delay") == 0) {
+		if (parse_int(val, 1, 86400, &x) != JPKI_OK)
+			return jpki_fail(JPKI_ERR_INPUT, "crl_delay is 1-86400 "
+			    "(seconds)");
+		c->crl_delay = (int)x;
 		return JPKI_OK;
 	}
 	if (strcmp(key, "database_busy_timeout_ms") == 0) {

@@ -12,6 +12,9 @@
  *   sql_forms.c     inquiry/response forms, proxy applications
  *   sql_counter.c   cards, receipts, certificate links, PIN resets,
  *                   card images
+ *   sql_crl.c       the published CRLs' records, revocation counts
+ *   sql_clerks.c    the web UI's clerk accounts and approvals
+ *   sql_copy.c      a whole store into another database
  *
  * Each query is store_sql_<op>(), declared here from store_ops.def.
  */

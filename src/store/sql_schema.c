@@ -141,6 +141,12 @@ static const char *const sqlite_migrations[] = {
     "CREATE INDEX IF NOT EXISTS receipts_at ON receipts(at);"
     "CREATE INDEX IF NOT EXISTS certificates_revoked_at ON"
     "  certificates(revoked_at);",
+    /* 5: the CRLs published: what each covers, until when (sql_crl.c) */
+    "CREATE TABLE IF NOT EXISTS crl_published("
+    "  ca INTEGER NOT NULL, shard INTEGER NOT NULL,"
+    "  number INTEGER NOT NULL, this_update INTEGER NOT NULL,"
+    "  next_update INTEGER NOT NULL, entries INTEGER NOT NULL,"
+    "  PRIMARY KEY(ca, shard)) WITHOUT ROWID;",
 };
 
 static const char *const pg_migrations[] = {
@@ -275,6 +281,12 @@ static const char *const pg_migrations[] = {
     "CREATE INDEX IF NOT EXISTS receipts_at ON receipts(at);"
     "CREATE INDEX IF NOT EXISTS certificates_revoked_at ON"
     "  certificates(revoked_at);",
+    /* 5: the CRLs published: what each covers, until when (sql_crl.c) */
+    "CREATE TABLE IF NOT EXISTS crl_published("
+    "  ca INTEGER NOT NULL, shard INTEGER NOT NULL,"
+    "  number BIGINT NOT NULL, this_update BIGINT NOT NULL,"
+    "  next_update BIGINT NOT NULL, entries BIGINT NOT NULL,"
+    "  PRIMARY KEY(ca, shard));",
 };
 
 _Static_assert(JPKI_ARRAY_LEN(sqlite_migrations) ==

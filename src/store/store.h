@@ -232,6 +232,27 @@ int store_revocation_list(struct store *s, enum cert_type ca, int shard,
 /* Next CRL number for (ca, shard), incremented durably. */
 int store_crl_number_next(struct store *s, enum cert_type ca, int shard,
     int64_t *out);
+/* A CRL as published (`crl_published`): its number, dates, and how many
+ * revocations it lists (the count of its shard's, or its CA's, in the
+ * snapshot it was written from: revocations are only ever added, so a
+ * count that grew since means it is out of date).  shard -1: the full
+ * CRL.  Put keeps the highest number: an older generation's record never
+ * replaces a newer one. */
+struct crl_published {
+	enum cert_type ca;
+	int shard;
+	int64_t number, this_update, next_update;
+	long entries;
+};
+int store_crl_published_put(struct store *s, const struct crl_published *c);
+/* Every record, in (ca, shard) order. */
+int store_crl_published_list(struct store *s,
+    int (*fn)(void *arg, const struct crl_published *c), void *arg);
+/* The number of revocations of each (ca, shard) that has any, in (ca,
+ * shard) order; one statement, one snapshot. */
+int store_revocation_counts(struct store *s,
+    int (*fn)(void *arg, enum cert_type ca, int shard, long count),
+    void *arg);
 
 /* ---- audit -------------------------------------------------------------- *
  * Append-only and hash-chained: hash = SHA-256 over the previous hash and
@@ -466,6 +487,8 @@ struct jpki_config {
 	int test_policy;          /* 1: test policy OIDs */
 	int key_bits;             /* CA key size */
 	int crl_shards;           /* number of CRL shards per CA */
+	int crl_delay;            /* `jpki serve` makes a shard's CRL again at
+	                             most this many seconds after a revocation */
 	char org[64], ou_sign[96], ou_auth[96], ou_agency[128], service_ja[128];
 	/* The rest of the service DirName (SAN, IssuerAltName), as the real
 	 * J-LIS certificates carry it: C=JP, O=service, OU=service per CA,
