@@ -131,8 +131,8 @@ unset JPKI_NOW
 
 check "CRLs never published are published at start; --no-crl publishes none"
 rm "$DATA/crl/auth/5.crl"
-sqlite3 "$DATA/jpki.db" "DELETE FROM crl_published WHERE ca = 2 AND shard = 5" 2>/dev/null ||
-	fail "sqlite3 is needed"
+db_sql "DELETE FROM crl_published WHERE ca = 2 AND shard = 5" >/dev/null 2>&1 ||
+	fail "cannot delete a crl_published row"
 start_server --listen "127.0.0.1:$PORT" --no-crl
 sleep 1
 [ ! -e "$DATA/crl/auth/5.crl" ] || fail "--no-crl published a CRL"
