@@ -53,7 +53,8 @@ ca_signer_close(struct ca_signer **sp)
 static int
 key_id_check(struct ca_key_id id)
 {
-	if (id.role == CA_KEY_CARD_ISSUER && id.type == 0)
+	if ((id.role == CA_KEY_CARD_ISSUER || id.role == CA_KEY_AUDIT) &&
+	    id.type == 0)
 		return JPKI_OK;
 	if ((id.type != CERT_SIGN && id.type != CERT_AUTH) ||
 	    (id.role != CA_KEY_CA && id.role != CA_KEY_OCSP))
@@ -106,7 +107,8 @@ ca_signer_session_close(struct ca_signer_session **ssp)
 
 /* The policy: what each key may sign, and the shape of each input. */
 static int
-request_check(struct ca_key_id id, enum ca_sign_op op, size_t len)
+request_check(struct ca_key_id id, enum ca_sign_op op, const uint8_t *in,
+    size_t len)
 {
 	/* The card issuer's key signs the card-info AP's facts and its own
 	 * certificate, and nothing else; no other key signs those. */
@@ -116,7 +118,21 @@ request_check(struct ca_key_id id, enum ca_sign_op op, size_t len)
 		    id.role == CA_KEY_CARD_ISSUER ? "the card issuer key signs "
 		    "only a card's facts and its own certificate" : "a card's "
 		    "facts are signed by the card issuer key only");
+	/* The audit key signs checkpoints of the audit chain, and nothing
+	 * else; no other key signs those. */
+	if ((id.role == CA_KEY_AUDIT) != (op == CA_SIGN_CHECKPOINT))
+		return jpki_fail(JPKI_ERR_REFUSED, "signer: %s",
+		    id.role == CA_KEY_AUDIT ? "the audit key signs only audit "
+		    "checkpoints" : "audit checkpoints are signed by the "
+		    "audit key only");
 	switch (op) {
+	case CA_SIGN_CHECKPOINT:
+		if (len != CA_CHECKPOINT_BODY_LEN ||
+		    memcmp(in, CA_CHECKPOINT_MAGIC,
+		    sizeof(CA_CHECKPOINT_MAGIC)) != 0)
+			return jpki_fail(JPKI_ERR_INPUT, "signer: not an audit "
+			    "checkpoint body");
+		return JPKI_OK;
 	case CA_SIGN_CARD_FACTS:
 		if (len != CA_SIGN_CARD_FACTS_LEN)
 			return jpki_fail(JPKI_ERR_INPUT, "signer: a card's "
@@ -203,7 +219,7 @@ ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
 	int r;
 
 	if ((r = key_id_check(id)) != JPKI_OK ||
-	    (r = request_check(id, op, len)) != JPKI_OK)
+	    (r = request_check(id, op, in, len)) != JPKI_OK)
 		return r;
 	if (op == CA_SIGN_CARD_CERT &&
 	    (r = card_cert_is_own(ss->signer, id, in, len)) != JPKI_OK)

@@ -35,6 +35,7 @@ enum ca_key_role {
 	CA_KEY_OCSP = 2,   /* its delegated OCSP responder's key */
 	CA_KEY_CARD_ISSUER = 3, /* the card issuer's: the card-info AP's
 	                           signed facts (EF 0003, 0004) */
+	CA_KEY_AUDIT = 4,  /* the signer's own: audit checkpoints only */
 };
 struct ca_key_id {
 	enum cert_type type;        /* CERT_SIGN or CERT_AUTH; 0 for the
@@ -43,11 +44,14 @@ struct ca_key_id {
 };
 #define CA_KEY_ID_CARD_ISSUER \
 	((struct ca_key_id){(enum cert_type)0, CA_KEY_CARD_ISSUER})
+#define CA_KEY_ID_AUDIT \
+	((struct ca_key_id){(enum cert_type)0, CA_KEY_AUDIT})
 
 /* Which keys a signer loads (bit mask). */
 #define CA_KEYS_CA   0x1        /* both CA keys: issue, revoke, CRLs */
 #define CA_KEYS_OCSP 0x2        /* both responder keys: answer OCSP */
 #define CA_KEYS_CARD_ISSUER 0x4 /* the card issuer's key */
+#define CA_KEYS_AUDIT 0x8       /* the audit checkpoint key */
 
 enum ca_sign_op {
 	CA_SIGN_CERT = 1,        /* in: a DER TBSCertificate (CA key) */
@@ -58,7 +62,14 @@ enum ca_sign_op {
 	                            EF 0002, 64 bytes (card issuer key) */
 	CA_SIGN_CARD_CERT = 5,   /* in: the body of card-info EF 0004, at most
 	                            CA_SIGN_CARD_CERT_MAX (card issuer key) */
+	CA_SIGN_CHECKPOINT = 6,  /* in: an audit checkpoint body,
+	                            CA_CHECKPOINT_BODY_LEN bytes starting
+	                            CA_CHECKPOINT_MAGIC (audit key) */
 };
+/* A checkpoint body: the magic with its NUL, then the sequence number (8
+ * bytes BE), the chain hash (32), the time (8 bytes BE). */
+#define CA_CHECKPOINT_MAGIC "openjpki-checkpoint-v1"
+#define CA_CHECKPOINT_BODY_LEN (sizeof(CA_CHECKPOINT_MAGIC) + 8 + 32 + 8)
 #define CA_SIGN_CARD_FACTS_LEN 64
 #define CA_SIGN_CARD_CERT_MAX 1024
 /* Longest input of CA_SIGN_CERT and CA_SIGN_OCSP. */
@@ -106,9 +117,30 @@ int ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
 /* Open the keys in `keys` (CA_KEYS_*) of a data directory. */
 int ca_signer_open_files(const struct datadir *dd, unsigned keys,
     struct ca_signer **out);
+/* The same from another directory holding the key files (`jpki signer
+ * --keys DIR`). */
+int ca_signer_open_key_dir(const char *dir, unsigned keys,
+    struct ca_signer **out);
+/* Make a new key of `bits` for id in dir (never over an existing one). */
+int ca_signer_create_key_in(const char *dir, struct ca_key_id id, int bits,
+    EVP_PKEY **pub);
 /* Make a new key of `bits` for id and write it (never over an existing
  * one); *pub gets its public key. */
 int ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
     int bits, EVP_PKEY **pub);
+
+/* ---- a separate signer process (signer_remote.c) ----------------------- *
+ * The config's `signer` (unix:PATH or tls://HOST:PORT, with signer_cert,
+ * signer_key, signer_ca for TLS; paths relative to dir): every request goes
+ * to `jpki signer`, which holds the keys; this process holds none.  Each
+ * session is a connection of its own.  `keys` (CA_KEYS_*) limits the keys
+ * this process may ask for, as with files. */
+struct jpki_config;
+int ca_signer_open_remote(const struct jpki_config *c, const char *dir,
+    unsigned keys, struct ca_signer **out);
+/* Ask the signer of config c to sign a checkpoint of the audit chain now;
+ * line (may be NULL) gets the checkpoint it wrote. */
+int ca_signer_remote_checkpoint(const struct jpki_config *c, const char *dir,
+    char *line, size_t n);
 
 #endif

@@ -22,7 +22,7 @@
 /* Keys indexed [type][role]: enum cert_type (1, 2; 0 for the card
  * issuer's) and enum ca_key_role (1 to 3). */
 #define TYPES 3
-#define ROLES 4
+#define ROLES 5
 struct file_keys {
 	EVP_PKEY *key[TYPES][ROLES];
 };
@@ -32,17 +32,28 @@ struct file_session {
 	struct pki_signer *signer[TYPES][ROLES];
 };
 
+static void
+key_name(struct ca_key_id id, char *name, size_t n)
+{
+	if (id.role == CA_KEY_CARD_ISSUER)
+		snprintf(name, n, "card-issuer.key");
+	else if (id.role == CA_KEY_AUDIT)
+		snprintf(name, n, "audit.key");
+	else
+		snprintf(name, n, "%s-%s.key", rules_cert_type_name(id.type),
+		    id.role == CA_KEY_CA ? "ca" : "ocsp");
+}
+
+/* dir NULL: the data directory's ca/. */
 static int
-key_path(const struct datadir *dd, struct ca_key_id id, char *buf, size_t n)
+key_path(const struct datadir *dd, const char *dir, struct ca_key_id id,
+    char *buf, size_t n)
 {
 	char name[32];
 
-	if (id.role == CA_KEY_CARD_ISSUER)
-		snprintf(name, sizeof(name), "card-issuer.key");
-	else
-		snprintf(name, sizeof(name), "%s-%s.key",
-		    rules_cert_type_name(id.type),
-		    id.role == CA_KEY_CA ? "ca" : "ocsp");
+	key_name(id, name, sizeof(name));
+	if (dir != NULL)
+		return jpki_path(buf, n, "%s/%s", dir, name);
 	return datadir_path(dd, DATADIR_CA_DIR, name, buf, n);
 }
 
@@ -52,6 +63,8 @@ key_label(struct ca_key_id id, char *buf, size_t n)
 {
 	if (id.role == CA_KEY_CARD_ISSUER)
 		snprintf(buf, n, "card issuer");
+	else if (id.role == CA_KEY_AUDIT)
+		snprintf(buf, n, "audit checkpoint");
 	else
 		snprintf(buf, n, "%s %s", rules_cert_type_name(id.type),
 		    id.role == CA_KEY_CA ? "CA" : "OCSP responder");
@@ -173,8 +186,8 @@ static const struct ca_signer_impl file_impl = {
 	.close = file_close,
 };
 
-int
-ca_signer_open_files(const struct datadir *dd, unsigned keys,
+static int
+open_keys(const struct datadir *dd, const char *dir, unsigned keys,
     struct ca_signer **out)
 {
 	static const enum cert_type types[] = {CERT_SIGN, CERT_AUTH};
@@ -192,7 +205,7 @@ ca_signer_open_files(const struct datadir *dd, unsigned keys,
 			if (!(keys & (role == CA_KEY_CA ? CA_KEYS_CA :
 			    CA_KEYS_OCSP)))
 				continue;
-			if ((r = key_path(dd, id, path, sizeof(path))) ||
+			if ((r = key_path(dd, dir, id, path, sizeof(path))) ||
 			    (r = key_read(path, &fk->key[id.type][role]))) {
 				file_close(fk);
 				return r;
@@ -202,8 +215,17 @@ ca_signer_open_files(const struct datadir *dd, unsigned keys,
 	if (keys & CA_KEYS_CARD_ISSUER) {
 		struct ca_key_id id = CA_KEY_ID_CARD_ISSUER;
 
-		if ((r = key_path(dd, id, path, sizeof(path))) ||
+		if ((r = key_path(dd, dir, id, path, sizeof(path))) ||
 		    (r = key_read(path, &fk->key[0][CA_KEY_CARD_ISSUER]))) {
+			file_close(fk);
+			return r;
+		}
+	}
+	if (keys & CA_KEYS_AUDIT) {
+		struct ca_key_id id = CA_KEY_ID_AUDIT;
+
+		if ((r = key_path(dd, dir, id, path, sizeof(path))) ||
+		    (r = key_read(path, &fk->key[0][CA_KEY_AUDIT]))) {
 			file_close(fk);
 			return r;
 		}
@@ -212,7 +234,21 @@ ca_signer_open_files(const struct datadir *dd, unsigned keys,
 }
 
 int
-ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
+ca_signer_open_files(const struct datadir *dd, unsigned keys,
+    struct ca_signer **out)
+{
+	return open_keys(dd, NULL, keys, out);
+}
+
+int
+ca_signer_open_key_dir(const char *dir, unsigned keys,
+    struct ca_signer **out)
+{
+	return open_keys(NULL, dir, keys, out);
+}
+
+static int
+create_key(const struct datadir *dd, const char *dir, struct ca_key_id id,
     int bits, EVP_PKEY **pub)
 {
 	char path[JPKI_PATH_MAX];
@@ -220,7 +256,7 @@ ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
 	int r;
 
 	*pub = NULL;
-	if ((r = key_path(dd, id, path, sizeof(path))) != JPKI_OK)
+	if ((r = key_path(dd, dir, id, path, sizeof(path))) != JPKI_OK)
 		return r;
 	if ((key = EVP_RSA_gen((unsigned int)bits)) == NULL)
 		return jpki_fail(JPKI_ERR_CRYPTO, "RSA-%d key generation failed",
@@ -233,4 +269,18 @@ ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
 	}
 	EVP_PKEY_free(key);
 	return r;
+}
+
+int
+ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
+    int bits, EVP_PKEY **pub)
+{
+	return create_key(dd, NULL, id, bits, pub);
+}
+
+int
+ca_signer_create_key_in(const char *dir, struct ca_key_id id, int bits,
+    EVP_PKEY **pub)
+{
+	return create_key(NULL, dir, id, bits, pub);
 }

@@ -30,6 +30,7 @@ int cli_audit(int argc, char **argv);
 int cli_crl(int argc, char **argv);
 int cli_ocsp(int argc, char **argv);
 int cli_serve(int argc, char **argv);
+int cli_signer(int argc, char **argv);
 int cli_card(int argc, char **argv);
 int cli_counter(int argc, char **argv);
 /* The proxy procedures and notices (cli_counter_forms.c): -1 if argv[1]
@@ -111,10 +112,13 @@ struct ca;
 struct cli_env {
 	struct datadir *dd;
 	struct ca *ca;              /* NULL unless CLI_CA_CERTS */
+	unsigned what;              /* as opened */
 };
 /* Open what `what` names for the directory cli_data_dir(data); returns
  * the exit status of a failure (reported), 0 on success. */
 int cli_open(const char *data, unsigned what, struct cli_env *env);
+/* Close; a command that wrote, with a signer configured, first asks it for
+ * an audit checkpoint (docs/audit.md: after every procedure). */
 void cli_close(struct cli_env *env);
 
 /* Print "jpki: <name>: <message>" for code (using jpki_errmsg()) and return

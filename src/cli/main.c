@@ -28,7 +28,9 @@ static const struct {
 	"respond"},
     {"serve", cli_serve, "HTTP for relying parties: CA certificates, CRLs, "
 	"OCSP", NULL},
-    {"audit", cli_audit, "the audit log", "verify list"},
+    {"signer", cli_signer, "the one process that opens the CA keys "
+	"(--listen; init-tls, issue-client)", NULL},
+    {"audit", cli_audit, "the audit log", "verify list checkpoint"},
 #ifndef JPKI_WITHOUT_card
     {"card", cli_card, "the card",
 	"new status certs change-pin info sign attach"},
