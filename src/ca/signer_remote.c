@@ -127,7 +127,8 @@ static int
 key_allowed(const struct remote_state *st, struct ca_key_id id)
 {
 	unsigned need = id.role == CA_KEY_CA ? CA_KEYS_CA : id.role ==
-	    CA_KEY_OCSP ? CA_KEYS_OCSP : CA_KEYS_CARD_ISSUER;
+	    CA_KEY_OCSP ? CA_KEYS_OCSP : id.role == CA_KEY_CARD_ISSUER ?
+	    CA_KEYS_CARD_ISSUER : CA_KEYS_AUDIT;
 
 	return (st->keys & need) != 0;
 }
