@@ -409,7 +409,8 @@ walk_one(void *arg, const struct audit_entry *e)
 			iso8601_format_jst(w->cp[w->next].time, at);
 			snprintf(w->detail, sizeof(w->detail), "audit entry "
 			    "%lld differs from the checkpoint signed %s: the "
-			    "log was rewritten", (long long)e->seq, at);
+			    "log up to it was rewritten", (long long)e->seq,
+			    at);
 			return 1;
 		}
 		w->next++;

@@ -237,15 +237,20 @@ handle(struct session *s, const struct signer_request *q, uint8_t *buf,
 		return r;
 	}
 	key_name(q->id, key, sizeof(key));
-	if (q->generation != 0)
-		return jpki_fail(JPKI_ERR_NOTFOUND, "signer: no generation %u "
-		    "of the %s key", (unsigned)q->generation, key);
+	if (q->generation != 0) {
+		r = jpki_fail(JPKI_ERR_NOTFOUND, "signer: no generation %u of "
+		    "the %s key", (unsigned)q->generation, key);
+		audit(d, s->peer, op_name(q->op), key, NULL, r, jpki_errmsg());
+		return r;
+	}
 	/* The audit key is the signer's own: checkpoints are made here, of
 	 * the store, never of a head a client names. */
-	if (q->id.role == CA_KEY_AUDIT || q->op == CA_SIGN_CHECKPOINT)
-		return jpki_fail(JPKI_ERR_REFUSED, "signer: audit checkpoints "
-		    "are made by the signer from the store, not signed on "
-		    "request");
+	if (q->id.role == CA_KEY_AUDIT || q->op == CA_SIGN_CHECKPOINT) {
+		r = jpki_fail(JPKI_ERR_REFUSED, "signer: audit checkpoints are "
+		    "made by the signer from the store, not signed on request");
+		audit(d, s->peer, op_name(q->op), key, NULL, r, jpki_errmsg());
+		return r;
+	}
 	if (q->id.role == CA_KEY_CARD_ISSUER) {
 		signer = d->ca->card_issuer;
 		ss = &s->card;

@@ -111,12 +111,17 @@ exchange(struct remote_state *st, struct signer_conn *c, struct jbuf *buf,
 	    (r = signer_frame_read(c, SIGNER_DATA_MAX + SIGNER_MSG_MAX + 16,
 	    buf)) != JPKI_OK ||
 	    (r = signer_response_decode(buf->data, buf->len, a)) != JPKI_OK) {
+		char msg[512];
+
 		if (r == JPKI_ERR_NOTFOUND)
-			r = jpki_fail(JPKI_ERR_IO, "signer connection: read: "
-			    "closed");
+			r = jpki_fail(JPKI_ERR_IO, "the signer went away "
+			    "(connection closed on read)");
+		snprintf(msg, sizeof(msg), "%s", jpki_errmsg());
 		/* The connection is in an unknown state: never reused. */
 		signer_conn_close(c);
-		return jpki_fail(r, "signer %s: %s", st->where, jpki_errmsg());
+		if (strncmp(msg, "signer ", 7) == 0 && strstr(msg, st->where))
+			return jpki_fail(r, "%s", msg);
+		return jpki_fail(r, "signer %s: %s", st->where, msg);
 	}
 	if (a->status != JPKI_OK)
 		return jpki_fail(a->status, "%s", a->msg);

@@ -205,8 +205,11 @@ conn_fail(struct signer_conn *c, const char *what)
 		return jpki_fail(JPKI_ERR_IO, "signer connection: %s: %s", what,
 		    e ? buf : "closed");
 	}
+	if (errno == 0 || errno == ECONNRESET || errno == EPIPE)
+		return jpki_fail(JPKI_ERR_IO, "the signer went away (connection "
+		    "%s on %s)", errno ? "reset" : "closed", what);
 	return jpki_fail(JPKI_ERR_IO, "signer connection: %s: %s", what,
-	    errno ? strerror(errno) : "closed");
+	    strerror(errno));
 }
 
 int
