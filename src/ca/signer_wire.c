@@ -202,8 +202,12 @@ conn_fail(struct signer_conn *c, const char *what)
 
 		ERR_error_string_n(e, buf, sizeof(buf));
 		ERR_clear_error();
+		if (e == 0)
+			return jpki_fail(JPKI_ERR_IO, "the signer closed the TLS "
+			    "connection on %s (it did not accept this client's "
+			    "certificate, or it stopped)", what);
 		return jpki_fail(JPKI_ERR_IO, "signer connection: %s: %s", what,
-		    e ? buf : "closed");
+		    buf);
 	}
 	if (errno == 0 || errno == ECONNRESET || errno == EPIPE)
 		return jpki_fail(JPKI_ERR_IO, "the signer went away (connection "

@@ -64,7 +64,7 @@ check "a client of another PKI is refused at the handshake"
 use 127.0.0.1 "$TMP/intruder"
 db_snapshot "$TMP/before.sql"
 expect_status 3 ca issue --resident "$id" --type auth --pubkey "$(pubkey x)" --out "$TMP/x.pem"
-expect_one_error_line "tls://127\.0\.0\.1:$PORT: .*(handshake|alert)"
+expect_one_error_line "tls://127\.0\.0\.1:$PORT: .*(handshake|alert|did not accept this client)"
 grep -q '"peer":"tls:?","request":"connect".*"result":"verify-failed"' "$DATA/signer/audit.log" ||
 	fail "the signer did not log the refused handshake: $(tail -1 "$DATA/signer/audit.log")"
 expect_store_unchanged "$TMP/before.sql" "a refused TLS client"
