@@ -31,6 +31,7 @@ int cli_crl(int argc, char **argv);
 int cli_ocsp(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_signer(int argc, char **argv);
+int cli_signer_tls(int argc, char **argv);
 int cli_card(int argc, char **argv);
 int cli_counter(int argc, char **argv);
 /* The proxy procedures and notices (cli_counter_forms.c): -1 if argv[1]

@@ -1,7 +1,8 @@
 /*
  * cli_signer.c: `jpki signer`: the one process that opens the CA keys
- * (ca.h, ca_signer_serve; docs/ca-operations.md, "Signer"), and its small
- * TLS PKI for counters on other machines (init-tls, issue-client).
+ * (ca.h, ca_signer_serve; docs/ca-operations.md, "Signer"), and `jpki
+ * signer-tls init|issue-client`: its small TLS PKI for counters on other
+ * machines.
  */
 #include "cli/cli.h"
 #include "ca/ca.h"
@@ -16,10 +17,15 @@ static const char usage_text[] =
     "usage: jpki signer --listen unix:PATH|tcp:HOST:PORT [--keys DIR]\n"
     "                   [--state DIR] [--user NAME] [--checkpoint-every S]\n"
     "                   [--no-sandbox]\n"
-    "       jpki signer init-tls --names HOST[,IP...] [--state DIR]\n"
-    "       jpki signer issue-client --name NAME --out DIR [--state DIR]\n"
     "       --keys: the key files (default <data>/ca)\n"
     "       --state: the signer's own files (default <data>/signer)\n"
+    "       tcp: needs the signer's TLS PKI (jpki signer-tls init)\n"
+    "common: --data DIR\n";
+
+static const char tls_usage_text[] =
+    "usage: jpki signer-tls init --names HOST[,IP...] [--state DIR]\n"
+    "       jpki signer-tls issue-client --name NAME --out DIR [--state DIR]\n"
+    "       the signer's TLS PKI in <state>/tls (default <data>/signer/tls)\n"
     "common: --data DIR\n";
 
 static void
@@ -38,30 +44,40 @@ tls_dir(const char *data, const char *state, char *buf, size_t n)
 	return jpki_path(buf, n, "%s/signer/tls", cli_data_dir(data));
 }
 
-static int
-run_tls(int argc, char **argv)
+int
+cli_signer_tls(int argc, char **argv)
 {
 	const char *data = NULL, *state = NULL, *names = NULL, *name = NULL,
 	    *out = NULL;
-	int init = strcmp(argv[1], "init-tls") == 0, r;
+	int init, r;
 	char dir[JPKI_PATH_MAX], sdir[JPKI_PATH_MAX];
-	const struct cli_opt opts[] = {
-	    {"state", CLI_VALUE, .value = &state},
+	const struct cli_opt init_opts[] = {
 	    {"names", CLI_VALUE, .value = &names},
+	    {"state", CLI_VALUE, .value = &state},
+	};
+	const struct cli_opt client_opts[] = {
 	    {"name", CLI_VALUE, .value = &name},
 	    {"out", CLI_VALUE, .value = &out},
+	    {"state", CLI_VALUE, .value = &state},
 	};
-	struct cli_command cmd = {.group = "signer", .usage = usage_text,
-	    .opts = opts, .nopts = JPKI_ARRAY_LEN(opts), .data = &data};
+	struct cli_command cmd = {.group = "signer-tls",
+	    .usage = tls_usage_text, .data = &data};
 
+	if (strcmp(argv[1], "init") != 0 &&
+	    strcmp(argv[1], "issue-client") != 0)
+		return cli_not_a_subcommand(argv, tls_usage_text);
+	init = strcmp(argv[1], "init") == 0;
+	cmd.opts = init ? init_opts : client_opts;
+	cmd.nopts = init ? JPKI_ARRAY_LEN(init_opts) :
+	    JPKI_ARRAY_LEN(client_opts);
 	if ((r = cli_parse(&cmd, argc - 1, argv + 1)) != CLI_RUN)
 		return r;
-	if (init && (names == NULL || name != NULL || out != NULL))
-		return cli_usage("jpki signer init-tls --names HOST[,IP...] "
+	if (init && names == NULL)
+		return cli_usage("jpki signer-tls init --names HOST[,IP...] "
 		    "[--state DIR]");
-	if (!init && (name == NULL || out == NULL || names != NULL))
-		return cli_usage("jpki signer issue-client --name NAME --out "
-		    "DIR [--state DIR]");
+	if (!init && (name == NULL || out == NULL))
+		return cli_usage("jpki signer-tls issue-client --name NAME "
+		    "--out DIR [--state DIR]");
 	if ((r = tls_dir(data, state, dir, sizeof(dir))) != JPKI_OK)
 		return cli_report(r);
 	if (init) {
@@ -105,11 +121,6 @@ cli_signer(int argc, char **argv)
 	struct cli_command cmd = {.usage = usage_text, .opts = opts,
 	    .nopts = JPKI_ARRAY_LEN(opts), .data = &data};
 
-	if (argc > 1 && (strcmp(argv[1], "init-tls") == 0 ||
-	    strcmp(argv[1], "issue-client") == 0))
-		return run_tls(argc, argv);
-	if (argc > 1 && argv[1][0] != '-')
-		return cli_not_a_subcommand(argv, usage_text);
 	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
 		return r;
 	if (listen == NULL)

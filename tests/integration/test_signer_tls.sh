@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_signer_tls.sh: a counter on another machine reaches `jpki signer`
 # over TCP with mutual TLS (issue 9 item 3).  The signer's own small PKI
-# (`jpki signer init-tls`, `issue-client`) authenticates both ends: a
+# (`jpki signer-tls init`, `issue-client`) authenticates both ends: a
 # client with its certificate issues through the signer; a client with a
 # certificate of another PKI, and one that names the server by a name its
 # certificate does not carry, are refused at the handshake in one line.
@@ -22,18 +22,18 @@ mkdir -m 700 "$KEYS"
 mv "$DATA"/ca/*.key "$KEYS/"
 
 check "the signer PKI: a CA, the server certificate, client certificates"
-ok signer init-tls --names 127.0.0.1,signer.example
+ok signer-tls init --names 127.0.0.1,signer.example
 for f in ca.pem ca.key server.pem server.key; do
 	[ -f "$DATA/signer/tls/$f" ] || fail "init-tls made no $f"
 done
 [ "$(stat -c %a "$DATA/signer/tls/ca.key")" = 600 ] || fail "the signer PKI's CA key is not 0600"
 openssl x509 -in "$DATA/signer/tls/server.pem" -noout -ext subjectAltName | grep -q 'IP Address:127.0.0.1' ||
 	fail "the server certificate does not name 127.0.0.1"
-ok signer issue-client --name counter-1 --out "$TMP/client"
+ok signer-tls issue-client --name counter-1 --out "$TMP/client"
 openssl verify -CAfile "$DATA/signer/tls/ca.pem" "$TMP/client/client.pem" >/dev/null || fail "client certificate does not verify"
 # Another PKI, as a stranger would have.
-ok signer init-tls --names 127.0.0.1 --state "$TMP/other"
-ok signer issue-client --name intruder --out "$TMP/intruder" --state "$TMP/other"
+ok signer-tls init --names 127.0.0.1 --state "$TMP/other"
+ok signer-tls issue-client --name intruder --out "$TMP/intruder" --state "$TMP/other"
 # It trusts the real signer, but its own certificate is of the other PKI.
 cp "$DATA/signer/tls/ca.pem" "$TMP/intruder/ca.pem"
 
