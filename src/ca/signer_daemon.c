@@ -50,6 +50,8 @@
 #define SIGNED_SERIALS_FILE "signed-serials"
 #define SIGNER_AUDIT_FILE "audit.log"
 
+struct session;
+
 struct daemon {
 	struct ca *ca;
 	struct ca_signer *audit_key;
@@ -67,6 +69,10 @@ struct daemon {
 	pthread_mutex_t cp_lock;
 	pthread_cond_t tick;
 	int stopping, checkpoint_every, connections;
+	/* The connections being served (under lock), cut off on the way out;
+	 * `gone` is signalled as each ends. */
+	struct session *sessions;
+	pthread_cond_t gone;
 };
 
 static volatile sig_atomic_t got_signal;
@@ -127,8 +133,17 @@ serials_load(struct daemon *d)
 	if ((f = fopen(path, "r")) == NULL)
 		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
 	while (fgets(line, sizeof(line), f) != NULL) {
+		/* A line cut short by a crash is not a serial; what is
+		 * appended next starts on a line of its own. */
+		if (strchr(line, '\n') == NULL) {
+			if (feof(f) && write(d->serials_fd, "\n", 1) != 1) {
+				fclose(f);
+				return jpki_fail(JPKI_ERR_IO, "%s: %s", path,
+				    strerror(errno));
+			}
+			continue;
+		}
 		line[strcspn(line, "\n")] = '\0';
-		/* A line cut short by a crash is not a serial. */
 		if (line[0] == '\0' || strchr(line, ':') == NULL)
 			continue;
 		if ((r = ca_strset_add(&d->serials, line, 0, NULL)) != JPKI_OK &&
@@ -209,6 +224,7 @@ checkpoint_now(struct daemon *d, char *line, size_t n)
 
 struct session {
 	struct daemon *d;
+	struct session *next;
 	struct signer_conn conn;
 	char peer[160];
 	struct ca_signer_session *ca, *card;
@@ -356,7 +372,14 @@ out:
 	jbuf_free(&in);
 	jbuf_free(&out);
 	pthread_mutex_lock(&d->lock);
+	for (struct session **pp = &d->sessions; *pp != NULL;
+	    pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
 	d->connections--;
+	pthread_cond_broadcast(&d->gone);
 	pthread_mutex_unlock(&d->lock);
 	free(s);
 	return NULL;
@@ -603,7 +626,7 @@ ca_signer_serve(struct datadir *dd, const struct ca_signer_daemon_options *o)
 	struct sigaction sa = {0};
 	pthread_t timer;
 	pthread_attr_t attr;
-	int r, timer_started = 0;
+	int r, timer_started = 0, still_open;
 	uid_t uid;
 	gid_t gid;
 
@@ -612,6 +635,7 @@ ca_signer_serve(struct datadir *dd, const struct ca_signer_daemon_options *o)
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_mutex_init(&d.cp_lock, NULL);
 	pthread_cond_init(&d.tick, NULL);
+	pthread_cond_init(&d.gone, NULL);
 	d.checkpoint_every = o->checkpoint_every > 0 ? o->checkpoint_every :
 	    CA_CHECKPOINT_EVERY;
 	if ((r = signer_addr_parse(o->listen, &d.addr)) ||
@@ -675,9 +699,11 @@ ca_signer_serve(struct datadir *dd, const struct ca_signer_daemon_options *o)
 			continue;
 		}
 		d.connections++;
-		pthread_mutex_unlock(&d.lock);
 		s->d = &d;
 		s->conn.fd = fd;
+		s->next = d.sessions;
+		d.sessions = s;
+		pthread_mutex_unlock(&d.lock);
 		if (!d.addr.tls && getsockopt(fd, SOL_SOCKET, SO_PEERCRED,
 		    &cred, &cl) == 0)
 			snprintf(s->peer, sizeof(s->peer), "unix:uid=%u,pid=%d",
@@ -685,11 +711,12 @@ ca_signer_serve(struct datadir *dd, const struct ca_signer_daemon_options *o)
 		else
 			snprintf(s->peer, sizeof(s->peer), "tls:?");
 		if (pthread_create(&tid, &attr, serve_one, s) != 0) {
-			close(fd);
-			free(s);
 			pthread_mutex_lock(&d.lock);
+			d.sessions = s->next;   /* still first: under d.lock */
 			d.connections--;
 			pthread_mutex_unlock(&d.lock);
+			close(fd);
+			free(s);
 		}
 	}
 	pthread_attr_destroy(&attr);
@@ -707,10 +734,34 @@ out:
 		if (!d.addr.tls && r != JPKI_ERR_CONFLICT)
 			unlink(d.addr.path);
 	}
-	/* Connections still open keep their threads; the process ends. */
-	if (d.serials_fd >= 0)
-		close(d.serials_fd);
-	if (d.audit_fd >= 0)
-		close(d.audit_fd);
+	/* Cut off the connections still open (a request being signed is
+	 * answered first: its thread sees the end on its next read) and wait
+	 * for their threads, a few seconds at most. */
+	pthread_mutex_lock(&d.lock);
+	for (struct session *s = d.sessions; s != NULL; s = s->next)
+		shutdown(s->conn.fd, SHUT_RD);
+	for (int i = 0; i < 50 && d.connections > 0; i++) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&d.gone, &d.lock, &ts);
+	}
+	still_open = d.connections;
+	pthread_mutex_unlock(&d.lock);
+	if (still_open == 0) {
+		ca_signer_close(&d.audit_key);
+		ca_close(&d.ca);
+		ca_strset_free(&d.serials);
+		SSL_CTX_free(d.tls);
+		if (d.serials_fd >= 0)
+			close(d.serials_fd);
+		if (d.audit_fd >= 0)
+			close(d.audit_fd);
+	}
 	return r;
 }
