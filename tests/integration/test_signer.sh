@@ -76,6 +76,19 @@ verify_on_card "$TMP/card1.img" auth
 grep -q '"request":"certificate","key":"sign-ca"' "$DATA/signer/audit.log" || fail "the signer's audit log has no signed certificate"
 grep -q '"key":"card-issuer"' "$DATA/signer/audit.log" || fail "the card facts were not signed by the signer"
 
+check "CRLs and OCSP answers through the signer (its lint passes what the CA makes)"
+ok crl generate --type sign
+openssl crl -in "$DATA/crl/sign/full.crl" -inform DER -CAfile "$TMP/ca/sign-ca.pem" -noout 2>&1 | grep -q 'verify OK' ||
+	fail "the full CRL signed through the signer does not verify"
+"$JPKI" card certs --card "$TMP/card1.img" --out "$TMP/certs1" >/dev/null 2>&1 || fail "card certs"
+openssl x509 -inform DER -in "$TMP/certs1/auth.der" -out "$TMP/auth1.pem" || fail "the card's auth certificate"
+openssl ocsp -issuer "$TMP/ca/auth-ca.pem" -cert "$TMP/auth1.pem" -no_nonce -reqout "$TMP/q.der" >/dev/null 2>&1 ||
+	fail "openssl ocsp -reqout"
+ok ocsp respond --in "$TMP/q.der" --out "$TMP/r.der"
+openssl ocsp -respin "$TMP/r.der" -CAfile "$TMP/ca/auth-ca.pem" -resp_text >"$TMP/ocsp.out" 2>&1 || fail "openssl ocsp -respin: $(cat "$TMP/ocsp.out")"
+grep -q 'Response verify OK' "$TMP/ocsp.out" || fail "the OCSP answer signed through the signer does not verify"
+grep -q 'Cert Status: good' "$TMP/ocsp.out" || fail "not good: $(cat "$TMP/ocsp.out")"
+
 check "a counter process waiting on the signer has no CA key open or mapped"
 kill -STOP "$signer_pid"
 "$JPKI" counter deliver --clerk "$CLERK" --resident "$id2" --out "$TMP/card2.img" \
