@@ -140,7 +140,8 @@ test_what_breaks_it_is_named(void)
 	X509_free(x);
 	/* A signing certificate without its facts. */
 	x = build(CERT_SIGN, CERT_SIGN, now + 365 * 86400, 1);
-	X509_delete_ext(x, X509_get_ext_by_NID(x, NID_subject_alt_name, -1));
+	X509_EXTENSION_free(X509_delete_ext(x, X509_get_ext_by_NID(x,
+	    NID_subject_alt_name, -1)));
 	REFUSED(x, CERT_SIGN, "missing");
 	X509_free(x);
 	/* notBefore not today. */
