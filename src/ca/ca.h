@@ -183,6 +183,14 @@ int ca_lint_tbs_cert(struct ca *ca, enum cert_type t, const uint8_t *tbs,
  * for at most a day. */
 int ca_lint_ocsp_data(struct ca *ca, enum cert_type t, const uint8_t *rd,
     size_t len, int64_t now);
+/* The first len bytes of a TBSCertList of `total` bytes for the CA of t
+ * (CA_LINT_CRL_HEAD of them suffice): a DER SEQUENCE of exactly total
+ * bytes, version 2, sha256WithRSAEncryption, issuer this CA, thisUpdate
+ * now, nextUpdate within a CRL's validity.  So what the CA key signs as
+ * a CRL is one, and no other structure. */
+#define CA_LINT_CRL_HEAD 4096
+int ca_lint_crl_head(struct ca *ca, enum cert_type t, const uint8_t *head,
+    size_t len, uint64_t total, int64_t now);
 
 /* ---- audit checkpoints (checkpoint.c; docs/audit.md) -------------------- */
 #define CA_CHECKPOINT_LINE_MAX 1024

@@ -486,3 +486,114 @@ out:
 	jbuf_free(&b);
 	return r;
 }
+
+/* One DER TLV with a one-byte tag from c: its tag, the whole TLV (at
+ * *tlv, *tlv_len) and its content (sub-cursor), all inside c.  Lengths in
+ * short or long form of at most 4 octets. */
+static int
+der_tlv(struct cursor *c, uint8_t *tag, const uint8_t **tlv, size_t *tlv_len,
+    struct cursor *content, size_t *declared)
+{
+	const uint8_t *start = c->p;
+	size_t left = cursor_left(c), len = 0;
+	uint8_t b, n;
+
+	if (cursor_get_u8(c, tag) || cursor_get_u8(c, &b))
+		return JPKI_ERR_INPUT;
+	if (b < 0x80) {
+		len = b;
+	} else {
+		n = b & 0x7F;
+		if (n == 0 || n > 4)
+			return JPKI_ERR_INPUT;
+		for (uint8_t i = 0; i < n; i++) {
+			if (cursor_get_u8(c, &b))
+				return JPKI_ERR_INPUT;
+			len = len << 8 | b;
+		}
+	}
+	if (declared != NULL)
+		*declared = len;
+	*tlv = start;
+	if (content == NULL)
+		return JPKI_OK;
+	if (cursor_sub(c, content, len))
+		return JPKI_ERR_INPUT;
+	*tlv_len = left - cursor_left(c);
+	return JPKI_OK;
+}
+
+static int
+der_time(const uint8_t *tlv, size_t len, int64_t *out)
+{
+	const uint8_t *p = tlv;
+	ASN1_TIME *t = d2i_ASN1_TIME(NULL, &p, (long)len);
+	struct tm tm;
+	int ok = t != NULL && p == tlv + len && ASN1_TIME_to_tm(t, &tm);
+
+	ASN1_TIME_free(t);
+	ERR_clear_error();
+	if (!ok)
+		return JPKI_ERR_INPUT;
+	*out = (int64_t)timegm(&tm);
+	return JPKI_OK;
+}
+
+int
+ca_lint_crl_head(struct ca *ca, enum cert_type t, const uint8_t *head,
+    size_t len, uint64_t total, int64_t now)
+{
+	static const uint8_t v2[] = {0x02, 0x01, 0x01};
+	static const uint8_t alg[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86,
+	    0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
+	X509 *cacert = ca_cert(ca, t);
+	struct cursor c, body, sub;
+	const uint8_t *tlv;
+	uint8_t *name = NULL, tag;
+	size_t tlv_len, declared, hdr;
+	int64_t this_u, next_u;
+	int name_len, r = JPKI_OK;
+
+	if (cacert == NULL)
+		return jpki_fail(JPKI_ERR_INTERNAL, "profile: no CA %d",
+		    (int)t);
+	cursor_init(&c, head, len);
+	/* TBSCertList ::= SEQUENCE, exactly the bytes streamed. */
+	if (der_tlv(&c, &tag, &tlv, &tlv_len, NULL, &declared) || tag != 0x30)
+		return refuse("TBSCertList", "not a DER SEQUENCE", NULL);
+	hdr = len - cursor_left(&c);
+	if ((uint64_t)hdr + declared != total)
+		return refuse("TBSCertList", "its length is not the length "
+		    "streamed", NULL);
+	body = c;
+	/* version v2, sha256WithRSAEncryption, issuer this CA. */
+	if (der_tlv(&body, &tag, &tlv, &tlv_len, &sub, NULL) ||
+	    tlv_len != sizeof(v2) || memcmp(tlv, v2, sizeof(v2)) != 0)
+		return refuse("TBSCertList", "not a version 2 CRL", NULL);
+	if (der_tlv(&body, &tag, &tlv, &tlv_len, &sub, NULL) ||
+	    tlv_len != sizeof(alg) || memcmp(tlv, alg, sizeof(alg)) != 0)
+		return refuse("TBSCertList", "not signed with "
+		    "sha256WithRSAEncryption", NULL);
+	if ((name_len = i2d_X509_NAME(X509_get_subject_name(cacert), &name)) <=
+	    0)
+		return jpki_fail(JPKI_ERR_CRYPTO, "profile: the CA's name");
+	if (der_tlv(&body, &tag, &tlv, &tlv_len, &sub, NULL) ||
+	    tlv_len != (size_t)name_len || memcmp(tlv, name, tlv_len) != 0)
+		r = refuse("TBSCertList", "issuer is not this CA", NULL);
+	OPENSSL_free(name);
+	if (r != JPKI_OK)
+		return r;
+	/* thisUpdate now, nextUpdate at most a CRL's validity on. */
+	if (der_tlv(&body, &tag, &tlv, &tlv_len, &sub, NULL) ||
+	    der_time(tlv, tlv_len, &this_u) ||
+	    der_tlv(&body, &tag, &tlv, &tlv_len, &sub, NULL) ||
+	    der_time(tlv, tlv_len, &next_u))
+		return refuse("TBSCertList", "no thisUpdate and nextUpdate",
+		    NULL);
+	if (this_u < now - LINT_CLOCK_SKEW || this_u > now + LINT_CLOCK_SKEW)
+		return refuse("TBSCertList", "thisUpdate is not now", NULL);
+	if (next_u <= this_u || next_u - this_u > CA_CRL_VALIDITY_SECONDS)
+		return refuse("TBSCertList", "nextUpdate is not within a CRL's "
+		    "validity of thisUpdate", NULL);
+	return JPKI_OK;
+}

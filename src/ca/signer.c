@@ -8,6 +8,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,11 @@ struct ca_signer {
 struct ca_signer_session {
 	struct ca_signer *signer;
 	void *sess;
+	/* A TBSCertList being streamed (ca_signer_crl_*). */
+	int crl_open;
+	struct ca_key_id crl_id;
+	uint64_t crl_total, crl_got;
+	EVP_MD_CTX *crl_md;     /* when the seam hashes it */
 };
 
 int
@@ -101,6 +107,7 @@ ca_signer_session_close(struct ca_signer_session **ssp)
 	if (ss == NULL)
 		return;
 	ss->signer->impl->session_close(ss->sess);
+	EVP_MD_CTX_free(ss->crl_md);
 	free(ss);
 	*ssp = NULL;
 }
@@ -226,4 +233,78 @@ ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
 		return r;
 	return ss->signer->impl->sign(ss->sess, id, op, in, len, sig,
 	    sig_len);
+}
+
+int
+ca_signer_crl_begin(struct ca_signer_session *ss, struct ca_key_id id,
+    uint64_t total)
+{
+	static const uint8_t probe[32];
+	const struct ca_signer_impl *impl = ss->signer->impl;
+	int r;
+
+	/* One left open by a failure is dropped. */
+	ss->crl_open = 0;
+	if ((r = key_id_check(id)) != JPKI_OK ||
+	    (r = request_check(id, CA_SIGN_CRL_DIGEST, probe, sizeof(probe))))
+		return r;
+	if (total == 0)
+		return jpki_fail(JPKI_ERR_INPUT, "signer: an empty CRL");
+	if (impl->crl_begin != NULL)
+		r = impl->crl_begin(ss->sess, id, total);
+	else if (ss->crl_md == NULL && (ss->crl_md = EVP_MD_CTX_new()) == NULL)
+		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	else if (EVP_DigestInit_ex(ss->crl_md, EVP_sha256(), NULL) != 1)
+		r = jpki_fail(JPKI_ERR_CRYPTO, "CRL: hashing");
+	if (r != JPKI_OK)
+		return r;
+	ss->crl_open = 1;
+	ss->crl_id = id;
+	ss->crl_total = total;
+	ss->crl_got = 0;
+	return JPKI_OK;
+}
+
+int
+ca_signer_crl_update(struct ca_signer_session *ss, const uint8_t *p,
+    size_t n)
+{
+	const struct ca_signer_impl *impl = ss->signer->impl;
+
+	if (!ss->crl_open)
+		return jpki_fail(JPKI_ERR_INTERNAL, "signer: no CRL begun");
+	if (n > ss->crl_total - ss->crl_got)
+		return jpki_fail(JPKI_ERR_INPUT, "signer: a TBSCertList longer "
+		    "than the %llu bytes announced",
+		    (unsigned long long)ss->crl_total);
+	ss->crl_got += n;
+	if (impl->crl_update != NULL)
+		return impl->crl_update(ss->sess, p, n);
+	if (EVP_DigestUpdate(ss->crl_md, p, n) != 1)
+		return jpki_fail(JPKI_ERR_CRYPTO, "CRL: hashing");
+	return JPKI_OK;
+}
+
+int
+ca_signer_crl_finish(struct ca_signer_session *ss, uint8_t *sig,
+    size_t *sig_len)
+{
+	const struct ca_signer_impl *impl = ss->signer->impl;
+	uint8_t digest[32];
+	unsigned int dlen = sizeof(digest);
+
+	if (!ss->crl_open)
+		return jpki_fail(JPKI_ERR_INTERNAL, "signer: no CRL begun");
+	ss->crl_open = 0;
+	if (ss->crl_got != ss->crl_total)
+		return jpki_fail(JPKI_ERR_INPUT, "signer: a TBSCertList of %llu "
+		    "bytes where %llu were announced",
+		    (unsigned long long)ss->crl_got,
+		    (unsigned long long)ss->crl_total);
+	if (impl->crl_finish != NULL)
+		return impl->crl_finish(ss->sess, sig, sig_len);
+	if (EVP_DigestFinal_ex(ss->crl_md, digest, &dlen) != 1 || dlen != 32)
+		return jpki_fail(JPKI_ERR_CRYPTO, "CRL: hashing");
+	return impl->sign(ss->sess, ss->crl_id, CA_SIGN_CRL_DIGEST, digest,
+	    sizeof(digest), sig, sig_len);
 }

@@ -86,6 +86,12 @@ struct ca_signer_impl {
 	    const uint8_t *in, size_t len, uint8_t *sig, size_t *sig_len);
 	void (*session_close)(void *sess);
 	void (*close)(void *state);
+	/* Optional: a TBSCertList streamed to the implementation, which
+	 * hashes it itself (a separate signer, which must see what it signs).
+	 * NULL: the seam hashes and asks sign() for CA_SIGN_CRL_DIGEST. */
+	int (*crl_begin)(void *sess, struct ca_key_id id, uint64_t total);
+	int (*crl_update)(void *sess, const uint8_t *p, size_t n);
+	int (*crl_finish)(void *sess, uint8_t *sig, size_t *sig_len);
 };
 
 struct ca_signer;
@@ -108,6 +114,17 @@ void ca_signer_session_close(struct ca_signer_session **ss);
  * policy refuses: JPKI_ERR_REFUSED. */
 int ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
     enum ca_sign_op op, const uint8_t *in, size_t len, uint8_t *sig,
+    size_t *sig_len);
+
+/* A CRL's TBSCertList of `total` bytes, given in pieces as it is written:
+ * the sha256WithRSAEncryption signature by CA key id over all of it, as
+ * CA_SIGN_CRL_DIGEST over its SHA-256.  One at a time per session; a
+ * session whose stream failed is closed. */
+int ca_signer_crl_begin(struct ca_signer_session *ss, struct ca_key_id id,
+    uint64_t total);
+int ca_signer_crl_update(struct ca_signer_session *ss, const uint8_t *p,
+    size_t n);
+int ca_signer_crl_finish(struct ca_signer_session *ss, uint8_t *sig,
     size_t *sig_len);
 
 /* ---- file-held keys (signer_file.c) ------------------------------------ *

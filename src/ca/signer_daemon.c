@@ -228,7 +228,72 @@ struct session {
 	struct signer_conn conn;
 	char peer[160];
 	struct ca_signer_session *ca, *card;
+	/* A TBSCertList being streamed: its key, length, and first bytes. */
+	int crl_active;
+	struct ca_key_id crl_id;
+	uint64_t crl_total;
+	uint8_t crl_head[CA_LINT_CRL_HEAD];
+	size_t crl_head_len;
 };
+
+/* CRL_BEGIN, CRL_DATA, CRL_END: the CRL is hashed here, as it comes, and
+ * its beginning checked before the CA key signs it. */
+static int
+handle_crl(struct session *s, const struct signer_request *q, uint8_t *buf,
+    size_t cap, struct signer_response *a)
+{
+	struct daemon *d = s->d;
+	char key[32];
+	size_t len = cap, k;
+	int r;
+
+	if (q->kind == SIGNER_CRL_BEGIN) {
+		s->crl_active = 0;
+		key_name(q->id, key, sizeof(key));
+		if (q->generation != 0)
+			r = jpki_fail(JPKI_ERR_NOTFOUND, "signer: no generation "
+			    "%u of the %s key", (unsigned)q->generation, key);
+		else if (q->id.role != CA_KEY_CA)
+			r = jpki_fail(JPKI_ERR_REFUSED, "signer: CRLs are signed "
+			    "by a CA key, not the %s key", key);
+		else if ((r = s->ca != NULL ? JPKI_OK : ca_signer_session_open(
+		    d->ca->signer, &s->ca)) == JPKI_OK)
+			r = ca_signer_crl_begin(s->ca, q->id, q->total);
+		if (r != JPKI_OK) {
+			audit(d, s->peer, "crl", key, NULL, r, jpki_errmsg());
+			return r;
+		}
+		s->crl_active = 1;
+		s->crl_id = q->id;
+		s->crl_total = q->total;
+		s->crl_head_len = 0;
+		return JPKI_OK;
+	}
+	if (!s->crl_active)
+		return jpki_fail(JPKI_ERR_INPUT, "signer: no CRL begun");
+	if (q->kind == SIGNER_CRL_DATA) {
+		k = sizeof(s->crl_head) - s->crl_head_len;
+		if (k > q->len)
+			k = q->len;
+		memcpy(s->crl_head + s->crl_head_len, q->in, k);
+		s->crl_head_len += k;
+		if ((r = ca_signer_crl_update(s->ca, q->in, q->len)) != JPKI_OK)
+			s->crl_active = 0;
+		return r;
+	}
+	s->crl_active = 0;
+	key_name(s->crl_id, key, sizeof(key));
+	if ((r = ca_lint_crl_head(d->ca, s->crl_id.type, s->crl_head,
+	    s->crl_head_len, s->crl_total, jpki_now())) == JPKI_OK)
+		r = ca_signer_crl_finish(s->ca, buf, &len);
+	audit(d, s->peer, "crl", key, NULL, r, r == JPKI_OK ? NULL :
+	    jpki_errmsg());
+	if (r == JPKI_OK) {
+		a->data = buf;
+		a->len = len;
+	}
+	return r;
+}
 
 /* Answer one request into a (a->data into buf). */
 static int
@@ -244,6 +309,9 @@ handle(struct session *s, const struct signer_request *q, uint8_t *buf,
 	size_t len = cap;
 	int r, n;
 
+	if (q->kind == SIGNER_CRL_BEGIN || q->kind == SIGNER_CRL_DATA ||
+	    q->kind == SIGNER_CRL_END)
+		return handle_crl(s, q, buf, cap, a);
 	if (q->kind == SIGNER_CHECKPOINT) {
 		r = checkpoint_now(d, (char *)buf, cap);
 		if (r == JPKI_OK) {
@@ -264,6 +332,15 @@ handle(struct session *s, const struct signer_request *q, uint8_t *buf,
 	if (q->id.role == CA_KEY_AUDIT || q->op == CA_SIGN_CHECKPOINT) {
 		r = jpki_fail(JPKI_ERR_REFUSED, "signer: audit checkpoints are "
 		    "made by the signer from the store, not signed on request");
+		audit(d, s->peer, op_name(q->op), key, NULL, r, jpki_errmsg());
+		return r;
+	}
+	/* A digest says nothing of what it is the digest of: a CRL comes as
+	 * its bytes (CRL_BEGIN ...), hashed here. */
+	if (q->kind == SIGNER_SIGN && q->op == CA_SIGN_CRL_DIGEST) {
+		r = jpki_fail(JPKI_ERR_REFUSED, "signer: a CRL is signed from "
+		    "its TBSCertList, streamed to the signer, never from a "
+		    "digest");
 		audit(d, s->peer, op_name(q->op), key, NULL, r, jpki_errmsg());
 		return r;
 	}

@@ -36,6 +36,7 @@ struct remote_session {
 	struct remote_state *st;
 	struct signer_conn conn;
 	struct jbuf buf;
+	struct jbuf crl;            /* a CRL piece being gathered */
 };
 
 static int
@@ -175,6 +176,7 @@ remote_session_open(void *state, void **sess)
 	rs->st = state;
 	rs->conn.fd = -1;
 	jbuf_init(&rs->buf);
+	jbuf_init(&rs->crl);
 	*sess = rs;
 	return JPKI_OK;
 }
@@ -202,6 +204,79 @@ remote_sign(void *sess, struct ca_key_id id, enum ca_sign_op op,
 	return JPKI_OK;
 }
 
+/* A CRL is streamed to the signer, which hashes it and checks how it
+ * begins: it never signs a digest a client names. */
+static int
+remote_crl_begin(void *sess, struct ca_key_id id, uint64_t total)
+{
+	struct remote_session *rs = sess;
+	struct signer_request q = {.kind = SIGNER_CRL_BEGIN, .id = id,
+	    .total = total};
+	struct signer_response a;
+
+	if (!key_allowed(rs->st, id))
+		return jpki_fail(JPKI_ERR_REFUSED, "signer: this process was "
+		    "opened without the key %d/%d", (int)id.type, (int)id.role);
+	rs->crl.len = 0;
+	return exchange(rs->st, &rs->conn, &rs->buf, &q, &a);
+}
+
+static int
+crl_flush(struct remote_session *rs)
+{
+	struct signer_request q = {.kind = SIGNER_CRL_DATA, .in = rs->crl.data,
+	    .len = rs->crl.len};
+	struct signer_response a;
+	int r;
+
+	if (rs->crl.len == 0)
+		return JPKI_OK;
+	r = exchange(rs->st, &rs->conn, &rs->buf, &q, &a);
+	rs->crl.len = 0;
+	return r;
+}
+
+static int
+remote_crl_update(void *sess, const uint8_t *p, size_t n)
+{
+	struct remote_session *rs = sess;
+	int r;
+
+	while (n > 0) {
+		size_t k = SIGNER_CRL_CHUNK - rs->crl.len;
+
+		if (k > n)
+			k = n;
+		if ((r = jbuf_put(&rs->crl, p, k)) != JPKI_OK)
+			return r;
+		p += k;
+		n -= k;
+		if (rs->crl.len == SIGNER_CRL_CHUNK &&
+		    (r = crl_flush(rs)) != JPKI_OK)
+			return r;
+	}
+	return JPKI_OK;
+}
+
+static int
+remote_crl_finish(void *sess, uint8_t *sig, size_t *sig_len)
+{
+	struct remote_session *rs = sess;
+	struct signer_request q = {.kind = SIGNER_CRL_END};
+	struct signer_response a;
+	int r;
+
+	if ((r = crl_flush(rs)) != JPKI_OK ||
+	    (r = exchange(rs->st, &rs->conn, &rs->buf, &q, &a)) != JPKI_OK)
+		return r;
+	if (a.len == 0 || a.len > *sig_len)
+		return jpki_fail(JPKI_ERR_CRYPTO, "signer %s: a signature of "
+		    "%zu bytes", rs->st->where, a.len);
+	memcpy(sig, a.data, a.len);
+	*sig_len = a.len;
+	return JPKI_OK;
+}
+
 static void
 remote_session_close(void *sess)
 {
@@ -209,6 +284,7 @@ remote_session_close(void *sess)
 
 	signer_conn_close(&rs->conn);
 	jbuf_free(&rs->buf);
+	jbuf_free(&rs->crl);
 	free(rs);
 }
 
@@ -231,6 +307,9 @@ static const struct ca_signer_impl remote_impl = {
 	.sign = remote_sign,
 	.session_close = remote_session_close,
 	.close = remote_close,
+	.crl_begin = remote_crl_begin,
+	.crl_update = remote_crl_update,
+	.crl_finish = remote_crl_finish,
 };
 
 /* A path of the config, relative to the data directory. */

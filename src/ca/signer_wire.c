@@ -46,12 +46,18 @@ signer_request_encode(const struct signer_request *q, struct jbuf *out)
 	switch (q->kind) {
 	case SIGNER_PUBKEY:
 	case SIGNER_SIGN:
+	case SIGNER_CRL_BEGIN:
 		if ((r = jbuf_put_u8(out, (uint8_t)q->id.type)) ||
 		    (r = jbuf_put_u8(out, (uint8_t)q->id.role)) ||
 		    (r = jbuf_put_u32be(out, q->generation)))
 			return r;
 		if (q->kind == SIGNER_PUBKEY)
 			break;
+		if (q->kind == SIGNER_CRL_BEGIN) {
+			if ((r = jbuf_put_u64be(out, q->total)))
+				return r;
+			break;
+		}
 		if (q->len > CA_SIGN_INPUT_MAX)
 			return jpki_fail(JPKI_ERR_INPUT, "signer: input of %zu "
 			    "bytes (at most %d)", q->len, CA_SIGN_INPUT_MAX);
@@ -60,7 +66,16 @@ signer_request_encode(const struct signer_request *q, struct jbuf *out)
 		    (r = jbuf_put(out, q->in, q->len)))
 			return r;
 		break;
+	case SIGNER_CRL_DATA:
+		if (q->len == 0 || q->len > SIGNER_CRL_CHUNK)
+			return jpki_fail(JPKI_ERR_INPUT, "signer: a CRL piece of "
+			    "%zu bytes", q->len);
+		if ((r = jbuf_put_u32be(out, (uint32_t)q->len)) ||
+		    (r = jbuf_put(out, q->in, q->len)))
+			return r;
+		break;
 	case SIGNER_CHECKPOINT:
+	case SIGNER_CRL_END:
 		break;
 	default:
 		return jpki_fail(JPKI_ERR_INTERNAL, "signer: no request %d",
@@ -122,6 +137,7 @@ signer_request_decode(const uint8_t *body, size_t len,
 	switch (kind) {
 	case SIGNER_PUBKEY:
 	case SIGNER_SIGN:
+	case SIGNER_CRL_BEGIN:
 		if (cursor_get_u8(&c, &type) || cursor_get_u8(&c, &role) ||
 		    cursor_get_u32be(&c, &q->generation))
 			return bad("request (key)");
@@ -129,6 +145,12 @@ signer_request_decode(const uint8_t *body, size_t len,
 		q->id.role = (enum ca_key_role)role;
 		if (kind == SIGNER_PUBKEY)
 			break;
+		if (kind == SIGNER_CRL_BEGIN) {
+			if (cursor_get_u64be(&c, &q->total) || q->total == 0 ||
+			    q->total > SIGNER_CRL_MAX)
+				return bad("request (CRL length)");
+			break;
+		}
 		if (cursor_get_u8(&c, &op) || cursor_get_u32be(&c, &n))
 			return bad("request (operation)");
 		if (n == 0 || n > CA_SIGN_INPUT_MAX || n != cursor_left(&c))
@@ -138,7 +160,15 @@ signer_request_decode(const uint8_t *body, size_t len,
 		if (cursor_take(&c, &q->in, n))
 			return bad("request (input)");
 		break;
+	case SIGNER_CRL_DATA:
+		if (cursor_get_u32be(&c, &n) || n == 0 ||
+		    n > SIGNER_CRL_CHUNK || n != cursor_left(&c) ||
+		    cursor_take(&c, &q->in, n))
+			return bad("request (CRL piece)");
+		q->len = n;
+		break;
 	case SIGNER_CHECKPOINT:
+	case SIGNER_CRL_END:
 		break;
 	default:
 		return jpki_fail(JPKI_ERR_INPUT, "signer: no request kind %u",

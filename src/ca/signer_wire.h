@@ -10,6 +10,10 @@
  *   PUBKEY:      u8 type  u8 role  u32 generation
  *   SIGN:        u8 type  u8 role  u32 generation  u8 op  u32 len  len bytes
  *   CHECKPOINT:  (nothing): sign a checkpoint of the audit chain now
+ *   CRL_BEGIN:   u8 type  u8 role  u32 generation  u64 total: a TBSCertList
+ *                of total bytes follows, in CRL_DATA requests
+ *   CRL_DATA:    u32 len  len bytes (1 to SIGNER_CRL_CHUNK)
+ *   CRL_END:     (nothing): its signature
  *
  * A response:
  *
@@ -37,11 +41,17 @@
 #define SIGNER_DATA_MAX 4096
 /* The longest error message carried. */
 #define SIGNER_MSG_MAX 512
+/* The longest piece of a streamed TBSCertList; the longest TBSCertList. */
+#define SIGNER_CRL_CHUNK (256 * 1024)
+#define SIGNER_CRL_MAX ((uint64_t)1 << 40)
 
 enum signer_kind {
 	SIGNER_PUBKEY = 1,
 	SIGNER_SIGN = 2,
 	SIGNER_CHECKPOINT = 3,
+	SIGNER_CRL_BEGIN = 4,
+	SIGNER_CRL_DATA = 5,
+	SIGNER_CRL_END = 6,
 };
 
 struct signer_request {
@@ -49,8 +59,9 @@ struct signer_request {
 	struct ca_key_id id;
 	uint32_t generation;    /* 0: the current one */
 	enum ca_sign_op op;
-	const uint8_t *in;      /* SIGN: borrowed from the frame */
+	const uint8_t *in;      /* SIGN, CRL_DATA: borrowed from the frame */
 	size_t len;
+	uint64_t total;         /* CRL_BEGIN */
 };
 
 struct signer_response {

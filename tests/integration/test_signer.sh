@@ -105,7 +105,7 @@ wait "$cpid" || fail "the delivery waiting on the signer failed: $(cat "$TMP/c2.
 verify_on_card "$TMP/card2.img" sign
 
 check "the signer refuses what breaks the profile, and logs each refusal"
-for c in facts-on-auth long-validity dup-serial wrong-issuer audit-raw; do
+for c in facts-on-auth long-validity dup-serial wrong-issuer audit-raw crl-digest crl-forged; do
 	run "$PROBE" "$DATA" "$c"
 	[ "$RC" -eq 1 ] || fail "signer_probe $c exited $RC, expected 1 (refused): $ERR$OUT"
 	expect_one_error_line '.'
@@ -118,10 +118,14 @@ run "$PROBE" "$DATA" dup-serial
 grep -q 'was signed before' "$TMP/stderr" || fail "dup-serial: $ERR"
 run "$PROBE" "$DATA" audit-raw
 grep -q 'checkpoints are made by the signer' "$TMP/stderr" || fail "audit-raw: $ERR"
+run "$PROBE" "$DATA" crl-digest
+grep -q 'never from a digest' "$TMP/stderr" || fail "crl-digest: $ERR"
+run "$PROBE" "$DATA" crl-forged
+grep -q 'TBSCertList: not a version 2 CRL' "$TMP/stderr" || fail "crl-forged: $ERR"
 run "$PROBE" "$DATA" ok
 [ "$RC" -eq 0 ] || fail "a request in the profile was refused: $ERR"
 n=$(grep -c '"result":"refused"' "$DATA/signer/audit.log")
-[ "$n" -ge 9 ] || fail "the signer logged $n refusals, expected 9 or more"
+[ "$n" -ge 13 ] || fail "the signer logged $n refusals, expected 13 or more"
 
 check "the signer killed while a counter waits: nothing committed is lost, one line says so"
 certs_before=$(sql "SELECT count(*) FROM certificates")

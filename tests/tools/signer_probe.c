@@ -12,6 +12,8 @@
  *                   any card issued that day
  *   wrong-issuer    a signing certificate's body sent to the auth CA key
  *   audit-raw       an audit checkpoint body the client made up
+ *   crl-digest      a digest to sign as a CRL's (it could be anything's)
+ *   crl-forged      a TBSCertificate streamed as if it were a TBSCertList
  * Exit 0 signed, 1 refused (the refusal on stderr), 3 anything else.
  */
 #include "ca/ca_impl.h"
@@ -121,6 +123,29 @@ main(int argc, char **argv)
 		    serial, &x))
 			return 3;
 		r = send_tbs(ca, CERT_AUTH, x);
+	} else if (strcmp(c, "crl-digest") == 0) {
+		uint8_t digest[32] = {1}, sig[PKI_SIG_MAX];
+		size_t sig_len = sizeof(sig);
+		struct ca_signer_session *ss;
+
+		if ((r = ca_session(ca, &ss)) == JPKI_OK)
+			r = ca_signer_sign(ss, (struct ca_key_id){CERT_SIGN,
+			    CA_KEY_CA}, CA_SIGN_CRL_DIGEST, digest,
+			    sizeof(digest), sig, &sig_len);
+	} else if (strcmp(c, "crl-forged") == 0) {
+		uint8_t *tbs = NULL, sig[PKI_SIG_MAX];
+		size_t len = 0, sig_len = sizeof(sig);
+		struct ca_signer_session *ss;
+		struct ca_key_id id = {CERT_SIGN, CA_KEY_CA};
+
+		if (build(ca, CERT_SIGN, pub, now, now + 365 * 86400, serial,
+		    &x) || pki_cert_tbs(x, &tbs, &len) != JPKI_OK)
+			return 3;
+		if ((r = ca_session(ca, &ss)) == JPKI_OK &&
+		    (r = ca_signer_crl_begin(ss, id, len)) == JPKI_OK &&
+		    (r = ca_signer_crl_update(ss, tbs, len)) == JPKI_OK)
+			r = ca_signer_crl_finish(ss, sig, &sig_len);
+		OPENSSL_free(tbs);
 	} else if (strcmp(c, "audit-raw") == 0) {
 		uint8_t body[CA_CHECKPOINT_BODY_LEN] = {0}, sig[PKI_SIG_MAX];
 		size_t sig_len = sizeof(sig);
