@@ -224,6 +224,51 @@ test_ocsp_answers(void)
 	X509_free(s);
 }
 
+static void
+test_crl_heads(void)
+{
+	struct ca_crl_result res;
+	struct jbuf f;
+	char out[300];
+	const uint8_t *p, *q;
+	long n, inner;
+	int tag, cls;
+	size_t tbs_len;
+
+	snprintf(out, sizeof(out), "%s/crl-out", dir);
+	jbuf_init(&f);
+	CHECK_INT(ca_crl_generate(ca, CERT_SIGN, CA_CRL_FULL, out, &res),
+	    JPKI_OK);
+	CHECK_INT(file_read_all(res.path, 1 << 20, &f), JPKI_OK);
+	/* CertificateList ::= SEQUENCE { tbsCertList, ... } */
+	p = f.data;
+	if (f.len == 0 || (ASN1_get_object(&p, &n, &tag, &cls, (long)f.len) &
+	    0x80)) {
+		CHECK(0);
+		return;
+	}
+	q = p;
+	if (ASN1_get_object(&q, &inner, &tag, &cls, n) & 0x80) {
+		CHECK(0);
+		return;
+	}
+	tbs_len = (size_t)(q - p) + (size_t)inner;
+	CHECK_INT(ca_lint_crl_head(ca, CERT_SIGN, p, tbs_len, tbs_len, now),
+	    JPKI_OK);
+	CHECK_INT(ca_lint_crl_head(ca, CERT_SIGN, p, 40, tbs_len, now),
+	    JPKI_ERR_REFUSED);
+	CHECK_INT(ca_lint_crl_head(ca, CERT_SIGN, p, tbs_len, tbs_len + 1, now),
+	    JPKI_ERR_REFUSED);
+	CHECK(strstr(jpki_errmsg(), "length") != NULL);
+	CHECK_INT(ca_lint_crl_head(ca, CERT_AUTH, p, tbs_len, tbs_len, now),
+	    JPKI_ERR_REFUSED);
+	CHECK(strstr(jpki_errmsg(), "issuer is not this CA") != NULL);
+	CHECK_INT(ca_lint_crl_head(ca, CERT_SIGN, p, tbs_len, tbs_len,
+	    now + 2 * 86400), JPKI_ERR_REFUSED);
+	CHECK(strstr(jpki_errmsg(), "thisUpdate is not now") != NULL);
+	jbuf_free(&f);
+}
+
 int
 main(void)
 {
@@ -240,6 +285,7 @@ main(void)
 		test_the_profile_passes();
 		test_what_breaks_it_is_named();
 		test_ocsp_answers();
+		test_crl_heads();
 	}
 	EVP_PKEY_free(card_key);
 	support_ca_close(&ca);
