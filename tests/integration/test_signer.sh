@@ -152,8 +152,35 @@ check "a new signer carries on (over the dead one's socket file); its checkpoint
 start_signer
 deliver "$id3" "$TMP/card3.img"
 verify_on_card "$TMP/card3.img" auth
+
+check "the signer killed in the middle of batches of issuance: every batch committed is whole"
+certs_before=$(sql "SELECT count(*) FROM certificates")
+"$JPKI_BUILD/issue_forever" "$DATA" "$(pubkey batch)" >"$TMP/progress" 2>"$TMP/batch.err" &
+bpid=$!
+for _ in $(seq 1 400); do
+	[ "$(sed -n 's/^committed //p' "$TMP/progress" | tail -1)" -ge 16 ] 2>/dev/null && break
+	kill -0 "$bpid" 2>/dev/null || fail "issue_forever ended: $(cat "$TMP/batch.err")"
+	sleep 0.05
+done
+kill -9 "$signer_pid"
+wait "$signer_pid" 2>/dev/null || true
+signer_pid=
+rc=0
+wait "$bpid" || rc=$?
+[ "$rc" -eq 3 ] || fail "issue_forever exited $rc when its signer died"
+[ "$(grep -c '' "$TMP/batch.err")" -eq 1 ] || fail "not one line: $(cat "$TMP/batch.err")"
+grep -Eq 'the signer went away|signer connection' "$TMP/batch.err" || fail "the batch's error: $(cat "$TMP/batch.err")"
+certs=$(( $(sql "SELECT count(*) FROM certificates") - certs_before ))
+reported=$(sed -n 's/^committed //p' "$TMP/progress" | tail -1)
+[ $(( certs % 8 )) -eq 0 ] || fail "a partial batch was recorded ($certs certificates)"
+[ "${reported:-0}" -le "$certs" ] || fail "reported $reported committed, the store has $certs"
+[ "$certs" -le $(( ${reported:-0} + 8 )) ] || fail "the store has $certs, more than one batch past the $reported reported"
+printf '%s:   %s certificates in whole batches when the signer died (%s reported)\n' "$TEST_NAME" "$certs" "$reported"
+start_signer
+expect_audit_ok "after the signer died in a batch"
+run "$JPKI" audit checkpoint
 head=$(sql "SELECT max(seq) FROM audit")
-grep -q "^openjpki-checkpoint-v1 seq=$head " "$DATA/signer/checkpoints" || fail "no checkpoint of the last procedure (entry $head)"
+grep -q "^openjpki-checkpoint-v1 seq=$head " "$DATA/signer/checkpoints" || fail "no checkpoint of the newest entry ($head)"
 ok audit verify --json
 json_expect "audit verify" ok=true checkpoint_seq="$head"
 run "$JPKI" audit checkpoint
