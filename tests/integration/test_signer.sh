@@ -169,7 +169,7 @@ rc=0
 wait "$bpid" || rc=$?
 [ "$rc" -eq 3 ] || fail "issue_forever exited $rc when its signer died"
 [ "$(grep -c '' "$TMP/batch.err")" -eq 1 ] || fail "not one line: $(cat "$TMP/batch.err")"
-grep -Eq 'the signer went away|signer connection' "$TMP/batch.err" || fail "the batch's error: $(cat "$TMP/batch.err")"
+grep -Eq 'signer unix:.*signer\.sock: (the signer went away|connect: )' "$TMP/batch.err" || fail "the batch's error: $(cat "$TMP/batch.err")"
 certs=$(( $(sql "SELECT count(*) FROM certificates") - certs_before ))
 reported=$(sed -n 's/^committed //p' "$TMP/progress" | tail -1)
 [ $(( certs % 8 )) -eq 0 ] || fail "a partial batch was recorded ($certs certificates)"
