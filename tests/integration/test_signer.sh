@@ -167,7 +167,7 @@ wait "$signer_pid" 2>/dev/null || true
 signer_pid=
 rc=0
 wait "$bpid" || rc=$?
-[ "$rc" -eq 3 ] || fail "issue_forever exited $rc when its signer died"
+[ "$rc" -eq 3 ] || fail "issue_forever exited $rc when its signer died: $(head -c 3000 "$TMP/batch.err")"
 [ "$(grep -c '' "$TMP/batch.err")" -eq 1 ] || fail "not one line: $(cat "$TMP/batch.err")"
 grep -Eq 'signer unix:.*signer\.sock: (the signer went away|connect: )' "$TMP/batch.err" || fail "the batch's error: $(cat "$TMP/batch.err")"
 certs=$(( $(sql "SELECT count(*) FROM certificates") - certs_before ))
