@@ -46,23 +46,184 @@ static const struct ext_rule ee_exts[] = {
     {NID_info_access, 0, 2, 2},
 };
 
-/* The DER TBSCertificate wrapped as a Certificate, parsed. */
+/* One DER TLV with a one-byte tag from c: its tag, the whole TLV (at
+ * *tlv, *tlv_len) and its content (sub-cursor), all inside c.  Lengths in
+ * short or long form of at most 4 octets. */
 static int
-tbs_parse(const uint8_t *tbs, size_t len, X509 **out)
+der_tlv(struct cursor *c, uint8_t *tag, const uint8_t **tlv, size_t *tlv_len,
+    struct cursor *content, size_t *declared)
+{
+	const uint8_t *start = c->p;
+	size_t left = cursor_left(c), len = 0;
+	uint8_t b, n;
+
+	if (cursor_get_u8(c, tag) || cursor_get_u8(c, &b))
+		return JPKI_ERR_INPUT;
+	if (b < 0x80) {
+		len = b;
+	} else {
+		n = b & 0x7F;
+		if (n == 0 || n > 4)
+			return JPKI_ERR_INPUT;
+		for (uint8_t i = 0; i < n; i++) {
+			if (cursor_get_u8(c, &b))
+				return JPKI_ERR_INPUT;
+			len = len << 8 | b;
+		}
+	}
+	if (declared != NULL)
+		*declared = len;
+	*tlv = start;
+	if (content == NULL)
+		return JPKI_OK;
+	if (cursor_sub(c, content, len))
+		return JPKI_ERR_INPUT;
+	*tlv_len = left - cursor_left(c);
+	return JPKI_OK;
+}
+
+static int
+der_time(const uint8_t *tlv, size_t len, int64_t *out)
+{
+	const uint8_t *p = tlv;
+	ASN1_TIME *t = d2i_ASN1_TIME(NULL, &p, (long)len);
+	struct tm tm;
+	int ok = t != NULL && p == tlv + len && ASN1_TIME_to_tm(t, &tm);
+
+	ASN1_TIME_free(t);
+	ERR_clear_error();
+	if (!ok)
+		return JPKI_ERR_INPUT;
+	*out = (int64_t)timegm(&tm);
+	return JPKI_OK;
+}
+
+/* DER of a definite length, minimal, into out. */
+static int
+der_put_len(struct jbuf *out, size_t n)
+{
+	if (n < 0x80)
+		return jbuf_put_u8(out, (uint8_t)n);
+	if (n <= 0xFF)
+		return jbuf_put_u8(out, 0x81) || jbuf_put_u8(out, (uint8_t)n);
+	if (n <= 0xFFFF)
+		return jbuf_put_u8(out, 0x82) || jbuf_put_u16be(out,
+		    (uint16_t)n);
+	return jbuf_put_u8(out, 0x83) || jbuf_put_u8(out, (uint8_t)(n >> 16)) ||
+	    jbuf_put_u16be(out, (uint16_t)n);
+}
+
+/*
+ * The subject key of a TBSCertificate, read from its DER.  OpenSSL 3
+ * decodes a certificate's key while it parses the certificate, through
+ * its provider decoders, which costs more than the RSA signature the
+ * signer then makes; so the key is checked here from its bytes, and the
+ * rest is parsed with a stand-in key in its place.
+ */
+struct tbs_key {
+	const uint8_t *spki;    /* its DER SubjectPublicKeyInfo, in the TBS */
+	size_t spki_len, off;   /* at tbs + off */
+	int rsa_bits;           /* 0: not an RSA key */
+};
+
+/* SEQUENCE { SEQUENCE { OID 1.2.3.4 }, BIT STRING {} }: no key at all. */
+static const uint8_t stand_in_key[] = {0x30, 0x0a, 0x30, 0x05, 0x06, 0x03,
+    0x2a, 0x03, 0x04, 0x03, 0x01, 0x00};
+
+static int
+tbs_key_find(const uint8_t *tbs, size_t len, struct tbs_key *k)
+{
+	static const uint8_t rsa[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48,
+	    0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00};
+	struct cursor c, body, sub, key, bits, n;
+	const uint8_t *tlv, *mod;
+	uint8_t tag, unused;
+	size_t tl;
+
+	memset(k, 0, sizeof(*k));
+	cursor_init(&c, tbs, len);
+	if (der_tlv(&c, &tag, &tlv, &tl, &body, NULL) || tag != 0x30 ||
+	    cursor_left(&c) != 0)
+		return JPKI_ERR_INPUT;
+	/* [0] version, serial, signature, issuer, validity, subject. */
+	if (der_tlv(&body, &tag, &tlv, &tl, &sub, NULL) || tag != 0xA0)
+		return JPKI_ERR_INPUT;
+	for (int i = 0; i < 5; i++)
+		if (der_tlv(&body, &tag, &tlv, &tl, &sub, NULL))
+			return JPKI_ERR_INPUT;
+	if (der_tlv(&body, &tag, &tlv, &tl, &key, NULL) || tag != 0x30)
+		return JPKI_ERR_INPUT;
+	k->spki = tlv;
+	k->spki_len = tl;
+	k->off = (size_t)(tlv - tbs);
+	/* rsaEncryption, then BIT STRING { 00, RSAPublicKey { n, e } }. */
+	if (der_tlv(&key, &tag, &tlv, &tl, &sub, NULL) || tl != sizeof(rsa) ||
+	    memcmp(tlv, rsa, sizeof(rsa)) != 0)
+		return JPKI_OK;
+	if (der_tlv(&key, &tag, &tlv, &tl, &bits, NULL) || tag != 0x03 ||
+	    cursor_get_u8(&bits, &unused) || unused != 0 ||
+	    der_tlv(&bits, &tag, &tlv, &tl, &sub, NULL) || tag != 0x30 ||
+	    der_tlv(&sub, &tag, &tlv, &tl, &n, NULL) || tag != 0x02)
+		return JPKI_OK;
+	tl = cursor_left(&n);
+	mod = n.p;
+	while (tl > 0 && *mod == 0) {
+		mod++;
+		tl--;
+	}
+	if (tl > 0) {
+		k->rsa_bits = (int)(tl - 1) * 8;
+		for (uint8_t b = *mod; b != 0; b >>= 1)
+			k->rsa_bits++;
+	}
+	return JPKI_OK;
+}
+
+/* The DER TBSCertificate, its key found (k) and put aside, wrapped as a
+ * Certificate and parsed. */
+static int
+tbs_parse(const uint8_t *tbs0, size_t len0, struct tbs_key *k, X509 **out)
 {
 	static const uint8_t nosig[1] = {0};
 	uint8_t *der = NULL, *re = NULL;
-	const uint8_t *p;
-	size_t der_len, re_len;
+	const uint8_t *p, *tbs;
+	size_t der_len, re_len, len, hdr;
+	struct jbuf b;
 	X509 *x = NULL;
 	int r;
 
 	*out = NULL;
-	if (len == 0 || len > PKI_TBS_MAX)
+	jbuf_init(&b);
+	if (len0 == 0 || len0 > PKI_TBS_MAX)
 		return refuse("TBSCertificate", "empty or too long", NULL);
+	if (tbs_key_find(tbs0, len0, k) != JPKI_OK)
+		return refuse("TBSCertificate", "not a DER TBSCertificate", NULL);
+	/* The same with the stand-in key. */
+	{
+		struct cursor c;
+		const uint8_t *tlv;
+		uint8_t tag;
+		size_t declared;
+
+		cursor_init(&c, tbs0, len0);
+		der_tlv(&c, &tag, &tlv, NULL, NULL, &declared);
+		hdr = len0 - declared;              /* the outer header */
+	}
+	if (jbuf_put_u8(&b, 0x30) || der_put_len(&b, len0 - hdr - k->spki_len +
+	    sizeof(stand_in_key)) || jbuf_put(&b, tbs0 + hdr, k->off - hdr) ||
+	    jbuf_put(&b, stand_in_key, sizeof(stand_in_key)) ||
+	    jbuf_put(&b, tbs0 + k->off + k->spki_len, len0 - k->off -
+	    k->spki_len)) {
+		jbuf_free(&b);
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	}
+	tbs = b.data;
+	len = b.len;
 	if ((r = pki_cert_assemble(tbs, len, nosig, sizeof(nosig), &der,
-	    &der_len)) != JPKI_OK)
+	    &der_len)) != JPKI_OK) {
+		jbuf_free(&b);
 		return r;
+	}
 	p = der;
 	x = d2i_X509(NULL, &p, (long)der_len);
 	if (x == NULL || p != der + der_len) {
@@ -85,6 +246,7 @@ out:
 	OPENSSL_free(der);
 	OPENSSL_free(re);
 	X509_free(x);
+	jbuf_free(&b);
 	return r;
 }
 
@@ -129,14 +291,21 @@ extensions_check(X509 *x, enum cert_type t)
 	return JPKI_OK;
 }
 
+/* The extensions are read one by one (X509_get_ext_d2i), not through
+ * OpenSSL's cache of all of them, which also hashes the certificate. */
 static int
 key_usage_check(X509 *x, enum cert_type t)
 {
-	uint32_t ku = X509_get_key_usage(x);
-	uint32_t want = t == CERT_SIGN ? (KU_DIGITAL_SIGNATURE |
-	    KU_NON_REPUDIATION) : KU_DIGITAL_SIGNATURE;
+	ASN1_BIT_STRING *ku = X509_get_ext_d2i(x, NID_key_usage, NULL, NULL);
+	int ok = ku != NULL;
 
-	if (ku != want)
+	/* digitalSignature (0), and nonRepudiation (1) for signing; no other
+	 * bit of the nine. */
+	for (int bit = 0; ok && bit < 9; bit++)
+		ok = ASN1_BIT_STRING_get_bit(ku, bit) == (bit == 0 ||
+		    (bit == 1 && t == CERT_SIGN));
+	ASN1_BIT_STRING_free(ku);
+	if (!ok)
 		return refuse("KeyUsage", t == CERT_SIGN ? "must be "
 		    "digitalSignature and nonRepudiation" :
 		    "must be digitalSignature only", NULL);
@@ -169,10 +338,14 @@ policy_check(struct ca *ca, X509 *x, enum cert_type t)
 static int
 aki_check(X509 *x, X509 *ca_cert)
 {
-	const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(x);
+	AUTHORITY_KEYID *aki = X509_get_ext_d2i(x,
+	    NID_authority_key_identifier, NULL, NULL);
 	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ca_cert);
+	int ok = aki != NULL && aki->keyid != NULL && ski != NULL &&
+	    ASN1_OCTET_STRING_cmp(aki->keyid, ski) == 0;
 
-	if (aki == NULL || ski == NULL || ASN1_OCTET_STRING_cmp(aki, ski) != 0)
+	AUTHORITY_KEYID_free(aki);
+	if (!ok)
 		return refuse("AuthorityKeyIdentifier", "is not the CA's "
 		    "SubjectKeyIdentifier", NULL);
 	return JPKI_OK;
@@ -212,12 +385,9 @@ cdp_check(struct ca *ca, X509 *x, enum cert_type t)
 }
 
 static int
-subject_key_check(X509 *x)
+subject_key_check(const struct tbs_key *k)
 {
-	EVP_PKEY *k = X509_get0_pubkey(x);
-
-	if (k == NULL || EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA ||
-	    EVP_PKEY_get_bits(k) < 2048)
+	if (k->rsa_bits < 2048)
 		return refuse("subjectPublicKeyInfo", "an RSA key of 2048 bits "
 		    "or more is needed", NULL);
 	return JPKI_OK;
@@ -287,16 +457,21 @@ validity_check(X509 *x, X509 *ca_cert, enum cert_type t, int64_t now)
  * certificate, its responder's): its subject key must be that key, which
  * ca_open checked against these certificates. */
 static int
-own_key(struct ca *ca, X509 *x, enum cert_type t)
+own_key(struct ca *ca, const struct tbs_key *k, enum cert_type t)
 {
-	EVP_PKEY *k = X509_get0_pubkey(x);
 	X509 *own[] = {ca_cert(ca, t), ca_ocsp_cert(ca, t)};
+	int yes = 0;
 
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(own); i++)
-		if (k != NULL && own[i] != NULL &&
-		    EVP_PKEY_eq(k, X509_get0_pubkey(own[i])) == 1)
-			return 1;
-	return 0;
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(own) && !yes; i++) {
+		uint8_t *der = NULL;
+		int n = own[i] != NULL ? i2d_X509_PUBKEY(
+		    X509_get_X509_PUBKEY(own[i]), &der) : 0;
+
+		yes = n > 0 && (size_t)n == k->spki_len &&
+		    memcmp(der, k->spki, k->spki_len) == 0;
+		OPENSSL_free(der);
+	}
+	return yes;
 }
 
 int
@@ -305,13 +480,14 @@ ca_lint_tbs_cert(struct ca *ca, enum cert_type t, const uint8_t *tbs,
 {
 	X509 *cacert = ca_cert(ca, t), *x = NULL;
 	const ASN1_INTEGER *sn;
+	struct tbs_key k;
 	int r;
 
 	serial[0] = '\0';
 	if (cacert == NULL)
 		return jpki_fail(JPKI_ERR_INTERNAL, "profile: no CA %d",
 		    (int)t);
-	if ((r = tbs_parse(tbs, len, &x)) != JPKI_OK)
+	if ((r = tbs_parse(tbs, len, &k, &x)) != JPKI_OK)
 		return r;
 	sn = X509_get0_serialNumber(x);
 	if (X509_get_version(x) != X509_VERSION_3 ||
@@ -330,18 +506,19 @@ ca_lint_tbs_cert(struct ca *ca, enum cert_type t, const uint8_t *tbs,
 		goto out;
 	}
 	/* The CA's own certificates: of its own keys only. */
-	if (own_key(ca, x, t)) {
+	if (own_key(ca, &k, t)) {
 		r = JPKI_OK;
 		goto out;
 	}
-	if (X509_get_extension_flags(x) & (EXFLAG_CA | EXFLAG_XKUSAGE)) {
+	if (X509_get_ext_by_NID(x, NID_basic_constraints, -1) >= 0 ||
+	    X509_get_ext_by_NID(x, NID_ext_key_usage, -1) >= 0) {
 		r = refuse("TBSCertificate", "a CA or responder certificate "
 		    "for a key that is not this CA's own", NULL);
 		goto out;
 	}
 	if ((r = extensions_check(x, t)) || (r = key_usage_check(x, t)) ||
 	    (r = policy_check(ca, x, t)) || (r = aki_check(x, cacert)) ||
-	    (r = cdp_check(ca, x, t)) || (r = subject_key_check(x)) ||
+	    (r = cdp_check(ca, x, t)) || (r = subject_key_check(&k)) ||
 	    (r = validity_check(x, cacert, t, now)))
 		goto out;
 out:
@@ -485,58 +662,6 @@ out:
 	OCSP_BASICRESP_free(bs);
 	jbuf_free(&b);
 	return r;
-}
-
-/* One DER TLV with a one-byte tag from c: its tag, the whole TLV (at
- * *tlv, *tlv_len) and its content (sub-cursor), all inside c.  Lengths in
- * short or long form of at most 4 octets. */
-static int
-der_tlv(struct cursor *c, uint8_t *tag, const uint8_t **tlv, size_t *tlv_len,
-    struct cursor *content, size_t *declared)
-{
-	const uint8_t *start = c->p;
-	size_t left = cursor_left(c), len = 0;
-	uint8_t b, n;
-
-	if (cursor_get_u8(c, tag) || cursor_get_u8(c, &b))
-		return JPKI_ERR_INPUT;
-	if (b < 0x80) {
-		len = b;
-	} else {
-		n = b & 0x7F;
-		if (n == 0 || n > 4)
-			return JPKI_ERR_INPUT;
-		for (uint8_t i = 0; i < n; i++) {
-			if (cursor_get_u8(c, &b))
-				return JPKI_ERR_INPUT;
-			len = len << 8 | b;
-		}
-	}
-	if (declared != NULL)
-		*declared = len;
-	*tlv = start;
-	if (content == NULL)
-		return JPKI_OK;
-	if (cursor_sub(c, content, len))
-		return JPKI_ERR_INPUT;
-	*tlv_len = left - cursor_left(c);
-	return JPKI_OK;
-}
-
-static int
-der_time(const uint8_t *tlv, size_t len, int64_t *out)
-{
-	const uint8_t *p = tlv;
-	ASN1_TIME *t = d2i_ASN1_TIME(NULL, &p, (long)len);
-	struct tm tm;
-	int ok = t != NULL && p == tlv + len && ASN1_TIME_to_tm(t, &tm);
-
-	ASN1_TIME_free(t);
-	ERR_clear_error();
-	if (!ok)
-		return JPKI_ERR_INPUT;
-	*out = (int64_t)timegm(&tm);
-	return JPKI_OK;
 }
 
 int
