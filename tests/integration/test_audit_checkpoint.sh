@@ -9,6 +9,8 @@
 # `jpki audit verify` (exit 1), which says "intact" before.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+# SQLite only (it tampers with the SQLite file as an insider would).
+[ -z "${JPKI_TEST_PG:-}" ] || { echo "$TEST_NAME: SKIP: SQLite only"; exit 77; }
 
 init_data
 id=$(add_resident "$(individual_number 12345678901)" "山田 太郎" "東京都清瀬市中里五丁目842番地" 1980-12-31 male)

@@ -6,6 +6,8 @@
 # become someone else.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+# SQLite only (it sets the SQLite files' group for the server's user).
+[ -z "${JPKI_TEST_PG:-}" ] || { echo "$TEST_NAME: SKIP: SQLite only"; exit 77; }
 
 [ "$(id -u)" -eq 0 ] || { echo "$TEST_NAME: SKIP: needs root"; exit 77; }
 id nobody >/dev/null 2>&1 || { echo "$TEST_NAME: SKIP: no user nobody"; exit 77; }

@@ -11,6 +11,8 @@
 # its checkpoints follow every procedure and `jpki audit verify` checks them.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+# SQLite only (it looks for the SQLite file among a counter's descriptors).
+[ -z "${JPKI_TEST_PG:-}" ] || { echo "$TEST_NAME: SKIP: SQLite only"; exit 77; }
 source "$(dirname "$0")/counter_lib.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "$TEST_NAME: SKIP: needs root (to drop to nobody)"; exit 77; }
