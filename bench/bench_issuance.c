@@ -11,6 +11,13 @@
  * (shared hosts), so the limit is measured just before and just after
  * issuing, and their mean is the baseline.
  *
+ * Then the same through `jpki signer` (issuance-signer): a second data
+ * directory whose key files are moved out to a directory only a signer
+ * process (forked here, ca_signer_serve) reads, with `signer = unix:...`
+ * in its config, so every signature crosses the socket and passes the
+ * signer's profile check and serial record.  Its baseline is the same
+ * RSA limit: the signer does the signing on the same cores.
+ *
  * Then the same with every key in a SoftHSM2 token (signer_pkcs11.c): a
  * fresh token under a SOFTHSM2_CONF of the bench's own, a data directory
  * made with it, and COUNT/4 certificates issued the same way, beside the
@@ -29,12 +36,14 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define KEYS 16
@@ -69,10 +78,20 @@ struct run {
 	double elapsed, cpu;
 };
 
-/* Issue count certificates (sign and auth for count/2 residents) into the
- * CAs of ca through ca_issue_stream(), committing batch at a time. */
+/* cores - 1 signing threads: the calling thread records and signs too, so
+ * no core is oversubscribed. */
 static int
-issue_run(struct ca *ca, long count, long batch, long cores, struct run *out)
+in_process_threads(long cores)
+{
+	return cores > 1 ? (int)cores - 1 : 1;
+}
+
+/* Issue count certificates (sign and auth for count/2 residents) into the
+ * CAs of ca through ca_issue_stream(), committing batch at a time, with
+ * `threads` signing threads besides the calling one. */
+static int
+issue_run(struct ca *ca, long count, long batch, int threads,
+    struct run *out)
 {
 	struct ca_issue_request *reqs;
 	EVP_PKEY *keys[KEYS];
@@ -102,9 +121,7 @@ issue_run(struct ca *ca, long count, long batch, long cores, struct run *out)
 
 	t0 = bench_seconds();
 	c0 = bench_cpu_seconds(RUSAGE_SELF);
-	/* cores - 1 signing threads: the calling thread records and signs
-	 * too, so no core is oversubscribed. */
-	so.threads = cores > 1 ? (int)cores - 1 : 1;
+	so.threads = threads;
 	so.group = (size_t)batch;
 	r = ca_issue_stream(ca, reqs, (size_t)count, NULL, &so, &committed);
 	if (r == JPKI_OK && committed != (size_t)count)
@@ -115,6 +132,91 @@ issue_run(struct ca *ca, long count, long batch, long cores, struct run *out)
 	for (int i = 0; i < KEYS; i++)
 		EVP_PKEY_free(keys[i]);
 	free(reqs);
+	return r;
+}
+
+/* ---- through jpki signer ------------------------------------------------- */
+
+/* The key files of data moved to keys, and `signer = unix:sock` put first
+ * in its config: as an operator sets a signer up. */
+static int
+signer_config(const char *data, const char *keys, const char *sock)
+{
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd), "mkdir -m 700 %s && mv %s/ca/*.key %s/ && "
+	    "sed -i '1i signer = unix:%s' %s/config", keys, data, keys, sock,
+	    data);
+	return system(cmd) == 0 ? JPKI_OK : jpki_fail(JPKI_ERR_IO, "%s", cmd);
+}
+
+/* `jpki signer` for data in a child process; its pid once it listens. */
+static pid_t
+signer_start(const char *data, const char *keys, const char *sock)
+{
+	struct stat st;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == 0) {
+		static char listen[700];
+		struct ca_signer_daemon_options so = {0};
+		struct datadir *dd = NULL;
+
+		snprintf(listen, sizeof(listen), "unix:%s", sock);
+		so.listen = listen;
+		so.key_dir = keys;
+		if (datadir_open(data, DATADIR_READ_ONLY, &dd) != JPKI_OK ||
+		    ca_signer_serve(dd, &so) != JPKI_OK) {
+			fprintf(stderr, "bench: signer: %s\n", jpki_errmsg());
+			_exit(3);
+		}
+		_exit(0);
+	}
+	for (int i = 0; pid > 0 && i < 400; i++) {
+		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+			return pid;
+		usleep(25000);
+	}
+	return -1;
+}
+
+/* The same stream through a forked jpki signer: its figures into run, the
+ * signer's CPU into *signer_cpu. */
+static int
+bench_signer(const char *dir, long count, long batch, long cores,
+    struct run *run, double *signer_cpu)
+{
+	struct datadir_init_options o;
+	char data[512], keys[512], sock[512];
+	struct ca *ca = NULL;
+	double child0;
+	pid_t signer;
+	int r, st;
+
+	snprintf(data, sizeof(data), "%s/signer-data", dir);
+	snprintf(keys, sizeof(keys), "%s/signer-keys", dir);
+	snprintf(sock, sizeof(sock), "%s/signer.sock", dir);
+	memset(&o, 0, sizeof(o));
+	if ((r = support_datadir_init(data, &o)) != JPKI_OK)
+		return r;
+	/* The signer's CPU: what the children used once it is waited for. */
+	child0 = bench_cpu_seconds(RUSAGE_CHILDREN);
+	if ((r = signer_config(data, keys, sock)) != JPKI_OK)
+		return r;
+	if ((signer = signer_start(data, keys, sock)) < 0)
+		return jpki_fail(JPKI_ERR_IO, "the signer did not start");
+	/* The signing threads mostly wait on the socket, so twice as many as
+	 * cores keep the signer's cores busy. */
+	if ((r = support_ca_open(data, CA_KEYS_CA, &ca)) == JPKI_OK)
+		r = issue_run(ca, count, batch, 2 * (int)cores, run);
+	support_ca_close(&ca);
+	kill(signer, r == JPKI_OK ? SIGTERM : SIGKILL);
+	waitpid(signer, &st, 0);
+	*signer_cpu = bench_cpu_seconds(RUSAGE_CHILDREN) - child0;
+	if (r == JPKI_OK && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
+		r = jpki_fail(JPKI_ERR_INTERNAL, "the signer ended badly");
 	return r;
 }
 
@@ -290,7 +392,8 @@ bench_pkcs11(const char *dir, long count, long batch, long cores)
 	}
 	before = token_sign_rate(cores);
 	if ((r = support_ca_open(data, CA_KEYS_CA | CA_KEYS_OCSP, &ca)) ||
-	    (r = issue_run(ca, count, batch, cores, &run)) != JPKI_OK) {
+	    (r = issue_run(ca, count, batch, in_process_threads(cores),
+	    &run)) != JPKI_OK) {
 		fprintf(stderr, "bench: pkcs11: %s\n", jpki_errmsg());
 		return 3;
 	}
@@ -324,8 +427,9 @@ main(int argc, char **argv)
 	char dir[] = "/tmp/jpki-bench-XXXXXX", data[64], cmd[256];
 	struct datadir_init_options o;
 	struct ca *ca = NULL;
-	struct run run;
-	double limit_before, limit_after, rate, limit, per_core;
+	struct run run, srun;
+	double limit_before, limit_after, rate, limit, per_core, signer_cpu;
+	double srate;
 	int r, rc;
 
 	if (count <= 0 || batch <= 0 || cores <= 0 || mkdtemp(dir) == NULL)
@@ -339,12 +443,19 @@ main(int argc, char **argv)
 		return 3;
 	}
 	limit_before = openssl_sign_rate();
-	if ((r = issue_run(ca, count, batch, cores, &run)) != JPKI_OK) {
+	if ((r = issue_run(ca, count, batch, in_process_threads(cores),
+	    &run)) != JPKI_OK) {
 		fprintf(stderr, "bench: %s\n", jpki_errmsg());
 		return 3;
 	}
 	rate = (double)run.done / run.elapsed;
 	support_ca_close(&ca);
+	if ((r = bench_signer(dir, count, batch, cores, &srun,
+	    &signer_cpu)) != JPKI_OK) {
+		fprintf(stderr, "bench: signer: %s\n", jpki_errmsg());
+		return 3;
+	}
+	srate = (double)srun.done / srun.elapsed;
 
 	limit_after = openssl_sign_rate();
 	per_core = (limit_before + limit_after) / 2;
@@ -355,11 +466,20 @@ main(int argc, char **argv)
 	printf("bench: %.0f%% of %ld cores busy while issuing (%.1f us of CPU "
 	    "a certificate)\n", 100 * run.cpu / run.elapsed / (double)cores,
 	    cores, 1e6 * run.cpu / (double)run.done);
+	printf("bench: through jpki signer: %ld certificates in %.2f s, %ld "
+	    "client threads; CPU a certificate: %.1f us the client's, %.1f us "
+	    "the signer's (%.1f us in all, against %.1f us in-process)\n",
+	    srun.done, srun.elapsed, 2 * cores, 1e6 * srun.cpu /
+	    (double)srun.done, 1e6 * signer_cpu / (double)srun.done,
+	    1e6 * (srun.cpu + signer_cpu) / (double)srun.done,
+	    1e6 * run.cpu / (double)run.done);
 	printf("bench: openssl speed rsa2048: %.0f signs/s per core before, "
 	    "%.0f after; mean x %ld cores = %.0f signs/s\n", limit_before,
 	    limit_after, cores, limit);
 	printf("bench: issuance %.0f certs/s vs rsa2048-sign-limit %.0f "
 	    "signs/s = %.2fx\n", rate, limit, limit > 0 ? rate / limit : 0);
+	printf("bench: issuance-signer %.0f certs/s vs rsa2048-sign-limit %.0f "
+	    "signs/s = %.2fx\n", srate, limit, limit > 0 ? srate / limit : 0);
 	fflush(stdout);
 
 	rc = bench_pkcs11(dir, count / 4 > 0 ? count / 4 : 1, batch, cores);

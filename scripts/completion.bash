@@ -4,7 +4,7 @@
 # accept).  Installed as share/bash-completion/completions/jpki; or source
 # it from ~/.bashrc.  Needs nothing but bash 4.
 
-_jpki_groups="init resident ca cert crl ocsp serve audit card counter clerk help"
+_jpki_groups="init resident ca cert crl ocsp serve signer signer-tls audit card counter clerk help"
 
 declare -A _jpki_subcommands=(
 	[resident]="add import show list change"
@@ -12,7 +12,8 @@ declare -A _jpki_subcommands=(
 	[cert]="show list revoke"
 	[crl]="generate"
 	[ocsp]="respond"
-	[audit]="verify list"
+	[audit]="verify list checkpoint"
+	[signer-tls]="init issue-client"
 	[card]="new status certs change-pin info face sign attach"
 	[counter]="deliver issue renew report-lost reissue reset-pin update-card recover links proxy-apply proxy-complete notices form-show serve"
 	[clerk]="add passwd disable list"
@@ -37,8 +38,12 @@ declare -A _jpki_options=(
 	[cert revoke]="--reason --actor"
 	[crl generate]="--type --shard --full --out"
 	[ocsp respond]="--in --out"
-	[serve]="--listen --access-log --crl-delay --no-crl"
-	[audit verify]=""
+	[serve]="--listen --access-log --crl-delay --no-crl --user"
+	[signer]="--listen --keys --state --user --checkpoint-every --no-sandbox"
+	[signer-tls init]="--names --state"
+	[signer-tls issue-client]="--name --out --state"
+	[audit verify]="--checkpoint --checkpoint-key"
+	[audit checkpoint]=""
 	[audit list]="--after --limit"
 	[card new]="--out --kind"
 	[card status]="--card --reader"
@@ -69,12 +74,12 @@ declare -A _jpki_options=(
 )
 
 # Options that take no value.
-_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-crl "
+_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-crl --no-sandbox "
 
 # The common options a command takes.
 _jpki_common() {
 	case $1 in
-	serve | "counter serve") echo "--data --help" ;;
+	serve | "counter serve" | signer | "signer-tls init" | "signer-tls issue-client") echo "--data --help" ;;
 	"card attach") echo "--help" ;;
 	"card status" | "card certs" | "card change-pin" | "card sign")
 		echo "--json --help" ;;
@@ -89,11 +94,11 @@ _jpki_values() {
 	--data) echo dir ;;
 	--out)
 		case $1 in
-		"ca export" | "card certs" | "card face" | "crl generate" | "counter notices") echo dir ;;
+		"ca export" | "card certs" | "card face" | "crl generate" | "counter notices" | "signer-tls issue-client") echo dir ;;
 		*) echo file ;;
 		esac ;;
-	--in | --card | --pubkey | --photo | --pkcs11 | --pin-file | --tls-cert | --tls-key) echo file ;;
-	--web) echo dir ;;
+	--in | --card | --pubkey | --photo | --pkcs11 | --pin-file | --tls-cert | --tls-key | --checkpoint | --checkpoint-key) echo file ;;
+	--web | --keys | --state) echo dir ;;
 	--role) echo clerk supervisor admin ;;
 	--type)
 		case $1 in

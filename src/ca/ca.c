@@ -221,8 +221,30 @@ key_matches(struct ca *ca, struct ca_key_id id, X509 *cert)
 	return r;
 }
 
-int
-ca_open(struct datadir *dd, unsigned keys, struct ca **out)
+/* 1 if ca's keys are `jpki signer`'s, not this process's. */
+static int
+remote_signer(const struct ca *ca)
+{
+	return !ca->local && ca->config.signer[0] != '\0';
+}
+
+/* The signer of ca for `keys`: `jpki signer`; or the key files of
+ * `jpki signer --keys DIR`; or where the data directory keeps its keys
+ * (a PKCS#11 token or its files: ca_signer_open). */
+static int
+signer_open(struct ca *ca, unsigned keys, struct ca_signer **out)
+{
+	if (remote_signer(ca))
+		return ca_signer_open_remote(&ca->config, datadir_root(ca->dd),
+		    keys, out);
+	if (ca->key_dir != NULL)
+		return ca_signer_open_key_dir(ca->key_dir, keys, out);
+	return ca_signer_open(ca->dd, keys, out);
+}
+
+static int
+open_with(struct datadir *dd, unsigned keys, const char *key_dir, int local,
+    struct ca **out)
 {
 	struct ca *ca = NULL;
 	char path[JPKI_PATH_MAX];
@@ -231,6 +253,8 @@ ca_open(struct datadir *dd, unsigned keys, struct ca **out)
 	*out = NULL;
 	if ((r = ca_new(dd, &ca)) != JPKI_OK)
 		return r;
+	ca->key_dir = key_dir;
+	ca->local = local;
 	ca->keys = keys & (CA_KEYS_CA | CA_KEYS_OCSP);
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(both); i++) {
 		struct ca_side *sd = &ca->side[both[i]];
@@ -241,7 +265,7 @@ ca_open(struct datadir *dd, unsigned keys, struct ca **out)
 		    (r = ca_cert_read(path, &sd->ocsp_cert)))
 			goto fail;
 	}
-	if ((r = ca_signer_open(dd, ca->keys, &ca->signer)) != JPKI_OK)
+	if ((r = signer_open(ca, ca->keys, &ca->signer)) != JPKI_OK)
 		goto fail;
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(both); i++) {
 		if ((ca->keys & CA_KEYS_CA) && (r = key_matches(ca,
@@ -258,6 +282,19 @@ ca_open(struct datadir *dd, unsigned keys, struct ca **out)
 fail:
 	ca_close(&ca);
 	return r;
+}
+
+int
+ca_open(struct datadir *dd, unsigned keys, struct ca **out)
+{
+	return open_with(dd, keys, NULL, 0, out);
+}
+
+int
+ca_open_local(struct datadir *dd, unsigned keys, const char *key_dir,
+    struct ca **out)
+{
+	return open_with(dd, keys, key_dir, 1, out);
 }
 
 int
@@ -336,11 +373,12 @@ card_issuer_open(struct ca *ca)
 
 	if (ca->card_issuer != NULL)
 		return JPKI_OK;
-	r = ca_signer_open(ca->dd, CA_KEYS_CARD_ISSUER, &ca->card_issuer);
-	if (r == JPKI_OK)
-		return JPKI_OK;
+	r = signer_open(ca, CA_KEYS_CARD_ISSUER, &ca->card_issuer);
+	/* A remote signer makes its keys itself. */
+	if (r == JPKI_OK || remote_signer(ca))
+		return r;
 	jpki_errclear();
-	if ((r = ca_signer_open(ca->dd, 0, &ca->card_issuer)) != JPKI_OK)
+	if ((r = signer_open(ca, 0, &ca->card_issuer)) != JPKI_OK)
 		return r;
 	r = ca_signer_create_key(ca->card_issuer, CA_KEY_ID_CARD_ISSUER, 2048,
 	    &pub);
@@ -351,7 +389,7 @@ card_issuer_open(struct ca *ca)
 	if (r != JPKI_ERR_CONFLICT)
 		return r;
 	jpki_errclear();
-	return ca_signer_open(ca->dd, CA_KEYS_CARD_ISSUER, &ca->card_issuer);
+	return signer_open(ca, CA_KEYS_CARD_ISSUER, &ca->card_issuer);
 }
 
 int

@@ -180,6 +180,99 @@ struct ca_ocsp_answer {
 int ca_ocsp_respond(struct ca *ca, const uint8_t *der, size_t len,
     struct jbuf *out, struct ca_ocsp_answer *ans);
 
+/* ---- the profile check (lint.c) ---------------------------------------- *
+ * What `jpki signer` checks before a CA key signs (Boulder's lint before
+ * issuance); usable in-process too.  A refusal is JPKI_ERR_REFUSED with one
+ * line naming the first thing that breaks the profile. */
+
+/* A DER TBSCertificate for the CA of t: an end-entity certificate in the
+ * JPKI profile of that CA (extension set and criticality, KeyUsage,
+ * policy, AKI, CDP, an RSA key of >= 2048 bits, notBefore within a day of
+ * now, validity inside the CA's and no longer than a card issued that day
+ * allows, the holder's facts on signing certificates only), or a
+ * certificate of one of the CA's own keys.  *serial gets its serial
+ * (hex, as stored) once it could be read. */
+int ca_lint_tbs_cert(struct ca *ca, enum cert_type t, const uint8_t *tbs,
+    size_t len, int64_t now, char serial[SERIAL_HEX_MAX]);
+/* A DER OCSP ResponseData of the responder of t: named by that responder,
+ * produced now, 1 to 8 answers, each for a certificate of this CA, valid
+ * for at most a day. */
+int ca_lint_ocsp_data(struct ca *ca, enum cert_type t, const uint8_t *rd,
+    size_t len, int64_t now);
+/* The first len bytes of a TBSCertList of `total` bytes for the CA of t
+ * (CA_LINT_CRL_HEAD of them suffice): a DER SEQUENCE of exactly total
+ * bytes, version 2, sha256WithRSAEncryption, issuer this CA, thisUpdate
+ * now, nextUpdate within a CRL's validity.  So what the CA key signs as
+ * a CRL is one, and no other structure. */
+#define CA_LINT_CRL_HEAD 4096
+int ca_lint_crl_head(struct ca *ca, enum cert_type t, const uint8_t *head,
+    size_t len, uint64_t total, int64_t now);
+
+/* ---- audit checkpoints (checkpoint.c; docs/audit.md) -------------------- */
+#define CA_CHECKPOINT_LINE_MAX 1024
+/* The checkpoints file of dd: the config's `checkpoints`, or
+ * <data>/signer/checkpoints. */
+int ca_checkpoint_path(const struct datadir *dd, char *buf, size_t n);
+/* Sign a checkpoint of st's audit chain head with the audit key of s and
+ * append it to path (checkpoint-key.pem beside it), if the chain extends
+ * the last checkpoint there (JPKI_ERR_VERIFY naming the entry if not).
+ * Nothing new since the last: *made = 0 and line gets the last one. */
+int ca_checkpoint_make(struct ca_signer *s, struct store *st, const char *path,
+    char *line, size_t n, int *made);
+/* A checkpoint now: through the config's signer if there is one, else
+ * in-process with <data>/ca/audit.key (made on first need). */
+int ca_audit_checkpoint(struct datadir *dd, char *line, size_t n, int *made);
+/* JPKI_OK if line is one well-formed checkpoint line (no signature check;
+ * for the fuzzer). */
+int ca_checkpoint_line_check(const char *line);
+
+struct ca_audit_report {
+	long entries, checkpoints, certs, revocations;
+	int64_t checkpoint_seq, checkpoint_time;  /* the newest */
+};
+/* The audit chain (store_audit_verify), then against every checkpoint of
+ * cp_path (NULL: none; its key key_path, NULL: checkpoint-key.pem beside
+ * it), then the certificates and revocations of the store against the
+ * log's cert.issue and cert.revoke entries.  JPKI_ERR_VERIFY naming the
+ * first mismatch. */
+int ca_audit_verify(struct store *st, const char *cp_path,
+    const char *key_path, struct ca_audit_report *rep);
+
+/* ---- `jpki signer` (signer_daemon.c, signer_tls.c) ----------------------- *
+ * The one process that opens the CA keys: it answers the key seam's
+ * request table for clients configured with `signer = unix:PATH` or
+ * `tls://HOST:PORT`, checks each TBSCertificate and OCSP ResponseData
+ * against the profile first (ca_lint_*), keeps a record of the serials it
+ * signed and an audit log of its own, signs audit checkpoints, and drops
+ * what it does not need once its keys are open. */
+#define CA_CHECKPOINT_EVERY 60      /* seconds between checkpoints, at most */
+struct ca_signer_daemon_options {
+	const char *listen;       /* unix:PATH or tcp:HOST:PORT */
+	const char *key_dir;      /* the key files; NULL: <data>/ca */
+	const char *state_dir;    /* NULL: <data>/signer (made 0700) */
+	const char *user;         /* when root: run as this user */
+	int checkpoint_every;     /* seconds; 0: CA_CHECKPOINT_EVERY */
+	int no_sandbox;           /* 1: no seccomp filter */
+	/* Called once listening, keys open and privileges dropped. */
+	void (*ready)(void *arg, const char *where);
+	void *arg;
+};
+/* Serve until SIGTERM or SIGINT. */
+int ca_signer_serve(struct datadir *dd, const struct ca_signer_daemon_options *o);
+/* When root: become `user` for good (no groups, its uid and gid), as
+ * `jpki signer --user` and `jpki serve --user` do once they listen; not
+ * root: JPKI_OK if already that user, JPKI_ERR_REFUSED otherwise. */
+int ca_drop_user(const char *user, uid_t *uid, gid_t *gid);
+/* The signer's own PKI for tcp: (in dir, e.g. <data>/signer/tls): a CA and
+ * the server's certificate for names ("host,10.0.0.2": DNS or IP names;
+ * the first is its CN). */
+int ca_signer_tls_init(const char *dir, const char *names);
+/* A client certificate named `name` from the PKI in dir, written with its
+ * key and the PKI's CA certificate into out_dir (client.pem, client.key,
+ * ca.pem). */
+int ca_signer_tls_issue_client(const char *dir, const char *name,
+    const char *out_dir);
+
 /* "valid", "revoked" or "expired" for a stored certificate at `now`. */
 const char *ca_cert_status_name(const struct cert_record *c, int64_t now);
 

@@ -40,11 +40,28 @@ struct ca {
 	/* The card issuer's key (ca_card_issuer_*), opened on first need. */
 	struct ca_signer *card_issuer;
 	struct ca_signer_session *card_issuer_session;
+	/* Where the key files are: NULL, the data directory's ca/; or the
+	 * directory of `jpki signer --keys`.  local: never a remote signer
+	 * (the signer itself). */
+	const char *key_dir;
+	int local;
 	struct pki_names names;
 	/* The last municipality looked up: the table is fixed after init and
 	 * most of a batch comes from one municipality. */
 	struct municipality muni_cache;
 };
+
+/* ca_open for `jpki signer`: the key files of key_dir (NULL: the data
+ * directory's), whatever the config's `signer` says.  key_dir must
+ * outlive the CA. */
+int ca_open_local(struct datadir *dd, unsigned keys, const char *key_dir,
+    struct ca **out);
+
+/* The audit checkpoint key (CA_KEY_AUDIT) of dd, in a signer of its own:
+ * the files of key_dir (jpki signer --keys), or where dd keeps its keys
+ * (its files or its PKCS#11 token); made there on first need. */
+int ca_audit_key_open(const struct datadir *dd, const char *key_dir,
+    struct ca_signer **out);
 
 /* The calling thread's session with the signer (opened on first use). */
 int ca_session(struct ca *ca, struct ca_signer_session **out);
@@ -76,5 +93,22 @@ void ca_names_from_config(const struct jpki_config *c, struct pki_names *n);
 /* "<data>/ca/<sign|auth>-<what>" into buf. */
 int ca_path(const struct datadir *dd, enum cert_type t, const char *what,
     char *buf, size_t n);
+
+/* A set of short strings ("sign:0A1B..."), each with a value and a mark
+ * (strset.c).  ca_strset_add: JPKI_ERR_CONFLICT (no message) when the
+ * key is there already, *out pointing at it. */
+struct ca_strset_item {
+	char key[48];
+	int64_t value;
+	int mark;
+};
+struct ca_strset {
+	struct ca_strset_item *items;
+	size_t n, cap;
+};
+struct ca_strset_item *ca_strset_find(struct ca_strset *set, const char *key);
+int ca_strset_add(struct ca_strset *set, const char *key, int64_t value,
+    struct ca_strset_item **out);
+void ca_strset_free(struct ca_strset *set);
 
 #endif

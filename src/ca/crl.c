@@ -18,8 +18,10 @@
  * turns (flock on the directory), so the published number only goes up;
  * whoever holds the lock removes what a killed generation left there.
  *
- * The CA key signs the SHA-256 of the TBSCertList through the key seam
- * (CA_SIGN_CRL_DIGEST): a CRL of millions of entries never crosses it.
+ * The CA key signs the TBSCertList through the key seam as it is written
+ * (ca_signer_crl_*): in-process the seam hashes it and the key signs the
+ * digest, so a CRL of millions of entries is never held; `jpki signer`
+ * hashes the stream itself, and checks what it begins with.
  */
 #include "ca/ca_impl.h"
 
@@ -106,7 +108,7 @@ struct crl_job {
 	struct entries e;
 	int out_fd;           /* the CRL being written to tmp */
 	int tmp_made;
-	EVP_MD_CTX *md;       /* SHA-256 of the TBSCertList, as written */
+	struct ca_signer_session *ss;  /* signing the TBSCertList as written */
 	struct pki_crl_params p;
 };
 
@@ -114,8 +116,10 @@ struct crl_job {
 static int
 emit(struct crl_job *j, const void *p, size_t n, int signed_part)
 {
-	if (signed_part && EVP_DigestUpdate(j->md, p, n) != 1)
-		return jpki_fail(JPKI_ERR_CRYPTO, "CRL: hashing");
+	int r;
+
+	if (signed_part && (r = ca_signer_crl_update(j->ss, p, n)) != JPKI_OK)
+		return r;
 	return write_all(j->out_fd, p, n, j->tmp);
 }
 
@@ -316,23 +320,17 @@ crl_copy_entries(struct crl_job *j)
 	return r;
 }
 
-/* The TBSCertList's digest, signed by the CA key through the seam, and
- * the signature appended. */
+/* The TBSCertList, signed by the CA key through the seam as it was
+ * streamed, and the signature appended. */
 static int
 crl_sign(struct crl_job *j)
 {
-	struct ca_signer_session *ss;
 	struct jbuf trailer;
-	uint8_t digest[32], sig[PKI_SIG_MAX];
-	unsigned int dlen = sizeof(digest);
+	uint8_t sig[PKI_SIG_MAX];
 	size_t sig_len = sizeof(sig);
 	int r;
 
-	if (EVP_DigestFinal_ex(j->md, digest, &dlen) != 1 || dlen != 32)
-		return jpki_fail(JPKI_ERR_CRYPTO, "CRL: hashing");
-	if ((r = ca_session(j->ca, &ss)) != JPKI_OK ||
-	    (r = ca_signer_sign(ss, (struct ca_key_id){j->type, CA_KEY_CA},
-	    CA_SIGN_CRL_DIGEST, digest, sizeof(digest), sig, &sig_len)))
+	if ((r = ca_signer_crl_finish(j->ss, sig, &sig_len)) != JPKI_OK)
 		return r;
 	if (sig_len != j->p.sig_len)
 		return jpki_fail(JPKI_ERR_CRYPTO, "CRL: a signature of %zu bytes "
@@ -375,11 +373,11 @@ crl_write_signed(struct crl_job *j)
 		r = jpki_fail(JPKI_ERR_IO, "%s: %s", j->tmp, strerror(errno));
 		goto out;
 	}
-	if ((j->md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(j->md, EVP_sha256(), NULL) != 1) {
-		r = jpki_fail(JPKI_ERR_CRYPTO, "CRL: hashing");
+	if ((r = ca_session(j->ca, &j->ss)) != JPKI_OK ||
+	    (r = ca_signer_crl_begin(j->ss, (struct ca_key_id){j->type,
+	    CA_KEY_CA}, (uint64_t)(frame.head.len - frame.tbs_offset) +
+	    j->e.len + frame.tail.len)) != JPKI_OK)
 		goto out;
-	}
 	if ((r = emit(j, frame.head.data, frame.tbs_offset, 0)) ||
 	    (r = emit(j, frame.head.data + frame.tbs_offset,
 	    frame.head.len - frame.tbs_offset, 1)) ||
@@ -447,7 +445,6 @@ crl_job_end(struct crl_job *j)
 		close(j->lock_fd);  /* releases the lock */
 	if (j->e.fd >= 0)
 		close(j->e.fd);
-	EVP_MD_CTX_free(j->md);
 	jbuf_free(&j->e.chunk);
 }
 

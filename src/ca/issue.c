@@ -105,6 +105,7 @@ struct prepared {
 	const struct pki_ee_template *tmpl;
 	struct ca_signer *signer;
 	int r;
+	char why[320];      /* r's message: signed on another thread */
 };
 
 static int
@@ -507,7 +508,8 @@ sign_claimed(struct pipeline *pl, size_t first, size_t last,
 	for (size_t i = first; i < last; i++) {
 		struct prepared *p = &pl->slot[i % pl->w];
 
-		p->r = sign_one(p, sg);
+		if ((p->r = sign_one(p, sg)) != JPKI_OK)
+			snprintf(p->why, sizeof(p->why), "%s", jpki_errmsg());
 	}
 	pthread_mutex_lock(&pl->lock);
 	for (size_t i = first; i < last; i++)
@@ -823,7 +825,9 @@ ca_issue_stream(struct ca *ca, const struct ca_issue_request *reqs,
 		}
 		await_signed(&pl, rec, &own);
 		p = &pl.slot[rec % pl.w];
-		if ((r = p->r) != JPKI_OK ||
+		if ((r = p->r) != JPKI_OK)
+			jpki_fail(r, "%s", p->why);
+		if (r != JPKI_OK ||
 		    (r = record(ca, p, out ? &out[rec] : NULL)) != JPKI_OK) {
 			err = request_fail(r, rec);
 			r = JPKI_OK;

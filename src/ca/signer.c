@@ -8,6 +8,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,11 @@ struct ca_signer {
 struct ca_signer_session {
 	struct ca_signer *signer;
 	void *sess;
+	/* A TBSCertList being streamed (ca_signer_crl_*). */
+	int crl_open;
+	struct ca_key_id crl_id;
+	uint64_t crl_total, crl_got;
+	EVP_MD_CTX *crl_md;     /* when the seam hashes it */
 };
 
 int
@@ -53,7 +59,8 @@ ca_signer_close(struct ca_signer **sp)
 static int
 key_id_check(struct ca_key_id id)
 {
-	if (id.role == CA_KEY_CARD_ISSUER && id.type == 0)
+	if ((id.role == CA_KEY_CARD_ISSUER || id.role == CA_KEY_AUDIT) &&
+	    id.type == 0)
 		return JPKI_OK;
 	if ((id.type != CERT_SIGN && id.type != CERT_AUTH) ||
 	    (id.role != CA_KEY_CA && id.role != CA_KEY_OCSP))
@@ -100,6 +107,7 @@ ca_signer_session_close(struct ca_signer_session **ssp)
 	if (ss == NULL)
 		return;
 	ss->signer->impl->session_close(ss->sess);
+	EVP_MD_CTX_free(ss->crl_md);
 	free(ss);
 	*ssp = NULL;
 }
@@ -119,7 +127,21 @@ request_check(struct ca_key_id id, enum ca_sign_op op, const uint8_t *in,
 		    "only a card's facts, its card face and its own "
 		    "certificate" : "a card's facts and face are signed by the "
 		    "card issuer key only");
+	/* The audit key signs checkpoints of the audit chain, and nothing
+	 * else; no other key signs those. */
+	if ((id.role == CA_KEY_AUDIT) != (op == CA_SIGN_CHECKPOINT))
+		return jpki_fail(JPKI_ERR_REFUSED, "signer: %s",
+		    id.role == CA_KEY_AUDIT ? "the audit key signs only audit "
+		    "checkpoints" : "audit checkpoints are signed by the "
+		    "audit key only");
 	switch (op) {
+	case CA_SIGN_CHECKPOINT:
+		if (len != CA_CHECKPOINT_BODY_LEN ||
+		    memcmp(in, CA_CHECKPOINT_MAGIC,
+		    sizeof(CA_CHECKPOINT_MAGIC)) != 0)
+			return jpki_fail(JPKI_ERR_INPUT, "signer: not an audit "
+			    "checkpoint body");
+		return JPKI_OK;
 	case CA_SIGN_CARD_FACTS:
 		if (len != CA_SIGN_CARD_FACTS_LEN)
 			return jpki_fail(JPKI_ERR_INPUT, "signer: a card's "
@@ -236,6 +258,9 @@ ca_signer_create_key(struct ca_signer *s, struct ca_key_id id, int bits,
 	*pub = NULL;
 	if ((r = key_id_check(id)) != JPKI_OK)
 		return r;
+	if (s->impl->create_key == NULL)
+		return jpki_fail(JPKI_ERR_REFUSED, "signer: keys are not made "
+		    "through the %s signer", s->impl->name);
 	return s->impl->create_key(s->state, id, bits, pub);
 }
 
@@ -257,6 +282,8 @@ ca_key_name(struct ca_key_id id, char *buf, size_t n)
 
 	if (id.role == CA_KEY_CARD_ISSUER)
 		len = snprintf(buf, n, "card-issuer");
+	else if (id.role == CA_KEY_AUDIT)
+		len = snprintf(buf, n, "audit");
 	else
 		len = snprintf(buf, n, "%s-%s", rules_cert_type_name(id.type),
 		    id.role == CA_KEY_CA ? "ca" : "ocsp");
@@ -270,6 +297,8 @@ ca_key_label(struct ca_key_id id, char *buf, size_t n)
 {
 	if (id.role == CA_KEY_CARD_ISSUER)
 		snprintf(buf, n, "card issuer");
+	else if (id.role == CA_KEY_AUDIT)
+		snprintf(buf, n, "audit checkpoint");
 	else
 		snprintf(buf, n, "%s %s", rules_cert_type_name(id.type),
 		    id.role == CA_KEY_CA ? "CA" : "OCSP responder");
@@ -282,4 +311,78 @@ ca_signer_open(const struct datadir *dd, unsigned keys,
 	if (ca_signer_pkcs11_used(dd))
 		return ca_signer_open_pkcs11(dd, keys, out);
 	return ca_signer_open_files(dd, keys, out);
+}
+
+int
+ca_signer_crl_begin(struct ca_signer_session *ss, struct ca_key_id id,
+    uint64_t total)
+{
+	static const uint8_t probe[32];
+	const struct ca_signer_impl *impl = ss->signer->impl;
+	int r;
+
+	/* One left open by a failure is dropped. */
+	ss->crl_open = 0;
+	if ((r = key_id_check(id)) != JPKI_OK ||
+	    (r = request_check(id, CA_SIGN_CRL_DIGEST, probe, sizeof(probe))))
+		return r;
+	if (total == 0)
+		return jpki_fail(JPKI_ERR_INPUT, "signer: an empty CRL");
+	if (impl->crl_begin != NULL)
+		r = impl->crl_begin(ss->sess, id, total);
+	else if (ss->crl_md == NULL && (ss->crl_md = EVP_MD_CTX_new()) == NULL)
+		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	else if (EVP_DigestInit_ex(ss->crl_md, EVP_sha256(), NULL) != 1)
+		r = jpki_fail(JPKI_ERR_CRYPTO, "CRL: hashing");
+	if (r != JPKI_OK)
+		return r;
+	ss->crl_open = 1;
+	ss->crl_id = id;
+	ss->crl_total = total;
+	ss->crl_got = 0;
+	return JPKI_OK;
+}
+
+int
+ca_signer_crl_update(struct ca_signer_session *ss, const uint8_t *p,
+    size_t n)
+{
+	const struct ca_signer_impl *impl = ss->signer->impl;
+
+	if (!ss->crl_open)
+		return jpki_fail(JPKI_ERR_INTERNAL, "signer: no CRL begun");
+	if (n > ss->crl_total - ss->crl_got)
+		return jpki_fail(JPKI_ERR_INPUT, "signer: a TBSCertList longer "
+		    "than the %llu bytes announced",
+		    (unsigned long long)ss->crl_total);
+	ss->crl_got += n;
+	if (impl->crl_update != NULL)
+		return impl->crl_update(ss->sess, p, n);
+	if (EVP_DigestUpdate(ss->crl_md, p, n) != 1)
+		return jpki_fail(JPKI_ERR_CRYPTO, "CRL: hashing");
+	return JPKI_OK;
+}
+
+int
+ca_signer_crl_finish(struct ca_signer_session *ss, uint8_t *sig,
+    size_t *sig_len)
+{
+	const struct ca_signer_impl *impl = ss->signer->impl;
+	uint8_t digest[32];
+	unsigned int dlen = sizeof(digest);
+
+	if (!ss->crl_open)
+		return jpki_fail(JPKI_ERR_INTERNAL, "signer: no CRL begun");
+	ss->crl_open = 0;
+	if (ss->crl_got != ss->crl_total)
+		return jpki_fail(JPKI_ERR_INPUT, "signer: a TBSCertList of %llu "
+		    "bytes where %llu were announced",
+		    (unsigned long long)ss->crl_got,
+		    (unsigned long long)ss->crl_total);
+	if (impl->crl_finish != NULL)
+		return impl->crl_finish(ss->sess, sig, sig_len);
+	if (EVP_DigestFinal_ex(ss->crl_md, digest, &dlen) != 1 || dlen != 32)
+		return jpki_fail(JPKI_ERR_CRYPTO, "CRL: hashing");
+	return impl->sign(ss->sess, ss->crl_id, CA_SIGN_CRL_DIGEST, digest,
+	    sizeof(digest), sig, sig_len);
 }

@@ -37,6 +37,7 @@ enum ca_key_role {
 	CA_KEY_CARD_ISSUER = 3, /* the card issuer's: the card-info AP's
 	                           signed facts (EF 0003, 0004) and the
 	                           card-face AP's signature */
+	CA_KEY_AUDIT = 4,  /* the signer's own: audit checkpoints only */
 };
 struct ca_key_id {
 	enum cert_type type;        /* CERT_SIGN or CERT_AUTH; 0 for the
@@ -45,11 +46,14 @@ struct ca_key_id {
 };
 #define CA_KEY_ID_CARD_ISSUER \
 	((struct ca_key_id){(enum cert_type)0, CA_KEY_CARD_ISSUER})
+#define CA_KEY_ID_AUDIT \
+	((struct ca_key_id){(enum cert_type)0, CA_KEY_AUDIT})
 
 /* Which keys a signer loads (bit mask). */
 #define CA_KEYS_CA   0x1        /* both CA keys: issue, revoke, CRLs */
 #define CA_KEYS_OCSP 0x2        /* both responder keys: answer OCSP */
 #define CA_KEYS_CARD_ISSUER 0x4 /* the card issuer's key */
+#define CA_KEYS_AUDIT 0x8       /* the audit checkpoint key */
 
 enum ca_sign_op {
 	CA_SIGN_CERT = 1,        /* in: a DER TBSCertificate (CA key) */
@@ -65,7 +69,14 @@ enum ca_sign_op {
 	                            more than CA_SIGN_CARD_FACTS_LEN and at
 	                            most CA_SIGN_CARD_FACE_MAX bytes (card
 	                            issuer key) */
+	CA_SIGN_CHECKPOINT = 7,  /* in: an audit checkpoint body,
+	                            CA_CHECKPOINT_BODY_LEN bytes starting
+	                            CA_CHECKPOINT_MAGIC (audit key) */
 };
+/* A checkpoint body: the magic with its NUL, then the sequence number (8
+ * bytes BE), the chain hash (32), the time (8 bytes BE). */
+#define CA_CHECKPOINT_MAGIC "openjpki-checkpoint-v1"
+#define CA_CHECKPOINT_BODY_LEN (sizeof(CA_CHECKPOINT_MAGIC) + 8 + 32 + 8)
 #define CA_SIGN_CARD_FACTS_LEN 64
 #define CA_SIGN_CARD_CERT_MAX 1024
 #define CA_SIGN_CARD_FACE_MAX 32767
@@ -85,12 +96,19 @@ struct ca_signer_impl {
 	void (*close)(void *state);
 	/* Make a new key of `bits` for id where this implementation keeps
 	 * keys (never over an existing one) and hold it from then on: *pub
-	 * gets its public key.  (jpki init, a CA rollover.) */
+	 * gets its public key.  (jpki init, a CA rollover.)  NULL: keys are
+	 * not made through this one (a remote signer: JPKI_ERR_REFUSED). */
 	int (*create_key)(void *state, struct ca_key_id id, int bits,
 	    EVP_PKEY **pub);
-	/* Where key id is kept, for people: "file PATH", or "pkcs11 module
-	 * M token T id HEX".  Opens nothing. */
+	/* Where key id is kept, for people: "file PATH", "pkcs11 module M
+	 * token T id HEX", or "signer ADDRESS".  Opens nothing. */
 	int (*locate)(void *state, struct ca_key_id id, char *buf, size_t n);
+	/* Optional: a TBSCertList streamed to the implementation, which
+	 * hashes it itself (a separate signer, which must see what it signs).
+	 * NULL: the seam hashes and asks sign() for CA_SIGN_CRL_DIGEST. */
+	int (*crl_begin)(void *sess, struct ca_key_id id, uint64_t total);
+	int (*crl_update)(void *sess, const uint8_t *p, size_t n);
+	int (*crl_finish)(void *sess, uint8_t *sig, size_t *sig_len);
 };
 
 struct ca_signer;
@@ -135,6 +153,17 @@ void ca_key_label(struct ca_key_id id, char *buf, size_t n);
 int ca_signer_open(const struct datadir *dd, unsigned keys,
     struct ca_signer **out);
 
+/* A CRL's TBSCertList of `total` bytes, given in pieces as it is written:
+ * the sha256WithRSAEncryption signature by CA key id over all of it, as
+ * CA_SIGN_CRL_DIGEST over its SHA-256.  One at a time per session; a
+ * session whose stream failed is closed. */
+int ca_signer_crl_begin(struct ca_signer_session *ss, struct ca_key_id id,
+    uint64_t total);
+int ca_signer_crl_update(struct ca_signer_session *ss, const uint8_t *p,
+    size_t n);
+int ca_signer_crl_finish(struct ca_signer_session *ss, uint8_t *sig,
+    size_t *sig_len);
+
 /* ---- file-held keys (signer_file.c) ------------------------------------ *
  * <data>/ca/<sign|auth>-<ca|ocsp>.key and <data>/ca/card-issuer.key, PEM,
  * mode 0600. */
@@ -142,6 +171,13 @@ int ca_signer_open(const struct datadir *dd, unsigned keys,
 /* Open the keys in `keys` (CA_KEYS_*) of a data directory. */
 int ca_signer_open_files(const struct datadir *dd, unsigned keys,
     struct ca_signer **out);
+/* The same from another directory holding the key files (`jpki signer
+ * --keys DIR`). */
+int ca_signer_open_key_dir(const char *dir, unsigned keys,
+    struct ca_signer **out);
+/* Make a new key of `bits` for id in dir (never over an existing one). */
+int ca_signer_create_key_in(const char *dir, struct ca_key_id id, int bits,
+    EVP_PKEY **pub);
 /* Make a new key of `bits` for id and write it (never over an existing
  * one); *pub gets its public key. */
 int ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
@@ -179,5 +215,19 @@ typedef int (*ca_token_pin_fn)(void *arg, const char *token, char *pin,
     size_t n);
 void ca_signer_set_pin_source(ca_token_pin_fn fn, void *arg);
 #define CA_TOKEN_PIN_MAX 256
+
+/* ---- a separate signer process (signer_remote.c) ----------------------- *
+ * The config's `signer` (unix:PATH or tls://HOST:PORT, with signer_cert,
+ * signer_key, signer_ca for TLS; paths relative to dir): every request goes
+ * to `jpki signer`, which holds the keys; this process holds none.  Each
+ * session is a connection of its own.  `keys` (CA_KEYS_*) limits the keys
+ * this process may ask for, as with files. */
+struct jpki_config;
+int ca_signer_open_remote(const struct jpki_config *c, const char *dir,
+    unsigned keys, struct ca_signer **out);
+/* Ask the signer of config c to sign a checkpoint of the audit chain now;
+ * line (may be NULL) gets the checkpoint it wrote. */
+int ca_signer_remote_checkpoint(const struct jpki_config *c, const char *dir,
+    char *line, size_t n);
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * signer_file.c: CA, OCSP responder and card issuer keys held in files of
- * the data directory (<data>/ca/<sign|auth>-<ca|ocsp>.key and
- * <data>/ca/card-issuer.key, PEM, mode 0600), behind the key seam
+ * signer_file.c: CA, OCSP responder, card issuer and audit keys held in
+ * files of the data directory (<data>/ca/<sign|auth>-<ca|ocsp>.key,
+ * <data>/ca/card-issuer.key and <data>/ca/audit.key, PEM, mode 0600) or of
+ * a key directory of jpki signer's own (--keys DIR), behind the key seam
  * (signer.h).  This file is the only one that reads, writes
  * or holds such a key.
  *
@@ -20,11 +21,12 @@
 #include <sys/stat.h>
 
 /* Keys indexed [type][role]: enum cert_type (1, 2; 0 for the card
- * issuer's) and enum ca_key_role (1 to 3). */
+ * issuer's and the audit key's) and enum ca_key_role (1 to 4). */
 #define TYPES 3
-#define ROLES 4
+#define ROLES 5
 struct file_keys {
-	const struct datadir *dd;   /* where new keys are made */
+	const struct datadir *dd;   /* where new keys are made: its ca/, */
+	char dir[JPKI_PATH_MAX];    /* or this directory if not "" */
 	EVP_PKEY *key[TYPES][ROLES];
 };
 
@@ -33,8 +35,10 @@ struct file_session {
 	struct pki_signer *signer[TYPES][ROLES];
 };
 
+/* dir NULL: the data directory's ca/. */
 static int
-key_path(const struct datadir *dd, struct ca_key_id id, char *buf, size_t n)
+key_path(const struct datadir *dd, const char *dir, struct ca_key_id id,
+    char *buf, size_t n)
 {
 	char name[64];
 	int r;
@@ -42,7 +46,15 @@ key_path(const struct datadir *dd, struct ca_key_id id, char *buf, size_t n)
 	if ((r = ca_key_name(id, name, sizeof(name) - 4)) != JPKI_OK)
 		return r;
 	strcat(name, ".key");
+	if (dir != NULL)
+		return jpki_path(buf, n, "%s/%s", dir, name);
 	return datadir_path(dd, DATADIR_CA_DIR, name, buf, n);
+}
+
+static const char *
+key_dir(const struct file_keys *fk)
+{
+	return fk->dir[0] != '\0' ? fk->dir : NULL;
 }
 
 static int
@@ -170,7 +182,8 @@ file_create_key(void *state, struct ca_key_id id, int bits, EVP_PKEY **pub)
 	int r;
 
 	*pub = NULL;
-	if ((r = key_path(fk->dd, id, path, sizeof(path))) != JPKI_OK)
+	if ((r = key_path(fk->dd, key_dir(fk), id, path, sizeof(path))) !=
+	    JPKI_OK)
 		return r;
 	if ((key = EVP_RSA_gen((unsigned int)bits)) == NULL)
 		return jpki_fail(JPKI_ERR_CRYPTO, "RSA-%d key generation failed",
@@ -191,7 +204,8 @@ file_locate(void *state, struct ca_key_id id, char *buf, size_t n)
 	char path[JPKI_PATH_MAX];
 	int r;
 
-	if ((r = key_path(fk->dd, id, path, sizeof(path))) != JPKI_OK)
+	if ((r = key_path(fk->dd, key_dir(fk), id, path, sizeof(path))) !=
+	    JPKI_OK)
 		return r;
 	return jpki_path(buf, n, "file %s", path);
 }
@@ -207,8 +221,8 @@ static const struct ca_signer_impl file_impl = {
 	.locate = file_locate,
 };
 
-int
-ca_signer_open_files(const struct datadir *dd, unsigned keys,
+static int
+open_keys(const struct datadir *dd, const char *dir, unsigned keys,
     struct ca_signer **out)
 {
 	static const enum cert_type types[] = {CERT_SIGN, CERT_AUTH};
@@ -220,6 +234,11 @@ ca_signer_open_files(const struct datadir *dd, unsigned keys,
 	if ((fk = calloc(1, sizeof(*fk))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	fk->dd = dd;
+	if (dir != NULL && (r = jpki_path(fk->dir, sizeof(fk->dir), "%s",
+	    dir)) != JPKI_OK) {
+		file_close(fk);
+		return r;
+	}
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(types); i++) {
 		for (int role = CA_KEY_CA; role <= CA_KEY_OCSP; role++) {
 			struct ca_key_id id = {types[i], (enum ca_key_role)role};
@@ -227,7 +246,7 @@ ca_signer_open_files(const struct datadir *dd, unsigned keys,
 			if (!(keys & (role == CA_KEY_CA ? CA_KEYS_CA :
 			    CA_KEYS_OCSP)))
 				continue;
-			if ((r = key_path(dd, id, path, sizeof(path))) ||
+			if ((r = key_path(dd, dir, id, path, sizeof(path))) ||
 			    (r = key_read(path, &fk->key[id.type][role]))) {
 				file_close(fk);
 				return r;
@@ -237,8 +256,17 @@ ca_signer_open_files(const struct datadir *dd, unsigned keys,
 	if (keys & CA_KEYS_CARD_ISSUER) {
 		struct ca_key_id id = CA_KEY_ID_CARD_ISSUER;
 
-		if ((r = key_path(dd, id, path, sizeof(path))) ||
+		if ((r = key_path(dd, dir, id, path, sizeof(path))) ||
 		    (r = key_read(path, &fk->key[0][CA_KEY_CARD_ISSUER]))) {
+			file_close(fk);
+			return r;
+		}
+	}
+	if (keys & CA_KEYS_AUDIT) {
+		struct ca_key_id id = CA_KEY_ID_AUDIT;
+
+		if ((r = key_path(dd, dir, id, path, sizeof(path))) ||
+		    (r = key_read(path, &fk->key[0][CA_KEY_AUDIT]))) {
 			file_close(fk);
 			return r;
 		}
@@ -247,14 +275,45 @@ ca_signer_open_files(const struct datadir *dd, unsigned keys,
 }
 
 int
-ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
+ca_signer_open_files(const struct datadir *dd, unsigned keys,
+    struct ca_signer **out)
+{
+	return open_keys(dd, NULL, keys, out);
+}
+
+int
+ca_signer_open_key_dir(const char *dir, unsigned keys,
+    struct ca_signer **out)
+{
+	return open_keys(NULL, dir, keys, out);
+}
+
+static int
+create_key(const struct datadir *dd, const char *dir, struct ca_key_id id,
     int bits, EVP_PKEY **pub)
 {
 	struct file_keys one = {0};
 	int r;
 
 	one.dd = dd;
+	if (dir != NULL && (r = jpki_path(one.dir, sizeof(one.dir), "%s",
+	    dir)) != JPKI_OK)
+		return r;
 	r = file_create_key(&one, id, bits, pub);
 	EVP_PKEY_free(one.key[id.type][id.role]);
 	return r;
+}
+
+int
+ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
+    int bits, EVP_PKEY **pub)
+{
+	return create_key(dd, NULL, id, bits, pub);
+}
+
+int
+ca_signer_create_key_in(const char *dir, struct ca_key_id id, int bits,
+    EVP_PKEY **pub)
+{
+	return create_key(NULL, dir, id, bits, pub);
 }

@@ -41,7 +41,7 @@
 #define RECORD_FILE "pkcs11"
 #define KEY_ID_LEN 16           /* random CKA_ID of a new key */
 #define TYPES 3
-#define ROLES 4
+#define ROLES 5
 #define SLOTS_MAX 256
 
 /* ---- modules: one load and C_Initialize per process ------------------- */
@@ -862,6 +862,9 @@ ca_signer_open_pkcs11(const struct datadir *dd, unsigned keys,
 				goto fail;
 	if ((keys & CA_KEYS_CARD_ISSUER) &&
 	    (r = key_load(st, CA_KEY_ID_CARD_ISSUER)) != JPKI_OK)
+		goto fail;
+	if ((keys & CA_KEYS_AUDIT) &&
+	    (r = key_load(st, CA_KEY_ID_AUDIT)) != JPKI_OK)
 		goto fail;
 	return ca_signer_new(&p11_impl, st, out);
 fail:

@@ -31,6 +31,8 @@ int cli_store(int argc, char **argv);
 int cli_crl(int argc, char **argv);
 int cli_ocsp(int argc, char **argv);
 int cli_serve(int argc, char **argv);
+int cli_signer(int argc, char **argv);
+int cli_signer_tls(int argc, char **argv);
 int cli_card(int argc, char **argv);
 /* jpki card face and the trusted card issuer key (cli_card_face.c). */
 struct card_transport;
@@ -121,10 +123,13 @@ struct ca;
 struct cli_env {
 	struct datadir *dd;
 	struct ca *ca;              /* NULL unless CLI_CA_CERTS */
+	unsigned what;              /* as opened */
 };
 /* Open what `what` names for the directory cli_data_dir(data); returns
  * the exit status of a failure (reported), 0 on success. */
 int cli_open(const char *data, unsigned what, struct cli_env *env);
+/* Close; a command that wrote, with a signer configured, first asks it for
+ * an audit checkpoint (docs/audit.md: after every procedure). */
 void cli_close(struct cli_env *env);
 
 /* Print "jpki: <name>: <message>" for code (using jpki_errmsg()) and return

@@ -8,21 +8,24 @@
 #include "cli/cli.h"
 #include "server/server.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 static const char usage_text[] =
     "usage: jpki serve [--listen HOST:PORT] [--access-log FILE]\n"
-    "                  [--crl-delay SECONDS | --no-crl]\n"
+    "                  [--crl-delay SECONDS | --no-crl] [--user NAME]\n"
     "       --listen: default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
     "                 port 0: any free port, printed\n"
     "       --access-log: append one JSON line per request to FILE\n"
     "       --crl-delay: a revocation is on the CRLs this many seconds\n"
     "                 after at most (default: the config's crl_delay, 60)\n"
     "       --no-crl: make no CRL (serve those `jpki crl generate` made)\n"
+    "       --user: when started as root, run as NAME once listening\n"
     "common: --data DIR\n";
 
 /* "127.0.0.1:8080" or "[::1]:8080" into host and port (cli.h). */
@@ -60,7 +63,8 @@ cli_parse_listen(const char *s, char *host, size_t n, unsigned *port)
 int
 cli_serve(int argc, char **argv)
 {
-	const char *data = NULL, *listen = "127.0.0.1:8080", *log = NULL;
+	const char *data = NULL, *listen = "127.0.0.1:8080", *log = NULL,
+	    *user = NULL;
 	struct server_options o;
 	struct server *s = NULL;
 	char host[64];
@@ -73,6 +77,7 @@ cli_serve(int argc, char **argv)
 	    {"crl-delay", CLI_NUMBER, .number = &crl_delay, .min = 1,
 	     .max = SERVER_CRL_DELAY_MAX},
 	    {"no-crl", CLI_FLAG, .flag = &no_crl},
+	    {"user", CLI_VALUE, .value = &user},
 	};
 	struct cli_command cmd = {.usage = usage_text, .opts = opts,
 	    .nopts = JPKI_ARRAY_LEN(opts), .data = &data};
@@ -97,6 +102,20 @@ cli_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if ((r = server_start(&o, &s)) != JPKI_OK)
 		return cli_report(r);
+	/* Bound, store and responder keys open, access log open: nothing
+	 * more needs root (docs/ca-operations.md, "Who can reach what"). */
+	if (user != NULL) {
+		uid_t uid;
+		gid_t gid;
+
+		if ((r = ca_drop_user(user, &uid, &gid)) != JPKI_OK ||
+		    (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 &&
+		    (r = jpki_fail(JPKI_ERR_IO, "no_new_privs: %s",
+		    strerror(errno))) != JPKI_OK)) {
+			server_stop(&s);
+			return cli_report(r);
+		}
+	}
 	printf("jpki: serving http://%s%s%s:%u/ from %s (Ctrl-C stops)\n",
 	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
 	    server_port(s), o.data_dir);

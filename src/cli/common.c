@@ -257,6 +257,7 @@ cli_open(const char *data, unsigned what, struct cli_env *env)
 
 	memset(env, 0, sizeof(*env));
 	cli_hsm_pin_source(NULL);
+	env->what = what;
 	if ((r = datadir_open(cli_data_dir(data), (what & CLI_WRITE) ?
 	    DATADIR_READ_WRITE : DATADIR_READ_ONLY, &env->dd)) != JPKI_OK) {
 		char msg[512];
@@ -279,6 +280,23 @@ cli_open(const char *data, unsigned what, struct cli_env *env)
 void
 cli_close(struct cli_env *env)
 {
+	/* After a procedure, a checkpoint of the audit chain by the signer.
+	 * Quietly: the command has said what it has to say, and if the
+	 * signer cannot be reached its own timer makes one within a minute
+	 * of its return (docs/audit.md). */
+	if ((env->what & CLI_WRITE) && env->dd != NULL &&
+	    datadir_config(env->dd)->signer[0] != '\0') {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", jpki_errmsg());
+		(void)ca_signer_remote_checkpoint(datadir_config(env->dd),
+		    datadir_root(env->dd), NULL, 0);
+		/* The command's own message, if any, is reported after
+		 * this (only the message is kept; codes are returned). */
+		jpki_errclear();
+		if (msg[0] != '\0')
+			jpki_fail(JPKI_ERR_INTERNAL, "%s", msg);
+	}
 	ca_close(&env->ca);
 	datadir_close(&env->dd);
 }

@@ -28,7 +28,11 @@ static const struct {
 	"respond"},
     {"serve", cli_serve, "HTTP for relying parties: CA certificates, CRLs, "
 	"OCSP", NULL},
-    {"audit", cli_audit, "the audit log", "verify list"},
+    {"signer", cli_signer, "the one process that opens the CA keys",
+	NULL},
+    {"signer-tls", cli_signer_tls, "the signer's TLS PKI (for tcp:)",
+	"init issue-client"},
+    {"audit", cli_audit, "the audit log", "verify list checkpoint"},
     {"store", cli_store, "the store's schema and database", "migrate copy"},
 #ifndef JPKI_WITHOUT_card
     {"card", cli_card, "the card",

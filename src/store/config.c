@@ -48,10 +48,13 @@ store_config_defaults(struct jpki_config *c)
 struct string_key {
 	const char *key;
 	size_t off, cap;
+	int optional;           /* written only when set */
 };
 
 #define SKEY(k, f) {k, offsetof(struct jpki_config, f), \
-	sizeof(((struct jpki_config *)0)->f)}
+	sizeof(((struct jpki_config *)0)->f), 0}
+#define SKEY_OPT(k, f) {k, offsetof(struct jpki_config, f), \
+	sizeof(((struct jpki_config *)0)->f), 1}
 
 static const struct string_key string_keys[] = {
     SKEY("municipality", municipality),
@@ -66,6 +69,11 @@ static const struct string_key string_keys[] = {
     SKEY("service_ou_auth_ja", service_ou_auth_ja),
     SKEY("agency_ja", agency_ja),
     SKEY("cps_uri", cps_uri),
+    SKEY_OPT("signer", signer),
+    SKEY_OPT("signer_cert", signer_cert),
+    SKEY_OPT("signer_key", signer_key),
+    SKEY_OPT("signer_ca", signer_ca),
+    SKEY_OPT("checkpoints", checkpoints),
 };
 
 static char *
@@ -244,8 +252,10 @@ store_config_write(const char *path, const struct jpki_config *c)
 	r = jbuf_printf(&b, "# openjpki configuration (written by `jpki "
 	    "init`).\n# Unknown keys are refused.  Fees are in yen (R7).\n\n");
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(string_keys) && r == JPKI_OK; i++)
-		r = jbuf_printf(&b, "%s = %s\n", string_keys[i].key,
-		    (const char *)c + string_keys[i].off);
+		if (!string_keys[i].optional ||
+		    *((const char *)c + string_keys[i].off) != '\0')
+			r = jbuf_printf(&b, "%s = %s\n", string_keys[i].key,
+			    (const char *)c + string_keys[i].off);
 	if (r == JPKI_OK)
 		r = jbuf_printf(&b, "policy = %s\nkey_bits = %d\ncrl_shards = "
 		    "%d\ndatabase_busy_timeout_ms = %d\ndocument_mode = 0%o\n\n"

@@ -502,6 +502,16 @@ struct jpki_config {
 	 * codes (notice and form PDFs, notices.csv): 0600 unless the config
 	 * grants the group read or write (document_mode = 0640). */
 	mode_t document_mode;
+	/* The signer (docs/ca-operations.md, "Signer"): "" signs in-process
+	 * with the key files; "unix:PATH" or "tls://HOST:PORT" sends every
+	 * signature to `jpki signer`.  For tls://, this client's certificate,
+	 * key and the signer PKI's CA certificate (PEM paths, relative to the
+	 * data directory).  `checkpoints`: the signed audit checkpoints file
+	 * ("" = <data>/signer/checkpoints). */
+	char signer[JPKI_PATH_MAX];
+	char signer_cert[JPKI_PATH_MAX], signer_key[JPKI_PATH_MAX];
+	char signer_ca[JPKI_PATH_MAX];
+	char checkpoints[JPKI_PATH_MAX];
 	struct fee_table fees;
 };
 void store_config_defaults(struct jpki_config *c);

@@ -79,7 +79,11 @@ main(int argc, char **argv)
 			reqs[i].actor = "crash-test";
 		}
 		if (ca_issue_batch(ca, reqs, BATCH, NULL, 2) != JPKI_OK) {
+			/* Its signer went away (test_signer.sh): say so, and
+			 * leave as a process that ends should. */
 			fprintf(stderr, "%s\n", jpki_errmsg());
+			support_ca_close(&ca);
+			EVP_PKEY_free(pub);
 			return 3;
 		}
 		committed += BATCH;

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# test_serve_user.sh: `jpki serve --user NAME` started as root binds, opens
+# the store and the responder keys, then runs as NAME (issue 9 item 5):
+# /proc/PID/status shows NAME's uid and gid and no_new_privs, and it still
+# answers OCSP and serves the CA certificates.  Without root it refuses to
+# become someone else.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+# SQLite only (it sets the SQLite files' group for the server's user).
+[ -z "${JPKI_TEST_PG:-}" ] || { echo "$TEST_NAME: SKIP: SQLite only"; exit 77; }
+
+[ "$(id -u)" -eq 0 ] || { echo "$TEST_NAME: SKIP: needs root"; exit 77; }
+id nobody >/dev/null 2>&1 || { echo "$TEST_NAME: SKIP: no user nobody"; exit 77; }
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+init_data
+id=$(add_resident "$(individual_number 12345678901)" "山田 太郎" "東京都清瀬市中里五丁目842番地" 1980-12-31 male)
+issue "$id" sign "$TMP/sign.pem" >/dev/null
+ok ca export --out "$TMP/ca"
+ok crl generate
+
+check "serve --user nobody: bound as root, then nobody, and still answering"
+# As docs/ca-operations.md sets a server up: its user owns the responder
+# keys, is in the store's group, and may pass through the directories.
+chmod 711 "$TMP" "$DATA" "$DATA/ca"
+chown nobody "$DATA"/ca/*-ocsp.key
+chgrp "$(id -gn nobody)" "$DATA"/jpki.db*
+chmod g+rw "$DATA"/jpki.db*
+PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$JPKI" serve --listen "127.0.0.1:$PORT" --user nobody >"$TMP/serve.out" 2>"$TMP/serve.err" &
+pid=$!
+for _ in $(seq 1 100); do
+	grep -q '^jpki: serving' "$TMP/serve.out" 2>/dev/null && break
+	kill -0 "$pid" 2>/dev/null || fail "jpki serve exited: $(cat "$TMP/serve.err")"
+	sleep 0.05
+done
+nobody_uid=$(id -u nobody)
+grep -Eq "^Uid:[[:space:]]+$nobody_uid[[:space:]]+$nobody_uid[[:space:]]+$nobody_uid[[:space:]]+$nobody_uid\$" "/proc/$pid/status" ||
+	fail "serve runs as $(grep Uid "/proc/$pid/status")"
+grep -Eq "^Gid:[[:space:]]+$(id -g nobody)[[:space:]]" "/proc/$pid/status" || fail "serve gid: $(grep Gid "/proc/$pid/status")"
+grep -Eq '^NoNewPrivs:[[:space:]]+1' "/proc/$pid/status" || fail "serve: no_new_privs not set"
+openssl ocsp -issuer "$TMP/ca/sign-ca.pem" -cert "$TMP/sign.pem" -url "http://127.0.0.1:$PORT/ocsp/sign" \
+	-CAfile "$TMP/ca/sign-ca.pem" >"$TMP/ocsp.out" 2>&1 || fail "openssl ocsp: $(cat "$TMP/ocsp.out")"
+grep -Eq '(: |^)good$' "$TMP/ocsp.out" || fail "the answer is not good: $(cat "$TMP/ocsp.out")"
+"$PYTHON" -c "import urllib.request,sys; sys.stdout.buffer.write(urllib.request.urlopen('http://127.0.0.1:$PORT/ca/sign.der').read())" >"$TMP/ca.der" ||
+	fail "no CA certificate from serve"
+openssl x509 -inform DER -in "$TMP/ca.der" -noout || fail "not a certificate"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+pid=
+
+check "as another user, --user naming someone else is refused in one line"
+run setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "$JPKI" serve --listen 127.0.0.1:0 --user root
+[ "$RC" -ne 0 ] || fail "a non-root serve became root"
+expect_one_error_line "only root can become root"
+
+done_ok
