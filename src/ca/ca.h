@@ -263,6 +263,9 @@ int ca_signer_serve(struct datadir *dd, const struct ca_signer_daemon_options *o
  * `jpki signer --user` and `jpki serve --user` do once they listen; not
  * root: JPKI_OK if already that user, JPKI_ERR_REFUSED otherwise. */
 int ca_drop_user(const char *user, uid_t *uid, gid_t *gid);
+/* Only the check, changing nothing: user exists and this process could
+ * become it (root, or that user already); before anything is started. */
+int ca_user_check(const char *user, uid_t *uid, gid_t *gid);
 /* The signer's own PKI for tcp: (in dir, e.g. <data>/signer/tls): a CA and
  * the server's certificate for names ("host,10.0.0.2": DNS or IP names;
  * the first is its CN). */

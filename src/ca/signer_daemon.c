@@ -579,7 +579,7 @@ chown_state(struct daemon *d, uid_t uid, gid_t gid)
 }
 
 int
-ca_drop_user(const char *user, uid_t *uid, gid_t *gid)
+ca_user_check(const char *user, uid_t *uid, gid_t *gid)
 {
 	struct passwd *pw;
 
@@ -587,12 +587,24 @@ ca_drop_user(const char *user, uid_t *uid, gid_t *gid)
 		return jpki_fail(JPKI_ERR_NOTFOUND, "no user %s", user);
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
-	if (geteuid() != 0) {
-		if (geteuid() == pw->pw_uid)
-			return JPKI_OK;
+	if (geteuid() != 0 && geteuid() != pw->pw_uid)
 		return jpki_fail(JPKI_ERR_REFUSED, "running as uid %u: only "
 		    "root can become %s", (unsigned)geteuid(), user);
-	}
+	return JPKI_OK;
+}
+
+int
+ca_drop_user(const char *user, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+	int r;
+
+	if ((r = ca_user_check(user, uid, gid)) != JPKI_OK)
+		return r;
+	if (geteuid() != 0)
+		return JPKI_OK;         /* already that user */
+	if ((pw = getpwnam(user)) == NULL)
+		return jpki_fail(JPKI_ERR_NOTFOUND, "no user %s", user);
 	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
 	    setuid(pw->pw_uid) != 0)
 		return jpki_fail(JPKI_ERR_IO, "becoming %s: %s", user,

@@ -94,6 +94,15 @@ cli_serve(int argc, char **argv)
 	o.crl_delay = (unsigned)crl_delay;
 	o.crl_off = no_crl;
 	o.data_dir = cli_data_dir(data);
+	/* A --user this process cannot become is refused before anything
+	 * starts (the CRL publisher among it). */
+	if (user != NULL) {
+		uid_t uid;
+		gid_t gid;
+
+		if ((r = ca_user_check(user, &uid, &gid)) != JPKI_OK)
+			return cli_report(r);
+	}
 	/* Blocked before the server's thread starts, so it inherits the mask
 	 * and the signals come to sigwait below. */
 	sigemptyset(&set);

@@ -2,12 +2,12 @@
 # test_serve_user.sh: `jpki serve --user NAME` started as root binds, opens
 # the store and the responder keys, then runs as NAME (issue 9 item 5):
 # /proc/PID/status shows NAME's uid and gid and no_new_privs, and it still
-# answers OCSP and serves the CA certificates.  Without root it refuses to
-# become someone else.
+# answers OCSP and serves the CA certificates.  Its CRL publisher, forked
+# before the drop, stays root with the CA keys and still publishes a
+# revocation.  Without root it refuses to become someone else, before
+# starting anything.  On SQLite and PostgreSQL.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-# SQLite only (it sets the SQLite files' group for the server's user).
-[ -z "${JPKI_TEST_PG:-}" ] || { echo "$TEST_NAME: SKIP: SQLite only"; exit 77; }
 
 [ "$(id -u)" -eq 0 ] || { echo "$TEST_NAME: SKIP: needs root"; exit 77; }
 id nobody >/dev/null 2>&1 || { echo "$TEST_NAME: SKIP: no user nobody"; exit 77; }
@@ -29,10 +29,12 @@ check "serve --user nobody: bound as root, then nobody, and still answering"
 # keys, is in the store's group, and may pass through the directories.
 chmod 711 "$TMP" "$DATA" "$DATA/ca"
 chown nobody "$DATA"/ca/*-ocsp.key
-chgrp "$(id -gn nobody)" "$DATA"/jpki.db*
-chmod g+rw "$DATA"/jpki.db*
+if ! on_postgresql; then
+	chgrp "$(id -gn nobody)" "$DATA"/jpki.db*
+	chmod g+rw "$DATA"/jpki.db*
+fi
 PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$JPKI" serve --listen "127.0.0.1:$PORT" --user nobody >"$TMP/serve.out" 2>"$TMP/serve.err" &
+"$JPKI" serve --listen "127.0.0.1:$PORT" --user nobody --crl-delay 1 >"$TMP/serve.out" 2>"$TMP/serve.err" &
 pid=$!
 for _ in $(seq 1 100); do
 	grep -q '^jpki: serving' "$TMP/serve.out" 2>/dev/null && break
@@ -50,6 +52,26 @@ grep -Eq '(: |^)good$' "$TMP/ocsp.out" || fail "the answer is not good: $(cat "$
 "$PYTHON" -c "import urllib.request,sys; sys.stdout.buffer.write(urllib.request.urlopen('http://127.0.0.1:$PORT/ca/sign.der').read())" >"$TMP/ca.der" ||
 	fail "no CA certificate from serve"
 openssl x509 -inform DER -in "$TMP/ca.der" -noout || fail "not a certificate"
+
+check "its CRL publisher stays root (the CA keys are root's) and publishes a revocation"
+pub=$(pgrep -P "$pid" | head -n1)
+[ -n "$pub" ] || fail "no CRL publisher process under jpki serve"
+grep -Eq '^Uid:[[:space:]]+0[[:space:]]' "/proc/$pub/status" || fail "the publisher runs as $(grep Uid "/proc/$pub/status")"
+serial=$(openssl x509 -in "$TMP/sign.pem" -noout -serial | sed 's/^serial=//')
+ok cert revoke "$serial" --reason keyCompromise
+listed=
+for _ in $(seq 1 100); do
+	"$PYTHON" -c "import urllib.request,sys; sys.stdout.buffer.write(urllib.request.urlopen('http://127.0.0.1:$PORT/crl/sign/full.crl').read())" >"$TMP/full.crl" ||
+		fail "no full CRL from serve"
+	if openssl crl -inform DER -in "$TMP/full.crl" -noout -text | tr -d ' ' | grep -qix "SerialNumber:$serial"; then
+		listed=1
+		break
+	fi
+	sleep 0.05
+done
+[ -n "$listed" ] || fail "the served full CRL does not list $serial 5 s after its revocation: $(cat "$TMP/serve.err")"
+openssl crl -inform DER -in "$TMP/full.crl" -CAfile "$TMP/ca/sign-ca.pem" -noout 2>&1 | grep -q 'verify OK' ||
+	fail "the published CRL does not verify under the CA"
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 pid=
@@ -58,5 +80,6 @@ check "as another user, --user naming someone else is refused in one line"
 run setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "$JPKI" serve --listen 127.0.0.1:0 --user root
 [ "$RC" -ne 0 ] || fail "a non-root serve became root"
 expect_one_error_line "only root can become root"
+grep -q '^jpki: serving' "$TMP/stdout" && fail "it served before refusing"
 
 done_ok
