@@ -6,11 +6,11 @@
 # triggers dropped as an insider would: deleting the newest entries,
 # editing one and recomputing every hash after it, and revoking a
 # certificate in the store without an audit entry are each named by
-# `jpki audit verify` (exit 1), which says "intact" before.
+# `jpki audit verify` (exit 1), which says "intact" before.  On SQLite
+# and PostgreSQL (the good store kept as a file, or as a database made from
+# the store's as a template, and put back before each tampering).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-# SQLite only (it tampers with the SQLite file as an insider would).
-[ -z "${JPKI_TEST_PG:-}" ] || { echo "$TEST_NAME: SKIP: SQLite only"; exit 77; }
 
 init_data
 id=$(add_resident "$(individual_number 12345678901)" "山田 太郎" "東京都清瀬市中里五丁目842番地" 1980-12-31 male)
@@ -22,7 +22,7 @@ issue "$id2" auth "$TMP/auth2.pem" >/dev/null
 check "a checkpoint signs the chain head; verify checks against it and cross-checks the store"
 ok audit checkpoint --json
 json_expect "checkpoint" new=true
-head=$(sqlite3 "$DATA/jpki.db" "SELECT max(seq) FROM audit")
+head=$(db_sql "SELECT max(seq) FROM audit")
 grep -q "^openjpki-checkpoint-v1 seq=$head " "$DATA/signer/checkpoints" || fail "no checkpoint of entry $head: $(cat "$DATA/signer/checkpoints")"
 [ -f "$DATA/signer/checkpoint-key.pem" ] || fail "no checkpoint-key.pem beside the checkpoints"
 ok audit checkpoint --json
@@ -34,18 +34,39 @@ ok cert revoke "$serial" --reason keyCompromise
 ok audit checkpoint
 ok audit verify --json
 json_expect "after a revocation" ok=true checkpoints=2 revocations=1
-cp "$DATA/jpki.db" "$TMP/good.db"
+# The good store, to put back before each tampering.
+if on_postgresql; then
+	PG_URL=$(db_url)
+	PG_BASE=${PG_URL%/*}
+	PG_DB=${PG_URL##*/}
+	PG_GOOD="${PG_DB}_good"
+	psql -X -q -v ON_ERROR_STOP=1 "$PG_BASE/postgres" \
+		-c "CREATE DATABASE \"$PG_GOOD\" TEMPLATE \"$PG_DB\"" >/dev/null ||
+		fail "cannot keep a copy of $PG_URL"
+else
+	cp "$DATA/jpki.db" "$TMP/good.db"
+fi
+# restore_good: the store as it was before any tampering.
+restore_good() {
+	if on_postgresql; then
+		psql -X -q -v ON_ERROR_STOP=1 "$PG_BASE/postgres" \
+			-c "DROP DATABASE \"$PG_DB\"" \
+			-c "CREATE DATABASE \"$PG_DB\" TEMPLATE \"$PG_GOOD\"" >/dev/null ||
+			fail "cannot put $PG_URL back"
+	else
+		cp "$TMP/good.db" "$DATA/jpki.db"
+		rm -f "$DATA/jpki.db-wal" "$DATA/jpki.db-shm"
+	fi
+}
 # No checkpoint at all: what verify could tell before.
 mkdir "$TMP/none"
 : >"$TMP/none/checkpoints"
 cp "$DATA/signer/checkpoint-key.pem" "$TMP/none/"
 
-# tamper SQL...: run SQL on the store with the triggers dropped.
+# tamper SQL...: run SQL on the good store with the triggers dropped.
 tamper() {
-	cp "$TMP/good.db" "$DATA/jpki.db"
-	rm -f "$DATA/jpki.db-wal" "$DATA/jpki.db-shm"
-	sqlite3 "$DATA/jpki.db" "DROP TRIGGER audit_append_only_update;
-		DROP TRIGGER audit_append_only_delete; $1" || fail "sqlite3: $1"
+	restore_good
+	db_sql "$(audit_guard_drop_sql) $1" >/dev/null || fail "SQL: $1"
 }
 
 check "deleting the newest entries is detected (the chain alone still verifies)"
@@ -59,14 +80,27 @@ expect_status 1 audit verify
 expect_one_error_line "covers entry [0-9]+, but the log ends at entry $((head - 2)): entries were deleted"
 
 check "editing an entry and recomputing the chain after it is detected"
-cp "$TMP/good.db" "$DATA/jpki.db"
-rm -f "$DATA/jpki.db-wal" "$DATA/jpki.db-shm"
-sqlite3 "$DATA/jpki.db" "DROP TRIGGER audit_append_only_update; DROP TRIGGER audit_append_only_delete;"
-# Rewrite entry 4's actor and every hash from there on, per docs/audit.md.
-"$PYTHON" - "$DATA/jpki.db" <<'PY'
-import hashlib, sqlite3, struct, sys
-db = sqlite3.connect(sys.argv[1])
-rows = db.execute("SELECT seq, at, actor, action, subject, detail FROM audit ORDER BY seq").fetchall()
+tamper ""
+# Rewrite entry 4's actor and every hash from there on, per docs/audit.md:
+# the rows read and written back through sqlite3's module, or psql.
+if on_postgresql; then where=$(db_url); else where=$DATA/jpki.db; fi
+"$PYTHON" - "$where" <<'PY' || fail "rewriting the chain failed"
+import csv, hashlib, io, sqlite3, struct, subprocess, sys
+where = sys.argv[1]
+pg = where.startswith("postgres")
+query = "SELECT seq, at, actor, action, subject, detail FROM audit ORDER BY seq"
+if pg:
+    out = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", where,
+                          "-c", "COPY (%s) TO STDOUT WITH (FORMAT csv)" % query],
+                         check=True, capture_output=True).stdout.decode()
+    rows = [(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5])
+            for r in csv.reader(io.StringIO(out))]
+else:
+    db = sqlite3.connect(where)
+    rows = db.execute(query).fetchall()
+def lit(s):
+    return "'" + s.replace("'", "''") + "'"
+updates = []
 prev = b"\0" * 32
 for seq, at, actor, action, subject, detail in rows:
     if seq == 4:
@@ -75,10 +109,19 @@ for seq, at, actor, action, subject, detail in rows:
     for f in (actor, action, subject, detail):
         b = f.encode()
         h.update(struct.pack(">I", len(b)) + b)
-    db.execute("UPDATE audit SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-               (actor, prev, h.digest(), seq))
+    updates.append((actor, prev, h.digest(), seq))
     prev = h.digest()
-db.commit()
+if pg:
+    sql = "BEGIN;\n" + "".join(
+        "UPDATE audit SET actor = %s, prev_hash = decode('%s', 'hex'), "
+        "hash = decode('%s', 'hex') WHERE seq = %d;\n"
+        % (lit(a), p.hex(), h.hex(), s) for a, p, h, s in updates) + "COMMIT;\n"
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", where],
+                   input=sql.encode(), check=True, capture_output=True)
+else:
+    db.executemany("UPDATE audit SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                   updates)
+    db.commit()
 PY
 run "$JPKI" audit verify --checkpoint "$TMP/none/checkpoints"
 [ "$RC" -eq 0 ] || fail "the recomputed chain should verify on its own (the insider's point): $ERR"
@@ -99,8 +142,7 @@ expect_status 1 audit verify
 expect_one_error_line "certificate ABCDEF0123 \(sign|auth\) is in the store, but no audit entry records its issuance"
 
 check "a checkpoint file edited off-site, or signed by another key, is refused"
-cp "$TMP/good.db" "$DATA/jpki.db"
-rm -f "$DATA/jpki.db-wal" "$DATA/jpki.db-shm"
+restore_good
 ok audit verify
 sed "s/ seq=$head / seq=$((head - 1)) /" "$DATA/signer/checkpoints" >"$TMP/edited"
 expect_status 1 audit verify --checkpoint "$TMP/edited" --checkpoint-key "$DATA/signer/checkpoint-key.pem"
@@ -109,5 +151,8 @@ openssl genrsa 2048 2>/dev/null | openssl rsa -pubout -out "$TMP/other.pem" 2>/d
 expect_status 1 audit verify --checkpoint "$DATA/signer/checkpoints" --checkpoint-key "$TMP/other.pem"
 expect_one_error_line "does not verify with the audit key"
 expect_audit_ok "the good store"
+if on_postgresql; then
+	psql -X -q "$PG_BASE/postgres" -c "DROP DATABASE \"$PG_GOOD\"" >/dev/null || true
+fi
 
 done_ok
