@@ -9,10 +9,9 @@
 # the signer SIGKILLed while a counter waits for a signature loses nothing
 # committed, the counter says so in one line, and a new signer carries on;
 # its checkpoints follow every procedure and `jpki audit verify` checks them.
+# On SQLite and PostgreSQL.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-# SQLite only (it looks for the SQLite file among a counter's descriptors).
-[ -z "${JPKI_TEST_PG:-}" ] || { echo "$TEST_NAME: SKIP: SQLite only"; exit 77; }
 source "$(dirname "$0")/counter_lib.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "$TEST_NAME: SKIP: needs root (to drop to nobody)"; exit 77; }
@@ -47,10 +46,13 @@ start_signer() {
 }
 
 # wait_blocked PID: the counter PID has connected to the signer (a socket
-# among its descriptors) and waits for its answer.
+# among its descriptors, besides its PostgreSQL connection's: the store is
+# opened first) and waits for its answer.
 wait_blocked() {
+	local want=1
+	on_postgresql && want=2
 	for _ in $(seq 1 200); do
-		ls -l "/proc/$1/fd" 2>/dev/null | grep -q 'socket:' && return 0
+		[ "$(ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'socket:')" -ge "$want" ] && return 0
 		kill -0 "$1" 2>/dev/null || fail "the counter ended before asking the signer"
 		sleep 0.05
 	done
@@ -101,7 +103,13 @@ fds=$(ls -l "/proc/$cpid/fd")
 maps=$(cat "/proc/$cpid/maps")
 if grep -E '\.key|signer-keys' <<<"$fds"; then fail "the counter has a key file open"; fi
 if grep -E '\.key|signer-keys' <<<"$maps"; then fail "the counter maps a key file"; fi
-grep -q "$DATA/jpki.db" <<<"$fds" || fail "not the counter's descriptors (no store open): $fds"
+# The right process: it has the store open (the SQLite file; on
+# PostgreSQL its connection was counted by wait_blocked).
+if on_postgresql; then
+	tr '\0' ' ' <"/proc/$cpid/cmdline" | grep -q 'counter deliver' || fail "not the counter: $(tr '\0' ' ' <"/proc/$cpid/cmdline")"
+else
+	grep -q "$DATA/jpki.db" <<<"$fds" || fail "not the counter's descriptors (no store open): $fds"
+fi
 kill -CONT "$signer_pid"
 wait "$cpid" || fail "the delivery waiting on the signer failed: $(cat "$TMP/c2.err")"
 verify_on_card "$TMP/card2.img" sign
