@@ -688,6 +688,13 @@ state_open(struct daemon *d, struct datadir *dd,
 	const char *kd = o->key_dir;
 	int r;
 
+	/* Before anything is made: --keys names key files, and a token's
+	 * keys are in the token. */
+	if (kd != NULL && ca_signer_pkcs11_used(dd))
+		return jpki_fail(JPKI_ERR_INPUT, "--keys %s: this data "
+		    "directory keeps its keys in a PKCS#11 token (%s/ca/pkcs11):"
+		    " the signer opens them there, without --keys", kd,
+		    datadir_root(dd));
 	if ((r = o->state_dir ? jpki_path(d->state, sizeof(d->state), "%s",
 	    o->state_dir) : jpki_path(d->state, sizeof(d->state),
 	    "%s/signer", datadir_root(dd))) ||
@@ -704,11 +711,6 @@ state_open(struct daemon *d, struct datadir *dd,
 	/* The keys: the CAs' and responders' (all four), the card issuer's
 	 * and the audit key (made on first need); from --keys DIR, or where
 	 * the data directory keeps them (its files, or its token). */
-	if (kd != NULL && ca_signer_pkcs11_used(dd))
-		return jpki_fail(JPKI_ERR_INPUT, "--keys %s: this data "
-		    "directory keeps its keys in a PKCS#11 token (%s/ca/pkcs11):"
-		    " the signer opens them there, without --keys", kd,
-		    datadir_root(dd));
 	if ((r = ca_open_local(dd, CA_KEYS_CA | CA_KEYS_OCSP, kd, &d->ca)) ||
 	    (r = ca_card_issuer_public_key(d->ca, &pub)))
 		return r;

@@ -33,8 +33,16 @@ cli_card_trusted_issuer(const char *data, EVP_PKEY **out)
 	if ((r = datadir_open(cli_data_dir(data), DATADIR_READ_ONLY, &dd)) !=
 	    JPKI_OK)
 		return r;
-	if ((r = ca_signer_open_files(dd, CA_KEYS_CARD_ISSUER, &s)) ==
-	    JPKI_OK)
+	/* Where the data directory's keys are: `jpki signer`'s (it answers
+	 * public keys), a token's public object (no PIN), or its file. */
+	if (datadir_config(dd)->signer[0] != '\0')
+		r = ca_signer_open_remote(datadir_config(dd), datadir_root(dd),
+		    CA_KEYS_CARD_ISSUER, &s);
+	else if (ca_signer_pkcs11_used(dd))
+		r = ca_signer_pkcs11_public(dd, CA_KEY_ID_CARD_ISSUER, out);
+	else
+		r = ca_signer_open_files(dd, CA_KEYS_CARD_ISSUER, &s);
+	if (r == JPKI_OK && s != NULL)
 		r = ca_signer_public_key(s, CA_KEY_ID_CARD_ISSUER, out);
 	if (r != JPKI_OK) {
 		char msg[400];

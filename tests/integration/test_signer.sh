@@ -78,7 +78,8 @@ verify_on_card "$TMP/card1.img" sign
 verify_on_card "$TMP/card1.img" auth
 [ -z "$(find "$DATA/ca" -name '*.key')" ] || fail "CA key files in the data directory: $(find "$DATA/ca" -name '*.key')"
 grep -q '"request":"certificate","key":"sign-ca"' "$DATA/signer/audit.log" || fail "the signer's audit log has no signed certificate"
-grep -q '"key":"card-issuer"' "$DATA/signer/audit.log" || fail "the card facts were not signed by the signer"
+grep -q '"request":"card-facts","key":"card-issuer"' "$DATA/signer/audit.log" || fail "the card facts were not signed by the signer"
+grep -q '"request":"card-face","key":"card-issuer"' "$DATA/signer/audit.log" || fail "the card face was not signed by the signer"
 
 check "CRLs and OCSP answers through the signer (its lint passes what the CA makes)"
 ok crl generate --type sign
