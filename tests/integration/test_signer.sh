@@ -164,6 +164,38 @@ start_signer
 deliver "$id3" "$TMP/card3.img"
 verify_on_card "$TMP/card3.img" auth
 
+check "jpki serve through the signer: OCSP answered and its CRL publisher publishing a revocation"
+id4=$(add_resident "$(individual_number 30000000004)" "山田 三郎" "東京都清瀬市中里五丁目842番地" 1986-07-08 male)
+issue "$id4" sign "$TMP/sign4.pem" >/dev/null
+serial4=$(openssl x509 -in "$TMP/sign4.pem" -noout -serial | sed 's/^serial=//')
+PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$JPKI" serve --listen "127.0.0.1:$PORT" --crl-delay 1 >"$TMP/serve.out" 2>"$TMP/serve.err" &
+serve_pid=$!
+for _ in $(seq 1 100); do
+	grep -q '^jpki: serving' "$TMP/serve.out" 2>/dev/null && break
+	kill -0 "$serve_pid" 2>/dev/null || fail "jpki serve exited: $(cat "$TMP/serve.err")"
+	sleep 0.05
+done
+openssl ocsp -issuer "$TMP/ca/sign-ca.pem" -cert "$TMP/sign4.pem" -url "http://127.0.0.1:$PORT/ocsp/sign" \
+	-CAfile "$TMP/ca/sign-ca.pem" >"$TMP/ocsp.out" 2>&1 || fail "openssl ocsp: $(cat "$TMP/ocsp.out")"
+grep -Eq '(: |^)good$' "$TMP/ocsp.out" || fail "the answer is not good: $(cat "$TMP/ocsp.out")"
+ok cert revoke "$serial4" --reason keyCompromise
+listed=
+for _ in $(seq 1 100); do
+	curl -s --max-time 5 -o "$TMP/full.crl" "http://127.0.0.1:$PORT/crl/sign/full.crl" || fail "no full CRL from serve"
+	if openssl crl -inform DER -in "$TMP/full.crl" -noout -text | tr -d ' ' | grep -qix "SerialNumber:$serial4"; then
+		listed=1
+		break
+	fi
+	sleep 0.05
+done
+kill "$serve_pid"
+wait "$serve_pid" 2>/dev/null || true
+[ -n "$listed" ] || fail "the served full CRL does not list $serial4 5 s after its revocation: $(cat "$TMP/serve.err")"
+openssl crl -inform DER -in "$TMP/full.crl" -CAfile "$TMP/ca/sign-ca.pem" -noout 2>&1 | grep -q 'verify OK' ||
+	fail "the CRL published through the signer does not verify"
+[ -z "$(find "$DATA/ca" -name '*.key')" ] || fail "CA key files in the data directory"
+
 check "the signer killed in the middle of batches of issuance: every batch committed is whole"
 certs_before=$(sql "SELECT count(*) FROM certificates")
 "$JPKI_BUILD/issue_forever" "$DATA" "$(pubkey batch)" >"$TMP/progress" 2>"$TMP/batch.err" &
