@@ -34,6 +34,9 @@ mv "$DATA"/ca/*.key "$KEYS/"
 sed -i "1i signer = unix:$SOCK" "$DATA/config"
 
 start_signer() {
+	# The last signer's "listening" must not be read before this one's
+	# redirection empties the file.
+	rm -f "$TMP/signer.out"
 	"$JPKI" signer --listen "unix:$SOCK" --keys "$KEYS" --user nobody \
 		--checkpoint-every 1 >"$TMP/signer.out" 2>"$TMP/signer.err" &
 	signer_pid=$!

@@ -33,6 +33,9 @@ expect_one_error_line "keeps its keys in a PKCS#11 token .*without --keys"
 
 # start_signer ARGS...: jpki signer on $SOCK, listening.
 start_signer() {
+	# The last signer's "listening" must not be read before this one's
+	# redirection empties the file.
+	rm -f "$TMP/signer.out"
 	"$JPKI" signer --listen "unix:$SOCK" --checkpoint-every 1 "$@" \
 		>"$TMP/signer.out" 2>"$TMP/signer.err" &
 	signer_pid=$!
