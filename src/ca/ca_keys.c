@@ -23,17 +23,20 @@ spki_sha256(EVP_PKEY *pub, uint8_t fp[32])
 }
 
 /* The card issuer's public key without its private half in this process
- * where the key store allows: a token's public object (no PIN); a key
- * file holds both halves, so it is read and only the public copy kept. */
+ * where the key store allows: jpki signer's answer; a token's public
+ * object (no PIN); a key file holds both halves, so it is read and only
+ * the public copy kept. */
 static int
 card_issuer_public(struct ca *ca, EVP_PKEY **pub)
 {
 	struct ca_signer *s = NULL;
 	int r;
 
-	if (ca->card_issuer != NULL)
-		return ca_signer_public_key(ca->card_issuer,
-		    CA_KEY_ID_CARD_ISSUER, pub);
+	/* jpki signer's keys: it answers public keys, and this process
+	 * holds no private key anyway. */
+	if (ca->card_issuer != NULL || (!ca->local &&
+	    ca->config.signer[0] != '\0'))
+		return ca_card_issuer_public_key(ca, pub);
 	if (ca_signer_pkcs11_used(ca->dd))
 		return ca_signer_pkcs11_public(ca->dd, CA_KEY_ID_CARD_ISSUER,
 		    pub);
