@@ -165,19 +165,17 @@ int ca_signer_crl_finish(struct ca_signer_session *ss, uint8_t *sig,
     size_t *sig_len);
 
 /* ---- file-held keys (signer_file.c) ------------------------------------ *
- * <data>/ca/<sign|auth>-<ca|ocsp>.key and <data>/ca/card-issuer.key, PEM,
- * mode 0600. */
+ * <data>/ca/<name>.key (ca_key_name: sign-ca, auth-ocsp, card-issuer,
+ * audit, ...), PEM, mode 0600; or the same names in jpki signer's --keys
+ * directory. */
 
 /* Open the keys in `keys` (CA_KEYS_*) of a data directory. */
 int ca_signer_open_files(const struct datadir *dd, unsigned keys,
     struct ca_signer **out);
 /* The same from another directory holding the key files (`jpki signer
- * --keys DIR`). */
+ * --keys DIR`); its create_key makes new keys there. */
 int ca_signer_open_key_dir(const char *dir, unsigned keys,
     struct ca_signer **out);
-/* Make a new key of `bits` for id in dir (never over an existing one). */
-int ca_signer_create_key_in(const char *dir, struct ca_key_id id, int bits,
-    EVP_PKEY **pub);
 /* Make a new key of `bits` for id and write it (never over an existing
  * one); *pub gets its public key. */
 int ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,

@@ -288,32 +288,15 @@ ca_signer_open_key_dir(const char *dir, unsigned keys,
 	return open_keys(NULL, dir, keys, out);
 }
 
-static int
-create_key(const struct datadir *dd, const char *dir, struct ca_key_id id,
+int
+ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
     int bits, EVP_PKEY **pub)
 {
 	struct file_keys one = {0};
 	int r;
 
 	one.dd = dd;
-	if (dir != NULL && (r = jpki_path(one.dir, sizeof(one.dir), "%s",
-	    dir)) != JPKI_OK)
-		return r;
 	r = file_create_key(&one, id, bits, pub);
 	EVP_PKEY_free(one.key[id.type][id.role]);
 	return r;
-}
-
-int
-ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
-    int bits, EVP_PKEY **pub)
-{
-	return create_key(dd, NULL, id, bits, pub);
-}
-
-int
-ca_signer_create_key_in(const char *dir, struct ca_key_id id, int bits,
-    EVP_PKEY **pub)
-{
-	return create_key(NULL, dir, id, bits, pub);
 }
