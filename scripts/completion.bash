@@ -4,7 +4,7 @@
 # accept).  Installed as share/bash-completion/completions/jpki; or source
 # it from ~/.bashrc.  Needs nothing but bash 4.
 
-_jpki_groups="init resident ca cert crl ocsp serve signer signer-tls audit store card counter clerk help"
+_jpki_groups="init resident ca cert crl ocsp serve signer signer-tls audit card counter clerk help"
 
 declare -A _jpki_subcommands=(
 	[resident]="add import show list change"
@@ -14,7 +14,6 @@ declare -A _jpki_subcommands=(
 	[ocsp]="respond"
 	[audit]="verify list checkpoint"
 	[signer-tls]="init issue-client"
-	[store]="migrate copy"
 	[card]="new status certs change-pin info face sign attach"
 	[counter]="deliver issue renew report-lost reissue reset-pin update-card recover links proxy-apply proxy-complete notices form-show serve"
 	[clerk]="add passwd disable list"
@@ -45,8 +44,6 @@ declare -A _jpki_options=(
 	[signer-tls issue-client]="--name --out --state"
 	[audit verify]="--checkpoint --checkpoint-key"
 	[audit checkpoint]=""
-	[store migrate]=""
-	[store copy]="--from --to"
 	[audit list]="--after --limit"
 	[card new]="--out --kind"
 	[card status]="--card --reader"
@@ -84,7 +81,6 @@ _jpki_common() {
 	case $1 in
 	serve | "counter serve" | signer | "signer-tls init" | "signer-tls issue-client") echo "--data --help" ;;
 	"card attach") echo "--help" ;;
-	"store copy") echo "--json --help" ;;
 	"card status" | "card certs" | "card change-pin" | "card sign")
 		echo "--json --help" ;;
 	*) echo "--data --json --help" ;;
