@@ -28,6 +28,9 @@ static const struct {
 	"respond"},
     {"serve", cli_serve, "HTTP for relying parties: CA certificates, CRLs, "
 	"OCSP", NULL},
+    {"sign", cli_sign, "sign a document on the card (CMS, CAdES-BES)", NULL},
+    {"verify", cli_verify, "verify a signature: chain, status, the four "
+	"facts", NULL},
     {"audit", cli_audit, "the audit log", "verify list"},
 #ifndef JPKI_WITHOUT_card
     {"card", cli_card, "the card",

@@ -1,0 +1,410 @@
+/*
+ * cli_rp.c: the relying party's commands (src/rp/rp.h):
+ *
+ *   sign   (--card FILE | --reader NAME) --in DOC --out SIG [--detached]
+ *          a CAdES-BES CMS signature made on the card with the signing key
+ *          after the signing password (JPKI_SIGN_PASSWORD or a prompt)
+ *   verify FILE [--content DOC] [--at TIME] [--anchors PEM] [--offline]
+ *          the verdict, with the signer's four facts when valid
+ *
+ * verify trusts the data directory's CAs (every CA certificate in its ca/
+ * folder, so earlier generations too) and the certificates of --anchors,
+ * and asks the data directory's store last for the status.  Exit status:
+ * 0 valid, 1 invalid, 2 bad input.
+ */
+#include "cli/cli_rp.h"
+
+#include <dirent.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- reaching the card ---------------------------------------------------- */
+
+#define PIN_INPUT_MAX (CARD_PIN_MAX + 8)
+
+int
+cli_rp_card_open(const char *card, const char *reader,
+    struct card_transport **t)
+{
+	if ((card == NULL) == (reader == NULL))
+		return jpki_fail(JPKI_ERR_USAGE,
+		    "give exactly one of --card FILE or --reader NAME");
+	if (card != NULL)
+		return card_transport_image(card, t);
+	return card_transport_pcsc(reader, t);
+}
+
+int
+cli_rp_card_verify(struct card_transport *t, enum pin_kind k)
+{
+	char pin[PIN_INPUT_MAX];
+	int r;
+
+	if ((r = cli_read_secret(k == PIN_SIGN ? "JPKI_SIGN_PASSWORD" :
+	    "JPKI_AUTH_PIN", k == PIN_SIGN ?
+	    "Signing password (6-16 A-Z 0-9): " :
+	    "Authentication PIN (4 digits): ", pin, sizeof(pin))) == JPKI_OK)
+		r = card_client_verify(t, k, pin, NULL);
+	jpki_wipe(pin, sizeof(pin));
+	return r;
+}
+
+int
+cli_rp_card_cert(struct card_transport *t, enum card_cert which, X509 **out)
+{
+	struct jbuf der;
+	const uint8_t *p;
+	int r;
+
+	jbuf_init(&der);
+	*out = NULL;
+	if ((r = card_client_read_cert(t, which, &der)) == JPKI_OK) {
+		p = der.data;
+		if ((*out = d2i_X509(NULL, &p, (long)der.len)) == NULL)
+			r = jpki_fail(JPKI_ERR_INPUT, "the card's certificate "
+			    "is not DER X.509");
+	}
+	jbuf_free(&der);
+	return r;
+}
+
+struct card_signer {
+	struct card_transport *t;
+	enum cert_type key;
+};
+
+static int
+card_sign_hash(void *arg, const uint8_t hash[32], uint8_t *sig,
+    size_t *sig_len)
+{
+	struct card_signer *cs = arg;
+	int r;
+
+	if (*sig_len < CARD_SIG_LEN)
+		return jpki_fail(JPKI_ERR_INTERNAL, "signature buffer");
+	if ((r = card_client_sign_sha256(cs->t, cs->key, hash, sig)) ==
+	    JPKI_OK)
+		*sig_len = CARD_SIG_LEN;
+	return r;
+}
+
+/* ---- sign ------------------------------------------------------------------- */
+
+static const char sign_usage[] =
+    "usage: jpki sign (--card FILE | --reader NAME) --in DOC --out SIG "
+    "[--detached] [--json]\n"
+    "       a CMS signature (CAdES-BES, SHA-256) made on the card with the\n"
+    "       signing key; the signing password from JPKI_SIGN_PASSWORD or\n"
+    "       asked; --detached: the document is not put inside SIG\n";
+
+int
+cli_sign(int argc, char **argv)
+{
+	const char *card = NULL, *reader = NULL, *in = NULL, *out = NULL;
+	int detached = 0, json = 0, r;
+	const struct cli_opt opts[] = {
+	    {"card", CLI_VALUE, .value = &card},
+	    {"reader", CLI_TEXT, .value = &reader},
+	    {"in", CLI_VALUE, .value = &in},
+	    {"out", CLI_VALUE, .value = &out},
+	    {"detached", CLI_FLAG, .flag = &detached},
+	};
+	struct cli_command cmd = {.usage = sign_usage, .opts = opts,
+	    .nopts = JPKI_ARRAY_LEN(opts), .json = &json};
+	struct card_transport *t = NULL;
+	struct card_signer cs = {.key = CERT_SIGN};
+	struct rp_sign_params p = {0};
+	struct jbuf doc, sig;
+	X509 *cert = NULL, *ca = NULL;
+
+	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
+		return r;
+	if (in == NULL || out == NULL)
+		return cli_usage("sign needs --in DOC and --out SIG "
+		    "(jpki sign --help)");
+	jbuf_init(&doc);
+	jbuf_init(&sig);
+	if ((r = file_read_all(in, RP_CONTENT_MAX, &doc)) != JPKI_OK ||
+	    (r = cli_rp_card_open(card, reader, &t)) != JPKI_OK ||
+	    (r = cli_rp_card_verify(t, PIN_SIGN)) != JPKI_OK ||
+	    (r = cli_rp_card_cert(t, CARD_CERT_SIGN, &cert)) != JPKI_OK)
+		goto done;
+	/* The CA certificate helps a verifier that has only the anchor's
+	 * key; a card without it still signs. */
+	if (cli_rp_card_cert(t, CARD_CERT_SIGN_CA, &ca) != JPKI_OK)
+		jpki_errclear();
+	cs.t = t;
+	p.cert = cert;
+	p.ca = ca;
+	p.content = doc.data;
+	p.content_len = doc.len;
+	p.detached = detached;
+	p.signing_time = jpki_now();
+	p.sign = card_sign_hash;
+	p.arg = &cs;
+	if ((r = rp_cms_sign(&p, &sig)) != JPKI_OK ||
+	    (r = cli_write_file("--out", out, sig.data, sig.len)) != JPKI_OK)
+		goto done;
+	if (json) {
+		char when[26];
+
+		iso8601_format_jst(p.signing_time, when);
+		cli_print_json(json_pack("{s:s, s:s, s:s, s:b, s:s, s:I}",
+		    "format", "CMS CAdES-BES", "digest", "SHA-256", "signature",
+		    out, "detached", detached, "signing_time", when, "bytes",
+		    (json_int_t)sig.len));
+	} else {
+		printf("signed %s on the card: %s (CMS CAdES-BES, SHA-256%s, "
+		    "%zu bytes)\n", in, out, detached ? ", detached" : "",
+		    sig.len);
+	}
+done:
+	X509_free(cert);
+	X509_free(ca);
+	card_transport_free(&t);
+	jbuf_free(&doc);
+	jbuf_free(&sig);
+	return cli_report(r);
+}
+
+/* ---- verify ------------------------------------------------------------------ */
+
+static const char verify_usage[] =
+    "usage: jpki verify FILE [--content DOC] [--at TIME] [--anchors PEM] "
+    "[--offline] [--json]\n"
+    "       FILE: a CMS signature (DER or PEM); --content: the document of a\n"
+    "       detached one; --at: the time to verify at (ISO 8601; default\n"
+    "       now); --anchors: more trust anchors besides the data directory's\n"
+    "       CAs; --offline: no OCSP or CRL over the network, the store only\n"
+    "       exit status 0 valid, 1 invalid, 2 bad input\n"
+    "common: --data DIR\n";
+
+/* Every CA certificate in the data directory's ca/ folder. */
+static int
+add_datadir_anchors(struct rp_verifier *v, struct datadir *dd)
+{
+	char dir[JPKI_PATH_MAX], path[JPKI_PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int r = JPKI_OK, n = 0;
+
+	if ((r = datadir_path(dd, DATADIR_CA_DIR, NULL, dir, sizeof(dir))) !=
+	    JPKI_OK)
+		return r;
+	if ((d = opendir(dir)) == NULL)
+		return jpki_fail(JPKI_ERR_IO, "%s: cannot read", dir);
+	while (r == JPKI_OK && (e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+		FILE *f;
+		X509 *x;
+
+		if (len < 5 || strcmp(e->d_name + len - 4, ".pem") != 0 ||
+		    jpki_path(path, sizeof(path), "%s/%s", dir, e->d_name) !=
+		    JPKI_OK || (f = fopen(path, "r")) == NULL)
+			continue;
+		while (r == JPKI_OK &&
+		    (x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+			if (X509_check_ca(x) != 0 &&
+			    X509_check_issued(x, x) == X509_V_OK) {
+				r = rp_verifier_add_anchor(v, x);
+				n++;
+			}
+			X509_free(x);
+		}
+		fclose(f);
+	}
+	closedir(d);
+	if (r == JPKI_OK && n == 0)
+		r = jpki_fail(JPKI_ERR_NOTFOUND, "%s: no CA certificate", dir);
+	return r;
+}
+
+static json_t *
+result_json(const struct rp_result *res)
+{
+	char at[26], when[26], rev[26];
+	json_t *j = json_object(), *st;
+
+	iso8601_format_jst(res->at, at);
+	json_object_set_new(j, "verdict", json_string(res->reason == RP_VALID ?
+	    "valid" : "invalid"));
+	json_object_set_new(j, "reason", json_string(rp_reason_name(
+	    res->reason)));
+	if (res->reason != RP_VALID)
+		json_object_set_new(j, "why", json_string(res->why));
+	json_object_set_new(j, "at", json_string(at));
+	if (res->signer != NULL) {
+		json_object_set_new(j, "subject", json_string(res->subject));
+		json_object_set_new(j, "serial", json_string(res->serial));
+	}
+	if (res->signing_time != 0) {
+		iso8601_format_jst(res->signing_time, when);
+		json_object_set_new(j, "signing_time", json_string(when));
+	}
+	if (res->status.source != RP_SRC_NONE) {
+		st = json_pack("{s:s, s:s, s:b}", "status",
+		    res->status.revoked ? "revoked" : "good", "source",
+		    rp_status_source_name(res->status.source), "cached",
+		    res->status.cached);
+		if (res->status.url[0] != '\0')
+			json_object_set_new(st, "url",
+			    json_string(res->status.url));
+		if (res->status.revoked) {
+			iso8601_format_jst(res->status.revoked_at, rev);
+			json_object_set_new(st, "revoked_at", json_string(rev));
+			json_object_set_new(st, "reason",
+			    json_integer(res->status.reason));
+		}
+		if (res->status.tried[0] != '\0')
+			json_object_set_new(st, "tried",
+			    json_string(res->status.tried));
+		json_object_set_new(j, "status", st);
+	}
+	if (res->has_facts) {
+		const struct rp_facts *f = &res->facts;
+
+		json_object_set_new(j, "facts", json_pack("{s:s, s:s, s:s, "
+		    "s:s, s:s, s:s, s:s, s:i, s:s, s:s}",
+		    "name", f->raw.name, "name_flags", f->raw.name_flags,
+		    "address", f->raw.address, "address_flags",
+		    f->raw.address_flags, "birth", f->birth_iso,
+		    "birth_era", f->birth_era, "era", f->era_name,
+		    "gender", f->raw.gender, "gender_name", f->gender_name,
+		    "birth_raw", f->raw.birth));
+	}
+	return j;
+}
+
+static void
+result_print(const struct rp_result *res)
+{
+	char t[26];
+
+	if (res->reason != RP_VALID) {
+		printf("invalid: %s: %s\n", rp_reason_name(res->reason),
+		    res->why);
+		if (res->signer != NULL)
+			printf("signer       %s (serial %s)\n", res->subject,
+			    res->serial);
+		return;
+	}
+	printf("valid: signed by %s (serial %s)\n", res->subject, res->serial);
+	if (res->signing_time != 0) {
+		iso8601_format_jst(res->signing_time, t);
+		printf("signing time %s\n", t);
+	}
+	iso8601_format_jst(res->at, t);
+	printf("verified at  %s\n", t);
+	printf("status       good at that time, by %s%s%s%s\n",
+	    rp_status_source_name(res->status.source),
+	    res->status.url[0] ? " " : "", res->status.url,
+	    res->status.cached ? " (cached)" : "");
+	if (res->status.tried[0] != '\0')
+		printf("             (before it: %s)\n", res->status.tried);
+	if (res->status.revoked) {
+		iso8601_format_jst(res->status.revoked_at, t);
+		printf("             (revoked later, at %s)\n", t);
+	}
+	if (res->has_facts) {
+		const struct rp_facts *f = &res->facts;
+
+		printf("name         %s (substitution flags %s)\n", f->raw.name,
+		    f->raw.name_flags);
+		printf("address      %s (substitution flags %s)\n",
+		    f->raw.address, f->raw.address_flags);
+		printf("birth        %s (%s, era %s)\n", f->birth_era[0] ?
+		    f->birth_era : "unknown", f->birth_iso[0] ? f->birth_iso :
+		    f->raw.birth, f->era_name);
+		printf("gender       %s\n", f->gender_name);
+	}
+}
+
+/* The verifier of a command: the data directory's CAs (if there is one)
+ * and store, and --anchors. */
+int
+cli_rp_verifier(const char *data, const char *anchors, unsigned flags,
+    struct cli_env *env, struct rp_verifier **v)
+{
+	int r, have_dir;
+
+	memset(env, 0, sizeof(*env));
+	have_dir = datadir_open(cli_data_dir(data), DATADIR_READ_ONLY,
+	    &env->dd) == JPKI_OK;
+	if (!have_dir && anchors == NULL)
+		return jpki_fail(JPKI_ERR_USAGE, "no data directory at %s and "
+		    "no --anchors: nothing to trust", cli_data_dir(data));
+	jpki_errclear();
+	if ((r = rp_verifier_new(have_dir ? datadir_store(env->dd) : NULL,
+	    flags, v)) != JPKI_OK ||
+	    (have_dir && (r = add_datadir_anchors(*v, env->dd)) != JPKI_OK) ||
+	    (anchors != NULL &&
+	    (r = rp_verifier_add_anchors_pem(*v, anchors)) != JPKI_OK)) {
+		rp_verifier_free(v);
+		cli_close(env);
+		return r;
+	}
+	return JPKI_OK;
+}
+
+int
+cli_verify(int argc, char **argv)
+{
+	const char *data = NULL, *content = NULL, *at_s = NULL,
+	    *anchors = NULL, *file[1];
+	int json = 0, offline = 0, r;
+	const struct cli_opt opts[] = {
+	    {"content", CLI_VALUE, .value = &content},
+	    {"at", CLI_VALUE, .value = &at_s},
+	    {"anchors", CLI_VALUE, .value = &anchors},
+	    {"offline", CLI_FLAG, .flag = &offline},
+	};
+	struct cli_command cmd = {.usage = verify_usage, .opts = opts,
+	    .nopts = JPKI_ARRAY_LEN(opts), .data = &data, .json = &json,
+	    .pos = file, .max_pos = 1};
+	struct rp_verifier *v = NULL;
+	struct rp_result res;
+	struct cli_env env;
+	struct jbuf sig, doc;
+	int64_t at;
+
+	if ((r = cli_parse(&cmd, argc, argv)) != CLI_RUN)
+		return r;
+	if (cmd.npos != 1)
+		return cli_usage("verify needs FILE (jpki verify --help)");
+	if (at_s != NULL && iso8601_parse(at_s, &at) != JPKI_OK)
+		return cli_usage("--at: not an ISO 8601 time: %s", at_s);
+	if (at_s == NULL)
+		at = jpki_now();
+	memset(&res, 0, sizeof(res));
+	jbuf_init(&sig);
+	jbuf_init(&doc);
+	if ((r = file_read_all(file[0], RP_CMS_MAX, &sig)) != JPKI_OK ||
+	    (content != NULL &&
+	    (r = file_read_all(content, RP_CONTENT_MAX, &doc)) != JPKI_OK))
+		goto done;
+	if ((r = cli_rp_verifier(data, anchors, offline ? RP_OFFLINE : 0,
+	    &env, &v)) != JPKI_OK)
+		goto done;
+	r = rp_cms_verify(v, sig.data, sig.len, content != NULL ?
+	    (doc.data != NULL ? doc.data : (const uint8_t *)"") : NULL,
+	    doc.len, at, &res);
+	if (r == JPKI_OK) {
+		if (json)
+			cli_print_json(result_json(&res));
+		else
+			result_print(&res);
+		if (res.reason != RP_VALID)
+			r = jpki_fail(JPKI_ERR_VERIFY, "%s: %s",
+			    rp_reason_name(res.reason), res.why);
+	}
+	rp_result_free(&res);
+	rp_verifier_free(&v);
+	cli_close(&env);
+done:
+	jbuf_free(&sig);
+	jbuf_free(&doc);
+	return cli_report(r);
+}
