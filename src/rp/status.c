@@ -70,6 +70,23 @@ url_split(const char *url, char **host, char **port, char **path)
 	return 1;
 }
 
+/* A connection to host:port made once: OpenSSL's own connect retries a
+ * refused connection until its timeout, and a responder that is down
+ * should cost a relying party nothing but the refusal. */
+static BIO *
+http_connect(const char *host, const char *port)
+{
+	BIO *b = BIO_new_connect(host);
+
+	if (b == NULL)
+		return NULL;
+	if (BIO_set_conn_port(b, port) != 1 || BIO_do_connect(b) != 1) {
+		BIO_free_all(b);
+		return NULL;
+	}
+	return b;
+}
+
 /* ---- the cache ------------------------------------------------------------ */
 
 static void
@@ -136,15 +153,16 @@ static OCSP_RESPONSE *
 ocsp_exchange(const char *url, OCSP_REQUEST *req)
 {
 	char *host = NULL, *port = NULL, *path = NULL;
-	BIO *body = NULL, *answer = NULL;
+	BIO *body = NULL, *answer = NULL, *conn = NULL;
 	OCSP_RESPONSE *rsp = NULL;
 
 	if (!url_split(url, &host, &port, &path))
 		return NULL;
 	if ((body = ASN1_item_i2d_mem_bio(ASN1_ITEM_rptr(OCSP_REQUEST),
-	    (const ASN1_VALUE *)req)) != NULL)
+	    (const ASN1_VALUE *)req)) != NULL &&
+	    (conn = http_connect(host, port)) != NULL)
 		answer = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL,
-		    NULL, NULL, NULL, NULL, NULL, 0, NULL,
+		    NULL, conn, conn, NULL, NULL, 0, NULL,
 		    "application/ocsp-request", body,
 		    "application/ocsp-response", 1, RP_OCSP_RESPONSE_MAX,
 		    RP_HTTP_TIMEOUT_SECONDS, 0);
@@ -152,6 +170,7 @@ ocsp_exchange(const char *url, OCSP_REQUEST *req)
 		rsp = d2i_OCSP_RESPONSE_bio(answer, NULL);
 	BIO_free(body);
 	BIO_free(answer);
+	BIO_free_all(conn);
 	OPENSSL_free(host);
 	OPENSSL_free(port);
 	OPENSSL_free(path);
@@ -239,15 +258,25 @@ static int
 crl_ask(const char *url, X509 *cert, X509 *issuer, int64_t now,
     struct rp_status *st, int64_t *until)
 {
-	BIO *answer = OSSL_HTTP_get(url, NULL, NULL, NULL, NULL, NULL, NULL,
-	    0, NULL, NULL, 1, RP_CRL_MAX, RP_HTTP_TIMEOUT_SECONDS);
-	X509_CRL *crl = answer != NULL ? d2i_X509_CRL_bio(answer, NULL) : NULL;
+	char *host = NULL, *port = NULL, *path = NULL;
+	BIO *conn = NULL, *answer = NULL;
+	X509_CRL *crl = NULL;
 	X509_REVOKED *rev = NULL;
 	ASN1_ENUMERATED *reason;
 	int64_t t_this = 0, t_next = 0;
 	int ok = 0;
 
+	if (url_split(url, &host, &port, &path) &&
+	    (conn = http_connect(host, port)) != NULL &&
+	    (answer = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL,
+	    NULL, conn, conn, NULL, NULL, 0, NULL, NULL, NULL, NULL, 1,
+	    RP_CRL_MAX, RP_HTTP_TIMEOUT_SECONDS, 0)) != NULL)
+		crl = d2i_X509_CRL_bio(answer, NULL);
 	BIO_free(answer);
+	BIO_free_all(conn);
+	OPENSSL_free(host);
+	OPENSSL_free(port);
+	OPENSSL_free(path);
 	if (crl == NULL) {
 		tried(st, "CRL %s: %s", url, rp_ssl_error("no CRL"));
 		goto done;
