@@ -31,6 +31,7 @@ static const struct {
     {"sign", cli_sign, "sign a document on the card (CMS, CAdES-BES)", NULL},
     {"verify", cli_verify, "verify a signature: chain, status, the four "
 	"facts", NULL},
+    {"login", cli_login, "log in to a relying party with the card", NULL},
     {"audit", cli_audit, "the audit log", "verify list"},
 #ifndef JPKI_WITHOUT_card
     {"card", cli_card, "the card",

@@ -126,6 +126,11 @@ int rp_verifier_new(struct store *store, unsigned flags,
 void rp_verifier_free(struct rp_verifier **v);
 /* Trust x as an anchor (a CA certificate; a reference is taken). */
 int rp_verifier_add_anchor(struct rp_verifier *v, X509 *x);
+/* Every CA certificate (self-signed) of the data directory's ca/ folder:
+ * both CAs and their earlier generations. */
+struct datadir;
+int rp_verifier_add_datadir_anchors(struct rp_verifier *v,
+    struct datadir *dd);
 /* Every certificate of a PEM file as an anchor. */
 int rp_verifier_add_anchors_pem(struct rp_verifier *v, const char *path);
 /* Check a certificate for a use (CERT_SIGN: signing documents, CERT_AUTH:
@@ -142,6 +147,12 @@ int rp_verify_cert(struct rp_verifier *v, X509 *cert, STACK_OF(X509) *extra,
 int rp_cms_verify(struct rp_verifier *v, const uint8_t *cms, size_t cms_len,
     const uint8_t *content, size_t content_len, int64_t at,
     struct rp_result *res);
+
+/* The verdict as JSON: verdict, reason (why), at, subject, serial,
+ * signing_time, status {status, source, url, cached, revoked_at, reason,
+ * tried}, facts {...}. */
+#include <jansson.h>
+json_t *rp_result_json(const struct rp_result *res);
 
 /* ---- signing ------------------------------------------------------------ */
 
@@ -216,6 +227,26 @@ int rp_login_check(struct rp_verifier *v, struct store *s,
     const char *origin, const uint8_t *body, size_t n, int64_t now,
     struct rp_login *out);
 void rp_login_free(struct rp_login *l);
+
+/* ---- the client's HTTP (http_client.c) ----------------------------------- */
+
+#define RP_HTTP_HEADER_MAX 16384    /* an answer's status line and headers */
+#define RP_HTTP_JSON_MAX (1u << 20) /* a JSON answer at most */
+struct rp_http_answer {
+	unsigned status;
+	char content_type[128];
+	struct jbuf body;
+};
+/* POST body to an http:// URL and read the whole answer (at most max
+ * bytes of body), whatever its status.  JPKI_ERR_IO if it could not be
+ * reached, JPKI_ERR_INPUT if the answer is not HTTP within the bounds. */
+int rp_http_post(const char *url, const char *content_type, const void *body,
+    size_t n, size_t max, struct rp_http_answer *out);
+/* The parser of the answer, for its fuzz target.  out->body is appended
+ * to (jbuf_init it first). */
+int rp_http_answer_parse(const uint8_t *p, size_t n, size_t max,
+    struct rp_http_answer *out);
+void rp_http_answer_free(struct rp_http_answer *a);
 
 /* ---- HTTP routes for jpki serve ------------------------------------------ */
 

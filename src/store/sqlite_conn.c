@@ -129,6 +129,11 @@ static const char *const migrations[] = {
     "  form_number INTEGER NOT NULL REFERENCES inquiry_forms(number))"
     "  WITHOUT ROWID;"
     "CREATE INDEX certificates_not_after ON certificates(not_after);",
+    /* relying party (src/rp): login nonces, each used once, expiring */
+    "CREATE TABLE IF NOT EXISTS rp_nonces("
+    "  nonce TEXT PRIMARY KEY, created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL, used_at INTEGER) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS rp_nonces_expiry ON rp_nonces(expires_at);",
 };
 
 static int

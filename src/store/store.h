@@ -358,6 +358,22 @@ int store_card_image_set(struct store *s, int64_t card_id,
 /* JPKI_ERR_NOTFOUND if the counter never wrote this card. */
 int store_card_image_get(struct store *s, int64_t card_id, uint8_t sha256[32]);
 
+/* ---- relying party: login nonces ------------------------------------------ */
+/* Keep a new nonce (base64 text) until expires_at; nonces expired a day
+ * ago and more are dropped on the way. */
+int store_rp_nonce_add(struct store *s, const char *nonce, int64_t created_at,
+    int64_t expires_at);
+/* Use a nonce up at `at`, once: *state says how it was.  Only one caller
+ * of all connections gets STORE_NONCE_FRESH for a nonce. */
+enum store_nonce_state {
+	STORE_NONCE_FRESH = 0,      /* it was unused and unexpired: now used */
+	STORE_NONCE_UNKNOWN,        /* never given out (or long dropped) */
+	STORE_NONCE_USED,           /* used before: a replay */
+	STORE_NONCE_EXPIRED,
+};
+int store_rp_nonce_use(struct store *s, const char *nonce, int64_t at,
+    int *state);
+
 /* ---- config ------------------------------------------------------------- *
  * The data directory's `config` file: "key = value" lines, "# comments",
  * and "[fees]" for the fee table.  Unknown keys are refused. */
