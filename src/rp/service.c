@@ -11,7 +11,9 @@
  * Each server thread answers with its own worker: its own read-write
  * connection to the data directory's store (nonces are written; SQLite
  * connections are not shared between threads) and its own verifier (the
- * data directory's CAs as anchors, the store last for status).  The
+ * data directory's CAs as anchors).  Status comes from the store: the
+ * server runs beside the CAs' own records, and asking its own OCSP route
+ * over HTTP would only take a second thread for the same answer.  The
  * server's own workers stay read-only with the OCSP keys; this one holds
  * no key at all.
  */
@@ -20,6 +22,7 @@
 #include "server/server.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,7 +68,7 @@ worker_get(struct rp_service *svc, struct rp_worker **out)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	w->svc = svc;
 	if ((r = datadir_open(svc->data_dir, DATADIR_READ_WRITE, &w->dd)) ||
-	    (r = rp_verifier_new(datadir_store(w->dd), 0, &w->v)) ||
+	    (r = rp_verifier_new(datadir_store(w->dd), RP_OFFLINE, &w->v)) ||
 	    (r = rp_verifier_add_datadir_anchors(w->v, w->dd))) {
 		worker_free(w);
 		return r;
@@ -226,7 +229,23 @@ done:
 }
 
 static int
+route(void *arg, struct server_exchange *x);
+
+/* A failure (not a refusal, which is an answer) is the server's 500; the
+ * operator reads why on stderr. */
+static int
 handle(void *arg, struct server_exchange *x)
+{
+	int r = route(arg, x);
+
+	if (r != JPKI_OK)
+		fprintf(stderr, "jpki: serve: %s %s: %s: %s\n", x->method,
+		    x->path, jpki_strerr(r), jpki_errmsg());
+	return r;
+}
+
+static int
+route(void *arg, struct server_exchange *x)
 {
 	struct rp_service *svc = arg;
 	struct rp_worker *w = NULL;

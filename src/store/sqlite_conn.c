@@ -235,9 +235,15 @@ store_sqlite_open(const char *url, const struct store_open_options *o,
 	s->busy_timeout_ms = o->busy_timeout_ms;
 	/* The register holds individual numbers: the database (and the WAL
 	 * and shared-memory files SQLite gives its mode) is for the
-	 * operator only. */
+	 * operator only.  O_EXCL: only a file that is not there yet is made
+	 * here; opening and closing an existing one would drop every POSIX
+	 * lock this process holds on it (fcntl locks are the process's), the
+	 * WAL locks of its other connections with them, and another process
+	 * could then reset the WAL under them ("database disk image is
+	 * malformed" in a server whose threads open their connections one by
+	 * one). */
 	if (!o->read_only && strcmp(path, ":memory:") != 0 &&
-	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+	    (fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0)
 		close(fd);
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX,
 	    NULL) != SQLITE_OK) {
