@@ -174,10 +174,11 @@ done:
 static const char verify_usage[] =
     "usage: jpki verify FILE [--content DOC] [--at TIME] [--anchors PEM] "
     "[--offline] [--json]\n"
-    "       FILE: a CMS signature (DER or PEM); --content: the document of a\n"
-    "       detached one; --at: the time to verify at (ISO 8601; default\n"
-    "       now); --anchors: more trust anchors besides the data directory's\n"
-    "       CAs; --offline: no OCSP or CRL over the network, the store only\n"
+    "       FILE: a CMS signature (DER or PEM), or a PDF with signatures\n"
+    "       (PAdES); --content: the document of a detached CMS signature;\n"
+    "       --at: the time to verify at (ISO 8601; default now);\n"
+    "       --anchors: trust anchors besides the data directory's CAs;\n"
+    "       --offline: no OCSP or CRL over the network, the store only\n"
     "       exit status 0 valid, 1 invalid, 2 bad input\n"
     "common: --data DIR\n";
 
@@ -223,6 +224,65 @@ result_print(const struct rp_result *res)
 		    f->raw.birth, f->era_name);
 		printf("gender       %s\n", f->gender_name);
 	}
+}
+
+/* Every signature of a PDF: valid only if each is and the last covers
+ * the whole file. */
+static int
+verify_pdf(struct rp_verifier *v, const struct jbuf *pdf, int64_t at,
+    int json)
+{
+	struct rp_pdf_result pr;
+	json_t *list = NULL;
+	size_t bad = 0;
+	int r;
+
+	if ((r = rp_pades_verify(v, pdf->data, pdf->len, at, &pr)) != JPKI_OK)
+		return r;
+	if (json)
+		list = json_array();
+	for (size_t i = 0; i < pr.n; i++) {
+		struct rp_pdf_signature *s = &pr.sig[i];
+		int last = i + 1 == pr.n;
+
+		if (s->res.reason != RP_VALID || (last && !s->covers_whole))
+			bad++;
+		if (json) {
+			json_t *j = rp_result_json(&s->res);
+
+			json_object_set_new(j, "field", json_string(s->field));
+			json_object_set_new(j, "subfilter",
+			    json_string(s->subfilter + 1));
+			json_object_set_new(j, "covers_whole_file",
+			    json_boolean(s->covers_whole));
+			json_array_append_new(list, j);
+			continue;
+		}
+		printf("signature %zu of %zu: field %s, %s, %s\n", i + 1, pr.n,
+		    s->field, s->subfilter + 1, s->covers_whole ?
+		    "covers the whole file" : "the file was changed after it "
+		    "(incremental update)");
+		result_print(&s->res);
+	}
+	if (json)
+		cli_print_json(json_pack("{s:s, s:o}", "verdict", bad == 0 ?
+		    "valid" : "invalid", "signatures", list));
+	if (bad > 0) {
+		const struct rp_pdf_signature *s = &pr.sig[pr.n - 1];
+
+		for (size_t i = 0; i < pr.n; i++)
+			if (pr.sig[i].res.reason != RP_VALID) {
+				s = &pr.sig[i];
+				break;
+			}
+		r = s->res.reason != RP_VALID ? jpki_fail(JPKI_ERR_VERIFY,
+		    "PDF signature %s: %s: %s", s->field,
+		    rp_reason_name(s->res.reason), s->res.why) :
+		    jpki_fail(JPKI_ERR_VERIFY, "PDF signature %s: the file was "
+		    "changed after the last signature", s->field);
+	}
+	rp_pdf_result_free(&pr);
+	return r;
 }
 
 /* The verifier of a command: the data directory's CAs (if there is one)
@@ -284,10 +344,28 @@ cli_verify(int argc, char **argv)
 	memset(&res, 0, sizeof(res));
 	jbuf_init(&sig);
 	jbuf_init(&doc);
-	if ((r = file_read_all(file[0], RP_CMS_MAX, &sig)) != JPKI_OK ||
+	if ((r = file_read_all(file[0], RP_PDF_MAX, &sig)) != JPKI_OK ||
 	    (content != NULL &&
 	    (r = file_read_all(content, RP_CONTENT_MAX, &doc)) != JPKI_OK))
 		goto done;
+	if (sig.len >= 5 && memcmp(sig.data, "%PDF-", 5) == 0) {
+		if (content != NULL) {
+			r = cli_usage("--content: a PDF carries what it signs");
+			goto done;
+		}
+		if ((r = cli_rp_verifier(data, anchors, offline ? RP_OFFLINE :
+		    0, &env, &v)) != JPKI_OK)
+			goto done;
+		r = verify_pdf(v, &sig, at, json);
+		rp_verifier_free(&v);
+		cli_close(&env);
+		goto done;
+	}
+	if (sig.len > RP_CMS_MAX) {
+		r = jpki_fail(JPKI_ERR_INPUT, "%s: more than %u bytes", file[0],
+		    RP_CMS_MAX);
+		goto done;
+	}
 	if ((r = cli_rp_verifier(data, anchors, offline ? RP_OFFLINE : 0,
 	    &env, &v)) != JPKI_OK)
 		goto done;

@@ -154,6 +154,34 @@ int rp_cms_verify(struct rp_verifier *v, const uint8_t *cms, size_t cms_len,
 #include <jansson.h>
 json_t *rp_result_json(const struct rp_result *res);
 
+/* ---- PDF (PAdES), read with qpdf (pades.c) ------------------------------- */
+
+#define RP_PDF_MAX (64u << 20)          /* a PDF at most */
+#define RP_PDF_SIGNATURES_MAX 8         /* signatures read in one PDF */
+#define RP_PDF_FIELDS_MAX 4096          /* form fields visited at most */
+#define RP_PDF_FIELD_DEPTH_MAX 16       /* /Kids nesting at most */
+
+struct rp_pdf_signature {
+	char field[128];            /* the field's /T */
+	char subfilter[64];         /* "/adbe.pkcs7.detached", ... */
+	size_t range[4];            /* /ByteRange */
+	int covers_whole;           /* its ranges reach the end of the file */
+	uint8_t *cms;               /* /Contents without its padding */
+	size_t cms_len;
+	struct rp_result res;
+};
+struct rp_pdf_result {
+	size_t n;
+	struct rp_pdf_signature sig[RP_PDF_SIGNATURES_MAX];
+};
+/* The signatures of a PDF, their verdicts not yet made (JPKI_ERR_INPUT:
+ * not a PDF qpdf reads, or no signature, or ranges that do not fit). */
+int rp_pdf_signatures(const uint8_t *pdf, size_t n, struct rp_pdf_result *out);
+/* Each signature verified over its byte ranges at `at`. */
+int rp_pades_verify(struct rp_verifier *v, const uint8_t *pdf, size_t n,
+    int64_t at, struct rp_pdf_result *out);
+void rp_pdf_result_free(struct rp_pdf_result *p);
+
 /* ---- signing ------------------------------------------------------------ */
 
 /* Whoever holds the key signs the SHA-256 hash with PKCS#1 v1.5 (RSA). */
