@@ -15,13 +15,22 @@
 #include <string.h>
 #include <time.h>
 
+/* The CMS of p, its certificates into *certs: decoded by the verifier's
+ * cache when the DER walk takes them out (cms_split.c), else by OpenSSL
+ * with the rest. */
 static int
-parse(const uint8_t *p, size_t n, CMS_ContentInfo **out)
+parse(struct rp_verifier *v, const uint8_t *p, size_t n,
+    CMS_ContentInfo **out, STACK_OF(X509) **certs)
 {
-	const uint8_t *q = p;
+	struct rp_cms_certs split_certs;
+	struct jbuf stripped;
+	const uint8_t *q;
+	int split = 0, r;
 	BIO *b;
 
 	*out = NULL;
+	*certs = NULL;
+	jbuf_init(&stripped);
 	if (n > RP_CMS_MAX)
 		return jpki_fail(JPKI_ERR_INPUT, "signature: more than %u bytes",
 		    RP_CMS_MAX);
@@ -30,16 +39,26 @@ parse(const uint8_t *p, size_t n, CMS_ContentInfo **out)
 			*out = PEM_read_bio_CMS(b, NULL, NULL, NULL);
 		BIO_free(b);
 	} else {
+		if ((r = rp_cms_split(p, n, &stripped, &split_certs, &split)) !=
+		    JPKI_OK)
+			return r;
+		if (split) {
+			p = stripped.data;
+			n = stripped.len;
+		}
+		q = p;
 		*out = d2i_CMS_ContentInfo(NULL, &q, (long)n);
 		if (*out != NULL && q != p + n) {
 			CMS_ContentInfo_free(*out);
 			*out = NULL;
+			jbuf_free(&stripped);
 			ERR_clear_error();
 			return jpki_fail(JPKI_ERR_INPUT, "signature: %zu bytes "
 			    "after the CMS (X.690 DER: one value)",
 			    (size_t)(p + n - q));
 		}
 	}
+	jbuf_free(&stripped);
 	if (*out == NULL)
 		return jpki_fail(JPKI_ERR_INPUT, "signature: %s",
 		    rp_ssl_error("not a CMS ContentInfo"));
@@ -48,6 +67,29 @@ parse(const uint8_t *p, size_t n, CMS_ContentInfo **out)
 		*out = NULL;
 		return jpki_fail(JPKI_ERR_INPUT, "signature: RFC 5652 5: not "
 		    "SignedData");
+	}
+	if (!split) {
+		*certs = CMS_get1_certs(*out);
+		if (*certs == NULL)
+			*certs = sk_X509_new_null();
+		return *certs != NULL ? JPKI_OK :
+		    jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	}
+	if ((*certs = sk_X509_new_null()) == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < split_certs.n; i++) {
+		X509 *x = rp_cert_cached(v, split_certs.der[i],
+		    split_certs.len[i]);
+
+		if (x == NULL || sk_X509_push(*certs, x) <= 0) {
+			X509_free(x);
+			sk_X509_pop_free(*certs, X509_free);
+			*certs = NULL;
+			CMS_ContentInfo_free(*out);
+			*out = NULL;
+			return jpki_fail(JPKI_ERR_INPUT, "signature: %s",
+			    rp_ssl_error("a certificate is not X.509"));
+		}
 	}
 	return JPKI_OK;
 }
@@ -129,10 +171,9 @@ rp_cms_verify(struct rp_verifier *v, const uint8_t *der, size_t der_len,
 	if (content_len > RP_CONTENT_MAX)
 		return jpki_fail(JPKI_ERR_INPUT, "content: more than %u bytes",
 		    RP_CONTENT_MAX);
-	if ((r = parse(der, der_len, &cms)) != JPKI_OK)
+	if ((r = parse(v, der, der_len, &cms, &certs)) != JPKI_OK)
 		return r;
 	sis = CMS_get0_SignerInfos(cms);
-	certs = CMS_get1_certs(cms);
 	if (sk_CMS_SignerInfo_num(sis) != 1) {
 		r = jpki_fail(JPKI_ERR_INPUT, "signature: %d signers; one is "
 		    "read", sk_CMS_SignerInfo_num(sis));
@@ -154,7 +195,7 @@ rp_cms_verify(struct rp_verifier *v, const uint8_t *der, size_t der_len,
 		goto done;
 	}
 	si = sk_CMS_SignerInfo_value(sis, 0);
-	if (CMS_set1_signers_certs(cms, NULL, 0) < 0)
+	if (CMS_set1_signers_certs(cms, certs, 0) < 0)
 		ERR_clear_error();
 	CMS_SignerInfo_get0_algs(si, NULL, &signer, NULL, NULL);
 	if (signer == NULL) {
@@ -168,7 +209,7 @@ rp_cms_verify(struct rp_verifier *v, const uint8_t *der, size_t der_len,
 		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 		goto done;
 	}
-	if (CMS_verify(cms, NULL, NULL, dcont, NULL, flags) != 1) {
+	if (CMS_verify(cms, certs, NULL, dcont, NULL, flags) != 1) {
 		X509_up_ref(signer);
 		res->signer = signer;
 		res->reason = RP_BAD_SIGNATURE;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const reason_names[RP_REASON_N] = {
 	[RP_VALID] = "valid",
@@ -147,6 +148,10 @@ rp_verifier_free(struct rp_verifier **vp)
 		return;
 	X509_STORE_free(v->anchors);
 	sk_X509_pop_free(v->anchor_list, X509_free);
+	for (size_t i = 0; i < v->certs_n; i++) {
+		X509_free(v->certs[i].x);
+		X509_free(v->certs[i].issuer);
+	}
 	pthread_mutex_destroy(&v->lock);
 	free(v->cache);
 	free(v);
@@ -167,7 +172,142 @@ rp_verifier_add_anchor(struct rp_verifier *v, X509 *x)
 		X509_free(x);
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	}
+	/* Chains found before were found without it. */
+	pthread_mutex_lock(&v->lock);
+	for (size_t i = 0; i < v->certs_n; i++)
+		v->certs[i].chain_use = 0;
+	pthread_mutex_unlock(&v->lock);
 	return JPKI_OK;
+}
+
+/* ---- decoded certificates, and their chains ------------------------------- */
+
+static struct rp_cached_cert *
+cert_find(struct rp_verifier *v, const uint8_t hash[32])
+{
+	for (size_t i = 0; i < v->certs_n; i++)
+		if (memcmp(v->certs[i].hash, hash, 32) == 0)
+			return &v->certs[i];
+	return NULL;
+}
+
+/* The slot for hash (the lock held): its own, or the next one round. */
+static struct rp_cached_cert *
+cert_slot(struct rp_verifier *v, const uint8_t hash[32])
+{
+	struct rp_cached_cert *e = cert_find(v, hash);
+
+	if (e != NULL)
+		return e;
+	if (v->certs_n < RP_CERT_CACHE_MAX) {
+		e = &v->certs[v->certs_n++];
+	} else {
+		e = &v->certs[v->certs_next];
+		v->certs_next = (v->certs_next + 1) % RP_CERT_CACHE_MAX;
+		X509_free(e->x);
+		X509_free(e->issuer);
+	}
+	memset(e, 0, sizeof(*e));
+	memcpy(e->hash, hash, 32);
+	return e;
+}
+
+X509 *
+rp_cert_cached(struct rp_verifier *v, const uint8_t *der, size_t n)
+{
+	struct rp_cached_cert *e;
+	uint8_t hash[32];
+	const uint8_t *p = der;
+	X509 *x = NULL;
+
+	if (EVP_Digest(der, n, hash, NULL, EVP_sha256(), NULL) != 1)
+		return NULL;
+	pthread_mutex_lock(&v->lock);
+	if ((e = cert_find(v, hash)) != NULL && e->x != NULL &&
+	    X509_up_ref(e->x) == 1)
+		x = e->x;
+	pthread_mutex_unlock(&v->lock);
+	if (x != NULL)
+		return x;
+	if ((x = d2i_X509(NULL, &p, (long)n)) == NULL || p != der + n) {
+		X509_free(x);
+		return NULL;
+	}
+	pthread_mutex_lock(&v->lock);
+	e = cert_slot(v, hash);
+	if (e->x == NULL && X509_up_ref(x) == 1)
+		e->x = x;
+	pthread_mutex_unlock(&v->lock);
+	return x;
+}
+
+/* A chain found before for cert and use that holds at `at`: its issuer
+ * (a reference), else NULL. */
+static X509 *
+chain_cached(struct rp_verifier *v, X509 *cert, enum cert_type use,
+    int64_t at)
+{
+	struct rp_cached_cert *e;
+	uint8_t hash[32];
+	unsigned len = 0;
+	X509 *issuer = NULL;
+
+	if (X509_digest(cert, EVP_sha256(), hash, &len) != 1)
+		return NULL;
+	pthread_mutex_lock(&v->lock);
+	if ((e = cert_find(v, hash)) != NULL && e->chain_use == use &&
+	    at >= e->chain_from && at <= e->chain_until && e->issuer != NULL &&
+	    X509_up_ref(e->issuer) == 1)
+		issuer = e->issuer;
+	pthread_mutex_unlock(&v->lock);
+	return issuer;
+}
+
+static int64_t
+time_of(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	return t != NULL && ASN1_TIME_to_tm(t, &tm) == 1 ?
+	    (int64_t)timegm(&tm) : 0;
+}
+
+/* Keep what a chain check found: the times every certificate of the
+ * chain is valid in, and the issuer. */
+static void
+chain_keep(struct rp_verifier *v, X509 *cert, enum cert_type use,
+    STACK_OF(X509) *chain)
+{
+	struct rp_cached_cert *e;
+	int64_t from = INT64_MIN, until = INT64_MAX;
+	uint8_t hash[32];
+	unsigned len = 0;
+	X509 *issuer = sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) :
+	    NULL;
+
+	if (issuer == NULL || X509_digest(cert, EVP_sha256(), hash, &len) != 1)
+		return;
+	for (int i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+		int64_t nb = time_of(X509_get0_notBefore(x)),
+		    na = time_of(X509_get0_notAfter(x));
+
+		if (nb > from)
+			from = nb;
+		if (na < until)
+			until = na;
+	}
+	pthread_mutex_lock(&v->lock);
+	e = cert_slot(v, hash);
+	X509_free(e->issuer);
+	e->issuer = NULL;
+	if (X509_up_ref(issuer) == 1) {
+		e->issuer = issuer;
+		e->chain_use = use;
+		e->chain_from = from;
+		e->chain_until = until;
+	}
+	pthread_mutex_unlock(&v->lock);
 }
 
 int
@@ -310,7 +450,7 @@ rp_verify_cert(struct rp_verifier *v, X509 *cert, STACK_OF(X509) *extra,
 {
 	X509_STORE_CTX *ctx = NULL;
 	STACK_OF(X509) *chain = NULL;
-	X509 *issuer;
+	X509 *issuer = NULL;
 	char t1[26], t2[26];
 	int r = JPKI_OK, err, depth;
 
@@ -326,6 +466,8 @@ rp_verify_cert(struct rp_verifier *v, X509 *cert, STACK_OF(X509) *extra,
 	rp_describe(cert, res);
 	if (usage_check(cert, use, res))
 		return JPKI_OK;
+	if ((issuer = chain_cached(v, cert, use, at)) != NULL)
+		goto status;
 	if ((ctx = X509_STORE_CTX_new()) == NULL ||
 	    X509_STORE_CTX_init(ctx, v->anchors, cert, extra) != 1) {
 		r = jpki_fail(JPKI_ERR_CRYPTO, "%s", rp_ssl_error("chain"));
@@ -350,7 +492,14 @@ rp_verify_cert(struct rp_verifier *v, X509 *cert, STACK_OF(X509) *extra,
 		goto done;
 	}
 	chain = X509_STORE_CTX_get1_chain(ctx);
-	issuer = sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : cert;
+	chain_keep(v, cert, use, chain);
+	if (sk_X509_num(chain) < 2 ||
+	    X509_up_ref(issuer = sk_X509_value(chain, 1)) != 1) {
+		verdict(res, RP_UNTRUSTED, "RFC 5280 6.1: the certificate is "
+		    "itself an anchor, not one issued under it");
+		goto done;
+	}
+status:
 	if ((r = rp_status_of(v, cert, issuer, &res->status)) != JPKI_OK)
 		goto done;
 	if (res->status.source == RP_SRC_NONE) {
@@ -379,6 +528,7 @@ rp_verify_cert(struct rp_verifier *v, X509 *cert, STACK_OF(X509) *extra,
 	    JPKI_OK)
 		res->has_facts = 1;
 done:
+	X509_free(issuer);
 	sk_X509_pop_free(chain, X509_free);
 	X509_STORE_CTX_free(ctx);
 	return r;
