@@ -4,7 +4,7 @@
 # accept).  Installed as share/bash-completion/completions/jpki; or source
 # it from ~/.bashrc.  Needs nothing but bash 4.
 
-_jpki_groups="init resident ca cert crl ocsp serve audit card counter help"
+_jpki_groups="init resident ca cert crl ocsp serve sign verify login audit card counter help"
 
 declare -A _jpki_subcommands=(
 	[resident]="add import show list change"
@@ -36,7 +36,10 @@ declare -A _jpki_options=(
 	[cert revoke]="--reason --actor"
 	[crl generate]="--type --shard --full --out"
 	[ocsp respond]="--in --out"
-	[serve]="--listen --access-log"
+	[serve]="--listen --access-log --origin"
+	[sign]="--card --reader --in --out --detached"
+	[verify]="--content --at --anchors --offline"
+	[login]="--card --reader --url --origin --token-out --dry-run"
 	[audit verify]=""
 	[audit list]="--after --limit"
 	[card new]="--out --kind"
@@ -62,14 +65,14 @@ declare -A _jpki_options=(
 )
 
 # Options that take no value.
-_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress "
+_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --detached --offline --dry-run "
 
 # The common options a command takes.
 _jpki_common() {
 	case $1 in
 	serve) echo "--data --help" ;;
 	"card attach") echo "--help" ;;
-	"card status" | "card info" | "card certs" | "card change-pin" | "card sign")
+	"card status" | "card info" | "card certs" | "card change-pin" | "card sign" | sign | login)
 		echo "--json --help" ;;
 	*) echo "--data --json --help" ;;
 	esac
@@ -85,7 +88,7 @@ _jpki_values() {
 		"ca export" | "card certs" | "crl generate" | "counter notices") echo dir ;;
 		*) echo file ;;
 		esac ;;
-	--in | --card | --pubkey) echo file ;;
+	--in | --card | --pubkey | --content | --anchors | --token-out) echo file ;;
 	--type)
 		case $1 in
 		"counter issue" | "counter renew" | "counter proxy-apply") echo sign auth both ;;

@@ -6,9 +6,9 @@ set -eu
 
 build_pkgs="build-essential cmake pkg-config libssl-dev libsqlite3-dev libjansson-dev
 libmicrohttpd-dev libsodium-dev libpcsclite-dev libpq-dev openssl sqlite3
-libcairo2-dev libpango1.0-dev fonts-noto-cjk"
+libcairo2-dev libpango1.0-dev fonts-noto-cjk libqpdf-dev"
 test_pkgs="clang libclang-rt-14-dev gnutls-bin pcscd vsmartcard-vpcd opensc opensc-pkcs11
-pcsc-tools procps poppler-utils python3 groff-base curl prometheus"
+pcsc-tools procps poppler-utils python3 groff-base curl prometheus libnss3-tools qpdf"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;
