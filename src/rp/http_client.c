@@ -5,7 +5,7 @@
  * OpenSSL's OSSL_HTTP client answers only a 200 with a body, and a refused
  * login is a 401 whose body says why; libcurl is not a dependency.
  *
- * The answer: a status line "HTTP/1.x NNN ...", header lines (at most
+ * The answer: a status line "HTTP/1.x NNN ..." (100 to 599), header lines (at most
  * RP_HTTP_HEADER_MAX bytes in all), an empty line, the body (at most the
  * caller's max; Content-Length, when given, must match; a chunked answer
  * is refused).  http:// only.
@@ -113,7 +113,8 @@ rp_http_answer_parse(const uint8_t *p, size_t n, size_t max,
 		if (first) {
 			if (len < 12 || memcmp(line, "HTTP/1.", 7) != 0 ||
 			    !is_digit(line[7]) || line[8] != ' ' ||
-			    !is_digit(line[9]) || !is_digit(line[10]) ||
+			    line[9] < '1' || line[9] > '5' ||
+			    !is_digit(line[10]) ||
 			    !is_digit(line[11]) || (len > 12 && line[12] != ' '))
 				return jpki_fail(JPKI_ERR_INPUT, "HTTP: not a "
 				    "status line");
