@@ -4,7 +4,7 @@
 # accept).  Installed as share/bash-completion/completions/jpki; or source
 # it from ~/.bashrc.  Needs nothing but bash 4.
 
-_jpki_groups="init resident ca cert crl ocsp serve sign verify login audit card counter help"
+_jpki_groups="init resident ca cert crl ocsp serve sign verify login rp audit card counter help"
 
 declare -A _jpki_subcommands=(
 	[resident]="add import show list change"
@@ -12,6 +12,7 @@ declare -A _jpki_subcommands=(
 	[cert]="show list revoke"
 	[crl]="generate"
 	[ocsp]="respond"
+	[rp]="link"
 	[audit]="verify list"
 	[card]="new status certs change-pin info sign attach"
 	[counter]="deliver issue renew report-lost reissue reset-pin update-card recover links proxy-apply proxy-complete notices form-show"
@@ -40,6 +41,7 @@ declare -A _jpki_options=(
 	[sign]="--card --reader --in --out --detached"
 	[verify]="--content --at --anchors --offline"
 	[login]="--card --reader --url --origin --token-out --dry-run"
+	[rp link]="--actor"
 	[audit verify]=""
 	[audit list]="--after --limit"
 	[card new]="--out --kind"

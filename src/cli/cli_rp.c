@@ -389,3 +389,70 @@ done:
 	jbuf_free(&doc);
 	return cli_report(r);
 }
+
+/* ---- rp link ---------------------------------------------------------------- */
+
+static const char rp_usage[] =
+    "usage: jpki rp link SERIAL [--json]\n"
+    "       the certificate's successors after renewals and changes, and the\n"
+    "       holder's other certificate valid now (linkage, as relying\n"
+    "       parties get it from GET /rp/link/SERIAL); audited\n"
+    "common: --data DIR, --actor NAME\n";
+
+int
+cli_rp(int argc, char **argv)
+{
+	const char *data = NULL, *actor = NULL, *serial[1];
+	int json = 0, r;
+	const struct cli_opt opts[] = {
+	    {"actor", CLI_VALUE, .value = &actor},
+	};
+	struct cli_command cmd = {.group = "rp", .usage = rp_usage,
+	    .opts = opts, .nopts = JPKI_ARRAY_LEN(opts), .data = &data,
+	    .json = &json, .pos = serial, .max_pos = 1};
+	char norm[SERIAL_HEX_MAX];
+	struct cli_env env;
+	json_t *j = NULL, *x;
+	size_t i;
+
+	if (strcmp(argv[1], "link") != 0)
+		return cli_not_a_subcommand(argv, rp_usage);
+	if ((r = cli_parse(&cmd, argc - 1, argv + 1)) != CLI_RUN)
+		return r;
+	if (cmd.npos != 1)
+		return cli_usage("rp link needs SERIAL (jpki rp --help)");
+	if ((r = ca_serial_normalise(serial[0], norm)) != JPKI_OK)
+		return cli_report(r);
+	if ((r = cli_open(data, CLI_WRITE, &env)) != 0)
+		return r;
+	r = rp_link_lookup(datadir_store(env.dd), norm, actor, jpki_now(), &j);
+	cli_close(&env);
+	if (r != JPKI_OK)
+		return cli_report(r);
+	if (json) {
+		cli_print_json(j);
+		return 0;
+	}
+	x = json_object_get(j, "certificate");
+	printf("certificate  %s (%s, %s)\n", json_string_value(json_object_get(
+	    x, "serial")), json_string_value(json_object_get(x, "type")),
+	    json_string_value(json_object_get(x, "status")));
+	json_array_foreach(json_object_get(j, "successors"), i, x) {
+		json_t *c = json_object_get(x, "certificate");
+
+		printf("  -> %-8s %s (%s)\n", json_string_value(json_object_get(
+		    x, "kind")), json_string_value(json_object_get(c,
+		    "serial")), json_string_value(json_object_get(c,
+		    "status")));
+	}
+	x = json_object_get(j, "other");
+	if (json_is_object(x))
+		printf("other        %s (%s, %s)\n", json_string_value(
+		    json_object_get(x, "serial")), json_string_value(
+		    json_object_get(x, "type")), json_string_value(
+		    json_object_get(x, "status")));
+	else
+		printf("other        none valid\n");
+	json_decref(j);
+	return 0;
+}

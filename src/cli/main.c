@@ -32,6 +32,7 @@ static const struct {
     {"verify", cli_verify, "verify a signature: chain, status, the four "
 	"facts", NULL},
     {"login", cli_login, "log in to a relying party with the card", NULL},
+    {"rp", cli_rp, "the relying party's linkage of certificates", "link"},
     {"audit", cli_audit, "the audit log", "verify list"},
 #ifndef JPKI_WITHOUT_card
     {"card", cli_card, "the card",

@@ -256,6 +256,17 @@ int rp_login_check(struct rp_verifier *v, struct store *s,
     struct rp_login *out);
 void rp_login_free(struct rp_login *l);
 
+/* ---- linkage (link.c) ---------------------------------------------------- */
+
+/* The name of the relying party whose key `key` is, from the config's
+ * rp_api_keys ("name:key,..."); JPKI_ERR_REFUSED if none. */
+int rp_api_key_check(const char *keys, const char *key, char *name,
+    size_t n);
+/* Linkage of a certificate (JSON: certificate, successors old to new,
+ * newest, other), audited as looked up by `who`. */
+int rp_link_lookup(struct store *s, const char *serial, const char *who,
+    int64_t now, json_t **out);
+
 /* ---- the client's HTTP (http_client.c) ----------------------------------- */
 
 #define RP_HTTP_HEADER_MAX 16384    /* an answer's status line and headers */

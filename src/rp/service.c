@@ -7,6 +7,8 @@
  *   POST /rp/verify      {"signature": base64 CMS[, "content": base64]
  *                        [, "at": ISO 8601]} -> 200 the verdict (valid or
  *                        not), 400 bad input
+ *   GET /rp/link/SERIAL  linkage (link.c), for a registered relying party
+ *                        (Authorization: Bearer KEY): 200, 401, 404
  *
  * Each server thread answers with its own worker: its own read-write
  * connection to the data directory's store (nonces are written; SQLite
@@ -21,6 +23,7 @@
 #include "datadir/datadir.h"
 #include "server/server.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,6 +247,38 @@ handle(void *arg, struct server_exchange *x)
 	return r;
 }
 
+/* GET /rp/link/{serial}: a registered relying party's key in
+ * "Authorization: Bearer KEY" (or X-API-Key). */
+static int
+route_link(struct rp_worker *w, struct server_exchange *x, const char *serial)
+{
+	const char *auth = server_exchange_header(x, "Authorization"),
+	    *key = server_exchange_header(x, "X-API-Key");
+	char name[64], norm[SERIAL_HEX_MAX], who[80];
+	json_t *j;
+	int r;
+
+	if (auth != NULL && strncmp(auth, "Bearer ", 7) == 0)
+		key = auth + 7;
+	if (rp_api_key_check(datadir_config(w->dd)->rp_api_keys, key, name,
+	    sizeof(name)) != JPKI_OK)
+		return answer_error(x, 401, "unauthorized", "linkage is for "
+		    "registered relying parties: Authorization: Bearer KEY");
+	if (strlen(serial) >= sizeof(norm) || strspn(serial,
+	    "0123456789ABCDEFabcdef") != strlen(serial) || serial[0] == '\0')
+		return answer_error(x, 400, "malformed", "the serial is hex");
+	for (size_t i = 0; serial[i] != '\0'; i++)
+		norm[i] = (char)toupper((unsigned char)serial[i]);
+	norm[strlen(serial)] = '\0';
+	snprintf(who, sizeof(who), "rp:%s", name);
+	if ((r = rp_link_lookup(datadir_store(w->dd), norm, who, jpki_now(),
+	    &j)) == JPKI_ERR_NOTFOUND)
+		return answer_error(x, 404, "not-found", jpki_errmsg());
+	if (r != JPKI_OK)
+		return r;
+	return answer_json(x, 200, j);
+}
+
 static int
 route(void *arg, struct server_exchange *x)
 {
@@ -252,10 +287,18 @@ route(void *arg, struct server_exchange *x)
 	const char *route = x->path + strlen("/rp/");
 	int r;
 
+	if (strncmp(route, "link/", 5) == 0) {
+		if (strcmp(x->method, "GET") != 0)
+			return answer_error(x, 405, "method", "GET only");
+		if ((r = worker_get(svc, &w)) != JPKI_OK)
+			return r;
+		return route_link(w, x, route + 5);
+	}
 	if (strcmp(route, "challenge") != 0 && strcmp(route, "login") != 0 &&
 	    strcmp(route, "verify") != 0)
 		return answer_error(x, 404, "not-found", "the relying party "
-		    "answers /rp/challenge, /rp/login and /rp/verify");
+		    "answers /rp/challenge, /rp/login, /rp/verify and "
+		    "/rp/link/{serial}");
 	if (strcmp(x->method, "POST") != 0)
 		return answer_error(x, 405, "method", "POST only");
 	if ((r = worker_get(svc, &w)) != JPKI_OK)

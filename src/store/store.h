@@ -390,6 +390,9 @@ struct jpki_config {
 	 * OU=agency. */
 	char service_ou_sign_ja[128], service_ou_auth_ja[128], agency_ja[128];
 	char cps_uri[256];
+	/* The relying parties registered for linkage (GET /rp/link):
+	 * "name:key" pairs separated by commas; "" none. */
+	char rp_api_keys[1024];
 	/* How long the store waits for another writer before failing, ms
 	 * (database_busy_timeout_ms; 0 here: STORE_BUSY_TIMEOUT_MS). */
 	int busy_timeout_ms;
