@@ -38,7 +38,7 @@ declare -A _jpki_options=(
 	[crl generate]="--type --shard --full --out"
 	[ocsp respond]="--in --out"
 	[serve]="--listen --access-log --origin"
-	[sign]="--card --reader --in --out --detached"
+	[sign]="--card --reader --in --out --detached --pdf"
 	[verify]="--content --at --anchors --offline"
 	[login]="--card --reader --url --origin --token-out --dry-run"
 	[rp link]="--actor"
@@ -67,7 +67,7 @@ declare -A _jpki_options=(
 )
 
 # Options that take no value.
-_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --detached --offline --dry-run "
+_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --detached --pdf --offline --dry-run "
 
 # The common options a command takes.
 _jpki_common() {

@@ -94,22 +94,24 @@ card_sign_hash(void *arg, const uint8_t hash[32], uint8_t *sig,
 
 static const char sign_usage[] =
     "usage: jpki sign (--card FILE | --reader NAME) --in DOC --out SIG "
-    "[--detached] [--json]\n"
+    "[--detached | --pdf] [--json]\n"
     "       a CMS signature (CAdES-BES, SHA-256) made on the card with the\n"
     "       signing key; the signing password from JPKI_SIGN_PASSWORD or\n"
-    "       asked; --detached: the document is not put inside SIG\n";
+    "       asked; --detached: the document is not put inside SIG;\n"
+    "       --pdf: DOC is a PDF, SIG the PDF signed inside (PAdES)\n";
 
 int
 cli_sign(int argc, char **argv)
 {
 	const char *card = NULL, *reader = NULL, *in = NULL, *out = NULL;
-	int detached = 0, json = 0, r;
+	int detached = 0, pdf = 0, json = 0, r;
 	const struct cli_opt opts[] = {
 	    {"card", CLI_VALUE, .value = &card},
 	    {"reader", CLI_TEXT, .value = &reader},
 	    {"in", CLI_VALUE, .value = &in},
 	    {"out", CLI_VALUE, .value = &out},
 	    {"detached", CLI_FLAG, .flag = &detached},
+	    {"pdf", CLI_FLAG, .flag = &pdf},
 	};
 	struct cli_command cmd = {.usage = sign_usage, .opts = opts,
 	    .nopts = JPKI_ARRAY_LEN(opts), .json = &json};
@@ -124,9 +126,15 @@ cli_sign(int argc, char **argv)
 	if (in == NULL || out == NULL)
 		return cli_usage("sign needs --in DOC and --out SIG "
 		    "(jpki sign --help)");
+	if (pdf && detached)
+		return cli_usage("sign: --pdf signs inside the PDF; --detached "
+		    "is for a CMS beside the document");
 	jbuf_init(&doc);
 	jbuf_init(&sig);
-	if ((r = file_read_all(in, RP_CONTENT_MAX, &doc)) != JPKI_OK ||
+	if ((r = file_read_all(in, pdf ? RP_PDF_MAX : RP_CONTENT_MAX,
+	    &doc)) != JPKI_OK ||
+	    (pdf && (doc.len < 5 || memcmp(doc.data, "%PDF-", 5) != 0) &&
+	    (r = jpki_fail(JPKI_ERR_INPUT, "%s: not a PDF", in)) != JPKI_OK) ||
 	    (r = cli_rp_card_open(card, reader, &t)) != JPKI_OK ||
 	    (r = cli_rp_card_verify(t, PIN_SIGN)) != JPKI_OK ||
 	    (r = cli_rp_card_cert(t, CARD_CERT_SIGN, &cert)) != JPKI_OK)
@@ -144,7 +152,8 @@ cli_sign(int argc, char **argv)
 	p.signing_time = jpki_now();
 	p.sign = card_sign_hash;
 	p.arg = &cs;
-	if ((r = rp_cms_sign(&p, &sig)) != JPKI_OK ||
+	if ((r = pdf ? rp_pades_sign(doc.data, doc.len, &p, NULL, &sig) :
+	    rp_cms_sign(&p, &sig)) != JPKI_OK ||
 	    (r = cli_write_file("--out", out, sig.data, sig.len)) != JPKI_OK)
 		goto done;
 	if (json) {
@@ -152,13 +161,14 @@ cli_sign(int argc, char **argv)
 
 		iso8601_format_jst(p.signing_time, when);
 		cli_print_json(json_pack("{s:s, s:s, s:s, s:b, s:s, s:I}",
-		    "format", "CMS CAdES-BES", "digest", "SHA-256", "signature",
+		    "format", pdf ? "PAdES (ETSI.CAdES.detached)" :
+		    "CMS CAdES-BES", "digest", "SHA-256", "signature",
 		    out, "detached", detached, "signing_time", when, "bytes",
 		    (json_int_t)sig.len));
 	} else {
-		printf("signed %s on the card: %s (CMS CAdES-BES, SHA-256%s, "
-		    "%zu bytes)\n", in, out, detached ? ", detached" : "",
-		    sig.len);
+		printf("signed %s on the card: %s (%s, SHA-256%s, %zu bytes)\n",
+		    in, out, pdf ? "PAdES" : "CMS CAdES-BES", detached ?
+		    ", detached" : "", sig.len);
 	}
 done:
 	X509_free(cert);

@@ -200,6 +200,13 @@ struct rp_sign_params {
 /* The DER CMS SignedData (CAdES-BES) appended to out. */
 int rp_cms_sign(const struct rp_sign_params *p, struct jbuf *out);
 
+/* A PDF signed inside (PAdES, SubFilter ETSI.CAdES.detached): a new
+ * invisible signature field on the first page whose CMS (CAdES-BES, by
+ * p->sign, p->content ignored) covers the whole file but its /Contents;
+ * the PDF written by qpdf appended to out.  reason may be NULL. */
+int rp_pades_sign(const uint8_t *pdf, size_t n, const struct rp_sign_params *p,
+    const char *reason, struct jbuf *out);
+
 /* ---- facts -------------------------------------------------------------- */
 
 /* Decode the signing certificate's facts; JPKI_ERR_NOTFOUND if it has

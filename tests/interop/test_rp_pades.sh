@@ -44,6 +44,7 @@ out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(o
 open(sys.argv[1], "wb").write(out)
 PY
 qpdf --check "$TMP/form.pdf" >/dev/null || fail "the test PDF is not a PDF"
+echo "not a PDF" >"$TMP/doc.txt"
 
 check "pdfsig signs through NSS + OpenSC PKCS#11 + vpcd with the card's signing key"
 vpcd_start
@@ -92,6 +93,21 @@ run pdfsig -nssdir "$NSS" "$TMP/signed.pdf"
 grep -q "Signature Validation: Signature is Valid" "$TMP/stdout" || fail "pdfsig: $OUT"
 grep -q "Certificate Validation: Certificate is Trusted" "$TMP/stdout" || fail "pdfsig: $OUT"
 grep -q "Total document signed" "$TMP/stdout" || fail "pdfsig: $OUT"
+
+check "jpki sign --pdf: PAdES on the card; qpdf, jpki verify and pdfsig accept it"
+ok sign --card "$TMP/card.img" --pdf --in "$TMP/form.pdf" --out "$TMP/ours.pdf"
+qpdf --check "$TMP/ours.pdf" >/dev/null || fail "qpdf --check: our signed PDF"
+jpki verify "$TMP/ours.pdf" --json
+[ "$RC" -eq 0 ] || fail "jpki verify, ours: exit $RC: $ERR"
+json_expect "ours" verdict=valid signatures.0.subfilter=ETSI.CAdES.detached signatures.0.serial="$SIGN" \
+	signatures.0.covers_whole_file=true signatures.0.facts.gender_name=male
+run pdfsig -nssdir "$NSS" "$TMP/ours.pdf"
+grep -q "Signature Validation: Signature is Valid" "$TMP/stdout" || fail "pdfsig, ours: $OUT"
+grep -q "Certificate Validation: Certificate is Trusted" "$TMP/stdout" || fail "pdfsig, ours: $OUT"
+grep -q "Signature Type: ETSI.CAdES.detached" "$TMP/stdout" || fail "pdfsig, ours: $OUT"
+grep -q "Total document signed" "$TMP/stdout" || fail "pdfsig, ours: $OUT"
+expect_status 2 sign --card "$TMP/card.img" --pdf --in "$TMP/doc.txt" --out "$TMP/x.pdf"
+[ ! -e "$TMP/x.pdf" ] || fail "a refused sign left its --out"
 
 check "not a PDF with a signature: bad input"
 expect_status 2 verify "$TMP/form.pdf"
