@@ -56,21 +56,10 @@ rp_signed_attrs_der(CMS_SignerInfo *si, struct jbuf *out)
 		total += (size_t)items[i].n;
 	}
 	qsort(items, (size_t)count, sizeof(*items), der_item_cmp);
-	r = jbuf_put_u8(out, 0x31);
-	if (r == JPKI_OK && total < 0x80)
-		r = jbuf_put_u8(out, (uint8_t)total);
-	else if (r == JPKI_OK && total < 0x100)
-		r = jbuf_put_u8(out, 0x81) || jbuf_put_u8(out, (uint8_t)total);
-	else if (r == JPKI_OK && total < 0x10000)
-		r = jbuf_put_u8(out, 0x82) ||
-		    jbuf_put_u16be(out, (uint16_t)total);
-	else if (r == JPKI_OK)
-		r = jpki_fail(JPKI_ERR_INPUT, "CMS: signed attributes too "
-		    "long");
+	if ((r = rp_der_put_header(out, 0x31, total)) != JPKI_OK)
+		goto done;
 	for (int i = 0; r == JPKI_OK && i < count; i++)
 		r = jbuf_put(out, items[i].p, (size_t)items[i].n);
-	if (r != JPKI_OK && jpki_errmsg()[0] == '\0')
-		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 done:
 	for (int i = 0; i < count; i++)
 		OPENSSL_free(items[i].p);

@@ -47,25 +47,27 @@ tlv(struct cursor *c, uint8_t *tag, struct cursor *in)
 	return cursor_sub(c, in, len) == JPKI_OK;
 }
 
-static int
-put_header(struct jbuf *out, uint8_t tag, size_t len)
+int
+rp_der_put_header(struct jbuf *out, uint8_t tag, size_t len)
 {
-	int r = jbuf_put_u8(out, tag);
+	uint8_t h[6];
+	size_t n = 0;
 
-	if (r == JPKI_OK && len < 0x80)
-		return jbuf_put_u8(out, (uint8_t)len);
-	if (r == JPKI_OK && len < 0x100)
-		return jbuf_put_u8(out, 0x81) == JPKI_OK ?
-		    jbuf_put_u8(out, (uint8_t)len) : JPKI_ERR_NOMEM;
-	if (r == JPKI_OK && len < 0x10000)
-		return jbuf_put_u8(out, 0x82) == JPKI_OK ?
-		    jbuf_put_u16be(out, (uint16_t)len) : JPKI_ERR_NOMEM;
-	if (r == JPKI_OK && len < 0x1000000)
-		return jbuf_put_u8(out, 0x83) == JPKI_OK &&
-		    jbuf_put_u8(out, (uint8_t)(len >> 16)) == JPKI_OK ?
-		    jbuf_put_u16be(out, (uint16_t)len) : JPKI_ERR_NOMEM;
-	return r == JPKI_OK ? (jbuf_put_u8(out, 0x84) == JPKI_OK ?
-	    jbuf_put_u32be(out, (uint32_t)len) : JPKI_ERR_NOMEM) : r;
+	h[n++] = tag;
+	if (len < 0x80) {
+		h[n++] = (uint8_t)len;
+	} else {
+		size_t octets = len < 0x100 ? 1 : len < 0x10000 ? 2 :
+		    len < 0x1000000 ? 3 : 4;
+
+		if (len > 0xffffffffu)
+			return jpki_fail(JPKI_ERR_INPUT, "DER: a length of "
+			    "%zu", len);
+		h[n++] = (uint8_t)(0x80 | octets);
+		for (size_t i = octets; i > 0; i--)
+			h[n++] = (uint8_t)(len >> (8 * (i - 1)));
+	}
+	return jbuf_put(out, h, n);
 }
 
 static size_t
@@ -138,10 +140,10 @@ rp_cms_split(const uint8_t *p, size_t n, struct jbuf *stripped,
 		ci_len = (size_t)(ct_end - ct_start) + header_len(ex_len) +
 		    ex_len;
 		stripped->len = 0;
-		if (put_header(stripped, 0x30, ci_len) != JPKI_OK ||
+		if (rp_der_put_header(stripped, 0x30, ci_len) != JPKI_OK ||
 		    jbuf_put(stripped, ct_start, (size_t)(ct_end - ct_start)) !=
-		    JPKI_OK || put_header(stripped, 0xA0, ex_len) != JPKI_OK ||
-		    put_header(stripped, 0x30, sd_len) != JPKI_OK ||
+		    JPKI_OK || rp_der_put_header(stripped, 0xA0, ex_len) != JPKI_OK ||
+		    rp_der_put_header(stripped, 0x30, sd_len) != JPKI_OK ||
 		    jbuf_put(stripped, fields_start,
 		    (size_t)(certs_at - fields_start)) != JPKI_OK ||
 		    jbuf_put(stripped, after_certs,

@@ -50,6 +50,8 @@ struct rp_cms_certs {
 };
 int rp_cms_split(const uint8_t *p, size_t n, struct jbuf *stripped,
     struct rp_cms_certs *certs, int *split);
+/* A DER tag and definite length (at most four octets) appended to out. */
+int rp_der_put_header(struct jbuf *out, uint8_t tag, size_t len);
 /* The certificate of der, decoded once (a reference: X509_free it). */
 X509 *rp_cert_cached(struct rp_verifier *v, const uint8_t *der, size_t n);
 
