@@ -54,8 +54,8 @@ rp_origin_of(const char *url, char out[RP_ORIGIN_MAX + 1])
 	const char *p = strstr(url, "://"), *end;
 	size_t n;
 
-	if (p == NULL || (strncmp(url, "http://", 7) != 0 &&
-	    strncmp(url, "https://", 8) != 0))
+	if (p == NULL || (strncasecmp(url, "http://", 7) != 0 &&
+	    strncasecmp(url, "https://", 8) != 0))
 		return jpki_fail(JPKI_ERR_INPUT, "origin: %s is not an http:// "
 		    "or https:// URL", url);
 	p += 3;
