@@ -4,7 +4,7 @@
 # accept).  Installed as share/bash-completion/completions/jpki; or source
 # it from ~/.bashrc.  Needs nothing but bash 4.
 
-_jpki_groups="init resident ca cert crl ocsp serve audit card counter clerk help"
+_jpki_groups="init resident ca cert crl ocsp serve sign verify login rp audit card counter clerk help"
 
 declare -A _jpki_subcommands=(
 	[resident]="add import show list change"
@@ -12,6 +12,7 @@ declare -A _jpki_subcommands=(
 	[cert]="show list revoke"
 	[crl]="generate"
 	[ocsp]="respond"
+	[rp]="link"
 	[audit]="verify list"
 	[card]="new status certs change-pin info face sign attach"
 	[counter]="deliver issue renew report-lost reissue reset-pin update-card recover links proxy-apply proxy-complete notices form-show serve"
@@ -37,7 +38,11 @@ declare -A _jpki_options=(
 	[cert revoke]="--reason --actor"
 	[crl generate]="--type --shard --full --out"
 	[ocsp respond]="--in --out"
-	[serve]="--listen --access-log --crl-delay --no-crl"
+	[serve]="--listen --access-log --crl-delay --no-crl --rp --origin"
+	[sign]="--card --reader --in --out --detached --pdf"
+	[verify]="--content --at --anchors --offline"
+	[login]="--card --reader --url --origin --token-out --dry-run"
+	[rp link]="--actor"
 	[audit verify]=""
 	[audit list]="--after --limit"
 	[card new]="--out --kind"
@@ -69,14 +74,14 @@ declare -A _jpki_options=(
 )
 
 # Options that take no value.
-_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-crl "
+_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-crl --rp --detached --pdf --offline --dry-run "
 
 # The common options a command takes.
 _jpki_common() {
 	case $1 in
 	serve | "counter serve") echo "--data --help" ;;
 	"card attach") echo "--help" ;;
-	"card status" | "card certs" | "card change-pin" | "card sign")
+	"card status" | "card info" | "card certs" | "card change-pin" | "card sign" | sign | login)
 		echo "--json --help" ;;
 	*) echo "--data --json --help" ;;
 	esac
@@ -92,7 +97,7 @@ _jpki_values() {
 		"ca export" | "card certs" | "card face" | "crl generate" | "counter notices") echo dir ;;
 		*) echo file ;;
 		esac ;;
-	--in | --card | --pubkey | --photo | --pkcs11 | --pin-file | --tls-cert | --tls-key) echo file ;;
+	--in | --card | --pubkey | --photo | --pkcs11 | --pin-file | --tls-cert | --tls-key | --content | --anchors | --token-out) echo file ;;
 	--web) echo dir ;;
 	--role) echo clerk supervisor admin ;;
 	--type)

@@ -28,6 +28,11 @@ static const struct {
 	"respond"},
     {"serve", cli_serve, "HTTP for relying parties: CA certificates, CRLs, "
 	"OCSP", NULL},
+    {"sign", cli_sign, "sign a document on the card (CMS, CAdES-BES)", NULL},
+    {"verify", cli_verify, "verify a signature: chain, status, the four "
+	"facts", NULL},
+    {"login", cli_login, "log in to a relying party with the card", NULL},
+    {"rp", cli_rp, "the relying party's linkage of certificates", "link"},
     {"audit", cli_audit, "the audit log", "verify list"},
     {"store", cli_store, "the store's schema and database", "migrate copy"},
 #ifndef JPKI_WITHOUT_card

@@ -54,6 +54,8 @@ struct server {
 	struct access_log *log;
 	atomic_int draining;        /* server_drain() has begun */
 	struct crl_publisher *crl;  /* NULL: CRLs not made here */
+	const struct server_handler *handlers;
+	size_t nhandlers;
 };
 
 /* ---- decoding the GET form of an OCSP request ---------------------------- */
@@ -500,6 +502,47 @@ request_note(struct request *rq, const char *method, const char *url)
 	rq->path[n] = '\0';
 }
 
+/* ---- routes added from above (server_options.handlers) ------------------- */
+
+static const struct server_handler *
+added_route(const struct server *s, const char *url)
+{
+	for (size_t i = 0; i < s->nhandlers; i++)
+		if (strncmp(url, s->handlers[i].prefix,
+		    strlen(s->handlers[i].prefix)) == 0)
+			return &s->handlers[i];
+	return NULL;
+}
+
+const char *
+server_exchange_header(const struct server_exchange *x, const char *name)
+{
+	return MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result
+route_added(struct server *s, struct MHD_Connection *c, struct request *rq,
+    const char *method, const char *url)
+{
+	struct server_exchange x = {.method = method, .path = url,
+	    .body = rq->body.data, .body_len = rq->body.len, .conn = c};
+	enum MHD_Result ok;
+
+	if (rq->too_big)
+		return send_text(s, c, rq, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "request body too large\n");
+	jbuf_init(&x.answer);
+	if (rq->added->handle(rq->added->arg, &x) != JPKI_OK || x.status == 0)
+		ok = send_text(s, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "error\n");
+	else
+		ok = send_buf(s, c, rq, x.status, x.content_type != NULL ?
+		    x.content_type : "application/json", x.answer.data,
+		    x.answer.len);
+	jbuf_free(&x.answer);
+	return ok;
+}
+
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -521,13 +564,15 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		rq->start_us = server_monotonic_us();
 		rq->ocsp_status = -1;
 		request_note(rq, method, url);
+		rq->added = added_route(s, url);
 		rq->after_drain = atomic_load(&s->draining);
 		atomic_fetch_add(&s->metrics.in_flight, 1);
 		*con_cls = rq;
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
-		if (!rq->too_big && rq->body.len + *upload_size <= SERVER_BODY_MAX)
+		if (!rq->too_big && rq->body.len + *upload_size <=
+		    (rq->added != NULL ? rq->added->body_max : SERVER_BODY_MAX))
 			(void)jbuf_put(&rq->body, upload, *upload_size);
 		else
 			rq->too_big = 1;
@@ -544,6 +589,10 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	if (strlen(url) > SERVER_URL_MAX)
 		return send_text(s, c, rq, MHD_HTTP_URI_TOO_LONG,
 		    "URL too long\n");
+	if (rq->added != NULL) {
+		rq->route = ROUTE_ADDED;
+		return route_added(s, c, rq, method, url);
+	}
 	if (strncmp(url, "/ocsp", 5) == 0 && (url[5] == '\0' || url[5] == '/')) {
 		rq->route = ROUTE_OCSP;
 		return route_ocsp(s, c, rq, url + 5, get, post);
@@ -668,6 +717,8 @@ server_start(const struct server_options *o, struct server **out)
 	/* Forked first, while this process has no other thread. */
 	if (!o->crl_off && (r = server_crl_start(o, s)) != JPKI_OK)
 		goto fail;
+	s->handlers = o->handlers;
+	s->nhandlers = o->nhandlers;
 	if (o->access_log != NULL &&
 	    (r = access_log_open(o->access_log, &s->log)) != JPKI_OK)
 		goto fail;

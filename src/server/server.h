@@ -48,6 +48,35 @@
 #define SERVER_IDLE_SECONDS 10
 #define SERVER_REQUEST_SECONDS 10
 
+/*
+ * Routes a module above the server adds (the relying party's /rp/ and
+ * /kiosk/, src/rp): the server knows nothing of them but their prefix.  A
+ * request whose path starts with `prefix` is read whole (at most body_max
+ * bytes, else 413) and handed to handle() on the answering thread, which
+ * fills status, content_type and answer; a failure (not a refusal, which
+ * is an answer) is a 500.  handle() is called from any of the server's
+ * threads at once.
+ */
+struct server_exchange {
+	const char *method;
+	const char *path;
+	const uint8_t *body;
+	size_t body_len;
+	void *conn;                /* for server_exchange_header */
+	unsigned status;           /* out: HTTP status */
+	const char *content_type;  /* out: a static string */
+	struct jbuf answer;        /* out: the body (freed by the server) */
+};
+/* A request header's value, or NULL. */
+const char *server_exchange_header(const struct server_exchange *x,
+    const char *name);
+struct server_handler {
+	const char *prefix;        /* "/rp/" */
+	size_t body_max;
+	int (*handle)(void *arg, struct server_exchange *x);
+	void *arg;
+};
+
 struct server_options {
 	const char *data_dir;
 	const char *host;          /* numeric IPv4 or IPv6 address */
@@ -60,6 +89,8 @@ struct server_options {
 	 * again (0: the config's crl_delay); crl_off: not at all. */
 	unsigned crl_delay;
 	int crl_off;
+	const struct server_handler *handlers; /* routes added from above */
+	size_t nhandlers;
 };
 #define SERVER_CRL_DELAY_MAX 86400
 #define SERVER_THREADS_MAX 256

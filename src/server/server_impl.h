@@ -25,6 +25,7 @@ enum server_route {
 	ROUTE_OCSP,
 	ROUTE_HEALTHZ,
 	ROUTE_METRICS,
+	ROUTE_ADDED,        /* a route of server_options.handlers */
 	ROUTE_N
 };
 const char *server_route_name(enum server_route r);
@@ -62,6 +63,7 @@ int server_metrics_render(struct server_metrics *m, struct jbuf *out);
 struct request {
 	struct jbuf body;
 	int too_big;
+	const struct server_handler *added; /* the route it is for, or NULL */
 	int after_drain;            /* its headers came after server_drain() */
 	enum server_route route;
 	unsigned status;            /* 0: no answer queued */

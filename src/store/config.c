@@ -66,6 +66,7 @@ static const struct string_key string_keys[] = {
     SKEY("service_ou_auth_ja", service_ou_auth_ja),
     SKEY("agency_ja", agency_ja),
     SKEY("cps_uri", cps_uri),
+    SKEY("rp_api_keys", rp_api_keys),
 };
 
 static char *

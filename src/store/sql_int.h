@@ -14,6 +14,7 @@
  *                   card images
  *   sql_crl.c       the published CRLs' records, revocation counts
  *   sql_clerks.c    the web UI's clerk accounts and approvals
+ *   sql_rp.c        the relying party's login nonces
  *   sql_copy.c      a whole store into another database
  *
  * Each query is store_sql_<op>(), declared here from store_ops.def.

@@ -147,6 +147,11 @@ static const char *const sqlite_migrations[] = {
     "  number INTEGER NOT NULL, this_update INTEGER NOT NULL,"
     "  next_update INTEGER NOT NULL, entries INTEGER NOT NULL,"
     "  PRIMARY KEY(ca, shard)) WITHOUT ROWID;",
+    /* 6: relying party (src/rp): login nonces, each used once, expiring */
+    "CREATE TABLE IF NOT EXISTS rp_nonces("
+    "  nonce TEXT PRIMARY KEY, created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL, used_at INTEGER) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS rp_nonces_expiry ON rp_nonces(expires_at);",
 };
 
 static const char *const pg_migrations[] = {
@@ -287,6 +292,11 @@ static const char *const pg_migrations[] = {
     "  number BIGINT NOT NULL, this_update BIGINT NOT NULL,"
     "  next_update BIGINT NOT NULL, entries BIGINT NOT NULL,"
     "  PRIMARY KEY(ca, shard));",
+    /* 6: relying party (src/rp): login nonces, each used once, expiring */
+    "CREATE TABLE IF NOT EXISTS rp_nonces("
+    "  nonce TEXT PRIMARY KEY, created_at BIGINT NOT NULL,"
+    "  expires_at BIGINT NOT NULL, used_at BIGINT);"
+    "CREATE INDEX IF NOT EXISTS rp_nonces_expiry ON rp_nonces(expires_at);",
 };
 
 _Static_assert(JPKI_ARRAY_LEN(sqlite_migrations) ==

@@ -476,6 +476,21 @@ int store_receipt_list(struct store *s, int64_t resident_id, int64_t from,
 /* Certificates revoked at or after `since`, newest first, at most limit. */
 int store_revocation_recent(struct store *s, int64_t since, long limit,
     int (*fn)(void *arg, const struct cert_record *c), void *arg);
+/* ---- relying party: login nonces ------------------------------------------ */
+/* Keep a new nonce (base64 text) until expires_at; nonces expired a day
+ * ago and more are dropped on the way. */
+int store_rp_nonce_add(struct store *s, const char *nonce, int64_t created_at,
+    int64_t expires_at);
+/* Use a nonce up at `at`, once: *state says how it was.  Only one caller
+ * of all connections gets STORE_NONCE_FRESH for a nonce. */
+enum store_nonce_state {
+	STORE_NONCE_FRESH = 0,      /* it was unused and unexpired: now used */
+	STORE_NONCE_UNKNOWN,        /* never given out (or long dropped) */
+	STORE_NONCE_USED,           /* used before: a replay */
+	STORE_NONCE_EXPIRED,
+};
+int store_rp_nonce_use(struct store *s, const char *nonce, int64_t at,
+    int *state);
 
 /* ---- config ------------------------------------------------------------- *
  * The data directory's `config` file: "key = value" lines, "# comments",
@@ -495,6 +510,9 @@ struct jpki_config {
 	 * OU=agency. */
 	char service_ou_sign_ja[128], service_ou_auth_ja[128], agency_ja[128];
 	char cps_uri[256];
+	/* The relying parties registered for linkage (GET /rp/link):
+	 * "name:key" pairs separated by commas; "" none. */
+	char rp_api_keys[1024];
 	/* How long the store waits for another writer before failing, ms
 	 * (database_busy_timeout_ms; 0 here: STORE_BUSY_TIMEOUT_MS). */
 	int busy_timeout_ms;
