@@ -4,7 +4,7 @@
 # accept).  Installed as share/bash-completion/completions/jpki; or source
 # it from ~/.bashrc.  Needs nothing but bash 4.
 
-_jpki_groups="init resident ca cert crl ocsp serve sign verify login rp audit card counter clerk help"
+_jpki_groups="init resident ca cert crl ocsp serve sign verify login rp audit store card counter clerk help"
 
 declare -A _jpki_subcommands=(
 	[resident]="add import show list change"
@@ -14,6 +14,7 @@ declare -A _jpki_subcommands=(
 	[ocsp]="respond"
 	[rp]="link"
 	[audit]="verify list"
+	[store]="migrate copy"
 	[card]="new status certs change-pin info face sign attach"
 	[counter]="deliver issue renew report-lost reissue reset-pin update-card recover links proxy-apply proxy-complete notices form-show serve"
 	[clerk]="add passwd disable list"
@@ -45,6 +46,8 @@ declare -A _jpki_options=(
 	[rp link]="--actor"
 	[audit verify]=""
 	[audit list]="--after --limit"
+	[store migrate]=""
+	[store copy]="--from --to"
 	[card new]="--out --kind"
 	[card status]="--card --reader"
 	[card certs]="--out --sign --card --reader"
