@@ -15,10 +15,13 @@
 #include <string.h>
 
 static const char usage_text[] =
-    "usage: jpki serve [--listen HOST:PORT] [--access-log FILE]\n"
+    "usage: jpki serve [--listen HOST:PORT] [--access-log FILE] "
+    "[--no-presign]\n"
     "       --listen: default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
     "                 port 0: any free port, printed\n"
     "       --access-log: append one JSON line per request to FILE\n"
+    "       --no-presign: no OCSP pre-signer in this server (another\n"
+    "                 server or `jpki ocsp presign` makes the responses)\n"
     "common: --data DIR\n";
 
 /* "127.0.0.1:8080" or "[::1]:8080" into host and port. */
@@ -61,10 +64,11 @@ cli_serve(int argc, char **argv)
 	struct server *s = NULL;
 	char host[64];
 	sigset_t set;
-	int sig, r;
+	int sig, r, no_presign = 0;
 	const struct cli_opt opts[] = {
 	    {"listen", CLI_VALUE, .value = &listen},
 	    {"access-log", CLI_VALUE, .value = &log},
+	    {"no-presign", CLI_FLAG, .flag = &no_presign},
 	};
 	struct cli_command cmd = {.usage = usage_text, .opts = opts,
 	    .nopts = JPKI_ARRAY_LEN(opts), .data = &data};
@@ -76,6 +80,7 @@ cli_serve(int argc, char **argv)
 		return r;
 	o.host = host;
 	o.access_log = log;
+	o.no_presign = no_presign;
 	o.data_dir = cli_data_dir(data);
 	/* Blocked before the server's thread starts, so it inherits the mask
 	 * and the signals come to sigwait below. */

@@ -53,7 +53,14 @@ struct server_options {
 	const char *access_log;    /* a file to append a JSON line per
 	                              request to, or NULL */
 	unsigned threads;          /* answering threads; 0: one per core */
+	int no_presign;            /* 1: no OCSP pre-signer thread */
+	unsigned ocsp_live_max;    /* answers signed live at once; 0:
+	                              SERVER_OCSP_LIVE_DEFAULT */
 };
+/* Live OCSP signing (nonces, answers not pre-signed) at once by default:
+ * half the answering threads, at least one, so that the others go on
+ * sending pre-signed answers. */
+#define SERVER_OCSP_LIVE_DEFAULT(threads) ((threads) / 2 > 0 ? (threads) / 2 : 1)
 #define SERVER_THREADS_MAX 256
 
 struct server;

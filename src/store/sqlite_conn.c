@@ -129,6 +129,25 @@ static const char *const migrations[] = {
     "  form_number INTEGER NOT NULL REFERENCES inquiry_forms(number))"
     "  WITHOUT ROWID;"
     "CREATE INDEX certificates_not_after ON certificates(not_after);",
+    /* pre-signed OCSP responses (docs/ocsp.md): one per certificate and
+     * issuer (SHA-1 name hash || key hash), and the queue of certificates
+     * whose status changed, filled by triggers in the writer's own
+     * transaction so that any process's issuance or revocation shows */
+    "CREATE TABLE IF NOT EXISTS ocsp_responses("
+    "  serial TEXT NOT NULL, issuer BLOB NOT NULL,"
+    "  status INTEGER NOT NULL, this_update INTEGER NOT NULL,"
+    "  next_update INTEGER NOT NULL, der BLOB NOT NULL,"
+    "  PRIMARY KEY(serial, issuer));"
+    "CREATE INDEX IF NOT EXISTS ocsp_responses_this_update"
+    "  ON ocsp_responses(this_update, serial);"
+    "CREATE TABLE IF NOT EXISTS ocsp_changes("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT, serial TEXT NOT NULL);"
+    "CREATE TRIGGER IF NOT EXISTS ocsp_changes_issued"
+    "  AFTER INSERT ON certificates"
+    "  BEGIN INSERT INTO ocsp_changes(serial) VALUES (NEW.serial); END;"
+    "CREATE TRIGGER IF NOT EXISTS ocsp_changes_status"
+    "  AFTER UPDATE OF status, reason, revoked_at ON certificates"
+    "  BEGIN INSERT INTO ocsp_changes(serial) VALUES (NEW.serial); END;",
 };
 
 static int

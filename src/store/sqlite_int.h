@@ -10,6 +10,7 @@
  *   sqlite_forms.c     inquiry/response forms, proxy applications
  *   sqlite_counter.c   cards, receipts, certificate links, PIN resets,
  *                      card images
+ *   sqlite_ocsp.c      pre-signed OCSP responses and the change queue
  *
  * Each query is store_sqlite_<op>(), declared here from store_ops.def.
  */
@@ -30,6 +31,8 @@ enum stmt_id {
 	ST_RESIDENT_BY_NUMBER,
 	ST_MUNICIPALITY_GET,
 	ST_CERT_VALID_OF,
+	ST_OCSP_GET,
+	ST_OCSP_PUT,
 	ST__COUNT
 };
 
