@@ -11,7 +11,7 @@ declare -A _jpki_subcommands=(
 	[ca]="show export issue"
 	[cert]="show list revoke"
 	[crl]="generate"
-	[ocsp]="respond"
+	[ocsp]="respond presign"
 	[audit]="verify list"
 	[card]="new status certs change-pin info sign attach"
 	[counter]="deliver issue renew report-lost reissue reset-pin update-card recover links proxy-apply proxy-complete notices form-show"
@@ -36,7 +36,8 @@ declare -A _jpki_options=(
 	[cert revoke]="--reason --actor"
 	[crl generate]="--type --shard --full --out"
 	[ocsp respond]="--in --out"
-	[serve]="--listen --access-log"
+	[ocsp presign]="--threads"
+	[serve]="--listen --access-log --no-presign"
 	[audit verify]=""
 	[audit list]="--after --limit"
 	[card new]="--out --kind"
@@ -62,7 +63,7 @@ declare -A _jpki_options=(
 )
 
 # Options that take no value.
-_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress "
+_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-presign "
 
 # The common options a command takes.
 _jpki_common() {
