@@ -218,6 +218,7 @@ struct ca_presign_pass {
 	                               to this seq (the next CHANGES pass's
 	                               from_seq) */
 	long looked, signed_good, signed_revoked, current, removed, raced;
+	double scan_s, sign_s, write_s;     /* wall time in each part */
 	/* private: where the pass is */
 	int started;
 	int64_t bound;

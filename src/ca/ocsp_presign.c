@@ -26,6 +26,16 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* ---- the responder table ----------------------------------------------- */
 
@@ -596,6 +606,7 @@ ca_presign_step(struct ca_presigner *ps, struct ca_presign_pass *p)
 	struct item *items = NULL;
 	size_t n = 0;
 	int64_t now;
+	double t;
 	int r;
 
 	if (p->done)
@@ -614,9 +625,12 @@ ca_presign_step(struct ca_presigner *ps, struct ca_presign_pass *p)
 		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = store_ocsp_scan(s, (enum store_ocsp_scan)p->what,
+	t = mono();
+	r = store_ocsp_scan(s, (enum store_ocsp_scan)p->what,
 	    p->has_after ? &p->after : NULL, p->bound, (long)k.cap, collect_fn,
-	    &k)) != JPKI_OK)
+	    &k);
+	p->scan_s += mono() - t;
+	if (r != JPKI_OK)
 		goto out;
 	if (k.n == 0) {
 		p->done = 1;
@@ -656,8 +670,15 @@ ca_presign_step(struct ca_presigner *ps, struct ca_presign_pass *p)
 		jbuf_init(&items[n].der);
 		n++;
 	}
-	if (n > 0 && (r = sign_all(ps, items, n, now)) == JPKI_OK)
-		r = write_items(ps, p, items, n, now);
+	if (n > 0) {
+		t = mono();
+		r = sign_all(ps, items, n, now);
+		p->sign_s += mono() - t;
+		t = mono();
+		if (r == JPKI_OK)
+			r = write_items(ps, p, items, n, now);
+		p->write_s += mono() - t;
+	}
 out:
 	for (size_t i = 0; i < n; i++)
 		jbuf_free(&items[i].der);

@@ -117,7 +117,7 @@ store_sqlite_ocsp_scan(void *impl, enum store_ocsp_scan what,
 	case STORE_OCSP_SCAN_ALL:
 		sql = "SELECT c.rowid, c.serial, " CAND_COLS " FROM certificates c"
 		    " LEFT JOIN ocsp_responses o ON o.serial = c.serial"
-		    " WHERE c.rowid > ?1 AND c.not_after > ?2"
+		    " WHERE c.rowid > ?1 AND +c.not_after > ?2"
 		    " ORDER BY c.rowid LIMIT ?4";
 		break;
 	case STORE_OCSP_SCAN_CHANGES:
