@@ -11,8 +11,10 @@
  *   GET  /healthz                   200 "ok", or 503 and one line saying why
  *   GET  /metrics                   Prometheus text format (metrics.c)
  *
- * OCSP answers come from the store at the moment of the request, so a
- * revocation committed by any process shows at once.  CRLs are the files
+ * OCSP answers are the pre-signed responses in the store (a thread of the
+ * server makes them, presigner.c), sent as they are; a nonce request and
+ * anything not pre-signed is signed from the store when it arrives, a
+ * bounded number at once (ca_ocsp_answer).  CRLs are the files
  * `jpki crl generate` published.  Requests are answered by a pool of
  * threads, one per core, each with its own store connection and signer
  * session; bodies and URLs are bounded (SERVER_BODY_MAX, SERVER_URL_MAX)
