@@ -44,7 +44,7 @@ get() {
 	[ "$code" = 200 ] || fail "GET /ocsp: $code"
 }
 
-start_server --listen "127.0.0.1:$PORT"; trap 'cat $TMP/serve.err >&2; stop_server; rm -rf "$TMP"' EXIT
+start_server --listen "127.0.0.1:$PORT"
 
 check "the stored response is served byte for byte, request after request, and verifies"
 get a1 "$SIGN_CA" "$TMP/good.pem"
@@ -52,7 +52,7 @@ sleep 1.1
 get a2 "$SIGN_CA" "$TMP/good.pem"
 cmp -s "$TMP/a1.der" "$TMP/a2.der" || fail "two answers a second apart differ"
 sqlite3 "$DATA/jpki.db" "SELECT hex(der) FROM ocsp_responses WHERE serial = '$GOOD'" >"$TMP/stored.hex"
-[ "$(xxd -p "$TMP/a1.der" | tr -d '\n' | tr a-f A-F)" = "$(tr -d '\n' <"$TMP/stored.hex")" ] ||
+[ "$(od -An -v -tx1 "$TMP/a1.der" | tr -d ' \n' | tr a-f A-F)" = "$(tr -d '\n' <"$TMP/stored.hex")" ] ||
 	fail "the answer is not the stored response"
 openssl ocsp -issuer "$SIGN_CA" -cert "$TMP/good.pem" -respin "$TMP/a1.der" -CAfile "$SIGN_CA" -no_nonce >"$TMP/v" 2>&1 ||
 	fail "openssl ocsp -respin: $(cat "$TMP/v")"
