@@ -450,38 +450,77 @@ thread_main(void *arg)
 	return NULL;
 }
 
-/* Sign every item not to be removed, on the pre-signer's threads. */
-static int
-sign_all(struct ca_presigner *ps, struct item *items, size_t n, int64_t now)
-{
+/* A batch being made: its candidates, the items to sign or remove, and
+ * the signing threads at work on them. */
+struct batch {
+	struct ocsp_candidate *c;
+	struct item *items;
+	size_t n;
+	int64_t now;
 	struct work w;
 	pthread_t tid[CA_PRESIGN_THREADS_MAX];
 	struct thread_arg ta[CA_PRESIGN_THREADS_MAX];
-	int started = 0;
+	int started;                /* threads running: tid[first..started) */
+	int first;                  /* 0: the caller signs too (sign_join) */
+	double t0;
+};
 
-	memset(&w, 0, sizeof(w));
-	w.ps = ps;
-	w.items = items;
-	w.n = n;
-	w.now = now;
-	w.validity = ps->ca->config.ocsp_validity_seconds;
-	atomic_init(&w.next, 0);
-	atomic_init(&w.failed, 0);
-	pthread_mutex_init(&w.lock, NULL);
+static void
+batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		jbuf_free(&b->items[i].der);
+	free(b->items);
+	free(b->c);
+	free(b);
+}
+
+/* Start signing the batch's items on the pre-signer's threads: all of
+ * them (caller_signs 0: the caller writes the previous batch meanwhile),
+ * or all but the first, whose share the caller signs in sign_join. */
+static void
+sign_start(struct ca_presigner *ps, struct batch *b, int caller_signs)
+{
+	struct work *w = &b->w;
+
+	memset(w, 0, sizeof(*w));
+	w->ps = ps;
+	w->items = b->items;
+	w->n = b->n;
+	w->now = b->now;
+	w->validity = ps->ca->config.ocsp_validity_seconds;
+	atomic_init(&w->next, 0);
+	atomic_init(&w->failed, 0);
+	pthread_mutex_init(&w->lock, NULL);
+	b->first = caller_signs ? 1 : 0;
+	b->started = b->first;
+	b->t0 = mono();
 	/* One thread per 8 signatures at most: a step of a few changes is
 	 * signed by the caller alone. */
-	for (int i = 1; i < ps->threads && (size_t)i * 8 < n; i++) {
-		ta[i] = (struct thread_arg){&w, ps->ss[i]};
-		if (pthread_create(&tid[i], NULL, thread_main, &ta[i]) != 0)
+	for (int i = b->first; i < ps->threads && (i == 0 ||
+	    (size_t)i * 8 < b->n); i++) {
+		b->ta[i] = (struct thread_arg){w, ps->ss[i]};
+		if (pthread_create(&b->tid[i], NULL, thread_main, &b->ta[i]) != 0)
 			break;
-		started = i;
+		b->started = i + 1;
 	}
-	work_on(&w, ps->ss[0]);
-	for (int i = 1; i <= started; i++)
-		pthread_join(tid[i], NULL);
-	pthread_mutex_destroy(&w.lock);
-	if (atomic_load(&w.failed))
-		return jpki_fail(w.err, "%s", w.why);
+}
+
+static int
+sign_join(struct batch *b, struct ca_presign_pass *p)
+{
+	struct work *w = &b->w;
+
+	if (b->first == 1 || b->started == 0)
+		work_on(w, w->ps->ss[0]);
+	for (int i = b->first; i < b->started; i++)
+		pthread_join(b->tid[i], NULL);
+	pthread_mutex_destroy(&w->lock);
+	p->sign_s += mono() - b->t0;
+	if (atomic_load(&w->failed))
+		return jpki_fail(w->err, "%s", w->why);
 	return JPKI_OK;
 }
 
@@ -598,64 +637,69 @@ write_items(struct ca_presigner *ps, struct ca_presign_pass *p,
 	return r;
 }
 
-int
-ca_presign_step(struct ca_presigner *ps, struct ca_presign_pass *p)
+/* Read the pass's next batch and decide what to sign and remove: *out
+ * NULL when the pass is done (and the queue pruned). */
+static int
+prepare(struct ca_presigner *ps, struct ca_presign_pass *p,
+    struct batch **out)
 {
 	struct store *s = ps->ca->store;
 	struct collect k = {0};
-	struct item *items = NULL;
-	size_t n = 0;
+	struct batch *b = NULL;
 	int64_t now;
 	double t;
 	int r;
 
+	*out = NULL;
 	if (p->done)
 		return JPKI_OK;
 	if ((r = jpki_now_checked(&now)) != JPKI_OK)
 		return r;
 	if (!p->started && (r = pass_start(ps, p, now)) != JPKI_OK)
 		return r;
-	if (p->what == CA_PRESIGN_CHANGES && p->after.key >= p->bound) {
-		p->done = 1;
+	if (p->what == CA_PRESIGN_CHANGES && p->after.key >= p->bound)
 		goto finished;
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->c = calloc(p->batch, sizeof(*b->c))) == NULL ||
+	    (b->items = calloc(p->batch, sizeof(*b->items))) == NULL) {
+		batch_free(b);
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	}
+	b->now = now;
+	k.c = b->c;
 	k.cap = p->batch;
-	if ((k.c = calloc(k.cap, sizeof(*k.c))) == NULL ||
-	    (items = calloc(k.cap, sizeof(*items))) == NULL) {
-		r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-		goto out;
-	}
 	t = mono();
 	r = store_ocsp_scan(s, (enum store_ocsp_scan)p->what,
 	    p->has_after ? &p->after : NULL, p->bound, (long)k.cap, collect_fn,
 	    &k);
 	p->scan_s += mono() - t;
-	if (r != JPKI_OK)
-		goto out;
+	if (r != JPKI_OK) {
+		batch_free(b);
+		return r;
+	}
 	if (k.n == 0) {
-		p->done = 1;
-		free(k.c);
-		free(items);
+		batch_free(b);
 		goto finished;
 	}
 	p->after = k.c[k.n - 1];
 	p->has_after = 1;
 	for (size_t i = 0; i < k.n; i++) {
 		struct ocsp_candidate *c = &k.c[i];
+		struct item *items = b->items;
 		const struct responder *e;
 		int dup = 0;
 
 		p->looked++;
 		/* The queue may name a serial twice (issued, then revoked). */
-		for (size_t j = 0; j < n && p->what == CA_PRESIGN_CHANGES; j++)
+		for (size_t j = 0; j < b->n && p->what == CA_PRESIGN_CHANGES; j++)
 			dup |= strcmp(items[j].c.serial, c->serial) == 0;
 		if (dup)
 			continue;
 		if (c->ca == 0 || c->not_after <= now) {
 			/* Gone or expired: no response is kept for it. */
 			if (c->has_response) {
-				items[n].c = *c;
-				items[n++].remove = 1;
+				items[b->n].c = *c;
+				items[b->n++].remove = 1;
 			}
 			continue;
 		}
@@ -665,39 +709,90 @@ ca_presign_step(struct ca_presigner *ps, struct ca_presign_pass *p)
 			p->current++;
 			continue;
 		}
-		items[n].c = *c;
-		items[n].e = e;
-		jbuf_init(&items[n].der);
-		n++;
+		items[b->n].c = *c;
+		items[b->n].e = e;
+		jbuf_init(&items[b->n].der);
+		b->n++;
 	}
-	if (n > 0) {
-		t = mono();
-		r = sign_all(ps, items, n, now);
-		p->sign_s += mono() - t;
-		t = mono();
-		if (r == JPKI_OK)
-			r = write_items(ps, p, items, n, now);
-		p->write_s += mono() - t;
-	}
-out:
-	for (size_t i = 0; i < n; i++)
-		jbuf_free(&items[i].der);
-	free(items);
-	free(k.c);
-	return r;
+	*out = b;
+	return JPKI_OK;
 finished:
+	p->done = 1;
 	/* The queue is followed up to changes_seen: drop what it held. */
 	if (p->what != CA_PRESIGN_DUE && p->changes_seen > 0)
 		return store_ocsp_changes_prune(s, p->changes_seen);
 	return JPKI_OK;
 }
 
+static int
+write_batch(struct ca_presigner *ps, struct ca_presign_pass *p,
+    struct batch *b)
+{
+	double t = mono();
+	int r;
+
+	if (b->n == 0)
+		return JPKI_OK;     /* all current: nothing to write */
+	r = write_items(ps, p, b->items, b->n, b->now);
+
+	p->write_s += mono() - t;
+	return r;
+}
+
+int
+ca_presign_step(struct ca_presigner *ps, struct ca_presign_pass *p)
+{
+	struct batch *b = NULL;
+	int r;
+
+	if ((r = prepare(ps, p, &b)) != JPKI_OK || b == NULL)
+		return r;
+	if (b->n > 0) {
+		sign_start(ps, b, 1);
+		if ((r = sign_join(b, p)) == JPKI_OK)
+			r = write_batch(ps, p, b);
+	}
+	batch_free(b);
+	return r;
+}
+
+/* Pipelined: while the threads sign one batch, the caller writes the one
+ * before (the store's connection is the caller's alone), so the cores do
+ * not wait for the store.  A batch is written only after the one before
+ * it: a serial in both (issued, then revoked) ends as the later says, and
+ * the put's status check keeps a stale one out anyway. */
 int
 ca_presign_run(struct ca_presigner *ps, struct ca_presign_pass *p)
 {
-	int r = JPKI_OK;
+	struct batch *prev = NULL, *cur = NULL;
+	int r = JPKI_OK, r2;
 
-	while (!p->done && (r = ca_presign_step(ps, p)) == JPKI_OK)
-		;
+	if (ps->threads == 1) {
+		while (!p->done && (r = ca_presign_step(ps, p)) == JPKI_OK)
+			;
+		return r;
+	}
+	for (;;) {
+		if ((r = prepare(ps, p, &cur)) != JPKI_OK)
+			break;
+		if (cur != NULL && cur->n > 0)
+			sign_start(ps, cur, 0);
+		if (prev != NULL) {
+			r = write_batch(ps, p, prev);
+			batch_free(prev);
+			prev = NULL;
+		}
+		if (cur != NULL && cur->n > 0 &&
+		    (r2 = sign_join(cur, p)) != JPKI_OK && r == JPKI_OK)
+			r = r2;
+		if (r != JPKI_OK || cur == NULL)
+			break;
+		prev = cur;
+		cur = NULL;
+	}
+	if (r == JPKI_OK && prev != NULL)
+		r = write_batch(ps, p, prev);
+	batch_free(prev);
+	batch_free(cur);
 	return r;
 }
