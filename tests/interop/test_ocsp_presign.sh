@@ -138,4 +138,17 @@ openssl ocsp -issuer "$SIGN_CA" -cert "$TMP/good.pem" -respin "$TMP/a4.der" -CAf
 grep -q 'good.pem: good' "$TMP/v" || fail "$(cat "$TMP/v")"
 stop_server
 
+check "the config: a validity under twice the refresh is refused, one line, nothing signed"
+cp "$DATA/config" "$TMP/config.saved"
+sed -i 's/^ocsp_validity_seconds = .*/ocsp_validity_seconds = 100000/' "$DATA/config"
+expect_status 2 ocsp presign
+expect_one_error_line 'ocsp_validity_seconds \(100000\) must be at least twice ocsp_refresh_seconds \(86400\)'
+cp "$TMP/config.saved" "$DATA/config"
+sed -i 's/^ocsp_refresh_seconds = .*/ocsp_refresh_seconds = 3600/; s/^ocsp_validity_seconds = .*/ocsp_validity_seconds = 7200/' "$DATA/config"
+later=$(date -u -d '@'$(( $(date +%s) + 86400 + 3600 + 120 )) +%Y-%m-%dT%H:%M:%SZ)
+JPKI_NOW=$later "$JPKI" --data "$DATA" ocsp presign --json >"$TMP/stdout" 2>"$TMP/err" || fail "presign: $(cat "$TMP/err")"
+json_expect "an hour's refresh" signed_good=3 signed_revoked=1
+[ "$(sqlite3 "$DATA/jpki.db" "SELECT DISTINCT next_update - this_update FROM ocsp_responses")" = 7200 ] ||
+	fail "nextUpdate is not thisUpdate + ocsp_validity_seconds"
+
 done_ok
