@@ -11,7 +11,7 @@ declare -A _jpki_subcommands=(
 	[ca]="show export issue"
 	[cert]="show list revoke"
 	[crl]="generate"
-	[ocsp]="respond"
+	[ocsp]="respond presign"
 	[rp]="link"
 	[audit]="verify list"
 	[store]="migrate copy"
@@ -39,11 +39,12 @@ declare -A _jpki_options=(
 	[cert revoke]="--reason --actor"
 	[crl generate]="--type --shard --full --out"
 	[ocsp respond]="--in --out"
-	[serve]="--listen --access-log --crl-delay --no-crl --rp --origin"
+	[serve]="--listen --access-log --crl-delay --no-crl --no-presign --rp --origin"
 	[sign]="--card --reader --in --out --detached --pdf"
 	[verify]="--content --at --anchors --offline"
 	[login]="--card --reader --url --origin --token-out --dry-run"
 	[rp link]="--actor"
+	[ocsp presign]="--threads"
 	[audit verify]=""
 	[audit list]="--after --limit"
 	[store migrate]=""
@@ -77,7 +78,7 @@ declare -A _jpki_options=(
 )
 
 # Options that take no value.
-_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-crl --rp --detached --pdf --offline --dry-run "
+_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-crl --no-presign --rp --detached --pdf --offline --dry-run "
 
 # The common options a command takes.
 _jpki_common() {

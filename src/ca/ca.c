@@ -299,6 +299,7 @@ ca_close(struct ca **cap)
 		if (ca->side[i].ocsp_ready)
 			pki_ocsp_responder_free(&ca->side[i].ocsp);
 	}
+	ca_ocsp_table_free(&ca->ocsp_table);
 	ca_signer_session_close(&ca->session);
 	ca_signer_close(&ca->signer);
 	ca_signer_session_close(&ca->card_issuer_session);

@@ -27,6 +27,7 @@
 #include "store/store.h"
 
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <openssl/x509.h>
 
 struct ca;
@@ -172,6 +173,7 @@ struct ca_ocsp_answer {
 	int64_t next_update;        /* and nextUpdate (HTTP caching, RFC 5019) */
 	size_t n;
 	struct ca_ocsp_cert cert[8];
+	int presigned;              /* ca_ocsp_answer: the stored response */
 };
 /* Answer a DER OCSPRequest: the DER OCSPResponse is appended to out and
  * described in *ans.  A malformed request or one for another issuer still
@@ -179,6 +181,76 @@ struct ca_ocsp_answer {
  * made. */
 int ca_ocsp_respond(struct ca *ca, const uint8_t *der, size_t len,
     struct jbuf *out, struct ca_ocsp_answer *ans);
+
+/* ---- pre-signed OCSP (ocsp_presign.c) ------------------------------------
+ * Every certificate not expired has a response signed before anyone asks
+ * (RFC 5019 profile, SHA-1 CertID, no nonce), stored by (issuer name
+ * hash, issuer key hash, serial) (store_ocsp_*): made after issuance,
+ * again after a revocation (the store's change queue), and again before
+ * half its validity has passed (the config's ocsp_refresh_seconds,
+ * ocsp_validity_seconds).  Responders are found in a table by (name
+ * hash, key hash), one row per CA key, so another CA generation is one
+ * more row. */
+
+/* Live signing, bounded: at most `max` answers signed at once (a nonce, a
+ * SHA-256 or several-certificate CertID list, a certificate with no
+ * pre-signed answer); beyond it a nonce request gets the pre-signed
+ * answer without its nonce (RFC 8954 allows it), and one with none gets
+ * tryLater.  Counters for /metrics.  Shared by the answering threads:
+ * atomics only. */
+struct ca_ocsp_gate {
+	int max;
+	atomic_int busy;            /* live signatures being made now */
+	atomic_ulong presigned;     /* answers sent as stored */
+	atomic_ulong live;          /* answers signed live */
+	atomic_ulong nonce_dropped; /* nonce asked, live full: stored sent */
+	atomic_ulong try_later;     /* live full and nothing stored */
+};
+/* Answer a DER OCSPRequest like ca_ocsp_respond, from the pre-signed
+ * responses when one answers it (ans->presigned = 1: out holds the stored
+ * DER byte for byte), else signed live through the gate. */
+int ca_ocsp_answer(struct ca *ca, const uint8_t *der, size_t len,
+    struct ca_ocsp_gate *gate, struct jbuf *out, struct ca_ocsp_answer *ans);
+
+enum ca_presign_what {
+	CA_PRESIGN_ALL,             /* every certificate not expired: a
+	                               response made where one is missing,
+	                               says another status, or is due */
+	CA_PRESIGN_CHANGES,         /* the store's change queue after
+	                               from_seq: issued and revoked since */
+	CA_PRESIGN_DUE,             /* responses due for refresh (and those
+	                               of expired certificates removed) */
+};
+/* One pass, made by steps of at most `batch` certificates (each step one
+ * store transaction), so a long pass can let a revocation's pass in
+ * between.  Zero it, set what (and from_seq), then step until done. */
+struct ca_presign_pass {
+	enum ca_presign_what what;
+	int64_t from_seq;           /* CHANGES: the queue after this seq */
+	size_t batch;               /* 0: CA_PRESIGN_BATCH */
+	/* out */
+	int done;
+	int64_t changes_seen;       /* ALL, CHANGES: the queue is followed up
+	                               to this seq (the next CHANGES pass's
+	                               from_seq) */
+	long looked, signed_good, signed_revoked, current, removed, raced;
+	double scan_s, sign_s, write_s;     /* wall time in each part */
+	/* private: where the pass is */
+	int started;
+	int64_t bound;
+	struct ocsp_candidate after;
+	int has_after;
+};
+#define CA_PRESIGN_BATCH 512
+#define CA_PRESIGN_THREADS_MAX 64
+struct ca_presigner;
+/* A pre-signer signing on `threads` threads (the caller's among them),
+ * into the CA's store, which must be open read-write. */
+int ca_presigner_new(struct ca *ca, int threads, struct ca_presigner **out);
+void ca_presigner_free(struct ca_presigner **ps);
+int ca_presign_step(struct ca_presigner *ps, struct ca_presign_pass *p);
+/* Step until done. */
+int ca_presign_run(struct ca_presigner *ps, struct ca_presign_pass *p);
 
 /* "valid", "revoked" or "expired" for a stored certificate at `now`. */
 const char *ca_cert_status_name(const struct cert_record *c, int64_t now);

@@ -41,6 +41,9 @@ struct ca {
 	struct ca_signer *card_issuer;
 	struct ca_signer_session *card_issuer_session;
 	struct pki_names names;
+	/* The OCSP responders by issuer hashes (ocsp_presign.c), made on
+	 * first use. */
+	struct ca_ocsp_table *ocsp_table;
 	/* The last municipality looked up: the table is fixed after init and
 	 * most of a batch comes from one municipality. */
 	struct municipality muni_cache;
@@ -66,6 +69,7 @@ int ca_crl_uri(const struct ca *ca, enum cert_type t, int shard, char *buf,
 #define CA_CRL_VALIDITY_SECONDS (24 * 3600)
 /* nextUpdate of an OCSP answer: as long as a CRL. */
 #define CA_OCSP_VALIDITY_SECONDS (24 * 3600)
+void ca_ocsp_table_free(struct ca_ocsp_table **t);
 /* Write a PEM file of mode `mode` durably, never over an existing one. */
 int ca_pem_write(const char *path, mode_t mode,
     int (*writer)(FILE *, void *), void *obj);

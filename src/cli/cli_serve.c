@@ -17,7 +17,8 @@
 
 static const char usage_text[] =
     "usage: jpki serve [--listen HOST:PORT] [--access-log FILE]\n"
-    "                  [--crl-delay SECONDS | --no-crl] [--rp [--origin URL]]\n"
+    "                  [--crl-delay SECONDS | --no-crl] [--no-presign]\n"
+    "                  [--rp [--origin URL]]\n"
     "       --listen: default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
     "                 port 0: any free port, printed\n"
     "       --access-log: append one JSON line per request to FILE\n"
@@ -28,6 +29,8 @@ static const char usage_text[] =
     "                 /rp/verify, /rp/link (the store opened read-write)\n"
     "       --origin: the relying party's login origin (default: the\n"
     "                 config's base_url)\n"
+    "       --no-presign: no OCSP pre-signer in this server (another\n"
+    "                 server or `jpki ocsp presign` makes the responses)\n"
     "common: --data DIR\n";
 
 /* "127.0.0.1:8080" or "[::1]:8080" into host and port (cli.h). */
@@ -74,7 +77,7 @@ cli_serve(int argc, char **argv)
 	char host[64];
 	sigset_t set;
 	long long crl_delay = 0;
-	int sig, r, no_crl = 0, rp_on = 0;
+	int sig, r, no_crl = 0, rp_on = 0, no_presign = 0;
 	const struct cli_opt opts[] = {
 	    {"listen", CLI_VALUE, .value = &listen},
 	    {"access-log", CLI_VALUE, .value = &log},
@@ -83,6 +86,7 @@ cli_serve(int argc, char **argv)
 	    {"no-crl", CLI_FLAG, .flag = &no_crl},
 	    {"rp", CLI_FLAG, .flag = &rp_on},
 	    {"origin", CLI_VALUE, .value = &origin},
+	    {"no-presign", CLI_FLAG, .flag = &no_presign},
 	};
 	struct cli_command cmd = {.usage = usage_text, .opts = opts,
 	    .nopts = JPKI_ARRAY_LEN(opts), .data = &data};
@@ -98,6 +102,7 @@ cli_serve(int argc, char **argv)
 		return cli_usage("--crl-delay and --no-crl: one or the other");
 	o.crl_delay = (unsigned)crl_delay;
 	o.crl_off = no_crl;
+	o.no_presign = no_presign;
 	o.data_dir = cli_data_dir(data);
 	/* Blocked before the server's thread starts, so it inherits the mask
 	 * and the signals come to sigwait below. */

@@ -24,8 +24,8 @@ static const struct {
     {"cert", cli_cert, "certificates", "show list revoke"},
     {"crl", cli_crl, "CRLs (every shard and the full CRL of each CA)",
 	"generate"},
-    {"ocsp", cli_ocsp, "OCSP (answer a DER request from the store)",
-	"respond"},
+    {"ocsp", cli_ocsp, "OCSP (answer a DER request; pre-sign the answers)",
+	"respond presign"},
     {"serve", cli_serve, "HTTP for relying parties: CA certificates, CRLs, "
 	"OCSP", NULL},
     {"sign", cli_sign, "sign a document on the card (CMS, CAdES-BES)", NULL},

@@ -298,6 +298,14 @@ int pki_ocsp_request_parse(const uint8_t *der, size_t len,
 int pki_ocsp_issuer_hashes(X509 *ca, enum pki_ocsp_hash h, uint8_t name[32],
     uint8_t key[32]);
 
+/* The CertID a client following RFC 5019 sends for a certificate: SHA-1
+ * (AlgorithmIdentifier with NULL parameters), the issuer's name and key
+ * hashes (20 octets each), the serial's magnitude (1-PKI_SERIAL_MAX
+ * octets, leading zeros dropped), in DER.  Pre-signed responses carry it,
+ * and a request's CertID is answered by one only if it is this exactly. */
+int pki_ocsp_certid_sha1(const uint8_t name_hash[20], const uint8_t key_hash[20],
+    const uint8_t *serial, size_t serial_len, struct pki_ocsp_certid *out);
+
 /* OCSPResponseStatus (RFC 6960 4.2.1). */
 enum pki_ocsp_status {
 	PKI_OCSP_SUCCESSFUL = 0, PKI_OCSP_MALFORMED = 1,

@@ -56,6 +56,8 @@ struct server {
 	struct crl_publisher *crl;  /* NULL: CRLs not made here */
 	const struct server_handler *handlers;
 	size_t nhandlers;
+	struct ca_ocsp_gate gate;   /* live OCSP signing, bounded */
+	struct presigner *presigner;
 };
 
 /* ---- decoding the GET form of an OCSP request ---------------------------- */
@@ -308,7 +310,7 @@ send_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
 
 	jbuf_init(&out);
 	if (worker_get(s, &w) != JPKI_OK ||
-	    ca_ocsp_respond(w->ca, req, len, &out, &ans) != JPKI_OK) {
+	    ca_ocsp_answer(w->ca, req, len, &s->gate, &out, &ans) != JPKI_OK) {
 		/* No response could be made: say so in OCSP's own terms. */
 		jbuf_free(&out);
 		return send_ocsp_error(s, c, rq, PKI_OCSP_INTERNAL_ERROR);
@@ -385,7 +387,9 @@ route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
 	    "jpki_serve_connections_cut_total %lu\n", SERVER_REQUEST_SECONDS,
 	    deadlines_reaped(s->deadlines)) != JPKI_OK ||
 	    worker_get(s, &w) != JPKI_OK ||
-	    crl_metrics_render(s->crl, datadir_store(w->dd), &out) != JPKI_OK) {
+	    crl_metrics_render(s->crl, datadir_store(w->dd), &out) != JPKI_OK ||
+	    presigner_metrics(s->presigner, datadir_store(w->dd), &s->gate,
+	    &out) != JPKI_OK) {
 		jbuf_free(&out);
 		return send_text(s, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "error\n");
@@ -683,6 +687,7 @@ server_start(const struct server_options *o, struct server **out)
 	/* ITC: so that server_drain() can stop accepting (quiesce). */
 	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC;
 	unsigned threads = o->threads;
+	char presign_why[400] = "";
 	int r;
 
 	*out = NULL;
@@ -719,11 +724,18 @@ server_start(const struct server_options *o, struct server **out)
 		goto fail;
 	s->handlers = o->handlers;
 	s->nhandlers = o->nhandlers;
+	s->gate.max = o->ocsp_live_max > 0 ? (int)o->ocsp_live_max :
+	    (int)SERVER_OCSP_LIVE_DEFAULT(threads);
 	if (o->access_log != NULL &&
 	    (r = access_log_open(o->access_log, &s->log)) != JPKI_OK)
 		goto fail;
 	if ((r = deadlines_start(&s->deadlines)) != JPKI_OK)
 		goto fail;
+	/* The pre-signer's read-write connection first (presigner.c says
+	 * why); without one, answers are signed live. */
+	if (!o->no_presign &&
+	    presigner_start(o->data_dir, &s->presigner) != JPKI_OK)
+		snprintf(presign_why, sizeof(presign_why), "%s", jpki_errmsg());
 	/* The CA keys stay out of the network-facing process: the data
 	 * directory read-only, the responder keys only. */
 	if ((r = datadir_open(o->data_dir, DATADIR_READ_ONLY, &s->dd)) ||
@@ -756,6 +768,12 @@ server_start(const struct server_options *o, struct server **out)
 		r = jpki_fail(JPKI_ERR_IO, "cannot listen on %s port %u (in "
 		    "use?)", o->host, o->port);
 		goto fail;
+	}
+	/* Said once the server runs (a missing key fails it, said once). */
+	if (presign_why[0] != '\0') {
+		fprintf(stderr, "jpki: serve: no OCSP pre-signer: %s; answers "
+		    "are signed live\n", presign_why);
+		fflush(stderr);
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info != NULL ? info->port : o->port;
@@ -811,6 +829,7 @@ server_stop(struct server **sp)
 
 	if (s == NULL)
 		return;
+	presigner_stop(&s->presigner);
 	if (s->d != NULL)
 		MHD_stop_daemon(s->d);
 	/* The daemon's threads are gone: nobody uses a worker any more. */

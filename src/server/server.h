@@ -11,10 +11,12 @@
  *   GET  /healthz                   200 "ok", or 503 and one line saying why
  *   GET  /metrics                   Prometheus text format (metrics.c)
  *
- * OCSP answers come from the store at the moment of the request, so a
- * revocation committed by any process shows at once.  CRLs are the files
- * published under the data directory, made again by a publisher process of
- * the server's own within a delay after a revocation and before their
+ * OCSP answers are the pre-signed responses in the store (a thread of the
+ * server makes them, presigner.c), sent as they are; a nonce request and
+ * anything not pre-signed is signed from the store when it arrives, a
+ * bounded number at once (ca_ocsp_answer).  CRLs are the files published
+ * under the data directory, made again by a publisher process of the
+ * server's own within a delay after a revocation and before their
  * nextUpdate (crl_publisher.c), or by `jpki crl generate`.  Requests are
  * answered by a pool of threads, one per core, each with its own store
  * connection and signer session; bodies and URLs are bounded (SERVER_BODY_MAX, SERVER_URL_MAX)
@@ -91,7 +93,14 @@ struct server_options {
 	int crl_off;
 	const struct server_handler *handlers; /* routes added from above */
 	size_t nhandlers;
+	int no_presign;            /* 1: no OCSP pre-signer thread */
+	unsigned ocsp_live_max;    /* answers signed live at once; 0:
+	                              SERVER_OCSP_LIVE_DEFAULT */
 };
+/* Live OCSP signing (nonces, answers not pre-signed) at once by default:
+ * half the answering threads, at least one, so that the others go on
+ * sending pre-signed answers. */
+#define SERVER_OCSP_LIVE_DEFAULT(threads) ((threads) / 2 > 0 ? (threads) / 2 : 1)
 #define SERVER_CRL_DELAY_MAX 86400
 #define SERVER_THREADS_MAX 256
 

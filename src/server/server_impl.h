@@ -139,4 +139,20 @@ void access_log_write(struct access_log *l, const struct request *rq,
     const struct sockaddr *client, int complete);
 void access_log_close(struct access_log **l);
 
+/* The OCSP pre-signer's thread (presigner.c): steps of PRESIGNER_BATCH
+ * certificates, the data version read every PRESIGNER_POLL_MS when idle,
+ * responses due for refresh looked for every PRESIGNER_DUE_SECONDS. */
+#define PRESIGNER_BATCH 64
+#define PRESIGNER_POLL_MS 50
+#define PRESIGNER_DUE_SECONDS 60
+struct presigner;
+struct store;
+struct ca_ocsp_gate;
+int presigner_start(const char *data_dir, struct presigner **out);
+void presigner_stop(struct presigner **p);
+/* Its figures and the live-signing gate's, Prometheus text, onto out;
+ * p may be NULL (no pre-signer). */
+int presigner_metrics(struct presigner *p, struct store *s,
+    const struct ca_ocsp_gate *g, struct jbuf *out);
+
 #endif

@@ -491,6 +491,65 @@ enum store_nonce_state {
 };
 int store_rp_nonce_use(struct store *s, const char *nonce, int64_t at,
     int *state);
+/* ---- pre-signed OCSP responses ----------------------------------------- *
+ * One DER OCSPResponse per certificate and issuer, signed before anyone
+ * asks (ca: ca_ocsp_presign), and the queue of certificates whose status
+ * changed (every issuance and revocation, by any process, adds a row in
+ * its own transaction), which the pre-signer follows. */
+#define STORE_OCSP_ISSUER_LEN 40    /* SHA-1 issuer name hash || key hash */
+#define STORE_OCSP_DER_MAX 8192     /* a stored response at most */
+struct ocsp_stored {
+	uint8_t issuer[STORE_OCSP_ISSUER_LEN];
+	char serial[SERIAL_HEX_MAX];
+	enum cert_status status;        /* what it says: valid = good */
+	int64_t this_update, next_update;
+	const uint8_t *der;             /* ocsp_put: the response */
+	size_t der_len;
+};
+/* Store (or replace) a response, in the caller's transaction, only if the
+ * certificate's status in the store is still r->status: JPKI_ERR_CONFLICT
+ * (no message) if it changed since, so a response signed from an older
+ * read never replaces a newer one. */
+int store_ocsp_put(struct store *s, const struct ocsp_stored *r);
+int store_ocsp_delete(struct store *s, const char *serial);
+/* The response for (issuer, serial): its fields into *out and its DER
+ * into der (cap bytes; out->der points there); JPKI_ERR_NOTFOUND (no
+ * message) if none.  The responders' hot path: no allocation. */
+int store_ocsp_get(struct store *s, const uint8_t issuer[STORE_OCSP_ISSUER_LEN],
+    const char *serial, struct ocsp_stored *out, uint8_t *der, size_t cap);
+/* A certificate the pre-signer looks at, with its stored response. */
+enum store_ocsp_scan {
+	STORE_OCSP_SCAN_ALL,        /* certificates not expired at `bound`,
+	                               by rowid after after->key */
+	STORE_OCSP_SCAN_CHANGES,    /* the change queue, by seq after
+	                               after->key, up to seq `bound` */
+	STORE_OCSP_SCAN_DUE,        /* responses with thisUpdate before
+	                               `bound`, by (thisUpdate, serial) after
+	                               (after->this_update, after->serial) */
+};
+struct ocsp_candidate {
+	int64_t key;                /* rowid (ALL) or seq (CHANGES) */
+	enum cert_type ca;          /* 0: the queue names a serial the store
+	                               does not hold */
+	char serial[SERIAL_HEX_MAX];
+	enum cert_status status;
+	int reason;
+	int64_t revoked_at, not_after;
+	int has_response;           /* the fields below are its response's */
+	uint8_t issuer[STORE_OCSP_ISSUER_LEN];
+	enum cert_status response_status;
+	int64_t this_update, next_update;
+};
+/* At most limit candidates (after NULL: from the start), in order. */
+int store_ocsp_scan(struct store *s, enum store_ocsp_scan what,
+    const struct ocsp_candidate *after, int64_t bound, long limit,
+    int (*fn)(void *arg, const struct ocsp_candidate *c), void *arg);
+/* How many responses are stored, and the oldest thisUpdate (0 if none). */
+int store_ocsp_stats(struct store *s, long *count, int64_t *oldest);
+/* The last seq of the change queue (0 if it is empty); drop the entries
+ * up to seq upto (followed). */
+int store_ocsp_changes_last(struct store *s, int64_t *seq);
+int store_ocsp_changes_prune(struct store *s, int64_t upto);
 
 /* ---- config ------------------------------------------------------------- *
  * The data directory's `config` file: "key = value" lines, "# comments",
@@ -520,6 +579,10 @@ struct jpki_config {
 	 * codes (notice and form PDFs, notices.csv): 0600 unless the config
 	 * grants the group read or write (document_mode = 0640). */
 	mode_t document_mode;
+	/* Pre-signed OCSP responses: made again after ocsp_refresh_seconds,
+	 * valid (nextUpdate - thisUpdate) ocsp_validity_seconds, at least
+	 * twice the refresh (default 1 day / 2 days). */
+	int64_t ocsp_refresh_seconds, ocsp_validity_seconds;
 	struct fee_table fees;
 };
 void store_config_defaults(struct jpki_config *c);
