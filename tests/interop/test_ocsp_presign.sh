@@ -14,7 +14,6 @@ set -euo pipefail
 
 . "$(dirname "$0")/serve_lib.sh"
 command -v curl >/dev/null || fail "curl is needed (scripts/install-deps.sh)"
-command -v sqlite3 >/dev/null || fail "sqlite3 is needed (scripts/install-deps.sh)"
 serve_init
 HANA=$(add_resident "$(individual_number 23456789012)" "佐藤 花子" \
 	"東京都千代田区丸の内2-3" 1990-04-02 female)
@@ -23,7 +22,7 @@ REV=$(issue "$HANA" sign "$TMP/rev.pem")
 AUTH=$(issue "$TARO" auth "$TMP/auth.pem")
 
 stored() {
-	sqlite3 "$DATA/jpki.db" "SELECT count(*) FROM ocsp_responses WHERE serial = '$1' AND status = $2"
+	db_sql "SELECT count(*) FROM ocsp_responses WHERE serial = '$1' AND status = $2"
 }
 
 check "jpki ocsp presign signs a response for each certificate, and a second run finds them current"
@@ -51,8 +50,8 @@ get a1 "$SIGN_CA" "$TMP/good.pem"
 sleep 1.1
 get a2 "$SIGN_CA" "$TMP/good.pem"
 cmp -s "$TMP/a1.der" "$TMP/a2.der" || fail "two answers a second apart differ"
-sqlite3 "$DATA/jpki.db" "SELECT hex(der) FROM ocsp_responses WHERE serial = '$GOOD'" >"$TMP/stored.hex"
-[ "$(od -An -v -tx1 "$TMP/a1.der" | tr -d ' \n' | tr a-f A-F)" = "$(tr -d '\n' <"$TMP/stored.hex")" ] ||
+db_sql "SELECT $(db_hex der) FROM ocsp_responses WHERE serial = '$GOOD'" >"$TMP/stored.hex"
+[ "$(od -An -v -tx1 "$TMP/a1.der" | tr -d ' \n')" = "$(tr -d '\n' <"$TMP/stored.hex")" ] ||
 	fail "the answer is not the stored response"
 openssl ocsp -issuer "$SIGN_CA" -cert "$TMP/good.pem" -respin "$TMP/a1.der" -CAfile "$SIGN_CA" -no_nonce >"$TMP/v" 2>&1 ||
 	fail "openssl ocsp -respin: $(cat "$TMP/v")"
@@ -148,7 +147,7 @@ sed -i 's/^ocsp_refresh_seconds = .*/ocsp_refresh_seconds = 3600/; s/^ocsp_valid
 later=$(date -u -d '@'$(( $(date +%s) + 86400 + 3600 + 120 )) +%Y-%m-%dT%H:%M:%SZ)
 JPKI_NOW=$later "$JPKI" --data "$DATA" ocsp presign --json >"$TMP/stdout" 2>"$TMP/err" || fail "presign: $(cat "$TMP/err")"
 json_expect "an hour's refresh" signed_good=3 signed_revoked=1
-[ "$(sqlite3 "$DATA/jpki.db" "SELECT DISTINCT next_update - this_update FROM ocsp_responses")" = 7200 ] ||
+[ "$(db_sql "SELECT DISTINCT next_update - this_update FROM ocsp_responses")" = 7200 ] ||
 	fail "nextUpdate is not thisUpdate + ocsp_validity_seconds"
 
 done_ok
