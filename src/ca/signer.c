@@ -53,12 +53,13 @@ ca_signer_close(struct ca_signer **sp)
 static int
 key_id_check(struct ca_key_id id)
 {
-	if (id.role == CA_KEY_CARD_ISSUER && id.type == 0)
+	if (id.role == CA_KEY_CARD_ISSUER && id.type == 0 && id.gen == 0)
 		return JPKI_OK;
 	if ((id.type != CERT_SIGN && id.type != CERT_AUTH) ||
-	    (id.role != CA_KEY_CA && id.role != CA_KEY_OCSP))
-		return jpki_fail(JPKI_ERR_INTERNAL, "signer: no key %d/%d",
-		    (int)id.type, (int)id.role);
+	    (id.role != CA_KEY_CA && id.role != CA_KEY_OCSP) ||
+	    id.gen < 1 || id.gen > CA_GEN_MAX)
+		return jpki_fail(JPKI_ERR_INTERNAL, "signer: no key %d/%d "
+		    "generation %d", (int)id.type, (int)id.role, id.gen);
 	return JPKI_OK;
 }
 

@@ -40,9 +40,15 @@ struct ca_key_id {
 	enum cert_type type;        /* CERT_SIGN or CERT_AUTH; 0 for the
 	                               card issuer's key (one for both) */
 	enum ca_key_role role;
+	int gen;                    /* the CA generation, 1 to CA_GEN_MAX,
+	                               for CA and responder keys (each
+	                               generation has its own pair); 0 for
+	                               the card issuer's key */
 };
 #define CA_KEY_ID_CARD_ISSUER \
-	((struct ca_key_id){(enum cert_type)0, CA_KEY_CARD_ISSUER})
+	((struct ca_key_id){(enum cert_type)0, CA_KEY_CARD_ISSUER, 0})
+/* Generations of one CA a data directory may hold (ca rollover). */
+#define CA_GEN_MAX 16
 
 /* Which keys a signer loads (bit mask). */
 #define CA_KEYS_CA   0x1        /* both CA keys: issue, revoke, CRLs */
@@ -100,15 +106,22 @@ int ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
     size_t *sig_len);
 
 /* ---- file-held keys (signer_file.c) ------------------------------------ *
- * <data>/ca/<sign|auth>-<ca|ocsp>.key and <data>/ca/card-issuer.key, PEM,
- * mode 0600. */
+ * <data>/ca/<sign|auth>-<ca|ocsp>.key (generation 1),
+ * <data>/ca/<sign|auth>-<ca|ocsp>.gen<N>.key (generation N >= 2) and
+ * <data>/ca/card-issuer.key, PEM, mode 0600. */
 
-/* Open the keys in `keys` (CA_KEYS_*) of a data directory. */
+/* Open the keys in `keys` (CA_KEYS_*) of a data directory: for CA and
+ * responder keys, generation 1 and every later one that follows it
+ * without a gap. */
 int ca_signer_open_files(const struct datadir *dd, unsigned keys,
     struct ca_signer **out);
 /* Make a new key of `bits` for id and write it (never over an existing
  * one); *pub gets its public key. */
 int ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
     int bits, EVP_PKEY **pub);
+/* Remove the key file of a generation (>= 2) that never took effect: what
+ * a rollover interrupted before it was recorded left behind.  A missing
+ * file is fine. */
+int ca_signer_discard_file_key(const struct datadir *dd, struct ca_key_id id);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * signer_file.c: CA, OCSP responder and card issuer keys held in files of
- * the data directory (<data>/ca/<sign|auth>-<ca|ocsp>.key and
+ * the data directory (<data>/ca/<sign|auth>-<ca|ocsp>.key for generation
+ * 1, <sign|auth>-<ca|ocsp>.gen<N>.key for generation N, and
  * <data>/ca/card-issuer.key, PEM, mode 0600), behind the key seam
  * (signer.h).  This file is the only one that reads, writes
  * or holds such a key.
@@ -18,43 +19,50 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-/* Keys indexed [type][role]: enum cert_type (1, 2; 0 for the card
- * issuer's) and enum ca_key_role (1 to 3). */
+/* Keys indexed [type][role][generation]: enum cert_type (1, 2; 0 for
+ * the card issuer's), enum ca_key_role (1 to 3), the generation (1 to
+ * CA_GEN_MAX; 0 for the card issuer's). */
 #define TYPES 3
 #define ROLES 4
+#define GENS (CA_GEN_MAX + 1)
 struct file_keys {
-	EVP_PKEY *key[TYPES][ROLES];
+	EVP_PKEY *key[TYPES][ROLES][GENS];
 };
 
 struct file_session {
 	const struct file_keys *keys;
-	struct pki_signer *signer[TYPES][ROLES];
+	struct pki_signer *signer[TYPES][ROLES][GENS];
 };
 
 static int
 key_path(const struct datadir *dd, struct ca_key_id id, char *buf, size_t n)
 {
-	char name[32];
+	char name[32], gen[16] = "";
 
+	if (id.gen > 1)   /* generation 1 keeps the names from before */
+		snprintf(gen, sizeof(gen), ".gen%d", id.gen);
 	if (id.role == CA_KEY_CARD_ISSUER)
 		snprintf(name, sizeof(name), "card-issuer.key");
 	else
-		snprintf(name, sizeof(name), "%s-%s.key",
+		snprintf(name, sizeof(name), "%s-%s%s.key",
 		    rules_cert_type_name(id.type),
-		    id.role == CA_KEY_CA ? "ca" : "ocsp");
+		    id.role == CA_KEY_CA ? "ca" : "ocsp", gen);
 	return datadir_path(dd, DATADIR_CA_DIR, name, buf, n);
 }
 
-/* "sign CA", "auth OCSP responder", "card issuer" */
+/* "sign CA generation 2", "auth OCSP responder generation 1", "card
+ * issuer" */
 static void
 key_label(struct ca_key_id id, char *buf, size_t n)
 {
 	if (id.role == CA_KEY_CARD_ISSUER)
 		snprintf(buf, n, "card issuer");
 	else
-		snprintf(buf, n, "%s %s", rules_cert_type_name(id.type),
-		    id.role == CA_KEY_CA ? "CA" : "OCSP responder");
+		snprintf(buf, n, "%s %s generation %d",
+		    rules_cert_type_name(id.type),
+		    id.role == CA_KEY_CA ? "CA" : "OCSP responder", id.gen);
 }
 
 static int
@@ -88,10 +96,10 @@ static int
 file_public_key(void *state, struct ca_key_id id, EVP_PKEY **pub)
 {
 	struct file_keys *fk = state;
-	EVP_PKEY *k = fk->key[id.type][id.role];
+	EVP_PKEY *k = fk->key[id.type][id.role][id.gen];
 	uint8_t *der = NULL;
 	const uint8_t *p;
-	char label[40];
+	char label[64];
 	int n;
 
 	key_label(id, label, sizeof(label));
@@ -126,9 +134,9 @@ file_sign(void *sess, struct ca_key_id id, enum ca_sign_op op,
     const uint8_t *in, size_t len, uint8_t *sig, size_t *sig_len)
 {
 	struct file_session *fs = sess;
-	struct pki_signer **ps = &fs->signer[id.type][id.role];
-	EVP_PKEY *k = fs->keys->key[id.type][id.role];
-	char label[40];
+	struct pki_signer **ps = &fs->signer[id.type][id.role][id.gen];
+	EVP_PKEY *k = fs->keys->key[id.type][id.role][id.gen];
+	char label[64];
 	int r;
 
 	key_label(id, label, sizeof(label));
@@ -149,7 +157,8 @@ file_session_close(void *sess)
 
 	for (size_t t = 0; t < TYPES; t++)
 		for (size_t r = 0; r < ROLES; r++)
-			pki_signer_free(&fs->signer[t][r]);
+			for (size_t g = 0; g < GENS; g++)
+				pki_signer_free(&fs->signer[t][r][g]);
 	free(fs);
 }
 
@@ -160,7 +169,8 @@ file_close(void *state)
 
 	for (size_t t = 0; t < TYPES; t++)
 		for (size_t r = 0; r < ROLES; r++)
-			EVP_PKEY_free(fk->key[t][r]);
+			for (size_t g = 0; g < GENS; g++)
+				EVP_PKEY_free(fk->key[t][r][g]);
 	free(fk);
 }
 
@@ -187,15 +197,26 @@ ca_signer_open_files(const struct datadir *dd, unsigned keys,
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(types); i++) {
 		for (int role = CA_KEY_CA; role <= CA_KEY_OCSP; role++) {
-			struct ca_key_id id = {types[i], (enum ca_key_role)role};
-
 			if (!(keys & (role == CA_KEY_CA ? CA_KEYS_CA :
 			    CA_KEYS_OCSP)))
 				continue;
-			if ((r = key_path(dd, id, path, sizeof(path))) ||
-			    (r = key_read(path, &fk->key[id.type][role]))) {
-				file_close(fk);
-				return r;
+			for (int gen = 1; gen <= CA_GEN_MAX; gen++) {
+				struct ca_key_id id = {types[i],
+				    (enum ca_key_role)role, gen};
+
+				if ((r = key_path(dd, id, path, sizeof(path)))) {
+					file_close(fk);
+					return r;
+				}
+				/* Generation 1 must be there; a later one
+				 * ends the list where it is missing. */
+				if (gen > 1 && access(path, F_OK) != 0)
+					break;
+				if ((r = key_read(path,
+				    &fk->key[id.type][role][gen]))) {
+					file_close(fk);
+					return r;
+				}
 			}
 		}
 	}
@@ -203,7 +224,7 @@ ca_signer_open_files(const struct datadir *dd, unsigned keys,
 		struct ca_key_id id = CA_KEY_ID_CARD_ISSUER;
 
 		if ((r = key_path(dd, id, path, sizeof(path))) ||
-		    (r = key_read(path, &fk->key[0][CA_KEY_CARD_ISSUER]))) {
+		    (r = key_read(path, &fk->key[0][CA_KEY_CARD_ISSUER][0]))) {
 			file_close(fk);
 			return r;
 		}
@@ -220,6 +241,9 @@ ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
 	int r;
 
 	*pub = NULL;
+	if (id.gen < 0 || id.gen > CA_GEN_MAX)
+		return jpki_fail(JPKI_ERR_INTERNAL, "signer: no generation %d",
+		    id.gen);
 	if ((r = key_path(dd, id, path, sizeof(path))) != JPKI_OK)
 		return r;
 	if ((key = EVP_RSA_gen((unsigned int)bits)) == NULL)
@@ -228,9 +252,25 @@ ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
 	if ((r = ca_pem_write(path, 0600, key_writer, key)) == JPKI_OK) {
 		struct file_keys one = {0};
 
-		one.key[id.type][id.role] = key;
+		one.key[id.type][id.role][id.gen] = key;
 		r = file_public_key(&one, id, pub);
 	}
 	EVP_PKEY_free(key);
 	return r;
+}
+
+int
+ca_signer_discard_file_key(const struct datadir *dd, struct ca_key_id id)
+{
+	char path[JPKI_PATH_MAX];
+	int r;
+
+	if (id.role == CA_KEY_CARD_ISSUER || id.gen < 2 || id.gen > CA_GEN_MAX)
+		return jpki_fail(JPKI_ERR_INTERNAL, "signer: only a later "
+		    "generation's key is discarded");
+	if ((r = key_path(dd, id, path, sizeof(path))) != JPKI_OK)
+		return r;
+	if (unlink(path) != 0 && errno != ENOENT)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+	return durable_sync_dir_of(path);
 }

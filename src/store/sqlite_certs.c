@@ -10,7 +10,7 @@
 /* ---- certificates ---- */
 
 #define CERT_COLS "serial, ca, resident_id, card_id, status, reason," \
-	" not_before, not_after, issued_at, revoked_at, crl_shard, replaces"
+	" not_before, not_after, issued_at, revoked_at, crl_shard, replaces, gen"
 
 static void
 cert_from_row(sqlite3_stmt *st, struct cert_record *c)
@@ -28,6 +28,7 @@ cert_from_row(sqlite3_stmt *st, struct cert_record *c)
 	c->revoked_at = sqlite3_column_int64(st, 9);
 	c->crl_shard = sqlite3_column_int(st, 10);
 	store_db_col_text(st, 11, c->replaces, sizeof(c->replaces));
+	c->gen = sqlite3_column_int(st, 12);
 }
 
 int
@@ -38,7 +39,7 @@ store_sqlite_cert_insert(void *impl, const struct cert_record *c)
 	int r;
 
 	if ((r = store_db_cached(s, ST_CERT_INSERT, "INSERT INTO certificates("
-	    CERT_COLS ", der) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)))
+	    CERT_COLS ", der) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)))
 		return r;
 	sqlite3_bind_text(st, 1, c->serial, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, (int)c->ca);
@@ -56,7 +57,8 @@ store_sqlite_cert_insert(void *impl, const struct cert_record *c)
 	sqlite3_bind_int(st, 11, c->crl_shard);
 	if (c->replaces[0] != '\0')
 		sqlite3_bind_text(st, 12, c->replaces, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 13, c->der, (int)c->der_len, SQLITE_STATIC);
+	sqlite3_bind_int(st, 13, c->gen > 0 ? c->gen : 1);
+	sqlite3_bind_blob(st, 14, c->der, (int)c->der_len, SQLITE_STATIC);
 	r = store_db_step_done(s, st, "certificate");
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -76,13 +78,13 @@ store_sqlite_cert_get(void *impl, const char *serial, struct cert_record *out)
 	store_db_bind_text(st, 1, serial);
 	if ((r = store_db_row(s, st, "certificate", "no certificate with serial %s",
 	    serial)) == JPKI_OK) {
-		int n = sqlite3_column_bytes(st, 12);
+		int n = sqlite3_column_bytes(st, 13);
 
 		cert_from_row(st, out);
 		if ((out->der = malloc(n > 0 ? (size_t)n : 1)) == NULL) {
 			r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 		} else {
-			memcpy(out->der, sqlite3_column_blob(st, 12), (size_t)n);
+			memcpy(out->der, sqlite3_column_blob(st, 13), (size_t)n);
 			out->der_len = (size_t)n;
 		}
 	}
@@ -95,9 +97,9 @@ store_sqlite_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
-	int r, ca, shard, status;
+	int r, ca, shard, status, gen;
 
-	if ((r = store_db_prep(s, "SELECT ca, crl_shard, status FROM certificates"
+	if ((r = store_db_prep(s, "SELECT ca, crl_shard, status, gen FROM certificates"
 	    " WHERE serial = ?", &st)) != JPKI_OK)
 		return r;
 	store_db_bind_text(st, 1, serial);
@@ -109,6 +111,7 @@ store_sqlite_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
 	ca = sqlite3_column_int(st, 0);
 	shard = sqlite3_column_int(st, 1);
 	status = sqlite3_column_int(st, 2);
+	gen = sqlite3_column_int(st, 3);
 	sqlite3_finalize(st);
 	if (status == CERT_STATUS_REVOKED)
 		return jpki_fail(JPKI_ERR_CONFLICT,
@@ -121,14 +124,15 @@ store_sqlite_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
 	store_db_bind_text(st, 3, serial);
 	if ((r = store_db_run(s, st, "revoke")) != JPKI_OK)
 		return r;
-	if ((r = store_db_prep(s, "INSERT INTO revocations VALUES (?,?,?,?,?)",
-	    &st)) != JPKI_OK)
+	if ((r = store_db_prep(s, "INSERT INTO revocations(ca, shard, serial,"
+	    " revoked_at, reason, gen) VALUES (?,?,?,?,?,?)", &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int(st, 1, ca);
 	sqlite3_bind_int(st, 2, shard);
 	store_db_bind_text(st, 3, serial);
 	sqlite3_bind_int64(st, 4, at);
 	sqlite3_bind_int(st, 5, reason);
+	sqlite3_bind_int(st, 6, gen);
 	return store_db_run(s, st, "revocation");
 }
 
@@ -199,22 +203,27 @@ store_sqlite_cert_valid_of(void *impl, int64_t resident_id, enum cert_type type,
 }
 
 int
-store_sqlite_revocation_list(void *impl, enum cert_type ca, int shard,
-    int (*fn)(void *, const char *, int64_t, int), void *arg)
+store_sqlite_revocation_list(void *impl, enum cert_type ca, int gen,
+    int shard, int (*fn)(void *, const char *, int64_t, int), void *arg)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
+	/* ?3 = 0: every generation; the (ca, shard, serial) key gives the
+	 * order, the generation is a filter on it. */
 	if ((r = store_db_prep(s, shard >= 0 ?
 	    "SELECT serial, revoked_at, reason FROM revocations"
-	    " WHERE ca = ? AND shard = ? ORDER BY serial" :
+	    " WHERE ca = ?1 AND shard = ?2 AND (?3 = 0 OR gen = ?3)"
+	    " ORDER BY serial" :
 	    "SELECT serial, revoked_at, reason FROM revocations"
-	    " WHERE ca = ? ORDER BY shard, serial", &st)) != JPKI_OK)
+	    " WHERE ca = ?1 AND (?3 = 0 OR gen = ?3) ORDER BY shard, serial",
+	    &st)) != JPKI_OK)
 		return r;
 	sqlite3_bind_int(st, 1, (int)ca);
 	if (shard >= 0)
 		sqlite3_bind_int(st, 2, shard);
+	sqlite3_bind_int(st, 3, gen);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (fn(arg, (const char *)sqlite3_column_text(st, 0),
 		    sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2)))

@@ -129,6 +129,17 @@ static const char *const migrations[] = {
     "  form_number INTEGER NOT NULL REFERENCES inquiry_forms(number))"
     "  WITHOUT ROWID;"
     "CREATE INDEX certificates_not_after ON certificates(not_after);",
+    /* CA generations (ca rollover): which generation issued each
+     * certificate and revocation; a store from before has generation 1
+     * of both CAs, which issued everything in it. */
+    "CREATE TABLE IF NOT EXISTS ca_generations("
+    "  ca INTEGER NOT NULL, gen INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(ca, gen)) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO ca_generations VALUES (1, 1, 0), (2, 1, 0);"
+    "ALTER TABLE certificates ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE revocations ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;"
+    "CREATE INDEX IF NOT EXISTS certificates_generation"
+    "  ON certificates(ca, gen, not_after);",
 };
 
 static int

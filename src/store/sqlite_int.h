@@ -10,6 +10,7 @@
  *   sqlite_forms.c     inquiry/response forms, proxy applications
  *   sqlite_counter.c   cards, receipts, certificate links, PIN resets,
  *                      card images
+ *   sqlite_generations.c  CA generations (ca rollover)
  *
  * Each query is store_sqlite_<op>(), declared here from store_ops.def.
  */

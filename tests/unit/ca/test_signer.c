@@ -45,8 +45,8 @@ test_each_key_signs_only_its_kind(void)
 {
 	struct ca_signer *s = NULL;
 	struct ca_signer_session *ss = NULL;
-	struct ca_key_id sign_ca = {CERT_SIGN, CA_KEY_CA};
-	struct ca_key_id sign_ocsp = {CERT_SIGN, CA_KEY_OCSP};
+	struct ca_key_id sign_ca = {CERT_SIGN, CA_KEY_CA, 1};
+	struct ca_key_id sign_ocsp = {CERT_SIGN, CA_KEY_OCSP, 1};
 	uint8_t sig[1024], digest[32] = {1, 2, 3};
 	size_t sig_len;
 	EVP_PKEY *pub = NULL;
@@ -94,7 +94,7 @@ test_each_key_signs_only_its_kind(void)
 	CHECK_INT(ca_signer_sign(ss, sign_ca, (enum ca_sign_op)99, tbs,
 	    sizeof(tbs), sig, &sig_len), JPKI_ERR_REFUSED);
 	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){(enum cert_type)7,
-	    CA_KEY_CA}, CA_SIGN_CERT, tbs, sizeof(tbs), sig, &sig_len),
+	    CA_KEY_CA, 1}, CA_SIGN_CERT, tbs, sizeof(tbs), sig, &sig_len),
 	    JPKI_ERR_INTERNAL);
 	ca_signer_session_close(&ss);
 	CHECK(ss == NULL);
@@ -117,13 +117,13 @@ test_keys_not_loaded_are_not_there(void)
 	if (ss == NULL)
 		return;
 	CHECK_INT(ca_signer_public_key(s, (struct ca_key_id){CERT_AUTH,
-	    CA_KEY_CA}, &pub), JPKI_ERR_NOTFOUND);
+	    CA_KEY_CA, 1}, &pub), JPKI_ERR_NOTFOUND);
 	CHECK(pub == NULL);
-	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_AUTH, CA_KEY_CA},
+	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_AUTH, CA_KEY_CA, 1},
 	    CA_SIGN_CERT, tbs, sizeof(tbs), sig, &sig_len), JPKI_ERR_REFUSED);
 	sig_len = sizeof(sig);
 	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_AUTH,
-	    CA_KEY_OCSP}, CA_SIGN_OCSP, tbs, sizeof(tbs), sig, &sig_len),
+	    CA_KEY_OCSP, 1}, CA_SIGN_OCSP, tbs, sizeof(tbs), sig, &sig_len),
 	    JPKI_OK);
 	ca_signer_session_close(&ss);
 	ca_signer_close(&s);
@@ -135,7 +135,7 @@ test_a_key_is_never_written_over(void)
 	EVP_PKEY *pub = NULL;
 
 	CHECK_INT(ca_signer_create_file_key(dd, (struct ca_key_id){CERT_SIGN,
-	    CA_KEY_CA}, 2048, &pub), JPKI_ERR_CONFLICT);
+	    CA_KEY_CA, 1}, 2048, &pub), JPKI_ERR_CONFLICT);
 	CHECK(pub == NULL);
 }
 
@@ -191,7 +191,7 @@ test_card_issuer_key_signs_only_card_facts(void)
 	struct ca_signer *s = NULL;
 	struct ca_signer_session *ss = NULL;
 	struct ca_key_id issuer = CA_KEY_ID_CARD_ISSUER;
-	struct ca_key_id sign_ca = {CERT_SIGN, CA_KEY_CA};
+	struct ca_key_id sign_ca = {CERT_SIGN, CA_KEY_CA, 1};
 	uint8_t sig[1024], digests[CA_SIGN_CARD_FACTS_LEN] = {7, 8, 9};
 	size_t sig_len = sizeof(sig);
 	EVP_PKEY *pub = NULL;
@@ -242,7 +242,7 @@ test_card_issuer_key_signs_only_card_facts(void)
 	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CARD_FACTS, digests, 32,
 	    sig, &sig_len), JPKI_ERR_INPUT);
 	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_SIGN,
-	    CA_KEY_CARD_ISSUER}, CA_SIGN_CARD_FACTS, digests, sizeof(digests),
+	    CA_KEY_CARD_ISSUER, 0}, CA_SIGN_CARD_FACTS, digests, sizeof(digests),
 	    sig, &sig_len), JPKI_ERR_INTERNAL);
 	ca_signer_session_close(&ss);
 	ca_signer_close(&s);
