@@ -96,8 +96,11 @@ cmd_show(struct cli_env *e, struct args *a)
 		    json_string_value(json_object_get(s, "not_before")),
 		    json_string_value(json_object_get(s, "not_after")),
 		    json_string_value(json_object_get(s, "sha256")));
+		cli_ca_generations_print(s);
 	}
-	cli_ca_generations_print(o);
+	for (size_t i = 0; i < json_array_size(warnings); i++)
+		printf("warning: %s\n",
+		    json_string_value(json_array_get(warnings, i)));
 	json_decref(o);
 	return JPKI_OK;
 }

@@ -10,9 +10,9 @@
 #include "pki/pki.h"
 
 /* `ca show`: "generations" into each CA's object of o, warnings into
- * `warnings`; the text form of them. */
+ * `warnings`; the text form of one CA's generations. */
 int cli_ca_generations_show(struct cli_env *e, json_t *o, json_t *warnings);
-void cli_ca_generations_print(json_t *o);
+void cli_ca_generations_print(json_t *side);
 int cli_ca_export(struct cli_env *e, const char *dir, int json);
 int cli_ca_rollover(struct cli_env *e, const char *type, const char *actor,
     int json);

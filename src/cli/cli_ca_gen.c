@@ -107,42 +107,31 @@ cli_ca_generations_show(struct cli_env *e, json_t *o, json_t *warnings)
 }
 
 void
-cli_ca_generations_print(json_t *o)
+cli_ca_generations_print(json_t *side)
 {
-	json_t *w = json_object_get(o, "warnings");
+	json_t *gens = json_object_get(side, "generations"), *v;
 	size_t k;
-	json_t *v;
 
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(both); i++) {
-		json_t *gens = json_object_get(json_object_get(o,
-		    rules_cert_type_name(both[i])), "generations");
+	json_array_foreach(gens, k, v) {
+		int issuing = json_is_true(json_object_get(v, "issuing"));
 
-		json_array_foreach(gens, k, v) {
-			printf("  generation %lld%s\n    key id:     %s\n"
-			    "    valid:      %s .. %s\n"
-			    "    responder:  until %s\n"
-			    "    live:       %lld certificates%s\n",
-			    (long long)json_integer_value(json_object_get(v,
-			    "generation")),
-			    json_is_true(json_object_get(v, "issuing")) ?
-			    " (issues)" : json_is_true(json_object_get(v,
-			    "in_service")) ? " (answers for its certificates)" :
-			    " (retired: every certificate has expired)",
-			    json_string_value(json_object_get(v, "key_id")),
-			    json_string_value(json_object_get(v, "not_before")),
-			    json_string_value(json_object_get(v, "not_after")),
-			    json_string_value(json_object_get(v,
-			    "responder_not_after")),
-			    (long long)json_integer_value(json_object_get(v,
-			    "live")), "");
-			if (json_is_true(json_object_get(v, "issuing")))
-				printf("    roll over by %s\n", json_string_value(
-				    json_object_get(v, "roll_over_by")));
-		}
-		(void)gens;
+		printf("  generation %lld%s\n    key id:     %s\n"
+		    "    valid:      %s .. %s\n    responder:  until %s\n"
+		    "    live:       %lld certificates\n",
+		    (long long)json_integer_value(json_object_get(v,
+		    "generation")), issuing ? " (issues)" :
+		    json_is_true(json_object_get(v, "in_service")) ?
+		    " (answers for its certificates)" :
+		    " (retired: all its certificates have expired)",
+		    json_string_value(json_object_get(v, "key_id")),
+		    json_string_value(json_object_get(v, "not_before")),
+		    json_string_value(json_object_get(v, "not_after")),
+		    json_string_value(json_object_get(v, "responder_not_after")),
+		    (long long)json_integer_value(json_object_get(v, "live")));
+		if (issuing)
+			printf("    roll over by %s\n", json_string_value(
+			    json_object_get(v, "roll_over_by")));
 	}
-	json_array_foreach(w, k, v)
-		printf("warning: %s\n", json_string_value(v));
 }
 
 /* ---- export ------------------------------------------------------------- */
