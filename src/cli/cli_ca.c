@@ -14,15 +14,14 @@ static const char usage_text[] =
     "usage: jpki ca show [--json]\n"
     "       jpki ca export --out DIR [--json]\n"
     "       jpki ca rollover --type sign|auth [--json]\n"
-    "       jpki ca renew-responders [--type sign|auth] [--within DAYS] "
-    "[--json]\n"
+    "       jpki ca renew-responders [--type sign|auth] [--days N] [--json]\n"
     "       jpki ca issue --resident ID --type sign|auth --pubkey FILE.pem\n"
     "                     [--card-expiry YYYY-MM-DD] --out FILE [--json]\n"
     "common: --data DIR, --actor NAME\n";
 
 struct args {
 	const char *data, *out, *resident, *type, *pubkey, *expiry, *actor;
-	long long within;
+	long long days;
 	int json;
 };
 
@@ -121,7 +120,7 @@ cmd_rollover(struct cli_env *e, struct args *a)
 static int
 cmd_renew_responders(struct cli_env *e, struct args *a)
 {
-	return cli_ca_renew_responders(e, a->type, a->within > 0 ? a->within :
+	return cli_ca_renew_responders(e, a->type, a->days > 0 ? a->days :
 	    CA_RESPONDER_RENEW_DAYS, a->actor ? a->actor : "operator",
 	    a->json);
 }
@@ -234,7 +233,7 @@ cli_ca(int argc, char **argv)
 	    {"card-expiry", CLI_VALUE, .value = &a.expiry},
 	    {"actor", CLI_VALUE, .value = &a.actor},
 	    {"clerk", CLI_VALUE, .value = &a.actor},
-	    {"within", CLI_NUMBER, .number = &a.within, .min = 1, .max = 3660},
+	    {"days", CLI_NUMBER, .number = &a.days, .min = 1, .max = 366},
 	};
 	struct cli_command cmd = {.group = "ca", .usage = usage_text,
 	    .opts = opts, .nopts = JPKI_ARRAY_LEN(opts), .data = &a.data,

@@ -26,6 +26,9 @@ BASE=http://127.0.0.1:$PORT
 
 at 2026-04-01T10:00:00+09:00
 ok init --data "$DATA" --base-url "$BASE"
+# Four CRL shards, not 64: every `crl generate` below publishes every
+# shard of every generation in service.
+sed -i 's/^crl_shards = .*/crl_shards = 4/' "$DATA/config"
 
 # person NUMBER BIRTH: a new resident; prints the id.
 person() {
