@@ -29,6 +29,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <jansson.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -276,6 +278,23 @@ write_new(struct ca *ca, enum cert_type t, int gen, struct new_gen *ng,
 	return JPKI_OK;
 }
 
+#ifdef JPKI_TEST_HOOKS
+/* Test builds only: JPKI_ROLLOVER_CRASH=before-record kills the process
+ * with the new generation's files written and nothing recorded. */
+static void
+rollover_crash_point(const char *point)
+{
+	const char *v = getenv("JPKI_ROLLOVER_CRASH");
+
+	if (v != NULL && strcmp(v, point) == 0) {
+		fprintf(stderr, "jpki: test hook: killed at %s\n", point);
+		raise(SIGKILL);
+	}
+}
+#else
+#define rollover_crash_point(point) ((void)0)
+#endif
+
 /* The generation and its audit entry, in one transaction. */
 static int
 record_new(struct ca *ca, enum cert_type t, int gen, struct new_gen *ng,
@@ -343,8 +362,10 @@ ca_rollover(struct ca *ca, enum cert_type t, const char *actor,
 	    CA_KEY_OCSP, gen}, 2048, &opub)) ||
 	    (r = ca_signer_reopen(ca)) ||
 	    (r = certify_new(ca, t, old, gen, pub, opub, now, &ng)) ||
-	    (r = write_new(ca, t, gen, &ng, res)) ||
-	    (r = record_new(ca, t, gen, &ng, now, actor)))
+	    (r = write_new(ca, t, gen, &ng, res)))
+		goto out;
+	rollover_crash_point("before-record");
+	if ((r = record_new(ca, t, gen, &ng, now, actor)) != JPKI_OK)
 		goto out;
 	/* Recorded: from now on the new generation issues. */
 	sd = &ca->side[t][gen];

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# test_ca_rollover.sh: `jpki ca rollover` around the edges.  A data
+# directory made before CA generations (tests/data/datadir-v3: store schema
+# 3, its files and keys) opens as generation 1 of both CAs, re-keys nothing
+# and keeps its URLs, CRLs and revocations; bad usage and a missing CA key
+# are refused in one line with nothing changed; a rollover killed before it
+# is recorded never happened (the CA goes on issuing from generation 1) and
+# the next one cleans up after it.  (The 20-year journey is interop/test_ca_generations.sh.)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/counter_lib.sh"
+FIXTURE=$(cd "$(dirname "$0")/../data/datadir-v3" && pwd)
+
+# ca_files: a listing of <data>/ca with each file's SHA-256.
+ca_files() {
+	(cd "$DATA/ca" && sha256sum -- * | sort -k2)
+}
+
+check "a data directory from before generations: the first read-write command upgrades it"
+mkdir -p "$DATA/cards"
+cp -r "$FIXTURE/ca" "$FIXTURE/config" "$FIXTURE/issuer-master.key" "$DATA/"
+chmod 600 "$DATA"/ca/*.key "$DATA/issuer-master.key"
+sqlite3 "$DATA/jpki.db" <"$FIXTURE/jpki.sql"
+expect_eq "old schema" "$(sql 'PRAGMA user_version')" 3
+ca_files >"$TMP/ca.before"
+at 2026-06-01T10:00:00+09:00
+ok crl generate
+[ -f "$DATA/crl/sign/full.crl" ] && [ -f "$DATA/crl/auth/full.crl" ] || fail "generation 1's CRLs: $OUT"
+[ -d "$DATA/crl/sign.gen2" ] && fail "a CRL directory for a generation that does not exist"
+ca_files >"$TMP/ca.after"
+cmp -s "$TMP/ca.before" "$TMP/ca.after" || fail "keys or certificates changed: $(diff "$TMP/ca.before" "$TMP/ca.after")"
+expect_eq "certificates of generation 1" "$(sql 'SELECT COUNT(*) FROM certificates WHERE gen = 1')" 2
+expect_eq "revocations of generation 1" "$(sql 'SELECT COUNT(*) FROM revocations WHERE gen = 1')" 1
+expect_eq "generations" "$(sql "SELECT group_concat(ca || '.' || gen, ' ') FROM ca_generations")" "1.1 2.1"
+ok ca show --json
+json_expect "show" sign.generations.0.generation=1 sign.generations.0.issuing=true sign.generations.0.live=1 \
+	auth.generations.0.live=0 sign.generations.0.in_service=true warnings=[]
+openssl crl -inform DER -in "$DATA/crl/auth/full.crl" -out "$TMP/auth.crl"
+openssl verify -attime "$(epoch "$JPKI_NOW")" -crl_check -CAfile "$DATA/ca/auth-ca.pem" -CRLfile "$TMP/auth.crl" \
+	"$FIXTURE/auth-cert-revoked.pem" >"$TMP/v" 2>&1 && fail "the old revocation is not in the CRL"
+grep -q 'certificate revoked' "$TMP/v" || fail "auth CRL: $(cat "$TMP/v")"
+expect_audit_ok "upgraded"
+
+check "bad usage: one line, exit 2, nothing changed"
+expect_unchanged 2 '^jpki: usage: rollover needs --type sign\|auth$' ca rollover
+expect_unchanged 2 '^jpki: usage: --type: sign or auth$' ca rollover --type both
+ca_files >"$TMP/ca.after"
+cmp -s "$TMP/ca.before" "$TMP/ca.after" || fail "files changed by a refusal"
+
+check "without the CA key of generation 1 a rollover is refused before anything is made"
+mv "$DATA/ca/sign-ca.key" "$TMP/sign-ca.key"
+expect_unchanged 3 'sign-ca.key' ca rollover --type sign
+mv "$TMP/sign-ca.key" "$DATA/ca/sign-ca.key"
+ca_files >"$TMP/ca.after"
+cmp -s "$TMP/ca.before" "$TMP/ca.after" || fail "files changed by a refused rollover"
+
+check "a rollover killed before it is recorded never happened; the next one cleans up"
+if grep -qa JPKI_ROLLOVER_CRASH "$JPKI"; then
+	JPKI_ROLLOVER_CRASH=before-record expect_status 137 ca rollover --type sign
+	[ -f "$DATA/ca/sign-ca.gen2.key" ] && [ -f "$DATA/ca/sign-ca.gen2.pem" ] ||
+		fail "the killed rollover wrote no files (the hook is in the wrong place)"
+	expect_eq "nothing recorded" "$(sql 'SELECT MAX(gen) FROM ca_generations WHERE ca = 1')" 1
+	ok ca show --json
+	json_expect "still generation 1" sign.generations.0.issuing=true
+	expect_eq "one generation" "$(json_get sign.generations | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)))')" 1
+	id=$(add_resident "$(individual_number 20000000001)" "山田 一郎" "東京都清瀬市中里五丁目842番地" 1990-06-01 male)
+	ok ca issue --resident "$id" --type sign --pubkey "$(pubkey a)" --out "$TMP/a.pem"
+	openssl verify -attime "$(epoch "$JPKI_NOW")" -CAfile "$DATA/ca/sign-ca.pem" "$TMP/a.pem" >/dev/null ||
+		fail "issued after the killed rollover, not by generation 1"
+	cp "$DATA/ca/sign-ca.gen2.pem" "$TMP/leftover.pem"
+fi
+ok ca rollover --type sign --json
+json_expect "rollover" generation=2 previous=1
+[ -f "$TMP/leftover.pem" ] && cmp -s "$TMP/leftover.pem" "$DATA/ca/sign-ca.gen2.pem" &&
+	fail "the leftover certificate was kept"
+expect_eq "the new key is the new certificate's" \
+	"$(openssl pkey -in "$DATA/ca/sign-ca.gen2.key" -pubout)" \
+	"$(openssl x509 -in "$DATA/ca/sign-ca.gen2.pem" -noout -pubkey)"
+ca_files >"$TMP/ca.after"
+grep -v '\.gen2\.' "$TMP/ca.after" | cmp -s "$TMP/ca.before" - ||
+	fail "generation 1's files changed: $(diff "$TMP/ca.before" "$TMP/ca.after")"
+[ "$(stat -c %a "$DATA/ca/sign-ca.gen2.key")" = 600 ] || fail "key mode $(stat -c %a "$DATA/ca/sign-ca.gen2.key")"
+expect_eq "audited" "$(sql "SELECT subject || ':' || json_extract(detail, '$.generation') FROM audit WHERE action = 'ca.rollover'")" sign:2
+expect_audit_ok "rolled over"
+
+check "the authentication CA rolls over on its own"
+ok ca rollover --type auth
+expect_eq "generations" "$(sql "SELECT group_concat(ca || '.' || gen, ' ') FROM ca_generations")" "1.1 1.2 2.1 2.2"
+
+check "the upgraded directory issues from generation 2, and generation 1 still answers for its own"
+id=$(add_resident "$(individual_number 20000000002)" "山田 次郎" "東京都清瀬市中里五丁目842番地" 1990-06-01 male)
+ok ca issue --resident "$id" --type auth --pubkey "$(pubkey b)" --out "$TMP/b.pem"
+openssl verify -attime "$(epoch "$JPKI_NOW")" -CAfile "$DATA/ca/auth-ca.gen2.pem" "$TMP/b.pem" >/dev/null ||
+	fail "not issued by generation 2"
+openssl ocsp -issuer "$DATA/ca/sign-ca.pem" -cert "$FIXTURE/sign-cert.pem" -reqout "$TMP/q.der" >/dev/null 2>&1 ||
+	fail "openssl ocsp -reqout"
+ok ocsp respond --in "$TMP/q.der" --out "$TMP/r.der" --json
+json_expect "generation 1's responder" status=successful responses.0.status=good
+ok crl generate --type sign --full
+grep -q '^sign full CRL' "$TMP/stdout" && grep -q '^sign generation 2 full CRL' "$TMP/stdout" ||
+	fail "both generations publish: $OUT"
+done_ok
