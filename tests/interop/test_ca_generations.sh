@@ -230,6 +230,11 @@ crl_verify "b auth" "$TMP/b-auth.pem" "$TMP/ca/auth-ca.gen2.pem" revoked
 curl -sf "$BASE/ca/sign.gen2.der" | openssl x509 -inform DER -noout -pubkey >"$TMP/served" ||
 	fail "no CA certificate at $BASE/ca/sign.gen2.der"
 expect_eq "served generation 2" "$(cat "$TMP/served")" "$(openssl x509 -in "$TMP/ca/sign-ca.gen2.pem" -noout -pubkey)"
+for path in /ca/sign.gen3.der /ca/sign.gen0.der /ca/sign.gen1.der /ca/sign.gen02.der /ca/sign.gen.der \
+	/ca/sign.gen99999999999.der /crl/sign.gen3/full.crl /crl/sign.gen2/../../jpki.db /crl/sign.gen/full.crl; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' --path-as-is "$BASE$path")
+	expect_eq "GET $path" "$code" 404
+done
 stop_server
 
 check "2035 (the failure of a directory made in 2030): deliveries and R8 issuance give 5 years"

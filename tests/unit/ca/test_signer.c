@@ -250,6 +250,73 @@ test_card_issuer_key_signs_only_card_facts(void)
 	    JPKI_ERR_CONFLICT);
 }
 
+/* A key is named by (type, role, generation): a CA or responder key of
+ * no generation, or of one past CA_GEN_MAX, is no key; a generation the
+ * data directory does not have is not loaded; each generation signs with
+ * its own key. */
+static void
+test_each_generation_is_its_own_key(void)
+{
+	static const struct {
+		struct ca_key_id id;
+		int want;
+	} table[] = {
+	    {{CERT_SIGN, CA_KEY_CA, 0}, JPKI_ERR_INTERNAL},
+	    {{CERT_SIGN, CA_KEY_CA, -1}, JPKI_ERR_INTERNAL},
+	    {{CERT_SIGN, CA_KEY_CA, CA_GEN_MAX + 1}, JPKI_ERR_INTERNAL},
+	    {{CERT_AUTH, CA_KEY_OCSP, 0}, JPKI_ERR_INTERNAL},
+	    {{(enum cert_type)0, CA_KEY_CARD_ISSUER, 1}, JPKI_ERR_INTERNAL},
+	    {{CERT_SIGN, CA_KEY_CA, 2}, JPKI_ERR_REFUSED},
+	    {{CERT_AUTH, CA_KEY_CA, CA_GEN_MAX}, JPKI_ERR_REFUSED},
+	    {{CERT_SIGN, CA_KEY_CA, 1}, JPKI_OK},
+	    {{CERT_AUTH, CA_KEY_CA, 1}, JPKI_OK},
+	};
+	struct ca_signer *s = NULL;
+	struct ca_signer_session *ss = NULL;
+	EVP_PKEY *pub = NULL, *pub2 = NULL;
+	uint8_t sig[1024];
+	size_t sig_len;
+
+	CHECK_INT(ca_signer_open_files(dd, CA_KEYS_CA, &s), JPKI_OK);
+	CHECK_INT(ca_signer_session_open(s, &ss), JPKI_OK);
+	if (ss == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		sig_len = sizeof(sig);
+		CHECK_INT(ca_signer_sign(ss, table[i].id, CA_SIGN_CERT, tbs,
+		    sizeof(tbs), sig, &sig_len), table[i].want);
+	}
+	CHECK_INT(ca_signer_public_key(s, (struct ca_key_id){CERT_SIGN,
+	    CA_KEY_CA, 2}, &pub), JPKI_ERR_NOTFOUND);
+	ca_signer_session_close(&ss);
+	ca_signer_close(&s);
+	/* A second generation's key: the signer of the directory opens it
+	 * beside the first, and it is another key. */
+	CHECK_INT(ca_signer_create_file_key(dd, (struct ca_key_id){CERT_SIGN,
+	    CA_KEY_CA, 2}, 2048, &pub2), JPKI_OK);
+	CHECK_INT(ca_signer_open_files(dd, CA_KEYS_CA, &s), JPKI_OK);
+	CHECK_INT(ca_signer_session_open(s, &ss), JPKI_OK);
+	CHECK_INT(ca_signer_public_key(s, (struct ca_key_id){CERT_SIGN,
+	    CA_KEY_CA, 1}, &pub), JPKI_OK);
+	CHECK(pub != NULL && pub2 != NULL && EVP_PKEY_eq(pub, pub2) != 1);
+	sig_len = sizeof(sig);
+	if (ss != NULL && pub2 != NULL) {
+		CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_SIGN,
+		    CA_KEY_CA, 2}, CA_SIGN_CERT, tbs, sizeof(tbs), sig,
+		    &sig_len), JPKI_OK);
+		CHECK(verifies(pub2, tbs, sizeof(tbs), 0, sig, sig_len));
+		CHECK(!verifies(pub, tbs, sizeof(tbs), 0, sig, sig_len));
+	}
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(pub2);
+	ca_signer_session_close(&ss);
+	ca_signer_close(&s);
+	CHECK_INT(ca_signer_discard_file_key(dd, (struct ca_key_id){CERT_SIGN,
+	    CA_KEY_CA, 2}), JPKI_OK);
+	CHECK_INT(ca_signer_discard_file_key(dd, (struct ca_key_id){CERT_SIGN,
+	    CA_KEY_CA, 1}), JPKI_ERR_INTERNAL);
+}
+
 int
 main(void)
 {
@@ -263,6 +330,7 @@ main(void)
 		test_keys_not_loaded_are_not_there();
 		test_a_key_is_never_written_over();
 		test_card_issuer_key_signs_only_card_facts();
+		test_each_generation_is_its_own_key();
 	}
 	datadir_close(&dd);
 	{
