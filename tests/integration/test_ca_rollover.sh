@@ -92,6 +92,10 @@ id=$(add_resident "$(individual_number 20000000002)" "山田 次郎" "東京都�
 ok ca issue --resident "$id" --type auth --pubkey "$(pubkey b)" --out "$TMP/b.pem"
 openssl verify -attime "$(epoch "$JPKI_NOW")" -CAfile "$DATA/ca/auth-ca.gen2.pem" "$TMP/b.pem" >/dev/null ||
 	fail "not issued by generation 2"
+ok cert show "$(openssl x509 -in "$TMP/b.pem" -noout -serial | sed 's/^serial=//')" --json
+json_expect "cert show" generation=2
+ok cert show "$(openssl x509 -in "$FIXTURE/sign-cert.pem" -noout -serial | sed 's/^serial=//')" --json
+json_expect "cert show" generation=1
 openssl ocsp -issuer "$DATA/ca/sign-ca.pem" -cert "$FIXTURE/sign-cert.pem" -reqout "$TMP/q.der" >/dev/null 2>&1 ||
 	fail "openssl ocsp -reqout"
 ok ocsp respond --in "$TMP/q.der" --out "$TMP/r.der" --json
