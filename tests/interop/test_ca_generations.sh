@@ -192,6 +192,9 @@ json_expect "renewal" receipt.issued.0.not_after=2036-04-01T23:59:59+09:00 \
 	receipt.issued.1.not_after=2036-04-01T23:59:59+09:00
 certs_of "$TMP/a.img" a2
 verifies "renewed, under generation 2" "$TMP/a2-sign.pem" "$TMP/ca/sign-ca.gen2.pem"
+openssl x509 -inform DER -in "$TMP/a2.d/sign-ca.der" -out "$TMP/a2-sign-ca.pem" || fail "the card's CA certificate"
+expect_eq "the card's CA certificate: generation 2's" "$(openssl x509 -in "$TMP/a2-sign-ca.pem" -noout -pubkey)" \
+	"$(openssl x509 -in "$TMP/ca/sign-ca.gen2.pem" -noout -pubkey)"
 
 check "relying parties: generation 1 under generation 2 (OldWithNew), generation 2 under generation 1 (NewWithOld)"
 at 2032-06-01T10:00:00+09:00
