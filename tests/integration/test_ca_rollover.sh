@@ -5,7 +5,8 @@
 # and keeps its URLs, CRLs and revocations; bad usage and a missing CA key
 # are refused in one line with nothing changed; a rollover killed before it
 # is recorded never happened (the CA goes on issuing from generation 1) and
-# the next one cleans up after it.  (The 20-year journey is interop/test_ca_generations.sh.)
+# the next one cleans up after it.  GnuTLS certtool follows the link
+# certificates as openssl does.  (The 20-year journey is interop/test_ca_generations.sh.)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/counter_lib.sh"
@@ -103,4 +104,29 @@ json_expect "generation 1's responder" status=successful responses.0.status=good
 ok crl generate --type sign --full
 grep -q '^sign full CRL' "$TMP/stdout" && grep -q '^sign generation 2 full CRL' "$TMP/stdout" ||
 	fail "both generations publish: $OUT"
+
+check "GnuTLS certtool follows the link certificates both ways (at the real time: a directory of its own)"
+command -v certtool >/dev/null 2>&1 || fail "certtool (gnutls-bin) is needed"
+DATA=$TMP/now
+export JPKI_DATA=$DATA
+at "$(date -d '-60 days' +%Y-%m-%dT%H:%M:%S%:z)"
+ok init --data "$DATA"
+P=$(add_resident "$(individual_number 10000000009)" "山田 太郎" "東京都清瀬市中里五丁目842番地" 1980-01-01 male)
+ok ca issue --resident "$P" --type sign --pubkey "$(pubkey p)" --out "$TMP/p-sign.pem"
+at "$(date -d '-30 days' +%Y-%m-%dT%H:%M:%S%:z)"
+ok ca rollover --type sign
+Q=$(add_resident "$(individual_number 10000000010)" "山田 花子" "東京都清瀬市中里五丁目842番地" 1980-01-01 female)
+ok ca issue --resident "$Q" --type sign --pubkey "$(pubkey q)" --out "$TMP/q-sign.pem"
+rm -rf "$TMP/ca"
+ok ca export --out "$TMP/ca"
+cat "$TMP/p-sign.pem" "$TMP/ca/sign-link-old-with-new.gen2.pem" >"$TMP/p-chain.pem"
+cat "$TMP/q-sign.pem" "$TMP/ca/sign-link-new-with-old.gen2.pem" >"$TMP/q-chain.pem"
+certtool --verify --load-ca-certificate "$TMP/ca/sign-ca.gen2.pem" --infile "$TMP/p-chain.pem" \
+	>"$TMP/ct" 2>&1 || fail "certtool, generation 1 under 2: $(tail -3 "$TMP/ct")"
+grep -q 'Chain verification output: Verified' "$TMP/ct" || fail "certtool: $(tail -3 "$TMP/ct")"
+certtool --verify --load-ca-certificate "$TMP/ca/sign-ca.pem" --infile "$TMP/q-chain.pem" \
+	>"$TMP/ct" 2>&1 || fail "certtool, generation 2 under 1: $(tail -3 "$TMP/ct")"
+grep -q 'Chain verification output: Verified' "$TMP/ct" || fail "certtool: $(tail -3 "$TMP/ct")"
+if certtool --verify --load-ca-certificate "$TMP/ca/sign-ca.gen2.pem" --infile "$TMP/p-sign.pem" \
+	>"$TMP/ct" 2>&1; then fail "certtool verifies generation 1 under 2 without the link"; fi
 done_ok

@@ -9,7 +9,8 @@
 # certificates.  Relying parties: a generation-1 certificate verifies for
 # one that trusts only generation 2 with OldWithNew as an untrusted
 # intermediate, a generation-2 one for one that trusts only generation 1
-# with NewWithOld (openssl verify; GnuTLS certtool too); OCSP (openssl ocsp
+# with NewWithOld (openssl verify; GnuTLS certtool in test_ca_rollover.sh);
+# OCSP (openssl ocsp
 # against jpki serve) and CRLs (openssl verify -crl_check, from the CDP
 # URLs the certificates carry) answer for every generation's live
 # certificates, each with its own responder and CRL files.
@@ -317,30 +318,4 @@ stop_server
 expect_audit_ok "after 20 years"
 expect_eq "rollovers audited" "$(sql "SELECT COUNT(*) FROM audit WHERE action = 'ca.rollover'")" 6
 
-check "GnuTLS certtool: the same link certificates (at the real time, so a directory of its own)"
-if command -v certtool >/dev/null 2>&1; then
-	DATA=$TMP/now
-	export JPKI_DATA=$DATA
-	at "$(date -d '-60 days' +%Y-%m-%dT%H:%M:%S%:z)"
-	ok init --data "$DATA"
-	P=$(person 10000000009 1980-01-01)
-	deliver "$P" "$TMP/p.img"
-	certs_of "$TMP/p.img" p
-	at "$(date -d '-30 days' +%Y-%m-%dT%H:%M:%S%:z)"
-	ok ca rollover --type sign
-	Q=$(person 10000000010 1980-01-01)
-	deliver "$Q" "$TMP/q.img"
-	certs_of "$TMP/q.img" q
-	export_cas
-	cat "$TMP/p-sign.pem" "$TMP/ca/sign-link-old-with-new.gen2.pem" >"$TMP/p-chain.pem"
-	cat "$TMP/q-sign.pem" "$TMP/ca/sign-link-new-with-old.gen2.pem" >"$TMP/q-chain.pem"
-	certtool --verify --load-ca-certificate "$TMP/ca/sign-ca.gen2.pem" --infile "$TMP/p-chain.pem" \
-		>"$TMP/ct" 2>&1 || fail "certtool, generation 1 under 2: $(tail -3 "$TMP/ct")"
-	grep -q 'Chain verification output: Verified' "$TMP/ct" || fail "certtool: $(tail -3 "$TMP/ct")"
-	certtool --verify --load-ca-certificate "$TMP/ca/sign-ca.pem" --infile "$TMP/q-chain.pem" \
-		>"$TMP/ct" 2>&1 || fail "certtool, generation 2 under 1: $(tail -3 "$TMP/ct")"
-	grep -q 'Chain verification output: Verified' "$TMP/ct" || fail "certtool: $(tail -3 "$TMP/ct")"
-	if certtool --verify --load-ca-certificate "$TMP/ca/sign-ca.gen2.pem" --infile "$TMP/p-sign.pem" \
-		>"$TMP/ct" 2>&1; then fail "certtool verifies generation 1 under 2 without the link"; fi
-fi
 done_ok
