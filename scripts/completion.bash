@@ -8,7 +8,7 @@ _jpki_groups="init resident ca cert crl ocsp serve audit card counter clerk help
 
 declare -A _jpki_subcommands=(
 	[resident]="add import show list change"
-	[ca]="show export issue"
+	[ca]="show export issue rollover renew-responders"
 	[cert]="show list revoke"
 	[crl]="generate"
 	[ocsp]="respond"
@@ -32,6 +32,8 @@ declare -A _jpki_options=(
 	[ca show]=""
 	[ca export]="--out"
 	[ca issue]="--resident --type --pubkey --card-expiry --out --actor"
+	[ca rollover]="--type --actor"
+	[ca renew-responders]="--type --days --actor"
 	[cert show]="--pem"
 	[cert list]="--resident"
 	[cert revoke]="--reason --actor"

@@ -25,6 +25,7 @@ static const char *const copy_order[] = {
 	"crl_numbers", "audit", "receipts", "receipt_lines", "cert_links",
 	"pin_resets", "card_images", "form_numbers", "proxy_applications",
 	"inquiry_forms", "expiry_notices", "clerks", "approvals",
+	"ca_generations",
 };
 
 /* The columns of one table: names and which hold blobs. */

@@ -12,6 +12,7 @@
  *   sql_forms.c     inquiry/response forms, proxy applications
  *   sql_counter.c   cards, receipts, certificate links, PIN resets,
  *                   card images
+ *   sql_generations.c  CA generations (ca rollover)
  *
  * Each query is store_sql_<op>(), declared here from store_ops.def.
  */

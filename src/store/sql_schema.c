@@ -141,6 +141,17 @@ static const char *const sqlite_migrations[] = {
     "CREATE INDEX IF NOT EXISTS receipts_at ON receipts(at);"
     "CREATE INDEX IF NOT EXISTS certificates_revoked_at ON"
     "  certificates(revoked_at);",
+    /* 5: CA generations (ca rollover): which generation issued each
+     * certificate and revocation; a store from before has generation 1
+     * of both CAs, which issued everything in it. */
+    "CREATE TABLE IF NOT EXISTS ca_generations("
+    "  ca INTEGER NOT NULL, gen INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(ca, gen)) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO ca_generations VALUES (1, 1, 0), (2, 1, 0);"
+    "ALTER TABLE certificates ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE revocations ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;"
+    "CREATE INDEX IF NOT EXISTS certificates_generation"
+    "  ON certificates(ca, gen, not_after);",
 };
 
 static const char *const pg_migrations[] = {
@@ -275,6 +286,18 @@ static const char *const pg_migrations[] = {
     "CREATE INDEX IF NOT EXISTS receipts_at ON receipts(at);"
     "CREATE INDEX IF NOT EXISTS certificates_revoked_at ON"
     "  certificates(revoked_at);",
+    /* 5: CA generations (ca rollover): which generation issued each
+     * certificate and revocation; a store from before has generation 1
+     * of both CAs, which issued everything in it. */
+    "CREATE TABLE IF NOT EXISTS ca_generations("
+    "  ca INTEGER NOT NULL, gen INTEGER NOT NULL, created_at BIGINT NOT NULL,"
+    "  PRIMARY KEY(ca, gen));"
+    "INSERT INTO ca_generations VALUES (1, 1, 0), (2, 1, 0)"
+    "  ON CONFLICT DO NOTHING;"
+    "ALTER TABLE certificates ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE revocations ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;"
+    "CREATE INDEX IF NOT EXISTS certificates_generation"
+    "  ON certificates(ca, gen, not_after);",
 };
 
 _Static_assert(JPKI_ARRAY_LEN(sqlite_migrations) ==
