@@ -26,7 +26,8 @@ PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 
 at 2026-04-01T10:00:00+09:00
-ok init --data "$DATA" --base-url "$BASE"
+init_args   # keys in a fresh token with JPKI_TEST_PKCS11=1
+ok init --data "$DATA" --base-url "$BASE" "${INIT_ARGS[@]}"
 # Four CRL shards, not 64: every `crl generate` below publishes every
 # shard of every generation in service.
 sed -i 's/^crl_shards = .*/crl_shards = 4/' "$DATA/config"
@@ -171,7 +172,22 @@ for t in sign auth; do
 	aki=$(openssl x509 -in "$TMP/ca/$t-link-old-with-new.gen2.pem" -noout -ext authorityKeyIdentifier | sed -n 2p | tr -d ' ' | sed 's/^keyid://')
 	expect_eq "$t OldWithNew AKI" "$aki" "$ski2"
 done
+if [ "${JPKI_TEST_PKCS11:-0}" = 1 ]; then
+	# A token-backed directory rolls over inside its token: the record
+	# names each generation's keys, and no key file is made.
+	for k in sign-ca.gen2 sign-ocsp.gen2 auth-ca.gen2 auth-ocsp.gen2; do
+		grep -q "^key $k = [0-9a-f]*$" "$DATA/ca/pkcs11" || fail "no $k in the token record: $(cat "$DATA/ca/pkcs11")"
+	done
+	! ls "$DATA"/ca/*.key >/dev/null 2>&1 || fail "key files in a token-backed directory: $(ls "$DATA"/ca/*.key)"
+fi
 ok ca show --json
+json_expect "keys of generation 2" keys.2.key=sign-ca.gen2 keys.2.generation=2 keys.3.key=sign-ocsp.gen2 keys.6.key=auth-ca.gen2 keys.8.key=card-issuer
+"$PYTHON" -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+k = d["keys"]
+assert len(k) == 9, len(k)
+assert all(x["spki_sha256"] for x in k), k
+assert len({x["spki_sha256"] for x in k}) == 9, "a key shown twice"' "$TMP/stdout" || fail "ca show keys: $OUT"
 json_expect "after" warnings=[] sign.generations.1.issuing=true sign.generations.0.issuing=false \
 	sign.generations.0.in_service=true sign.generations.1.roll_over_by=2036-03-31
 
