@@ -185,7 +185,7 @@ call tanaka POST /api/approvals/approve "{\"id\":$EID}" "$CSRF_S"
 call tanaka POST /api/approvals/approve "{\"id\":$AID}" "$CSRF_S"
 [ "$CODE" = 200 ] || fail "approve: $CODE $BODY"
 # Read by another process while the server's connections are open.
-[ "$(sqlite3 "$DATA/jpki.db" "SELECT state FROM approvals WHERE id = $AID")" = 2 ] ||
+[ "$(db_sql "SELECT state FROM approvals WHERE id = $AID")" = 2 ] ||
 	fail "the approval is not in the store for another process to see"
 ok cert show "$SERIAL" --json
 json_expect "after approval" status=revoked
@@ -203,7 +203,7 @@ check "approvals live in the store: a restart keeps a pending request"
 call suzuki POST /api/approvals '{"kind":"audit-export","note":"for the auditor"}' "$CSRF_C"
 [ "$CODE" = 200 ] || fail "request: $CODE $BODY"
 PID2=$(jfield "['id']")
-[ "$(sqlite3 "$DATA/jpki.db" "SELECT state FROM approvals WHERE id = $PID2")" = 1 ] ||
+[ "$(db_sql "SELECT state FROM approvals WHERE id = $PID2")" = 1 ] ||
 	fail "the request is not in the store"
 call tanaka POST /api/approvals/reject "{\"id\":$PID2}" "$CSRF_S"
 [ "$CODE" = 200 ] && [ "$(jfield "['state']")" = rejected ] || fail "reject: $CODE $BODY"
