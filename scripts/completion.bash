@@ -4,7 +4,7 @@
 # accept).  Installed as share/bash-completion/completions/jpki; or source
 # it from ~/.bashrc.  Needs nothing but bash 4.
 
-_jpki_groups="init resident ca cert crl ocsp serve audit store card counter clerk help"
+_jpki_groups="init resident ca cert crl ocsp serve audit card counter clerk help"
 
 declare -A _jpki_subcommands=(
 	[resident]="add import show list change"
@@ -13,7 +13,6 @@ declare -A _jpki_subcommands=(
 	[crl]="generate"
 	[ocsp]="respond"
 	[audit]="verify list"
-	[store]="migrate copy"
 	[card]="new status certs change-pin info face sign attach"
 	[counter]="deliver issue renew report-lost reissue reset-pin update-card recover links proxy-apply proxy-complete notices form-show serve"
 	[clerk]="add passwd disable list"
@@ -69,8 +68,6 @@ declare -A _jpki_options=(
 	[clerk passwd]="--actor"
 	[clerk disable]="--actor"
 	[clerk list]=""
-	[store migrate]=""
-	[store copy]="--from --to"
 )
 
 # Options that take no value.
@@ -81,7 +78,6 @@ _jpki_common() {
 	case $1 in
 	serve | "counter serve") echo "--data --help" ;;
 	"card attach") echo "--help" ;;
-	"store copy") echo "--json --help" ;;
 	"card status" | "card certs" | "card change-pin" | "card sign")
 		echo "--json --help" ;;
 	*) echo "--data --json --help" ;;
