@@ -8,7 +8,7 @@ _jpki_groups="init resident ca cert crl ocsp serve sign verify login rp audit st
 
 declare -A _jpki_subcommands=(
 	[resident]="add import show list change"
-	[ca]="show export issue"
+	[ca]="show export issue rollover renew-responders"
 	[cert]="show list revoke"
 	[crl]="generate"
 	[ocsp]="respond presign"
@@ -34,6 +34,8 @@ declare -A _jpki_options=(
 	[ca show]=""
 	[ca export]="--out"
 	[ca issue]="--resident --type --pubkey --card-expiry --out --actor"
+	[ca rollover]="--type --actor"
+	[ca renew-responders]="--type --days --actor"
 	[cert show]="--pem"
 	[cert list]="--resident"
 	[cert revoke]="--reason --actor"

@@ -9,10 +9,17 @@
  * issuance and revocation is recorded with its audit entry in one store
  * transaction, in the data directory's store.
  *
+ * Each CA has generations under one name (ca rollover, generations.c):
+ * the newest issues; every one answers OCSP and publishes CRLs for the
+ * certificates it issued.
+ *
  * Keys are reached only through the key seam (signer.h): this module
- * holds signatures, never a private key.  Files of a data directory:
+ * holds signatures, never a private key.  Files of a data directory
+ * (generation 1; generation N adds ".gen<N>" before ".pem"/".key"):
  *   ca/{sign,auth}-ca.pem      CA certificates
  *   ca/{sign,auth}-ocsp.pem    delegated OCSP responder certificates
+ *   ca/{sign,auth}-link-{old-with-new,new-with-old}.gen<N>.pem
+ *                              link certificates to generation N-1
  *   ca/{sign,auth}-{ca,ocsp}.key  file-held keys (signer_file.c)
  *   ca/card-issuer.key         the card issuer's key (card-info facts)
  *   crl/                       published CRLs (crl.c)
@@ -66,8 +73,8 @@ int ca_card_issuer_public_key(struct ca *ca, EVP_PKEY **pub);
  * asked).  No fingerprint (have_sha256 0, why says so) if the card
  * issuer's key cannot be read.  Opens no CA key (ca_keys.c). */
 struct ca_key_info {
-	char name[48];          /* "sign-ca" */
-	char label[40];         /* "sign CA" */
+	char name[48];          /* "sign-ca", "sign-ca.gen2" */
+	char label[40];         /* "sign CA generation 1" */
 	char where[JPKI_PATH_MAX + 160];
 	int have_sha256;
 	uint8_t sha256[32];
@@ -77,8 +84,75 @@ int ca_key_info(struct ca *ca, struct ca_key_id id, struct ca_key_info *out);
 
 /* The data directory the CA was opened from. */
 struct datadir *ca_datadir(struct ca *ca);
+/* The certificates of the generation that issues now. */
 X509 *ca_cert(struct ca *ca, enum cert_type type);
 X509 *ca_ocsp_cert(struct ca *ca, enum cert_type type);
+
+/* ---- generations (generations.c) --------------------------------------- */
+/* How many generations the CA of `type` has; the newest issues. */
+int ca_generation_count(struct ca *ca, enum cert_type type);
+/* A generation's certificates (NULL if there is no such generation):
+ * its CA certificate, its responder's, and from generation 2 on the link
+ * certificates of RFC 4210 4.4 to the generation before: OldWithNew (the
+ * previous key signed by this one) and NewWithOld (this key signed by
+ * the previous one). */
+X509 *ca_gen_cert(struct ca *ca, enum cert_type type, int gen);
+X509 *ca_gen_ocsp_cert(struct ca *ca, enum cert_type type, int gen);
+X509 *ca_gen_old_with_new(struct ca *ca, enum cert_type type, int gen);
+X509 *ca_gen_new_with_old(struct ca *ca, enum cert_type type, int gen);
+
+/* The longest an end-entity certificate lives: until the 5th birthday
+ * after issuance (R6), so at most 5 years. */
+#define CA_CERT_LIFETIME_MONTHS (RULES_CERT_BIRTHDAYS * 12)
+/* `ca show` warns this long before the roll-over-by date. */
+#define CA_ROLLOVER_NOTICE_DAYS 90
+
+struct ca_generation_status {
+	enum cert_type type;
+	int gen;
+	int issuing;                /* the newest: it issues */
+	char key_id[41];            /* SubjectKeyIdentifier, hex */
+	int64_t not_before, not_after;       /* the CA certificate's */
+	int64_t responder_not_after;
+	long live;                  /* certificates valid (not revoked, not
+	                               expired) now */
+	int64_t last_not_after;     /* of any certificate it issued; 0: none */
+	int in_service;             /* answers OCSP, publishes CRLs: it
+	                               issues, or a certificate of it has not
+	                               expired */
+	/* The last day a certificate of the longest lifetime issued by it
+	 * still ends before the CA certificate does: CA expiry minus
+	 * CA_CERT_LIFETIME_MONTHS (23:59:59 JST of that day). */
+	int64_t roll_over_by;
+	int cut_short;              /* issuing, and past roll_over_by: a
+	                               certificate issued now is cut short */
+	int rollover_due;           /* issuing, within
+	                               CA_ROLLOVER_NOTICE_DAYS of roll_over_by
+	                               or past it */
+};
+int ca_generation_status(struct ca *ca, enum cert_type type, int gen,
+    int64_t now, struct ca_generation_status *out);
+
+/* Roll the CA of `type` over (needs the CA keys): a new key and responder
+ * key, a new self-signed CA certificate with the same subject, the two
+ * link certificates with the previous generation, a responder
+ * certificate; recorded with its audit entry.  From then on the new
+ * generation issues. */
+struct ca_rollover_result {
+	enum cert_type type;
+	int old_gen, new_gen;
+	char ca_path[JPKI_PATH_MAX], ocsp_path[JPKI_PATH_MAX];
+	char old_with_new_path[JPKI_PATH_MAX], new_with_old_path[JPKI_PATH_MAX];
+};
+int ca_rollover(struct ca *ca, enum cert_type type, const char *actor,
+    struct ca_rollover_result *res);
+
+/* Renew the responder certificate of generation gen of `type` (same key)
+ * if it ends within `within` seconds of now and the generation is still
+ * in service; *renewed says whether it did.  Needs the CA keys. */
+#define CA_RESPONDER_RENEW_DAYS 30
+int ca_responder_renew(struct ca *ca, enum cert_type type, int gen,
+    int64_t within, const char *actor, int *renewed);
 
 /* An issuance request for a card-held public key. */
 struct ca_issue_request {
@@ -145,6 +219,7 @@ int ca_revoke_in_tx(struct ca *ca, const char *serial, int reason,
 #define CA_CRL_FULL (-1)   /* the full CRL of a CA, not one shard */
 struct ca_crl_result {
 	enum cert_type type;
+	int gen;                /* the CA generation that signed it */
 	int shard;              /* or CA_CRL_FULL */
 	int64_t number;         /* CRLNumber */
 	long entries;
@@ -157,6 +232,11 @@ struct ca_crl_result {
  * <data>/crl.  Memory does not grow with the number of entries. */
 int ca_crl_generate(struct ca *ca, enum cert_type type, int shard,
     const char *out_dir, struct ca_crl_result *res);
+/* The same for generation gen (ca rollover: each generation publishes the
+ * CRLs of the certificates it issued, under out_dir/<sign|auth>.gen<N>/
+ * from generation 2 on, the paths its certificates' CDPs name). */
+int ca_crl_generate_gen(struct ca *ca, enum cert_type type, int gen,
+    int shard, const char *out_dir, struct ca_crl_result *res);
 
 /* ---- OCSP (ocsp.c) ------------------------------------------------------ */
 struct ca_ocsp_cert {

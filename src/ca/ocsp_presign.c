@@ -39,10 +39,12 @@ mono(void)
 
 /* ---- the responder table ----------------------------------------------- */
 
-#define CA_OCSP_RESPONDERS_MAX 16
+/* Every generation of both CAs. */
+#define CA_OCSP_RESPONDERS_MAX (2 * CA_GEN_MAX)
 
 struct responder {
 	enum cert_type type;        /* the CA (and its key) that signs */
+	int gen;                    /* its generation, whose responder signs */
 	uint8_t name1[20], key1[20];        /* SHA-1 issuer hashes */
 	uint8_t name256[32], key256[32];    /* SHA-256 */
 	uint8_t issuer[STORE_OCSP_ISSUER_LEN];  /* name1 || key1: the store's
@@ -68,8 +70,8 @@ ca_ocsp_table_free(struct ca_ocsp_table **tp)
 	*tp = NULL;
 }
 
-/* One row per CA key the data directory holds (today the signing and the
- * authentication CA).  Read-only once made. */
+/* One row per CA key the data directory holds: every generation of the
+ * signing and the authentication CA.  Read-only once made. */
 static int
 table_get(struct ca *ca, struct ca_ocsp_table **out)
 {
@@ -83,24 +85,27 @@ table_get(struct ca *ca, struct ca_ocsp_table **out)
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-	for (int ty = CERT_SIGN; ty <= CERT_AUTH; ty++) {
+	for (int ty = CERT_SIGN; ty <= CERT_AUTH; ty++)
+	for (int g = 1; g <= ca->ngen[ty] && t->n < CA_OCSP_RESPONDERS_MAX; g++) {
 		struct responder *e = &t->r[t->n];
+		const struct ca_side *sd = &ca->side[ty][g];
 
-		if (ca->side[ty].cert == NULL || ca->side[ty].ocsp_cert == NULL)
+		if (sd->cert == NULL || sd->ocsp_cert == NULL)
 			continue;
 		e->type = (enum cert_type)ty;
-		if ((r = pki_ocsp_issuer_hashes(ca->side[ty].cert, PKI_OCSP_SHA1,
+		e->gen = g;
+		if ((r = pki_ocsp_issuer_hashes(sd->cert, PKI_OCSP_SHA1,
 		    name, key)) != JPKI_OK)
 			goto fail;
 		memcpy(e->name1, name, 20);
 		memcpy(e->key1, key, 20);
-		if ((r = pki_ocsp_issuer_hashes(ca->side[ty].cert,
+		if ((r = pki_ocsp_issuer_hashes(sd->cert,
 		    PKI_OCSP_SHA256, e->name256, e->key256)) != JPKI_OK)
 			goto fail;
 		memcpy(e->issuer, e->name1, 20);
 		memcpy(e->issuer + 20, e->key1, 20);
 		if ((r = pki_ocsp_responder_init(&e->rs,
-		    ca->side[ty].ocsp_cert)) != JPKI_OK)
+		    sd->ocsp_cert)) != JPKI_OK)
 			goto fail;
 		t->n++;
 	}
@@ -136,7 +141,7 @@ static const struct responder *
 table_for_cert(const struct ca_ocsp_table *t, const struct ocsp_candidate *c)
 {
 	for (size_t i = 0; i < t->n; i++)
-		if (t->r[i].type == c->ca)
+		if (t->r[i].type == c->ca && t->r[i].gen == c->gen)
 			return &t->r[i];
 	return NULL;
 }
@@ -228,7 +233,7 @@ ca_ocsp_answer(struct ca *ca, const uint8_t *der, size_t len,
 		return r;
 	for (size_t i = 0; i < req.n; i++) {
 		if ((e = table_find(t, &req.id[i])) == NULL ||
-		    (first != NULL && e->type != first->type))
+		    (first != NULL && e != first))
 			return ca_ocsp_respond(ca, der, len, out, ans);
 		first = e;
 	}
@@ -353,6 +358,7 @@ struct work {
 struct sign_arg {
 	struct ca_signer_session *ss;
 	enum cert_type type;
+	int gen;
 };
 
 static int
@@ -361,7 +367,8 @@ sign_fn(void *arg, const uint8_t *data, size_t len, uint8_t *sig,
 {
 	struct sign_arg *a = arg;
 
-	return ca_signer_sign(a->ss, (struct ca_key_id){a->type, CA_KEY_OCSP},
+	return ca_signer_sign(a->ss,
+	    (struct ca_key_id){a->type, CA_KEY_OCSP, a->gen},
 	    CA_SIGN_OCSP, data, len, sig, sig_len);
 }
 
@@ -411,7 +418,7 @@ sign_item(struct work *w, struct ca_signer_session *ss, struct item *it)
 	}
 	return pki_ocsp_response(&it->e->rs, &one, 1, NULL, w->now,
 	    &(struct pki_sign_with){sign_fn,
-	    &(struct sign_arg){ss, it->e->type}}, &it->der);
+	    &(struct sign_arg){ss, it->e->type, it->e->gen}}, &it->der);
 }
 
 static void

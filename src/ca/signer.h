@@ -42,9 +42,15 @@ struct ca_key_id {
 	enum cert_type type;        /* CERT_SIGN or CERT_AUTH; 0 for the
 	                               card issuer's key (one for both) */
 	enum ca_key_role role;
+	int gen;                    /* the CA generation, 1 to CA_GEN_MAX,
+	                               for CA and responder keys (each
+	                               generation has its own pair); 0 for
+	                               the card issuer's key */
 };
 #define CA_KEY_ID_CARD_ISSUER \
-	((struct ca_key_id){(enum cert_type)0, CA_KEY_CARD_ISSUER})
+	((struct ca_key_id){(enum cert_type)0, CA_KEY_CARD_ISSUER, 0})
+/* Generations of one CA a data directory may hold (ca rollover). */
+#define CA_GEN_MAX 16
 
 /* Which keys a signer loads (bit mask). */
 #define CA_KEYS_CA   0x1        /* both CA keys: issue, revoke, CRLs */
@@ -91,6 +97,11 @@ struct ca_signer_impl {
 	/* Where key id is kept, for people: "file PATH", or "pkcs11 module
 	 * M token T id HEX".  Opens nothing. */
 	int (*locate)(void *state, struct ca_key_id id, char *buf, size_t n);
+	/* Remove key id (a later generation's, never recorded in the store:
+	 * what a rollover interrupted before it was recorded left behind)
+	 * from where this implementation keeps it and from the signer.  A
+	 * missing key is fine. */
+	int (*discard_key)(void *state, struct ca_key_id id);
 };
 
 struct ca_signer;
@@ -120,13 +131,19 @@ int ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
  * The signer holds it from then on. */
 int ca_signer_create_key(struct ca_signer *s, struct ca_key_id id, int bits,
     EVP_PKEY **pub);
+/* Remove the key of a generation (>= 2) that never took effect (see
+ * discard_key above); JPKI_ERR_INTERNAL for any other key. */
+int ca_signer_discard_key(struct ca_signer *s, struct ca_key_id id);
 /* Where key id is kept (see locate above), into buf. */
 int ca_signer_locate(struct ca_signer *s, struct ca_key_id id, char *buf,
     size_t n);
 /* The key's name in a data directory: "sign-ca", "auth-ocsp",
- * "card-issuer" (file names, token records and labels are made of it). */
+ * "card-issuer" (generation 1 and the card issuer's), "sign-ca.gen2"
+ * (a later generation): file names, token records and labels are made of
+ * it. */
 int ca_key_name(struct ca_key_id id, char *buf, size_t n);
-/* "sign CA", "auth OCSP responder", "card issuer" */
+/* "sign CA generation 1", "auth OCSP responder generation 2", "card
+ * issuer" */
 void ca_key_label(struct ca_key_id id, char *buf, size_t n);
 
 /* The signer of a data directory with the keys in `keys` (CA_KEYS_*; 0:
@@ -136,16 +153,23 @@ int ca_signer_open(const struct datadir *dd, unsigned keys,
     struct ca_signer **out);
 
 /* ---- file-held keys (signer_file.c) ------------------------------------ *
- * <data>/ca/<sign|auth>-<ca|ocsp>.key and <data>/ca/card-issuer.key, PEM,
- * mode 0600. */
+ * <data>/ca/<sign|auth>-<ca|ocsp>.key (generation 1),
+ * <data>/ca/<sign|auth>-<ca|ocsp>.gen<N>.key (generation N >= 2) and
+ * <data>/ca/card-issuer.key, PEM, mode 0600. */
 
-/* Open the keys in `keys` (CA_KEYS_*) of a data directory. */
+/* Open the keys in `keys` (CA_KEYS_*) of a data directory: for CA and
+ * responder keys, generation 1 and every later one that follows it
+ * without a gap. */
 int ca_signer_open_files(const struct datadir *dd, unsigned keys,
     struct ca_signer **out);
 /* Make a new key of `bits` for id and write it (never over an existing
  * one); *pub gets its public key. */
 int ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
     int bits, EVP_PKEY **pub);
+/* Remove the key file of a generation (>= 2) that never took effect: what
+ * a rollover interrupted before it was recorded left behind.  A missing
+ * file is fine. */
+int ca_signer_discard_file_key(const struct datadir *dd, struct ca_key_id id);
 
 /* ---- keys in a PKCS#11 token (signer_pkcs11.c) ------------------------- *
  * <data>/ca/pkcs11 records the module, the token's label and each key's

@@ -42,6 +42,7 @@
 #define KEY_ID_LEN 16           /* random CKA_ID of a new key */
 #define TYPES 3
 #define ROLES 4
+#define GENS (CA_GEN_MAX + 1)
 #define SLOTS_MAX 256
 
 /* ---- modules: one load and C_Initialize per process ------------------- */
@@ -309,13 +310,13 @@ struct p11_state {
 	CK_SESSION_HANDLE login;        /* kept open: the token stays
 	                                   logged in while the signer is */
 	int public_only;                /* no login: public objects only */
-	struct p11_key key[TYPES][ROLES];
+	struct p11_key key[TYPES][ROLES][GENS];
 };
 
 struct p11_session {
 	struct p11_state *st;
 	CK_SESSION_HANDLE h;
-	CK_OBJECT_HANDLE obj[TYPES][ROLES];     /* 0: not looked up yet */
+	CK_OBJECT_HANDLE obj[TYPES][ROLES][GENS];     /* 0: not looked up yet */
 };
 
 static int
@@ -561,7 +562,7 @@ out:
 static int
 key_load(struct p11_state *st, struct ca_key_id id)
 {
-	struct p11_key *k = &st->key[id.type][id.role];
+	struct p11_key *k = &st->key[id.type][id.role][id.gen];
 	const struct p11_record_key *rk;
 	char name[P11_KEY_NAME_MAX + 1], label[40];
 	int r;
@@ -586,7 +587,7 @@ static int
 p11_public_key(void *state, struct ca_key_id id, EVP_PKEY **pub)
 {
 	struct p11_state *st = state;
-	struct p11_key *k = &st->key[id.type][id.role];
+	struct p11_key *k = &st->key[id.type][id.role][id.gen];
 	char label[40];
 
 	ca_key_label(id, label, sizeof(label));
@@ -635,8 +636,8 @@ p11_sign(void *sess, struct ca_key_id id, enum ca_sign_op op,
 	struct p11_session *ps = sess;
 	struct p11_state *st = ps->st;
 	CK_FUNCTION_LIST *f = st->mod->f;
-	CK_OBJECT_HANDLE *obj = &ps->obj[id.type][id.role];
-	struct p11_key *k = &st->key[id.type][id.role];
+	CK_OBJECT_HANDLE *obj = &ps->obj[id.type][id.role][id.gen];
+	struct p11_key *k = &st->key[id.type][id.role][id.gen];
 	CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
 	uint8_t digest_info[sizeof(sha256_prefix) + 32];
 	CK_ULONG out = (CK_ULONG)*sig_len;
@@ -684,7 +685,8 @@ p11_close(void *state)
 
 	for (size_t t = 0; t < TYPES; t++)
 		for (size_t r = 0; r < ROLES; r++)
-			EVP_PKEY_free(st->key[t][r].pub);
+			for (size_t g = 0; g < GENS; g++)
+				EVP_PKEY_free(st->key[t][r][g].pub);
 	if (st->mod != NULL) {
 		st->mod->f->C_CloseSession(st->login);
 		module_put(&st->mod);
@@ -794,15 +796,15 @@ p11_create_key(void *state, struct ca_key_id id, int bits, EVP_PKEY **pub)
 	if ((r = record_write(st->record_path, &rec)) != JPKI_OK)
 		goto out;
 	st->rec = rec;
-	EVP_PKEY_free(st->key[id.type][id.role].pub);
+	EVP_PKEY_free(st->key[id.type][id.role][id.gen].pub);
 	k.loaded = 1;
-	st->key[id.type][id.role] = k;
+	st->key[id.type][id.role][id.gen] = k;
 	k.pub = NULL;
-	if (!EVP_PKEY_up_ref(st->key[id.type][id.role].pub)) {
+	if (!EVP_PKEY_up_ref(st->key[id.type][id.role][id.gen].pub)) {
 		r = jpki_fail(JPKI_ERR_CRYPTO, "signer: public key");
 		goto out;
 	}
-	*pub = st->key[id.type][id.role].pub;
+	*pub = st->key[id.type][id.role][id.gen].pub;
 out:
 	EVP_PKEY_free(k.pub);
 	close(fd);
@@ -828,6 +830,64 @@ p11_locate(void *state, struct ca_key_id id, char *buf, size_t n)
 	    st->rec.module, st->rec.token, hex);
 }
 
+/* The record's entry goes first, then the pair in the token: a crash
+ * between leaves an unrecorded key pair, never a record of a key that is
+ * not there (as p11_create_key). */
+static int
+p11_discard_key(void *state, struct ca_key_id id)
+{
+	struct p11_state *st = state;
+	struct p11_key *held = &st->key[id.type][id.role][id.gen];
+	const struct p11_record_key *rk;
+	struct p11_key k = {0};
+	struct p11_record rec;
+	char name[P11_KEY_NAME_MAX + 1], label[40];
+	int fd, r;
+
+	ca_key_label(id, label, sizeof(label));
+	if ((r = ca_key_name(id, name, sizeof(name))) != JPKI_OK)
+		return r;
+	if ((fd = open(st->record_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", st->record_path,
+		    strerror(errno));
+	if (flock(fd, LOCK_EX) != 0) {
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", st->record_path,
+		    strerror(errno));
+		goto out;
+	}
+	if ((r = record_read(st->record_path, &rec)) != JPKI_OK)
+		goto out;
+	if ((rk = p11_record_find(&rec, name)) != NULL) {
+		size_t i = (size_t)(rk - rec.key);
+
+		if ((r = token_open(st)) != JPKI_OK)
+			goto out;
+		memcpy(k.id, rk->id, rk->id_len);
+		k.id_len = rk->id_len;
+		memmove(&rec.key[i], &rec.key[i + 1],
+		    (rec.nkeys - i - 1) * sizeof(rec.key[0]));
+		rec.nkeys--;
+		if ((r = record_write(st->record_path, &rec)) != JPKI_OK)
+			goto out;
+		st->rec = rec;
+		for (int c = 0; c < 2; c++) {
+			CK_OBJECT_HANDLE h;
+
+			if (object_find(st, st->login, c == 0 ?
+			    CKO_PRIVATE_KEY : CKO_PUBLIC_KEY, &k, label,
+			    &h) == JPKI_OK)
+				st->mod->f->C_DestroyObject(st->login, h);
+			jpki_errclear();
+		}
+	}
+	EVP_PKEY_free(held->pub);
+	memset(held, 0, sizeof(*held));
+	r = JPKI_OK;
+out:
+	close(fd);
+	return r;
+}
+
 static const struct ca_signer_impl p11_impl = {
 	.name = "pkcs11",
 	.public_key = p11_public_key,
@@ -837,6 +897,7 @@ static const struct ca_signer_impl p11_impl = {
 	.close = p11_close,
 	.create_key = p11_create_key,
 	.locate = p11_locate,
+	.discard_key = p11_discard_key,
 };
 
 int
@@ -853,13 +914,28 @@ ca_signer_open_pkcs11(const struct datadir *dd, unsigned keys,
 	if ((r = record_path(dd, st->record_path, sizeof(st->record_path))) ||
 	    (r = record_read(st->record_path, &st->rec)))
 		goto fail;
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(types); i++)
-		for (int role = CA_KEY_CA; role <= CA_KEY_OCSP; role++)
-			if ((keys & (role == CA_KEY_CA ? CA_KEYS_CA :
-			    CA_KEYS_OCSP)) && (r = key_load(st,
-			    (struct ca_key_id){types[i],
-			    (enum ca_key_role)role})) != JPKI_OK)
-				goto fail;
+	/* Generation 1 must be there; a later one ends the list where the
+	 * record names no key of it (as with key files). */
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(types); i++) {
+		for (int role = CA_KEY_CA; role <= CA_KEY_OCSP; role++) {
+			if (!(keys & (role == CA_KEY_CA ? CA_KEYS_CA :
+			    CA_KEYS_OCSP)))
+				continue;
+			for (int gen = 1; gen <= CA_GEN_MAX; gen++) {
+				struct ca_key_id id = {types[i],
+				    (enum ca_key_role)role, gen};
+				char name[P11_KEY_NAME_MAX + 1];
+
+				if ((r = ca_key_name(id, name, sizeof(name))))
+					goto fail;
+				if (gen > 1 &&
+				    p11_record_find(&st->rec, name) == NULL)
+					break;
+				if ((r = key_load(st, id)) != JPKI_OK)
+					goto fail;
+			}
+		}
+	}
 	if ((keys & CA_KEYS_CARD_ISSUER) &&
 	    (r = key_load(st, CA_KEY_ID_CARD_ISSUER)) != JPKI_OK)
 		goto fail;

@@ -20,7 +20,7 @@ static const struct {
 	NULL},
     {"resident", cli_resident, "the resident register",
 	"add import show list change"},
-    {"ca", cli_ca, "the CAs", "show export issue"},
+    {"ca", cli_ca, "the CAs", "show export issue rollover renew-responders"},
     {"cert", cli_cert, "certificates", "show list revoke"},
     {"crl", cli_crl, "CRLs (every shard and the full CRL of each CA)",
 	"generate"},

@@ -46,8 +46,10 @@ struct server {
 	pthread_mutex_t workers_lock;   /* taken only to add a worker */
 	struct worker *workers;
 	char crl_dir[JPKI_PATH_MAX];
-	uint8_t *ca_der[3];
-	size_t ca_der_len[3];
+	/* [type][generation]: each generation's CA certificate, at the
+	 * caIssuers URL its certificates carry. */
+	uint8_t *ca_der[3][CA_GEN_MAX + 1];
+	size_t ca_der_len[3][CA_GEN_MAX + 1];
 	unsigned port;
 	struct server_metrics metrics;
 	struct deadlines *deadlines;
@@ -415,14 +417,34 @@ type_at(const char *p, const char **end)
 	return 0;
 }
 
-/* /crl/<type>/<n|full>.crl */
+/* "<type>" is generation 1, "<type>.gen<N>" generation N (2 to
+ * CA_GEN_MAX): *gen, *end after it; 0 if p names none. */
+static int
+type_gen_at(const char *p, int *gen, const char **end)
+{
+	int t = type_at(p, end), g = 0;
+	const char *q;
+
+	*gen = 1;
+	if (t == 0 || strncmp(*end, ".gen", 4) != 0)
+		return t;
+	for (q = *end + 4; *q >= '0' && *q <= '9' && q - *end < 7; q++)
+		g = g * 10 + (*q - '0');
+	if (q == *end + 4 || g < 2 || g > CA_GEN_MAX || (*end)[4] == '0')
+		return 0;
+	*gen = g;
+	*end = q;
+	return t;
+}
+
+/* /crl/<type>[.gen<N>]/<n|full>.crl */
 static enum MHD_Result
 route_crl(struct server *s, struct MHD_Connection *c, struct request *rq,
     const char *rest)
 {
 	char path[JPKI_PATH_MAX + 32];
 	const char *p;
-	int t = type_at(rest, &p);
+	int gen, t = type_gen_at(rest, &gen, &p);
 	size_t digits = 0;
 
 	if (t == 0 || *p != '/')
@@ -435,9 +457,10 @@ route_crl(struct server *s, struct MHD_Connection *c, struct request *rq,
 			return send_text(s, c, rq, MHD_HTTP_NOT_FOUND,
 			    "no such CRL\n");
 	}
-	/* p is at most "99999.crl": it fits beside a data directory path. */
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s", s->crl_dir,
-	    rules_cert_type_name((enum cert_type)t), p) >= sizeof(path))
+	/* p is at most "99999.crl", the directory "auth.gen16": they fit
+	 * beside a data directory path. */
+	if ((size_t)snprintf(path, sizeof(path), "%s/%.*s/%s", s->crl_dir,
+	    (int)(p - 1 - rest), rest, p) >= sizeof(path))
 		return send_text(s, c, rq, MHD_HTTP_NOT_FOUND, "no such CRL\n");
 	return send_file(s, c, rq, path, "application/pkix-crl");
 }
@@ -558,7 +581,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	const char *p;
-	int t;
+	int t, gen;
 
 	(void)version;
 	if (rq == NULL) {
@@ -609,7 +632,9 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		return send_text(s, c, rq, MHD_HTTP_OK,
 		    "openjpki\n"
 		    "  /ca/sign.der /ca/auth.der          CA certificates\n"
+		    "  /ca/<sign|auth>.gen<N>.der         generation N's\n"
 		    "  /crl/<sign|auth>/<n>.crl, full.crl CRLs\n"
+		    "  /crl/<sign|auth>.gen<N>/...        generation N's\n"
 		    "  /ocsp/<sign|auth>                  OCSP (POST, or GET "
 		    "/<base64>)\n"
 		    "  /healthz /metrics                  operations\n");
@@ -627,10 +652,11 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		return route_crl(s, c, rq, url + 5);
 	}
 	if (strncmp(url, "/ca/", 4) == 0 &&
-	    (t = type_at(url + 4, &p)) != 0 && strcmp(p, ".der") == 0) {
+	    (t = type_gen_at(url + 4, &gen, &p)) != 0 && strcmp(p, ".der") == 0 &&
+	    s->ca_der[t][gen] != NULL) {
 		rq->route = ROUTE_CA;
 		return send_buf(s, c, rq, MHD_HTTP_OK, "application/pkix-cert",
-		    s->ca_der[t], s->ca_der_len[t]);
+		    s->ca_der[t][gen], s->ca_der_len[t][gen]);
 	}
 	return send_text(s, c, rq, MHD_HTTP_NOT_FOUND, "not found\n");
 }
@@ -744,13 +770,18 @@ server_start(const struct server_options *o, struct server **out)
 	    (r = ca_open(s->dd, CA_KEYS_OCSP, &s->ca)))
 		goto fail;
 	for (int t = CERT_SIGN; t <= CERT_AUTH; t++) {
-		int n = i2d_X509(ca_cert(s->ca, (enum cert_type)t), &s->ca_der[t]);
+		for (int g = 1; g <= ca_generation_count(s->ca,
+		    (enum cert_type)t); g++) {
+			int n = i2d_X509(ca_gen_cert(s->ca, (enum cert_type)t, g),
+			    &s->ca_der[t][g]);
 
-		if (n <= 0) {
-			r = jpki_fail(JPKI_ERR_CRYPTO, "encoding a CA certificate");
-			goto fail;
+			if (n <= 0) {
+				r = jpki_fail(JPKI_ERR_CRYPTO, "encoding a CA "
+				    "certificate");
+				goto fail;
+			}
+			s->ca_der_len[t][g] = (size_t)n;
 		}
-		s->ca_der_len[t] = (size_t)n;
 	}
 	s->d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handler,
 	    s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -848,7 +879,8 @@ server_stop(struct server **sp)
 	datadir_close(&s->dd);
 	access_log_close(&s->log);
 	for (int t = 0; t < 3; t++)
-		OPENSSL_free(s->ca_der[t]);
+		for (int g = 0; g <= CA_GEN_MAX; g++)
+			OPENSSL_free(s->ca_der[t][g]);
 	free(s);
 	*sp = NULL;
 }

@@ -17,6 +17,7 @@
  *   sql_rp.c        the relying party's login nonces
  *   sql_ocsp.c      pre-signed OCSP responses and the change queue
  *   sql_copy.c      a whole store into another database
+ *   sql_generations.c  CA generations (ca rollover)
  *
  * Each query is store_sql_<op>(), declared here from store_ops.def.
  */

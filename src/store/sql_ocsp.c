@@ -110,7 +110,7 @@ store_sql_ocsp_get(void *impl, const uint8_t issuer[STORE_OCSP_ISSUER_LEN],
 }
 
 #define CAND_COLS "c.ca, c.status, c.reason, c.revoked_at, c.not_after," \
-	" o.issuer, o.status, o.this_update, o.next_update"
+	" o.issuer, o.status, o.this_update, o.next_update, c.gen"
 
 int
 store_sql_ocsp_scan(void *impl, enum store_ocsp_scan what,
@@ -176,6 +176,7 @@ store_sql_ocsp_scan(void *impl, enum store_ocsp_scan what,
 			c.this_update = db_col_int64(st, 9);
 			c.next_update = db_col_int64(st, 10);
 		}
+		c.gen = db_col_int(st, 11);
 		if (fn(arg, &c) != 0)
 			break;
 	}

@@ -171,6 +171,17 @@ static const char *const sqlite_migrations[] = {
     "CREATE TRIGGER IF NOT EXISTS ocsp_changes_status"
     "  AFTER UPDATE OF status, reason, revoked_at ON certificates"
     "  BEGIN INSERT INTO ocsp_changes(serial) VALUES (NEW.serial); END;",
+    /* 8: CA generations (ca rollover): which generation issued each
+     * certificate and revocation; a store from before has generation 1
+     * of both CAs, which issued everything in it. */
+    "CREATE TABLE IF NOT EXISTS ca_generations("
+    "  ca INTEGER NOT NULL, gen INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(ca, gen)) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO ca_generations VALUES (1, 1, 0), (2, 1, 0);"
+    "ALTER TABLE certificates ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE revocations ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;"
+    "CREATE INDEX IF NOT EXISTS certificates_generation"
+    "  ON certificates(ca, gen, not_after);",
 };
 
 static const char *const pg_migrations[] = {
@@ -338,6 +349,18 @@ static const char *const pg_migrations[] = {
     "CREATE OR REPLACE TRIGGER ocsp_changes_status"
     "  AFTER UPDATE OF status, reason, revoked_at ON certificates"
     "  FOR EACH ROW EXECUTE FUNCTION ocsp_changes_note();",
+    /* 8: CA generations (ca rollover): which generation issued each
+     * certificate and revocation; a store from before has generation 1
+     * of both CAs, which issued everything in it. */
+    "CREATE TABLE IF NOT EXISTS ca_generations("
+    "  ca INTEGER NOT NULL, gen INTEGER NOT NULL, created_at BIGINT NOT NULL,"
+    "  PRIMARY KEY(ca, gen));"
+    "INSERT INTO ca_generations VALUES (1, 1, 0), (2, 1, 0)"
+    "  ON CONFLICT DO NOTHING;"
+    "ALTER TABLE certificates ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE revocations ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;"
+    "CREATE INDEX IF NOT EXISTS certificates_generation"
+    "  ON certificates(ca, gen, not_after);",
 };
 
 _Static_assert(JPKI_ARRAY_LEN(sqlite_migrations) ==

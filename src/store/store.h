@@ -203,6 +203,7 @@ struct cert_record {
 	int64_t not_before, not_after, issued_at, revoked_at;
 	int crl_shard;
 	char replaces[SERIAL_HEX_MAX]; /* old serial this one renews, or "" */
+	int gen;                  /* the CA generation that issued it (>= 1) */
 	uint8_t *der;             /* owned; store_cert_free() releases */
 	size_t der_len;
 };
@@ -223,13 +224,15 @@ int store_cert_count(struct store *s, long *out);
 int store_cert_valid_of(struct store *s, int64_t resident_id,
     enum cert_type type, int64_t now, char serial[SERIAL_HEX_MAX],
     int64_t *not_after);
-/* Revoked entries of one CA (and shard, or -1 for all), in (shard, serial)
- * order, the primary key's, so that no sort is needed: for streaming
- * CRLs.  One statement: one consistent snapshot. */
-int store_revocation_list(struct store *s, enum cert_type ca, int shard,
-    int (*fn)(void *arg, const char *serial, int64_t at, int reason),
-    void *arg);
-/* Next CRL number for (ca, shard), incremented durably. */
+/* Revoked entries of one CA generation (0: every generation) and shard
+ * (-1: all), in (shard, serial) order, the primary key's, so that no sort
+ * is needed: for streaming CRLs.  One statement: one consistent snapshot. */
+int store_revocation_list(struct store *s, enum cert_type ca, int gen,
+    int shard, int (*fn)(void *arg, const char *serial, int64_t at,
+    int reason), void *arg);
+/* Next CRL number for (ca, shard), incremented durably.  One sequence
+ * for every generation of the CA, so the number a relying party sees
+ * under the CA's name only goes up. */
 int store_crl_number_next(struct store *s, enum cert_type ca, int shard,
     int64_t *out);
 /* A CRL as published (`crl_published`): its number, dates, and how many
@@ -253,6 +256,20 @@ int store_crl_published_list(struct store *s,
 int store_revocation_counts(struct store *s,
     int (*fn)(void *arg, enum cert_type ca, int shard, long count),
     void *arg);
+
+/* ---- CA generations (ca rollover) ---------------------------------------- *
+ * Each CA has generations 1, 2, ... under the same name, each with its own
+ * key; the newest issues.  Generation 1 is there from the start (and in a
+ * store made before generations, from its upgrade). */
+int store_ca_generation_add(struct store *s, enum cert_type ca, int gen,
+    int64_t at);
+/* Every generation of both CAs, in (ca, gen) order. */
+int store_ca_generation_list(struct store *s,
+    int (*fn)(void *arg, enum cert_type ca, int gen, int64_t at), void *arg);
+/* Of one generation's certificates: how many are valid (not revoked, not
+ * expired) at `now`, and the latest notAfter of any (0 if none). */
+int store_ca_generation_stats(struct store *s, enum cert_type ca, int gen,
+    int64_t now, long *live, int64_t *last_not_after);
 
 /* ---- audit -------------------------------------------------------------- *
  * Append-only and hash-chained: hash = SHA-256 over the previous hash and
@@ -531,6 +548,7 @@ struct ocsp_candidate {
 	int64_t key;                /* rowid (ALL) or seq (CHANGES) */
 	enum cert_type ca;          /* 0: the queue names a serial the store
 	                               does not hold */
+	int gen;                    /* the CA generation that issued it */
 	char serial[SERIAL_HEX_MAX];
 	enum cert_status status;
 	int reason;

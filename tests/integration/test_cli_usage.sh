@@ -355,7 +355,7 @@ expect_eq "values of --type for counter reset-pin" \
 expect_eq "--reason k" "$(complete_words jpki cert revoke X --reason k)" "keyCompromise"
 expect_eq "an option given is not offered again" \
 	"$(complete_words jpki --data d ca export --out x --)" "--help --json"
-expect_eq "--data=DIR before the command" "$(complete_words jpki --data = d ca "")" "export issue show"
+expect_eq "--data=DIR before the command" "$(complete_words jpki --data = d ca "")" "export issue renew-responders rollover show"
 mkdir -p "$TMP/compdir/sub"
 expect_eq "directories for --out of ca export" \
 	"$(complete_words jpki ca export --out "$TMP/compdir/s")" "$TMP/compdir/sub"
