@@ -99,6 +99,7 @@ verdict "$TMP/auth.p7s"
 
 check "a certificate revoked before signing: revoked-before-signing"
 ok cert revoke "$HSIGN" --reason keyCompromise
+wait_revoked "$SIGN_CA" "$HSIGN"
 sleep 1
 openssl cms -sign -binary -nodetach -md sha256 -in "$TMP/doc.txt" -signer "$TMP/hana.pem" \
 	-inkey "$TMP/keys/r$HANA-sign.key.pem" -outform DER -out "$TMP/late.p7s" || fail "openssl cms -sign"
@@ -112,6 +113,7 @@ check "R6: revoked by an address change: valid --at the signing time, invalid no
 signed_at=$(jpki verify "$TMP/doc.p7s" --json; json_get signing_time)
 sleep 1
 ok resident change "$TARO" --address "東京都千代田区丸の内1-1"
+wait_revoked "$SIGN_CA" "$SIGN"
 verdict "$TMP/doc.p7s"
 [ "$RC" -eq 1 ] && [ "$REASON" = revoked ] || fail "after the move: exit $RC reason $REASON"
 verdict "$TMP/doc.p7s" --at "$signed_at"

@@ -120,6 +120,7 @@ ok card certs --card "$TMP/card.img" --out "$TMP/certs" --sign
 HANA=$(add_resident "$(individual_number 23456789012)" "佐藤 花子" "東京都千代田区丸の内2-3" 1990-04-02 female)
 HSIGN=$(issue "$HANA" sign "$TMP/hana.pem")
 ok cert revoke "$HSIGN" --reason keyCompromise
+wait_revoked "$SIGN_CA" "$HSIGN"
 OCSP_ARGS=(-pp -g leaf -h requireFreshInfo -m ocsp -s failIfNoInfo -u 4)
 run vfychain -d "$NSS" "${OCSP_ARGS[@]}" "$TMP/certs/sign.der"
 [ "$RC" -eq 0 ] && grep -q "Chain is good" "$TMP/stdout" "$TMP/stderr" || fail "vfychain, good: $OUT $ERR"
