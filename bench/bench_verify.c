@@ -42,6 +42,9 @@
 
 static char tmpdir[] = "/tmp/jpki-verifybench-XXXXXX";
 
+static void die(const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 1, 2)));
+
 static void
 die(const char *fmt, ...)
 {
@@ -177,7 +180,7 @@ make_token(const char *base, const char *origin, X509 *cert, EVP_PKEY *key)
 	size_t sig_len = sizeof(sig);
 	struct rp_http_answer a;
 	json_t *j;
-	int n;
+	int n = 0;
 
 	snprintf(url, sizeof(url), "%s/rp/challenge", base);
 	if (rp_http_post(url, "application/json", "", 0, RP_HTTP_JSON_MAX,
