@@ -250,45 +250,54 @@ token_find(CK_FUNCTION_LIST *f, const char *module, const char *label,
 	    "labelled '%s'", module, label);
 }
 
-/* token_find, allowing for a module that scans its tokens when it is
- * initialised and misses one another process is writing at that moment
- * (SoftHSM2 rewrites a token's file at each login): if this process holds
- * the only reference and initialised the module, it is initialised again,
- * a few times over about a second, before the token is called missing. */
+/* A module that scans its tokens when it is initialised can read a token's
+ * file while another process rewrites it (SoftHSM2 rewrites it at each
+ * login) and then miss the token, or see it without its user PIN.  If this
+ * process holds the only reference and initialised the module, it is
+ * finalised and initialised again after a pause growing with `try`; 1 if
+ * it cannot be (the caller then reports what it saw), else a JPKI_ code. */
 #define TOKEN_RESCANS 12
+
+static int
+module_rescan(struct p11_module *m, const char *module, int try)
+{
+	struct timespec pause = {0, (20 + 10 * try) * 1000 * 1000};
+	CK_C_INITIALIZE_ARGS args;
+	CK_RV rv;
+
+	pthread_mutex_lock(&modules_lock);
+	if (m->refs != 1 || !m->finalize) {
+		pthread_mutex_unlock(&modules_lock);
+		return 1;
+	}
+	m->f->C_Finalize(NULL);
+	nanosleep(&pause, NULL);
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_OS_LOCKING_OK;
+	rv = m->f->C_Initialize(&args);
+	pthread_mutex_unlock(&modules_lock);
+	if (rv != CKR_OK)
+		return jpki_fail(JPKI_ERR_IO, "PKCS#11 module %s: C_Initialize: "
+		    "%s", module, ckr_name(rv));
+	jpki_errclear();
+	return JPKI_OK;
+}
+
+/* token_find, rescanning over about a second before the token is called
+ * missing or without a user PIN. */
 static int
 token_find_settled(struct p11_module *m, const char *module,
     const char *label, CK_SLOT_ID *slot)
 {
-	int r = JPKI_OK;
+	int r = JPKI_OK, rs;
 
 	for (int i = 0; i <= TOKEN_RESCANS; i++) {
-		struct timespec pause = {0, (20 + 10 * i) * 1000 * 1000};
-
-		if ((r = token_find(m->f, module, label, slot)) !=
-		    JPKI_ERR_NOTFOUND || i == TOKEN_RESCANS)
+		r = token_find(m->f, module, label, slot);
+		if ((r != JPKI_ERR_NOTFOUND && r != JPKI_ERR_REFUSED) ||
+		    i == TOKEN_RESCANS)
 			return r;
-		pthread_mutex_lock(&modules_lock);
-		if (m->refs != 1 || !m->finalize) {
-			pthread_mutex_unlock(&modules_lock);
-			return r;
-		}
-		m->f->C_Finalize(NULL);
-		nanosleep(&pause, NULL);
-		{
-			CK_C_INITIALIZE_ARGS args;
-			CK_RV rv;
-
-			memset(&args, 0, sizeof(args));
-			args.flags = CKF_OS_LOCKING_OK;
-			rv = m->f->C_Initialize(&args);
-			pthread_mutex_unlock(&modules_lock);
-			if (rv != CKR_OK)
-				return jpki_fail(JPKI_ERR_IO, "PKCS#11 module "
-				    "%s: C_Initialize: %s", module,
-				    ckr_name(rv));
-		}
-		jpki_errclear();
+		if ((rs = module_rescan(m, module, i)) != JPKI_OK)
+			return rs == 1 ? r : rs;
 	}
 	return r;
 }
@@ -396,6 +405,26 @@ pin_get(const char *token, char *pin, size_t n)
 	return JPKI_OK;
 }
 
+/* C_Login with `pin` on the session st->login, tried a few times while
+ * another process is updating the token (SoftHSM2 locks its token file to
+ * record a login).  A wrong PIN is never tried again. */
+static CK_RV
+token_login(struct p11_state *st, const char *pin)
+{
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	for (int i = 0; i <= TOKEN_RESCANS; i++) {
+		struct timespec pause = {0, (20 + 10 * i) * 1000 * 1000};
+
+		rv = st->mod->f->C_Login(st->login, CKU_USER,
+		    (CK_UTF8CHAR *)pin, (CK_ULONG)strlen(pin));
+		if (rv != CKR_GENERAL_ERROR && rv != CKR_FUNCTION_FAILED)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	return rv;
+}
+
 /* Load the module, find the token, open the session that keeps it
  * logged in, and log in unless another signer of this process has. */
 static int
@@ -404,6 +433,7 @@ token_open(struct p11_state *st)
 	CK_FUNCTION_LIST *f;
 	CK_SESSION_INFO si;
 	char pin[CA_TOKEN_PIN_MAX], refused[sizeof(pin_refused)];
+	int have_pin = 0, rescans = 0;
 	CK_RV rv;
 	int r;
 
@@ -411,7 +441,7 @@ token_open(struct p11_state *st)
 		return JPKI_OK;
 	if ((r = module_get(st->rec.module, &st->mod)) != JPKI_OK)
 		return r;
-	f = st->mod->f;
+again:
 	if ((r = token_find_settled(st->mod, st->rec.module, st->rec.token,
 	    &st->slot)) != JPKI_OK)
 		goto fail;
@@ -422,11 +452,11 @@ token_open(struct p11_state *st)
 		goto fail;
 	}
 	if (st->public_only)
-		return JPKI_OK;
+		goto ok;
 	if (f->C_GetSessionInfo(st->login, &si) == CKR_OK &&
 	    (si.state == CKS_RW_USER_FUNCTIONS ||
 	    si.state == CKS_RO_USER_FUNCTIONS))
-		return JPKI_OK;
+		goto ok;
 	snprintf(refused, sizeof(refused), "%s\n%s", st->rec.module,
 	    st->rec.token);
 	pthread_mutex_lock(&modules_lock);
@@ -437,23 +467,30 @@ token_open(struct p11_state *st)
 		    "(not tried again)", st->rec.token);
 		goto fail_session;
 	}
-	if ((r = pin_get(st->rec.token, pin, sizeof(pin))) != JPKI_OK)
-		goto fail_session;
-	/* A token that another process is updating may fail a login for
-	 * the moment (SoftHSM2 locks its token file to record it): tried a
-	 * few times before it counts.  A wrong PIN is never tried again. */
-	for (int i = 0; i <= TOKEN_RESCANS; i++) {
-		struct timespec pause = {0, (20 + 10 * i) * 1000 * 1000};
-
-		rv = f->C_Login(st->login, CKU_USER, (CK_UTF8CHAR *)pin,
-		    (CK_ULONG)strlen(pin));
-		if (rv != CKR_GENERAL_ERROR && rv != CKR_FUNCTION_FAILED)
-			break;
-		nanosleep(&pause, NULL);
+	if (!have_pin) {
+		if ((r = pin_get(st->rec.token, pin, sizeof(pin))) != JPKI_OK)
+			goto fail_session;
+		have_pin = 1;
 	}
-	jpki_wipe(pin, sizeof(pin));
+	rv = token_login(st, pin);
+	/* The module read the token while another process rewrote it and
+	 * saw no user PIN (token_find had seen one): scan it again. */
+	if (rv == CKR_USER_PIN_NOT_INITIALIZED && rescans < TOKEN_RESCANS) {
+		f->C_CloseSession(st->login);
+		if ((r = module_rescan(st->mod, st->rec.module, rescans++)) ==
+		    JPKI_OK)
+			goto again;
+		if (r != 1)
+			goto fail;
+		if ((rv = f->C_OpenSession(st->slot, CKF_SERIAL_SESSION |
+		    CKF_RW_SESSION, NULL, NULL, &st->login)) != CKR_OK) {
+			r = ckr_fail(rv, st->rec.token, "C_OpenSession");
+			goto fail;
+		}
+		rv = CKR_USER_PIN_NOT_INITIALIZED;
+	}
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
-		return JPKI_OK;
+		goto ok;
 	if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LEN_RANGE ||
 	    rv == CKR_PIN_LOCKED) {
 		pthread_mutex_lock(&modules_lock);
@@ -471,8 +508,12 @@ token_open(struct p11_state *st)
 fail_session:
 	f->C_CloseSession(st->login);
 fail:
+	jpki_wipe(pin, sizeof(pin));
 	module_put(&st->mod);
 	return r;
+ok:
+	jpki_wipe(pin, sizeof(pin));
+	return JPKI_OK;
 }
 
 /* The object of class cls with CKA_ID id in session h. */
