@@ -4,16 +4,18 @@
 # accept).  Installed as share/bash-completion/completions/jpki; or source
 # it from ~/.bashrc.  Needs nothing but bash 4.
 
-_jpki_groups="init resident ca cert crl ocsp serve signer signer-tls audit card counter clerk help"
+_jpki_groups="init resident ca cert crl ocsp serve signer signer-tls sign verify login rp audit store card counter clerk help"
 
 declare -A _jpki_subcommands=(
 	[resident]="add import show list change"
-	[ca]="show export issue"
+	[ca]="show export issue rollover renew-responders"
 	[cert]="show list revoke"
 	[crl]="generate"
-	[ocsp]="respond"
+	[ocsp]="respond presign"
+	[rp]="link"
 	[audit]="verify list checkpoint"
 	[signer-tls]="init issue-client"
+	[store]="migrate copy"
 	[card]="new status certs change-pin info face sign attach"
 	[counter]="deliver issue renew report-lost reissue reset-pin update-card recover links proxy-apply proxy-complete notices form-show serve"
 	[clerk]="add passwd disable list"
@@ -33,18 +35,27 @@ declare -A _jpki_options=(
 	[ca show]=""
 	[ca export]="--out"
 	[ca issue]="--resident --type --pubkey --card-expiry --out --actor"
+	[ca rollover]="--type --actor"
+	[ca renew-responders]="--type --days --actor"
 	[cert show]="--pem"
 	[cert list]="--resident"
 	[cert revoke]="--reason --actor"
 	[crl generate]="--type --shard --full --out"
 	[ocsp respond]="--in --out"
-	[serve]="--listen --access-log --crl-delay --no-crl --user"
+	[serve]="--listen --access-log --crl-delay --no-crl --no-presign --rp --origin --user"
 	[signer]="--listen --keys --state --user --checkpoint-every --no-sandbox"
 	[signer-tls init]="--names --state"
 	[signer-tls issue-client]="--name --out --state"
+	[sign]="--card --reader --in --out --detached --pdf"
+	[verify]="--content --at --anchors --offline"
+	[login]="--card --reader --url --origin --token-out --dry-run"
+	[rp link]="--actor"
+	[ocsp presign]="--threads"
 	[audit verify]="--checkpoint --checkpoint-key"
 	[audit checkpoint]=""
 	[audit list]="--after --limit"
+	[store migrate]=""
+	[store copy]="--from --to"
 	[card new]="--out --kind"
 	[card status]="--card --reader"
 	[card certs]="--out --sign --card --reader"
@@ -74,14 +85,14 @@ declare -A _jpki_options=(
 )
 
 # Options that take no value.
-_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-crl --no-sandbox "
+_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-crl --no-sandbox --no-presign --rp --detached --pdf --offline --dry-run "
 
 # The common options a command takes.
 _jpki_common() {
 	case $1 in
 	serve | "counter serve" | signer | "signer-tls init" | "signer-tls issue-client") echo "--data --help" ;;
 	"card attach") echo "--help" ;;
-	"card status" | "card certs" | "card change-pin" | "card sign")
+	"card status" | "card info" | "card certs" | "card change-pin" | "card sign" | sign | login)
 		echo "--json --help" ;;
 	*) echo "--data --json --help" ;;
 	esac
@@ -97,7 +108,7 @@ _jpki_values() {
 		"ca export" | "card certs" | "card face" | "crl generate" | "counter notices" | "signer-tls issue-client") echo dir ;;
 		*) echo file ;;
 		esac ;;
-	--in | --card | --pubkey | --photo | --pkcs11 | --pin-file | --tls-cert | --tls-key | --checkpoint | --checkpoint-key) echo file ;;
+	--in | --card | --pubkey | --photo | --pkcs11 | --pin-file | --tls-cert | --tls-key | --checkpoint | --checkpoint-key | --content | --anchors | --token-out) echo file ;;
 	--web | --keys | --state) echo dir ;;
 	--role) echo clerk supervisor admin ;;
 	--type)

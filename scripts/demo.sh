@@ -103,4 +103,4 @@ echo
 echo "make run serves, until Ctrl-C:"
 echo "  the counter's web UI  http://127.0.0.1:8081/   (jpki counter serve)"
 echo "      clerk: demo-clerk / counter-demo-1    supervisor: demo-supervisor / counter-demo-2"
-echo "  relying parties       http://127.0.0.1:8080/   (jpki serve: CA certificates, CRLs, OCSP)"
+echo "  relying parties       http://127.0.0.1:8080/   (jpki serve: CA certificates, CRLs, OCSP, /rp login and verify)"

@@ -7,13 +7,14 @@ set -eu
 build_pkgs="build-essential cmake pkg-config libssl-dev libsqlite3-dev libjansson-dev
 libmicrohttpd-dev libsodium-dev libpcsclite-dev libpq-dev openssl sqlite3
 libcairo2-dev libpango1.0-dev fonts-noto-cjk libopenjp2-7-dev
-libp11-kit-dev libseccomp-dev"
+libp11-kit-dev libseccomp-dev libqpdf-dev"
 test_pkgs="clang libclang-rt-14-dev gnutls-bin pcscd vsmartcard-vpcd opensc opensc-pkcs11
 pcsc-tools procps poppler-utils python3 groff-base curl prometheus
 libopenjp2-tools
 softhsm2
 postgresql xxd
-nodejs npm chromium"
+nodejs npm chromium
+libnss3-tools qpdf"
 bench_pkgs="golang-cfssl"
 
 case "${1:-all}" in

@@ -9,10 +9,17 @@
  * issuance and revocation is recorded with its audit entry in one store
  * transaction, in the data directory's store.
  *
+ * Each CA has generations under one name (ca rollover, generations.c):
+ * the newest issues; every one answers OCSP and publishes CRLs for the
+ * certificates it issued.
+ *
  * Keys are reached only through the key seam (signer.h): this module
- * holds signatures, never a private key.  Files of a data directory:
+ * holds signatures, never a private key.  Files of a data directory
+ * (generation 1; generation N adds ".gen<N>" before ".pem"/".key"):
  *   ca/{sign,auth}-ca.pem      CA certificates
  *   ca/{sign,auth}-ocsp.pem    delegated OCSP responder certificates
+ *   ca/{sign,auth}-link-{old-with-new,new-with-old}.gen<N>.pem
+ *                              link certificates to generation N-1
  *   ca/{sign,auth}-{ca,ocsp}.key  file-held keys (signer_file.c)
  *   ca/card-issuer.key         the card issuer's key (card-info facts)
  *   crl/                       published CRLs (crl.c)
@@ -27,6 +34,7 @@
 #include "store/store.h"
 
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <openssl/x509.h>
 
 struct ca;
@@ -41,6 +49,13 @@ int ca_create(struct datadir *dd);
  * Issuing, revoking and CRLs need CA_KEYS_CA; OCSP answers CA_KEYS_OCSP. */
 #define CA_KEYS_NONE 0x0
 int ca_open(struct datadir *dd, unsigned keys, struct ca **out);
+/* ca_open with the keys here, whatever the config's `signer` says: the
+ * key files of key_dir (`jpki signer --keys`, `jpki ca rollover --keys`),
+ * or, key_dir NULL, where the data directory keeps them (its ca/ key files or
+ * its PKCS#11 token).  For `jpki signer` itself and for the key ceremony
+ * of a rollover, on the signer's machine.  key_dir must outlive the CA. */
+int ca_open_local(struct datadir *dd, unsigned keys, const char *key_dir,
+    struct ca **out);
 void ca_close(struct ca **ca);
 
 /* JPKI_OK if the CA was opened with the OCSP responder keys and the
@@ -65,8 +80,8 @@ int ca_card_issuer_public_key(struct ca *ca, EVP_PKEY **pub);
  * asked).  No fingerprint (have_sha256 0, why says so) if the card
  * issuer's key cannot be read.  Opens no CA key (ca_keys.c). */
 struct ca_key_info {
-	char name[48];          /* "sign-ca" */
-	char label[40];         /* "sign CA" */
+	char name[48];          /* "sign-ca", "sign-ca.gen2" */
+	char label[40];         /* "sign CA generation 1" */
 	char where[JPKI_PATH_MAX + 160];
 	int have_sha256;
 	uint8_t sha256[32];
@@ -76,8 +91,75 @@ int ca_key_info(struct ca *ca, struct ca_key_id id, struct ca_key_info *out);
 
 /* The data directory the CA was opened from. */
 struct datadir *ca_datadir(struct ca *ca);
+/* The certificates of the generation that issues now. */
 X509 *ca_cert(struct ca *ca, enum cert_type type);
 X509 *ca_ocsp_cert(struct ca *ca, enum cert_type type);
+
+/* ---- generations (generations.c) --------------------------------------- */
+/* How many generations the CA of `type` has; the newest issues. */
+int ca_generation_count(struct ca *ca, enum cert_type type);
+/* A generation's certificates (NULL if there is no such generation):
+ * its CA certificate, its responder's, and from generation 2 on the link
+ * certificates of RFC 4210 4.4 to the generation before: OldWithNew (the
+ * previous key signed by this one) and NewWithOld (this key signed by
+ * the previous one). */
+X509 *ca_gen_cert(struct ca *ca, enum cert_type type, int gen);
+X509 *ca_gen_ocsp_cert(struct ca *ca, enum cert_type type, int gen);
+X509 *ca_gen_old_with_new(struct ca *ca, enum cert_type type, int gen);
+X509 *ca_gen_new_with_old(struct ca *ca, enum cert_type type, int gen);
+
+/* The longest an end-entity certificate lives: until the 5th birthday
+ * after issuance (R6), so at most 5 years. */
+#define CA_CERT_LIFETIME_MONTHS (RULES_CERT_BIRTHDAYS * 12)
+/* `ca show` warns this long before the roll-over-by date. */
+#define CA_ROLLOVER_NOTICE_DAYS 90
+
+struct ca_generation_status {
+	enum cert_type type;
+	int gen;
+	int issuing;                /* the newest: it issues */
+	char key_id[41];            /* SubjectKeyIdentifier, hex */
+	int64_t not_before, not_after;       /* the CA certificate's */
+	int64_t responder_not_after;
+	long live;                  /* certificates valid (not revoked, not
+	                               expired) now */
+	int64_t last_not_after;     /* of any certificate it issued; 0: none */
+	int in_service;             /* answers OCSP, publishes CRLs: it
+	                               issues, or a certificate of it has not
+	                               expired */
+	/* The last day a certificate of the longest lifetime issued by it
+	 * still ends before the CA certificate does: CA expiry minus
+	 * CA_CERT_LIFETIME_MONTHS (23:59:59 JST of that day). */
+	int64_t roll_over_by;
+	int cut_short;              /* issuing, and past roll_over_by: a
+	                               certificate issued now is cut short */
+	int rollover_due;           /* issuing, within
+	                               CA_ROLLOVER_NOTICE_DAYS of roll_over_by
+	                               or past it */
+};
+int ca_generation_status(struct ca *ca, enum cert_type type, int gen,
+    int64_t now, struct ca_generation_status *out);
+
+/* Roll the CA of `type` over (needs the CA keys): a new key and responder
+ * key, a new self-signed CA certificate with the same subject, the two
+ * link certificates with the previous generation, a responder
+ * certificate; recorded with its audit entry.  From then on the new
+ * generation issues. */
+struct ca_rollover_result {
+	enum cert_type type;
+	int old_gen, new_gen;
+	char ca_path[JPKI_PATH_MAX], ocsp_path[JPKI_PATH_MAX];
+	char old_with_new_path[JPKI_PATH_MAX], new_with_old_path[JPKI_PATH_MAX];
+};
+int ca_rollover(struct ca *ca, enum cert_type type, const char *actor,
+    struct ca_rollover_result *res);
+
+/* Renew the responder certificate of generation gen of `type` (same key)
+ * if it ends within `within` seconds of now and the generation is still
+ * in service; *renewed says whether it did.  Needs the CA keys. */
+#define CA_RESPONDER_RENEW_DAYS 30
+int ca_responder_renew(struct ca *ca, enum cert_type type, int gen,
+    int64_t within, const char *actor, int *renewed);
 
 /* An issuance request for a card-held public key. */
 struct ca_issue_request {
@@ -144,6 +226,7 @@ int ca_revoke_in_tx(struct ca *ca, const char *serial, int reason,
 #define CA_CRL_FULL (-1)   /* the full CRL of a CA, not one shard */
 struct ca_crl_result {
 	enum cert_type type;
+	int gen;                /* the CA generation that signed it */
 	int shard;              /* or CA_CRL_FULL */
 	int64_t number;         /* CRLNumber */
 	long entries;
@@ -156,6 +239,11 @@ struct ca_crl_result {
  * <data>/crl.  Memory does not grow with the number of entries. */
 int ca_crl_generate(struct ca *ca, enum cert_type type, int shard,
     const char *out_dir, struct ca_crl_result *res);
+/* The same for generation gen (ca rollover: each generation publishes the
+ * CRLs of the certificates it issued, under out_dir/<sign|auth>.gen<N>/
+ * from generation 2 on, the paths its certificates' CDPs name). */
+int ca_crl_generate_gen(struct ca *ca, enum cert_type type, int gen,
+    int shard, const char *out_dir, struct ca_crl_result *res);
 
 /* ---- OCSP (ocsp.c) ------------------------------------------------------ */
 struct ca_ocsp_cert {
@@ -172,6 +260,7 @@ struct ca_ocsp_answer {
 	int64_t next_update;        /* and nextUpdate (HTTP caching, RFC 5019) */
 	size_t n;
 	struct ca_ocsp_cert cert[8];
+	int presigned;              /* ca_ocsp_answer: the stored response */
 };
 /* Answer a DER OCSPRequest: the DER OCSPResponse is appended to out and
  * described in *ans.  A malformed request or one for another issuer still
@@ -185,28 +274,32 @@ int ca_ocsp_respond(struct ca *ca, const uint8_t *der, size_t len,
  * issuance); usable in-process too.  A refusal is JPKI_ERR_REFUSED with one
  * line naming the first thing that breaks the profile. */
 
-/* A DER TBSCertificate for the CA of t: an end-entity certificate in the
- * JPKI profile of that CA (extension set and criticality, KeyUsage,
+/* A DER TBSCertificate for generation gen of the CA of t (its CA
+ * certificate is the one checked against): an end-entity certificate, of
+ * the generation that issues (the newest) only, in the JPKI profile of that
+ * CA (extension set and criticality, KeyUsage,
  * policy, AKI, CDP, an RSA key of >= 2048 bits, notBefore within a day of
  * now, validity inside the CA's and no longer than a card issued that day
  * allows, the holder's facts on signing certificates only), or a
- * certificate of one of the CA's own keys.  *serial gets its serial
+ * certificate of one of that generation's own keys.  *serial gets its serial
  * (hex, as stored) once it could be read. */
-int ca_lint_tbs_cert(struct ca *ca, enum cert_type t, const uint8_t *tbs,
-    size_t len, int64_t now, char serial[SERIAL_HEX_MAX]);
-/* A DER OCSP ResponseData of the responder of t: named by that responder,
+int ca_lint_tbs_cert(struct ca *ca, enum cert_type t, int gen,
+    const uint8_t *tbs, size_t len, int64_t now, char serial[SERIAL_HEX_MAX]);
+/* A DER OCSP ResponseData of the responder of generation gen of t: named
+ * by that responder,
  * produced now, 1 to 8 answers, each for a certificate of this CA, valid
  * for at most a day. */
-int ca_lint_ocsp_data(struct ca *ca, enum cert_type t, const uint8_t *rd,
-    size_t len, int64_t now);
-/* The first len bytes of a TBSCertList of `total` bytes for the CA of t
+int ca_lint_ocsp_data(struct ca *ca, enum cert_type t, int gen,
+    const uint8_t *rd, size_t len, int64_t now);
+/* The first len bytes of a TBSCertList of `total` bytes for generation
+ * gen of the CA of t
  * (CA_LINT_CRL_HEAD of them suffice): a DER SEQUENCE of exactly total
  * bytes, version 2, sha256WithRSAEncryption, issuer this CA, thisUpdate
  * now, nextUpdate within a CRL's validity.  So what the CA key signs as
  * a CRL is one, and no other structure. */
 #define CA_LINT_CRL_HEAD 4096
-int ca_lint_crl_head(struct ca *ca, enum cert_type t, const uint8_t *head,
-    size_t len, uint64_t total, int64_t now);
+int ca_lint_crl_head(struct ca *ca, enum cert_type t, int gen,
+    const uint8_t *head, size_t len, uint64_t total, int64_t now);
 
 /* ---- audit checkpoints (checkpoint.c; docs/audit.md) -------------------- */
 #define CA_CHECKPOINT_LINE_MAX 1024
@@ -275,6 +368,76 @@ int ca_signer_tls_init(const char *dir, const char *names);
  * ca.pem). */
 int ca_signer_tls_issue_client(const char *dir, const char *name,
     const char *out_dir);
+
+/* ---- pre-signed OCSP (ocsp_presign.c) ------------------------------------
+ * Every certificate not expired has a response signed before anyone asks
+ * (RFC 5019 profile, SHA-1 CertID, no nonce), stored by (issuer name
+ * hash, issuer key hash, serial) (store_ocsp_*): made after issuance,
+ * again after a revocation (the store's change queue), and again before
+ * half its validity has passed (the config's ocsp_refresh_seconds,
+ * ocsp_validity_seconds).  Responders are found in a table by (name
+ * hash, key hash), one row per CA key, so another CA generation is one
+ * more row. */
+
+/* Live signing, bounded: at most `max` answers signed at once (a nonce, a
+ * SHA-256 or several-certificate CertID list, a certificate with no
+ * pre-signed answer); beyond it a nonce request gets the pre-signed
+ * answer without its nonce (RFC 8954 allows it), and one with none gets
+ * tryLater.  Counters for /metrics.  Shared by the answering threads:
+ * atomics only. */
+struct ca_ocsp_gate {
+	int max;
+	atomic_int busy;            /* live signatures being made now */
+	atomic_ulong presigned;     /* answers sent as stored */
+	atomic_ulong live;          /* answers signed live */
+	atomic_ulong nonce_dropped; /* nonce asked, live full: stored sent */
+	atomic_ulong try_later;     /* live full and nothing stored */
+};
+/* Answer a DER OCSPRequest like ca_ocsp_respond, from the pre-signed
+ * responses when one answers it (ans->presigned = 1: out holds the stored
+ * DER byte for byte), else signed live through the gate. */
+int ca_ocsp_answer(struct ca *ca, const uint8_t *der, size_t len,
+    struct ca_ocsp_gate *gate, struct jbuf *out, struct ca_ocsp_answer *ans);
+
+enum ca_presign_what {
+	CA_PRESIGN_ALL,             /* every certificate not expired: a
+	                               response made where one is missing,
+	                               says another status, or is due */
+	CA_PRESIGN_CHANGES,         /* the store's change queue after
+	                               from_seq: issued and revoked since */
+	CA_PRESIGN_DUE,             /* responses due for refresh (and those
+	                               of expired certificates removed) */
+};
+/* One pass, made by steps of at most `batch` certificates (each step one
+ * store transaction), so a long pass can let a revocation's pass in
+ * between.  Zero it, set what (and from_seq), then step until done. */
+struct ca_presign_pass {
+	enum ca_presign_what what;
+	int64_t from_seq;           /* CHANGES: the queue after this seq */
+	size_t batch;               /* 0: CA_PRESIGN_BATCH */
+	/* out */
+	int done;
+	int64_t changes_seen;       /* ALL, CHANGES: the queue is followed up
+	                               to this seq (the next CHANGES pass's
+	                               from_seq) */
+	long looked, signed_good, signed_revoked, current, removed, raced;
+	double scan_s, sign_s, write_s;     /* wall time in each part */
+	/* private: where the pass is */
+	int started;
+	int64_t bound;
+	struct ocsp_candidate after;
+	int has_after;
+};
+#define CA_PRESIGN_BATCH 512
+#define CA_PRESIGN_THREADS_MAX 64
+struct ca_presigner;
+/* A pre-signer signing on `threads` threads (the caller's among them),
+ * into the CA's store, which must be open read-write. */
+int ca_presigner_new(struct ca *ca, int threads, struct ca_presigner **out);
+void ca_presigner_free(struct ca_presigner **ps);
+int ca_presign_step(struct ca_presigner *ps, struct ca_presign_pass *p);
+/* Step until done. */
+int ca_presign_run(struct ca_presigner *ps, struct ca_presign_pass *p);
 
 /* "valid", "revoked" or "expired" for a stored certificate at `now`. */
 const char *ca_cert_status_name(const struct cert_record *c, int64_t now);

@@ -110,3 +110,25 @@ ca_serial_random(uint8_t serial[CA_SERIAL_LEN])
 	serial[0] = (uint8_t)((serial[0] & 0x7F) | 0x40);
 	return JPKI_OK;
 }
+
+int
+ca_cert_replace(const char *path, X509 *x)
+{
+	char tmp[JPKI_PATH_MAX];
+	int r;
+
+	/* Written whole under a name of its own, then renamed over the old
+	 * one: a reader sees the old certificate or the new, never half. */
+	if ((r = jpki_path(tmp, sizeof(tmp), "%s.new", path)) != JPKI_OK)
+		return r;
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
+	if ((r = ca_cert_write(tmp, x)) != JPKI_OK)
+		return r;
+	if (rename(tmp, path) != 0) {
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return r;
+	}
+	return durable_sync_dir_of(path);
+}

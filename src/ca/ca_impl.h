@@ -15,9 +15,17 @@
 #define CA_VALIDITY_MONTHS 120   /* CA certificates: 10 years */
 #define OCSP_CERT_VALIDITY_MONTHS 12
 
+/* One generation of one CA. */
 struct ca_side {
+	enum cert_type type;
+	int gen;                     /* 1, 2, ...; 0: no such generation */
+	int64_t created_at;
 	X509 *cert;
 	X509 *ocsp_cert;
+	/* Generation >= 2: the link certificates to the one before
+	 * (RFC 4210 4.4): the previous key signed by this one, and this key
+	 * signed by the previous one. */
+	X509 *old_with_new, *new_with_old;
 	/* The constant parts of this CA's end-entity certificates, made from
 	 * the first issuance (pki_ee_template_new) and read-only after. */
 	struct pki_ee_template *ee_template;
@@ -33,7 +41,9 @@ struct ca {
 	struct datadir *dd;          /* borrowed: the CA was opened from it */
 	struct jpki_config config;
 	struct store *store;         /* the data directory's */
-	struct ca_side side[3];      /* indexed by enum cert_type (1, 2) */
+	/* [enum cert_type (1, 2)][generation 1 .. ngen]; the newest issues. */
+	struct ca_side side[3][CA_GEN_MAX + 1];
+	int ngen[3];
 	unsigned keys;               /* CA_KEYS_* the signer holds */
 	struct ca_signer *signer;
 	struct ca_signer_session *session;  /* the calling thread's */
@@ -46,16 +56,13 @@ struct ca {
 	const char *key_dir;
 	int local;
 	struct pki_names names;
+	/* The OCSP responders by issuer hashes (ocsp_presign.c), made on
+	 * first use. */
+	struct ca_ocsp_table *ocsp_table;
 	/* The last municipality looked up: the table is fixed after init and
 	 * most of a batch comes from one municipality. */
 	struct municipality muni_cache;
 };
-
-/* ca_open for `jpki signer`: the key files of key_dir (NULL: the data
- * directory's), whatever the config's `signer` says.  key_dir must
- * outlive the CA. */
-int ca_open_local(struct datadir *dd, unsigned keys, const char *key_dir,
-    struct ca **out);
 
 /* The audit checkpoint key (CA_KEY_AUDIT) of dd, in a signer of its own:
  * the files of key_dir (jpki signer --keys), or where dd keeps its keys
@@ -63,26 +70,44 @@ int ca_open_local(struct datadir *dd, unsigned keys, const char *key_dir,
 int ca_audit_key_open(const struct datadir *dd, const char *key_dir,
     struct ca_signer **out);
 
+/* The generation of t that issues now (the newest). */
+struct ca_side *ca_issuing(struct ca *ca, enum cert_type t);
+/* Generation gen of t, or NULL. */
+struct ca_side *ca_side_of(struct ca *ca, enum cert_type t, int gen);
+
 /* The calling thread's session with the signer (opened on first use). */
 int ca_session(struct ca *ca, struct ca_signer_session **out);
 /* Sign a built certificate (pki_ca_cert_build, pki_ocsp_cert_build) with
- * the CA key of `type` through the key seam: *out is the signed one. */
-int ca_sign_x509(struct ca *ca, enum cert_type type, X509 *x, X509 **out);
+ * the CA key of `type`, generation `gen`, through the key seam: *out is
+ * the signed one. */
+int ca_sign_x509(struct ca *ca, enum cert_type type, int gen, X509 *x,
+    X509 **out);
+/* 23:59:59 JST on the day before the same date `months` after `from`. */
+int64_t ca_validity_end(int64_t from, int months);
+/* A new responder certificate for generation gen of t (CA certificate
+ * ca_cert, whose key signs it), for responder_pub, valid from now for
+ * OCSP_CERT_VALIDITY_MONTHS, never past the CA certificate. */
+int ca_responder_certify(struct ca *ca, enum cert_type t, int gen,
+    X509 *ca_cert, EVP_PKEY *responder_pub, int64_t now, X509 **out);
 
 /* JPKI_ERR_REFUSED if the CA key of t was not loaded (ca_open without
  * CA_KEYS_CA). */
 int ca_signing_key_check(const struct ca *ca, enum cert_type t);
 /* mkdir that accepts an existing directory. */
 int ca_make_dir(const char *path, mode_t mode);
-/* The URI of a CRL shard, as certificates carry it in their CRL
- * distribution point and the shard's CRL in its IssuingDistributionPoint:
- * <base_url>/crl/<sign|auth>/<shard>.crl. */
-int ca_crl_uri(const struct ca *ca, enum cert_type t, int shard, char *buf,
-    size_t n);
+/* The URI of a CRL shard of a generation, as certificates carry it in
+ * their CRL distribution point and the shard's CRL in its
+ * IssuingDistributionPoint: <base_url>/crl/<sign|auth>/<shard>.crl for
+ * generation 1, <base_url>/crl/<sign|auth>.gen<N>/<shard>.crl after. */
+int ca_crl_uri(const struct ca *ca, enum cert_type t, int gen, int shard,
+    char *buf, size_t n);
+/* "sign", "sign.gen2": a generation's name in URLs and directories. */
+void ca_gen_name(enum cert_type t, int gen, char *buf, size_t n);
 /* A CRL is valid this long: J-LIS publishes them daily. */
 #define CA_CRL_VALIDITY_SECONDS (24 * 3600)
 /* nextUpdate of an OCSP answer: as long as a CRL. */
 #define CA_OCSP_VALIDITY_SECONDS (24 * 3600)
+void ca_ocsp_table_free(struct ca_ocsp_table **t);
 /* Write a PEM file of mode `mode` durably, never over an existing one. */
 int ca_pem_write(const char *path, mode_t mode,
     int (*writer)(FILE *, void *), void *obj);
@@ -93,6 +118,13 @@ void ca_names_from_config(const struct jpki_config *c, struct pki_names *n);
 /* "<data>/ca/<sign|auth>-<what>" into buf. */
 int ca_path(const struct datadir *dd, enum cert_type t, const char *what,
     char *buf, size_t n);
+/* A generation's certificate file: "<data>/ca/<sign|auth>-<what>.pem" for
+ * generation 1 (the names from before generations), and
+ * "<data>/ca/<sign|auth>-<what>.gen<N>.pem" for generation N. */
+int ca_gen_path(const struct datadir *dd, enum cert_type t, int gen,
+    const char *what, char *buf, size_t n);
+/* Replace a certificate file (a renewed responder certificate) durably. */
+int ca_cert_replace(const char *path, X509 *x);
 
 /* A set of short strings ("sign:0A1B..."), each with a value and a mark
  * (strset.c).  ca_strset_add: JPKI_ERR_CONFLICT (no message) when the

@@ -61,10 +61,15 @@ ca_key_info(struct ca *ca, struct ca_key_id id, struct ca_key_info *out)
 	    sizeof(out->where))) != JPKI_OK)
 		return r;
 	if (id.role != CA_KEY_CARD_ISSUER) {
-		/* The key a certificate certifies: every process that opens
-		 * the key checks it is this one (ca_open). */
-		cert = id.role == CA_KEY_CA ? ca_cert(ca, id.type) :
-		    ca_ocsp_cert(ca, id.type);
+		/* The key a certificate of its generation certifies: every
+		 * process that opens the key checks it is this one
+		 * (ca_open). */
+		cert = id.role == CA_KEY_CA ? ca_gen_cert(ca, id.type, id.gen) :
+		    ca_gen_ocsp_cert(ca, id.type, id.gen);
+		if (cert == NULL)
+			return jpki_fail(JPKI_ERR_INPUT, "the %s CA has no "
+			    "generation %d", rules_cert_type_name(id.type),
+			    id.gen);
 		if ((r = spki_sha256(X509_get0_pubkey(cert), out->sha256)))
 			return r;
 		out->have_sha256 = 1;

@@ -628,7 +628,7 @@ ca_audit_verify(struct store *st, const char *cp_path, const char *key_path,
 		goto out;
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(both) && x.detail[0] == '\0';
 	    i++)
-		if ((r = store_revocation_list(st, both[i], CA_CRL_FULL,
+		if ((r = store_revocation_list(st, both[i], 0, CA_CRL_FULL,
 		    revocation_one, &x)) != JPKI_OK)
 			goto out;
 	for (size_t i = 0; i < w.issued.cap && x.detail[0] == '\0'; i++)

@@ -38,12 +38,26 @@
 /* Entries are written to the scratch file in chunks of about this size. */
 #define CRL_CHUNK (256 * 1024)
 
-int
-ca_crl_uri(const struct ca *ca, enum cert_type t, int shard, char *buf,
-    size_t n)
+void
+ca_gen_name(enum cert_type t, int gen, char *buf, size_t n)
 {
+	/* Generation 1 keeps the names it had before generations, which
+	 * its certificates carry. */
+	if (gen > 1)
+		snprintf(buf, n, "%s.gen%d", rules_cert_type_name(t), gen);
+	else
+		snprintf(buf, n, "%s", rules_cert_type_name(t));
+}
+
+int
+ca_crl_uri(const struct ca *ca, enum cert_type t, int gen, int shard,
+    char *buf, size_t n)
+{
+	char name[32];
+
+	ca_gen_name(t, gen, name, sizeof(name));
 	if ((size_t)snprintf(buf, n, "%s/crl/%s/%d.crl", ca->config.base_url,
-	    rules_cert_type_name(t), shard) >= n)
+	    name, shard) >= n)
 		return jpki_fail(JPKI_ERR_INPUT, "base_url: too long for a "
 		    "CRL distribution point");
 	return JPKI_OK;
@@ -100,6 +114,8 @@ entry_cb(void *arg, const char *serial, int64_t at, int reason)
 struct crl_job {
 	struct ca *ca;
 	enum cert_type type;
+	int gen;              /* the generation whose CRL this is */
+	struct ca_side *side;
 	int shard;
 	int64_t now, number;
 	char dir[JPKI_PATH_MAX], final[JPKI_PATH_MAX], tmp[JPKI_PATH_MAX];
@@ -197,14 +213,15 @@ path_fits(int n, size_t size)
 	return n >= 0 && (size_t)n < size;
 }
 
-/* <out_dir or data/crl>/<sign|auth>/, made if missing, and the names in
- * it. */
+/* <out_dir or data/crl>/<sign|auth>[.gen<N>]/, made if missing, and the
+ * names in it. */
 static int
 crl_paths(struct crl_job *j, const char *out_dir)
 {
-	char base[JPKI_PATH_MAX];
+	char base[JPKI_PATH_MAX], name[32];
 	int r;
 
+	ca_gen_name(j->type, j->gen, name, sizeof(name));
 	if (out_dir != NULL) {
 		if (!path_fits(snprintf(base, sizeof(base), "%s", out_dir),
 		    sizeof(base)))
@@ -214,8 +231,8 @@ crl_paths(struct crl_job *j, const char *out_dir)
 	    sizeof(base))) != JPKI_OK) {
 		return r;
 	}
-	if (!path_fits(snprintf(j->dir, sizeof(j->dir), "%s/%s", base,
-	    rules_cert_type_name(j->type)), sizeof(j->dir)))
+	if (!path_fits(snprintf(j->dir, sizeof(j->dir), "%s/%s", base, name),
+	    sizeof(j->dir)))
 		return jpki_fail(JPKI_ERR_INPUT, "CRL directory: path too long");
 	if ((r = ca_make_dir(base, 0755)) != JPKI_OK ||
 	    (r = ca_make_dir(j->dir, 0755)) != JPKI_OK)
@@ -279,7 +296,7 @@ crl_write_entries(struct crl_job *j)
 	unlink(j->scratch);
 	e->path = j->scratch;
 	if ((r = jbuf_reserve(&e->chunk, CRL_CHUNK + 256)) != JPKI_OK ||
-	    (r = store_revocation_list(j->ca->store, j->type, j->shard,
+	    (r = store_revocation_list(j->ca->store, j->type, j->gen, j->shard,
 	    entry_cb, e)) != JPKI_OK)
 		return r;
 	if ((r = e->r) != JPKI_OK ||
@@ -348,16 +365,16 @@ crl_write_signed(struct crl_job *j)
 {
 	struct pki_crl_frame frame = {0};
 	struct pki_crl_params *p = &j->p;
-	EVP_PKEY *pub = X509_get0_pubkey(j->ca->side[j->type].cert);
+	EVP_PKEY *pub = X509_get0_pubkey(j->side->cert);
 	int r;
 
-	p->ca_cert = j->ca->side[j->type].cert;
+	p->ca_cert = j->side->cert;
 	p->this_update = j->now;
 	p->next_update = j->now + CA_CRL_VALIDITY_SECONDS;
 	p->number = j->number;
 	p->sig_len = pub != NULL ? (size_t)EVP_PKEY_get_size(pub) : 0;
 	if (j->shard != CA_CRL_FULL) {
-		if ((r = ca_crl_uri(j->ca, j->type, j->shard, j->uri,
+		if ((r = ca_crl_uri(j->ca, j->type, j->gen, j->shard, j->uri,
 		    sizeof(j->uri))) != JPKI_OK)
 			return r;
 		p->idp_uri = j->uri;
@@ -375,7 +392,7 @@ crl_write_signed(struct crl_job *j)
 	}
 	if ((r = ca_session(j->ca, &j->ss)) != JPKI_OK ||
 	    (r = ca_signer_crl_begin(j->ss, (struct ca_key_id){j->type,
-	    CA_KEY_CA}, (uint64_t)(frame.head.len - frame.tbs_offset) +
+	    CA_KEY_CA, j->gen}, (uint64_t)(frame.head.len - frame.tbs_offset) +
 	    j->e.len + frame.tail.len)) != JPKI_OK)
 		goto out;
 	if ((r = emit(j, frame.head.data, frame.tbs_offset, 0)) ||
@@ -452,13 +469,26 @@ int
 ca_crl_generate(struct ca *ca, enum cert_type type, int shard,
     const char *out_dir, struct ca_crl_result *res)
 {
-	struct crl_job j = {.ca = ca, .type = type, .shard = shard,
+	if (!type_ok(type))
+		return jpki_fail(JPKI_ERR_INPUT, "type: sign or auth");
+	return ca_crl_generate_gen(ca, type, ca_issuing(ca, type)->gen, shard,
+	    out_dir, res);
+}
+
+int
+ca_crl_generate_gen(struct ca *ca, enum cert_type type, int gen, int shard,
+    const char *out_dir, struct ca_crl_result *res)
+{
+	struct crl_job j = {.ca = ca, .type = type, .gen = gen, .shard = shard,
 	    .lock_fd = -1, .out_fd = -1, .e = {.fd = -1, .r = JPKI_OK}};
 	int r;
 
 	jbuf_init(&j.e.chunk);
 	if (!type_ok(type))
 		return jpki_fail(JPKI_ERR_INPUT, "type: sign or auth");
+	if ((j.side = ca_side_of(ca, type, gen)) == NULL)
+		return jpki_fail(JPKI_ERR_INPUT, "generation: the %s CA has no "
+		    "generation %d", rules_cert_type_name(type), gen);
 	if ((r = ca_signing_key_check(ca, type)) != JPKI_OK)
 		return r;
 	if (shard != CA_CRL_FULL &&
@@ -477,6 +507,7 @@ ca_crl_generate(struct ca *ca, enum cert_type type, int shard,
 	    (r = crl_record(&j, out_dir)) == JPKI_OK && res != NULL) {
 		memset(res, 0, sizeof(*res));
 		res->type = type;
+		res->gen = gen;
 		res->shard = shard;
 		res->number = j.number;
 		res->entries = j.e.count;

@@ -218,6 +218,8 @@ record_for(struct ca *ca, const struct ca_issue_request *req,
 	p->rec.not_before = now;
 	p->rec.not_after = rules_cert_not_after(res->birth, now, card_expiry);
 	p->rec.issued_at = now;
+	/* The newest generation issues (ca rollover). */
+	p->rec.gen = ca_issuing(ca, req->type)->gen;
 	if (req->replaces != NULL)
 		snprintf(p->rec.replaces, sizeof(p->rec.replaces), "%s",
 		    req->replaces);
@@ -257,24 +259,28 @@ profile_for(struct ca *ca, const struct ca_issue_request *req,
     const struct municipality *muni, struct prepared *p)
 {
 	struct pki_ee_params *ep = &p->ep;
+	char gen_name[32];
 	int r;
 
 	romaji_for_cert(muni->pref_romaji, p->pref, sizeof(p->pref));
 	romaji_for_cert(muni->name_romaji, p->city, sizeof(p->city));
-	if ((r = ca_crl_uri(ca, req->type, p->rec.crl_shard, p->crl_uri,
-	    sizeof(p->crl_uri))) != JPKI_OK)
+	if ((r = ca_crl_uri(ca, req->type, p->rec.gen, p->rec.crl_shard,
+	    p->crl_uri, sizeof(p->crl_uri))) != JPKI_OK)
 		return r;
+	/* One responder URL per CA: the CertID's issuer hashes pick the
+	 * generation.  The CA certificate and CRLs are the generation's. */
 	snprintf(p->ocsp_uri, sizeof(p->ocsp_uri), "%s/ocsp/%s",
 	    ca->config.base_url, rules_cert_type_name(req->type));
+	ca_gen_name(req->type, p->rec.gen, gen_name, sizeof(gen_name));
 	snprintf(p->issuers_uri, sizeof(p->issuers_uri), "%s/ca/%s.der",
-	    ca->config.base_url, rules_cert_type_name(req->type));
+	    ca->config.base_url, gen_name);
 	ep->type = req->type;
 	ep->serial = p->serial;
 	ep->serial_len = sizeof(p->serial);
 	ep->not_before = p->rec.not_before;
 	ep->not_after = p->rec.not_after;
 	ep->subject_pub = req->pub;
-	ep->ca_cert = ca->side[req->type].cert;
+	ep->ca_cert = ca_issuing(ca, req->type)->cert;
 	ep->names = &ca->names;
 	ep->pref_romaji = p->pref;
 	ep->city_romaji = p->city;
@@ -325,10 +331,11 @@ prepare(struct ca *ca, const struct ca_issue_request *req, int64_t now,
 	p->signer = ca->signer;
 	/* Made here, on the calling thread, before any signing thread can
 	 * read it. */
-	if (ca->side[req->type].ee_template == NULL &&
-	    (r = pki_ee_template_new(&p->ep, &ca->side[req->type].ee_template)))
+	if (ca_issuing(ca, req->type)->ee_template == NULL &&
+	    (r = pki_ee_template_new(&p->ep,
+	    &ca_issuing(ca, req->type)->ee_template)))
 		return r;
-	p->tmpl = ca->side[req->type].ee_template;
+	p->tmpl = ca_issuing(ca, req->type)->ee_template;
 	return JPKI_OK;
 }
 
@@ -365,7 +372,7 @@ signing_free(struct signing *sg)
 static int
 sign_one(struct prepared *p, struct signing *sg)
 {
-	struct ca_key_id id = {p->rec.ca, CA_KEY_CA};
+	struct ca_key_id id = {p->rec.ca, CA_KEY_CA, p->rec.gen};
 	uint8_t sig[PKI_SIG_MAX];
 	size_t sig_len = sizeof(sig);
 	int r;

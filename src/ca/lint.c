@@ -352,14 +352,17 @@ aki_check(X509 *x, X509 *ca_cert)
 }
 
 static int
-cdp_check(struct ca *ca, X509 *x, enum cert_type t)
+cdp_check(struct ca *ca, X509 *x, enum cert_type t, int gen)
 {
-	char prefix[PKI_URI_MAX];
+	char prefix[PKI_URI_MAX], name[32];
 	STACK_OF(DIST_POINT) *cdp;
 	int ok = 0;
 
+	/* The shards of this generation: crl/sign/ for generation 1,
+	 * crl/sign.gen2/ after (ca_crl_uri). */
+	ca_gen_name(t, gen, name, sizeof(name));
 	snprintf(prefix, sizeof(prefix), "%s/crl/%s/", ca->config.base_url,
-	    rules_cert_type_name(t));
+	    name);
 	cdp = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
 	for (int i = 0; cdp != NULL && i < sk_DIST_POINT_num(cdp); i++) {
 		DIST_POINT *dp = sk_DIST_POINT_value(cdp, i);
@@ -457,9 +460,9 @@ validity_check(X509 *x, X509 *ca_cert, enum cert_type t, int64_t now)
  * certificate, its responder's): its subject key must be that key, which
  * ca_open checked against these certificates. */
 static int
-own_key(struct ca *ca, const struct tbs_key *k, enum cert_type t)
+own_key(struct ca *ca, const struct tbs_key *k, enum cert_type t, int gen)
 {
-	X509 *own[] = {ca_cert(ca, t), ca_ocsp_cert(ca, t)};
+	X509 *own[] = {ca_gen_cert(ca, t, gen), ca_gen_ocsp_cert(ca, t, gen)};
 	int yes = 0;
 
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(own) && !yes; i++) {
@@ -475,18 +478,18 @@ own_key(struct ca *ca, const struct tbs_key *k, enum cert_type t)
 }
 
 int
-ca_lint_tbs_cert(struct ca *ca, enum cert_type t, const uint8_t *tbs,
-    size_t len, int64_t now, char serial[SERIAL_HEX_MAX])
+ca_lint_tbs_cert(struct ca *ca, enum cert_type t, int gen,
+    const uint8_t *tbs, size_t len, int64_t now, char serial[SERIAL_HEX_MAX])
 {
-	X509 *cacert = ca_cert(ca, t), *x = NULL;
+	X509 *cacert = ca_gen_cert(ca, t, gen), *x = NULL;
 	const ASN1_INTEGER *sn;
 	struct tbs_key k;
 	int r;
 
 	serial[0] = '\0';
 	if (cacert == NULL)
-		return jpki_fail(JPKI_ERR_INTERNAL, "profile: no CA %d",
-		    (int)t);
+		return jpki_fail(JPKI_ERR_NOTFOUND, "profile: the %s CA has no "
+		    "generation %d", rules_cert_type_name(t), gen);
 	if ((r = tbs_parse(tbs, len, &k, &x)) != JPKI_OK)
 		return r;
 	sn = X509_get0_serialNumber(x);
@@ -506,7 +509,7 @@ ca_lint_tbs_cert(struct ca *ca, enum cert_type t, const uint8_t *tbs,
 		goto out;
 	}
 	/* The CA's own certificates: of its own keys only. */
-	if (own_key(ca, &k, t)) {
+	if (own_key(ca, &k, t, gen)) {
 		r = JPKI_OK;
 		goto out;
 	}
@@ -516,9 +519,20 @@ ca_lint_tbs_cert(struct ca *ca, enum cert_type t, const uint8_t *tbs,
 		    "for a key that is not this CA's own", NULL);
 		goto out;
 	}
+	/* A holder's certificate comes from the generation that issues (the
+	 * newest); an older one only answers for what it issued. */
+	if (gen != ca_generation_count(ca, t)) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "generation %d issues",
+		    ca_generation_count(ca, t));
+		r = refuse("TBSCertificate", "a holder's certificate from a "
+		    "generation that no longer issues", why);
+		goto out;
+	}
 	if ((r = extensions_check(x, t)) || (r = key_usage_check(x, t)) ||
 	    (r = policy_check(ca, x, t)) || (r = aki_check(x, cacert)) ||
-	    (r = cdp_check(ca, x, t)) || (r = subject_key_check(&k)) ||
+	    (r = cdp_check(ca, x, t, gen)) || (r = subject_key_check(&k)) ||
 	    (r = validity_check(x, cacert, t, now)))
 		goto out;
 out:
@@ -555,10 +569,11 @@ ocsp_wrap(const uint8_t *rd, size_t len, struct jbuf *out)
 }
 
 int
-ca_lint_ocsp_data(struct ca *ca, enum cert_type t, const uint8_t *rd,
-    size_t len, int64_t now)
+ca_lint_ocsp_data(struct ca *ca, enum cert_type t, int gen,
+    const uint8_t *rd, size_t len, int64_t now)
 {
-	X509 *cacert = ca_cert(ca, t), *rcert = ca_ocsp_cert(ca, t);
+	X509 *cacert = ca_gen_cert(ca, t, gen),
+	    *rcert = ca_gen_ocsp_cert(ca, t, gen);
 	const ASN1_OCTET_STRING *keyid = NULL;
 	const X509_NAME *name = NULL;
 	OCSP_BASICRESP *bs = NULL;
@@ -665,13 +680,13 @@ out:
 }
 
 int
-ca_lint_crl_head(struct ca *ca, enum cert_type t, const uint8_t *head,
-    size_t len, uint64_t total, int64_t now)
+ca_lint_crl_head(struct ca *ca, enum cert_type t, int gen,
+    const uint8_t *head, size_t len, uint64_t total, int64_t now)
 {
 	static const uint8_t v2[] = {0x02, 0x01, 0x01};
 	static const uint8_t alg[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86,
 	    0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
-	X509 *cacert = ca_cert(ca, t);
+	X509 *cacert = ca_gen_cert(ca, t, gen);
 	struct cursor c, body, sub;
 	const uint8_t *tlv;
 	uint8_t *name = NULL, tag;

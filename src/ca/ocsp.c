@@ -5,8 +5,11 @@
  * (id-kp-OCSPSigning, ocsp-nocheck), the nonce echoed.
  *
  * The request's CertIDs name the issuer by hashes of its name and key
- * (SHA-1 or SHA-256); they pick the CA.  A request about another issuer, or
- * about both of ours at once (no one responder may sign for both), gets
+ * (SHA-1 or SHA-256); they pick the CA and its generation (every
+ * generation of a CA has the same name and its own key, and answers for
+ * the certificates it issued with its own responder).  A request about
+ * another issuer, or about two of ours at once (no one responder may sign
+ * for both), gets
  * `unauthorized`; a malformed one `malformedRequest`.  Every answer is a
  * response to send: the function fails only when none can be made.
  */
@@ -19,28 +22,33 @@ _Static_assert(sizeof(((struct ca_ocsp_answer *)0)->cert) /
     sizeof(struct ca_ocsp_cert) >= PKI_OCSP_CERTS_MAX,
     "an answer has room for every CertID a request may hold");
 
-/* Which of our CAs issued what id names: CERT_SIGN, CERT_AUTH or 0. */
+/* Which of our CA generations issued what id names: *out is it, or NULL. */
 static int
-issuer_of(struct ca *ca, const struct pki_ocsp_certid *id, int *out)
+issuer_of(struct ca *ca, const struct pki_ocsp_certid *id,
+    struct ca_side **out)
 {
 	size_t hl = id->hash == PKI_OCSP_SHA1 ? 20 : 32;
+	int h = id->hash == PKI_OCSP_SHA1 ? 0 : 1;
 
-	*out = 0;
+	*out = NULL;
 	for (int t = CERT_SIGN; t <= CERT_AUTH; t++) {
-		struct ca_side *sd = &ca->side[t];
-		int h = id->hash == PKI_OCSP_SHA1 ? 0 : 1;
-		int r;
+		for (int g = 1; g <= ca->ngen[t]; g++) {
+			struct ca_side *sd = &ca->side[t][g];
+			int r;
 
-		if (!sd->ocsp_hashed[h]) {
-			if ((r = pki_ocsp_issuer_hashes(sd->cert, id->hash,
-			    sd->ocsp_name_hash[h], sd->ocsp_key_hash[h])))
-				return r;
-			sd->ocsp_hashed[h] = 1;
-		}
-		if (memcmp(id->name_hash, sd->ocsp_name_hash[h], hl) == 0 &&
-		    memcmp(id->key_hash, sd->ocsp_key_hash[h], hl) == 0) {
-			*out = t;
-			return JPKI_OK;
+			if (!sd->ocsp_hashed[h]) {
+				if ((r = pki_ocsp_issuer_hashes(sd->cert,
+				    id->hash, sd->ocsp_name_hash[h],
+				    sd->ocsp_key_hash[h])))
+					return r;
+				sd->ocsp_hashed[h] = 1;
+			}
+			if (memcmp(id->name_hash, sd->ocsp_name_hash[h], hl) ==
+			    0 && memcmp(id->key_hash, sd->ocsp_key_hash[h], hl) ==
+			    0) {
+				*out = sd;
+				return JPKI_OK;
+			}
 		}
 	}
 	return JPKI_OK;
@@ -50,6 +58,7 @@ issuer_of(struct ca *ca, const struct pki_ocsp_certid *id, int *out)
 struct responder_sign {
 	struct ca *ca;
 	enum cert_type type;
+	int gen;
 };
 
 static int
@@ -62,8 +71,8 @@ responder_sign(void *arg, const uint8_t *data, size_t len, uint8_t *sig,
 
 	if ((r = ca_session(rs->ca, &ss)) != JPKI_OK)
 		return r;
-	return ca_signer_sign(ss, (struct ca_key_id){rs->type, CA_KEY_OCSP},
-	    CA_SIGN_OCSP, data, len, sig, sig_len);
+	return ca_signer_sign(ss, (struct ca_key_id){rs->type, CA_KEY_OCSP,
+	    rs->gen}, CA_SIGN_OCSP, data, len, sig, sig_len);
 }
 
 static int
@@ -80,7 +89,7 @@ ca_ocsp_respond(struct ca *ca, const uint8_t *der, size_t len,
 {
 	struct pki_ocsp_request req;
 	struct pki_ocsp_single single[PKI_OCSP_CERTS_MAX];
-	struct ca_side *sd;
+	struct ca_side *sd = NULL;
 	char why[300];
 	int64_t now;
 	int type = 0, r;
@@ -99,22 +108,24 @@ ca_ocsp_respond(struct ca *ca, const uint8_t *der, size_t len,
 		return JPKI_OK;
 	}
 	for (size_t i = 0; i < req.n; i++) {
-		int t;
+		struct ca_side *t;
 
 		if ((r = issuer_of(ca, &req.id[i], &t)) != JPKI_OK)
 			return r;
-		if (t == 0 || (type != 0 && t != type)) {
+		if (t == NULL || (sd != NULL && t != sd)) {
 			if ((r = error_response(PKI_OCSP_UNAUTHORIZED, out, ans)))
 				return r;
 			snprintf(ans->why, sizeof(ans->why), "certificate %zu: %s",
-			    i, t == 0 ? "not issued by either of this "
+			    i, t == NULL ? "not issued by any of this "
 			    "deployment's CAs" : "one request may not ask both "
-			    "CAs (each has its own responder)");
+			    "CAs, or two generations of one (each has its own "
+			    "responder)");
 			return JPKI_OK;
 		}
-		type = t;
+		sd = t;
 	}
-	sd = &ca->side[type];
+	/* req.n >= 1 (the parser refuses an empty list). */
+	type = (int)sd->type;
 	if (!sd->ocsp_ready) {
 		if ((r = pki_ocsp_responder_init(&sd->ocsp, sd->ocsp_cert)))
 			return r;
@@ -136,7 +147,7 @@ ca_ocsp_respond(struct ca *ca, const uint8_t *der, size_t len,
 		single[i].status = PKI_OCSP_UNKNOWN;
 		r = store_cert_get(ca->store, a->serial, &rec);
 		if (r == JPKI_OK) {
-			if ((int)rec.ca == type) {
+			if ((int)rec.ca == type && rec.gen == sd->gen) {
 				single[i].status = rec.status ==
 				    CERT_STATUS_REVOKED ? PKI_OCSP_REVOKED :
 				    PKI_OCSP_GOOD;
@@ -154,7 +165,8 @@ ca_ocsp_respond(struct ca *ca, const uint8_t *der, size_t len,
 	}
 	if ((r = pki_ocsp_response(&sd->ocsp, single, req.n, &req, now,
 	    &(struct pki_sign_with){responder_sign,
-	    &(struct responder_sign){ca, (enum cert_type)type}}, out)))
+	    &(struct responder_sign){ca, (enum cert_type)type, sd->gen}},
+	    out)))
 		return r;
 	ans->status = PKI_OCSP_SUCCESSFUL;
 	ans->this_update = now;

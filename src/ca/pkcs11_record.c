@@ -15,7 +15,8 @@ p11_key_name_valid(const char *s)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		    s[i] == '.'))
 			return 0;
 	return 1;
 }
@@ -118,7 +119,7 @@ parse_line(struct p11_record *rec, char *s, int lineno)
 			name++;
 		if (!p11_key_name_valid(name))
 			return jpki_fail(JPKI_ERR_INPUT, "line %d: a key name "
-			    "is a-z, 0-9 and '-'", lineno);
+			    "is a-z, 0-9, '-' and '.'", lineno);
 		if (p11_record_find(rec, name) != NULL)
 			return jpki_fail(JPKI_ERR_INPUT, "line %d: key %s "
 			    "twice", lineno, name);

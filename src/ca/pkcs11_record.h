@@ -19,8 +19,11 @@
 
 #define P11_RECORD_MAX 16384        /* bytes of the whole file */
 #define P11_RECORD_LINE_MAX 1200
-#define P11_RECORD_KEYS_MAX 64      /* keys, every generation of them */
-#define P11_KEY_NAME_MAX 48         /* "sign-ca", [a-z0-9-] */
+#define P11_RECORD_KEYS_MAX 72      /* keys, every generation of them:
+                                       the card issuer's and 4 for each
+                                       of CA_GEN_MAX (16) generations */
+#define P11_KEY_NAME_MAX 48         /* "sign-ca", "sign-ca.gen2",
+                                       [a-z0-9.-] */
 #define P11_KEY_ID_MAX 32           /* CKA_ID bytes */
 #define P11_TOKEN_LABEL_MAX 32      /* CK_TOKEN_INFO.label */
 

@@ -60,12 +60,13 @@ static int
 key_id_check(struct ca_key_id id)
 {
 	if ((id.role == CA_KEY_CARD_ISSUER || id.role == CA_KEY_AUDIT) &&
-	    id.type == 0)
+	    id.type == 0 && id.gen == 0)
 		return JPKI_OK;
 	if ((id.type != CERT_SIGN && id.type != CERT_AUTH) ||
-	    (id.role != CA_KEY_CA && id.role != CA_KEY_OCSP))
-		return jpki_fail(JPKI_ERR_INTERNAL, "signer: no key %d/%d",
-		    (int)id.type, (int)id.role);
+	    (id.role != CA_KEY_CA && id.role != CA_KEY_OCSP) ||
+	    id.gen < 1 || id.gen > CA_GEN_MAX)
+		return jpki_fail(JPKI_ERR_INTERNAL, "signer: no key %d/%d "
+		    "generation %d", (int)id.type, (int)id.role, id.gen);
 	return JPKI_OK;
 }
 
@@ -265,6 +266,22 @@ ca_signer_create_key(struct ca_signer *s, struct ca_key_id id, int bits,
 }
 
 int
+ca_signer_discard_key(struct ca_signer *s, struct ca_key_id id)
+{
+	int r;
+
+	if ((r = key_id_check(id)) != JPKI_OK)
+		return r;
+	if (id.role == CA_KEY_CARD_ISSUER || id.gen < 2)
+		return jpki_fail(JPKI_ERR_INTERNAL, "signer: only a later "
+		    "generation's key is discarded");
+	if (s->impl->discard_key == NULL)
+		return jpki_fail(JPKI_ERR_REFUSED, "signer: keys are not "
+		    "removed through the %s signer", s->impl->name);
+	return s->impl->discard_key(s->state, id);
+}
+
+int
 ca_signer_locate(struct ca_signer *s, struct ca_key_id id, char *buf,
     size_t n)
 {
@@ -284,9 +301,13 @@ ca_key_name(struct ca_key_id id, char *buf, size_t n)
 		len = snprintf(buf, n, "card-issuer");
 	else if (id.role == CA_KEY_AUDIT)
 		len = snprintf(buf, n, "audit");
-	else
+	else if (id.gen <= 1)   /* generation 1 keeps the names from before */
 		len = snprintf(buf, n, "%s-%s", rules_cert_type_name(id.type),
 		    id.role == CA_KEY_CA ? "ca" : "ocsp");
+	else
+		len = snprintf(buf, n, "%s-%s.gen%d",
+		    rules_cert_type_name(id.type),
+		    id.role == CA_KEY_CA ? "ca" : "ocsp", id.gen);
 	if (len < 0 || (size_t)len >= n)
 		return jpki_fail(JPKI_ERR_INTERNAL, "signer: key name too long");
 	return JPKI_OK;
@@ -300,8 +321,9 @@ ca_key_label(struct ca_key_id id, char *buf, size_t n)
 	else if (id.role == CA_KEY_AUDIT)
 		snprintf(buf, n, "audit checkpoint");
 	else
-		snprintf(buf, n, "%s %s", rules_cert_type_name(id.type),
-		    id.role == CA_KEY_CA ? "CA" : "OCSP responder");
+		snprintf(buf, n, "%s %s generation %d",
+		    rules_cert_type_name(id.type),
+		    id.role == CA_KEY_CA ? "CA" : "OCSP responder", id.gen);
 }
 
 int

@@ -43,11 +43,21 @@ struct ca_key_id {
 	enum cert_type type;        /* CERT_SIGN or CERT_AUTH; 0 for the
 	                               card issuer's key (one for both) */
 	enum ca_key_role role;
+	int gen;                    /* the CA generation, 1 to CA_GEN_MAX,
+	                               for CA and responder keys (each
+	                               generation has its own pair); 0 for
+	                               the card issuer's and the audit
+	                               key */
 };
 #define CA_KEY_ID_CARD_ISSUER \
-	((struct ca_key_id){(enum cert_type)0, CA_KEY_CARD_ISSUER})
+	((struct ca_key_id){(enum cert_type)0, CA_KEY_CARD_ISSUER, 0})
+/* The audit checkpoint key has no generations either (gen 0): it signs
+ * checkpoints of the one audit chain, not certificates, so a CA rollover
+ * leaves it alone; checkpoints name no CA. */
 #define CA_KEY_ID_AUDIT \
-	((struct ca_key_id){(enum cert_type)0, CA_KEY_AUDIT})
+	((struct ca_key_id){(enum cert_type)0, CA_KEY_AUDIT, 0})
+/* Generations of one CA a data directory may hold (ca rollover). */
+#define CA_GEN_MAX 16
 
 /* Which keys a signer loads (bit mask). */
 #define CA_KEYS_CA   0x1        /* both CA keys: issue, revoke, CRLs */
@@ -109,6 +119,11 @@ struct ca_signer_impl {
 	int (*crl_begin)(void *sess, struct ca_key_id id, uint64_t total);
 	int (*crl_update)(void *sess, const uint8_t *p, size_t n);
 	int (*crl_finish)(void *sess, uint8_t *sig, size_t *sig_len);
+	/* Remove key id (a later generation's, never recorded in the store:
+	 * what a rollover interrupted before it was recorded left behind)
+	 * from where this implementation keeps it and from the signer.  A
+	 * missing key is fine. */
+	int (*discard_key)(void *state, struct ca_key_id id);
 };
 
 struct ca_signer;
@@ -138,13 +153,19 @@ int ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
  * The signer holds it from then on. */
 int ca_signer_create_key(struct ca_signer *s, struct ca_key_id id, int bits,
     EVP_PKEY **pub);
+/* Remove the key of a generation (>= 2) that never took effect (see
+ * discard_key above); JPKI_ERR_INTERNAL for any other key. */
+int ca_signer_discard_key(struct ca_signer *s, struct ca_key_id id);
 /* Where key id is kept (see locate above), into buf. */
 int ca_signer_locate(struct ca_signer *s, struct ca_key_id id, char *buf,
     size_t n);
 /* The key's name in a data directory: "sign-ca", "auth-ocsp",
- * "card-issuer" (file names, token records and labels are made of it). */
+ * "card-issuer" (generation 1 and the card issuer's), "sign-ca.gen2"
+ * (a later generation): file names, token records and labels are made of
+ * it. */
 int ca_key_name(struct ca_key_id id, char *buf, size_t n);
-/* "sign CA", "auth OCSP responder", "card issuer" */
+/* "sign CA generation 1", "auth OCSP responder generation 2", "card
+ * issuer" */
 void ca_key_label(struct ca_key_id id, char *buf, size_t n);
 
 /* The signer of a data directory with the keys in `keys` (CA_KEYS_*; 0:
@@ -165,11 +186,14 @@ int ca_signer_crl_finish(struct ca_signer_session *ss, uint8_t *sig,
     size_t *sig_len);
 
 /* ---- file-held keys (signer_file.c) ------------------------------------ *
- * <data>/ca/<name>.key (ca_key_name: sign-ca, auth-ocsp, card-issuer,
- * audit, ...), PEM, mode 0600; or the same names in jpki signer's --keys
- * directory. */
+ * <data>/ca/<name>.key (ca_key_name): <sign|auth>-<ca|ocsp>.key
+ * (generation 1), <sign|auth>-<ca|ocsp>.gen<N>.key (generation N >= 2),
+ * card-issuer.key and audit.key, PEM, mode 0600; or the same names in
+ * jpki signer's --keys directory. */
 
-/* Open the keys in `keys` (CA_KEYS_*) of a data directory. */
+/* Open the keys in `keys` (CA_KEYS_*) of a data directory: for CA and
+ * responder keys, generation 1 and every later one that follows it
+ * without a gap. */
 int ca_signer_open_files(const struct datadir *dd, unsigned keys,
     struct ca_signer **out);
 /* The same from another directory holding the key files (`jpki signer
@@ -180,6 +204,10 @@ int ca_signer_open_key_dir(const char *dir, unsigned keys,
  * one); *pub gets its public key. */
 int ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
     int bits, EVP_PKEY **pub);
+/* Remove the key file of a generation (>= 2) that never took effect: what
+ * a rollover interrupted before it was recorded left behind.  A missing
+ * file is fine. */
+int ca_signer_discard_file_key(const struct datadir *dd, struct ca_key_id id);
 
 /* ---- keys in a PKCS#11 token (signer_pkcs11.c) ------------------------- *
  * <data>/ca/pkcs11 records the module, the token's label and each key's

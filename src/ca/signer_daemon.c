@@ -191,10 +191,35 @@ key_name(struct ca_key_id id, char *buf, size_t n)
 	else if (id.role == CA_KEY_AUDIT)
 		snprintf(buf, n, "audit");
 	else
-		snprintf(buf, n, "%s-%s", (id.type == CERT_SIGN ||
+		snprintf(buf, n, "%s-%s.gen%d", (id.type == CERT_SIGN ||
 		    id.type == CERT_AUTH) ? rules_cert_type_name(id.type) : "?",
 		    id.role == CA_KEY_CA ? "ca" : id.role == CA_KEY_OCSP ?
-		    "ocsp" : "?");
+		    "ocsp" : "?", id.gen);
+}
+
+/* A key a client may name: a CA or responder key of a generation this
+ * signer holds (1 to the newest it found when it started), or the card
+ * issuer's (generation 0). */
+static int
+key_known(const struct daemon *d, struct ca_key_id id, const char *key)
+{
+	int ngen;
+
+	if (id.role == CA_KEY_CARD_ISSUER || id.role == CA_KEY_AUDIT) {
+		if (id.type != 0 || id.gen != 0)
+			return jpki_fail(JPKI_ERR_INPUT, "signer: the %s key "
+			    "has no type or generation", key);
+		return JPKI_OK;
+	}
+	if ((id.type != CERT_SIGN && id.type != CERT_AUTH) ||
+	    (id.role != CA_KEY_CA && id.role != CA_KEY_OCSP))
+		return jpki_fail(JPKI_ERR_INPUT, "signer: no key %s", key);
+	ngen = ca_generation_count(d->ca, id.type);
+	if (id.gen < 1 || id.gen > ngen)
+		return jpki_fail(JPKI_ERR_NOTFOUND, "signer: no generation %d "
+		    "of the %s CA here (it has %d; restart the signer after a "
+		    "rollover)", id.gen, rules_cert_type_name(id.type), ngen);
+	return JPKI_OK;
 }
 
 static const char *
@@ -252,9 +277,8 @@ handle_crl(struct session *s, const struct signer_request *q, uint8_t *buf,
 	if (q->kind == SIGNER_CRL_BEGIN) {
 		s->crl_active = 0;
 		key_name(q->id, key, sizeof(key));
-		if (q->generation != 0)
-			r = jpki_fail(JPKI_ERR_NOTFOUND, "signer: no generation "
-			    "%u of the %s key", (unsigned)q->generation, key);
+		if ((r = key_known(d, q->id, key)) != JPKI_OK)
+			;
 		else if (q->id.role != CA_KEY_CA)
 			r = jpki_fail(JPKI_ERR_REFUSED, "signer: CRLs are signed "
 			    "by a CA key, not the %s key", key);
@@ -285,8 +309,9 @@ handle_crl(struct session *s, const struct signer_request *q, uint8_t *buf,
 	}
 	s->crl_active = 0;
 	key_name(s->crl_id, key, sizeof(key));
-	if ((r = ca_lint_crl_head(d->ca, s->crl_id.type, s->crl_head,
-	    s->crl_head_len, s->crl_total, jpki_now())) == JPKI_OK)
+	if ((r = ca_lint_crl_head(d->ca, s->crl_id.type, s->crl_id.gen,
+	    s->crl_head, s->crl_head_len, s->crl_total, jpki_now())) ==
+	    JPKI_OK)
 		r = ca_signer_crl_finish(s->ca, buf, &len);
 	audit(d, s->peer, "crl", key, NULL, r, r == JPKI_OK ? NULL :
 	    jpki_errmsg());
@@ -323,9 +348,7 @@ handle(struct session *s, const struct signer_request *q, uint8_t *buf,
 		return r;
 	}
 	key_name(q->id, key, sizeof(key));
-	if (q->generation != 0) {
-		r = jpki_fail(JPKI_ERR_NOTFOUND, "signer: no generation %u of "
-		    "the %s key", (unsigned)q->generation, key);
+	if ((r = key_known(d, q->id, key)) != JPKI_OK) {
 		audit(d, s->peer, op_name(q->op), key, NULL, r, jpki_errmsg());
 		return r;
 	}
@@ -373,13 +396,13 @@ handle(struct session *s, const struct signer_request *q, uint8_t *buf,
 	/* The shape of the request first (the key seam's policy), then what
 	 * it says. */
 	if (q->op == CA_SIGN_CERT && q->id.role == CA_KEY_CA) {
-		r = ca_lint_tbs_cert(d->ca, q->id.type, q->in, q->len,
-		    jpki_now(), serial);
+		r = ca_lint_tbs_cert(d->ca, q->id.type, q->id.gen, q->in,
+		    q->len, jpki_now(), serial);
 		if (r == JPKI_OK)
 			r = serial_claim(d, q->id.type, serial);
 	} else if (q->op == CA_SIGN_OCSP && q->id.role == CA_KEY_OCSP) {
-		r = ca_lint_ocsp_data(d->ca, q->id.type, q->in, q->len,
-		    jpki_now());
+		r = ca_lint_ocsp_data(d->ca, q->id.type, q->id.gen, q->in,
+		    q->len, jpki_now());
 	} else {
 		r = JPKI_OK;
 	}

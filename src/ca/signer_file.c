@@ -1,6 +1,7 @@
 /*
  * signer_file.c: CA, OCSP responder, card issuer and audit keys held in
- * files of the data directory (<data>/ca/<sign|auth>-<ca|ocsp>.key,
+ * files of the data directory (<data>/ca/<sign|auth>-<ca|ocsp>.key for
+ * generation 1, <sign|auth>-<ca|ocsp>.gen<N>.key for generation N,
  * <data>/ca/card-issuer.key and <data>/ca/audit.key, PEM, mode 0600) or of
  * a key directory of jpki signer's own (--keys DIR), behind the key seam
  * (signer.h).  This file is the only one that reads, writes
@@ -19,20 +20,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-/* Keys indexed [type][role]: enum cert_type (1, 2; 0 for the card
- * issuer's and the audit key's) and enum ca_key_role (1 to 4). */
+/* Keys indexed [type][role][generation]: enum cert_type (1, 2; 0 for
+ * the card issuer's and the audit key's), enum ca_key_role (1 to 4), the
+ * generation (1 to CA_GEN_MAX; 0 for the card issuer's and the audit
+ * key's, which have none). */
 #define TYPES 3
 #define ROLES 5
+#define GENS (CA_GEN_MAX + 1)
 struct file_keys {
 	const struct datadir *dd;   /* where new keys are made: its ca/, */
 	char dir[JPKI_PATH_MAX];    /* or this directory if not "" */
-	EVP_PKEY *key[TYPES][ROLES];
+	EVP_PKEY *key[TYPES][ROLES][GENS];
 };
 
 struct file_session {
 	const struct file_keys *keys;
-	struct pki_signer *signer[TYPES][ROLES];
+	struct pki_signer *signer[TYPES][ROLES][GENS];
 };
 
 /* dir NULL: the data directory's ca/. */
@@ -43,6 +48,8 @@ key_path(const struct datadir *dd, const char *dir, struct ca_key_id id,
 	char name[64];
 	int r;
 
+	/* One naming scheme with the token's records (signer.c): generation
+	 * 1 keeps the names from before, a later one is "sign-ca.gen2". */
 	if ((r = ca_key_name(id, name, sizeof(name) - 4)) != JPKI_OK)
 		return r;
 	strcat(name, ".key");
@@ -97,10 +104,10 @@ static int
 file_public_key(void *state, struct ca_key_id id, EVP_PKEY **pub)
 {
 	struct file_keys *fk = state;
-	EVP_PKEY *k = fk->key[id.type][id.role];
+	EVP_PKEY *k = fk->key[id.type][id.role][id.gen];
 	uint8_t *der = NULL;
 	const uint8_t *p;
-	char label[40];
+	char label[64];
 	int n;
 
 	ca_key_label(id, label, sizeof(label));
@@ -135,9 +142,9 @@ file_sign(void *sess, struct ca_key_id id, enum ca_sign_op op,
     const uint8_t *in, size_t len, uint8_t *sig, size_t *sig_len)
 {
 	struct file_session *fs = sess;
-	struct pki_signer **ps = &fs->signer[id.type][id.role];
-	EVP_PKEY *k = fs->keys->key[id.type][id.role];
-	char label[40];
+	struct pki_signer **ps = &fs->signer[id.type][id.role][id.gen];
+	EVP_PKEY *k = fs->keys->key[id.type][id.role][id.gen];
+	char label[64];
 	int r;
 
 	ca_key_label(id, label, sizeof(label));
@@ -158,7 +165,8 @@ file_session_close(void *sess)
 
 	for (size_t t = 0; t < TYPES; t++)
 		for (size_t r = 0; r < ROLES; r++)
-			pki_signer_free(&fs->signer[t][r]);
+			for (size_t g = 0; g < GENS; g++)
+				pki_signer_free(&fs->signer[t][r][g]);
 	free(fs);
 }
 
@@ -169,7 +177,8 @@ file_close(void *state)
 
 	for (size_t t = 0; t < TYPES; t++)
 		for (size_t r = 0; r < ROLES; r++)
-			EVP_PKEY_free(fk->key[t][r]);
+			for (size_t g = 0; g < GENS; g++)
+				EVP_PKEY_free(fk->key[t][r][g]);
 	free(fk);
 }
 
@@ -192,8 +201,8 @@ file_create_key(void *state, struct ca_key_id id, int bits, EVP_PKEY **pub)
 		EVP_PKEY_free(key);
 		return r;
 	}
-	EVP_PKEY_free(fk->key[id.type][id.role]);
-	fk->key[id.type][id.role] = key;
+	EVP_PKEY_free(fk->key[id.type][id.role][id.gen]);
+	fk->key[id.type][id.role][id.gen] = key;
 	return file_public_key(fk, id, pub);
 }
 
@@ -210,6 +219,32 @@ file_locate(void *state, struct ca_key_id id, char *buf, size_t n)
 	return jpki_path(buf, n, "file %s", path);
 }
 
+static int
+file_discard(const struct datadir *dd, const char *dir, struct ca_key_id id)
+{
+	char path[JPKI_PATH_MAX];
+	int r;
+
+	if ((r = key_path(dd, dir, id, path, sizeof(path))) != JPKI_OK)
+		return r;
+	if (unlink(path) != 0 && errno != ENOENT)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", path, strerror(errno));
+	return durable_sync_dir_of(path);
+}
+
+static int
+file_discard_key(void *state, struct ca_key_id id)
+{
+	struct file_keys *fk = state;
+	int r;
+
+	if ((r = file_discard(fk->dd, key_dir(fk), id)) != JPKI_OK)
+		return r;
+	EVP_PKEY_free(fk->key[id.type][id.role][id.gen]);
+	fk->key[id.type][id.role][id.gen] = NULL;
+	return JPKI_OK;
+}
+
 static const struct ca_signer_impl file_impl = {
 	.name = "file",
 	.public_key = file_public_key,
@@ -219,6 +254,7 @@ static const struct ca_signer_impl file_impl = {
 	.close = file_close,
 	.create_key = file_create_key,
 	.locate = file_locate,
+	.discard_key = file_discard_key,
 };
 
 static int
@@ -241,15 +277,27 @@ open_keys(const struct datadir *dd, const char *dir, unsigned keys,
 	}
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(types); i++) {
 		for (int role = CA_KEY_CA; role <= CA_KEY_OCSP; role++) {
-			struct ca_key_id id = {types[i], (enum ca_key_role)role};
-
 			if (!(keys & (role == CA_KEY_CA ? CA_KEYS_CA :
 			    CA_KEYS_OCSP)))
 				continue;
-			if ((r = key_path(dd, dir, id, path, sizeof(path))) ||
-			    (r = key_read(path, &fk->key[id.type][role]))) {
-				file_close(fk);
-				return r;
+			for (int gen = 1; gen <= CA_GEN_MAX; gen++) {
+				struct ca_key_id id = {types[i],
+				    (enum ca_key_role)role, gen};
+
+				if ((r = key_path(dd, dir, id, path,
+				    sizeof(path)))) {
+					file_close(fk);
+					return r;
+				}
+				/* Generation 1 must be there; a later one
+				 * ends the list where it is missing. */
+				if (gen > 1 && access(path, F_OK) != 0)
+					break;
+				if ((r = key_read(path,
+				    &fk->key[id.type][role][gen]))) {
+					file_close(fk);
+					return r;
+				}
 			}
 		}
 	}
@@ -257,7 +305,7 @@ open_keys(const struct datadir *dd, const char *dir, unsigned keys,
 		struct ca_key_id id = CA_KEY_ID_CARD_ISSUER;
 
 		if ((r = key_path(dd, dir, id, path, sizeof(path))) ||
-		    (r = key_read(path, &fk->key[0][CA_KEY_CARD_ISSUER]))) {
+		    (r = key_read(path, &fk->key[0][CA_KEY_CARD_ISSUER][0]))) {
 			file_close(fk);
 			return r;
 		}
@@ -266,7 +314,7 @@ open_keys(const struct datadir *dd, const char *dir, unsigned keys,
 		struct ca_key_id id = CA_KEY_ID_AUDIT;
 
 		if ((r = key_path(dd, dir, id, path, sizeof(path))) ||
-		    (r = key_read(path, &fk->key[0][CA_KEY_AUDIT]))) {
+		    (r = key_read(path, &fk->key[0][CA_KEY_AUDIT][0]))) {
 			file_close(fk);
 			return r;
 		}
@@ -295,8 +343,21 @@ ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
 	struct file_keys one = {0};
 	int r;
 
+	*pub = NULL;
+	if (id.gen < 0 || id.gen > CA_GEN_MAX)
+		return jpki_fail(JPKI_ERR_INTERNAL, "signer: no generation %d",
+		    id.gen);
 	one.dd = dd;
 	r = file_create_key(&one, id, bits, pub);
-	EVP_PKEY_free(one.key[id.type][id.role]);
+	EVP_PKEY_free(one.key[id.type][id.role][id.gen]);
 	return r;
+}
+
+int
+ca_signer_discard_file_key(const struct datadir *dd, struct ca_key_id id)
+{
+	if (id.role == CA_KEY_CARD_ISSUER || id.gen < 2 || id.gen > CA_GEN_MAX)
+		return jpki_fail(JPKI_ERR_INTERNAL, "signer: only a later "
+		    "generation's key is discarded");
+	return file_discard(dd, NULL, id);
 }

@@ -42,6 +42,7 @@
 #define KEY_ID_LEN 16           /* random CKA_ID of a new key */
 #define TYPES 3
 #define ROLES 5
+#define GENS (CA_GEN_MAX + 1)
 #define SLOTS_MAX 256
 
 /* ---- modules: one load and C_Initialize per process ------------------- */
@@ -249,45 +250,54 @@ token_find(CK_FUNCTION_LIST *f, const char *module, const char *label,
 	    "labelled '%s'", module, label);
 }
 
-/* token_find, allowing for a module that scans its tokens when it is
- * initialised and misses one another process is writing at that moment
- * (SoftHSM2 rewrites a token's file at each login): if this process holds
- * the only reference and initialised the module, it is initialised again,
- * a few times over about a second, before the token is called missing. */
+/* A module that scans its tokens when it is initialised can read a token's
+ * file while another process rewrites it (SoftHSM2 rewrites it at each
+ * login) and then miss the token, or see it without its user PIN.  If this
+ * process holds the only reference and initialised the module, it is
+ * finalised and initialised again after a pause growing with `try`; 1 if
+ * it cannot be (the caller then reports what it saw), else a JPKI_ code. */
 #define TOKEN_RESCANS 12
+
+static int
+module_rescan(struct p11_module *m, const char *module, int try)
+{
+	struct timespec pause = {0, (20 + 10 * try) * 1000 * 1000};
+	CK_C_INITIALIZE_ARGS args;
+	CK_RV rv;
+
+	pthread_mutex_lock(&modules_lock);
+	if (m->refs != 1 || !m->finalize) {
+		pthread_mutex_unlock(&modules_lock);
+		return 1;
+	}
+	m->f->C_Finalize(NULL);
+	nanosleep(&pause, NULL);
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_OS_LOCKING_OK;
+	rv = m->f->C_Initialize(&args);
+	pthread_mutex_unlock(&modules_lock);
+	if (rv != CKR_OK)
+		return jpki_fail(JPKI_ERR_IO, "PKCS#11 module %s: C_Initialize: "
+		    "%s", module, ckr_name(rv));
+	jpki_errclear();
+	return JPKI_OK;
+}
+
+/* token_find, rescanning over about a second before the token is called
+ * missing or without a user PIN. */
 static int
 token_find_settled(struct p11_module *m, const char *module,
     const char *label, CK_SLOT_ID *slot)
 {
-	int r = JPKI_OK;
+	int r = JPKI_OK, rs;
 
 	for (int i = 0; i <= TOKEN_RESCANS; i++) {
-		struct timespec pause = {0, (20 + 10 * i) * 1000 * 1000};
-
-		if ((r = token_find(m->f, module, label, slot)) !=
-		    JPKI_ERR_NOTFOUND || i == TOKEN_RESCANS)
+		r = token_find(m->f, module, label, slot);
+		if ((r != JPKI_ERR_NOTFOUND && r != JPKI_ERR_REFUSED) ||
+		    i == TOKEN_RESCANS)
 			return r;
-		pthread_mutex_lock(&modules_lock);
-		if (m->refs != 1 || !m->finalize) {
-			pthread_mutex_unlock(&modules_lock);
-			return r;
-		}
-		m->f->C_Finalize(NULL);
-		nanosleep(&pause, NULL);
-		{
-			CK_C_INITIALIZE_ARGS args;
-			CK_RV rv;
-
-			memset(&args, 0, sizeof(args));
-			args.flags = CKF_OS_LOCKING_OK;
-			rv = m->f->C_Initialize(&args);
-			pthread_mutex_unlock(&modules_lock);
-			if (rv != CKR_OK)
-				return jpki_fail(JPKI_ERR_IO, "PKCS#11 module "
-				    "%s: C_Initialize: %s", module,
-				    ckr_name(rv));
-		}
-		jpki_errclear();
+		if ((rs = module_rescan(m, module, i)) != JPKI_OK)
+			return rs == 1 ? r : rs;
 	}
 	return r;
 }
@@ -309,13 +319,13 @@ struct p11_state {
 	CK_SESSION_HANDLE login;        /* kept open: the token stays
 	                                   logged in while the signer is */
 	int public_only;                /* no login: public objects only */
-	struct p11_key key[TYPES][ROLES];
+	struct p11_key key[TYPES][ROLES][GENS];
 };
 
 struct p11_session {
 	struct p11_state *st;
 	CK_SESSION_HANDLE h;
-	CK_OBJECT_HANDLE obj[TYPES][ROLES];     /* 0: not looked up yet */
+	CK_OBJECT_HANDLE obj[TYPES][ROLES][GENS];     /* 0: not looked up yet */
 };
 
 static int
@@ -395,6 +405,26 @@ pin_get(const char *token, char *pin, size_t n)
 	return JPKI_OK;
 }
 
+/* C_Login with `pin` on the session st->login, tried a few times while
+ * another process is updating the token (SoftHSM2 locks its token file to
+ * record a login).  A wrong PIN is never tried again. */
+static CK_RV
+token_login(struct p11_state *st, const char *pin)
+{
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	for (int i = 0; i <= TOKEN_RESCANS; i++) {
+		struct timespec pause = {0, (20 + 10 * i) * 1000 * 1000};
+
+		rv = st->mod->f->C_Login(st->login, CKU_USER,
+		    (CK_UTF8CHAR *)pin, (CK_ULONG)strlen(pin));
+		if (rv != CKR_GENERAL_ERROR && rv != CKR_FUNCTION_FAILED)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	return rv;
+}
+
 /* Load the module, find the token, open the session that keeps it
  * logged in, and log in unless another signer of this process has. */
 static int
@@ -403,6 +433,7 @@ token_open(struct p11_state *st)
 	CK_FUNCTION_LIST *f;
 	CK_SESSION_INFO si;
 	char pin[CA_TOKEN_PIN_MAX], refused[sizeof(pin_refused)];
+	int have_pin = 0, rescans = 0;
 	CK_RV rv;
 	int r;
 
@@ -410,7 +441,7 @@ token_open(struct p11_state *st)
 		return JPKI_OK;
 	if ((r = module_get(st->rec.module, &st->mod)) != JPKI_OK)
 		return r;
-	f = st->mod->f;
+again:
 	if ((r = token_find_settled(st->mod, st->rec.module, st->rec.token,
 	    &st->slot)) != JPKI_OK)
 		goto fail;
@@ -421,11 +452,11 @@ token_open(struct p11_state *st)
 		goto fail;
 	}
 	if (st->public_only)
-		return JPKI_OK;
+		goto ok;
 	if (f->C_GetSessionInfo(st->login, &si) == CKR_OK &&
 	    (si.state == CKS_RW_USER_FUNCTIONS ||
 	    si.state == CKS_RO_USER_FUNCTIONS))
-		return JPKI_OK;
+		goto ok;
 	snprintf(refused, sizeof(refused), "%s\n%s", st->rec.module,
 	    st->rec.token);
 	pthread_mutex_lock(&modules_lock);
@@ -436,23 +467,30 @@ token_open(struct p11_state *st)
 		    "(not tried again)", st->rec.token);
 		goto fail_session;
 	}
-	if ((r = pin_get(st->rec.token, pin, sizeof(pin))) != JPKI_OK)
-		goto fail_session;
-	/* A token that another process is updating may fail a login for
-	 * the moment (SoftHSM2 locks its token file to record it): tried a
-	 * few times before it counts.  A wrong PIN is never tried again. */
-	for (int i = 0; i <= TOKEN_RESCANS; i++) {
-		struct timespec pause = {0, (20 + 10 * i) * 1000 * 1000};
-
-		rv = f->C_Login(st->login, CKU_USER, (CK_UTF8CHAR *)pin,
-		    (CK_ULONG)strlen(pin));
-		if (rv != CKR_GENERAL_ERROR && rv != CKR_FUNCTION_FAILED)
-			break;
-		nanosleep(&pause, NULL);
+	if (!have_pin) {
+		if ((r = pin_get(st->rec.token, pin, sizeof(pin))) != JPKI_OK)
+			goto fail_session;
+		have_pin = 1;
 	}
-	jpki_wipe(pin, sizeof(pin));
+	rv = token_login(st, pin);
+	/* The module read the token while another process rewrote it and
+	 * saw no user PIN (token_find had seen one): scan it again. */
+	if (rv == CKR_USER_PIN_NOT_INITIALIZED && rescans < TOKEN_RESCANS) {
+		f->C_CloseSession(st->login);
+		if ((r = module_rescan(st->mod, st->rec.module, rescans++)) ==
+		    JPKI_OK)
+			goto again;
+		if (r != 1)
+			goto fail;
+		if ((rv = f->C_OpenSession(st->slot, CKF_SERIAL_SESSION |
+		    CKF_RW_SESSION, NULL, NULL, &st->login)) != CKR_OK) {
+			r = ckr_fail(rv, st->rec.token, "C_OpenSession");
+			goto fail;
+		}
+		rv = CKR_USER_PIN_NOT_INITIALIZED;
+	}
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
-		return JPKI_OK;
+		goto ok;
 	if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LEN_RANGE ||
 	    rv == CKR_PIN_LOCKED) {
 		pthread_mutex_lock(&modules_lock);
@@ -470,8 +508,12 @@ token_open(struct p11_state *st)
 fail_session:
 	f->C_CloseSession(st->login);
 fail:
+	jpki_wipe(pin, sizeof(pin));
 	module_put(&st->mod);
 	return r;
+ok:
+	jpki_wipe(pin, sizeof(pin));
+	return JPKI_OK;
 }
 
 /* The object of class cls with CKA_ID id in session h. */
@@ -561,7 +603,7 @@ out:
 static int
 key_load(struct p11_state *st, struct ca_key_id id)
 {
-	struct p11_key *k = &st->key[id.type][id.role];
+	struct p11_key *k = &st->key[id.type][id.role][id.gen];
 	const struct p11_record_key *rk;
 	char name[P11_KEY_NAME_MAX + 1], label[40];
 	int r;
@@ -586,7 +628,7 @@ static int
 p11_public_key(void *state, struct ca_key_id id, EVP_PKEY **pub)
 {
 	struct p11_state *st = state;
-	struct p11_key *k = &st->key[id.type][id.role];
+	struct p11_key *k = &st->key[id.type][id.role][id.gen];
 	char label[40];
 
 	ca_key_label(id, label, sizeof(label));
@@ -635,8 +677,8 @@ p11_sign(void *sess, struct ca_key_id id, enum ca_sign_op op,
 	struct p11_session *ps = sess;
 	struct p11_state *st = ps->st;
 	CK_FUNCTION_LIST *f = st->mod->f;
-	CK_OBJECT_HANDLE *obj = &ps->obj[id.type][id.role];
-	struct p11_key *k = &st->key[id.type][id.role];
+	CK_OBJECT_HANDLE *obj = &ps->obj[id.type][id.role][id.gen];
+	struct p11_key *k = &st->key[id.type][id.role][id.gen];
 	CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
 	uint8_t digest_info[sizeof(sha256_prefix) + 32];
 	CK_ULONG out = (CK_ULONG)*sig_len;
@@ -684,7 +726,8 @@ p11_close(void *state)
 
 	for (size_t t = 0; t < TYPES; t++)
 		for (size_t r = 0; r < ROLES; r++)
-			EVP_PKEY_free(st->key[t][r].pub);
+			for (size_t g = 0; g < GENS; g++)
+				EVP_PKEY_free(st->key[t][r][g].pub);
 	if (st->mod != NULL) {
 		st->mod->f->C_CloseSession(st->login);
 		module_put(&st->mod);
@@ -794,15 +837,15 @@ p11_create_key(void *state, struct ca_key_id id, int bits, EVP_PKEY **pub)
 	if ((r = record_write(st->record_path, &rec)) != JPKI_OK)
 		goto out;
 	st->rec = rec;
-	EVP_PKEY_free(st->key[id.type][id.role].pub);
+	EVP_PKEY_free(st->key[id.type][id.role][id.gen].pub);
 	k.loaded = 1;
-	st->key[id.type][id.role] = k;
+	st->key[id.type][id.role][id.gen] = k;
 	k.pub = NULL;
-	if (!EVP_PKEY_up_ref(st->key[id.type][id.role].pub)) {
+	if (!EVP_PKEY_up_ref(st->key[id.type][id.role][id.gen].pub)) {
 		r = jpki_fail(JPKI_ERR_CRYPTO, "signer: public key");
 		goto out;
 	}
-	*pub = st->key[id.type][id.role].pub;
+	*pub = st->key[id.type][id.role][id.gen].pub;
 out:
 	EVP_PKEY_free(k.pub);
 	close(fd);
@@ -828,6 +871,64 @@ p11_locate(void *state, struct ca_key_id id, char *buf, size_t n)
 	    st->rec.module, st->rec.token, hex);
 }
 
+/* The record's entry goes first, then the pair in the token: a crash
+ * between leaves an unrecorded key pair, never a record of a key that is
+ * not there (as p11_create_key). */
+static int
+p11_discard_key(void *state, struct ca_key_id id)
+{
+	struct p11_state *st = state;
+	struct p11_key *held = &st->key[id.type][id.role][id.gen];
+	const struct p11_record_key *rk;
+	struct p11_key k = {0};
+	struct p11_record rec;
+	char name[P11_KEY_NAME_MAX + 1], label[40];
+	int fd, r;
+
+	ca_key_label(id, label, sizeof(label));
+	if ((r = ca_key_name(id, name, sizeof(name))) != JPKI_OK)
+		return r;
+	if ((fd = open(st->record_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return jpki_fail(JPKI_ERR_IO, "%s: %s", st->record_path,
+		    strerror(errno));
+	if (flock(fd, LOCK_EX) != 0) {
+		r = jpki_fail(JPKI_ERR_IO, "%s: %s", st->record_path,
+		    strerror(errno));
+		goto out;
+	}
+	if ((r = record_read(st->record_path, &rec)) != JPKI_OK)
+		goto out;
+	if ((rk = p11_record_find(&rec, name)) != NULL) {
+		size_t i = (size_t)(rk - rec.key);
+
+		if ((r = token_open(st)) != JPKI_OK)
+			goto out;
+		memcpy(k.id, rk->id, rk->id_len);
+		k.id_len = rk->id_len;
+		memmove(&rec.key[i], &rec.key[i + 1],
+		    (rec.nkeys - i - 1) * sizeof(rec.key[0]));
+		rec.nkeys--;
+		if ((r = record_write(st->record_path, &rec)) != JPKI_OK)
+			goto out;
+		st->rec = rec;
+		for (int c = 0; c < 2; c++) {
+			CK_OBJECT_HANDLE h;
+
+			if (object_find(st, st->login, c == 0 ?
+			    CKO_PRIVATE_KEY : CKO_PUBLIC_KEY, &k, label,
+			    &h) == JPKI_OK)
+				st->mod->f->C_DestroyObject(st->login, h);
+			jpki_errclear();
+		}
+	}
+	EVP_PKEY_free(held->pub);
+	memset(held, 0, sizeof(*held));
+	r = JPKI_OK;
+out:
+	close(fd);
+	return r;
+}
+
 static const struct ca_signer_impl p11_impl = {
 	.name = "pkcs11",
 	.public_key = p11_public_key,
@@ -837,6 +938,7 @@ static const struct ca_signer_impl p11_impl = {
 	.close = p11_close,
 	.create_key = p11_create_key,
 	.locate = p11_locate,
+	.discard_key = p11_discard_key,
 };
 
 int
@@ -853,13 +955,28 @@ ca_signer_open_pkcs11(const struct datadir *dd, unsigned keys,
 	if ((r = record_path(dd, st->record_path, sizeof(st->record_path))) ||
 	    (r = record_read(st->record_path, &st->rec)))
 		goto fail;
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(types); i++)
-		for (int role = CA_KEY_CA; role <= CA_KEY_OCSP; role++)
-			if ((keys & (role == CA_KEY_CA ? CA_KEYS_CA :
-			    CA_KEYS_OCSP)) && (r = key_load(st,
-			    (struct ca_key_id){types[i],
-			    (enum ca_key_role)role})) != JPKI_OK)
-				goto fail;
+	/* Generation 1 must be there; a later one ends the list where the
+	 * record names no key of it (as with key files). */
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(types); i++) {
+		for (int role = CA_KEY_CA; role <= CA_KEY_OCSP; role++) {
+			if (!(keys & (role == CA_KEY_CA ? CA_KEYS_CA :
+			    CA_KEYS_OCSP)))
+				continue;
+			for (int gen = 1; gen <= CA_GEN_MAX; gen++) {
+				struct ca_key_id id = {types[i],
+				    (enum ca_key_role)role, gen};
+				char name[P11_KEY_NAME_MAX + 1];
+
+				if ((r = ca_key_name(id, name, sizeof(name))))
+					goto fail;
+				if (gen > 1 &&
+				    p11_record_find(&st->rec, name) == NULL)
+					break;
+				if ((r = key_load(st, id)) != JPKI_OK)
+					goto fail;
+			}
+		}
+	}
 	if ((keys & CA_KEYS_CARD_ISSUER) &&
 	    (r = key_load(st, CA_KEY_ID_CARD_ISSUER)) != JPKI_OK)
 		goto fail;

@@ -49,7 +49,7 @@ signer_request_encode(const struct signer_request *q, struct jbuf *out)
 	case SIGNER_CRL_BEGIN:
 		if ((r = jbuf_put_u8(out, (uint8_t)q->id.type)) ||
 		    (r = jbuf_put_u8(out, (uint8_t)q->id.role)) ||
-		    (r = jbuf_put_u32be(out, q->generation)))
+		    (r = jbuf_put_u32be(out, (uint32_t)q->id.gen)))
 			return r;
 		if (q->kind == SIGNER_PUBKEY)
 			break;
@@ -122,7 +122,7 @@ signer_request_decode(const uint8_t *body, size_t len,
 {
 	struct cursor c;
 	uint8_t v, kind, type, role, op;
-	uint32_t n;
+	uint32_t n, gen;
 
 	memset(q, 0, sizeof(*q));
 	if (len > SIGNER_FRAME_MAX)
@@ -139,10 +139,11 @@ signer_request_decode(const uint8_t *body, size_t len,
 	case SIGNER_SIGN:
 	case SIGNER_CRL_BEGIN:
 		if (cursor_get_u8(&c, &type) || cursor_get_u8(&c, &role) ||
-		    cursor_get_u32be(&c, &q->generation))
+		    cursor_get_u32be(&c, &gen) || gen > CA_GEN_MAX)
 			return bad("request (key)");
 		q->id.type = (enum cert_type)type;
 		q->id.role = (enum ca_key_role)role;
+		q->id.gen = (int)gen;
 		if (kind == SIGNER_PUBKEY)
 			break;
 		if (kind == SIGNER_CRL_BEGIN) {

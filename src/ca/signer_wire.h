@@ -32,7 +32,9 @@
 
 #include <openssl/ssl.h>
 
-#define SIGNER_WIRE_VERSION 1
+/* 2: the generation names a CA generation (1 to CA_GEN_MAX); version 1
+ * had only 0, "the current one". */
+#define SIGNER_WIRE_VERSION 2
 /* The longest frame: a SIGN request of CA_SIGN_INPUT_MAX bytes and its
  * 13-byte header. */
 #define SIGNER_FRAME_MAX (CA_SIGN_INPUT_MAX + 64)
@@ -56,8 +58,9 @@ enum signer_kind {
 
 struct signer_request {
 	enum signer_kind kind;
-	struct ca_key_id id;
-	uint32_t generation;    /* 0: the current one */
+	struct ca_key_id id;    /* its gen travels as the u32 generation:
+	                           1 to CA_GEN_MAX for CA and responder
+	                           keys, 0 for the card issuer's */
 	enum ca_sign_op op;
 	const uint8_t *in;      /* SIGN, CRL_DATA: borrowed from the frame */
 	size_t len;

@@ -83,6 +83,15 @@ size_t card_stored_ef_max(enum card_stored_ef e);
  * (the second byte below 80), lengths short, 81 xx or 82 xx xx.
  * card_tlv_header_len: the whole TLV's length from its first bytes. */
 int card_tlv_next(struct cursor *c, unsigned *tag, struct cursor *value);
+
+/* An RSA public key from its modulus and exponent (unsigned big-endian
+ * octets, as the card-info certificate and the card face carry them), of
+ * at most these sizes; else JPKI_ERR_INPUT with the message `what`
+ * (cardinfo_sig.c). */
+#define CARD_RSA_MODULUS_MAX 513
+#define CARD_RSA_EXPONENT_MAX 8
+int card_rsa_from(const struct cursor *n, const struct cursor *e,
+    const char *what, EVP_PKEY **out);
 int card_tlv_header_len(const uint8_t *p, size_t n, size_t *total);
 int card_tlv_put(struct jbuf *b, unsigned tag, const void *p, size_t n);
 /* Allocate an empty chip (memory only). */

@@ -37,8 +37,6 @@
 #define KEY_TAG_MODULUS 0x81
 #define KEY_TAG_EXPONENT 0x82
 /* Largest RSA modulus and exponent accepted from a card, in bytes. */
-#define KEY_MODULUS_MAX 513
-#define KEY_EXPONENT_MAX 8
 /* Largest signature accepted (RSA-4096). */
 #define FACE_SIG_MAX 512
 
@@ -357,7 +355,7 @@ static int
 put_bn(struct jbuf *b, unsigned tag, EVP_PKEY *key, const char *name)
 {
 	BIGNUM *bn = NULL;
-	uint8_t buf[KEY_MODULUS_MAX];
+	uint8_t buf[CARD_RSA_MODULUS_MAX];
 	int n;
 
 	if (EVP_PKEY_get_bn_param(key, name, &bn) != 1)
@@ -388,41 +386,16 @@ card_face_encode_public_key(EVP_PKEY *issuer, struct jbuf *out)
 static int
 key_of(const struct jbuf *pk, EVP_PKEY **out)
 {
+	static const char what[] = "card-face DF 24 is not an RSA public key "
+	    "{ 82 e, 81 n }";
 	struct cursor c, e, n;
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	BIGNUM *bn_n = NULL, *bn_e = NULL;
-	int ok;
 
 	*out = NULL;
 	cursor_init(&c, pk->data, pk->len);
-	ok = take(&c, KEY_TAG_EXPONENT, &e) == JPKI_OK &&
-	    take(&c, KEY_TAG_MODULUS, &n) == JPKI_OK && cursor_left(&c) == 0 &&
-	    cursor_left(&n) > 0 && cursor_left(&n) <= KEY_MODULUS_MAX &&
-	    cursor_left(&e) > 0 && cursor_left(&e) <= KEY_EXPONENT_MAX &&
-	    (bn_n = BN_bin2bn(n.p, (int)cursor_left(&n), NULL)) != NULL &&
-	    (bn_e = BN_bin2bn(e.p, (int)cursor_left(&e), NULL)) != NULL &&
-	    (bld = OSSL_PARAM_BLD_new()) != NULL &&
-	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) == 1 &&
-	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) == 1 &&
-	    (params = OSSL_PARAM_BLD_to_param(bld)) != NULL &&
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) != NULL &&
-	    EVP_PKEY_fromdata_init(ctx) == 1 &&
-	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1;
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	BN_free(bn_n);
-	BN_free(bn_e);
-	ERR_clear_error();
-	if (!ok) {
-		EVP_PKEY_free(*out);
-		*out = NULL;
-		return jpki_fail(JPKI_ERR_INPUT, "card-face DF 24 is not an RSA "
-		    "public key { 82 e, 81 n }");
-	}
-	return JPKI_OK;
+	if (take(&c, KEY_TAG_EXPONENT, &e) != JPKI_OK ||
+	    take(&c, KEY_TAG_MODULUS, &n) != JPKI_OK || cursor_left(&c) != 0)
+		return jpki_fail(JPKI_ERR_INPUT, "%s", what);
+	return card_rsa_from(&n, &e, what, out);
 }
 
 int

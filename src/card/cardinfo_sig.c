@@ -36,8 +36,6 @@
 #define APINFO_TAG_KEY_ID 0xDF42
 #define APINFO_PAD 0xFF
 /* Largest RSA modulus and exponent accepted from a card, in bytes. */
-#define CERT_MODULUS_MAX 513
-#define CERT_EXPONENT_MAX 8
 
 /* Our AP info: layout version 1.  What a real card's 4 bytes mean is not
  * public (docs/card.md). */
@@ -123,7 +121,7 @@ static int
 put_bn(struct jbuf *b, unsigned tag, EVP_PKEY *key, const char *name)
 {
 	BIGNUM *bn = NULL;
-	uint8_t buf[CERT_MODULUS_MAX];
+	uint8_t buf[CARD_RSA_MODULUS_MAX];
 	int n, r;
 
 	if (EVP_PKEY_get_bn_param(key, name, &bn) != 1)
@@ -243,9 +241,9 @@ take(struct cursor *c, unsigned want, struct cursor *v)
 	return JPKI_OK;
 }
 
-/* An RSA public key from its modulus and exponent. */
-static int
-rsa_from(const struct cursor *n, const struct cursor *e, EVP_PKEY **out)
+int
+card_rsa_from(const struct cursor *n, const struct cursor *e, const char *what,
+    EVP_PKEY **out)
 {
 	OSSL_PARAM_BLD *bld = NULL;
 	OSSL_PARAM *params = NULL;
@@ -254,8 +252,8 @@ rsa_from(const struct cursor *n, const struct cursor *e, EVP_PKEY **out)
 	int ok;
 
 	*out = NULL;
-	ok = cursor_left(n) > 0 && cursor_left(n) <= CERT_MODULUS_MAX &&
-	    cursor_left(e) > 0 && cursor_left(e) <= CERT_EXPONENT_MAX &&
+	ok = cursor_left(n) > 0 && cursor_left(n) <= CARD_RSA_MODULUS_MAX &&
+	    cursor_left(e) > 0 && cursor_left(e) <= CARD_RSA_EXPONENT_MAX &&
 	    (bn_n = BN_bin2bn(n->p, (int)cursor_left(n), NULL)) != NULL &&
 	    (bn_e = BN_bin2bn(e->p, (int)cursor_left(e), NULL)) != NULL &&
 	    (bld = OSSL_PARAM_BLD_new()) != NULL &&
@@ -270,11 +268,11 @@ rsa_from(const struct cursor *n, const struct cursor *e, EVP_PKEY **out)
 	OSSL_PARAM_BLD_free(bld);
 	BN_free(bn_n);
 	BN_free(bn_e);
+	ERR_clear_error();
 	if (!ok) {
 		EVP_PKEY_free(*out);
 		*out = NULL;
-		return jpki_fail(JPKI_ERR_INPUT, "card-info EF 0004: not an "
-		    "RSA public key");
+		return jpki_fail(JPKI_ERR_INPUT, "%s", what);
 	}
 	return JPKI_OK;
 }
@@ -322,7 +320,8 @@ cert_key(const struct jbuf *cert, EVP_PKEY **key)
 		return jpki_fail(JPKI_ERR_INPUT, "card-info EF 0004 is not "
 		    "7F 21 { 5F 4E { issuer, subject, 82 e, 81 n }, 5F 37 "
 		    "signature }");
-	if (rsa_from(&n, &e, key) != JPKI_OK)
+	if (card_rsa_from(&n, &e, "card-info EF 0004: not an RSA public key",
+	    key) != JPKI_OK)
 		return JPKI_ERR_INPUT;
 	if (!rsa_verifies(*key, body_start, body_len, &sig)) {
 		EVP_PKEY_free(*key);

@@ -47,6 +47,11 @@ int cli_counter_serve(int argc, char **argv);
 /* The proxy procedures and notices (cli_counter_forms.c): -1 if argv[1]
  * is not one of them, else the exit status. */
 int cli_counter_forms(int argc, char **argv);
+/* The relying party (cli_rp.c, cli_login.c). */
+int cli_sign(int argc, char **argv);
+int cli_verify(int argc, char **argv);
+int cli_login(int argc, char **argv);
+int cli_rp(int argc, char **argv);
 
 /* ---- options ------------------------------------------------------------
  *

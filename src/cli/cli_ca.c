@@ -1,10 +1,9 @@
 /*
- * cli_ca.c: `jpki ca show|export|issue` — the CA's low-level operator
- * interface.  Counter procedures build on the same library calls.
+ * cli_ca.c: `jpki ca show|export|issue|rollover|renew-responders` — the
+ * CA's low-level operator interface.  Counter procedures build on the same
+ * library calls.  The generations' part is cli_ca_gen.c.
  */
-#include "cli/cli.h"
-#include "ca/ca.h"
-#include "pki/pki.h"
+#include "cli/cli_ca.h"
 
 #include <errno.h>
 #include <openssl/pem.h>
@@ -14,13 +13,17 @@
 static const char usage_text[] =
     "usage: jpki ca show [--json]\n"
     "       jpki ca export --out DIR [--json]\n"
+    "       jpki ca rollover --type sign|auth [--keys DIR | --local] [--json]\n"
+    "       jpki ca renew-responders [--type sign|auth] [--days N] [--json]\n"
     "       jpki ca issue --resident ID --type sign|auth --pubkey FILE.pem\n"
     "                     [--card-expiry YYYY-MM-DD] --out FILE [--json]\n"
     "common: --data DIR, --actor NAME\n";
 
 struct args {
 	const char *data, *out, *resident, *type, *pubkey, *expiry, *actor;
-	int json;
+	const char *keys;
+	long long days;
+	int json, local;
 };
 
 static json_t *
@@ -52,38 +55,51 @@ cert_summary(X509 *x)
 	return o;
 }
 
+/* One key's entry under "keys". */
+static int
+show_key(struct cli_env *e, json_t *keys, struct ca_key_id id)
+{
+	struct ca_key_info ki;
+	char fp[65];
+	json_t *k;
+	int r;
+
+	if ((r = ca_key_info(e->ca, id, &ki)) != JPKI_OK)
+		return r;
+	for (size_t j = 0; j < 32; j++)
+		snprintf(fp + 2 * j, 3, "%02X", ki.sha256[j]);
+	k = json_pack("{s:s, s:s, s:s}", "key", ki.name, "label",
+	    ki.label, "location", ki.where);
+	if (id.role != CA_KEY_CARD_ISSUER)
+		json_object_set_new(k, "generation", json_integer(id.gen));
+	json_object_set_new(k, "spki_sha256", ki.have_sha256 ?
+	    json_string(fp) : json_null());
+	if (!ki.have_sha256)
+		json_object_set_new(k, "why", json_string(ki.why));
+	json_array_append_new(keys, k);
+	return JPKI_OK;
+}
+
 /* Key ceremony basics: where each key is and its fingerprint (the
- * SHA-256 of its SubjectPublicKeyInfo), an array under "keys". */
+ * SHA-256 of its SubjectPublicKeyInfo), an array under "keys": every
+ * generation's CA and responder keys of both CAs, then the card
+ * issuer's. */
 static int
 show_keys(struct cli_env *e, json_t *o)
 {
-	static const struct ca_key_id ids[] = {
-	    {CERT_SIGN, CA_KEY_CA}, {CERT_SIGN, CA_KEY_OCSP},
-	    {CERT_AUTH, CA_KEY_CA}, {CERT_AUTH, CA_KEY_OCSP},
-	    CA_KEY_ID_CARD_ISSUER,
-	};
+	static const enum cert_type types[] = {CERT_SIGN, CERT_AUTH};
 	json_t *keys = json_array();
-	struct ca_key_info ki;
-	char fp[65];
 	int r;
 
 	json_object_set_new(o, "keys", keys);
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(ids); i++) {
-		json_t *k;
-
-		if ((r = ca_key_info(e->ca, ids[i], &ki)) != JPKI_OK)
-			return r;
-		for (size_t j = 0; j < 32; j++)
-			snprintf(fp + 2 * j, 3, "%02X", ki.sha256[j]);
-		k = json_pack("{s:s, s:s, s:s}", "key", ki.name, "label",
-		    ki.label, "location", ki.where);
-		json_object_set_new(k, "spki_sha256", ki.have_sha256 ?
-		    json_string(fp) : json_null());
-		if (!ki.have_sha256)
-			json_object_set_new(k, "why", json_string(ki.why));
-		json_array_append_new(keys, k);
-	}
-	return JPKI_OK;
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(types); i++)
+		for (int g = 1; g <= ca_generation_count(e->ca, types[i]); g++)
+			if ((r = show_key(e, keys, (struct ca_key_id){types[i],
+			    CA_KEY_CA, g})) != JPKI_OK ||
+			    (r = show_key(e, keys, (struct ca_key_id){types[i],
+			    CA_KEY_OCSP, g})) != JPKI_OK)
+				return r;
+	return show_key(e, keys, CA_KEY_ID_CARD_ISSUER);
 }
 
 static void
@@ -96,7 +112,7 @@ print_keys(json_t *o)
 	json_array_foreach(json_object_get(o, "keys"), i, k) {
 		json_t *fp = json_object_get(k, "spki_sha256");
 
-		printf("  %-20s %s\n  %-20s SPKI SHA-256 %s\n",
+		printf("  %-33s %s\n  %-33s SPKI SHA-256 %s\n",
 		    json_string_value(json_object_get(k, "label")),
 		    json_string_value(json_object_get(k, "location")), "",
 		    json_is_string(fp) ? json_string_value(fp) :
@@ -107,10 +123,12 @@ print_keys(json_t *o)
 static int
 cmd_show(struct cli_env *e, struct args *a)
 {
-	json_t *o = json_object();
+	json_t *o = json_object(), *warnings = json_array();
 	const enum cert_type types[] = {CERT_SIGN, CERT_AUTH};
 	int r;
 
+	/* The top level of each CA: its issuing generation, as before
+	 * generations; every generation under "generations". */
 	for (size_t i = 0; i < 2; i++) {
 		json_t *side = cert_summary(ca_cert(e->ca, types[i]));
 
@@ -122,10 +140,13 @@ cmd_show(struct cli_env *e, struct args *a)
 	    json_string(datadir_config(e->dd)->municipality));
 	json_object_set_new(o, "policy", json_string(
 	    datadir_config(e->dd)->test_policy ? "test" : "production"));
-	if ((r = show_keys(e, o)) != JPKI_OK) {
+	if ((r = cli_ca_generations_show(e, o, warnings)) != JPKI_OK ||
+	    (r = show_keys(e, o)) != JPKI_OK) {
 		json_decref(o);
+		json_decref(warnings);
 		return r;
 	}
+	json_object_set_new(o, "warnings", warnings);
 	if (a->json) {
 		cli_print_json(o);
 		return JPKI_OK;
@@ -141,8 +162,12 @@ cmd_show(struct cli_env *e, struct args *a)
 		    json_string_value(json_object_get(s, "not_before")),
 		    json_string_value(json_object_get(s, "not_after")),
 		    json_string_value(json_object_get(s, "sha256")));
+		cli_ca_generations_print(s);
 	}
 	print_keys(o);
+	for (size_t i = 0; i < json_array_size(warnings); i++)
+		printf("warning: %s\n",
+		    json_string_value(json_array_get(warnings, i)));
 	json_decref(o);
 	return JPKI_OK;
 }
@@ -150,55 +175,22 @@ cmd_show(struct cli_env *e, struct args *a)
 static int
 cmd_export(struct cli_env *e, struct args *a)
 {
-	static const char *files[] = {"sign-ca.pem", "auth-ca.pem",
-	    "sign-ocsp.pem", "auth-ocsp.pem"};
-	struct cli_out out[4];
-	X509 *certs[4];
-	char path[4][JPKI_PATH_MAX];
-	json_t *arr = NULL;
-	int r, made = 0;
+	return cli_ca_export(e, a->out, a->json);
+}
 
-	memset(out, 0, sizeof(out));
-	if (a->out == NULL)
-		return jpki_fail(JPKI_ERR_USAGE, "export needs --out DIR");
-	if ((r = cli_out_dir(a->out, &made)) != JPKI_OK)
-		return r;
-	certs[0] = ca_cert(e->ca, CERT_SIGN);
-	certs[1] = ca_cert(e->ca, CERT_AUTH);
-	certs[2] = ca_ocsp_cert(e->ca, CERT_SIGN);
-	certs[3] = ca_ocsp_cert(e->ca, CERT_AUTH);
-	/* All four written before any is renamed into place. */
-	for (size_t i = 0; i < 4; i++) {
-		if ((r = jpki_path(path[i], sizeof(path[i]), "%s/%s", a->out,
-		    files[i])) != JPKI_OK)
-			goto fail;
-		if ((r = cli_out_open(&out[i], "--out", path[i])) != JPKI_OK)
-			goto fail;
-		if (!PEM_write_X509(out[i].f, certs[i])) {
-			r = jpki_fail(JPKI_ERR_IO, "%s: write failed", path[i]);
-			goto fail;
-		}
-	}
-	arr = json_array();
-	for (size_t i = 0; i < 4; i++) {
-		if ((r = cli_out_commit(&out[i])) != JPKI_OK)
-			goto fail;
-		json_array_append_new(arr, json_string(path[i]));
-	}
-	if (a->json) {
-		cli_print_json(json_pack("{s:o}", "files", arr));
-		arr = NULL;
-	} else {
-		for (size_t i = 0; i < 4; i++)
-			printf("%s\n", path[i]);
-	}
-fail:
-	for (size_t i = 0; i < 4; i++)
-		cli_out_discard(&out[i]);
-	if (r != JPKI_OK)
-		cli_out_dir_discard(a->out, made);
-	json_decref(arr);
-	return r;
+static int
+cmd_rollover(struct cli_env *e, struct args *a)
+{
+	return cli_ca_rollover(e, a->type, a->actor ? a->actor : "operator",
+	    a->json);
+}
+
+static int
+cmd_renew_responders(struct cli_env *e, struct args *a)
+{
+	return cli_ca_renew_responders(e, a->type, a->days > 0 ? a->days :
+	    CA_RESPONDER_RENEW_DAYS, a->actor ? a->actor : "operator",
+	    a->json);
 }
 
 static int
@@ -295,6 +287,8 @@ cli_ca(int argc, char **argv)
 	    {"show", cmd_show, CLI_CA_CERTS},
 	    {"export", cmd_export, CLI_CA_CERTS},
 	    {"issue", cmd_issue, CLI_CA_SIGN},
+	    {"rollover", cmd_rollover, CLI_CA_SIGN},
+	    {"renew-responders", cmd_renew_responders, CLI_CA_SIGN},
 	};
 	struct args a;
 	struct cli_env env;
@@ -307,6 +301,9 @@ cli_ca(int argc, char **argv)
 	    {"card-expiry", CLI_VALUE, .value = &a.expiry},
 	    {"actor", CLI_VALUE, .value = &a.actor},
 	    {"clerk", CLI_VALUE, .value = &a.actor},
+	    {"days", CLI_NUMBER, .number = &a.days, .min = 1, .max = 366},
+	    {"keys", CLI_VALUE, .value = &a.keys},
+	    {"local", CLI_FLAG, .flag = &a.local},
 	};
 	struct cli_command cmd = {.group = "ca", .usage = usage_text,
 	    .opts = opts, .nopts = JPKI_ARRAY_LEN(opts), .data = &a.data,
@@ -318,7 +315,24 @@ cli_ca(int argc, char **argv)
 		memset(&a, 0, sizeof(a));
 		if ((rc = cli_parse(&cmd, argc - 1, argv + 1)) != CLI_RUN)
 			return rc;
-		if ((rc = cli_open(a.data, cmds[i].open, &env)) != 0)
+		if ((a.keys != NULL || a.local) &&
+		    strcmp(cmds[i].name, "rollover") != 0)
+			return cli_usage("--keys, --local: only with rollover");
+		if (a.keys != NULL && a.local)
+			return cli_usage("--keys and --local: one or the other");
+		if (a.keys != NULL || a.local) {
+			/* The key ceremony on the signer's machine: the new
+			 * keys are made where the signer keeps its keys, not
+			 * through it (its request table makes none). */
+			if ((rc = cli_open(a.data, CLI_WRITE, &env)) != 0)
+				return rc;
+			if ((rc = ca_open_local(env.dd, cmds[i].open &
+			    (CA_KEYS_CA | CA_KEYS_OCSP), a.keys, &env.ca)) !=
+			    JPKI_OK) {
+				cli_close(&env);
+				return cli_report(rc);
+			}
+		} else if ((rc = cli_open(a.data, cmds[i].open, &env)) != 0)
 			return rc;
 		rc = cmds[i].run(&env, &a);
 		cli_close(&env);

@@ -50,6 +50,8 @@ cert_json(const struct cert_record *c, int64_t now)
 	}
 	json_object_set_new(o, "replaces", c->replaces[0] ?
 	    json_string(c->replaces) : json_null());
+	/* The CA generation that issued it (jpki ca rollover). */
+	json_object_set_new(o, "generation", json_integer(c->gen));
 	if (c->card_id != 0)
 		json_object_set_new(o, "card", json_integer(c->card_id));
 	return o;

@@ -2,7 +2,10 @@
  * cli_crl.c: `jpki crl generate`: publish the CRLs of the CAs — one per
  * shard, named in the certificates' CRL distribution points, and a full one
  * per CA — under <data>/crl/<sign|auth>/ (or --out DIR), where a web server
- * can serve them at the URIs the certificates carry.
+ * can serve them at the URIs the certificates carry.  Every generation of
+ * a CA still in service (one that issues, or whose certificates have not
+ * all expired) publishes its own, under <sign|auth>.gen<N>/ from
+ * generation 2 on.
  */
 #include "cli/cli.h"
 #include "ca/ca.h"
@@ -16,7 +19,8 @@ static const char usage_text[] =
     "                         [--out DIR] [--json]\n"
     "  Without --type: both CAs.  Without --shard or --full: every shard\n"
     "  and the full CRL.  Files: DIR/<sign|auth>/<shard>.crl, full.crl\n"
-    "  (DIR defaults to <data>/crl).\n"
+    "  (DIR defaults to <data>/crl); generation N >= 2 of a CA (after a\n"
+    "  rollover): DIR/<sign|auth>.genN/.  Every generation in service.\n"
     "common: --data DIR\n";
 
 static json_t *
@@ -27,8 +31,9 @@ result_json(const struct ca_crl_result *r)
 
 	iso8601_format_jst(r->this_update, tu);
 	iso8601_format_jst(r->next_update, nu);
-	o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s}", "type",
-	    rules_cert_type_name(r->type), "number", (json_int_t)r->number,
+	o = json_pack("{s:s, s:i, s:I, s:I, s:s, s:s, s:s}", "type",
+	    rules_cert_type_name(r->type), "generation", r->gen,
+	    "number", (json_int_t)r->number,
 	    "entries", (json_int_t)r->entries, "this_update", tu,
 	    "next_update", nu, "path", r->path);
 	json_object_set_new(o, "shard", r->shard == CA_CRL_FULL ?
@@ -80,23 +85,42 @@ generate(int argc, char **argv)
 		int last = full || shard >= 0 ? first :
 		    datadir_config(env.dd)->crl_shards - 1;
 
-		for (int s = first; s <= last && r == JPKI_OK; s++) {
-			struct ca_crl_result res;
+		for (int g = 1; g <= ca_generation_count(env.ca, types[t]) &&
+		    r == JPKI_OK; g++) {
+			struct ca_generation_status st;
+			char gen[24] = "";
+			int64_t now;
 
-			if ((r = ca_crl_generate(env.ca, types[t], s, out, &res)))
+			if ((r = jpki_now_checked(&now)) != JPKI_OK ||
+			    (r = ca_generation_status(env.ca, types[t], g, now,
+			    &st)) != JPKI_OK)
 				break;
-			if (json)
-				json_array_append_new(arr, result_json(&res));
-			else if (s == CA_CRL_FULL)
-				printf("%s full CRL #%lld: %ld entries: %s\n",
-				    rules_cert_type_name(res.type),
-				    (long long)res.number, res.entries,
-				    res.path);
-			else
-				printf("%s shard %d CRL #%lld: %ld entries: %s\n",
-				    rules_cert_type_name(res.type), s,
-				    (long long)res.number, res.entries,
-				    res.path);
+			if (!st.in_service)
+				continue;   /* nothing of it left to revoke */
+			if (g > 1)
+				snprintf(gen, sizeof(gen), " generation %d", g);
+			for (int s = first; s <= last && r == JPKI_OK; s++) {
+				struct ca_crl_result res;
+
+				if ((r = ca_crl_generate_gen(env.ca, types[t], g,
+				    s, out, &res)))
+					break;
+				if (json)
+					json_array_append_new(arr,
+					    result_json(&res));
+				else if (s == CA_CRL_FULL)
+					printf("%s%s full CRL #%lld: %ld "
+					    "entries: %s\n",
+					    rules_cert_type_name(res.type), gen,
+					    (long long)res.number, res.entries,
+					    res.path);
+				else
+					printf("%s%s shard %d CRL #%lld: %ld "
+					    "entries: %s\n",
+					    rules_cert_type_name(res.type), gen,
+					    s, (long long)res.number,
+					    res.entries, res.path);
+			}
 		}
 	}
 	cli_close(&env);

@@ -7,6 +7,7 @@
  */
 #include "cli/cli.h"
 #include "server/server.h"
+#include "rp/rp.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -18,13 +19,20 @@
 
 static const char usage_text[] =
     "usage: jpki serve [--listen HOST:PORT] [--access-log FILE]\n"
-    "                  [--crl-delay SECONDS | --no-crl] [--user NAME]\n"
+    "                  [--crl-delay SECONDS | --no-crl] [--no-presign]\n"
+    "                  [--rp [--origin URL]] [--user NAME]\n"
     "       --listen: default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
     "                 port 0: any free port, printed\n"
     "       --access-log: append one JSON line per request to FILE\n"
     "       --crl-delay: a revocation is on the CRLs this many seconds\n"
     "                 after at most (default: the config's crl_delay, 60)\n"
     "       --no-crl: make no CRL (serve those `jpki crl generate` made)\n"
+    "       --rp: also the relying party's /rp/challenge, /rp/login,\n"
+    "                 /rp/verify, /rp/link (the store opened read-write)\n"
+    "       --origin: the relying party's login origin (default: the\n"
+    "                 config's base_url)\n"
+    "       --no-presign: no OCSP pre-signer in this server (another\n"
+    "                 server or `jpki ocsp presign` makes the responses)\n"
     "       --user: when started as root, run as NAME once listening\n"
     "common: --data DIR\n";
 
@@ -64,19 +72,24 @@ int
 cli_serve(int argc, char **argv)
 {
 	const char *data = NULL, *listen = "127.0.0.1:8080", *log = NULL,
-	    *user = NULL;
+	    *origin = NULL, *user = NULL;
+	struct rp_service_options ro = {0};
+	struct rp_service *rp = NULL;
 	struct server_options o;
 	struct server *s = NULL;
 	char host[64];
 	sigset_t set;
 	long long crl_delay = 0;
-	int sig, r, no_crl = 0;
+	int sig, r, no_crl = 0, rp_on = 0, no_presign = 0;
 	const struct cli_opt opts[] = {
 	    {"listen", CLI_VALUE, .value = &listen},
 	    {"access-log", CLI_VALUE, .value = &log},
 	    {"crl-delay", CLI_NUMBER, .number = &crl_delay, .min = 1,
 	     .max = SERVER_CRL_DELAY_MAX},
 	    {"no-crl", CLI_FLAG, .flag = &no_crl},
+	    {"rp", CLI_FLAG, .flag = &rp_on},
+	    {"origin", CLI_VALUE, .value = &origin},
+	    {"no-presign", CLI_FLAG, .flag = &no_presign},
 	    {"user", CLI_VALUE, .value = &user},
 	};
 	struct cli_command cmd = {.usage = usage_text, .opts = opts,
@@ -93,6 +106,7 @@ cli_serve(int argc, char **argv)
 		return cli_usage("--crl-delay and --no-crl: one or the other");
 	o.crl_delay = (unsigned)crl_delay;
 	o.crl_off = no_crl;
+	o.no_presign = no_presign;
 	o.data_dir = cli_data_dir(data);
 	/* A --user this process cannot become is refused before anything
 	 * starts (the CRL publisher among it). */
@@ -109,8 +123,23 @@ cli_serve(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if ((r = server_start(&o, &s)) != JPKI_OK)
+	/* The relying party's routes, from the module above the server, when
+	 * asked for: they keep login nonces, so they need the store
+	 * read-write (the primary), where the responder alone reads (a
+	 * replica will do). */
+	if (origin != NULL && !rp_on)
+		return cli_usage("--origin: only with --rp");
+	if (rp_on) {
+		ro.data_dir = o.data_dir;
+		ro.origin = origin;
+		if ((r = rp_service_new(&ro, &rp)) != JPKI_OK)
+			return cli_report(r);
+		o.handlers = rp_service_handlers(rp, &o.nhandlers);
+	}
+	if ((r = server_start(&o, &s)) != JPKI_OK) {
+		rp_service_free(&rp);
 		return cli_report(r);
+	}
 	/* Bound, store and responder keys open, access log open: nothing
 	 * more needs root (docs/ca-operations.md, "Who can reach what"). */
 	if (user != NULL) {
@@ -122,6 +151,7 @@ cli_serve(int argc, char **argv)
 		    (r = jpki_fail(JPKI_ERR_IO, "no_new_privs: %s",
 		    strerror(errno))) != JPKI_OK)) {
 			server_stop(&s);
+			rp_service_free(&rp);
 			return cli_report(r);
 		}
 	}
@@ -136,6 +166,7 @@ cli_serve(int argc, char **argv)
 	fflush(stdout);
 	r = server_drain(s, SERVER_DRAIN_MS);
 	server_stop(&s);
+	rp_service_free(&rp);
 	if (r != JPKI_OK)
 		return cli_report(r);
 	printf("jpki: stopped\n");

@@ -12,7 +12,8 @@
 
 static const char usage_text[] =
     "usage: jpki store migrate [--json]\n"
-    "       jpki store copy --from URL --to URL [--json]\n"
+    "       jpki store copy [--from URL] --to URL [--json]\n"
+    "       (--from: default the data directory's own store)\n"
     "common: --data DIR\n"
     "URL: sqlite:PATH, a path (SQLite), or postgresql://USER@HOST:PORT/DB\n";
 
@@ -47,16 +48,39 @@ store_migrate_cmd(const char *data, int json)
 	return 0;
 }
 
+/* The URL of a data directory's own store (a relative SQLite path is
+ * relative to the directory). */
 static int
-store_copy_cmd(const char *from, const char *to, int json)
+datadir_url(const char *data, char *url, size_t n)
+{
+	struct jpki_config c;
+	char path[JPKI_PATH_MAX];
+	int r;
+
+	data = cli_data_dir(data);
+	if ((r = jpki_path(path, sizeof(path), "%s/config", data)) != JPKI_OK ||
+	    (r = store_config_load(path, &c)) != JPKI_OK)
+		return r;
+	if (strncmp(c.database, "sqlite:", 7) == 0 && c.database[7] != '/')
+		return jpki_path(url, n, "sqlite:%s/%s", data, c.database + 7);
+	return jpki_path(url, n, "%s", c.database);
+}
+
+static int
+store_copy_cmd(const char *data, const char *from, const char *to, int json)
 {
 	struct store_copy_report rep;
 	struct store *a = NULL, *b = NULL;
+	char own[JPKI_PATH_MAX + 16];
 	int r;
 
-	if (from == NULL || to == NULL)
-		return cli_usage("store copy: --from URL and --to URL are "
-		    "needed");
+	if (to == NULL)
+		return cli_usage("store copy: --to URL is needed");
+	if (from == NULL) {
+		if ((r = datadir_url(data, own, sizeof(own))) != JPKI_OK)
+			return cli_report(r);
+		from = own;
+	}
 	if (strcmp(from, to) == 0)
 		return cli_usage("store copy: --from and --to name the same "
 		    "database");
@@ -108,10 +132,9 @@ cli_store(int argc, char **argv)
 	if (copy) {
 		cmd.opts = copy_opts;
 		cmd.nopts = JPKI_ARRAY_LEN(copy_opts);
-		cmd.data = NULL;
 	}
 	if ((rc = cli_parse(&cmd, argc - 1, argv + 1)) != CLI_RUN)
 		return rc;
-	return copy ? store_copy_cmd(from, to, json) :
+	return copy ? store_copy_cmd(data, from, to, json) :
 	    store_migrate_cmd(data, json);
 }

@@ -443,24 +443,29 @@ fail:
 	return r;
 }
 
+/* The CA certificate of type on the card: the issuing generation's. */
+static int
+write_ca_cert(struct visit *w, enum cert_type type)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509(ca_cert(w->ca, type), &der), r;
+
+	if (n <= 0)
+		return jpki_fail(JPKI_ERR_CRYPTO, "CA certificate: cannot encode");
+	r = card_client_write_cert(w->cs.t, card_cert_for(type, CARD_CERT_CA),
+	    der, (size_t)n);
+	OPENSSL_free(der);
+	return r;
+}
+
 static int
 write_ca_certs(struct visit *w)
 {
-	static const enum cert_type cas[] = {CERT_SIGN, CERT_AUTH};
-	int r = JPKI_OK;
+	int r;
 
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(cas) && r == JPKI_OK; i++) {
-		unsigned char *der = NULL;
-		int n = i2d_X509(ca_cert(w->ca, cas[i]), &der);
-
-		if (n <= 0)
-			return jpki_fail(JPKI_ERR_CRYPTO, "CA certificate: "
-			    "cannot encode");
-		r = card_client_write_cert(w->cs.t, card_cert_for(cas[i],
-		    CARD_CERT_CA), der, (size_t)n);
-		OPENSSL_free(der);
-	}
-	return r;
+	if ((r = write_ca_cert(w, CERT_SIGN)) != JPKI_OK)
+		return r;
+	return write_ca_cert(w, CERT_AUTH);
 }
 
 static void
@@ -539,6 +544,10 @@ load_cert(struct visit *w, enum cert_type type, const char *pin,
 		goto fail;
 	if ((r = card_client_write_cert(w->cs.t, card_cert_for(type,
 	    CARD_CERT_OWN), out.der, out.der_len)) != JPKI_OK)
+		goto fail;
+	/* Beside it, the CA certificate that issued it: a card delivered
+	 * before a rollover holds the old generation's (ca rollover). */
+	if ((r = write_ca_cert(w, type)) != JPKI_OK)
 		goto fail;
 	if ((r = pin_set(w, type == CERT_SIGN ? PIN_SIGN : PIN_AUTH, pin)))
 		goto fail;

@@ -113,6 +113,20 @@ int pki_ca_cert_build(enum cert_type ca, const struct pki_names *n,
     EVP_PKEY *key, const uint8_t *serial, size_t serial_len,
     int64_t not_before, int64_t not_after, X509 **out);
 
+/* A link certificate between two generations of one CA (RFC 4210 4.4:
+ * OldWithNew, NewWithOld): the CA certificate of `subject_key`, as
+ * pki_ca_cert_build() makes it (same DN as subject and issuer, SKI of
+ * subject_key), with an AuthorityKeyIdentifier naming the key of
+ * `issuer_cert`, the other generation's CA certificate, which signs it.
+ * The AKI is what lets a path builder tell it from the self-signed
+ * certificate of the same name. */
+int pki_ca_link_cert_build(enum cert_type ca, const struct pki_names *n,
+    EVP_PKEY *subject_key, X509 *issuer_cert, const uint8_t *serial,
+    size_t serial_len, int64_t not_before, int64_t not_after, X509 **out);
+
+/* Seconds since the epoch of a certificate time (notBefore, notAfter). */
+int pki_asn1_time_get(const ASN1_TIME *t, int64_t *out);
+
 /* Delegated OCSP responder certificate for a CA (RFC 6960 section 4.2.2.2):
  * subject C=JP, O=org, OU=ou_x, CN=OCSP Responder; KeyUsage critical
  * digitalSignature; EKU id-kp-OCSPSigning; id-pkix-ocsp-nocheck; AKI; SKI.
@@ -297,6 +311,14 @@ int pki_ocsp_request_parse(const uint8_t *der, size_t len,
 /* The issuerNameHash and issuerKeyHash a CertID names ca by. */
 int pki_ocsp_issuer_hashes(X509 *ca, enum pki_ocsp_hash h, uint8_t name[32],
     uint8_t key[32]);
+
+/* The CertID a client following RFC 5019 sends for a certificate: SHA-1
+ * (AlgorithmIdentifier with NULL parameters), the issuer's name and key
+ * hashes (20 octets each), the serial's magnitude (1-PKI_SERIAL_MAX
+ * octets, leading zeros dropped), in DER.  Pre-signed responses carry it,
+ * and a request's CertID is answered by one only if it is this exactly. */
+int pki_ocsp_certid_sha1(const uint8_t name_hash[20], const uint8_t key_hash[20],
+    const uint8_t *serial, size_t serial_len, struct pki_ocsp_certid *out);
 
 /* OCSPResponseStatus (RFC 6960 4.2.1). */
 enum pki_ocsp_status {

@@ -84,6 +84,40 @@ fail:
 }
 
 int
+pki_ca_link_cert_build(enum cert_type ca, const struct pki_names *n,
+    EVP_PKEY *subject_key, X509 *issuer_cert, const uint8_t *serial,
+    size_t serial_len, int64_t not_before, int64_t not_after, X509 **out)
+{
+	X509 *x = NULL;
+	int r;
+
+	if (out == NULL)
+		return jpki_fail(JPKI_ERR_INPUT, "link certificate: no output");
+	*out = NULL;
+	if (issuer_cert == NULL)
+		return jpki_fail(JPKI_ERR_INPUT, "link certificate: no issuing "
+		    "CA certificate");
+	if ((r = pki_ca_cert_build(ca, n, subject_key, serial, serial_len,
+	    not_before, not_after, &x)) != JPKI_OK)
+		return r;
+	/* Both generations carry one name: only the key identifiers tell
+	 * them apart (RFC 5280 4.2.1.1). */
+	if (X509_NAME_cmp(X509_get_subject_name(x),
+	    X509_get_subject_name(issuer_cert)) != 0) {
+		X509_free(x);
+		return jpki_fail(JPKI_ERR_INPUT, "link certificate: the issuing "
+		    "CA certificate is not the %s CA named in the config",
+		    ca == CERT_SIGN ? "signing" : "authentication");
+	}
+	if ((r = pki_ext_aki(x, issuer_cert)) != JPKI_OK) {
+		X509_free(x);
+		return r;
+	}
+	*out = x;
+	return JPKI_OK;
+}
+
+int
 pki_ocsp_cert_build(enum cert_type ca, const struct pki_names *n,
     X509 *ca_cert, EVP_PKEY *responder_pub,
     const uint8_t *serial, size_t serial_len, int64_t not_before,

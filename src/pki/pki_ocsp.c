@@ -313,6 +313,56 @@ pki_ocsp_issuer_hashes(X509 *ca, enum pki_ocsp_hash h, uint8_t name[32],
 }
 
 int
+pki_ocsp_certid_sha1(const uint8_t name_hash[20], const uint8_t key_hash[20],
+    const uint8_t *serial, size_t serial_len, struct pki_ocsp_certid *out)
+{
+	uint8_t *d = out->der;
+	size_t n = 0, body;
+
+	while (serial_len > 1 && serial[0] == 0) {
+		serial++;
+		serial_len--;
+	}
+	if (serial_len == 0 || serial_len > PKI_SERIAL_MAX)
+		return jpki_fail(JPKI_ERR_INPUT, "OCSP CertID: serial of %zu "
+		    "octets (1-%d)", serial_len, PKI_SERIAL_MAX);
+	memset(out, 0, sizeof(*out));
+	out->hash = PKI_OCSP_SHA1;
+	memcpy(out->name_hash, name_hash, 20);
+	memcpy(out->key_hash, key_hash, 20);
+	memcpy(out->serial, serial, serial_len);
+	out->serial_len = serial_len;
+	/* Every length is under 128: one-octet lengths throughout. */
+	body = 11 + 22 + 22 + 2 + serial_len + (serial[0] & 0x80 ? 1 : 0);
+	d[n++] = 0x30;
+	d[n++] = (uint8_t)body;
+	d[n++] = 0x30;
+	d[n++] = 0x09;
+	d[n++] = 0x06;
+	d[n++] = sizeof(oid_sha1);
+	memcpy(d + n, oid_sha1, sizeof(oid_sha1));
+	n += sizeof(oid_sha1);
+	d[n++] = 0x05;
+	d[n++] = 0x00;
+	d[n++] = 0x04;
+	d[n++] = 20;
+	memcpy(d + n, name_hash, 20);
+	n += 20;
+	d[n++] = 0x04;
+	d[n++] = 20;
+	memcpy(d + n, key_hash, 20);
+	n += 20;
+	d[n++] = 0x02;
+	d[n++] = (uint8_t)(serial_len + (serial[0] & 0x80 ? 1 : 0));
+	if (serial[0] & 0x80)
+		d[n++] = 0x00;
+	memcpy(d + n, serial, serial_len);
+	n += serial_len;
+	out->der_len = n;
+	return JPKI_OK;
+}
+
+int
 pki_ocsp_error_response(enum pki_ocsp_status status, struct jbuf *out)
 {
 	uint8_t resp[5] = {0x30, 0x03, 0x0a, 0x01, (uint8_t)status};

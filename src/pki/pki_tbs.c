@@ -150,15 +150,14 @@ ext_der(X509 *x, int nid, struct jbuf *out, int required)
 	return n;
 }
 
-/* Seconds since the epoch of an ASN1_TIME. */
-static int
-time_of(const ASN1_TIME *t, int64_t *out)
+int
+pki_asn1_time_get(const ASN1_TIME *t, int64_t *out)
 {
 	struct tm tm;
 	struct jdate d;
 
-	if (!ASN1_TIME_to_tm(t, &tm))
-		return pki_crypto_fail("template: reading the CA's notAfter");
+	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+		return pki_crypto_fail("reading a certificate's validity");
 	d.y = tm.tm_year + 1900;
 	d.m = tm.tm_mon + 1;
 	d.d = tm.tm_mday;
@@ -220,7 +219,8 @@ pki_ee_template_new(const struct pki_ee_params *p,
 	}
 	t->ca_cert = p->ca_cert;
 	if ((r = strings_copy(t, p)) != JPKI_OK ||
-	    (r = time_of(X509_get0_notAfter(p->ca_cert), &t->ca_not_after)))
+	    (r = pki_asn1_time_get(X509_get0_notAfter(p->ca_cert),
+	    &t->ca_not_after)))
 		goto fail;
 	if ((n = i2d_X509_NAME(X509_get_issuer_name(sample), &der)) <= 0) {
 		r = pki_crypto_fail("template: encoding the issuer");

@@ -124,6 +124,30 @@ rules_era_digit(struct jdate d)
 	return 0;
 }
 
+int
+rules_era_year(struct jdate d)
+{
+	int digit = rules_era_digit(d);
+
+	for (size_t i = 0; digit != 0 && i < JPKI_ARRAY_LEN(eras); i++)
+		if (eras[i].digit == digit)
+			return d.y - eras[i].from.y + 1;
+	return 0;
+}
+
+const char *
+rules_era_name(int digit, int japanese)
+{
+	static const char *const en[] = {"unknown", "Meiji", "Taisho",
+	    "Showa", "Heisei", "Reiwa"};
+	static const char *const ja[] = {"不明", "明治", "大正", "昭和", "平成",
+	    "令和"};
+
+	if (digit < 0 || digit > 5)
+		digit = 0;
+	return japanese ? ja[digit] : en[digit];
+}
+
 void
 rules_birth_for_cert(struct jdate birth,
     char out[static RULES_BIRTH_FOR_CERT_LEN + 1])

@@ -219,6 +219,10 @@ int rules_municipality_code_valid(const char *s);
 /* The era of a birth date for the certificate: 1 Meiji, 2 Taisho, 3 Showa,
  * 4 Heisei, 5 Reiwa; 0 unknown (before Meiji, or not a valid date). */
 int rules_era_digit(struct jdate d);
+/* The year of d in its era (1 for its first year, 元年), 0 unknown; the
+ * era's name, "Showa" or "昭和" (japanese), "unknown"/"不明" for 0. */
+int rules_era_year(struct jdate d);
+const char *rules_era_name(int digit, int japanese);
 /* The signing certificate's date of birth (OID .4): era digit + "YYYYMMDD"
  * (Gregorian), NUL-terminated, e.g. "319801231".  An invalid date gives
  * "000000000". */

@@ -25,6 +25,7 @@ static const char *const route_names[ROUTE_N] = {
 	[ROUTE_OCSP] = "ocsp",
 	[ROUTE_HEALTHZ] = "healthz",
 	[ROUTE_METRICS] = "metrics",
+	[ROUTE_ADDED] = "added",
 };
 
 const char *

@@ -46,14 +46,20 @@ struct server {
 	pthread_mutex_t workers_lock;   /* taken only to add a worker */
 	struct worker *workers;
 	char crl_dir[JPKI_PATH_MAX];
-	uint8_t *ca_der[3];
-	size_t ca_der_len[3];
+	/* [type][generation]: each generation's CA certificate, at the
+	 * caIssuers URL its certificates carry. */
+	uint8_t *ca_der[3][CA_GEN_MAX + 1];
+	size_t ca_der_len[3][CA_GEN_MAX + 1];
 	unsigned port;
 	struct server_metrics metrics;
 	struct deadlines *deadlines;
 	struct access_log *log;
 	atomic_int draining;        /* server_drain() has begun */
 	struct crl_publisher *crl;  /* NULL: CRLs not made here */
+	const struct server_handler *handlers;
+	size_t nhandlers;
+	struct ca_ocsp_gate gate;   /* live OCSP signing, bounded */
+	struct presigner *presigner;
 };
 
 /* ---- decoding the GET form of an OCSP request ---------------------------- */
@@ -306,7 +312,7 @@ send_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
 
 	jbuf_init(&out);
 	if (worker_get(s, &w) != JPKI_OK ||
-	    ca_ocsp_respond(w->ca, req, len, &out, &ans) != JPKI_OK) {
+	    ca_ocsp_answer(w->ca, req, len, &s->gate, &out, &ans) != JPKI_OK) {
 		/* No response could be made: say so in OCSP's own terms. */
 		jbuf_free(&out);
 		return send_ocsp_error(s, c, rq, PKI_OCSP_INTERNAL_ERROR);
@@ -383,7 +389,9 @@ route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
 	    "jpki_serve_connections_cut_total %lu\n", SERVER_REQUEST_SECONDS,
 	    deadlines_reaped(s->deadlines)) != JPKI_OK ||
 	    worker_get(s, &w) != JPKI_OK ||
-	    crl_metrics_render(s->crl, datadir_store(w->dd), &out) != JPKI_OK) {
+	    crl_metrics_render(s->crl, datadir_store(w->dd), &out) != JPKI_OK ||
+	    presigner_metrics(s->presigner, datadir_store(w->dd), &s->gate,
+	    &out) != JPKI_OK) {
 		jbuf_free(&out);
 		return send_text(s, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "error\n");
@@ -409,14 +417,34 @@ type_at(const char *p, const char **end)
 	return 0;
 }
 
-/* /crl/<type>/<n|full>.crl */
+/* "<type>" is generation 1, "<type>.gen<N>" generation N (2 to
+ * CA_GEN_MAX): *gen, *end after it; 0 if p names none. */
+static int
+type_gen_at(const char *p, int *gen, const char **end)
+{
+	int t = type_at(p, end), g = 0;
+	const char *q;
+
+	*gen = 1;
+	if (t == 0 || strncmp(*end, ".gen", 4) != 0)
+		return t;
+	for (q = *end + 4; *q >= '0' && *q <= '9' && q - *end < 7; q++)
+		g = g * 10 + (*q - '0');
+	if (q == *end + 4 || g < 2 || g > CA_GEN_MAX || (*end)[4] == '0')
+		return 0;
+	*gen = g;
+	*end = q;
+	return t;
+}
+
+/* /crl/<type>[.gen<N>]/<n|full>.crl */
 static enum MHD_Result
 route_crl(struct server *s, struct MHD_Connection *c, struct request *rq,
     const char *rest)
 {
 	char path[JPKI_PATH_MAX + 32];
 	const char *p;
-	int t = type_at(rest, &p);
+	int gen, t = type_gen_at(rest, &gen, &p);
 	size_t digits = 0;
 
 	if (t == 0 || *p != '/')
@@ -429,9 +457,10 @@ route_crl(struct server *s, struct MHD_Connection *c, struct request *rq,
 			return send_text(s, c, rq, MHD_HTTP_NOT_FOUND,
 			    "no such CRL\n");
 	}
-	/* p is at most "99999.crl": it fits beside a data directory path. */
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s", s->crl_dir,
-	    rules_cert_type_name((enum cert_type)t), p) >= sizeof(path))
+	/* p is at most "99999.crl", the directory "auth.gen16": they fit
+	 * beside a data directory path. */
+	if ((size_t)snprintf(path, sizeof(path), "%s/%.*s/%s", s->crl_dir,
+	    (int)(p - 1 - rest), rest, p) >= sizeof(path))
 		return send_text(s, c, rq, MHD_HTTP_NOT_FOUND, "no such CRL\n");
 	return send_file(s, c, rq, path, "application/pkix-crl");
 }
@@ -500,6 +529,47 @@ request_note(struct request *rq, const char *method, const char *url)
 	rq->path[n] = '\0';
 }
 
+/* ---- routes added from above (server_options.handlers) ------------------- */
+
+static const struct server_handler *
+added_route(const struct server *s, const char *url)
+{
+	for (size_t i = 0; i < s->nhandlers; i++)
+		if (strncmp(url, s->handlers[i].prefix,
+		    strlen(s->handlers[i].prefix)) == 0)
+			return &s->handlers[i];
+	return NULL;
+}
+
+const char *
+server_exchange_header(const struct server_exchange *x, const char *name)
+{
+	return MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result
+route_added(struct server *s, struct MHD_Connection *c, struct request *rq,
+    const char *method, const char *url)
+{
+	struct server_exchange x = {.method = method, .path = url,
+	    .body = rq->body.data, .body_len = rq->body.len, .conn = c};
+	enum MHD_Result ok;
+
+	if (rq->too_big)
+		return send_text(s, c, rq, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "request body too large\n");
+	jbuf_init(&x.answer);
+	if (rq->added->handle(rq->added->arg, &x) != JPKI_OK || x.status == 0)
+		ok = send_text(s, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "error\n");
+	else
+		ok = send_buf(s, c, rq, x.status, x.content_type != NULL ?
+		    x.content_type : "application/json", x.answer.data,
+		    x.answer.len);
+	jbuf_free(&x.answer);
+	return ok;
+}
+
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -511,7 +581,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	const char *p;
-	int t;
+	int t, gen;
 
 	(void)version;
 	if (rq == NULL) {
@@ -521,13 +591,15 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		rq->start_us = server_monotonic_us();
 		rq->ocsp_status = -1;
 		request_note(rq, method, url);
+		rq->added = added_route(s, url);
 		rq->after_drain = atomic_load(&s->draining);
 		atomic_fetch_add(&s->metrics.in_flight, 1);
 		*con_cls = rq;
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
-		if (!rq->too_big && rq->body.len + *upload_size <= SERVER_BODY_MAX)
+		if (!rq->too_big && rq->body.len + *upload_size <=
+		    (rq->added != NULL ? rq->added->body_max : SERVER_BODY_MAX))
 			(void)jbuf_put(&rq->body, upload, *upload_size);
 		else
 			rq->too_big = 1;
@@ -544,6 +616,10 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	if (strlen(url) > SERVER_URL_MAX)
 		return send_text(s, c, rq, MHD_HTTP_URI_TOO_LONG,
 		    "URL too long\n");
+	if (rq->added != NULL) {
+		rq->route = ROUTE_ADDED;
+		return route_added(s, c, rq, method, url);
+	}
 	if (strncmp(url, "/ocsp", 5) == 0 && (url[5] == '\0' || url[5] == '/')) {
 		rq->route = ROUTE_OCSP;
 		return route_ocsp(s, c, rq, url + 5, get, post);
@@ -556,7 +632,9 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		return send_text(s, c, rq, MHD_HTTP_OK,
 		    "openjpki\n"
 		    "  /ca/sign.der /ca/auth.der          CA certificates\n"
+		    "  /ca/<sign|auth>.gen<N>.der         generation N's\n"
 		    "  /crl/<sign|auth>/<n>.crl, full.crl CRLs\n"
+		    "  /crl/<sign|auth>.gen<N>/...        generation N's\n"
 		    "  /ocsp/<sign|auth>                  OCSP (POST, or GET "
 		    "/<base64>)\n"
 		    "  /healthz /metrics                  operations\n");
@@ -574,10 +652,11 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		return route_crl(s, c, rq, url + 5);
 	}
 	if (strncmp(url, "/ca/", 4) == 0 &&
-	    (t = type_at(url + 4, &p)) != 0 && strcmp(p, ".der") == 0) {
+	    (t = type_gen_at(url + 4, &gen, &p)) != 0 && strcmp(p, ".der") == 0 &&
+	    s->ca_der[t][gen] != NULL) {
 		rq->route = ROUTE_CA;
 		return send_buf(s, c, rq, MHD_HTTP_OK, "application/pkix-cert",
-		    s->ca_der[t], s->ca_der_len[t]);
+		    s->ca_der[t][gen], s->ca_der_len[t][gen]);
 	}
 	return send_text(s, c, rq, MHD_HTTP_NOT_FOUND, "not found\n");
 }
@@ -634,6 +713,7 @@ server_start(const struct server_options *o, struct server **out)
 	/* ITC: so that server_drain() can stop accepting (quiesce). */
 	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC;
 	unsigned threads = o->threads;
+	char presign_why[400] = "";
 	int r;
 
 	*out = NULL;
@@ -668,11 +748,20 @@ server_start(const struct server_options *o, struct server **out)
 	/* Forked first, while this process has no other thread. */
 	if (!o->crl_off && (r = server_crl_start(o, s)) != JPKI_OK)
 		goto fail;
+	s->handlers = o->handlers;
+	s->nhandlers = o->nhandlers;
+	s->gate.max = o->ocsp_live_max > 0 ? (int)o->ocsp_live_max :
+	    (int)SERVER_OCSP_LIVE_DEFAULT(threads);
 	if (o->access_log != NULL &&
 	    (r = access_log_open(o->access_log, &s->log)) != JPKI_OK)
 		goto fail;
 	if ((r = deadlines_start(&s->deadlines)) != JPKI_OK)
 		goto fail;
+	/* The pre-signer's read-write connection first (presigner.c says
+	 * why); without one, answers are signed live. */
+	if (!o->no_presign &&
+	    presigner_start(o->data_dir, &s->presigner) != JPKI_OK)
+		snprintf(presign_why, sizeof(presign_why), "%s", jpki_errmsg());
 	/* The CA keys stay out of the network-facing process: the data
 	 * directory read-only, the responder keys only. */
 	if ((r = datadir_open(o->data_dir, DATADIR_READ_ONLY, &s->dd)) ||
@@ -681,13 +770,18 @@ server_start(const struct server_options *o, struct server **out)
 	    (r = ca_open(s->dd, CA_KEYS_OCSP, &s->ca)))
 		goto fail;
 	for (int t = CERT_SIGN; t <= CERT_AUTH; t++) {
-		int n = i2d_X509(ca_cert(s->ca, (enum cert_type)t), &s->ca_der[t]);
+		for (int g = 1; g <= ca_generation_count(s->ca,
+		    (enum cert_type)t); g++) {
+			int n = i2d_X509(ca_gen_cert(s->ca, (enum cert_type)t, g),
+			    &s->ca_der[t][g]);
 
-		if (n <= 0) {
-			r = jpki_fail(JPKI_ERR_CRYPTO, "encoding a CA certificate");
-			goto fail;
+			if (n <= 0) {
+				r = jpki_fail(JPKI_ERR_CRYPTO, "encoding a CA "
+				    "certificate");
+				goto fail;
+			}
+			s->ca_der_len[t][g] = (size_t)n;
 		}
-		s->ca_der_len[t] = (size_t)n;
 	}
 	s->d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handler,
 	    s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -705,6 +799,12 @@ server_start(const struct server_options *o, struct server **out)
 		r = jpki_fail(JPKI_ERR_IO, "cannot listen on %s port %u (in "
 		    "use?)", o->host, o->port);
 		goto fail;
+	}
+	/* Said once the server runs (a missing key fails it, said once). */
+	if (presign_why[0] != '\0') {
+		fprintf(stderr, "jpki: serve: no OCSP pre-signer: %s; answers "
+		    "are signed live\n", presign_why);
+		fflush(stderr);
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info != NULL ? info->port : o->port;
@@ -760,6 +860,7 @@ server_stop(struct server **sp)
 
 	if (s == NULL)
 		return;
+	presigner_stop(&s->presigner);
 	if (s->d != NULL)
 		MHD_stop_daemon(s->d);
 	/* The daemon's threads are gone: nobody uses a worker any more. */
@@ -778,7 +879,8 @@ server_stop(struct server **sp)
 	datadir_close(&s->dd);
 	access_log_close(&s->log);
 	for (int t = 0; t < 3; t++)
-		OPENSSL_free(s->ca_der[t]);
+		for (int g = 0; g <= CA_GEN_MAX; g++)
+			OPENSSL_free(s->ca_der[t][g]);
 	free(s);
 	*sp = NULL;
 }

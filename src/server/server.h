@@ -11,10 +11,12 @@
  *   GET  /healthz                   200 "ok", or 503 and one line saying why
  *   GET  /metrics                   Prometheus text format (metrics.c)
  *
- * OCSP answers come from the store at the moment of the request, so a
- * revocation committed by any process shows at once.  CRLs are the files
- * published under the data directory, made again by a publisher process of
- * the server's own within a delay after a revocation and before their
+ * OCSP answers are the pre-signed responses in the store (a thread of the
+ * server makes them, presigner.c), sent as they are; a nonce request and
+ * anything not pre-signed is signed from the store when it arrives, a
+ * bounded number at once (ca_ocsp_answer).  CRLs are the files published
+ * under the data directory, made again by a publisher process of the
+ * server's own within a delay after a revocation and before their
  * nextUpdate (crl_publisher.c), or by `jpki crl generate`.  Requests are
  * answered by a pool of threads, one per core, each with its own store
  * connection and signer session; bodies and URLs are bounded (SERVER_BODY_MAX, SERVER_URL_MAX)
@@ -48,6 +50,35 @@
 #define SERVER_IDLE_SECONDS 10
 #define SERVER_REQUEST_SECONDS 10
 
+/*
+ * Routes a module above the server adds (the relying party's /rp/ and
+ * /kiosk/, src/rp): the server knows nothing of them but their prefix.  A
+ * request whose path starts with `prefix` is read whole (at most body_max
+ * bytes, else 413) and handed to handle() on the answering thread, which
+ * fills status, content_type and answer; a failure (not a refusal, which
+ * is an answer) is a 500.  handle() is called from any of the server's
+ * threads at once.
+ */
+struct server_exchange {
+	const char *method;
+	const char *path;
+	const uint8_t *body;
+	size_t body_len;
+	void *conn;                /* for server_exchange_header */
+	unsigned status;           /* out: HTTP status */
+	const char *content_type;  /* out: a static string */
+	struct jbuf answer;        /* out: the body (freed by the server) */
+};
+/* A request header's value, or NULL. */
+const char *server_exchange_header(const struct server_exchange *x,
+    const char *name);
+struct server_handler {
+	const char *prefix;        /* "/rp/" */
+	size_t body_max;
+	int (*handle)(void *arg, struct server_exchange *x);
+	void *arg;
+};
+
 struct server_options {
 	const char *data_dir;
 	const char *host;          /* numeric IPv4 or IPv6 address */
@@ -60,7 +91,16 @@ struct server_options {
 	 * again (0: the config's crl_delay); crl_off: not at all. */
 	unsigned crl_delay;
 	int crl_off;
+	const struct server_handler *handlers; /* routes added from above */
+	size_t nhandlers;
+	int no_presign;            /* 1: no OCSP pre-signer thread */
+	unsigned ocsp_live_max;    /* answers signed live at once; 0:
+	                              SERVER_OCSP_LIVE_DEFAULT */
 };
+/* Live OCSP signing (nonces, answers not pre-signed) at once by default:
+ * half the answering threads, at least one, so that the others go on
+ * sending pre-signed answers. */
+#define SERVER_OCSP_LIVE_DEFAULT(threads) ((threads) / 2 > 0 ? (threads) / 2 : 1)
 #define SERVER_CRL_DELAY_MAX 86400
 #define SERVER_THREADS_MAX 256
 

@@ -25,6 +25,7 @@ enum server_route {
 	ROUTE_OCSP,
 	ROUTE_HEALTHZ,
 	ROUTE_METRICS,
+	ROUTE_ADDED,        /* a route of server_options.handlers */
 	ROUTE_N
 };
 const char *server_route_name(enum server_route r);
@@ -62,6 +63,7 @@ int server_metrics_render(struct server_metrics *m, struct jbuf *out);
 struct request {
 	struct jbuf body;
 	int too_big;
+	const struct server_handler *added; /* the route it is for, or NULL */
 	int after_drain;            /* its headers came after server_drain() */
 	enum server_route route;
 	unsigned status;            /* 0: no answer queued */
@@ -136,5 +138,21 @@ int access_log_open(const char *path, struct access_log **out);
 void access_log_write(struct access_log *l, const struct request *rq,
     const struct sockaddr *client, int complete);
 void access_log_close(struct access_log **l);
+
+/* The OCSP pre-signer's thread (presigner.c): steps of PRESIGNER_BATCH
+ * certificates, the data version read every PRESIGNER_POLL_MS when idle,
+ * responses due for refresh looked for every PRESIGNER_DUE_SECONDS. */
+#define PRESIGNER_BATCH 64
+#define PRESIGNER_POLL_MS 50
+#define PRESIGNER_DUE_SECONDS 60
+struct presigner;
+struct store;
+struct ca_ocsp_gate;
+int presigner_start(const char *data_dir, struct presigner **out);
+void presigner_stop(struct presigner **p);
+/* Its figures and the live-signing gate's, Prometheus text, onto out;
+ * p may be NULL (no pre-signer). */
+int presigner_metrics(struct presigner *p, struct store *s,
+    const struct ca_ocsp_gate *g, struct jbuf *out);
 
 #endif

@@ -42,6 +42,8 @@ store_config_defaults(struct jpki_config *c)
 	strcpy(c->agency_ja, "openjpki 認証局");
 	strcpy(c->cps_uri, "http://127.0.0.1:8080/cps");
 	c->document_mode = 0600;
+	c->ocsp_refresh_seconds = 24 * 3600;
+	c->ocsp_validity_seconds = 2 * 24 * 3600;
 	rules_fee_defaults(&c->fees);
 }
 
@@ -74,6 +76,7 @@ static const struct string_key string_keys[] = {
     SKEY_OPT("signer_key", signer_key),
     SKEY_OPT("signer_ca", signer_ca),
     SKEY_OPT("checkpoints", checkpoints),
+    SKEY("rp_api_keys", rp_api_keys),
 };
 
 static char *
@@ -177,6 +180,20 @@ set_key(struct jpki_config *c, const char *section, const char *key,
 		c->busy_timeout_ms = (int)x;
 		return JPKI_OK;
 	}
+	if (strcmp(key, "ocsp_refresh_seconds") == 0) {
+		if (parse_int(val, 60, 30L * 24 * 3600, &x) != JPKI_OK)
+			return jpki_fail(JPKI_ERR_INPUT, "ocsp_refresh_seconds "
+			    "is 60-2592000");
+		c->ocsp_refresh_seconds = x;
+		return JPKI_OK;
+	}
+	if (strcmp(key, "ocsp_validity_seconds") == 0) {
+		if (parse_int(val, 120, 60L * 24 * 3600, &x) != JPKI_OK)
+			return jpki_fail(JPKI_ERR_INPUT, "ocsp_validity_seconds "
+			    "is 120-5184000");
+		c->ocsp_validity_seconds = x;
+		return JPKI_OK;
+	}
 	return jpki_fail(JPKI_ERR_INPUT, "unknown key");
 }
 
@@ -236,6 +253,13 @@ store_config_load(const char *path, struct jpki_config *c)
 		}
 	}
 	fclose(f);
+	/* A response is made again before half its validity has passed. */
+	if (r == JPKI_OK &&
+	    c->ocsp_validity_seconds < 2 * c->ocsp_refresh_seconds)
+		r = jpki_fail(JPKI_ERR_INPUT, "%s: ocsp_validity_seconds (%lld) "
+		    "must be at least twice ocsp_refresh_seconds (%lld)", path,
+		    (long long)c->ocsp_validity_seconds,
+		    (long long)c->ocsp_refresh_seconds);
 	return r;
 }
 
@@ -258,10 +282,16 @@ store_config_write(const char *path, const struct jpki_config *c)
 			    (const char *)c + string_keys[i].off);
 	if (r == JPKI_OK)
 		r = jbuf_printf(&b, "policy = %s\nkey_bits = %d\ncrl_shards = "
-		    "%d\ndatabase_busy_timeout_ms = %d\ndocument_mode = 0%o\n\n"
-		    "[fees]\n", c->test_policy ? "test" : "production",
+		    "%d\ndatabase_busy_timeout_ms = %d\ndocument_mode = 0%o\n",
+		    c->test_policy ? "test" : "production",
 		    c->key_bits, c->crl_shards, c->busy_timeout_ms,
 		    (unsigned)c->document_mode);
+	if (r == JPKI_OK)
+		r = jbuf_printf(&b, "# Pre-signed OCSP responses: made again "
+		    "after, valid for (seconds)\nocsp_refresh_seconds = %lld\n"
+		    "ocsp_validity_seconds = %lld\n\n[fees]\n",
+		    (long long)c->ocsp_refresh_seconds,
+		    (long long)c->ocsp_validity_seconds);
 	for (int i = 0; i < FEE__COUNT && r == JPKI_OK; i++)
 		r = jbuf_printf(&b, "%s = %d\n",
 		    rules_fee_item_name((enum fee_item)i), c->fees.yen[i]);

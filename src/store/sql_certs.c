@@ -10,7 +10,7 @@
 /* ---- certificates ---- */
 
 #define CERT_COLS "serial, ca, resident_id, card_id, status, reason," \
-	" not_before, not_after, issued_at, revoked_at, crl_shard, replaces"
+	" not_before, not_after, issued_at, revoked_at, crl_shard, replaces, gen"
 
 static void
 cert_from_row(struct db_stmt *st, struct cert_record *c)
@@ -28,6 +28,7 @@ cert_from_row(struct db_stmt *st, struct cert_record *c)
 	c->revoked_at = db_col_int64(st, 9);
 	c->crl_shard = db_col_int(st, 10);
 	store_db_col_text(st, 11, c->replaces, sizeof(c->replaces));
+	c->gen = db_col_int(st, 12);
 }
 
 int
@@ -38,7 +39,7 @@ store_sql_cert_insert(void *impl, const struct cert_record *c)
 	int r;
 
 	if ((r = store_db_cached(s, ST_CERT_INSERT, "INSERT INTO certificates("
-	    CERT_COLS ", der) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)))
+	    CERT_COLS ", der) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)))
 		return r;
 	db_bind_text(st, 1, c->serial);
 	db_bind_int(st, 2, (int)c->ca);
@@ -56,10 +57,11 @@ store_sql_cert_insert(void *impl, const struct cert_record *c)
 	db_bind_int(st, 11, c->crl_shard);
 	if (c->replaces[0] != '\0')
 		db_bind_text(st, 12, c->replaces);
-	db_bind_blob(st, 13, c->der, (int)c->der_len);
+	db_bind_int(st, 13, c->gen > 0 ? c->gen : 1);
+	db_bind_blob(st, 14, c->der, (int)c->der_len);
 	r = store_db_step_done(s, st, "certificate");
 	db_reset(st);
-		return r;
+	return r;
 }
 
 int
@@ -76,7 +78,7 @@ store_sql_cert_get(void *impl, const char *serial, struct cert_record *out)
 	if ((r = store_db_row(s, st, "certificate", "no certificate with serial %s",
 	    serial)) == JPKI_OK) {
 		size_t n = 0;
-		const void *der = db_col_blob(st, 12, &n);
+		const void *der = db_col_blob(st, 13, &n);
 
 		cert_from_row(st, out);
 		if ((out->der = malloc(n > 0 ? n : 1)) == NULL) {
@@ -96,9 +98,9 @@ store_sql_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
 {
 	struct sql_store *s = impl;
 	struct db_stmt *st = NULL;
-	int r, ca, shard, status;
+	int r, ca, shard, status, gen;
 
-	if ((r = store_db_prep(s, "SELECT ca, crl_shard, status FROM certificates"
+	if ((r = store_db_prep(s, "SELECT ca, crl_shard, status, gen FROM certificates"
 	    " WHERE serial = ?", &st)) != JPKI_OK)
 		return r;
 	store_db_bind_text(st, 1, serial);
@@ -110,6 +112,7 @@ store_sql_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
 	ca = db_col_int(st, 0);
 	shard = db_col_int(st, 1);
 	status = db_col_int(st, 2);
+	gen = db_col_int(st, 3);
 	db_finalize(st);
 	if (status == CERT_STATUS_REVOKED)
 		return jpki_fail(JPKI_ERR_CONFLICT,
@@ -122,14 +125,15 @@ store_sql_cert_revoke(void *impl, const char *serial, int reason, int64_t at)
 	store_db_bind_text(st, 3, serial);
 	if ((r = store_db_run(s, st, "revoke")) != JPKI_OK)
 		return r;
-	if ((r = store_db_prep(s, "INSERT INTO revocations VALUES (?,?,?,?,?)",
-	    &st)) != JPKI_OK)
+	if ((r = store_db_prep(s, "INSERT INTO revocations(ca, shard, serial,"
+	    " revoked_at, reason, gen) VALUES (?,?,?,?,?,?)", &st)) != JPKI_OK)
 		return r;
 	db_bind_int(st, 1, ca);
 	db_bind_int(st, 2, shard);
 	store_db_bind_text(st, 3, serial);
 	db_bind_int64(st, 4, at);
 	db_bind_int(st, 5, reason);
+	db_bind_int(st, 6, gen);
 	return store_db_run(s, st, "revocation");
 }
 
@@ -200,22 +204,28 @@ store_sql_cert_valid_of(void *impl, int64_t resident_id, enum cert_type type,
 }
 
 int
-store_sql_revocation_list(void *impl, enum cert_type ca, int shard,
-    int (*fn)(void *, const char *, int64_t, int), void *arg)
+store_sql_revocation_list(void *impl, enum cert_type ca, int gen,
+    int shard, int (*fn)(void *, const char *, int64_t, int), void *arg)
 {
 	struct sql_store *s = impl;
 	struct db_stmt *st = NULL;
 	int r, rc;
 
+	/* ?2 = 0: every generation; the (ca, shard, serial) key gives the
+	 * order, the generation is a filter on it.  Every placeholder is
+	 * used in both forms (PostgreSQL types each from its use). */
 	if ((r = store_db_prep(s, shard >= 0 ?
 	    "SELECT serial, revoked_at, reason FROM revocations"
-	    " WHERE ca = ? AND shard = ? ORDER BY serial" :
+	    " WHERE ca = ?1 AND (?2 = 0 OR gen = ?2) AND shard = ?3"
+	    " ORDER BY serial" :
 	    "SELECT serial, revoked_at, reason FROM revocations"
-	    " WHERE ca = ? ORDER BY shard, serial", &st)) != JPKI_OK)
+	    " WHERE ca = ?1 AND (?2 = 0 OR gen = ?2) ORDER BY shard, serial",
+	    &st)) != JPKI_OK)
 		return r;
 	db_bind_int(st, 1, (int)ca);
+	db_bind_int(st, 2, gen);
 	if (shard >= 0)
-		db_bind_int(st, 2, shard);
+		db_bind_int(st, 3, shard);
 	while ((rc = db_step(st)) == DB_ROW) {
 		if (fn(arg, db_col_text(st, 0),
 		    db_col_int64(st, 1), db_col_int(st, 2)))

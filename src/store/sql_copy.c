@@ -25,8 +25,12 @@ static const char *const copy_order[] = {
 	"crl_numbers", "audit", "receipts", "receipt_lines", "cert_links",
 	"pin_resets", "card_images", "form_numbers", "proxy_applications",
 	"inquiry_forms", "expiry_notices", "clerks", "approvals",
-	"crl_published",
+	"crl_published", "rp_nonces", "ocsp_responses", "ca_generations",
 };
+
+/* Tables known and not copied: queues the copy's own inserts refill (the
+ * OCSP change queue, by its triggers), emptied after the copy. */
+static const char *const copy_skip[] = {"ocsp_changes"};
 
 /* The columns of one table: names and which hold blobs. */
 #define COPY_COLS_MAX 40
@@ -124,6 +128,9 @@ check_tables_known(struct sql_store *s, const char *which)
 		for (i = 0; i < JPKI_ARRAY_LEN(copy_order); i++)
 			if (t != NULL && strcmp(t, copy_order[i]) == 0)
 				break;
+		for (size_t k = 0; k < JPKI_ARRAY_LEN(copy_skip); k++)
+			if (t != NULL && strcmp(t, copy_skip[k]) == 0)
+				i = 0;
 		if (i == JPKI_ARRAY_LEN(copy_order)) {
 			r = jpki_fail(JPKI_ERR_INTERNAL, "store copy: the %s "
 			    "has a table this program does not know how to copy:"
@@ -142,6 +149,47 @@ count_rows(struct sql_store *s, const char *table, long *n)
 
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", table);
 	return store_db_count(s, sql, n);
+}
+
+/* Rows a migration puts into every new store (migration 5: generation 1
+ * of both CAs, created at 0): not the store's own data, so they leave a
+ * destination empty, and they give way to the source's rows. */
+static const struct {
+	const char *table, *where;
+} seeded[] = {
+	{"ca_generations", "gen = 1 AND created_at = 0"},
+};
+
+/* The rows of table beyond what a migration seeded. */
+static int
+count_own_rows(struct sql_store *s, const char *table, long *n)
+{
+	char sql[192];
+
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(seeded); i++) {
+		if (strcmp(table, seeded[i].table) != 0)
+			continue;
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s WHERE NOT"
+		    " (%s)", table, seeded[i].where);
+		return store_db_count(s, sql, n);
+	}
+	return count_rows(s, table, n);
+}
+
+/* Remove the destination's seeded rows (inside the copy's transaction). */
+static int
+unseed(struct sql_store *s)
+{
+	char sql[192];
+	int r;
+
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(seeded); i++) {
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s",
+		    seeded[i].table, seeded[i].where);
+		if ((r = store_db_exec(s, sql)) != JPKI_OK)
+			return r;
+	}
+	return JPKI_OK;
 }
 
 static int
@@ -262,7 +310,7 @@ store_copy(struct store *from, struct store *to,
 	    (r = check_tables_known(t, "destination")) != JPKI_OK)
 		return r;
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(copy_order); i++) {
-		if ((r = count_rows(t, copy_order[i], &n)) != JPKI_OK)
+		if ((r = count_own_rows(t, copy_order[i], &n)) != JPKI_OK)
 			return r;
 		if (n != 0)
 			return jpki_fail(JPKI_ERR_CONFLICT, "store copy: the "
@@ -276,6 +324,11 @@ store_copy(struct store *from, struct store *to,
 		store_rollback(from);
 		return r;
 	}
+	if ((r = unseed(t)) != JPKI_OK) {
+		store_rollback(to);
+		store_rollback(from);
+		return r;
+	}
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(copy_order) && r == JPKI_OK;
 	    i++) {
 		struct store_copy_table *ct = &rep->table[rep->ntables++];
@@ -283,6 +336,12 @@ store_copy(struct store *from, struct store *to,
 		ct->name = copy_order[i];
 		r = copy_table(f, t, copy_order[i], &ct->rows);
 		rep->rows += ct->rows;
+	}
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(copy_skip) && r == JPKI_OK; i++) {
+		char sql[96];
+
+		snprintf(sql, sizeof(sql), "DELETE FROM %s", copy_skip[i]);
+		r = store_db_exec(t, sql);
 	}
 	if (r == JPKI_OK)
 		r = advance_identities(t);

@@ -14,7 +14,10 @@
  *                   card images
  *   sql_crl.c       the published CRLs' records, revocation counts
  *   sql_clerks.c    the web UI's clerk accounts and approvals
+ *   sql_rp.c        the relying party's login nonces
+ *   sql_ocsp.c      pre-signed OCSP responses and the change queue
  *   sql_copy.c      a whole store into another database
+ *   sql_generations.c  CA generations (ca rollover)
  *
  * Each query is store_sql_<op>(), declared here from store_ops.def.
  */
@@ -33,6 +36,9 @@ enum stmt_id {
 	ST_RESIDENT_BY_NUMBER,
 	ST_MUNICIPALITY_GET,
 	ST_CERT_VALID_OF,
+	ST_OCSP_GET,
+	ST_OCSP_PUT,
+	ST_OCSP_STATUS,
 	ST__COUNT
 };
 

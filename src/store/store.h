@@ -203,6 +203,7 @@ struct cert_record {
 	int64_t not_before, not_after, issued_at, revoked_at;
 	int crl_shard;
 	char replaces[SERIAL_HEX_MAX]; /* old serial this one renews, or "" */
+	int gen;                  /* the CA generation that issued it (>= 1) */
 	uint8_t *der;             /* owned; store_cert_free() releases */
 	size_t der_len;
 };
@@ -223,13 +224,15 @@ int store_cert_count(struct store *s, long *out);
 int store_cert_valid_of(struct store *s, int64_t resident_id,
     enum cert_type type, int64_t now, char serial[SERIAL_HEX_MAX],
     int64_t *not_after);
-/* Revoked entries of one CA (and shard, or -1 for all), in (shard, serial)
- * order, the primary key's, so that no sort is needed: for streaming
- * CRLs.  One statement: one consistent snapshot. */
-int store_revocation_list(struct store *s, enum cert_type ca, int shard,
-    int (*fn)(void *arg, const char *serial, int64_t at, int reason),
-    void *arg);
-/* Next CRL number for (ca, shard), incremented durably. */
+/* Revoked entries of one CA generation (0: every generation) and shard
+ * (-1: all), in (shard, serial) order, the primary key's, so that no sort
+ * is needed: for streaming CRLs.  One statement: one consistent snapshot. */
+int store_revocation_list(struct store *s, enum cert_type ca, int gen,
+    int shard, int (*fn)(void *arg, const char *serial, int64_t at,
+    int reason), void *arg);
+/* Next CRL number for (ca, shard), incremented durably.  One sequence
+ * for every generation of the CA, so the number a relying party sees
+ * under the CA's name only goes up. */
 int store_crl_number_next(struct store *s, enum cert_type ca, int shard,
     int64_t *out);
 /* A CRL as published (`crl_published`): its number, dates, and how many
@@ -253,6 +256,20 @@ int store_crl_published_list(struct store *s,
 int store_revocation_counts(struct store *s,
     int (*fn)(void *arg, enum cert_type ca, int shard, long count),
     void *arg);
+
+/* ---- CA generations (ca rollover) ---------------------------------------- *
+ * Each CA has generations 1, 2, ... under the same name, each with its own
+ * key; the newest issues.  Generation 1 is there from the start (and in a
+ * store made before generations, from its upgrade). */
+int store_ca_generation_add(struct store *s, enum cert_type ca, int gen,
+    int64_t at);
+/* Every generation of both CAs, in (ca, gen) order. */
+int store_ca_generation_list(struct store *s,
+    int (*fn)(void *arg, enum cert_type ca, int gen, int64_t at), void *arg);
+/* Of one generation's certificates: how many are valid (not revoked, not
+ * expired) at `now`, and the latest notAfter of any (0 if none). */
+int store_ca_generation_stats(struct store *s, enum cert_type ca, int gen,
+    int64_t now, long *live, int64_t *last_not_after);
 
 /* ---- audit -------------------------------------------------------------- *
  * Append-only and hash-chained: hash = SHA-256 over the previous hash and
@@ -476,6 +493,81 @@ int store_receipt_list(struct store *s, int64_t resident_id, int64_t from,
 /* Certificates revoked at or after `since`, newest first, at most limit. */
 int store_revocation_recent(struct store *s, int64_t since, long limit,
     int (*fn)(void *arg, const struct cert_record *c), void *arg);
+/* ---- relying party: login nonces ------------------------------------------ */
+/* Keep a new nonce (base64 text) until expires_at; nonces expired a day
+ * ago and more are dropped on the way. */
+int store_rp_nonce_add(struct store *s, const char *nonce, int64_t created_at,
+    int64_t expires_at);
+/* Use a nonce up at `at`, once: *state says how it was.  Only one caller
+ * of all connections gets STORE_NONCE_FRESH for a nonce. */
+enum store_nonce_state {
+	STORE_NONCE_FRESH = 0,      /* it was unused and unexpired: now used */
+	STORE_NONCE_UNKNOWN,        /* never given out (or long dropped) */
+	STORE_NONCE_USED,           /* used before: a replay */
+	STORE_NONCE_EXPIRED,
+};
+int store_rp_nonce_use(struct store *s, const char *nonce, int64_t at,
+    int *state);
+/* ---- pre-signed OCSP responses ----------------------------------------- *
+ * One DER OCSPResponse per certificate and issuer, signed before anyone
+ * asks (ca: ca_ocsp_presign), and the queue of certificates whose status
+ * changed (every issuance and revocation, by any process, adds a row in
+ * its own transaction), which the pre-signer follows. */
+#define STORE_OCSP_ISSUER_LEN 40    /* SHA-1 issuer name hash || key hash */
+#define STORE_OCSP_DER_MAX 8192     /* a stored response at most */
+struct ocsp_stored {
+	uint8_t issuer[STORE_OCSP_ISSUER_LEN];
+	char serial[SERIAL_HEX_MAX];
+	enum cert_status status;        /* what it says: valid = good */
+	int64_t this_update, next_update;
+	const uint8_t *der;             /* ocsp_put: the response */
+	size_t der_len;
+};
+/* Store (or replace) a response, in the caller's transaction, only if the
+ * certificate's status in the store is still r->status: JPKI_ERR_CONFLICT
+ * (no message) if it changed since, so a response signed from an older
+ * read never replaces a newer one. */
+int store_ocsp_put(struct store *s, const struct ocsp_stored *r);
+int store_ocsp_delete(struct store *s, const char *serial);
+/* The response for (issuer, serial): its fields into *out and its DER
+ * into der (cap bytes; out->der points there); JPKI_ERR_NOTFOUND (no
+ * message) if none.  The responders' hot path: no allocation. */
+int store_ocsp_get(struct store *s, const uint8_t issuer[STORE_OCSP_ISSUER_LEN],
+    const char *serial, struct ocsp_stored *out, uint8_t *der, size_t cap);
+/* A certificate the pre-signer looks at, with its stored response. */
+enum store_ocsp_scan {
+	STORE_OCSP_SCAN_ALL,        /* certificates not expired at `bound`,
+	                               by rowid after after->key */
+	STORE_OCSP_SCAN_CHANGES,    /* the change queue, by seq after
+	                               after->key, up to seq `bound` */
+	STORE_OCSP_SCAN_DUE,        /* responses with thisUpdate before
+	                               `bound`, by (thisUpdate, serial) after
+	                               (after->this_update, after->serial) */
+};
+struct ocsp_candidate {
+	int64_t key;                /* rowid (ALL) or seq (CHANGES) */
+	enum cert_type ca;          /* 0: the queue names a serial the store
+	                               does not hold */
+	int gen;                    /* the CA generation that issued it */
+	char serial[SERIAL_HEX_MAX];
+	enum cert_status status;
+	int reason;
+	int64_t revoked_at, not_after;
+	int has_response;           /* the fields below are its response's */
+	uint8_t issuer[STORE_OCSP_ISSUER_LEN];
+	enum cert_status response_status;
+	int64_t this_update, next_update;
+};
+/* At most limit candidates (after NULL: from the start), in order. */
+int store_ocsp_scan(struct store *s, enum store_ocsp_scan what,
+    const struct ocsp_candidate *after, int64_t bound, long limit,
+    int (*fn)(void *arg, const struct ocsp_candidate *c), void *arg);
+/* How many responses are stored, and the oldest thisUpdate (0 if none). */
+int store_ocsp_stats(struct store *s, long *count, int64_t *oldest);
+/* The last seq of the change queue (0 if it is empty); drop the entries
+ * up to seq upto (followed). */
+int store_ocsp_changes_last(struct store *s, int64_t *seq);
+int store_ocsp_changes_prune(struct store *s, int64_t upto);
 
 /* ---- config ------------------------------------------------------------- *
  * The data directory's `config` file: "key = value" lines, "# comments",
@@ -495,6 +587,9 @@ struct jpki_config {
 	 * OU=agency. */
 	char service_ou_sign_ja[128], service_ou_auth_ja[128], agency_ja[128];
 	char cps_uri[256];
+	/* The relying parties registered for linkage (GET /rp/link):
+	 * "name:key" pairs separated by commas; "" none. */
+	char rp_api_keys[1024];
 	/* How long the store waits for another writer before failing, ms
 	 * (database_busy_timeout_ms; 0 here: STORE_BUSY_TIMEOUT_MS). */
 	int busy_timeout_ms;
@@ -512,6 +607,10 @@ struct jpki_config {
 	char signer_cert[JPKI_PATH_MAX], signer_key[JPKI_PATH_MAX];
 	char signer_ca[JPKI_PATH_MAX];
 	char checkpoints[JPKI_PATH_MAX];
+	/* Pre-signed OCSP responses: made again after ocsp_refresh_seconds,
+	 * valid (nextUpdate - thisUpdate) ocsp_validity_seconds, at least
+	 * twice the refresh (default 1 day / 2 days). */
+	int64_t ocsp_refresh_seconds, ocsp_validity_seconds;
 	struct fee_table fees;
 };
 void store_config_defaults(struct jpki_config *c);

@@ -750,6 +750,10 @@ webui_start(const struct webui_options *o, struct webui **out)
 	snprintf(w->web_dir, sizeof(w->web_dir), "%s", web);
 	w->idle_seconds = o->idle_seconds ? o->idle_seconds :
 	    WEBUI_IDLE_SECONDS;
+	/* Each worker's CA is opened once, for the server's life: it issues
+	 * from the generation that was newest then.  After a `jpki ca
+	 * rollover` the server must be restarted (docs/ca-operations.md);
+	 * until it is, it keeps issuing from the previous generation. */
 	for (int i = 0; i < WEBUI_WORKERS; i++)
 		if ((r = datadir_open(o->data_dir, DATADIR_READ_WRITE,
 		    &w->workers[i].dd)) ||

@@ -35,7 +35,7 @@ check "store copy: every row, the same ids, the audit chain verified"
 orig=$(db_url)
 case $orig in sqlite:/*) src=$orig ;; sqlite:*) src="sqlite:$DATA/${orig#sqlite:}" ;; *) src=$orig ;; esac
 dst=$(new_database a)
-ok store copy --from "$src" --to "$dst" --json
+ok store copy --to "$dst" --json   # from the data directory's own store
 json_expect "copy" verified=true
 [ "$(json_get rows)" -gt 100 ] || fail "only $(json_get rows) rows copied"
 expect_eq "certificates copied" "$(json_get tables.certificates)" 4
@@ -77,6 +77,7 @@ fi
 
 check "bad input: a missing --to is a usage error; an unreachable database one line"
 expect_status 2 store copy --from "$src"
+expect_status 2 store copy
 expect_status 3 store copy --from "$src" --to "postgresql://jpki@127.0.0.1:1/x?connect_timeout=2"
 expect_one_error_line "cannot connect to PostgreSQL"
 

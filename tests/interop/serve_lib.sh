@@ -34,6 +34,22 @@ start_server() {
 	fail "jpki serve did not start: $(cat "$TMP/serve.out" "$TMP/serve.err")"
 }
 
+# wait_revoked ISSUER SERIAL [sign|auth]: until the server's OCSP answers
+# revoked for SERIAL.  A request without a nonce gets the pre-signed
+# response, which the server's pre-signer makes again within a second of a
+# revocation (docs/ocsp.md); at most 5 s.
+wait_revoked() {
+	local issuer=$1 serial=$2 type=${3:-sign}
+	for _ in $(seq 50); do
+		if openssl ocsp -url "$BASE/ocsp/$type" -issuer "$issuer" -serial "0x$serial" \
+			-CAfile "$issuer" -no_nonce 2>/dev/null | grep -q ': revoked'; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "the server did not answer revoked for $serial within 5 s"
+}
+
 # serve_init: a data directory whose certificates point at $BASE (a free
 # loopback port, $PORT), its CA certificates exported ($SIGN_CA, $AUTH_CA),
 # and one resident, $TARO.

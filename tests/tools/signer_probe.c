@@ -14,6 +14,11 @@
  *   audit-raw       an audit checkpoint body the client made up
  *   crl-digest      a digest to sign as a CRL's (it could be anything's)
  *   crl-forged      a TBSCertificate streamed as if it were a TBSCertList
+ *   old-gen         after a rollover: a signing certificate in the profile
+ *                   of generation 1, sent to generation 1's key (which no
+ *                   longer issues)
+ * Certificates are built for, and sent to, the generation that issues
+ * (the newest) unless the case says otherwise.
  * Exit 0 signed, 1 refused (the refusal on stderr), 3 anything else.
  */
 #include "ca/ca_impl.h"
@@ -23,6 +28,8 @@
 #include <string.h>
 
 static const char *birth_facts = "319801231";  /* Showa: 3, then the date */
+
+static int gen_of[3];   /* the generation each type builds for and sends to */
 
 static int
 build(struct ca *ca, enum cert_type t, EVP_PKEY *pub, int64_t nb,
@@ -37,7 +44,7 @@ build(struct ca *ca, enum cert_type t, EVP_PKEY *pub, int64_t nb,
 	char crl[PKI_URI_MAX];
 
 	f.birth = birth_facts;
-	if (ca_crl_uri(ca, t, 0, crl, sizeof(crl)) != JPKI_OK)
+	if (ca_crl_uri(ca, t, gen_of[t], 0, crl, sizeof(crl)) != JPKI_OK)
 		return 3;
 	ep.type = t;
 	ep.serial = serial;
@@ -45,7 +52,7 @@ build(struct ca *ca, enum cert_type t, EVP_PKEY *pub, int64_t nb,
 	ep.not_before = nb;
 	ep.not_after = na;
 	ep.subject_pub = pub;
-	ep.ca_cert = ca_cert(ca, t);
+	ep.ca_cert = ca_gen_cert(ca, t, gen_of[t]);
 	ep.names = &ca->names;
 	ep.pref_romaji = "Tokyo-to";
 	ep.city_romaji = "Kiyose-shi";
@@ -68,8 +75,8 @@ send_tbs(struct ca *ca, enum cert_type key, X509 *x)
 	if ((r = ca_session(ca, &ss)) != JPKI_OK ||
 	    (r = pki_cert_tbs(x, &tbs, &len)) != JPKI_OK)
 		return r;
-	r = ca_signer_sign(ss, (struct ca_key_id){key, CA_KEY_CA},
-	    CA_SIGN_CERT, tbs, len, sig, &sig_len);
+	r = ca_signer_sign(ss, (struct ca_key_id){key, CA_KEY_CA,
+	    gen_of[key]}, CA_SIGN_CERT, tbs, len, sig, &sig_len);
 	OPENSSL_free(tbs);
 	return r;
 }
@@ -97,7 +104,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "signer_probe: %s\n", jpki_errmsg());
 		return 3;
 	}
-	if (strcmp(c, "ok") == 0 || strcmp(c, "dup-serial") == 0 ||
+	gen_of[CERT_SIGN] = ca_generation_count(ca, CERT_SIGN);
+	gen_of[CERT_AUTH] = ca_generation_count(ca, CERT_AUTH);
+	if (strcmp(c, "old-gen") == 0) {
+		gen_of[CERT_SIGN] = 1;
+		if (build(ca, CERT_SIGN, pub, now, now + 365 * 86400, serial,
+		    &x))
+			return 3;
+		r = send_tbs(ca, CERT_SIGN, x);
+	} else if (strcmp(c, "ok") == 0 || strcmp(c, "dup-serial") == 0 ||
 	    strcmp(c, "wrong-issuer") == 0) {
 		if (build(ca, CERT_SIGN, pub, now, now + 365 * 86400, serial, &x))
 			return 3;
@@ -130,13 +145,15 @@ main(int argc, char **argv)
 
 		if ((r = ca_session(ca, &ss)) == JPKI_OK)
 			r = ca_signer_sign(ss, (struct ca_key_id){CERT_SIGN,
-			    CA_KEY_CA}, CA_SIGN_CRL_DIGEST, digest,
+			    CA_KEY_CA, gen_of[CERT_SIGN]}, CA_SIGN_CRL_DIGEST,
+			    digest,
 			    sizeof(digest), sig, &sig_len);
 	} else if (strcmp(c, "crl-forged") == 0) {
 		uint8_t *tbs = NULL, sig[PKI_SIG_MAX];
 		size_t len = 0, sig_len = sizeof(sig);
 		struct ca_signer_session *ss;
-		struct ca_key_id id = {CERT_SIGN, CA_KEY_CA};
+		struct ca_key_id id = {CERT_SIGN, CA_KEY_CA,
+		    gen_of[CERT_SIGN]};
 
 		if (build(ca, CERT_SIGN, pub, now, now + 365 * 86400, serial,
 		    &x) || pki_cert_tbs(x, &tbs, &len) != JPKI_OK)

@@ -32,7 +32,7 @@ build(enum cert_type t, enum cert_type ca_type, int64_t na, int with_facts)
 	X509 *x = NULL;
 
 	ca_serial_random(serial);
-	ca_crl_uri(ca, t, 3, crl, sizeof(crl));
+	ca_crl_uri(ca, t, 1, 3, crl, sizeof(crl));
 	ep.type = t;
 	ep.serial = serial;
 	ep.serial_len = sizeof(serial);
@@ -64,7 +64,7 @@ lint(X509 *x, enum cert_type t, char *msg, size_t n)
 	if (x == NULL || pki_cert_tbs(x, &tbs, &len) != JPKI_OK)
 		return -1;
 	jpki_errclear();
-	r = ca_lint_tbs_cert(ca, t, tbs, len, now, serial);
+	r = ca_lint_tbs_cert(ca, t, 1, tbs, len, now, serial);
 	snprintf(msg, n, "%s", jpki_errmsg());
 	OPENSSL_free(tbs);
 	return r;
@@ -150,7 +150,7 @@ test_what_breaks_it_is_named(void)
 	REFUSED(x, CERT_SIGN, "notBefore is not today");
 	X509_free(x);
 	/* Not a TBSCertificate. */
-	CHECK_INT(ca_lint_tbs_cert(ca, CERT_SIGN, junk, sizeof(junk), now,
+	CHECK_INT(ca_lint_tbs_cert(ca, CERT_SIGN, 1, junk, sizeof(junk), now,
 	    serial), JPKI_ERR_REFUSED);
 	X509_free(s);
 }
@@ -204,17 +204,17 @@ test_ocsp_answers(void)
 	CHECK_INT(ca_ocsp_respond(ca, der, (size_t)n, &out, &ans), JPKI_OK);
 	CHECK_INT(response_data(out.data, out.len, &rd, &rd_len), JPKI_OK);
 	if (rd != NULL) {
-		CHECK_INT(ca_lint_ocsp_data(ca, CERT_SIGN, rd, rd_len, now),
+		CHECK_INT(ca_lint_ocsp_data(ca, CERT_SIGN, 1, rd, rd_len, now),
 		    JPKI_OK);
 		/* Not the other responder's to sign. */
-		CHECK_INT(ca_lint_ocsp_data(ca, CERT_AUTH, rd, rd_len, now),
+		CHECK_INT(ca_lint_ocsp_data(ca, CERT_AUTH, 1, rd, rd_len, now),
 		    JPKI_ERR_REFUSED);
 		CHECK(strstr(jpki_errmsg(), "responderID") != NULL);
 		/* Produced long ago. */
-		CHECK_INT(ca_lint_ocsp_data(ca, CERT_SIGN, rd, rd_len,
+		CHECK_INT(ca_lint_ocsp_data(ca, CERT_SIGN, 1, rd, rd_len,
 		    now + 3 * 86400), JPKI_ERR_REFUSED);
 		/* Cut short. */
-		CHECK_INT(ca_lint_ocsp_data(ca, CERT_SIGN, rd, rd_len - 1, now),
+		CHECK_INT(ca_lint_ocsp_data(ca, CERT_SIGN, 1, rd, rd_len - 1, now),
 		    JPKI_ERR_REFUSED);
 	}
 	free(rd);
@@ -253,17 +253,17 @@ test_crl_heads(void)
 		return;
 	}
 	tbs_len = (size_t)(q - p) + (size_t)inner;
-	CHECK_INT(ca_lint_crl_head(ca, CERT_SIGN, p, tbs_len, tbs_len, now),
+	CHECK_INT(ca_lint_crl_head(ca, CERT_SIGN, 1, p, tbs_len, tbs_len, now),
 	    JPKI_OK);
-	CHECK_INT(ca_lint_crl_head(ca, CERT_SIGN, p, 40, tbs_len, now),
+	CHECK_INT(ca_lint_crl_head(ca, CERT_SIGN, 1, p, 40, tbs_len, now),
 	    JPKI_ERR_REFUSED);
-	CHECK_INT(ca_lint_crl_head(ca, CERT_SIGN, p, tbs_len, tbs_len + 1, now),
+	CHECK_INT(ca_lint_crl_head(ca, CERT_SIGN, 1, p, tbs_len, tbs_len + 1, now),
 	    JPKI_ERR_REFUSED);
 	CHECK(strstr(jpki_errmsg(), "length") != NULL);
-	CHECK_INT(ca_lint_crl_head(ca, CERT_AUTH, p, tbs_len, tbs_len, now),
+	CHECK_INT(ca_lint_crl_head(ca, CERT_AUTH, 1, p, tbs_len, tbs_len, now),
 	    JPKI_ERR_REFUSED);
 	CHECK(strstr(jpki_errmsg(), "issuer is not this CA") != NULL);
-	CHECK_INT(ca_lint_crl_head(ca, CERT_SIGN, p, tbs_len, tbs_len,
+	CHECK_INT(ca_lint_crl_head(ca, CERT_SIGN, 1, p, tbs_len, tbs_len,
 	    now + 2 * 86400), JPKI_ERR_REFUSED);
 	CHECK(strstr(jpki_errmsg(), "thisUpdate is not now") != NULL);
 	jbuf_free(&f);

@@ -45,8 +45,8 @@ test_each_key_signs_only_its_kind(void)
 {
 	struct ca_signer *s = NULL;
 	struct ca_signer_session *ss = NULL;
-	struct ca_key_id sign_ca = {CERT_SIGN, CA_KEY_CA};
-	struct ca_key_id sign_ocsp = {CERT_SIGN, CA_KEY_OCSP};
+	struct ca_key_id sign_ca = {CERT_SIGN, CA_KEY_CA, 1};
+	struct ca_key_id sign_ocsp = {CERT_SIGN, CA_KEY_OCSP, 1};
 	uint8_t sig[1024], digest[32] = {1, 2, 3};
 	size_t sig_len;
 	EVP_PKEY *pub = NULL;
@@ -94,7 +94,7 @@ test_each_key_signs_only_its_kind(void)
 	CHECK_INT(ca_signer_sign(ss, sign_ca, (enum ca_sign_op)99, tbs,
 	    sizeof(tbs), sig, &sig_len), JPKI_ERR_REFUSED);
 	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){(enum cert_type)7,
-	    CA_KEY_CA}, CA_SIGN_CERT, tbs, sizeof(tbs), sig, &sig_len),
+	    CA_KEY_CA, 1}, CA_SIGN_CERT, tbs, sizeof(tbs), sig, &sig_len),
 	    JPKI_ERR_INTERNAL);
 	ca_signer_session_close(&ss);
 	CHECK(ss == NULL);
@@ -117,13 +117,13 @@ test_keys_not_loaded_are_not_there(void)
 	if (ss == NULL)
 		return;
 	CHECK_INT(ca_signer_public_key(s, (struct ca_key_id){CERT_AUTH,
-	    CA_KEY_CA}, &pub), JPKI_ERR_NOTFOUND);
+	    CA_KEY_CA, 1}, &pub), JPKI_ERR_NOTFOUND);
 	CHECK(pub == NULL);
-	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_AUTH, CA_KEY_CA},
+	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_AUTH, CA_KEY_CA, 1},
 	    CA_SIGN_CERT, tbs, sizeof(tbs), sig, &sig_len), JPKI_ERR_REFUSED);
 	sig_len = sizeof(sig);
 	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_AUTH,
-	    CA_KEY_OCSP}, CA_SIGN_OCSP, tbs, sizeof(tbs), sig, &sig_len),
+	    CA_KEY_OCSP, 1}, CA_SIGN_OCSP, tbs, sizeof(tbs), sig, &sig_len),
 	    JPKI_OK);
 	ca_signer_session_close(&ss);
 	ca_signer_close(&s);
@@ -135,7 +135,7 @@ test_a_key_is_never_written_over(void)
 	EVP_PKEY *pub = NULL;
 
 	CHECK_INT(ca_signer_create_file_key(dd, (struct ca_key_id){CERT_SIGN,
-	    CA_KEY_CA}, 2048, &pub), JPKI_ERR_CONFLICT);
+	    CA_KEY_CA, 1}, 2048, &pub), JPKI_ERR_CONFLICT);
 	CHECK(pub == NULL);
 }
 
@@ -191,7 +191,7 @@ test_card_issuer_key_signs_only_card_facts(void)
 	struct ca_signer *s = NULL;
 	struct ca_signer_session *ss = NULL;
 	struct ca_key_id issuer = CA_KEY_ID_CARD_ISSUER;
-	struct ca_key_id sign_ca = {CERT_SIGN, CA_KEY_CA};
+	struct ca_key_id sign_ca = {CERT_SIGN, CA_KEY_CA, 1};
 	uint8_t sig[1024], digests[CA_SIGN_CARD_FACTS_LEN] = {7, 8, 9};
 	size_t sig_len = sizeof(sig);
 	EVP_PKEY *pub = NULL;
@@ -242,7 +242,7 @@ test_card_issuer_key_signs_only_card_facts(void)
 	CHECK_INT(ca_signer_sign(ss, issuer, CA_SIGN_CARD_FACTS, digests, 32,
 	    sig, &sig_len), JPKI_ERR_INPUT);
 	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_SIGN,
-	    CA_KEY_CARD_ISSUER}, CA_SIGN_CARD_FACTS, digests, sizeof(digests),
+	    CA_KEY_CARD_ISSUER, 0}, CA_SIGN_CARD_FACTS, digests, sizeof(digests),
 	    sig, &sig_len), JPKI_ERR_INTERNAL);
 	ca_signer_session_close(&ss);
 	ca_signer_close(&s);
@@ -259,7 +259,7 @@ test_card_issuer_key_signs_card_face(void)
 	struct ca_signer *s = NULL;
 	struct ca_signer_session *ss = NULL;
 	struct ca_key_id issuer = CA_KEY_ID_CARD_ISSUER;
-	struct ca_key_id sign_ca = {CERT_SIGN, CA_KEY_CA};
+	struct ca_key_id sign_ca = {CERT_SIGN, CA_KEY_CA, 1};
 	uint8_t face[300], sig[1024];
 	size_t sig_len = sizeof(sig);
 	EVP_PKEY *pub = NULL;
@@ -299,6 +299,136 @@ test_card_issuer_key_signs_card_face(void)
 	ca_signer_close(&s);
 }
 
+/* A key is named by (type, role, generation): a CA or responder key of
+ * no generation, or of one past CA_GEN_MAX, is no key; a generation the
+ * data directory does not have is not loaded; each generation signs with
+ * its own key. */
+static void
+test_each_generation_is_its_own_key(void)
+{
+	static const struct {
+		struct ca_key_id id;
+		int want;
+	} table[] = {
+	    {{CERT_SIGN, CA_KEY_CA, 0}, JPKI_ERR_INTERNAL},
+	    {{CERT_SIGN, CA_KEY_CA, -1}, JPKI_ERR_INTERNAL},
+	    {{CERT_SIGN, CA_KEY_CA, CA_GEN_MAX + 1}, JPKI_ERR_INTERNAL},
+	    {{CERT_AUTH, CA_KEY_OCSP, 0}, JPKI_ERR_INTERNAL},
+	    {{(enum cert_type)0, CA_KEY_CARD_ISSUER, 1}, JPKI_ERR_INTERNAL},
+	    {{CERT_SIGN, CA_KEY_CA, 2}, JPKI_ERR_REFUSED},
+	    {{CERT_AUTH, CA_KEY_CA, CA_GEN_MAX}, JPKI_ERR_REFUSED},
+	    {{CERT_SIGN, CA_KEY_CA, 1}, JPKI_OK},
+	    {{CERT_AUTH, CA_KEY_CA, 1}, JPKI_OK},
+	};
+	struct ca_signer *s = NULL;
+	struct ca_signer_session *ss = NULL;
+	EVP_PKEY *pub = NULL, *pub2 = NULL;
+	uint8_t sig[1024];
+	size_t sig_len;
+
+	CHECK_INT(ca_signer_open_files(dd, CA_KEYS_CA, &s), JPKI_OK);
+	CHECK_INT(ca_signer_session_open(s, &ss), JPKI_OK);
+	if (ss == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		sig_len = sizeof(sig);
+		CHECK_INT(ca_signer_sign(ss, table[i].id, CA_SIGN_CERT, tbs,
+		    sizeof(tbs), sig, &sig_len), table[i].want);
+	}
+	CHECK_INT(ca_signer_public_key(s, (struct ca_key_id){CERT_SIGN,
+	    CA_KEY_CA, 2}, &pub), JPKI_ERR_NOTFOUND);
+	ca_signer_session_close(&ss);
+	ca_signer_close(&s);
+	/* A second generation's key: the signer of the directory opens it
+	 * beside the first, and it is another key. */
+	CHECK_INT(ca_signer_create_file_key(dd, (struct ca_key_id){CERT_SIGN,
+	    CA_KEY_CA, 2}, 2048, &pub2), JPKI_OK);
+	CHECK_INT(ca_signer_open_files(dd, CA_KEYS_CA, &s), JPKI_OK);
+	CHECK_INT(ca_signer_session_open(s, &ss), JPKI_OK);
+	CHECK_INT(ca_signer_public_key(s, (struct ca_key_id){CERT_SIGN,
+	    CA_KEY_CA, 1}, &pub), JPKI_OK);
+	CHECK(pub != NULL && pub2 != NULL && EVP_PKEY_eq(pub, pub2) != 1);
+	sig_len = sizeof(sig);
+	if (ss != NULL && pub2 != NULL) {
+		CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_SIGN,
+		    CA_KEY_CA, 2}, CA_SIGN_CERT, tbs, sizeof(tbs), sig,
+		    &sig_len), JPKI_OK);
+		CHECK(verifies(pub2, tbs, sizeof(tbs), 0, sig, sig_len));
+		CHECK(!verifies(pub, tbs, sizeof(tbs), 0, sig, sig_len));
+	}
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(pub2);
+	ca_signer_session_close(&ss);
+	ca_signer_close(&s);
+	CHECK_INT(ca_signer_discard_file_key(dd, (struct ca_key_id){CERT_SIGN,
+	    CA_KEY_CA, 2}), JPKI_OK);
+	CHECK_INT(ca_signer_discard_file_key(dd, (struct ca_key_id){CERT_SIGN,
+	    CA_KEY_CA, 1}), JPKI_ERR_INTERNAL);
+}
+
+/* One naming scheme for key files and token records: generation 1 keeps
+ * the names from before generations, a later one is NAME.genN. */
+static void
+test_key_names_per_generation(void)
+{
+	static const struct {
+		struct ca_key_id id;
+		const char *name, *label;
+	} table[] = {
+	    {{CERT_SIGN, CA_KEY_CA, 1}, "sign-ca", "sign CA generation 1"},
+	    {{CERT_AUTH, CA_KEY_OCSP, 1}, "auth-ocsp",
+	     "auth OCSP responder generation 1"},
+	    {{CERT_SIGN, CA_KEY_CA, 2}, "sign-ca.gen2", "sign CA generation 2"},
+	    {{CERT_AUTH, CA_KEY_OCSP, CA_GEN_MAX}, "auth-ocsp.gen16",
+	     "auth OCSP responder generation 16"},
+	    {CA_KEY_ID_CARD_ISSUER, "card-issuer", "card issuer"},
+	};
+	char name[48], label[40];
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		CHECK_INT(ca_key_name(table[i].id, name, sizeof(name)),
+		    JPKI_OK);
+		CHECK_STR(name, table[i].name);
+		ca_key_label(table[i].id, label, sizeof(label));
+		CHECK_STR(label, table[i].label);
+	}
+}
+
+/* The seam's discard: a later generation's key goes from the directory
+ * and the signer; generation 1 and the card issuer's are never
+ * discarded. */
+static void
+test_discard_a_later_generation(void)
+{
+	struct ca_signer *s = NULL;
+	EVP_PKEY *pub = NULL;
+	struct ca_key_id later = {CERT_AUTH, CA_KEY_OCSP, 2};
+
+	CHECK_INT(ca_signer_open(dd, CA_KEYS_OCSP, &s), JPKI_OK);
+	if (s == NULL)
+		return;
+	CHECK_INT(ca_signer_create_key(s, later, 2048, &pub), JPKI_OK);
+	EVP_PKEY_free(pub);
+	pub = NULL;
+	CHECK_INT(ca_signer_public_key(s, later, &pub), JPKI_OK);
+	EVP_PKEY_free(pub);
+	pub = NULL;
+	CHECK_INT(ca_signer_discard_key(s, later), JPKI_OK);
+	CHECK_INT(ca_signer_public_key(s, later, &pub), JPKI_ERR_NOTFOUND);
+	CHECK_INT(ca_signer_discard_key(s, later), JPKI_OK);
+	CHECK_INT(ca_signer_discard_key(s, (struct ca_key_id){CERT_AUTH,
+	    CA_KEY_OCSP, 1}), JPKI_ERR_INTERNAL);
+	CHECK_INT(ca_signer_discard_key(s, CA_KEY_ID_CARD_ISSUER),
+	    JPKI_ERR_INTERNAL);
+	ca_signer_close(&s);
+	/* and a new signer of the directory does not find it */
+	CHECK_INT(ca_signer_open(dd, CA_KEYS_OCSP, &s), JPKI_OK);
+	if (s != NULL)
+		CHECK_INT(ca_signer_public_key(s, later, &pub),
+		    JPKI_ERR_NOTFOUND);
+	ca_signer_close(&s);
+}
+
 int
 main(void)
 {
@@ -313,6 +443,9 @@ main(void)
 		test_a_key_is_never_written_over();
 		test_card_issuer_key_signs_only_card_facts();
 		test_card_issuer_key_signs_card_face();
+		test_each_generation_is_its_own_key();
+		test_key_names_per_generation();
+		test_discard_a_later_generation();
 	}
 	datadir_close(&dd);
 	{

@@ -81,16 +81,16 @@ test_every_op_verifies_and_the_policy_holds(void)
 	if (ss == NULL)
 		return;
 	CHECK(signs_and_verifies(s, ss, (struct ca_key_id){CERT_SIGN,
-	    CA_KEY_CA}, CA_SIGN_CERT, tbs, sizeof(tbs)));
+	    CA_KEY_CA, 1}, CA_SIGN_CERT, tbs, sizeof(tbs)));
 	CHECK(signs_and_verifies(s, ss, (struct ca_key_id){CERT_AUTH,
-	    CA_KEY_CA}, CA_SIGN_CRL_DIGEST, digest, sizeof(digest)));
+	    CA_KEY_CA, 1}, CA_SIGN_CRL_DIGEST, digest, sizeof(digest)));
 	CHECK(signs_and_verifies(s, ss, (struct ca_key_id){CERT_AUTH,
-	    CA_KEY_OCSP}, CA_SIGN_OCSP, tbs, sizeof(tbs)));
+	    CA_KEY_OCSP, 1}, CA_SIGN_OCSP, tbs, sizeof(tbs)));
 	CHECK(signs_and_verifies(s, ss, CA_KEY_ID_CARD_ISSUER,
 	    CA_SIGN_CARD_FACTS, facts, sizeof(facts)));
 	/* The seam's policy, whatever holds the keys. */
 	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_SIGN,
-	    CA_KEY_OCSP}, CA_SIGN_CERT, tbs, sizeof(tbs), sig, &sig_len),
+	    CA_KEY_OCSP, 1}, CA_SIGN_CERT, tbs, sizeof(tbs), sig, &sig_len),
 	    JPKI_ERR_REFUSED);
 	sig_len = sizeof(sig);
 	CHECK_INT(ca_signer_sign(ss, CA_KEY_ID_CARD_ISSUER, CA_SIGN_CERT, tbs,
@@ -116,10 +116,10 @@ test_keys_not_loaded_are_not_there(void)
 	if (ss == NULL)
 		return;
 	CHECK_INT(ca_signer_public_key(s, (struct ca_key_id){CERT_SIGN,
-	    CA_KEY_CA}, &pub), JPKI_ERR_NOTFOUND);
-	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_SIGN, CA_KEY_CA},
+	    CA_KEY_CA, 1}, &pub), JPKI_ERR_NOTFOUND);
+	CHECK_INT(ca_signer_sign(ss, (struct ca_key_id){CERT_SIGN, CA_KEY_CA, 1},
 	    CA_SIGN_CERT, tbs, sizeof(tbs), sig, &sig_len), JPKI_ERR_REFUSED);
-	CHECK_INT(ca_signer_locate(s, (struct ca_key_id){CERT_SIGN, CA_KEY_CA},
+	CHECK_INT(ca_signer_locate(s, (struct ca_key_id){CERT_SIGN, CA_KEY_CA, 1},
 	    where, sizeof(where)), JPKI_OK);
 	CHECK(strncmp(where, "pkcs11 module " MODULE " token " TOKEN " id ",
 	    strlen("pkcs11 module " MODULE " token " TOKEN " id ")) == 0);
@@ -143,7 +143,7 @@ test_a_key_name_is_never_made_twice(void)
 	CHECK_INT(ca_signer_open(dd, 0, &s), JPKI_OK);
 	if (s != NULL)
 		CHECK_INT(ca_signer_create_key(s, (struct ca_key_id){CERT_SIGN,
-		    CA_KEY_CA}, 2048, &pub), JPKI_ERR_CONFLICT);
+		    CA_KEY_CA, 1}, 2048, &pub), JPKI_ERR_CONFLICT);
 	CHECK(pub == NULL);
 	CHECK_INT(file_read_all(path, 1 << 16, &after), JPKI_OK);
 	CHECK(before.len == after.len &&
@@ -172,7 +172,7 @@ worker_main(void *arg)
 		memset(msg, i, sizeof(msg));
 		msg[0] = 0x30;
 		w->ok = signs_and_verifies(w->s, ss, (struct ca_key_id){
-		    i % 2 ? CERT_AUTH : CERT_SIGN, CA_KEY_CA}, CA_SIGN_CERT,
+		    i % 2 ? CERT_AUTH : CERT_SIGN, CA_KEY_CA, 1}, CA_SIGN_CERT,
 		    msg, sizeof(msg));
 	}
 	ca_signer_session_close(&ss);
@@ -203,6 +203,63 @@ test_threads_sign_at_once_and_signers_share_the_login(void)
 		pthread_join(tid[i], NULL);
 		CHECK(w[i].ok);
 	}
+	ca_signer_close(&s);
+}
+
+/* A later generation's keys live in the token beside the first: made
+ * through the seam (a rollover), named sign-ca.gen2 in the record, found
+ * by the next signer of the directory, signing on their own; discarded,
+ * they are gone from the record and from the next signer. */
+static void
+test_a_later_generation_lives_in_the_token(void)
+{
+	struct ca_key_id g1 = {CERT_SIGN, CA_KEY_CA, 1};
+	struct ca_key_id g2 = {CERT_SIGN, CA_KEY_CA, 2};
+	struct ca_signer *s = NULL;
+	struct ca_signer_session *ss = NULL;
+	EVP_PKEY *pub = NULL, *pub1 = NULL;
+	char path[JPKI_PATH_MAX];
+	struct jbuf rec;
+
+	jbuf_init(&rec);
+	CHECK_INT(ca_signer_open(dd, CA_KEYS_CA, &s), JPKI_OK);
+	if (s == NULL)
+		return;
+	CHECK_INT(ca_signer_create_key(s, g2, 2048, &pub), JPKI_OK);
+	EVP_PKEY_free(pub);
+	pub = NULL;
+	ca_signer_close(&s);
+	CHECK_INT(datadir_path(dd, DATADIR_CA_DIR, "pkcs11", path,
+	    sizeof(path)), JPKI_OK);
+	CHECK_INT(file_read_all(path, 1 << 16, &rec), JPKI_OK);
+	CHECK(memmem(rec.data, rec.len, "key sign-ca.gen2 = ", 19) != NULL);
+	jbuf_free(&rec);
+	CHECK_INT(ca_signer_open(dd, CA_KEYS_CA, &s), JPKI_OK);
+	if (s == NULL)
+		return;
+	CHECK_INT(ca_signer_session_open(s, &ss), JPKI_OK);
+	if (ss != NULL) {
+		CHECK(signs_and_verifies(s, ss, g2, CA_SIGN_CERT, tbs,
+		    sizeof(tbs)));
+		CHECK_INT(ca_signer_public_key(s, g1, &pub1), JPKI_OK);
+		CHECK_INT(ca_signer_public_key(s, g2, &pub), JPKI_OK);
+		CHECK(pub != NULL && pub1 != NULL && EVP_PKEY_eq(pub, pub1) != 1);
+		EVP_PKEY_free(pub);
+		EVP_PKEY_free(pub1);
+		pub = NULL;
+	}
+	ca_signer_session_close(&ss);
+	CHECK_INT(ca_signer_discard_key(s, g2), JPKI_OK);
+	CHECK_INT(ca_signer_public_key(s, g2, &pub), JPKI_ERR_NOTFOUND);
+	ca_signer_close(&s);
+	jbuf_init(&rec);
+	CHECK_INT(file_read_all(path, 1 << 16, &rec), JPKI_OK);
+	CHECK(memmem(rec.data, rec.len, "sign-ca.gen2", 12) == NULL);
+	jbuf_free(&rec);
+	CHECK_INT(ca_signer_open(dd, CA_KEYS_CA, &s), JPKI_OK);
+	if (s != NULL)
+		CHECK_INT(ca_signer_public_key(s, g2, &pub),
+		    JPKI_ERR_NOTFOUND);
 	ca_signer_close(&s);
 }
 
@@ -270,6 +327,7 @@ main(void)
 		test_keys_not_loaded_are_not_there();
 		test_a_key_name_is_never_made_twice();
 		test_threads_sign_at_once_and_signers_share_the_login();
+		test_a_later_generation_lives_in_the_token();
 		test_a_wrong_pin_is_refused();
 	} else {
 		CHECK(!"a data directory with its keys in the token");

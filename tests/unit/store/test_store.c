@@ -222,14 +222,14 @@ test_revocation_list_by_shard(struct store *s)
 {
 	int n = 0;
 
-	CHECK_INT(store_revocation_list(s, CERT_SIGN, 7, count_revocations, &n),
+	CHECK_INT(store_revocation_list(s, CERT_SIGN, 0, 7, count_revocations, &n),
 	    JPKI_OK);
 	CHECK_INT(n, 1);
 	n = 0;
-	store_revocation_list(s, CERT_SIGN, 8, count_revocations, &n);
+	store_revocation_list(s, CERT_SIGN, 0, 8, count_revocations, &n);
 	CHECK_INT(n, 0);
 	n = 0;
-	store_revocation_list(s, CERT_AUTH, -1, count_revocations, &n);
+	store_revocation_list(s, CERT_AUTH, 0, -1, count_revocations, &n);
 	CHECK_INT(n, 0);
 }
 

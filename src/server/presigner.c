@@ -1,0 +1,247 @@
+/*
+ * presigner.c: `jpki serve`'s OCSP pre-signer, a thread of its own beside
+ * the answering pool (docs/ocsp.md, "Pre-signed responses").
+ *
+ * It opens the data directory again, read-write (the answering threads'
+ * connections stay read-only), with the responder keys only, and runs the
+ * passes of ca_presign_step(): first every certificate not expired (ALL),
+ * then, every PRESIGNER_DUE_SECONDS, the responses due for refresh (DUE).
+ * Between two steps, and every PRESIGNER_POLL_MS when idle, it reads the
+ * store's data version (PRAGMA data_version: one read of the WAL index,
+ * no I/O); when another connection has committed since, it follows the
+ * change queue to its end (CHANGES), so a revocation committed by any
+ * process is signed and stored within about PRESIGNER_POLL_MS plus one
+ * step plus one signature.
+ *
+ * If it cannot open the store read-write or the keys, it says so once on
+ * stderr and stops; the server answers on, signing live.
+ */
+#include "server/server_impl.h"
+#include "ca/ca.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct presigner {
+	struct datadir *dd;         /* read-write: the responses' store */
+	struct ca *ca;              /* the responder keys only */
+	struct ca_presigner *ps;
+	pthread_t tid;
+	int started;
+	atomic_int stop;
+	atomic_int up;              /* 1 while running */
+	atomic_ulong made;          /* responses signed and stored */
+	atomic_ulong passes;        /* CHANGES passes run */
+};
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static void
+note(struct presigner *p, const struct ca_presign_pass *before,
+    const struct ca_presign_pass *after)
+{
+	long made = (after->signed_good + after->signed_revoked) -
+	    (before->signed_good + before->signed_revoked);
+
+	if (made > 0)
+		atomic_fetch_add(&p->made, (unsigned long)made);
+}
+
+/* Follow the change queue from *from to its end. */
+static int
+follow_changes(struct presigner *p, struct ca_presigner *ps, int64_t *from)
+{
+	struct ca_presign_pass c, before;
+	int r = JPKI_OK;
+
+	memset(&c, 0, sizeof(c));
+	c.what = CA_PRESIGN_CHANGES;
+	c.from_seq = *from;
+	c.batch = PRESIGNER_BATCH;
+	while (!c.done && !atomic_load(&p->stop)) {
+		before = c;
+		if ((r = ca_presign_step(ps, &c)) != JPKI_OK)
+			return r;
+		note(p, &before, &c);
+	}
+	if (c.done)
+		*from = c.changes_seen;
+	atomic_fetch_add(&p->passes, 1);
+	return JPKI_OK;
+}
+
+static int
+run(struct presigner *p)
+{
+	struct store *st = datadir_store(p->dd);
+	struct ca_presign_pass cur, before;
+	uint64_t seen = 0, v;
+	int64_t from = 0;
+	time_t next_due;
+	int r;
+
+	if ((r = store_data_version(st, &seen)) != JPKI_OK)
+		return r;
+	atomic_store(&p->up, 1);
+	memset(&cur, 0, sizeof(cur));
+	cur.what = CA_PRESIGN_ALL;
+	cur.batch = PRESIGNER_BATCH;
+	next_due = time(NULL) + PRESIGNER_DUE_SECONDS;
+	while (!atomic_load(&p->stop)) {
+		if ((r = store_data_version(st, &v)) != JPKI_OK)
+			break;
+		/* Changes first (revocations), once the first pass has said
+		 * where the queue stood. */
+		if (v != seen && cur.started) {
+			seen = v;
+			if (cur.what == CA_PRESIGN_ALL && !cur.done && from == 0)
+				from = cur.changes_seen;
+			if ((r = follow_changes(p, p->ps, &from)) != JPKI_OK)
+				break;
+			continue;
+		}
+		if (!cur.done) {
+			before = cur;
+			if ((r = ca_presign_step(p->ps, &cur)) != JPKI_OK)
+				break;
+			note(p, &before, &cur);
+			if (cur.done && cur.what == CA_PRESIGN_ALL && from == 0)
+				from = cur.changes_seen;
+			continue;
+		}
+		if (time(NULL) >= next_due) {
+			memset(&cur, 0, sizeof(cur));
+			cur.what = CA_PRESIGN_DUE;
+			cur.batch = PRESIGNER_BATCH;
+			next_due = time(NULL) + PRESIGNER_DUE_SECONDS;
+			continue;
+		}
+		sleep_ms(PRESIGNER_POLL_MS);
+	}
+	atomic_store(&p->up, 0);
+	return r;
+}
+
+static void *
+thread_main(void *arg)
+{
+	struct presigner *p = arg;
+
+	if (run(p) != JPKI_OK && !atomic_load(&p->stop)) {
+		fprintf(stderr, "jpki: serve: OCSP pre-signer stopped: %s; "
+		    "answers are signed live\n", jpki_errmsg());
+		fflush(stderr);
+	}
+	return NULL;
+}
+
+/* The store, keys and pre-signer are opened here, in the caller's
+ * thread, before the server opens its read-only connections: with SQLite
+ * 3.40, a read-write connection opened in a process after a read-only one
+ * to the same WAL database stopped seeing other processes' commits (its
+ * data version and its reads stayed at one snapshot; measured), while one
+ * opened first sees them, and so do the read-only ones after it. */
+int
+presigner_start(const char *data_dir, struct presigner **out)
+{
+	struct presigner *p;
+	int r;
+
+	*out = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	if ((r = datadir_open(data_dir, DATADIR_READ_WRITE, &p->dd)) ||
+	    (r = ca_open(p->dd, CA_KEYS_OCSP, &p->ca)) ||
+	    /* A response lost in a crash is made again by the first pass. */
+	    (r = store_set_durable(datadir_store(p->dd), 0)) ||
+	    (r = ca_presigner_new(p->ca, 1, &p->ps)))
+		goto fail;
+	if (pthread_create(&p->tid, NULL, thread_main, p) != 0) {
+		r = jpki_fail(JPKI_ERR_IO, "cannot start the OCSP pre-signer");
+		goto fail;
+	}
+	p->started = 1;
+	*out = p;
+	return JPKI_OK;
+fail:
+	presigner_stop(&p);
+	return r;
+}
+
+void
+presigner_stop(struct presigner **pp)
+{
+	struct presigner *p = *pp;
+
+	if (p == NULL)
+		return;
+	atomic_store(&p->stop, 1);
+	if (p->started)
+		pthread_join(p->tid, NULL);
+	ca_presigner_free(&p->ps);
+	ca_close(&p->ca);
+	datadir_close(&p->dd);
+	free(p);
+	*pp = NULL;
+}
+
+int
+presigner_metrics(struct presigner *p, struct store *s,
+    const struct ca_ocsp_gate *g, struct jbuf *out)
+{
+	long count = 0;
+	int64_t oldest = 0, now = jpki_now();
+	int r;
+
+	if ((r = store_ocsp_stats(s, &count, &oldest)) != JPKI_OK)
+		return r;
+	return jbuf_printf(out,
+	    "# HELP jpki_ocsp_presigned_responses Pre-signed OCSP responses "
+	    "stored.\n"
+	    "# TYPE jpki_ocsp_presigned_responses gauge\n"
+	    "jpki_ocsp_presigned_responses %ld\n"
+	    "# HELP jpki_ocsp_presigned_oldest_age_seconds Age of the oldest "
+	    "pre-signed response (since its thisUpdate).\n"
+	    "# TYPE jpki_ocsp_presigned_oldest_age_seconds gauge\n"
+	    "jpki_ocsp_presigned_oldest_age_seconds %lld\n"
+	    "# HELP jpki_ocsp_presigner_up 1 while this server's pre-signer "
+	    "runs.\n"
+	    "# TYPE jpki_ocsp_presigner_up gauge\n"
+	    "jpki_ocsp_presigner_up %d\n"
+	    "# HELP jpki_ocsp_presigner_made_total Responses this server's "
+	    "pre-signer signed and stored.\n"
+	    "# TYPE jpki_ocsp_presigner_made_total counter\n"
+	    "jpki_ocsp_presigner_made_total %lu\n"
+	    "# HELP jpki_ocsp_live_signing Answers being signed live now "
+	    "(the live-signing queue).\n"
+	    "# TYPE jpki_ocsp_live_signing gauge\n"
+	    "jpki_ocsp_live_signing %d\n"
+	    "# HELP jpki_ocsp_live_signing_limit Answers signed live at once "
+	    "at most.\n"
+	    "# TYPE jpki_ocsp_live_signing_limit gauge\n"
+	    "jpki_ocsp_live_signing_limit %d\n"
+	    "# HELP jpki_ocsp_answers_total OCSP answers by how they were "
+	    "made.\n"
+	    "# TYPE jpki_ocsp_answers_total counter\n"
+	    "jpki_ocsp_answers_total{source=\"presigned\"} %lu\n"
+	    "jpki_ocsp_answers_total{source=\"live\"} %lu\n"
+	    "jpki_ocsp_answers_total{source=\"presigned_nonce_dropped\"} %lu\n"
+	    "jpki_ocsp_answers_total{source=\"try_later\"} %lu\n",
+	    count, (long long)(count > 0 && now > oldest ? now - oldest : 0),
+	    p != NULL ? atomic_load(&p->up) : 0,
+	    p != NULL ? atomic_load(&p->made) : 0UL,
+	    atomic_load(&((struct ca_ocsp_gate *)g)->busy), g->max,
+	    atomic_load(&((struct ca_ocsp_gate *)g)->presigned),
+	    atomic_load(&((struct ca_ocsp_gate *)g)->live),
+	    atomic_load(&((struct ca_ocsp_gate *)g)->nonce_dropped),
+	    atomic_load(&((struct ca_ocsp_gate *)g)->try_later));
+}

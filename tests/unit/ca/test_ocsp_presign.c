@@ -1,0 +1,370 @@
+/* Pre-signed OCSP (ocsp_presign.c): a pass over every certificate signs
+ * one response each, and a second finds them current; ca_ocsp_answer
+ * sends the stored DER byte for byte to an RFC 5019 request (OpenSSL's
+ * own OCSP API makes the requests and reads the answers), signs live a
+ * nonce, SHA-256 or unknown-serial request while the gate has room, and
+ * beyond it sends the stored answer without the nonce (RFC 8954) or
+ * tryLater; another issuer is unauthorized; a revocation is followed by
+ * the change queue; a response signed from a stale read never replaces a
+ * newer one; responses due are made again, those of expired certificates
+ * removed. */
+#include "support/open_ca.h"
+#include "ca/ca.h"
+#include "pki/pki.h"
+#include "test.h"
+
+#include <openssl/ocsp.h>
+#include <openssl/x509.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/jpki-presign-test-XXXXXX";
+static struct ca *ca;
+static EVP_PKEY *card_key;
+
+static int64_t
+resident_new(long n)
+{
+	struct resident r;
+	const char *address = "東京都千代田区千代田1-1";
+	char number[16];
+
+	memset(&r, 0, sizeof(r));
+	snprintf(number, sizeof(number), "%011ld", n);
+	number[11] = (char)('0' + rules_individual_number_check_digit(number));
+	number[12] = '\0';
+	memcpy(r.number, number, sizeof(r.number));
+	strcpy(r.surname, "山田");
+	strcpy(r.given, "花子");
+	strcpy(r.name_flags, "00000");
+	snprintf(r.address, sizeof(r.address), "%s", address);
+	memset(r.address_flags, '0', utf8_count(address, strlen(address)));
+	r.birth = (struct jdate){1985, 6, 15};
+	r.gender = GENDER_FEMALE;
+	snprintf(r.municipality, sizeof(r.municipality), "%s",
+	    datadir_config(ca_datadir(ca))->municipality);
+	r.status = RESIDENT_ACTIVE;
+	r.facts_version = 1;
+	if (store_resident_insert(datadir_store(ca_datadir(ca)), &r) != JPKI_OK) {
+		fprintf(stderr, "resident: %s\n", jpki_errmsg());
+		exit(3);
+	}
+	return r.id;
+}
+
+static X509 *
+issue(int64_t resident, enum cert_type type, char serial[SERIAL_HEX_MAX])
+{
+	struct ca_issue_request q;
+	struct ca_issued out;
+	const unsigned char *p;
+	X509 *x;
+
+	memset(&q, 0, sizeof(q));
+	q.resident_id = resident;
+	q.type = type;
+	q.pub = card_key;
+	q.actor = "test";
+	if (ca_issue(ca, &q, &out) != JPKI_OK) {
+		fprintf(stderr, "issue: %s\n", jpki_errmsg());
+		exit(3);
+	}
+	p = out.der;
+	x = d2i_X509(NULL, &p, (long)out.der_len);
+	snprintf(serial, SERIAL_HEX_MAX, "%s", out.serial);
+	ca_issued_free(&out);
+	return x;
+}
+
+/* A DER OCSPRequest for x under issuer (md: EVP_sha1() or EVP_sha256()). */
+static int
+request(X509 *x, X509 *issuer, const EVP_MD *md, int nonce, uint8_t **der)
+{
+	OCSP_REQUEST *rq = OCSP_REQUEST_new();
+	OCSP_CERTID *id = OCSP_cert_to_id(md, x, issuer);
+	int n;
+
+	OCSP_request_add0_id(rq, id);
+	if (nonce)
+		OCSP_request_add1_nonce(rq, NULL, 16);
+	*der = NULL;
+	n = i2d_OCSP_REQUEST(rq, der);
+	OCSP_REQUEST_free(rq);
+	return n;
+}
+
+/* Ask: the answer's DER in out, and what OpenSSL reads: the status of x
+ * (V_OCSP_CERTSTATUS_*, or -1), the nonce check (OCSP_check_nonce), the
+ * signature (1 verified under the responder cert). */
+struct seen {
+	int rc, status, nonce, verified, resp_status;
+	struct ca_ocsp_answer ans;
+	struct jbuf out;
+};
+
+static void
+ask(X509 *x, X509 *issuer, const EVP_MD *md, int with_nonce,
+    struct ca_ocsp_gate *gate, struct seen *s)
+{
+	uint8_t *q = NULL;
+	int n = request(x, issuer, md, with_nonce, &q);
+	const unsigned char *p, *qp = q;
+	OCSP_RESPONSE *resp;
+	OCSP_BASICRESP *basic;
+	OCSP_REQUEST *rq = d2i_OCSP_REQUEST(NULL, &qp, n);
+	OCSP_CERTID *id = OCSP_cert_to_id(md, x, issuer);
+	STACK_OF(X509) *certs = sk_X509_new_null();
+	X509_STORE *st = X509_STORE_new();
+	int reason;
+
+	memset(s, 0, sizeof(*s));
+	jbuf_init(&s->out);
+	s->status = -1;
+	s->rc = ca_ocsp_answer(ca, q, (size_t)n, gate, &s->out, &s->ans);
+	p = s->out.data;
+	resp = s->rc == JPKI_OK ? d2i_OCSP_RESPONSE(NULL, &p,
+	    (long)s->out.len) : NULL;
+	s->resp_status = resp ? OCSP_response_status(resp) : -1;
+	if (resp != NULL && (basic = OCSP_response_get1_basic(resp)) != NULL) {
+		ASN1_GENERALIZEDTIME *rev, *tu, *nu;
+
+		OCSP_resp_find_status(basic, id, &s->status, &reason, &rev, &tu,
+		    &nu);
+		s->nonce = OCSP_check_nonce(rq, basic);
+		X509_STORE_add_cert(st, ca_cert(ca, CERT_SIGN));
+		X509_STORE_add_cert(st, ca_cert(ca, CERT_AUTH));
+		s->verified = OCSP_basic_verify(basic, certs, st, 0) == 1;
+		OCSP_BASICRESP_free(basic);
+	}
+	OCSP_RESPONSE_free(resp);
+	OCSP_REQUEST_free(rq);
+	OCSP_CERTID_free(id);
+	sk_X509_free(certs);
+	X509_STORE_free(st);
+	OPENSSL_free(q);
+}
+
+static void
+seen_free(struct seen *s)
+{
+	jbuf_free(&s->out);
+}
+
+static struct ca_presign_pass
+pass(struct ca_presigner *ps, enum ca_presign_what what, int64_t from)
+{
+	struct ca_presign_pass p;
+
+	memset(&p, 0, sizeof(p));
+	p.what = what;
+	p.from_seq = from;
+	p.batch = 2;            /* several steps, even here */
+	CHECK_INT(ca_presign_run(ps, &p), JPKI_OK);
+	return p;
+}
+
+static void
+at(int64_t t)
+{
+	char when[26];
+
+	iso8601_format_jst(t, when);
+	setenv("JPKI_NOW", when, 1);
+}
+
+int
+main(void)
+{
+	struct datadir_init_options o;
+	struct ca_presigner *ps = NULL;
+	struct ca_presign_pass p;
+	struct ca_ocsp_gate gate;
+	struct seen a, b;
+	struct store *s;
+	struct ocsp_stored st;
+	uint8_t buf[STORE_OCSP_DER_MAX];
+	char sign1[SERIAL_HEX_MAX], sign2[SERIAL_HEX_MAX], auth1[SERIAL_HEX_MAX];
+	X509 *x1, *x2, *x3, *stray;
+	EVP_PKEY *stray_key;
+	int64_t t0, seq;
+	long count;
+	int64_t oldest;
+
+	setenv("JPKI_NOW", "2026-11-25T10:00:00+09:00", 1);
+	t0 = jpki_now();
+	if (mkdtemp(dir) == NULL)
+		return 3;
+	memset(&o, 0, sizeof(o));
+	if (support_datadir_init(dir, &o) != JPKI_OK ||
+	    support_ca_open(dir, CA_KEYS_CA | CA_KEYS_OCSP, &ca) != JPKI_OK ||
+	    (card_key = EVP_RSA_gen(2048)) == NULL) {
+		fprintf(stderr, "setup: %s\n", jpki_errmsg());
+		return 3;
+	}
+	s = datadir_store(ca_datadir(ca));
+	x1 = issue(resident_new(1), CERT_SIGN, sign1);
+	x2 = issue(resident_new(2), CERT_SIGN, sign2);
+	x3 = issue(resident_new(3), CERT_AUTH, auth1);
+
+	/* Every certificate once; then all current. */
+	CHECK_INT(ca_presigner_new(ca, 2, &ps), JPKI_OK);
+	p = pass(ps, CA_PRESIGN_ALL, 0);
+	CHECK_INT(p.signed_good, 3);
+	CHECK_INT(p.signed_revoked, 0);
+	CHECK_INT(p.changes_seen, 3);   /* three issuances queued */
+	CHECK_INT(store_ocsp_changes_last(s, &seq), JPKI_OK);
+	CHECK_INT(seq, 0);              /* followed, so dropped */
+	p = pass(ps, CA_PRESIGN_ALL, 0);
+	CHECK_INT(p.signed_good, 0);
+	CHECK_INT(p.current, 3);
+	CHECK_INT(store_ocsp_stats(s, &count, &oldest), JPKI_OK);
+	CHECK_INT(count, 3);
+	CHECK_INT(oldest, t0);
+
+	memset(&gate, 0, sizeof(gate));
+	gate.max = 1;
+	/* RFC 5019 request: the stored bytes, twice the same, verified. */
+	ask(x1, ca_cert(ca, CERT_SIGN), EVP_sha1(), 0, &gate, &a);
+	CHECK_INT(a.rc, JPKI_OK);
+	CHECK_INT(a.ans.presigned, 1);
+	CHECK_INT(a.status, V_OCSP_CERTSTATUS_GOOD);
+	CHECK(a.verified);
+	CHECK_INT(a.ans.next_update - a.ans.this_update, 2 * 86400);
+	CHECK_INT(store_ocsp_get(s, (const uint8_t[STORE_OCSP_ISSUER_LEN]){0},
+	    sign1, &st, buf, sizeof(buf)), JPKI_ERR_NOTFOUND);
+	at(t0 + 5);
+	ask(x1, ca_cert(ca, CERT_SIGN), EVP_sha1(), 0, &gate, &b);
+	CHECK(a.out.len == b.out.len &&
+	    memcmp(a.out.data, b.out.data, a.out.len) == 0);
+	seen_free(&b);
+	ask(x3, ca_cert(ca, CERT_AUTH), EVP_sha1(), 0, &gate, &b);
+	CHECK_INT(b.ans.presigned, 1);
+	CHECK_INT(b.status, V_OCSP_CERTSTATUS_GOOD);
+	CHECK(b.verified);
+	CHECK_INT(b.ans.type, CERT_AUTH);
+	seen_free(&b);
+	CHECK_INT(atomic_load(&gate.presigned), 3);
+
+	/* A nonce: signed live, the nonce back. */
+	ask(x1, ca_cert(ca, CERT_SIGN), EVP_sha1(), 1, &gate, &b);
+	CHECK_INT(b.ans.presigned, 0);
+	CHECK_INT(b.nonce, 1);
+	CHECK(b.verified);
+	CHECK_INT(atomic_load(&gate.live), 1);
+	CHECK_INT(atomic_load(&gate.busy), 0);
+	seen_free(&b);
+	/* SHA-256 CertID: live too. */
+	ask(x2, ca_cert(ca, CERT_SIGN), EVP_sha256(), 0, &gate, &b);
+	CHECK_INT(b.ans.presigned, 0);
+	CHECK_INT(b.status, V_OCSP_CERTSTATUS_GOOD);
+	seen_free(&b);
+
+	/* The gate full: the stored answer without the nonce; nothing
+	 * stored: tryLater. */
+	atomic_store(&gate.busy, gate.max);
+	ask(x1, ca_cert(ca, CERT_SIGN), EVP_sha1(), 1, &gate, &b);
+	CHECK_INT(b.ans.presigned, 1);
+	CHECK_INT(b.nonce, -1);         /* in the request only */
+	CHECK(a.out.len == b.out.len &&
+	    memcmp(a.out.data, b.out.data, a.out.len) == 0);
+	CHECK_INT(atomic_load(&gate.nonce_dropped), 1);
+	seen_free(&b);
+	ask(x2, ca_cert(ca, CERT_SIGN), EVP_sha256(), 0, &gate, &b);
+	CHECK_INT(b.resp_status, OCSP_RESPONSE_STATUS_TRYLATER);
+	CHECK_INT(atomic_load(&gate.try_later), 1);
+	seen_free(&b);
+	atomic_store(&gate.busy, 0);
+
+	/* Another issuer: unauthorized, whatever the gate. */
+	stray_key = EVP_RSA_gen(2048);
+	stray = X509_new();
+	X509_set_version(stray, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(stray), 7);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(stray), "CN",
+	    MBSTRING_ASC, (const unsigned char *)"stray", -1, -1, 0);
+	X509_set_issuer_name(stray, X509_get_subject_name(stray));
+	X509_gmtime_adj(X509_getm_notBefore(stray), 0);
+	X509_gmtime_adj(X509_getm_notAfter(stray), 86400);
+	X509_set_pubkey(stray, stray_key);
+	X509_sign(stray, stray_key, EVP_sha256());
+	ask(x1, stray, EVP_sha1(), 0, &gate, &b);
+	CHECK_INT(b.resp_status, OCSP_RESPONSE_STATUS_UNAUTHORIZED);
+	seen_free(&b);
+
+	/* A revocation, followed through the queue: revoked, stored. */
+	CHECK_INT(ca_revoke(ca, sign2, REASON_KEY_COMPROMISE, "test"), JPKI_OK);
+	p = pass(ps, CA_PRESIGN_CHANGES, 0);
+	CHECK_INT(p.signed_revoked, 1);
+	CHECK_INT(p.signed_good, 0);
+	ask(x2, ca_cert(ca, CERT_SIGN), EVP_sha1(), 0, &gate, &b);
+	CHECK_INT(b.ans.presigned, 1);
+	CHECK_INT(b.status, V_OCSP_CERTSTATUS_REVOKED);
+	CHECK(b.verified);
+	seen_free(&b);
+	/* A response made from a read before the revocation is refused. */
+	CHECK_INT(store_ocsp_get(s, (const uint8_t[STORE_OCSP_ISSUER_LEN]){0}, sign2, &st, buf,
+	    sizeof(buf)), JPKI_ERR_NOTFOUND);
+	{
+		uint8_t issuer[STORE_OCSP_ISSUER_LEN] = {0};
+		struct ocsp_stored stale;
+
+		memset(&stale, 0, sizeof(stale));
+		memcpy(stale.issuer, issuer, sizeof(issuer));
+		snprintf(stale.serial, sizeof(stale.serial), "%s", sign2);
+		stale.status = CERT_STATUS_VALID;
+		stale.this_update = t0;
+		stale.next_update = t0 + 1;
+		stale.der = buf;
+		stale.der_len = 10;
+		CHECK_INT(store_ocsp_put(s, &stale), JPKI_ERR_CONFLICT);
+	}
+
+	/* Not due yet; due after the refresh: all made again, new bytes. */
+	p = pass(ps, CA_PRESIGN_DUE, 0);
+	CHECK_INT(p.signed_good + p.signed_revoked, 0);
+	at(t0 + 86400 + 1);
+	p = pass(ps, CA_PRESIGN_DUE, 0);
+	CHECK_INT(p.signed_good, 2);
+	CHECK_INT(p.signed_revoked, 0);     /* made at t0 + 5: not yet */
+	at(t0 + 86400 + 6);
+	p = pass(ps, CA_PRESIGN_DUE, 0);
+	CHECK_INT(p.signed_good, 0);
+	CHECK_INT(p.signed_revoked, 1);
+	ask(x1, ca_cert(ca, CERT_SIGN), EVP_sha1(), 0, &gate, &b);
+	CHECK_INT(b.ans.presigned, 1);
+	CHECK_INT(b.ans.this_update, t0 + 86400 + 1);
+	CHECK(a.out.len != b.out.len ||
+	    memcmp(a.out.data, b.out.data, a.out.len) != 0);
+	seen_free(&b);
+	/* Past nextUpdate with no pass: signed live, not the stale one. */
+	at(t0 + 86400 + 1 + 2 * 86400);
+	ask(x1, ca_cert(ca, CERT_SIGN), EVP_sha1(), 0, &gate, &b);
+	CHECK_INT(b.ans.presigned, 0);
+	CHECK_INT(b.status, V_OCSP_CERTSTATUS_GOOD);
+	seen_free(&b);
+	/* Expired certificates: their responses go. */
+	at(t0 + 20L * 365 * 86400);
+	p = pass(ps, CA_PRESIGN_DUE, 0);
+	CHECK_INT(p.removed, 3);
+	CHECK_INT(store_ocsp_stats(s, &count, &oldest), JPKI_OK);
+	CHECK_INT(count, 0);
+
+	seen_free(&a);
+	ca_presigner_free(&ps);
+	X509_free(x1);
+	X509_free(x2);
+	X509_free(x3);
+	X509_free(stray);
+	EVP_PKEY_free(stray_key);
+	EVP_PKEY_free(card_key);
+	support_ca_close(&ca);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			return 3;
+	}
+	return test_summary();
+}
