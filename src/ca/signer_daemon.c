@@ -183,6 +183,8 @@ serial_claim(struct daemon *d, enum cert_type t, const char *serial)
 	return r;
 }
 
+/* The key's name as its file's (ca_key_name: "sign-ca" for generation 1,
+ * "sign-ca.gen2" after), whatever a client sent. */
 static void
 key_name(struct ca_key_id id, char *buf, size_t n)
 {
@@ -190,6 +192,11 @@ key_name(struct ca_key_id id, char *buf, size_t n)
 		snprintf(buf, n, "card-issuer");
 	else if (id.role == CA_KEY_AUDIT)
 		snprintf(buf, n, "audit");
+	else if (id.gen <= 1)
+		snprintf(buf, n, "%s-%s", (id.type == CERT_SIGN ||
+		    id.type == CERT_AUTH) ? rules_cert_type_name(id.type) : "?",
+		    id.role == CA_KEY_CA ? "ca" : id.role == CA_KEY_OCSP ?
+		    "ocsp" : "?");
 	else
 		snprintf(buf, n, "%s-%s.gen%d", (id.type == CERT_SIGN ||
 		    id.type == CERT_AUTH) ? rules_cert_type_name(id.type) : "?",

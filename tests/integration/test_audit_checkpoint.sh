@@ -132,12 +132,12 @@ check "revoking in the store behind the CA's back is detected"
 tamper "UPDATE certificates SET status = 2, reason = 1, revoked_at = 1 WHERE ca = 2 AND status = 1;"
 expect_status 1 audit verify
 expect_one_error_line "certificate [0-9A-F]+ \(auth\) is revoked in the store, but no audit entry records its revocation"
-tamper "INSERT INTO revocations SELECT ca, crl_shard, serial, 1, 1 FROM certificates WHERE ca = 2 LIMIT 1;"
+tamper "INSERT INTO revocations(ca, shard, serial, revoked_at, reason, gen) SELECT ca, crl_shard, serial, 1, 1, gen FROM certificates WHERE ca = 2 LIMIT 1;"
 expect_status 1 audit verify
 expect_one_error_line "revocation of [0-9A-F]+ is in the store \(and its CRLs\), but no audit entry records it"
 
 check "a certificate slipped into the store, or one removed, is detected"
-tamper "INSERT INTO certificates SELECT 'ABCDEF0123', ca, resident_id, card_id, status, reason, not_before, not_after, issued_at, revoked_at, crl_shard, replaces, der FROM certificates LIMIT 1;"
+tamper "INSERT INTO certificates(serial, ca, resident_id, card_id, status, reason, not_before, not_after, issued_at, revoked_at, crl_shard, replaces, der, gen) SELECT 'ABCDEF0123', ca, resident_id, card_id, status, reason, not_before, not_after, issued_at, revoked_at, crl_shard, replaces, der, gen FROM certificates LIMIT 1;"
 expect_status 1 audit verify
 expect_one_error_line "certificate ABCDEF0123 \(sign|auth\) is in the store, but no audit entry records its issuance"
 

@@ -105,7 +105,7 @@ grep -q "seq=$head " <<<"$OUT" || fail "audit checkpoint printed: $OUT"
 ok audit verify --json
 json_expect "audit verify" ok=true checkpoint_seq="$head"
 ok ca show
-grep -Eq "sign CA +signer unix:$SOCK" <<<"$OUT" || fail "ca show: $OUT"
+grep -Eq "sign CA generation 1 +signer unix:$SOCK" <<<"$OUT" || fail "ca show: $OUT"
 grep -A1 -E "card issuer +signer unix:$SOCK" <<<"$OUT" | grep -Eq 'SPKI SHA-256 [0-9A-F]{64}' ||
 	fail "ca show: no card issuer fingerprint from the signer: $OUT"
 stop_signer
