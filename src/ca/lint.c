@@ -527,7 +527,7 @@ ca_lint_tbs_cert(struct ca *ca, enum cert_type t, int gen,
 		snprintf(why, sizeof(why), "generation %d issues",
 		    ca_generation_count(ca, t));
 		r = refuse("TBSCertificate", "a holder's certificate from a "
-		    "generation that no longer issues", why);
+		    "generation that no longer issues:", why);
 		goto out;
 	}
 	if ((r = extensions_check(x, t)) || (r = key_usage_check(x, t)) ||
