@@ -85,7 +85,7 @@ declare -A _jpki_options=(
 )
 
 # Options that take no value.
-_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-crl --no-sandbox --no-presign --rp --detached --pdf --offline --dry-run "
+_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-crl --no-sandbox --no-presign --rp --detached --pdf --offline --dry-run --local "
 
 # The common options a command takes.
 _jpki_common() {

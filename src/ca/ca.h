@@ -288,7 +288,8 @@ int ca_lint_tbs_cert(struct ca *ca, enum cert_type t, int gen,
 /* A DER OCSP ResponseData of the responder of generation gen of t: named
  * by that responder,
  * produced now, 1 to 8 answers, each for a certificate of this CA, valid
- * for at most a day. */
+ * for at most a day, or the config's ocsp_validity_seconds if longer
+ * (pre-signed answers). */
 int ca_lint_ocsp_data(struct ca *ca, enum cert_type t, int gen,
     const uint8_t *rd, size_t len, int64_t now);
 /* The first len bytes of a TBSCertList of `total` bytes for generation

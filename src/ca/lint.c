@@ -574,6 +574,11 @@ ca_lint_ocsp_data(struct ca *ca, enum cert_type t, int gen,
 {
 	X509 *cacert = ca_gen_cert(ca, t, gen),
 	    *rcert = ca_gen_ocsp_cert(ca, t, gen);
+	/* A live answer is valid a day; a pre-signed one, as long as the
+	 * config's ocsp_validity_seconds (ocsp_presign.c). */
+	int64_t validity = ca->config.ocsp_validity_seconds >
+	    CA_OCSP_VALIDITY_SECONDS ? ca->config.ocsp_validity_seconds :
+	    CA_OCSP_VALIDITY_SECONDS;
 	const ASN1_OCTET_STRING *keyid = NULL;
 	const X509_NAME *name = NULL;
 	OCSP_BASICRESP *bs = NULL;
@@ -664,11 +669,11 @@ ca_lint_ocsp_data(struct ca *ca, enum cert_type t, int gen,
 			goto out;
 		}
 		next_u = (int64_t)timegm(&tm);
-		if (this_u < now - LINT_CLOCK_SKEW - CA_OCSP_VALIDITY_SECONDS ||
+		if (this_u < now - LINT_CLOCK_SKEW - validity ||
 		    this_u > now + LINT_CLOCK_SKEW || next_u < this_u ||
-		    next_u - this_u > CA_OCSP_VALIDITY_SECONDS) {
+		    next_u - this_u > validity) {
 			r = refuse("ResponseData", "thisUpdate/nextUpdate "
-			    "outside a day from now", NULL);
+			    "outside a response's validity from now", NULL);
 			goto out;
 		}
 	}

@@ -4,7 +4,8 @@
 # /proc/PID/status shows NAME's uid and gid and no_new_privs, and it still
 # answers OCSP and serves the CA certificates.  Its CRL publisher, forked
 # before the drop, stays root with the CA keys and still publishes a
-# revocation.  Without root it refuses to become someone else, before
+# revocation.  With --rp too, the relying party's routes answer as NAME.
+# Without root it refuses to become someone else, before
 # starting anything.  On SQLite and PostgreSQL.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -72,6 +73,34 @@ done
 [ -n "$listed" ] || fail "the served full CRL does not list $serial 5 s after its revocation: $(cat "$TMP/serve.err")"
 openssl crl -inform DER -in "$TMP/full.crl" -CAfile "$TMP/ca/sign-ca.pem" -noout 2>&1 | grep -q 'verify OK' ||
 	fail "the published CRL does not verify under the CA"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+pid=
+
+check "serve --rp --user nobody: the relying party's routes, which keep nonces in the store, still answer as nobody"
+# The relying party trusts every CA certificate in ca/ (it lists the
+# directory at each verification), and SQLite makes its journal beside the
+# database: nobody may list ca/, and its group write the data directory
+# (docs/man/jpki-serve.1.md, --user).
+chmod 755 "$DATA/ca"
+if ! on_postgresql; then
+	chgrp "$(id -gn nobody)" "$DATA"
+	chmod 771 "$DATA"
+fi
+"$JPKI" serve --listen "127.0.0.1:$PORT" --user nobody --rp --no-crl >"$TMP/serve.out" 2>"$TMP/serve.err" &
+pid=$!
+for _ in $(seq 1 100); do
+	grep -q '^jpki: serving' "$TMP/serve.out" 2>/dev/null && break
+	kill -0 "$pid" 2>/dev/null || fail "jpki serve --rp exited: $(cat "$TMP/serve.err")"
+	sleep 0.05
+done
+grep -Eq "^Uid:[[:space:]]+$nobody_uid[[:space:]]" "/proc/$pid/status" || fail "serve --rp runs as $(grep Uid "/proc/$pid/status")"
+for i in 1 2; do
+	curl -sS -f -X POST "http://127.0.0.1:$PORT/rp/challenge" >"$TMP/challenge.json" ||
+		fail "POST /rp/challenge as nobody: $(cat "$TMP/serve.err")"
+	grep -q '"nonce"' "$TMP/challenge.json" || fail "no nonce: $(cat "$TMP/challenge.json")"
+done
+expect_eq "nonces kept" "$(db_sql "SELECT count(*) FROM rp_nonces")" 2
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 pid=

@@ -9,8 +9,8 @@
 # against generation 2's CA certificate, names its CRL URL, and the signer
 # logged sign-ca.gen2), a holder's certificate sent to generation 1's key
 # is refused (generation 1 no longer issues), and generation 1 keeps
-# signing its CRLs and OCSP answers through the signer.  On SQLite and
-# PostgreSQL.
+# signing its CRLs and OCSP answers (live and pre-signed) through the
+# signer.  On SQLite and PostgreSQL.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/counter_lib.sh"
@@ -120,6 +120,10 @@ openssl crl -in "$DATA/crl/sign.gen2/full.crl" -inform DER -CAfile "$TMP/ca/sign
 	fail "generation 2's full CRL does not verify"
 ocsp_good "$TMP/sign1.pem" "$TMP/ca/sign-ca.pem"
 ocsp_good "$TMP/sign2.pem" "$TMP/ca/sign-ca.gen2.pem"
+# Pre-signed answers (valid ocsp_validity_seconds, 2 days) pass the
+# signer's lint too, for both generations' certificates.
+ok ocsp presign --json
+json_expect "presign through the signer" signed_good=4 signed_revoked=0
 expect_audit_ok "after a rollover through the signer"
 stop_signer
 
