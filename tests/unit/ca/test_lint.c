@@ -23,6 +23,10 @@ static struct pki_holder_facts facts = {
     .address_flags = "0000000000000000",
 };
 
+/* The CA generation build() makes certificates for, and lint() checks
+ * against. */
+static int build_gen = 1, lint_gen = 1;
+
 static X509 *
 build(enum cert_type t, enum cert_type ca_type, int64_t na, int with_facts)
 {
@@ -32,14 +36,14 @@ build(enum cert_type t, enum cert_type ca_type, int64_t na, int with_facts)
 	X509 *x = NULL;
 
 	ca_serial_random(serial);
-	ca_crl_uri(ca, t, 1, 3, crl, sizeof(crl));
+	ca_crl_uri(ca, t, build_gen, 3, crl, sizeof(crl));
 	ep.type = t;
 	ep.serial = serial;
 	ep.serial_len = sizeof(serial);
 	ep.not_before = now;
 	ep.not_after = na;
 	ep.subject_pub = card_key;
-	ep.ca_cert = ca_cert(ca, ca_type);
+	ep.ca_cert = ca_gen_cert(ca, ca_type, build_gen);
 	ep.names = &ca->names;
 	ep.pref_romaji = "Tokyo-to";
 	ep.city_romaji = "Kiyose-shi";
@@ -64,7 +68,7 @@ lint(X509 *x, enum cert_type t, char *msg, size_t n)
 	if (x == NULL || pki_cert_tbs(x, &tbs, &len) != JPKI_OK)
 		return -1;
 	jpki_errclear();
-	r = ca_lint_tbs_cert(ca, t, 1, tbs, len, now, serial);
+	r = ca_lint_tbs_cert(ca, t, lint_gen, tbs, len, now, serial);
 	snprintf(msg, n, "%s", jpki_errmsg());
 	OPENSSL_free(tbs);
 	return r;
@@ -269,6 +273,55 @@ test_crl_heads(void)
 	jbuf_free(&f);
 }
 
+/* After a rollover, each generation is checked against its own CA
+ * certificate: a generation-2 certificate that ends after generation 1's
+ * CA passes as generation 2's, generation 1's body is not generation 2's; a
+ * holder's certificate of generation 1 is refused (it no longer issues),
+ * its own responder certificate still passes; a generation the CA does
+ * not have is no generation. */
+static void
+test_generations(void)
+{
+	struct ca_rollover_result res;
+	X509 *g1, *g2;
+	char m[512], serial[SERIAL_HEX_MAX];
+	uint8_t *tbs = NULL;
+	size_t len = 0;
+
+	/* 2033: generation 1 (made in 2026, 10 years) ends in 2036, before
+	 * a 4-year certificate issued today. */
+	setenv("JPKI_NOW", "2033-01-10T10:00:00+09:00", 1);
+	now = jpki_now();
+	CHECK_INT(ca_rollover(ca, CERT_AUTH, "test", &res), JPKI_OK);
+	CHECK_INT(res.new_gen, 2);
+	build_gen = 2;
+	g2 = build(CERT_AUTH, CERT_AUTH, now + 4LL * 365 * 86400, 0);
+	build_gen = 1;
+	g1 = build(CERT_AUTH, CERT_AUTH, now + 365 * 86400, 0);
+	lint_gen = 2;
+	CHECK_INT(lint(g2, CERT_AUTH, m, sizeof(m)), JPKI_OK);
+	/* Generation 1's body as generation 2's: not its key. */
+	REFUSED(g1, CERT_AUTH, "AuthorityKeyIdentifier");
+	lint_gen = 1;
+	REFUSED(g1, CERT_AUTH, "a generation that no longer issues: "
+	    "generation 2 issues");
+	REFUSED(g2, CERT_AUTH, "no longer issues");
+	CHECK_INT(lint(ca_gen_ocsp_cert(ca, CERT_AUTH, 1), CERT_AUTH, m,
+	    sizeof(m)), JPKI_OK);
+	/* The signing CA did not roll over: its generation 1 issues. */
+	CHECK_INT(ca_generation_count(ca, CERT_SIGN), 1);
+	lint_gen = 3;
+	if (g2 != NULL && pki_cert_tbs(g2, &tbs, &len) == JPKI_OK) {
+		CHECK_INT(ca_lint_tbs_cert(ca, CERT_AUTH, 3, tbs, len, now,
+		    serial), JPKI_ERR_NOTFOUND);
+		CHECK(strstr(jpki_errmsg(), "has no generation 3") != NULL);
+	}
+	OPENSSL_free(tbs);
+	lint_gen = 1;
+	X509_free(g1);
+	X509_free(g2);
+}
+
 int
 main(void)
 {
@@ -286,6 +339,7 @@ main(void)
 		test_what_breaks_it_is_named();
 		test_ocsp_answers();
 		test_crl_heads();
+		test_generations();
 	}
 	EVP_PKEY_free(card_key);
 	support_ca_close(&ca);
