@@ -80,6 +80,12 @@ json_expect "rollover" type=sign generation=2 previous=1
 [ -f "$KEYS/sign-ca.gen2.key" ] && [ -f "$KEYS/sign-ocsp.gen2.key" ] ||
 	fail "the generation-2 keys are not in the signer's key directory: $(ls "$KEYS")"
 [ -z "$(find "$DATA/ca" -name '*.key')" ] || fail "key files in the data directory: $(find "$DATA/ca" -name '*.key')"
+# --local opens the data directory's own keys, not the signer: here it
+# has none, and says so in one line, changing nothing.
+run "$JPKI" ca rollover --type auth --local
+[ "$RC" -ne 0 ] || fail "a rollover with --local and no key in the data directory succeeded"
+expect_one_error_line "^jpki: io: $DATA/ca/sign-ca\.key: No such file or directory$"
+expect_eq "auth generations" "$(db_sql "SELECT count(*) FROM ca_generations WHERE ca = 2")" 1
 
 check "the signer started before the rollover names the generation it lacks, in one line"
 rc=0
