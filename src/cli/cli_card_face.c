@@ -33,7 +33,11 @@ cli_card_trusted_issuer(const char *data, EVP_PKEY **out)
 	if ((r = datadir_open(cli_data_dir(data), DATADIR_READ_ONLY, &dd)) !=
 	    JPKI_OK)
 		return r;
-	if ((r = ca_signer_open_files(dd, CA_KEYS_CARD_ISSUER, &s)) ==
+	/* A token's public object (no PIN); a key file holds both halves,
+	 * so it is read and only the public copy kept. */
+	if (ca_signer_pkcs11_used(dd))
+		r = ca_signer_pkcs11_public(dd, CA_KEY_ID_CARD_ISSUER, out);
+	else if ((r = ca_signer_open_files(dd, CA_KEYS_CARD_ISSUER, &s)) ==
 	    JPKI_OK)
 		r = ca_signer_public_key(s, CA_KEY_ID_CARD_ISSUER, out);
 	if (r != JPKI_OK) {
