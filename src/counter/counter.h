@@ -65,6 +65,7 @@ int counter_register_import_csv(struct datadir *dd, const void *data,
 struct counter_register_change {
 	const char *name, *kana, *address, *birth, *gender;
 	int deceased;
+	int moved_away;     /* 転出: the entry is closed, nothing revoked */
 };
 int counter_register_change(struct ca *ca, int64_t id,
     const struct counter_register_change *ch, const char *actor, int *revoked);

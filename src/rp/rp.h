@@ -74,7 +74,10 @@ enum rp_reason {
 /* "valid", "bad-signature", "untrusted", ... (stable: JSON and docs). */
 const char *rp_reason_name(enum rp_reason r);
 
-enum rp_status_source { RP_SRC_NONE, RP_SRC_OCSP, RP_SRC_CRL, RP_SRC_STORE };
+/* RP_SRC_ANCHOR: the signer's certificate is itself a trust anchor (the
+ * municipality's document-signing certificate): no status is asked. */
+enum rp_status_source { RP_SRC_NONE, RP_SRC_OCSP, RP_SRC_CRL, RP_SRC_STORE,
+	RP_SRC_ANCHOR };
 const char *rp_status_source_name(enum rp_status_source s);
 
 struct rp_status {
@@ -109,6 +112,9 @@ struct rp_result {
 	struct rp_status status;
 	int has_facts;
 	struct rp_facts facts;
+	int document_signer;        /* signed by a municipality's document-
+	                               signing certificate (a kiosk's
+	                               residence certificate), not a person */
 };
 void rp_result_free(struct rp_result *r);
 
@@ -124,7 +130,10 @@ struct rp_verifier;
 int rp_verifier_new(struct store *store, unsigned flags,
     struct rp_verifier **out);
 void rp_verifier_free(struct rp_verifier **v);
-/* Trust x as an anchor (a CA certificate; a reference is taken). */
+/* Trust x as an anchor (a reference is taken): a CA certificate, or a
+ * municipality's self-signed document-signing certificate (policy
+ * PKI_OID_POLICY_MUNICIPALITY_DOC), which then verifies the documents it
+ * signs itself. */
 int rp_verifier_add_anchor(struct rp_verifier *v, X509 *x);
 /* Every CA certificate (self-signed) of the data directory's ca/ folder:
  * both CAs and their earlier generations. */
