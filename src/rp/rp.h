@@ -272,6 +272,59 @@ int rp_login_check(struct rp_verifier *v, struct store *s,
     struct rp_login *out);
 void rp_login_free(struct rp_login *l);
 
+/* ---- the kiosk (kiosk.c) -------------------------------------------------- */
+
+/* A kiosk answer at most (the signed PDF, base64, in JSON). */
+#define RP_KIOSK_ANSWER_MAX (8u << 20)
+
+enum rp_kiosk_error {
+	RP_KIOSK_OK = 0,
+	RP_KIOSK_LOGIN,             /* the login proof was refused (login) */
+	RP_KIOSK_NOT_REGISTERED,    /* no resident here holds the certificate */
+	RP_KIOSK_DECEASED,
+	RP_KIOSK_MOVED_AWAY,        /* 転出 */
+	RP_KIOSK_OTHER_MUNICIPALITY,
+	RP_KIOSK_ERROR_N
+};
+const char *rp_kiosk_error_name(enum rp_kiosk_error e);
+
+struct ca_municipality;
+struct rp_kiosk_request {
+	struct rp_verifier *verifier;
+	struct store *store;        /* read-write: nonce, receipt, audit */
+	const char *origin;         /* the login origin expected */
+	const char *municipality;   /* this municipality's code */
+	const struct fee_table *fees;
+	struct ca_municipality *municipality_key;
+	const char *actor;          /* the audit's, e.g. "kiosk" */
+};
+struct rp_kiosk_result {
+	enum rp_kiosk_error error;
+	char why[640];
+	struct rp_login login;      /* the login's verdict */
+	struct jbuf document;       /* the signed PDF (error RP_KIOSK_OK) */
+	uint8_t document_sha256[32];
+	char number[40];            /* 交付番号 */
+	char municipality[96];      /* "東京都千代田区" */
+	int64_t issued_at;
+	long fee_yen;
+	int64_t receipt;            /* its number in the store */
+};
+/* A residence certificate for the holder of the login proof in body (the
+ * /rp/login token): JPKI_OK with out->error RP_KIOSK_OK and the signed PDF,
+ * its receipt and audit entry committed; or a refusal in out->error; an
+ * error only when none could be reached (store, signer, PDF). */
+int rp_kiosk_residence(const struct rp_kiosk_request *k, const uint8_t *body,
+    size_t n, int64_t now, struct rp_kiosk_result *out);
+void rp_kiosk_result_free(struct rp_kiosk_result *k);
+
+/* Base64 (RFC 4648, padded) of n bytes into out (4 * ceil(n / 3) + 1
+ * bytes); decode strict base64 into out (cap bytes), *len its length
+ * (verify.c). */
+void rp_b64_encode(const uint8_t *p, size_t n, char *out);
+int rp_b64_decode(const char *s, size_t slen, uint8_t *out, size_t cap,
+    size_t *len);
+
 /* ---- linkage (link.c) ---------------------------------------------------- */
 
 /* The name of the relying party whose key `key` is, from the config's
@@ -309,12 +362,19 @@ struct rp_service_options {
 	const char *data_dir;
 	const char *origin;         /* expected login origin; NULL: the
 	                               config's base URL */
+	int rp;                     /* the /rp/ routes */
+	int kiosk;                  /* the /kiosk/ routes, with the
+	                               municipality's document key */
 };
 /* The relying party's routes, for server_options.handlers. */
 struct rp_service;
 int rp_service_new(const struct rp_service_options *o,
     struct rp_service **out);
 void rp_service_free(struct rp_service **s);
+/* After server_start (which forks the CRL publisher): open what the
+ * routes sign with (the kiosk's municipality key), so that a missing key
+ * shows at start and the publisher never holds it. */
+int rp_service_start(struct rp_service *s);
 /* The route table (stable while the service lives). */
 struct server_handler;
 const struct server_handler *rp_service_handlers(struct rp_service *s,
