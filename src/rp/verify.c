@@ -177,13 +177,20 @@ rp_is_document_signer(X509 *x)
 		    strcmp(oid, PKI_OID_POLICY_MUNICIPALITY_DOC) == 0)
 			yes = 1;
 	CERTIFICATEPOLICIES_free(cp);
-	return yes && X509_check_issued(x, x) == X509_V_OK;
+	/* Self-issued: X509_check_issued() would also ask for keyCertSign,
+	 * which this end entity does not have. */
+	return yes && X509_NAME_cmp(X509_get_subject_name(x),
+	    X509_get_issuer_name(x)) == 0;
 }
 
 int
 rp_verifier_add_anchor(struct rp_verifier *v, X509 *x)
 {
 	if (rp_is_document_signer(x)) {
+		if (X509_verify(x, X509_get0_pubkey(x)) != 1)
+			return jpki_fail(JPKI_ERR_INPUT, "%s", rp_ssl_error(
+			    "anchor: a document-signing certificate not signed "
+			    "by its own key"));
 		if (X509_up_ref(x) != 1)
 			return jpki_fail(JPKI_ERR_CRYPTO, "anchor: reference");
 		if (sk_X509_push(v->documents, x) <= 0) {
