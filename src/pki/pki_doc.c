@@ -8,8 +8,7 @@
  * facts (R4), never an office.  Profile: C=JP, O=<prefecture+municipality>,
  * CN=<mayor> (UTF8String); KeyUsage critical digitalSignature +
  * nonRepudiation; certificatePolicies PKI_OID_POLICY_MUNICIPALITY_DOC
- * (critical: a validator that does not know it refuses the certificate
- * rather than taking it for something else); SubjectKeyIdentifier; no
+ * (not critical, as the JPKI certificates' own); SubjectKeyIdentifier; no
  * BasicConstraints (an end entity: it certifies no one).
  */
 #include "pki_int.h"
@@ -61,7 +60,7 @@ pki_municipality_cert_build(const char *org, const char *cn, EVP_PKEY *key,
 	}
 	pi = NULL;
 	if ((r = pki_ext_key_usage(x, ku_bits, JPKI_ARRAY_LEN(ku_bits))) ||
-	    (r = pki_ext_add(x, NID_certificate_policies, cps, 1,
+	    (r = pki_ext_add(x, NID_certificate_policies, cps, 0,
 	    "adding certificatePolicies")) ||
 	    (r = pki_ext_ski(x)))
 		goto fail;
