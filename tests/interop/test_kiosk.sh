@@ -52,6 +52,19 @@ db_sql "SELECT detail FROM audit WHERE action = 'kiosk.residence'" | grep -q "\"
 	fail "audit detail: $(db_sql "SELECT detail FROM audit WHERE action = 'kiosk.residence'")"
 ok audit verify
 
+check "the municipality's key where the data directory keeps its keys, its certificate beside the CAs'"
+openssl x509 -in "$DATA/ca/municipality.pem" -noout -subject -nameopt RFC2253,-esc_msb \
+	-ext keyUsage,certificatePolicies >"$TMP/mcert" 2>&1 || fail "municipality.pem: $(cat "$TMP/mcert")"
+grep -q "subject=CN=千代田区長,O=東京都千代田区,C=JP" "$TMP/mcert" || fail "subject: $(cat "$TMP/mcert")"
+grep -q "Digital Signature, Non Repudiation" "$TMP/mcert" || fail "key usage: $(cat "$TMP/mcert")"
+grep -q "2.25.83169284236936842553788051268231387265" "$TMP/mcert" || fail "policy: $(cat "$TMP/mcert")"
+if [ "${JPKI_TEST_PKCS11:-0}" = 1 ]; then
+	[ ! -e "$DATA/ca/municipality.key" ] || fail "a key file beside a token"
+	grep -q municipality "$DATA/ca/pkcs11" || fail "the token's record names no municipality key"
+else
+	expect_eq "key file mode" "$(stat -c %a "$DATA/ca/municipality.key")" 600
+fi
+
 check "the PDF shows the four facts, the date of issue and the municipality (pdftotext)"
 pdftotext -layout "$TMP/res.pdf" "$TMP/res.txt"
 # The server runs on real time (serve_lib.sh): today in JST, in Reiwa.
