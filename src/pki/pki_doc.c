@@ -7,7 +7,10 @@
  * J-LIS's JPKI): the JPKI signing CA certifies residents and their four
  * facts (R4), never an office.  Profile: C=JP, O=<prefecture+municipality>,
  * CN=<mayor> (UTF8String); KeyUsage critical digitalSignature +
- * nonRepudiation; certificatePolicies PKI_OID_POLICY_MUNICIPALITY_DOC
+ * nonRepudiation + keyCertSign (the signature on itself: a self-signed
+ * anchor asserts it, RFC 5280 4.2.1.3, and NSS's path builder takes the
+ * certificate as its own anchor only with it; the key seam lets the key
+ * sign no certificate but this one); certificatePolicies PKI_OID_POLICY_MUNICIPALITY_DOC
  * (not critical, as the JPKI certificates' own); SubjectKeyIdentifier; no
  * BasicConstraints (an end entity: it certifies no one).
  */
@@ -19,7 +22,7 @@ pki_municipality_cert_build(const char *org, const char *cn, EVP_PKEY *key,
     int64_t not_after, X509 **out)
 {
 	static const int ku_bits[] = {0 /* digitalSignature */,
-	    1 /* nonRepudiation */};
+	    1 /* nonRepudiation */, 5 /* keyCertSign: its own signature */};
 	CERTIFICATEPOLICIES *cps = NULL;
 	POLICYINFO *pi = NULL;
 	X509_NAME *dn = NULL;

@@ -56,7 +56,7 @@ check "the municipality's key where the data directory keeps its keys, its certi
 openssl x509 -in "$DATA/ca/municipality.pem" -noout -subject -nameopt RFC2253,-esc_msb \
 	-ext keyUsage,certificatePolicies >"$TMP/mcert" 2>&1 || fail "municipality.pem: $(cat "$TMP/mcert")"
 grep -q "subject=CN=千代田区長,O=東京都千代田区,C=JP" "$TMP/mcert" || fail "subject: $(cat "$TMP/mcert")"
-grep -q "Digital Signature, Non Repudiation" "$TMP/mcert" || fail "key usage: $(cat "$TMP/mcert")"
+grep -q "Digital Signature, Non Repudiation, Certificate Sign" "$TMP/mcert" || fail "key usage: $(cat "$TMP/mcert")"
 grep -q "2.25.83169284236936842553788051268231387265" "$TMP/mcert" || fail "policy: $(cat "$TMP/mcert")"
 if [ "${JPKI_TEST_PKCS11:-0}" = 1 ]; then
 	[ ! -e "$DATA/ca/municipality.key" ] || fail "a key file beside a token"
@@ -98,16 +98,14 @@ ok init --data "$TMP/other/data" --base-url "$BASE"
 expect_status 1 verify --data "$TMP/other/data" "$TMP/res.pdf"
 grep -q "untrusted" <<<"$ERR$OUT" || fail "foreign anchors: $ERR $OUT"
 
-check "pdfsig: the signature valid over the whole document, with the municipality's certificate in a fresh NSS database"
+check "pdfsig: signature valid, certificate trusted with the municipality's certificate in a fresh NSS database"
 NSS=$TMP/nss
 mkdir -p "$NSS"
 certutil -N -d "sql:$NSS" --empty-password || fail "certutil -N"
 certutil -A -d "sql:$NSS" -n jpki-municipality -t "CT,C,C" -a -i "$DATA/ca/municipality.pem" || fail "certutil -A"
 run pdfsig -nssdir "sql:$NSS" "$TMP/res.pdf"
 grep -q "Signature Validation: Signature is Valid" "$TMP/stdout" || fail "pdfsig: $OUT"
-# NSS does not yet take the self-signed end-entity certificate as a
-# trusted signer ("Certificate Validation: Unknown issue"), whatever its
-# trust flags: docs/relying-party.md, "The kiosk", says what is left.
+grep -q "Certificate Validation: Certificate is Trusted" "$TMP/stdout" || fail "pdfsig: $OUT"
 grep -q "Total document signed" "$TMP/stdout" || fail "pdfsig: $OUT"
 run pdfsig -nssdir "sql:$NSS" "$TMP/tampered.pdf"
 grep -q "Signature Validation: Signature is Valid" "$TMP/stdout" && fail "pdfsig accepts the tampered PDF: $OUT"
