@@ -17,6 +17,11 @@
  *             every server thread and a restarted server agree), the client
  *             signs SHA-256(origin) || SHA-256(nonce); the answer names the
  *             certificate (subject, serial), never personal facts (R5)
+ *   kiosk     a residence certificate (住民票の写し) for the holder of a
+ *             fresh login proof, found through the register's link to the
+ *             authentication certificate, signed by the municipality
+ *             (kiosk.c: PAdES over the counter's PDF), with its receipt
+ *             and audit entry
  *   routes    POST /rp/challenge, /rp/login, /rp/verify, registered into
  *             `jpki serve` (server.h's route table): the server module knows
  *             nothing of the relying party, this module sits above it
