@@ -82,6 +82,11 @@ grep -q "O=東京都千代田区" <<<"$OUT" || fail "signer: $OUT"
 grep -q "municipality's document-signing certificate" <<<"$OUT" || fail "verify: $OUT"
 ok verify "$TMP/res.pdf" --json
 json_expect "verdict" verdict=valid signatures.0.signer_kind=municipality signatures.0.status.source=anchor
+check "the municipality's certificate has its own validity: expired after it, not yet valid before it (--at)"
+expect_status 1 verify "$TMP/res.pdf" --at 2040-01-01T00:00:00+09:00
+grep -q "expired" <<<"$ERR$OUT" || fail "--at 2040: $ERR $OUT"
+expect_status 1 verify "$TMP/res.pdf" --at 2020-01-01T00:00:00+09:00
+grep -q "not-yet-valid" <<<"$ERR$OUT" || fail "--at 2020: $ERR $OUT"
 check "one byte changed in the signed range: bad-signature"
 cp "$TMP/res.pdf" "$TMP/tampered.pdf"
 "$PYTHON" - "$TMP/tampered.pdf" <<'PY'
