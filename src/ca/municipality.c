@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MUNICIPALITY_CERT_FILE "municipality.pem"
@@ -136,6 +137,7 @@ ca_municipality_open(struct datadir *dd, struct ca_municipality **out)
 {
 	struct ca_municipality *m;
 	char path[JPKI_PATH_MAX];
+	time_t now;
 	int r;
 
 	*out = NULL;
@@ -153,7 +155,8 @@ ca_municipality_open(struct datadir *dd, struct ca_municipality **out)
 	if ((r = ca_cert_read(path, &m->cert)) != JPKI_OK ||
 	    (r = cert_matches(m, path)) != JPKI_OK)
 		goto fail;
-	if (X509_cmp_time(X509_get0_notAfter(m->cert), NULL) <= 0) {
+	now = (time_t)jpki_now();
+	if (X509_cmp_time(X509_get0_notAfter(m->cert), &now) <= 0) {
 		r = jpki_fail(JPKI_ERR_REFUSED, "%s: the municipality's "
 		    "certificate has expired; move it away and a new one is "
 		    "made at the next start", path);
