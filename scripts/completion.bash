@@ -4,7 +4,7 @@
 # accept).  Installed as share/bash-completion/completions/jpki; or source
 # it from ~/.bashrc.  Needs nothing but bash 4.
 
-_jpki_groups="init resident ca cert crl ocsp serve sign verify login rp audit store card counter clerk help"
+_jpki_groups="init resident ca cert crl ocsp serve sign verify login kiosk rp audit store card counter clerk help"
 
 declare -A _jpki_subcommands=(
 	[resident]="add import show list change"
@@ -30,7 +30,7 @@ declare -A _jpki_options=(
 	[resident import]="--clerk"
 	[resident show]=""
 	[resident list]=""
-	[resident change]="--name --address --birth --gender --kana --deceased --clerk"
+	[resident change]="--name --address --birth --gender --kana --deceased --moved-away --clerk"
 	[ca show]=""
 	[ca export]="--out"
 	[ca issue]="--resident --type --pubkey --card-expiry --out --actor"
@@ -41,10 +41,11 @@ declare -A _jpki_options=(
 	[cert revoke]="--reason --actor"
 	[crl generate]="--type --shard --full --out"
 	[ocsp respond]="--in --out"
-	[serve]="--listen --access-log --crl-delay --no-crl --no-presign --rp --origin"
+	[serve]="--listen --access-log --crl-delay --no-crl --no-presign --rp --kiosk --origin"
 	[sign]="--card --reader --in --out --detached --pdf"
 	[verify]="--content --at --anchors --offline"
 	[login]="--card --reader --url --origin --token-out --dry-run"
+	[kiosk]="--card --reader --token --url --document --out --receipt --token-out"
 	[rp link]="--actor"
 	[ocsp presign]="--threads"
 	[audit verify]=""
@@ -80,14 +81,14 @@ declare -A _jpki_options=(
 )
 
 # Options that take no value.
-_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-crl --no-presign --rp --detached --pdf --offline --dry-run "
+_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-crl --no-presign --rp --kiosk --moved-away --detached --pdf --offline --dry-run "
 
 # The common options a command takes.
 _jpki_common() {
 	case $1 in
 	serve | "counter serve") echo "--data --help" ;;
 	"card attach") echo "--help" ;;
-	"card status" | "card info" | "card certs" | "card change-pin" | "card sign" | sign | login)
+	"card status" | "card info" | "card certs" | "card change-pin" | "card sign" | sign | login | kiosk)
 		echo "--json --help" ;;
 	*) echo "--data --json --help" ;;
 	esac
@@ -103,7 +104,7 @@ _jpki_values() {
 		"ca export" | "card certs" | "card face" | "crl generate" | "counter notices") echo dir ;;
 		*) echo file ;;
 		esac ;;
-	--in | --card | --pubkey | --photo | --pkcs11 | --pin-file | --tls-cert | --tls-key | --content | --anchors | --token-out) echo file ;;
+	--in | --card | --pubkey | --photo | --pkcs11 | --pin-file | --tls-cert | --tls-key | --content | --anchors | --token-out | --token | --receipt) echo file ;;
 	--web) echo dir ;;
 	--role) echo clerk supervisor admin ;;
 	--type)
@@ -113,6 +114,7 @@ _jpki_values() {
 		*) echo sign auth ;;
 		esac ;;
 	--pin) echo sign auth cardinfo ;;
+	--document) echo residence ;;
 	--kind) echo mynumber juki ;;
 	--gender) echo male female unknown ;;
 	--purpose) echo issue renew reset-pin ;;

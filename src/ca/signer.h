@@ -37,6 +37,10 @@ enum ca_key_role {
 	CA_KEY_CARD_ISSUER = 3, /* the card issuer's: the card-info AP's
 	                           signed facts (EF 0003, 0004) and the
 	                           card-face AP's signature */
+	CA_KEY_MUNICIPALITY = 4, /* the municipality's document-signing key:
+	                            the kiosk's residence certificates
+	                            (docs/relying-party.md, "Kiosk") and
+	                            its own certificate */
 };
 struct ca_key_id {
 	enum cert_type type;        /* CERT_SIGN or CERT_AUTH; 0 for the
@@ -49,6 +53,8 @@ struct ca_key_id {
 };
 #define CA_KEY_ID_CARD_ISSUER \
 	((struct ca_key_id){(enum cert_type)0, CA_KEY_CARD_ISSUER, 0})
+#define CA_KEY_ID_MUNICIPALITY \
+	((struct ca_key_id){(enum cert_type)0, CA_KEY_MUNICIPALITY, 0})
 /* Generations of one CA a data directory may hold (ca rollover). */
 #define CA_GEN_MAX 16
 
@@ -56,6 +62,7 @@ struct ca_key_id {
 #define CA_KEYS_CA   0x1        /* both CA keys: issue, revoke, CRLs */
 #define CA_KEYS_OCSP 0x2        /* both responder keys: answer OCSP */
 #define CA_KEYS_CARD_ISSUER 0x4 /* the card issuer's key */
+#define CA_KEYS_MUNICIPALITY 0x8 /* the municipality's document key */
 
 enum ca_sign_op {
 	CA_SIGN_CERT = 1,        /* in: a DER TBSCertificate (CA key) */
@@ -71,6 +78,13 @@ enum ca_sign_op {
 	                            more than CA_SIGN_CARD_FACTS_LEN and at
 	                            most CA_SIGN_CARD_FACE_MAX bytes (card
 	                            issuer key) */
+	CA_SIGN_MUNICIPALITY_CERT = 7, /* in: the DER TBSCertificate of the
+	                            municipality's own (self-signed)
+	                            certificate, carrying its own public
+	                            key (municipality key) */
+	CA_SIGN_DOCUMENT_DIGEST = 8, /* in: the SHA-256 of a document's CMS
+	                            signed attributes, 32 bytes
+	                            (municipality key) */
 };
 #define CA_SIGN_CARD_FACTS_LEN 64
 #define CA_SIGN_CARD_CERT_MAX 1024

@@ -2,7 +2,8 @@
  * signer_file.c: CA, OCSP responder and card issuer keys held in files of
  * the data directory (<data>/ca/<sign|auth>-<ca|ocsp>.key for generation
  * 1, <sign|auth>-<ca|ocsp>.gen<N>.key for generation N, and
- * <data>/ca/card-issuer.key, PEM, mode 0600), behind the key seam
+ * <data>/ca/card-issuer.key and the kiosk's <data>/ca/municipality.key,
+ * PEM, mode 0600), behind the key seam
  * (signer.h).  This file is the only one that reads, writes
  * or holds such a key.
  *
@@ -22,10 +23,10 @@
 #include <unistd.h>
 
 /* Keys indexed [type][role][generation]: enum cert_type (1, 2; 0 for
- * the card issuer's), enum ca_key_role (1 to 3), the generation (1 to
- * CA_GEN_MAX; 0 for the card issuer's). */
+ * the card issuer's and the municipality's), enum ca_key_role (1 to 4),
+ * the generation (1 to CA_GEN_MAX; 0 for those two). */
 #define TYPES 3
-#define ROLES 4
+#define ROLES 5
 #define GENS (CA_GEN_MAX + 1)
 struct file_keys {
 	const struct datadir *dd;   /* where new keys are made */
@@ -140,7 +141,7 @@ file_sign(void *sess, struct ca_key_id id, enum ca_sign_op op,
 		    "no such key", label);
 	if (*ps == NULL && (r = pki_signer_new(k, ps)) != JPKI_OK)
 		return r;
-	if (op == CA_SIGN_CRL_DIGEST)
+	if (op == CA_SIGN_CRL_DIGEST || op == CA_SIGN_DOCUMENT_DIGEST)
 		return pki_signer_sign_digest(*ps, in, sig, sig_len);
 	return pki_signer_sign_raw(*ps, in, len, sig, sig_len);
 }
@@ -289,6 +290,15 @@ ca_signer_open_files(const struct datadir *dd, unsigned keys,
 			return r;
 		}
 	}
+	if (keys & CA_KEYS_MUNICIPALITY) {
+		struct ca_key_id id = CA_KEY_ID_MUNICIPALITY;
+
+		if ((r = key_path(dd, id, path, sizeof(path))) ||
+		    (r = key_read(path, &fk->key[0][CA_KEY_MUNICIPALITY][0]))) {
+			file_close(fk);
+			return r;
+		}
+	}
 	return ca_signer_new(&file_impl, fk, out);
 }
 
@@ -312,7 +322,8 @@ ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
 int
 ca_signer_discard_file_key(const struct datadir *dd, struct ca_key_id id)
 {
-	if (id.role == CA_KEY_CARD_ISSUER || id.gen < 2 || id.gen > CA_GEN_MAX)
+	if (id.role == CA_KEY_CARD_ISSUER || id.role == CA_KEY_MUNICIPALITY ||
+	    id.gen < 2 || id.gen > CA_GEN_MAX)
 		return jpki_fail(JPKI_ERR_INTERNAL, "signer: only a later "
 		    "generation's key is discarded");
 	return file_discard(dd, id);

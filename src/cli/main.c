@@ -32,6 +32,8 @@ static const struct {
     {"verify", cli_verify, "verify a signature: chain, status, the four "
 	"facts", NULL},
     {"login", cli_login, "log in to a relying party with the card", NULL},
+    {"kiosk", cli_kiosk, "a residence certificate from the municipality's "
+     "kiosk with the card", NULL},
     {"rp", cli_rp, "the relying party's linkage of certificates", "link"},
     {"audit", cli_audit, "the audit log", "verify list"},
     {"store", cli_store, "the store's schema and database", "migrate copy"},

@@ -65,9 +65,27 @@ int counter_register_import_csv(struct datadir *dd, const void *data,
 struct counter_register_change {
 	const char *name, *kana, *address, *birth, *gender;
 	int deceased;
+	int moved_away;     /* 転出: the entry is closed, nothing revoked */
 };
 int counter_register_change(struct ca *ca, int64_t id,
     const struct counter_register_change *ch, const char *actor, int *revoked);
+
+/* ---- the kiosk's residence certificate (residence_pdf.c) -----------------
+ *
+ * 住民票の写し as a one-page PDF (name, kana, birth date in its era,
+ * gender, address, date of issue, the municipality's certification), in
+ * memory for the caller to sign; the relying party's kiosk route issues
+ * it (src/rp/kiosk.c). */
+struct counter_residence_doc {
+	const struct resident *res;
+	const struct municipality *muni;
+	int64_t issued_at;
+	long fee_yen;
+	char number[40];            /* 交付番号 */
+};
+/* The PDF appended to out. */
+int counter_residence_pdf(const struct counter_residence_doc *d,
+    struct jbuf *out);
 
 /* ---- procedures ----------------------------------------------------------
  *

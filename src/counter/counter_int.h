@@ -8,6 +8,12 @@
 
 #include "counter/counter.h"
 
+/* A paragraph drawn by Pango in the notices' font (notice_pdf.c): at
+ * (x, y), wrapped within w (0: no wrapping), size in points; its height. */
+typedef struct _cairo cairo_t;
+double counter_pdf_text(cairo_t *cr, double x, double y, double w,
+    double size, int bold, int align_right, const char *text);
+
 /* The names of one card's files: the image, the staged image waiting for
  * the commit, and the file it is written to before it is staged. */
 struct card_names {

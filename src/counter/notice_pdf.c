@@ -9,6 +9,7 @@
  * check code is the one secret on the paper; it is drawn once, in the
  * sealed part of the form, and the buffers that held it are the caller's.
  */
+#include "counter/counter_int.h"
 #include "counter/forms.h"
 
 #include <cairo-pdf.h>
@@ -71,6 +72,15 @@ draw_text(cairo_t *cr, double x, double y, double w, double size, int style,
 static double
 draw_textf(cairo_t *cr, double x, double y, double w, double size, int style,
     const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* The same, for the other papers of the counter (residence_pdf.c). */
+double
+counter_pdf_text(cairo_t *cr, double x, double y, double w, double size,
+    int bold, int align_right, const char *text)
+{
+	return draw_text(cr, x, y, w, size, bold ? BOLD : PLAIN, align_right ?
+	    PANGO_ALIGN_RIGHT : PANGO_ALIGN_LEFT, text);
+}
 
 static double
 draw_textf(cairo_t *cr, double x, double y, double w, double size, int style,

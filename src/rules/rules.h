@@ -119,6 +119,8 @@ enum fee_item {
 	FEE_CERT_ISSUE,
 	FEE_CERT_RENEW,
 	FEE_PIN_RESET,
+	FEE_KIOSK_RESIDENCE,        /* 200 yen: a residence certificate from
+	                               the kiosk (住民票の写し, コンビニ交付) */
 	FEE__COUNT
 };
 

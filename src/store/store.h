@@ -121,7 +121,13 @@ int store_municipality_count(struct store *s, long *out);
 #define RESIDENT_NAME_MAX 128     /* bytes of UTF-8, each part */
 #define RESIDENT_ADDRESS_MAX 800  /* bytes; the rule is 200 characters */
 
-enum resident_status { RESIDENT_ACTIVE = 1, RESIDENT_DECEASED = 2 };
+/* Moved away (転出): the resident left for another municipality; the entry
+ * is closed here (除票) as for a death, and this municipality issues no
+ * residence certificate for it. */
+enum resident_status { RESIDENT_ACTIVE = 1, RESIDENT_DECEASED = 2,
+	RESIDENT_MOVED_AWAY = 3 };
+/* "active", "deceased", "moved-away" */
+const char *store_resident_status_name(enum resident_status s);
 
 struct resident {
 	int64_t id;

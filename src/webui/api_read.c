@@ -51,7 +51,7 @@ resident_json(const struct resident *r)
 	    "address", r->address, "birth", date_json(r->birth),
 	    "gender", rules_gender_name(r->gender),
 	    "municipality", r->municipality,
-	    "status", r->status == RESIDENT_DECEASED ? "deceased" : "active");
+	    "status", store_resident_status_name(r->status));
 }
 
 static int
