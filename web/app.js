@@ -361,6 +361,7 @@ function receiptView(r, fresh) {
         fees.map(f => h("tr", { "data-item": f.item }, h("td", { text: f.label }), h("td", { class: "yen", text: f.yen + " 円" }))),
       h("tr", { class: "total" }, h("td", { text: t("receipt.total") }), h("td", { id: "total", text: r.total_yen + " 円" })))),
     h("div", { class: "row noprint" }, h("button", { id: "print", type: "button", onclick: () => window.print() }, t("receipt.print")),
+      h("a", { class: "button", id: "receipt-pdf", href: "/api/receipts/" + r.number + ".pdf", download: "receipt-" + r.number + ".pdf", text: t("receipt.pdf") }),
       r.resident ? h("a", { class: "button", href: "#/resident/" + r.resident, text: "← " + t("nav.search") }) : null));
 }
 

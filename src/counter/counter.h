@@ -268,6 +268,15 @@ int counter_card_recover(struct datadir *dd, const char *card_path,
 json_t *counter_receipt_json(const struct counter_receipt *rcpt);
 void counter_receipt_print(FILE *f, const struct counter_receipt *rcpt);
 
+/* A stored receipt (any procedure's, by its number) as paper: one A4 PDF
+ * page (手数料領収書兼受付票) with the procedure, the holder's name, the
+ * card, who came and the fee lines with their total, as the store keeps
+ * them (receipt_pdf.c).  Into out (appended), or to path as a new file
+ * with the config's document_mode (a file there is replaced). */
+int counter_receipt_pdf(struct datadir *dd, int64_t id, struct jbuf *out);
+int counter_receipt_pdf_write(struct datadir *dd, int64_t id,
+    const char *path);
+
 /* ---- proxy forms and notices ----
  *
  * The inquiry/response form (照会書兼回答書, R12-R14) and the expiry notice
