@@ -257,6 +257,7 @@ async function viewProc(p, params) {
     if (v.card && !["deliver", "reissue", "report-lost", "proxy-apply"].includes(p)) q.set("card", v.card);
     else q.set("resident", resident);
     if (v.types) q.set("types", p === "proxy-apply" ? "both" : v.types);
+    if (p === "reset-pin" && v.pin_kind) q.set("pin_kind", v.pin_kind);
     const res = await api("GET", "/api/check?" + q);
     if (!res.ok) return verdict.replaceChildren(errorBox(res));
     showVerdict(verdict, res.data);
