@@ -300,8 +300,9 @@ int counter_check(struct ca *ca, const struct counter_check_in *in,
 /* A stored receipt (any procedure's, by its number) as paper: one A4 PDF
  * page (手数料領収書兼受付票) with the procedure, the holder's name, the
  * card, who came and the fee lines with their total, as the store keeps
- * them (receipt_pdf.c).  Into out (appended), or to path as a new file
- * with the config's document_mode (a file there is replaced). */
+ * them (receipt_pdf.c).  Into out (appended), or to path with the
+ * config's document_mode (a file there is replaced by one rename, and left
+ * as it was if anything fails). */
 int counter_receipt_pdf(struct datadir *dd, int64_t id, struct jbuf *out);
 int counter_receipt_pdf_write(struct datadir *dd, int64_t id,
     const char *path);

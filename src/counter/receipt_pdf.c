@@ -10,8 +10,11 @@
 #include "counter/counter.h"
 #include "counter/pdf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* More fee lines than any procedure makes (RULES_FEE_LINES_MAX), for
  * receipts recorded under a later fee table. */
@@ -223,11 +226,26 @@ counter_receipt_pdf(struct datadir *dd, int64_t id, struct jbuf *out)
 int
 counter_receipt_pdf_write(struct datadir *dd, int64_t id, const char *path)
 {
-	struct receipt_doc d;
+	mode_t mode = datadir_config(dd)->document_mode;
+	char tmp[JPKI_PATH_MAX];
+	struct jbuf pdf;
 	int r;
 
-	if ((r = receipt_doc_read(dd, id, &d)) != JPKI_OK)
-		return r;
-	return pdf_write_file(path, datadir_config(dd)->document_mode,
-	    RECEIPT_PDF_TITLE, receipt_page, &d);
+	/* Drawn whole first, then put in place by one rename: a failure
+	 * leaves a file already at path as it was. */
+	jbuf_init(&pdf);
+	if ((r = jpki_path(tmp, sizeof(tmp), "%s.tmp", path)) != JPKI_OK ||
+	    (r = counter_receipt_pdf(dd, id, &pdf)) != JPKI_OK ||
+	    (r = durable_write(tmp, pdf.data, pdf.len, mode)) != JPKI_OK)
+		goto out;
+	if (chmod(tmp, mode) != 0 || rename(tmp, path) != 0) {
+		r = jpki_fail(JPKI_ERR_IO, "cannot write %s: %s", path,
+		    strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	r = durable_sync_dir_of(path);
+out:
+	jbuf_free(&pdf);
+	return r;
 }

@@ -58,10 +58,22 @@ ok counter receipt --number "$n" --out "$TMP/again.pdf" --json
 json_expect "answer" receipt="$n" pdf="$TMP/again.pdf"
 expect_eq "text" "$(text "$TMP/again.pdf")" "$(cat "$TMP/reissue.txt")"
 
-check "bad input: one error line, no file"
+check "the PDF has the config's document mode (0600), whatever the umask"
+expect_eq "mode" "$(stat -c %a "$TMP/again.pdf")" 600
+(umask 0; ok counter receipt --number "$n" --out "$TMP/umask.pdf")
+expect_eq "mode under umask 0" "$(stat -c %a "$TMP/umask.pdf")" 600
+
+check "bad input: one error line, no file, and a file already there as it was"
 expect_status 2 counter receipt --number 999999 --out "$TMP/none.pdf"
 expect_one_error_line '^jpki: not-found: '
 [ ! -e "$TMP/none.pdf" ] || fail "a missing receipt left a file"
+printf 'keep me\n' >"$TMP/kept.pdf"
+expect_status 2 counter receipt --number 999999 --out "$TMP/kept.pdf"
+expect_one_error_line '^jpki: not-found: '
+expect_eq "kept" "$(cat "$TMP/kept.pdf")" "keep me"
+expect_status 3 counter receipt --number "$n" --out "$TMP/no-such-dir/r.pdf"
+expect_one_error_line '^jpki: io: '
+ls "$TMP"/*.tmp >/dev/null 2>&1 && fail "a temporary was left: $(ls "$TMP"/*.tmp)"
 expect_status 2 counter receipt --number x --out "$TMP/none.pdf"
 expect_one_error_line '^jpki: '
 expect_status 2 counter receipt --number "$n"
