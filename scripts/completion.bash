@@ -16,13 +16,13 @@ declare -A _jpki_subcommands=(
 	[audit]="verify list"
 	[store]="migrate copy"
 	[card]="new status certs change-pin info face sign attach"
-	[counter]="deliver issue renew report-lost reissue reset-pin update-card recover links proxy-apply proxy-complete notices form-show serve"
+	[counter]="deliver issue renew report-lost reissue reset-pin update-card recover links receipt proxy-apply proxy-complete notices form-show serve"
 	[clerk]="add passwd disable list"
 )
 
 # The options of each command besides --data, --json and --help (which
 # every command but serve and card attach takes; see _jpki_common).
-_jpki_visit="--clerk --id-doc --id-number"
+_jpki_visit="--clerk --id-doc --id-number --receipt-pdf"
 _jpki_proxy="--proxy-name --proxy-id-type --proxy-id-number"
 declare -A _jpki_options=(
 	[init]="--municipality --key-bits --production-policy --base-url --database --pkcs11 --token --pin-file"
@@ -69,6 +69,7 @@ declare -A _jpki_options=(
 	[counter update-card]="--card --photo $_jpki_visit"
 	[counter recover]="--card"
 	[counter links]="--serial"
+	[counter receipt]="--number --out --json"
 	[counter proxy-apply]="--resident --purpose --type --pin $_jpki_proxy --out --clerk"
 	[counter proxy-complete]="--form --card --purpose $_jpki_proxy --clerk"
 	[counter notices]="--within --out --clerk --no-progress"

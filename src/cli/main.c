@@ -44,7 +44,8 @@ static const struct {
 #ifndef JPKI_WITHOUT_counter
     {"counter", cli_counter, "the counter",
 	"deliver issue renew report-lost reissue reset-pin update-card "
-	"recover links proxy-apply proxy-complete notices form-show serve"},
+	"recover links receipt proxy-apply proxy-complete notices form-show "
+	"serve"},
 #endif
 #ifndef JPKI_WITHOUT_webui
     {"clerk", cli_clerk, "clerk accounts of the counter's web UI",

@@ -286,6 +286,45 @@ int counter_card_recover(struct datadir *dd, const char *card_path,
 json_t *counter_receipt_json(const struct counter_receipt *rcpt);
 void counter_receipt_print(FILE *f, const struct counter_receipt *rcpt);
 
+/* What the rules say of a procedure now, before the clerk commits: the
+ * same judgement, from the same inputs read the same way (decide.c), as
+ * the procedure makes before its slow work and again inside its
+ * transaction, so the web UI's check cannot drift from what the procedure
+ * enforces.  The card the holder brought is opened as the procedure opens
+ * it (card_path; its lock is held only while it is read); the PINs the
+ * holder will choose are not part of it (the procedure checks them).
+ * Changes nothing.  Returns JPKI_OK when the rules allow the procedure,
+ * else the refusal with the rule's words (jpki_errmsg()). */
+struct counter_check_in {
+	enum procedure proc;          /* PROC_DELIVER .. PROC_UPDATE_CARD */
+	int64_t resident_id;          /* deliver, reissue, report-lost */
+	const char *card_path;        /* the card brought (an image), or NULL */
+	int types;                    /* COUNTER_*: deliver, reissue (0: none),
+	                               * issue, renew */
+	enum pin_kind pin_kind;       /* reset-pin: the PIN reset */
+	int photo;                    /* update-card: a new photo is given */
+};
+struct counter_check_out {
+	int64_t resident_id;          /* whose procedure (0 if unknown) */
+	char card_serial[SERIAL_HEX_MAX];   /* the card concerned, or "" */
+	int certs;                    /* certificates it would load (fees) */
+	int sign_left_out;            /* R8e: the signing one is left out */
+	char note[COUNTER_NOTE_MAX];  /* why (R8e's own words) */
+	struct jdate renewal_opens[3];   /* renew: by enum cert_type */
+};
+int counter_check(struct ca *ca, const struct counter_check_in *in,
+    struct counter_check_out *out);
+
+/* A stored receipt (any procedure's, by its number) as paper: one A4 PDF
+ * page (手数料領収書兼受付票) with the procedure, the holder's name, the
+ * card, who came and the fee lines with their total, as the store keeps
+ * them (receipt_pdf.c).  Into out (appended), or to path with the
+ * config's document_mode (a file there is replaced by one rename, and left
+ * as it was if anything fails). */
+int counter_receipt_pdf(struct datadir *dd, int64_t id, struct jbuf *out);
+int counter_receipt_pdf_write(struct datadir *dd, int64_t id,
+    const char *path);
+
 /* ---- proxy forms and notices ----
  *
  * The inquiry/response form (照会書兼回答書, R12-R14) and the expiry notice

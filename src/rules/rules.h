@@ -225,6 +225,9 @@ int rules_era_digit(struct jdate d);
  * era's name, "Showa" or "昭和" (japanese), "unknown"/"不明" for 0. */
 int rules_era_year(struct jdate d);
 const char *rules_era_name(int digit, int japanese);
+/* d in its era, "昭和55年5月15日", "令和元年5月1日"; the Gregorian
+ * "1868年1月1日" before the eras the certificate knows. */
+void rules_era_date_ja(struct jdate d, char *buf, size_t n);
 /* The signing certificate's date of birth (OID .4): era digit + "YYYYMMDD"
  * (Gregorian), NUL-terminated, e.g. "319801231".  An invalid date gives
  * "000000000". */
