@@ -27,12 +27,19 @@ type_noun(enum cert_type t)
 	return t == CERT_SIGN ? "signing" : "authentication";
 }
 
+/* The holder lives here: not deceased, not moved away (転出: a card's
+ * procedures, but for a loss report, are the municipality moved to's). */
 static int
-holder_alive(const struct resident *res)
+holder_here(const struct resident *res)
 {
 	if (res->status == RESIDENT_DECEASED)
 		return jpki_fail(JPKI_ERR_REFUSED, "R11: the register records "
 		    "the holder (resident %lld) as deceased",
+		    (long long)res->id);
+	if (res->status == RESIDENT_MOVED_AWAY)
+		return jpki_fail(JPKI_ERR_REFUSED, "R11: the register records "
+		    "the holder (resident %lld) as moved away (転出); the "
+		    "municipality moved to does this procedure",
 		    (long long)res->id);
 	return JPKI_OK;
 }
@@ -139,6 +146,9 @@ decide_certs(struct store *s, struct counter_plan *p)
 
 	if ((r = read_card(s, p)) != JPKI_OK)
 		return r;
+	/* (A deceased holder: the eligibility rules say so, below.) */
+	if (p->res.status == RESIDENT_MOVED_AWAY)
+		return holder_here(&p->res);
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(order); i++) {
 		enum cert_type t = order[i];
 		struct existing_scan e = {p->card.id, p->now, t, &p->x[t]};
@@ -199,7 +209,7 @@ decide_new_card(struct store *s, struct counter_plan *p)
 	if ((r = store_resident_get(s, p->resident_id, &p->res)) != JPKI_OK)
 		return r;
 	p->have_res = 1;
-	if ((r = holder_alive(&p->res)) != JPKI_OK ||
+	if ((r = holder_here(&p->res)) != JPKI_OK ||
 	    (r = store_cards_of(s, p->res.id, scan_cards, cards)))
 		return r;
 	/* The old card has expired: it is handed back at delivery of the
@@ -278,7 +288,7 @@ decide_reset_pin(struct store *s, struct counter_plan *p)
 	/* R2: the holder comes with the card; the card answers for itself. */
 	if ((r = read_card(s, p)) != JPKI_OK ||
 	    (r = card_usable(&p->card)) != JPKI_OK ||
-	    (r = holder_alive(&p->res)) != JPKI_OK)
+	    (r = holder_here(&p->res)) != JPKI_OK)
 		return r;
 	if (!p->pin_set)
 		return jpki_fail(JPKI_ERR_REFUSED, "R2: the %s was never set on "
@@ -294,7 +304,7 @@ decide_update_card(struct store *s, struct counter_plan *p)
 
 	if ((r = read_card(s, p)) != JPKI_OK ||
 	    (r = card_usable(&p->card)) != JPKI_OK ||
-	    (r = holder_alive(&p->res)) != JPKI_OK)
+	    (r = holder_here(&p->res)) != JPKI_OK)
 		return r;
 	/* A card written before the card-info layout of issue 14 (or
 	 * without its collation numbers), or without its card face, is
