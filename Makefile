@@ -65,7 +65,7 @@ run: release
 	$(RELEASE)/jpki crl generate --data $(DEMO_DIR) >/dev/null
 	$(RELEASE)/jpki counter serve --data $(DEMO_DIR) --listen 127.0.0.1:8081 & \
 	counter=$$!; trap 'kill $$counter 2>/dev/null' EXIT INT TERM; \
-	$(RELEASE)/jpki serve --data $(DEMO_DIR) --listen 127.0.0.1:8080 --rp
+	$(RELEASE)/jpki serve --data $(DEMO_DIR) --listen 127.0.0.1:8080 --rp --kiosk
 
 bench: deps
 	@sh scripts/install-deps.sh bench

@@ -4,7 +4,7 @@
 # accept).  Installed as share/bash-completion/completions/jpki; or source
 # it from ~/.bashrc.  Needs nothing but bash 4.
 
-_jpki_groups="init resident ca cert crl ocsp serve signer signer-tls sign verify login rp audit store card counter clerk help"
+_jpki_groups="init resident ca cert crl ocsp serve signer signer-tls sign verify login kiosk rp audit store card counter clerk help"
 
 declare -A _jpki_subcommands=(
 	[resident]="add import show list change"
@@ -17,13 +17,13 @@ declare -A _jpki_subcommands=(
 	[signer-tls]="init issue-client"
 	[store]="migrate copy"
 	[card]="new status certs change-pin info face sign attach"
-	[counter]="deliver issue renew report-lost reissue reset-pin update-card recover links proxy-apply proxy-complete notices form-show serve"
+	[counter]="deliver issue renew report-lost reissue reset-pin update-card recover links receipt proxy-apply proxy-complete notices form-show serve"
 	[clerk]="add passwd disable list"
 )
 
 # The options of each command besides --data, --json and --help (which
 # every command but serve and card attach takes; see _jpki_common).
-_jpki_visit="--clerk --id-doc --id-number"
+_jpki_visit="--clerk --id-doc --id-number --receipt-pdf"
 _jpki_proxy="--proxy-name --proxy-id-type --proxy-id-number"
 declare -A _jpki_options=(
 	[init]="--municipality --key-bits --production-policy --base-url --database --pkcs11 --token --pin-file"
@@ -31,7 +31,7 @@ declare -A _jpki_options=(
 	[resident import]="--clerk"
 	[resident show]=""
 	[resident list]=""
-	[resident change]="--name --address --birth --gender --kana --deceased --clerk"
+	[resident change]="--name --address --birth --gender --kana --deceased --moved-away --clerk"
 	[ca show]=""
 	[ca export]="--out"
 	[ca issue]="--resident --type --pubkey --card-expiry --out --actor"
@@ -42,13 +42,14 @@ declare -A _jpki_options=(
 	[cert revoke]="--reason --actor"
 	[crl generate]="--type --shard --full --out"
 	[ocsp respond]="--in --out"
-	[serve]="--listen --access-log --crl-delay --no-crl --no-presign --rp --origin --user"
+	[serve]="--listen --access-log --crl-delay --no-crl --no-presign --rp --kiosk --origin --user"
 	[signer]="--listen --keys --state --user --checkpoint-every --no-sandbox"
 	[signer-tls init]="--names --state"
 	[signer-tls issue-client]="--name --out --state"
 	[sign]="--card --reader --in --out --detached --pdf"
 	[verify]="--content --at --anchors --offline"
 	[login]="--card --reader --url --origin --token-out --dry-run"
+	[kiosk]="--card --reader --token --url --document --out --receipt --token-out"
 	[rp link]="--actor"
 	[ocsp presign]="--threads"
 	[audit verify]="--checkpoint --checkpoint-key"
@@ -73,6 +74,7 @@ declare -A _jpki_options=(
 	[counter update-card]="--card --photo $_jpki_visit"
 	[counter recover]="--card"
 	[counter links]="--serial"
+	[counter receipt]="--number --out --json"
 	[counter proxy-apply]="--resident --purpose --type --pin $_jpki_proxy --out --clerk"
 	[counter proxy-complete]="--form --card --purpose $_jpki_proxy --clerk"
 	[counter notices]="--within --out --clerk --no-progress"
@@ -85,14 +87,14 @@ declare -A _jpki_options=(
 )
 
 # Options that take no value.
-_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-crl --no-sandbox --no-presign --rp --detached --pdf --offline --dry-run --local "
+_jpki_flags=" --json --help --sign --full --pem --production-policy --deceased --no-sign --no-auth --no-progress --no-crl --no-sandbox --no-presign --rp --kiosk --moved-away --detached --pdf --offline --dry-run --local "
 
 # The common options a command takes.
 _jpki_common() {
 	case $1 in
 	serve | "counter serve" | signer | "signer-tls init" | "signer-tls issue-client") echo "--data --help" ;;
 	"card attach") echo "--help" ;;
-	"card status" | "card info" | "card certs" | "card change-pin" | "card sign" | sign | login)
+	"card status" | "card info" | "card certs" | "card change-pin" | "card sign" | sign | login | kiosk)
 		echo "--json --help" ;;
 	*) echo "--data --json --help" ;;
 	esac
@@ -108,7 +110,7 @@ _jpki_values() {
 		"ca export" | "card certs" | "card face" | "crl generate" | "counter notices" | "signer-tls issue-client") echo dir ;;
 		*) echo file ;;
 		esac ;;
-	--in | --card | --pubkey | --photo | --pkcs11 | --pin-file | --tls-cert | --tls-key | --checkpoint | --checkpoint-key | --content | --anchors | --token-out) echo file ;;
+	--in | --card | --pubkey | --photo | --pkcs11 | --pin-file | --tls-cert | --tls-key | --checkpoint | --checkpoint-key | --content | --anchors | --token-out | --token | --receipt) echo file ;;
 	--web | --keys | --state) echo dir ;;
 	--role) echo clerk supervisor admin ;;
 	--type)
@@ -118,6 +120,7 @@ _jpki_values() {
 		*) echo sign auth ;;
 		esac ;;
 	--pin) echo sign auth cardinfo ;;
+	--document) echo residence ;;
 	--kind) echo mynumber juki ;;
 	--gender) echo male female unknown ;;
 	--purpose) echo issue renew reset-pin ;;

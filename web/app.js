@@ -257,6 +257,7 @@ async function viewProc(p, params) {
     if (v.card && !["deliver", "reissue", "report-lost", "proxy-apply"].includes(p)) q.set("card", v.card);
     else q.set("resident", resident);
     if (v.types) q.set("types", p === "proxy-apply" ? "both" : v.types);
+    if (p === "reset-pin" && v.pin_kind) q.set("pin_kind", v.pin_kind);
     const res = await api("GET", "/api/check?" + q);
     if (!res.ok) return verdict.replaceChildren(errorBox(res));
     showVerdict(verdict, res.data);
@@ -361,6 +362,7 @@ function receiptView(r, fresh) {
         fees.map(f => h("tr", { "data-item": f.item }, h("td", { text: f.label }), h("td", { class: "yen", text: f.yen + " 円" }))),
       h("tr", { class: "total" }, h("td", { text: t("receipt.total") }), h("td", { id: "total", text: r.total_yen + " 円" })))),
     h("div", { class: "row noprint" }, h("button", { id: "print", type: "button", onclick: () => window.print() }, t("receipt.print")),
+      h("a", { class: "button", id: "receipt-pdf", href: "/api/receipts/" + r.number + ".pdf", download: "receipt-" + r.number + ".pdf", text: t("receipt.pdf") }),
       r.resident ? h("a", { class: "button", href: "#/resident/" + r.resident, text: "← " + t("nav.search") }) : null));
 }
 

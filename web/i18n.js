@@ -123,6 +123,7 @@ const WORDS = {
   "receipt.number": ["受付番号", "Receipt number"],
   "receipt.total": ["合計", "Total"],
   "receipt.print": ["印刷", "Print"],
+  "receipt.pdf": ["PDF（領収書）", "PDF (receipt)"],
   "receipt.none": ["手数料なし", "No fee"],
   "dash.today": ["本日の手続き", "Today's procedures"],
   "dash.expiring": ["3か月以内に有効期限を迎える電子証明書", "Certificates expiring within 3 months"],

@@ -22,6 +22,8 @@
  *                              link certificates to generation N-1
  *   ca/{sign,auth}-{ca,ocsp}.key  file-held keys (signer_file.c)
  *   ca/card-issuer.key         the card issuer's key (card-info facts)
+ *   ca/municipality.{key,pem}  the municipality's document-signing key
+ *                              and its self-signed certificate (kiosk)
  *   crl/                       published CRLs (crl.c)
  */
 #ifndef JPKI_CA_H
@@ -73,6 +75,20 @@ int ca_responders_ready(struct ca *ca);
 int ca_card_issuer_sign(struct ca *ca, enum ca_sign_op op, const uint8_t *in,
     size_t len, uint8_t *sig, size_t *sig_len);
 int ca_card_issuer_public_key(struct ca *ca, EVP_PKEY **pub);
+
+/* The municipality's document-signing key and certificate (municipality.c),
+ * for the kiosk's residence certificates: both made on first need (the
+ * key RSA-2048 behind the key seam, the certificate self-signed, naming
+ * the config's municipality from the table).  The signer keeps dd's
+ * pointer: dd must outlive it.  Threads may sign with one at once. */
+struct ca_municipality;
+int ca_municipality_open(struct datadir *dd, struct ca_municipality **out);
+X509 *ca_municipality_cert(struct ca_municipality *m);
+/* A signature (sha256WithRSAEncryption) over the 32-byte SHA-256 of a
+ * document's CMS signed attributes. */
+int ca_municipality_sign_digest(struct ca_municipality *m,
+    const uint8_t hash[32], uint8_t *sig, size_t *sig_len);
+void ca_municipality_close(struct ca_municipality **m);
 
 /* Where a key is kept ("file PATH", or "pkcs11 module M token T id HEX")
  * and the SHA-256 of its SubjectPublicKeyInfo: a CA's or a responder's

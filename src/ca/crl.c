@@ -435,7 +435,8 @@ static int
 crl_record(struct crl_job *j, const char *out_dir)
 {
 	struct store *s = j->ca->store;
-	struct crl_published c = {.ca = j->type, .shard = j->shard,
+	struct crl_published c = {.ca = j->type, .gen = j->gen,
+	    .shard = j->shard,
 	    .number = j->number, .this_update = j->p.this_update,
 	    .next_update = j->p.next_update, .entries = j->e.count};
 	int r;

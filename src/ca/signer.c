@@ -9,6 +9,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,8 +60,8 @@ ca_signer_close(struct ca_signer **sp)
 static int
 key_id_check(struct ca_key_id id)
 {
-	if ((id.role == CA_KEY_CARD_ISSUER || id.role == CA_KEY_AUDIT) &&
-	    id.type == 0 && id.gen == 0)
+	if ((id.role == CA_KEY_CARD_ISSUER || id.role == CA_KEY_MUNICIPALITY ||
+	    id.role == CA_KEY_AUDIT) && id.type == 0 && id.gen == 0)
 		return JPKI_OK;
 	if ((id.type != CERT_SIGN && id.type != CERT_AUTH) ||
 	    (id.role != CA_KEY_CA && id.role != CA_KEY_OCSP) ||
@@ -135,6 +136,15 @@ request_check(struct ca_key_id id, enum ca_sign_op op, const uint8_t *in,
 		    id.role == CA_KEY_AUDIT ? "the audit key signs only audit "
 		    "checkpoints" : "audit checkpoints are signed by the "
 		    "audit key only");
+	/* The municipality's key signs residence certificates (by the digest
+	 * of their CMS signed attributes) and its own certificate, nothing
+	 * else; no other key signs those. */
+	if ((id.role == CA_KEY_MUNICIPALITY) != (op ==
+	    CA_SIGN_MUNICIPALITY_CERT || op == CA_SIGN_DOCUMENT_DIGEST))
+		return jpki_fail(JPKI_ERR_REFUSED, "signer: %s",
+		    id.role == CA_KEY_MUNICIPALITY ? "the municipality key "
+		    "signs only documents and its own certificate" :
+		    "documents are signed by the municipality key only");
 	switch (op) {
 	case CA_SIGN_CHECKPOINT:
 		if (len != CA_CHECKPOINT_BODY_LEN ||
@@ -142,6 +152,20 @@ request_check(struct ca_key_id id, enum ca_sign_op op, const uint8_t *in,
 		    sizeof(CA_CHECKPOINT_MAGIC)) != 0)
 			return jpki_fail(JPKI_ERR_INPUT, "signer: not an audit "
 			    "checkpoint body");
+		return JPKI_OK;
+	case CA_SIGN_DOCUMENT_DIGEST:
+		if (len != 32)
+			return jpki_fail(JPKI_ERR_INPUT, "signer: a document "
+			    "is signed by the SHA-256 of its signed attributes "
+			    "(32 bytes)");
+		return JPKI_OK;
+	case CA_SIGN_MUNICIPALITY_CERT:
+		/* A TBSCertificate is far longer than 32 bytes: never the
+		 * input of the other op. */
+		if (len <= 32 || len > CA_SIGN_INPUT_MAX)
+			return jpki_fail(JPKI_ERR_INPUT, "signer: a "
+			    "TBSCertificate of %zu bytes (33 to %d)", len,
+			    CA_SIGN_INPUT_MAX);
 		return JPKI_OK;
 	case CA_SIGN_CARD_FACTS:
 		if (len != CA_SIGN_CARD_FACTS_LEN)
@@ -233,6 +257,30 @@ card_cert_is_own(struct ca_signer *s, struct ca_key_id id, const uint8_t *in,
 	return JPKI_OK;
 }
 
+/* The municipality key's own certificate carries its own public key (the
+ * DER SubjectPublicKeyInfo inside the TBSCertificate): it cannot be made
+ * to sign a certificate for another key. */
+static int
+municipality_cert_is_own(struct ca_signer *s, struct ca_key_id id,
+    const uint8_t *in, size_t len)
+{
+	EVP_PKEY *pub = NULL;
+	uint8_t *spki = NULL;
+	int r, n, ok = 0;
+
+	if ((r = s->impl->public_key(s->state, id, &pub)) != JPKI_OK)
+		return r;
+	if ((n = i2d_PUBKEY(pub, &spki)) > 0 && (size_t)n < len)
+		ok = memmem(in, len, spki, (size_t)n) != NULL;
+	OPENSSL_free(spki);
+	EVP_PKEY_free(pub);
+	if (!ok)
+		return jpki_fail(JPKI_ERR_REFUSED, "signer: the municipality "
+		    "key signs only its own certificate (one that carries its "
+		    "own public key)");
+	return JPKI_OK;
+}
+
 int
 ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
     enum ca_sign_op op, const uint8_t *in, size_t len, uint8_t *sig,
@@ -245,6 +293,10 @@ ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
 		return r;
 	if (op == CA_SIGN_CARD_CERT &&
 	    (r = card_cert_is_own(ss->signer, id, in, len)) != JPKI_OK)
+		return r;
+	if (op == CA_SIGN_MUNICIPALITY_CERT &&
+	    (r = municipality_cert_is_own(ss->signer, id, in, len)) !=
+	    JPKI_OK)
 		return r;
 	return ss->signer->impl->sign(ss->sess, id, op, in, len, sig,
 	    sig_len);
@@ -272,7 +324,8 @@ ca_signer_discard_key(struct ca_signer *s, struct ca_key_id id)
 
 	if ((r = key_id_check(id)) != JPKI_OK)
 		return r;
-	if (id.role == CA_KEY_CARD_ISSUER || id.gen < 2)
+	if (id.role == CA_KEY_CARD_ISSUER || id.role == CA_KEY_MUNICIPALITY ||
+	    id.gen < 2)
 		return jpki_fail(JPKI_ERR_INTERNAL, "signer: only a later "
 		    "generation's key is discarded");
 	if (s->impl->discard_key == NULL)
@@ -299,6 +352,8 @@ ca_key_name(struct ca_key_id id, char *buf, size_t n)
 
 	if (id.role == CA_KEY_CARD_ISSUER)
 		len = snprintf(buf, n, "card-issuer");
+	else if (id.role == CA_KEY_MUNICIPALITY)
+		len = snprintf(buf, n, "municipality");
 	else if (id.role == CA_KEY_AUDIT)
 		len = snprintf(buf, n, "audit");
 	else if (id.gen <= 1)   /* generation 1 keeps the names from before */
@@ -318,6 +373,8 @@ ca_key_label(struct ca_key_id id, char *buf, size_t n)
 {
 	if (id.role == CA_KEY_CARD_ISSUER)
 		snprintf(buf, n, "card issuer");
+	else if (id.role == CA_KEY_MUNICIPALITY)
+		snprintf(buf, n, "municipality document");
 	else if (id.role == CA_KEY_AUDIT)
 		snprintf(buf, n, "audit checkpoint");
 	else

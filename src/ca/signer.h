@@ -37,7 +37,11 @@ enum ca_key_role {
 	CA_KEY_CARD_ISSUER = 3, /* the card issuer's: the card-info AP's
 	                           signed facts (EF 0003, 0004) and the
 	                           card-face AP's signature */
-	CA_KEY_AUDIT = 4,  /* the signer's own: audit checkpoints only */
+	CA_KEY_MUNICIPALITY = 4, /* the municipality's document-signing key:
+	                            the kiosk's residence certificates
+	                            (docs/relying-party.md, "Kiosk") and
+	                            its own certificate */
+	CA_KEY_AUDIT = 5,  /* the signer's own: audit checkpoints only */
 };
 struct ca_key_id {
 	enum cert_type type;        /* CERT_SIGN or CERT_AUTH; 0 for the
@@ -51,6 +55,8 @@ struct ca_key_id {
 };
 #define CA_KEY_ID_CARD_ISSUER \
 	((struct ca_key_id){(enum cert_type)0, CA_KEY_CARD_ISSUER, 0})
+#define CA_KEY_ID_MUNICIPALITY \
+	((struct ca_key_id){(enum cert_type)0, CA_KEY_MUNICIPALITY, 0})
 /* The audit checkpoint key has no generations either (gen 0): it signs
  * checkpoints of the one audit chain, not certificates, so a CA rollover
  * leaves it alone; checkpoints name no CA. */
@@ -63,7 +69,8 @@ struct ca_key_id {
 #define CA_KEYS_CA   0x1        /* both CA keys: issue, revoke, CRLs */
 #define CA_KEYS_OCSP 0x2        /* both responder keys: answer OCSP */
 #define CA_KEYS_CARD_ISSUER 0x4 /* the card issuer's key */
-#define CA_KEYS_AUDIT 0x8       /* the audit checkpoint key */
+#define CA_KEYS_MUNICIPALITY 0x8 /* the municipality's document key */
+#define CA_KEYS_AUDIT 0x10      /* the audit checkpoint key */
 
 enum ca_sign_op {
 	CA_SIGN_CERT = 1,        /* in: a DER TBSCertificate (CA key) */
@@ -79,7 +86,14 @@ enum ca_sign_op {
 	                            more than CA_SIGN_CARD_FACTS_LEN and at
 	                            most CA_SIGN_CARD_FACE_MAX bytes (card
 	                            issuer key) */
-	CA_SIGN_CHECKPOINT = 7,  /* in: an audit checkpoint body,
+	CA_SIGN_MUNICIPALITY_CERT = 7, /* in: the DER TBSCertificate of the
+	                            municipality's own (self-signed)
+	                            certificate, carrying its own public
+	                            key (municipality key) */
+	CA_SIGN_DOCUMENT_DIGEST = 8, /* in: the SHA-256 of a document's CMS
+	                            signed attributes, 32 bytes
+	                            (municipality key) */
+	CA_SIGN_CHECKPOINT = 9,  /* in: an audit checkpoint body,
 	                            CA_CHECKPOINT_BODY_LEN bytes starting
 	                            CA_CHECKPOINT_MAGIC (audit key) */
 };

@@ -192,6 +192,8 @@ key_name(struct ca_key_id id, char *buf, size_t n)
 		snprintf(buf, n, "card-issuer");
 	else if (id.role == CA_KEY_AUDIT)
 		snprintf(buf, n, "audit");
+	else if (id.role == CA_KEY_MUNICIPALITY)
+		snprintf(buf, n, "municipality");
 	else if (id.gen <= 1)
 		snprintf(buf, n, "%s-%s", (id.type == CERT_SIGN ||
 		    id.type == CERT_AUTH) ? rules_cert_type_name(id.type) : "?",
@@ -212,6 +214,11 @@ key_known(const struct daemon *d, struct ca_key_id id, const char *key)
 {
 	int ngen;
 
+	/* The kiosk's document key stays with `jpki serve --kiosk` (it
+	 * opens its file or token itself): not one of the signer's. */
+	if (id.role == CA_KEY_MUNICIPALITY)
+		return jpki_fail(JPKI_ERR_REFUSED, "signer: the municipality "
+		    "key is not held by the signer");
 	if (id.role == CA_KEY_CARD_ISSUER || id.role == CA_KEY_AUDIT) {
 		if (id.type != 0 || id.gen != 0)
 			return jpki_fail(JPKI_ERR_INPUT, "signer: the %s key "
@@ -240,6 +247,8 @@ op_name(enum ca_sign_op op)
 	case CA_SIGN_CARD_CERT: return "card-issuer-cert";
 	case CA_SIGN_CARD_FACE: return "card-face";
 	case CA_SIGN_CHECKPOINT: return "checkpoint";
+	case CA_SIGN_MUNICIPALITY_CERT: return "municipality-cert";
+	case CA_SIGN_DOCUMENT_DIGEST: return "document";
 	}
 	return "unknown";
 }

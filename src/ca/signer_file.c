@@ -1,9 +1,10 @@
 /*
- * signer_file.c: CA, OCSP responder, card issuer and audit keys held in
- * files of the data directory (<data>/ca/<sign|auth>-<ca|ocsp>.key for
- * generation 1, <sign|auth>-<ca|ocsp>.gen<N>.key for generation N,
- * <data>/ca/card-issuer.key and <data>/ca/audit.key, PEM, mode 0600) or of
- * a key directory of jpki signer's own (--keys DIR), behind the key seam
+ * signer_file.c: CA, OCSP responder, card issuer, municipality and audit
+ * keys held in files of the data directory (<data>/ca/<sign|auth>-<ca|ocsp>.key
+ * for generation 1, <sign|auth>-<ca|ocsp>.gen<N>.key for generation N,
+ * <data>/ca/card-issuer.key, the kiosk's <data>/ca/municipality.key and
+ * <data>/ca/audit.key, PEM, mode 0600) or of a key directory of jpki
+ * signer's own (--keys DIR), behind the key seam
  * (signer.h).  This file is the only one that reads, writes
  * or holds such a key.
  *
@@ -23,11 +24,11 @@
 #include <unistd.h>
 
 /* Keys indexed [type][role][generation]: enum cert_type (1, 2; 0 for
- * the card issuer's and the audit key's), enum ca_key_role (1 to 4), the
- * generation (1 to CA_GEN_MAX; 0 for the card issuer's and the audit
- * key's, which have none). */
+ * the card issuer's, the municipality's and the audit key), enum
+ * ca_key_role (1 to 5), the generation (1 to CA_GEN_MAX; 0 for those
+ * three, which have none). */
 #define TYPES 3
-#define ROLES 5
+#define ROLES 6
 #define GENS (CA_GEN_MAX + 1)
 struct file_keys {
 	const struct datadir *dd;   /* where new keys are made: its ca/, */
@@ -153,7 +154,7 @@ file_sign(void *sess, struct ca_key_id id, enum ca_sign_op op,
 		    "no such key", label);
 	if (*ps == NULL && (r = pki_signer_new(k, ps)) != JPKI_OK)
 		return r;
-	if (op == CA_SIGN_CRL_DIGEST)
+	if (op == CA_SIGN_CRL_DIGEST || op == CA_SIGN_DOCUMENT_DIGEST)
 		return pki_signer_sign_digest(*ps, in, sig, sig_len);
 	return pki_signer_sign_raw(*ps, in, len, sig, sig_len);
 }
@@ -310,6 +311,15 @@ open_keys(const struct datadir *dd, const char *dir, unsigned keys,
 			return r;
 		}
 	}
+	if (keys & CA_KEYS_MUNICIPALITY) {
+		struct ca_key_id id = CA_KEY_ID_MUNICIPALITY;
+
+		if ((r = key_path(dd, dir, id, path, sizeof(path))) ||
+		    (r = key_read(path, &fk->key[0][CA_KEY_MUNICIPALITY][0]))) {
+			file_close(fk);
+			return r;
+		}
+	}
 	if (keys & CA_KEYS_AUDIT) {
 		struct ca_key_id id = CA_KEY_ID_AUDIT;
 
@@ -356,7 +366,8 @@ ca_signer_create_file_key(const struct datadir *dd, struct ca_key_id id,
 int
 ca_signer_discard_file_key(const struct datadir *dd, struct ca_key_id id)
 {
-	if (id.role == CA_KEY_CARD_ISSUER || id.gen < 2 || id.gen > CA_GEN_MAX)
+	if (id.role == CA_KEY_CARD_ISSUER || id.role == CA_KEY_MUNICIPALITY ||
+	    id.gen < 2 || id.gen > CA_GEN_MAX)
 		return jpki_fail(JPKI_ERR_INTERNAL, "signer: only a later "
 		    "generation's key is discarded");
 	return file_discard(dd, NULL, id);

@@ -41,7 +41,7 @@
 #define RECORD_FILE "pkcs11"
 #define KEY_ID_LEN 16           /* random CKA_ID of a new key */
 #define TYPES 3
-#define ROLES 5
+#define ROLES 6
 #define GENS (CA_GEN_MAX + 1)
 #define SLOTS_MAX 256
 
@@ -693,8 +693,9 @@ p11_sign(void *sess, struct ca_key_id id, enum ca_sign_op op,
 	if (*obj == 0 && (r = object_find(st, ps->h, CKO_PRIVATE_KEY, k,
 	    label, obj)) != JPKI_OK)
 		return r;
-	if (op == CA_SIGN_CRL_DIGEST) {
-		/* Only the digest of a streamed TBSCertList crosses. */
+	if (op == CA_SIGN_CRL_DIGEST || op == CA_SIGN_DOCUMENT_DIGEST) {
+		/* Only the digest of a streamed TBSCertList, or of a
+		 * document's signed attributes, crosses. */
 		memcpy(digest_info, sha256_prefix, sizeof(sha256_prefix));
 		memcpy(digest_info + sizeof(sha256_prefix), in, 32);
 		mech.mechanism = CKM_RSA_PKCS;
@@ -979,6 +980,9 @@ ca_signer_open_pkcs11(const struct datadir *dd, unsigned keys,
 	}
 	if ((keys & CA_KEYS_CARD_ISSUER) &&
 	    (r = key_load(st, CA_KEY_ID_CARD_ISSUER)) != JPKI_OK)
+		goto fail;
+	if ((keys & CA_KEYS_MUNICIPALITY) &&
+	    (r = key_load(st, CA_KEY_ID_MUNICIPALITY)) != JPKI_OK)
 		goto fail;
 	if ((keys & CA_KEYS_AUDIT) &&
 	    (r = key_load(st, CA_KEY_ID_AUDIT)) != JPKI_OK)

@@ -51,6 +51,7 @@ int cli_counter_forms(int argc, char **argv);
 int cli_sign(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_login(int argc, char **argv);
+int cli_kiosk(int argc, char **argv);
 int cli_rp(int argc, char **argv);
 
 /* ---- options ------------------------------------------------------------

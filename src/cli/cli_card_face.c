@@ -34,7 +34,8 @@ cli_card_trusted_issuer(const char *data, EVP_PKEY **out)
 	    JPKI_OK)
 		return r;
 	/* Where the data directory's keys are: `jpki signer`'s (it answers
-	 * public keys), a token's public object (no PIN), or its file. */
+	 * public keys), a token's public object (no PIN), or its file (which
+	 * holds both halves, so it is read and only the public copy kept). */
 	if (datadir_config(dd)->signer[0] != '\0')
 		r = ca_signer_open_remote(datadir_config(dd), datadir_root(dd),
 		    CA_KEYS_CARD_ISSUER, &s);

@@ -10,10 +10,12 @@
  *   update-card --card CARD [--photo FILE]
  *   recover --card CARD
  *   links --serial SERIAL                   old -> new links of a certificate
+ *   receipt --number N --out FILE           a stored receipt as a PDF
  *
  * Every procedure needs --clerk NAME, takes --json, --data DIR and the
  * holder's identity document (--id-doc TYPE [--id-number N]; default: the
- * My Number card itself), and prints a receipt.  PINs the holder chooses
+ * My Number card itself), and prints a receipt (--receipt-pdf FILE: also
+ * as a PDF).  PINs the holder chooses
  * come from JPKI_SIGN_PASSWORD, JPKI_AUTH_PIN, JPKI_CARDINFO_PIN or a
  * no-echo prompt, never from the command line; reset-pin reads the new PIN
  * of the chosen type the same way.  The proxy procedures (proxy-*) and
@@ -40,17 +42,18 @@ static const char usage_text[] =
     "       jpki counter update-card --card CARD [--photo FILE]\n"
     "       jpki counter recover --card CARD\n"
     "       jpki counter links --serial SERIAL [--json]\n"
+    "       jpki counter receipt --number N --out FILE [--json]\n"
     "       jpki counter proxy-apply|proxy-complete|notices|form-show (--help)\n"
     "       jpki counter serve [--listen HOST:PORT] [--tls-cert PEM --tls-key PEM]\n"
     "every procedure: --clerk NAME [--id-doc TYPE [--id-number N]] [--json]\n"
-    "       [--data DIR]; PINs from JPKI_SIGN_PASSWORD, JPKI_AUTH_PIN,\n"
-    "       JPKI_CARDINFO_PIN or a prompt\n";
+    "       [--receipt-pdf FILE] [--data DIR]; PINs from JPKI_SIGN_PASSWORD,\n"
+    "       JPKI_AUTH_PIN, JPKI_CARDINFO_PIN or a prompt\n";
 
 struct args {
 	const char *data, *resident, *out, *card, *type, *clerk, *id_doc,
-	    *id_number, *serial, *photo;
+	    *id_number, *serial, *photo, *number, *receipt_pdf;
 	int json, no_sign, no_auth;
-	long long resident_id;
+	long long resident_id, number_id;
 };
 
 /* The holder's PINs, read only when the procedure needs them. */
@@ -309,6 +312,24 @@ print_link(void *arg, const char *old_serial, const char *new_serial,
 	return 0;
 }
 
+/* A stored receipt, by its number, as paper. */
+static int
+cmd_receipt(struct cli_env *e, const struct args *a)
+{
+	int r;
+
+	if ((r = need(a->number, "--number N")) != JPKI_OK ||
+	    (r = need(a->out, "--out FILE")) != JPKI_OK ||
+	    (r = counter_receipt_pdf_write(e->dd, a->number_id, a->out)))
+		return r;
+	if (a->json)
+		cli_print_json(json_pack("{s:I, s:s}", "receipt",
+		    (json_int_t)a->number_id, "pdf", a->out));
+	else
+		printf("receipt %lld: %s\n", a->number_id, a->out);
+	return JPKI_OK;
+}
+
 /* 新旧紐付け: which certificate followed which, for relying parties. */
 static int
 cmd_links(struct cli_env *e, const struct args *a)
@@ -355,6 +376,7 @@ cli_counter(int argc, char **argv)
 	    {"update-card", cmd_update_card, CLI_WRITE | CLI_CA_CERTS},
 	    {"recover", NULL, CLI_WRITE},
 	    {"links", NULL, CLI_READ},
+	    {"receipt", NULL, CLI_READ},
 	};
 	struct counter_receipt rc;
 	struct args a;
@@ -376,6 +398,11 @@ cli_counter(int argc, char **argv)
 	    {"serial", CLI_VALUE, .value = &a.serial},
 	    /* The holder's photo for the card face (PNG or JPEG 2000). */
 	    {"photo", CLI_VALUE, .value = &a.photo},
+	    /* receipt: which one (its PDF goes to --out). */
+	    {"number", CLI_POSITIVE, .value = &a.number,
+		.number = &a.number_id},
+	    /* A procedure's receipt as a PDF too. */
+	    {"receipt-pdf", CLI_VALUE, .value = &a.receipt_pdf},
 	};
 	struct cli_command cmd = {.group = "counter", .usage = usage_text,
 	    .opts = opts, .nopts = JPKI_ARRAY_LEN(opts), .data = &a.data,
@@ -405,6 +432,10 @@ cli_counter(int argc, char **argv)
 	    strcmp(argv[1], "update-card") != 0)
 		return cli_usage("counter %s: --photo is for deliver, reissue "
 		    "and update-card (the card face)", argv[1]);
+	if (a.receipt_pdf != NULL && cmds[i].run == NULL)
+		return cli_usage("counter %s: --receipt-pdf is for the "
+		    "procedures (counter receipt --out for a stored one)",
+		    argv[1]);
 	if (cmds[i].run != NULL && a.clerk == NULL)
 		return cli_usage("counter %s needs --clerk NAME (who ran the "
 		    "procedure)", argv[1]);
@@ -412,13 +443,20 @@ cli_counter(int argc, char **argv)
 		return r;
 	if (cmds[i].run == NULL)
 		r = strcmp(cmds[i].name, "links") == 0 ? cmd_links(&env, &a) :
-		    cmd_recover(&env, &a);
+		    strcmp(cmds[i].name, "receipt") == 0 ?
+		    cmd_receipt(&env, &a) : cmd_recover(&env, &a);
 	else if ((r = cmds[i].run(&env, &a, &rc)) == JPKI_OK) {
 		if (a.json)
 			cli_print_json(json_pack("{s:o}", "receipt",
 			    counter_receipt_json(&rc)));
 		else
 			counter_receipt_print(stdout, &rc);
+		/* The procedure is done and committed: a PDF that cannot be
+		 * written is reported, and `counter receipt` writes it
+		 * again. */
+		if (a.receipt_pdf != NULL)
+			r = counter_receipt_pdf_write(env.dd, rc.number,
+			    a.receipt_pdf);
 	}
 	cli_close(&env);
 	return cli_report(r);

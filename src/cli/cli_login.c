@@ -30,8 +30,8 @@ static const char login_usage[] =
     "       JPKI_AUTH_PIN or asked\n";
 
 /* URL without a trailing slash, then path. */
-static int
-endpoint(const char *url, const char *path, char *out, size_t n)
+int
+cli_rp_endpoint(const char *url, const char *path, char *out, size_t n)
 {
 	size_t len = strlen(url);
 
@@ -42,8 +42,9 @@ endpoint(const char *url, const char *path, char *out, size_t n)
 	return JPKI_OK;
 }
 
-static int
-post_json(const char *url, const char *body, json_t **out, unsigned *status)
+int
+cli_rp_post_json(const char *url, const char *body, size_t max, json_t **out,
+    unsigned *status)
 {
 	struct rp_http_answer a;
 	json_error_t jerr;
@@ -51,7 +52,7 @@ post_json(const char *url, const char *body, json_t **out, unsigned *status)
 
 	*out = NULL;
 	if ((r = rp_http_post(url, "application/json", body, strlen(body),
-	    RP_HTTP_JSON_MAX, &a)) != JPKI_OK)
+	    max, &a)) != JPKI_OK)
 		return r;
 	*status = a.status;
 	if ((*out = json_loadb((const char *)a.body.data, a.body.len, 0,
@@ -67,8 +68,8 @@ post_json(const char *url, const char *body, json_t **out, unsigned *status)
 
 /* The login token of Web eID's shape, with the nonce (and origin) it
  * answers. */
-static int
-make_token(struct card_transport *t, const char *origin, const char *nonce,
+int
+cli_rp_login_token(struct card_transport *t, const char *origin, const char *nonce,
     char **token)
 {
 	uint8_t digest[32], sig[CARD_SIG_LEN];
@@ -130,8 +131,9 @@ cli_login(int argc, char **argv)
 		return cli_usage("login needs --url URL (jpki login --help)");
 	if ((r = rp_origin_of(origin_opt != NULL ? origin_opt : url,
 	    origin)) != JPKI_OK || (r = cli_rp_card_open(card, reader, &t)) !=
-	    JPKI_OK || (r = endpoint(url, "/rp/challenge", at, sizeof(at))) !=
-	    JPKI_OK || (r = post_json(at, "", &challenge, &status)) != JPKI_OK)
+	    JPKI_OK || (r = cli_rp_endpoint(url, "/rp/challenge", at,
+	    sizeof(at))) != JPKI_OK || (r = cli_rp_post_json(at, "",
+	    RP_HTTP_JSON_MAX, &challenge, &status)) != JPKI_OK)
 		goto done;
 	if (status != 200 || (nonce = json_string_value(json_object_get(
 	    challenge, "nonce"))) == NULL || strlen(nonce) > RP_NONCE_B64_LEN) {
@@ -139,7 +141,7 @@ cli_login(int argc, char **argv)
 		    status);
 		goto done;
 	}
-	if ((r = make_token(t, origin, nonce, &token)) != JPKI_OK ||
+	if ((r = cli_rp_login_token(t, origin, nonce, &token)) != JPKI_OK ||
 	    (token_out != NULL && (r = cli_write_file("--token-out", token_out,
 	    token, strlen(token))) != JPKI_OK))
 		goto done;
@@ -152,8 +154,9 @@ cli_login(int argc, char **argv)
 			    origin);
 		goto done;
 	}
-	if ((r = endpoint(url, "/rp/login", at, sizeof(at))) != JPKI_OK ||
-	    (r = post_json(at, token, &answer, &status)) != JPKI_OK)
+	if ((r = cli_rp_endpoint(url, "/rp/login", at, sizeof(at))) != JPKI_OK ||
+	    (r = cli_rp_post_json(at, token, RP_HTTP_JSON_MAX,
+	    &answer, &status)) != JPKI_OK)
 		goto done;
 	if (json)
 		cli_print_json(json_incref(answer));

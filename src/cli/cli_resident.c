@@ -20,12 +20,13 @@ static const char usage_text[] =
     "       jpki resident show ID [--json]\n"
     "       jpki resident list [--json]\n"
     "       jpki resident change ID [--name N] [--address A] [--birth D]\n"
-    "                         [--gender G] [--kana K] [--deceased] [--json]\n"
+    "                         [--gender G] [--kana K] [--deceased | --moved-away]\n"
+    "                         [--json]\n"
     "common: --data DIR, --clerk NAME\n";
 
 struct args {
 	const char *data, *clerk;
-	int json, deceased;
+	int json, deceased, moved_away;
 	struct counter_register_input in;
 	const char *pos[2];
 	int npos;
@@ -46,6 +47,7 @@ parse(int argc, char **argv, struct args *a)
 	    {"clerk", CLI_VALUE, .value = &a->clerk},
 	    {"actor", CLI_VALUE, .value = &a->clerk},
 	    {"deceased", CLI_FLAG, .flag = &a->deceased},
+	    {"moved-away", CLI_FLAG, .flag = &a->moved_away},
 	    {"name-flags", CLI_TEXT, .value = &a->in.name_flags},
 	    {"address-flags", CLI_TEXT, .value = &a->in.address_flags},
 	};
@@ -80,7 +82,7 @@ resident_json(struct cli_env *e, const struct resident *r)
 	    "birth", birth, "gender", rules_gender_name(r->gender),
 	    "municipality", "code", m.code, "name", m.name_ja,
 	    "romaji", m.name_romaji, "prefecture", m.pref_ja,
-	    "status", r->status == RESIDENT_DECEASED ? "deceased" : "active",
+	    "status", store_resident_status_name(r->status),
 	    "facts_version", (json_int_t)r->facts_version);
 }
 
@@ -99,7 +101,7 @@ resident_print(struct cli_env *e, const struct resident *r)
 	    (long long)r->id, r->number, r->surname, r->given, r->name_kana,
 	    r->address, birth, rules_gender_name(r->gender), m.code, m.pref_ja,
 	    m.name_ja, m.name_romaji,
-	    r->status == RESIDENT_DECEASED ? "deceased" : "active");
+	    store_resident_status_name(r->status));
 }
 
 static int
@@ -242,6 +244,7 @@ cmd_change(struct cli_env *e, struct args *a)
 	ch.birth = a->in.birth;
 	ch.gender = a->in.gender;
 	ch.deceased = a->deceased;
+	ch.moved_away = a->moved_away;
 	if ((rc = counter_register_change(e->ca, id, &ch, a->clerk, &revoked)))
 		return rc;
 	if (a->json)

@@ -212,6 +212,13 @@ result_print(const struct rp_result *res)
 	}
 	iso8601_format_jst(res->at, t);
 	printf("verified at  %s\n", t);
+	if (res->document_signer) {
+		/* A municipality's document (the kiosk's residence
+		 * certificate): its certificate is a trust anchor itself. */
+		printf("signer       the municipality's document-signing "
+		    "certificate (a trust anchor)\n");
+		return;
+	}
 	printf("status       good at that time, by %s%s%s%s\n",
 	    rp_status_source_name(res->status.source),
 	    res->status.url[0] ? " " : "", res->status.url,

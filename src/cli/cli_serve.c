@@ -20,7 +20,7 @@
 static const char usage_text[] =
     "usage: jpki serve [--listen HOST:PORT] [--access-log FILE]\n"
     "                  [--crl-delay SECONDS | --no-crl] [--no-presign]\n"
-    "                  [--rp [--origin URL]] [--user NAME]\n"
+    "                  [--rp] [--kiosk] [--origin URL] [--user NAME]\n"
     "       --listen: default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
     "                 port 0: any free port, printed\n"
     "       --access-log: append one JSON line per request to FILE\n"
@@ -29,6 +29,9 @@ static const char usage_text[] =
     "       --no-crl: make no CRL (serve those `jpki crl generate` made)\n"
     "       --rp: also the relying party's /rp/challenge, /rp/login,\n"
     "                 /rp/verify, /rp/link (the store opened read-write)\n"
+    "       --kiosk: also the municipality's kiosk, /kiosk/challenge and\n"
+    "                 /kiosk/residence (residence certificates signed with\n"
+    "                 the municipality's key, made on first need)\n"
     "       --origin: the relying party's login origin (default: the\n"
     "                 config's base_url)\n"
     "       --no-presign: no OCSP pre-signer in this server (another\n"
@@ -80,7 +83,7 @@ cli_serve(int argc, char **argv)
 	char host[64];
 	sigset_t set;
 	long long crl_delay = 0;
-	int sig, r, no_crl = 0, rp_on = 0, no_presign = 0;
+	int sig, r, no_crl = 0, rp_on = 0, kiosk_on = 0, no_presign = 0;
 	const struct cli_opt opts[] = {
 	    {"listen", CLI_VALUE, .value = &listen},
 	    {"access-log", CLI_VALUE, .value = &log},
@@ -88,6 +91,7 @@ cli_serve(int argc, char **argv)
 	     .max = SERVER_CRL_DELAY_MAX},
 	    {"no-crl", CLI_FLAG, .flag = &no_crl},
 	    {"rp", CLI_FLAG, .flag = &rp_on},
+	    {"kiosk", CLI_FLAG, .flag = &kiosk_on},
 	    {"origin", CLI_VALUE, .value = &origin},
 	    {"no-presign", CLI_FLAG, .flag = &no_presign},
 	    {"user", CLI_VALUE, .value = &user},
@@ -127,11 +131,13 @@ cli_serve(int argc, char **argv)
 	 * asked for: they keep login nonces, so they need the store
 	 * read-write (the primary), where the responder alone reads (a
 	 * replica will do). */
-	if (origin != NULL && !rp_on)
-		return cli_usage("--origin: only with --rp");
-	if (rp_on) {
+	if (origin != NULL && !rp_on && !kiosk_on)
+		return cli_usage("--origin: only with --rp or --kiosk");
+	if (rp_on || kiosk_on) {
 		ro.data_dir = o.data_dir;
 		ro.origin = origin;
+		ro.rp = rp_on;
+		ro.kiosk = kiosk_on;
 		if ((r = rp_service_new(&ro, &rp)) != JPKI_OK)
 			return cli_report(r);
 		o.handlers = rp_service_handlers(rp, &o.nhandlers);
@@ -140,8 +146,14 @@ cli_serve(int argc, char **argv)
 		rp_service_free(&rp);
 		return cli_report(r);
 	}
-	/* Bound, store and responder keys open, access log open: nothing
-	 * more needs root (docs/ca-operations.md, "Who can reach what"). */
+	if (rp != NULL && (r = rp_service_start(rp)) != JPKI_OK) {
+		server_stop(&s);
+		rp_service_free(&rp);
+		return cli_report(r);
+	}
+	/* Bound, store and responder keys open, access log open, the relying
+	 * party's routes started: nothing more needs root
+	 * (docs/ca-operations.md, "Who can reach what"). */
 	if (user != NULL) {
 		uid_t uid;
 		gid_t gid;

@@ -36,6 +36,8 @@ static const struct {
     {"verify", cli_verify, "verify a signature: chain, status, the four "
 	"facts", NULL},
     {"login", cli_login, "log in to a relying party with the card", NULL},
+    {"kiosk", cli_kiosk, "a residence certificate from the municipality's "
+     "kiosk with the card", NULL},
     {"rp", cli_rp, "the relying party's linkage of certificates", "link"},
     {"audit", cli_audit, "the audit log", "verify list checkpoint"},
     {"store", cli_store, "the store's schema and database", "migrate copy"},
@@ -46,7 +48,8 @@ static const struct {
 #ifndef JPKI_WITHOUT_counter
     {"counter", cli_counter, "the counter",
 	"deliver issue renew report-lost reissue reset-pin update-card "
-	"recover links proxy-apply proxy-complete notices form-show serve"},
+	"recover links receipt proxy-apply proxy-complete notices form-show "
+	"serve"},
 #endif
 #ifndef JPKI_WITHOUT_webui
     {"clerk", cli_clerk, "clerk accounts of the counter's web UI",

@@ -65,9 +65,27 @@ int counter_register_import_csv(struct datadir *dd, const void *data,
 struct counter_register_change {
 	const char *name, *kana, *address, *birth, *gender;
 	int deceased;
+	int moved_away;     /* 転出: the entry is closed, nothing revoked */
 };
 int counter_register_change(struct ca *ca, int64_t id,
     const struct counter_register_change *ch, const char *actor, int *revoked);
+
+/* ---- the kiosk's residence certificate (residence_pdf.c) -----------------
+ *
+ * 住民票の写し as a one-page PDF (name, kana, birth date in its era,
+ * gender, address, date of issue, the municipality's certification), in
+ * memory for the caller to sign; the relying party's kiosk route issues
+ * it (src/rp/kiosk.c). */
+struct counter_residence_doc {
+	const struct resident *res;
+	const struct municipality *muni;
+	int64_t issued_at;
+	long fee_yen;
+	char number[40];            /* 交付番号 */
+};
+/* The PDF appended to out. */
+int counter_residence_pdf(const struct counter_residence_doc *d,
+    struct jbuf *out);
 
 /* ---- procedures ----------------------------------------------------------
  *
@@ -267,6 +285,45 @@ int counter_card_recover(struct datadir *dd, const char *card_path,
  * "label", "yen"}], "total_yen"}) and as text. */
 json_t *counter_receipt_json(const struct counter_receipt *rcpt);
 void counter_receipt_print(FILE *f, const struct counter_receipt *rcpt);
+
+/* What the rules say of a procedure now, before the clerk commits: the
+ * same judgement, from the same inputs read the same way (decide.c), as
+ * the procedure makes before its slow work and again inside its
+ * transaction, so the web UI's check cannot drift from what the procedure
+ * enforces.  The card the holder brought is opened as the procedure opens
+ * it (card_path; its lock is held only while it is read); the PINs the
+ * holder will choose are not part of it (the procedure checks them).
+ * Changes nothing.  Returns JPKI_OK when the rules allow the procedure,
+ * else the refusal with the rule's words (jpki_errmsg()). */
+struct counter_check_in {
+	enum procedure proc;          /* PROC_DELIVER .. PROC_UPDATE_CARD */
+	int64_t resident_id;          /* deliver, reissue, report-lost */
+	const char *card_path;        /* the card brought (an image), or NULL */
+	int types;                    /* COUNTER_*: deliver, reissue (0: none),
+	                               * issue, renew */
+	enum pin_kind pin_kind;       /* reset-pin: the PIN reset */
+	int photo;                    /* update-card: a new photo is given */
+};
+struct counter_check_out {
+	int64_t resident_id;          /* whose procedure (0 if unknown) */
+	char card_serial[SERIAL_HEX_MAX];   /* the card concerned, or "" */
+	int certs;                    /* certificates it would load (fees) */
+	int sign_left_out;            /* R8e: the signing one is left out */
+	char note[COUNTER_NOTE_MAX];  /* why (R8e's own words) */
+	struct jdate renewal_opens[3];   /* renew: by enum cert_type */
+};
+int counter_check(struct ca *ca, const struct counter_check_in *in,
+    struct counter_check_out *out);
+
+/* A stored receipt (any procedure's, by its number) as paper: one A4 PDF
+ * page (手数料領収書兼受付票) with the procedure, the holder's name, the
+ * card, who came and the fee lines with their total, as the store keeps
+ * them (receipt_pdf.c).  Into out (appended), or to path with the
+ * config's document_mode (a file there is replaced by one rename, and left
+ * as it was if anything fails). */
+int counter_receipt_pdf(struct datadir *dd, int64_t id, struct jbuf *out);
+int counter_receipt_pdf_write(struct datadir *dd, int64_t id,
+    const char *path);
 
 /* ---- proxy forms and notices ----
  *

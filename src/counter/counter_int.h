@@ -52,6 +52,59 @@ int counter_card_finish(struct card_session *cs);
  * settled by what the store committed, as the next visit would. */
 void counter_card_close(struct card_session *cs);
 
+/* ---- the rules' inputs (decide.c) ---- *
+ * What every procedure's rules are given, read from the store as it is
+ * now, and their verdict: called by the procedure before its slow work and
+ * again inside its transaction (where the answer counts), and by
+ * counter_check() for the page before the clerk commits. */
+
+/* The newest certificate of a type on a card, as rules see it. */
+struct counter_existing {
+	int found;
+	struct cert_record last;      /* newest of the type (no der) */
+	int have_valid;
+	struct cert_record valid;     /* the valid one (no der) */
+};
+
+/* The resident's cards: the active one, and whether the newest card is a
+ * lost one (then the next card is a reissue, R7). */
+struct counter_cards {
+	int have_active, have_lost;
+	struct card_record active, lost;
+};
+
+struct counter_plan {
+	/* in */
+	enum procedure proc;
+	int64_t now;
+	int types;                    /* COUNTER_* asked for */
+	int64_t resident_id;          /* new card; report-lost by resident */
+	/* The card brought, as its chip answers (card_serial NULL: none). */
+	const char *card_serial;
+	enum card_kind card_kind;
+	int pin_set;                  /* reset-pin: the PIN was ever set */
+	int card_outdated;            /* update-card: the chip's facts or face
+	                               * are of an older layout, or a new
+	                               * photo is given */
+	enum pin_kind pin_kind;       /* reset-pin */
+	/* out: what was read */
+	struct resident res;
+	int have_res;
+	struct card_record card;      /* the card brought (or the active one) */
+	int have_card;
+	struct counter_cards cards;   /* new card: the resident's cards */
+	struct counter_existing x[3]; /* issue, renew: by enum cert_type */
+	/* out: what the rules allow */
+	int return_expired;           /* deliver: the expired card comes back */
+	int sign, auth;               /* new card: the certificates loaded */
+	char note[COUNTER_NOTE_MAX];  /* R8e: why the signing one is left out */
+};
+
+/* Fill the plan's outputs from the store and judge every rule of the
+ * plan's procedure; JPKI_OK or the refusal in the rule's words.  Reads
+ * only. */
+int counter_plan_decide(struct store *s, struct counter_plan *p);
+
 /* Test builds only (-DJPKI_TEST_HOOKS=ON): with JPKI_COUNTER_CRASH set
  * to a point's name, or to k (the k-th point this process reaches), the
  * process kills itself there with SIGKILL, as a power cut would.  The

@@ -4,109 +4,25 @@
  * first visit, with the inquiry/response form (照会書兼回答書) on the back —
  * drawn as a two-page A4 PDF.
  *
- * Text is laid out by Pango in Noto Sans CJK JP (fonts-noto-cjk) and cairo
- * embeds the subset it uses, so the PDF prints the same anywhere.  The
+ * Drawn and written as all the counter's paper is (pdf.c).  The
  * check code is the one secret on the paper; it is drawn once, in the
  * sealed part of the form, and the buffers that held it are the caller's.
  */
+#include "counter/counter_int.h"
 #include "counter/forms.h"
+#include "counter/pdf.h"
 
-#include <cairo-pdf.h>
-#include <cairo.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <pango/pangocairo.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#define PAGE_W 595.276            /* A4 in points */
-#define PAGE_H 841.890
-#define MARGIN 56.0
-#define TEXT_W (PAGE_W - 2 * MARGIN)
-#define FONT_FAMILY "Noto Sans CJK JP"
-#define MONO_FAMILY "Noto Sans Mono CJK JP"
-#define TEXT_MAX 2048             /* one paragraph, formatted */
-#define BOLD_OFFSET 0.035         /* of the size: overprint for emphasis */
-
-enum { PLAIN = 0, BOLD = 1, MONO = 2 };
-
-/* Draw text at (x, y) within width w (0: no wrapping); returns its height. */
-static double
-draw_text(cairo_t *cr, double x, double y, double w, double size, int style,
-    PangoAlignment align, const char *text)
-{
-	PangoLayout *l = pango_cairo_create_layout(cr);
-	PangoFontDescription *fd = pango_font_description_new();
-	int h = 0;
-
-	pango_font_description_set_family(fd, style == MONO ? MONO_FAMILY :
-	    FONT_FAMILY);
-	pango_font_description_set_absolute_size(fd, size * PANGO_SCALE);
-	pango_layout_set_font_description(l, fd);
-	if (w > 0) {
-		pango_layout_set_width(l, (int)(w * PANGO_SCALE));
-		pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
-	}
-	pango_layout_set_alignment(l, align);
-	pango_layout_set_text(l, text, -1);
-	cairo_move_to(cr, x, y);
-	pango_cairo_show_layout(cr, l);
-	if (style == BOLD) {
-		/* Emphasis by overprinting a hair to the right: the Bold face
-		 * of Noto Sans CJK costs ~800 KB a PDF even subset (its CFF
-		 * subroutines come along), the overprint nothing, and text
-		 * extraction drops the duplicate glyphs. */
-		cairo_move_to(cr, x + BOLD_OFFSET * size, y);
-		pango_cairo_show_layout(cr, l);
-	}
-	pango_layout_get_size(l, NULL, &h);
-	pango_font_description_free(fd);
-	g_object_unref(l);
-	return (double)h / PANGO_SCALE;
-}
-
-static double
-draw_textf(cairo_t *cr, double x, double y, double w, double size, int style,
-    const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-
-static double
-draw_textf(cairo_t *cr, double x, double y, double w, double size, int style,
-    const char *fmt, ...)
-{
-	char buf[TEXT_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return draw_text(cr, x, y, w, size, style, PANGO_ALIGN_LEFT, buf);
-}
-
-static void
-box(cairo_t *cr, double x, double y, double w, double h, double line)
-{
-	cairo_set_line_width(cr, line);
-	cairo_rectangle(cr, x, y, w, h);
-	cairo_stroke(cr);
-}
-
-static void
-rule_line(cairo_t *cr, double y)
-{
-	cairo_set_line_width(cr, 0.8);
-	cairo_move_to(cr, MARGIN, y);
-	cairo_line_to(cr, PAGE_W - MARGIN, y);
-	cairo_stroke(cr);
-}
-
-static void
-date_ja(struct jdate d, char buf[32])
-{
-	snprintf(buf, 32, "%d年%d月%d日", d.y, d.m, d.d);
-}
+#define MARGIN PDF_MARGIN
+#define TEXT_W PDF_TEXT_W
+#define PAGE_W PDF_PAGE_W
+#define PAGE_H PDF_PAGE_H
+#define TEXT_MAX PDF_TEXT_MAX
+#define PLAIN PDF_PLAIN
+#define BOLD PDF_BOLD
+#define MONO PDF_MONO
 
 static const char *
 purpose_ja(enum form_purpose p)
@@ -167,17 +83,17 @@ letter_head(cairo_t *cr, const struct notice_doc *d)
 	char today[32], sender[160];
 	double y = MARGIN;
 
-	date_ja(d->today, today);
+	pdf_date_ja(d->today, today);
 	sender_ja(d->muni, sender, sizeof(sender));
-	draw_text(cr, MARGIN, y, TEXT_W, 10, PLAIN, PANGO_ALIGN_RIGHT, today);
-	draw_text(cr, MARGIN, y + 14, TEXT_W, 10, PLAIN, PANGO_ALIGN_RIGHT,
+	pdf_text(cr, MARGIN, y, TEXT_W, 10, PLAIN, PANGO_ALIGN_RIGHT, today);
+	pdf_text(cr, MARGIN, y + 14, TEXT_W, 10, PLAIN, PANGO_ALIGN_RIGHT,
 	    sender);
 	/* The window of a window envelope: the registered address. */
 	y += 40;
-	box(cr, MARGIN - 6, y - 6, 300, 92, 0.4);
-	y += draw_textf(cr, MARGIN, y, 288, 11, PLAIN, "%s",
+	pdf_box(cr, MARGIN - 6, y - 6, 300, 92, 0.4);
+	y += pdf_textf(cr, MARGIN, y, 288, 11, PLAIN, "%s",
 	    d->holder->address) + 8;
-	draw_textf(cr, MARGIN, y, 288, 16, BOLD, "%s　%s　様",
+	pdf_textf(cr, MARGIN, y, 288, 16, BOLD, "%s　%s　様",
 	    d->holder->surname, d->holder->given);
 	return MARGIN + 40 + 110;
 }
@@ -186,7 +102,7 @@ static double
 bullets(cairo_t *cr, double y, const char *const *lines, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		y += draw_textf(cr, MARGIN + 12, y, TEXT_W - 12, 10, PLAIN,
+		y += pdf_textf(cr, MARGIN + 12, y, TEXT_W - 12, 10, PLAIN,
 		    "・%s", lines[i]) + 3;
 	return y;
 }
@@ -208,9 +124,9 @@ page_expiry_notice(cairo_t *cr, const struct notice_doc *d)
 	double y = letter_head(cr, d), col[4];
 	char buf[32], opens[32];
 
-	y += draw_text(cr, MARGIN, y, TEXT_W, 17, BOLD, PANGO_ALIGN_CENTER,
+	y += pdf_text(cr, MARGIN, y, TEXT_W, 17, BOLD, PANGO_ALIGN_CENTER,
 	    "マイナンバーカード電子証明書　有効期限のお知らせ") + 18;
-	y += draw_text(cr, MARGIN, y, TEXT_W, 10.5, PLAIN, PANGO_ALIGN_LEFT,
+	y += pdf_text(cr, MARGIN, y, TEXT_W, 10.5, PLAIN, PANGO_ALIGN_LEFT,
 	    "あなたのマイナンバーカードに搭載されている電子証明書の有効期限が"
 	    "近づいています。電子証明書は有効期限の3か月前から更新の手続きが"
 	    "できます。有効期限を過ぎると、e-Taxなどの電子申請、マイナポータ"
@@ -225,21 +141,22 @@ page_expiry_notice(cairo_t *cr, const struct notice_doc *d)
 	cairo_rectangle(cr, MARGIN, y - 3, TEXT_W, 18);
 	cairo_fill(cr);
 	cairo_set_source_rgb(cr, 0, 0, 0);
-	draw_text(cr, col[0] + 4, y, 0, 10, BOLD, PANGO_ALIGN_LEFT, "種類");
-	draw_text(cr, col[1], y, 0, 10, BOLD, PANGO_ALIGN_LEFT, "シリアル番号");
-	draw_text(cr, col[2], y, 0, 10, BOLD, PANGO_ALIGN_LEFT, "有効期限");
-	draw_text(cr, col[3], y, 0, 10, BOLD, PANGO_ALIGN_LEFT,
+	pdf_text(cr, col[0] + 4, y, 0, 10, BOLD, PANGO_ALIGN_LEFT, "種類");
+	pdf_text(cr, col[1], y, 0, 10, BOLD, PANGO_ALIGN_LEFT, "シリアル番号");
+	pdf_text(cr, col[2], y, 0, 10, BOLD, PANGO_ALIGN_LEFT, "有効期限");
+	pdf_text(cr, col[3], y, 0, 10, BOLD, PANGO_ALIGN_LEFT,
 	    "更新できる日");
 	y += 20;
 	for (int i = 0; i < d->ncerts; i++) {
-		date_ja(jst_date_of(d->certs[i].not_after), buf);
-		date_ja(rules_renewal_opens_on(d->certs[i].not_after), opens);
-		draw_text(cr, col[0] + 4, y, 115, 9, PLAIN, PANGO_ALIGN_LEFT,
+		pdf_date_ja(jst_date_of(d->certs[i].not_after), buf);
+		pdf_date_ja(rules_renewal_opens_on(d->certs[i].not_after),
+		    opens);
+		pdf_text(cr, col[0] + 4, y, 115, 9, PLAIN, PANGO_ALIGN_LEFT,
 		    cert_ja(d->certs[i].type));
-		draw_text(cr, col[1], y + 1, 205, 7, MONO, PANGO_ALIGN_LEFT,
+		pdf_text(cr, col[1], y + 1, 205, 7, MONO, PANGO_ALIGN_LEFT,
 		    d->certs[i].serial);
-		draw_text(cr, col[2], y, 0, 9, PLAIN, PANGO_ALIGN_LEFT, buf);
-		draw_textf(cr, col[3], y, 0, 9, PLAIN, "%sから", opens);
+		pdf_text(cr, col[2], y, 0, 9, PLAIN, PANGO_ALIGN_LEFT, buf);
+		pdf_textf(cr, col[3], y, 0, 9, PLAIN, "%sから", opens);
 		y += 16;
 		cairo_set_line_width(cr, 0.3);
 		cairo_move_to(cr, MARGIN, y - 2);
@@ -247,20 +164,20 @@ page_expiry_notice(cairo_t *cr, const struct notice_doc *d)
 		cairo_stroke(cr);
 	}
 	y += 16;
-	y += draw_text(cr, MARGIN, y, TEXT_W, 12, BOLD, PANGO_ALIGN_LEFT,
+	y += pdf_text(cr, MARGIN, y, TEXT_W, 12, BOLD, PANGO_ALIGN_LEFT,
 	    "更新の手続きに必要なもの") + 6;
-	y += draw_text(cr, MARGIN, y, TEXT_W, 10.5, BOLD, PANGO_ALIGN_LEFT,
+	y += pdf_text(cr, MARGIN, y, TEXT_W, 10.5, BOLD, PANGO_ALIGN_LEFT,
 	    "ご本人が来庁する場合") + 3;
 	y = bullets(cr, y, in_person, JPKI_ARRAY_LEN(in_person)) + 6;
-	y += draw_text(cr, MARGIN, y, TEXT_W, 10.5, BOLD, PANGO_ALIGN_LEFT,
+	y += pdf_text(cr, MARGIN, y, TEXT_W, 10.5, BOLD, PANGO_ALIGN_LEFT,
 	    "代理人が来庁する場合（即日交付）") + 3;
 	y = bullets(cr, y, proxy_brings, JPKI_ARRAY_LEN(proxy_brings)) + 6;
-	y += draw_text(cr, MARGIN, y, TEXT_W, 9.5, PLAIN, PANGO_ALIGN_LEFT,
+	y += pdf_text(cr, MARGIN, y, TEXT_W, 9.5, PLAIN, PANGO_ALIGN_LEFT,
 	    "※代理人の場合、一旦マイナンバーカードをお預かりし、職員が照会書"
 	    "兼回答書に記載された暗証番号を入力します。電子証明書を搭載したの"
 	    "ちに、マイナンバーカードを代理人へ返却します。") + 12;
-	rule_line(cr, PAGE_H - MARGIN - 24);
-	draw_textf(cr, MARGIN, PAGE_H - MARGIN - 18, TEXT_W, 9, PLAIN,
+	pdf_rule(cr, PAGE_H - MARGIN - 24);
+	pdf_textf(cr, MARGIN, PAGE_H - MARGIN - 18, TEXT_W, 9, PLAIN,
 	    "照会書番号 %lld ／ お問い合わせ: %s%s 電子証明書窓口",
 	    (long long)d->form->number, d->muni->pref_ja, d->muni->name_ja);
 }
@@ -272,48 +189,28 @@ page_mailed_cover(cairo_t *cr, const struct notice_doc *d)
 	double y = letter_head(cr, d);
 
 	request_ja(d->form, req, sizeof(req));
-	date_ja(d->form->issued_on, made);
-	date_ja(d->form->expiry, until);
-	y += draw_text(cr, MARGIN, y, TEXT_W, 16, BOLD, PANGO_ALIGN_CENTER,
+	pdf_date_ja(d->form->issued_on, made);
+	pdf_date_ja(d->form->expiry, until);
+	y += pdf_text(cr, MARGIN, y, TEXT_W, 16, BOLD, PANGO_ALIGN_CENTER,
 	    "電子証明書の代理人申請に係る照会書兼回答書の送付について") + 18;
-	y += draw_textf(cr, MARGIN, y, TEXT_W, 10.5, PLAIN,
+	y += pdf_textf(cr, MARGIN, y, TEXT_W, 10.5, PLAIN,
 	    "%s、代理人（%s 様）から、あなたの電子証明書の%sの申請がありま"
 	    "した。ご本人の意思による申請であることを確認するため、照会書兼"
 	    "回答書をお送りします。", made, d->proxy_name, req) + 10;
-	y += draw_text(cr, MARGIN, y, TEXT_W, 10.5, PLAIN, PANGO_ALIGN_LEFT,
+	y += pdf_text(cr, MARGIN, y, TEXT_W, 10.5, PLAIN, PANGO_ALIGN_LEFT,
 	    "申請に心当たりがある場合は、裏面の照会書兼回答書に暗証番号等を"
 	    "記入し、代理人に見えないよう封入して代理人にお渡しください。心当"
 	    "たりがない場合は、照会書兼回答書を使用せず、窓口までご連絡くださ"
 	    "い。") + 10;
-	y += draw_textf(cr, MARGIN, y, TEXT_W, 11, BOLD,
+	y += pdf_textf(cr, MARGIN, y, TEXT_W, 11, BOLD,
 	    "この照会書兼回答書の有効期限: %sまで（1回限り有効）", until) + 16;
-	y += draw_text(cr, MARGIN, y, TEXT_W, 12, BOLD, PANGO_ALIGN_LEFT,
+	y += pdf_text(cr, MARGIN, y, TEXT_W, 12, BOLD, PANGO_ALIGN_LEFT,
 	    "代理人が2回目に来庁する際に必要なもの") + 6;
 	y = bullets(cr, y, proxy_brings, JPKI_ARRAY_LEN(proxy_brings));
-	rule_line(cr, PAGE_H - MARGIN - 24);
-	draw_textf(cr, MARGIN, PAGE_H - MARGIN - 18, TEXT_W, 9, PLAIN,
+	pdf_rule(cr, PAGE_H - MARGIN - 24);
+	pdf_textf(cr, MARGIN, PAGE_H - MARGIN - 18, TEXT_W, 9, PLAIN,
 	    "照会書番号 %lld ／ お問い合わせ: %s%s 電子証明書窓口",
 	    (long long)d->form->number, d->muni->pref_ja, d->muni->name_ja);
-}
-
-/* One row of the form's header table; returns its height. */
-static double
-form_row(cairo_t *cr, double y, const char *label, const char *value)
-{
-	double h;
-
-	h = draw_text(cr, MARGIN + 130, y + 5, TEXT_W - 140, 10.5, PLAIN,
-	    PANGO_ALIGN_LEFT, value) + 10;
-	if (h < 24)
-		h = 24;
-	cairo_set_source_rgb(cr, 0.93, 0.93, 0.93);
-	cairo_rectangle(cr, MARGIN, y, 124, h);
-	cairo_fill(cr);
-	cairo_set_source_rgb(cr, 0, 0, 0);
-	draw_text(cr, MARGIN + 6, y + 5, 116, 10, BOLD, PANGO_ALIGN_LEFT,
-	    label);
-	box(cr, MARGIN, y, TEXT_W, h, 0.6);
-	return h;
 }
 
 /* n empty boxes for one PIN written by hand. */
@@ -322,10 +219,10 @@ pin_boxes(cairo_t *cr, double y, const char *label, int n)
 {
 	double side = 20;
 
-	y += draw_text(cr, MARGIN, y, TEXT_W, 10, PLAIN, PANGO_ALIGN_LEFT,
+	y += pdf_text(cr, MARGIN, y, TEXT_W, 10, PLAIN, PANGO_ALIGN_LEFT,
 	    label) + 4;
 	for (int i = 0; i < n; i++)
-		box(cr, MARGIN + i * (side + 2), y, side, side, 0.6);
+		pdf_box(cr, MARGIN + i * (side + 2), y, side, side, 0.6);
 	return y + side + 10;
 }
 
@@ -336,36 +233,36 @@ page_form(cairo_t *cr, const struct notice_doc *d)
 	char buf[TEXT_MAX], made[32], until[32];
 	double y = MARGIN, sealed_top;
 
-	y += draw_text(cr, MARGIN, y, TEXT_W, 14, BOLD, PANGO_ALIGN_CENTER,
+	y += pdf_text(cr, MARGIN, y, TEXT_W, 14, BOLD, PANGO_ALIGN_CENTER,
 	    "署名用電子証明書・利用者証明用電子証明書\n"
 	    "新規発行／更新　照会書兼回答書") + 14;
-	date_ja(f->issued_on, made);
-	date_ja(f->expiry, until);
+	pdf_date_ja(f->issued_on, made);
+	pdf_date_ja(f->expiry, until);
 	snprintf(buf, sizeof(buf), "%lld", (long long)f->number);
-	y += form_row(cr, y, "照会書番号", buf);
-	y += form_row(cr, y, "発行日", made);
+	y += pdf_row(cr, y, "照会書番号", buf);
+	y += pdf_row(cr, y, "発行日", made);
 	snprintf(buf, sizeof(buf), "%sまで（1回限り有効）", until);
-	y += form_row(cr, y, "有効期限", buf);
+	y += pdf_row(cr, y, "有効期限", buf);
 	snprintf(buf, sizeof(buf), "%s　%s", d->holder->surname,
 	    d->holder->given);
-	y += form_row(cr, y, "ご本人氏名", buf);
-	y += form_row(cr, y, "ご本人住所", d->holder->address);
+	y += pdf_row(cr, y, "ご本人氏名", buf);
+	y += pdf_row(cr, y, "ご本人住所", d->holder->address);
 	request_ja(f, buf, sizeof(buf));
-	y += form_row(cr, y, "申請内容", buf) + 14;
+	y += pdf_row(cr, y, "申請内容", buf) + 14;
 
 	/* The sealed part: the check code and the PINs. */
 	sealed_top = y - 6;
-	y += draw_text(cr, MARGIN, y, TEXT_W, 9.5, BOLD, PANGO_ALIGN_LEFT,
+	y += pdf_text(cr, MARGIN, y, TEXT_W, 9.5, BOLD, PANGO_ALIGN_LEFT,
 	    "ここから下は代理人に見えないよう封入してください") + 8;
-	draw_text(cr, MARGIN, y + 6, 0, 10.5, BOLD, PANGO_ALIGN_LEFT,
+	pdf_text(cr, MARGIN, y + 6, 0, 10.5, BOLD, PANGO_ALIGN_LEFT,
 	    "照合番号");
-	box(cr, MARGIN + 70, y, 230, 30, 1.2);
-	draw_text(cr, MARGIN + 80, y + 4, 0, 17, MONO, PANGO_ALIGN_LEFT,
+	pdf_box(cr, MARGIN + 70, y, 230, 30, 1.2);
+	pdf_text(cr, MARGIN + 80, y + 4, 0, 17, MONO, PANGO_ALIGN_LEFT,
 	    d->code);
-	draw_text(cr, MARGIN + 310, y + 2, TEXT_W - 310, 8.5, PLAIN,
+	pdf_text(cr, MARGIN + 310, y + 2, TEXT_W - 310, 8.5, PLAIN,
 	    PANGO_ALIGN_LEFT, "窓口で照合します。\n代理人に見せないでください。");
 	y += 42;
-	y += draw_text(cr, MARGIN, y, TEXT_W, 11, BOLD, PANGO_ALIGN_LEFT,
+	y += pdf_text(cr, MARGIN, y, TEXT_W, 11, BOLD, PANGO_ALIGN_LEFT,
 	    "回答欄（ご本人が記入してください）") + 6;
 	if (f->purpose == FORM_PIN_RESET) {
 		y = pin_boxes(cr, y, pin_ja(f->pin_kind), f->pin_kind ==
@@ -379,69 +276,35 @@ page_form(cairo_t *cr, const struct notice_doc *d)
 			    RULES_DIGIT_PIN_LEN);
 	}
 	y += 4;
-	y += draw_text(cr, MARGIN, y, TEXT_W, 10, PLAIN, PANGO_ALIGN_LEFT,
+	y += pdf_text(cr, MARGIN, y, TEXT_W, 10, PLAIN, PANGO_ALIGN_LEFT,
 	    "上記の申請内容について、私は下記の者を代理人と定め、手続きを委任"
 	    "します。") + 10;
-	draw_text(cr, MARGIN, y, 0, 10, PLAIN, PANGO_ALIGN_LEFT,
+	pdf_text(cr, MARGIN, y, 0, 10, PLAIN, PANGO_ALIGN_LEFT,
 	    "代理人氏名");
-	rule_line(cr, y + 16);
+	pdf_rule(cr, y + 16);
 	y += 30;
-	draw_text(cr, MARGIN, y, 0, 10, PLAIN, PANGO_ALIGN_LEFT,
+	pdf_text(cr, MARGIN, y, 0, 10, PLAIN, PANGO_ALIGN_LEFT,
 	    "ご本人署名");
-	draw_text(cr, MARGIN + 300, y, 0, 10, PLAIN, PANGO_ALIGN_LEFT,
+	pdf_text(cr, MARGIN + 300, y, 0, 10, PLAIN, PANGO_ALIGN_LEFT,
 	    "記入日　　　　年　　月　　日");
-	rule_line(cr, y + 16);
+	pdf_rule(cr, y + 16);
 	cairo_set_dash(cr, (const double[]){4, 3}, 2, 0);
-	box(cr, MARGIN - 6, sealed_top, TEXT_W + 12, y + 28 - sealed_top, 0.8);
+	pdf_box(cr, MARGIN - 6, sealed_top, TEXT_W + 12, y + 28 - sealed_top,
+	    0.8);
 	cairo_set_dash(cr, NULL, 0, 0);
 	y = PAGE_H - MARGIN - 40;
-	draw_text(cr, MARGIN, y, TEXT_W, 8.5, PLAIN, PANGO_ALIGN_LEFT,
+	pdf_text(cr, MARGIN, y, TEXT_W, 8.5, PLAIN, PANGO_ALIGN_LEFT,
 	    "※記入後は代理人に見えないよう封筒に入れて封をし、代理人にお渡し"
 	    "ください。職員が暗証番号を入力し、電子証明書を搭載したのちにマイ"
 	    "ナンバーカードを代理人へ返却します。この照会書兼回答書は有効期限"
 	    "まで1回限り使用できます。");
 }
 
-static cairo_status_t
-write_file(void *closure, const unsigned char *data, unsigned int length)
+static void
+notice_pages(cairo_t *cr, const void *arg)
 {
-	FILE *f = closure;
+	const struct notice_doc *d = arg;
 
-	return fwrite(data, 1, length, f) == length ? CAIRO_STATUS_SUCCESS :
-	    CAIRO_STATUS_WRITE_ERROR;
-}
-
-int
-counter_notice_pdf_write(const char *path, const struct notice_doc *d,
-    mode_t mode)
-{
-	cairo_surface_t *surface = NULL;
-	cairo_t *cr = NULL;
-	FILE *f = NULL;
-	int r = JPKI_OK, fd;
-
-	/* The umask may not widen or narrow the mode: fchmod sets it. */
-	if ((unlink(path) != 0 && errno != ENOENT) ||
-	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    mode)) < 0)
-		return jpki_fail(JPKI_ERR_IO, "cannot create %s: %s", path,
-		    strerror(errno));
-	if (fchmod(fd, mode) != 0 || (f = fdopen(fd, "wb")) == NULL) {
-		r = jpki_fail(JPKI_ERR_IO, "cannot create %s: %s", path,
-		    strerror(errno));
-		close(fd);
-		unlink(path);
-		return r;
-	}
-	surface = cairo_pdf_surface_create_for_stream(write_file, f, PAGE_W,
-	    PAGE_H);
-	cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE,
-	    d->kind == NOTICE_EXPIRY ? "有効期限のお知らせ" :
-	    "照会書兼回答書の送付について");
-	cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR,
-	    "openjpki");
-	cr = cairo_create(surface);
-	cairo_set_source_rgb(cr, 0, 0, 0);
 	if (d->kind == NOTICE_EXPIRY)
 		page_expiry_notice(cr, d);
 	else
@@ -449,21 +312,13 @@ counter_notice_pdf_write(const char *path, const struct notice_doc *d,
 	cairo_show_page(cr);
 	page_form(cr, d);
 	cairo_show_page(cr);
-	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS)
-		r = jpki_fail(JPKI_ERR_IO, "%s: cairo: %s", path,
-		    cairo_status_to_string(cairo_status(cr)));
-	cairo_destroy(cr);
-	cairo_surface_finish(surface);
-	if (r == JPKI_OK && cairo_surface_status(surface) !=
-	    CAIRO_STATUS_SUCCESS)
-		r = jpki_fail(JPKI_ERR_IO, "%s: cairo: %s", path,
-		    cairo_status_to_string(cairo_surface_status(surface)));
-	cairo_surface_destroy(surface);
-	if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && r == JPKI_OK)
-		r = jpki_fail(JPKI_ERR_IO, "cannot write %s", path);
-	if (fclose(f) != 0 && r == JPKI_OK)
-		r = jpki_fail(JPKI_ERR_IO, "cannot write %s", path);
-	if (r != JPKI_OK)
-		unlink(path);
-	return r;
+}
+
+int
+counter_notice_pdf_write(const char *path, const struct notice_doc *d,
+    mode_t mode)
+{
+	return pdf_write_file(path, mode, d->kind == NOTICE_EXPIRY ?
+	    "有効期限のお知らせ" : "照会書兼回答書の送付について",
+	    notice_pages, d);
 }

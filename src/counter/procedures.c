@@ -122,18 +122,8 @@ visit_end(struct visit *w)
 
 /* ---- reading the register and the card --------------------------------- */
 
-static int
-holder_alive(const struct resident *res)
-{
-	if (res->status == RESIDENT_DECEASED)
-		return jpki_fail(JPKI_ERR_REFUSED, "R11: the register records "
-		    "the holder (resident %lld) as deceased",
-		    (long long)res->id);
-	return JPKI_OK;
-}
-
 /* Open the card image: before the transaction, so the card's lock is
- * taken first and a Juki card is refused before anything is looked up. */
+ * taken first; what the chip is (R1) is judged with the rest. */
 static int
 open_card(struct visit *w, const char *path)
 {
@@ -148,110 +138,47 @@ open_card(struct visit *w, const char *path)
 	snprintf(w->rcpt->card_serial, sizeof(w->rcpt->card_serial), "%s",
 	    card_serial_hex(w->cs.work));
 	snprintf(w->rcpt->card_path, sizeof(w->rcpt->card_path), "%s", path);
-	/* R1: certificates on the Basic Resident Register card have ended. */
-	if (card_kind_of(w->cs.work) != CARD_MYNUMBER)
-		return jpki_fail(JPKI_ERR_REFUSED, "R1: card %s is a Basic "
-		    "Resident Register (Juki) card; only My Number cards get "
-		    "certificates", card_serial_hex(w->cs.work));
 	return JPKI_OK;
 }
 
-/* Inside the transaction: the card's record and its holder. */
+/* Every rule of the procedure, judged on the store as it is now and the
+ * card brought (decide.c, as counter_check() judges it for the page);
+ * what was read is kept for the procedure.  Called before the slow work
+ * and again inside the transaction, where its answer counts. */
 static int
-read_card_record(struct visit *w)
+decide(struct visit *w, struct counter_plan *p)
 {
 	int r;
 
-	if ((r = store_card_by_serial(w->s, card_serial_hex(w->cs.work),
-	    &w->card)) == JPKI_ERR_NOTFOUND)
-		return jpki_fail(JPKI_ERR_NOTFOUND, "card %s is not registered "
-		    "at this counter (cards are made by card delivery)",
-		    card_serial_hex(w->cs.work));
-	if (r != JPKI_OK)
-		return r;
-	if ((r = store_resident_get(w->s, w->card.resident_id, &w->res)))
-		return r;
-	w->rcpt->resident_id = w->res.id;
-	w->rcpt->card_expiry = w->card.expiry;
-	json_object_set_new(w->audit, "card", json_string(w->card.serial));
-	return JPKI_OK;
-}
-
-static int
-card_active(const struct visit *w)
-{
-	if (w->card.status == CARD_LOST)
-		return jpki_fail(JPKI_ERR_REFUSED, "R11: card %s was reported "
-		    "lost; it is not usable", w->card.serial);
-	if (w->card.status != CARD_ACTIVE)
-		return jpki_fail(JPKI_ERR_REFUSED, "R11: card %s was returned; "
-		    "it is not usable", w->card.serial);
-	return JPKI_OK;
-}
-
-/* The newest certificate of a type on this card, as rules see it. */
-struct existing_scan {
-	int64_t card_id, now;
-	enum cert_type type;
-	int found;
-	struct cert_record last;      /* newest of the type (no der) */
-	int have_valid;
-	struct cert_record valid;
-};
-
-static int
-scan_existing(void *arg, const struct cert_record *c)
-{
-	struct existing_scan *x = arg;
-
-	if (c->card_id != x->card_id || c->ca != x->type)
-		return 0;
-	x->found = 1;
-	x->last = *c;
-	x->last.der = NULL;
-	if (c->status == CERT_STATUS_VALID && x->now <= c->not_after) {
-		x->have_valid = 1;
-		x->valid = *c;
-		x->valid.der = NULL;
+	p->now = w->now;
+	if (w->have_cs && !w->cs.is_new) {
+		p->card_serial = card_serial_hex(w->cs.work);
+		p->card_kind = card_kind_of(w->cs.work);
 	}
-	return 0;
-}
-
-static int
-existing_on_card(struct visit *w, enum cert_type type,
-    struct existing_scan *x)
-{
-	memset(x, 0, sizeof(*x));
-	x->card_id = w->card.id;
-	x->now = w->now;
-	x->type = type;
-	return store_cert_list(w->s, w->res.id, scan_existing, x);
+	r = counter_plan_decide(w->s, p);
+	if (p->have_res) {
+		w->res = p->res;
+		w->rcpt->resident_id = w->res.id;
+	}
+	if (p->have_card) {
+		w->card = p->card;
+		w->rcpt->card_expiry = w->card.expiry;
+		snprintf(w->rcpt->card_serial, sizeof(w->rcpt->card_serial),
+		    "%s", w->card.serial);
+		json_object_set_new(w->audit, "card",
+		    json_string(w->card.serial));
+	}
+	return r;
 }
 
 static void
-eligibility_for(const struct visit *w, enum cert_op op, enum cert_type type,
-    const struct existing_scan *x, struct eligibility *el)
+plan_init(struct counter_plan *p, enum procedure proc, int types,
+    int64_t resident_id)
 {
-	memset(el, 0, sizeof(*el));
-	el->op = op;
-	el->type = type;
-	el->card_kind = w->card.kind;
-	el->card_usable = w->card.status == CARD_ACTIVE;
-	el->card_expiry = w->card.expiry;
-	el->birth = w->res.birth;
-	el->holder_alive = w->res.status != RESIDENT_DECEASED;
-	/* R11: the card must carry the register's current facts. */
-	el->facts_current = w->card.facts_version == w->res.facts_version;
-	el->now = w->now;
-	if (x == NULL || !x->found)
-		el->existing = EXISTING_NONE;
-	else if (x->have_valid) {
-		el->existing = EXISTING_VALID;
-		el->existing_not_after = x->valid.not_after;
-	} else if (x->last.status == CERT_STATUS_REVOKED)
-		el->existing = EXISTING_REVOKED;
-	else
-		el->existing = EXISTING_EXPIRED;
+	memset(p, 0, sizeof(*p));
+	p->proc = proc;
+	p->types = types;
+	p->resident_id = resident_id;
 }
 
 /* ---- PINs -------------------------------------------------------------- */
@@ -709,29 +636,6 @@ absolute_path(const char *path, char *out, size_t n)
 	memcpy(out + c + 1, path, p + 1);
 }
 
-/* The resident's cards: the active one, and whether the newest card is
- * a lost one (then the next card is a reissue, R7). */
-struct lost_scan {
-	int have_active, have_lost;
-	struct card_record active, lost;
-};
-
-static int
-scan_cards(void *arg, const struct card_record *c)
-{
-	struct lost_scan *l = arg;
-
-	l->have_lost = 0;
-	if (c->status == CARD_ACTIVE) {
-		l->have_active = 1;
-		l->active = *c;
-	} else if (c->status == CARD_LOST) {
-		l->have_lost = 1;
-		l->lost = *c;
-	}
-	return 0;
-}
-
 /* Certificates revoked with the lost card (keyCompromise), to link each
  * to its successor on the new card. */
 struct lost_certs {
@@ -751,80 +655,12 @@ scan_lost_certs(void *arg, const struct cert_record *c)
 	return 0;
 }
 
-/* What the register says about a new card for the resident.  Decided
- * twice by the same rules: before the card's keys are generated, to refuse
- * early, and again inside the transaction, where it counts. */
-struct new_card_plan {
-	struct lost_scan cards;
-	int return_expired;       /* the active card has expired: handed back */
-	int sign, auth;           /* the certificates to load */
-	char note[COUNTER_NOTE_MAX]; /* R8e: why the signing one is left out */
-};
-
-/* Reads the resident into w->res; changes nothing. */
-static int
-new_card_decide(struct visit *w, enum procedure proc, int64_t resident_id,
-    int types, struct new_card_plan *p)
-{
-	struct lost_scan *cards = &p->cards;
-	struct jdate today = jst_date_of(w->now);
-	int r;
-
-	memset(p, 0, sizeof(*p));
-	p->sign = (types & COUNTER_SIGN) != 0;
-	p->auth = (types & COUNTER_AUTH) != 0;
-	if ((r = store_resident_get(w->s, resident_id, &w->res)) != JPKI_OK ||
-	    (r = holder_alive(&w->res)) != JPKI_OK)
-		return r;
-	w->rcpt->resident_id = w->res.id;
-	if ((r = store_cards_of(w->s, w->res.id, scan_cards, cards)))
-		return r;
-	/* The old card has expired: it is handed back at delivery of the
-	 * new one (its certificates ended with it). */
-	if (cards->have_active && proc == PROC_DELIVER &&
-	    jdate_cmp(today, cards->active.expiry) > 0) {
-		p->return_expired = 1;
-		cards->have_active = 0;
-	}
-	if (cards->have_active)
-		return jpki_fail(JPKI_ERR_REFUSED, "resident %lld already holds "
-		    "card %s; a lost card is reported lost first, then "
-		    "reissued", (long long)w->res.id, cards->active.serial);
-	if (proc == PROC_REISSUE && !cards->have_lost)
-		return jpki_fail(JPKI_ERR_REFUSED, "R7: reissue is for a card "
-		    "reported lost; resident %lld has none (deliver a first "
-		    "card instead)", (long long)w->res.id);
-	if (proc == PROC_DELIVER && cards->have_lost)
-		return jpki_fail(JPKI_ERR_REFUSED, "R7: resident %lld lost card "
-		    "%s; a new card is a reissue after loss",
-		    (long long)w->res.id, cards->lost.serial);
-	/* R8e: by default both certificates; under 15 the signing one is
-	 * left out, and the receipt says from when it can be had. */
-	if (p->sign && rules_age_on(w->res.birth, today) < RULES_SIGN_MIN_AGE) {
-		struct eligibility el;
-
-		memset(&el, 0, sizeof(el));
-		el.op = CERT_OP_ISSUE;
-		el.type = CERT_SIGN;
-		el.card_kind = CARD_MYNUMBER;
-		el.card_usable = el.holder_alive = el.facts_current = 1;
-		el.card_expiry = rules_card_expiry(w->res.birth, today);
-		el.birth = w->res.birth;
-		el.now = w->now;
-		rules_check_eligibility(&el);
-		snprintf(p->note, sizeof(p->note), "%s", jpki_errmsg());
-		jpki_errclear();
-		p->sign = 0;
-	}
-	return JPKI_OK;
-}
-
 /* Inside the transaction, as the plan made there says: the expired card
  * returned, and the new card's record, its facts those the register
  * holds now. */
 static int
 new_card_record(struct visit *w, enum procedure proc,
-    const struct new_card_plan *p, const char *out_path)
+    const struct counter_plan *p, const char *out_path)
 {
 	struct counter_receipt *rcpt = w->rcpt;
 	struct jdate today = jst_date_of(w->now);
@@ -900,7 +736,7 @@ new_card(struct ca *ca, enum procedure proc, int64_t resident_id,
     const struct counter_visit *v, struct counter_receipt *rcpt)
 {
 	struct visit w;
-	struct new_card_plan plan, now;
+	struct counter_plan plan, now;
 	int r;
 
 	if ((r = visit_start(&w, ca, v, proc, rcpt)) != JPKI_OK)
@@ -916,7 +752,9 @@ new_card(struct ca *ca, enum procedure proc, int64_t resident_id,
 		goto fail;
 	}
 	/* Everything is checked before the blank chip is made. */
-	if ((r = new_card_decide(&w, proc, resident_id, types, &plan)) ||
+	plan_init(&plan, proc, types, resident_id);
+	now = plan;
+	if ((r = decide(&w, &plan)) != JPKI_OK ||
 	    (r = pin_check(pin_for(pins, PIN_CARDINFO), PIN_CARDINFO)) ||
 	    (plan.auth && (r = pin_check(pin_for(pins, PIN_AUTH), PIN_AUTH))) ||
 	    (plan.sign && (r = pin_check(pin_for(pins, PIN_SIGN), PIN_SIGN))))
@@ -929,7 +767,7 @@ new_card(struct ca *ca, enum procedure proc, int64_t resident_id,
 
 	/* The register as it is now decides. */
 	if ((r = visit_begin(&w)) != JPKI_OK ||
-	    (r = new_card_decide(&w, proc, resident_id, types, &now)))
+	    (r = decide(&w, &now)) != JPKI_OK)
 		goto fail;
 	/* Another clerk's delivery to the same file may have got there since
 	 * counter_card_new() looked: its image, or its pending one, is there
@@ -992,53 +830,22 @@ counter_reissue(struct ca *ca, int64_t resident_id, const char *out_path,
 
 /* ---- 2 and 3: certificates onto an existing card ------------------------ */
 
-static const char *
-type_noun(enum cert_type t)
-{
-	return t == CERT_SIGN ? "signing" : "authentication";
-}
-
-/* Every rule for every requested certificate, from the card record and
- * the register as read now (into w->card, w->res and x); changes nothing.
- * Run before the card's keys are generated and again inside the
- * transaction, where its answer counts. */
+/* Every rule for every requested certificate (decide.c), then the PINs
+ * the holder chose for them; changes nothing. */
 static int
-certs_decide(struct visit *w, int types, int renew,
-    const struct counter_pins *pins, struct existing_scan x[3])
+certs_decide(struct visit *w, struct counter_plan *p,
+    const struct counter_pins *pins)
 {
-	static const enum cert_type order[] = {CERT_SIGN, CERT_AUTH};
-	struct eligibility el;
 	int r;
 
-	if ((r = read_card_record(w)) != JPKI_OK)
+	if ((r = decide(w, p)) != JPKI_OK)
 		return r;
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(order); i++) {
-		enum cert_type t = order[i];
-		enum pin_kind k = t == CERT_SIGN ? PIN_SIGN : PIN_AUTH;
-
-		if (!(types & (t == CERT_SIGN ? COUNTER_SIGN : COUNTER_AUTH)))
-			continue;
-		if ((r = existing_on_card(w, t, &x[t])) != JPKI_OK)
-			return r;
-		eligibility_for(w, renew ? CERT_OP_RENEW : CERT_OP_ISSUE, t,
-		    &x[t], &el);
-		if ((r = rules_check_eligibility(&el)) != JPKI_OK)
-			return r;
-		/* A certificate never outlives its card: renewing one that
-		 * already ends with the card would gain nothing. */
-		if (renew && rules_cert_not_after(w->res.birth, w->now,
-		    w->card.expiry) <= x[t].valid.not_after) {
-			char day[11];
-
-			jdate_format(w->card.expiry, day);
-			return jpki_fail(JPKI_ERR_REFUSED, "R9: renewing the %s "
-			    "certificate would not extend it: the card "
-			    "itself expires %s (a new card first)",
-			    type_noun(t), day);
-		}
-		if ((r = pin_check(pin_for(pins, k), k)) != JPKI_OK)
-			return r;
-	}
+	if ((p->types & COUNTER_SIGN) &&
+	    (r = pin_check(pin_for(pins, PIN_SIGN), PIN_SIGN)) != JPKI_OK)
+		return r;
+	if ((p->types & COUNTER_AUTH) &&
+	    (r = pin_check(pin_for(pins, PIN_AUTH), PIN_AUTH)) != JPKI_OK)
+		return r;
 	return JPKI_OK;
 }
 
@@ -1048,7 +855,8 @@ certs_onto_card(struct ca *ca, enum procedure proc, const char *card_path,
     const struct counter_visit *v, struct counter_receipt *rcpt)
 {
 	static const enum cert_type order[] = {CERT_SIGN, CERT_AUTH};
-	struct existing_scan x[3];
+	struct counter_plan plan;
+	struct counter_existing *x = plan.x;
 	struct visit w;
 	int r, renew = proc == PROC_RENEW;
 
@@ -1059,8 +867,9 @@ certs_onto_card(struct ca *ca, enum procedure proc, const char *card_path,
 		    "both");
 		goto fail;
 	}
+	plan_init(&plan, proc, types, 0);
 	if ((r = open_card(&w, card_path)) != JPKI_OK ||
-	    (r = certs_decide(&w, types, renew, pins, x)) != JPKI_OK ||
+	    (r = certs_decide(&w, &plan, pins)) != JPKI_OK ||
 	    (r = make_card_keys(&w, types & COUNTER_SIGN,
 	    types & COUNTER_AUTH)) != JPKI_OK)
 		goto fail;
@@ -1068,7 +877,7 @@ certs_onto_card(struct ca *ca, enum procedure proc, const char *card_path,
 	 * report, a register change or a revocation made meanwhile is
 	 * refused here); the keys made above do not depend on them. */
 	if ((r = visit_begin(&w)) != JPKI_OK ||
-	    (r = certs_decide(&w, types, renew, pins, x)) != JPKI_OK)
+	    (r = certs_decide(&w, &plan, pins)) != JPKI_OK)
 		goto fail;
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(order); i++) {
 		enum cert_type t = order[i];
@@ -1148,6 +957,7 @@ counter_report_lost(struct ca *ca, const char *card_path, int64_t resident_id,
     const struct counter_visit *v, struct counter_receipt *rcpt)
 {
 	struct valid_on_card vc;
+	struct counter_plan plan;
 	struct visit w;
 	int r;
 
@@ -1158,37 +968,11 @@ counter_report_lost(struct ca *ca, const char *card_path, int64_t resident_id,
 		    "image or the resident, one of the two");
 		goto fail;
 	}
-	if (card_path != NULL) {
-		/* The image is only read for its serial. */
-		if ((r = open_card(&w, card_path)) != JPKI_OK ||
-		    (r = visit_begin(&w)) != JPKI_OK ||
-		    (r = read_card_record(&w)) != JPKI_OK)
-			goto fail;
-	} else {
-		if ((r = visit_begin(&w)) != JPKI_OK ||
-		    (r = store_resident_get(w.s, resident_id, &w.res)))
-			goto fail;
-		if ((r = store_card_current(w.s, resident_id, &w.card)) ==
-		    JPKI_ERR_NOTFOUND) {
-			r = jpki_fail(JPKI_ERR_NOTFOUND, "resident %lld holds "
-			    "no active card", (long long)resident_id);
-			goto fail;
-		}
-		if (r != JPKI_OK)
-			goto fail;
-		rcpt->resident_id = w.res.id;
-		rcpt->card_expiry = w.card.expiry;
-		snprintf(rcpt->card_serial, sizeof(rcpt->card_serial), "%s",
-		    w.card.serial);
-		json_object_set_new(w.audit, "card",
-		    json_string(w.card.serial));
-	}
-	if (w.card.status == CARD_LOST) {
-		r = jpki_fail(JPKI_ERR_CONFLICT, "card %s was already reported "
-		    "lost", w.card.serial);
-		goto fail;
-	}
-	if ((r = card_active(&w)) != JPKI_OK)
+	/* The image is only read for its serial. */
+	plan_init(&plan, PROC_REPORT_LOST, 0, card_path ? 0 : resident_id);
+	if ((card_path != NULL && (r = open_card(&w, card_path)) != JPKI_OK) ||
+	    (r = visit_begin(&w)) != JPKI_OK ||
+	    (r = decide(&w, &plan)) != JPKI_OK)
 		goto fail;
 	w.card.status = CARD_LOST;
 	if ((r = store_card_update(w.s, &w.card)) != JPKI_OK)
@@ -1217,6 +1001,7 @@ counter_reset_pin(struct ca *ca, const char *card_path, enum pin_kind pin,
     struct counter_receipt *rcpt)
 {
 	struct card_status st;
+	struct counter_plan plan;
 	struct visit w;
 	int r;
 
@@ -1229,21 +1014,17 @@ counter_reset_pin(struct ca *ca, const char *card_path, enum pin_kind pin,
 	}
 	if ((r = pin_check(new_pin, pin)) != JPKI_OK)
 		goto fail;
-	/* R2: the holder comes with the card; the card answers for itself. */
+	/* R2: the holder comes with the card; the card answers for itself
+	 * (whether the PIN was ever set). */
+	plan_init(&plan, PROC_PIN_RESET, 0, 0);
+	plan.pin_kind = pin;
 	if ((r = open_card(&w, card_path)) != JPKI_OK ||
-	    (r = visit_begin(&w)) != JPKI_OK ||
-	    (r = read_card_record(&w)) != JPKI_OK ||
-	    (r = card_active(&w)) != JPKI_OK ||
-	    (r = holder_alive(&w.res)) != JPKI_OK)
+	    (r = card_client_status(w.cs.t, &st)) != JPKI_OK)
 		goto fail;
-	if ((r = card_client_status(w.cs.t, &st)) != JPKI_OK)
+	plan.pin_set = st.pin[pin].initialised;
+	if ((r = visit_begin(&w)) != JPKI_OK ||
+	    (r = decide(&w, &plan)) != JPKI_OK)
 		goto fail;
-	if (!st.pin[pin].initialised) {
-		r = jpki_fail(JPKI_ERR_REFUSED, "R2: the %s was never set on "
-		    "card %s (it is set when its certificate is issued)",
-		    pin_noun(pin), w.card.serial);
-		goto fail;
-	}
 	rcpt->pin_was_locked = st.pin[pin].locked;
 	/* Only the issuer key resets a PIN (RESET RETRY COUNTER). */
 	if ((r = counter_card_issuer_auth(ca, &w.cs)) != JPKI_OK ||
@@ -1269,27 +1050,22 @@ int
 counter_update_card(struct ca *ca, const char *card_path,
     const struct counter_visit *v, struct counter_receipt *rcpt)
 {
+	struct counter_plan plan;
 	struct visit w;
 	int r;
 
 	if ((r = visit_start(&w, ca, v, PROC_UPDATE_CARD, rcpt)))
 		goto fail;
-	if ((r = open_card(&w, card_path)) != JPKI_OK ||
-	    (r = visit_begin(&w)) != JPKI_OK ||
-	    (r = read_card_record(&w)) != JPKI_OK ||
-	    (r = card_active(&w)) != JPKI_OK ||
-	    (r = holder_alive(&w.res)) != JPKI_OK)
+	plan_init(&plan, PROC_UPDATE_CARD, 0, 0);
+	if ((r = open_card(&w, card_path)) != JPKI_OK)
 		goto fail;
-	/* A card written before the card-info layout of issue 14 (or
-	 * without its collation numbers), or without its card face, is
-	 * rewritten all the same, and so is one given a new photo. */
-	if (w.card.facts_version == w.res.facts_version &&
-	    !card_info_outdated(w.cs.work) && !card_face_outdated(w.cs.work) &&
-	    v->photo == NULL) {
-		r = jpki_fail(JPKI_ERR_CONFLICT, "card %s already carries the "
-		    "register's current facts", w.card.serial);
+	/* An older layout of the card-info or the face, or a new photo, is
+	 * rewritten even with the facts current (decide.c). */
+	plan.card_outdated = card_info_outdated(w.cs.work) ||
+	    card_face_outdated(w.cs.work) || v->photo != NULL;
+	if ((r = visit_begin(&w)) != JPKI_OK ||
+	    (r = decide(&w, &plan)) != JPKI_OK)
 		goto fail;
-	}
 	json_object_set_new(w.audit, "facts_version", json_pack("{s:I, s:I}",
 	    "from", (json_int_t)w.card.facts_version, "to",
 	    (json_int_t)w.res.facts_version));

@@ -598,9 +598,15 @@ counter_register_change(struct ca *ca, int64_t id, const struct counter_register
 		return rc;
 	if ((rc = store_resident_get(s, id, &r)) != JPKI_OK)
 		goto fail;
-	if (r.status == RESIDENT_DECEASED) {
+	if (r.status == RESIDENT_DECEASED || r.status == RESIDENT_MOVED_AWAY) {
 		rc = jpki_fail(JPKI_ERR_REFUSED, "resident %lld is recorded as "
-		    "deceased; the register entry is closed", (long long)id);
+		    "%s; the register entry is closed", (long long)id,
+		    r.status == RESIDENT_DECEASED ? "deceased" : "moved away");
+		goto fail;
+	}
+	if (ch->deceased && ch->moved_away) {
+		rc = jpki_fail(JPKI_ERR_INPUT, "change: deceased or moved away, "
+		    "not both");
 		goto fail;
 	}
 	old = r;
@@ -614,7 +620,8 @@ counter_register_change(struct ca *ca, int64_t id, const struct counter_register
 	facts_changed = strcmp(r.surname, old.surname) ||
 	    strcmp(r.given, old.given) || strcmp(r.address, old.address) ||
 	    jdate_cmp(r.birth, old.birth) || r.gender != old.gender;
-	if (!facts_changed && !ch->deceased && (ch->kana == NULL ||
+	if (!facts_changed && !ch->deceased && !ch->moved_away &&
+	    (ch->kana == NULL ||
 	    strcmp(r.name_kana, old.name_kana) == 0)) {
 		rc = jpki_fail(JPKI_ERR_INPUT, "change: nothing differs from "
 		    "the register");
@@ -624,18 +631,24 @@ counter_register_change(struct ca *ca, int64_t id, const struct counter_register
 		r.facts_version++;
 	if (ch->deceased)
 		r.status = RESIDENT_DECEASED;
+	/* 転出: the certificates stay (a move revokes the signing one when
+	 * the new address is registered, R6, in the municipality moved to). */
+	if (ch->moved_away)
+		r.status = RESIDENT_MOVED_AWAY;
 	r.updated_at = now;
 	if ((rc = store_resident_update(s, &r)) != JPKI_OK)
 		goto fail;
 
-	detail = json_pack("{s:b, s:b, s:b, s:b, s:b}",
+	detail = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}",
 	    "name", strcmp(r.surname, old.surname) || strcmp(r.given, old.given),
 	    "address", strcmp(r.address, old.address) != 0,
 	    "birth", jdate_cmp(r.birth, old.birth) != 0,
-	    "gender", r.gender != old.gender, "deceased", ch->deceased != 0);
+	    "gender", r.gender != old.gender, "deceased", ch->deceased != 0,
+	    "moved_away", ch->moved_away != 0);
 	snprintf(subject, sizeof(subject), "resident:%lld", (long long)id);
 	rc = store_audit_json(s, actor, ch->deceased ? "resident.death" :
-	    "resident.change", subject, detail);
+	    ch->moved_away ? "resident.move-out" : "resident.change", subject,
+	    detail);
 	detail = NULL;              /* taken over */
 	if (rc != JPKI_OK)
 		goto fail;

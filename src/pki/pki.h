@@ -54,6 +54,10 @@
 #define PKI_OID_POLICY_SIGN_TEST "1.2.392.200149.8.5.1.0.20"
 #define PKI_OID_POLICY_AUTH "1.2.392.200149.8.5.1.3.30"
 #define PKI_OID_POLICY_AUTH_TEST "1.2.392.200149.8.5.1.2.30"
+/* The municipality's document-signing certificate (pki_doc.c): ours, under
+ * the UUID arc (ITU-T X.667), no registry needed. */
+#define PKI_OID_POLICY_MUNICIPALITY_DOC \
+	"2.25.83169284236936842553788051268231387265"
 /* The holder's facts, subjectAltName otherNames [0] EXPLICIT UTF8String. */
 #define PKI_OID_FACT_NAME "1.2.392.200149.8.5.5.1"
 #define PKI_OID_FACT_NAME_FLAGS "1.2.392.200149.8.5.5.2"
@@ -110,6 +114,14 @@ int pki_crl_dirname(enum cert_type ca, const struct pki_names *n,
  * public key.  The result is unsigned: the CA's key signs it (pki_cert_tbs
  * and pki_cert_assemble through the key seam, or pki_cert_sign). */
 int pki_ca_cert_build(enum cert_type ca, const struct pki_names *n,
+    EVP_PKEY *key, const uint8_t *serial, size_t serial_len,
+    int64_t not_before, int64_t not_after, X509 **out);
+
+/* The municipality's self-signed document-signing certificate (the
+ * kiosk's residence certificates; pki_doc.c has the profile): subject and
+ * issuer C=JP, O=org, CN=cn; unsigned, the municipality's key signs it
+ * (pki_cert_tbs, the key seam, pki_cert_assemble). */
+int pki_municipality_cert_build(const char *org, const char *cn,
     EVP_PKEY *key, const uint8_t *serial, size_t serial_len,
     int64_t not_before, int64_t not_after, X509 **out);
 

@@ -37,8 +37,9 @@ rp_verifier_add_datadir_anchors(struct rp_verifier *v, struct datadir *dd)
 			continue;
 		while (r == JPKI_OK &&
 		    (x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
-			if (X509_check_ca(x) != 0 &&
-			    X509_check_issued(x, x) == X509_V_OK) {
+			if ((X509_check_ca(x) != 0 &&
+			    X509_check_issued(x, x) == X509_V_OK) ||
+			    rp_is_document_signer(x)) {
 				r = rp_verifier_add_anchor(v, x);
 				n++;
 			}
@@ -71,6 +72,9 @@ rp_result_json(const struct rp_result *res)
 		json_object_set_new(j, "subject", json_string(res->subject));
 		json_object_set_new(j, "serial", json_string(res->serial));
 	}
+	if (res->document_signer)
+		json_object_set_new(j, "signer_kind",
+		    json_string("municipality"));
 	if (res->signing_time != 0) {
 		iso8601_format_jst(res->signing_time, when);
 		json_object_set_new(j, "signing_time", json_string(when));

@@ -23,16 +23,8 @@ rp_facts_read(X509 *x, struct rp_facts *out)
 	out->era_name = rules_era_name(era, 0);
 	if (era >= 1 && era <= 5 && sscanf(out->raw.birth + 1, "%4d%2d%2d",
 	    &d.y, &d.m, &d.d) == 3 && jdate_valid(d)) {
-		int y = rules_era_year(d);
-
 		jdate_format(d, out->birth_iso);
-		if (y == 1)
-			snprintf(out->birth_era, sizeof(out->birth_era),
-			    "%s元年%d月%d日", rules_era_name(era, 1), d.m, d.d);
-		else
-			snprintf(out->birth_era, sizeof(out->birth_era),
-			    "%s%d年%d月%d日", rules_era_name(era, 1), y, d.m,
-			    d.d);
+		rules_era_date_ja(d, out->birth_era, sizeof(out->birth_era));
 	}
 	out->gender_name = out->raw.gender == 1 ? "male" :
 	    out->raw.gender == 2 ? "female" : "unknown";

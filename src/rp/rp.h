@@ -17,6 +17,11 @@
  *             every server thread and a restarted server agree), the client
  *             signs SHA-256(origin) || SHA-256(nonce); the answer names the
  *             certificate (subject, serial), never personal facts (R5)
+ *   kiosk     a residence certificate (住民票の写し) for the holder of a
+ *             fresh login proof, found through the register's link to the
+ *             authentication certificate, signed by the municipality
+ *             (kiosk.c: PAdES over the counter's PDF), with its receipt
+ *             and audit entry
  *   routes    POST /rp/challenge, /rp/login, /rp/verify, registered into
  *             `jpki serve` (server.h's route table): the server module knows
  *             nothing of the relying party, this module sits above it
@@ -74,7 +79,10 @@ enum rp_reason {
 /* "valid", "bad-signature", "untrusted", ... (stable: JSON and docs). */
 const char *rp_reason_name(enum rp_reason r);
 
-enum rp_status_source { RP_SRC_NONE, RP_SRC_OCSP, RP_SRC_CRL, RP_SRC_STORE };
+/* RP_SRC_ANCHOR: the signer's certificate is itself a trust anchor (the
+ * municipality's document-signing certificate): no status is asked. */
+enum rp_status_source { RP_SRC_NONE, RP_SRC_OCSP, RP_SRC_CRL, RP_SRC_STORE,
+	RP_SRC_ANCHOR };
 const char *rp_status_source_name(enum rp_status_source s);
 
 struct rp_status {
@@ -109,6 +117,9 @@ struct rp_result {
 	struct rp_status status;
 	int has_facts;
 	struct rp_facts facts;
+	int document_signer;        /* signed by a municipality's document-
+	                               signing certificate (a kiosk's
+	                               residence certificate), not a person */
 };
 void rp_result_free(struct rp_result *r);
 
@@ -124,7 +135,10 @@ struct rp_verifier;
 int rp_verifier_new(struct store *store, unsigned flags,
     struct rp_verifier **out);
 void rp_verifier_free(struct rp_verifier **v);
-/* Trust x as an anchor (a CA certificate; a reference is taken). */
+/* Trust x as an anchor (a reference is taken): a CA certificate, or a
+ * municipality's self-signed document-signing certificate (policy
+ * PKI_OID_POLICY_MUNICIPALITY_DOC), which then verifies the documents it
+ * signs itself. */
 int rp_verifier_add_anchor(struct rp_verifier *v, X509 *x);
 /* Every CA certificate (self-signed) of the data directory's ca/ folder:
  * both CAs and their earlier generations. */
@@ -263,6 +277,59 @@ int rp_login_check(struct rp_verifier *v, struct store *s,
     struct rp_login *out);
 void rp_login_free(struct rp_login *l);
 
+/* ---- the kiosk (kiosk.c) -------------------------------------------------- */
+
+/* A kiosk answer at most (the signed PDF, base64, in JSON). */
+#define RP_KIOSK_ANSWER_MAX (8u << 20)
+
+enum rp_kiosk_error {
+	RP_KIOSK_OK = 0,
+	RP_KIOSK_LOGIN,             /* the login proof was refused (login) */
+	RP_KIOSK_NOT_REGISTERED,    /* no resident here holds the certificate */
+	RP_KIOSK_DECEASED,
+	RP_KIOSK_MOVED_AWAY,        /* 転出 */
+	RP_KIOSK_OTHER_MUNICIPALITY,
+	RP_KIOSK_ERROR_N
+};
+const char *rp_kiosk_error_name(enum rp_kiosk_error e);
+
+struct ca_municipality;
+struct rp_kiosk_request {
+	struct rp_verifier *verifier;
+	struct store *store;        /* read-write: nonce, receipt, audit */
+	const char *origin;         /* the login origin expected */
+	const char *municipality;   /* this municipality's code */
+	const struct fee_table *fees;
+	struct ca_municipality *municipality_key;
+	const char *actor;          /* the audit's, e.g. "kiosk" */
+};
+struct rp_kiosk_result {
+	enum rp_kiosk_error error;
+	char why[640];
+	struct rp_login login;      /* the login's verdict */
+	struct jbuf document;       /* the signed PDF (error RP_KIOSK_OK) */
+	uint8_t document_sha256[32];
+	char number[40];            /* 交付番号 */
+	char municipality[96];      /* "東京都千代田区" */
+	int64_t issued_at;
+	long fee_yen;
+	int64_t receipt;            /* its number in the store */
+};
+/* A residence certificate for the holder of the login proof in body (the
+ * /rp/login token): JPKI_OK with out->error RP_KIOSK_OK and the signed PDF,
+ * its receipt and audit entry committed; or a refusal in out->error; an
+ * error only when none could be reached (store, signer, PDF). */
+int rp_kiosk_residence(const struct rp_kiosk_request *k, const uint8_t *body,
+    size_t n, int64_t now, struct rp_kiosk_result *out);
+void rp_kiosk_result_free(struct rp_kiosk_result *k);
+
+/* Base64 (RFC 4648, padded) of n bytes into out (4 * ceil(n / 3) + 1
+ * bytes); decode strict base64 into out (cap bytes), *len its length
+ * (verify.c). */
+void rp_b64_encode(const uint8_t *p, size_t n, char *out);
+int rp_b64_decode(const char *s, size_t slen, uint8_t *out, size_t cap,
+    size_t *len);
+
 /* ---- linkage (link.c) ---------------------------------------------------- */
 
 /* The name of the relying party whose key `key` is, from the config's
@@ -300,12 +367,19 @@ struct rp_service_options {
 	const char *data_dir;
 	const char *origin;         /* expected login origin; NULL: the
 	                               config's base URL */
+	int rp;                     /* the /rp/ routes */
+	int kiosk;                  /* the /kiosk/ routes, with the
+	                               municipality's document key */
 };
 /* The relying party's routes, for server_options.handlers. */
 struct rp_service;
 int rp_service_new(const struct rp_service_options *o,
     struct rp_service **out);
 void rp_service_free(struct rp_service **s);
+/* After server_start (which forks the CRL publisher): open what the
+ * routes sign with (the kiosk's municipality key), so that a missing key
+ * shows at start and the publisher never holds it. */
+int rp_service_start(struct rp_service *s);
 /* The route table (stable while the service lives). */
 struct server_handler;
 const struct server_handler *rp_service_handlers(struct rp_service *s,

@@ -31,6 +31,7 @@ struct rp_cached_cert {
 struct rp_verifier {
 	X509_STORE *anchors;
 	STACK_OF(X509) *anchor_list;
+	STACK_OF(X509) *documents;  /* municipalities' document signers */
 	struct store *store;
 	unsigned flags;
 	pthread_mutex_t lock;               /* the cache and the store */
@@ -64,11 +65,10 @@ int rp_signed_attrs_der(CMS_SignerInfo *si, struct jbuf *out);
 int rp_status_of(struct rp_verifier *v, X509 *cert, X509 *issuer,
     struct rp_status *st);
 
-/* Base64 (RFC 4648, padded) of n bytes into out (4 * ceil(n / 3) + 1
- * bytes); decode strict base64 into out (cap bytes), *len its length. */
-void rp_b64_encode(const uint8_t *p, size_t n, char *out);
-int rp_b64_decode(const char *s, size_t slen, uint8_t *out, size_t cap,
-    size_t *len);
+
+/* 1 if x is a municipality's self-signed document-signing certificate
+ * (its policy PKI_OID_POLICY_MUNICIPALITY_DOC, issuer = subject). */
+int rp_is_document_signer(X509 *x);
 
 /* The serial and subject of x into res. */
 void rp_describe(X509 *x, struct rp_result *res);

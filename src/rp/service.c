@@ -9,6 +9,10 @@
  *                        not), 400 bad input
  *   GET /rp/link/SERIAL  linkage (link.c), for a registered relying party
  *                        (Authorization: Bearer KEY): 200, 401, 404
+ *   POST /kiosk/challenge  as /rp/challenge (jpki serve --kiosk)
+ *   POST /kiosk/residence  a login token -> 200 {"document": base64 PDF
+ *                        signed by the municipality, "receipt"}, or
+ *                        400/401/403/404 refused (kiosk.c)
  *
  * Each server thread answers with its own worker: its own read-write
  * connection to the data directory's store (nonces are written; SQLite
@@ -16,9 +20,11 @@
  * data directory's CAs as anchors).  Status comes from the store: the
  * server runs beside the CAs' own records, and asking its own OCSP route
  * over HTTP would only take a second thread for the same answer.  The
- * server's own workers stay read-only with the OCSP keys; this one holds
- * no key at all.
+ * server's own workers stay read-only with the OCSP keys; the /rp/ routes
+ * hold no key at all, the /kiosk/ ones the municipality's document key
+ * (opened once, at start, when the kiosk is on).
  */
+#include "ca/ca.h"
 #include "rp/rp_int.h"
 #include "datadir/datadir.h"
 #include "server/server.h"
@@ -44,7 +50,15 @@ struct rp_service {
 	char origin[RP_ORIGIN_MAX + 1];
 	pthread_mutex_t lock;       /* the list of workers */
 	struct rp_worker *workers;
-	struct server_handler handlers[2];
+	struct server_handler handlers[3];
+	size_t nhandlers;
+	int rp, kiosk;
+	/* The kiosk: the municipality's key (its signer keeps kdd), its
+	 * code and the fees, from the config at start. */
+	struct datadir *kdd;
+	struct ca_municipality *muni;
+	char municipality[MUNI_CODE_LEN + 1];
+	struct fee_table fees;
 };
 
 static _Thread_local struct rp_worker *this_worker;
@@ -279,6 +293,114 @@ route_link(struct rp_worker *w, struct server_exchange *x, const char *serial)
 	return answer_json(x, 200, j);
 }
 
+/* The municipality's key and certificate (made on first need), opened
+ * once: by rp_service_start after the server forked its CRL publisher (so
+ * that process never holds it), or by the first kiosk request. */
+static int
+muni_get(struct rp_service *svc)
+{
+	int r = JPKI_OK;
+
+	pthread_mutex_lock(&svc->lock);
+	if (svc->muni == NULL) {
+		/* Its signer keeps the data directory: one of its own. */
+		if ((r = datadir_open(svc->data_dir, DATADIR_READ_WRITE,
+		    &svc->kdd)) == JPKI_OK &&
+		    (r = ca_municipality_open(svc->kdd, &svc->muni)) !=
+		    JPKI_OK)
+			datadir_close(&svc->kdd);
+	}
+	pthread_mutex_unlock(&svc->lock);
+	return r;
+}
+
+int
+rp_service_start(struct rp_service *svc)
+{
+	return svc->kiosk ? muni_get(svc) : JPKI_OK;
+}
+
+static int
+route_residence(struct rp_service *svc, struct rp_worker *w,
+    struct server_exchange *x)
+{
+	struct rp_kiosk_request k = {.verifier = w->v,
+	    .store = datadir_store(w->dd), .origin = svc->origin,
+	    .municipality = svc->municipality, .fees = &svc->fees,
+	    .municipality_key = svc->muni, .actor = "kiosk"};
+	struct rp_kiosk_result res;
+	char *b64 = NULL, issued[26], hash[65];
+	unsigned status;
+	json_t *j;
+	int r;
+
+	if ((r = muni_get(svc)) != JPKI_OK)
+		return r;
+	k.municipality_key = svc->muni;
+	if ((r = rp_kiosk_residence(&k, x->body, x->body_len, jpki_now(),
+	    &res)) != JPKI_OK)
+		return r;
+	if (res.error != RP_KIOSK_OK) {
+		const struct rp_login *l = &res.login;
+
+		status = res.error == RP_KIOSK_LOGIN ? (l->error ==
+		    RP_LOGIN_MALFORMED ? 400 : 401) : res.error ==
+		    RP_KIOSK_NOT_REGISTERED ? 404 : 403;
+		j = json_pack("{s:s, s:s, s:s}", "result", "refused", "error",
+		    res.error == RP_KIOSK_LOGIN ? rp_login_error_name(l->error)
+		    : rp_kiosk_error_name(res.error), "why", res.why);
+		if (l->error == RP_LOGIN_CERTIFICATE)
+			json_object_set_new(j, "reason", json_string(
+			    rp_reason_name(l->cert.reason)));
+		if (l->cert.serial[0] != '\0')
+			json_object_set_new(j, "serial",
+			    json_string(l->cert.serial));
+		r = answer_json(x, status, j);
+		rp_kiosk_result_free(&res);
+		return r;
+	}
+	if ((b64 = malloc(res.document.len / 3 * 4 + 8)) == NULL) {
+		rp_kiosk_result_free(&res);
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	}
+	rp_b64_encode(res.document.data, res.document.len, b64);
+	for (size_t i = 0; i < 32; i++)
+		snprintf(hash + 2 * i, 3, "%02x", res.document_sha256[i]);
+	iso8601_format_jst(res.issued_at, issued);
+	j = json_pack("{s:s, s:s, s:s, s:{s:I, s:s, s:s, s:s, s:s, s:[{s:s, "
+	    "s:s, s:I}], s:I, s:s}}", "result", "ok", "document", b64,
+	    "content_type", "application/pdf", "receipt", "number",
+	    (json_int_t)res.receipt, "document", "residence",
+	    "document_number", res.number, "issued_at", issued,
+	    "municipality", res.municipality, "fees", "item",
+	    rules_fee_item_name(FEE_KIOSK_RESIDENCE), "label",
+	    rules_fee_item_label_ja(FEE_KIOSK_RESIDENCE), "yen",
+	    (json_int_t)res.fee_yen, "total_yen", (json_int_t)res.fee_yen,
+	    "document_sha256", hash);
+	free(b64);
+	rp_kiosk_result_free(&res);
+	return answer_json(x, 200, j);
+}
+
+static int
+route_kiosk(struct rp_service *svc, struct server_exchange *x)
+{
+	const char *route = x->path + strlen("/kiosk/");
+	struct rp_worker *w = NULL;
+	int r;
+
+	if (strcmp(route, "challenge") != 0 && strcmp(route, "residence") != 0)
+		return answer_error(x, 404, "not-found", "the kiosk answers "
+		    "/kiosk/challenge and /kiosk/residence");
+	if (strcmp(x->method, "POST") != 0)
+		return answer_error(x, 405, "method", "POST only");
+	if ((r = worker_get(svc, &w)) != JPKI_OK)
+		return r;
+	if (strcmp(route, "challenge") == 0)
+		return route_challenge(svc, w, x);
+	return route_residence(svc, w, x);
+}
+
 static int
 route(void *arg, struct server_exchange *x)
 {
@@ -286,6 +408,9 @@ route(void *arg, struct server_exchange *x)
 	struct rp_worker *w = NULL;
 	const char *route = x->path + strlen("/rp/");
 	int r;
+
+	if (strncmp(x->path, "/kiosk/", 7) == 0)
+		return route_kiosk(svc, x);
 
 	if (strncmp(route, "link/", 5) == 0) {
 		if (strcmp(x->method, "GET") != 0)
@@ -332,15 +457,30 @@ rp_service_new(const struct rp_service_options *o, struct rp_service **out)
 		goto fail;
 	r = rp_origin_of(o->origin != NULL ? o->origin :
 	    datadir_config(dd)->base_url, svc->origin);
+	if (o->kiosk) {
+		snprintf(svc->municipality, sizeof(svc->municipality), "%s",
+		    datadir_config(dd)->municipality);
+		svc->fees = datadir_config(dd)->fees;
+	}
 	datadir_close(&dd);
 	if (r != JPKI_OK)
 		goto fail;
+	svc->rp = o->rp;
+	svc->kiosk = o->kiosk;
 	/* The first that matches takes the request: a document to verify
 	 * may be large, the rest never is. */
-	svc->handlers[0] = (struct server_handler){.prefix = "/rp/verify",
-	    .body_max = RP_VERIFY_BODY_MAX, .handle = handle, .arg = svc};
-	svc->handlers[1] = (struct server_handler){.prefix = "/rp/",
-	    .body_max = RP_LOGIN_BODY_MAX, .handle = handle, .arg = svc};
+	if (o->rp) {
+		svc->handlers[svc->nhandlers++] = (struct server_handler){
+		    .prefix = "/rp/verify", .body_max = RP_VERIFY_BODY_MAX,
+		    .handle = handle, .arg = svc};
+		svc->handlers[svc->nhandlers++] = (struct server_handler){
+		    .prefix = "/rp/", .body_max = RP_LOGIN_BODY_MAX,
+		    .handle = handle, .arg = svc};
+	}
+	if (o->kiosk)
+		svc->handlers[svc->nhandlers++] = (struct server_handler){
+		    .prefix = "/kiosk/", .body_max = RP_LOGIN_BODY_MAX,
+		    .handle = handle, .arg = svc};
 	*out = svc;
 	return JPKI_OK;
 fail:
@@ -351,7 +491,7 @@ fail:
 const struct server_handler *
 rp_service_handlers(struct rp_service *svc, size_t *n)
 {
-	*n = JPKI_ARRAY_LEN(svc->handlers);
+	*n = svc->nhandlers;
 	return svc->handlers;
 }
 
@@ -368,6 +508,8 @@ rp_service_free(struct rp_service **sp)
 		svc->workers = w->next;
 		worker_free(w);
 	}
+	ca_municipality_close(&svc->muni);
+	datadir_close(&svc->kdd);
 	pthread_mutex_destroy(&svc->lock);
 	free(svc);
 	*sp = NULL;

@@ -44,6 +44,8 @@ rp_status_source_name(enum rp_status_source s)
 		return "crl";
 	case RP_SRC_STORE:
 		return "store";
+	case RP_SRC_ANCHOR:
+		return "anchor";
 	default:
 		return "none";
 	}
@@ -124,8 +126,10 @@ rp_verifier_new(struct store *store, unsigned flags, struct rp_verifier **out)
 	if ((v = calloc(1, sizeof(*v))) == NULL ||
 	    (v->cache = calloc(RP_STATUS_CACHE_MAX, sizeof(*v->cache))) ==
 	    NULL || (v->anchors = X509_STORE_new()) == NULL ||
-	    (v->anchor_list = sk_X509_new_null()) == NULL) {
+	    (v->anchor_list = sk_X509_new_null()) == NULL ||
+	    (v->documents = sk_X509_new_null()) == NULL) {
 		if (v != NULL) {
+			sk_X509_free(v->anchor_list);
 			free(v->cache);
 			X509_STORE_free(v->anchors);
 			free(v);
@@ -148,6 +152,7 @@ rp_verifier_free(struct rp_verifier **vp)
 		return;
 	X509_STORE_free(v->anchors);
 	sk_X509_pop_free(v->anchor_list, X509_free);
+	sk_X509_pop_free(v->documents, X509_free);
 	for (size_t i = 0; i < v->certs_n; i++) {
 		X509_free(v->certs[i].x);
 		X509_free(v->certs[i].issuer);
@@ -159,8 +164,41 @@ rp_verifier_free(struct rp_verifier **vp)
 }
 
 int
+rp_is_document_signer(X509 *x)
+{
+	CERTIFICATEPOLICIES *cp = X509_get_ext_d2i(x, NID_certificate_policies,
+	    NULL, NULL);
+	char oid[80];
+	int yes = 0;
+
+	for (int i = 0; cp != NULL && i < sk_POLICYINFO_num(cp); i++)
+		if (OBJ_obj2txt(oid, sizeof(oid), sk_POLICYINFO_value(cp,
+		    i)->policyid, 1) > 0 &&
+		    strcmp(oid, PKI_OID_POLICY_MUNICIPALITY_DOC) == 0)
+			yes = 1;
+	CERTIFICATEPOLICIES_free(cp);
+	/* Self-issued: X509_check_issued() would also ask for keyCertSign,
+	 * which this end entity does not have. */
+	return yes && X509_NAME_cmp(X509_get_subject_name(x),
+	    X509_get_issuer_name(x)) == 0;
+}
+
+int
 rp_verifier_add_anchor(struct rp_verifier *v, X509 *x)
 {
+	if (rp_is_document_signer(x)) {
+		if (X509_verify(x, X509_get0_pubkey(x)) != 1)
+			return jpki_fail(JPKI_ERR_INPUT, "%s", rp_ssl_error(
+			    "anchor: a document-signing certificate not signed "
+			    "by its own key"));
+		if (X509_up_ref(x) != 1)
+			return jpki_fail(JPKI_ERR_CRYPTO, "anchor: reference");
+		if (sk_X509_push(v->documents, x) <= 0) {
+			X509_free(x);
+			return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+		}
+		return JPKI_OK;
+	}
 	if (X509_check_ca(x) == 0)
 		return jpki_fail(JPKI_ERR_INPUT, "anchor: not a CA "
 		    "certificate");
@@ -444,6 +482,44 @@ time_text(int64_t t, char buf[26])
 	iso8601_format_jst(t, buf);
 }
 
+/* A municipality's document-signing certificate (a kiosk's residence
+ * certificate): it is its own anchor, so it must be one of ours, exactly;
+ * then valid at the time, digitalSignature and nonRepudiation.  An anchor
+ * has no status to ask (RFC 5280 6.1.1 (d): trusted by configuration); a
+ * municipality withdraws one by replacing it. */
+static int
+document_signer_check(struct rp_verifier *v, X509 *cert, int64_t at,
+    struct rp_result *res)
+{
+	uint32_t ku = X509_get_key_usage(cert);
+	time_t t = (time_t)at;
+	int known = 0;
+	char when[26];
+
+	res->type = 0;
+	for (int i = 0; i < sk_X509_num(v->documents); i++)
+		if (X509_cmp(sk_X509_value(v->documents, i), cert) == 0)
+			known = 1;
+	if (!known)
+		return verdict(res, RP_UNTRUSTED, "RFC 5280 6.1: the "
+		    "municipality's document-signing certificate (%s) is not "
+		    "among the trust anchors", res->subject);
+	time_text(at, when);
+	if (X509_cmp_time(X509_get0_notBefore(cert), &t) > 0)
+		return verdict(res, RP_NOT_YET_VALID, "RFC 5280 4.1.2.5: the "
+		    "certificate was not yet valid at %s", when);
+	if (X509_cmp_time(X509_get0_notAfter(cert), &t) < 0)
+		return verdict(res, RP_EXPIRED, "RFC 5280 4.1.2.5: the "
+		    "certificate had expired at %s", when);
+	if (!(ku & KU_DIGITAL_SIGNATURE) || !(ku & KU_NON_REPUDIATION))
+		return verdict(res, RP_WRONG_CERTIFICATE, "key usage: "
+		    "digitalSignature and nonRepudiation needed to sign");
+	res->document_signer = 1;
+	res->status.source = RP_SRC_ANCHOR;
+	res->status.revoked = 0;
+	return verdict(res, RP_VALID, "%s", "");
+}
+
 int
 rp_verify_cert(struct rp_verifier *v, X509 *cert, STACK_OF(X509) *extra,
     enum cert_type use, int64_t at, struct rp_result *res)
@@ -464,6 +540,8 @@ rp_verify_cert(struct rp_verifier *v, X509 *cert, STACK_OF(X509) *extra,
 		res->signer = cert;
 	}
 	rp_describe(cert, res);
+	if (use == CERT_SIGN && rp_is_document_signer(cert))
+		return document_signer_check(v, cert, at, res);
 	if (usage_check(cert, use, res))
 		return JPKI_OK;
 	if ((issuer = chain_cached(v, cert, use, at)) != NULL)

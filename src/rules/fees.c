@@ -3,7 +3,8 @@
  * table the operator can override from the config (keys are the item
  * names); the defaults are the seed's: 800 yen to reissue a card after loss
  * and 200 yen for the certificates on the reissued card, everything else
- * free.  A procedure yields receipt lines, zero-yen ones included, so a
+ * at the counter free; 200 yen for a residence certificate from the kiosk
+ * (what many municipalities charge there, less than at their counter).  A procedure yields receipt lines, zero-yen ones included, so a
  * receipt shows what was done even when it cost nothing.
  */
 #include "rules.h"
@@ -24,6 +25,8 @@ static const struct {
 	[FEE_CERT_ISSUE] = {"cert_issue", "電子証明書発行手数料", 0},
 	[FEE_CERT_RENEW] = {"cert_renew", "電子証明書更新手数料", 0},
 	[FEE_PIN_RESET] = {"pin_reset", "暗証番号初期化手数料", 0},
+	[FEE_KIOSK_RESIDENCE] = {"kiosk_residence",
+	    "住民票の写し交付手数料（コンビニ交付）", 200},
 };
 
 static int

@@ -149,6 +149,21 @@ rules_era_name(int digit, int japanese)
 }
 
 void
+rules_era_date_ja(struct jdate d, char *buf, size_t n)
+{
+	int digit = rules_era_digit(d), y = rules_era_year(d);
+
+	if (digit == 0 || y == 0)
+		snprintf(buf, n, "%d年%d月%d日", d.y, d.m, d.d);
+	else if (y == 1)
+		snprintf(buf, n, "%s元年%d月%d日", rules_era_name(digit, 1),
+		    d.m, d.d);
+	else
+		snprintf(buf, n, "%s%d年%d月%d日", rules_era_name(digit, 1), y,
+		    d.m, d.d);
+}
+
+void
 rules_birth_for_cert(struct jdate birth,
     char out[static RULES_BIRTH_FOR_CERT_LEN + 1])
 {

@@ -119,6 +119,8 @@ enum fee_item {
 	FEE_CERT_ISSUE,
 	FEE_CERT_RENEW,
 	FEE_PIN_RESET,
+	FEE_KIOSK_RESIDENCE,        /* 200 yen: a residence certificate from
+	                               the kiosk (住民票の写し, コンビニ交付) */
 	FEE__COUNT
 };
 
@@ -223,6 +225,9 @@ int rules_era_digit(struct jdate d);
  * era's name, "Showa" or "昭和" (japanese), "unknown"/"不明" for 0. */
 int rules_era_year(struct jdate d);
 const char *rules_era_name(int digit, int japanese);
+/* d in its era, "昭和55年5月15日", "令和元年5月1日"; the Gregorian
+ * "1868年1月1日" before the eras the certificate knows. */
+void rules_era_date_ja(struct jdate d, char *buf, size_t n);
 /* The signing certificate's date of birth (OID .4): era digit + "YYYYMMDD"
  * (Gregorian), NUL-terminated, e.g. "319801231".  An invalid date gives
  * "000000000". */

@@ -18,6 +18,12 @@
  * or when the server dies, however.  It finishes the CRL it is writing
  * first (a CRL is renamed into place whole, or not at all).
  *
+ * Every generation of each CA still in service (it issues, or a
+ * certificate it issued has not expired) publishes its own CRLs, as `jpki
+ * crl generate` does; the generations are those the server found when it
+ * started (after a rollover `jpki serve` is restarted, docs/
+ * ca-operations.md).
+ *
  * What is stale is read from the store, so a revocation by any process
  * counts: crl_published records, per CRL, how many revocations it lists
  * and its nextUpdate (ca_crl_generate writes it); revocations are only
@@ -65,12 +71,20 @@ struct crl_slot {
 	uint64_t retry_ms;          /* after a failure: not before */
 };
 
+/* One generation of a CA: its CRLs, shards then the full one. */
+struct pub_gen {
+	struct crl_slot *slot;      /* shards + 1 */
+	int issuing;
+	int64_t last_not_after;     /* of what it issued (not issuing: fixed) */
+};
+
 struct pub {
 	struct datadir *dd;
 	struct ca *ca;
 	int shards;
 	unsigned delay_ms, tick_ms;
-	struct crl_slot *slot[CERT_AUTH + 1];
+	int ngen[CERT_AUTH + 1];
+	struct pub_gen gen[CERT_AUTH + 1][CA_GEN_MAX + 1];
 	uint64_t data_version;
 	uint64_t scanned_ms;
 	int scanned;
@@ -82,21 +96,30 @@ mono_ms(void)
 	return server_monotonic_us() / 1000u;
 }
 
+/* The slots of generation `gen` of CA t, or NULL if it is not ours. */
 static struct crl_slot *
-slot_of(struct pub *p, enum cert_type t, int shard)
+slots_of(struct pub *p, enum cert_type t, int gen)
 {
-	return &p->slot[t][shard == CA_CRL_FULL ? p->shards : shard];
+	if ((t != CERT_SIGN && t != CERT_AUTH) || gen < 1 || gen > p->ngen[t])
+		return NULL;
+	return p->gen[t][gen].slot;
+}
+
+static struct crl_slot *
+slot_of(struct pub *p, enum cert_type t, int gen, int shard)
+{
+	return &slots_of(p, t, gen)[shard == CA_CRL_FULL ? p->shards : shard];
 }
 
 static int
-count_cb(void *arg, enum cert_type t, int shard, long n)
+count_cb(void *arg, enum cert_type t, int gen, int shard, long n)
 {
 	struct pub *p = arg;
+	struct crl_slot *s = slots_of(p, t, gen);
 
-	if ((t == CERT_SIGN || t == CERT_AUTH) && shard >= 0 &&
-	    shard < p->shards) {
-		p->slot[t][shard].count = n;
-		p->slot[t][p->shards].count += n;
+	if (s != NULL && shard >= 0 && shard < p->shards) {
+		s[shard].count = n;
+		s[p->shards].count += n;
 	}
 	return 0;
 }
@@ -107,10 +130,10 @@ record_cb(void *arg, const struct crl_published *c)
 	struct pub *p = arg;
 	struct crl_slot *s;
 
-	if ((c->ca != CERT_SIGN && c->ca != CERT_AUTH) ||
+	if (slots_of(p, c->ca, c->gen) == NULL ||
 	    c->shard < CA_CRL_FULL || c->shard >= p->shards)
 		return 0;
-	s = slot_of(p, c->ca, c->shard);
+	s = slot_of(p, c->ca, c->gen, c->shard);
 	s->known = 1;
 	s->this_update = c->this_update;
 	s->next_update = c->next_update;
@@ -133,10 +156,11 @@ scan(struct pub *p, uint64_t now_ms)
 	    now_ms - p->scanned_ms < CRL_RESCAN_MS)
 		return JPKI_OK;
 	for (int t = CERT_SIGN; t <= CERT_AUTH; t++)
-		for (int i = 0; i <= p->shards; i++) {
-			p->slot[t][i].count = 0;
-			p->slot[t][i].known = 0;
-		}
+		for (int g = 1; g <= p->ngen[t]; g++)
+			for (int i = 0; i <= p->shards; i++) {
+				p->gen[t][g].slot[i].count = 0;
+				p->gen[t][g].slot[i].known = 0;
+			}
 	/* The records first: a revocation committed in between makes its
 	 * shard look stale, as it is; a CRL published in between makes it
 	 * look stale too, and is made once more (harmless). */
@@ -185,18 +209,18 @@ told_to_stop(int fd, int timeout_ms)
 }
 
 static void
-publish(struct pub *p, enum cert_type t, int shard, uint64_t now_ms)
+publish(struct pub *p, enum cert_type t, int gen, int shard, uint64_t now_ms)
 {
-	struct crl_slot *s = slot_of(p, t, shard);
+	struct crl_slot *s = slot_of(p, t, gen, shard);
 	struct ca_crl_result res;
 
-	if (ca_crl_generate(p->ca, t, shard, NULL, &res) != JPKI_OK) {
-		char which[32];
+	if (ca_crl_generate_gen(p->ca, t, gen, shard, NULL, &res) != JPKI_OK) {
+		char which[64];
 
-		if (shard == CA_CRL_FULL)
-			snprintf(which, sizeof(which), "full CRL");
-		else
-			snprintf(which, sizeof(which), "shard %d", shard);
+		snprintf(which, sizeof(which), "%s%.0d %s%.0d",
+		    gen > 1 ? "generation " : "", gen > 1 ? gen : 0,
+		    shard == CA_CRL_FULL ? "full CRL" : "shard ",
+		    shard == CA_CRL_FULL ? 0 : shard);
 		fprintf(stderr, "jpki: CRL publisher: %s %s: %s (trying again "
 		    "in %d s)\n", rules_cert_type_name(t), which,
 		    jpki_errmsg(), CRL_RETRY_MS / 1000);
@@ -212,6 +236,32 @@ publish(struct pub *p, enum cert_type t, int shard, uint64_t now_ms)
 		s->stale_since_ms = 0;
 }
 
+/* As `jpki crl generate` and `jpki ca show` decide (ca_generation_status):
+ * it issues, or a certificate it issued has not expired. */
+static int
+in_service(struct pub *p, enum cert_type t, int gen, int64_t now)
+{
+	struct pub_gen *g = &p->gen[t][gen];
+
+	return g->issuing || g->last_not_after >= now;
+}
+
+/* The due CRLs of one generation: the shards first, then the full CRL,
+ * which lists all of them.  1 if told to stop meanwhile. */
+static int
+publish_gen(struct pub *p, enum cert_type t, int gen, uint64_t now_ms,
+    int64_t now, int fd)
+{
+	for (int i = 0; i <= p->shards; i++) {
+		if (!due(p, &p->gen[t][gen].slot[i], now_ms, now))
+			continue;
+		publish(p, t, gen, i == p->shards ? CA_CRL_FULL : i, now_ms);
+		if (told_to_stop(fd, 0))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 run(struct pub *p, int fd)
 {
@@ -225,25 +275,45 @@ run(struct pub *p, int fd)
 			    "%s\n", jpki_errmsg());
 			p->scanned = 0;
 		} else {
-			for (int t = CERT_SIGN; t <= CERT_AUTH; t++) {
-				/* The shards first, then the full CRL, which
-				 * lists all of them. */
-				for (int i = 0; i <= p->shards; i++) {
-					int shard = i == p->shards ?
-					    CA_CRL_FULL : i;
-
-					if (!due(p, &p->slot[t][i], now_ms, now))
+			for (int t = CERT_SIGN; t <= CERT_AUTH; t++)
+				for (int g = 1; g <= p->ngen[t]; g++) {
+					if (!in_service(p, (enum cert_type)t, g,
+					    now))
 						continue;
-					publish(p, (enum cert_type)t, shard,
-					    now_ms);
-					if (told_to_stop(fd, 0))
+					if (publish_gen(p, (enum cert_type)t, g,
+					    now_ms, now, fd))
 						return 0;
 				}
-			}
 		}
 		if (told_to_stop(fd, (int)p->tick_ms))
 			return 0;
 	}
+}
+
+/* The generations of both CAs, their slots, and what each issued. */
+static int
+pub_generations(struct pub *p)
+{
+	int64_t now = jpki_now();
+	int r;
+
+	for (int t = CERT_SIGN; t <= CERT_AUTH; t++) {
+		p->ngen[t] = ca_generation_count(p->ca, (enum cert_type)t);
+		for (int g = 1; g <= p->ngen[t]; g++) {
+			struct ca_generation_status st;
+			struct pub_gen *pg = &p->gen[t][g];
+
+			if ((r = ca_generation_status(p->ca, (enum cert_type)t,
+			    g, now, &st)) != JPKI_OK)
+				return r;
+			pg->issuing = st.issuing;
+			pg->last_not_after = st.last_not_after;
+			if ((pg->slot = calloc((size_t)p->shards + 1,
+			    sizeof(*pg->slot))) == NULL)
+				return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+		}
+	}
+	return JPKI_OK;
 }
 
 /* The child: wait for the go, open the CAs with their keys, publish until
@@ -279,17 +349,16 @@ child_main(const char *data_dir, unsigned delay_s, int fd)
 		goto out;
 	}
 	p.shards = datadir_config(p.dd)->crl_shards;
-	for (int t = CERT_SIGN; t <= CERT_AUTH; t++)
-		if ((p.slot[t] = calloc((size_t)p.shards + 1,
-		    sizeof(*p.slot[t]))) == NULL) {
-			fprintf(stderr, "jpki: CRL publisher: out of memory\n");
-			status = 3;
-			goto out;
-		}
+	if ((r = pub_generations(&p)) != JPKI_OK) {
+		fprintf(stderr, "jpki: CRL publisher: %s\n", jpki_errmsg());
+		status = 3;
+		goto out;
+	}
 	run(&p, fd);
 out:
 	for (int t = CERT_SIGN; t <= CERT_AUTH; t++)
-		free(p.slot[t]);
+		for (int g = 1; g <= CA_GEN_MAX; g++)
+			free(p.gen[t][g].slot);
 	ca_close(&p.ca);
 	datadir_close(&p.dd);
 	return status;
@@ -395,10 +464,10 @@ render_cb(void *arg, const struct crl_published *c)
 	v = cr->pass == 0 ? (long long)c->number : cr->pass == 1 ?
 	    (long long)(cr->now - c->this_update) :
 	    (long long)(c->next_update - cr->now);
-	cr->r = jbuf_printf(cr->out, "%s{ca=\"%s\",shard=\"%s\"} %lld\n",
-	    cr->pass == 0 ? "jpki_crl_number" : cr->pass == 1 ?
+	cr->r = jbuf_printf(cr->out, "%s{ca=\"%s\",gen=\"%d\",shard=\"%s\"} "
+	    "%lld\n", cr->pass == 0 ? "jpki_crl_number" : cr->pass == 1 ?
 	    "jpki_crl_age_seconds" : "jpki_crl_next_update_seconds",
-	    rules_cert_type_name(c->ca), shard, v);
+	    rules_cert_type_name(c->ca), c->gen, shard, v);
 	return cr->r != JPKI_OK;
 }
 

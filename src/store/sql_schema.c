@@ -182,6 +182,20 @@ static const char *const sqlite_migrations[] = {
     "ALTER TABLE revocations ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;"
     "CREATE INDEX IF NOT EXISTS certificates_generation"
     "  ON certificates(ca, gen, not_after);",
+    /* 9: CRL records per CA generation (each generation publishes its own
+     * CRLs); the records before it did not say which generation, so they
+     * go, and the next publisher run makes every CRL once (records are
+     * only ever what was last published: nothing else is lost).  The
+     * revocation counts the publisher compares with, one pass over an
+     * index. */
+    "DROP TABLE IF EXISTS crl_published;"
+    "CREATE TABLE crl_published("
+    "  ca INTEGER NOT NULL, gen INTEGER NOT NULL, shard INTEGER NOT NULL,"
+    "  number INTEGER NOT NULL, this_update INTEGER NOT NULL,"
+    "  next_update INTEGER NOT NULL, entries INTEGER NOT NULL,"
+    "  PRIMARY KEY(ca, gen, shard)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS revocations_generation"
+    "  ON revocations(ca, gen, shard);",
 };
 
 static const char *const pg_migrations[] = {
@@ -361,6 +375,15 @@ static const char *const pg_migrations[] = {
     "ALTER TABLE revocations ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;"
     "CREATE INDEX IF NOT EXISTS certificates_generation"
     "  ON certificates(ca, gen, not_after);",
+    /* 9: CRL records per CA generation (see the SQLite migration) */
+    "DROP TABLE IF EXISTS crl_published;"
+    "CREATE TABLE crl_published("
+    "  ca INTEGER NOT NULL, gen INTEGER NOT NULL, shard INTEGER NOT NULL,"
+    "  number BIGINT NOT NULL, this_update BIGINT NOT NULL,"
+    "  next_update BIGINT NOT NULL, entries BIGINT NOT NULL,"
+    "  PRIMARY KEY(ca, gen, shard));"
+    "CREATE INDEX IF NOT EXISTS revocations_generation"
+    "  ON revocations(ca, gen, shard);",
 };
 
 _Static_assert(JPKI_ARRAY_LEN(sqlite_migrations) ==

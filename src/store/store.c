@@ -183,6 +183,17 @@ static const struct {
 };
 
 const char *
+store_resident_status_name(enum resident_status st)
+{
+	switch (st) {
+	case RESIDENT_ACTIVE: return "active";
+	case RESIDENT_DECEASED: return "deceased";
+	case RESIDENT_MOVED_AWAY: return "moved-away";
+	}
+	return "unknown";
+}
+
+const char *
 store_revocation_reason_name(int reason)
 {
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(reasons); i++)

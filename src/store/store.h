@@ -121,7 +121,13 @@ int store_municipality_count(struct store *s, long *out);
 #define RESIDENT_NAME_MAX 128     /* bytes of UTF-8, each part */
 #define RESIDENT_ADDRESS_MAX 800  /* bytes; the rule is 200 characters */
 
-enum resident_status { RESIDENT_ACTIVE = 1, RESIDENT_DECEASED = 2 };
+/* Moved away (転出): the resident left for another municipality; the entry
+ * is closed here (除票) as for a death, and this municipality issues no
+ * residence certificate for it. */
+enum resident_status { RESIDENT_ACTIVE = 1, RESIDENT_DECEASED = 2,
+	RESIDENT_MOVED_AWAY = 3 };
+/* "active", "deceased", "moved-away" */
+const char *store_resident_status_name(enum resident_status s);
 
 struct resident {
 	int64_t id;
@@ -238,23 +244,24 @@ int store_crl_number_next(struct store *s, enum cert_type ca, int shard,
 /* A CRL as published (`crl_published`): its number, dates, and how many
  * revocations it lists (the count of its shard's, or its CA's, in the
  * snapshot it was written from: revocations are only ever added, so a
- * count that grew since means it is out of date).  shard -1: the full
- * CRL.  Put keeps the highest number: an older generation's record never
- * replaces a newer one. */
+ * count that grew since means it is out of date).  One per CA
+ * generation and shard; shard -1: the full CRL.  Put keeps the highest
+ * number: a record of an older run never replaces a newer one. */
 struct crl_published {
 	enum cert_type ca;
+	int gen;
 	int shard;
 	int64_t number, this_update, next_update;
 	long entries;
 };
 int store_crl_published_put(struct store *s, const struct crl_published *c);
-/* Every record, in (ca, shard) order. */
+/* Every record, in (ca, gen, shard) order. */
 int store_crl_published_list(struct store *s,
     int (*fn)(void *arg, const struct crl_published *c), void *arg);
-/* The number of revocations of each (ca, shard) that has any, in (ca,
- * shard) order; one statement, one snapshot. */
+/* The number of revocations of each (ca, generation, shard) that has any,
+ * in that order; one statement, one snapshot. */
 int store_revocation_counts(struct store *s,
-    int (*fn)(void *arg, enum cert_type ca, int shard, long count),
+    int (*fn)(void *arg, enum cert_type ca, int gen, int shard, long count),
     void *arg);
 
 /* ---- CA generations (ca rollover) ---------------------------------------- *

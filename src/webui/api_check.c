@@ -1,9 +1,10 @@
 /*
  * api_check.c: GET /api/check?procedure=P&resident=ID|card=NAME[&types=T]
- * — which rule allows or refuses procedure P now, for the page to show
- * before the clerk commits.  Built from the store as the procedure reads
- * it and judged by the same pure rule functions (rules.h); it changes
- * nothing, and the procedure judges again when it runs.
+ * [&pin_kind=K] — which rule allows or refuses procedure P now, for the
+ * page to show before the clerk commits.  The judgement is the
+ * procedure's own (counter_check(): the same inputs read the same way, the
+ * card opened as the procedure opens it); it changes nothing, and the
+ * procedure judges again when it runs.
  *
  * Answer: {"allowed": bool, "rules": ["R9", ...], "message": the rule
  * function's own words (a refusal) or what the rule allows, "fees":
@@ -58,175 +59,93 @@ say_refusal(struct verdict *v)
 	jpki_errclear();
 }
 
-struct existing {
-	int64_t card_id, now;
-	enum cert_type type;
-	int found, valid;
-	struct cert_record last, valid_cert;
-};
-
-static int
-scan_existing(void *arg, const struct cert_record *c)
-{
-	struct existing *x = arg;
-
-	if (c->card_id != x->card_id || c->ca != x->type)
-		return 0;
-	x->found = 1;
-	x->last = *c;
-	x->last.der = NULL;
-	if (c->status == CERT_STATUS_VALID && x->now <= c->not_after) {
-		x->valid = 1;
-		x->valid_cert = *c;
-		x->valid_cert.der = NULL;
-	}
-	return 0;
-}
-
-/* Issue (R8) or renew (R9) on a card: rules_check_eligibility for each
- * certificate type asked for. */
-static int
-check_certs(struct store *s, const struct card_record *card,
-    const struct resident *res, int types, int renew, int64_t now,
-    struct verdict *v)
+/* What the rule allows, in its words, once counter_check() has said yes. */
+static void
+say_allowed(struct verdict *v, const struct counter_check_in *in,
+    const struct counter_check_out *out)
 {
 	static const enum cert_type order[] = {CERT_SIGN, CERT_AUTH};
-	int r;
+	char day[11];
 
 	v->allowed = 1;
-	for (size_t i = 0; i < JPKI_ARRAY_LEN(order); i++) {
-		enum cert_type t = order[i];
-		struct existing x;
-		struct eligibility el;
+	switch (in->proc) {
+	case PROC_DELIVER:
+	case PROC_REISSUE:
+		if (in->proc == PROC_REISSUE)
+			say(v, 1, "R7", "certificates on a card reissued after "
+			    "loss cost 200 yen; reissuing the card itself costs "
+			    "800 yen more");
+		else
+			say(v, 1, "R8", "certificates are loaded by default when "
+			    "the card is made (R8a)");
+		if (out->sign_left_out)
+			say(v, 1, "R8e", "%s", out->note);
+		break;
+	case PROC_ISSUE:
+	case PROC_RENEW:
+		for (size_t i = 0; i < JPKI_ARRAY_LEN(order); i++) {
+			enum cert_type t = order[i];
 
-		if (!(types & (t == CERT_SIGN ? COUNTER_SIGN : COUNTER_AUTH)))
-			continue;
-		memset(&x, 0, sizeof(x));
-		x.card_id = card->id;
-		x.now = now;
-		x.type = t;
-		if ((r = store_cert_list(s, res->id, scan_existing, &x)))
-			return r;
-		memset(&el, 0, sizeof(el));
-		el.op = renew ? CERT_OP_RENEW : CERT_OP_ISSUE;
-		el.type = t;
-		el.card_kind = card->kind;
-		el.card_usable = card->status == CARD_ACTIVE;
-		el.card_expiry = card->expiry;
-		el.birth = res->birth;
-		el.holder_alive = res->status != RESIDENT_DECEASED;
-		el.facts_current = card->facts_version == res->facts_version;
-		el.now = now;
-		if (!x.found)
-			el.existing = EXISTING_NONE;
-		else if (x.valid) {
-			el.existing = EXISTING_VALID;
-			el.existing_not_after = x.valid_cert.not_after;
-		} else
-			el.existing = x.last.status == CERT_STATUS_REVOKED ?
-			    EXISTING_REVOKED : EXISTING_EXPIRED;
-		if (rules_check_eligibility(&el) != JPKI_OK) {
-			say_refusal(v);
-			return JPKI_OK;
+			if (!(in->types & (t == CERT_SIGN ? COUNTER_SIGN :
+			    COUNTER_AUTH)))
+				continue;
+			if (in->proc == PROC_ISSUE) {
+				say(v, 1, "R8", "the %s certificate may be issued "
+				    "onto this card", rules_cert_type_name(t));
+				continue;
+			}
+			jdate_format(out->renewal_opens[t], day);
+			say(v, 1, "R9", "the %s certificate: renewal is possible "
+			    "from 3 months before expiry (opened %s)",
+			    rules_cert_type_name(t), day);
 		}
-		v->certs++;
-		if (renew) {
-			char opens[11];
-
-			jdate_format(rules_renewal_opens_on(
-			    x.valid_cert.not_after), opens);
-			say(v, v->allowed, "R9", "the %s certificate: renewal "
-			    "is possible from 3 months before expiry (opened "
-			    "%s)", rules_cert_type_name(t), opens);
-		} else {
-			say(v, v->allowed, "R8", "the %s certificate may be "
-			    "issued onto this card", rules_cert_type_name(t));
-		}
+		break;
+	case PROC_REPORT_LOST:
+		say(v, 1, "R7", "the card is marked lost and its valid "
+		    "certificates revoked (keyCompromise) at once; a new card is "
+		    "then a reissue (R7)");
+		break;
+	case PROC_PIN_RESET:
+		say(v, 1, "R2", "a forgotten password, or a certificate locked by "
+		    "wrong entries, is unlocked and re-initialised at the "
+		    "counter; the holder comes in person and brings the card");
+		break;
+	case PROC_UPDATE_CARD:
+		say(v, 1, "R11", "the card is brought up to the register's "
+		    "current name and address (R11: a card with current name "
+		    "and address)");
+		break;
 	}
-	return JPKI_OK;
 }
 
-struct cards_scan {
-	int active, lost;
-	struct card_record a;
+/* The procedures counter_check() judges, by the names the pages use. */
+static const struct {
+	const char *name;
+	enum procedure proc;
+} checked[] = {
+    {"deliver", PROC_DELIVER}, {"issue", PROC_ISSUE}, {"renew", PROC_RENEW},
+    {"report-lost", PROC_REPORT_LOST}, {"reissue", PROC_REISSUE},
+    {"reset-pin", PROC_PIN_RESET}, {"update-card", PROC_UPDATE_CARD},
 };
-
-static int
-scan_cards(void *arg, const struct card_record *c)
-{
-	struct cards_scan *x = arg;
-
-	if (c->status == CARD_ACTIVE) {
-		x->active = 1;
-		x->a = *c;
-	} else if (c->status == CARD_LOST)
-		x->lost = 1;
-	return 0;
-}
-
-static void
-check_new_card(const struct resident *res, const struct cards_scan *cs,
-    int reissue, int types, int64_t now, struct verdict *v)
-{
-	struct jdate today = jst_date_of(now);
-
-	if (res->status == RESIDENT_DECEASED) {
-		say(v, 0, "R11", "R11: the register records the holder as "
-		    "deceased");
-		return;
-	}
-	if (cs->active && !(jdate_cmp(today, cs->a.expiry) > 0 && !reissue)) {
-		say(v, 0, NULL, "resident %lld already holds card %s; a lost "
-		    "card is reported lost first, then reissued",
-		    (long long)res->id, cs->a.serial);
-		return;
-	}
-	if (reissue && !cs->lost) {
-		say(v, 0, "R7", "R7: reissue is for a card reported lost; "
-		    "resident %lld has none (deliver a first card instead)",
-		    (long long)res->id);
-		return;
-	}
-	if (!reissue && cs->lost) {
-		say(v, 0, "R7", "R7: resident %lld lost a card; a new card is "
-		    "a reissue after loss", (long long)res->id);
-		return;
-	}
-	v->certs = ((types & COUNTER_SIGN) != 0) + ((types & COUNTER_AUTH) != 0);
-	if (reissue)
-		say(v, 1, "R7", "certificates on a card reissued after loss "
-		    "cost 200 yen; reissuing the card itself costs 800 yen "
-		    "more");
-	else
-		say(v, 1, "R8", "certificates are loaded by default when the "
-		    "card is made (R8a)");
-	if ((types & COUNTER_SIGN) &&
-	    rules_age_on(res->birth, today) < RULES_SIGN_MIN_AGE) {
-		v->certs--;
-		say(v, 1, "R8e", "R8e: under 15 on %04d-%02d-%02d: no signing "
-		    "certificate", today.y, today.m, today.d);
-	}
-}
 
 unsigned
 api_check(struct call *k)
 {
 	struct store *s = datadir_store(k->dd);
 	const char *proc = webui_query(k, "procedure");
+	struct counter_check_in in;
+	struct counter_check_out out;
 	struct verdict v;
 	struct resident res;
-	struct card_record card;
-	struct cards_scan cs;
 	struct fee_line fees[RULES_FEE_LINES_MAX];
 	char path[JPKI_PATH_MAX];
-	int64_t now = jpki_now(), rid = 0;
-	int types = COUNTER_BOTH, r, have_card = 0;
+	int types = COUNTER_BOTH, r;
 	size_t nfees;
 	json_t *fl;
 
 	memset(&v, 0, sizeof(v));
-	memset(&card, 0, sizeof(card));
-	memset(&cs, 0, sizeof(cs));
+	memset(&in, 0, sizeof(in));
+	memset(&out, 0, sizeof(out));
 	v.rules = json_array();
 	if (proc == NULL) {
 		r = jpki_fail(JPKI_ERR_INPUT, "procedure is needed");
@@ -243,95 +162,65 @@ api_check(struct call *k)
 			goto fail;
 		}
 	}
-	/* The card (by image name) and its holder, or the resident. */
+	/* The card (by image name), or the resident (who must exist). */
 	if (webui_query(k, "card") != NULL) {
-		struct card_transport *t = NULL;
-		struct card_status st;
-
 		if ((r = webui_card_path(k->dd, webui_query(k, "card"), path,
-		    sizeof(path))) != JPKI_OK ||
-		    (r = card_transport_image(path, &t)) != JPKI_OK ||
-		    (r = card_client_status(t, &st)) != JPKI_OK) {
-			card_transport_free(&t);
+		    sizeof(path))) != JPKI_OK)
 			goto fail;
-		}
-		card_transport_free(&t);
-		if ((r = store_card_by_serial(s, st.serial, &card)) != JPKI_OK) {
-			jpki_errclear();
-			say(&v, 0, "R11", "card %s is not registered here",
-			    st.serial);
-			goto answer;
-		}
-		rid = card.resident_id;
-		have_card = 1;
-	} else if ((r = webui_id(k, "resident", &rid)) != JPKI_OK)
+		in.card_path = path;
+	} else if ((r = webui_id(k, "resident", &in.resident_id)) != JPKI_OK ||
+	    (r = store_resident_get(s, in.resident_id, &res)) != JPKI_OK)
 		goto fail;
-	if ((r = store_resident_get(s, rid, &res)) != JPKI_OK ||
-	    (r = store_cards_of(s, rid, scan_cards, &cs)) != JPKI_OK)
-		goto fail;
-	if (strcmp(proc, "deliver") == 0 || strcmp(proc, "reissue") == 0) {
-		v.proc = proc[0] == 'd' ? PROC_DELIVER : PROC_REISSUE;
-		check_new_card(&res, &cs, v.proc == PROC_REISSUE, types, now, &v);
-	} else if (strcmp(proc, "issue") == 0 || strcmp(proc, "renew") == 0) {
-		v.proc = proc[0] == 'i' ? PROC_ISSUE : PROC_RENEW;
-		if (!have_card && !cs.active) {
-			say(&v, 0, "R11", "R11: the holder brings the card: "
-			    "resident %lld has no active card", (long long)rid);
-		} else if ((r = check_certs(s, have_card ? &card : &cs.a, &res,
-		    types, v.proc == PROC_RENEW, now, &v)) != JPKI_OK)
-			goto fail;
-	} else if (strcmp(proc, "report-lost") == 0) {
-		v.proc = PROC_REPORT_LOST;
-		if (!cs.active && !have_card)
-			say(&v, 0, NULL, "resident %lld has no active card to "
-			    "report lost", (long long)rid);
-		else
-			say(&v, 1, "R7", "the card is marked lost and its valid "
-			    "certificates revoked (keyCompromise) at once; a new "
-			    "card is then a reissue (R7)");
-	} else if (strcmp(proc, "reset-pin") == 0) {
-		v.proc = PROC_PIN_RESET;
-		if (!have_card)
-			say(&v, 0, "R2", "R2: the holder comes in person and "
-			    "brings the card");
-		else if (card.status != CARD_ACTIVE)
-			say(&v, 0, "R2", "R2: card %s is not in use (%s)",
-			    card.serial, card.status == CARD_LOST ? "lost" :
-			    "returned");
-		else
-			say(&v, 1, "R2", "a forgotten password, or a certificate "
-			    "locked by wrong entries, is unlocked and "
-			    "re-initialised at the counter; the holder comes "
-			    "in person and brings the card");
-	} else if (strcmp(proc, "update-card") == 0) {
-		v.proc = PROC_UPDATE_CARD;
-		if (!have_card)
-			say(&v, 0, "R11", "R11: the holder brings the card");
-		else if (card.facts_version == res.facts_version)
-			say(&v, 0, "R11", "card %s already carries the "
-			    "register's current facts", card.serial);
-		else
-			say(&v, 1, "R11", "the card is brought up to the "
-			    "register's current name and address (R11: a card "
-			    "with current name and address)");
-	} else if (strcmp(proc, "proxy-apply") == 0) {
+	out.resident_id = in.resident_id;
+	if (strcmp(proc, "proxy-apply") == 0) {
 		say(&v, 1, "R14", "proxy without the form: no same-day "
 		    "issuance; the form is mailed to the holder and the proxy "
 		    "completes at a second visit");
-	} else if (strcmp(proc, "proxy-complete") == 0) {
+		goto answer;
+	}
+	if (strcmp(proc, "proxy-complete") == 0) {
 		say(&v, 1, "R13", "proxy with the form: the holder's card, the "
 		    "sealed form with the PINs, the proxy's own identity "
 		    "document; staff enter the PINs written on the form");
-	} else {
+		goto answer;
+	}
+	for (size_t i = 0; i < JPKI_ARRAY_LEN(checked); i++)
+		if (strcmp(proc, checked[i].name) == 0)
+			v.proc = in.proc = checked[i].proc;
+	if (in.proc == 0) {
 		r = jpki_fail(JPKI_ERR_INPUT, "procedure: deliver, issue, renew, "
 		    "report-lost, reissue, reset-pin, update-card, "
 		    "proxy-apply or proxy-complete");
 		goto fail;
 	}
+	in.types = types;
+	if (in.proc == PROC_PIN_RESET) {
+		const char *pk = webui_query(k, "pin_kind");
+
+		in.pin_kind = PIN_AUTH;
+		if (pk != NULL && rules_pin_kind_parse(pk, &in.pin_kind)) {
+			r = jpki_fail(JPKI_ERR_INPUT, "pin_kind: sign, auth or "
+			    "cardinfo");
+			goto fail;
+		}
+	}
+	/* The one judgement the procedure makes (counter_check): a refusal
+	 * by a rule is the answer; anything else is an error. */
+	r = counter_check(k->ca, &in, &out);
+	if (r == JPKI_ERR_REFUSED || r == JPKI_ERR_CONFLICT ||
+	    r == JPKI_ERR_NOTFOUND)
+		say_refusal(&v);
+	else if (r != JPKI_OK)
+		goto fail;
+	else {
+		say_allowed(&v, &in, &out);
+		v.certs = out.certs;
+	}
 answer:
 	fl = json_array();
-	nfees = v.proc ? rules_fees_for(&datadir_config(k->dd)->fees,
-	    v.proc, v.certs, fees, JPKI_ARRAY_LEN(fees)) : 0;
+	nfees = v.proc ? rules_fees_for(
+	    &datadir_config(k->dd)->fees, v.proc, v.certs, fees,
+	    JPKI_ARRAY_LEN(fees)) : 0;
 	if (nfees > JPKI_ARRAY_LEN(fees))
 		nfees = JPKI_ARRAY_LEN(fees);
 	for (size_t i = 0; i < nfees; i++)
@@ -341,7 +230,7 @@ answer:
 	return webui_ok(k, json_pack("{s:b, s:o, s:s, s:o, s:I, s:I}",
 	    "allowed", v.allowed, "rules", v.rules, "message", v.message,
 	    "fees", fl, "total_yen", (json_int_t)rules_fees_total(fees, nfees),
-	    "resident", (json_int_t)rid));
+	    "resident", (json_int_t)out.resident_id));
 fail:
 	json_decref(v.rules);
 	return webui_fail(k, r);

@@ -51,7 +51,7 @@ resident_json(const struct resident *r)
 	    "address", r->address, "birth", date_json(r->birth),
 	    "gender", rules_gender_name(r->gender),
 	    "municipality", r->municipality,
-	    "status", r->status == RESIDENT_DECEASED ? "deceased" : "active");
+	    "status", store_resident_status_name(r->status));
 }
 
 static int
@@ -297,6 +297,33 @@ line_one(void *arg, int line, const char *item, long yen)
 	return 0;
 }
 
+static unsigned
+receipt_pdf(struct call *k)
+{
+	char num[24];
+	size_t n = strlen(k->tail) - 4;
+	struct jbuf pdf;
+	int64_t id;
+	int r;
+
+	if (n >= sizeof(num)) {
+		jpki_fail(JPKI_ERR_INPUT, "not a number: '%.20s'", k->tail);
+		return webui_fail(k, JPKI_ERR_INPUT);
+	}
+	memcpy(num, k->tail, n);
+	num[n] = '\0';
+	jbuf_init(&pdf);
+	if ((r = parse_tail_id(num, &id)) != JPKI_OK ||
+	    (r = counter_receipt_pdf(k->dd, id, &pdf)) != JPKI_OK) {
+		jbuf_free(&pdf);
+		return webui_fail(k, r);
+	}
+	k->raw = pdf.data;          /* handed over; freed after sending */
+	k->raw_len = pdf.len;
+	k->raw_type = "application/pdf";
+	return k->status = MHD_HTTP_OK;
+}
+
 unsigned
 api_receipt(struct call *k)
 {
@@ -307,6 +334,12 @@ api_receipt(struct call *k)
 	int64_t id;
 	int r;
 
+	/* /api/receipts/N.pdf: the receipt as paper. */
+	if (strlen(k->tail) > 4 &&
+	    strcmp(k->tail + strlen(k->tail) - 4, ".pdf") == 0) {
+		json_decref(lines);
+		return receipt_pdf(k);
+	}
 	if ((r = parse_tail_id(k->tail, &id)) != JPKI_OK ||
 	    (r = store_receipt_get(s, id, &rc)) != JPKI_OK ||
 	    (r = store_receipt_lines(s, id, line_one, lines)) != JPKI_OK ||

@@ -197,6 +197,17 @@ async function certRows(page) {
       r.getAttribute("data-item") + "=" + r.querySelector(".yen").textContent));
     assert.deepStrictEqual(fees, ["card_reissue=800 円", "certs_on_reissued_card=200 円"]);
     assert.strictEqual(await page.innerText("#total"), "1000 円");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#receipt-pdf")]);
+    const receiptPdf = path.join(env.SHOTS, "receipt-reissue.pdf");
+    fs.mkdirSync(env.SHOTS, { recursive: true });
+    await download.saveAs(receiptPdf);
+    assert.strictEqual(download.suggestedFilename(), "receipt-" + await page.innerText("#receipt-number") + ".pdf");
+    const paper = execFileSync("pdftotext", ["-layout", receiptPdf, "-"]).toString().replace(/[ 　]/g, "");
+    for (const want of ["手数料領収書兼受付票", "（card_reissue）800円", "（certs_on_reissued_card）200円", "合計1,000円",
+      "受付番号" + await page.innerText("#receipt-number")])
+      assert.ok(paper.includes(want), "the receipt PDF shows " + want + ":\n" + paper);
+    const holder = (await (await page.request.get(server.url + "/api/residents/" + env.A)).json()).resident;
+    assert.ok(paper.includes(holder.surname + holder.given + "様"), "the receipt PDF names the holder:\n" + paper);
     await page.evaluate(() => window.scrollTo(0, document.querySelector("[data-testid=verdict]").offsetTop - 8));
     await shot(page, "procedure");
 

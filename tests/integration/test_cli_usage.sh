@@ -192,7 +192,7 @@ cmp -s "$TMP/files.before" "$TMP/files.after" || fail "strict options: files app
 
 check "a group without its subcommand prints one usage line naming them (exit 2); an unknown one is named"
 groups=$("$JPKI" --help | awk '/^commands:/ { c = 1; next } c && /^  [a-z]/ { print $1 }')
-expect_eq "groups in jpki --help" "$(echo $groups)" "init resident ca cert crl ocsp serve signer signer-tls sign verify login rp audit store card counter clerk"
+expect_eq "groups in jpki --help" "$(echo $groups)" "init resident ca cert crl ocsp serve signer signer-tls sign verify login kiosk rp audit store card counter clerk"
 subs_of() {     # the subcommands jpki --help lists under a group
 	"$JPKI" --help | awk -v g="$1" '$1 == g { c = 1; next } c && /^    / { print; next } { c = 0 }' | xargs
 }

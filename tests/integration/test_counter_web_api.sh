@@ -9,6 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/counter_lib.sh"
 command -v curl >/dev/null 2>&1 || fail "curl is needed"
+command -v pdftotext >/dev/null 2>&1 || fail "pdftotext is needed (poppler-utils)"
 
 init_data
 R=$(add_resident "$(individual_number 60000000001)" "窓口 太郎" "東京都清瀬市中里1-1" 1980-01-02 male)
@@ -141,6 +142,24 @@ call suzuki POST /api/procedures/reset-pin "{\"card\":\"r$R-1.img\",\"pin_kind\"
 [ "$(jfield "['receipt']['procedure']")" = reset-pin ] || fail "reset-pin receipt: $BODY"
 call suzuki POST /api/procedures/reset-pin "{\"card\":\"r$R-1.img\",\"pin_kind\":\"auth\",\"new_pin\":\"12a4\"}" "$CSRF_C"
 [ "$CODE" = 400 ] || fail "a malformed PIN: $CODE $BODY"
+
+check "the reset's receipt as a PDF: with a session only, the same as the CLI writes"
+call suzuki GET "/api/residents/$R"
+N=$(jfield "['receipts']" | "$PYTHON" -c "import ast,sys; print([r['number'] for r in ast.literal_eval(sys.stdin.read()) if r['procedure'] == 'reset-pin'][0])")
+call anon GET "/api/receipts/$N.pdf"
+[ "$CODE" = 401 ] || fail "a receipt PDF without a session: $CODE"
+CODE=$(curl -s -o "$TMP/receipt.pdf" -w '%{http_code} %{content_type}' -b "$TMP/suzuki.jar" "$URL/api/receipts/$N.pdf")
+[ "$CODE" = "200 application/pdf" ] || fail "receipt PDF: $CODE"
+pdftotext -layout "$TMP/receipt.pdf" - | sed 's/[ 　]//g' >"$TMP/receipt.txt"
+grep -q "受付番号$N" "$TMP/receipt.txt" && grep -q '暗証番号' "$TMP/receipt.txt" ||
+	fail "the receipt PDF: $(cat "$TMP/receipt.txt")"
+ok counter receipt --data "$DATA" --number "$N" --out "$TMP/cli.pdf"
+[ "$(pdftotext -layout "$TMP/cli.pdf" - | sed 's/[ 　]//g')" = "$(cat "$TMP/receipt.txt")" ] ||
+	fail "the web UI's receipt PDF differs from the CLI's"
+for bad in "0.pdf" "x.pdf" "$N.pdf.pdf" "99999.pdf" ".pdf" "-1.pdf"; do
+	call suzuki GET "/api/receipts/$bad"
+	case $CODE in 400 | 404) ;; *) fail "/api/receipts/$bad: $CODE $BODY" ;; esac
+done
 
 check "procedures refused by their rule answer the library's words and change nothing"
 db_snapshot "$TMP/before.sql"

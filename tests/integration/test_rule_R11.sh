@@ -3,7 +3,9 @@
 # and address, and the identity check is recorded.  Refused, each naming
 # R11 and changing nothing (store, audit chain, card image byte for byte):
 # an expired card, a card whose facts are not current, a lost card, a
-# deceased holder.  The holder's identity document is on the receipt.
+# deceased holder, a holder moved away (転出: every procedure on the card
+# but a loss report is the new municipality's).  The holder's identity
+# document is on the receipt.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/counter_lib.sh"
@@ -44,6 +46,18 @@ check "a deceased holder: refused, and no new card either"
 ok resident change "$id" --deceased
 refused '^jpki: refused: R11: .*deceased' reissue --resident "$id" --out "$TMP/new.img"
 [ ! -e "$TMP/new.img" ] || fail "a card was made for a deceased holder"
+
+check "a holder moved away (転出): issue, renew, PIN reset, card update and a new card refused; a loss report still taken"
+id2=$(add_resident "$(individual_number 10000000022)" "Kato Ren" "東京都清瀬市梅園3-12" 1990-06-06 male)
+deliver "$id2" "$TMP/card2.img" --no-sign
+ok resident change "$id2" --moved-away
+refused '^jpki: refused: R11: .*moved away' issue --card "$TMP/card2.img" --type sign
+refused '^jpki: refused: R11: .*moved away' renew --card "$TMP/card2.img" --type auth
+JPKI_AUTH_PIN=2468 refused '^jpki: refused: R11: .*moved away' reset-pin --card "$TMP/card2.img" --type auth
+refused '^jpki: refused: R11: .*moved away' update-card --card "$TMP/card2.img"
+counter report-lost --card "$TMP/card2.img"
+refused '^jpki: refused: R11: .*moved away' reissue --resident "$id2" --out "$TMP/new2.img"
+[ ! -e "$TMP/new2.img" ] || fail "a card was made for a holder who moved away"
 
 check "bad identity input is refused at the edge"
 expect_unchanged 2 '^jpki: (bad-input|usage): (--id-doc|R11: the holder.s identity document type)' counter issue --clerk "$CLERK" --card "$TMP/card.img" --type sign --id-doc ""

@@ -8,7 +8,11 @@
 # is the default delay; /metrics gives each CRL's
 # number and age (promtool accepts it); two servers on one data directory
 # never publish a lower number than before; --no-crl makes none; the
-# publisher runs without the network-facing process holding a CA key.
+# publisher runs without the network-facing process holding a CA key;
+# after a rollover, each generation in service publishes its own CRLs
+# (crl/sign/ and crl/sign.gen2/), each signed by its own key, and a
+# revocation of either generation's certificate is on its own
+# generation's CRL within the delay, never on the other's.
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 
@@ -94,11 +98,11 @@ check "/metrics: each CRL's number and age; promtool accepts it"
 fetch /metrics "$TMP/metrics"
 promtool check metrics <"$TMP/metrics" >"$TMP/v" 2>&1 || fail "promtool: $(cat "$TMP/v")"
 metric() { awk -v k="$1" '$1 == k { print $2 }' "$TMP/metrics"; }
-expect_eq "jpki_crl_number of the shard" "$(metric "jpki_crl_number{ca=\"sign\",shard=\"$SHARD\"}")" "$(number "$TMP/shard.crl")"
-expect_eq "jpki_crl_number of the full CRL" "$(metric 'jpki_crl_number{ca="sign",shard="full"}')" "$(number "$TMP/full.crl")"
-age=$(metric "jpki_crl_age_seconds{ca=\"sign\",shard=\"$SHARD\"}")
+expect_eq "jpki_crl_number of the shard" "$(metric "jpki_crl_number{ca=\"sign\",gen=\"1\",shard=\"$SHARD\"}")" "$(number "$TMP/shard.crl")"
+expect_eq "jpki_crl_number of the full CRL" "$(metric 'jpki_crl_number{ca="sign",gen="1",shard="full"}')" "$(number "$TMP/full.crl")"
+age=$(metric "jpki_crl_age_seconds{ca=\"sign\",gen=\"1\",shard=\"$SHARD\"}")
 [ -n "$age" ] && [ "$age" -ge 0 ] && [ "$age" -le 5 ] || fail "jpki_crl_age_seconds of the new shard CRL: '$age'"
-left=$(metric "jpki_crl_next_update_seconds{ca=\"auth\",shard=\"0\"}")
+left=$(metric "jpki_crl_next_update_seconds{ca=\"auth\",gen=\"1\",shard=\"0\"}")
 [ -n "$left" ] && [ "$left" -gt 80000 ] || fail "jpki_crl_next_update_seconds: '$left'"
 expect_eq "publisher up" "$(metric jpki_crl_publisher_up)" 1
 expect_eq "series per metric (2 CAs x 65)" "$(grep -c '^jpki_crl_number{' "$TMP/metrics")" 130
@@ -183,7 +187,12 @@ awk '{ if (($1 in last) && $2 < last[$1]) { print "server " $1 " went from " las
        if ($2 < all) { print "the numbers served went from " all " to " $2; bad = 1 }
        last[$1] = $2; if ($2 > all) all = $2 } END { exit bad }' "$TMP/samples" >"$TMP/v" ||
 	fail "a lower number was published: $(head -3 "$TMP/v")"
-fetch /crl/sign/full.crl "$TMP/full.crl" "http://127.0.0.1:$PORT2"
+# Within the delay of the last revocation, give or take a loaded machine.
+for _ in $(seq 50); do
+	fetch /crl/sign/full.crl "$TMP/full.crl" "http://127.0.0.1:$PORT2"
+	lists "$TMP/full.crl" "${SERIALS[5]}" && break
+	sleep 0.1
+done
 for s in "${SERIALS[@]}"; do
 	lists "$TMP/full.crl" "$s" || fail "the full CRL does not list $s"
 done
@@ -203,5 +212,49 @@ expect_eq "publisher up without the CA key" "$(metric jpki_crl_publisher_up)" 0
 fetch /crl/sign/full.crl "$TMP/full.crl"
 stop_server
 mv "$DATA/ca/sign-ca.key.away" "$DATA/ca/sign-ca.key"
+
+check "after a rollover: a revocation of each generation is on its own generation's shard and full CRL within the delay, signed by that generation's key, and not on the other's"
+id=$(add_resident "$(individual_number 23456789007)" "世代 一郎" "東京都千代田区千代田2-1" 1971-02-03 male)
+G1=$(issue "$id" sign "$TMP/g1.pem")
+ok ca rollover --type sign
+id=$(add_resident "$(individual_number 23456789008)" "世代 二郎" "東京都千代田区千代田2-2" 1972-03-04 male)
+G2=$(issue "$id" sign "$TMP/g2.pem")
+G1_SHARD=$(shard_of "$TMP/g1.pem")
+G2_SHARD=$(openssl x509 -in "$TMP/g2.pem" -noout -ext crlDistributionPoints | sed -n 's|.*/crl/sign\.gen2/\([0-9]*\)\.crl.*|\1|p')
+[ -n "$G1_SHARD" ] && [ -n "$G2_SHARD" ] || fail "shards: '$G1_SHARD' '$G2_SHARD'"
+openssl x509 -in "$DATA/ca/sign-ca.gen2.pem" -out "$TMP/sign-ca.gen2.pem"
+start_server --listen "127.0.0.1:$PORT" --crl-delay 2
+# The new generation's CRLs, never published, come first.
+for _ in $(seq 100); do [ -e "$DATA/crl/sign.gen2/full.crl" ] && break; sleep 0.1; done
+[ -e "$DATA/crl/sign.gen2/full.crl" ] || fail "generation 2's full CRL was not published at start"
+ok cert revoke "$G1" --reason keyCompromise
+ok cert revoke "$G2" --reason affiliationChanged
+# in_crl PATH SERIAL CA: waits up to 3 s for the served CRL at PATH to list
+# SERIAL, then checks it verifies under CA.
+in_crl() {
+	for _ in $(seq 60); do
+		fetch "$1" "$TMP/g.crl"
+		lists "$TMP/g.crl" "$2" && break
+		sleep 0.05
+	done
+	lists "$TMP/g.crl" "$2" || fail "$1 does not list $2 3 s after its revocation"
+	openssl crl -inform DER -in "$TMP/g.crl" -CAfile "$3" -noout 2>&1 | grep -q 'verify OK' ||
+		fail "$1 does not verify under $3"
+}
+in_crl "/crl/sign/$G1_SHARD.crl" "$G1" "$SIGN_CA"
+in_crl /crl/sign/full.crl "$G1" "$SIGN_CA"
+! lists "$TMP/g.crl" "$G2" || fail "generation 1's full CRL lists generation 2's $G2"
+in_crl "/crl/sign.gen2/$G2_SHARD.crl" "$G2" "$TMP/sign-ca.gen2.pem"
+in_crl /crl/sign.gen2/full.crl "$G2" "$TMP/sign-ca.gen2.pem"
+! lists "$TMP/g.crl" "$G1" || fail "generation 2's full CRL lists generation 1's $G1"
+openssl crl -inform DER -in "$TMP/g.crl" -CAfile "$SIGN_CA" -noout 2>&1 | grep -q 'verify OK' &&
+	fail "generation 2's CRL verifies under generation 1's key"
+openssl verify -crl_check -CAfile "$TMP/sign-ca.gen2.pem" -CRLfile <(openssl crl -inform DER -in "$TMP/g.crl") "$TMP/g2.pem" >"$TMP/v" 2>&1 &&
+	fail "openssl verify accepts the revoked generation 2 certificate"
+grep -q 'certificate revoked' "$TMP/v" || fail "openssl verify: $(cat "$TMP/v")"
+fetch /metrics "$TMP/metrics"
+promtool check metrics <"$TMP/metrics" >"$TMP/v" 2>&1 || fail "promtool: $(cat "$TMP/v")"
+expect_eq "series per metric (2 CAs x 65, and generation 2 of sign)" "$(grep -c '^jpki_crl_number{' "$TMP/metrics")" 195
+stop_server
 
 done_ok

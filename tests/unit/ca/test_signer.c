@@ -250,6 +250,73 @@ test_card_issuer_key_signs_only_card_facts(void)
 	    JPKI_ERR_CONFLICT);
 }
 
+/* The municipality's document key (the kiosk): it signs a document's
+ * 32-byte digest and its own certificate (a TBSCertificate carrying its
+ * own public key), nothing else; no other key signs those. */
+static void
+test_municipality_key_signs_only_documents(void)
+{
+	struct ca_signer *s = NULL;
+	struct ca_signer_session *ss = NULL;
+	struct ca_key_id muni = CA_KEY_ID_MUNICIPALITY;
+	struct ca_key_id sign_ca = {CERT_SIGN, CA_KEY_CA, 1};
+	uint8_t sig[1024], digest[32] = {1, 2, 3}, own[2048], *spki = NULL;
+	size_t sig_len = sizeof(sig), own_len;
+	EVP_PKEY *pub = NULL;
+	int n;
+
+	CHECK_INT(ca_signer_create_file_key(dd, muni, 2048, &pub), JPKI_OK);
+	EVP_PKEY_free(pub);
+	pub = NULL;
+	CHECK_INT(ca_signer_open_files(dd, CA_KEYS_MUNICIPALITY | CA_KEYS_CA,
+	    &s), JPKI_OK);
+	if (s == NULL || ca_signer_session_open(s, &ss) != JPKI_OK) {
+		ca_signer_close(&s);
+		CHECK(0);
+		return;
+	}
+	CHECK_INT(ca_signer_sign(ss, muni, CA_SIGN_DOCUMENT_DIGEST, digest,
+	    sizeof(digest), sig, &sig_len), JPKI_OK);
+	CHECK_INT(ca_signer_public_key(s, muni, &pub), JPKI_OK);
+	CHECK(pub != NULL && verifies(pub, digest, 32, 1, sig, sig_len));
+	/* its own certificate: a TBS holding its SPKI; not another key's */
+	n = pub != NULL ? i2d_PUBKEY(pub, &spki) : 0;
+	CHECK(n > 0 && (size_t)n + 8 < sizeof(own));
+	if (n > 0 && (size_t)n + 8 < sizeof(own)) {
+		own[0] = 0x30;
+		own[1] = 0x82;
+		own[2] = (uint8_t)((n + 4) >> 8);
+		own[3] = (uint8_t)(n + 4);
+		memcpy(own + 4, "\x02\x02\x01\x01", 4);
+		memcpy(own + 8, spki, (size_t)n);
+		own_len = (size_t)n + 8;
+		sig_len = sizeof(sig);
+		CHECK_INT(ca_signer_sign(ss, muni, CA_SIGN_MUNICIPALITY_CERT,
+		    own, own_len, sig, &sig_len), JPKI_OK);
+		CHECK(verifies(pub, own, own_len, 0, sig, sig_len));
+		own[own_len - 1] ^= 1;  /* another key */
+		CHECK_INT(ca_signer_sign(ss, muni, CA_SIGN_MUNICIPALITY_CERT,
+		    own, own_len, sig, &sig_len), JPKI_ERR_REFUSED);
+	}
+	OPENSSL_free(spki);
+	EVP_PKEY_free(pub);
+	/* shape: a digest is 32 bytes */
+	CHECK_INT(ca_signer_sign(ss, muni, CA_SIGN_DOCUMENT_DIGEST, digest,
+	    31, sig, &sig_len), JPKI_ERR_INPUT);
+	/* nothing else with it, and not those with another key */
+	CHECK_INT(ca_signer_sign(ss, muni, CA_SIGN_CERT, tbs, sizeof(tbs), sig,
+	    &sig_len), JPKI_ERR_REFUSED);
+	CHECK_INT(ca_signer_sign(ss, muni, CA_SIGN_CRL_DIGEST, digest,
+	    sizeof(digest), sig, &sig_len), JPKI_ERR_REFUSED);
+	CHECK_INT(ca_signer_sign(ss, sign_ca, CA_SIGN_DOCUMENT_DIGEST, digest,
+	    sizeof(digest), sig, &sig_len), JPKI_ERR_REFUSED);
+	ca_signer_session_close(&ss);
+	ca_signer_close(&s);
+	CHECK_INT(ca_signer_create_file_key(dd, muni, 2048, &pub),
+	    JPKI_ERR_CONFLICT);
+	CHECK_INT(ca_signer_discard_file_key(dd, muni), JPKI_ERR_INTERNAL);
+}
+
 /* A card face (CA_SIGN_CARD_FACE): its elements from DF 21 on, signed by
  * the card issuer key only; nothing shaped like the other card ops'
  * inputs (64 bytes of digests, a 5F 4E body) is signed as one. */
@@ -382,6 +449,7 @@ test_key_names_per_generation(void)
 	    {{CERT_AUTH, CA_KEY_OCSP, CA_GEN_MAX}, "auth-ocsp.gen16",
 	     "auth OCSP responder generation 16"},
 	    {CA_KEY_ID_CARD_ISSUER, "card-issuer", "card issuer"},
+	    {CA_KEY_ID_MUNICIPALITY, "municipality", "municipality document"},
 	};
 	char name[48], label[40];
 
@@ -443,6 +511,7 @@ main(void)
 		test_a_key_is_never_written_over();
 		test_card_issuer_key_signs_only_card_facts();
 		test_card_issuer_key_signs_card_face();
+		test_municipality_key_signs_only_documents();
 		test_each_generation_is_its_own_key();
 		test_key_names_per_generation();
 		test_discard_a_later_generation();
