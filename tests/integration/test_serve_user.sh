@@ -87,9 +87,10 @@ if ! on_postgresql; then
 	chgrp "$(id -gn nobody)" "$DATA"
 	chmod 771 "$DATA"
 fi
+PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$JPKI" serve --listen "127.0.0.1:$PORT" --user nobody --rp --no-crl >"$TMP/serve.out" 2>"$TMP/serve.err" &
 pid=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 400); do
 	grep -q '^jpki: serving' "$TMP/serve.out" 2>/dev/null && break
 	kill -0 "$pid" 2>/dev/null || fail "jpki serve --rp exited: $(cat "$TMP/serve.err")"
 	sleep 0.05
