@@ -49,8 +49,13 @@ struct sql_store {
 	int read_only;
 	long busy_timeout_ms;
 	uint64_t own_writes;    /* PostgreSQL: this connection's commits */
+	char *where;            /* PostgreSQL: the libpq URL (store_watch) */
 	struct db_stmt *stmt[ST__COUNT];
 };
+
+/* The channel every PostgreSQL write transaction NOTIFYs as it commits
+ * (sql_conn.c) and store_watch LISTENs on (sql_watch.c). */
+#define STORE_PG_CHANNEL "jpki_store"
 
 /* ---- statement helpers (sql_stmt.c) ---- */
 
