@@ -802,8 +802,9 @@ server_start(const struct server_options *o, struct server **out)
 	}
 	/* Said once the server runs (a missing key fails it, said once). */
 	if (presign_why[0] != '\0') {
-		fprintf(stderr, "jpki: serve: no OCSP pre-signer: %s; answers "
-		    "are signed live\n", presign_why);
+		fprintf(stderr, "jpki: serve: no OCSP pre-signer: %s; stored "
+		    "answers the store agrees with are sent, others are "
+		    "signed live\n", presign_why);
 		fflush(stderr);
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);

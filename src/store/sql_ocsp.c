@@ -79,9 +79,11 @@ store_sql_ocsp_get(void *impl, const uint8_t issuer[STORE_OCSP_ISSUER_LEN],
 	struct db_stmt *st = NULL;
 	int r;
 
-	if ((r = store_db_cached(s, ST_OCSP_GET, "SELECT status, this_update,"
-	    " next_update, der FROM ocsp_responses WHERE serial = ? AND"
-	    " issuer = ?", &st)))
+	/* Only while the certificate still has the status it says. */
+	if ((r = store_db_cached(s, ST_OCSP_GET, "SELECT o.status,"
+	    " o.this_update, o.next_update, o.der FROM ocsp_responses o"
+	    " JOIN certificates c ON c.serial = o.serial AND c.status ="
+	    " o.status WHERE o.serial = ? AND o.issuer = ?", &st)))
 		return r;
 	db_bind_text(st, 1, serial);
 	db_bind_blob(st, 2, issuer, STORE_OCSP_ISSUER_LEN);
