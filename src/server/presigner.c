@@ -97,6 +97,11 @@ run(struct presigner *p)
 	cur.batch = PRESIGNER_BATCH;
 	next_due = time(NULL) + PRESIGNER_DUE_SECONDS;
 	while (!atomic_load(&p->stop)) {
+		/* Notices read as they come, between the steps of a long
+		 * pass too: PostgreSQL keeps its notice queue until every
+		 * listener has read it. */
+		if (store_watch_live(p->watch) && store_watch_wait(p->watch, 0))
+			atomic_fetch_add(&p->woken, 1);
 		if ((r = store_data_version(st, &v)) != JPKI_OK)
 			break;
 		/* Changes first (revocations), once the first pass has said
