@@ -34,6 +34,7 @@ struct presigner {
 	struct ca *ca;              /* the responder keys only */
 	struct ca_presigner *ps;
 	struct store_watch *watch;  /* wakes it on others' commits */
+	atomic_int *current;        /* the gate's stored_current */
 	pthread_t tid;
 	int started;
 	atomic_int stop;
@@ -119,8 +120,14 @@ run(struct presigner *p)
 			if ((r = ca_presign_step(p->ps, &cur)) != JPKI_OK)
 				break;
 			note(p, &before, &cur);
-			if (cur.done && cur.what == CA_PRESIGN_ALL && from == 0)
-				from = cur.changes_seen;
+			if (cur.done && cur.what == CA_PRESIGN_ALL) {
+				if (from == 0)
+					from = cur.changes_seen;
+				/* Every stored answer says what the store
+				 * said when the pass began, and the queue
+				 * brings what changed since. */
+				atomic_store(p->current, 1);
+			}
 			continue;
 		}
 		if (time(NULL) >= next_due) {
@@ -134,6 +141,7 @@ run(struct presigner *p)
 		    PRESIGNER_LISTEN_POLL_MS : PRESIGNER_POLL_MS))
 			atomic_fetch_add(&p->woken, 1);
 	}
+	atomic_store(p->current, 0);
 	atomic_store(&p->up, 0);
 	return r;
 }
@@ -158,7 +166,8 @@ thread_main(void *arg)
  * data version and its reads stayed at one snapshot; measured), while one
  * opened first sees them, and so do the read-only ones after it. */
 int
-presigner_start(const char *data_dir, struct presigner **out)
+presigner_start(const char *data_dir, atomic_int *current,
+    struct presigner **out)
 {
 	struct presigner *p;
 	int r;
@@ -166,6 +175,7 @@ presigner_start(const char *data_dir, struct presigner **out)
 	*out = NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	p->current = current;
 	if ((r = datadir_open(data_dir, DATADIR_READ_WRITE, &p->dd)) ||
 	    (r = ca_open(p->dd, CA_KEYS_OCSP, &p->ca)) ||
 	    /* A response lost in a crash is made again by the first pass. */

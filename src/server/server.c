@@ -760,7 +760,8 @@ server_start(const struct server_options *o, struct server **out)
 	/* The pre-signer's read-write connection first (presigner.c says
 	 * why); without one, answers are signed live. */
 	if (!o->no_presign &&
-	    presigner_start(o->data_dir, &s->presigner) != JPKI_OK)
+	    presigner_start(o->data_dir, &s->gate.stored_current,
+	    &s->presigner) != JPKI_OK)
 		snprintf(presign_why, sizeof(presign_why), "%s", jpki_errmsg());
 	/* The CA keys stay out of the network-facing process: the data
 	 * directory read-only, the responder keys only. */

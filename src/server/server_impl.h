@@ -152,7 +152,10 @@ void access_log_close(struct access_log **l);
 struct presigner;
 struct store;
 struct ca_ocsp_gate;
-int presigner_start(const char *data_dir, struct presigner **out);
+/* current: set to 1 once the pre-signer's first pass is done, back to 0
+ * when it stops (struct ca_ocsp_gate's stored_current). */
+int presigner_start(const char *data_dir, atomic_int *current,
+    struct presigner **out);
 void presigner_stop(struct presigner **p);
 /* Its figures and the live-signing gate's, Prometheus text, onto out;
  * p may be NULL (no pre-signer). */

@@ -556,13 +556,16 @@ int store_ocsp_put(struct store *s, const struct ocsp_stored *r);
 int store_ocsp_delete(struct store *s, const char *serial);
 /* The response for (issuer, serial): its fields into *out and its DER
  * into der (cap bytes; out->der points there); JPKI_ERR_NOTFOUND (no
- * message) if none, or if the one stored says another status than the
- * certificate has now in the same read (a revocation the pre-signer has
- * not re-signed yet, or a store on a replica, where no pre-signer runs):
- * a stored answer never contradicts the store it is read from.  The
- * responders' hot path: no allocation. */
+ * message) if none.  The responders' hot path: no allocation. */
 int store_ocsp_get(struct store *s, const uint8_t issuer[STORE_OCSP_ISSUER_LEN],
     const char *serial, struct ocsp_stored *out, uint8_t *der, size_t cap);
+/* The same, and JPKI_ERR_NOTFOUND as well if the one stored says another
+ * status than the certificate has in the same read (a revocation nobody
+ * has re-signed yet: on a replica, where no pre-signer runs, or before a
+ * pre-signer's first pass): one more index lookup. */
+int store_ocsp_get_current(struct store *s,
+    const uint8_t issuer[STORE_OCSP_ISSUER_LEN], const char *serial,
+    struct ocsp_stored *out, uint8_t *der, size_t cap);
 /* A certificate the pre-signer looks at, with its stored response. */
 enum store_ocsp_scan {
 	STORE_OCSP_SCAN_ALL,        /* certificates not expired at `bound`,

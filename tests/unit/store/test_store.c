@@ -258,8 +258,9 @@ test_watch_wakes_on_another_writers_commit(struct store *s)
 	store_close(&other);
 }
 
-/* A stored OCSP response is found only while the certificate still has
- * the status it says (a store on a replica, where nobody re-signs it). */
+/* store_ocsp_get_current finds a stored OCSP response only while the
+ * certificate still has the status it says (a store on a replica, where
+ * nobody re-signs it); store_ocsp_get finds it as stored. */
 static void
 test_ocsp_stored_answer_only_while_the_status_agrees(struct store *s)
 {
@@ -295,9 +296,15 @@ test_ocsp_stored_answer_only_while_the_status_agrees(struct store *s)
 	CHECK_INT(store_ocsp_get(s, st.issuer, "0B2C3D", &got, buf,
 	    sizeof(buf)), JPKI_OK);
 	CHECK_INT(got.der_len, sizeof(resp));
+	CHECK_INT(store_ocsp_get_current(s, st.issuer, "0B2C3D", &got, buf,
+	    sizeof(buf)), JPKI_OK);
 	CHECK_INT(store_cert_revoke(s, "0B2C3D", REASON_KEY_COMPROMISE, 150),
 	    JPKI_OK);
+	/* As stored, and not while the certificate says otherwise. */
 	CHECK_INT(store_ocsp_get(s, st.issuer, "0B2C3D", &got, buf,
+	    sizeof(buf)), JPKI_OK);
+	CHECK_INT(got.status, CERT_STATUS_VALID);
+	CHECK_INT(store_ocsp_get_current(s, st.issuer, "0B2C3D", &got, buf,
 	    sizeof(buf)), JPKI_ERR_NOTFOUND);
 }
 
