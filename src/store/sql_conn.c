@@ -167,6 +167,7 @@ store_sql_begin(void *impl)
 		return r;
 	}
 	s->in_tx = 1;
+	s->audit_head_known = 0;
 	return JPKI_OK;
 }
 
@@ -192,6 +193,7 @@ store_sql_commit(void *impl)
 	else if (counted)
 		s->own_writes++;
 	s->in_tx = 0;
+	s->audit_head_known = 0;
 	return r;
 }
 
@@ -203,6 +205,7 @@ store_sql_rollback(void *impl)
 	if (s->in_tx)
 		s->db->drv->exec(s->db, "ROLLBACK");
 	s->in_tx = 0;
+	s->audit_head_known = 0;
 }
 
 int

@@ -51,6 +51,13 @@ struct sql_store {
 	long busy_timeout_ms;
 	uint64_t own_writes;    /* PostgreSQL: this connection's commits */
 	char *where;            /* PostgreSQL: the libpq URL (store_watch) */
+	/* The audit chain's head as this transaction last wrote it
+	 * (sql_audit.c): the next entry's audit_last without a query.  Only
+	 * within the transaction, which holds the write lock; cleared at
+	 * begin, commit, rollback and any failed insert. */
+	int audit_head_known;
+	int64_t audit_head_seq;
+	uint8_t audit_head_hash[32];
 	struct db_stmt *stmt[ST__COUNT];
 };
 

@@ -308,6 +308,31 @@ test_ocsp_stored_answer_only_while_the_status_agrees(struct store *s)
 	    sizeof(buf)), JPKI_ERR_NOTFOUND);
 }
 
+/* Several entries in one transaction chain on each other (the head is
+ * kept by the transaction, not read again), and a rolled-back entry's
+ * head is forgotten. */
+static void
+test_audit_entries_chain_within_a_transaction(struct store *s)
+{
+	long before = 0, after = 0;
+
+	CHECK_INT(store_audit_verify(s, &before), JPKI_OK);
+	CHECK_INT(store_begin(s), JPKI_OK);
+	CHECK_INT(store_audit_append(s, "t", "test.one", "a", NULL), JPKI_OK);
+	CHECK_INT(store_audit_append(s, "t", "test.two", "b", NULL), JPKI_OK);
+	CHECK_INT(store_audit_append(s, "t", "test.three", "c", NULL), JPKI_OK);
+	CHECK_INT(store_commit(s), JPKI_OK);
+	CHECK_INT(store_begin(s), JPKI_OK);
+	CHECK_INT(store_audit_append(s, "t", "test.undone", "d", NULL), JPKI_OK);
+	store_rollback(s);
+	CHECK_INT(store_begin(s), JPKI_OK);
+	CHECK_INT(store_audit_append(s, "t", "test.four", "e", NULL), JPKI_OK);
+	CHECK_INT(store_commit(s), JPKI_OK);
+	CHECK_INT(store_audit_append(s, "t", "test.five", "f", NULL), JPKI_OK);
+	CHECK_INT(store_audit_verify(s, &after), JPKI_OK);
+	CHECK_INT(after, before + 5);
+}
+
 static int
 count_revocations(void *arg, const char *serial, int64_t at, int reason)
 {
@@ -697,6 +722,7 @@ main(void)
 	test_ocsp_stored_answer_only_while_the_status_agrees(s);
 	test_certificate_revocation_is_recorded_once(s);
 	test_revocation_list_by_shard(s);
+	test_audit_entries_chain_within_a_transaction(s);
 	test_audit_chain_detects_tampering(s);
 	test_read_only_store_sees_what_others_commit(s);
 	test_write_through_read_only_store_refused(s);
