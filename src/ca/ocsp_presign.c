@@ -178,10 +178,12 @@ count(atomic_ulong *c)
 	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
-/* The stored response answering req, if there is one: *found = 1. */
+/* The stored response answering req, if there is one: *found = 1.
+ * kept_current: a pre-signer keeps the stored answers current (the
+ * gate's stored_current). */
 static int
 stored_answer(struct ca *ca, const struct ca_ocsp_table *t,
-    const struct pki_ocsp_request *req, int64_t now, int current,
+    const struct pki_ocsp_request *req, int64_t now, int kept_current,
     struct ocsp_stored *st, uint8_t *buf, size_t cap,
     const struct responder **who, int *found)
 {
@@ -203,7 +205,9 @@ stored_answer(struct ca *ca, const struct ca_ocsp_table *t,
 	if ((r = pki_serial_hex(id->serial, id->serial_len, serial,
 	    sizeof(serial))) != JPKI_OK)
 		return r;
-	r = current ?
+	/* Kept current by a pre-signer: as stored; else only while the
+	 * store agrees with it. */
+	r = kept_current ?
 	    store_ocsp_get(ca->store, e->issuer, serial, st, buf, cap) :
 	    store_ocsp_get_current(ca->store, e->issuer, serial, st, buf, cap);
 	if (r == JPKI_ERR_NOTFOUND)

@@ -758,7 +758,8 @@ server_start(const struct server_options *o, struct server **out)
 	if ((r = deadlines_start(&s->deadlines)) != JPKI_OK)
 		goto fail;
 	/* The pre-signer's read-write connection first (presigner.c says
-	 * why); without one, answers are signed live. */
+	 * why); without one, a stored answer is sent only while the store
+	 * agrees with it, others are signed live. */
 	if (!o->no_presign &&
 	    presigner_start(o->data_dir, &s->gate.stored_current,
 	    &s->presigner) != JPKI_OK)
