@@ -7,7 +7,11 @@
  *      bench_issuance) and OCSP latency (ca_ocsp_respond, p50 and p99,
  *      requests for stored certificates);
  *   2. the store filled with BENCH_PG_CERTS certificates (default
- *      10,000,000; 1 % revoked) through the store's own insert;
+ *      10,000,000; 1 % revoked): on SQLite through the store's own
+ *      insert; on PostgreSQL by COPY FROM STDIN on a connection of the
+ *      bench's own (the rows the store's insert writes, the change-queue
+ *      trigger firing for each as it does), the revocations through the
+ *      store's own revoke;
  *   3. the same two measurements again, full.
  *
  * The full figures are printed beside the empty ones (the baseline of the
@@ -25,6 +29,7 @@
 #include "pki/pki.h"
 #include "support/open_ca.h"
 
+#include <libpq-fe.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -41,6 +46,8 @@
 /* A sample of the stored serials, for the OCSP requests. */
 #define SAMPLE_MAX 100000
 #define FILL_GROUP 20000
+/* COPY data is sent in chunks of about this many bytes. */
+#define COPY_CHUNK (1 << 20)
 
 struct figures {
 	double issue_rate;
@@ -165,6 +172,20 @@ measure_ocsp(struct ca *ca, X509 *issuer, char (*sample)[SERIAL_HEX_MAX],
 	return r;
 }
 
+/* A filler's serial: 16 random bytes, the first below 0x80. */
+static void
+random_serial(char serial[SERIAL_HEX_MAX], int *shard)
+{
+	unsigned char b[16];
+
+	RAND_bytes(b, sizeof(b));
+	b[0] &= 0x7f;
+	b[0] |= 0x10;
+	for (int j = 0; j < 16; j++)
+		snprintf(serial + 2 * j, 3, "%02X", b[j]);
+	*shard = (int)(b[1] % 64);
+}
+
 /* Fill the store with n certificates of the template's DER: serials of
  * 16 random bytes, 1 % revoked, FILL_GROUP per transaction.  Some of
  * them go into the sample. */
@@ -182,15 +203,8 @@ fill(struct ca *ca, const struct cert_record *tmpl, long n,
 		if ((r = store_begin(st)) != JPKI_OK)
 			break;
 		for (long k = 0; k < FILL_GROUP && i < n && r == JPKI_OK; k++, i++) {
-			unsigned char b[16];
-
-			RAND_bytes(b, sizeof(b));
-			b[0] &= 0x7f;
-			b[0] |= 0x10;
-			for (int j = 0; j < 16; j++)
-				snprintf(c.serial + 2 * j, 3, "%02X", b[j]);
+			random_serial(c.serial, &c.crl_shard);
 			c.ca = i % 2 ? CERT_AUTH : CERT_SIGN;
-			c.crl_shard = (int)(b[1] % 64);
 			c.status = CERT_STATUS_VALID;
 			c.replaces[0] = '\0';
 			if ((r = store_cert_insert(st, &c)) != JPKI_OK)
@@ -219,6 +233,151 @@ fill(struct ca *ca, const struct cert_record *tmpl, long n,
 	if (r == JPKI_OK)
 		printf("bench: pg: %ld certificates stored in %.0f s (%.0f/s)\n",
 		    n, bench_seconds() - t0, (double)n / (bench_seconds() - t0));
+	return r;
+}
+
+static int
+pg_ok(PGconn *c, PGresult *res, ExecStatusType want, const char *what)
+{
+	int ok = PQresultStatus(res) == want;
+
+	if (!ok)
+		jpki_fail(JPKI_ERR_IO, "bench: pg: %s: %s", what,
+		    PQerrorMessage(c));
+	PQclear(res);
+	return ok ? JPKI_OK : JPKI_ERR_IO;
+}
+
+/* The PostgreSQL fill: each group of FILL_GROUP certificates in one
+ * transaction of the bench's own connection, COPY FROM STDIN in text
+ * format, the write counter bumped as a store's commit does (so that the
+ * store's connection sees another writer's commit); then the group's 1 %
+ * revoked through the store. */
+static int
+fill_pg(struct ca *ca, const char *url, const struct cert_record *tmpl,
+    long n, char (*sample)[SERIAL_HEX_MAX], long *nsample)
+{
+	static const char hexd[] = "0123456789abcdef";
+	struct store *st = datadir_store(ca_datadir(ca));
+	char (*revoke)[SERIAL_HEX_MAX] = NULL;
+	char *der_hex = NULL, *buf = NULL, card[24];
+	size_t der_hex_len = 2 * tmpl->der_len, cap, len = 0;
+	double t0 = bench_seconds(), last = t0;
+	PGconn *c = PQconnectdb(url);
+	int r = JPKI_OK;
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		r = jpki_fail(JPKI_ERR_IO, "bench: pg: %s", PQerrorMessage(c));
+		goto out;
+	}
+	cap = COPY_CHUNK + der_hex_len + 512;
+	if ((der_hex = malloc(der_hex_len + 1)) == NULL ||
+	    (buf = malloc(cap)) == NULL ||
+	    (revoke = calloc(FILL_GROUP / 100 + 1, SERIAL_HEX_MAX)) == NULL) {
+		r = JPKI_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < tmpl->der_len; i++) {
+		der_hex[2 * i] = hexd[tmpl->der[i] >> 4];
+		der_hex[2 * i + 1] = hexd[tmpl->der[i] & 15];
+	}
+	der_hex[der_hex_len] = '\0';
+	if (tmpl->card_id != 0)
+		snprintf(card, sizeof(card), "%lld", (long long)tmpl->card_id);
+	else
+		snprintf(card, sizeof(card), "\\N");
+	if ((r = pg_ok(c, PQexec(c, "SET synchronous_commit = off"),
+	    PGRES_COMMAND_OK, "SET")) != JPKI_OK)
+		goto out;
+	for (long i = 0; i < n && r == JPKI_OK;) {
+		long nrevoke = 0;
+
+		if ((r = pg_ok(c, PQexec(c, "BEGIN; UPDATE jpki_meta SET"
+		    " data_version = data_version + 1"), PGRES_COMMAND_OK,
+		    "BEGIN")) != JPKI_OK ||
+		    (r = pg_ok(c, PQexec(c, "COPY certificates(serial, ca,"
+		    " resident_id, card_id, status, reason, not_before,"
+		    " not_after, issued_at, revoked_at, crl_shard, replaces,"
+		    " gen, der) FROM STDIN"), PGRES_COPY_IN, "COPY")) != JPKI_OK)
+			break;
+		for (long k = 0; k < FILL_GROUP && i < n && r == JPKI_OK;
+		    k++, i++) {
+			char serial[SERIAL_HEX_MAX];
+			int shard, ca_type = i % 2 ? CERT_AUTH : CERT_SIGN;
+
+			random_serial(serial, &shard);
+			len += (size_t)snprintf(buf + len, cap - len,
+			    "%s\t%d\t%lld\t%s\t%d\t\\N\t%lld\t%lld\t%lld\t\\N\t%d"
+			    "\t\\N\t%d\t\\\\x", serial, ca_type,
+			    (long long)tmpl->resident_id, card,
+			    (int)CERT_STATUS_VALID, (long long)tmpl->not_before,
+			    (long long)tmpl->not_after,
+			    (long long)tmpl->issued_at, shard,
+			    tmpl->gen > 0 ? tmpl->gen : 1);
+			memcpy(buf + len, der_hex, der_hex_len);
+			len += der_hex_len;
+			buf[len++] = '\n';
+			if (len >= COPY_CHUNK) {
+				if (PQputCopyData(c, buf, (int)len) != 1)
+					r = jpki_fail(JPKI_ERR_IO, "bench: pg: "
+					    "COPY: %s", PQerrorMessage(c));
+				len = 0;
+			}
+			if (i % 100 == 0)
+				memcpy(revoke[nrevoke++], serial, SERIAL_HEX_MAX);
+			/* The sample: signing certificates, spread over the
+			 * whole fill. */
+			if (ca_type == CERT_SIGN && i % (n / SAMPLE_MAX + 1) == 0 &&
+			    *nsample < SAMPLE_MAX)
+				memcpy(sample[(*nsample)++], serial,
+				    SERIAL_HEX_MAX);
+		}
+		if (r == JPKI_OK && len > 0 &&
+		    PQputCopyData(c, buf, (int)len) != 1)
+			r = jpki_fail(JPKI_ERR_IO, "bench: pg: COPY: %s",
+			    PQerrorMessage(c));
+		len = 0;
+		if (PQputCopyEnd(c, r == JPKI_OK ? NULL : "failed") != 1 &&
+		    r == JPKI_OK)
+			r = jpki_fail(JPKI_ERR_IO, "bench: pg: COPY: %s",
+			    PQerrorMessage(c));
+		if (pg_ok(c, PQgetResult(c), PGRES_COMMAND_OK, "COPY") !=
+		    JPKI_OK && r == JPKI_OK)
+			r = JPKI_ERR_IO;
+		while (PQgetResult(c) != NULL)
+			;
+		if (r != JPKI_OK) {
+			PQclear(PQexec(c, "ROLLBACK"));
+			break;
+		}
+		if ((r = pg_ok(c, PQexec(c, "COMMIT"), PGRES_COMMAND_OK,
+		    "COMMIT")) != JPKI_OK)
+			break;
+		/* The group's revocations, as `jpki cert revoke` makes them. */
+		if ((r = store_begin(st)) != JPKI_OK)
+			break;
+		for (long k = 0; k < nrevoke && r == JPKI_OK; k++)
+			r = store_cert_revoke(st, revoke[k],
+			    REASON_KEY_COMPROMISE, tmpl->issued_at);
+		if (r == JPKI_OK)
+			r = store_commit(st);
+		else
+			store_rollback(st);
+		if (bench_seconds() - last > 30) {
+			last = bench_seconds();
+			fprintf(stderr, "bench: pg: filled %ld of %ld (%.0f/s)\n",
+			    i, n, (double)i / (last - t0));
+		}
+	}
+	if (r == JPKI_OK)
+		printf("bench: pg: %ld certificates stored in %.0f s (%.0f/s, "
+		    "COPY)\n", n, bench_seconds() - t0,
+		    (double)n / (bench_seconds() - t0));
+out:
+	free(revoke);
+	free(buf);
+	free(der_hex);
+	PQfinish(c);
 	return r;
 }
 
@@ -298,7 +457,10 @@ run_backend(const char *name, const char *database, const char *dir,
 
 	/* Full. */
 	nsample = 0;
-	r = fill(ca, &tmpl, fill_n, sample, &nsample);
+	if (database != NULL && getenv("BENCH_PG_FILL_STORE") == NULL)
+		r = fill_pg(ca, database, &tmpl, fill_n, sample, &nsample);
+	else
+		r = fill(ca, &tmpl, fill_n, sample, &nsample);
 	store_cert_free(&tmpl);
 	if (r != JPKI_OK ||
 	    (r = measure(ca, issuer, 20000000000L, issue_n, ocsp_n, sample,

@@ -409,6 +409,11 @@ struct ca_ocsp_gate {
 	atomic_ulong live;          /* answers signed live */
 	atomic_ulong nonce_dropped; /* nonce asked, live full: stored sent */
 	atomic_ulong try_later;     /* live full and nothing stored */
+	/* 1 while a pre-signer keeps the stored answers current (the
+	 * server's own, past its first pass): a stored answer is sent as
+	 * found.  0 (and with no gate): only while the certificate still has
+	 * the status it says (store_ocsp_get_current), as on a replica. */
+	atomic_int stored_current;
 };
 /* Answer a DER OCSPRequest like ca_ocsp_respond, from the pre-signed
  * responses when one answers it (ans->presigned = 1: out holds the stored

@@ -12,8 +12,10 @@
  *
  * The answering side (ca_ocsp_answer) sends the stored DER as it is when
  * the request is one SHA-1 CertID of exactly that form, without a nonce,
- * and the stored answer is still valid; anything else is signed live
- * (ca_ocsp_respond) through a gate of a fixed size.
+ * and the stored answer is still valid (and, unless the gate says a
+ * pre-signer keeps them current, still says the certificate's status);
+ * anything else is signed live (ca_ocsp_respond) through a gate of a
+ * fixed size.
  *
  * The pre-signer (ca_presign_step) works in passes of steps: it reads a
  * batch of candidates from the store, signs on its threads those whose
@@ -176,11 +178,14 @@ count(atomic_ulong *c)
 	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
-/* The stored response answering req, if there is one: *found = 1. */
+/* The stored response answering req, if there is one: *found = 1.
+ * kept_current: a pre-signer keeps the stored answers current (the
+ * gate's stored_current). */
 static int
 stored_answer(struct ca *ca, const struct ca_ocsp_table *t,
-    const struct pki_ocsp_request *req, int64_t now, struct ocsp_stored *st,
-    uint8_t *buf, size_t cap, const struct responder **who, int *found)
+    const struct pki_ocsp_request *req, int64_t now, int kept_current,
+    struct ocsp_stored *st, uint8_t *buf, size_t cap,
+    const struct responder **who, int *found)
 {
 	const struct pki_ocsp_certid *id = &req->id[0];
 	const struct responder *e;
@@ -200,7 +205,11 @@ stored_answer(struct ca *ca, const struct ca_ocsp_table *t,
 	if ((r = pki_serial_hex(id->serial, id->serial_len, serial,
 	    sizeof(serial))) != JPKI_OK)
 		return r;
-	r = store_ocsp_get(ca->store, e->issuer, serial, st, buf, cap);
+	/* Kept current by a pre-signer: as stored; else only while the
+	 * store agrees with it. */
+	r = kept_current ?
+	    store_ocsp_get(ca->store, e->issuer, serial, st, buf, cap) :
+	    store_ocsp_get_current(ca->store, e->issuer, serial, st, buf, cap);
 	if (r == JPKI_ERR_NOTFOUND)
 		return JPKI_OK;
 	if (r != JPKI_OK)
@@ -239,7 +248,8 @@ ca_ocsp_answer(struct ca *ca, const uint8_t *der, size_t len,
 	}
 	if ((r = jpki_now_checked(&now)) != JPKI_OK)
 		return r;
-	if ((r = stored_answer(ca, t, &req, now, &st, buf, sizeof(buf), &e,
+	if ((r = stored_answer(ca, t, &req, now, gate != NULL &&
+	    atomic_load(&gate->stored_current), &st, buf, sizeof(buf), &e,
 	    &found)) != JPKI_OK) {
 		/* The store did not answer: a live answer reads it too, and
 		 * fails the same way. */

@@ -6,12 +6,16 @@
  * connections stay read-only), with the responder keys only, and runs the
  * passes of ca_presign_step(): first every certificate not expired (ALL),
  * then, every PRESIGNER_DUE_SECONDS, the responses due for refresh (DUE).
- * Between two steps, and every PRESIGNER_POLL_MS when idle, it reads the
+ * Between two steps, and whenever it wakes when idle, it reads the
  * store's data version (PRAGMA data_version: one read of the WAL index,
  * no I/O); when another connection has committed since, it follows the
- * change queue to its end (CHANGES), so a revocation committed by any
- * process is signed and stored within about PRESIGNER_POLL_MS plus one
- * step plus one signature.
+ * change queue to its end (CHANGES).  Idle, it waits on a store_watch:
+ * on PostgreSQL a LISTEN connection of its own, which every writer's
+ * commit NOTIFYs, so it wakes at once, and reads the data version anyway
+ * every PRESIGNER_LISTEN_POLL_MS; where nothing can be listened to
+ * (SQLite, a lost connection until it is back) it wakes every
+ * PRESIGNER_POLL_MS.  So a revocation committed by any process is signed
+ * and stored within one wake-up plus one step plus one signature.
  *
  * If it cannot open the store read-write or the keys, it says so once on
  * stderr and stops; the server answers on, signing live.
@@ -29,21 +33,16 @@ struct presigner {
 	struct datadir *dd;         /* read-write: the responses' store */
 	struct ca *ca;              /* the responder keys only */
 	struct ca_presigner *ps;
+	struct store_watch *watch;  /* wakes it on others' commits */
+	atomic_int *current;        /* the gate's stored_current */
 	pthread_t tid;
 	int started;
 	atomic_int stop;
 	atomic_int up;              /* 1 while running */
 	atomic_ulong made;          /* responses signed and stored */
 	atomic_ulong passes;        /* CHANGES passes run */
+	atomic_ulong woken;         /* waits a notice ended */
 };
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
 
 static void
 note(struct presigner *p, const struct ca_presign_pass *before,
@@ -89,6 +88,8 @@ run(struct presigner *p)
 	time_t next_due;
 	int r;
 
+	/* The watch listens already (presigner_start): a commit after this
+	 * read wakes the first wait. */
 	if ((r = store_data_version(st, &seen)) != JPKI_OK)
 		return r;
 	atomic_store(&p->up, 1);
@@ -97,6 +98,11 @@ run(struct presigner *p)
 	cur.batch = PRESIGNER_BATCH;
 	next_due = time(NULL) + PRESIGNER_DUE_SECONDS;
 	while (!atomic_load(&p->stop)) {
+		/* Notices read as they come, between the steps of a long
+		 * pass too: PostgreSQL keeps its notice queue until every
+		 * listener has read it. */
+		if (store_watch_live(p->watch) && store_watch_wait(p->watch, 0))
+			atomic_fetch_add(&p->woken, 1);
 		if ((r = store_data_version(st, &v)) != JPKI_OK)
 			break;
 		/* Changes first (revocations), once the first pass has said
@@ -114,8 +120,14 @@ run(struct presigner *p)
 			if ((r = ca_presign_step(p->ps, &cur)) != JPKI_OK)
 				break;
 			note(p, &before, &cur);
-			if (cur.done && cur.what == CA_PRESIGN_ALL && from == 0)
-				from = cur.changes_seen;
+			if (cur.done && cur.what == CA_PRESIGN_ALL) {
+				if (from == 0)
+					from = cur.changes_seen;
+				/* Every stored answer says what the store
+				 * said when the pass began, and the queue
+				 * brings what changed since. */
+				atomic_store(p->current, 1);
+			}
 			continue;
 		}
 		if (time(NULL) >= next_due) {
@@ -125,8 +137,11 @@ run(struct presigner *p)
 			next_due = time(NULL) + PRESIGNER_DUE_SECONDS;
 			continue;
 		}
-		sleep_ms(PRESIGNER_POLL_MS);
+		if (store_watch_wait(p->watch, store_watch_live(p->watch) ?
+		    PRESIGNER_LISTEN_POLL_MS : PRESIGNER_POLL_MS))
+			atomic_fetch_add(&p->woken, 1);
 	}
+	atomic_store(p->current, 0);
 	atomic_store(&p->up, 0);
 	return r;
 }
@@ -151,7 +166,8 @@ thread_main(void *arg)
  * data version and its reads stayed at one snapshot; measured), while one
  * opened first sees them, and so do the read-only ones after it. */
 int
-presigner_start(const char *data_dir, struct presigner **out)
+presigner_start(const char *data_dir, atomic_int *current,
+    struct presigner **out)
 {
 	struct presigner *p;
 	int r;
@@ -159,11 +175,13 @@ presigner_start(const char *data_dir, struct presigner **out)
 	*out = NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	p->current = current;
 	if ((r = datadir_open(data_dir, DATADIR_READ_WRITE, &p->dd)) ||
 	    (r = ca_open(p->dd, CA_KEYS_OCSP, &p->ca)) ||
 	    /* A response lost in a crash is made again by the first pass. */
 	    (r = store_set_durable(datadir_store(p->dd), 0)) ||
-	    (r = ca_presigner_new(p->ca, 1, &p->ps)))
+	    (r = ca_presigner_new(p->ca, 1, &p->ps)) ||
+	    (r = store_watch_open(datadir_store(p->dd), &p->watch)))
 		goto fail;
 	if (pthread_create(&p->tid, NULL, thread_main, p) != 0) {
 		r = jpki_fail(JPKI_ERR_IO, "cannot start the OCSP pre-signer");
@@ -185,8 +203,11 @@ presigner_stop(struct presigner **pp)
 	if (p == NULL)
 		return;
 	atomic_store(&p->stop, 1);
-	if (p->started)
+	if (p->started) {
+		store_watch_interrupt(p->watch);
 		pthread_join(p->tid, NULL);
+	}
+	store_watch_close(&p->watch);
 	ca_presigner_free(&p->ps);
 	ca_close(&p->ca);
 	datadir_close(&p->dd);
@@ -221,6 +242,16 @@ presigner_metrics(struct presigner *p, struct store *s,
 	    "pre-signer signed and stored.\n"
 	    "# TYPE jpki_ocsp_presigner_made_total counter\n"
 	    "jpki_ocsp_presigner_made_total %lu\n"
+	    "# HELP jpki_ocsp_presigner_listening 1 while this server's "
+	    "pre-signer is woken by the database's notices (PostgreSQL "
+	    "LISTEN), 0 while it polls.\n"
+	    "# TYPE jpki_ocsp_presigner_listening gauge\n"
+	    "jpki_ocsp_presigner_listening %d\n"
+	    "# HELP jpki_ocsp_presigner_woken_total Times a notice of the "
+	    "database (or its listening connection made again) woke this "
+	    "server's pre-signer.\n"
+	    "# TYPE jpki_ocsp_presigner_woken_total counter\n"
+	    "jpki_ocsp_presigner_woken_total %lu\n"
 	    "# HELP jpki_ocsp_live_signing Answers being signed live now "
 	    "(the live-signing queue).\n"
 	    "# TYPE jpki_ocsp_live_signing gauge\n"
@@ -239,6 +270,8 @@ presigner_metrics(struct presigner *p, struct store *s,
 	    count, (long long)(count > 0 && now > oldest ? now - oldest : 0),
 	    p != NULL ? atomic_load(&p->up) : 0,
 	    p != NULL ? atomic_load(&p->made) : 0UL,
+	    p != NULL ? store_watch_live(p->watch) : 0,
+	    p != NULL ? atomic_load(&p->woken) : 0UL,
 	    atomic_load(&((struct ca_ocsp_gate *)g)->busy), g->max,
 	    atomic_load(&((struct ca_ocsp_gate *)g)->presigned),
 	    atomic_load(&((struct ca_ocsp_gate *)g)->live),

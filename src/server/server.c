@@ -758,9 +758,11 @@ server_start(const struct server_options *o, struct server **out)
 	if ((r = deadlines_start(&s->deadlines)) != JPKI_OK)
 		goto fail;
 	/* The pre-signer's read-write connection first (presigner.c says
-	 * why); without one, answers are signed live. */
+	 * why); without one, a stored answer is sent only while the store
+	 * agrees with it, others are signed live. */
 	if (!o->no_presign &&
-	    presigner_start(o->data_dir, &s->presigner) != JPKI_OK)
+	    presigner_start(o->data_dir, &s->gate.stored_current,
+	    &s->presigner) != JPKI_OK)
 		snprintf(presign_why, sizeof(presign_why), "%s", jpki_errmsg());
 	/* The CA keys stay out of the network-facing process: the data
 	 * directory read-only, the responder keys only. */
@@ -802,8 +804,9 @@ server_start(const struct server_options *o, struct server **out)
 	}
 	/* Said once the server runs (a missing key fails it, said once). */
 	if (presign_why[0] != '\0') {
-		fprintf(stderr, "jpki: serve: no OCSP pre-signer: %s; answers "
-		    "are signed live\n", presign_why);
+		fprintf(stderr, "jpki: serve: no OCSP pre-signer: %s; stored "
+		    "answers the store agrees with are sent, others are "
+		    "signed live\n", presign_why);
 		fflush(stderr);
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);

@@ -140,15 +140,22 @@ void access_log_write(struct access_log *l, const struct request *rq,
 void access_log_close(struct access_log **l);
 
 /* The OCSP pre-signer's thread (presigner.c): steps of PRESIGNER_BATCH
- * certificates, the data version read every PRESIGNER_POLL_MS when idle,
+ * certificates, the data version read when a commit's notice wakes it or
+ * every PRESIGNER_POLL_MS when idle with no notices to wait for,
  * responses due for refresh looked for every PRESIGNER_DUE_SECONDS. */
 #define PRESIGNER_BATCH 64
 #define PRESIGNER_POLL_MS 50
+/* The data version read at least this often while a notice would wake it
+ * (presigner.c): the fallback for a notice lost with its connection. */
+#define PRESIGNER_LISTEN_POLL_MS 1000
 #define PRESIGNER_DUE_SECONDS 60
 struct presigner;
 struct store;
 struct ca_ocsp_gate;
-int presigner_start(const char *data_dir, struct presigner **out);
+/* current: set to 1 once the pre-signer's first pass is done, back to 0
+ * when it stops (struct ca_ocsp_gate's stored_current). */
+int presigner_start(const char *data_dir, atomic_int *current,
+    struct presigner **out);
 void presigner_stop(struct presigner **p);
 /* Its figures and the live-signing gate's, Prometheus text, onto out;
  * p may be NULL (no pre-signer). */

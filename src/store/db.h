@@ -75,6 +75,18 @@ struct db_stmt {
 extern const struct db_driver db_sqlite_driver;
 extern const struct db_driver db_pg_driver;
 
+/* PostgreSQL's change notices (db_pg.c): a connection of its own to
+ * where (a libpq URL) that LISTENs on channel.  JPKI_ERR_REFUSED on a hot
+ * standby, which cannot LISTEN (NOTIFY is not replicated); JPKI_ERR_IO if
+ * it cannot connect.  wait: 1 when one notice or more came within
+ * timeout_ms (all read), 0 when none or when wake_fd (if >= 0) became
+ * readable, -1 when the connection is lost (close it and open another). */
+struct db_listener;
+int db_pg_listen_open(const char *where, const char *channel,
+    struct db_listener **out);
+int db_pg_listen_wait(struct db_listener *l, int wake_fd, long timeout_ms);
+void db_pg_listen_close(struct db_listener *l);
+
 /* The driver for a database URL (sqlite:PATH, a bare path, postgresql://,
  * postgres://), and where to open it (what the driver's open takes). */
 const struct db_driver *db_driver_for(const char *url, const char **where);

@@ -19,7 +19,9 @@
  */
 #include "store/db.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -496,6 +498,114 @@ static const char *
 pg_errmsg(struct db *d)
 {
 	return PDB(d)->err;
+}
+
+/* ---- change notices: a LISTEN connection of its own ---- */
+
+struct db_listener {
+	PGconn *c;
+};
+
+int
+db_pg_listen_open(const char *where, const char *channel,
+    struct db_listener **out)
+{
+	struct db_listener *l;
+	PGresult *res;
+	char sql[96];
+	int standby;
+
+	*out = NULL;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	l->c = PQconnectdb(where);
+	if (l->c == NULL || PQstatus(l->c) != CONNECTION_OK) {
+		jpki_fail(JPKI_ERR_IO, "store: cannot connect to PostgreSQL to "
+		    "listen: %s", l->c ? PQerrorMessage(l->c) : "out of memory");
+		db_pg_listen_close(l);
+		return JPKI_ERR_IO;
+	}
+	PQsetNoticeProcessor(l->c, notice_quiet, NULL);
+	/* A hot standby cannot LISTEN (NOTIFY is not replicated). */
+	res = PQexec(l->c, "SELECT pg_is_in_recovery()");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		jpki_fail(JPKI_ERR_IO, "store: PostgreSQL: %s",
+		    PQerrorMessage(l->c));
+		PQclear(res);
+		db_pg_listen_close(l);
+		return JPKI_ERR_IO;
+	}
+	standby = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (standby) {
+		db_pg_listen_close(l);
+		return jpki_fail(JPKI_ERR_REFUSED, "store: the database is a "
+		    "hot standby, where nothing can LISTEN");
+	}
+	snprintf(sql, sizeof(sql), "LISTEN %s", channel);
+	res = PQexec(l->c, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		jpki_fail(JPKI_ERR_IO, "store: PostgreSQL: LISTEN: %s",
+		    PQerrorMessage(l->c));
+		PQclear(res);
+		db_pg_listen_close(l);
+		return JPKI_ERR_IO;
+	}
+	PQclear(res);
+	*out = l;
+	return JPKI_OK;
+}
+
+/* Read what has arrived: how many notices. */
+static int
+notices(struct db_listener *l)
+{
+	PGnotify *n;
+	int got = 0;
+
+	while ((n = PQnotifies(l->c)) != NULL) {
+		got++;
+		PQfreemem(n);
+	}
+	return got;
+}
+
+int
+db_pg_listen_wait(struct db_listener *l, int wake_fd, long timeout_ms)
+{
+	struct pollfd pfd[2];
+	int rc;
+
+	if (!PQconsumeInput(l->c) || PQstatus(l->c) != CONNECTION_OK)
+		return -1;
+	if (notices(l) > 0)
+		return 1;
+	if ((pfd[0].fd = PQsocket(l->c)) < 0)
+		return -1;
+	pfd[0].events = POLLIN;
+	pfd[0].revents = 0;
+	pfd[1].fd = wake_fd;
+	pfd[1].events = POLLIN;
+	pfd[1].revents = 0;
+	rc = poll(pfd, wake_fd >= 0 ? 2 : 1,
+	    timeout_ms > INT32_MAX ? INT32_MAX : (int)timeout_ms);
+	if (rc < 0)
+		return errno == EINTR ? 0 : -1;
+	if (rc == 0 || !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+		return 0;
+	/* Readable: notices, or the end of the connection. */
+	if (!PQconsumeInput(l->c) || PQstatus(l->c) != CONNECTION_OK)
+		return -1;
+	return notices(l) > 0;
+}
+
+void
+db_pg_listen_close(struct db_listener *l)
+{
+	if (l == NULL)
+		return;
+	PQfinish(l->c);
+	free(l);
 }
 
 const struct db_driver db_pg_driver = {

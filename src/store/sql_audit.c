@@ -16,6 +16,13 @@ store_sql_audit_last(void *impl, int64_t *seq, uint8_t hash[32])
 	struct db_stmt *st = NULL;
 	int r, rc;
 
+	/* This transaction's own last entry is the head: writers are
+	 * serialised, so nobody else added one since. */
+	if (s->in_tx && s->audit_head_known) {
+		*seq = s->audit_head_seq;
+		memcpy(hash, s->audit_head_hash, 32);
+		return JPKI_OK;
+	}
 	if ((r = store_db_cached(s, ST_AUDIT_LAST, "SELECT seq, hash FROM audit"
 	    " ORDER BY seq DESC LIMIT 1", &st)) != JPKI_OK)
 		return r;
@@ -55,7 +62,12 @@ store_sql_audit_insert(void *impl, const struct audit_entry *e)
 	db_bind_blob(st, 8, e->hash, 32);
 	r = store_db_step_done(s, st, "audit");
 	db_reset(st);
-		return r;
+	s->audit_head_known = r == JPKI_OK && s->in_tx;
+	if (s->audit_head_known) {
+		s->audit_head_seq = e->seq;
+		memcpy(s->audit_head_hash, e->hash, 32);
+	}
+	return r;
 }
 
 int

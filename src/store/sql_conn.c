@@ -41,7 +41,26 @@ store_sql_close(void *impl)
 		db_finalize(s->stmt[i]);
 	if (s->db != NULL)
 		s->db->drv->close(s->db);
+	free(s->where);
 	free(s);
+}
+
+/* A read-write open of a hot standby (a streaming replica) fails here,
+ * with one line that says so, rather than at its first write. */
+static int
+refuse_standby(struct sql_store *s)
+{
+	long standby = 0;
+	int r;
+
+	if ((r = store_db_count(s, "SELECT CASE WHEN pg_is_in_recovery()"
+	    " THEN 1 ELSE 0 END", &standby)) != JPKI_OK)
+		return r;
+	if (standby)
+		return jpki_fail(JPKI_ERR_REFUSED, "store: the database is a "
+		    "read-only standby (a streaming replica): writers use the "
+		    "primary");
+	return JPKI_OK;
 }
 
 int
@@ -63,6 +82,14 @@ store_sql_open(const char *url, const struct store_open_options *o,
 	s->dialect = drv->dialect;
 	if ((r = drv->open(where, o, &s->db)) != JPKI_OK)
 		goto fail;
+	if (drv->dialect == DB_POSTGRESQL) {
+		if ((s->where = strdup(where)) == NULL) {
+			r = jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		if (!o->read_only && (r = refuse_standby(s)) != JPKI_OK)
+			goto fail;
+	}
 	if (o->version_before != NULL &&
 	    (r = store_sql_schema_version(s, o->version_before)) != JPKI_OK)
 		goto fail;
@@ -140,6 +167,7 @@ store_sql_begin(void *impl)
 		return r;
 	}
 	s->in_tx = 1;
+	s->audit_head_known = 0;
 	return JPKI_OK;
 }
 
@@ -150,10 +178,12 @@ store_sql_commit(void *impl)
 	int counted = 0, r = JPKI_OK;
 
 	/* The write counter: bumped last, under the write lock.  A fresh
-	 * database's first transaction (the migration) makes jpki_meta. */
+	 * database's first transaction (the migration) makes jpki_meta.
+	 * The notice goes out as the transaction commits, to every
+	 * connection that LISTENs (store_watch), in the same round trip. */
 	if (s->dialect == DB_POSTGRESQL && !s->read_only) {
 		if ((r = store_db_exec(s, "UPDATE jpki_meta SET data_version ="
-		    " data_version + 1")) == JPKI_OK)
+		    " data_version + 1; NOTIFY " STORE_PG_CHANNEL)) == JPKI_OK)
 			counted = 1;
 	}
 	if (r == JPKI_OK)
@@ -163,6 +193,7 @@ store_sql_commit(void *impl)
 	else if (counted)
 		s->own_writes++;
 	s->in_tx = 0;
+	s->audit_head_known = 0;
 	return r;
 }
 
@@ -174,6 +205,7 @@ store_sql_rollback(void *impl)
 	if (s->in_tx)
 		s->db->drv->exec(s->db, "ROLLBACK");
 	s->in_tx = 0;
+	s->audit_head_known = 0;
 }
 
 int

@@ -37,6 +37,7 @@ enum stmt_id {
 	ST_MUNICIPALITY_GET,
 	ST_CERT_VALID_OF,
 	ST_OCSP_GET,
+	ST_OCSP_GET_CURRENT,
 	ST_OCSP_PUT,
 	ST_OCSP_STATUS,
 	ST__COUNT
@@ -49,8 +50,20 @@ struct sql_store {
 	int read_only;
 	long busy_timeout_ms;
 	uint64_t own_writes;    /* PostgreSQL: this connection's commits */
+	char *where;            /* PostgreSQL: the libpq URL (store_watch) */
+	/* The audit chain's head as this transaction last wrote it
+	 * (sql_audit.c): the next entry's audit_last without a query.  Only
+	 * within the transaction, which holds the write lock; cleared at
+	 * begin, commit, rollback and any failed insert. */
+	int audit_head_known;
+	int64_t audit_head_seq;
+	uint8_t audit_head_hash[32];
 	struct db_stmt *stmt[ST__COUNT];
 };
+
+/* The channel every PostgreSQL write transaction NOTIFYs as it commits
+ * (sql_conn.c) and store_watch LISTENs on (sql_watch.c). */
+#define STORE_PG_CHANNEL "jpki_store"
 
 /* ---- statement helpers (sql_stmt.c) ---- */
 

@@ -71,17 +71,26 @@ store_sql_ocsp_delete(void *impl, const char *serial)
 	return store_db_run(s, st, "OCSP response");
 }
 
-int
-store_sql_ocsp_get(void *impl, const uint8_t issuer[STORE_OCSP_ISSUER_LEN],
-    const char *serial, struct ocsp_stored *out, uint8_t *der, size_t cap)
+/* ocsp_get and ocsp_get_current: the same row, the second only while the
+ * certificate still has the status it says (a second index lookup). */
+static int
+ocsp_get(struct sql_store *s, int current,
+    const uint8_t issuer[STORE_OCSP_ISSUER_LEN], const char *serial,
+    struct ocsp_stored *out, uint8_t *der, size_t cap)
 {
-	struct sql_store *s = impl;
 	struct db_stmt *st = NULL;
 	int r;
 
-	if ((r = store_db_cached(s, ST_OCSP_GET, "SELECT status, this_update,"
-	    " next_update, der FROM ocsp_responses WHERE serial = ? AND"
-	    " issuer = ?", &st)))
+	if (current)
+		r = store_db_cached(s, ST_OCSP_GET_CURRENT, "SELECT o.status,"
+		    " o.this_update, o.next_update, o.der FROM ocsp_responses o"
+		    " JOIN certificates c ON c.serial = o.serial AND c.status ="
+		    " o.status WHERE o.serial = ? AND o.issuer = ?", &st);
+	else
+		r = store_db_cached(s, ST_OCSP_GET, "SELECT status, this_update,"
+		    " next_update, der FROM ocsp_responses WHERE serial = ? AND"
+		    " issuer = ?", &st);
+	if (r != JPKI_OK)
 		return r;
 	db_bind_text(st, 1, serial);
 	db_bind_blob(st, 2, issuer, STORE_OCSP_ISSUER_LEN);
@@ -107,6 +116,21 @@ store_sql_ocsp_get(void *impl, const uint8_t issuer[STORE_OCSP_ISSUER_LEN],
 	}
 	db_reset(st);
 	return r;
+}
+
+int
+store_sql_ocsp_get(void *impl, const uint8_t issuer[STORE_OCSP_ISSUER_LEN],
+    const char *serial, struct ocsp_stored *out, uint8_t *der, size_t cap)
+{
+	return ocsp_get(impl, 0, issuer, serial, out, der, cap);
+}
+
+int
+store_sql_ocsp_get_current(void *impl,
+    const uint8_t issuer[STORE_OCSP_ISSUER_LEN], const char *serial,
+    struct ocsp_stored *out, uint8_t *der, size_t cap)
+{
+	return ocsp_get(impl, 1, issuer, serial, out, der, cap);
 }
 
 #define CAND_COLS "c.ca, c.status, c.reason, c.revoked_at, c.not_after," \

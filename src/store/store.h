@@ -102,6 +102,31 @@ void store_rollback(struct store *s);
  * second (ca_issue_stream relies on it). */
 int store_data_version(struct store *s, uint64_t *out);
 
+/* A watch on other processes' commits (sql_watch.c), for a loop that
+ * reads store_data_version() when woken.  On PostgreSQL it is a
+ * connection of its own that LISTENs: every write transaction's commit
+ * sends a notice (NOTIFY), so the wait returns at once.  Where there is
+ * nothing to listen to (SQLite; a PostgreSQL hot standby, since NOTIFY is
+ * not replicated; a connection lost and not yet made again) the wait only
+ * waits, and the caller polls: store_watch_live() says which, so that the
+ * caller can poll often when it is 0.  A lost connection is made again by
+ * a later wait (at most every STORE_WATCH_RETRY_MS; on a standby, which
+ * may be promoted, every STORE_WATCH_STANDBY_RETRY_MS). */
+#define STORE_WATCH_RETRY_MS 1000L
+#define STORE_WATCH_STANDBY_RETRY_MS 60000L
+struct store_watch;
+int store_watch_open(struct store *s, struct store_watch **out);
+/* Up to timeout_ms: 1 when a notice came or the connection was made
+ * again (a commit may have been missed meanwhile), 0 otherwise.  Never
+ * fails: a lost connection is polling until it is back. */
+int store_watch_wait(struct store_watch *w, long timeout_ms);
+/* Ends a wait now, and every later one (from another thread: a thread
+ * that waits is to stop). */
+void store_watch_interrupt(struct store_watch *w);
+/* 1 while it listens. */
+int store_watch_live(const struct store_watch *w);
+void store_watch_close(struct store_watch **w);
+
 /* ---- municipalities ---------------------------------------------------- */
 #define MUNI_CODE_LEN 6
 struct municipality {
@@ -541,6 +566,13 @@ int store_ocsp_delete(struct store *s, const char *serial);
  * message) if none.  The responders' hot path: no allocation. */
 int store_ocsp_get(struct store *s, const uint8_t issuer[STORE_OCSP_ISSUER_LEN],
     const char *serial, struct ocsp_stored *out, uint8_t *der, size_t cap);
+/* The same, and JPKI_ERR_NOTFOUND as well if the one stored says another
+ * status than the certificate has in the same read (a revocation nobody
+ * has re-signed yet: on a replica, where no pre-signer runs, or before a
+ * pre-signer's first pass): one more index lookup. */
+int store_ocsp_get_current(struct store *s,
+    const uint8_t issuer[STORE_OCSP_ISSUER_LEN], const char *serial,
+    struct ocsp_stored *out, uint8_t *der, size_t cap);
 /* A certificate the pre-signer looks at, with its stored response. */
 enum store_ocsp_scan {
 	STORE_OCSP_SCAN_ALL,        /* certificates not expired at `bound`,

@@ -8,6 +8,11 @@
 #   pg_cluster.sh stop DIR    stop it and remove DIR
 #   pg_cluster.sh createdb DIR NAME
 #                             a fresh, empty database; prints its URL
+#   pg_cluster.sh standby DIR PRIMARY
+#                             a hot standby of the cluster started in
+#                             PRIMARY (pg_basebackup -R, streaming), on
+#                             another free loopback port; prints its base
+#                             URL and keeps it in DIR/url; `stop DIR` ends it
 #
 # PostgreSQL refuses to run as root: as root the cluster runs as the
 # `postgres` user the Debian package makes (or `nobody`).  Trust
@@ -15,8 +20,9 @@
 # touched, so a system cluster already running is left alone.
 set -eu
 
-cmd=${1:?usage: pg_cluster.sh start|stop|createdb DIR [NAME]}
-dir=${2:?usage: pg_cluster.sh start|stop|createdb DIR [NAME]}
+usage="usage: pg_cluster.sh start|stop|createdb|standby DIR [NAME|PRIMARY]"
+cmd=${1:?$usage}
+dir=${2:?$usage}
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$bindir" ] && [ -x "$bindir/initdb" ] ||
@@ -32,6 +38,18 @@ fi
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# run_cluster OPTIONS: start the cluster in $dir/data on a free loopback
+# port with OPTIONS; its URL into $dir/url and on stdout.
+run_cluster() {
+	port=$(free_port)
+	as "$bindir/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/data/server.log" \
+	    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir/sock -c max_connections=300 -c shared_buffers=64MB $1" \
+	    start >/dev/null ||
+		{ cat "$dir/data/server.log" >&2; exit 1; }
+	echo "postgresql://jpki@127.0.0.1:$port/" >"$dir/url"
+	cat "$dir/url"
 }
 
 case "$cmd" in
@@ -50,15 +68,27 @@ start)
 		    --encoding=UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
 			{ cat "$dir/initdb.log" >&2; exit 1; }
 	fi
-	port=$(free_port)
 	# fsync off: the tests kill clients, never this server or the machine,
 	# and a throwaway cluster need not survive a power cut.
-	as "$bindir/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/data/server.log" \
-	    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir/sock -c max_connections=300 -c shared_buffers=64MB -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-	    start >/dev/null ||
-		{ cat "$dir/data/server.log" >&2; exit 1; }
-	echo "postgresql://jpki@127.0.0.1:$port/" >"$dir/url"
-	cat "$dir/url"
+	run_cluster "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	;;
+standby)
+	primary=${3:?$usage}
+	purl=$(cat "$primary/url")
+	pport=${purl##*:}
+	pport=${pport%/}
+	mkdir -p "$dir/sock"
+	chmod 0755 "$dir"
+	chown "$runas" "$dir" "$dir/sock" 2>/dev/null || true
+	rm -rf "$dir/data"
+	# A base backup of the primary that starts as its standby (-R writes
+	# primary_conninfo and standby.signal), the WAL streamed alongside.
+	as "$bindir/pg_basebackup" -h 127.0.0.1 -p "$pport" -U jpki -D "$dir/data" \
+	    -R -X stream -c fast >"$dir/basebackup.log" 2>&1 ||
+		{ cat "$dir/basebackup.log" >&2; exit 1; }
+	# full_page_writes stays on: a standby replaying WAL needs it on its
+	# primary only, but a restartpoint on a standby refuses it off.
+	run_cluster "-c fsync=off -c hot_standby=on"
 	;;
 stop)
 	if [ -d "$dir/data" ]; then
@@ -74,7 +104,7 @@ createdb)
 	echo "${base}$name"
 	;;
 *)
-	echo "usage: pg_cluster.sh start|stop|createdb DIR [NAME]" >&2
+	echo "$usage" >&2
 	exit 2
 	;;
 esac

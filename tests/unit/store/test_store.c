@@ -207,6 +207,132 @@ test_certificate_revocation_is_recorded_once(struct store *s)
 	CHECK_INT(n2, n1 + 1);
 }
 
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+/* PostgreSQL: another connection's commit ends a watch's wait at once
+ * (NOTIFY in every write transaction's commit, a LISTEN connection of the
+ * watch's own); its own store's commits notify it too (the caller reads
+ * the data version, which ignores them).  SQLite: nothing to listen to,
+ * the wait only waits.  An interrupt ends every later wait at once. */
+static void
+test_watch_wakes_on_another_writers_commit(struct store *s)
+{
+	struct store *other = NULL;
+	struct store_watch *w = NULL;
+	struct resident a = sample_resident("444444444440");
+	double t0;
+
+	CHECK_INT(store_open(url, &other), JPKI_OK);
+	CHECK_INT(store_watch_open(s, &w), JPKI_OK);
+	if (other == NULL || w == NULL)
+		return;
+	CHECK_INT(store_watch_live(w), on_pg);
+	/* Nothing committed: the wait runs to its end. */
+	t0 = mono_ms();
+	CHECK_INT(store_watch_wait(w, 200), 0);
+	CHECK(mono_ms() - t0 >= 150);
+	CHECK_INT(store_begin(other), JPKI_OK);
+	CHECK_INT(store_resident_insert(other, &a), JPKI_OK);
+	CHECK_INT(store_commit(other), JPKI_OK);
+	t0 = mono_ms();
+	CHECK_INT(store_watch_wait(w, 5000), on_pg);
+	if (on_pg) {
+		CHECK(mono_ms() - t0 < 4000);
+		/* Read: the next wait has nothing. */
+		CHECK_INT(store_watch_wait(w, 50), 0);
+	}
+	store_watch_interrupt(w);
+	t0 = mono_ms();
+	CHECK_INT(store_watch_wait(w, 5000), 0);
+	CHECK_INT(store_watch_wait(w, 5000), 0);
+	CHECK(mono_ms() - t0 < 4000);
+	store_watch_close(&w);
+	CHECK(w == NULL);
+	store_close(&other);
+}
+
+/* store_ocsp_get_current finds a stored OCSP response only while the
+ * certificate still has the status it says (a store on a replica, where
+ * nobody re-signs it); store_ocsp_get finds it as stored. */
+static void
+test_ocsp_stored_answer_only_while_the_status_agrees(struct store *s)
+{
+	struct resident r = sample_resident("222222222227");
+	struct cert_record c;
+	struct ocsp_stored st, got;
+	uint8_t der[3] = {0x30, 0x01, 0x00}, resp[4] = {0x30, 0x02, 0x05, 0x00};
+	uint8_t buf[STORE_OCSP_DER_MAX];
+
+	CHECK_INT(store_resident_insert(s, &r), JPKI_OK);
+	memset(&c, 0, sizeof(c));
+	c.ca = CERT_SIGN;
+	strcpy(c.serial, "0B2C3D");
+	c.resident_id = r.id;
+	c.status = CERT_STATUS_VALID;
+	c.not_before = 100;
+	c.not_after = 200;
+	c.issued_at = 100;
+	c.der = der;
+	c.der_len = sizeof(der);
+	CHECK_INT(store_cert_insert(s, &c), JPKI_OK);
+	memset(&st, 0, sizeof(st));
+	memset(st.issuer, 0xab, sizeof(st.issuer));
+	strcpy(st.serial, "0B2C3D");
+	st.status = CERT_STATUS_VALID;
+	st.this_update = 110;
+	st.next_update = 190;
+	st.der = resp;
+	st.der_len = sizeof(resp);
+	CHECK_INT(store_begin(s), JPKI_OK);
+	CHECK_INT(store_ocsp_put(s, &st), JPKI_OK);
+	CHECK_INT(store_commit(s), JPKI_OK);
+	CHECK_INT(store_ocsp_get(s, st.issuer, "0B2C3D", &got, buf,
+	    sizeof(buf)), JPKI_OK);
+	CHECK_INT(got.der_len, sizeof(resp));
+	CHECK_INT(store_ocsp_get_current(s, st.issuer, "0B2C3D", &got, buf,
+	    sizeof(buf)), JPKI_OK);
+	CHECK_INT(store_cert_revoke(s, "0B2C3D", REASON_KEY_COMPROMISE, 150),
+	    JPKI_OK);
+	/* As stored, and not while the certificate says otherwise. */
+	CHECK_INT(store_ocsp_get(s, st.issuer, "0B2C3D", &got, buf,
+	    sizeof(buf)), JPKI_OK);
+	CHECK_INT(got.status, CERT_STATUS_VALID);
+	CHECK_INT(store_ocsp_get_current(s, st.issuer, "0B2C3D", &got, buf,
+	    sizeof(buf)), JPKI_ERR_NOTFOUND);
+}
+
+/* Several entries in one transaction chain on each other (the head is
+ * kept by the transaction, not read again), and a rolled-back entry's
+ * head is forgotten. */
+static void
+test_audit_entries_chain_within_a_transaction(struct store *s)
+{
+	long before = 0, after = 0;
+
+	CHECK_INT(store_audit_verify(s, &before), JPKI_OK);
+	CHECK_INT(store_begin(s), JPKI_OK);
+	CHECK_INT(store_audit_append(s, "t", "test.one", "a", NULL), JPKI_OK);
+	CHECK_INT(store_audit_append(s, "t", "test.two", "b", NULL), JPKI_OK);
+	CHECK_INT(store_audit_append(s, "t", "test.three", "c", NULL), JPKI_OK);
+	CHECK_INT(store_commit(s), JPKI_OK);
+	CHECK_INT(store_begin(s), JPKI_OK);
+	CHECK_INT(store_audit_append(s, "t", "test.undone", "d", NULL), JPKI_OK);
+	store_rollback(s);
+	CHECK_INT(store_begin(s), JPKI_OK);
+	CHECK_INT(store_audit_append(s, "t", "test.four", "e", NULL), JPKI_OK);
+	CHECK_INT(store_commit(s), JPKI_OK);
+	CHECK_INT(store_audit_append(s, "t", "test.five", "f", NULL), JPKI_OK);
+	CHECK_INT(store_audit_verify(s, &after), JPKI_OK);
+	CHECK_INT(after, before + 5);
+}
+
 static int
 count_revocations(void *arg, const char *serial, int64_t at, int reason)
 {
@@ -592,8 +718,11 @@ main(void)
 	test_resident_round_trip_and_duplicate_refused(s);
 	test_rollback_changes_nothing(s);
 	test_data_version_sees_only_other_writers(s);
+	test_watch_wakes_on_another_writers_commit(s);
+	test_ocsp_stored_answer_only_while_the_status_agrees(s);
 	test_certificate_revocation_is_recorded_once(s);
 	test_revocation_list_by_shard(s);
+	test_audit_entries_chain_within_a_transaction(s);
 	test_audit_chain_detects_tampering(s);
 	test_read_only_store_sees_what_others_commit(s);
 	test_write_through_read_only_store_refused(s);
