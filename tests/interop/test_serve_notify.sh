@@ -26,8 +26,10 @@ start_server --listen "127.0.0.1:$PORT"
 metric() {
 	curl -s --max-time 10 "$BASE/metrics" | sed -n "s/^$1 //p"
 }
+# This test's database only: other tests' servers listen on the same
+# cluster, each on a database of its own.
 listeners() {
-	db_sql "SELECT COUNT(*) FROM pg_stat_activity WHERE query = 'LISTEN jpki_store'"
+	db_sql "SELECT COUNT(*) FROM pg_stat_activity WHERE query = 'LISTEN jpki_store' AND datname = current_database()"
 }
 
 if on_postgresql; then
@@ -44,7 +46,7 @@ if on_postgresql; then
 	[ "$after" -gt "$before" ] || fail "the pre-signer was not woken ($before, then $after)"
 
 	check "its listening connection killed: revocations still show (polling), and it listens again"
-	expect_eq "terminated" "$(db_sql "SELECT COUNT(*) FROM pg_stat_activity, pg_terminate_backend(pid) WHERE query = 'LISTEN jpki_store'")" 1
+	expect_eq "terminated" "$(db_sql "SELECT COUNT(*) FROM pg_stat_activity, pg_terminate_backend(pid) WHERE query = 'LISTEN jpki_store' AND datname = current_database()")" 1
 	ok cert revoke "$S2" --reason keyCompromise
 	wait_revoked "$AUTH_CA" "$S2" auth
 	for _ in $(seq 50); do
