@@ -88,6 +88,7 @@ if ! on_postgresql; then
 	chmod 771 "$DATA"
 fi
 PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+: >"$TMP/serve.out"     # not the first server's "serving" line, read too soon
 "$JPKI" serve --listen "127.0.0.1:$PORT" --user nobody --rp --no-crl >"$TMP/serve.out" 2>"$TMP/serve.err" &
 pid=$!
 for _ in $(seq 1 400); do

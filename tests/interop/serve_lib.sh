@@ -24,6 +24,11 @@ stop_server() {
 trap 'stop_server; rm -rf "$TMP"' EXIT
 
 start_server() {
+	# Emptied here, before the server starts: the background job's own
+	# redirection may run after the loop below has read the previous
+	# server's "serving" line (and a request would then find no server).
+	: >"$TMP/serve.out"
+	: >"$TMP/serve.err"
 	"$JPKI" serve "$@" >"$TMP/serve.out" 2>"$TMP/serve.err" &
 	SERVER_PID=$!
 	for _ in $(seq 100); do

@@ -26,7 +26,8 @@ start_server --listen "127.0.0.1:$PORT" --rp
 # post FILE: POST FILE to /rp/login; $CODE the HTTP status, $TMP/stdout the body.
 post() {
 	CODE=$(curl -s -o "$TMP/stdout" -w '%{http_code}' -H 'Content-Type: application/json' \
-		--data-binary @"$1" "$BASE/rp/login")
+		--data-binary @"$1" "$BASE/rp/login") ||
+		fail "POST $BASE/rp/login: curl could not get an answer ($CODE): $(cat "$TMP/serve.err")"
 }
 # refused CODE ERROR [REASON]: the last answer was that refusal.
 refused() {
