@@ -54,6 +54,9 @@ struct p11_module {
 	CK_FUNCTION_LIST *f;
 	int refs;
 	int finalize;           /* initialised here: finalised here */
+	int established;        /* signers with the token open (a session) */
+	pthread_mutex_t open_lock;      /* one token_open at a time: finding
+	                                   the token and logging in */
 };
 
 static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -160,6 +163,7 @@ module_get(const char *path, struct p11_module **out)
 		goto out;
 	}
 	memcpy(m->path, path, strlen(path) + 1);
+	pthread_mutex_init(&m->open_lock, NULL);
 	if ((m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		r = jpki_fail(JPKI_ERR_IO, "PKCS#11 module %s: %s", path,
 		    dlerror());
@@ -212,6 +216,7 @@ module_put(struct p11_module **mp)
 		if (m->finalize)
 			m->f->C_Finalize(NULL);
 		dlclose(m->dl);
+		pthread_mutex_destroy(&m->open_lock);
 		free(m);
 	}
 	pthread_mutex_unlock(&modules_lock);
@@ -252,10 +257,12 @@ token_find(CK_FUNCTION_LIST *f, const char *module, const char *label,
 
 /* A module that scans its tokens when it is initialised can read a token's
  * file while another process rewrites it (SoftHSM2 rewrites it at each
- * login) and then miss the token, or see it without its user PIN.  If this
- * process holds the only reference and initialised the module, it is
- * finalised and initialised again after a pause growing with `try`; 1 if
- * it cannot be (the caller then reports what it saw), else a JPKI_ code. */
+ * login) and then miss the token, or see it without its user PIN.  If no
+ * signer of this process has the token open (others may be waiting on
+ * open_lock, which the caller holds, having used nothing yet) and the
+ * module was initialised here, it is finalised and initialised again
+ * after a pause growing with `try`; 1 if it cannot be (the caller then
+ * reports what it saw), else a JPKI_ code. */
 #define TOKEN_RESCANS 12
 
 static int
@@ -266,7 +273,7 @@ module_rescan(struct p11_module *m, const char *module, int try)
 	CK_RV rv;
 
 	pthread_mutex_lock(&modules_lock);
-	if (m->refs != 1 || !m->finalize) {
+	if (m->established != 0 || !m->finalize) {
 		pthread_mutex_unlock(&modules_lock);
 		return 1;
 	}
@@ -441,6 +448,7 @@ token_open(struct p11_state *st)
 		return JPKI_OK;
 	if ((r = module_get(st->rec.module, &st->mod)) != JPKI_OK)
 		return r;
+	pthread_mutex_lock(&st->mod->open_lock);
 again:
 	if ((r = token_find_settled(st->mod, st->rec.module, st->rec.token,
 	    &st->slot)) != JPKI_OK)
@@ -509,10 +517,15 @@ fail_session:
 	f->C_CloseSession(st->login);
 fail:
 	jpki_wipe(pin, sizeof(pin));
+	pthread_mutex_unlock(&st->mod->open_lock);
 	module_put(&st->mod);
 	return r;
 ok:
 	jpki_wipe(pin, sizeof(pin));
+	pthread_mutex_lock(&modules_lock);
+	st->mod->established++;
+	pthread_mutex_unlock(&modules_lock);
+	pthread_mutex_unlock(&st->mod->open_lock);
 	return JPKI_OK;
 }
 
@@ -731,6 +744,9 @@ p11_close(void *state)
 				EVP_PKEY_free(st->key[t][r][g].pub);
 	if (st->mod != NULL) {
 		st->mod->f->C_CloseSession(st->login);
+		pthread_mutex_lock(&modules_lock);
+		st->mod->established--;
+		pthread_mutex_unlock(&modules_lock);
 		module_put(&st->mod);
 	}
 	free(st);
