@@ -261,8 +261,12 @@ token_find(CK_FUNCTION_LIST *f, const char *module, const char *label,
  * signer of this process has the token open (others may be waiting on
  * open_lock, which the caller holds, having used nothing yet) and the
  * module was initialised here, it is finalised and initialised again
- * after a pause growing with `try`; 1 if it cannot be (the caller then
- * reports what it saw), else a JPKI_ code. */
+ * after a pause growing with `try`.  Otherwise the module is shared and
+ * only the pause is made: SoftHSM2 re-reads a token's file in whichever
+ * thread notices first that it changed, and another thread asking about
+ * the token meanwhile gets CKR_GENERAL_ERROR from C_GetTokenInfo (seen
+ * with a third key opened while two others signed).  JPKI_OK: look again;
+ * else a JPKI_ code. */
 #define TOKEN_RESCANS 12
 
 static int
@@ -275,7 +279,9 @@ module_rescan(struct p11_module *m, const char *module, int try)
 	pthread_mutex_lock(&modules_lock);
 	if (m->established != 0 || !m->finalize) {
 		pthread_mutex_unlock(&modules_lock);
-		return 1;
+		nanosleep(&pause, NULL);
+		jpki_errclear();
+		return JPKI_OK;
 	}
 	m->f->C_Finalize(NULL);
 	nanosleep(&pause, NULL);
@@ -304,7 +310,7 @@ token_find_settled(struct p11_module *m, const char *module,
 		    i == TOKEN_RESCANS)
 			return r;
 		if ((rs = module_rescan(m, module, i)) != JPKI_OK)
-			return rs == 1 ? r : rs;
+			return rs;
 	}
 	return r;
 }
@@ -485,17 +491,10 @@ again:
 	 * saw no user PIN (token_find had seen one): scan it again. */
 	if (rv == CKR_USER_PIN_NOT_INITIALIZED && rescans < TOKEN_RESCANS) {
 		f->C_CloseSession(st->login);
-		if ((r = module_rescan(st->mod, st->rec.module, rescans++)) ==
+		if ((r = module_rescan(st->mod, st->rec.module, rescans++)) !=
 		    JPKI_OK)
-			goto again;
-		if (r != 1)
 			goto fail;
-		if ((rv = f->C_OpenSession(st->slot, CKF_SERIAL_SESSION |
-		    CKF_RW_SESSION, NULL, NULL, &st->login)) != CKR_OK) {
-			r = ckr_fail(rv, st->rec.token, "C_OpenSession");
-			goto fail;
-		}
-		rv = CKR_USER_PIN_NOT_INITIALIZED;
+		goto again;
 	}
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
 		goto ok;
