@@ -372,34 +372,6 @@ utc_time(int64_t t, char buf[64])
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static int64_t
-resident_add(struct ca *ca)
-{
-	static const char address[] = "東京都千代田区千代田1-1";
-	struct resident r;
-	char number[16];
-
-	memset(&r, 0, sizeof(r));
-	snprintf(number, sizeof(number), "%011ld", 10000000000L);
-	number[11] = (char)('0' + rules_individual_number_check_digit(number));
-	number[12] = '\0';
-	memcpy(r.number, number, sizeof(r.number));
-	strcpy(r.surname, "山田");
-	strcpy(r.given, "太郎");
-	strcpy(r.name_flags, "0000");
-	snprintf(r.address, sizeof(r.address), "%s", address);
-	memset(r.address_flags, '0', utf8_count(address, strlen(address)));
-	r.birth = (struct jdate){1985, 6, 15};
-	r.gender = GENDER_MALE;
-	snprintf(r.municipality, sizeof(r.municipality), "%s",
-	    datadir_config(ca_datadir(ca))->municipality);
-	r.status = RESIDENT_ACTIVE;
-	r.facts_version = 1;
-	if (store_resident_insert(datadir_store(ca_datadir(ca)), &r) != JPKI_OK)
-		die("resident: %s", jpki_errmsg());
-	return r.id;
-}
-
 /* ENTRIES revoked signing certificates in the store, and the same
  * revocations as openssl ca's index lines. */
 static void
@@ -407,9 +379,12 @@ populate(struct ca *ca, long entries, FILE *index)
 {
 	struct store *s = datadir_store(ca_datadir(ca));
 	uint8_t der[16] = {0x30, 0x0e};  /* a placeholder: CRLs never read it */
-	int64_t now = jpki_now(), resident = resident_add(ca);
+	int64_t now = jpki_now(), resident;
 	struct cert_record c;
 
+	if (support_resident_add(ca, 10000000000L, "東京都千代田区千代田1-1",
+	    &resident) != JPKI_OK)
+		die("resident: %s", jpki_errmsg());
 	memset(&c, 0, sizeof(c));
 	c.ca = CERT_SIGN;
 	c.resident_id = resident;

@@ -94,12 +94,9 @@ measure_issuance(struct ca *ca, long base, long n, double *rate)
 	}
 	for (long i = 0; i < n && r == JPKI_OK; i++) {
 		struct resident res;
-		char number[24];
+		char number[RESIDENT_NUMBER_LEN + 1];
 
-		snprintf(number, sizeof(number), "%011ld", base + i / 2);
-		number[11] = (char)('0' +
-		    rules_individual_number_check_digit(number));
-		number[12] = '\0';
+		support_individual_number(base + i / 2, number);
 		if ((r = store_resident_by_number(st, number, &res)) != JPKI_OK)
 			break;
 		reqs[i].resident_id = res.id;

@@ -8,6 +8,7 @@
 
 #include "ca/ca.h"
 #include "counter/counter.h"
+#include "support/open_ca.h"
 
 #include <stdio.h>
 #include <sys/resource.h>
@@ -45,12 +46,9 @@ bench_register_residents(struct ca *ca, long base, long n)
 	jbuf_init(&csv);
 	jbuf_printf(&csv, "number,name,address,birth,gender\n");
 	for (long i = 0; i < n; i++) {
-		char number[24];
+		char number[RESIDENT_NUMBER_LEN + 1];
 
-		snprintf(number, sizeof(number), "%011ld", base + i);
-		number[11] = (char)('0' +
-		    rules_individual_number_check_digit(number));
-		number[12] = '\0';
+		support_individual_number(base + i, number);
 		jbuf_printf(&csv, "%s,山田 太郎,東京都千代田区千代田1-1,"
 		    "1985-06-15,male\n", number);
 	}
