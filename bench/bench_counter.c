@@ -163,7 +163,6 @@ main(int argc, char **argv)
 	double duration = argc > 1 ? atof(argv[1]) : 60;
 	long per_clerk = (long)(duration * RATE_MAX) + 10;
 	char dir[] = "/tmp/jpki-bench-counter-XXXXXX", cards[600], cmd[256];
-	struct datadir_init_options o;
 	struct clerk_result one, many;
 	struct ca *ca = NULL;
 	int64_t next_id = 1;      /* ids of a fresh register start at 1 */
@@ -176,10 +175,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	setenv("JPKI_NOW", "2026-11-25T10:00:00+09:00", 1);
-	memset(&o, 0, sizeof(o));
 	snprintf(cards, sizeof(cards), "%s/cards", dir);
-	if ((r = support_datadir_init(dir, &o)) != JPKI_OK ||
-	    (r = support_ca_open(dir, CA_KEYS_CA, &ca)) ||
+	if ((r = support_ca_new(dir, CA_KEYS_CA, &ca)) != JPKI_OK ||
 	    (r = bench_register_residents(ca, 20000000000L,
 	    (1 + CLERKS) * per_clerk)) != JPKI_OK)
 		goto fail;

@@ -488,7 +488,6 @@ main(int argc, char **argv)
 	    ca_pem[300], gen_out[300], cmd[1200], line[512], self[4096],
 	    *ours_path = NULL;
 	long entries = 1000000, got = -1, hwm_kb = -1;
-	struct datadir_init_options o;
 	struct ca *ca = NULL;
 	struct run runs[OURS_RUNS], ours, theirs, check;
 	double t0, mb_ours, mb_theirs, speedup;
@@ -519,9 +518,7 @@ main(int argc, char **argv)
 
 	/* Setup, not measured. */
 	t0 = bench_seconds();
-	memset(&o, 0, sizeof(o));
-	if (support_datadir_init(datadir, &o) != JPKI_OK ||
-	    support_ca_open(datadir, CA_KEYS_CA | CA_KEYS_OCSP, &ca) != JPKI_OK)
+	if (support_ca_new(datadir, CA_KEYS_CA | CA_KEYS_OCSP, &ca) != JPKI_OK)
 		die("data directory: %s", jpki_errmsg());
 	store_set_durable(datadir_store(ca_datadir(ca)), 0);
 	index = openssl_ca_dir(ca, datadir, osdir);

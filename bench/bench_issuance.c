@@ -425,7 +425,6 @@ main(int argc, char **argv)
 	long batch = argc > 2 ? atol(argv[2]) : 1024;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	char dir[] = "/tmp/jpki-bench-XXXXXX", data[64], cmd[256];
-	struct datadir_init_options o;
 	struct ca *ca = NULL;
 	struct run run, srun;
 	double limit_before, limit_after, rate, limit, per_core, signer_cpu;
@@ -436,9 +435,8 @@ main(int argc, char **argv)
 		return 2;
 	setenv("JPKI_NOW", "2026-11-25T10:00:00+09:00", 1);
 	snprintf(data, sizeof(data), "%s/file-data", dir);
-	memset(&o, 0, sizeof(o));
-	if ((r = support_datadir_init(data, &o)) != JPKI_OK ||
-	    (r = support_ca_open(data, CA_KEYS_CA | CA_KEYS_OCSP, &ca)) != JPKI_OK) {
+	if ((r = support_ca_new(data, CA_KEYS_CA | CA_KEYS_OCSP, &ca)) !=
+	    JPKI_OK) {
 		fprintf(stderr, "bench: %s\n", jpki_errmsg());
 		return 3;
 	}

@@ -370,7 +370,6 @@ main(int argc, char **argv)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	char jpki[JPKI_PATH_MAX], self[JPKI_PATH_MAX], head[256];
 	uint8_t name[2][32], key[2][32], sb[16], req[256];
-	struct datadir_init_options o;
 	struct ca *ca = NULL;
 	struct ca_presigner *ps = NULL;
 	struct ca_presign_pass pass;
@@ -390,9 +389,7 @@ main(int argc, char **argv)
 	if (mkdtemp(tmpdir) == NULL)
 		die("mkdtemp: %s", strerror(errno));
 	tmpdir_made = 1;
-	memset(&o, 0, sizeof(o));
-	if (support_datadir_init(tmpdir, &o) != JPKI_OK ||
-	    support_ca_open(tmpdir, CA_KEYS_OCSP, &ca) != JPKI_OK)
+	if (support_ca_new(tmpdir, CA_KEYS_OCSP, &ca) != JPKI_OK)
 		die("setup: %s", jpki_errmsg());
 	populate(ca, count);
 	printf("bench: %ld certificates (both CAs, 1 in %d revoked) in the "

@@ -181,7 +181,6 @@ static void
 od_build(struct ocsp_data *d, long n)
 {
 	struct od_build b = {.d = d};
-	struct datadir_init_options o;
 	struct ca_issue_request *rq;
 	struct ca_issued *out;
 	EVP_PKEY *keys[OCSP_DATA_KEYS];
@@ -201,9 +200,7 @@ od_build(struct ocsp_data *d, long n)
 		if (mkdtemp(b.cfdir) == NULL)
 			od_die("mkdtemp: %s", strerror(errno));
 	}
-	memset(&o, 0, sizeof(o));
-	if (support_datadir_init(d->data, &o) != JPKI_OK ||
-	    support_ca_open(d->data, CA_KEYS_CA | CA_KEYS_OCSP, &b.ca) !=
+	if (support_ca_new(d->data, CA_KEYS_CA | CA_KEYS_OCSP, &b.ca) !=
 	    JPKI_OK)
 		od_die("data directory: %s", jpki_errmsg());
 	store_set_durable(datadir_store(ca_datadir(b.ca)), 0);

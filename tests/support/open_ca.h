@@ -1,9 +1,10 @@
 /*
  * open_ca.h: for tests, benchmarks and test tools: a data directory made
  * as `jpki init` makes it, and its CAs opened with their keys, as the
- * commands that issue open them.  (The CLI's own way is cli_open.)  And a
- * resident put straight into the store, for those that need one to issue
- * to or to record certificates of.
+ * commands that issue open them (support_ca_new does both, with the
+ * defaults; the CLI's own way is cli_open).  And a resident put straight
+ * into the store, for those that need one to issue to or to record
+ * certificates of.
  */
 #ifndef JPKI_SUPPORT_OPEN_CA_H
 #define JPKI_SUPPORT_OPEN_CA_H
@@ -41,6 +42,21 @@ support_ca_open(const char *dir, unsigned keys, struct ca **out)
 	if ((r = ca_open(dd, keys, out)) != JPKI_OK)
 		datadir_close(&dd);
 	return r;
+}
+
+/* support_datadir_init with the defaults, as plain `jpki init` makes it,
+ * then support_ca_open: dir's CAs with `keys`. */
+static inline int
+support_ca_new(const char *dir, unsigned keys, struct ca **out)
+{
+	struct datadir_init_options o;
+	int r;
+
+	*out = NULL;
+	memset(&o, 0, sizeof(o));
+	if ((r = support_datadir_init(dir, &o)) != JPKI_OK)
+		return r;
+	return support_ca_open(dir, keys, out);
 }
 
 static inline void

@@ -23,31 +23,13 @@ static long next_number = 1;
 static int64_t
 resident_new(const char *address)
 {
-	struct resident r;
-	char number[16];
+	int64_t id;
 
-	memset(&r, 0, sizeof(r));
-	snprintf(number, sizeof(number), "%011ld", next_number++);
-	number[11] = (char)('0' + rules_individual_number_check_digit(number));
-	number[12] = '\0';
-	memcpy(r.number, number, sizeof(r.number));
-	strcpy(r.surname, "山田");
-	strcpy(r.given, "花子");
-	strcpy(r.name_flags, "00000");
-	snprintf(r.address, sizeof(r.address), "%s", address);
-	memset(r.address_flags, '0', utf8_count(address, strlen(address)));
-	r.birth = (struct jdate){1985, 6, 15};
-	r.gender = GENDER_FEMALE;
-	snprintf(r.municipality, sizeof(r.municipality), "%s",
-	    datadir_config(ca_datadir(ca))->municipality);
-	r.status = RESIDENT_ACTIVE;
-	r.facts_version = 1;
-	if (store_resident_insert(datadir_store(ca_datadir(ca)), &r) !=
-	    JPKI_OK) {
+	if (support_resident_add(ca, next_number++, address, &id) != JPKI_OK) {
 		fprintf(stderr, "resident: %s\n", jpki_errmsg());
 		exit(3);
 	}
-	return r.id;
+	return id;
 }
 
 static long
@@ -358,15 +340,12 @@ test_one_renewal_per_certificate(void)
 int
 main(void)
 {
-	struct datadir_init_options o;
 	char cmd[300];
 
 	setenv("JPKI_NOW", "2026-11-25T10:00:00+09:00", 1);
 	if (mkdtemp(dir) == NULL)
 		return 3;
-	memset(&o, 0, sizeof(o));
-	if (support_datadir_init(dir, &o) != JPKI_OK ||
-	    support_ca_open(dir, CA_KEYS_CA | CA_KEYS_OCSP, &ca) != JPKI_OK) {
+	if (support_ca_new(dir, CA_KEYS_CA | CA_KEYS_OCSP, &ca) != JPKI_OK) {
 		fprintf(stderr, "%s\n", jpki_errmsg());
 		return 3;
 	}

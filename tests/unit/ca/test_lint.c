@@ -325,14 +325,10 @@ test_generations(void)
 int
 main(void)
 {
-	struct datadir_init_options o = {0};
-
 	setenv("JPKI_NOW", "2026-11-25T10:00:00+09:00", 1);
 	now = jpki_now();
 	snprintf(dir, sizeof(dir), "/tmp/jpki-test-lint-%d", (int)getpid());
-	CHECK_INT(support_datadir_init(dir, &o), JPKI_OK);
-	CHECK_INT(support_ca_open(dir, CA_KEYS_CA | CA_KEYS_OCSP, &ca),
-	    JPKI_OK);
+	CHECK_INT(support_ca_new(dir, CA_KEYS_CA | CA_KEYS_OCSP, &ca), JPKI_OK);
 	card_key = EVP_RSA_gen(2048);
 	if (ca != NULL && card_key != NULL) {
 		test_the_profile_passes();

@@ -26,31 +26,14 @@ static EVP_PKEY *card_key;
 static int64_t
 resident_new(long n)
 {
-	struct resident r;
-	const char *address = "東京都千代田区千代田1-1";
-	char number[16];
+	int64_t id;
 
-	memset(&r, 0, sizeof(r));
-	snprintf(number, sizeof(number), "%011ld", n);
-	number[11] = (char)('0' + rules_individual_number_check_digit(number));
-	number[12] = '\0';
-	memcpy(r.number, number, sizeof(r.number));
-	strcpy(r.surname, "山田");
-	strcpy(r.given, "花子");
-	strcpy(r.name_flags, "00000");
-	snprintf(r.address, sizeof(r.address), "%s", address);
-	memset(r.address_flags, '0', utf8_count(address, strlen(address)));
-	r.birth = (struct jdate){1985, 6, 15};
-	r.gender = GENDER_FEMALE;
-	snprintf(r.municipality, sizeof(r.municipality), "%s",
-	    datadir_config(ca_datadir(ca))->municipality);
-	r.status = RESIDENT_ACTIVE;
-	r.facts_version = 1;
-	if (store_resident_insert(datadir_store(ca_datadir(ca)), &r) != JPKI_OK) {
+	if (support_resident_add(ca, n, "東京都千代田区千代田1-1", &id) !=
+	    JPKI_OK) {
 		fprintf(stderr, "resident: %s\n", jpki_errmsg());
 		exit(3);
 	}
-	return r.id;
+	return id;
 }
 
 static X509 *
@@ -176,7 +159,6 @@ at(int64_t t)
 int
 main(void)
 {
-	struct datadir_init_options o;
 	struct ca_presigner *ps = NULL;
 	struct ca_presign_pass p;
 	struct ca_ocsp_gate gate;
@@ -195,9 +177,7 @@ main(void)
 	t0 = jpki_now();
 	if (mkdtemp(dir) == NULL)
 		return 3;
-	memset(&o, 0, sizeof(o));
-	if (support_datadir_init(dir, &o) != JPKI_OK ||
-	    support_ca_open(dir, CA_KEYS_CA | CA_KEYS_OCSP, &ca) != JPKI_OK ||
+	if (support_ca_new(dir, CA_KEYS_CA | CA_KEYS_OCSP, &ca) != JPKI_OK ||
 	    (card_key = EVP_RSA_gen(2048)) == NULL) {
 		fprintf(stderr, "setup: %s\n", jpki_errmsg());
 		return 3;

@@ -170,7 +170,6 @@ blank_card(const char *data, const char *path, enum card_kind kind)
 int
 main(void)
 {
-	struct datadir_init_options o = {0};
 	struct ca *ca = NULL;
 	int64_t ids[NOBODY + 1] = {0};
 	char data[80], path[128];
@@ -180,8 +179,8 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(data, sizeof(data), "%s/data", dir);
-	CHECK_INT(support_datadir_init(data, &o), JPKI_OK);
-	CHECK_INT(support_ca_open(data, CA_KEYS_CA | CA_KEYS_OCSP, &ca), JPKI_OK);
+	CHECK_INT(support_ca_new(data, CA_KEYS_CA | CA_KEYS_OCSP, &ca),
+	    JPKI_OK);
 	if (ca == NULL)
 		return test_summary();
 	CHECK_INT(add_resident(ca, "123456789018", "Unit Aki", "1990-05-05",

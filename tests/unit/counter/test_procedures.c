@@ -317,7 +317,6 @@ test_update_card_rewrites_the_signed_facts(struct ca *ca, const char *card,
 int
 main(void)
 {
-	struct datadir_init_options o = {0};
 	struct counter_register_input in = {.number = "123456789018",
 	    .name = "Unit Taro", .address = "東京都清瀬市中里1-1",
 	    .birth = "1990-05-05", .gender = "male"};
@@ -335,8 +334,8 @@ main(void)
 		return 1;
 	snprintf(data, sizeof(data), "%s/data", dir);
 	snprintf(card, sizeof(card), "%s/card.img", dir);
-	CHECK_INT(support_datadir_init(data, &o), JPKI_OK);
-	CHECK_INT(support_ca_open(data, CA_KEYS_CA | CA_KEYS_OCSP, &ca), JPKI_OK);
+	CHECK_INT(support_ca_new(data, CA_KEYS_CA | CA_KEYS_OCSP, &ca),
+	    JPKI_OK);
 	if (ca == NULL)
 		return test_summary();
 	CHECK_INT(counter_register_parse(ca_datadir(ca), &in, &r), JPKI_OK);
