@@ -13,18 +13,13 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/counter_lib.sh"
+source "$(dirname "$0")/signer_lib.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "$TEST_NAME: SKIP: needs root (to drop to nobody)"; exit 77; }
 id nobody >/dev/null 2>&1 || { echo "$TEST_NAME: SKIP: no user nobody"; exit 77; }
 PROBE=$JPKI_BUILD/signer_probe
 SOCK=$TMP/signer.sock
 KEYS=$TMP/signer-keys
-signer_pid=
-cleanup() {
-	[ -n "$signer_pid" ] && kill -9 "$signer_pid" 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
 
 init_data
 # The signer, as nobody, reaches its state under $DATA/signer and the store.
@@ -33,20 +28,7 @@ mkdir -m 700 "$KEYS"
 mv "$DATA"/ca/*.key "$KEYS/"
 sed -i "1i signer = unix:$SOCK" "$DATA/config"
 
-start_signer() {
-	# The last signer's "listening" must not be read before this one's
-	# redirection empties the file.
-	rm -f "$TMP/signer.out"
-	"$JPKI" signer --listen "unix:$SOCK" --keys "$KEYS" --user nobody \
-		--checkpoint-every 1 >"$TMP/signer.out" 2>"$TMP/signer.err" &
-	signer_pid=$!
-	for _ in $(seq 1 200); do
-		grep -q '^jpki: signer listening' "$TMP/signer.out" 2>/dev/null && return 0
-		kill -0 "$signer_pid" 2>/dev/null || fail "jpki signer exited: $(cat "$TMP/signer.err")"
-		sleep 0.05
-	done
-	fail "jpki signer did not start: $(cat "$TMP/signer.err")"
-}
+SIGNER_ARGS=(--listen "unix:$SOCK" --keys "$KEYS" --user nobody --checkpoint-every 1)
 
 # wait_blocked PID: the counter PID has connected to the signer (a socket
 # among its descriptors, besides its PostgreSQL connection's: the store is
@@ -63,8 +45,8 @@ wait_blocked() {
 }
 
 check "the signer drops to nobody, with no_new_privs and a seccomp filter"
-start_signer
-status=/proc/$signer_pid/status
+start_signer "${SIGNER_ARGS[@]}"
+status=/proc/$SIGNER_PID/status
 grep -Eq '^Uid:[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534' "$status" || fail "signer uid: $(grep Uid "$status")"
 grep -Eq '^Gid:[[:space:]]+65534' "$status" || fail "signer gid: $(grep Gid "$status")"
 grep -Eq '^NoNewPrivs:[[:space:]]+1' "$status" || fail "no_new_privs not set"
@@ -98,7 +80,7 @@ grep -q 'Response verify OK' "$TMP/ocsp.out" || fail "the OCSP answer signed thr
 grep -q 'Cert Status: good' "$TMP/ocsp.out" || fail "not good: $(cat "$TMP/ocsp.out")"
 
 check "a counter process waiting on the signer has no CA key open or mapped"
-kill -STOP "$signer_pid"
+kill -STOP "$SIGNER_PID"
 "$JPKI" counter deliver --clerk "$CLERK" --resident "$id2" --out "$TMP/card2.img" \
 	>"$TMP/c2.out" 2>"$TMP/c2.err" &
 cpid=$!
@@ -114,7 +96,7 @@ if on_postgresql; then
 else
 	grep -q "$DATA/jpki.db" <<<"$fds" || fail "not the counter's descriptors (no store open): $fds"
 fi
-kill -CONT "$signer_pid"
+kill -CONT "$SIGNER_PID"
 wait "$cpid" || fail "the delivery waiting on the signer failed: $(cat "$TMP/c2.err")"
 verify_on_card "$TMP/card2.img" sign
 
@@ -144,14 +126,12 @@ n=$(grep -c '"result":"refused"' "$DATA/signer/audit.log")
 check "the signer killed while a counter waits: nothing committed is lost, one line says so"
 certs_before=$(sql "SELECT count(*) FROM certificates")
 db_snapshot "$TMP/before.sql"
-kill -STOP "$signer_pid"
+kill -STOP "$SIGNER_PID"
 "$JPKI" counter deliver --clerk "$CLERK" --resident "$id3" --out "$TMP/card3.img" \
 	>"$TMP/c3.out" 2>"$TMP/c3.err" &
 cpid=$!
 wait_blocked "$cpid"
-kill -9 "$signer_pid"
-wait "$signer_pid" 2>/dev/null || true
-signer_pid=
+kill_signer
 rc=0
 wait "$cpid" || rc=$?
 [ "$rc" -eq 3 ] || fail "the counter exited $rc when its signer died, expected 3: $(cat "$TMP/c3.err")"
@@ -163,7 +143,7 @@ expect_store_unchanged "$TMP/before.sql" "a delivery whose signer died"
 
 check "a new signer carries on (over the dead one's socket file); its checkpoints cover every procedure"
 [ -S "$SOCK" ] || fail "the killed signer's socket file is gone"
-start_signer
+start_signer "${SIGNER_ARGS[@]}"
 deliver "$id3" "$TMP/card3.img"
 verify_on_card "$TMP/card3.img" auth
 
@@ -208,9 +188,7 @@ for _ in $(seq 1 400); do
 	kill -0 "$bpid" 2>/dev/null || fail "issue_forever ended: $(cat "$TMP/batch.err")"
 	sleep 0.05
 done
-kill -9 "$signer_pid"
-wait "$signer_pid" 2>/dev/null || true
-signer_pid=
+kill_signer
 rc=0
 wait "$bpid" || rc=$?
 [ "$rc" -eq 3 ] || fail "issue_forever exited $rc when its signer died: $(head -c 3000 "$TMP/batch.err")"
@@ -222,7 +200,7 @@ reported=$(sed -n 's/^committed //p' "$TMP/progress" | tail -1)
 [ "${reported:-0}" -le "$certs" ] || fail "reported $reported committed, the store has $certs"
 [ "$certs" -le $(( ${reported:-0} + 8 )) ] || fail "the store has $certs, more than one batch past the $reported reported"
 printf '%s:   %s certificates in whole batches when the signer died (%s reported)\n' "$TEST_NAME" "$certs" "$reported"
-start_signer
+start_signer "${SIGNER_ARGS[@]}"
 expect_audit_ok "after the signer died in a batch"
 run "$JPKI" audit checkpoint
 head=$(sql "SELECT max(seq) FROM audit")
@@ -232,8 +210,6 @@ json_expect "audit verify" ok=true checkpoint_seq="$head"
 run "$JPKI" audit checkpoint
 [ "$RC" -eq 0 ] || fail "jpki audit checkpoint through the signer: $ERR"
 grep -q "seq=$head " <<<"$OUT" || fail "audit checkpoint printed: $OUT"
-kill "$signer_pid"
-wait "$signer_pid" || fail "the signer did not stop cleanly on SIGTERM: $(cat "$TMP/signer.err")"
-signer_pid=
+stop_signer
 
 done_ok

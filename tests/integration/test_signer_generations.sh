@@ -14,39 +14,18 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/counter_lib.sh"
+source "$(dirname "$0")/signer_lib.sh"
 
 PROBE=$JPKI_BUILD/signer_probe
 SOCK=$TMP/signer.sock
 KEYS=$TMP/signer-keys
-signer_pid=
-cleanup() {
-	[ -n "$signer_pid" ] && kill -9 "$signer_pid" 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
 
 init_data
 mkdir -m 700 "$KEYS"
 mv "$DATA"/ca/*.key "$KEYS/"
 sed -i "1i signer = unix:$SOCK" "$DATA/config"
 
-start_signer() {
-	rm -f "$TMP/signer.out"
-	"$JPKI" signer --listen "unix:$SOCK" --keys "$KEYS" --no-sandbox \
-		>"$TMP/signer.out" 2>"$TMP/signer.err" &
-	signer_pid=$!
-	for _ in $(seq 1 200); do
-		grep -q '^jpki: signer listening' "$TMP/signer.out" 2>/dev/null && return 0
-		kill -0 "$signer_pid" 2>/dev/null || fail "jpki signer exited: $(cat "$TMP/signer.err")"
-		sleep 0.05
-	done
-	fail "jpki signer did not start: $(cat "$TMP/signer.err")"
-}
-stop_signer() {
-	kill "$signer_pid"
-	wait "$signer_pid" || fail "the signer did not stop cleanly: $(cat "$TMP/signer.err")"
-	signer_pid=
-}
+SIGNER_ARGS=(--listen "unix:$SOCK" --keys "$KEYS" --no-sandbox)
 
 # ocsp_good CERT.pem CA.pem: `jpki ocsp respond` (through the signer)
 # answers good, signed by the responder of that CA generation.
@@ -61,7 +40,7 @@ ocsp_good() {
 }
 
 check "generation 1 issues through the signer"
-start_signer
+start_signer "${SIGNER_ARGS[@]}"
 id1=$(add_resident "$(individual_number 30000000011)" "山田 太郎" "東京都清瀬市中里五丁目842番地" 1980-12-31 male)
 id2=$(add_resident "$(individual_number 30000000012)" "山田 花子" "東京都清瀬市中里五丁目842番地" 1981-02-03 female)
 deliver "$id1" "$TMP/card1.img"
@@ -97,7 +76,7 @@ expect_one_error_line "no generation 2 of the sign CA here \(it has 1; restart t
 
 check "restarted, the signer issues from generation 2; generation 1 no longer issues holders' certificates"
 stop_signer
-start_signer
+start_signer "${SIGNER_ARGS[@]}"
 deliver "$id2" "$TMP/card2.img"
 ok ca export --out "$TMP/ca"
 mkdir -p "$TMP/certs2"

@@ -7,13 +7,7 @@
 # certificate does not carry, are refused at the handshake in one line.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-
-signer_pid=
-cleanup() {
-	[ -n "$signer_pid" ] && kill -9 "$signer_pid" 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/signer_lib.sh"
 
 init_data
 id=$(add_resident "$(individual_number 12345678901)" "山田 太郎" "東京都清瀬市中里五丁目842番地" 1980-12-31 male)
@@ -38,13 +32,7 @@ ok signer-tls issue-client --name intruder --out "$TMP/intruder" --state "$TMP/o
 cp "$DATA/signer/tls/ca.pem" "$TMP/intruder/ca.pem"
 
 PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$JPKI" signer --listen "tcp:127.0.0.1:$PORT" --keys "$KEYS" >"$TMP/signer.out" 2>"$TMP/signer.err" &
-signer_pid=$!
-for _ in $(seq 1 200); do
-	grep -q '^jpki: signer listening' "$TMP/signer.out" 2>/dev/null && break
-	kill -0 "$signer_pid" 2>/dev/null || fail "jpki signer exited: $(cat "$TMP/signer.err")"
-	sleep 0.05
-done
+start_signer --listen "tcp:127.0.0.1:$PORT" --keys "$KEYS"
 
 # use HOST CLIENTDIR: the config points at the signer over TLS.
 use() {
@@ -73,8 +61,6 @@ check "a server name the signer's certificate does not carry is refused"
 use localhost "$TMP/client"
 expect_status 3 ca issue --resident "$id" --type auth --pubkey "$(pubkey x)" --out "$TMP/x.pem"
 expect_one_error_line "handshake"
-kill "$signer_pid"
-wait "$signer_pid" || fail "the signer did not stop cleanly: $(cat "$TMP/signer.err")"
-signer_pid=
+stop_signer
 
 done_ok

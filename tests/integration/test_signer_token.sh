@@ -10,17 +10,12 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/counter_lib.sh"
+source "$(dirname "$0")/signer_lib.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "$TEST_NAME: SKIP: needs root (to drop to nobody)"; exit 77; }
 id nobody >/dev/null 2>&1 || { echo "$TEST_NAME: SKIP: no user nobody"; exit 77; }
 JPKI_TEST_PKCS11=1
 SOCK=$TMP/signer.sock
-signer_pid=
-cleanup() {
-	[ -n "$signer_pid" ] && kill -9 "$signer_pid" 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
 
 init_data
 [ -z "$(find "$DATA/ca" -name '*.key')" ] || fail "CA key files in a token data directory"
@@ -31,39 +26,20 @@ expect_one_error_line "keeps its keys in a PKCS#11 token .*without --keys"
 [ ! -e "$DATA/signer" ] || fail "the refused signer made $DATA/signer"
 [ ! -e "$SOCK" ] || fail "the refused signer made its socket"
 
-# start_signer ARGS...: jpki signer on $SOCK, listening.
-start_signer() {
-	# The last signer's "listening" must not be read before this one's
-	# redirection empties the file.
-	rm -f "$TMP/signer.out"
-	"$JPKI" signer --listen "unix:$SOCK" --checkpoint-every 1 "$@" \
-		>"$TMP/signer.out" 2>"$TMP/signer.err" &
-	signer_pid=$!
-	for _ in $(seq 1 200); do
-		grep -q '^jpki: signer listening' "$TMP/signer.out" 2>/dev/null && return 0
-		kill -0 "$signer_pid" 2>/dev/null || fail "jpki signer exited: $(cat "$TMP/signer.err")"
-		sleep 0.05
-	done
-	fail "jpki signer did not start: $(cat "$TMP/signer.err")"
-}
-stop_signer() {
-	kill "$signer_pid"
-	wait "$signer_pid" || fail "the signer did not stop cleanly on SIGTERM: $(cat "$TMP/signer.err")"
-	signer_pid=
-}
+SIGNER_ARGS=(--listen "unix:$SOCK" --checkpoint-every 1)
 
 check "the signer opens the token's keys, makes its audit key there, and drops to nobody"
 # Its first start, as root, makes the audit key in the token.  Then, as
 # docs/ca-operations.md sets it up, the signer's user owns the token (for
 # SoftHSM2 its token directory, whose objects it reads again as it signs)
 # and reaches its state; the PIN is the signer's alone.
-start_signer
+start_signer "${SIGNER_ARGS[@]}"
 stop_signer
 grep -Eq '^key audit = [0-9a-f]+$' "$DATA/ca/pkcs11" || fail "no audit key recorded in the token: $(cat "$DATA/ca/pkcs11")"
 chmod 755 "$TMP" "$DATA"
 chown -R nobody "$TMP/softhsm" "$DATA/signer"
-start_signer --user nobody
-status=/proc/$signer_pid/status
+start_signer "${SIGNER_ARGS[@]}" --user nobody
+status=/proc/$SIGNER_PID/status
 grep -Eq "^Uid:[[:space:]]+$(id -u nobody)[[:space:]]" "$status" || fail "signer uid: $(grep Uid "$status")"
 grep -Eq '^NoNewPrivs:[[:space:]]+1' "$status" || fail "no_new_privs not set"
 grep -Eq '^Seccomp:[[:space:]]+2' "$status" || fail "no seccomp filter: $(grep Seccomp "$status")"
