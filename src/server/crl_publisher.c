@@ -215,14 +215,18 @@ publish(struct pub *p, enum cert_type t, int gen, int shard, uint64_t now_ms)
 	struct ca_crl_result res;
 
 	if (ca_crl_generate_gen(p->ca, t, gen, shard, NULL, &res) != JPKI_OK) {
-		char which[64];
+		char generation[32] = "", which[32];
 
-		snprintf(which, sizeof(which), "%s%.0d %s%.0d",
-		    gen > 1 ? "generation " : "", gen > 1 ? gen : 0,
-		    shard == CA_CRL_FULL ? "full CRL" : "shard ",
-		    shard == CA_CRL_FULL ? 0 : shard);
-		fprintf(stderr, "jpki: CRL publisher: %s %s: %s (trying again "
-		    "in %d s)\n", rules_cert_type_name(t), which,
+		/* "sign full CRL", "auth shard 5", "sign generation 2 shard 5" */
+		if (gen > 1)
+			snprintf(generation, sizeof(generation),
+			    "generation %d ", gen);
+		if (shard == CA_CRL_FULL)
+			snprintf(which, sizeof(which), "full CRL");
+		else
+			snprintf(which, sizeof(which), "shard %d", shard);
+		fprintf(stderr, "jpki: CRL publisher: %s %s%s: %s (trying again "
+		    "in %d s)\n", rules_cert_type_name(t), generation, which,
 		    jpki_errmsg(), CRL_RETRY_MS / 1000);
 		s->retry_ms = now_ms + CRL_RETRY_MS;
 		return;

@@ -148,6 +148,23 @@ for _ in $(seq 50); do [ -e "$DATA/crl/auth/5.crl" ] && break; sleep 0.1; done
 [ -e "$DATA/crl/auth/5.crl" ] || fail "a CRL never published was not published at start"
 stop_server
 
+check "a CRL the publisher cannot write: one line names it (the CA, the shard) and says when it tries again"
+# A directory in the way of the rename.
+rm "$DATA/crl/auth/5.crl"
+mkdir -p "$DATA/crl/auth/5.crl/in-the-way"
+db_sql "DELETE FROM crl_published WHERE ca = 2 AND shard = 5" >/dev/null 2>&1 ||
+	fail "cannot delete a crl_published row"
+start_server --listen "127.0.0.1:$PORT" --crl-delay 2
+for _ in $(seq 50); do grep -q 'CRL publisher' "$TMP/serve.err" && break; sleep 0.1; done
+grep -Eq '^jpki: CRL publisher: auth shard 5: .+ \(trying again in [0-9]+ s\)$' "$TMP/serve.err" ||
+	fail "publisher error: $(cat "$TMP/serve.err")"
+stop_server
+rm -r "$DATA/crl/auth/5.crl"
+start_server --listen "127.0.0.1:$PORT" --crl-delay 2
+for _ in $(seq 50); do [ -e "$DATA/crl/auth/5.crl" ] && break; sleep 0.1; done
+[ -f "$DATA/crl/auth/5.crl" ] || fail "auth shard 5 was not published once nothing was in the way"
+stop_server
+
 check "crl_delay in the config: 0 is refused, one error line"
 sed -i '1i crl_delay = 0' "$DATA/config"    # before the [fees] section
 expect_status 2 serve --listen "127.0.0.1:$PORT"
