@@ -423,5 +423,40 @@ epoch() {
 	date -d "$1" +%s
 }
 
+# start_jpki PIDVAR READY COMMAND ARGS...: `jpki COMMAND ARGS...` in the
+# background (a daemon: serve, signer), output in $TMP/COMMAND.out and
+# $TMP/COMMAND.err, its pid in the variable PIDVAR; waits (at most 10 s)
+# until a line of its output matches READY, and fails if it exits first or
+# never says so.  serve_lib.sh and signer_lib.sh start theirs with it.
+start_jpki() {
+	local pidvar=$1 ready=$2 cmd=$3
+	shift 2
+	# Emptied here, before the daemon starts: the background job's own
+	# redirection may run after the loop below has read the previous
+	# run's ready line (and a request would then find no daemon).
+	: >"$TMP/$cmd.out"
+	: >"$TMP/$cmd.err"
+	"$JPKI" "$@" >"$TMP/$cmd.out" 2>"$TMP/$cmd.err" &
+	printf -v "$pidvar" '%s' "$!"
+	for _ in $(seq 200); do
+		grep -q "$ready" "$TMP/$cmd.out" 2>/dev/null && return 0
+		kill -0 "${!pidvar}" 2>/dev/null || fail "jpki $cmd exited: $(cat "$TMP/$cmd.err")"
+		sleep 0.05
+	done
+	fail "jpki $cmd did not start: $(cat "$TMP/$cmd.out" "$TMP/$cmd.err")"
+}
+
+# end_jpki PIDVAR SIGNAL: if the variable PIDVAR holds a daemon's pid (of
+# start_jpki), sends it SIGNAL, waits for it to end whatever its exit
+# status, and empties PIDVAR.
+end_jpki() {
+	local pidvar=$1
+	if [ -n "${!pidvar}" ]; then
+		kill -s "$2" "${!pidvar}" 2>/dev/null || true
+		wait "${!pidvar}" 2>/dev/null || true
+		printf -v "$pidvar" '%s' ''
+	fi
+}
+
 command -v openssl >/dev/null 2>&1 || fail "openssl is needed"
 [ -x "$JPKI" ] || fail "JPKI=$JPKI is not executable"

@@ -2,9 +2,10 @@
 # Source after lib.sh.  It needs python3 and runs on real time (the
 # answers are checked by openssl against its own clock).  serve_init makes
 # the data directory the server serves; free_port prints a free loopback port;
-# start_server ARGS... runs `jpki serve ARGS...` in the background (output
-# in $TMP/serve.out and $TMP/serve.err, pid in $SERVER_PID) and waits until
-# it says it serves; stop_server ends it (the EXIT trap calls it too).
+# start_server ARGS... runs `jpki serve ARGS...` in the background with
+# lib.sh's start_jpki (output in $TMP/serve.out and $TMP/serve.err, pid in
+# $SERVER_PID) and waits until it says it serves; stop_server ends it (the
+# EXIT trap calls it too).
 
 [ -n "$PYTHON" ] || fail "python3 is needed"
 unset JPKI_NOW
@@ -15,28 +16,12 @@ free_port() {
 
 SERVER_PID=
 stop_server() {
-	if [ -n "$SERVER_PID" ]; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-		SERVER_PID=
-	fi
+	end_jpki SERVER_PID TERM
 }
 trap 'stop_server; rm -rf "$TMP"' EXIT
 
 start_server() {
-	# Emptied here, before the server starts: the background job's own
-	# redirection may run after the loop below has read the previous
-	# server's "serving" line (and a request would then find no server).
-	: >"$TMP/serve.out"
-	: >"$TMP/serve.err"
-	"$JPKI" serve "$@" >"$TMP/serve.out" 2>"$TMP/serve.err" &
-	SERVER_PID=$!
-	for _ in $(seq 100); do
-		grep -q '^jpki: serving' "$TMP/serve.out" 2>/dev/null && return 0
-		kill -0 "$SERVER_PID" 2>/dev/null || fail "jpki serve exited: $(cat "$TMP/serve.err")"
-		sleep 0.1
-	done
-	fail "jpki serve did not start: $(cat "$TMP/serve.out" "$TMP/serve.err")"
+	start_jpki SERVER_PID '^jpki: serving' serve "$@"
 }
 
 # wait_revoked ISSUER SERIAL [sign|auth]: until the server's OCSP answers
