@@ -10,6 +10,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -281,10 +282,11 @@ municipality_cert_is_own(struct ca_signer *s, struct ca_key_id id,
 	return JPKI_OK;
 }
 
-int
-ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
-    enum ca_sign_op op, const uint8_t *in, size_t len, uint8_t *sig,
-    size_t *sig_len)
+/* The seam's own checks of one request, before any implementation sees
+ * it. */
+static int
+sign_check(struct ca_signer_session *ss, struct ca_key_id id,
+    enum ca_sign_op op, const uint8_t *in, size_t len)
 {
 	int r;
 
@@ -298,8 +300,65 @@ ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
 	    (r = municipality_cert_is_own(ss->signer, id, in, len)) !=
 	    JPKI_OK)
 		return r;
+	return JPKI_OK;
+}
+
+int
+ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
+    enum ca_sign_op op, const uint8_t *in, size_t len, uint8_t *sig,
+    size_t *sig_len)
+{
+	int r;
+
+	if ((r = sign_check(ss, id, op, in, len)) != JPKI_OK)
+		return r;
 	return ss->signer->impl->sign(ss->sess, id, op, in, len, sig,
 	    sig_len);
+}
+
+static void
+item_fail(struct ca_sign_item *it, int r)
+{
+	it->r = r;
+	snprintf(it->why, sizeof(it->why), "%s", jpki_errmsg());
+}
+
+int
+ca_signer_sign_many(struct ca_signer_session *ss,
+    struct ca_sign_item *items, size_t n)
+{
+	size_t asked = 0;
+	int r = JPKI_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].r != JPKI_OK)
+			continue;
+		if ((items[i].r = sign_check(ss, items[i].id, items[i].op,
+		    items[i].in, items[i].len)) != JPKI_OK)
+			item_fail(&items[i], items[i].r);
+		else
+			asked++;
+	}
+	if (asked == 0)
+		return JPKI_OK;
+	if (ss->signer->impl->sign_many != NULL) {
+		/* What the failure stopped is not signed as far as we know. */
+		if ((r = ss->signer->impl->sign_many(ss->sess, items, n)) !=
+		    JPKI_OK)
+			for (size_t i = 0; i < n; i++)
+				if (items[i].r == JPKI_OK)
+					item_fail(&items[i], r);
+		return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].r != JPKI_OK)
+			continue;
+		if ((r = ss->signer->impl->sign(ss->sess, items[i].id,
+		    items[i].op, items[i].in, items[i].len, items[i].sig,
+		    &items[i].sig_len)) != JPKI_OK)
+			item_fail(&items[i], r);
+	}
+	return JPKI_OK;
 }
 
 int

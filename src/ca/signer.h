@@ -110,6 +110,18 @@ enum ca_sign_op {
 /* The request table an implementation answers.  `state` is what it was
  * made with, `sess` what its session_open made.  sign() gets requests
  * already checked against the op/key policy above. */
+/* One of several signatures asked at once (ca_signer_sign_many). */
+struct ca_sign_item {
+	struct ca_key_id id;
+	enum ca_sign_op op;
+	const uint8_t *in;
+	size_t len;
+	uint8_t *sig;           /* room for sig_len bytes */
+	size_t sig_len;         /* room in, the signature's length out */
+	int r;                  /* the item's outcome: JPKI_OK or a code */
+	char why[320];          /* and its message when r is not JPKI_OK */
+};
+
 struct ca_signer_impl {
 	const char *name;
 	int (*public_key)(void *state, struct ca_key_id id, EVP_PKEY **pub);
@@ -138,6 +150,13 @@ struct ca_signer_impl {
 	 * from where this implementation keeps it and from the signer.  A
 	 * missing key is fine. */
 	int (*discard_key)(void *state, struct ca_key_id id);
+	/* Optional: several requests at once, each checked by the seam
+	 * already (struct ca_sign_item; items whose r is not JPKI_OK are
+	 * skipped).  An error return: the items still at JPKI_OK are failed
+	 * with it by the seam.  A separate signer sends them together and reads the
+	 * answers in order: one round trip for the lot.  NULL: sign() for
+	 * each. */
+	int (*sign_many)(void *sess, struct ca_sign_item *items, size_t n);
 };
 
 struct ca_signer;
@@ -161,6 +180,17 @@ void ca_signer_session_close(struct ca_signer_session **ss);
 int ca_signer_sign(struct ca_signer_session *ss, struct ca_key_id id,
     enum ca_sign_op op, const uint8_t *in, size_t len, uint8_t *sig,
     size_t *sig_len);
+
+/* Each item signed as ca_signer_sign would sign it, with an outcome of
+ * its own (r, and why when it is not JPKI_OK): one refused is not the
+ * others refused.  Items must come with r = JPKI_OK; one that comes with
+ * another r (its caller failed it already) is left as it is.  A separate
+ * signer (signer_remote.c) gets them in one write and answers them in
+ * order, so a batch costs one round trip.  Returns JPKI_OK, or the error
+ * that stopped the lot (a lost connection), which every item it stopped
+ * then has as its r. */
+int ca_signer_sign_many(struct ca_signer_session *ss,
+    struct ca_sign_item *items, size_t n);
 
 /* Make a new key for id through the signer's implementation (struct
  * ca_signer_impl's create_key): JPKI_ERR_CONFLICT if it already has one.

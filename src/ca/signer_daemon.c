@@ -97,7 +97,8 @@ audit(struct daemon *d, const char *peer, const char *what,
 {
 	char at[26];
 	json_t *o;
-	char *s;
+	char *s, *line;
+	size_t n;
 
 	iso8601_format_jst(jpki_now(), at);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "at", at, "peer",
@@ -110,12 +111,19 @@ audit(struct daemon *d, const char *peer, const char *what,
 		json_decref(o);
 		return;
 	}
-	pthread_mutex_lock(&d->lock);
-	(void)!write(d->audit_fd, s, strlen(s));
-	(void)!write(d->audit_fd, "\n", 1);
-	pthread_mutex_unlock(&d->lock);
-	free(s);
 	json_decref(o);
+	/* The line whole in one write: O_APPEND puts it after the others. */
+	n = strlen(s);
+	if ((line = realloc(s, n + 2)) == NULL) {
+		free(s);
+		return;
+	}
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	pthread_mutex_lock(&d->lock);
+	(void)!write(d->audit_fd, line, n + 1);
+	pthread_mutex_unlock(&d->lock);
+	free(line);
 }
 
 static int
@@ -475,14 +483,24 @@ serve_one(void *arg)
 		a.status = r;
 		if (r != JPKI_OK)
 			snprintf(a.msg, sizeof(a.msg), "%s", jpki_errmsg());
-		out.len = 0;
-		if (signer_response_encode(&a, &out) != JPKI_OK ||
-		    signer_conn_write(&s->conn, out.data, out.len) != JPKI_OK)
+		/* Answers wait while more requests are already read (a client
+		 * sent several at once, signer_remote.c): they go together. */
+		if (signer_response_encode(&a, &out) != JPKI_OK)
 			break;
+		if (signer_conn_buffered(&s->conn) == 0 || out.len >=
+		    SIGNER_READ_BUF) {
+			if (signer_conn_write(&s->conn, out.data, out.len) !=
+			    JPKI_OK)
+				break;
+			out.len = 0;
+		}
 		/* A malformed frame leaves the stream unknown: close it. */
 		if (r == JPKI_ERR_INPUT && q.kind == 0)
 			break;
 	}
+	/* Answers held back for requests that were to follow. */
+	if (out.len > 0)
+		(void)signer_conn_write(&s->conn, out.data, out.len);
 out:
 	ca_signer_session_close(&s->ca);
 	ca_signer_session_close(&s->card);

@@ -74,6 +74,7 @@ remote_connect(struct remote_state *st, struct signer_conn *c)
 
 	c->fd = -1;
 	c->ssl = NULL;
+	c->rpos = c->rlen = 0;
 	if (!st->addr.tls) {
 		struct sockaddr_un sa = {0};
 
@@ -204,6 +205,76 @@ remote_sign(void *sess, struct ca_key_id id, enum ca_sign_op op,
 	return JPKI_OK;
 }
 
+/* The items in one write, their answers read in order: the signer reads
+ * them from its buffer and answers them together, one round trip. */
+static int
+remote_sign_many(void *sess, struct ca_sign_item *items, size_t n)
+{
+	struct remote_session *rs = sess;
+	struct signer_conn *c = &rs->conn;
+	struct signer_response a;
+	char msg[512];
+	size_t i;
+	int r = JPKI_OK;
+
+	for (i = 0; i < n; i++)
+		if (items[i].r == JPKI_OK && !key_allowed(rs->st, items[i].id)) {
+			items[i].r = jpki_fail(JPKI_ERR_REFUSED, "signer: this "
+			    "process was opened without the key %d/%d",
+			    (int)items[i].id.type, (int)items[i].id.role);
+			snprintf(items[i].why, sizeof(items[i].why), "%s",
+			    jpki_errmsg());
+		}
+	if (c->fd < 0 && (r = remote_connect(rs->st, c)) != JPKI_OK)
+		return r;
+	rs->buf.len = 0;
+	for (i = 0; i < n && r == JPKI_OK; i++) {
+		struct signer_request q = {.kind = SIGNER_SIGN,
+		    .id = items[i].id, .op = items[i].op, .in = items[i].in,
+		    .len = items[i].len};
+
+		if (items[i].r == JPKI_OK)
+			r = signer_request_encode(&q, &rs->buf);
+	}
+	if (r == JPKI_OK)
+		r = signer_conn_write(c, rs->buf.data, rs->buf.len);
+	for (i = 0; i < n && r == JPKI_OK; i++) {
+		if (items[i].r != JPKI_OK)
+			continue;
+		if ((r = signer_frame_read(c, SIGNER_DATA_MAX +
+		    SIGNER_MSG_MAX + 16, &rs->buf)) != JPKI_OK ||
+		    (r = signer_response_decode(rs->buf.data, rs->buf.len,
+		    &a)) != JPKI_OK)
+			break;
+		if (a.status != JPKI_OK) {
+			items[i].r = a.status;
+			/* Cut to fit, as any message of ours may be. */
+			snprintf(items[i].why, sizeof(items[i].why), "%.*s",
+			    (int)sizeof(items[i].why) - 1, a.msg);
+		} else if (a.len == 0 || a.len > items[i].sig_len) {
+			items[i].r = jpki_fail(JPKI_ERR_CRYPTO, "signer %s: a "
+			    "signature of %zu bytes", rs->st->where, a.len);
+			snprintf(items[i].why, sizeof(items[i].why), "%s",
+			    jpki_errmsg());
+		} else {
+			memcpy(items[i].sig, a.data, a.len);
+			items[i].sig_len = a.len;
+		}
+	}
+	if (r == JPKI_OK)
+		return JPKI_OK;
+	/* The stream is in an unknown state: never reused, and what was not
+	 * answered is not signed as far as this process knows. */
+	if (r == JPKI_ERR_NOTFOUND)
+		r = jpki_fail(JPKI_ERR_IO, "the signer went away (connection "
+		    "closed on read)");
+	snprintf(msg, sizeof(msg), "%s", jpki_errmsg());
+	signer_conn_close(c);
+	if (strncmp(msg, "signer ", 7) == 0 && strstr(msg, rs->st->where))
+		return jpki_fail(r, "%s", msg);
+	return jpki_fail(r, "signer %s: %s", rs->st->where, msg);
+}
+
 /* A CRL is streamed to the signer, which hashes it and checks how it
  * begins: it never signs a digest a client names. */
 static int
@@ -322,6 +393,7 @@ static const struct ca_signer_impl remote_impl = {
 	.crl_begin = remote_crl_begin,
 	.crl_update = remote_crl_update,
 	.crl_finish = remote_crl_finish,
+	.sign_many = remote_sign_many,
 };
 
 /* A path of the config, relative to the data directory. */

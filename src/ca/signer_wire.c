@@ -274,30 +274,59 @@ signer_conn_write(struct signer_conn *c, const void *p, size_t n)
 	return JPKI_OK;
 }
 
-/* n bytes; *got says how many came before the peer closed. */
+/* Up to n bytes into b from one read of the connection (at least one
+ * byte, 0 when the peer closed), or -1. */
+static ssize_t
+conn_recv(struct signer_conn *c, uint8_t *b, size_t n)
+{
+	for (;;) {
+		errno = 0;
+		if (c->ssl != NULL) {
+			int w = SSL_read(c->ssl, b, n > INT32_MAX ? INT32_MAX :
+			    (int)n);
+
+			return w > 0 ? w : SSL_get_error(c->ssl, w) ==
+			    SSL_ERROR_ZERO_RETURN ? 0 : -1;
+		}
+		ssize_t k = recv(c->fd, b, n, 0);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		return k;
+	}
+}
+
+/* n bytes; *got says how many came before the peer closed.  What is
+ * buffered goes first; a short need refills the buffer (one read may
+ * bring the rest of this frame and the next ones), a long one reads
+ * straight into b. */
 static int
 conn_read(struct signer_conn *c, uint8_t *b, size_t n, size_t *got)
 {
 	*got = 0;
 	while (*got < n) {
+		size_t have = c->rlen - c->rpos, want = n - *got;
 		ssize_t k;
 
-		errno = 0;
-		if (c->ssl != NULL) {
-			int w = SSL_read(c->ssl, b + *got, (int)(n - *got));
+		if (have > 0) {
+			size_t take = have < want ? have : want;
 
-			k = w > 0 ? w : SSL_get_error(c->ssl, w) ==
-			    SSL_ERROR_ZERO_RETURN ? 0 : -1;
-		} else {
-			k = recv(c->fd, b + *got, n - *got, 0);
-			if (k < 0 && errno == EINTR)
-				continue;
+			memcpy(b + *got, c->rbuf + c->rpos, take);
+			c->rpos += take;
+			*got += take;
+			continue;
 		}
+		c->rpos = c->rlen = 0;
+		if (want >= sizeof(c->rbuf))
+			k = conn_recv(c, b + *got, want);
+		else if ((k = conn_recv(c, c->rbuf, sizeof(c->rbuf))) > 0)
+			c->rlen = (size_t)k;
 		if (k == 0)
 			return JPKI_ERR_NOTFOUND;
 		if (k < 0)
 			return conn_fail(c, "read");
-		*got += (size_t)k;
+		if (want >= sizeof(c->rbuf))
+			*got += (size_t)k;
 	}
 	return JPKI_OK;
 }
@@ -327,6 +356,12 @@ signer_frame_read(struct signer_conn *c, size_t max, struct jbuf *body)
 	return JPKI_OK;
 }
 
+size_t
+signer_conn_buffered(const struct signer_conn *c)
+{
+	return c->rlen - c->rpos;
+}
+
 void
 signer_conn_close(struct signer_conn *c)
 {
@@ -338,6 +373,7 @@ signer_conn_close(struct signer_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	c->rpos = c->rlen = 0;
 }
 
 int

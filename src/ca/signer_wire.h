@@ -85,14 +85,21 @@ int signer_response_decode(const uint8_t *body, size_t len,
     struct signer_response *a);
 
 /* ---- the stream --------------------------------------------------------- */
+/* Reads are buffered: a frame's header and body, and the frames a peer
+ * sent back to back, come in one system call where they can. */
+#define SIGNER_READ_BUF 8192
 struct signer_conn {
 	int fd;
 	SSL *ssl;               /* NULL: plain (unix socket) */
+	size_t rpos, rlen;      /* rbuf[rpos, rlen): read, not yet taken */
+	uint8_t rbuf[SIGNER_READ_BUF];
 };
 int signer_conn_write(struct signer_conn *c, const void *p, size_t n);
 /* One frame's body into body (replacing what it held), at most max bytes.
  * The peer closing before the first byte: JPKI_ERR_NOTFOUND (no message). */
 int signer_frame_read(struct signer_conn *c, size_t max, struct jbuf *body);
+/* Bytes read from the peer and not yet taken (0: the next read waits). */
+size_t signer_conn_buffered(const struct signer_conn *c);
 void signer_conn_close(struct signer_conn *c);
 
 /* An address: "unix:PATH", or "tcp:HOST:PORT" / "tls://HOST:PORT" (both
