@@ -4,20 +4,21 @@
 # away").  On a PostgreSQL cluster of the test's own:
 #   (a) every backend of the server's database is ended with
 #       pg_terminate_backend (the answering threads', the pre-signer's and
-#       its LISTEN connection, the CRL publisher's); within 5 s OCSP
-#       answers `good` for a known certificate, a revocation made after by
-#       `jpki cert revoke` is answered `revoked`, and the pre-signer stores
-#       the revoked answer itself (it did not stop), the served CRL lists
-#       it, /healthz answers 200;
+#       its LISTEN connection, the CRL publisher's); the first OCSP
+#       request after is answered `good` for a known certificate (a read
+#       on a connection that died idle runs again on a new one); within
+#       5 s a revocation made after by `jpki cert revoke` is answered
+#       `revoked`, and the pre-signer stores the revoked answer itself (it
+#       did not stop), the served CRL lists it, /healthz answers 200;
 #   (b) the cluster itself is stopped (as a crash would: pg_ctl -m
 #       immediate) and started again on the same port: while it is down,
 #       OCSP answers tryLater (never a status) and /healthz 503; once it is
-#       back, the same as (a) within 5 s.
+#       back, within 5 s: OCSP `good`, and the rest as in (a).
 # Each lost connection is said in one line on stderr, and so is each one
 # made again; /metrics counts them (jpki_store_connections_lost_total,
-# jpki_store_reconnects_total, for the server and its CRL publisher), and
-# a connection is tried again at most about once a second while the
-# database is down.  It needs PostgreSQL's server programs: it runs in the
+# jpki_store_reconnects_total, jpki_store_reconnect_failures_total, for
+# the server and its CRL publisher), and a connection is tried again at
+# most about once a second while the database is down.  It needs PostgreSQL's server programs: it runs in the
 # suite's PostgreSQL run only (JPKI_TEST_PG).
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
@@ -108,7 +109,7 @@ within5() {
 is_good() { [ "$(ocsp "$1")" = good ]; }
 healthy() { [ "$(healthz)" = 200 ]; }
 server_backends() {
-	db_sql "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+	db_sql "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
 }
 # the server and its publisher's counter NAME, summed.
 counted() {
@@ -127,10 +128,12 @@ for _ in $(seq 8); do ocsp "${S[2]}" >/dev/null; curl -s -o /dev/null "$BASE/hea
 check "(a) every backend of its database terminated (pg_terminate_backend)"
 n=$(server_backends)
 [ "$n" -ge 4 ] || fail "only $n backends of the server"
-expect_eq "terminated" "$(db_sql "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()) t")" "$n"
+expect_eq "terminated" "$(db_sql "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend') t")" "$n"
 t0=$(date +%s%N)
 check "(a) within 5 s: OCSP good, a revocation after it answered revoked and pre-signed, on the CRL, /healthz 200"
-within5 "(a) OCSP good" is_good "${S[1]}"
+# A read on a connection that died idle runs again on a new one: the
+# very first answer is already right.
+expect_eq "(a) the first OCSP answer after" "$(ocsp "${S[1]}")" good
 ok cert revoke "${S[1]}" --reason keyCompromise
 wait_revoked "$SIGN_CA" "${S[1]}"
 presigned 1 2

@@ -51,12 +51,14 @@ terminate_all(void)
 	char sql[200], n[32], left[32];
 
 	snprintf(sql, sizeof(sql), "SELECT COUNT(pg_terminate_backend(pid)) "
-	    "FROM pg_stat_activity WHERE datname = '%s'", dbname);
+	    "FROM pg_stat_activity WHERE datname = '%s' AND backend_type = "
+	    "'client backend'", dbname);
 	if (raw(admin, sql, n, sizeof(n)) != 0)
 		return -1;
 	/* Until the server has ended them (pg_terminate_backend signals). */
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM pg_stat_activity "
-	    "WHERE datname = '%s'", dbname);
+	    "WHERE datname = '%s' AND backend_type = 'client backend'",
+	    dbname);
 	for (int i = 0; i < 100; i++) {
 		if (raw(admin, sql, left, sizeof(left)) == 0 &&
 		    strcmp(left, "0") == 0)
