@@ -12,8 +12,10 @@
 #       did not stop), the served CRL lists it, /healthz answers 200;
 #   (b) the cluster itself is stopped (as a crash would: pg_ctl -m
 #       immediate) and started again on the same port: while it is down,
-#       OCSP answers tryLater (never a status) and /healthz 503; once it is
-#       back, within 5 s: OCSP `good`, and the rest as in (a).
+#       OCSP answers tryLater (never a status), /healthz 503, /metrics 200
+#       (the pre-signer down); once it is
+#       back, within 5 s: OCSP `good`, the rest as in (a), and the
+#       pre-signer listening again.
 # Each lost connection is said in one line on stderr, and so is each one
 # made again; /metrics counts them (jpki_store_connections_lost_total,
 # jpki_store_reconnects_total, jpki_store_reconnect_failures_total, for
@@ -164,6 +166,8 @@ for _ in 1 2 3 4 5 6; do
 done
 expect_eq "healthz while down" "$(healthz)" 503
 # /metrics answers without the database: the counters are the process's.
+expect_eq "metrics while down" "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$BASE/metrics")" 200
+expect_eq "pre-signer up while down" "$(metric jpki_ocsp_presigner_up)" 0
 failed1=$(counted jpki_store_reconnect_failures_total)
 down_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 kill -0 "$SERVER_PID" 2>/dev/null || fail "the server died: $(cat "$TMP/serve.err")"
@@ -191,6 +195,8 @@ crl_lists 2
 within5 "(b) healthz" healthy
 echo "  back in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 expect_eq "pre-signer up" "$(metric jpki_ocsp_presigner_up)" 1
+listening() { [ "$(metric jpki_ocsp_presigner_listening)" = 1 ]; }
+within5 "(b) the pre-signer listening again" listening
 echo "  $(curl -s "$BASE/metrics" | grep '^jpki_store_' | tr '\n' ' ')"
 [ "$(counted jpki_store_connections_lost_total)" -gt "$lost_a" ] || fail "the losses not counted"
 [ "$(counted jpki_store_reconnects_total)" -gt "$back_a" ] || fail "the reconnections not counted"
