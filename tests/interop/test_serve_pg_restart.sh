@@ -12,16 +12,16 @@
 #       did not stop), the served CRL lists it, /healthz answers 200;
 #   (b) the cluster itself is stopped (as a crash would: pg_ctl -m
 #       immediate) and started again on the same port: while it is down,
-#       OCSP answers tryLater (never a status), /healthz 503, /metrics 200
-#       (the pre-signer down); once it is
-#       back, within 5 s: OCSP `good`, the rest as in (a), and the
-#       pre-signer listening again.
+#       OCSP answers tryLater (never a status), /healthz 503, /metrics
+#       200 (the pre-signer down); once it is back, within 5 s: OCSP
+#       `good`, the rest as in (a), and the pre-signer listening again.
 # Each lost connection is said in one line on stderr, and so is each one
 # made again; /metrics counts them (jpki_store_connections_lost_total,
 # jpki_store_reconnects_total, jpki_store_reconnect_failures_total, for
 # the server and its CRL publisher), and a connection is tried again at
-# most about once a second while the database is down.  It needs PostgreSQL's server programs: it runs in the
-# suite's PostgreSQL run only (JPKI_TEST_PG).
+# most about once a second while the database is down.  It needs
+# PostgreSQL's server programs: it runs in the suite's PostgreSQL run
+# only (JPKI_TEST_PG).
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 [ -n "${JPKI_TEST_PG:-}" ] || { echo "$TEST_NAME: runs in the PostgreSQL run (-DJPKI_TEST_POSTGRESQL=ON)"; exit 77; }
