@@ -168,6 +168,8 @@ expect_eq "healthz while down" "$(healthz)" 503
 # /metrics answers without the database: the counters are the process's.
 expect_eq "metrics while down" "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$BASE/metrics")" 200
 expect_eq "pre-signer up while down" "$(metric jpki_ocsp_presigner_up)" 0
+[ "$(metric 'jpki_ocsp_answers_total{source="store_unavailable"}')" -ge 6 ] ||
+	fail "tryLater answers not counted: $(curl -s "$BASE/metrics" | grep answers_total)"
 failed1=$(counted jpki_store_reconnect_failures_total)
 down_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 kill -0 "$SERVER_PID" 2>/dev/null || fail "the server died: $(cat "$TMP/serve.err")"
