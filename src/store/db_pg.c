@@ -24,8 +24,10 @@
  * text, never prepared on the server).  When to reconnect, and what may
  * run again, is the caller's business (sql_conn.c).  A connection waits
  * PG_CONNECT_TIMEOUT_S at most to be made, unless the URL says otherwise
- * (connect_timeout), so a server that went away without a word does not
- * hold a caller for the kernel's TCP timeout.
+ * (connect_timeout), so connecting to a server that went away without a
+ * word does not hold a caller for the kernel's TCP timeout (a query in
+ * flight to one is bounded by the URL's tcp_user_timeout and keepalives_*,
+ * docs/deployment.md).
  */
 #include "store/db.h"
 
