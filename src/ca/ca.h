@@ -409,6 +409,8 @@ struct ca_ocsp_gate {
 	atomic_ulong live;          /* answers signed live */
 	atomic_ulong nonce_dropped; /* nonce asked, live full: stored sent */
 	atomic_ulong try_later;     /* live full and nothing stored */
+	atomic_ulong store_unavailable; /* tryLater: the store (or the
+	                               signer) could not be reached */
 	/* 1 while a pre-signer keeps the stored answers current (the
 	 * server's own, past its first pass): a stored answer is sent as
 	 * found.  0 (and with no gate): only while the certificate still has
@@ -417,7 +419,9 @@ struct ca_ocsp_gate {
 };
 /* Answer a DER OCSPRequest like ca_ocsp_respond, from the pre-signed
  * responses when one answers it (ans->presigned = 1: out holds the stored
- * DER byte for byte), else signed live through the gate. */
+ * DER byte for byte), else signed live through the gate.  With a gate, a
+ * store or signer that cannot be reached (JPKI_ERR_IO) is answered
+ * tryLater (counted in store_unavailable). */
 int ca_ocsp_answer(struct ca *ca, const uint8_t *der, size_t len,
     struct ca_ocsp_gate *gate, struct jbuf *out, struct ca_ocsp_answer *ans);
 

@@ -221,8 +221,8 @@ stored_answer(struct ca *ca, const struct ca_ocsp_table *t,
 	return JPKI_OK;
 }
 
-int
-ca_ocsp_answer(struct ca *ca, const uint8_t *der, size_t len,
+static int
+answer(struct ca *ca, const uint8_t *der, size_t len,
     struct ca_ocsp_gate *gate, struct jbuf *out, struct ca_ocsp_answer *ans)
 {
 	struct pki_ocsp_request req;
@@ -290,6 +290,26 @@ ca_ocsp_answer(struct ca *ca, const uint8_t *der, size_t len,
 	ans->cert[0].status = st.status == CERT_STATUS_REVOKED ?
 	    PKI_OCSP_REVOKED : PKI_OCSP_GOOD;
 	return JPKI_OK;
+}
+
+int
+ca_ocsp_answer(struct ca *ca, const uint8_t *der, size_t len,
+    struct ca_ocsp_gate *gate, struct jbuf *out, struct ca_ocsp_answer *ans)
+{
+	int r = answer(ca, der, len, gate, out, ans);
+
+	/* The store could not be read (the database down, its connection
+	 * being made again) or the signer reached: tryLater (RFC 6960
+	 * 4.2.1), which says nothing of the certificate, rather than
+	 * internalError. */
+	if (r != JPKI_ERR_IO || gate == NULL)
+		return r;
+	count(&gate->store_unavailable);
+	memset(ans, 0, sizeof(*ans));
+	ans->status = PKI_OCSP_TRY_LATER;
+	snprintf(ans->why, sizeof(ans->why), "%s", jpki_errmsg());
+	jbuf_free(out);
+	return pki_ocsp_error_response(PKI_OCSP_TRY_LATER, out);
 }
 
 /* ---- pre-signing ------------------------------------------------------------ */

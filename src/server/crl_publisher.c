@@ -32,6 +32,13 @@
  * every CRL_TICK_MS; a change is published half the delay after it is
  * first seen (revocations that follow within that window go out in the
  * same CRL), leaving the other half for noticing and writing.
+ *
+ * Its database connection lost (PostgreSQL restarted, its backend
+ * terminated), the store makes it again (at most once a second); a scan
+ * that fails meanwhile is said once, and once when the store reads
+ * again, and the next tick scans again.  Its store's connection counts
+ * (store_connection_stats) go to the server's /metrics through a page
+ * both processes map (struct crl_shared).
  */
 #include "server/server_impl.h"
 #include "ca/ca.h"
@@ -43,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,10 +63,16 @@
 /* A CRL that failed to be made is tried again after this long. */
 #define CRL_RETRY_MS 10000
 
+/* Mapped shared before the fork: the publisher writes, the server reads. */
+struct crl_shared {
+	atomic_ulong lost, reconnected, failed;
+};
+
 struct crl_publisher {
 	pid_t pid;
 	int go_fd;                  /* the pipe's write end; closed: stop */
 	atomic_int status;          /* -1 running, else the exit status */
+	struct crl_shared *shared;
 };
 
 /* One CRL: a shard of a CA, or (index shards) its full CRL. */
@@ -88,6 +102,8 @@ struct pub {
 	uint64_t data_version;
 	uint64_t scanned_ms;
 	int scanned;
+	int failing;                /* the last scan failed (said once) */
+	struct crl_shared *shared;
 };
 
 static uint64_t
@@ -266,6 +282,18 @@ publish_gen(struct pub *p, enum cert_type t, int gen, uint64_t now_ms,
 	return 0;
 }
 
+/* The store's connection counts, for the server's /metrics. */
+static void
+share_stats(struct pub *p)
+{
+	struct store_connection_stats c;
+
+	store_connection_stats(&c);
+	atomic_store(&p->shared->lost, c.lost);
+	atomic_store(&p->shared->reconnected, c.reconnected);
+	atomic_store(&p->shared->failed, c.failed);
+}
+
 static int
 run(struct pub *p, int fd)
 {
@@ -274,11 +302,19 @@ run(struct pub *p, int fd)
 		int64_t now = jpki_now();
 		int r;
 
-		if ((r = scan(p, now_ms)) != JPKI_OK) {
-			fprintf(stderr, "jpki: CRL publisher: reading the store: "
-			    "%s\n", jpki_errmsg());
+		r = scan(p, now_ms);
+		share_stats(p);
+		if (r != JPKI_OK) {
+			if (!p->failing)
+				fprintf(stderr, "jpki: CRL publisher: reading the "
+				    "store: %s (trying again)\n", jpki_errmsg());
+			p->failing = 1;
 			p->scanned = 0;
 		} else {
+			if (p->failing)
+				fprintf(stderr, "jpki: CRL publisher: reading "
+				    "the store again\n");
+			p->failing = 0;
 			for (int t = CERT_SIGN; t <= CERT_AUTH; t++)
 				for (int g = 1; g <= p->ngen[t]; g++) {
 					if (!in_service(p, (enum cert_type)t, g,
@@ -323,9 +359,10 @@ pub_generations(struct pub *p)
 /* The child: wait for the go, open the CAs with their keys, publish until
  * told to stop.  Its exit status: 0, or 3 if it could not begin. */
 static int
-child_main(const char *data_dir, unsigned delay_s, int fd)
+child_main(const char *data_dir, unsigned delay_s, int fd,
+    struct crl_shared *shared)
 {
-	struct pub p = {0};
+	struct pub p = {.shared = shared};
 	int r = JPKI_OK, status = 0;
 	sigset_t term;
 	char c;
@@ -378,7 +415,13 @@ crl_publisher_start(const char *data_dir, unsigned delay_s,
 	*out = NULL;
 	if ((cp = calloc(1, sizeof(*cp))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	if ((cp->shared = mmap(NULL, sizeof(*cp->shared), PROT_READ |
+	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
+		free(cp);
+		return jpki_fail(JPKI_ERR_IO, "mmap: %s", strerror(errno));
+	}
 	if (pipe2(fds, O_CLOEXEC) != 0) {
+		munmap(cp->shared, sizeof(*cp->shared));
 		free(cp);
 		return jpki_fail(JPKI_ERR_IO, "pipe: %s", strerror(errno));
 	}
@@ -387,12 +430,13 @@ crl_publisher_start(const char *data_dir, unsigned delay_s,
 	if ((cp->pid = fork()) < 0) {
 		close(fds[0]);
 		close(fds[1]);
+		munmap(cp->shared, sizeof(*cp->shared));
 		free(cp);
 		return jpki_fail(JPKI_ERR_IO, "fork: %s", strerror(errno));
 	}
 	if (cp->pid == 0) {
 		close(fds[1]);
-		_exit(child_main(data_dir, delay_s, fds[0]));
+		_exit(child_main(data_dir, delay_s, fds[0], cp->shared));
 	}
 	close(fds[0]);
 	cp->go_fd = fds[1];
@@ -439,8 +483,21 @@ crl_publisher_stop(struct crl_publisher **cpp)
 	if (atomic_load(&cp->status) == -1)
 		while (waitpid(cp->pid, &st, 0) < 0 && errno == EINTR)
 			;
+	munmap(cp->shared, sizeof(*cp->shared));
 	free(cp);
 	*cpp = NULL;
+}
+
+void
+crl_publisher_store_stats(struct crl_publisher *cp,
+    struct store_connection_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (cp == NULL)
+		return;
+	out->lost = atomic_load(&cp->shared->lost);
+	out->reconnected = atomic_load(&cp->shared->reconnected);
+	out->failed = atomic_load(&cp->shared->failed);
 }
 
 /* ---- /metrics: the CRLs' numbers and ages ---- */
@@ -502,8 +559,10 @@ crl_metrics_render(struct crl_publisher *cp, struct store *st,
 		cr.r = JPKI_OK;
 		if ((r = jbuf_printf(out, "%s", head[cr.pass])) != JPKI_OK)
 			return r;
-		/* A store not migrated yet has no records: no series. */
-		if (store_crl_published_list(st, render_cb, &cr) != JPKI_OK)
+		/* A store not migrated yet has no records, one that cannot
+		 * be read (NULL: not opened) none now: no series. */
+		if (st != NULL &&
+		    store_crl_published_list(st, render_cb, &cr) != JPKI_OK)
 			jpki_errclear();
 		if (cr.r != JPKI_OK)
 			return cr.r;

@@ -19,6 +19,16 @@
  *
  * If it cannot open the store read-write or the keys, it says so once on
  * stderr and stops; the server answers on, signing live.
+ *
+ * A step that fails once it runs (its database connection lost, the
+ * database down) does not stop it: it says so once, sets the gate's
+ * stored_current to 0 (a revocation it cannot see must not be answered
+ * from a stored `good`: the answering threads then send a stored answer
+ * only while the store agrees with it), and tries again every
+ * PRESIGNER_RETRY_MS (the store makes its connection again, at most once
+ * a second).  Back, it follows the change queue from where it had
+ * followed it (what was revoked meanwhile), says so, and only then sets
+ * stored_current again; a first pass that had not finished starts over.
  */
 #include "server/server_impl.h"
 #include "ca/ca.h"
@@ -78,6 +88,23 @@ follow_changes(struct presigner *p, struct ca_presigner *ps, int64_t *from)
 	return JPKI_OK;
 }
 
+/* A step failed: say so (once), stop vouching for the stored answers,
+ * wait a little. */
+static void
+failed(struct presigner *p, int *failing)
+{
+	if (!*failing) {
+		fprintf(stderr, "jpki: serve: OCSP pre-signer: %s; trying "
+		    "again (stored answers are sent only while the store "
+		    "agrees with them)\n", jpki_errmsg());
+		fflush(stderr);
+		*failing = 1;
+	}
+	atomic_store(p->current, 0);
+	atomic_store(&p->up, 0);
+	store_watch_wait(p->watch, PRESIGNER_RETRY_MS);
+}
+
 static int
 run(struct presigner *p)
 {
@@ -86,47 +113,82 @@ run(struct presigner *p)
 	uint64_t seen = 0, v;
 	int64_t from = 0;
 	time_t next_due;
-	int r;
+	/* all_done: the first pass is over; behind: a step failed since
+	 * the change queue was last followed to its end. */
+	int all_done = 0, behind = 0, failing = 0, r;
 
 	/* The watch listens already (presigner_start): a commit after this
 	 * read wakes the first wait. */
-	if ((r = store_data_version(st, &seen)) != JPKI_OK)
-		return r;
+	while ((r = store_data_version(st, &seen)) != JPKI_OK) {
+		if (atomic_load(&p->stop))
+			return JPKI_OK;
+		failed(p, &failing);
+	}
 	atomic_store(&p->up, 1);
 	memset(&cur, 0, sizeof(cur));
 	cur.what = CA_PRESIGN_ALL;
 	cur.batch = PRESIGNER_BATCH;
 	next_due = time(NULL) + PRESIGNER_DUE_SECONDS;
 	while (!atomic_load(&p->stop)) {
+		if (r != JPKI_OK) {
+			failed(p, &failing);
+			behind = 1;
+			/* A pass cut short starts over (each is idempotent). */
+			if (!cur.done) {
+				enum ca_presign_what what = cur.what;
+
+				memset(&cur, 0, sizeof(cur));
+				cur.what = what;
+				cur.batch = PRESIGNER_BATCH;
+			}
+			r = JPKI_OK;
+			continue;
+		}
 		/* Notices read as they come, between the steps of a long
 		 * pass too: PostgreSQL keeps its notice queue until every
 		 * listener has read it. */
 		if (store_watch_live(p->watch) && store_watch_wait(p->watch, 0))
 			atomic_fetch_add(&p->woken, 1);
 		if ((r = store_data_version(st, &v)) != JPKI_OK)
-			break;
+			continue;
+		if (failing) {
+			fprintf(stderr, "jpki: serve: OCSP pre-signer: running "
+			    "again\n");
+			fflush(stderr);
+			failing = 0;
+			atomic_store(&p->up, 1);
+		}
 		/* Changes first (revocations), once the first pass has said
-		 * where the queue stood. */
-		if (v != seen && cur.started) {
+		 * where the queue stood; after a failure, whatever the data
+		 * version says (a commit may have come unseen). */
+		if ((v != seen || behind) && (cur.started || all_done)) {
 			seen = v;
 			if (cur.what == CA_PRESIGN_ALL && !cur.done && from == 0)
 				from = cur.changes_seen;
 			if ((r = follow_changes(p, p->ps, &from)) != JPKI_OK)
-				break;
+				continue;
+			/* Caught up: the stored answers are current again. */
+			if (behind) {
+				behind = 0;
+				if (all_done)
+					atomic_store(p->current, 1);
+			}
 			continue;
 		}
 		if (!cur.done) {
 			before = cur;
 			if ((r = ca_presign_step(p->ps, &cur)) != JPKI_OK)
-				break;
+				continue;
 			note(p, &before, &cur);
 			if (cur.done && cur.what == CA_PRESIGN_ALL) {
 				if (from == 0)
 					from = cur.changes_seen;
+				all_done = 1;
 				/* Every stored answer says what the store
 				 * said when the pass began, and the queue
 				 * brings what changed since. */
-				atomic_store(p->current, 1);
+				if (!behind)
+					atomic_store(p->current, 1);
 			}
 			continue;
 		}
@@ -223,9 +285,13 @@ presigner_metrics(struct presigner *p, struct store *s,
 	int64_t oldest = 0, now = jpki_now();
 	int r;
 
-	if ((r = store_ocsp_stats(s, &count, &oldest)) != JPKI_OK)
-		return r;
-	return jbuf_printf(out,
+	/* The store's figures only while it can be read (s NULL: it
+	 * cannot): the rest says what this process knows. */
+	if (s != NULL && store_ocsp_stats(s, &count, &oldest) != JPKI_OK) {
+		jpki_errclear();
+		s = NULL;
+	}
+	if (s != NULL && (r = jbuf_printf(out,
 	    "# HELP jpki_ocsp_presigned_responses Pre-signed OCSP responses "
 	    "stored.\n"
 	    "# TYPE jpki_ocsp_presigned_responses gauge\n"
@@ -233,7 +299,11 @@ presigner_metrics(struct presigner *p, struct store *s,
 	    "# HELP jpki_ocsp_presigned_oldest_age_seconds Age of the oldest "
 	    "pre-signed response (since its thisUpdate).\n"
 	    "# TYPE jpki_ocsp_presigned_oldest_age_seconds gauge\n"
-	    "jpki_ocsp_presigned_oldest_age_seconds %lld\n"
+	    "jpki_ocsp_presigned_oldest_age_seconds %lld\n", count,
+	    (long long)(count > 0 && now > oldest ? now - oldest : 0))) !=
+	    JPKI_OK)
+		return r;
+	return jbuf_printf(out,
 	    "# HELP jpki_ocsp_presigner_up 1 while this server's pre-signer "
 	    "runs.\n"
 	    "# TYPE jpki_ocsp_presigner_up gauge\n"
@@ -266,8 +336,8 @@ presigner_metrics(struct presigner *p, struct store *s,
 	    "jpki_ocsp_answers_total{source=\"presigned\"} %lu\n"
 	    "jpki_ocsp_answers_total{source=\"live\"} %lu\n"
 	    "jpki_ocsp_answers_total{source=\"presigned_nonce_dropped\"} %lu\n"
-	    "jpki_ocsp_answers_total{source=\"try_later\"} %lu\n",
-	    count, (long long)(count > 0 && now > oldest ? now - oldest : 0),
+	    "jpki_ocsp_answers_total{source=\"try_later\"} %lu\n"
+	    "jpki_ocsp_answers_total{source=\"store_unavailable\"} %lu\n",
 	    p != NULL ? atomic_load(&p->up) : 0,
 	    p != NULL ? atomic_load(&p->made) : 0UL,
 	    p != NULL ? store_watch_live(p->watch) : 0,
@@ -276,5 +346,6 @@ presigner_metrics(struct presigner *p, struct store *s,
 	    atomic_load(&((struct ca_ocsp_gate *)g)->presigned),
 	    atomic_load(&((struct ca_ocsp_gate *)g)->live),
 	    atomic_load(&((struct ca_ocsp_gate *)g)->nonce_dropped),
-	    atomic_load(&((struct ca_ocsp_gate *)g)->try_later));
+	    atomic_load(&((struct ca_ocsp_gate *)g)->try_later),
+	    atomic_load(&((struct ca_ocsp_gate *)g)->store_unavailable));
 }

@@ -305,29 +305,36 @@ send_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
     const uint8_t *req, size_t len, int get)
 {
 	struct ca_ocsp_answer ans;
-	struct MHD_Response *r;
+	struct MHD_Response *resp;
 	struct worker *w;
 	struct jbuf out;
 	enum MHD_Result ok;
+	int r;
 
 	jbuf_init(&out);
-	if (worker_get(s, &w) != JPKI_OK ||
+	if ((r = worker_get(s, &w)) == JPKI_ERR_IO) {
+		/* This thread's store could not be opened (the database
+		 * down): as ca_ocsp_answer says it, tryLater. */
+		atomic_fetch_add(&s->gate.store_unavailable, 1);
+		return send_ocsp_error(s, c, rq, PKI_OCSP_TRY_LATER);
+	}
+	if (r != JPKI_OK ||
 	    ca_ocsp_answer(w->ca, req, len, &s->gate, &out, &ans) != JPKI_OK) {
 		/* No response could be made: say so in OCSP's own terms. */
 		jbuf_free(&out);
 		return send_ocsp_error(s, c, rq, PKI_OCSP_INTERNAL_ERROR);
 	}
 	rq->ocsp_status = ans.status;
-	if ((r = MHD_create_response_from_buffer(out.len, out.data,
+	if ((resp = MHD_create_response_from_buffer(out.len, out.data,
 	    MHD_RESPMEM_MUST_COPY)) == NULL) {
 		jbuf_free(&out);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    "application/ocsp-response");
 	if (get && ans.status == PKI_OCSP_SUCCESSFUL)
-		ocsp_cache_headers(r, &ans, &out);
-	ok = send_response(s, c, rq, MHD_HTTP_OK, r, out.len);
+		ocsp_cache_headers(resp, &ans, &out);
+	ok = send_response(s, c, rq, MHD_HTTP_OK, resp, out.len);
 	jbuf_free(&out);
 	return ok;
 }
@@ -373,14 +380,54 @@ route_healthz(struct server *s, struct MHD_Connection *c, struct request *rq)
 	return send_text(s, c, rq, MHD_HTTP_SERVICE_UNAVAILABLE, why);
 }
 
+/* The database connections this server and its CRL publisher lost and
+ * made again (store_connection_stats). */
+static int
+store_metrics(struct server *s, struct jbuf *out)
+{
+	struct store_connection_stats me, pub;
+
+	store_connection_stats(&me);
+	crl_publisher_store_stats(s->crl, &pub);
+	return jbuf_printf(out,
+	    "# HELP jpki_store_connections_lost_total Database connections "
+	    "found lost (the database restarted, the backend terminated, a "
+	    "failover), by process: this server, its CRL publisher.\n"
+	    "# TYPE jpki_store_connections_lost_total counter\n"
+	    "jpki_store_connections_lost_total{process=\"serve\"} %lu\n"
+	    "jpki_store_connections_lost_total{process=\"crl_publisher\"} %lu\n"
+	    "# HELP jpki_store_reconnects_total Lost database connections "
+	    "made again.\n"
+	    "# TYPE jpki_store_reconnects_total counter\n"
+	    "jpki_store_reconnects_total{process=\"serve\"} %lu\n"
+	    "jpki_store_reconnects_total{process=\"crl_publisher\"} %lu\n"
+	    "# HELP jpki_store_reconnect_failures_total Attempts to make a "
+	    "lost database connection again that failed (one a second at "
+	    "most per connection).\n"
+	    "# TYPE jpki_store_reconnect_failures_total counter\n"
+	    "jpki_store_reconnect_failures_total{process=\"serve\"} %lu\n"
+	    "jpki_store_reconnect_failures_total{process=\"crl_publisher\"} "
+	    "%lu\n", me.lost, pub.lost, me.reconnected, pub.reconnected,
+	    me.failed, pub.failed);
+}
+
 static enum MHD_Result
 route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
 {
 	struct worker *w;
+	struct store *st;
 	struct jbuf out;
 	enum MHD_Result ok;
 
 	jbuf_init(&out);
+	/* Without this thread's store (the database down), what the
+	 * process knows, and none of what the store says. */
+	if (worker_get(s, &w) == JPKI_OK) {
+		st = datadir_store(w->dd);
+	} else {
+		jpki_errclear();
+		st = NULL;
+	}
 	if (server_metrics_render(&s->metrics, &out) != JPKI_OK ||
 	    jbuf_printf(&out,
 	    "# HELP jpki_serve_connections_cut_total Connections closed "
@@ -388,10 +435,9 @@ route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
 	    "# TYPE jpki_serve_connections_cut_total counter\n"
 	    "jpki_serve_connections_cut_total %lu\n", SERVER_REQUEST_SECONDS,
 	    deadlines_reaped(s->deadlines)) != JPKI_OK ||
-	    worker_get(s, &w) != JPKI_OK ||
-	    crl_metrics_render(s->crl, datadir_store(w->dd), &out) != JPKI_OK ||
-	    presigner_metrics(s->presigner, datadir_store(w->dd), &s->gate,
-	    &out) != JPKI_OK) {
+	    store_metrics(s, &out) != JPKI_OK ||
+	    crl_metrics_render(s->crl, st, &out) != JPKI_OK ||
+	    presigner_metrics(s->presigner, st, &s->gate, &out) != JPKI_OK) {
 		jbuf_free(&out);
 		return send_text(s, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "error\n");

@@ -117,8 +117,13 @@ void crl_publisher_go(struct crl_publisher *cp);
 int crl_publisher_running(struct crl_publisher *cp);
 /* Tell it to stop and wait for it (it finishes the CRL it is writing). */
 void crl_publisher_stop(struct crl_publisher **cp);
+/* Its store's connections lost and made again (zeros: none). */
+struct store_connection_stats;
+void crl_publisher_store_stats(struct crl_publisher *cp,
+    struct store_connection_stats *out);
 /* /metrics: whether it runs, and each published CRL's number, age and
- * time left, from the store's records (any server's or cron's). */
+ * time left, from the store's records (any server's or cron's; st NULL:
+ * none). */
 int crl_metrics_render(struct crl_publisher *cp, struct store *st,
     struct jbuf *out);
 
@@ -149,6 +154,9 @@ void access_log_close(struct access_log **l);
  * (presigner.c): the fallback for a notice lost with its connection. */
 #define PRESIGNER_LISTEN_POLL_MS 1000
 #define PRESIGNER_DUE_SECONDS 60
+/* After a failed step (the database gone), the next try is this much
+ * later (presigner.c). */
+#define PRESIGNER_RETRY_MS 1000
 struct presigner;
 struct store;
 struct ca_ocsp_gate;
@@ -158,7 +166,8 @@ int presigner_start(const char *data_dir, atomic_int *current,
     struct presigner **out);
 void presigner_stop(struct presigner **p);
 /* Its figures and the live-signing gate's, Prometheus text, onto out;
- * p may be NULL (no pre-signer). */
+ * p may be NULL (no pre-signer); s NULL, or a store that cannot be read
+ * now, leaves out the figures read from the store. */
 int presigner_metrics(struct presigner *p, struct store *s,
     const struct ca_ocsp_gate *g, struct jbuf *out);
 

@@ -61,6 +61,16 @@ struct db_driver {
 	/* Rows the last statement run on d inserted, updated or deleted. */
 	int64_t (*changes)(struct db *d);
 	const char *(*errmsg)(struct db *d);
+	/* A connection to a server can be lost (PostgreSQL restarted, its
+	 * backend terminated, a failover); NULL where it cannot (SQLite).
+	 * lost: 1 once a call found the server gone.  reconnect: connect
+	 * again as open did, with the same settings, on the same struct db
+	 * and its statements (the one streaming is ended); DB_DONE or
+	 * DB_FAILED (errmsg).  rows: the rows step has returned on this
+	 * connection so far (a read that failed before any may run again). */
+	int (*lost)(struct db *d);
+	int (*reconnect)(struct db *d);
+	uint64_t (*rows)(struct db *d);
 };
 
 /* Every connection and statement starts with its driver. */

@@ -16,6 +16,18 @@
  * a lock not granted in time, a deadlock or a serialisation failure is
  * DB_BUSY; a unique, foreign-key, not-null or check violation (SQLSTATE
  * class 23) is DB_CONSTRAINT.
+ *
+ * A connection lost (the server restarted, the backend terminated, a
+ * failover) is seen by the call that finds it gone (PQstatus
+ * CONNECTION_BAD); pg_reconnect makes it again on the same struct, with
+ * the same settings, and the statements stay valid (they are kept as
+ * text, never prepared on the server).  When to reconnect, and what may
+ * run again, is the caller's business (sql_conn.c).  A connection waits
+ * PG_CONNECT_TIMEOUT_S at most to be made, unless the URL says otherwise
+ * (connect_timeout), so connecting to a server that went away without a
+ * word does not hold a caller for the kernel's TCP timeout (a query in
+ * flight to one is bounded by the URL's tcp_user_timeout and keepalives_*,
+ * docs/deployment.md).
  */
 #include "store/db.h"
 
@@ -29,6 +41,9 @@
 /* Limits of a statement: its parameters, and the SQL once numbered. */
 #define PG_PARAMS_MAX 64
 #define PG_SQL_MAX 8192
+/* Seconds to wait for a connection to be made (libpq connect_timeout),
+ * unless the URL sets its own. */
+#define PG_CONNECT_TIMEOUT_S "10"
 
 struct pg_stmt;
 
@@ -37,6 +52,9 @@ struct pg_db {
 	PGconn *c;
 	int64_t changes;
 	struct pg_stmt *streaming;  /* the statement whose rows are coming */
+	uint64_t rows;              /* rows stepped to, ever */
+	char setup[160];            /* the session's settings, run again on
+	                               a new connection */
 	char err[512];
 };
 
@@ -176,6 +194,17 @@ notice_quiet(void *arg, const char *msg)
 	(void)msg;
 }
 
+/* A connection to url (a libpq URL or key=value string): the timeout
+ * first, so that the URL's own, if it has one, wins. */
+static PGconn *
+pg_connect(const char *url)
+{
+	static const char *const keys[] = {"connect_timeout", "dbname", NULL};
+	const char *values[] = {PG_CONNECT_TIMEOUT_S, url, NULL};
+
+	return PQconnectdbParams(keys, values, 1);
+}
+
 static void
 pg_close(struct db *d)
 {
@@ -206,13 +235,12 @@ static int
 pg_open(const char *url, const struct store_open_options *o, struct db **out)
 {
 	struct pg_db *d;
-	char sql[160];
 
 	*out = NULL;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	d->base.drv = &db_pg_driver;
-	d->c = PQconnectdb(url);
+	d->c = pg_connect(url);
 	if (d->c == NULL || PQstatus(d->c) != CONNECTION_OK) {
 		set_err(d, d->c ? PQerrorMessage(d->c) : "out of memory");
 		jpki_fail(JPKI_ERR_IO, "store: cannot connect to PostgreSQL: %s",
@@ -221,10 +249,10 @@ pg_open(const char *url, const struct store_open_options *o, struct db **out)
 		return JPKI_ERR_IO;
 	}
 	PQsetNoticeProcessor(d->c, notice_quiet, NULL);
-	snprintf(sql, sizeof(sql), "SET client_encoding = 'UTF8';"
+	snprintf(d->setup, sizeof(d->setup), "SET client_encoding = 'UTF8';"
 	    " SET lock_timeout = %ld; SET default_transaction_read_only = %s",
 	    o->busy_timeout_ms, o->read_only ? "on" : "off");
-	if (pg_exec(&d->base, sql) != DB_DONE) {
+	if (pg_exec(&d->base, d->setup) != DB_DONE) {
 		jpki_fail(JPKI_ERR_IO, "store: PostgreSQL: %s", d->err);
 		pg_close(&d->base);
 		return JPKI_ERR_IO;
@@ -385,6 +413,7 @@ pg_step(struct db_stmt *st)
 		if ((res = PQgetResult(d->c)) != NULL &&
 		    PQresultStatus(res) == PGRES_SINGLE_TUPLE) {
 			s->row = res;
+			d->rows++;
 			return DB_ROW;
 		}
 		if (res == NULL) {
@@ -407,6 +436,7 @@ pg_step(struct db_stmt *st)
 	case PG_BUFFERED:
 		if (s->next < s->nbuffered) {
 			s->row = s->buffered[s->next++];
+			d->rows++;
 			return DB_ROW;
 		}
 		discard_buffer(s);
@@ -500,6 +530,38 @@ pg_errmsg(struct db *d)
 	return PDB(d)->err;
 }
 
+static int
+pg_lost(struct db *d)
+{
+	return PQstatus(PDB(d)->c) == CONNECTION_BAD;
+}
+
+static int
+pg_reconnect(struct db *db)
+{
+	struct pg_db *d = PDB(db);
+
+	/* The rows still coming will not come: that statement has failed. */
+	if (d->streaming != NULL) {
+		clear_row(d->streaming);
+		d->streaming->state = PG_FINISHED;
+		d->streaming->end = DB_FAILED;
+		d->streaming = NULL;
+	}
+	PQreset(d->c);
+	if (PQstatus(d->c) != CONNECTION_OK) {
+		set_err(d, PQerrorMessage(d->c));
+		return DB_FAILED;
+	}
+	return pg_exec(db, d->setup);
+}
+
+static uint64_t
+pg_rows(struct db *d)
+{
+	return PDB(d)->rows;
+}
+
 /* ---- change notices: a LISTEN connection of its own ---- */
 
 struct db_listener {
@@ -518,7 +580,7 @@ db_pg_listen_open(const char *where, const char *channel,
 	*out = NULL;
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-	l->c = PQconnectdb(where);
+	l->c = pg_connect(where);
 	if (l->c == NULL || PQstatus(l->c) != CONNECTION_OK) {
 		jpki_fail(JPKI_ERR_IO, "store: cannot connect to PostgreSQL to "
 		    "listen: %s", l->c ? PQerrorMessage(l->c) : "out of memory");
@@ -628,4 +690,7 @@ const struct db_driver db_pg_driver = {
 	.col_blob = pg_col_blob,
 	.changes = pg_changes,
 	.errmsg = pg_errmsg,
+	.lost = pg_lost,
+	.reconnect = pg_reconnect,
+	.rows = pg_rows,
 };

@@ -51,6 +51,13 @@ struct sql_store {
 	long busy_timeout_ms;
 	uint64_t own_writes;    /* PostgreSQL: this connection's commits */
 	char *where;            /* PostgreSQL: the libpq URL (store_watch) */
+	/* A lost connection (sql_conn.c, "losing the connection"): said
+	 * once, made again before the next operation outside a
+	 * transaction, tried at most every STORE_RECONNECT_MS. */
+	int lost;
+	int64_t lost_at_ms, last_try_ms;
+	int durable;            /* -1: never set; else set again on a new
+	                           connection */
 	/* The audit chain's head as this transaction last wrote it
 	 * (sql_audit.c): the next entry's audit_last without a query.  Only
 	 * within the transaction, which holds the write lock; cleared at
@@ -64,6 +71,11 @@ struct sql_store {
 /* The channel every PostgreSQL write transaction NOTIFYs as it commits
  * (sql_conn.c) and store_watch LISTENs on (sql_watch.c). */
 #define STORE_PG_CHANNEL "jpki_store"
+
+/* A lost connection is tried again at most this often (sql_conn.c). */
+#define STORE_RECONNECT_MS 1000
+/* Milliseconds on the monotonic clock. */
+int64_t store_mono_ms(void);
 
 /* ---- statement helpers (sql_stmt.c) ---- */
 
@@ -125,6 +137,11 @@ int store_sql_begin(void *impl);
 int store_sql_commit(void *impl);
 void store_sql_rollback(void *impl);
 int store_sql_in_transaction(void *impl);
+int store_sql_ready(void *impl, uint64_t *mark);
+int store_sql_retry(void *impl, uint64_t mark);
+/* After a failed call: if it found the connection lost, say so (once)
+ * and count it.  1 when the connection is lost. */
+int store_sql_noticed(struct sql_store *s);
 int store_sql_audit_last(void *impl, int64_t *seq, uint8_t hash[32]);
 int store_sql_audit_insert(void *impl, const struct audit_entry *e);
 

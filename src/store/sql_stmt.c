@@ -20,6 +20,8 @@ busy_fail(struct sql_store *s, const char *what)
 static int
 step_fail(struct sql_store *s, int rc, const char *what)
 {
+	/* A lost connection is said here, once (sql_conn.c). */
+	store_sql_noticed(s);
 	if (rc == DB_BUSY)
 		return busy_fail(s, what);
 	if (rc == DB_CONSTRAINT)

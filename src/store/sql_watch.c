@@ -24,7 +24,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 struct store_watch {
@@ -34,15 +33,6 @@ struct store_watch {
 	int pipe[2];                /* store_watch_interrupt() writes */
 	atomic_int live;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Sleep, unless interrupted. */
 static void
@@ -64,7 +54,7 @@ connect_again(struct store_watch *w)
 		atomic_store(&w->live, 1);
 		return 1;
 	}
-	w->next_try_ms = mono_ms() + (r == JPKI_ERR_REFUSED ?
+	w->next_try_ms = store_mono_ms() + (r == JPKI_ERR_REFUSED ?
 	    STORE_WATCH_STANDBY_RETRY_MS : STORE_WATCH_RETRY_MS);
 	return 0;
 }
@@ -99,7 +89,7 @@ store_watch_wait(struct store_watch *w, long timeout_ms)
 	int rc;
 
 	if (w->l == NULL) {
-		if (w->where != NULL && mono_ms() >= w->next_try_ms &&
+		if (w->where != NULL && store_mono_ms() >= w->next_try_ms &&
 		    connect_again(w))
 			return 1;
 		sleep_ms(w, timeout_ms);
@@ -111,7 +101,7 @@ store_watch_wait(struct store_watch *w, long timeout_ms)
 	atomic_store(&w->live, 0);
 	db_pg_listen_close(w->l);
 	w->l = NULL;
-	w->next_try_ms = mono_ms() + STORE_WATCH_RETRY_MS;
+	w->next_try_ms = store_mono_ms() + STORE_WATCH_RETRY_MS;
 	return 1;
 }
 

@@ -144,14 +144,27 @@ read_only_refusal(const char *op)
 	    "writes, and a read-only store does not", op);
 }
 
-/* The compiler holds each to its declaration in store.h. */
+/* The compiler holds each to its declaration in store.h.  A lost
+ * connection is made again first (outside a transaction); a read that
+ * failed on a connection found lost runs once more on a new one if
+ * nothing of it was delivered (store_impl.h, ready and retry); a write
+ * never does: its outcome is its caller's to learn. */
 #define STORE_OP(mode, op, params, args)				\
 int									\
 store_##op(struct store *s, STORE_UNPAREN params)			\
 {									\
+	uint64_t mark_;							\
+	int rc_;							\
+									\
 	if (STORE_WRITES_##mode && s->read_only)			\
 		return read_only_refusal(#op);				\
-	return s->ops->op(s->impl, STORE_UNPAREN args);			\
+	if ((rc_ = s->ops->ready(s->impl, &mark_)) != JPKI_OK)	\
+		return rc_;						\
+	rc_ = s->ops->op(s->impl, STORE_UNPAREN args);			\
+	if (rc_ != JPKI_OK && !STORE_WRITES_##mode &&			\
+	    s->ops->retry(s->impl, mark_))				\
+		rc_ = s->ops->op(s->impl, STORE_UNPAREN args);		\
+	return rc_;							\
 }
 #include "store/store_ops.def"
 #undef STORE_OP

@@ -71,6 +71,22 @@ int store_schema_version(struct store *s, int *out);
 /* The name of the database a store is on: "SQLite" or "PostgreSQL". */
 const char *store_database_name(const struct store *s);
 
+/* A lost connection (PostgreSQL restarted, its backend terminated, a
+ * failover; docs/store.md, "Losing the connection"): the call that finds
+ * it gone fails, and says so once on stderr; the next operation outside
+ * a transaction connects again (at most once a second, failing at once
+ * in between), and says so; a read that failed before delivering
+ * anything, outside a transaction, runs once more on the new connection.
+ * Nothing in a transaction is run again; a COMMIT whose answer was lost
+ * fails saying its outcome is not known.  The counts, for every store of
+ * this process: */
+struct store_connection_stats {
+	unsigned long lost;         /* connections found lost */
+	unsigned long reconnected;  /* made again */
+	unsigned long failed;       /* attempts to make one again that failed */
+};
+void store_connection_stats(struct store_connection_stats *out);
+
 /* Copy every record of one store into another, empty one (both opened
  * read-write, so both at this program's schema), in one transaction of
  * the destination: the same rows, ids and audit chain, between any two

@@ -36,6 +36,13 @@ struct store_ops {
 	int (*commit)(void *impl);
 	void (*rollback)(void *impl);
 	int (*in_transaction)(void *impl);
+	/* Before an operation: outside a transaction, a connection lost
+	 * before is made again (or the error why not); *mark notes where
+	 * the connection stands.  After a read failed: 1 when it may run
+	 * once more (the connection was lost, nothing of the read was
+	 * delivered, no transaction was open, and a new connection is up). */
+	int (*ready)(void *impl, uint64_t *mark);
+	int (*retry)(void *impl, uint64_t mark);
 	/* Audit: the implementation stores and fetches; chaining is common. */
 	int (*audit_last)(void *impl, int64_t *seq, uint8_t hash[32]);
 	int (*audit_insert)(void *impl, const struct audit_entry *e);

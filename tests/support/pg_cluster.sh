@@ -6,6 +6,9 @@
 #                             base URL (postgresql://jpki@127.0.0.1:PORT/)
 #                             and keeps it in DIR/url
 #   pg_cluster.sh stop DIR    stop it and remove DIR
+#   pg_cluster.sh halt DIR    stop it as a crash would (-m immediate),
+#                             keeping DIR: `start DIR` starts it again, on
+#                             the same port, so its URLs still reach it
 #   pg_cluster.sh createdb DIR NAME
 #                             a fresh, empty database; prints its URL
 #   pg_cluster.sh standby DIR PRIMARY
@@ -20,7 +23,7 @@
 # touched, so a system cluster already running is left alone.
 set -eu
 
-usage="usage: pg_cluster.sh start|stop|createdb|standby DIR [NAME|PRIMARY]"
+usage="usage: pg_cluster.sh start|stop|halt|createdb|standby DIR [NAME|PRIMARY]"
 cmd=${1:?$usage}
 dir=${2:?$usage}
 
@@ -41,9 +44,14 @@ free_port() {
 }
 
 # run_cluster OPTIONS: start the cluster in $dir/data on a free loopback
-# port with OPTIONS; its URL into $dir/url and on stdout.
+# port (the one it had, if it ran before) with OPTIONS; its URL into
+# $dir/url and on stdout.
 run_cluster() {
-	port=$(free_port)
+	port=
+	if [ -f "$dir/url" ]; then
+		port=$(sed -n 's|^postgresql://[^:]*:\([0-9]*\)/$|\1|p' "$dir/url")
+	fi
+	[ -n "$port" ] || port=$(free_port)
 	as "$bindir/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/data/server.log" \
 	    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir/sock -c max_connections=300 -c shared_buffers=64MB $1" \
 	    start >/dev/null ||
@@ -95,6 +103,9 @@ stop)
 		as "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
 	fi
 	rm -rf "$dir"
+	;;
+halt)
+	as "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
 	;;
 createdb)
 	name=${3:?usage: pg_cluster.sh createdb DIR NAME}
