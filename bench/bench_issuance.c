@@ -28,6 +28,7 @@
  * usage: bench_issuance [COUNT] [GROUP]
  */
 #include "bench_util.h"
+#include "support/fork_signer.h"
 #include "support/open_ca.h"
 #include "ca/ca.h"
 #include "counter/counter.h"
@@ -137,51 +138,6 @@ issue_run(struct ca *ca, long count, long batch, int threads,
 
 /* ---- through jpki signer ------------------------------------------------- */
 
-/* The key files of data moved to keys, and `signer = unix:sock` put first
- * in its config: as an operator sets a signer up. */
-static int
-signer_config(const char *data, const char *keys, const char *sock)
-{
-	char cmd[4096];
-
-	snprintf(cmd, sizeof(cmd), "mkdir -m 700 %s && mv %s/ca/*.key %s/ && "
-	    "sed -i '1i signer = unix:%s' %s/config", keys, data, keys, sock,
-	    data);
-	return system(cmd) == 0 ? JPKI_OK : jpki_fail(JPKI_ERR_IO, "%s", cmd);
-}
-
-/* `jpki signer` for data in a child process; its pid once it listens. */
-static pid_t
-signer_start(const char *data, const char *keys, const char *sock)
-{
-	struct stat st;
-	pid_t pid;
-
-	fflush(stdout);
-	fflush(stderr);
-	if ((pid = fork()) == 0) {
-		static char listen[700];
-		struct ca_signer_daemon_options so = {0};
-		struct datadir *dd = NULL;
-
-		snprintf(listen, sizeof(listen), "unix:%s", sock);
-		so.listen = listen;
-		so.key_dir = keys;
-		if (datadir_open(data, DATADIR_READ_ONLY, &dd) != JPKI_OK ||
-		    ca_signer_serve(dd, &so) != JPKI_OK) {
-			fprintf(stderr, "bench: signer: %s\n", jpki_errmsg());
-			_exit(3);
-		}
-		_exit(0);
-	}
-	for (int i = 0; pid > 0 && i < 400; i++) {
-		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
-			return pid;
-		usleep(25000);
-	}
-	return -1;
-}
-
 /* The same stream through a forked jpki signer: its figures into run, the
  * signer's CPU into *signer_cpu. */
 static int
@@ -195,6 +151,7 @@ bench_signer(const char *dir, long count, long batch, long cores,
 	pid_t signer;
 	int r, st;
 
+	*signer_cpu = 0;
 	snprintf(data, sizeof(data), "%s/signer-data", dir);
 	snprintf(keys, sizeof(keys), "%s/signer-keys", dir);
 	snprintf(sock, sizeof(sock), "%s/signer.sock", dir);
@@ -203,9 +160,7 @@ bench_signer(const char *dir, long count, long batch, long cores,
 		return r;
 	/* The signer's CPU: what the children used once it is waited for. */
 	child0 = bench_cpu_seconds(RUSAGE_CHILDREN);
-	if ((r = signer_config(data, keys, sock)) != JPKI_OK)
-		return r;
-	if ((signer = signer_start(data, keys, sock)) < 0)
+	if ((signer = support_signer_fork(data, keys, sock)) < 0)
 		return jpki_fail(JPKI_ERR_IO, "the signer did not start");
 	/* The signing threads mostly wait on the socket, so twice as many as
 	 * cores keep the signer's cores busy. */

@@ -40,6 +40,18 @@ wait_revoked() {
 	fail "the server did not answer revoked for $serial within 5 s"
 }
 
+# serve_init_cluster DIR: a PostgreSQL cluster of the test's own started in
+# DIR (tests/support/pg_cluster.sh; the test stops it), and serve_init's
+# data directory on a database there.
+serve_init_cluster() {
+	local cluster=$JPKI_SOURCE/tests/support/pg_cluster.sh
+	sh "$cluster" start "$1" >/dev/null || fail "cannot start the cluster in $1"
+	JPKI_DATABASE=$(sh "$cluster" createdb "$1" jpki) || fail "createdb in $1"
+	export JPKI_DATABASE JPKI_DATABASE_KEEP=1
+	serve_init
+	unset JPKI_DATABASE JPKI_DATABASE_KEEP
+}
+
 # serve_init: a data directory whose certificates point at $BASE (a free
 # loopback port, $PORT), its CA certificates exported ($SIGN_CA, $AUTH_CA),
 # and one resident, $TARO.

@@ -39,11 +39,7 @@ cleanup() {
 	rm -rf "$PG" "$TMP"
 }
 trap cleanup EXIT
-sh "$CLUSTER" start "$PG/c" >/dev/null || fail "cannot start the cluster"
-JPKI_DATABASE=$(sh "$CLUSTER" createdb "$PG/c" jpki) || fail "createdb"
-export JPKI_DATABASE JPKI_DATABASE_KEEP=1
-serve_init
-unset JPKI_DATABASE JPKI_DATABASE_KEEP
+serve_init_cluster "$PG/c"
 on_postgresql || fail "the store is not on PostgreSQL: $(db_url)"
 
 declare -a S

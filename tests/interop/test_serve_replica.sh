@@ -33,11 +33,7 @@ cleanup() {
 	rm -rf "$PG" "$TMP"
 }
 trap cleanup EXIT
-sh "$CLUSTER" start "$PG/primary" >/dev/null || fail "cannot start the primary"
-JPKI_DATABASE=$(sh "$CLUSTER" createdb "$PG/primary" jpki) || fail "createdb"
-export JPKI_DATABASE JPKI_DATABASE_KEEP=1
-serve_init
-unset JPKI_DATABASE JPKI_DATABASE_KEEP
+serve_init_cluster "$PG/primary"
 
 declare -a S
 for i in 1 2 3 4; do

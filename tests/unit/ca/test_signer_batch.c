@@ -4,6 +4,7 @@
  * under the CA's certificate, and a batch that mixes requests the seam
  * refuses, the signer refuses and the signer signs gives each its own
  * outcome, in its own place. */
+#include "support/fork_signer.h"
 #include "support/open_ca.h"
 #include "ca/signer.h"
 #include "pki/pki.h"
@@ -22,46 +23,6 @@
 #define STREAM 14               /* more than a few chunks of SIGN_CHUNK */
 
 static char dir[256], data[300], keys[300], sock[300];
-
-/* The data directory's key files moved to keys and `signer = unix:sock`
- * in its config, as an operator sets a signer up; then the signer forked
- * over them.  Its pid once it listens, or -1. */
-static pid_t
-signer_start(void)
-{
-	char cmd[2048];
-	struct stat st;
-	pid_t pid;
-
-	snprintf(cmd, sizeof(cmd), "mkdir -m 700 %s && mv %s/ca/*.key %s/ && "
-	    "sed -i '1i signer = unix:%s' %s/config", keys, data, keys, sock,
-	    data);
-	if (system(cmd) != 0)
-		return -1;
-	fflush(stdout);
-	fflush(stderr);
-	if ((pid = fork()) == 0) {
-		static char listen[400];
-		struct ca_signer_daemon_options so = {0};
-		struct datadir *dd = NULL;
-
-		snprintf(listen, sizeof(listen), "unix:%s", sock);
-		so.listen = listen;
-		so.key_dir = keys;
-		if (datadir_open(data, DATADIR_READ_ONLY, &dd) != JPKI_OK ||
-		    ca_signer_serve(dd, &so) != JPKI_OK) {
-			fprintf(stderr, "signer: %s\n", jpki_errmsg());
-			_exit(3);
-		}
-		_exit(0);
-	}
-	for (int i = 0; pid > 0 && i < 400; i++) {
-		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
-			return pid;
-		usleep(25000);
-	}
-	return -1;
-}
 
 static void
 test_stream_through_the_signer(struct ca *ca, struct ca_issued *out)
@@ -203,7 +164,7 @@ main(void)
 	snprintf(sock, sizeof(sock), "%s/signer.sock", dir);
 	CHECK(mkdir(dir, 0700) == 0);
 	CHECK_INT(support_datadir_init(data, &o), JPKI_OK);
-	signer = signer_start();
+	signer = support_signer_fork(data, keys, sock);
 	CHECK(signer > 0);
 	if (signer > 0) {
 		CHECK_INT(support_ca_open(data, CA_KEYS_CA, &ca), JPKI_OK);
