@@ -347,13 +347,14 @@ prepared_free(struct prepared *p)
 	p->rec.der = NULL;
 }
 
-/* What a signing thread keeps between certificates: its session with the
- * signer (opened on first use), a buffer for the TBSCertificate. */
 /* Items a signing thread takes at once: fewer wake-ups (a futex call is
  * dear under virtualisation) at little cost in balance, and one round trip
  * to a separate signer for the lot (ca_signer_sign_many). */
 #define SIGN_CHUNK 4
 
+/* What a signing thread keeps between certificates: its session with the
+ * signer (opened on first use), a buffer for each TBSCertificate of a
+ * chunk. */
 struct signing {
 	struct ca_signer_session *session;
 	struct jbuf tbs[SIGN_CHUNK];
