@@ -7,7 +7,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/counter_lib.sh"
-. "$(dirname "$0")/pcscd_lib.sh"
+. "$(dirname "$0")/vpcd_lib.sh"
 command -v curl >/dev/null 2>&1 || fail "curl is needed"
 
 init_data
@@ -17,18 +17,15 @@ deliver "$R" "$DATA/cards/r$R-1.img"
 cp "$DATA/cards/r$R-1.img" "$TMP/in-reader.img"
 JPKI_CLERK_PASSWORD=pcsc-test-pass ok clerk add suzuki --role clerk
 
-ATTACH= SERVER=
+SERVER=
 cleanup() {
-	[ -n "$ATTACH" ] && { kill "$ATTACH" 2>/dev/null || true; wait "$ATTACH" 2>/dev/null || true; }
 	[ -n "$SERVER" ] && { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
-	pcscd_stop
+	vpcd_stop
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-pcscd_start || fail "pcscd"
-"$JPKI" card attach --card "$TMP/in-reader.img" --vpcd "127.0.0.1:$VPCD_PORT" \
-	>"$TMP/attach.log" 2>&1 &
-ATTACH=$!
+vpcd_start
+vpcd_attach "$TMP/in-reader.img"
 JPKI_WEB=$JPKI_SOURCE/web "$JPKI" counter serve --data "$DATA" --listen 127.0.0.1:0 \
 	>"$TMP/server.out" 2>"$TMP/server.log" &
 SERVER=$!
@@ -57,5 +54,5 @@ for _ in $(seq 50); do
 	fi
 	sleep 0.2
 done
-[ -n "$found" ] || fail "no card in the PC/SC reader: $(cat "$TMP/stdout") $(tail -5 "$TMP/attach.log")"
+[ -n "$found" ] || fail "no card in the PC/SC reader: $(cat "$TMP/stdout") $(tail -5 "$TMP/pcsc/attach.log")"
 done_ok

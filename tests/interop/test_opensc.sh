@@ -13,88 +13,33 @@
 set -u
 
 : "${JPKI:?}" "${JPKI_BUILD:?}"
-P11=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so
-VPCD_LIB=/usr/lib/pcsc/drivers/serial/libifdvpcd.so
-for tool in pcscd opensc-tool pkcs15-tool pkcs11-tool openssl; do
+for tool in pkcs15-tool pkcs11-tool openssl; do
 	command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
 done
-[ -e "$VPCD_LIB" ] || { echo "skip: vsmartcard-vpcd not installed"; exit 77; }
-[ -e "$P11" ] || { echo "skip: opensc-pkcs11 not installed"; exit 77; }
 
-tmp=$(mktemp -d)
-pcscd_pid= attach_pid=
+TEST_NAME=test_opensc
+TMP=$(mktemp -d)
+tmp=$TMP
 cleanup() {
-	[ -n "$attach_pid" ] && kill "$attach_pid" 2>/dev/null && wait "$attach_pid" 2>/dev/null
-	[ -n "$pcscd_pid" ] && kill "$pcscd_pid" 2>/dev/null && wait "$pcscd_pid" 2>/dev/null
+	vpcd_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
 fail() {
 	echo "FAIL: $*"
-	for f in attach.log pcscd.log out; do
+	for f in pcsc/attach.log pcsc/pcscd.log out; do
 		[ -f "$tmp/$f" ] && { echo "--- $f"; tail -40 "$tmp/$f"; }
 	done
 	exit 1
 }
+. "$(dirname "$0")/vpcd_lib.sh"
 
-# A free loopback port for vpcd (it listens on port and port+1).
-port=
-for _ in $(seq 50); do
-	p=$((20000 + RANDOM % 30000))
-	if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null &&
-	   ! (exec 3<>/dev/tcp/127.0.0.1/$((p + 1))) 2>/dev/null; then
-		port=$p
-		break
-	fi
-done
-[ -n "$port" ] || fail "no free port"
-
-mkdir -p "$tmp/conf" "$tmp/run" "$tmp/data"
-printf 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:0x%X\nLIBPATH      %s\nCHANNELID    0x%X\n' \
-	"$port" "$VPCD_LIB" "$port" >"$tmp/conf/vpcd"
-# No file cache: OpenSC caches JPKI files under the fixed serial 00000000.
-printf 'app default {\n\tframework pkcs15 {\n\t\tuse_file_cache = no;\n\t}\n}\n' \
-	>"$tmp/opensc.conf"
-export OPENSC_CONF="$tmp/opensc.conf"
-
-# pcscd always serves /run/pcscd/pcscd.comm.  Give ours a private /run/pcscd
-# in a mount namespace (clients find it through PCSCLITE_CSOCK_NAME); without
-# one, run it at the system path only if no pcscd is there.
-[ -d /run/pcscd ] || mkdir -p /run/pcscd 2>/dev/null
-ns="-m --propagation private"
-[ "$(id -u)" -eq 0 ] || ns="-r $ns" # a user namespace may bind-mount
-if unshare $ns true 2>/dev/null && [ -d /run/pcscd ]; then
-	unshare $ns sh -c \
-		"mount --bind '$tmp/run' /run/pcscd && exec pcscd -f -a -c '$tmp/conf'" \
-		>"$tmp/pcscd.log" 2>&1 &
-	pcscd_pid=$!
-	export PCSCLITE_CSOCK_NAME="$tmp/run/pcscd.comm"
-elif ! pgrep -x pcscd >/dev/null && [ ! -e /run/pcscd/pcscd.comm ] &&
-	[ -w /run/pcscd ]; then
-	pcscd -f -a -c "$tmp/conf" >"$tmp/pcscd.log" 2>&1 &
-	pcscd_pid=$!
-	export PCSCLITE_CSOCK_NAME=/run/pcscd/pcscd.comm
-else
-	echo "skip: cannot run a private pcscd here (no mount namespace, and /run/pcscd is taken or not writable)"
-	exit 77
-fi
-for _ in $(seq 50); do
-	[ -S "$PCSCLITE_CSOCK_NAME" ] && break
-	kill -0 "$pcscd_pid" 2>/dev/null || fail "pcscd did not start"
-	sleep 0.1
-done
-[ -S "$PCSCLITE_CSOCK_NAME" ] || fail "pcscd socket missing"
-
+mkdir -p "$tmp/data"
+vpcd_start
 "$JPKI_BUILD/card_personalise" --card "$tmp/card.img" --data "$tmp/data" \
 	--ca-out "$tmp" || fail "personalise"
-"$JPKI" card attach --card "$tmp/card.img" --vpcd "127.0.0.1:$port" \
-	>"$tmp/attach.log" 2>&1 &
-attach_pid=$!
-for _ in $(seq 50); do
-	opensc-tool -l 2>/dev/null | grep -q 'Yes.*Virtual PCD' && break
-	sleep 0.2
-done
+vpcd_attach "$tmp/card.img"
 
 # 1. The jpki driver claims the card.
 opensc-tool -n >"$tmp/out" 2>&1 || fail "opensc-tool -n"
