@@ -98,6 +98,24 @@ remote_connect(struct remote_state *st, struct signer_conn *c)
 	return r;
 }
 
+/* A request or answer on c failed with r: the stream is in an unknown
+ * state, so the connection is closed and never reused, and the error
+ * names the signer once. */
+static int
+connection_lost(const struct remote_state *st, struct signer_conn *c, int r)
+{
+	char msg[512];
+
+	if (r == JPKI_ERR_NOTFOUND)
+		r = jpki_fail(JPKI_ERR_IO, "the signer went away (connection "
+		    "closed on read)");
+	snprintf(msg, sizeof(msg), "%s", jpki_errmsg());
+	signer_conn_close(c);
+	if (strncmp(msg, "signer ", 7) == 0 && strstr(msg, st->where))
+		return jpki_fail(r, "%s", msg);
+	return jpki_fail(r, "signer %s: %s", st->where, msg);
+}
+
 /* One request and its answer on c (connected first if need be). */
 static int
 exchange(struct remote_state *st, struct signer_conn *c, struct jbuf *buf,
@@ -112,19 +130,8 @@ exchange(struct remote_state *st, struct signer_conn *c, struct jbuf *buf,
 	    (r = signer_conn_write(c, buf->data, buf->len)) != JPKI_OK ||
 	    (r = signer_frame_read(c, SIGNER_DATA_MAX + SIGNER_MSG_MAX + 16,
 	    buf)) != JPKI_OK ||
-	    (r = signer_response_decode(buf->data, buf->len, a)) != JPKI_OK) {
-		char msg[512];
-
-		if (r == JPKI_ERR_NOTFOUND)
-			r = jpki_fail(JPKI_ERR_IO, "the signer went away "
-			    "(connection closed on read)");
-		snprintf(msg, sizeof(msg), "%s", jpki_errmsg());
-		/* The connection is in an unknown state: never reused. */
-		signer_conn_close(c);
-		if (strncmp(msg, "signer ", 7) == 0 && strstr(msg, st->where))
-			return jpki_fail(r, "%s", msg);
-		return jpki_fail(r, "signer %s: %s", st->where, msg);
-	}
+	    (r = signer_response_decode(buf->data, buf->len, a)) != JPKI_OK)
+		return connection_lost(st, c, r);
 	if (a->status != JPKI_OK)
 		return jpki_fail(a->status, "%s", a->msg);
 	return JPKI_OK;
@@ -213,7 +220,6 @@ remote_sign_many(void *sess, struct ca_sign_item *items, size_t n)
 	struct remote_session *rs = sess;
 	struct signer_conn *c = &rs->conn;
 	struct signer_response a;
-	char msg[512];
 	size_t i;
 	int r = JPKI_OK;
 
@@ -261,18 +267,9 @@ remote_sign_many(void *sess, struct ca_sign_item *items, size_t n)
 			items[i].sig_len = a.len;
 		}
 	}
-	if (r == JPKI_OK)
-		return JPKI_OK;
-	/* The stream is in an unknown state: never reused, and what was not
-	 * answered is not signed as far as this process knows. */
-	if (r == JPKI_ERR_NOTFOUND)
-		r = jpki_fail(JPKI_ERR_IO, "the signer went away (connection "
-		    "closed on read)");
-	snprintf(msg, sizeof(msg), "%s", jpki_errmsg());
-	signer_conn_close(c);
-	if (strncmp(msg, "signer ", 7) == 0 && strstr(msg, rs->st->where))
-		return jpki_fail(r, "%s", msg);
-	return jpki_fail(r, "signer %s: %s", rs->st->where, msg);
+	/* What was not answered is not signed as far as this process
+	 * knows. */
+	return r == JPKI_OK ? JPKI_OK : connection_lost(rs->st, c, r);
 }
 
 /* A CRL is streamed to the signer, which hashes it and checks how it
