@@ -33,20 +33,24 @@
 
 /* An OCSP request body at most (pki: PKI_OCSP_REQUEST_MAX). */
 #define SERVER_BODY_MAX 8192
-/* A URL at most: the GET form of the largest request, base64 and
- * percent-encoded, with room for the path. */
-#define SERVER_URL_MAX 32768
+/* A URL at most: room for the GET form (base64, percent-encoded: up to
+ * three bytes a character) of a request of about 1,000 bytes, many
+ * CertIDs with a nonce.  RFC 5019 section 5 has clients use GET only below
+ * 255 bytes, and POST (SERVER_BODY_MAX) above; a larger GET is 414. */
+#define SERVER_URL_MAX 4096
 
 /* Hostile clients (slowloris, idle connections held open): connections at
  * most, and from one client address at most, so that one client cannot
  * take the server's connections; the memory of one connection (its
- * request line and headers must fit: a longest URL and 16 KiB of
- * headers), so that 4,096 connections take at most 192 MiB; the seconds a
+ * request line and headers must fit: a longest URL and 8 KiB of
+ * headers), so that 4,096 connections take at most 48 MiB (and
+ * libmicrohttpd clears the half of it it reads into after every request
+ * of a keep-alive connection: a smaller pool is less to clear); the seconds a
  * connection may stay silent; and the seconds a whole request (headers and
  * body) may take to arrive, however it trickles (deadline.c). */
 #define SERVER_CONNECTIONS_MAX 4096
 #define SERVER_CONNECTIONS_PER_CLIENT 32
-#define SERVER_CONNECTION_MEMORY (SERVER_URL_MAX + 16384)
+#define SERVER_CONNECTION_MEMORY (SERVER_URL_MAX + 8192)
 #define SERVER_IDLE_SECONDS 10
 #define SERVER_REQUEST_SECONDS 10
 

@@ -4,7 +4,7 @@
 # per-client limit), each trickling a 1 KiB header line a second: fresh
 # `openssl ocsp -url` requests are answered in under 1 s, and the server's
 # RSS (/proc/PID/status) grows by no more than SERVER_CONNECTION_MEMORY
-# (48 KiB) a connection.  Then 2,000 busy keep-alive connections from 63
+# (12 KiB) a connection.  Then 2,000 busy keep-alive connections from 63
 # addresses, each asking again as soon as it is answered: every one is
 # accepted and answered, a new client's `openssl ocsp -url` is answered in
 # under 1 s, the RSS stays within the same bound, and the server goes on
@@ -22,7 +22,7 @@ ok crl generate
 # Under AddressSanitizer, freed memory is held in quarantine (256 MB by
 # default) before reuse, which would count as the server's memory here.
 # Its shadow memory adds an eighth to what the server touches.
-PER_CONN_KB=48
+PER_CONN_KB=12
 if [ -n "${ASAN_OPTIONS:-}" ]; then
 	export ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=8:thread_local_quarantine_size_kb=256"
 	PER_CONN_KB=54
