@@ -308,7 +308,6 @@ send_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
 	struct MHD_Response *resp;
 	struct worker *w;
 	struct jbuf out;
-	enum MHD_Result ok;
 	int r;
 
 	jbuf_init(&out);
@@ -325,8 +324,10 @@ send_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
 		return send_ocsp_error(s, c, rq, PKI_OCSP_INTERNAL_ERROR);
 	}
 	rq->ocsp_status = ans.status;
+	/* The answer's buffer is handed to libmicrohttpd, which frees it
+	 * (nothing secret in it: no copy, no wipe). */
 	if ((resp = MHD_create_response_from_buffer(out.len, out.data,
-	    MHD_RESPMEM_MUST_COPY)) == NULL) {
+	    MHD_RESPMEM_MUST_FREE)) == NULL) {
 		jbuf_free(&out);
 		return MHD_NO;
 	}
@@ -334,9 +335,7 @@ send_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
 	    "application/ocsp-response");
 	if (get && ans.status == PKI_OCSP_SUCCESSFUL)
 		ocsp_cache_headers(resp, &ans, &out);
-	ok = send_response(s, c, rq, MHD_HTTP_OK, resp, out.len);
-	jbuf_free(&out);
-	return ok;
+	return send_response(s, c, rq, MHD_HTTP_OK, resp, out.len);
 }
 
 /* The store answers a trivial read on a connection opened now (the file
