@@ -69,19 +69,33 @@ make_good(int i, enum cert_type t, EVP_PKEY *key)
 	X509_free(x);
 }
 
+static char data_dir[64];
+
+static void
+remove_data_dir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", data_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "fuzz_lint_tbs: could not remove %s\n",
+		    data_dir);
+}
+
 static void
 setup(void)
 {
-	char dir[64];
 	EVP_PKEY *key;
 
-	snprintf(dir, sizeof(dir), "/tmp/jpki-fuzz-lint-%d", (int)getpid());
-	now = jpki_now();
-	if (support_ca_new(dir, CA_KEYS_NONE, &ca) != JPKI_OK ||
+	snprintf(data_dir, sizeof(data_dir), "/tmp/jpki-fuzz-lint-%d",
+	    (int)getpid());
+	if (support_ca_new(data_dir, CA_KEYS_NONE, &ca) != JPKI_OK ||
 	    (key = EVP_RSA_gen(2048)) == NULL) {
 		fprintf(stderr, "fuzz_lint_tbs: %s\n", jpki_errmsg());
 		abort();
 	}
+	atexit(remove_data_dir);
+	now = jpki_now();               /* not before the CA's notBefore */
 	make_good(0, CERT_SIGN, key);
 	make_good(1, CERT_AUTH, key);
 	EVP_PKEY_free(key);
