@@ -432,7 +432,8 @@ struct tbs {
 	int version;                    /* 1, 2, 3 */
 	const uint8_t *serial;          /* its magnitude, NULL if not > 0 */
 	size_t serial_len;
-	struct der sigalg, issuer, not_before, not_after, spki;
+	struct der sigalg, issuer, spki;
+	int64_t not_before, not_after;  /* seconds since the epoch */
 	int rsa_bits;                   /* 0: not an RSA key */
 	size_t n_ext;
 	struct tbs_ext ext[LINT_EXTS_MAX];
@@ -549,7 +550,7 @@ static int
 tbs_read(const uint8_t *tbs, size_t len, struct tbs *t)
 {
 	struct cursor c;
-	struct der seq, v, vi, serial, validity, subject, ext, exts;
+	struct der seq, v, vi, serial, validity, nb, na, subject, ext, exts;
 	const char *why = "not a SEQUENCE";
 	char name[80];
 	int r;
@@ -589,10 +590,17 @@ tbs_read(const uint8_t *tbs, size_t len, struct tbs *t)
 		goto bad;
 	why = "at validity";
 	if (der_expect(&seq.body, 0x30, &validity) ||
-	    der_get(&validity.body, &t->not_before) ||
-	    der_get(&validity.body, &t->not_after) ||
+	    der_get(&validity.body, &nb) || der_get(&validity.body, &na) ||
 	    cursor_left(&validity.body) != 0)
 		goto bad;
+	if ((r = der_time_5280(&nb, &t->not_before)) != 0)
+		return refuse("validity", r == -2 ? "notBefore before 2050 "
+		    "as a GeneralizedTime (RFC 5280 4.1.2.5)" :
+		    "unreadable notBefore", NULL);
+	if ((r = der_time_5280(&na, &t->not_after)) != 0)
+		return refuse("validity", r == -2 ? "notAfter before 2050 "
+		    "as a GeneralizedTime (RFC 5280 4.1.2.5)" :
+		    "unreadable notAfter", NULL);
 	why = "at subject";
 	if (der_expect(&seq.body, 0x30, &subject) || name_ok(subject.body))
 		goto bad;
@@ -888,16 +896,9 @@ validity_check(const struct tbs *x, X509 *ca_cert, enum cert_type t,
 	struct tm tm;
 	struct jdate birth;
 	char b[10], ymd[11];
-	int r;
 
-	if ((r = der_time_5280(&x->not_before, &not_before)) != 0)
-		return refuse("validity", r == -2 ? "notBefore before 2050 "
-		    "as a GeneralizedTime (RFC 5280 4.1.2.5)" :
-		    "unreadable notBefore", NULL);
-	if ((r = der_time_5280(&x->not_after, &not_after)) != 0)
-		return refuse("validity", r == -2 ? "notAfter before 2050 "
-		    "as a GeneralizedTime (RFC 5280 4.1.2.5)" :
-		    "unreadable notAfter", NULL);
+	not_before = x->not_before;
+	not_after = x->not_after;
 	if (not_after <= not_before)
 		return refuse("validity", "notAfter is not after notBefore",
 		    NULL);
