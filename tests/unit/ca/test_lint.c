@@ -622,6 +622,37 @@ test_generations(void)
 	X509_free(g2);
 }
 
+/* 2046: generation 3 of the authentication CA lives past 2050, and a
+ * certificate it issues to 2050 or later has its notAfter in a
+ * GeneralizedTime, which passes. */
+static void
+test_after_2049(void)
+{
+	struct ca_rollover_result res;
+	uint8_t *tbs = NULL;
+	size_t len;
+	X509 *a;
+	char m[512];
+
+	/* Rolled over in 2042, before generation 2 (2033) ends. */
+	setenv("JPKI_NOW", "2042-03-01T10:00:00+09:00", 1);
+	CHECK_INT(ca_rollover(ca, CERT_AUTH, "test", &res), JPKI_OK);
+	if (res.new_gen != 3)
+		fprintf(stderr, "    rollover: %s\n", jpki_errmsg());
+	setenv("JPKI_NOW", "2046-03-01T10:00:00+09:00", 1);
+	now = jpki_now();
+	build_gen = lint_gen = res.new_gen;
+	a = build(CERT_AUTH, CERT_AUTH, now + 4LL * 365 * 86400 + 200 * 86400,
+	    0);
+	len = tbs_of(a, &tbs);
+	CHECK(len > 0 && find(tbs, len, 0, (const uint8_t[]){0x18, 0x0f, '2',
+	    '0', '5', '0'}, 6) < len);
+	CHECK_INT(lint(a, CERT_AUTH, m, sizeof(m)), JPKI_OK);
+	OPENSSL_free(tbs);
+	X509_free(a);
+	build_gen = lint_gen = 1;
+}
+
 int
 main(void)
 {
@@ -638,6 +669,7 @@ main(void)
 		test_ocsp_answers();
 		test_crl_heads();
 		test_generations();
+		test_after_2049();
 	}
 	EVP_PKEY_free(card_key);
 	support_ca_close(&ca);
