@@ -429,7 +429,7 @@ struct tbs_ext {
 
 /* What the checks read of a TBSCertificate; every part points into it. */
 struct tbs {
-	int version;                    /* 1, 2, 3 */
+	int version;                    /* 1, 2, 3; 0 for any other */
 	const uint8_t *serial;          /* its magnitude, NULL if not > 0 */
 	size_t serial_len;
 	struct der sigalg, issuer, spki;
