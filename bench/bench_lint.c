@@ -111,10 +111,10 @@ main(int argc, char **argv)
 	sign_us = 1e6 * (bench_seconds() - t0) / (double)(rounds / 4);
 	printf("bench: lint: %ld checks of each type, one core\n", rounds);
 	printf("bench: lint-sign %.1f us per TBSCertificate (%zu bytes) vs "
-	    "rsa2048-sign %.1f us = %.2fx\n", lint_us[0], len[0], sign_us,
+	    "rsa2048-sign %.1f us = %.3fx\n", lint_us[0], len[0], sign_us,
 	    lint_us[0] / sign_us);
 	printf("bench: lint-auth %.1f us per TBSCertificate (%zu bytes) vs "
-	    "rsa2048-sign %.1f us = %.2fx\n", lint_us[1], len[1], sign_us,
+	    "rsa2048-sign %.1f us = %.3fx\n", lint_us[1], len[1], sign_us,
 	    lint_us[1] / sign_us);
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(cakey);

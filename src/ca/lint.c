@@ -4,9 +4,15 @@
  * certificate before issuance.  `jpki signer` runs these on every request;
  * they need no key, only the CA certificates and the config.
  *
- * A TBSCertificate is read by wrapping it in a Certificate with an empty
- * signature and letting OpenSSL parse that; it must then re-encode to the
- * same bytes (DER, nothing hidden in a non-canonical encoding).
+ * A TBSCertificate is walked in its DER with a bounded cursor, in strict
+ * DER (definite lengths in the fewest octets, the fields in their order,
+ * INTEGERs minimal, BOOLEAN TRUE as FF and a DEFAULT never encoded,
+ * nothing after the end), decoding only what the checks need: the
+ * version, serial, signature algorithm, issuer, validity, subject, the
+ * subject key, and the values of the profile's extensions.  Where the
+ * JPKI profile has one form of a thing (a single-valued RDN, a URI as a
+ * distribution point, an otherName for a holder's fact), that form only
+ * is accepted, so that nothing can hide in what is not decoded.
  */
 #include "ca/ca_impl.h"
 
@@ -21,6 +27,22 @@
 /* notBefore of a certificate likewise. */
 #define LINT_NOT_BEFORE_SKEW (24 * 3600)
 
+/*
+ * Limits of the TBSCertificate walk.  It is not recursive, so it needs no
+ * depth limit: each level it enters is one that RFC 5280 or the profile
+ * fixes (the deepest is a holder's fact: TBSCertificate, [3], Extensions,
+ * Extension, extnValue's GeneralNames, otherName, [0], UTF8String), and
+ * what it does not decode (an extension it only counts, an algorithm's
+ * parameters) it passes over as one TLV.  The size: PKI_TBS_MAX.
+ */
+#define LINT_EXTS_MAX 16        /* extensions in one certificate */
+#define LINT_RDNS_MAX 16        /* RDNs in a subject */
+#define LINT_NAMES_MAX 16       /* GeneralNames in a SAN or a fullName */
+#define LINT_DPS_MAX 4          /* CRL distribution points */
+#define LINT_QUALIFIERS_MAX 4   /* qualifiers of the one policy */
+#define LINT_OID_MAX 32         /* content octets of an OBJECT IDENTIFIER */
+#define LINT_FACT_MAX 1024      /* octets of one holder's fact */
+
 static int
 refuse(const char *what, const char *fmt, const char *detail)
 {
@@ -28,23 +50,42 @@ refuse(const char *what, const char *fmt, const char *detail)
 	    detail ? " " : "", detail ? detail : "");
 }
 
-/* One extension of an end-entity certificate: its NID, criticality, and
- * whether each type carries it (1 required, 0 absent, 2 optional). */
+/* sha256WithRSAEncryption with NULL parameters: what every CA here signs
+ * with (pki_cert_tbs). */
+static const uint8_t alg_sha256_rsa[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86,
+    0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
+
+/* One extension of an end-entity certificate: its NID and OID (content
+ * octets), criticality, and whether each type carries it (1 required, 0
+ * absent, 2 optional). */
 struct ext_rule {
 	int nid;
+	uint8_t oid[8];
+	size_t oid_len;
 	int critical;
 	int sign, auth;
 };
-static const struct ext_rule ee_exts[] = {
-    {NID_key_usage, 1, 1, 1},
-    {NID_subject_alt_name, 0, 1, 0},     /* the holder's facts */
-    {NID_certificate_policies, 1, 1, 1},
-    {NID_issuer_alt_name, 0, 1, 1},
-    {NID_crl_distribution_points, 0, 1, 1},
-    {NID_authority_key_identifier, 0, 1, 1},
-    {NID_subject_key_identifier, 0, 1, 1},
-    {NID_info_access, 0, 2, 2},
+enum {
+	EXT_KU, EXT_SAN, EXT_CP, EXT_IAN, EXT_CDP, EXT_AKI, EXT_SKI, EXT_AIA
 };
+static const struct ext_rule ee_exts[] = {
+    [EXT_KU] = {NID_key_usage, {0x55, 0x1d, 0x0f}, 3, 1, 1, 1},
+    /* the holder's facts */
+    [EXT_SAN] = {NID_subject_alt_name, {0x55, 0x1d, 0x11}, 3, 0, 1, 0},
+    [EXT_CP] = {NID_certificate_policies, {0x55, 0x1d, 0x20}, 3, 1, 1, 1},
+    [EXT_IAN] = {NID_issuer_alt_name, {0x55, 0x1d, 0x12}, 3, 0, 1, 1},
+    [EXT_CDP] = {NID_crl_distribution_points, {0x55, 0x1d, 0x1f}, 3, 0, 1,
+	1},
+    [EXT_AKI] = {NID_authority_key_identifier, {0x55, 0x1d, 0x23}, 3, 0, 1,
+	1},
+    [EXT_SKI] = {NID_subject_key_identifier, {0x55, 0x1d, 0x0e}, 3, 0, 1,
+	1},
+    [EXT_AIA] = {NID_info_access, {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01,
+	0x01}, 8, 0, 2, 2},
+};
+/* basicConstraints and extKeyUsage: a CA's or a responder's. */
+static const uint8_t oid_bc[] = {0x55, 0x1d, 0x13};
+static const uint8_t oid_eku[] = {0x55, 0x1d, 0x25};
 
 /* One DER TLV with a one-byte tag from c: its tag, the whole TLV (at
  * *tlv, *tlv_len) and its content (sub-cursor), all inside c.  Lengths in
@@ -98,190 +139,547 @@ der_time(const uint8_t *tlv, size_t len, int64_t *out)
 	return JPKI_OK;
 }
 
-/* DER of a definite length, minimal, into out. */
-static int
-der_put_len(struct jbuf *out, size_t n)
-{
-	if (n < 0x80)
-		return jbuf_put_u8(out, (uint8_t)n);
-	if (n <= 0xFF)
-		return jbuf_put_u8(out, 0x81) || jbuf_put_u8(out, (uint8_t)n);
-	if (n <= 0xFFFF)
-		return jbuf_put_u8(out, 0x82) || jbuf_put_u16be(out,
-		    (uint16_t)n);
-	return jbuf_put_u8(out, 0x83) || jbuf_put_u8(out, (uint8_t)(n >> 16)) ||
-	    jbuf_put_u16be(out, (uint16_t)n);
-}
 
-/*
- * The subject key of a TBSCertificate, read from its DER.  OpenSSL 3
- * decodes a certificate's key while it parses the certificate, through
- * its provider decoders, which costs more than the RSA signature the
- * signer then makes; so the key is checked here from its bytes, and the
- * rest is parsed with a stand-in key in its place.
- */
-struct tbs_key {
-	const uint8_t *spki;    /* its DER SubjectPublicKeyInfo, in the TBS */
-	size_t spki_len, off;   /* at tbs + off */
-	int rsa_bits;           /* 0: not an RSA key */
+/* ---- strict DER --------------------------------------------------------
+ * These return 0, or -1 for bytes that are not what is asked for. */
+
+/* One TLV in strict DER from c: a one-octet tag (low tag numbers only), a
+ * definite length in the fewest octets (at most 3: PKI_TBS_MAX), its
+ * content inside c. */
+struct der {
+	uint8_t tag;
+	const uint8_t *tlv;     /* the whole TLV */
+	size_t tlv_len;
+	struct cursor body;     /* its content */
 };
 
-/* SEQUENCE { SEQUENCE { OID 1.2.3.4 }, BIT STRING {} }: no key at all. */
-static const uint8_t stand_in_key[] = {0x30, 0x0a, 0x30, 0x05, 0x06, 0x03,
-    0x2a, 0x03, 0x04, 0x03, 0x01, 0x00};
+static int
+der_get(struct cursor *c, struct der *d)
+{
+	const uint8_t *start = c->p;
+	size_t left = cursor_left(c), len;
+	uint8_t b, n;
+
+	if (cursor_get_u8(c, &d->tag) || (d->tag & 0x1F) == 0x1F ||
+	    cursor_get_u8(c, &b))
+		return -1;
+	if (b < 0x80) {
+		len = b;
+	} else {
+		n = b & 0x7F;
+		if (n == 0 || n > 3 || cursor_get_u8(c, &b) || b == 0)
+			return -1;
+		len = b;
+		for (uint8_t i = 1; i < n; i++) {
+			if (cursor_get_u8(c, &b))
+				return -1;
+			len = len << 8 | b;
+		}
+		if (len < 0x80)
+			return -1;
+	}
+	if (cursor_sub(c, &d->body, len))
+		return -1;
+	d->tlv = start;
+	d->tlv_len = left - cursor_left(c);
+	return 0;
+}
 
 static int
-tbs_key_find(const uint8_t *tbs, size_t len, struct tbs_key *k)
+der_expect(struct cursor *c, uint8_t tag, struct der *d)
+{
+	return der_get(c, d) || d->tag != tag ? -1 : 0;
+}
+
+/* The tag of the next TLV in c, or -1 at its end. */
+static int
+der_peek(const struct cursor *c)
+{
+	return cursor_left(c) > 0 ? c->p[0] : -1;
+}
+
+/* An INTEGER's content: at least one octet, in the fewest. */
+static int
+der_int_ok(const struct cursor *v)
+{
+	const uint8_t *p = v->p;
+	size_t n = cursor_left(v);
+
+	if (n == 0 || (n > 1 && ((p[0] == 0x00 && !(p[1] & 0x80)) ||
+	    (p[0] == 0xFF && (p[1] & 0x80)))))
+		return -1;
+	return 0;
+}
+
+/* An INTEGER above zero: its content, then its magnitude at *mag. */
+static int
+der_int_positive(const struct cursor *v, const uint8_t **mag, size_t *n)
+{
+	const uint8_t *p = v->p;
+	size_t len = cursor_left(v);
+
+	if (der_int_ok(v) || (p[0] & 0x80))
+		return -1;
+	if (p[0] == 0x00) {
+		if (len == 1)
+			return -1;              /* zero */
+		p++;
+		len--;
+	}
+	*mag = p;
+	*n = len;
+	return 0;
+}
+
+/* An OBJECT IDENTIFIER's content: no subidentifier begins with 0x80, the
+ * last one ends. */
+static int
+der_oid_ok(const struct cursor *v)
+{
+	const uint8_t *p = v->p;
+	size_t n = cursor_left(v);
+
+	if (n == 0 || n > LINT_OID_MAX || (p[n - 1] & 0x80))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == 0x80 && (i == 0 || !(p[i - 1] & 0x80)))
+			return -1;
+	return 0;
+}
+
+/* 1 if v holds exactly the len bytes at b. */
+static int
+der_bytes_is(const struct cursor *v, const uint8_t *b, size_t len)
+{
+	return cursor_left(v) == len && memcmp(v->p, b, len) == 0;
+}
+
+/* A checked OID's content as dotted text into buf. */
+static void
+der_oid_text(const struct cursor *v, char *buf, size_t size)
+{
+	uint64_t arc = 0;
+	size_t used = 0;
+	int first = 1, n;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < cursor_left(v); i++) {
+		if (arc >> 56)
+			return;                 /* no such arc in the profile */
+		arc = arc << 7 | (v->p[i] & 0x7F);
+		if (v->p[i] & 0x80)
+			continue;
+		if (first)
+			n = snprintf(buf, size, "%d.%llu", arc < 40 ? 0 :
+			    arc < 80 ? 1 : 2, (unsigned long long)(arc < 80 ?
+			    arc % 40 : arc - 80));
+		else
+			n = snprintf(buf + used, size - used, ".%llu",
+			    (unsigned long long)arc);
+		if (n < 0 || (size_t)n >= size - used) {
+			buf[0] = '\0';
+			return;
+		}
+		used += (size_t)n;
+		first = 0;
+		arc = 0;
+	}
+}
+
+/* What a message names an OID by: OpenSSL's long name, or dotted. */
+static void
+oid_name(const struct cursor *v, char *buf, size_t size)
+{
+	ASN1_OBJECT *o;
+	const uint8_t *p;
+	uint8_t der[2 + LINT_OID_MAX];
+
+	buf[0] = '\0';
+	der[0] = 0x06;
+	der[1] = (uint8_t)cursor_left(v);
+	memcpy(der + 2, v->p, cursor_left(v));
+	p = der;
+	if ((o = d2i_ASN1_OBJECT(NULL, &p, (long)(2 + cursor_left(v)))) !=
+	    NULL)
+		OBJ_obj2txt(buf, (int)size, o, 0);
+	ASN1_OBJECT_free(o);
+	ERR_clear_error();
+	if (buf[0] == '\0')
+		der_oid_text(v, buf, size);
+}
+
+/* PrintableString's letters (X.680 41.4). */
+static int
+printable(uint8_t ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+	    (ch >= '0' && ch <= '9') || (ch != '\0' &&
+	    strchr(" '()+,-./:=?", ch) != NULL);
+}
+
+/* A string of a subject name, not empty: PrintableString of its letters,
+ * UTF8String of one line, IA5String of printable ASCII. */
+static int
+der_string_ok(const struct der *d)
+{
+	const uint8_t *p = d->body.p;
+	size_t n = cursor_left(&d->body);
+
+	if (n == 0)
+		return -1;
+	switch (d->tag) {
+	case 0x13:
+		for (size_t i = 0; i < n; i++)
+			if (!printable(p[i]))
+				return -1;
+		return 0;
+	case 0x0C:
+		return utf8_valid_line((const char *)p, n) ? 0 : -1;
+	case 0x16:
+		for (size_t i = 0; i < n; i++)
+			if (p[i] < 0x20 || p[i] > 0x7E)
+				return -1;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* A URI (IA5String content) of printable ASCII, no longer than ours. */
+static int
+der_uri_ok(const struct cursor *v)
+{
+	size_t n = cursor_left(v);
+
+	if (n == 0 || n >= PKI_URI_MAX)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (v->p[i] <= 0x20 || v->p[i] > 0x7E)
+			return -1;
+	return 0;
+}
+
+static int64_t
+days_from_civil(int y, int m, int d)
+{
+	int64_t era, yoe, doy;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static int
+digits(const uint8_t *p, size_t n)
+{
+	int v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+/* A Time of RFC 5280 4.1.2.5: UTCTime YYMMDDHHMMSSZ for 1950 through
+ * 2049, GeneralizedTime YYYYMMDDHHMMSSZ from 2050; seconds since the
+ * epoch.  -2: a GeneralizedTime before 2050. */
+static int
+der_time_5280(const struct der *d, int64_t *out)
+{
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31};
+	const uint8_t *p = d->body.p;
+	size_t n = cursor_left(&d->body), yl = d->tag == 0x17 ? 2 : 4;
+	int y, mo, dd, h, mi, s;
+
+	if ((d->tag != 0x17 && d->tag != 0x18) || n != yl + 11 ||
+	    p[n - 1] != 'Z')
+		return -1;
+	y = digits(p, yl);
+	mo = digits(p + yl, 2);
+	dd = digits(p + yl + 2, 2);
+	h = digits(p + yl + 4, 2);
+	mi = digits(p + yl + 6, 2);
+	s = digits(p + yl + 8, 2);
+	if (y < 0 || mo < 1 || mo > 12 || dd < 1 || h < 0 || h > 23 ||
+	    mi < 0 || mi > 59 || s < 0 || s > 59)
+		return -1;
+	if (d->tag == 0x17)
+		y += y < 50 ? 2000 : 1900;
+	else if (y < 2050)
+		return -2;
+	if (dd > mdays[mo - 1] + (mo == 2 && y % 4 == 0 && (y % 100 != 0 ||
+	    y % 400 == 0)))
+		return -1;
+	*out = days_from_civil(y, mo, dd) * 86400 + h * 3600 + mi * 60 + s;
+	return 0;
+}
+
+/* ---- the TBSCertificate ------------------------------------------------ */
+
+struct tbs_ext {
+	struct cursor oid;      /* content octets */
+	int critical;
+	struct cursor value;    /* extnValue's content */
+};
+
+/* What the checks read of a TBSCertificate; every part points into it. */
+struct tbs {
+	int version;                    /* 1, 2, 3; 0 for any other */
+	const uint8_t *serial;          /* its magnitude, NULL if not > 0 */
+	size_t serial_len;
+	struct der sigalg, issuer, spki;
+	int64_t not_before, not_after;  /* seconds since the epoch */
+	int rsa_bits;                   /* 0: not an RSA key */
+	size_t n_ext;
+	struct tbs_ext ext[LINT_EXTS_MAX];
+};
+
+/* A subject name's content: single-valued RDNs of strings. */
+static int
+name_ok(struct cursor c)
+{
+	struct der rdn, atv, oid, val;
+
+	for (size_t n = 0; cursor_left(&c) > 0; n++)
+		if (n == LINT_RDNS_MAX || der_expect(&c, 0x31, &rdn) ||
+		    der_expect(&rdn.body, 0x30, &atv) ||
+		    cursor_left(&rdn.body) != 0 ||
+		    der_expect(&atv.body, 0x06, &oid) ||
+		    der_oid_ok(&oid.body) || der_get(&atv.body, &val) ||
+		    cursor_left(&atv.body) != 0 || der_string_ok(&val))
+			return -1;
+	return 0;
+}
+
+/* SubjectPublicKeyInfo; for rsaEncryption, RSAPublicKey { n, e } in
+ * strict DER, and its size. */
+static int
+spki_read(struct tbs *t)
 {
 	static const uint8_t rsa[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48,
 	    0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00};
-	struct cursor c, body, sub, key, bits, n;
-	const uint8_t *tlv, *mod;
-	uint8_t tag, unused;
-	size_t tl;
+	struct cursor c = t->spki.body, bits;
+	struct der alg, oid, param, key, n, e;
+	const uint8_t *mag;
+	size_t len;
+	uint8_t unused;
 
-	memset(k, 0, sizeof(*k));
-	cursor_init(&c, tbs, len);
-	if (der_tlv(&c, &tag, &tlv, &tl, &body, NULL) || tag != 0x30 ||
-	    cursor_left(&c) != 0)
-		return JPKI_ERR_INPUT;
-	/* [0] version, serial, signature, issuer, validity, subject. */
-	if (der_tlv(&body, &tag, &tlv, &tl, &sub, NULL) || tag != 0xA0)
-		return JPKI_ERR_INPUT;
-	for (int i = 0; i < 5; i++)
-		if (der_tlv(&body, &tag, &tlv, &tl, &sub, NULL))
-			return JPKI_ERR_INPUT;
-	if (der_tlv(&body, &tag, &tlv, &tl, &key, NULL) || tag != 0x30)
-		return JPKI_ERR_INPUT;
-	k->spki = tlv;
-	k->spki_len = tl;
-	k->off = (size_t)(tlv - tbs);
-	/* rsaEncryption, then BIT STRING { 00, RSAPublicKey { n, e } }. */
-	if (der_tlv(&key, &tag, &tlv, &tl, &sub, NULL) || tl != sizeof(rsa) ||
-	    memcmp(tlv, rsa, sizeof(rsa)) != 0)
-		return JPKI_OK;
-	if (der_tlv(&key, &tag, &tlv, &tl, &bits, NULL) || tag != 0x03 ||
-	    cursor_get_u8(&bits, &unused) || unused != 0 ||
-	    der_tlv(&bits, &tag, &tlv, &tl, &sub, NULL) || tag != 0x30 ||
-	    der_tlv(&sub, &tag, &tlv, &tl, &n, NULL) || tag != 0x02)
-		return JPKI_OK;
-	tl = cursor_left(&n);
-	mod = n.p;
-	while (tl > 0 && *mod == 0) {
-		mod++;
-		tl--;
-	}
-	if (tl > 0) {
-		k->rsa_bits = (int)(tl - 1) * 8;
-		for (uint8_t b = *mod; b != 0; b >>= 1)
-			k->rsa_bits++;
-	}
-	return JPKI_OK;
+	if (der_expect(&c, 0x30, &alg) || der_expect(&alg.body, 0x06, &oid) ||
+	    der_oid_ok(&oid.body) || (cursor_left(&alg.body) > 0 &&
+	    der_get(&alg.body, &param)) || cursor_left(&alg.body) != 0 ||
+	    der_expect(&c, 0x03, &key) || cursor_left(&c) != 0)
+		return -1;
+	bits = key.body;
+	if (cursor_get_u8(&bits, &unused) || unused > 7 || (unused > 0 &&
+	    (cursor_left(&bits) == 0 || (bits.p[cursor_left(&bits) - 1] &
+	    ((1u << unused) - 1)) != 0)))
+		return -1;
+	t->rsa_bits = 0;
+	if (alg.tlv_len != sizeof(rsa) || memcmp(alg.tlv, rsa, sizeof(rsa)))
+		return 0;
+	if (unused != 0 || der_expect(&bits, 0x30, &key) ||
+	    cursor_left(&bits) != 0 || der_expect(&key.body, 0x02, &n) ||
+	    der_expect(&key.body, 0x02, &e) || cursor_left(&key.body) != 0 ||
+	    der_int_positive(&n.body, &mag, &len) ||
+	    der_int_positive(&e.body, &mag, &len))
+		return -1;
+	der_int_positive(&n.body, &mag, &len);
+	t->rsa_bits = (int)(len - 1) * 8;
+	for (uint8_t b = mag[0]; b != 0; b >>= 1)
+		t->rsa_bits++;
+	return 0;
 }
 
-/* The DER TBSCertificate, its key found (k) and put aside, wrapped as a
- * Certificate and parsed. */
+/* The extensions' SEQUENCE content: each one OID once, critical only as
+ * TRUE, its value. */
 static int
-tbs_parse(const uint8_t *tbs0, size_t len0, struct tbs_key *k, X509 **out)
+extensions_read(struct cursor c, struct tbs *t, const char **why, char *name,
+    size_t name_size)
 {
-	static const uint8_t nosig[1] = {0};
-	uint8_t *der = NULL, *re = NULL;
-	const uint8_t *p, *tbs;
-	size_t der_len, re_len, len, hdr;
-	struct jbuf b;
-	X509 *x = NULL;
+	struct der ext, oid, crit, val;
+
+	*why = "in the extensions";
+	if (cursor_left(&c) == 0)
+		return -1;                      /* SIZE (1..MAX) */
+	for (t->n_ext = 0; cursor_left(&c) > 0; t->n_ext++) {
+		struct tbs_ext *x = &t->ext[t->n_ext];
+
+		if (t->n_ext == LINT_EXTS_MAX) {
+			*why = "more extensions than any profile has";
+			return -1;
+		}
+		if (der_expect(&c, 0x30, &ext) ||
+		    der_expect(&ext.body, 0x06, &oid) || der_oid_ok(&oid.body))
+			return -1;
+		x->oid = oid.body;
+		x->critical = 0;
+		if (der_peek(&ext.body) == 0x01) {
+			if (der_expect(&ext.body, 0x01, &crit) ||
+			    cursor_left(&crit.body) != 1)
+				return -1;
+			if (crit.body.p[0] != 0xFF) {
+				*why = crit.body.p[0] == 0 ? "critical FALSE "
+				    "encoded (DER leaves a DEFAULT out)" :
+				    "a BOOLEAN TRUE not encoded as FF";
+				return -1;
+			}
+			x->critical = 1;
+		}
+		if (der_expect(&ext.body, 0x04, &val) ||
+		    cursor_left(&ext.body) != 0)
+			return -1;
+		x->value = val.body;
+		for (size_t i = 0; i < t->n_ext; i++)
+			if (der_bytes_is(&t->ext[i].oid, x->oid.p,
+			    cursor_left(&x->oid))) {
+				oid_name(&x->oid, name, name_size);
+				return -2;
+			}
+	}
+	return 0;
+}
+
+/* The DER TBSCertificate into t, or the refusal that names what is
+ * wrong with it. */
+static int
+tbs_read(const uint8_t *tbs, size_t len, struct tbs *t)
+{
+	struct cursor c;
+	struct der seq, v, vi, serial, validity, nb, na, subject, ext, exts;
+	const char *why = "not a SEQUENCE";
+	char name[80];
 	int r;
 
-	*out = NULL;
-	jbuf_init(&b);
-	if (len0 == 0 || len0 > PKI_TBS_MAX)
+	memset(t, 0, sizeof(*t));
+	if (len == 0 || len > PKI_TBS_MAX)
 		return refuse("TBSCertificate", "empty or too long", NULL);
-	if (tbs_key_find(tbs0, len0, k) != JPKI_OK)
-		return refuse("TBSCertificate", "not a DER TBSCertificate", NULL);
-	/* The same with the stand-in key. */
-	{
-		struct cursor c;
-		const uint8_t *tlv;
-		uint8_t tag;
-		size_t declared;
+	cursor_init(&c, tbs, len);
+	if (der_expect(&c, 0x30, &seq))
+		goto bad;
+	why = "bytes after its end";
+	if (cursor_left(&c) != 0)
+		goto bad;
+	/* version [0] EXPLICIT INTEGER DEFAULT v1 */
+	why = "at version";
+	t->version = 1;
+	if (der_peek(&seq.body) == 0xA0) {
+		if (der_expect(&seq.body, 0xA0, &v) ||
+		    der_expect(&v.body, 0x02, &vi) ||
+		    cursor_left(&v.body) != 0 || der_int_ok(&vi.body))
+			goto bad;
+		t->version = cursor_left(&vi.body) == 1 && vi.body.p[0] < 3 ?
+		    vi.body.p[0] + 1 : 0;
+		if (t->version == 1)
+			goto bad;               /* the DEFAULT, encoded */
+	}
+	why = "at serialNumber";
+	if (der_expect(&seq.body, 0x02, &serial) || der_int_ok(&serial.body))
+		goto bad;
+	if (der_int_positive(&serial.body, &t->serial, &t->serial_len))
+		t->serial = NULL;
+	why = "at signature";
+	if (der_expect(&seq.body, 0x30, &t->sigalg))
+		goto bad;
+	why = "at issuer";
+	if (der_expect(&seq.body, 0x30, &t->issuer))
+		goto bad;
+	why = "at validity";
+	if (der_expect(&seq.body, 0x30, &validity) ||
+	    der_get(&validity.body, &nb) || der_get(&validity.body, &na) ||
+	    cursor_left(&validity.body) != 0)
+		goto bad;
+	if ((r = der_time_5280(&nb, &t->not_before)) != 0)
+		return refuse("validity", r == -2 ? "notBefore before 2050 "
+		    "as a GeneralizedTime (RFC 5280 4.1.2.5)" :
+		    "unreadable notBefore", NULL);
+	if ((r = der_time_5280(&na, &t->not_after)) != 0)
+		return refuse("validity", r == -2 ? "notAfter before 2050 "
+		    "as a GeneralizedTime (RFC 5280 4.1.2.5)" :
+		    "unreadable notAfter", NULL);
+	why = "at subject";
+	if (der_expect(&seq.body, 0x30, &subject) || name_ok(subject.body))
+		goto bad;
+	why = "at subjectPublicKeyInfo";
+	if (der_expect(&seq.body, 0x30, &t->spki) || spki_read(t))
+		goto bad;
+	if (der_peek(&seq.body) == 0x81 || der_peek(&seq.body) == 0x82)
+		return refuse("TBSCertificate", "issuerUniqueID and "
+		    "subjectUniqueID are not in the profile", NULL);
+	if (der_peek(&seq.body) == 0xA3) {
+		why = "in the extensions";
+		if (der_expect(&seq.body, 0xA3, &ext) ||
+		    der_expect(&ext.body, 0x30, &exts) ||
+		    cursor_left(&ext.body) != 0)
+			goto bad;
+		if ((r = extensions_read(exts.body, t, &why, name,
+		    sizeof(name))) == -2)
+			return refuse("extensions", "given twice:", name);
+		if (r != 0)
+			goto bad;
+	}
+	why = "bytes after its last field";
+	if (cursor_left(&seq.body) != 0)
+		goto bad;
+	return JPKI_OK;
+bad:
+	return refuse("TBSCertificate", "not a DER TBSCertificate:", why);
+}
 
-		cursor_init(&c, tbs0, len0);
-		der_tlv(&c, &tag, &tlv, NULL, NULL, &declared);
-		hdr = len0 - declared;              /* the outer header */
-	}
-	if (jbuf_put_u8(&b, 0x30) || der_put_len(&b, len0 - hdr - k->spki_len +
-	    sizeof(stand_in_key)) || jbuf_put(&b, tbs0 + hdr, k->off - hdr) ||
-	    jbuf_put(&b, stand_in_key, sizeof(stand_in_key)) ||
-	    jbuf_put(&b, tbs0 + k->off + k->spki_len, len0 - k->off -
-	    k->spki_len)) {
-		jbuf_free(&b);
-		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
-	}
-	tbs = b.data;
-	len = b.len;
-	if ((r = pki_cert_assemble(tbs, len, nosig, sizeof(nosig), &der,
-	    &der_len)) != JPKI_OK) {
-		jbuf_free(&b);
-		return r;
-	}
-	p = der;
-	x = d2i_X509(NULL, &p, (long)der_len);
-	if (x == NULL || p != der + der_len) {
-		r = refuse("TBSCertificate", "not a DER TBSCertificate", NULL);
-		goto out;
-	}
-	/* Re-encoded (with the one signature algorithm this CA uses), it
-	 * must be the same bytes. */
-	if ((r = pki_cert_tbs(x, &re, &re_len)) != JPKI_OK)
-		goto out;
-	if (re_len != len || memcmp(re, tbs, len) != 0) {
-		r = refuse("TBSCertificate", "not in DER, or not signed with "
-		    "sha256WithRSAEncryption", NULL);
-		goto out;
-	}
-	*out = x;
-	x = NULL;
-out:
-	ERR_clear_error();
-	OPENSSL_free(der);
-	OPENSSL_free(re);
-	X509_free(x);
-	jbuf_free(&b);
-	return r;
+/* The extension of the profile's rule k in t, or NULL. */
+static const struct tbs_ext *
+ext_of(const struct tbs *t, size_t k)
+{
+	for (size_t i = 0; i < t->n_ext; i++)
+		if (der_bytes_is(&t->ext[i].oid, ee_exts[k].oid,
+		    ee_exts[k].oid_len))
+			return &t->ext[i];
+	return NULL;
 }
 
 static int
-extensions_check(X509 *x, enum cert_type t)
+has_ext(const struct tbs *t, const uint8_t *oid, size_t len)
+{
+	for (size_t i = 0; i < t->n_ext; i++)
+		if (der_bytes_is(&t->ext[i].oid, oid, len))
+			return 1;
+	return 0;
+}
+
+static int
+extensions_check(const struct tbs *x, enum cert_type t)
 {
 	int seen[JPKI_ARRAY_LEN(ee_exts)] = {0};
 	char name[80];
 
-	for (int i = 0; i < X509_get_ext_count(x); i++) {
-		X509_EXTENSION *e = X509_get_ext(x, i);
-		int nid = OBJ_obj2nid(X509_EXTENSION_get_object(e));
+	for (size_t i = 0; i < x->n_ext; i++) {
+		const struct tbs_ext *e = &x->ext[i];
 		size_t k;
 
 		for (k = 0; k < JPKI_ARRAY_LEN(ee_exts); k++)
-			if (ee_exts[k].nid == nid)
+			if (der_bytes_is(&e->oid, ee_exts[k].oid,
+			    ee_exts[k].oid_len))
 				break;
-		OBJ_obj2txt(name, sizeof(name), X509_EXTENSION_get_object(e),
-		    0);
 		if (k == JPKI_ARRAY_LEN(ee_exts) ||
 		    (t == CERT_SIGN ? ee_exts[k].sign : ee_exts[k].auth) == 0) {
-			if (nid == NID_subject_alt_name)
+			if (k == EXT_SAN)
 				return refuse("extensions", "the holder's facts "
 				    "(SubjectAltName) belong on signing "
 				    "certificates only, not on an "
 				    "authentication certificate", NULL);
+			oid_name(&e->oid, name, sizeof(name));
 			return refuse("extensions", "not in the profile of "
 			    "this CA's certificates:", name);
 		}
-		if (seen[k]++)
-			return refuse("extensions", "given twice:", name);
-		if (X509_EXTENSION_get_critical(e) != ee_exts[k].critical)
+		seen[k]++;       /* once: tbs_read refused a second */
+		if (e->critical != ee_exts[k].critical)
 			return refuse("extensions", ee_exts[k].critical ?
 			    "must be critical:" : "must not be critical:",
-			    name);
+			    OBJ_nid2ln(ee_exts[k].nid));
 	}
 	for (size_t k = 0; k < JPKI_ARRAY_LEN(ee_exts); k++)
 		if ((t == CERT_SIGN ? ee_exts[k].sign : ee_exts[k].auth) == 1 &&
@@ -291,71 +689,102 @@ extensions_check(X509 *x, enum cert_type t)
 	return JPKI_OK;
 }
 
-/* The extensions are read one by one (X509_get_ext_d2i), not through
- * OpenSSL's cache of all of them, which also hashes the certificate. */
+/* digitalSignature (0), and nonRepudiation (1) for signing; no other bit:
+ * the one DER BIT STRING of each. */
 static int
-key_usage_check(X509 *x, enum cert_type t)
+key_usage_check(const struct tbs *x, enum cert_type t)
 {
-	ASN1_BIT_STRING *ku = X509_get_ext_d2i(x, NID_key_usage, NULL, NULL);
-	int ok = ku != NULL;
+	static const uint8_t sign[] = {0x03, 0x02, 0x06, 0xC0},
+	    auth[] = {0x03, 0x02, 0x07, 0x80};
+	const struct tbs_ext *e = ext_of(x, EXT_KU);
 
-	/* digitalSignature (0), and nonRepudiation (1) for signing; no other
-	 * bit of the nine. */
-	for (int bit = 0; ok && bit < 9; bit++)
-		ok = ASN1_BIT_STRING_get_bit(ku, bit) == (bit == 0 ||
-		    (bit == 1 && t == CERT_SIGN));
-	ASN1_BIT_STRING_free(ku);
-	if (!ok)
+	if (e == NULL || !(t == CERT_SIGN ? der_bytes_is(&e->value, sign,
+	    sizeof(sign)) : der_bytes_is(&e->value, auth, sizeof(auth))))
 		return refuse("KeyUsage", t == CERT_SIGN ? "must be "
 		    "digitalSignature and nonRepudiation" :
 		    "must be digitalSignature only", NULL);
 	return JPKI_OK;
 }
 
+/* certificatePolicies: one PolicyInformation, this CA's policy, with CPS
+ * qualifiers (id-qt-cps, IA5String) only. */
 static int
-policy_check(struct ca *ca, X509 *x, enum cert_type t)
+policy_check(struct ca *ca, const struct tbs *x, enum cert_type t)
 {
+	static const uint8_t qt_cps[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07,
+	    0x02, 0x01};
 	const char *want = t == CERT_SIGN ? (ca->config.test_policy ?
 	    PKI_OID_POLICY_SIGN_TEST : PKI_OID_POLICY_SIGN) :
 	    (ca->config.test_policy ? PKI_OID_POLICY_AUTH_TEST :
 	    PKI_OID_POLICY_AUTH);
-	CERTIFICATEPOLICIES *cp;
-	char oid[80] = "";
-	int n;
+	const struct tbs_ext *e = ext_of(x, EXT_CP);
+	struct cursor c;
+	struct der seq, pi, oid, qs, q, qid, cps;
+	char text[80];
+	int ok = 0;
 
-	cp = X509_get_ext_d2i(x, NID_certificate_policies, NULL, NULL);
-	n = cp ? sk_POLICYINFO_num(cp) : 0;
-	if (n == 1)
-		OBJ_obj2txt(oid, sizeof(oid),
-		    sk_POLICYINFO_value(cp, 0)->policyid, 1);
-	CERTIFICATEPOLICIES_free(cp);
-	if (n != 1 || strcmp(oid, want) != 0)
+	if (e == NULL)
+		goto out;
+	c = e->value;
+	if (der_expect(&c, 0x30, &seq) || cursor_left(&c) != 0 ||
+	    der_expect(&seq.body, 0x30, &pi) || cursor_left(&seq.body) != 0 ||
+	    der_expect(&pi.body, 0x06, &oid) || der_oid_ok(&oid.body))
+		goto out;
+	if (cursor_left(&pi.body) > 0) {
+		if (der_expect(&pi.body, 0x30, &qs) || cursor_left(&pi.body) ||
+		    cursor_left(&qs.body) == 0)
+			goto out;
+		for (size_t n = 0; cursor_left(&qs.body) > 0; n++)
+			if (n == LINT_QUALIFIERS_MAX ||
+			    der_expect(&qs.body, 0x30, &q) ||
+			    der_expect(&q.body, 0x06, &qid) ||
+			    !der_bytes_is(&qid.body, qt_cps, sizeof(qt_cps)) ||
+			    der_expect(&q.body, 0x16, &cps) ||
+			    cursor_left(&q.body) != 0 || der_uri_ok(&cps.body))
+				goto out;
+	}
+	der_oid_text(&oid.body, text, sizeof(text));
+	ok = strcmp(text, want) == 0;
+out:
+	if (!ok)
 		return refuse("certificatePolicies", "must be this CA's one "
 		    "policy", want);
 	return JPKI_OK;
 }
 
+/* AuthorityKeyIdentifier: the keyIdentifier alone, the CA's SKI. */
 static int
-aki_check(X509 *x, X509 *ca_cert)
+aki_check(const struct tbs *x, X509 *ca_cert)
 {
-	AUTHORITY_KEYID *aki = X509_get_ext_d2i(x,
-	    NID_authority_key_identifier, NULL, NULL);
+	const struct tbs_ext *e = ext_of(x, EXT_AKI);
 	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ca_cert);
-	int ok = aki != NULL && aki->keyid != NULL && ski != NULL &&
-	    ASN1_OCTET_STRING_cmp(aki->keyid, ski) == 0;
+	struct cursor c;
+	struct der seq, id;
+	int ok = 0;
 
-	AUTHORITY_KEYID_free(aki);
+	if (e != NULL && ski != NULL) {
+		c = e->value;
+		ok = der_expect(&c, 0x30, &seq) == 0 && cursor_left(&c) == 0 &&
+		    der_expect(&seq.body, 0x80, &id) == 0 &&
+		    cursor_left(&seq.body) == 0 && der_bytes_is(&id.body,
+		    ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski));
+	}
 	if (!ok)
 		return refuse("AuthorityKeyIdentifier", "is not the CA's "
 		    "SubjectKeyIdentifier", NULL);
 	return JPKI_OK;
 }
 
+/* CRLDistributionPoints: distribution points of full names that are
+ * URIs, one of them of this CA generation's shards. */
 static int
-cdp_check(struct ca *ca, X509 *x, enum cert_type t, int gen)
+cdp_check(struct ca *ca, const struct tbs *x, enum cert_type t, int gen)
 {
+	const struct tbs_ext *e = ext_of(x, EXT_CDP);
 	char prefix[PKI_URI_MAX], name[32];
-	STACK_OF(DIST_POINT) *cdp;
+	struct cursor c;
+	struct der seq, dp, dpn, full, uri;
+	size_t plen;
 	int ok = 0;
 
 	/* The shards of this generation: crl/sign/ for generation 1,
@@ -363,24 +792,34 @@ cdp_check(struct ca *ca, X509 *x, enum cert_type t, int gen)
 	ca_gen_name(t, gen, name, sizeof(name));
 	snprintf(prefix, sizeof(prefix), "%s/crl/%s/", ca->config.base_url,
 	    name);
-	cdp = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
-	for (int i = 0; cdp != NULL && i < sk_DIST_POINT_num(cdp); i++) {
-		DIST_POINT *dp = sk_DIST_POINT_value(cdp, i);
-
-		if (dp->distpoint == NULL || dp->distpoint->type != 0)
-			continue;
-		for (int j = 0; j < sk_GENERAL_NAME_num(
-		    dp->distpoint->name.fullname); j++) {
-			GENERAL_NAME *g = sk_GENERAL_NAME_value(
-			    dp->distpoint->name.fullname, j);
-
-			if (g->type == GEN_URI && strncmp((const char *)
-			    ASN1_STRING_get0_data(g->d.uniformResourceIdentifier),
-			    prefix, strlen(prefix)) == 0)
+	plen = strlen(prefix);
+	if (e == NULL)
+		goto out;
+	c = e->value;
+	if (der_expect(&c, 0x30, &seq) || cursor_left(&c) != 0 ||
+	    cursor_left(&seq.body) == 0)
+		goto bad;
+	for (size_t n = 0; cursor_left(&seq.body) > 0; n++) {
+		if (n == LINT_DPS_MAX || der_expect(&seq.body, 0x30, &dp) ||
+		    der_expect(&dp.body, 0xA0, &dpn) ||
+		    cursor_left(&dp.body) != 0 ||
+		    der_expect(&dpn.body, 0xA0, &full) ||
+		    cursor_left(&dpn.body) != 0 || cursor_left(&full.body) == 0)
+			goto bad;
+		for (size_t m = 0; cursor_left(&full.body) > 0; m++) {
+			if (m == LINT_NAMES_MAX ||
+			    der_expect(&full.body, 0x86, &uri) ||
+			    der_uri_ok(&uri.body))
+				goto bad;
+			if (cursor_left(&uri.body) >= plen &&
+			    memcmp(uri.body.p, prefix, plen) == 0)
 				ok = 1;
 		}
 	}
-	CRL_DIST_POINTS_free(cdp);
+	goto out;
+bad:
+	ok = 0;
+out:
 	if (!ok)
 		return refuse("CRLDistributionPoints", "no URI of this CA's "
 		    "CRL shards", prefix);
@@ -388,12 +827,61 @@ cdp_check(struct ca *ca, X509 *x, enum cert_type t, int gen)
 }
 
 static int
-subject_key_check(const struct tbs_key *k)
+subject_key_check(const struct tbs *x)
 {
-	if (k->rsa_bits < 2048)
+	if (x->rsa_bits < 2048)
 		return refuse("subjectPublicKeyInfo", "an RSA key of 2048 bits "
 		    "or more is needed", NULL);
 	return JPKI_OK;
+}
+
+/* The holder's six facts in a signing certificate's SubjectAltName, as
+ * pki_facts.c writes them: otherNames only, each fact once, its value
+ * [0] EXPLICIT UTF8String of one line, the gender one digit; the birth
+ * date (era digit and YYYYMMDD) into birth, "" if it is not 9 long. */
+static int
+facts_birth(const struct tbs *x, char birth[10])
+{
+	/* 1.2.392.200149.8.5.5: the facts' arc; .1 to .6 each fact. */
+	static const uint8_t arc[] = {0x2a, 0x83, 0x08, 0x8c, 0x9b, 0x55,
+	    0x08, 0x05, 0x05};
+	const struct tbs_ext *e = ext_of(x, EXT_SAN);
+	struct cursor c;
+	struct der seq, gn, oid, v, s;
+	unsigned seen = 0, which;
+
+	birth[0] = '\0';
+	if (e == NULL)
+		return -1;
+	c = e->value;
+	if (der_expect(&c, 0x30, &seq) || cursor_left(&c) != 0)
+		return -1;
+	for (size_t n = 0; cursor_left(&seq.body) > 0; n++) {
+		if (n == LINT_NAMES_MAX || der_expect(&seq.body, 0xA0, &gn) ||
+		    der_expect(&gn.body, 0x06, &oid) ||
+		    der_expect(&gn.body, 0xA0, &v) ||
+		    cursor_left(&gn.body) != 0 ||
+		    der_expect(&v.body, 0x0C, &s) || cursor_left(&v.body) != 0 ||
+		    cursor_left(&oid.body) != sizeof(arc) + 1 ||
+		    memcmp(oid.body.p, arc, sizeof(arc)) != 0)
+			return -1;
+		which = oid.body.p[sizeof(arc)];
+		if (which < 1 || which > 6 || (seen & 1u << which) ||
+		    cursor_left(&s.body) == 0 ||
+		    cursor_left(&s.body) > LINT_FACT_MAX ||
+		    !utf8_valid_line((const char *)s.body.p,
+		    cursor_left(&s.body)))
+			return -1;
+		seen |= 1u << which;
+		if (which == 3 && (cursor_left(&s.body) != 1 ||
+		    s.body.p[0] < '0' || s.body.p[0] > '9'))
+			return -1;
+		if (which == 4 && cursor_left(&s.body) == 9) {
+			memcpy(birth, s.body.p, 9);
+			birth[9] = '\0';
+		}
+	}
+	return seen == 0x7E ? 0 : -1;
 }
 
 /* notBefore near now, inside the CA's validity, and no later than a card
@@ -401,43 +889,37 @@ subject_key_check(const struct tbs_key *k)
  * signing certificate, from the birth date it carries, exactly; for an
  * authentication certificate, which carries none, five years. */
 static int
-validity_check(X509 *x, X509 *ca_cert, enum cert_type t, int64_t now)
+validity_check(const struct tbs *x, X509 *ca_cert, enum cert_type t,
+    int64_t now)
 {
-	const ASN1_TIME *nb = X509_get0_notBefore(x),
-	    *na = X509_get0_notAfter(x);
-	struct pki_cert_facts f;
-	int64_t not_before, not_after, limit;
+	int64_t not_before, not_after, ca_nb, ca_na, limit;
 	struct tm tm;
 	struct jdate birth;
-	char ymd[11];
+	char b[10], ymd[11];
 
-	if (!ASN1_TIME_to_tm(nb, &tm))
-		return refuse("validity", "unreadable notBefore", NULL);
-	not_before = (int64_t)timegm(&tm);
-	if (!ASN1_TIME_to_tm(na, &tm))
-		return refuse("validity", "unreadable notAfter", NULL);
-	not_after = (int64_t)timegm(&tm);
+	not_before = x->not_before;
+	not_after = x->not_after;
 	if (not_after <= not_before)
 		return refuse("validity", "notAfter is not after notBefore",
 		    NULL);
 	if (not_before < now - LINT_NOT_BEFORE_SKEW ||
 	    not_before > now + LINT_NOT_BEFORE_SKEW)
 		return refuse("validity", "notBefore is not today", NULL);
-	if (ASN1_TIME_compare(nb, X509_get0_notBefore(ca_cert)) < 0 ||
-	    ASN1_TIME_compare(na, X509_get0_notAfter(ca_cert)) > 0)
+	if (!ASN1_TIME_to_tm(X509_get0_notBefore(ca_cert), &tm))
+		return jpki_fail(JPKI_ERR_CRYPTO, "profile: the CA's notBefore");
+	ca_nb = (int64_t)timegm(&tm);
+	if (!ASN1_TIME_to_tm(X509_get0_notAfter(ca_cert), &tm))
+		return jpki_fail(JPKI_ERR_CRYPTO, "profile: the CA's notAfter");
+	ca_na = (int64_t)timegm(&tm);
+	if (not_before < ca_nb || not_after > ca_na)
 		return refuse("validity", "not inside the CA certificate's",
 		    NULL);
 	if (t == CERT_SIGN) {
-		if (pki_cert_facts_read(x, &f) != JPKI_OK) {
-			jpki_errclear();
+		if (facts_birth(x, b) != 0)
 			return refuse("SubjectAltName", "a signing certificate "
 			    "carries the holder's facts", NULL);
-		}
-		snprintf(ymd, sizeof(ymd), "%.4s-%.2s-%.2s",
-		    f.birth ? f.birth + 1 : "", f.birth && strlen(f.birth) >=
-		    9 ? f.birth + 5 : "", f.birth && strlen(f.birth) >= 9 ?
-		    f.birth + 7 : "");
-		pki_cert_facts_free(&f);
+		snprintf(ymd, sizeof(ymd), "%.4s-%.2s-%.2s", b[0] ? b + 1 : "",
+		    b[0] ? b + 5 : "", b[0] ? b + 7 : "");
 		if (jdate_parse(ymd, &birth) != JPKI_OK) {
 			jpki_errclear();
 			return refuse("SubjectAltName", "no birth date", NULL);
@@ -460,7 +942,7 @@ validity_check(X509 *x, X509 *ca_cert, enum cert_type t, int64_t now)
  * certificate, its responder's): its subject key must be that key, which
  * ca_open checked against these certificates. */
 static int
-own_key(struct ca *ca, const struct tbs_key *k, enum cert_type t, int gen)
+own_key(struct ca *ca, const struct tbs *x, enum cert_type t, int gen)
 {
 	X509 *own[] = {ca_gen_cert(ca, t, gen), ca_gen_ocsp_cert(ca, t, gen)};
 	int yes = 0;
@@ -470,8 +952,8 @@ own_key(struct ca *ca, const struct tbs_key *k, enum cert_type t, int gen)
 		int n = own[i] != NULL ? i2d_X509_PUBKEY(
 		    X509_get_X509_PUBKEY(own[i]), &der) : 0;
 
-		yes = n > 0 && (size_t)n == k->spki_len &&
-		    memcmp(der, k->spki, k->spki_len) == 0;
+		yes = n > 0 && (size_t)n == x->spki.tlv_len &&
+		    memcmp(der, x->spki.tlv, x->spki.tlv_len) == 0;
 		OPENSSL_free(der);
 	}
 	return yes;
@@ -481,44 +963,38 @@ int
 ca_lint_tbs_cert(struct ca *ca, enum cert_type t, int gen,
     const uint8_t *tbs, size_t len, int64_t now, char serial[SERIAL_HEX_MAX])
 {
-	X509 *cacert = ca_gen_cert(ca, t, gen), *x = NULL;
-	const ASN1_INTEGER *sn;
-	struct tbs_key k;
+	X509 *cacert = ca_gen_cert(ca, t, gen);
+	const uint8_t *name;
+	size_t name_len;
+	struct tbs x;
 	int r;
 
 	serial[0] = '\0';
 	if (cacert == NULL)
 		return jpki_fail(JPKI_ERR_NOTFOUND, "profile: the %s CA has no "
 		    "generation %d", rules_cert_type_name(t), gen);
-	if ((r = tbs_parse(tbs, len, &k, &x)) != JPKI_OK)
+	if ((r = tbs_read(tbs, len, &x)) != JPKI_OK)
 		return r;
-	sn = X509_get0_serialNumber(x);
-	if (X509_get_version(x) != X509_VERSION_3 ||
-	    ASN1_STRING_type(sn) != V_ASN1_INTEGER ||
-	    ASN1_STRING_length(sn) < 1 || ASN1_STRING_length(sn) >
-	    PKI_SERIAL_MAX) {
-		r = refuse("TBSCertificate", "not a v3 certificate with a "
+	if (x.version != 3 || x.serial == NULL || x.serial_len >
+	    PKI_SERIAL_MAX)
+		return refuse("TBSCertificate", "not a v3 certificate with a "
 		    "positive serial of at most 20 octets", NULL);
-		goto out;
-	}
-	pki_serial_hex(ASN1_STRING_get0_data(sn), (size_t)
-	    ASN1_STRING_length(sn), serial, SERIAL_HEX_MAX);
-	if (X509_NAME_cmp(X509_get_issuer_name(x),
-	    X509_get_subject_name(cacert)) != 0) {
-		r = refuse("issuer", "is not this CA", NULL);
-		goto out;
-	}
+	pki_serial_hex(x.serial, x.serial_len, serial, SERIAL_HEX_MAX);
+	if (x.sigalg.tlv_len != sizeof(alg_sha256_rsa) ||
+	    memcmp(x.sigalg.tlv, alg_sha256_rsa, sizeof(alg_sha256_rsa)) != 0)
+		return refuse("TBSCertificate", "not signed with "
+		    "sha256WithRSAEncryption, as this CA signs", NULL);
+	if (!X509_NAME_get0_der(X509_get_subject_name(cacert), &name,
+	    &name_len) || x.issuer.tlv_len != name_len ||
+	    memcmp(x.issuer.tlv, name, name_len) != 0)
+		return refuse("issuer", "is not this CA", NULL);
 	/* The CA's own certificates: of its own keys only. */
-	if (own_key(ca, &k, t, gen)) {
-		r = JPKI_OK;
-		goto out;
-	}
-	if (X509_get_ext_by_NID(x, NID_basic_constraints, -1) >= 0 ||
-	    X509_get_ext_by_NID(x, NID_ext_key_usage, -1) >= 0) {
-		r = refuse("TBSCertificate", "a CA or responder certificate "
+	if (own_key(ca, &x, t, gen))
+		return JPKI_OK;
+	if (has_ext(&x, oid_bc, sizeof(oid_bc)) ||
+	    has_ext(&x, oid_eku, sizeof(oid_eku)))
+		return refuse("TBSCertificate", "a CA or responder certificate "
 		    "for a key that is not this CA's own", NULL);
-		goto out;
-	}
 	/* A holder's certificate comes from the generation that issues (the
 	 * newest); an older one only answers for what it issued. */
 	if (gen != ca_generation_count(ca, t)) {
@@ -526,18 +1002,15 @@ ca_lint_tbs_cert(struct ca *ca, enum cert_type t, int gen,
 
 		snprintf(why, sizeof(why), "generation %d issues",
 		    ca_generation_count(ca, t));
-		r = refuse("TBSCertificate", "a holder's certificate from a "
+		return refuse("TBSCertificate", "a holder's certificate from a "
 		    "generation that no longer issues:", why);
-		goto out;
 	}
-	if ((r = extensions_check(x, t)) || (r = key_usage_check(x, t)) ||
-	    (r = policy_check(ca, x, t)) || (r = aki_check(x, cacert)) ||
-	    (r = cdp_check(ca, x, t, gen)) || (r = subject_key_check(&k)) ||
-	    (r = validity_check(x, cacert, t, now)))
-		goto out;
-out:
-	X509_free(x);
-	return r;
+	if ((r = extensions_check(&x, t)) || (r = key_usage_check(&x, t)) ||
+	    (r = policy_check(ca, &x, t)) || (r = aki_check(&x, cacert)) ||
+	    (r = cdp_check(ca, &x, t, gen)) || (r = subject_key_check(&x)) ||
+	    (r = validity_check(&x, cacert, t, now)))
+		return r;
+	return JPKI_OK;
 }
 
 /* BasicOCSPResponse ::= SEQUENCE { tbsResponseData, sha256WithRSA,
