@@ -157,6 +157,10 @@ struct counter_visit {
 	 * NULL: update-card keeps the card's photo, a new card gets a drawn
 	 * placeholder. */
 	const char *photo;
+	/* The card is in this PC/SC reader (docs/counter.md, "A card in a
+	 * reader"): the procedures on a card then take no image path (NULL),
+	 * deliver and reissue no output path and write the blank card in it. */
+	const char *reader;
 };
 
 /* What the receipt keeps of each (bytes of UTF-8). */
@@ -280,6 +284,13 @@ int counter_update_card(struct ca *ca, const char *card_path,
  * deleted.  Every procedure on a card does this first. */
 int counter_card_recover(struct datadir *dd, const char *card_path,
     int *repaired);
+/* A card in the PC/SC reader `reader`: apply the writes committed for it
+ * and not yet applied (docs/counter.md, "A card in a reader"), each with a
+ * counter.roll-forward audit entry by actor; *applied (may be NULL) gets
+ * how many procedures' writes were.  Every procedure on a reader card does
+ * this first. */
+int counter_card_recover_reader(struct ca *ca, const char *reader,
+    const char *actor, int *applied);
 
 /* The receipt as JSON ({"number", "procedure", ..., "fees": [{"item",
  * "label", "yen"}], "total_yen"}) and as text. */
@@ -299,6 +310,7 @@ struct counter_check_in {
 	enum procedure proc;          /* PROC_DELIVER .. PROC_UPDATE_CARD */
 	int64_t resident_id;          /* deliver, reissue, report-lost */
 	const char *card_path;        /* the card brought (an image), or NULL */
+	const char *reader;           /* or the PC/SC reader it is in */
 	int types;                    /* COUNTER_*: deliver, reissue (0: none),
 	                               * issue, renew */
 	enum pin_kind pin_kind;       /* reset-pin: the PIN reset */
