@@ -140,8 +140,8 @@ static int
 need_card(const struct args *a)
 {
 	if ((a->card == NULL) == (a->reader == NULL))
-		return jpki_fail(JPKI_ERR_USAGE, "--card CARD or --reader NAME "
-		    "is needed (one of the two)");
+		return jpki_fail(JPKI_ERR_USAGE, "--card CARD is needed (or "
+		    "--reader NAME, one of the two)");
 	return JPKI_OK;
 }
 
@@ -166,8 +166,8 @@ new_card_cmd(struct cli_env *e, const struct args *a, struct counter_receipt *rc
 	memset(&p, 0, sizeof(p));
 	if ((r = need(a->resident, "--resident ID")) ||
 	    (r = (a->out == NULL) == (a->reader == NULL) ?
-	    jpki_fail(JPKI_ERR_USAGE, "--out CARD or --reader NAME is needed "
-	    "(one of the two)") : JPKI_OK))
+	    jpki_fail(JPKI_ERR_USAGE, "--out CARD is needed (or --reader "
+	    "NAME, one of the two)") : JPKI_OK))
 		return r;
 	visit_from(a, &v);
 	/* Under 15 no signing password is needed (R8e): without one in the
