@@ -69,6 +69,12 @@ pending_writes() {
 	sql "SELECT COUNT(*) FROM card_writes WHERE card_serial = '$blank_serial' AND applied_at IS NULL"
 }
 
+check "deliver killed before its commit: no card record, nothing waits; delivering again replaces its keys"
+db_snapshot "$TMP/before.sql"
+JPKI_COUNTER_CRASH=after-stage expect_status 137 counter deliver --resident "$R" --reader "$READER" --no-sign --clerk "$CLERK"
+expect_store_unchanged "$TMP/before.sql" "deliver killed before the commit"
+expect_eq "no certificate on the card" "$(rstatus certificates.auth)" false
+
 check "deliver onto the blank card in the reader (authentication certificate only)"
 counter deliver --resident "$R" --reader "$READER" --no-sign
 json_expect "deliver" receipt.card="$blank_serial" receipt.issued.0.type=auth
@@ -136,8 +142,14 @@ JPKI_CARDINFO_PIN=5678 ok card info --reader "$READER" --json
 json_expect "card-info after update" issuer_signature=verified address="東京都清瀬市中里4-4"
 expect_eq "roll-forward audit entries" "$(sql "SELECT COUNT(*) FROM audit WHERE action = 'counter.roll-forward'")" 3
 
+check "report-lost --reader: the card lost, its valid certificates revoked; nothing more runs on it"
+counter report-lost --reader "$READER"
+expect_eq "card status" "$(sql "SELECT status FROM cards WHERE serial = '$blank_serial'")" 2
+expect_eq "auth revoked" "$(sql "SELECT status FROM certificates WHERE serial = '$auth2'")" 2
+refused '^jpki: refused: R11: the card is not usable' issue --reader "$READER" --type sign
+
 check "the store and the card agree at the end"
-expect_eq "auth" "$(reader_cert auth)" "$(store_valid auth)"
+expect_eq "auth" "$(reader_cert auth)" "$auth2"
 # The address change revoked the signing certificate (R8d); the card keeps
 # it until the holder asks for a new one.
 expect_eq "sign" "$(JPKI_SIGN_PASSWORD=NEWPASS9 reader_cert sign)" "$sign1"
