@@ -394,6 +394,32 @@ out:
 
 /* ---- opening ----------------------------------------------------------- */
 
+/* One procedure at a time on the card in a reader, among the processes
+ * of this data directory: APDUs of two sessions interleaved would write
+ * one's data into the other's selected file.  The lock is
+ * <data>/cards/.reader-<name>.lock (the name with anything but [A-Za-z0-9]
+ * as '_'), taken before the first APDU and held to the close. */
+static int
+lock_reader(struct ca *ca, const char *reader, int *lock_fd)
+{
+	char name[128], path[JPKI_PATH_MAX];
+	size_t n = 0;
+	int r;
+
+	n = (size_t)snprintf(name, sizeof(name), ".reader-");
+	for (const char *p = reader; *p != '\0' && n + 1 < sizeof(name); p++)
+		name[n++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
+		    *p <= 'Z') || (*p >= '0' && *p <= '9') ? *p : '_';
+	name[n] = '\0';
+	if ((r = datadir_path(ca_datadir(ca), DATADIR_CARDS_DIR, name, path,
+	    sizeof(path))) != JPKI_OK)
+		return r;
+	if ((r = card_image_lock(path, lock_fd)) == JPKI_ERR_CONFLICT)
+		return jpki_fail(r, "the card in %s is in use by another "
+		    "procedure", reader);
+	return r;
+}
+
 static int
 open_reader(struct ca *ca, const char *reader, struct card_session *cs)
 {
@@ -409,6 +435,7 @@ open_reader(struct ca *ca, const char *reader, struct card_session *cs)
 		return jpki_fail(JPKI_ERR_USAGE, "the card's reader is "
 		    "required");
 	if ((r = jpki_path(cs->n.card, sizeof(cs->n.card), "%s", reader)) ||
+	    (r = lock_reader(ca, reader, &cs->lock_fd)) != JPKI_OK ||
 	    (r = card_transport_pcsc(reader, &cs->t)) != JPKI_OK ||
 	    (r = card_client_status(cs->t, &st)) != JPKI_OK)
 		return r;

@@ -75,8 +75,20 @@ JPKI_COUNTER_CRASH=after-stage expect_status 137 counter deliver --resident "$R"
 expect_store_unchanged "$TMP/before.sql" "deliver killed before the commit"
 expect_eq "no certificate on the card" "$(rstatus certificates.auth)" false
 
-check "deliver onto the blank card in the reader (authentication certificate only)"
-counter deliver --resident "$R" --reader "$READER" --no-sign
+check "deliver onto the blank card in the reader (authentication certificate only); meanwhile the card is another procedure's"
+JPKI_COUNTER_PAUSE=$TMP/pause "$JPKI" counter deliver --resident "$R" --reader "$READER" --no-sign \
+	--clerk "$CLERK" --json >"$TMP/deliver.out" 2>"$TMP/deliver.err" &
+pid=$!
+for _ in $(seq 100); do
+	[ -e "$TMP/pause" ] && break
+	sleep 0.1
+done
+[ -e "$TMP/pause" ] || fail "the delivery did not reach its pause: $(cat "$TMP/deliver.err")"
+expect_status 1 counter recover --reader "$READER"
+expect_one_error_line "the card in $READER is in use by another procedure"
+rm -f "$TMP/pause"
+wait "$pid" || fail "the paused delivery failed: $(cat "$TMP/deliver.err")"
+cp "$TMP/deliver.out" "$TMP/stdout"
 json_expect "deliver" receipt.card="$blank_serial" receipt.issued.0.type=auth
 auth1=$(json_get receipt.issued.0.serial)
 expect_eq "the card's record" "$(sql "SELECT serial FROM cards WHERE resident_id = $R")" "$blank_serial"
