@@ -771,8 +771,8 @@ new_card(struct ca *ca, enum procedure proc, int64_t resident_id,
 		goto fail;
 	}
 	if (v->reader != NULL && out_path != NULL) {
-		r = jpki_fail(JPKI_ERR_USAGE, "the new card is an image or in a "
-		    "reader, not both");
+		r = jpki_fail(JPKI_ERR_USAGE, "the new card is an image or "
+		    "in a reader, not both");
 		goto fail;
 	}
 	if (v->reader == NULL && (out_path == NULL || *out_path == '\0')) {

@@ -13,7 +13,8 @@ store_sql_card_writes_add(void *impl, const char *card_serial,
 	int r;
 
 	if ((r = store_db_prep(s, "INSERT INTO card_writes(card_serial,"
-	    " receipt_id, writes, at) VALUES (?,?,?,?) RETURNING id", &st)) != JPKI_OK)
+	    " receipt_id, writes, at) VALUES (?,?,?,?) RETURNING id",
+	    &st)) != JPKI_OK)
 		return r;
 	store_db_bind_text(st, 1, card_serial);
 	if (receipt_id != 0)
