@@ -98,6 +98,13 @@ int counter_residence_pdf(const struct counter_residence_doc *d,
  * a crash at any step leaves is settled at the card's next visit by what
  * the store committed (counter_card_recover(), docs/counter.md).
  *
+ * A card in a PC/SC reader (counter_visit.reader, the card path NULL)
+ * cannot be staged: the store commits first, with the card writes the
+ * procedure made (card_writes, never a PIN), and they are applied over
+ * APDUs after the commit; every open of the card applies first what was
+ * committed for it and not yet applied (counter_card_recover_reader(),
+ * docs/counter.md, "A card in a reader").
+ *
  * Clerks do not wait on each other for the slow part: the card's key
  * pairs are generated (and a proxy form's PDF laid out) before the
  * transaction, with no store lock held; inside it the register and the

@@ -14,6 +14,13 @@
  * memory only, fast), record the receipt, links and audit entry, stage the
  * new image, commit, and put the image in place.  Any failure rolls the
  * store back and drops the memory chip, so the image file is as it was.
+ *
+ * A card in a PC/SC reader (v->reader) is driven over APDUs instead
+ * (cardreader.c): its keys before the transaction, its PINs and collation
+ * numbers inside it, and the rest recorded with the commit and applied
+ * after it; the procedures read the card through the session (its serial
+ * and kind, counter_card_outdated(), counter_card_photo()), which works
+ * for both.
  */
 #include "counter/counter_int.h"
 
