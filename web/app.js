@@ -237,7 +237,7 @@ async function viewProc(p, params) {
    * a procedure on a card, cards the store does not know (blank) for a new
    * one.  The value "reader:NAME" sends "reader" instead of "card". */
   const newCard = p === "deliver" || p === "reissue";
-  const rc = p === "proxy-complete" ? { ok: false } : await api("GET", "/api/cards?readers=1");
+  const rc = await api("GET", "/api/cards?readers=1");
   const inReaders = rc.ok ? rc.data.cards.filter(c => c.source === "pcsc" && c.serial &&
     (newCard ? c.resident === undefined : String(c.resident) === String(resident))) : [];
   const options = [

@@ -414,9 +414,12 @@ int counter_proxy_apply(struct ca *ca, int64_t resident_id,
  * procedure the form is for (counter_issue, counter_renew or
  * counter_reset_pin), and the form consumed, all in that procedure's one
  * transaction.  purpose 0: the form's.  Without a form (form_number 0) it
- * is refused (R14: no same-day issuance without the form). */
+ * is refused (R14: no same-day issuance without the form).  The card is
+ * the image card_path or the card in the PC/SC reader `reader`, one of the
+ * two. */
 int counter_proxy_complete(struct ca *ca, int64_t form_number,
-    enum form_purpose purpose, const char *card_path, const char *check_code,
+    enum form_purpose purpose, const char *card_path, const char *reader,
+    const char *check_code,
     const struct counter_pins *pins, const struct proxy_person *proxy,
     const char *clerk, struct counter_receipt *rcpt);
 

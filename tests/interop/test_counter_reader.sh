@@ -16,7 +16,7 @@ set -euo pipefail
 . "$(dirname "$0")/../integration/counter_lib.sh"
 . "$(dirname "$0")/vpcd_lib.sh"
 need_test_hooks
-for tool in pkcs15-tool openssl; do
+for tool in pkcs15-tool openssl pdftotext; do
 	command -v "$tool" >/dev/null 2>&1 || vpcd_skip "$tool not installed"
 done
 READER="Virtual PCD"
@@ -144,6 +144,20 @@ JPKI_SIGN_PASSWORD=NEWPASS9 ok card certs --reader "$READER" --out "$TMP/after-r
 JPKI_SIGN_PASSWORD=HOLDER15 expect_status 1 card certs --reader "$READER" --out "$TMP/after-reset2" --sign
 expect_eq "pin_resets" "$(sql "SELECT COUNT(*) FROM pin_resets")" 1
 
+check "a proxy with the renewal form (R13) completes on the card in the reader"
+ok counter notices --within 3m --out "$TMP/notices" --clerk "$CLERK" --json
+FORM=$(grep ",$sign1," "$TMP/notices/notices.csv" | cut -d, -f1)
+CODE=$(pdftotext -f 2 -l 2 "$TMP/notices/notice-$FORM.pdf" - |
+	grep -Eo '^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$' | head -n 1)
+[ -n "$FORM" ] && [ -n "$CODE" ] || fail "no renewal form for $sign1"
+JPKI_FORM_CHECK_CODE=$CODE JPKI_SIGN_PASSWORD=FORM2030 ok counter proxy-complete --form "$FORM" \
+	--reader "$READER" --proxy-name "鈴木 一郎" --proxy-id-type driving-licence \
+	--proxy-id-number 301234567890 --clerk "$CLERK" --json
+sign2=$(json_get receipt.issued.0.serial)
+[ -n "$sign2" ] && [ "$sign2" != "$sign1" ] || fail "the proxy's renewal issued nothing"
+expect_eq "the renewed signing certificate in the reader" "$(JPKI_SIGN_PASSWORD=FORM2030 reader_cert sign)" "$sign2"
+expect_eq "writes left" "$(pending_writes)" 0
+
 check "update-card killed after its writes, before they are marked: written again, marked"
 ok resident change "$R" --address "東京都清瀬市中里4-4"
 JPKI_COUNTER_CRASH=card-written expect_status 137 counter update-card --reader "$READER" --clerk "$CLERK"
@@ -164,8 +178,8 @@ check "the store and the card agree at the end"
 expect_eq "auth" "$(reader_cert auth)" "$auth2"
 # The address change revoked the signing certificate (R8d); the card keeps
 # it until the holder asks for a new one.
-expect_eq "sign" "$(JPKI_SIGN_PASSWORD=NEWPASS9 reader_cert sign)" "$sign1"
-expect_eq "sign revoked by the change" "$(sql "SELECT status FROM certificates WHERE serial = '$sign1'")" 2
+expect_eq "sign" "$(JPKI_SIGN_PASSWORD=FORM2030 reader_cert sign)" "$sign2"
+expect_eq "sign revoked by the change" "$(sql "SELECT status FROM certificates WHERE serial = '$sign2'")" 2
 expect_eq "no writes left" "$(sql "SELECT COUNT(*) FROM card_writes WHERE applied_at IS NULL")" 0
 
 check "OpenSC reads the card: both keys, the renewed authentication certificate"
