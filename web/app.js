@@ -209,7 +209,7 @@ function procFields(p) {
     f.push(["types", "select", p === "deliver" || p === "reissue" ? ["both", "sign", "auth", "none"] : ["both", "sign", "auth"]]);
   if (p === "reset-pin") f.push(["pin_kind", "select", ["auth", "sign", "cardinfo"]]);
   if (p === "proxy-apply") f.push(["purpose", "select", ["issue", "renew", "reset-pin"]], ["pin_kind", "select", ["auth", "sign", "cardinfo"]]);
-  if (["issue", "renew", "reset-pin", "update-card", "proxy-complete"].includes(p)) f.push(["card", "card"]);
+  if (["issue", "renew", "reset-pin", "update-card", "proxy-complete", "deliver", "reissue"].includes(p)) f.push(["card", "card"]);
   if (p === "proxy-complete") f.push(["form", "text"], ["check_code", "secret"]);
   if (p === "proxy-apply" || p === "proxy-complete")
     f.push(["proxy_name", "text"], ["proxy_doc", "text"], ["proxy_docno", "text"]);
@@ -233,14 +233,26 @@ async function viewProc(p, params) {
   /* The resident's cards, newest first: the one in use is the default. */
   const rd = await api("GET", "/api/residents/" + resident);
   const cards = rd.ok ? rd.data.cards.slice().reverse() : [];
-  const values = { card: params.get("card") || (cards[0] ? cards[0].serial : "") };
+  /* Cards in the PC/SC readers on the server host: the resident's own for
+   * a procedure on a card, cards the store does not know (blank) for a new
+   * one.  The value "reader:NAME" sends "reader" instead of "card". */
+  const newCard = p === "deliver" || p === "reissue";
+  const rc = await api("GET", "/api/cards?readers=1");
+  const inReaders = rc.ok ? rc.data.cards.filter(c => c.source === "pcsc" && c.serial &&
+    (newCard ? c.resident === undefined : String(c.resident) === String(resident))) : [];
+  const options = [
+    ...inReaders.map(c => ({ value: "reader:" + c.name, text: c.name + " — " + c.serial + (newCard ? "" : " (" + t("flow.in_reader") + ")") })),
+    ...(newCard ? [{ value: "", text: t("flow.new_image") }] :
+      cards.map(c => ({ value: c.serial, text: c.serial + " (" + t("st." + c.status) + ", " + c.image + ")" }))),
+  ];
+  const values = { card: params.get("card") || (options[0] ? options[0].value : "") };
   const verdict = h("div", { id: "verdict" });
   const stage = h("div", { id: "stage" });
   const fields = procFields(p).map(([name, kind, opts]) => {
     let input;
     if (kind === "select") input = h("select", { name, id: "f-" + name }, opts.map(o => h("option", { value: o, text: o === "both" ? t("flow.both") : o === "none" ? t("flow.none") : o })));
-    else if (kind === "card") input = h("select", { name, id: "f-card" }, cards.map(c => h("option", { value: c.serial,
-      selected: c.serial === values.card, text: c.serial + " (" + t("st." + c.status) + ", " + c.image + ")" })));
+    else if (kind === "card") input = h("select", { name, id: "f-card" }, options.map(o => h("option", { value: o.value,
+      selected: o.value === values.card, text: o.text })));
     else input = h("input", { name, id: "f-" + name, type: kind === "secret" ? "password" : "text", autocomplete: "off" });
     input.addEventListener("change", () => { verdict.replaceChildren(); stage.replaceChildren(); });
     return h("div", {}, h("label", { for: input.id, text: t("flow." + ({ types: "types", pin_kind: "pin_kind", purpose: "purpose", card: "card", form: "form", check_code: "check_code", proxy_name: "proxy_name", proxy_doc: "proxy_doc", proxy_docno: "proxy_docno", id_doc: "id_doc", id_number: "id_number" })[name]) }), input);
@@ -254,8 +266,9 @@ async function viewProc(p, params) {
   const checkBtn = h("button", { class: "primary", id: "check", type: "button", onclick: async () => {
     const v = read();
     const q = new URLSearchParams({ procedure: p });
-    if (v.card && !["deliver", "reissue", "report-lost", "proxy-apply"].includes(p)) q.set("card", v.card);
-    else q.set("resident", resident);
+    if (v.card && v.card.startsWith("reader:")) q.set("reader", v.card.slice(7));
+    if (v.card && !v.card.startsWith("reader:") && !["deliver", "reissue", "report-lost", "proxy-apply"].includes(p)) q.set("card", v.card);
+    else if (!v.card || !v.card.startsWith("reader:") || newCard) q.set("resident", resident);
     if (v.types) q.set("types", p === "proxy-apply" ? "both" : v.types);
     if (p === "reset-pin" && v.pin_kind) q.set("pin_kind", v.pin_kind);
     const res = await api("GET", "/api/check?" + q);
@@ -334,6 +347,10 @@ function buildBody(p, resident, v, holder) {
   if (p === "reset-pin") b.new_pin = holder[v.pin_kind || "auth"];
   else b.pins = { sign: holder.sign, auth: holder.auth, cardinfo: holder.cardinfo };
   if (p === "report-lost") delete b.card;
+  if (b.card && b.card.startsWith("reader:")) {
+    b.reader = b.card.slice(7);
+    delete b.card;
+  }
   return b;
 }
 

@@ -103,6 +103,8 @@ const WORDS = {
   "flow.id_doc": ["本人確認書類", "Identity document"],
   "flow.id_number": ["書類番号", "Document number"],
   "flow.card": ["カード", "Card"],
+  "flow.in_reader": ["カードリーダー", "in a reader"],
+  "flow.new_image": ["新しいカードイメージ(データディレクトリ)", "a new card image (data directory)"],
   "flow.pin_kind": ["初期化する暗証番号", "PIN to reset"],
   "flow.proxy_name": ["代理人氏名", "Proxy's name"],
   "flow.proxy_doc": ["代理人の本人確認書類", "Proxy's identity document"],

@@ -8,7 +8,11 @@
  *   reissue --resident ID --out CARD [--no-sign] [--no-auth]
  *   reset-pin --card CARD --type sign|auth|cardinfo
  *   update-card --card CARD [--photo FILE]
- *   recover --card CARD
+ *   recover --card CARD | --reader NAME
+ *
+ * A card in a PC/SC reader: --reader NAME instead of --card CARD (and of
+ * --out CARD for deliver and reissue, onto a blank card in the reader);
+ * docs/counter.md, "A card in a reader".
  *   links --serial SERIAL                   old -> new links of a certificate
  *   receipt --number N --out FILE           a stored receipt as a PDF
  *
@@ -41,6 +45,8 @@ static const char usage_text[] =
     "       jpki counter reset-pin --card CARD --type sign|auth|cardinfo\n"
     "       jpki counter update-card --card CARD [--photo FILE]\n"
     "       jpki counter recover --card CARD\n"
+    "a card in a PC/SC reader: --reader NAME for --card CARD (and for --out\n"
+    "       CARD: deliver, reissue onto a blank card); recover --reader NAME\n"
     "       jpki counter links --serial SERIAL [--json]\n"
     "       jpki counter receipt --number N --out FILE [--json]\n"
     "       jpki counter proxy-apply|proxy-complete|notices|form-show (--help)\n"
@@ -51,7 +57,7 @@ static const char usage_text[] =
 
 struct args {
 	const char *data, *resident, *out, *card, *type, *clerk, *id_doc,
-	    *id_number, *serial, *photo, *number, *receipt_pdf;
+	    *id_number, *serial, *photo, *number, *receipt_pdf, *reader;
 	int json, no_sign, no_auth;
 	long long resident_id, number_id;
 };
@@ -126,6 +132,17 @@ visit_from(const struct args *a, struct counter_visit *v)
 	v->holder_id.doc_type = a->id_doc;
 	v->holder_id.doc_number = a->id_number;
 	v->photo = a->photo;
+	v->reader = a->reader;
+}
+
+/* The card brought: its image or the reader it is in, one of the two. */
+static int
+need_card(const struct args *a)
+{
+	if ((a->card == NULL) == (a->reader == NULL))
+		return jpki_fail(JPKI_ERR_USAGE, "--card CARD is needed (or "
+		    "--reader NAME, one of the two)");
+	return JPKI_OK;
 }
 
 static int
@@ -148,7 +165,9 @@ new_card_cmd(struct cli_env *e, const struct args *a, struct counter_receipt *rc
 
 	memset(&p, 0, sizeof(p));
 	if ((r = need(a->resident, "--resident ID")) ||
-	    (r = need(a->out, "--out CARD")))
+	    (r = (a->out == NULL) == (a->reader == NULL) ?
+	    jpki_fail(JPKI_ERR_USAGE, "--out CARD is needed (or --reader "
+	    "NAME, one of the two)") : JPKI_OK))
 		return r;
 	visit_from(a, &v);
 	/* Under 15 no signing password is needed (R8e): without one in the
@@ -195,7 +214,7 @@ certs_cmd(struct cli_env *e, const struct args *a, struct counter_receipt *rc,
 	int mask, r;
 
 	memset(&p, 0, sizeof(p));
-	if ((r = need(a->card, "--card CARD")) ||
+	if ((r = need_card(a)) ||
 	    (r = need(a->type, "--type sign|auth|both")))
 		return r;
 	if (counter_types_parse(a->type, &mask) != JPKI_OK)
@@ -227,9 +246,10 @@ cmd_report_lost(struct cli_env *e, const struct args *a,
 {
 	struct counter_visit v;
 
-	if ((a->card == NULL) == (a->resident == NULL))
-		return jpki_fail(JPKI_ERR_USAGE, "report-lost needs --card CARD "
-		    "or --resident ID");
+	if ((a->card == NULL && a->reader == NULL) == (a->resident == NULL) ||
+	    (a->card != NULL && a->reader != NULL))
+		return jpki_fail(JPKI_ERR_USAGE, "report-lost needs --card CARD, "
+		    "--reader NAME or --resident ID");
 	visit_from(a, &v);
 	return counter_report_lost(e->ca, a->card, a->resident_id, &v, rc);
 }
@@ -244,7 +264,7 @@ cmd_reset_pin(struct cli_env *e, const struct args *a,
 	int r;
 
 	memset(&p, 0, sizeof(p));
-	if ((r = need(a->card, "--card CARD")) ||
+	if ((r = need_card(a)) ||
 	    (r = need(a->type, "--type sign|auth|cardinfo")))
 		return r;
 	if (rules_pin_kind_parse(a->type, &k) != JPKI_OK)
@@ -266,7 +286,7 @@ cmd_update_card(struct cli_env *e, const struct args *a,
 	struct counter_visit v;
 	int r;
 
-	if ((r = need(a->card, "--card CARD")) != JPKI_OK)
+	if ((r = need_card(a)) != JPKI_OK)
 		return r;
 	visit_from(a, &v);
 	return counter_update_card(e->ca, a->card, &v, rc);
@@ -277,8 +297,21 @@ cmd_recover(struct cli_env *e, const struct args *a)
 {
 	int r, repaired;
 
-	if ((r = need(a->card, "--card CARD")) != JPKI_OK)
+	if ((r = need_card(a)) != JPKI_OK)
 		return r;
+	if (a->reader != NULL) {
+		if ((r = counter_card_recover_reader(e->ca, a->reader,
+		    a->clerk ? a->clerk : "recover", &repaired)) != JPKI_OK)
+			return r;
+		if (a->json)
+			cli_print_json(json_pack("{s:s, s:i}", "reader",
+			    a->reader, "rolled_forward", repaired));
+		else
+			printf("%s: %s\n", a->reader, repaired ? "the card writes "
+			    "committed and not yet applied were applied" :
+			    "nothing to apply");
+		return JPKI_OK;
+	}
 	if ((r = counter_card_recover(e->dd, a->card, &repaired)) != JPKI_OK)
 		return r;
 	if (a->json)
@@ -382,12 +415,14 @@ cli_counter(int argc, char **argv)
 	struct args a;
 	struct cli_env env;
 	size_t i;
-	int r;
+	int r, open_flags;
 	const struct cli_opt opts[] = {
 	    {"resident", CLI_POSITIVE, .value = &a.resident,
 		.number = &a.resident_id},
 	    {"out", CLI_VALUE, .value = &a.out},
 	    {"card", CLI_VALUE, .value = &a.card},
+	    /* A card in a PC/SC reader instead of an image. */
+	    {"reader", CLI_VALUE, .value = &a.reader},
 	    {"type", CLI_VALUE, .value = &a.type},
 	    {"clerk", CLI_VALUE, .value = &a.clerk},
 	    {"no-sign", CLI_FLAG, .flag = &a.no_sign},
@@ -439,7 +474,12 @@ cli_counter(int argc, char **argv)
 	if (cmds[i].run != NULL && a.clerk == NULL)
 		return cli_usage("counter %s needs --clerk NAME (who ran the "
 		    "procedure)", argv[1]);
-	if ((r = cli_open(a.data, cmds[i].open, &env)) != 0)
+	open_flags = cmds[i].open;
+	/* Rolling a reader card forward proves the issuer key to it. */
+	if (cmds[i].run == NULL && strcmp(cmds[i].name, "recover") == 0 &&
+	    a.reader != NULL)
+		open_flags |= CLI_CA_CERTS;
+	if ((r = cli_open(a.data, open_flags, &env)) != 0)
 		return r;
 	if (cmds[i].run == NULL)
 		r = strcmp(cmds[i].name, "links") == 0 ? cmd_links(&env, &a) :

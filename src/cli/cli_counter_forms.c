@@ -43,7 +43,8 @@ static const char usage_text[] =
     "           [--type sign|auth|both] [--pin sign|auth|cardinfo]\n"
     "           --proxy-name NAME --proxy-id-type TYPE --proxy-id-number NO\n"
     "           --out FORM.pdf --clerk NAME [--json]\n"
-    "       jpki counter proxy-complete --form N --card CARD [--purpose P]\n"
+    "       jpki counter proxy-complete --form N (--card CARD | --reader NAME)\n"
+    "                                   [--purpose P]\n"
     "           --proxy-name NAME --proxy-id-type TYPE --proxy-id-number NO\n"
     "           --clerk NAME [--json]\n"
     "           (check code: JPKI_FORM_CHECK_CODE or prompt; PINs written on\n"
@@ -56,7 +57,7 @@ static const char usage_text[] =
 
 struct args {
 	const char *data, *clerk, *resident, *purpose, *type, *pin, *out;
-	const char *form, *card, *within, *pos;
+	const char *form, *card, *reader, *within, *pos;
 	struct proxy_person proxy;
 	int json, no_progress;
 };
@@ -76,6 +77,8 @@ parse(int argc, char **argv, struct args *a)
 	    {"out", CLI_VALUE, .value = &a->out},
 	    {"form", CLI_POSITIVE, .value = &a->form},
 	    {"card", CLI_VALUE, .value = &a->card},
+	    /* proxy-complete: the holder's card in a PC/SC reader. */
+	    {"reader", CLI_VALUE, .value = &a->reader},
 	    {"within", CLI_VALUE, .value = &a->within},
 	    {"no-progress", CLI_FLAG, .flag = &a->no_progress},
 	};
@@ -236,22 +239,22 @@ cmd_complete(struct cli_env *e, struct args *a)
 	memset(&sec, 0, sizeof(sec));
 	memset(&rcpt, 0, sizeof(rcpt));
 	if (a->form == NULL)    /* R14: refused, with the way forward */
-		return counter_proxy_complete(e->ca, 0, 0, a->card, NULL, NULL,
-		    &a->proxy, a->clerk, &rcpt);
+		return counter_proxy_complete(e->ca, 0, 0, a->card, a->reader,
+		    NULL, NULL, &a->proxy, a->clerk, &rcpt);
 	if ((r = parse_positive("--form", a->form, &number)) != JPKI_OK)
 		return r;
 	if (a->purpose != NULL &&
 	    (r = counter_form_purpose_parse(a->purpose, &purpose)) != JPKI_OK)
 		return r;
-	if (a->card == NULL)
+	if ((a->card == NULL) == (a->reader == NULL))
 		return jpki_fail(JPKI_ERR_USAGE, "--card CARD is needed (R13: "
-		    "the holder's card)");
+		    "the holder's card; or --reader NAME, one of the two)");
 	if ((r = store_form_get(datadir_store(e->dd), number, &f)) != JPKI_OK)
 		return r;
 	if ((r = read_form_secrets(&f, &sec, &pins)) != JPKI_OK)
 		goto out;
-	if ((r = counter_proxy_complete(e->ca, number, purpose, a->card, sec.code,
-	    &pins, &a->proxy, a->clerk, &rcpt)) != JPKI_OK)
+	if ((r = counter_proxy_complete(e->ca, number, purpose, a->card,
+	    a->reader, sec.code, &pins, &a->proxy, a->clerk, &rcpt)) != JPKI_OK)
 		goto out;
 	if (a->json) {
 		cli_print_json(json_pack("{s:I, s:s, s:{s:s, s:s, s:s}, s:o}",

@@ -231,8 +231,9 @@ settle_pending(struct datadir *dd, const struct card_names *n, int *outcome)
 	return JPKI_OK;
 }
 
-static int
-load_master(struct datadir *dd, uint8_t master[CARD_ISSUER_KEY_LEN])
+int
+counter_card_load_master(struct datadir *dd,
+    uint8_t master[CARD_ISSUER_KEY_LEN])
 {
 	char keypath[JPKI_PATH_MAX];
 	int r;
@@ -273,6 +274,9 @@ counter_card_open(struct ca *ca, const char *path, struct card_session *cs)
 		    "image", path);
 	if (r != JPKI_OK)
 		return r;
+	snprintf(cs->serial, sizeof(cs->serial), "%s",
+	    card_serial_hex(cs->work));
+	cs->kind = card_kind_of(cs->work);
 	return card_transport_card(cs->work, &cs->t);
 }
 
@@ -296,12 +300,15 @@ counter_card_new(struct ca *ca, const char *path, struct card_session *cs)
 	if (access(path, F_OK) == 0)
 		return jpki_fail(JPKI_ERR_CONFLICT, "%s already exists; a new "
 		    "card never overwrites a file", path);
-	if ((r = load_master(ca_datadir(ca), master)) != JPKI_OK)
+	if ((r = counter_card_load_master(ca_datadir(ca), master)) != JPKI_OK)
 		return r;
 	r = card_blank(CARD_MYNUMBER, master, &cs->work);
 	jpki_wipe(master, sizeof(master));
 	if (r != JPKI_OK)
 		return r;
+	snprintf(cs->serial, sizeof(cs->serial), "%s",
+	    card_serial_hex(cs->work));
+	cs->kind = card_kind_of(cs->work);
 	return card_transport_card(cs->work, &cs->t);
 }
 
@@ -311,7 +318,7 @@ counter_card_issuer_auth(struct ca *ca, struct card_session *cs)
 	uint8_t master[CARD_ISSUER_KEY_LEN];
 	int r;
 
-	if ((r = load_master(ca_datadir(ca), master)) != JPKI_OK)
+	if ((r = counter_card_load_master(ca_datadir(ca), master)) != JPKI_OK)
 		return r;
 	r = card_client_issuer_auth(cs->t, master);
 	jpki_wipe(master, sizeof(master));
@@ -359,6 +366,8 @@ counter_card_finish(struct card_session *cs)
 	char why[400];
 	int r;
 
+	if (cs->in_reader)
+		return counter_card_apply_recorded(cs);
 	if (!cs->staged)
 		return JPKI_OK;
 	if ((r = install_pending(&cs->n, card_serial_hex(cs->work))) !=
@@ -388,6 +397,8 @@ counter_card_close(struct card_session *cs)
 		jpki_fail(JPKI_OK, "%s", saved);
 	}
 	cs->staged = 0;
+	json_decref(cs->writes);
+	cs->writes = NULL;
 	card_transport_free(&cs->t);
 	card_free(&cs->work);
 	if (cs->lock_fd >= 0)
@@ -426,9 +437,9 @@ counter_card_security_code(struct ca *ca, struct card_session *cs,
 	uint8_t master[CARD_ISSUER_KEY_LEN];
 	int r;
 
-	if ((r = load_master(ca_datadir(ca), master)) != JPKI_OK)
+	if ((r = counter_card_load_master(ca_datadir(ca), master)) != JPKI_OK)
 		return r;
-	r = card_security_code(master, card_serial_hex(cs->work), code);
+	r = card_security_code(master, cs->serial, code);
 	jpki_wipe(master, sizeof(master));
 	return r;
 }

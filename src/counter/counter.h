@@ -98,6 +98,13 @@ int counter_residence_pdf(const struct counter_residence_doc *d,
  * a crash at any step leaves is settled at the card's next visit by what
  * the store committed (counter_card_recover(), docs/counter.md).
  *
+ * A card in a PC/SC reader (counter_visit.reader, the card path NULL)
+ * cannot be staged: the store commits first, with the card writes the
+ * procedure made (card_writes, never a PIN), and they are applied over
+ * APDUs after the commit; every open of the card applies first what was
+ * committed for it and not yet applied (counter_card_recover_reader(),
+ * docs/counter.md, "A card in a reader").
+ *
  * Clerks do not wait on each other for the slow part: the card's key
  * pairs are generated (and a proxy form's PDF laid out) before the
  * transaction, with no store lock held; inside it the register and the
@@ -157,6 +164,10 @@ struct counter_visit {
 	 * NULL: update-card keeps the card's photo, a new card gets a drawn
 	 * placeholder. */
 	const char *photo;
+	/* The card is in this PC/SC reader (docs/counter.md, "A card in a
+	 * reader"): the procedures on a card then take no image path (NULL),
+	 * deliver and reissue no output path and write the blank card in it. */
+	const char *reader;
 };
 
 /* What the receipt keeps of each (bytes of UTF-8). */
@@ -280,6 +291,13 @@ int counter_update_card(struct ca *ca, const char *card_path,
  * deleted.  Every procedure on a card does this first. */
 int counter_card_recover(struct datadir *dd, const char *card_path,
     int *repaired);
+/* A card in the PC/SC reader `reader`: apply the writes committed for it
+ * and not yet applied (docs/counter.md, "A card in a reader"), each with a
+ * counter.roll-forward audit entry by actor; *applied (may be NULL) gets
+ * how many procedures' writes were.  Every procedure on a reader card does
+ * this first. */
+int counter_card_recover_reader(struct ca *ca, const char *reader,
+    const char *actor, int *applied);
 
 /* The receipt as JSON ({"number", "procedure", ..., "fees": [{"item",
  * "label", "yen"}], "total_yen"}) and as text. */
@@ -299,6 +317,7 @@ struct counter_check_in {
 	enum procedure proc;          /* PROC_DELIVER .. PROC_UPDATE_CARD */
 	int64_t resident_id;          /* deliver, reissue, report-lost */
 	const char *card_path;        /* the card brought (an image), or NULL */
+	const char *reader;           /* or the PC/SC reader it is in */
 	int types;                    /* COUNTER_*: deliver, reissue (0: none),
 	                               * issue, renew */
 	enum pin_kind pin_kind;       /* reset-pin: the PIN reset */
@@ -395,9 +414,12 @@ int counter_proxy_apply(struct ca *ca, int64_t resident_id,
  * procedure the form is for (counter_issue, counter_renew or
  * counter_reset_pin), and the form consumed, all in that procedure's one
  * transaction.  purpose 0: the form's.  Without a form (form_number 0) it
- * is refused (R14: no same-day issuance without the form). */
+ * is refused (R14: no same-day issuance without the form).  The card is
+ * the image card_path or the card in the PC/SC reader `reader`, one of the
+ * two. */
 int counter_proxy_complete(struct ca *ca, int64_t form_number,
-    enum form_purpose purpose, const char *card_path, const char *check_code,
+    enum form_purpose purpose, const char *card_path, const char *reader,
+    const char *check_code,
     const struct counter_pins *pins, const struct proxy_person *proxy,
     const char *clerk, struct counter_receipt *rcpt);
 

@@ -29,6 +29,20 @@ struct card_session {
 	struct card_transport *t;
 	int is_new;
 	int staged;                 /* <card>.pending written, not installed */
+	/* Both: what the chip says it is (a card in a reader: its serial over
+	 * APDUs, its kind as the store records it, a My Number card if new). */
+	char serial[CARD_SERIAL_HEX];
+	enum card_kind kind;
+	/* A card in a PC/SC reader (cardreader.c; docs/counter.md, "A card in
+	 * a reader"): no image, no lock file, work is NULL and t drives the
+	 * card itself.  The writes made in the transaction are recorded in
+	 * `writes` (a JSON array), committed as a card_writes row
+	 * (writes_id) and applied after the commit. */
+	int in_reader;
+	json_t *writes;
+	int64_t writes_id;          /* committed, not yet applied */
+	int rolled;                 /* earlier committed rows applied at open */
+	char rolled_note[COUNTER_NOTE_MAX];
 };
 
 /* Open an existing card image, after finishing or undoing an interrupted
@@ -37,6 +51,54 @@ int counter_card_open(struct ca *ca, const char *path, struct card_session *cs);
 /* A blank My Number card that will be written at path (refused if path
  * exists). */
 int counter_card_new(struct ca *ca, const char *path, struct card_session *cs);
+/* A card in the PC/SC reader `reader`: its serial read over APDUs and,
+ * when roll_forward is set, every committed card_writes row of that serial
+ * not yet applied applied first, each marked applied with a
+ * counter.roll-forward audit entry by actor (cs->rolled counts them,
+ * cs->rolled_note says which).  The dry run passes 0. */
+int counter_card_open_reader(struct ca *ca, const char *reader,
+    int roll_forward, const char *actor, struct card_session *cs);
+/* A card in a reader to be written as a new card: one the store does not
+ * know (a blank, or one whose delivery never committed). */
+int counter_card_new_reader(struct ca *ca, const char *reader,
+    const char *actor, struct card_session *cs);
+/* Apply the committed rows for card_serial in the reader's session (what
+ * counter_card_open_reader does; `jpki counter recover --reader`). */
+int counter_card_roll_forward(struct ca *ca, struct card_session *cs,
+    const char *actor);
+
+/* The card's writes, whichever the card is: an image's go to the memory
+ * chip; a reader card's are recorded for after the commit. */
+int counter_card_write_cert(struct card_session *cs, enum card_cert which,
+    const uint8_t *der, size_t n);
+int counter_card_write_info(struct card_session *cs,
+    const struct card_info *info);
+int counter_card_write_info_signature(struct card_session *cs,
+    const struct jbuf *signature, const struct jbuf *cert,
+    const struct jbuf *apinfo);
+int counter_card_write_face(struct card_session *cs, const struct jbuf *ef);
+/* In the transaction, for a reader card with writes recorded: the
+ * card_writes row (receipt, now). */
+int counter_card_record_writes(struct card_session *cs, struct store *s,
+    int64_t receipt_id, int64_t now);
+/* Whether the card-info or card-face AP is of an older layout or lacks its
+ * collation numbers (card_info_outdated, card_face_outdated); a reader
+ * card is read over APDUs, its APs opened with the individual number the
+ * store holds for its holder. */
+int counter_card_outdated(struct card_session *cs, struct store *s,
+    int *outdated);
+/* The photo of the card's face (JPKI_ERR_NOTFOUND: none); number opens a
+ * reader card's face AP (collation number A). */
+int counter_card_photo(struct card_session *cs, const char *number,
+    struct jbuf *out);
+
+/* The issuer master key of the data directory (caller wipes). */
+int counter_card_load_master(struct datadir *dd,
+    uint8_t master[CARD_ISSUER_KEY_LEN]);
+/* After the commit, a reader card: its recorded writes applied over APDUs,
+ * the row marked applied (cardreader.c). */
+int counter_card_apply_recorded(struct card_session *cs);
+
 /* Prove the issuer key to the work chip. */
 int counter_card_issuer_auth(struct ca *ca, struct card_session *cs);
 /* The card's security code (card_security_code), from the issuer master
@@ -46,7 +108,8 @@ int counter_card_security_code(struct ca *ca, struct card_session *cs,
 /* Write the work chip to <card>.pending (via <card>.staging, fsync,
  * rename); sha256 gets its hash, for the transaction to record. */
 int counter_card_stage(struct card_session *cs, uint8_t sha256[32]);
-/* After the commit: put the pending image in place (rename, fsync dir). */
+/* After the commit: put the pending image in place (rename, fsync dir);
+ * a reader card: apply its recorded writes and mark them applied. */
 int counter_card_finish(struct card_session *cs);
 /* Drop everything and release the lock; a pending image not installed is
  * settled by what the store committed, as the next visit would. */

@@ -377,7 +377,7 @@ counter_check(struct ca *ca, const struct counter_check_in *in,
 		    "or cardinfo");
 	/* Asked about a resident for a procedure on a card: the card the
 	 * holder would bring is the resident's active one. */
-	if (card_proc && path == NULL) {
+	if (card_proc && path == NULL && in->reader == NULL) {
 		if ((r = store_card_current(s, in->resident_id, &current)) ==
 		    JPKI_ERR_NOTFOUND)
 			return jpki_fail(JPKI_ERR_REFUSED, "R11: the holder "
@@ -387,13 +387,20 @@ counter_check(struct ca *ca, const struct counter_check_in *in,
 			return r;
 		path = current.image_path;
 	}
-	if (path != NULL && (in->proc != PROC_DELIVER &&
-	    in->proc != PROC_REISSUE)) {
-		if ((r = counter_card_open(ca, path, &cs)) != JPKI_OK)
+	if ((path != NULL || in->reader != NULL) &&
+	    in->proc != PROC_DELIVER && in->proc != PROC_REISSUE) {
+		/* A card in a reader is only read: what waits to be rolled
+		 * forward is applied by the procedure itself. */
+		if (in->reader != NULL)
+			r = counter_card_open_reader(ca, in->reader, 0, NULL,
+			    &cs);
+		else
+			r = counter_card_open(ca, path, &cs);
+		if (r != JPKI_OK)
 			goto out;
 		have_cs = 1;
-		p.card_serial = card_serial_hex(cs.work);
-		p.card_kind = card_kind_of(cs.work);
+		p.card_serial = cs.serial;
+		p.card_kind = cs.kind;
 		snprintf(out->card_serial, sizeof(out->card_serial), "%s",
 		    p.card_serial);
 		if (in->proc == PROC_PIN_RESET) {
@@ -403,9 +410,12 @@ counter_check(struct ca *ca, const struct counter_check_in *in,
 				goto out;
 			p.pin_set = st.pin[in->pin_kind].initialised;
 		}
-		if (in->proc == PROC_UPDATE_CARD)
-			p.card_outdated = card_info_outdated(cs.work) ||
-			    card_face_outdated(cs.work) || in->photo;
+		if (in->proc == PROC_UPDATE_CARD) {
+			if ((r = counter_card_outdated(&cs, s,
+			    &p.card_outdated)) != JPKI_OK)
+				goto out;
+			p.card_outdated |= in->photo != 0;
+		}
 	}
 	r = counter_plan_decide(s, &p);
 	if (p.have_res)

@@ -537,9 +537,10 @@ complete_in_tx(void *arg, struct ca *ca, const struct counter_receipt *rcpt)
 
 int
 counter_proxy_complete(struct ca *ca, int64_t form_number,
-    enum form_purpose purpose, const char *card_path, const char *check_code,
-    const struct counter_pins *pins, const struct proxy_person *proxy,
-    const char *clerk, struct counter_receipt *rcpt)
+    enum form_purpose purpose, const char *card_path, const char *reader,
+    const char *check_code, const struct counter_pins *pins,
+    const struct proxy_person *proxy, const char *clerk,
+    struct counter_receipt *rcpt)
 {
 	struct inquiry_form f;
 	struct complete_ctx ctx;
@@ -565,9 +566,10 @@ counter_proxy_complete(struct ca *ca, int64_t form_number,
 	v.holder_id.doc_number = form_text;
 	if ((r = counter_visit_check(&v)) != JPKI_OK)
 		return r;
-	if (card_path == NULL)
+	if (card_path == NULL && reader == NULL)
 		return jpki_fail(JPKI_ERR_USAGE, "R13: the holder's card is "
 		    "required");
+	v.reader = reader;
 	if (check_code == NULL)
 		return jpki_fail(JPKI_ERR_USAGE, "the form's check code is "
 		    "needed");

@@ -14,6 +14,13 @@
  * memory only, fast), record the receipt, links and audit entry, stage the
  * new image, commit, and put the image in place.  Any failure rolls the
  * store back and drops the memory chip, so the image file is as it was.
+ *
+ * A card in a PC/SC reader (v->reader) is driven over APDUs instead
+ * (cardreader.c): its keys before the transaction, its PINs and collation
+ * numbers inside it, and the rest recorded with the commit and applied
+ * after it; the procedures read the card through the session (its serial
+ * and kind, counter_card_outdated(), counter_card_photo()), which works
+ * for both.
  */
 #include "counter/counter_int.h"
 
@@ -122,6 +129,8 @@ visit_end(struct visit *w)
 
 /* ---- reading the register and the card --------------------------------- */
 
+static void note(struct visit *w, const char *text);
+
 /* Open the card image: before the transaction, so the card's lock is
  * taken first; what the chip is (R1) is judged with the rest. */
 static int
@@ -129,14 +138,28 @@ open_card(struct visit *w, const char *path)
 {
 	int r;
 
-	if (path == NULL || *path == '\0')
+	const char *reader = w->v->reader;
+
+	if (reader != NULL && path != NULL)
+		return jpki_fail(JPKI_ERR_USAGE, "the card is an image or in a "
+		    "reader, not both");
+	if (reader != NULL) {
+		/* What was committed for the card and not yet applied is
+		 * applied first (cardreader.c). */
+		if ((r = counter_card_open_reader(w->ca, reader, 1,
+		    w->v->clerk, &w->cs)) != JPKI_OK)
+			return r;
+		path = reader;
+	} else if (path == NULL || *path == '\0')
 		return jpki_fail(JPKI_ERR_USAGE, "the card's image is "
 		    "required");
-	if ((r = counter_card_open(w->ca, path, &w->cs)) != JPKI_OK)
+	else if ((r = counter_card_open(w->ca, path, &w->cs)) != JPKI_OK)
 		return r;
 	w->have_cs = 1;
+	if (w->cs.rolled)
+		note(w, w->cs.rolled_note);
 	snprintf(w->rcpt->card_serial, sizeof(w->rcpt->card_serial), "%s",
-	    card_serial_hex(w->cs.work));
+	    w->cs.serial);
 	snprintf(w->rcpt->card_path, sizeof(w->rcpt->card_path), "%s", path);
 	return JPKI_OK;
 }
@@ -152,8 +175,8 @@ decide(struct visit *w, struct counter_plan *p)
 
 	p->now = w->now;
 	if (w->have_cs && !w->cs.is_new) {
-		p->card_serial = card_serial_hex(w->cs.work);
-		p->card_kind = card_kind_of(w->cs.work);
+		p->card_serial = w->cs.serial;
+		p->card_kind = w->cs.kind;
 	}
 	r = counter_plan_decide(w->s, p);
 	if (p->have_res) {
@@ -267,7 +290,7 @@ write_card_signature(struct visit *w, const struct card_info *info)
 	    (r = card_info_encode_cert(&body, cert_sig, cert_sig_len, &ef4)) ||
 	    (r = card_info_encode_apinfo(issuer, &ef5)) != JPKI_OK)
 		goto fail;
-	r = card_client_write_info_signature(w->cs.t, &ef3, &ef4, &ef5);
+	r = counter_card_write_info_signature(&w->cs, &ef3, &ef4, &ef5);
 fail:
 	EVP_PKEY_free(issuer);
 	jbuf_free(&ef3);
@@ -302,8 +325,8 @@ write_card_face(struct visit *w, const struct card_info *info,
 	snprintf(f.expiry, sizeof(f.expiry), "%.4s%.2s%.2s", expiry,
 	    expiry + 5, expiry + 8);
 	/* update-card keeps the photo the card has, unless a new one came */
-	if (w->v->photo == NULL && card_face_photo_of(w->cs.work, &keep) !=
-	    JPKI_OK)
+	if (w->v->photo == NULL && !w->cs.is_new &&
+	    counter_card_photo(&w->cs, info->number, &keep) != JPKI_OK)
 		jpki_errclear();
 	if ((r = counter_face_images(info->name, info->address,
 	    w->rcpt->security_code, w->v->photo, &keep, &f)) != JPKI_OK ||
@@ -319,7 +342,7 @@ write_card_face(struct visit *w, const struct card_info *info,
 		goto fail;
 	}
 	if ((r = card_face_encode(&f, &ef)) != JPKI_OK ||
-	    (r = card_client_write_face(w->cs.t, &ef)) != JPKI_OK ||
+	    (r = counter_card_write_face(&w->cs, &ef)) != JPKI_OK ||
 	    (r = card_client_set_match(w->cs.t, CARD_FACE_MATCH_A,
 	    info->number)) != JPKI_OK)
 		goto fail;
@@ -353,7 +376,7 @@ write_card_info(struct visit *w)
 	snprintf(info.birth, sizeof(info.birth), "%.4s%.2s%.2s", birth,
 	    birth + 5, birth + 8);
 	info.sex[0] = card_info_sex_of(w->res.gender);
-	if ((r = card_client_write_info(w->cs.t, &info)) != JPKI_OK ||
+	if ((r = counter_card_write_info(&w->cs, &info)) != JPKI_OK ||
 	    (r = write_card_signature(w, &info)) != JPKI_OK ||
 	    (r = counter_card_security_code(w->cs.ca, &w->cs,
 	    w->rcpt->security_code)) != JPKI_OK ||
@@ -379,7 +402,7 @@ write_ca_cert(struct visit *w, enum cert_type type)
 
 	if (n <= 0)
 		return jpki_fail(JPKI_ERR_CRYPTO, "CA certificate: cannot encode");
-	r = card_client_write_cert(w->cs.t, card_cert_for(type, CARD_CERT_CA),
+	r = counter_card_write_cert(&w->cs, card_cert_for(type, CARD_CERT_CA),
 	    der, (size_t)n);
 	OPENSSL_free(der);
 	return r;
@@ -469,7 +492,7 @@ load_cert(struct visit *w, enum cert_type type, const char *pin,
 	req.actor = w->v->clerk;
 	if ((r = ca_issue_in_tx(w->ca, &req, &out)) != JPKI_OK)
 		goto fail;
-	if ((r = card_client_write_cert(w->cs.t, card_cert_for(type,
+	if ((r = counter_card_write_cert(&w->cs, card_cert_for(type,
 	    CARD_CERT_OWN), out.der, out.der_len)) != JPKI_OK)
 		goto fail;
 	/* Beside it, the CA certificate that issued it: a card delivered
@@ -597,7 +620,12 @@ visit_finish(struct visit *w)
 	if (px != NULL && px->in_tx != NULL &&
 	    (r = px->in_tx(px->arg, w->ca, rc)) != JPKI_OK)
 		return r;
-	if (w->card_written) {
+	if (w->card_written && w->cs.in_reader) {
+		/* A card in a reader: its writes, for after the commit. */
+		if ((r = counter_card_record_writes(&w->cs, w->s, rc->number,
+		    w->now)) != JPKI_OK)
+			return r;
+	} else if (w->card_written) {
 		if ((r = counter_card_stage(&w->cs, sha)) != JPKI_OK ||
 		    (r = store_card_image_set(w->s, w->card.id, sha, rc->number,
 		    w->now)) != JPKI_OK)
@@ -683,20 +711,23 @@ new_card_record(struct visit *w, enum procedure proc,
 	if (p->note[0])
 		note(w, p->note);
 	memset(&w->card, 0, sizeof(w->card));
-	snprintf(w->card.serial, sizeof(w->card.serial), "%s",
-	    card_serial_hex(w->cs.work));
+	snprintf(w->card.serial, sizeof(w->card.serial), "%s", w->cs.serial);
 	w->card.resident_id = w->res.id;
 	w->card.kind = CARD_MYNUMBER;
 	w->card.status = CARD_ACTIVE;
 	w->card.issued_on = today;
 	w->card.expiry = rules_card_expiry(w->res.birth, today);
 	w->card.facts_version = w->res.facts_version;
-	absolute_path(out_path, w->card.image_path, sizeof(w->card.image_path));
+	/* A card in a reader has no image. */
+	if (!w->cs.in_reader)
+		absolute_path(out_path, w->card.image_path,
+		    sizeof(w->card.image_path));
 	if ((r = store_card_insert(w->s, &w->card)) != JPKI_OK)
 		return r;
 	snprintf(rcpt->card_serial, sizeof(rcpt->card_serial), "%s",
 	    w->card.serial);
-	snprintf(rcpt->card_path, sizeof(rcpt->card_path), "%s", out_path);
+	snprintf(rcpt->card_path, sizeof(rcpt->card_path), "%s", out_path ?
+	    out_path : w->v->reader);
 	rcpt->card_expiry = w->card.expiry;
 	json_object_set_new(w->audit, "card", json_string(w->card.serial));
 	if (proc == PROC_REISSUE) {
@@ -746,7 +777,12 @@ new_card(struct ca *ca, enum procedure proc, int64_t resident_id,
 		    "both");
 		goto fail;
 	}
-	if (out_path == NULL || *out_path == '\0') {
+	if (v->reader != NULL && out_path != NULL) {
+		r = jpki_fail(JPKI_ERR_USAGE, "the new card is an image or "
+		    "in a reader, not both");
+		goto fail;
+	}
+	if (v->reader == NULL && (out_path == NULL || *out_path == '\0')) {
 		r = jpki_fail(JPKI_ERR_USAGE, "the new card's image path is "
 		    "required");
 		goto fail;
@@ -759,9 +795,15 @@ new_card(struct ca *ca, enum procedure proc, int64_t resident_id,
 	    (plan.auth && (r = pin_check(pin_for(pins, PIN_AUTH), PIN_AUTH))) ||
 	    (plan.sign && (r = pin_check(pin_for(pins, PIN_SIGN), PIN_SIGN))))
 		goto fail;
-	if ((r = counter_card_new(ca, out_path, &w.cs)) != JPKI_OK)
+	if (v->reader != NULL)
+		r = counter_card_new_reader(ca, v->reader, v->clerk, &w.cs);
+	else
+		r = counter_card_new(ca, out_path, &w.cs);
+	if (r != JPKI_OK)
 		goto fail;
 	w.have_cs = 1;
+	if (w.cs.rolled)
+		note(&w, w.cs.rolled_note);
 	if ((r = make_card_keys(&w, plan.sign, plan.auth)) != JPKI_OK)
 		goto fail;
 
@@ -772,7 +814,8 @@ new_card(struct ca *ca, enum procedure proc, int64_t resident_id,
 	/* Another clerk's delivery to the same file may have got there since
 	 * counter_card_new() looked: its image, or its pending one, is there
 	 * from its stage on, and its stage was under the lock held now. */
-	if (access(out_path, F_OK) == 0 || access(w.cs.n.pending, F_OK) == 0) {
+	if (!w.cs.in_reader && (access(out_path, F_OK) == 0 ||
+	    access(w.cs.n.pending, F_OK) == 0)) {
 		r = jpki_fail(JPKI_ERR_CONFLICT, "%s already exists; a new "
 		    "card never overwrites a file", out_path);
 		goto fail;
@@ -963,14 +1006,14 @@ counter_report_lost(struct ca *ca, const char *card_path, int64_t resident_id,
 
 	if ((r = visit_start(&w, ca, v, PROC_REPORT_LOST, rcpt)))
 		goto fail;
-	if ((card_path == NULL) == (resident_id == 0)) {
+	if ((card_path == NULL && v->reader == NULL) == (resident_id == 0)) {
 		r = jpki_fail(JPKI_ERR_USAGE, "a loss report names the card's "
 		    "image or the resident, one of the two");
 		goto fail;
 	}
 	/* The image is only read for its serial. */
-	plan_init(&plan, PROC_REPORT_LOST, 0, card_path ? 0 : resident_id);
-	if ((card_path != NULL && (r = open_card(&w, card_path)) != JPKI_OK) ||
+	plan_init(&plan, PROC_REPORT_LOST, 0, resident_id);
+	if ((resident_id == 0 && (r = open_card(&w, card_path)) != JPKI_OK) ||
 	    (r = visit_begin(&w)) != JPKI_OK ||
 	    (r = decide(&w, &plan)) != JPKI_OK)
 		goto fail;
@@ -1061,8 +1104,9 @@ counter_update_card(struct ca *ca, const char *card_path,
 		goto fail;
 	/* An older layout of the card-info or the face, or a new photo, is
 	 * rewritten even with the facts current (decide.c). */
-	plan.card_outdated = card_info_outdated(w.cs.work) ||
-	    card_face_outdated(w.cs.work) || v->photo != NULL;
+	if ((r = counter_card_outdated(&w.cs, w.s, &plan.card_outdated)))
+		goto fail;
+	plan.card_outdated |= v->photo != NULL;
 	if ((r = visit_begin(&w)) != JPKI_OK ||
 	    (r = decide(&w, &plan)) != JPKI_OK)
 		goto fail;

@@ -26,6 +26,7 @@ static const char *const copy_order[] = {
 	"pin_resets", "card_images", "form_numbers", "proxy_applications",
 	"inquiry_forms", "expiry_notices", "clerks", "approvals",
 	"crl_published", "rp_nonces", "ocsp_responses", "ca_generations",
+	"card_writes",
 };
 
 /* Tables known and not copied: queues the copy's own inserts refill (the

@@ -474,6 +474,19 @@ int store_card_image_set(struct store *s, int64_t card_id,
 /* JPKI_ERR_NOTFOUND if the counter never wrote this card. */
 int store_card_image_get(struct store *s, int64_t card_id, uint8_t sha256[32]);
 
+/* A card in a reader (docs/counter.md, "A card in a reader"): the writes a
+ * procedure makes to the card, recorded in its transaction (writes: a JSON
+ * array, in order; never a PIN) and applied over APDUs after the commit. */
+int store_card_writes_add(struct store *s, const char *card_serial,
+    int64_t receipt_id, const char *writes, int64_t at, int64_t *id);
+/* The rows of card_serial not yet applied, oldest first: fn(arg, id,
+ * receipt_id, writes); a non-zero return stops. */
+int store_card_writes_pending(struct store *s, const char *card_serial,
+    int (*fn)(void *arg, int64_t id, int64_t receipt_id, const char *writes),
+    void *arg);
+/* Mark a row applied at `at`; JPKI_ERR_NOTFOUND if it is not pending. */
+int store_card_writes_applied(struct store *s, int64_t id, int64_t at);
+
 /* ---- clerks and the counter's web UI ------------------------------------ *
  * Clerk accounts of `jpki counter serve` (src/webui): a name, a role, an
  * argon2id hash of the password (libsodium's crypto_pwhash_str text, never

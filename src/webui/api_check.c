@@ -162,8 +162,18 @@ api_check(struct call *k)
 			goto fail;
 		}
 	}
-	/* The card (by image name), or the resident (who must exist). */
-	if (webui_query(k, "card") != NULL) {
+	/* The card (by image name, or in a PC/SC reader), or the resident
+	 * (who must exist). */
+	if ((r = webui_reader_of(k, &in.reader)) != JPKI_OK)
+		goto fail;
+	/* A blank card in a reader for a new card: the resident decides. */
+	if (in.reader != NULL && (strcmp(proc, "deliver") == 0 ||
+	    strcmp(proc, "reissue") == 0))
+		in.reader = NULL;
+	if (in.reader != NULL)
+		/* counter_check() reads the card, rolling nothing forward. */
+		r = JPKI_OK;
+	else if (webui_query(k, "card") != NULL) {
 		if ((r = webui_card_path(k->dd, webui_query(k, "card"), path,
 		    sizeof(path))) != JPKI_OK)
 			goto fail;

@@ -65,14 +65,54 @@ visit_of(struct call *k, struct counter_visit *v)
 		v->holder_id.doc_number = NULL;
 }
 
+int
+webui_reader_of(const struct call *k, const char **reader)
+{
+	const char *name = webui_str(k, "reader");
+	size_t n;
+
+	if (name == NULL)
+		name = webui_query(k, "reader");
+	*reader = NULL;
+	if (name == NULL)
+		return JPKI_OK;
+	if ((n = strlen(name)) == 0 || n > WEBUI_READER_MAX)
+		return jpki_fail(JPKI_ERR_INPUT, "reader: a PC/SC reader's "
+		    "name, 1 to %d bytes", WEBUI_READER_MAX);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return jpki_fail(JPKI_ERR_INPUT, "reader: one line of "
+			    "text");
+	*reader = name;
+	return JPKI_OK;
+}
+
+/* The card brought: an image ("card": a serial or an image name in the
+ * data directory) or a card in a PC/SC reader on this host ("reader"),
+ * one of the two.  *card gets the image's path, or NULL with v->reader
+ * set.  Call after visit_of(). */
 static int
-card_of(struct call *k, char *path, size_t n)
+card_of(struct call *k, struct counter_visit *v, char *path, size_t n,
+    const char **card)
 {
 	const char *name = webui_str(k, "card");
+	int r;
 
 	if (name == NULL)
 		name = webui_query(k, "card");
-	return webui_card_path(k->dd, name, path, n);
+	*card = NULL;
+	if ((r = webui_reader_of(k, &v->reader)) != JPKI_OK)
+		return r;
+	if (v->reader != NULL) {
+		if (name != NULL)
+			return jpki_fail(JPKI_ERR_INPUT, "card or reader, not "
+			    "both");
+		return JPKI_OK;
+	}
+	if ((r = webui_card_path(k->dd, name, path, n)) != JPKI_OK)
+		return r;
+	*card = path;
+	return JPKI_OK;
 }
 
 static unsigned
@@ -116,20 +156,27 @@ new_card(struct call *k, int reissue)
 	int64_t resident;
 	int mask, r;
 
+	visit_of(k, &v);
+	/* A blank card in a reader, or a new image in the data directory. */
 	if ((r = webui_id(k, "resident", &resident)) != JPKI_OK ||
 	    (r = types_of(k, &mask)) != JPKI_OK ||
-	    (r = new_card_path(k, resident, path, sizeof(path))) != JPKI_OK)
+	    (r = webui_reader_of(k, &v.reader)) != JPKI_OK ||
+	    (v.reader == NULL && (r = new_card_path(k, resident, path,
+	    sizeof(path))) != JPKI_OK))
 		return webui_fail(k, r);
 	pins_of(k, &pins);
-	visit_of(k, &v);
 	memset(&rc, 0, sizeof(rc));
-	r = reissue ? counter_reissue(k->ca, resident, path, mask, &pins,
-	    &v, &rc) : counter_deliver(k->ca, resident, path, mask, &pins,
-	    &v, &rc);
+	r = reissue ? counter_reissue(k->ca, resident, v.reader ? NULL : path,
+	    mask, &pins, &v, &rc) : counter_deliver(k->ca, resident,
+	    v.reader ? NULL : path, mask, &pins, &v, &rc);
 	if (r == JPKI_OK) {
 		receipt_answer(k, r, &rc);
-		json_object_set_new(k->out, "card_image",
-		    json_string(strrchr(path, '/') + 1));
+		if (v.reader != NULL)
+			json_object_set_new(k->out, "card_reader",
+			    json_string(v.reader));
+		else
+			json_object_set_new(k->out, "card_image",
+			    json_string(strrchr(path, '/') + 1));
 		return k->status;
 	}
 	return webui_fail(k, r);
@@ -154,9 +201,11 @@ certs(struct call *k, int renew)
 	struct counter_receipt rc;
 	struct counter_pins pins;
 	struct counter_visit v;
+	const char *card;
 	int mask, r;
 
-	if ((r = card_of(k, path, sizeof(path))) != JPKI_OK ||
+	visit_of(k, &v);
+	if ((r = card_of(k, &v, path, sizeof(path), &card)) != JPKI_OK ||
 	    (r = types_of(k, &mask)) != JPKI_OK)
 		return webui_fail(k, r);
 	if (mask == 0) {
@@ -164,10 +213,9 @@ certs(struct call *k, int renew)
 		return webui_fail(k, JPKI_ERR_INPUT);
 	}
 	pins_of(k, &pins);
-	visit_of(k, &v);
 	memset(&rc, 0, sizeof(rc));
-	r = renew ? counter_renew(k->ca, path, mask, &pins, &v, &rc) :
-	    counter_issue(k->ca, path, mask, &pins, &v, &rc);
+	r = renew ? counter_renew(k->ca, card, mask, &pins, &v, &rc) :
+	    counter_issue(k->ca, card, mask, &pins, &v, &rc);
 	return receipt_answer(k, r, &rc);
 }
 
@@ -190,15 +238,16 @@ api_proc_report_lost(struct call *k)
 	struct counter_receipt rc;
 	struct counter_visit v;
 	int64_t resident = 0;
-	int r, by_card = webui_str(k, "card") != NULL;
+	const char *card = NULL;
+	int r, by_card = webui_str(k, "card") != NULL ||
+	    webui_str(k, "reader") != NULL;
 
-	if ((r = by_card ? card_of(k, path, sizeof(path)) :
+	visit_of(k, &v);
+	if ((r = by_card ? card_of(k, &v, path, sizeof(path), &card) :
 	    webui_id(k, "resident", &resident)) != JPKI_OK)
 		return webui_fail(k, r);
-	visit_of(k, &v);
 	memset(&rc, 0, sizeof(rc));
-	r = counter_report_lost(k->ca, by_card ? path : NULL, resident, &v,
-	    &rc);
+	r = counter_report_lost(k->ca, card, resident, &v, &rc);
 	return receipt_answer(k, r, &rc);
 }
 
@@ -209,18 +258,18 @@ api_proc_reset_pin(struct call *k)
 	struct counter_receipt rc;
 	struct counter_visit v;
 	enum pin_kind pin;
-	const char *kind = webui_str(k, "pin_kind");
+	const char *kind = webui_str(k, "pin_kind"), *card;
 	int r;
 
-	if ((r = card_of(k, path, sizeof(path))) != JPKI_OK)
+	visit_of(k, &v);
+	if ((r = card_of(k, &v, path, sizeof(path), &card)) != JPKI_OK)
 		return webui_fail(k, r);
 	if (rules_pin_kind_parse(kind ? kind : "", &pin) != JPKI_OK) {
 		jpki_fail(JPKI_ERR_INPUT, "pin_kind: sign, auth or cardinfo");
 		return webui_fail(k, JPKI_ERR_INPUT);
 	}
-	visit_of(k, &v);
 	memset(&rc, 0, sizeof(rc));
-	r = counter_reset_pin(k->ca, path, pin, webui_str(k, "new_pin"), &v,
+	r = counter_reset_pin(k->ca, card, pin, webui_str(k, "new_pin"), &v,
 	    &rc);
 	return receipt_answer(k, r, &rc);
 }
@@ -231,13 +280,14 @@ api_proc_update_card(struct call *k)
 	char path[JPKI_PATH_MAX];
 	struct counter_receipt rc;
 	struct counter_visit v;
+	const char *card;
 	int r;
 
-	if ((r = card_of(k, path, sizeof(path))) != JPKI_OK)
-		return webui_fail(k, r);
 	visit_of(k, &v);
+	if ((r = card_of(k, &v, path, sizeof(path), &card)) != JPKI_OK)
+		return webui_fail(k, r);
 	memset(&rc, 0, sizeof(rc));
-	r = counter_update_card(k->ca, path, &v, &rc);
+	r = counter_update_card(k->ca, card, &v, &rc);
 	return receipt_answer(k, r, &rc);
 }
 
@@ -311,19 +361,29 @@ api_proc_proxy_complete(struct call *k)
 	struct counter_receipt rc;
 	struct counter_pins pins;
 	struct proxy_person proxy;
+	const char *name, *reader;
 	int64_t form = 0;
 	int r;
 
 	proxy_of(k, &proxy);
 	memset(&rc, 0, sizeof(rc));
-	if ((r = card_of(k, path, sizeof(path))) != JPKI_OK)
+	/* The holder's card: an image, or the card in a PC/SC reader. */
+	if ((r = webui_reader_of(k, &reader)) != JPKI_OK)
+		return webui_fail(k, r);
+	name = webui_str(k, "card");
+	if (reader != NULL && name != NULL) {
+		jpki_fail(JPKI_ERR_INPUT, "card or reader, not both");
+		return webui_fail(k, JPKI_ERR_INPUT);
+	}
+	if (reader == NULL && (r = webui_card_path(k->dd, name ? name :
+	    webui_query(k, "card"), path, sizeof(path))) != JPKI_OK)
 		return webui_fail(k, r);
 	/* No form: the library refuses with R14's words. */
 	if (json_object_get(k->body, "form") != NULL &&
 	    (r = webui_id(k, "form", &form)) != JPKI_OK)
 		return webui_fail(k, r);
 	pins_of(k, &pins);
-	r = counter_proxy_complete(k->ca, form, 0, path,
+	r = counter_proxy_complete(k->ca, form, 0, reader ? NULL : path, reader,
 	    webui_str(k, "check_code"), &pins, &proxy, k->who.clerk, &rc);
 	return receipt_answer(k, r, &rc);
 }

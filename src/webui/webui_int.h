@@ -145,5 +145,10 @@ unsigned api_approval_export(struct call *k);
  * leading '.', ending .img). */
 int webui_card_path(struct datadir *dd, const char *name, char *path,
     size_t n);
+/* A card in a PC/SC reader on the server host: the reader's name from the
+ * body's or the query's "reader" (*reader NULL when neither has one); one
+ * line of printable text, at most WEBUI_READER_MAX bytes (api_proc.c). */
+#define WEBUI_READER_MAX 200
+int webui_reader_of(const struct call *k, const char **reader);
 
 #endif

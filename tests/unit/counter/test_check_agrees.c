@@ -90,7 +90,7 @@ run(struct ca *ca, const struct rule_case *c, int64_t rid, const char *card,
     struct counter_receipt *rc)
 {
 	struct counter_pins pins = {"HOLDER1", "1234", "5678"};
-	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL, NULL};
+	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL, NULL, NULL};
 
 	switch (c->proc) {
 	case PROC_DELIVER:

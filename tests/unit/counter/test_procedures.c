@@ -103,7 +103,7 @@ test_proxy_hook_is_all_or_nothing(struct ca *ca, int64_t holder,
 	struct hook_seen seen = {0, 0, 0, 1};
 	struct counter_proxy px = {"代理 太郎", {"passport", "TZ0000001"},
 	    "42", proxy_hook, &seen};
-	struct counter_visit v = {"clerk-unit", {NULL, NULL}, &px, NULL};
+	struct counter_visit v = {"clerk-unit", {NULL, NULL}, &px, NULL, NULL};
 	struct counter_receipt rc;
 	struct receipt_record rec;
 	struct jbuf before;
@@ -147,8 +147,8 @@ static void
 test_refused_before_anything(struct ca *ca, const char *card)
 {
 	struct counter_pins bad = {"short", "12345", NULL};
-	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL, NULL};
-	struct counter_visit noclerk = {"", {NULL, NULL}, NULL, NULL};
+	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL, NULL, NULL};
+	struct counter_visit noclerk = {"", {NULL, NULL}, NULL, NULL, NULL};
 	struct counter_receipt rc;
 	struct jbuf before;
 	long audit0, audit1;
@@ -192,7 +192,7 @@ static void
 test_renewal_links_and_receipt(struct ca *ca, const char *card)
 {
 	struct counter_pins pins = {NULL, "2468", NULL};
-	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL, NULL};
+	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL, NULL, NULL};
 	struct counter_receipt rc;
 	json_t *j;
 	int links = 0;
@@ -287,7 +287,7 @@ test_update_card_rewrites_the_signed_facts(struct ca *ca, const char *card,
     int64_t id, const char *security_code)
 {
 	struct counter_register_change ch = {.address = "東京都清瀬市竹丘1-1-1"};
-	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL, NULL};
+	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL, NULL, NULL};
 	struct counter_receipt rc;
 	struct card_transport *t = NULL;
 	struct card_info_files f;
@@ -321,7 +321,7 @@ main(void)
 	    .name = "Unit Taro", .address = "東京都清瀬市中里1-1",
 	    .birth = "1990-05-05", .gender = "male"};
 	struct counter_pins pins = {"HOLDER1", "1234", "5678"};
-	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL, NULL};
+	struct counter_visit v = {"clerk-unit", {NULL, NULL}, NULL, NULL, NULL};
 	struct counter_receipt rc;
 	struct resident r;
 	struct ca *ca = NULL;

@@ -698,6 +698,64 @@ choose_database(void)
 	return pclose(p) == 0 ? 0 : -1;
 }
 
+/* A card in a reader: the writes committed for its serial wait, oldest
+ * first, until marked applied; a row is marked once. */
+struct pending_seen {
+	int n;
+	int64_t id[4];
+	char writes[4][32];
+};
+
+static int
+seen_pending(void *arg, int64_t id, int64_t receipt_id, const char *writes)
+{
+	struct pending_seen *p = arg;
+
+	(void)receipt_id;
+	if (p->n < 4) {
+		p->id[p->n] = id;
+		snprintf(p->writes[p->n++], sizeof(p->writes[0]), "%s", writes);
+	}
+	return 0;
+}
+
+static void
+test_card_writes_wait_until_applied(struct store *s)
+{
+	struct pending_seen p;
+	int64_t a = 0, b = 0, c = 0;
+
+	CHECK_INT(store_begin(s), JPKI_OK);
+	CHECK_INT(store_card_writes_add(s, "00AA", 0, "[1]", 100, &a), JPKI_OK);
+	CHECK_INT(store_card_writes_add(s, "00BB", 0, "[2]", 101, &b), JPKI_OK);
+	CHECK_INT(store_card_writes_add(s, "00AA", 0, "[3]", 102, &c), JPKI_OK);
+	CHECK_INT(store_commit(s), JPKI_OK);
+	CHECK(a > 0 && b > a && c > b);
+	memset(&p, 0, sizeof(p));
+	CHECK_INT(store_card_writes_pending(s, "00AA", seen_pending, &p),
+	    JPKI_OK);
+	CHECK_INT(p.n, 2);
+	CHECK(p.id[0] == a && p.id[1] == c);
+	CHECK_STR(p.writes[0], "[1]");
+	CHECK_STR(p.writes[1], "[3]");
+	CHECK_INT(store_card_writes_applied(s, a, 200), JPKI_OK);
+	CHECK_INT(store_card_writes_applied(s, a, 201), JPKI_ERR_NOTFOUND);
+	memset(&p, 0, sizeof(p));
+	CHECK_INT(store_card_writes_pending(s, "00AA", seen_pending, &p),
+	    JPKI_OK);
+	CHECK_INT(p.n, 1);
+	CHECK(p.id[0] == c);
+	/* A rolled-back row never waits. */
+	CHECK_INT(store_begin(s), JPKI_OK);
+	CHECK_INT(store_card_writes_add(s, "00CC", 0, "[4]", 103, &a), JPKI_OK);
+	store_rollback(s);
+	memset(&p, 0, sizeof(p));
+	CHECK_INT(store_card_writes_pending(s, "00CC", seen_pending, &p),
+	    JPKI_OK);
+	CHECK_INT(p.n, 0);
+	jpki_errclear();
+}
+
 int
 main(void)
 {
@@ -717,6 +775,7 @@ main(void)
 	test_municipality_table_loads_and_stores(s);
 	test_resident_round_trip_and_duplicate_refused(s);
 	test_rollback_changes_nothing(s);
+	test_card_writes_wait_until_applied(s);
 	test_data_version_sees_only_other_writers(s);
 	test_watch_wakes_on_another_writers_commit(s);
 	test_ocsp_stored_answer_only_while_the_status_agrees(s);
