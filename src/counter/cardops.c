@@ -253,8 +253,8 @@ session_init(struct ca *ca, const char *path, struct card_session *cs)
 	return card_names(path, &cs->n);
 }
 
-int
-counter_card_open(struct ca *ca, const char *path, struct card_session *cs)
+static int
+image_open(struct ca *ca, const char *path, struct card_session *cs)
 {
 	int r, outcome;
 
@@ -280,8 +280,8 @@ counter_card_open(struct ca *ca, const char *path, struct card_session *cs)
 	return card_transport_card(cs->work, &cs->t);
 }
 
-int
-counter_card_new(struct ca *ca, const char *path, struct card_session *cs)
+static int
+image_new(struct ca *ca, const char *path, struct card_session *cs)
 {
 	uint8_t master[CARD_ISSUER_KEY_LEN];
 	int r, outcome;
@@ -310,6 +310,28 @@ counter_card_new(struct ca *ca, const char *path, struct card_session *cs)
 	    card_serial_hex(cs->work));
 	cs->kind = card_kind_of(cs->work);
 	return card_transport_card(cs->work, &cs->t);
+}
+
+/* A session that could not be opened holds nothing: not the card's lock
+ * either (the caller never closes what it did not get). */
+int
+counter_card_open(struct ca *ca, const char *path, struct card_session *cs)
+{
+	int r = image_open(ca, path, cs);
+
+	if (r != JPKI_OK)
+		counter_card_close(cs);
+	return r;
+}
+
+int
+counter_card_new(struct ca *ca, const char *path, struct card_session *cs)
+{
+	int r = image_new(ca, path, cs);
+
+	if (r != JPKI_OK)
+		counter_card_close(cs);
+	return r;
 }
 
 int
