@@ -35,6 +35,14 @@ struct worker {
 	struct datadir *dd;
 	struct ca *ca;
 	struct worker *next;        /* the server's list, for server_stop */
+	/* A read transaction held across requests (SQLite only; see
+	 * "read transactions held across requests"): `mu` is held while
+	 * the thread uses its store, and by the holds thread ending an
+	 * idle one. */
+	pthread_mutex_t mu;
+	int hold;                   /* the store is SQLite: hold at all */
+	int holding;                /* a read transaction is open */
+	int64_t held_since_ms;      /* when it began (CLOCK_MONOTONIC) */
 };
 
 struct server {
@@ -43,8 +51,14 @@ struct server {
 	 * there fails `jpki serve` at once; the answers use the workers'. */
 	struct datadir *dd;
 	struct ca *ca;
-	pthread_mutex_t workers_lock;   /* taken only to add a worker */
+	pthread_mutex_t workers_lock;   /* taken to add a worker, and by
+	                                 * the holds thread to walk them */
 	struct worker *workers;
+	pthread_t holds;            /* ends read transactions held too long */
+	int holds_started;
+	pthread_mutex_t holds_lock;
+	pthread_cond_t holds_wake;
+	int holds_stop;
 	char crl_dir[JPKI_PATH_MAX];
 	/* [type][generation]: each generation's CA certificate, at the
 	 * caIssuers URL its certificates carry. */
@@ -159,6 +173,9 @@ worker_get(struct server *s, struct worker **out)
 		free(w);
 		return r;
 	}
+	pthread_mutex_init(&w->mu, NULL);
+	w->hold = strcmp(store_database_name(datadir_store(w->dd)),
+	    "SQLite") == 0;
 	pthread_mutex_lock(&s->workers_lock);
 	w->next = s->workers;
 	s->workers = w;
@@ -166,6 +183,149 @@ worker_get(struct server *s, struct worker **out)
 	this_worker = w;
 	*out = w;
 	return JPKI_OK;
+}
+
+/* ---- read transactions held across requests --------------------------- */
+
+/*
+ * A SQLite read transaction costs more than the lookup in it: the file's
+ * size checked (fstat), a read lock taken and given back in the WAL's
+ * shared memory (fcntl), under a mutex the threads share.  So a thread
+ * keeps one open across its requests for at most SERVER_READ_HOLD_MS and
+ * then begins another; the holds thread ends one its thread has left idle
+ * for that long, so that an idle server holds no snapshot (which would keep
+ * the WAL from being restarted).  What an answer reads is then at most that
+ * much older than the store: nothing beside the second within which a
+ * revocation must show.  On PostgreSQL each statement reads what is
+ * committed anyway, and an open transaction would hold back its vacuum:
+ * nothing is held there.
+ */
+
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Under w->mu: the held transaction, if any, ended. */
+static void
+hold_end(struct worker *w)
+{
+	if (w->holding) {
+		store_rollback(datadir_store(w->dd));
+		w->holding = 0;
+	}
+}
+
+/* The thread is about to read its store: w->mu taken, and a read
+ * transaction no older than SERVER_READ_HOLD_MS open where one is held (a
+ * failure to begin one only means the reads go without). */
+static void
+worker_enter(struct worker *w)
+{
+	int64_t now;
+
+	pthread_mutex_lock(&w->mu);
+	if (!w->hold)
+		return;
+	now = monotonic_ms();
+	if (w->holding && now - w->held_since_ms >= SERVER_READ_HOLD_MS)
+		hold_end(w);
+	if (!w->holding) {
+		if (store_begin(datadir_store(w->dd)) == JPKI_OK) {
+			w->holding = 1;
+			w->held_since_ms = now;
+		} else {
+			jpki_errclear();
+		}
+	}
+}
+
+/* ok: the reads went well; after a failure the transaction is not kept
+ * (the next request begins afresh). */
+static void
+worker_leave(struct worker *w, int ok)
+{
+	if (!ok)
+		hold_end(w);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void *
+holds_main(void *arg)
+{
+	struct server *s = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&s->holds_lock);
+	while (!s->holds_stop) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += SERVER_READ_HOLD_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->holds_wake, &s->holds_lock, &until);
+		if (s->holds_stop)
+			break;
+		pthread_mutex_unlock(&s->holds_lock);
+		pthread_mutex_lock(&s->workers_lock);
+		for (struct worker *w = s->workers; w != NULL; w = w->next) {
+			/* Busy: its thread ends it at its next request. */
+			if (pthread_mutex_trylock(&w->mu) != 0)
+				continue;
+			if (w->holding && monotonic_ms() - w->held_since_ms >=
+			    SERVER_READ_HOLD_MS)
+				hold_end(w);
+			pthread_mutex_unlock(&w->mu);
+		}
+		pthread_mutex_unlock(&s->workers_lock);
+		pthread_mutex_lock(&s->holds_lock);
+	}
+	pthread_mutex_unlock(&s->holds_lock);
+	return NULL;
+}
+
+static int
+holds_start(struct server *s)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+#ifdef JPKI_TEST_HOOKS
+	/* So that a test can see a thread's own renewal at work, with no
+	 * holds thread to end a transaction between its requests. */
+	if (getenv("JPKI_SERVE_HOLDS_PAUSE") != NULL)
+		return JPKI_OK;
+#endif
+	pthread_mutex_init(&s->holds_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->holds_wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((rc = pthread_create(&s->holds, NULL, holds_main, s)) != 0)
+		return jpki_fail(JPKI_ERR_INTERNAL, "a thread: %s",
+		    strerror(rc));
+	s->holds_started = 1;
+	return JPKI_OK;
+}
+
+static void
+holds_stop(struct server *s)
+{
+	if (!s->holds_started)
+		return;
+	pthread_mutex_lock(&s->holds_lock);
+	s->holds_stop = 1;
+	pthread_cond_signal(&s->holds_wake);
+	pthread_mutex_unlock(&s->holds_lock);
+	pthread_join(s->holds, NULL);
+	s->holds_started = 0;
+	pthread_cond_destroy(&s->holds_wake);
+	pthread_mutex_destroy(&s->holds_lock);
 }
 
 /* ---- answering ----------------------------------------------------------- */
@@ -317,8 +477,12 @@ send_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
 		atomic_fetch_add(&s->gate.store_unavailable, 1);
 		return send_ocsp_error(s, c, rq, PKI_OCSP_TRY_LATER);
 	}
-	if (r != JPKI_OK ||
-	    ca_ocsp_answer(w->ca, req, len, &s->gate, &out, &ans) != JPKI_OK) {
+	if (r == JPKI_OK) {
+		worker_enter(w);
+		r = ca_ocsp_answer(w->ca, req, len, &s->gate, &out, &ans);
+		worker_leave(w, r == JPKI_OK);
+	}
+	if (r != JPKI_OK) {
 		/* No response could be made: say so in OCSP's own terms. */
 		jbuf_free(&out);
 		return send_ocsp_error(s, c, rq, PKI_OCSP_INTERNAL_ERROR);
@@ -355,8 +519,11 @@ server_health(struct server *s)
 	    datadir_config(w->dd), &fresh)) == JPKI_OK)
 		r = store_schema_version(fresh, &v);
 	store_close(&fresh);
-	if (r == JPKI_OK)
+	if (r == JPKI_OK) {
+		worker_enter(w);
 		r = store_schema_version(datadir_store(w->dd), &v);
+		worker_leave(w, r == JPKI_OK);
+	}
 	if (r == JPKI_OK)
 		r = ca_responders_ready(w->ca);
 	return r;
@@ -417,17 +584,20 @@ route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
 	struct store *st;
 	struct jbuf out;
 	enum MHD_Result ok;
+	int bad;
 
 	jbuf_init(&out);
 	/* Without this thread's store (the database down), what the
 	 * process knows, and none of what the store says. */
 	if (worker_get(s, &w) == JPKI_OK) {
 		st = datadir_store(w->dd);
+		worker_enter(w);
 	} else {
 		jpki_errclear();
+		w = NULL;
 		st = NULL;
 	}
-	if (server_metrics_render(&s->metrics, &out) != JPKI_OK ||
+	bad = server_metrics_render(&s->metrics, &out) != JPKI_OK ||
 	    jbuf_printf(&out,
 	    "# HELP jpki_serve_connections_cut_total Connections closed "
 	    "because their request was not in within %d s.\n"
@@ -436,7 +606,10 @@ route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
 	    deadlines_reaped(s->deadlines)) != JPKI_OK ||
 	    store_metrics(s, &out) != JPKI_OK ||
 	    crl_metrics_render(s->crl, st, &out) != JPKI_OK ||
-	    presigner_metrics(s->presigner, st, &s->gate, &out) != JPKI_OK) {
+	    presigner_metrics(s->presigner, st, &s->gate, &out) != JPKI_OK;
+	if (w != NULL)
+		worker_leave(w, !bad);
+	if (bad) {
 		jbuf_free(&out);
 		return send_text(s, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "error\n");
@@ -800,7 +973,8 @@ server_start(const struct server_options *o, struct server **out)
 	if (o->access_log != NULL &&
 	    (r = access_log_open(o->access_log, &s->log)) != JPKI_OK)
 		goto fail;
-	if ((r = deadlines_start(&s->deadlines)) != JPKI_OK)
+	if ((r = deadlines_start(&s->deadlines)) != JPKI_OK ||
+	    (r = holds_start(s)) != JPKI_OK)
 		goto fail;
 	/* The pre-signer's read-write connection first (presigner.c says
 	 * why); without one, a stored answer is sent only while the store
@@ -911,11 +1085,14 @@ server_stop(struct server **sp)
 	presigner_stop(&s->presigner);
 	if (s->d != NULL)
 		MHD_stop_daemon(s->d);
+	holds_stop(s);
 	/* The daemon's threads are gone: nobody uses a worker any more. */
 	while (s->workers != NULL) {
 		struct worker *w = s->workers;
 
 		s->workers = w->next;
+		hold_end(w);
+		pthread_mutex_destroy(&w->mu);
 		ca_close(&w->ca);
 		datadir_close(&w->dd);
 		free(w);

@@ -53,6 +53,11 @@
 #define SERVER_CONNECTION_MEMORY (SERVER_URL_MAX + 8192)
 #define SERVER_IDLE_SECONDS 10
 #define SERVER_REQUEST_SECONDS 10
+/* A thread's store read transaction (SQLite) is kept across its requests
+ * for at most this long (server.c, "read transactions held across
+ * requests"): what an answer reads is at most this much older than the
+ * store. */
+#define SERVER_READ_HOLD_MS 20
 
 /*
  * Routes a module above the server adds (the relying party's /rp/ and
