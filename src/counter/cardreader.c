@@ -398,7 +398,15 @@ out:
  * of this data directory: APDUs of two sessions interleaved would write
  * one's data into the other's selected file.  The lock is
  * <data>/cards/.reader-<name>.lock (the name with anything but [A-Za-z0-9]
- * as '_'), taken before the first APDU and held to the close. */
+ * as '_'), taken before the first APDU and held to the close.
+ *
+ * Other programs (OpenSC, the web UI's card list, anything on PC/SC) are
+ * kept out by pcscd: the session connects to the card exclusively
+ * (card_transport_pcsc_open), from its first APDU to its close.  An
+ * exclusive connection rather than SCardBeginTransaction: while a
+ * transaction is held, pcscd makes another program's SCardConnect wait
+ * until it ends, so a card list would hang for the procedure's length;
+ * against an exclusive connection it is refused at once ("in use"). */
 static int
 lock_reader(struct ca *ca, const char *reader, int *lock_fd)
 {
@@ -436,7 +444,7 @@ open_reader(struct ca *ca, const char *reader, struct card_session *cs)
 		    "required");
 	if ((r = jpki_path(cs->n.card, sizeof(cs->n.card), "%s", reader)) ||
 	    (r = lock_reader(ca, reader, &cs->lock_fd)) != JPKI_OK ||
-	    (r = card_transport_pcsc(reader, &cs->t)) != JPKI_OK ||
+	    (r = card_transport_pcsc_open(reader, 1, &cs->t)) != JPKI_OK ||
 	    (r = card_client_status(cs->t, &st)) != JPKI_OK)
 		return r;
 	snprintf(cs->serial, sizeof(cs->serial), "%s", st.serial);

@@ -75,6 +75,38 @@ JPKI_COUNTER_CRASH=after-stage expect_status 137 counter deliver --resident "$R"
 expect_store_unchanged "$TMP/before.sql" "deliver killed before the commit"
 expect_eq "no certificate on the card" "$(rstatus certificates.auth)" false
 
+check "the card taken out of the reader in the middle of a procedure: one error line, nothing recorded"
+JPKI_COUNTER_PAUSE=$TMP/pause0 "$JPKI" counter deliver --resident "$R" --reader "$READER" --no-sign \
+	--clerk "$CLERK" >"$TMP/stdout" 2>"$TMP/stderr" &
+pid=$!
+for _ in $(seq 100); do
+	[ -e "$TMP/pause0" ] && break
+	sleep 0.1
+done
+[ -e "$TMP/pause0" ] || fail "the delivery did not reach its pause: $(cat "$TMP/stderr")"
+kill "$VPCD_ATTACH_PID"
+wait "$VPCD_ATTACH_PID" 2>/dev/null || true
+VPCD_ATTACH_PID=
+for _ in $(seq 50); do
+	opensc-tool -l 2>/dev/null | grep -q 'No.*Virtual PCD' && break
+	sleep 0.1
+done
+rm -f "$TMP/pause0"
+RC=0
+wait "$pid" || RC=$?
+ERR=$(cat "$TMP/stderr")
+expect_eq "exit status with the card taken out (io)" "$RC" 3
+expect_one_error_line "the card (was taken out of|stopped answering \\(taken out of) the reader"
+expect_store_unchanged "$TMP/before.sql" "the card taken out"
+vpcd_attach "$TMP/card.img"
+# The card put back: wait until pcscd has settled it (a few polls).
+for _ in $(seq 30); do
+	"$JPKI" card status --reader "$READER" >"$TMP/settle.out" 2>&1 && break
+	echo "$TEST_NAME: the card put back does not answer yet: $(cat "$TMP/settle.out")" >&2
+	sleep 0.2
+done
+"$JPKI" card status --reader "$READER" >/dev/null 2>&1 || fail "the card put back does not answer"
+
 check "deliver onto the blank card in the reader (authentication certificate only); meanwhile the card is another procedure's"
 JPKI_COUNTER_PAUSE=$TMP/pause "$JPKI" counter deliver --resident "$R" --reader "$READER" --no-sign \
 	--clerk "$CLERK" --json >"$TMP/deliver.out" 2>"$TMP/deliver.err" &
@@ -86,8 +118,16 @@ done
 [ -e "$TMP/pause" ] || fail "the delivery did not reach its pause: $(cat "$TMP/deliver.err")"
 expect_status 1 counter recover --reader "$READER"
 expect_one_error_line "the card in $READER is in use by another procedure"
+# Other PC/SC clients are kept out by pcscd (an exclusive connection), not
+# only this data directory's processes: refused at once, never interleaved.
+expect_status 1 card status --reader "$READER"
+expect_one_error_line "in use by another program"
+opensc-tool -r 0 -s 00:A4:04:0C:00 >"$TMP/osc.out" 2>&1 &&
+	fail "opensc-tool reached the card during the procedure: $(cat "$TMP/osc.out")"
 rm -f "$TMP/pause"
 wait "$pid" || fail "the paused delivery failed: $(cat "$TMP/deliver.err")"
+opensc-tool -r 0 -s 00:A4:04:0C:00 >"$TMP/osc.out" 2>&1 ||
+	fail "opensc-tool after the procedure: $(cat "$TMP/osc.out")"
 cp "$TMP/deliver.out" "$TMP/stdout"
 json_expect "deliver" receipt.card="$blank_serial" receipt.issued.0.type=auth
 auth1=$(json_get receipt.issued.0.serial)

@@ -10,6 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/counter_lib.sh"
 . "$(dirname "$0")/vpcd_lib.sh"
+need_test_hooks
 command -v curl >/dev/null 2>&1 || fail "curl is needed"
 READER="Virtual PCD"
 
@@ -68,6 +69,28 @@ on_card() {
 		fail "jpki card certs --reader: $(cat "$dir/out")"
 	openssl x509 -inform DER -in "$dir/$1.der" -noout -serial | sed 's/^serial=//'
 }
+
+check "the card list while a procedure holds the card: the reader 'in use', at once; afterwards read again"
+JPKI_AUTH_PIN=1234 JPKI_CARDINFO_PIN=5678 JPKI_COUNTER_PAUSE=$TMP/pause "$JPKI" counter deliver --resident "$R" --reader "$READER" --no-sign \
+	--clerk suzuki >"$TMP/held.out" 2>&1 &
+held=$!
+for _ in $(seq 100); do
+	[ -e "$TMP/pause" ] && break
+	sleep 0.1
+done
+[ -e "$TMP/pause" ] || fail "the delivery did not reach its pause: $(cat "$TMP/held.out")"
+CODE=$(curl -s -m 10 -o "$TMP/stdout" -w '%{http_code}' -b "$TMP/jar" "$URL/api/cards?readers=1") ||
+	fail "the card list hung while a procedure held the card"
+[ "$CODE" = 200 ] || fail "cards: $CODE $(cat "$TMP/stdout")"
+"$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); p=[c for c in d["cards"] if c["source"]=="pcsc" and c["name"].startswith("Virtual PCD 00 00")]; sys.exit(0 if p and p[0].get("in_use") is True and "in use" in p[0].get("error","") and "serial" not in p[0] else 1)' "$TMP/stdout" ||
+	fail "the held card is not listed 'in use': $(cat "$TMP/stdout")"
+# The delivery dies before its commit: nothing recorded; the card is free.
+kill -9 "$held"
+wait "$held" 2>/dev/null || true
+rm -f "$TMP/pause"
+call GET "/api/cards?readers=1"
+"$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); p=[c for c in d["cards"] if c["source"]=="pcsc" and c["name"].startswith("Virtual PCD 00 00")]; sys.exit(0 if p and p[0].get("serial")==sys.argv[2] else 1)' "$TMP/stdout" "$serial" ||
+	fail "the card is not read again after the procedure: $(cat "$TMP/stdout")"
 
 check "GET /api/check for a delivery onto the card in the reader: allowed"
 call GET "/api/check?procedure=deliver&resident=$R&reader=$R_Q&types=auth"
