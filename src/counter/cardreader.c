@@ -392,6 +392,66 @@ out:
 	return r;
 }
 
+/* ---- what waits --------------------------------------------------------- */
+
+static int
+waiting_row(void *arg, int64_t id, int64_t receipt_id, const char *writes)
+{
+	static const struct {
+		const char *op;
+		unsigned bit;
+	} kinds[] = {
+	    {"cert", COUNTER_WAIT_CERT}, {"info", COUNTER_WAIT_INFO},
+	    {"info-signature", COUNTER_WAIT_INFO_SIGNATURE},
+	    {"face", COUNTER_WAIT_FACE},
+	};
+	struct counter_waiting *w = arg;
+	json_t *list, *op;
+	size_t i;
+
+	(void)id;
+	if (w->rows < COUNTER_WAIT_RECEIPTS)
+		w->receipt[w->rows] = receipt_id;
+	w->rows++;
+	/* A row that does not parse fails where it is applied; here it
+	 * counts as waiting and replaces nothing known. */
+	if ((list = json_loads(writes ? writes : "", JSON_REJECT_DUPLICATES,
+	    NULL)) == NULL)
+		return 0;
+	json_array_foreach(list, i, op) {
+		const char *what = json_string_value(json_object_get(op, "op"));
+
+		for (size_t k = 0; what != NULL && k < JPKI_ARRAY_LEN(kinds);
+		    k++)
+			if (strcmp(what, kinds[k].op) == 0)
+				w->ops |= kinds[k].bit;
+	}
+	json_decref(list);
+	return 0;
+}
+
+int
+counter_card_writes_waiting(struct store *s, const char *serial,
+    struct counter_waiting *w)
+{
+	memset(w, 0, sizeof(*w));
+	return store_card_writes_pending(s, serial, waiting_row, w);
+}
+
+void
+counter_waiting_receipts(const struct counter_waiting *w, char *buf, size_t n)
+{
+	size_t k = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < w->rows && i < COUNTER_WAIT_RECEIPTS && k < n;
+	    i++)
+		k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? ", " : "",
+		    (long long)w->receipt[i]);
+	if (w->rows > COUNTER_WAIT_RECEIPTS && k < n)
+		snprintf(buf + k, n - k, ", ...");
+}
+
 /* ---- opening ----------------------------------------------------------- */
 
 /* One procedure at a time on the card in a reader, among the processes
@@ -538,6 +598,17 @@ int
 counter_card_outdated(struct card_session *cs, struct store *s,
     int *outdated)
 {
+	int info, face, r;
+
+	r = counter_card_outdated_parts(cs, s, &info, &face);
+	*outdated = info || face;
+	return r;
+}
+
+int
+counter_card_outdated_parts(struct card_session *cs, struct store *s,
+    int *info_bad, int *face_bad)
+{
 	char number[CARD_NUMBER_LEN + 1];
 	struct card_info_files f;
 	struct card_status st;
@@ -546,10 +617,10 @@ counter_card_outdated(struct card_session *cs, struct store *s,
 	struct jbuf ef;
 	int r;
 
-	*outdated = 1;
+	*info_bad = *face_bad = 1;
 	if (!cs->in_reader) {
-		*outdated = card_info_outdated(cs->work) ||
-		    card_face_outdated(cs->work);
+		*info_bad = card_info_outdated(cs->work);
+		*face_bad = card_face_outdated(cs->work);
 		return JPKI_OK;
 	}
 	if ((r = card_client_status(cs->t, &st)) != JPKI_OK)
@@ -575,10 +646,10 @@ counter_card_outdated(struct card_session *cs, struct store *s,
 	    NULL)) != JPKI_OK ||
 	    (r = card_client_read_face(cs->t, &ef)) != JPKI_OK)
 		goto out;
-	*outdated = f.signature.len == 0 ||
+	*info_bad = f.signature.len == 0 ||
 	    card_info_parse_number(f.number.data, f.number.len, &info) ||
-	    card_info_parse_facts(f.facts.data, f.facts.len, &info) ||
-	    card_face_parse(ef.data, ef.len, &face);
+	    card_info_parse_facts(f.facts.data, f.facts.len, &info);
+	*face_bad = card_face_parse(ef.data, ef.len, &face) != JPKI_OK;
 	jpki_errclear();
 out:
 	jpki_wipe(number, sizeof(number));

@@ -75,6 +75,16 @@ JPKI_COUNTER_CRASH=after-stage expect_status 137 counter deliver --resident "$R"
 expect_store_unchanged "$TMP/before.sql" "deliver killed before the commit"
 expect_eq "no certificate on the card" "$(rstatus certificates.auth)" false
 
+# reader_settled: the card put back (vpcd_attach) answers; pcscd takes a
+# few polls to settle a card put back.
+reader_settled() {
+	for _ in $(seq 30); do
+		"$JPKI" card status --reader "$READER" >"$TMP/settle.out" 2>&1 && return 0
+		sleep 0.2
+	done
+	fail "the card put back does not answer: $(cat "$TMP/settle.out")"
+}
+
 check "the card taken out of the reader in the middle of a procedure: one error line, nothing recorded"
 JPKI_COUNTER_PAUSE=$TMP/pause0 "$JPKI" counter deliver --resident "$R" --reader "$READER" --no-sign \
 	--clerk "$CLERK" >"$TMP/stdout" 2>"$TMP/stderr" &
@@ -99,13 +109,7 @@ expect_eq "exit status with the card taken out (io)" "$RC" 3
 expect_one_error_line "the card (was taken out of|stopped answering \\(taken out of) the reader"
 expect_store_unchanged "$TMP/before.sql" "the card taken out"
 vpcd_attach "$TMP/card.img"
-# The card put back: wait until pcscd has settled it (a few polls).
-for _ in $(seq 30); do
-	"$JPKI" card status --reader "$READER" >"$TMP/settle.out" 2>&1 && break
-	echo "$TEST_NAME: the card put back does not answer yet: $(cat "$TMP/settle.out")" >&2
-	sleep 0.2
-done
-"$JPKI" card status --reader "$READER" >/dev/null 2>&1 || fail "the card put back does not answer"
+reader_settled
 
 check "deliver onto the blank card in the reader (authentication certificate only); meanwhile the card is another procedure's"
 JPKI_COUNTER_PAUSE=$TMP/pause "$JPKI" counter deliver --resident "$R" --reader "$READER" --no-sign \
@@ -154,6 +158,20 @@ sign1=$(store_valid sign)
 expect_eq "writes waiting" "$(pending_writes)" 1
 expect_eq "no signing certificate on the card yet" "$(rstatus certificates.sign)" false
 expect_audit_ok "after the crash"
+
+check "the card's image opened with --card while its writes wait: refused, naming them and recover --reader"
+# The card out of the reader: its image is free to open.
+kill "$VPCD_ATTACH_PID"
+wait "$VPCD_ATTACH_PID" 2>/dev/null || true
+VPCD_ATTACH_PID=
+db_snapshot "$TMP/before-img.sql"
+cp "$TMP/card.img" "$TMP/card.img.before"
+expect_status 1 counter update-card --card "$TMP/card.img" --clerk "$CLERK"
+expect_one_error_line "card $blank_serial: the card writes of receipt [0-9]+, committed for it in a reader, are not on it yet; put the card in a reader and run 'jpki counter recover --reader NAME' first"
+expect_store_unchanged "$TMP/before-img.sql" "an image refused for its waiting writes"
+cmp -s "$TMP/card.img" "$TMP/card.img.before" || fail "the refused image procedure changed the image"
+vpcd_attach "$TMP/card.img"
+reader_settled
 
 check "recover --reader rolls the card forward, audited"
 ok counter recover --reader "$READER" --json
