@@ -578,11 +578,14 @@ counter_card_recover_reader(struct ca *ca, const char *reader,
 
 /* ---- reading what the chip holds --------------------------------------- */
 
-/* The individual number of the card's holder, as the store has it. */
+/* The individual number of the card's holder, as the store has it, and
+ * when match_b is not NULL collation number B (birth, the card's expiry
+ * year, its security code), which opens the four facts. */
 static int
 holder_number(struct card_session *cs, struct store *s,
-    char number[CARD_NUMBER_LEN + 1])
+    char number[CARD_NUMBER_LEN + 1], char *match_b)
 {
+	char code[CARD_SECURITY_CODE_LEN + 1], day[11], birth[9];
 	struct card_record rec;
 	struct resident res;
 	int r;
@@ -591,7 +594,14 @@ holder_number(struct card_session *cs, struct store *s,
 	    (r = store_resident_get(s, rec.resident_id, &res)) != JPKI_OK)
 		return r;
 	snprintf(number, CARD_NUMBER_LEN + 1, "%s", res.number);
-	return JPKI_OK;
+	if (match_b == NULL)
+		return JPKI_OK;
+	jdate_format(res.birth, day);
+	snprintf(birth, sizeof(birth), "%.4s%.2s%.2s", day, day + 5, day + 8);
+	if ((r = counter_card_security_code(cs->ca, cs, code)) == JPKI_OK)
+		r = card_match_b(birth, rec.expiry.y, code, match_b);
+	jpki_wipe(code, sizeof(code));
+	return r;
 }
 
 int
@@ -609,7 +619,7 @@ int
 counter_card_outdated_parts(struct card_session *cs, struct store *s,
     int *info_bad, int *face_bad)
 {
-	char number[CARD_NUMBER_LEN + 1];
+	char number[CARD_NUMBER_LEN + 1], match_b[CARD_MATCH_B_LEN + 1];
 	struct card_info_files f;
 	struct card_status st;
 	struct card_info info;
@@ -628,31 +638,51 @@ counter_card_outdated_parts(struct card_session *cs, struct store *s,
 	for (int m = 0; m < CARD_MATCH_COUNT; m++)
 		if (!st.match[m].initialised)
 			return JPKI_OK;
-	if ((r = holder_number(cs, s, number)) == JPKI_ERR_NOTFOUND) {
+	number[0] = match_b[0] = '\0';
+	if ((r = holder_number(cs, s, number, match_b)) != JPKI_OK) {
+		jpki_wipe(number, sizeof(number));
+		jpki_wipe(match_b, sizeof(match_b));
+		if (r != JPKI_ERR_NOTFOUND)
+			return r;
 		/* Not a card of this store: the rules refuse it. */
 		jpki_errclear();
 		return JPKI_OK;
 	}
-	if (r != JPKI_OK)
-		return r;
 	card_info_files_init(&f);
 	memset(&info, 0, sizeof(info));
 	card_face_init(&face);
 	jbuf_init(&ef);
+	/* An AP never written (JPKI_ERR_NOTFOUND) is one to write.  The
+	 * individual number opens with collation number A, the four facts
+	 * with B; a B the card refuses (the register's birth changed since)
+	 * leaves the facts unread: outdated. */
 	if ((r = card_client_verify_match(cs->t, CARD_MATCH_A, number,
-	    NULL)) != JPKI_OK ||
-	    (r = card_client_read_info_files(cs->t, &f)) != JPKI_OK ||
-	    (r = card_client_verify_match(cs->t, CARD_FACE_MATCH_A, number,
-	    NULL)) != JPKI_OK ||
-	    (r = card_client_read_face(cs->t, &ef)) != JPKI_OK)
+	    NULL)) != JPKI_OK)
 		goto out;
-	*info_bad = f.signature.len == 0 ||
-	    card_info_parse_number(f.number.data, f.number.len, &info) ||
-	    card_info_parse_facts(f.facts.data, f.facts.len, &info);
-	*face_bad = card_face_parse(ef.data, ef.len, &face) != JPKI_OK;
+	if ((r = card_client_verify_match(cs->t, CARD_MATCH_B, match_b,
+	    NULL)) == JPKI_ERR_PIN || r == JPKI_ERR_LOCKED)
+		jpki_errclear();
+	else if (r != JPKI_OK)
+		goto out;
+	if ((r = card_client_read_info_files(cs->t, &f)) == JPKI_OK)
+		*info_bad = f.signature.len == 0 ||
+		    card_info_parse_number(f.number.data, f.number.len,
+		    &info) ||
+		    card_info_parse_facts(f.facts.data, f.facts.len, &info);
+	else if (r != JPKI_ERR_NOTFOUND)
+		goto out;
+	if ((r = card_client_verify_match(cs->t, CARD_FACE_MATCH_A, number,
+	    NULL)) != JPKI_OK)
+		goto out;
+	if ((r = card_client_read_face(cs->t, &ef)) == JPKI_OK)
+		*face_bad = card_face_parse(ef.data, ef.len, &face) != JPKI_OK;
+	else if (r != JPKI_ERR_NOTFOUND)
+		goto out;
+	r = JPKI_OK;
 	jpki_errclear();
 out:
 	jpki_wipe(number, sizeof(number));
+	jpki_wipe(match_b, sizeof(match_b));
 	jpki_wipe(&info, sizeof(info));
 	card_info_files_free(&f);
 	card_face_free(&face);

@@ -135,5 +135,36 @@ call POST /api/procedures/update-card "{\"reader\":\"$READER\",\"card\":\"$seria
 [ "$CODE" = 400 ] || fail "card and reader both: $CODE $(cat "$TMP/stdout")"
 expect_store_unchanged "$TMP/before.sql" "refused web procedures"
 cmp -s "$TMP/card.img" "$TMP/card.before" || fail "a refused web procedure changed the card"
+
+check "GET /api/check on a card whose delivery committed and whose writes wait: says so, judges on the card as they leave it, as the procedure does"
+R2=$(add_resident "$(individual_number 70000000022)" "読取 四郎" "東京都清瀬市中里6-6" 1990-06-06 male)
+ok card new --out "$TMP/card2.img" --data "$DATA" --json
+serial2=$(json_get serial)
+kill "$VPCD_ATTACH_PID"
+wait "$VPCD_ATTACH_PID" 2>/dev/null || true
+VPCD_ATTACH_PID=
+vpcd_attach "$TMP/card2.img"
+for _ in $(seq 30); do
+	rstatus serial 2>/dev/null | grep -q "$serial2" && break
+	sleep 0.2
+done
+JPKI_AUTH_PIN=1234 JPKI_CARDINFO_PIN=5678 JPKI_COUNTER_CRASH=after-commit \
+	expect_status 137 counter deliver --resident "$R2" --reader "$READER" --no-sign --clerk suzuki
+waiting() { sql "SELECT COUNT(*) FROM card_writes WHERE card_serial = '$serial2' AND applied_at IS NULL"; }
+expect_eq "writes waiting" "$(waiting)" 1
+# The card itself has no card-info AP yet (it is among the waiting
+# writes): read as it is, it would look outdated and update-card allowed.
+call GET "/api/check?procedure=update-card&reader=$R_Q"
+[ "$CODE" = 200 ] || fail "check: $CODE $(cat "$TMP/stdout")"
+json_expect "check with writes waiting" allowed=false writes_waiting=1
+grep -q 'already carries the register' "$TMP/stdout" || fail "the check judged on the card's older state: $(cat "$TMP/stdout")"
+grep -q 'are applied first' "$TMP/stdout" || fail "the check does not say writes wait: $(cat "$TMP/stdout")"
+expect_eq "the check applied nothing" "$(waiting)" 1
+call POST /api/procedures/update-card "{\"reader\":\"$READER\"}"
+[ "$CODE" != 200 ] || fail "update-card ran on a card the check called current: $(cat "$TMP/stdout")"
+grep -q 'already carries the register' "$TMP/stdout" || fail "the procedure's answer differs from the check's: $(cat "$TMP/stdout")"
+expect_eq "the procedure rolled the card forward" "$(waiting)" 0
+call GET "/api/check?procedure=update-card&reader=$R_Q"
+json_expect "check after the roll-forward" allowed=false writes_waiting=0
 expect_audit_ok "end"
 done_ok
