@@ -69,11 +69,13 @@ pending_writes() {
 	sql "SELECT COUNT(*) FROM card_writes WHERE card_serial = '$blank_serial' AND applied_at IS NULL"
 }
 
-check "deliver killed before its commit: no card record, nothing waits; delivering again replaces its keys"
+check "deliver (both certificates) killed before its commit: no card record, nothing waits; it left both keys and the signing password on the card"
 db_snapshot "$TMP/before.sql"
-JPKI_COUNTER_CRASH=after-stage expect_status 137 counter deliver --resident "$R" --reader "$READER" --no-sign --clerk "$CLERK"
+JPKI_COUNTER_CRASH=after-stage expect_status 137 counter deliver --resident "$R" --reader "$READER" --clerk "$CLERK"
 expect_store_unchanged "$TMP/before.sql" "deliver killed before the commit"
 expect_eq "no certificate on the card" "$(rstatus certificates.auth)" false
+echo "a document" >"$TMP/doc"
+ok card sign --reader "$READER" --type sign --in "$TMP/doc" --out "$TMP/doc.sig"
 
 # reader_settled: the card put back (vpcd_attach) answers; pcscd takes a
 # few polls to settle a card put back.
@@ -139,6 +141,12 @@ expect_eq "the card's record" "$(sql "SELECT serial FROM cards WHERE resident_id
 expect_eq "writes left" "$(pending_writes)" 0
 expect_eq "the auth certificate in the reader" "$(reader_cert auth)" "$auth1"
 expect_eq "auth PIN tries" "$(rstatus pins.auth.tries_left)" 3
+# The delivery without the signing certificate erased the signing key the
+# dead one made (6A88: no key), and its certificate EF is empty.
+expect_status 3 card sign --reader "$READER" --type sign --in "$TMP/doc" --out "$TMP/doc.sig2"
+expect_one_error_line "COMPUTE DIGITAL SIGNATURE: the card answered 6A88"
+[ ! -s "$TMP/doc.sig2" ] || fail "the card still signs with the key of the delivery that never committed"
+expect_eq "no signing certificate" "$(rstatus certificates.sign)" false
 JPKI_CARDINFO_PIN=5678 ok card info --reader "$READER" --json
 json_expect "card-info over PC/SC" issuer_signature=verified individual_number="$(individual_number 70000000011)"
 
