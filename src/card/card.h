@@ -288,12 +288,16 @@ int card_transport_vpcd_listen(const char *host, uint16_t port,
 /* PC/SC: the first reader whose name starts with reader (any reader with a
  * card if reader is NULL or ""). */
 int card_transport_pcsc(const char *reader, struct card_transport **out);
-/* The same, exclusive when exclusive is non-zero: no other program reaches
- * the card from the open to the close (a counter procedure's whole APDU
- * sequence).  It waits a little for others' connections to end, then
- * fails JPKI_ERR_CONFLICT ("in use by another program"); so does a shared
- * open while an exclusive session holds the card. */
-int card_transport_pcsc_open(const char *reader, int exclusive,
+/* The same with flags: CARD_PCSC_EXCLUSIVE, no other program reaches the
+ * card from the open to the close (a counter procedure's whole APDU
+ * sequence).  Where another program's hold keeps the card (an exclusive
+ * session; for an exclusive open, any other connection) the open waits
+ * up to 3 s, or not at all with CARD_PCSC_NOWAIT (a card list), then fails
+ * JPKI_ERR_CONFLICT ("in use by another program").  card_transport_pcsc
+ * is flags 0. */
+#define CARD_PCSC_EXCLUSIVE 1u
+#define CARD_PCSC_NOWAIT 2u
+int card_transport_pcsc_open(const char *reader, unsigned flags,
     struct card_transport **out);
 /* Close and free; *t becomes NULL. */
 void card_transport_free(struct card_transport **t);

@@ -14,8 +14,9 @@
 
 /* Longest list of reader names we look at. */
 #define PCSC_READERS_MAX 4096
-/* How long an exclusive open waits for other programs' shared connections
- * to the card to end (OpenSC, a card list), and how often it tries. */
+/* How long an open waits for another program's hold on the card to end
+ * (a procedure's exclusive connection, or, for an exclusive open, others'
+ * shared ones: OpenSC, a card list), and how often it tries. */
 #define PCSC_EXCLUSIVE_WAIT_MS 3000
 #define PCSC_EXCLUSIVE_POLL_MS 100
 
@@ -69,18 +70,20 @@ pcsc_why(struct pcsc *p, LONG rv)
 	return rv;
 }
 
-/* Connect to the card in reader n: shared, or exclusive, waiting up to
- * PCSC_EXCLUSIVE_WAIT_MS for others' connections to end. */
+/* Connect to the card in reader n, shared or exclusive, waiting up to
+ * PCSC_EXCLUSIVE_WAIT_MS for a sharing violation to end unless nowait. */
 static LONG
-pcsc_connect(SCARDCONTEXT ctx, const char *n, int exclusive, struct pcsc *p)
+pcsc_connect(SCARDCONTEXT ctx, const char *n, unsigned flags, struct pcsc *p)
 {
 	LONG rv;
 
 	for (int waited = 0;; waited += PCSC_EXCLUSIVE_POLL_MS) {
-		rv = SCardConnect(ctx, n, exclusive ? SCARD_SHARE_EXCLUSIVE :
-		    SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
-		    &p->card, &p->protocol);
-		if (rv != (LONG)SCARD_E_SHARING_VIOLATION || !exclusive ||
+		rv = SCardConnect(ctx, n, (flags & CARD_PCSC_EXCLUSIVE) ?
+		    SCARD_SHARE_EXCLUSIVE : SCARD_SHARE_SHARED,
+		    SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &p->card,
+		    &p->protocol);
+		if (rv != (LONG)SCARD_E_SHARING_VIOLATION ||
+		    (flags & CARD_PCSC_NOWAIT) ||
 		    waited >= PCSC_EXCLUSIVE_WAIT_MS)
 			return rv;
 		usleep(PCSC_EXCLUSIVE_POLL_MS * 1000);
@@ -149,7 +152,7 @@ card_transport_pcsc(const char *reader, struct card_transport **out)
 }
 
 int
-card_transport_pcsc_open(const char *reader, int exclusive,
+card_transport_pcsc_open(const char *reader, unsigned flags,
     struct card_transport **out)
 {
 	struct card_transport *t = NULL;
@@ -186,7 +189,7 @@ card_transport_pcsc_open(const char *reader, int exclusive,
 		if (reader != NULL && *reader != '\0' &&
 		    strncmp(n, reader, strlen(reader)) != 0)
 			continue;
-		rv = pcsc_connect(ctx, n, exclusive, p);
+		rv = pcsc_connect(ctx, n, flags, p);
 		if (rv == SCARD_S_SUCCESS || rv ==
 		    (LONG)SCARD_E_SHARING_VIOLATION)
 			break;
@@ -204,7 +207,7 @@ card_transport_pcsc_open(const char *reader, int exclusive,
 		goto fail;
 	}
 	p->ctx = ctx;
-	p->exclusive = exclusive;
+	p->exclusive = (flags & CARD_PCSC_EXCLUSIVE) != 0;
 	have_ctx = 0;
 	t->name = "pcsc";
 	t->transmit = pcsc_transmit;

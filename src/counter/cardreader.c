@@ -504,7 +504,8 @@ open_reader(struct ca *ca, const char *reader, struct card_session *cs)
 		    "required");
 	if ((r = jpki_path(cs->n.card, sizeof(cs->n.card), "%s", reader)) ||
 	    (r = lock_reader(ca, reader, &cs->lock_fd)) != JPKI_OK ||
-	    (r = card_transport_pcsc_open(reader, 1, &cs->t)) != JPKI_OK ||
+	    (r = card_transport_pcsc_open(reader, CARD_PCSC_EXCLUSIVE,
+	    &cs->t)) != JPKI_OK ||
 	    (r = card_client_status(cs->t, &st)) != JPKI_OK)
 		return r;
 	snprintf(cs->serial, sizeof(cs->serial), "%s", st.serial);

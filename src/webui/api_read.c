@@ -414,7 +414,8 @@ reader_card(struct datadir *dd, const char *reader, json_t *arr)
 	json_t *o = json_pack("{s:s, s:s}", "source", "pcsc", "name", reader);
 	int r;
 
-	if ((r = card_transport_pcsc(reader, &t)) != JPKI_OK ||
+	if ((r = card_transport_pcsc_open(reader, CARD_PCSC_NOWAIT, &t)) !=
+	    JPKI_OK ||
 	    (r = card_client_status(t, &st)) != JPKI_OK) {
 		/* Held by a procedure (an exclusive connection): refused at
 		 * once, never waited for. */

@@ -88,9 +88,18 @@ CODE=$(curl -s -m 10 -o "$TMP/stdout" -w '%{http_code}' -b "$TMP/jar" "$URL/api/
 kill -9 "$held"
 wait "$held" 2>/dev/null || true
 rm -f "$TMP/pause"
-call GET "/api/cards?readers=1"
-"$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); p=[c for c in d["cards"] if c["source"]=="pcsc" and c["name"].startswith("Virtual PCD 00 00")]; sys.exit(0 if p and p[0].get("serial")==sys.argv[2] else 1)' "$TMP/stdout" "$serial" ||
-	fail "the card is not read again after the procedure: $(cat "$TMP/stdout")"
+# pcscd drops the dead process's exclusive connection when it sees its
+# socket close: a moment later.
+read_again=
+for _ in $(seq 50); do
+	call GET "/api/cards?readers=1"
+	if "$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); p=[c for c in d["cards"] if c["source"]=="pcsc" and c["name"].startswith("Virtual PCD 00 00")]; sys.exit(0 if p and p[0].get("serial")==sys.argv[2] else 1)' "$TMP/stdout" "$serial"; then
+		read_again=1
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$read_again" ] || fail "the card is not read again after the procedure: $(cat "$TMP/stdout")"
 
 check "GET /api/check for a delivery onto the card in the reader: allowed"
 call GET "/api/check?procedure=deliver&resident=$R&reader=$R_Q&types=auth"
