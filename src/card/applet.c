@@ -617,6 +617,7 @@ do_update_binary(struct card *c, const struct apdu *a)
 static uint16_t
 do_erase_binary(struct card *c, const struct apdu *a)
 {
+	const struct ef_def *ef;
 	struct jbuf *b;
 	uint16_t sw;
 
@@ -624,6 +625,14 @@ do_erase_binary(struct card *c, const struct apdu *a)
 		return SW_WRONG_P1P2;
 	if (a->lc != 0 || a->has_le)
 		return SW_WRONG_LENGTH;
+	/* A key EF: the key goes, and the certificate that named it. */
+	if ((ef = ef_current(c)) != NULL && ef->type == EF_KEY) {
+		EVP_PKEY_free(c->key[ef->ref]);
+		c->key[ef->ref] = NULL;
+		jbuf_free(&c->ef[ef->ref == CERT_SIGN ? SEF_SIGN_CERT :
+		    SEF_AUTH_CERT]);
+		return commit(c);
+	}
 	if ((b = stored_ef(c, &sw)) == NULL)
 		return sw;
 	jbuf_free(b);

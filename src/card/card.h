@@ -288,6 +288,17 @@ int card_transport_vpcd_listen(const char *host, uint16_t port,
 /* PC/SC: the first reader whose name starts with reader (any reader with a
  * card if reader is NULL or ""). */
 int card_transport_pcsc(const char *reader, struct card_transport **out);
+/* The same with flags: CARD_PCSC_EXCLUSIVE, no other program reaches the
+ * card from the open to the close (a counter procedure's whole APDU
+ * sequence).  Where another program's hold keeps the card (an exclusive
+ * session; for an exclusive open, any other connection) the open waits
+ * up to 3 s, or not at all with CARD_PCSC_NOWAIT (a card list), then fails
+ * JPKI_ERR_CONFLICT ("in use by another program").  card_transport_pcsc
+ * is flags 0. */
+#define CARD_PCSC_EXCLUSIVE 1u
+#define CARD_PCSC_NOWAIT 2u
+int card_transport_pcsc_open(const char *reader, unsigned flags,
+    struct card_transport **out);
 /* Close and free; *t becomes NULL. */
 void card_transport_free(struct card_transport **t);
 
@@ -395,6 +406,9 @@ int card_client_issuer_auth(struct card_transport *t,
 int card_client_generate_key(struct card_transport *t, enum cert_type key,
     struct jbuf *spki);
 /* Write (der != NULL) or empty (der == NULL) a certificate EF. */
+/* Erase the key pair (and the certificate EF that names it), issuer:
+ * ERASE BINARY on the key EF. */
+int card_client_erase_key(struct card_transport *t, enum cert_type key);
 int card_client_write_cert(struct card_transport *t, enum card_cert which,
     const uint8_t *der, size_t n);
 /* Set a PIN (initial, or after a lock: resets the tries). */

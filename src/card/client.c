@@ -899,6 +899,21 @@ card_client_generate_key(struct card_transport *t, enum cert_type key,
 	return r;
 }
 
+int
+card_client_erase_key(struct card_transport *t, enum cert_type key)
+{
+	uint16_t fid = key == CERT_SIGN ? CARD_EF_SIGN_KEY : CARD_EF_AUTH_KEY;
+	uint8_t cmd[8];
+	size_t n;
+	int r;
+
+	if ((r = select_app(t, APP_JPKI)) != JPKI_OK ||
+	    (r = select_ef_ok(t, fid)) != JPKI_OK)
+		return r;
+	n = build(cmd, 0x00, 0x0E, 0, 0, NULL, 0, -1);
+	return exchange_ok(t, "ERASE BINARY (key)", cmd, n, NULL);
+}
+
 /* Empty an EF, then write p[0..n) front to back. */
 static int
 write_ef_max(struct card_transport *t, uint16_t fid, const uint8_t *p,

@@ -7,24 +7,87 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <PCSC/winscard.h>
 #include <PCSC/wintypes.h>
 
 /* Longest list of reader names we look at. */
 #define PCSC_READERS_MAX 4096
+/* How long an open waits for another program's hold on the card to end
+ * (a procedure's exclusive connection, or, for an exclusive open, others'
+ * shared ones: OpenSC, a card list), and how often it tries. */
+#define PCSC_EXCLUSIVE_WAIT_MS 3000
+#define PCSC_EXCLUSIVE_POLL_MS 100
 
 struct pcsc {
 	SCARDCONTEXT ctx;
 	SCARDHANDLE card;
 	DWORD protocol;
+	int exclusive;
 };
 
 static int
 pcsc_err(const char *what, LONG rv)
 {
+	/* The card gone or reset under an open session: whatever was
+	 * selected or verified is lost, so the session cannot go on. */
+	if (rv == (LONG)SCARD_W_REMOVED_CARD || rv == (LONG)SCARD_E_NO_SMARTCARD)
+		return jpki_fail(JPKI_ERR_IO, "PC/SC %s: the card was taken out "
+		    "of the reader", what);
+	if (rv == (LONG)SCARD_W_RESET_CARD)
+		return jpki_fail(JPKI_ERR_IO, "PC/SC %s: the card was reset by "
+		    "another program", what);
+	if (rv == (LONG)SCARD_E_NOT_TRANSACTED)
+		return jpki_fail(JPKI_ERR_IO, "PC/SC %s: the card stopped "
+		    "answering (taken out of the reader, or the reader "
+		    "failed)", what);
+	if (rv == (LONG)SCARD_E_SHARING_VIOLATION)
+		return jpki_fail(JPKI_ERR_CONFLICT, "PC/SC %s: the card is in "
+		    "use by another program", what);
 	return jpki_fail(rv == (LONG)SCARD_E_NO_SERVICE ? JPKI_ERR_NOTFOUND :
 	    JPKI_ERR_IO, "PC/SC %s: %s", what, pcsc_stringify_error(rv));
+}
+
+/* A transmit failed with rv: the reader's driver may only say the
+ * exchange failed (vpcd: "Transaction failed") when the card was taken
+ * out or reset; the card's state says which. */
+static LONG
+pcsc_why(struct pcsc *p, LONG rv)
+{
+	BYTE atr[MAX_ATR_SIZE];
+	DWORD alen = sizeof(atr), state = 0, proto, rlen = 0;
+	LONG st;
+
+	if (rv == (LONG)SCARD_W_REMOVED_CARD || rv == (LONG)SCARD_W_RESET_CARD)
+		return rv;
+	st = SCardStatus(p->card, NULL, &rlen, &state, &proto, atr, &alen);
+	if (st == (LONG)SCARD_W_REMOVED_CARD || st == (LONG)SCARD_W_RESET_CARD ||
+	    st == (LONG)SCARD_E_NO_SMARTCARD)
+		return st;
+	if (st == SCARD_S_SUCCESS && (state & SCARD_PRESENT) == 0)
+		return SCARD_W_REMOVED_CARD;
+	return rv;
+}
+
+/* Connect to the card in reader n, shared or exclusive, waiting up to
+ * PCSC_EXCLUSIVE_WAIT_MS for a sharing violation to end unless nowait. */
+static LONG
+pcsc_connect(SCARDCONTEXT ctx, const char *n, unsigned flags, struct pcsc *p)
+{
+	LONG rv;
+
+	for (int waited = 0;; waited += PCSC_EXCLUSIVE_POLL_MS) {
+		rv = SCardConnect(ctx, n, (flags & CARD_PCSC_EXCLUSIVE) ?
+		    SCARD_SHARE_EXCLUSIVE : SCARD_SHARE_SHARED,
+		    SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &p->card,
+		    &p->protocol);
+		if (rv != (LONG)SCARD_E_SHARING_VIOLATION ||
+		    (flags & CARD_PCSC_NOWAIT) ||
+		    waited >= PCSC_EXCLUSIVE_WAIT_MS)
+			return rv;
+		usleep(PCSC_EXCLUSIVE_POLL_MS * 1000);
+	}
 }
 
 static int
@@ -39,7 +102,7 @@ pcsc_transmit(struct card_transport *t, const uint8_t *cmd, size_t n,
 
 	rv = SCardTransmit(p->card, pci, cmd, (DWORD)n, NULL, resp, &len);
 	if (rv != SCARD_S_SUCCESS)
-		return pcsc_err("transmit", rv);
+		return pcsc_err("transmit", pcsc_why(p, rv));
 	if (len < 2)
 		return jpki_fail(JPKI_ERR_IO, "PC/SC: response without SW");
 	*resp_len = len;
@@ -55,7 +118,8 @@ pcsc_reset(struct card_transport *t, uint8_t *atr, size_t *atr_len)
 	LONG rv;
 
 	t->client_app = 0;
-	rv = SCardReconnect(p->card, SCARD_SHARE_SHARED,
+	rv = SCardReconnect(p->card, p->exclusive ? SCARD_SHARE_EXCLUSIVE :
+	    SCARD_SHARE_SHARED,
 	    SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, SCARD_RESET_CARD,
 	    &p->protocol);
 	if (rv != SCARD_S_SUCCESS)
@@ -83,6 +147,13 @@ pcsc_close(struct card_transport *t)
 
 int
 card_transport_pcsc(const char *reader, struct card_transport **out)
+{
+	return card_transport_pcsc_open(reader, 0, out);
+}
+
+int
+card_transport_pcsc_open(const char *reader, unsigned flags,
+    struct card_transport **out)
 {
 	struct card_transport *t = NULL;
 	struct pcsc *p = NULL;
@@ -118,11 +189,16 @@ card_transport_pcsc(const char *reader, struct card_transport **out)
 		if (reader != NULL && *reader != '\0' &&
 		    strncmp(n, reader, strlen(reader)) != 0)
 			continue;
-		rv = SCardConnect(ctx, n, SCARD_SHARE_SHARED,
-		    SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &p->card,
-		    &p->protocol);
-		if (rv == SCARD_S_SUCCESS)
+		rv = pcsc_connect(ctx, n, flags, p);
+		if (rv == SCARD_S_SUCCESS || rv ==
+		    (LONG)SCARD_E_SHARING_VIOLATION)
 			break;
+	}
+	if (rv == (LONG)SCARD_E_SHARING_VIOLATION) {
+		r = jpki_fail(JPKI_ERR_CONFLICT, "PC/SC: the card in a reader "
+		    "named '%s...' is in use by another program", reader ?
+		    reader : "");
+		goto fail;
 	}
 	if (rv != SCARD_S_SUCCESS) {
 		r = jpki_fail(JPKI_ERR_NOTFOUND,
@@ -131,6 +207,7 @@ card_transport_pcsc(const char *reader, struct card_transport **out)
 		goto fail;
 	}
 	p->ctx = ctx;
+	p->exclusive = (flags & CARD_PCSC_EXCLUSIVE) != 0;
 	have_ctx = 0;
 	t->name = "pcsc";
 	t->transmit = pcsc_transmit;

@@ -253,6 +253,28 @@ session_init(struct ca *ca, const char *path, struct card_session *cs)
 	return card_names(path, &cs->n);
 }
 
+/* Writes committed for this card's serial while it was in a reader (its
+ * image attached to vpcd, or the same card) and not applied yet: the
+ * image lacks what the store says the card holds.  They are applied over
+ * APDUs, by the roll-forward of a reader session, never into an image
+ * behind the reader's back; until then the image is not used. */
+static int
+refuse_waiting(struct ca *ca, struct card_session *cs)
+{
+	struct counter_waiting w;
+	char receipts[96];
+	int r;
+
+	if ((r = counter_card_writes_waiting(datadir_store(ca_datadir(ca)),
+	    cs->serial, &w)) != JPKI_OK || w.rows == 0)
+		return r;
+	counter_waiting_receipts(&w, receipts, sizeof(receipts));
+	return jpki_fail(JPKI_ERR_CONFLICT, "card %s: the card writes of "
+	    "receipt %s, committed for it in a reader, are not on it yet; "
+	    "put the card in a reader and run 'jpki counter recover --reader "
+	    "NAME' first", cs->serial, receipts);
+}
+
 static int
 image_open(struct ca *ca, const char *path, struct card_session *cs)
 {
@@ -277,6 +299,8 @@ image_open(struct ca *ca, const char *path, struct card_session *cs)
 	snprintf(cs->serial, sizeof(cs->serial), "%s",
 	    card_serial_hex(cs->work));
 	cs->kind = card_kind_of(cs->work);
+	if ((r = refuse_waiting(ca, cs)) != JPKI_OK)
+		return r;
 	return card_transport_card(cs->work, &cs->t);
 }
 

@@ -392,13 +392,81 @@ out:
 	return r;
 }
 
+/* ---- what waits --------------------------------------------------------- */
+
+static int
+waiting_row(void *arg, int64_t id, int64_t receipt_id, const char *writes)
+{
+	static const struct {
+		const char *op;
+		unsigned bit;
+	} kinds[] = {
+	    {"cert", COUNTER_WAIT_CERT}, {"info", COUNTER_WAIT_INFO},
+	    {"info-signature", COUNTER_WAIT_INFO_SIGNATURE},
+	    {"face", COUNTER_WAIT_FACE},
+	};
+	struct counter_waiting *w = arg;
+	json_t *list, *op;
+	size_t i;
+
+	(void)id;
+	if (w->rows < COUNTER_WAIT_RECEIPTS)
+		w->receipt[w->rows] = receipt_id;
+	w->rows++;
+	/* A row that does not parse fails where it is applied; here it
+	 * counts as waiting and replaces nothing known. */
+	if ((list = json_loads(writes ? writes : "", JSON_REJECT_DUPLICATES,
+	    NULL)) == NULL)
+		return 0;
+	json_array_foreach(list, i, op) {
+		const char *what = json_string_value(json_object_get(op, "op"));
+
+		for (size_t k = 0; what != NULL && k < JPKI_ARRAY_LEN(kinds);
+		    k++)
+			if (strcmp(what, kinds[k].op) == 0)
+				w->ops |= kinds[k].bit;
+	}
+	json_decref(list);
+	return 0;
+}
+
+int
+counter_card_writes_waiting(struct store *s, const char *serial,
+    struct counter_waiting *w)
+{
+	memset(w, 0, sizeof(*w));
+	return store_card_writes_pending(s, serial, waiting_row, w);
+}
+
+void
+counter_waiting_receipts(const struct counter_waiting *w, char *buf, size_t n)
+{
+	size_t k = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < w->rows && i < COUNTER_WAIT_RECEIPTS && k < n;
+	    i++)
+		k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? ", " : "",
+		    (long long)w->receipt[i]);
+	if (w->rows > COUNTER_WAIT_RECEIPTS && k < n)
+		snprintf(buf + k, n - k, ", ...");
+}
+
 /* ---- opening ----------------------------------------------------------- */
 
 /* One procedure at a time on the card in a reader, among the processes
  * of this data directory: APDUs of two sessions interleaved would write
  * one's data into the other's selected file.  The lock is
  * <data>/cards/.reader-<name>.lock (the name with anything but [A-Za-z0-9]
- * as '_'), taken before the first APDU and held to the close. */
+ * as '_'), taken before the first APDU and held to the close.
+ *
+ * Other programs (OpenSC, the web UI's card list, anything on PC/SC) are
+ * kept out by pcscd: the session connects to the card exclusively
+ * (card_transport_pcsc_open), from its first APDU to its close.  An
+ * exclusive connection rather than SCardBeginTransaction: while a
+ * transaction is held, pcscd makes another program's SCardConnect wait
+ * until it ends, so a card list would hang for the procedure's length;
+ * against an exclusive connection it is refused at once ("in use"). */
 static int
 lock_reader(struct ca *ca, const char *reader, int *lock_fd)
 {
@@ -436,7 +504,8 @@ open_reader(struct ca *ca, const char *reader, struct card_session *cs)
 		    "required");
 	if ((r = jpki_path(cs->n.card, sizeof(cs->n.card), "%s", reader)) ||
 	    (r = lock_reader(ca, reader, &cs->lock_fd)) != JPKI_OK ||
-	    (r = card_transport_pcsc(reader, &cs->t)) != JPKI_OK ||
+	    (r = card_transport_pcsc_open(reader, CARD_PCSC_EXCLUSIVE,
+	    &cs->t)) != JPKI_OK ||
 	    (r = card_client_status(cs->t, &st)) != JPKI_OK)
 		return r;
 	snprintf(cs->serial, sizeof(cs->serial), "%s", st.serial);
@@ -510,11 +579,14 @@ counter_card_recover_reader(struct ca *ca, const char *reader,
 
 /* ---- reading what the chip holds --------------------------------------- */
 
-/* The individual number of the card's holder, as the store has it. */
+/* The individual number of the card's holder, as the store has it, and
+ * when match_b is not NULL collation number B (birth, the card's expiry
+ * year, its security code), which opens the four facts. */
 static int
 holder_number(struct card_session *cs, struct store *s,
-    char number[CARD_NUMBER_LEN + 1])
+    char number[CARD_NUMBER_LEN + 1], char *match_b)
 {
+	char code[CARD_SECURITY_CODE_LEN + 1], day[11], birth[9];
 	struct card_record rec;
 	struct resident res;
 	int r;
@@ -523,14 +595,32 @@ holder_number(struct card_session *cs, struct store *s,
 	    (r = store_resident_get(s, rec.resident_id, &res)) != JPKI_OK)
 		return r;
 	snprintf(number, CARD_NUMBER_LEN + 1, "%s", res.number);
-	return JPKI_OK;
+	if (match_b == NULL)
+		return JPKI_OK;
+	jdate_format(res.birth, day);
+	snprintf(birth, sizeof(birth), "%.4s%.2s%.2s", day, day + 5, day + 8);
+	if ((r = counter_card_security_code(cs->ca, cs, code)) == JPKI_OK)
+		r = card_match_b(birth, rec.expiry.y, code, match_b);
+	jpki_wipe(code, sizeof(code));
+	return r;
 }
 
 int
 counter_card_outdated(struct card_session *cs, struct store *s,
     int *outdated)
 {
-	char number[CARD_NUMBER_LEN + 1];
+	int info, face, r;
+
+	r = counter_card_outdated_parts(cs, s, &info, &face);
+	*outdated = info || face;
+	return r;
+}
+
+int
+counter_card_outdated_parts(struct card_session *cs, struct store *s,
+    int *info_bad, int *face_bad)
+{
+	char number[CARD_NUMBER_LEN + 1], match_b[CARD_MATCH_B_LEN + 1];
 	struct card_info_files f;
 	struct card_status st;
 	struct card_info info;
@@ -538,10 +628,10 @@ counter_card_outdated(struct card_session *cs, struct store *s,
 	struct jbuf ef;
 	int r;
 
-	*outdated = 1;
+	*info_bad = *face_bad = 1;
 	if (!cs->in_reader) {
-		*outdated = card_info_outdated(cs->work) ||
-		    card_face_outdated(cs->work);
+		*info_bad = card_info_outdated(cs->work);
+		*face_bad = card_face_outdated(cs->work);
 		return JPKI_OK;
 	}
 	if ((r = card_client_status(cs->t, &st)) != JPKI_OK)
@@ -549,31 +639,51 @@ counter_card_outdated(struct card_session *cs, struct store *s,
 	for (int m = 0; m < CARD_MATCH_COUNT; m++)
 		if (!st.match[m].initialised)
 			return JPKI_OK;
-	if ((r = holder_number(cs, s, number)) == JPKI_ERR_NOTFOUND) {
+	number[0] = match_b[0] = '\0';
+	if ((r = holder_number(cs, s, number, match_b)) != JPKI_OK) {
+		jpki_wipe(number, sizeof(number));
+		jpki_wipe(match_b, sizeof(match_b));
+		if (r != JPKI_ERR_NOTFOUND)
+			return r;
 		/* Not a card of this store: the rules refuse it. */
 		jpki_errclear();
 		return JPKI_OK;
 	}
-	if (r != JPKI_OK)
-		return r;
 	card_info_files_init(&f);
 	memset(&info, 0, sizeof(info));
 	card_face_init(&face);
 	jbuf_init(&ef);
+	/* An AP never written (JPKI_ERR_NOTFOUND) is one to write.  The
+	 * individual number opens with collation number A, the four facts
+	 * with B; a B the card refuses (the register's birth changed since)
+	 * leaves the facts unread: outdated. */
 	if ((r = card_client_verify_match(cs->t, CARD_MATCH_A, number,
-	    NULL)) != JPKI_OK ||
-	    (r = card_client_read_info_files(cs->t, &f)) != JPKI_OK ||
-	    (r = card_client_verify_match(cs->t, CARD_FACE_MATCH_A, number,
-	    NULL)) != JPKI_OK ||
-	    (r = card_client_read_face(cs->t, &ef)) != JPKI_OK)
+	    NULL)) != JPKI_OK)
 		goto out;
-	*outdated = f.signature.len == 0 ||
-	    card_info_parse_number(f.number.data, f.number.len, &info) ||
-	    card_info_parse_facts(f.facts.data, f.facts.len, &info) ||
-	    card_face_parse(ef.data, ef.len, &face);
+	if ((r = card_client_verify_match(cs->t, CARD_MATCH_B, match_b,
+	    NULL)) == JPKI_ERR_PIN || r == JPKI_ERR_LOCKED)
+		jpki_errclear();
+	else if (r != JPKI_OK)
+		goto out;
+	if ((r = card_client_read_info_files(cs->t, &f)) == JPKI_OK)
+		*info_bad = f.signature.len == 0 ||
+		    card_info_parse_number(f.number.data, f.number.len,
+		    &info) ||
+		    card_info_parse_facts(f.facts.data, f.facts.len, &info);
+	else if (r != JPKI_ERR_NOTFOUND)
+		goto out;
+	if ((r = card_client_verify_match(cs->t, CARD_FACE_MATCH_A, number,
+	    NULL)) != JPKI_OK)
+		goto out;
+	if ((r = card_client_read_face(cs->t, &ef)) == JPKI_OK)
+		*face_bad = card_face_parse(ef.data, ef.len, &face) != JPKI_OK;
+	else if (r != JPKI_ERR_NOTFOUND)
+		goto out;
+	r = JPKI_OK;
 	jpki_errclear();
 out:
 	jpki_wipe(number, sizeof(number));
+	jpki_wipe(match_b, sizeof(match_b));
 	jpki_wipe(&info, sizeof(info));
 	card_info_files_free(&f);
 	card_face_free(&face);

@@ -330,6 +330,12 @@ struct counter_check_out {
 	int sign_left_out;            /* R8e: the signing one is left out */
 	char note[COUNTER_NOTE_MAX];  /* why (R8e's own words) */
 	struct jdate renewal_opens[3];   /* renew: by enum cert_type */
+	/* A card in a reader with committed card writes not yet on it:
+	 * how many rows, their receipts ("12, 15").  The procedure applies
+	 * them first (roll-forward); the check applies nothing and judges
+	 * on the card as they leave it. */
+	int writes_waiting;
+	char waiting_receipts[96];
 };
 int counter_check(struct ca *ca, const struct counter_check_in *in,
     struct counter_check_out *out);

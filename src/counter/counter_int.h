@@ -67,6 +67,25 @@ int counter_card_new_reader(struct ca *ca, const char *reader,
 int counter_card_roll_forward(struct ca *ca, struct card_session *cs,
     const char *actor);
 
+/* What waits in card_writes for a card's serial (committed for a card in
+ * a reader, not yet applied): how many rows, the first rows' receipts,
+ * which kinds of EF their writes replace (COUNTER_WAIT_* bits). */
+#define COUNTER_WAIT_RECEIPTS 4
+#define COUNTER_WAIT_CERT 1
+#define COUNTER_WAIT_INFO 2
+#define COUNTER_WAIT_INFO_SIGNATURE 4
+#define COUNTER_WAIT_FACE 8
+struct counter_waiting {
+	int rows;
+	int64_t receipt[COUNTER_WAIT_RECEIPTS];
+	unsigned ops;
+};
+int counter_card_writes_waiting(struct store *s, const char *serial,
+    struct counter_waiting *w);
+/* "receipt 12, 15" (the first COUNTER_WAIT_RECEIPTS, then "..."). */
+void counter_waiting_receipts(const struct counter_waiting *w, char *buf,
+    size_t n);
+
 /* The card's writes, whichever the card is: an image's go to the memory
  * chip; a reader card's are recorded for after the commit. */
 int counter_card_write_cert(struct card_session *cs, enum card_cert which,
@@ -87,6 +106,10 @@ int counter_card_record_writes(struct card_session *cs, struct store *s,
  * store holds for its holder. */
 int counter_card_outdated(struct card_session *cs, struct store *s,
     int *outdated);
+/* The same, by AP: info (the card-info AP or its issuer signature) and
+ * face (the card-face AP); outdated is their or. */
+int counter_card_outdated_parts(struct card_session *cs, struct store *s,
+    int *info, int *face);
 /* The photo of the card's face (JPKI_ERR_NOTFOUND: none); number opens a
  * reader card's face AP (collation number A). */
 int counter_card_photo(struct card_session *cs, const char *number,

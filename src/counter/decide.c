@@ -359,10 +359,12 @@ counter_check(struct ca *ca, const struct counter_check_in *in,
 	struct card_session cs;
 	struct card_record current;
 	const char *path = in->card_path;
+	struct counter_waiting waiting;
 	int r, have_cs = 0;
 
 	memset(out, 0, sizeof(*out));
 	memset(&p, 0, sizeof(p));
+	memset(&waiting, 0, sizeof(waiting));
 	p.proc = in->proc;
 	p.types = in->types;
 	p.resident_id = in->resident_id;
@@ -390,7 +392,8 @@ counter_check(struct ca *ca, const struct counter_check_in *in,
 	if ((path != NULL || in->reader != NULL) &&
 	    in->proc != PROC_DELIVER && in->proc != PROC_REISSUE) {
 		/* A card in a reader is only read: what waits to be rolled
-		 * forward is applied by the procedure itself. */
+		 * forward is applied by the procedure itself, so the check
+		 * says what waits and judges on the card as it will be. */
 		if (in->reader != NULL)
 			r = counter_card_open_reader(ca, in->reader, 0, NULL,
 			    &cs);
@@ -410,11 +413,28 @@ counter_check(struct ca *ca, const struct counter_check_in *in,
 				goto out;
 			p.pin_set = st.pin[in->pin_kind].initialised;
 		}
+		if (cs.in_reader && (r = counter_card_writes_waiting(s,
+		    cs.serial, &waiting)) != JPKI_OK)
+			goto out;
+		out->writes_waiting = waiting.rows;
+		counter_waiting_receipts(&waiting, out->waiting_receipts,
+		    sizeof(out->waiting_receipts));
 		if (in->proc == PROC_UPDATE_CARD) {
-			if ((r = counter_card_outdated(&cs, s,
-			    &p.card_outdated)) != JPKI_OK)
+			int info_bad, face_bad;
+
+			if ((r = counter_card_outdated_parts(&cs, s, &info_bad,
+			    &face_bad)) != JPKI_OK)
 				goto out;
-			p.card_outdated |= in->photo != 0;
+			/* What the waiting writes replace, the card will hold
+			 * when the procedure runs: a signed card-info AP, a
+			 * card-face AP, both made by a committed procedure. */
+			if ((waiting.ops & COUNTER_WAIT_INFO) &&
+			    (waiting.ops & COUNTER_WAIT_INFO_SIGNATURE))
+				info_bad = 0;
+			if (waiting.ops & COUNTER_WAIT_FACE)
+				face_bad = 0;
+			p.card_outdated = info_bad || face_bad ||
+			    in->photo != 0;
 		}
 	}
 	r = counter_plan_decide(s, &p);

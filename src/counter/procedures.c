@@ -442,6 +442,16 @@ make_card_keys(struct visit *w, int sign, int auth)
 	for (size_t i = 0; i < JPKI_ARRAY_LEN(order); i++) {
 		enum cert_type t = order[i];
 
+		/* A new card in a reader may carry what a delivery that never
+		 * committed left: a key pair (and whatever certificate EF
+		 * named it).  A type this one does not load is erased, key
+		 * and certificate, so the card holds no key the store does
+		 * not know.  (An image's new card is a blank made here; the
+		 * CA certificates are written onto every new card.) */
+		if (!(t == CERT_SIGN ? sign : auth) && w->cs.is_new &&
+		    w->cs.in_reader &&
+		    (r = card_client_erase_key(w->cs.t, t)) != JPKI_OK)
+			return r;
 		if (!(t == CERT_SIGN ? sign : auth))
 			continue;
 		jbuf_init(&w->card_key[t]);

@@ -226,6 +226,10 @@ api_check(struct call *k)
 		say_allowed(&v, &in, &out);
 		v.certs = out.certs;
 	}
+	if (out.writes_waiting > 0)
+		say(&v, v.allowed, NULL, "the card writes of receipt %s, committed "
+		    "and not yet on the card, are applied first; judged on the "
+		    "card as they leave it", out.waiting_receipts);
 answer:
 	fl = json_array();
 	nfees = v.proc ? rules_fees_for(
@@ -237,10 +241,11 @@ answer:
 		json_array_append_new(fl, json_pack("{s:s, s:s, s:i}", "item",
 		    rules_fee_item_name(fees[i].item), "label",
 		    rules_fee_item_label_ja(fees[i].item), "yen", fees[i].yen));
-	return webui_ok(k, json_pack("{s:b, s:o, s:s, s:o, s:I, s:I}",
+	return webui_ok(k, json_pack("{s:b, s:o, s:s, s:o, s:I, s:I, s:i}",
 	    "allowed", v.allowed, "rules", v.rules, "message", v.message,
 	    "fees", fl, "total_yen", (json_int_t)rules_fees_total(fees, nfees),
-	    "resident", (json_int_t)out.resident_id));
+	    "resident", (json_int_t)out.resident_id, "writes_waiting",
+	    out.writes_waiting));
 fail:
 	json_decref(v.rules);
 	return webui_fail(k, r);

@@ -412,10 +412,16 @@ reader_card(struct datadir *dd, const char *reader, json_t *arr)
 	struct card_status st;
 	struct card_record c;
 	json_t *o = json_pack("{s:s, s:s}", "source", "pcsc", "name", reader);
+	int r;
 
-	if (card_transport_pcsc(reader, &t) != JPKI_OK ||
-	    card_client_status(t, &st) != JPKI_OK) {
+	if ((r = card_transport_pcsc_open(reader, CARD_PCSC_NOWAIT, &t)) !=
+	    JPKI_OK ||
+	    (r = card_client_status(t, &st)) != JPKI_OK) {
+		/* Held by a procedure (an exclusive connection): refused at
+		 * once, never waited for. */
 		json_object_set_new(o, "error", json_string(jpki_errmsg()));
+		if (r == JPKI_ERR_CONFLICT)
+			json_object_set_new(o, "in_use", json_true());
 	} else {
 		json_object_set_new(o, "serial", json_string(st.serial));
 		if (store_card_by_serial(datadir_store(dd), st.serial,

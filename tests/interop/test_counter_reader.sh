@@ -69,11 +69,49 @@ pending_writes() {
 	sql "SELECT COUNT(*) FROM card_writes WHERE card_serial = '$blank_serial' AND applied_at IS NULL"
 }
 
-check "deliver killed before its commit: no card record, nothing waits; delivering again replaces its keys"
+check "deliver (both certificates) killed before its commit: no card record, nothing waits; it left both keys and the signing password on the card"
 db_snapshot "$TMP/before.sql"
-JPKI_COUNTER_CRASH=after-stage expect_status 137 counter deliver --resident "$R" --reader "$READER" --no-sign --clerk "$CLERK"
+JPKI_COUNTER_CRASH=after-stage expect_status 137 counter deliver --resident "$R" --reader "$READER" --clerk "$CLERK"
 expect_store_unchanged "$TMP/before.sql" "deliver killed before the commit"
 expect_eq "no certificate on the card" "$(rstatus certificates.auth)" false
+echo "a document" >"$TMP/doc"
+ok card sign --reader "$READER" --type sign --in "$TMP/doc" --out "$TMP/doc.sig"
+
+# reader_settled: the card put back (vpcd_attach) answers; pcscd takes a
+# few polls to settle a card put back.
+reader_settled() {
+	for _ in $(seq 30); do
+		"$JPKI" card status --reader "$READER" >"$TMP/settle.out" 2>&1 && return 0
+		sleep 0.2
+	done
+	fail "the card put back does not answer: $(cat "$TMP/settle.out")"
+}
+
+check "the card taken out of the reader in the middle of a procedure: one error line, nothing recorded"
+JPKI_COUNTER_PAUSE=$TMP/pause0 "$JPKI" counter deliver --resident "$R" --reader "$READER" --no-sign \
+	--clerk "$CLERK" >"$TMP/stdout" 2>"$TMP/stderr" &
+pid=$!
+for _ in $(seq 100); do
+	[ -e "$TMP/pause0" ] && break
+	sleep 0.1
+done
+[ -e "$TMP/pause0" ] || fail "the delivery did not reach its pause: $(cat "$TMP/stderr")"
+kill "$VPCD_ATTACH_PID"
+wait "$VPCD_ATTACH_PID" 2>/dev/null || true
+VPCD_ATTACH_PID=
+for _ in $(seq 50); do
+	opensc-tool -l 2>/dev/null | grep -q 'No.*Virtual PCD' && break
+	sleep 0.1
+done
+rm -f "$TMP/pause0"
+RC=0
+wait "$pid" || RC=$?
+ERR=$(cat "$TMP/stderr")
+expect_eq "exit status with the card taken out (io)" "$RC" 3
+expect_one_error_line "the card (was taken out of|stopped answering \\(taken out of) the reader"
+expect_store_unchanged "$TMP/before.sql" "the card taken out"
+vpcd_attach "$TMP/card.img"
+reader_settled
 
 check "deliver onto the blank card in the reader (authentication certificate only); meanwhile the card is another procedure's"
 JPKI_COUNTER_PAUSE=$TMP/pause "$JPKI" counter deliver --resident "$R" --reader "$READER" --no-sign \
@@ -86,8 +124,16 @@ done
 [ -e "$TMP/pause" ] || fail "the delivery did not reach its pause: $(cat "$TMP/deliver.err")"
 expect_status 1 counter recover --reader "$READER"
 expect_one_error_line "the card in $READER is in use by another procedure"
+# Other PC/SC clients are kept out by pcscd (an exclusive connection), not
+# only this data directory's processes: refused at once, never interleaved.
+expect_status 1 card status --reader "$READER"
+expect_one_error_line "in use by another program"
+opensc-tool -r 0 -s 00:A4:04:0C:00 >"$TMP/osc.out" 2>&1 &&
+	fail "opensc-tool reached the card during the procedure: $(cat "$TMP/osc.out")"
 rm -f "$TMP/pause"
 wait "$pid" || fail "the paused delivery failed: $(cat "$TMP/deliver.err")"
+opensc-tool -r 0 -s 00:A4:04:0C:00 >"$TMP/osc.out" 2>&1 ||
+	fail "opensc-tool after the procedure: $(cat "$TMP/osc.out")"
 cp "$TMP/deliver.out" "$TMP/stdout"
 json_expect "deliver" receipt.card="$blank_serial" receipt.issued.0.type=auth
 auth1=$(json_get receipt.issued.0.serial)
@@ -95,6 +141,12 @@ expect_eq "the card's record" "$(sql "SELECT serial FROM cards WHERE resident_id
 expect_eq "writes left" "$(pending_writes)" 0
 expect_eq "the auth certificate in the reader" "$(reader_cert auth)" "$auth1"
 expect_eq "auth PIN tries" "$(rstatus pins.auth.tries_left)" 3
+# The delivery without the signing certificate erased the signing key the
+# dead one made (6A88: no key), and its certificate EF is empty.
+expect_status 3 card sign --reader "$READER" --type sign --in "$TMP/doc" --out "$TMP/doc.sig2"
+expect_one_error_line "COMPUTE DIGITAL SIGNATURE: the card answered 6A88"
+[ ! -s "$TMP/doc.sig2" ] || fail "the card still signs with the key of the delivery that never committed"
+expect_eq "no signing certificate" "$(rstatus certificates.sign)" false
 JPKI_CARDINFO_PIN=5678 ok card info --reader "$READER" --json
 json_expect "card-info over PC/SC" issuer_signature=verified individual_number="$(individual_number 70000000011)"
 
@@ -114,6 +166,20 @@ sign1=$(store_valid sign)
 expect_eq "writes waiting" "$(pending_writes)" 1
 expect_eq "no signing certificate on the card yet" "$(rstatus certificates.sign)" false
 expect_audit_ok "after the crash"
+
+check "the card's image opened with --card while its writes wait: refused, naming them and recover --reader"
+# The card out of the reader: its image is free to open.
+kill "$VPCD_ATTACH_PID"
+wait "$VPCD_ATTACH_PID" 2>/dev/null || true
+VPCD_ATTACH_PID=
+db_snapshot "$TMP/before-img.sql"
+cp "$TMP/card.img" "$TMP/card.img.before"
+expect_status 1 counter update-card --card "$TMP/card.img" --clerk "$CLERK"
+expect_one_error_line "card $blank_serial: the card writes of receipt [0-9]+, committed for it in a reader, are not on it yet; put the card in a reader and run 'jpki counter recover --reader NAME' first"
+expect_store_unchanged "$TMP/before-img.sql" "an image refused for its waiting writes"
+cmp -s "$TMP/card.img" "$TMP/card.img.before" || fail "the refused image procedure changed the image"
+vpcd_attach "$TMP/card.img"
+reader_settled
 
 check "recover --reader rolls the card forward, audited"
 ok counter recover --reader "$READER" --json

@@ -10,6 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/counter_lib.sh"
 . "$(dirname "$0")/vpcd_lib.sh"
+need_test_hooks
 command -v curl >/dev/null 2>&1 || fail "curl is needed"
 READER="Virtual PCD"
 
@@ -69,6 +70,37 @@ on_card() {
 	openssl x509 -inform DER -in "$dir/$1.der" -noout -serial | sed 's/^serial=//'
 }
 
+check "the card list while a procedure holds the card: the reader 'in use', at once; afterwards read again"
+JPKI_AUTH_PIN=1234 JPKI_CARDINFO_PIN=5678 JPKI_COUNTER_PAUSE=$TMP/pause "$JPKI" counter deliver --resident "$R" --reader "$READER" --no-sign \
+	--clerk suzuki >"$TMP/held.out" 2>&1 &
+held=$!
+for _ in $(seq 100); do
+	[ -e "$TMP/pause" ] && break
+	sleep 0.1
+done
+[ -e "$TMP/pause" ] || fail "the delivery did not reach its pause: $(cat "$TMP/held.out")"
+CODE=$(curl -s -m 10 -o "$TMP/stdout" -w '%{http_code}' -b "$TMP/jar" "$URL/api/cards?readers=1") ||
+	fail "the card list hung while a procedure held the card"
+[ "$CODE" = 200 ] || fail "cards: $CODE $(cat "$TMP/stdout")"
+"$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); p=[c for c in d["cards"] if c["source"]=="pcsc" and c["name"].startswith("Virtual PCD 00 00")]; sys.exit(0 if p and p[0].get("in_use") is True and "in use" in p[0].get("error","") and "serial" not in p[0] else 1)' "$TMP/stdout" ||
+	fail "the held card is not listed 'in use': $(cat "$TMP/stdout")"
+# The delivery dies before its commit: nothing recorded; the card is free.
+kill -9 "$held"
+wait "$held" 2>/dev/null || true
+rm -f "$TMP/pause"
+# pcscd drops the dead process's exclusive connection when it sees its
+# socket close: a moment later.
+read_again=
+for _ in $(seq 50); do
+	call GET "/api/cards?readers=1"
+	if "$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); p=[c for c in d["cards"] if c["source"]=="pcsc" and c["name"].startswith("Virtual PCD 00 00")]; sys.exit(0 if p and p[0].get("serial")==sys.argv[2] else 1)' "$TMP/stdout" "$serial"; then
+		read_again=1
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$read_again" ] || fail "the card is not read again after the procedure: $(cat "$TMP/stdout")"
+
 check "GET /api/check for a delivery onto the card in the reader: allowed"
 call GET "/api/check?procedure=deliver&resident=$R&reader=$R_Q&types=auth"
 [ "$CODE" = 200 ] || fail "check: $CODE $(cat "$TMP/stdout")"
@@ -112,5 +144,36 @@ call POST /api/procedures/update-card "{\"reader\":\"$READER\",\"card\":\"$seria
 [ "$CODE" = 400 ] || fail "card and reader both: $CODE $(cat "$TMP/stdout")"
 expect_store_unchanged "$TMP/before.sql" "refused web procedures"
 cmp -s "$TMP/card.img" "$TMP/card.before" || fail "a refused web procedure changed the card"
+
+check "GET /api/check on a card whose delivery committed and whose writes wait: says so, judges on the card as they leave it, as the procedure does"
+R2=$(add_resident "$(individual_number 70000000022)" "読取 四郎" "東京都清瀬市中里6-6" 1990-06-06 male)
+ok card new --out "$TMP/card2.img" --data "$DATA" --json
+serial2=$(json_get serial)
+kill "$VPCD_ATTACH_PID"
+wait "$VPCD_ATTACH_PID" 2>/dev/null || true
+VPCD_ATTACH_PID=
+vpcd_attach "$TMP/card2.img"
+for _ in $(seq 30); do
+	rstatus serial 2>/dev/null | grep -q "$serial2" && break
+	sleep 0.2
+done
+JPKI_AUTH_PIN=1234 JPKI_CARDINFO_PIN=5678 JPKI_COUNTER_CRASH=after-commit \
+	expect_status 137 counter deliver --resident "$R2" --reader "$READER" --no-sign --clerk suzuki
+waiting() { sql "SELECT COUNT(*) FROM card_writes WHERE card_serial = '$serial2' AND applied_at IS NULL"; }
+expect_eq "writes waiting" "$(waiting)" 1
+# The card itself has no card-info AP yet (it is among the waiting
+# writes): read as it is, it would look outdated and update-card allowed.
+call GET "/api/check?procedure=update-card&reader=$R_Q"
+[ "$CODE" = 200 ] || fail "check: $CODE $(cat "$TMP/stdout")"
+json_expect "check with writes waiting" allowed=false writes_waiting=1
+grep -q 'already carries the register' "$TMP/stdout" || fail "the check judged on the card's older state: $(cat "$TMP/stdout")"
+grep -q 'are applied first' "$TMP/stdout" || fail "the check does not say writes wait: $(cat "$TMP/stdout")"
+expect_eq "the check applied nothing" "$(waiting)" 1
+call POST /api/procedures/update-card "{\"reader\":\"$READER\"}"
+[ "$CODE" != 200 ] || fail "update-card ran on a card the check called current: $(cat "$TMP/stdout")"
+grep -q 'already carries the register' "$TMP/stdout" || fail "the procedure's answer differs from the check's: $(cat "$TMP/stdout")"
+expect_eq "the procedure rolled the card forward" "$(waiting)" 0
+call GET "/api/check?procedure=update-card&reader=$R_Q"
+json_expect "check after the roll-forward" allowed=false writes_waiting=0
 expect_audit_ok "end"
 done_ok

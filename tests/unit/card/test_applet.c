@@ -586,6 +586,44 @@ test_generate_key_chains_and_empties_certificate(void)
 	card_free(&c);
 }
 
+/* ERASE BINARY on a key EF erases the key pair and empties the
+ * certificate EF that named it; the other key is left alone. */
+static void
+test_erase_key(void)
+{
+	struct card *c = fresh();
+
+	if (c == NULL) {
+		CHECK(0);
+		return;
+	}
+	CHECK_INT(tx(c, SELECT_JPKI), 0x9000);
+	issuer_prove(c);
+	CHECK_INT(tx(c, "00 47 00 00 02 00 17 00"), 0x6126);
+	CHECK_INT(tx(c, "00 47 00 00 02 00 1A 00"), 0x6126);
+	/* COMPUTE DIGITAL SIGNATURE looks for the key before the PIN:
+	 * 6982 a key there (no PIN given), 6A88 none. */
+	CHECK_INT(tx(c, "00 A4 02 0C 02 00 17"), 0x9000);
+	CHECK_INT(tx(c, "80 2A 00 80 01 00"), 0x6982);
+	CHECK_INT(tx(c, "00 A4 02 0C 02 00 0A"), 0x9000);
+	CHECK_INT(tx(c, "00 D6 00 00 02 30 82"), 0x9000);
+	CHECK_INT(tx(c, "00 A4 02 0C 02 00 17"), 0x9000);
+	CHECK_INT(tx(c, "00 0E 00 01"), 0x6A86);
+	CHECK_INT(tx(c, "00 0E 00 00"), 0x9000);
+	CHECK_INT(tx(c, "80 2A 00 80 01 00"), 0x6A88);
+	CHECK_INT(tx(c, "00 A4 02 0C 02 00 1A"), 0x9000);
+	CHECK_INT(tx(c, "80 2A 00 80 01 00"), 0x6982);
+	CHECK_INT(tx(c, "00 A4 02 0C 02 00 0A"), 0x9000);
+	CHECK_INT(tx(c, "00 B0 00 00 01"), 0x6B00);
+	/* Without the issuer's proof: refused, the key kept. */
+	card_reset(c);
+	CHECK_INT(tx(c, SELECT_JPKI), 0x9000);
+	CHECK_INT(tx(c, "00 A4 02 0C 02 00 1A"), 0x9000);
+	CHECK_INT(tx(c, "00 0E 00 00"), 0x6982);
+	CHECK_INT(tx(c, "80 2A 00 80 01 00"), 0x6982);
+	card_free(&c);
+}
+
 static void
 test_lengths_instructions_and_classes(struct card *c)
 {
@@ -643,6 +681,7 @@ main(void)
 	test_change_reference_data();
 	test_issuer_commands_refused_without_external_authenticate();
 	test_generate_key_chains_and_empties_certificate();
+	test_erase_key();
 	fixture_rmdir(dir_path);
 	return test_summary();
 }
