@@ -101,6 +101,18 @@ async function commit(page) {
   if (await err.count()) throw new Error("refused: " + await err.innerText());
 }
 
+// The resident page's certificate rows, once they are `want` (sorted):
+// the page may still be rendering the answer it fetched; 10 s at most.
+async function certRowsAre(page, want, msg) {
+  const sorted = [...want].sort();
+  await page.waitForFunction(w => {
+    const rows = [...document.querySelectorAll("#certificates tbody tr")].map(r =>
+      r.getAttribute("data-type") + ":" + r.getAttribute("data-status")).sort();
+    return JSON.stringify(rows) === JSON.stringify(w);
+  }, sorted, { timeout: 10000 }).catch(() => {});
+  assert.deepStrictEqual((await certRows(page)).sort(), sorted, msg);
+}
+
 async function certRows(page) {
   return page.$$eval("#certificates tbody tr", rows => rows.map(r =>
     r.getAttribute("data-type") + ":" + r.getAttribute("data-status")));
@@ -135,7 +147,7 @@ async function certRows(page) {
     assert.doesNotMatch(await page.content(), /HOLDER15/, "the signing password is nowhere on the page");
     await page.click("a[href='#/resident/" + env.A + "']");
     await page.waitForSelector("#certificates");
-    assert.deepStrictEqual((await certRows(page)).sort(), ["auth:valid", "sign:valid"]);
+    await certRowsAre(page, ["auth:valid", "sign:valid"]);
     assert.match(await page.innerText("#cards"), /使用中/);
     assert.match(await page.innerText("#history"), /counter\.deliver/);
     assert.match(await page.innerText("#receipts"), /個人番号カード交付|カード交付|交付/);
@@ -187,7 +199,7 @@ async function certRows(page) {
     await commit(page);
     await page.goto(server.url + "/#/resident/" + env.A);
     await page.waitForSelector("#certificates");
-    assert.deepStrictEqual((await certRows(page)).sort(), ["auth:revoked", "sign:revoked"]);
+    await certRowsAre(page, ["auth:revoked", "sign:revoked"]);
     await startProc(page, "reissue");
     const r7 = await checkRule(page, true, "R7");
     assert.match(r7, /800 円 \+ .*200 円 = 1000 円/);
