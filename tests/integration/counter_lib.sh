@@ -127,3 +127,19 @@ serial_on_card() {
 	verify_on_card "$1" "$2"
 	openssl x509 -in "$CERT_PEM" -noout -serial | sed 's/^serial=//'
 }
+
+# start_counter_web [ARGS...]: `jpki counter serve --data $DATA` on a free
+# loopback port with the web UI of the tree, through lib.sh's start_jpki
+# (output in $TMP/counter.out and $TMP/counter.err, pid in
+# $COUNTER_WEB_PID); its base URL (http or https) in $URL.
+# stop_counter_web ends it; the caller's EXIT trap calls it too.
+COUNTER_WEB_PID=
+start_counter_web() {
+	JPKI_WEB=$JPKI_SOURCE/web start_jpki COUNTER_WEB_PID ' on http' \
+		counter serve --data "$DATA" --listen 127.0.0.1:0 "$@"
+	URL=$(sed -n 's|.* on \(https\{0,1\}://127\.0\.0\.1:[0-9]*\)/.*|\1|p' "$TMP/counter.out")
+	[ -n "$URL" ] || fail "no URL from jpki counter serve: $(cat "$TMP/counter.out")"
+}
+stop_counter_web() {
+	end_jpki COUNTER_WEB_PID TERM
+}

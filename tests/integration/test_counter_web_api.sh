@@ -35,17 +35,9 @@ JPKI_CLERK_PASSWORD=$PW expect_status 1 clerk add suzuki --role clerk
 ok clerk list --json
 [ "$(json_len)" = 3 ] || fail "clerk list: $OUT"
 
-LOG=$TMP/server.log
-JPKI_WEB=$JPKI_SOURCE/web "$JPKI" counter serve --data "$DATA" --listen 127.0.0.1:0 \
-	>"$TMP/server.out" 2>"$LOG" &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$TMP"' EXIT
-for _ in $(seq 50); do
-	URL=$(sed -n 's|.*on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$TMP/server.out")
-	[ -n "$URL" ] && break
-	sleep 0.1
-done
-[ -n "$URL" ] || fail "the server did not start: $(cat "$LOG")"
+LOG=$TMP/counter.err
+trap 'stop_counter_web; rm -rf "$TMP"' EXIT
+start_counter_web
 
 RESP=$TMP/responses
 : >"$RESP"
@@ -260,8 +252,8 @@ for a in clerk.signin clerk.signin-failed clerk.locked clerk.disable approval.ap
 done
 
 check "no password or PIN in the log, the store or any response"
-kill $SERVER; wait $SERVER 2>/dev/null || true
-cat "$TMP/server.out" >>"$LOG"
+stop_counter_web
+cat "$TMP/counter.out" >>"$LOG"
 for secret in "$PW" wrong-password-1 yamada-pass-9; do
 	! grep -q -- "$secret" "$LOG" || fail "the log holds a secret"
 	! grep -q -- "$secret" "$RESP" || fail "a response holds a secret"
@@ -285,17 +277,8 @@ check "HTTPS: the cookie is Secure, HSTS is sent; an idle session ends (--idle-t
 command -v openssl >/dev/null 2>&1 || fail "openssl is needed"
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 \
 	-keyout "$TMP/tls.key" -out "$TMP/tls.pem" 2>/dev/null
-JPKI_WEB=$JPKI_SOURCE/web "$JPKI" counter serve --data "$DATA" --listen 127.0.0.1:0 \
-	--tls-cert "$TMP/tls.pem" --tls-key "$TMP/tls.key" --idle-timeout 2 \
-	>"$TMP/server.out" 2>"$LOG" &
-SERVER=$!
-URL=
-for _ in $(seq 50); do
-	URL=$(sed -n 's|.*on \(https://127.0.0.1:[0-9]*\)/.*|\1|p' "$TMP/server.out")
-	[ -n "$URL" ] && break
-	sleep 0.1
-done
-[ -n "$URL" ] || fail "the HTTPS server did not start: $(cat "$LOG")"
+start_counter_web --tls-cert "$TMP/tls.pem" --tls-key "$TMP/tls.key" --idle-timeout 2
+case $URL in https://*) ;; *) fail "the HTTPS server said $URL" ;; esac
 curl -sk -D "$TMP/headers" -o /dev/null -c "$TMP/tls.jar" -H 'Content-Type: application/json' \
 	--data "{\"username\":\"boss\",\"password\":\"$PW\"}" "$URL/api/signin"
 grep -i '^set-cookie:' "$TMP/headers" | grep -q 'HttpOnly; SameSite=Strict; Secure' ||
@@ -308,5 +291,5 @@ CODE=$(curl -s -o /dev/null -w '%{http_code}' "${URL/https/http}/healthz" || tru
 sleep 3.2
 CODE=$(curl -sk -o /dev/null -w '%{http_code}' -b "$TMP/tls.jar" "$URL/api/session")
 [ "$CODE" = 401 ] || fail "an idle session lives on: $CODE"
-kill $SERVER; wait $SERVER 2>/dev/null || true
+stop_counter_web
 done_ok

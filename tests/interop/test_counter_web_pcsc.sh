@@ -17,25 +17,15 @@ deliver "$R" "$DATA/cards/r$R-1.img"
 cp "$DATA/cards/r$R-1.img" "$TMP/in-reader.img"
 JPKI_CLERK_PASSWORD=pcsc-test-pass ok clerk add suzuki --role clerk
 
-SERVER=
 cleanup() {
-	[ -n "$SERVER" ] && { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
+	stop_counter_web
 	vpcd_stop
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 vpcd_start
 vpcd_attach "$TMP/in-reader.img"
-JPKI_WEB=$JPKI_SOURCE/web "$JPKI" counter serve --data "$DATA" --listen 127.0.0.1:0 \
-	>"$TMP/server.out" 2>"$TMP/server.log" &
-SERVER=$!
-URL=
-for _ in $(seq 50); do
-	URL=$(sed -n 's|.*on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$TMP/server.out")
-	[ -n "$URL" ] && break
-	sleep 0.1
-done
-[ -n "$URL" ] || fail "the server did not start: $(cat "$TMP/server.log")"
+start_counter_web
 curl -s -c "$TMP/jar" -H 'Content-Type: application/json' \
 	--data '{"username":"suzuki","password":"pcsc-test-pass"}' "$URL/api/signin" >/dev/null
 

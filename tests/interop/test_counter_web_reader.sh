@@ -21,25 +21,15 @@ serial=$(json_get serial)
 unset JPKI_SIGN_PASSWORD JPKI_AUTH_PIN JPKI_CARDINFO_PIN
 JPKI_CLERK_PASSWORD=reader-test-pass ok clerk add suzuki --role clerk
 
-SERVER=
 cleanup() {
-	[ -n "$SERVER" ] && { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
+	stop_counter_web
 	vpcd_stop
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 vpcd_start
 vpcd_attach "$TMP/card.img"
-JPKI_WEB=$JPKI_SOURCE/web "$JPKI" counter serve --data "$DATA" --listen 127.0.0.1:0 \
-	>"$TMP/server.out" 2>"$TMP/server.log" &
-SERVER=$!
-URL=
-for _ in $(seq 50); do
-	URL=$(sed -n 's|.*on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$TMP/server.out")
-	[ -n "$URL" ] && break
-	sleep 0.1
-done
-[ -n "$URL" ] || fail "the server did not start: $(cat "$TMP/server.log")"
+start_counter_web
 
 # call METHOD PATH [BODY]: status into $CODE, body into $TMP/stdout.
 call() {
