@@ -412,8 +412,6 @@ counter_card_finish(struct card_session *cs)
 	char why[400];
 	int r;
 
-	if (cs->in_reader)
-		return counter_card_apply_recorded(cs);
 	if (!cs->staged)
 		return JPKI_OK;
 	if ((r = install_pending(&cs->n, card_serial_hex(cs->work))) !=

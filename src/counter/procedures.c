@@ -649,9 +649,11 @@ visit_finish(struct visit *w)
 	if (w->card_written)
 		counter_crash_point("after-commit");
 	/* Committed: from here on the procedure happened.  A failure to put
-	 * the image in place is repaired at the card's next visit. */
+	 * the image in place, or to apply the writes to the card in a reader,
+	 * is repaired at the card's next visit. */
 	if (w->card_written)
-		return counter_card_finish(&w->cs);
+		return w->cs.in_reader ? counter_card_apply_recorded(&w->cs) :
+		    counter_card_finish(&w->cs);
 	return JPKI_OK;
 }
 
