@@ -11,43 +11,13 @@
 // free loopback port, once at T0 and again at T1.
 "use strict";
 const { chromium } = require("playwright-core");
-const { spawn, execFileSync } = require("child_process");
+const { execFileSync } = require("child_process");
 const fs = require("fs");
 const path = require("path");
 const assert = require("assert");
 
 const env = process.env;
-let checks = 0;
-function check(what) { checks++; console.log(`browser: check ${checks}: ${what}`); }
-
-function startServer(now) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(env.JPKI, ["counter", "serve", "--data", env.JPKI_DATA, "--listen", "127.0.0.1:0"],
-      { env: { ...env, JPKI_NOW: now }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "", log = "";
-    p.stderr.on("data", d => { log += d; });
-    p.stdout.on("data", d => {
-      out += d;
-      const m = out.match(/(http:\/\/127\.0\.0\.1:\d+)\//);
-      if (m) resolve({ p, url: m[1], log: () => log });
-    });
-    p.on("exit", code => reject(new Error(`server exited ${code}: ${log}`)));
-  });
-}
-
-async function stopServer(s) {
-  s.p.removeAllListeners("exit");
-  const done = new Promise(r => s.p.on("exit", r));
-  s.p.kill("SIGTERM");
-  await done;
-}
-
-async function shot(page, name) {
-  fs.mkdirSync(env.SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(env.SHOTS, name + ".png"), fullPage: true });
-  if (env.DOC_IMAGES && ["resident", "procedure", "dashboard"].includes(name))
-    await page.screenshot({ path: path.join(env.DOC_IMAGES, name + ".png") });   // the viewport, as seen
-}
+const { check, checksDone, startServer, stopServer, shot } = require("./lib.js");
 
 async function signIn(page, url, who) {
   await page.goto(url + "/#/signin");
@@ -121,7 +91,7 @@ async function certRows(page) {
 (async () => {
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium",
     args: ["--no-sandbox", "--headless"] });
-  let server = await startServer(env.T0);
+  let server = await startServer({ JPKI_NOW: env.T0 });
   const posted = [];
   try {
     const ctx1 = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "ja-JP" });
@@ -251,7 +221,7 @@ async function certRows(page) {
       .match(/^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$/m)[0];
 
     check("visit 2, days later: the second clerk completes with the sealed form's PINs (R13/R14)");
-    server = await startServer(env.T1);
+    server = await startServer({ JPKI_NOW: env.T1 });
     await signIn(page2, server.url, env.CLERK2);
     await page2.goto(server.url + "/#/resident/" + env.B);
     await page2.waitForSelector("#procedures");
@@ -299,7 +269,7 @@ async function certRows(page) {
     const log = server.log();
     for (const secret of ["HOLDER15", "HOLDER16", "SEALED22", env.CLERK_PW, code])
       assert.ok(!log.includes(secret), "the log has no " + secret.length + "-character secret");
-    console.log(`browser: ok (${checks} checks)`);
+    console.log(`browser: ok (${checksDone()} checks)`);
   } finally {
     await browser.close();
     await stopServer(server).catch(() => {});

@@ -10,41 +10,10 @@
 // list says the reader is in use.
 "use strict";
 const { chromium } = require("playwright-core");
-const { spawn } = require("child_process");
-const fs = require("fs");
-const path = require("path");
 const assert = require("assert");
 
 const env = process.env;
-let checks = 0;
-function check(what) { checks++; console.log(`browser: check ${checks}: ${what}`); }
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const p = spawn(env.JPKI, ["counter", "serve", "--data", env.JPKI_DATA, "--listen", "127.0.0.1:0"],
-      { env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "", log = "";
-    p.stderr.on("data", d => { log += d; });
-    p.stdout.on("data", d => {
-      out += d;
-      const m = out.match(/(http:\/\/127\.0\.0\.1:\d+)\//);
-      if (m) resolve({ p, url: m[1], log: () => log });
-    });
-    p.on("exit", code => reject(new Error(`server exited ${code}: ${log}`)));
-  });
-}
-
-async function stopServer(s) {
-  s.p.removeAllListeners("exit");
-  const done = new Promise(r => s.p.on("exit", r));
-  s.p.kill("SIGTERM");
-  await done;
-}
-
-async function shot(page, name) {
-  fs.mkdirSync(env.SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(env.SHOTS, name + ".png"), fullPage: true });
-}
+const { check, checksDone, startServer, stopServer, shot } = require("./lib.js");
 
 async function verdict(page) {
   await page.click("#check");
@@ -113,7 +82,7 @@ async function commit(page) {
     assert.strictEqual(v2.allowed, "true", v2.text);
     await holderTypes(page, { auth: "9753" });
     await commit(page);
-    console.log("browser: done, " + checks + " checks");
+    console.log("browser: done, " + checksDone() + " checks");
   } finally {
     await stopServer(server);
     await browser.close();
