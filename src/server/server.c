@@ -167,8 +167,11 @@ static _Thread_local struct {
 
 static int64_t monotonic_ms(void);
 
+/* The calling thread's worker, made on its first request.  now_please:
+ * try to open the store now even within the second after a failure
+ * (/healthz, which says how things are, not how they were). */
 static int
-worker_get(struct server *s, struct worker **out)
+worker_open(struct server *s, struct worker **out, int now_please)
 {
 	struct worker *w = this_worker;
 	int64_t now;
@@ -179,7 +182,8 @@ worker_get(struct server *s, struct worker **out)
 		return JPKI_OK;
 	}
 	now = monotonic_ms();
-	if (worker_failed.s == s && now - worker_failed.at_ms < 1000)
+	if (!now_please && worker_failed.s == s &&
+	    now - worker_failed.at_ms < 1000)
 		return jpki_fail(worker_failed.r, "%s", worker_failed.why);
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
@@ -207,6 +211,12 @@ worker_get(struct server *s, struct worker **out)
 	this_worker = w;
 	*out = w;
 	return JPKI_OK;
+}
+
+static int
+worker_get(struct server *s, struct worker **out)
+{
+	return worker_open(s, out, 0);
 }
 
 /* ---- read transactions held across requests --------------------------- */
@@ -537,7 +547,7 @@ server_health(struct server *s)
 	struct worker *w;
 	int r, v;
 
-	if ((r = worker_get(s, &w)) != JPKI_OK)
+	if ((r = worker_open(s, &w, 1)) != JPKI_OK)
 		return r;
 	if ((r = store_open_readonly(datadir_root(w->dd),
 	    datadir_config(w->dd), &fresh)) == JPKI_OK)
