@@ -405,10 +405,10 @@ int card_client_issuer_auth(struct card_transport *t,
  * SubjectPublicKeyInfo.  Empties the key's certificate EF. */
 int card_client_generate_key(struct card_transport *t, enum cert_type key,
     struct jbuf *spki);
-/* Write (der != NULL) or empty (der == NULL) a certificate EF. */
 /* Erase the key pair (and the certificate EF that names it), issuer:
  * ERASE BINARY on the key EF. */
 int card_client_erase_key(struct card_transport *t, enum cert_type key);
+/* Write (der != NULL) or empty (der == NULL) a certificate EF. */
 int card_client_write_cert(struct card_transport *t, enum card_cert which,
     const uint8_t *der, size_t n);
 /* Set a PIN (initial, or after a lock: resets the tries). */

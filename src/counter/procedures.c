@@ -131,14 +131,14 @@ visit_end(struct visit *w)
 
 static void note(struct visit *w, const char *text);
 
-/* Open the card image: before the transaction, so the card's lock is
- * taken first; what the chip is (R1) is judged with the rest. */
+/* Open the card, its image or the card in the reader: before the
+ * transaction, so the card's lock is taken first; what the chip is (R1)
+ * is judged with the rest. */
 static int
 open_card(struct visit *w, const char *path)
 {
-	int r;
-
 	const char *reader = w->v->reader;
+	int r;
 
 	if (reader != NULL && path != NULL)
 		return jpki_fail(JPKI_ERR_USAGE, "the card is an image or in a "

@@ -165,7 +165,12 @@ static _Thread_local struct {
 	char why[256];
 } worker_failed;
 
-static int64_t monotonic_ms(void);
+/* Milliseconds on the monotonic clock. */
+static int64_t
+monotonic_ms(void)
+{
+	return (int64_t)(server_monotonic_us() / 1000);
+}
 
 /* The calling thread's worker, made on its first request.  now_please:
  * try to open the store now even within the second after a failure
@@ -234,15 +239,6 @@ worker_get(struct server *s, struct worker **out)
  * committed anyway, and an open transaction would hold back its vacuum:
  * nothing is held there.
  */
-
-static int64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Under w->mu: the held transaction, if any, ended. */
 static void
