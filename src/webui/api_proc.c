@@ -361,29 +361,23 @@ api_proc_proxy_complete(struct call *k)
 	struct counter_receipt rc;
 	struct counter_pins pins;
 	struct proxy_person proxy;
-	const char *name, *reader;
+	struct counter_visit where;
+	const char *card;
 	int64_t form = 0;
 	int r;
 
 	proxy_of(k, &proxy);
 	memset(&rc, 0, sizeof(rc));
 	/* The holder's card: an image, or the card in a PC/SC reader. */
-	if ((r = webui_reader_of(k, &reader)) != JPKI_OK)
-		return webui_fail(k, r);
-	name = webui_str(k, "card");
-	if (reader != NULL && name != NULL) {
-		jpki_fail(JPKI_ERR_INPUT, "card or reader, not both");
-		return webui_fail(k, JPKI_ERR_INPUT);
-	}
-	if (reader == NULL && (r = webui_card_path(k->dd, name ? name :
-	    webui_query(k, "card"), path, sizeof(path))) != JPKI_OK)
+	memset(&where, 0, sizeof(where));
+	if ((r = card_of(k, &where, path, sizeof(path), &card)) != JPKI_OK)
 		return webui_fail(k, r);
 	/* No form: the library refuses with R14's words. */
 	if (json_object_get(k->body, "form") != NULL &&
 	    (r = webui_id(k, "form", &form)) != JPKI_OK)
 		return webui_fail(k, r);
 	pins_of(k, &pins);
-	r = counter_proxy_complete(k->ca, form, 0, reader ? NULL : path, reader,
+	r = counter_proxy_complete(k->ca, form, 0, card, where.reader,
 	    webui_str(k, "check_code"), &pins, &proxy, k->who.clerk, &rc);
 	return receipt_answer(k, r, &rc);
 }
