@@ -74,7 +74,6 @@ struct server {
 	size_t nhandlers;
 	struct ca_ocsp_gate gate;   /* live OCSP signing, bounded */
 	struct presigner *presigner;
-	atomic_ulong worker_open_failures;  /* a thread's store not opened */
 };
 
 /* ---- decoding the GET form of an OCSP request ---------------------------- */
@@ -154,16 +153,6 @@ server_ocsp_get_decode(const char *tail, uint8_t *out, size_t cap,
 /* The calling thread's worker: libmicrohttpd's threads live as long as the
  * daemon, and the server frees the workers after stopping it. */
 static _Thread_local struct worker *this_worker;
-/* A thread whose store could not be opened (the database down when it
- * first answered) tries again at most once a second, failing at once in
- * between with the same error, as a lost connection does (sql_conn.c):
- * no connection attempt per request against a database that is down. */
-static _Thread_local struct {
-	const struct server *s;
-	int64_t at_ms;
-	int r;
-	char why[256];
-} worker_failed;
 
 /* Milliseconds on the monotonic clock. */
 static int64_t
@@ -172,40 +161,25 @@ monotonic_ms(void)
 	return (int64_t)(server_monotonic_us() / 1000);
 }
 
-/* The calling thread's worker, made on its first request.  now_please:
- * try to open the store now even within the second after a failure
- * (/healthz, which says how things are, not how they were). */
 static int
-worker_open(struct server *s, struct worker **out, int now_please)
+worker_get(struct server *s, struct worker **out)
 {
 	struct worker *w = this_worker;
-	int64_t now;
 	int r;
 
 	if (w != NULL && w->s == s) {
 		*out = w;
 		return JPKI_OK;
 	}
-	now = monotonic_ms();
-	if (!now_please && worker_failed.s == s &&
-	    now - worker_failed.at_ms < 1000)
-		return jpki_fail(worker_failed.r, "%s", worker_failed.why);
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
 	w->s = s;
 	if ((r = datadir_open(datadir_root(s->dd), DATADIR_READ_ONLY,
 	    &w->dd)) || (r = ca_open(w->dd, CA_KEYS_OCSP, &w->ca))) {
-		atomic_fetch_add(&s->worker_open_failures, 1);
-		worker_failed.s = s;
-		worker_failed.at_ms = now;
-		worker_failed.r = r;
-		snprintf(worker_failed.why, sizeof(worker_failed.why), "%s",
-		    jpki_errmsg());
 		datadir_close(&w->dd);
 		free(w);
 		return r;
 	}
-	worker_failed.s = NULL;
 	pthread_mutex_init(&w->mu, NULL);
 	w->hold = strcmp(store_database_name(datadir_store(w->dd)),
 	    "SQLite") == 0;
@@ -218,11 +192,6 @@ worker_open(struct server *s, struct worker **out, int now_please)
 	return JPKI_OK;
 }
 
-static int
-worker_get(struct server *s, struct worker **out)
-{
-	return worker_open(s, out, 0);
-}
 
 /* ---- read transactions held across requests --------------------------- */
 
@@ -543,7 +512,7 @@ server_health(struct server *s)
 	struct worker *w;
 	int r, v;
 
-	if ((r = worker_open(s, &w, 1)) != JPKI_OK)
+	if ((r = worker_get(s, &w)) != JPKI_OK)
 		return r;
 	if ((r = store_open_readonly(datadir_root(w->dd),
 	    datadir_config(w->dd), &fresh)) == JPKI_OK)
@@ -632,14 +601,8 @@ route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
 	    "# HELP jpki_serve_connections_cut_total Connections closed "
 	    "because their request was not in within %d s.\n"
 	    "# TYPE jpki_serve_connections_cut_total counter\n"
-	    "jpki_serve_connections_cut_total %lu\n"
-	    "# HELP jpki_serve_store_open_failures_total Attempts of an "
-	    "answering thread to open its store that failed (at most one a "
-	    "second a thread).\n"
-	    "# TYPE jpki_serve_store_open_failures_total counter\n"
-	    "jpki_serve_store_open_failures_total %lu\n",
-	    SERVER_REQUEST_SECONDS, deadlines_reaped(s->deadlines),
-	    atomic_load(&s->worker_open_failures)) != JPKI_OK ||
+	    "jpki_serve_connections_cut_total %lu\n", SERVER_REQUEST_SECONDS,
+	    deadlines_reaped(s->deadlines)) != JPKI_OK ||
 	    store_metrics(s, &out) != JPKI_OK ||
 	    crl_metrics_render(s->crl, st, &out) != JPKI_OK ||
 	    presigner_metrics(s->presigner, st, &s->gate, &out) != JPKI_OK;

@@ -33,10 +33,8 @@ CLUSTER=$JPKI_SOURCE/tests/support/pg_cluster.sh
 # the test's private $TMP.
 PG=$(mktemp -d /tmp/jpki-pgrestart.XXXXXX)
 chmod 0755 "$PG"
-SERVER2=
 cleanup() {
 	stop_server
-	[ -z "$SERVER2" ] || { kill "$SERVER2" 2>/dev/null; wait "$SERVER2" 2>/dev/null; } || true
 	sh "$CLUSTER" stop "$PG/c" 2>/dev/null || true
 	rm -rf "$PG" "$TMP"
 }
@@ -151,16 +149,6 @@ back_a=$(counted jpki_store_reconnects_total)
 grep -q '^jpki: store: lost the connection to PostgreSQL' "$TMP/serve.err" || fail "the loss not said: $(cat "$TMP/serve.err")"
 grep -q '^jpki: store: connected to PostgreSQL again' "$TMP/serve.err" || fail "the reconnection not said: $(cat "$TMP/serve.err")"
 
-# A second server on the same database, whose answering threads have not
-# opened their stores yet when the database goes: it answers tryLater at
-# once too, each thread trying to open its store at most once a second.
-PORT2=$(free_port)
-"$JPKI" serve --data "$DATA" --listen "127.0.0.1:$PORT2" --no-crl \
-	>"$TMP/serve2.out" 2>"$TMP/serve2.err" &
-SERVER2=$!
-for _ in $(seq 100); do grep -q '^jpki: serving' "$TMP/serve2.out" "$TMP/serve2.err" 2>/dev/null && break; sleep 0.1; done
-grep -q '^jpki: serving' "$TMP/serve2.out" "$TMP/serve2.err" || fail "the second server did not start: $(cat "$TMP/serve2.err")"
-
 check "(b) the cluster stopped: OCSP answers tryLater (never a status), /healthz 503, a try a second at most"
 cp "$TMP/serve.err" "$TMP/serve.err.before"
 failed0=$(counted jpki_store_reconnect_failures_total)
@@ -189,23 +177,6 @@ echo "  $tries failed attempts in $down_ms ms, $conns connections"
 [ "$tries" -ge 1 ] || fail "no attempt counted while down"
 [ "$tries" -le $((conns * (down_ms / 1000 + 1))) ] ||
 	fail "$tries attempts in $down_ms ms for $conns connections"
-# The second server's threads had no store: 10 requests in about a
-# second, at most a try a second for each of its threads.
-t1=$(date +%s%N)
-for _ in $(seq 10); do
-	a=$(openssl ocsp -url "http://127.0.0.1:$PORT2/ocsp/sign" -issuer "$SIGN_CA" -serial "0x${S[2]}" \
-		-CAfile "$SIGN_CA" -no_nonce -timeout 10 2>&1 || true)
-	case $a in *trylater*) ;; *) fail "the second server while the database is down: $a" ;; esac
-	sleep 0.1
-done
-opens=$(curl -s --max-time 10 "http://127.0.0.1:$PORT2/metrics" | sed -n 's/^jpki_serve_store_open_failures_total //p')
-secs=$(( ($(date +%s%N) - t1) / 1000000000 + 1 ))
-threads=$(nproc)
-echo "  the second server: $opens failed store opens in about $secs s, $threads threads"
-[ "$opens" -ge 1 ] || fail "no failed store open counted"
-[ "$opens" -le $((threads * (secs + 1))) ] || fail "$opens store opens in $secs s for $threads threads"
-kill "$SERVER2" 2>/dev/null; wait "$SERVER2" 2>/dev/null || true
-SERVER2=
 lines=$(diff "$TMP/serve.err.before" "$TMP/serve.err" | grep -c '^> ' || true)
 # Each connection said lost once, the publisher's and the pre-signer's
 # own lines; a line per failed attempt would be many more.
