@@ -425,6 +425,40 @@ struct ca_ocsp_gate {
 int ca_ocsp_answer(struct ca *ca, const uint8_t *der, size_t len,
     struct ca_ocsp_gate *gate, struct jbuf *out, struct ca_ocsp_answer *ans);
 
+/* Pre-signed responses kept in memory (ocsp_cache.c): one cache for all
+ * the answering threads, kept true by one thread that follows the store's
+ * change queue (the follower) and drops what changed.  It is used only
+ * while the follower was caught up within CA_OCSP_FEED_STALE_MS. */
+#define CA_OCSP_FEED_STALE_MS 500
+struct ca_ocsp_cache;
+/* A cache of at most budget bytes. */
+int ca_ocsp_cache_new(size_t budget, struct ca_ocsp_cache **out);
+void ca_ocsp_cache_free(struct ca_ocsp_cache **c);
+/* The follower, for each batch of the change queue read: first the last
+ * seq of the batch, then each serial in it; alive once caught up.
+ * drop_all: changes were lost (the queue was pruned past the follower),
+ * it goes on from seq. */
+void ca_ocsp_cache_followed(struct ca_ocsp_cache *c, int64_t seq);
+void ca_ocsp_cache_drop(struct ca_ocsp_cache *c, const char *serial);
+void ca_ocsp_cache_drop_all(struct ca_ocsp_cache *c, int64_t seq);
+void ca_ocsp_cache_alive(struct ca_ocsp_cache *c);
+/* The follower cannot read the store: the cache is not used until it is
+ * alive again. */
+void ca_ocsp_cache_down(struct ca_ocsp_cache *c);
+struct ca_ocsp_cache_stats {
+	unsigned long hits, fills, dropped, flushed;
+	long entries, bytes;
+	int64_t followed;           /* the change queue's seq, followed */
+	int64_t silent_ms;          /* since it was last caught up; -1 never */
+};
+void ca_ocsp_cache_stats(struct ca_ocsp_cache *c,
+    struct ca_ocsp_cache_stats *out);
+/* ca_ocsp_answer, looking in the cache c first and keeping there the
+ * stored responses it reads (c NULL: none). */
+int ca_ocsp_answer_cached(struct ca *ca, struct ca_ocsp_cache *c,
+    const uint8_t *der, size_t len, struct ca_ocsp_gate *gate,
+    struct jbuf *out, struct ca_ocsp_answer *ans);
+
 enum ca_presign_what {
 	CA_PRESIGN_ALL,             /* every certificate not expired: a
 	                               response made where one is missing,

@@ -108,6 +108,26 @@ void ca_gen_name(enum cert_type t, int gen, char *buf, size_t n);
 /* nextUpdate of an OCSP answer: as long as a CRL. */
 #define CA_OCSP_VALIDITY_SECONDS (24 * 3600)
 void ca_ocsp_table_free(struct ca_ocsp_table **t);
+
+/* ---- the answering threads' response cache (ocsp_cache.c) ---- */
+/* 0 if the cache may not be used now (its follower silent). */
+int ocsp_cache_usable(struct ca_ocsp_cache *c);
+/* What a cached response says (its bytes appended to the caller's out). */
+struct ocsp_cache_hit {
+	int tail;                   /* 1: the responder's certificate follows */
+	enum cert_status status;
+	int64_t this_update, next_update;
+};
+/* The response of (responder, serial) appended to out: 1, or 0 if none is
+ * cached and fresh at now; -1 if out could not grow. */
+int ocsp_cache_get(struct ca_ocsp_cache *c, int responder, const char *serial,
+    int64_t now, struct jbuf *out, struct ocsp_cache_hit *hit);
+/* Keep st's first `keep` bytes (tail: the rest is the responder's
+ * certificate) until fresh_until, if read_seq (the change queue's last seq
+ * in the read that found st) is not older than what the follower
+ * applied. */
+void ocsp_cache_put(struct ca_ocsp_cache *c, int64_t read_seq, int responder,
+    const struct ocsp_stored *st, size_t keep, int tail, int64_t fresh_until);
 /* Write a PEM file of mode `mode` durably, never over an existing one. */
 int ca_pem_write(const char *path, mode_t mode,
     int (*writer)(FILE *, void *), void *obj);

@@ -52,6 +52,11 @@ struct responder {
 	uint8_t issuer[STORE_OCSP_ISSUER_LEN];  /* name1 || key1: the store's
 	                                           key */
 	struct pki_ocsp_responder rs;
+	/* How every response it signs ends: the certs field of the
+	 * BasicOCSPResponse, [0] { SEQUENCE { its certificate } } (what the
+	 * caches keep apart). */
+	uint8_t *tail;
+	size_t tail_len;
 };
 
 struct ca_ocsp_table {
@@ -66,10 +71,60 @@ ca_ocsp_table_free(struct ca_ocsp_table **tp)
 
 	if (t == NULL)
 		return;
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
 		pki_ocsp_responder_free(&t->r[i].rs);
+		free(t->r[i].tail);
+	}
 	free(t);
 	*tp = NULL;
+}
+
+/* A DER length's octets at p (room for 4): how many. */
+static size_t
+der_length(size_t n, uint8_t *p)
+{
+	if (n < 0x80) {
+		p[0] = (uint8_t)n;
+		return 1;
+	}
+	if (n < 0x100) {
+		p[0] = 0x81;
+		p[1] = (uint8_t)n;
+		return 2;
+	}
+	p[0] = 0x82;
+	p[1] = (uint8_t)(n >> 8);
+	p[2] = (uint8_t)n;
+	return 3;
+}
+
+/* e->tail from the responder certificate. */
+static int
+responder_tail(struct responder *e, X509 *cert)
+{
+	uint8_t *der = NULL, l1[4], l2[4];
+	int n = i2d_X509(cert, &der);
+	size_t a, b;
+
+	if (n <= 0 || n > 0xffff - 16) {
+		OPENSSL_free(der);
+		return jpki_fail(JPKI_ERR_CRYPTO, "encoding a responder "
+		    "certificate");
+	}
+	a = der_length((size_t)n, l1);                  /* SEQUENCE */
+	b = der_length(1 + a + (size_t)n, l2);          /* [0] */
+	e->tail_len = 1 + b + 1 + a + (size_t)n;
+	if ((e->tail = malloc(e->tail_len)) == NULL) {
+		OPENSSL_free(der);
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	}
+	e->tail[0] = 0xa0;
+	memcpy(e->tail + 1, l2, b);
+	e->tail[1 + b] = 0x30;
+	memcpy(e->tail + 2 + b, l1, a);
+	memcpy(e->tail + 2 + b + a, der, (size_t)n);
+	OPENSSL_free(der);
+	return JPKI_OK;
 }
 
 /* One row per CA key the data directory holds: every generation of the
@@ -110,6 +165,8 @@ table_get(struct ca *ca, struct ca_ocsp_table **out)
 		    sd->ocsp_cert)) != JPKI_OK)
 			goto fail;
 		t->n++;
+		if ((r = responder_tail(e, sd->ocsp_cert)) != JPKI_OK)
+			goto fail;
 	}
 	ca->ocsp_table = t;
 	*out = t;
@@ -178,6 +235,31 @@ count(atomic_ulong *c)
 	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
+/* The responder and serial under which a response to req is stored, if
+ * one can answer it: one SHA-1 CertID of exactly the form the stored
+ * responses carry (*e NULL if not). */
+static int
+stored_key(const struct ca_ocsp_table *t, const struct pki_ocsp_request *req,
+    const struct responder **e, char serial[SERIAL_HEX_MAX])
+{
+	const struct pki_ocsp_certid *id = &req->id[0];
+	const struct responder *who;
+	struct pki_ocsp_certid canon;
+
+	*e = NULL;
+	if (req->n != 1 || id->hash != PKI_OCSP_SHA1 ||
+	    (who = table_find(t, id)) == NULL)
+		return JPKI_OK;
+	/* Only the CertID the stored response carries, byte for byte. */
+	if (pki_ocsp_certid_sha1(who->name1, who->key1, id->serial,
+	    id->serial_len, &canon) != JPKI_OK || canon.der_len != id->der_len ||
+	    memcmp(canon.der, id->der, id->der_len) != 0)
+		return JPKI_OK;
+	*e = who;
+	return pki_serial_hex(id->serial, id->serial_len, serial,
+	    SERIAL_HEX_MAX);
+}
+
 /* The stored response answering req, if there is one: *found = 1.
  * kept_current: a pre-signer keeps the stored answers current (the
  * gate's stored_current). */
@@ -187,23 +269,12 @@ stored_answer(struct ca *ca, const struct ca_ocsp_table *t,
     struct ocsp_stored *st, uint8_t *buf, size_t cap,
     const struct responder **who, int *found)
 {
-	const struct pki_ocsp_certid *id = &req->id[0];
 	const struct responder *e;
-	struct pki_ocsp_certid canon;
 	char serial[SERIAL_HEX_MAX];
 	int r;
 
 	*found = 0;
-	if (req->n != 1 || id->hash != PKI_OCSP_SHA1 ||
-	    (e = table_find(t, id)) == NULL)
-		return JPKI_OK;
-	/* Only the CertID the stored response carries, byte for byte. */
-	if (pki_ocsp_certid_sha1(e->name1, e->key1, id->serial, id->serial_len,
-	    &canon) != JPKI_OK || canon.der_len != id->der_len ||
-	    memcmp(canon.der, id->der, id->der_len) != 0)
-		return JPKI_OK;
-	if ((r = pki_serial_hex(id->serial, id->serial_len, serial,
-	    sizeof(serial))) != JPKI_OK)
+	if ((r = stored_key(t, req, &e, serial)) != JPKI_OK || e == NULL)
 		return r;
 	/* Kept current by a pre-signer: as stored; else only while the
 	 * store agrees with it. */
@@ -221,9 +292,88 @@ stored_answer(struct ca *ca, const struct ca_ocsp_table *t,
 	return JPKI_OK;
 }
 
+/* What ans says of a stored response sent (its bytes already in out). */
+static void
+stored_sent(struct ca_ocsp_answer *ans, enum cert_type type,
+    const char *serial, enum cert_status status, int64_t this_update,
+    int64_t next_update)
+{
+	memset(ans, 0, sizeof(*ans));
+	ans->status = PKI_OCSP_SUCCESSFUL;
+	ans->type = type;
+	ans->this_update = this_update;
+	ans->next_update = next_update;
+	ans->presigned = 1;
+	ans->n = 1;
+	snprintf(ans->cert[0].serial, sizeof(ans->cert[0].serial), "%s",
+	    serial);
+	ans->cert[0].status = status == CERT_STATUS_REVOKED ?
+	    PKI_OCSP_REVOKED : PKI_OCSP_GOOD;
+}
+
+/* The answer from the thread's cache, or from a read that fills it: *done
+ * = 1 when out holds it; else the caller answers as without a cache.  The
+ * read takes the change queue's seq first and then the response, only if
+ * the certificate has the status it says (ocsp_cache.c: a read from before
+ * a change the cache has already dropped is not kept). */
 static int
-answer(struct ca *ca, const uint8_t *der, size_t len,
-    struct ca_ocsp_gate *gate, struct jbuf *out, struct ca_ocsp_answer *ans)
+cached_answer(struct ca *ca, struct ca_ocsp_cache *c,
+    const struct ca_ocsp_table *t, const struct pki_ocsp_request *req,
+    int64_t now, uint8_t *buf, size_t cap, struct jbuf *out,
+    struct ca_ocsp_answer *ans, int *done)
+{
+	const struct responder *e;
+	struct ocsp_cache_hit hit;
+	struct ocsp_stored st;
+	char serial[SERIAL_HEX_MAX];
+	int64_t seq, fresh_until;
+	size_t keep;
+	int r, tail;
+
+	*done = 0;
+	if (req->has_nonce || !ocsp_cache_usable(c))
+		return JPKI_OK;
+	if ((r = stored_key(t, req, &e, serial)) != JPKI_OK || e == NULL)
+		return r;
+	if ((r = ocsp_cache_get(c, (int)(e - t->r), serial, now, out,
+	    &hit)) < 0)
+		return jpki_fail(JPKI_ERR_NOMEM, "out of memory");
+	if (r == 1) {
+		if (hit.tail && (r = jbuf_put(out, e->tail, e->tail_len)))
+			return r;
+		stored_sent(ans, e->type, serial, hit.status, hit.this_update,
+		    hit.next_update);
+		*done = 1;
+		return JPKI_OK;
+	}
+	if ((r = store_ocsp_changes_last(ca->store, &seq)) != JPKI_OK)
+		return r;
+	r = store_ocsp_get_current(ca->store, e->issuer, serial, &st, buf, cap);
+	if (r == JPKI_ERR_NOTFOUND)
+		return JPKI_OK;     /* none, or not current: as without */
+	if (r != JPKI_OK)
+		return r;
+	if (st.next_update <= now)
+		return JPKI_OK;     /* the pre-signer is behind: sign live */
+	tail = st.der_len > e->tail_len && memcmp(st.der + st.der_len -
+	    e->tail_len, e->tail, e->tail_len) == 0;
+	keep = tail ? st.der_len - e->tail_len : st.der_len;
+	fresh_until = st.this_update + ca->config.ocsp_refresh_seconds;
+	if (now < fresh_until)
+		ocsp_cache_put(c, seq, (int)(e - t->r), &st, keep, tail,
+		    fresh_until);
+	if ((r = jbuf_put(out, st.der, st.der_len)) != JPKI_OK)
+		return r;
+	stored_sent(ans, e->type, st.serial, st.status, st.this_update,
+	    st.next_update);
+	*done = 1;
+	return JPKI_OK;
+}
+
+static int
+answer(struct ca *ca, struct ca_ocsp_cache *cache, const uint8_t *der,
+    size_t len, struct ca_ocsp_gate *gate, struct jbuf *out,
+    struct ca_ocsp_answer *ans)
 {
 	struct pki_ocsp_request req;
 	struct ca_ocsp_table *t;
@@ -248,6 +398,18 @@ answer(struct ca *ca, const uint8_t *der, size_t len,
 	}
 	if ((r = jpki_now_checked(&now)) != JPKI_OK)
 		return r;
+	if (cache != NULL) {
+		int done = 0;
+
+		if ((r = cached_answer(ca, cache, t, &req, now, buf,
+		    sizeof(buf), out, ans, &done)) != JPKI_OK)
+			return r;
+		if (done) {
+			if (gate != NULL)
+				count(&gate->presigned);
+			return JPKI_OK;
+		}
+	}
 	if ((r = stored_answer(ca, t, &req, now, gate != NULL &&
 	    atomic_load(&gate->stored_current), &st, buf, sizeof(buf), &e,
 	    &found)) != JPKI_OK) {
@@ -278,17 +440,8 @@ answer(struct ca *ca, const uint8_t *der, size_t len,
 	}
 	if ((r = jbuf_put(out, st.der, st.der_len)) != JPKI_OK)
 		return r;
-	memset(ans, 0, sizeof(*ans));
-	ans->status = PKI_OCSP_SUCCESSFUL;
-	ans->type = e->type;
-	ans->this_update = st.this_update;
-	ans->next_update = st.next_update;
-	ans->presigned = 1;
-	ans->n = 1;
-	snprintf(ans->cert[0].serial, sizeof(ans->cert[0].serial), "%s",
-	    st.serial);
-	ans->cert[0].status = st.status == CERT_STATUS_REVOKED ?
-	    PKI_OCSP_REVOKED : PKI_OCSP_GOOD;
+	stored_sent(ans, e->type, st.serial, st.status, st.this_update,
+	    st.next_update);
 	return JPKI_OK;
 }
 
@@ -296,7 +449,15 @@ int
 ca_ocsp_answer(struct ca *ca, const uint8_t *der, size_t len,
     struct ca_ocsp_gate *gate, struct jbuf *out, struct ca_ocsp_answer *ans)
 {
-	int r = answer(ca, der, len, gate, out, ans);
+	return ca_ocsp_answer_cached(ca, NULL, der, len, gate, out, ans);
+}
+
+int
+ca_ocsp_answer_cached(struct ca *ca, struct ca_ocsp_cache *c,
+    const uint8_t *der, size_t len, struct ca_ocsp_gate *gate,
+    struct jbuf *out, struct ca_ocsp_answer *ans)
+{
+	int r = answer(ca, c, der, len, gate, out, ans);
 
 	/* The store could not be read (the database down, its connection
 	 * being made again) or the signer reached: tryLater (RFC 6960

@@ -74,6 +74,10 @@ struct server {
 	size_t nhandlers;
 	struct ca_ocsp_gate gate;   /* live OCSP signing, bounded */
 	struct presigner *presigner;
+	/* The answering threads' OCSP response cache and its follower
+	 * (NULL: no cache). */
+	struct ca_ocsp_cache *cache;
+	struct ocsp_follower *follower;
 };
 
 /* ---- decoding the GET form of an OCSP request ---------------------------- */
@@ -478,7 +482,8 @@ send_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
 	}
 	if (r == JPKI_OK) {
 		worker_enter(w);
-		r = ca_ocsp_answer(w->ca, req, len, &s->gate, &out, &ans);
+		r = ca_ocsp_answer_cached(w->ca, s->cache, req, len, &s->gate,
+		    &out, &ans);
 		worker_leave(w, r == JPKI_OK);
 	}
 	if (r != JPKI_OK) {
@@ -576,6 +581,51 @@ store_metrics(struct server *s, struct jbuf *out)
 	    me.failed, pub.failed);
 }
 
+/* The answering threads' OCSP response caches (none: nothing). */
+static int
+cache_metrics(struct server *s, struct jbuf *out)
+{
+	struct ca_ocsp_cache_stats c;
+
+	if (s->cache == NULL)
+		return JPKI_OK;
+	ca_ocsp_cache_stats(s->cache, &c);
+	return jbuf_printf(out,
+	    "# HELP jpki_ocsp_cache_hits_total OCSP answers sent from an "
+	    "answering thread's response cache.\n"
+	    "# TYPE jpki_ocsp_cache_hits_total counter\n"
+	    "jpki_ocsp_cache_hits_total %lu\n"
+	    "# HELP jpki_ocsp_cache_fills_total Stored responses read and kept "
+	    "in a response cache.\n"
+	    "# TYPE jpki_ocsp_cache_fills_total counter\n"
+	    "jpki_ocsp_cache_fills_total %lu\n"
+	    "# HELP jpki_ocsp_cache_dropped_total Cached responses dropped "
+	    "because their certificate changed.\n"
+	    "# TYPE jpki_ocsp_cache_dropped_total counter\n"
+	    "jpki_ocsp_cache_dropped_total %lu\n"
+	    "# HELP jpki_ocsp_cache_flushes_total Times a response cache "
+	    "dropped everything (changes it could not follow).\n"
+	    "# TYPE jpki_ocsp_cache_flushes_total counter\n"
+	    "jpki_ocsp_cache_flushes_total %lu\n"
+	    "# HELP jpki_ocsp_cache_entries Responses in the caches.\n"
+	    "# TYPE jpki_ocsp_cache_entries gauge\n"
+	    "jpki_ocsp_cache_entries %ld\n"
+	    "# HELP jpki_ocsp_cache_bytes Memory the cached responses take.\n"
+	    "# TYPE jpki_ocsp_cache_bytes gauge\n"
+	    "jpki_ocsp_cache_bytes %ld\n"
+	    "# HELP jpki_ocsp_cache_feed_seq The store's OCSP change queue, "
+	    "followed up to this entry.\n"
+	    "# TYPE jpki_ocsp_cache_feed_seq gauge\n"
+	    "jpki_ocsp_cache_feed_seq %lld\n"
+	    "# HELP jpki_ocsp_cache_feed_silent_seconds Since the change queue "
+	    "was last read to its end (the caches are not used beyond %g s).\n"
+	    "# TYPE jpki_ocsp_cache_feed_silent_seconds gauge\n"
+	    "jpki_ocsp_cache_feed_silent_seconds %.3f\n", c.hits, c.fills,
+	    c.dropped, c.flushed, c.entries, c.bytes, (long long)c.followed,
+	    CA_OCSP_FEED_STALE_MS / 1000.0, c.silent_ms < 0 ? -1.0 :
+	    (double)c.silent_ms / 1000.0);
+}
+
 static enum MHD_Result
 route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
 {
@@ -604,6 +654,7 @@ route_metrics(struct server *s, struct MHD_Connection *c, struct request *rq)
 	    "jpki_serve_connections_cut_total %lu\n", SERVER_REQUEST_SECONDS,
 	    deadlines_reaped(s->deadlines)) != JPKI_OK ||
 	    store_metrics(s, &out) != JPKI_OK ||
+	    cache_metrics(s, &out) != JPKI_OK ||
 	    crl_metrics_render(s->crl, st, &out) != JPKI_OK ||
 	    presigner_metrics(s->presigner, st, &s->gate, &out) != JPKI_OK;
 	if (w != NULL)
@@ -1003,6 +1054,14 @@ server_start(const struct server_options *o, struct server **out)
 			s->ca_der_len[t][g] = (size_t)n;
 		}
 	}
+	/* The response cache and its follower (after the pre-signer's
+	 * read-write connection, as the threads' connections are). */
+	if (datadir_config(s->dd)->ocsp_cache_mb > 0 &&
+	    ((r = ca_ocsp_cache_new((size_t)datadir_config(s->dd)->
+	    ocsp_cache_mb * 1024 * 1024, &s->cache)) != JPKI_OK ||
+	    (r = ocsp_follower_start(o->data_dir, s->cache, &s->follower)) !=
+	    JPKI_OK))
+		goto fail;
 	s->d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handler,
 	    s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, s,
@@ -1084,6 +1143,7 @@ server_stop(struct server **sp)
 	presigner_stop(&s->presigner);
 	if (s->d != NULL)
 		MHD_stop_daemon(s->d);
+	ocsp_follower_stop(&s->follower);
 	holds_stop(s);
 	/* The daemon's threads are gone: nobody uses a worker any more. */
 	while (s->workers != NULL) {
@@ -1098,6 +1158,7 @@ server_stop(struct server **sp)
 	}
 	pthread_mutex_destroy(&s->workers_lock);
 	deadlines_stop(&s->deadlines);
+	ca_ocsp_cache_free(&s->cache);
 	crl_publisher_stop(&s->crl);
 	ca_close(&s->ca);
 	datadir_close(&s->dd);

@@ -171,4 +171,15 @@ void presigner_stop(struct presigner **p);
 int presigner_metrics(struct presigner *p, struct store *s,
     const struct ca_ocsp_gate *g, struct jbuf *out);
 
+/* The follower of the store's OCSP change queue (ocsp_feed.c), which
+ * feeds the answering threads' response caches: it reads the queue every
+ * FEED_POLL_MS, FEED_BATCH entries a read at most. */
+#define FEED_POLL_MS 50
+#define FEED_BATCH 4096
+struct ocsp_follower;
+struct ca_ocsp_cache;
+int ocsp_follower_start(const char *data_dir, struct ca_ocsp_cache *cache,
+    struct ocsp_follower **out);
+void ocsp_follower_stop(struct ocsp_follower **f);
+
 #endif

@@ -44,6 +44,7 @@ store_config_defaults(struct jpki_config *c)
 	c->document_mode = 0600;
 	c->ocsp_refresh_seconds = 24 * 3600;
 	c->ocsp_validity_seconds = 2 * 24 * 3600;
+	c->ocsp_cache_mb = 128;
 	rules_fee_defaults(&c->fees);
 }
 
@@ -187,6 +188,12 @@ set_key(struct jpki_config *c, const char *section, const char *key,
 		c->ocsp_refresh_seconds = x;
 		return JPKI_OK;
 	}
+	if (strcmp(key, "ocsp_cache_mb") == 0) {
+		if (parse_int(val, 0, 65536, &x) != JPKI_OK)
+			return jpki_fail(JPKI_ERR_INPUT, "ocsp_cache_mb is 0-65536");
+		c->ocsp_cache_mb = (int)x;
+		return JPKI_OK;
+	}
 	if (strcmp(key, "ocsp_validity_seconds") == 0) {
 		if (parse_int(val, 120, 60L * 24 * 3600, &x) != JPKI_OK)
 			return jpki_fail(JPKI_ERR_INPUT, "ocsp_validity_seconds "
@@ -289,9 +296,10 @@ store_config_write(const char *path, const struct jpki_config *c)
 	if (r == JPKI_OK)
 		r = jbuf_printf(&b, "# Pre-signed OCSP responses: made again "
 		    "after, valid for (seconds)\nocsp_refresh_seconds = %lld\n"
-		    "ocsp_validity_seconds = %lld\n\n[fees]\n",
-		    (long long)c->ocsp_refresh_seconds,
-		    (long long)c->ocsp_validity_seconds);
+		    "ocsp_validity_seconds = %lld\n# Pre-signed OCSP responses "
+		    "kept in jpki serve's memory (MB, 0: none)\nocsp_cache_mb = "
+		    "%d\n\n[fees]\n", (long long)c->ocsp_refresh_seconds,
+		    (long long)c->ocsp_validity_seconds, c->ocsp_cache_mb);
 	for (int i = 0; i < FEE__COUNT && r == JPKI_OK; i++)
 		r = jbuf_printf(&b, "%s = %d\n",
 		    rules_fee_item_name((enum fee_item)i), c->fees.yen[i]);

@@ -243,11 +243,53 @@ store_sql_ocsp_changes_prune(void *impl, int64_t upto)
 {
 	struct sql_store *s = impl;
 	struct db_stmt *st = NULL;
+
+	int64_t last = 0;
 	int r;
 
+	/* The newest STORE_OCSP_CHANGES_KEEP stay for the caches that follow
+	 * the queue (store.h). */
+	if ((r = store_sql_ocsp_changes_last(impl, &last)) != JPKI_OK)
+		return r;
+	if (upto > last - STORE_OCSP_CHANGES_KEEP)
+		upto = last - STORE_OCSP_CHANGES_KEEP;
+	if (upto <= 0)
+		return JPKI_OK;
 	if ((r = store_db_prep(s, "DELETE FROM ocsp_changes WHERE seq <= ?",
 	    &st)) != JPKI_OK)
 		return r;
 	db_bind_int64(st, 1, upto);
 	return store_db_run(s, st, "OCSP change queue");
+}
+
+int
+store_sql_ocsp_changes_read(void *impl, int64_t after, long limit,
+    int (*fn)(void *, int64_t, const char *), void *arg, int64_t *first)
+{
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
+	long v = 0;
+	int r, d;
+
+	*first = 0;
+	if ((r = store_db_prep(s, "SELECT seq, serial FROM ocsp_changes WHERE "
+	    "seq > ? ORDER BY seq LIMIT ?", &st)) != JPKI_OK)
+		return r;
+	db_bind_int64(st, 1, after);
+	db_bind_int64(st, 2, limit);
+	while ((d = db_step(st)) == DB_ROW) {
+		const char *serial = db_col_text(st, 1);
+
+		if (fn(arg, db_col_int64(st, 0), serial ? serial : "") != 0)
+			break;
+	}
+	if ((r = store_db_rows_end(s, st, d, "OCSP change queue")) != JPKI_OK)
+		return r;
+	/* After the rows: a prune (which drops a prefix) between the two
+	 * reads only makes this larger. */
+	if ((r = store_db_count(s, "SELECT coalesce(min(seq), 0) FROM "
+	    "ocsp_changes", &v)) != JPKI_OK)
+		return r;
+	*first = v;
+	return JPKI_OK;
 }

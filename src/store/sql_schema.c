@@ -211,6 +211,15 @@ static const char *const sqlite_migrations[] = {
     "  at INTEGER NOT NULL, applied_at INTEGER);"
     "CREATE INDEX IF NOT EXISTS card_writes_serial"
     "  ON card_writes(card_serial, applied_at);",
+    /* 11: a stored response replaced (refreshed, re-signed) or removed
+     * is queued too, for the servers' response caches (docs/ocsp.md, "The
+     * response cache"); a first response is not (none was cached). */
+    "CREATE TRIGGER IF NOT EXISTS ocsp_changes_resigned"
+    "  AFTER UPDATE OF der ON ocsp_responses"
+    "  BEGIN INSERT INTO ocsp_changes(serial) VALUES (NEW.serial); END;"
+    "CREATE TRIGGER IF NOT EXISTS ocsp_changes_unstored"
+    "  AFTER DELETE ON ocsp_responses"
+    "  BEGIN INSERT INTO ocsp_changes(serial) VALUES (OLD.serial); END;",
 };
 
 static const char *const pg_migrations[] = {
@@ -410,6 +419,18 @@ static const char *const pg_migrations[] = {
     "  at BIGINT NOT NULL, applied_at BIGINT);"
     "CREATE INDEX IF NOT EXISTS card_writes_serial"
     "  ON card_writes(card_serial, applied_at);",
+    /* 11: stored responses replaced or removed, queued too (see the
+     * SQLite migration) */
+    "CREATE OR REPLACE FUNCTION ocsp_changes_note_old() RETURNS trigger"
+    "  LANGUAGE plpgsql AS $$BEGIN"
+    "  INSERT INTO ocsp_changes(serial) VALUES (OLD.serial); RETURN NULL;"
+    "  END$$;"
+    "CREATE OR REPLACE TRIGGER ocsp_changes_resigned"
+    "  AFTER UPDATE OF der ON ocsp_responses"
+    "  FOR EACH ROW EXECUTE FUNCTION ocsp_changes_note();"
+    "CREATE OR REPLACE TRIGGER ocsp_changes_unstored"
+    "  AFTER DELETE ON ocsp_responses"
+    "  FOR EACH ROW EXECUTE FUNCTION ocsp_changes_note_old();",
 };
 
 _Static_assert(JPKI_ARRAY_LEN(sqlite_migrations) ==

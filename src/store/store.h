@@ -633,8 +633,19 @@ int store_ocsp_scan(struct store *s, enum store_ocsp_scan what,
 /* How many responses are stored, and the oldest thisUpdate (0 if none). */
 int store_ocsp_stats(struct store *s, long *count, int64_t *oldest);
 /* The last seq of the change queue (0 if it is empty); drop the entries
- * up to seq upto (followed). */
+ * up to seq upto (followed), but never the newest STORE_OCSP_CHANGES_KEEP:
+ * the queue is also followed by every server's response cache (server:
+ * ocsp_feed), which tells from the oldest entry left whether entries it
+ * had not read were dropped. */
+#define STORE_OCSP_CHANGES_KEEP 65536
 int store_ocsp_changes_last(struct store *s, int64_t *seq);
+/* The queue's entries after seq `after`, in order, at most limit: fn(arg,
+ * seq, serial) for each (non-zero stops); then *first is the oldest seq
+ * the queue still holds (0 if it is empty), read after them, so an entry
+ * after `after` dropped before the read shows as first > after + 1. */
+int store_ocsp_changes_read(struct store *s, int64_t after, long limit,
+    int (*fn)(void *arg, int64_t seq, const char *serial), void *arg,
+    int64_t *first);
 int store_ocsp_changes_prune(struct store *s, int64_t upto);
 
 /* ---- config ------------------------------------------------------------- *
@@ -679,6 +690,9 @@ struct jpki_config {
 	 * valid (nextUpdate - thisUpdate) ocsp_validity_seconds, at least
 	 * twice the refresh (default 1 day / 2 days). */
 	int64_t ocsp_refresh_seconds, ocsp_validity_seconds;
+	/* `jpki serve` keeps pre-signed responses in memory, this many MB in
+	 * all its answering threads (0: none; ca: ocsp_cache.c). */
+	int ocsp_cache_mb;
 	struct fee_table fees;
 };
 void store_config_defaults(struct jpki_config *c);

@@ -194,7 +194,12 @@ main(void)
 	CHECK_INT(p.signed_revoked, 0);
 	CHECK_INT(p.changes_seen, 3);   /* three issuances queued */
 	CHECK_INT(store_ocsp_changes_last(s, &seq), JPKI_OK);
-	CHECK_INT(seq, 0);              /* followed, so dropped */
+	/* Followed, but the newest STORE_OCSP_CHANGES_KEEP stay (for the
+	 * servers' response caches). */
+	CHECK_INT(seq, 3);
+	CHECK_INT(store_ocsp_changes_prune(s, seq), JPKI_OK);
+	CHECK_INT(store_ocsp_changes_last(s, &seq), JPKI_OK);
+	CHECK_INT(seq, 3);
 	p = pass(ps, CA_PRESIGN_ALL, 0);
 	CHECK_INT(p.signed_good, 0);
 	CHECK_INT(p.current, 3);
@@ -274,7 +279,7 @@ main(void)
 
 	/* A revocation, followed through the queue: revoked, stored. */
 	CHECK_INT(ca_revoke(ca, sign2, REASON_KEY_COMPROMISE, "test"), JPKI_OK);
-	p = pass(ps, CA_PRESIGN_CHANGES, 0);
+	p = pass(ps, CA_PRESIGN_CHANGES, 3);
 	CHECK_INT(p.signed_revoked, 1);
 	CHECK_INT(p.signed_good, 0);
 	ask(x2, ca_cert(ca, CERT_SIGN), EVP_sha1(), 0, &gate, &b);
