@@ -453,6 +453,17 @@ struct ca_ocsp_cache_stats {
 };
 void ca_ocsp_cache_stats(struct ca_ocsp_cache *c,
     struct ca_ocsp_cache_stats *out);
+/* Loading the stored responses into a cache before anyone asks: one
+ * batch of at most `limit` a call, from where pos says (zeroed: the
+ * start); pos->done once all are in or the cache is full. */
+struct ca_ocsp_preload {
+	char serial[SERIAL_HEX_MAX];
+	uint8_t issuer[STORE_OCSP_ISSUER_LEN];
+	int done;
+	long kept;
+};
+int ca_ocsp_cache_preload(struct ca *ca, struct ca_ocsp_cache *c,
+    struct ca_ocsp_preload *pos, long limit);
 /* ca_ocsp_answer, looking in the cache c first and keeping there the
  * stored responses it reads (c NULL: none). */
 int ca_ocsp_answer_cached(struct ca *ca, struct ca_ocsp_cache *c,

@@ -128,6 +128,8 @@ int ocsp_cache_get(struct ca_ocsp_cache *c, int responder, const char *serial,
  * applied. */
 void ocsp_cache_put(struct ca_ocsp_cache *c, int64_t read_seq, int responder,
     const struct ocsp_stored *st, size_t keep, int tail, int64_t fresh_until);
+/* 1 if keep more bytes would go over the budget. */
+int ocsp_cache_full(struct ca_ocsp_cache *c, size_t keep);
 /* Write a PEM file of mode `mode` durably, never over an existing one. */
 int ca_pem_write(const char *path, mode_t mode,
     int (*writer)(FILE *, void *), void *obj);

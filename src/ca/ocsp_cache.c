@@ -262,6 +262,13 @@ ocsp_cache_get(struct ca_ocsp_cache *c, int responder, const char *serial,
 	return r != JPKI_OK ? -1 : found;
 }
 
+int
+ocsp_cache_full(struct ca_ocsp_cache *c, size_t keep)
+{
+	return (size_t)atomic_load_explicit(&c->used, memory_order_relaxed) +
+	    keep + CACHE_ENTRY_OVERHEAD > c->budget;
+}
+
 void
 ocsp_cache_put(struct ca_ocsp_cache *c, int64_t read_seq, int responder,
     const struct ocsp_stored *st, size_t keep, int tail, int64_t fresh_until)

@@ -311,7 +311,78 @@ stored_sent(struct ca_ocsp_answer *ans, enum cert_type type,
 	    PKI_OCSP_REVOKED : PKI_OCSP_GOOD;
 }
 
-/* The answer from the thread's cache, or from a read that fills it: *done
+/* How much of st a cache keeps: without e's certificate if st ends with
+ * it (*tail = 1). */
+static size_t
+cache_keep(const struct responder *e, const struct ocsp_stored *st, int *tail)
+{
+	*tail = st->der_len > e->tail_len && memcmp(st->der + st->der_len -
+	    e->tail_len, e->tail, e->tail_len) == 0;
+	return *tail ? st->der_len - e->tail_len : st->der_len;
+}
+
+struct preload {
+	struct ca *ca;
+	const struct ca_ocsp_table *t;
+	struct ca_ocsp_cache *c;
+	struct ca_ocsp_preload *pos;
+	int64_t seq, now;
+	long n;
+	int full;
+};
+
+static int
+preload_one(void *arg, const struct ocsp_stored *st)
+{
+	struct preload *p = arg;
+	const struct responder *e = NULL;
+	int64_t fresh_until = st->this_update +
+	    p->ca->config.ocsp_refresh_seconds;
+	size_t keep;
+	int tail;
+
+	p->n++;
+	snprintf(p->pos->serial, sizeof(p->pos->serial), "%s", st->serial);
+	memcpy(p->pos->issuer, st->issuer, STORE_OCSP_ISSUER_LEN);
+	for (size_t i = 0; i < p->t->n && e == NULL; i++)
+		if (memcmp(p->t->r[i].issuer, st->issuer,
+		    STORE_OCSP_ISSUER_LEN) == 0)
+			e = &p->t->r[i];
+	if (e == NULL || p->now >= fresh_until || st->next_update <= p->now)
+		return 0;
+	keep = cache_keep(e, st, &tail);
+	if (ocsp_cache_full(p->c, keep)) {
+		p->full = 1;
+		return 1;
+	}
+	ocsp_cache_put(p->c, p->seq, (int)(e - p->t->r), st, keep, tail,
+	    fresh_until);
+	p->pos->kept++;
+	return 0;
+}
+
+int
+ca_ocsp_cache_preload(struct ca *ca, struct ca_ocsp_cache *c,
+    struct ca_ocsp_preload *pos, long limit)
+{
+	struct preload p = {.ca = ca, .c = c, .pos = pos};
+	int r;
+
+	if (pos->done)
+		return JPKI_OK;
+	/* The queue's seq before the read, as for any fill. */
+	if ((r = table_get(ca, (struct ca_ocsp_table **)&p.t)) != JPKI_OK ||
+	    (r = jpki_now_checked(&p.now)) != JPKI_OK ||
+	    (r = store_ocsp_changes_last(ca->store, &p.seq)) != JPKI_OK ||
+	    (r = store_ocsp_list_current(ca->store, pos->serial, pos->issuer,
+	    limit, preload_one, &p)) != JPKI_OK)
+		return r;
+	if (p.full || p.n < limit)
+		pos->done = 1;
+	return JPKI_OK;
+}
+
+/* The answer from the cache, or from a read that fills it: *done
  * = 1 when out holds it; else the caller answers as without a cache.  The
  * read takes the change queue's seq first and then the response, only if
  * the certificate has the status it says (ocsp_cache.c: a read from before
@@ -355,9 +426,7 @@ cached_answer(struct ca *ca, struct ca_ocsp_cache *c,
 		return r;
 	if (st.next_update <= now)
 		return JPKI_OK;     /* the pre-signer is behind: sign live */
-	tail = st.der_len > e->tail_len && memcmp(st.der + st.der_len -
-	    e->tail_len, e->tail, e->tail_len) == 0;
-	keep = tail ? st.der_len - e->tail_len : st.der_len;
+	keep = cache_keep(e, &st, &tail);
 	fresh_until = st.this_update + ca->config.ocsp_refresh_seconds;
 	if (now < fresh_until)
 		ocsp_cache_put(c, seq, (int)(e - t->r), &st, keep, tail,

@@ -11,6 +11,11 @@
  * oldest entry left is past the next one the follower needs, entries it
  * never read were pruned, and every cache drops everything.
  *
+ * From its start it also loads the stored responses into the cache,
+ * FEED_PRELOAD_BATCH a read, the queue followed between two reads, until
+ * all are in or the cache is full: answers come from memory from the
+ * first request, as they would after a while anyway.
+ *
  * A read that fails (the database down) is said once on stderr, and the
  * cache is not used from then (nor once the follower has been silent for
  * CA_OCSP_FEED_STALE_MS, stuck): the threads answer from the store as if
@@ -34,6 +39,8 @@ struct ocsp_feed_batch {
 
 struct ocsp_follower {
 	struct datadir *dd;
+	struct ca *ca;              /* the certificates only: for preloading */
+	struct ca_ocsp_preload preload;
 	struct ca_ocsp_cache *cache;
 	pthread_t tid;
 	int started;
@@ -124,7 +131,9 @@ thread_main(void *arg)
 			nap(FEED_POLL_MS);
 			continue;
 		}
-		if (follow(f) == JPKI_OK) {
+		if (follow(f) == JPKI_OK &&
+		    ca_ocsp_cache_preload(f->ca, f->cache, &f->preload,
+		    FEED_PRELOAD_BATCH) == JPKI_OK) {
 			ca_ocsp_cache_alive(f->cache);
 			if (failing) {
 				fprintf(stderr, "jpki: serve: OCSP response "
@@ -145,7 +154,10 @@ thread_main(void *arg)
 			}
 			jpki_errclear();
 		}
-		nap(FEED_POLL_MS);
+		/* Preloading goes on at once, the queue followed between
+		 * its batches. */
+		if (failing || f->preload.done)
+			nap(FEED_POLL_MS);
 	}
 	return NULL;
 }
@@ -163,6 +175,7 @@ ocsp_follower_start(const char *data_dir, struct ca_ocsp_cache *cache,
 	f->cache = cache;
 	/* It starts where the queue ends: the caches are empty. */
 	if ((r = datadir_open(data_dir, DATADIR_READ_ONLY, &f->dd)) ||
+	    (r = ca_open(f->dd, CA_KEYS_NONE, &f->ca)) ||
 	    (r = store_ocsp_changes_last(datadir_store(f->dd), &f->after)))
 		goto fail;
 	ca_ocsp_cache_followed(cache, f->after);
@@ -190,6 +203,7 @@ ocsp_follower_stop(struct ocsp_follower **fp)
 	atomic_store(&f->stop, 1);
 	if (f->started)
 		pthread_join(f->tid, NULL);
+	ca_close(&f->ca);
 	datadir_close(&f->dd);
 	free(f);
 	*fp = NULL;

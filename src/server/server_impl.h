@@ -173,9 +173,11 @@ int presigner_metrics(struct presigner *p, struct store *s,
 
 /* The follower of the store's OCSP change queue (ocsp_feed.c), which
  * feeds the answering threads' response caches: it reads the queue every
- * FEED_POLL_MS, FEED_BATCH entries a read at most. */
+ * FEED_POLL_MS, FEED_BATCH entries a read at most, and preloads the stored
+ * responses FEED_PRELOAD_BATCH a read. */
 #define FEED_POLL_MS 50
 #define FEED_BATCH 4096
+#define FEED_PRELOAD_BATCH 2048
 struct ocsp_follower;
 struct ca_ocsp_cache;
 int ocsp_follower_start(const char *data_dir, struct ca_ocsp_cache *cache,

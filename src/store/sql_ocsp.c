@@ -208,6 +208,44 @@ store_sql_ocsp_scan(void *impl, enum store_ocsp_scan what,
 }
 
 int
+store_sql_ocsp_list_current(void *impl, const char *after_serial,
+    const uint8_t after_issuer[STORE_OCSP_ISSUER_LEN], long limit,
+    int (*fn)(void *, const struct ocsp_stored *), void *arg)
+{
+	struct sql_store *s = impl;
+	struct db_stmt *st = NULL;
+	struct ocsp_stored o;
+	int r, rc;
+
+	if ((r = store_db_prep(s, "SELECT o.serial, o.issuer, o.status,"
+	    " o.this_update, o.next_update, o.der FROM ocsp_responses o"
+	    " JOIN certificates c ON c.serial = o.serial AND c.status ="
+	    " o.status WHERE (o.serial, o.issuer) > (?1, ?2)"
+	    " ORDER BY o.serial, o.issuer LIMIT ?3", &st)) != JPKI_OK)
+		return r;
+	db_bind_text(st, 1, after_serial);
+	db_bind_blob(st, 2, after_issuer, STORE_OCSP_ISSUER_LEN);
+	db_bind_int64(st, 3, limit > 0 ? limit : INT64_MAX);
+	while ((rc = db_step(st)) == DB_ROW) {
+		size_t n = 0;
+
+		memset(&o, 0, sizeof(o));
+		store_db_col_text(st, 0, o.serial, sizeof(o.serial));
+		store_db_col_blob(st, 1, o.issuer, sizeof(o.issuer));
+		o.status = (enum cert_status)db_col_int(st, 2);
+		o.this_update = db_col_int64(st, 3);
+		o.next_update = db_col_int64(st, 4);
+		o.der = db_col_blob(st, 5, &n);
+		o.der_len = n;
+		if (o.der == NULL || n == 0)
+			continue;
+		if (fn(arg, &o) != 0)
+			break;
+	}
+	return store_db_rows_end(s, st, rc, "OCSP responses");
+}
+
+int
 store_sql_ocsp_stats(void *impl, long *count, int64_t *oldest)
 {
 	struct sql_store *s = impl;

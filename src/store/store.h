@@ -630,6 +630,13 @@ struct ocsp_candidate {
 int store_ocsp_scan(struct store *s, enum store_ocsp_scan what,
     const struct ocsp_candidate *after, int64_t bound, long limit,
     int (*fn)(void *arg, const struct ocsp_candidate *c), void *arg);
+/* The stored responses that say their certificate's status, by (serial,
+ * issuer) after (after_serial, after_issuer) ("" and anything: from the
+ * start), at most limit: fn(arg, r) for each, r->der valid during the call
+ * only (non-zero stops). */
+int store_ocsp_list_current(struct store *s, const char *after_serial,
+    const uint8_t after_issuer[STORE_OCSP_ISSUER_LEN], long limit,
+    int (*fn)(void *arg, const struct ocsp_stored *r), void *arg);
 /* How many responses are stored, and the oldest thisUpdate (0 if none). */
 int store_ocsp_stats(struct store *s, long *count, int64_t *oldest);
 /* The last seq of the change queue (0 if it is empty); drop the entries
