@@ -47,6 +47,10 @@ struct load_req {
 	uint8_t endpoint;
 	volatile int expect;
 	char get_path[LOAD_URL_MAX];       /* "" until made */
+	/* The last answer decoded for it: its bytes' hash and the status
+	 * OpenSSL read in them (the same bytes again say the same). */
+	uint64_t seen_hash;
+	int seen_st;
 };
 
 struct load_endpoint {
@@ -232,22 +236,92 @@ load_compose(struct load_conn *c, const struct load_opts *o,
 }
 
 /* The certificate status in an OCSP answer (V_OCSP_CERTSTATUS_*), or -1. */
+/* One DER TLV at *p (n bytes left) with OpenSSL's header reader: its
+ * contents, and *p after it; NULL if it is not of (tag, class). */
+static inline const unsigned char *
+load_tlv(const unsigned char **p, long *n, int tag, int xclass, long *len)
+{
+	const unsigned char *q = *p;
+	int t, c;
+
+	if (*n <= 0 || (ASN1_get_object(&q, len, &t, &c, *n) & 0x80) ||
+	    t != tag || c != xclass || q - *p + *len > *n)
+		return NULL;
+	*n -= q - *p + *len;
+	*p = q + *len;
+	return q;
+}
+
+/* The certificate status in an OCSP answer (V_OCSP_CERTSTATUS_*), or -1:
+ * OpenSSL decodes the BasicOCSPResponse without its certificates (a
+ * responder certificate takes far longer to decode than the rest, and
+ * this runs beside the server on the same cores). */
 static inline int
 load_answer_status(const uint8_t *p, size_t n)
 {
-	const unsigned char *q = p;
-	OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &q, (long)n);
+	const unsigned char *q = p, *body, *e, *rb, *basic, *tbs_at;
+	long left = (long)n, len, blen, l2, l3;
+	unsigned char buf[LOAD_BODY_MAX + 8];
 	OCSP_BASICRESP *b = NULL;
 	OCSP_SINGLERESP *s;
 	int st = -1, reason;
+	size_t inner, h;
 
-	if (resp != NULL &&
-	    OCSP_response_status(resp) == OCSP_RESPONSE_STATUS_SUCCESSFUL &&
-	    (b = OCSP_response_get1_basic(resp)) != NULL &&
+	/* OCSPResponse { status 0, [0] { SEQUENCE { OID, OCTET STRING } } } */
+	if ((body = load_tlv(&q, &left, V_ASN1_SEQUENCE, 0, &len)) == NULL)
+		return -1;
+	q = body;
+	left = len;
+	if ((e = load_tlv(&q, &left, V_ASN1_ENUMERATED, 0, &l2)) == NULL ||
+	    l2 != 1 || e[0] != 0 ||
+	    (rb = load_tlv(&q, &left, 0, V_ASN1_CONTEXT_SPECIFIC, &l2)) ==
+	    NULL)
+		return -1;
+	q = rb;
+	left = l2;
+	if ((rb = load_tlv(&q, &left, V_ASN1_SEQUENCE, 0, &l2)) == NULL)
+		return -1;
+	q = rb;
+	left = l2;
+	if (load_tlv(&q, &left, V_ASN1_OBJECT, 0, &l3) == NULL ||
+	    (basic = load_tlv(&q, &left, V_ASN1_OCTET_STRING, 0, &blen)) ==
+	    NULL)
+		return -1;
+	/* BasicOCSPResponse { tbsResponseData, signatureAlgorithm,
+	 * signature, [0] certs }: the first three, in a SEQUENCE again. */
+	q = basic;
+	left = blen;
+	if ((body = load_tlv(&q, &left, V_ASN1_SEQUENCE, 0, &len)) == NULL)
+		return -1;
+	q = tbs_at = body;
+	left = len;
+	if (load_tlv(&q, &left, V_ASN1_SEQUENCE, 0, &l3) == NULL ||
+	    load_tlv(&q, &left, V_ASN1_SEQUENCE, 0, &l3) == NULL ||
+	    load_tlv(&q, &left, V_ASN1_BIT_STRING, 0, &l3) == NULL)
+		return -1;
+	inner = (size_t)(q - tbs_at);
+	buf[0] = 0x30;
+	if (inner < 0x80) {
+		buf[1] = (unsigned char)inner;
+		h = 2;
+	} else if (inner < 0x100) {
+		buf[1] = 0x81;
+		buf[2] = (unsigned char)inner;
+		h = 3;
+	} else {
+		buf[1] = 0x82;
+		buf[2] = (unsigned char)(inner >> 8);
+		buf[3] = (unsigned char)inner;
+		h = 4;
+	}
+	if (inner > sizeof(buf) - h)
+		return -1;
+	memcpy(buf + h, tbs_at, inner);
+	q = buf;
+	if ((b = d2i_OCSP_BASICRESP(NULL, &q, (long)(h + inner))) != NULL &&
 	    OCSP_resp_count(b) == 1 && (s = OCSP_resp_get0(b, 0)) != NULL)
 		st = OCSP_single_get0_status(s, &reason, NULL, NULL, NULL);
 	OCSP_BASICRESP_free(b);
-	OCSP_RESPONSE_free(resp);
 	return st;
 }
 
@@ -263,28 +337,55 @@ load_status_ok(int st, int expect)
 	return st == expect;
 }
 
-/* An answer is in whole: 1 (and *used set), 0 not yet, -1 malformed. */
+/* The status st a request's answer body says, decoded by OpenSSL unless
+ * these very bytes were decoded last time for the same request. */
+static inline int
+load_answer_status_of(struct load_req *q, const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	if (h != q->seen_hash || h == 0) {
+		q->seen_st = load_answer_status(p, n);
+		q->seen_hash = h;
+	}
+	return q->seen_st;
+}
+
+/* An answer is in whole: 1 (and *used set), 0 not yet, -1 malformed.
+ * The head is read in place, a line at a time. */
 static inline int
 load_parse(struct load_conn *c, size_t *used, int *status, size_t *body_at,
     size_t *body_len, int *closes)
 {
-	uint8_t *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
+	const char *in = (const char *)c->in, *end, *line, *eol;
 	size_t head, clen = (size_t)-1;
-	char *line, *save, hdr[LOAD_HEAD_MAX + 1];
 
-	if (end == NULL)
+	if ((end = memmem(in, c->in_len, "\r\n\r\n", 4)) == NULL)
 		return c->in_len >= LOAD_HEAD_MAX ? -1 : 0;
-	head = (size_t)(end - c->in) + 4;
-	memcpy(hdr, c->in, head - 4);
-	hdr[head - 4] = '\0';
-	*closes = strncmp(hdr, "HTTP/1.0", 8) == 0;
-	if (sscanf(hdr, "HTTP/1.%*d %d", status) != 1)
+	head = (size_t)(end - in) + 4;
+	/* "HTTP/1.x NNN" */
+	if (head < 16 || strncmp(in, "HTTP/1.", 7) != 0 || in[8] != ' ' ||
+	    in[9] < '0' || in[9] > '9' || in[10] < '0' || in[10] > '9' ||
+	    in[11] < '0' || in[11] > '9')
 		return -1;
-	for (line = strtok_r(hdr, "\r\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\r\n", &save)) {
-		if (strncasecmp(line, "Content-Length:", 15) == 0)
-			clen = strtoul(line + 15, NULL, 10);
-		else if (strncasecmp(line, "Connection:", 11) == 0) {
+	*closes = in[7] == '0';
+	*status = (in[9] - '0') * 100 + (in[10] - '0') * 10 + (in[11] - '0');
+	for (line = (const char *)memchr(in, '\n', head) + 1; line < end + 2;
+	    line = eol + 1) {
+		if ((eol = memchr(line, '\n', (size_t)(end + 4 - line))) == NULL)
+			break;
+		if (eol - line > 15 &&
+		    strncasecmp(line, "Content-Length:", 15) == 0) {
+			clen = 0;
+			for (const char *d = line + 15; d < eol; d++)
+				if (*d >= '0' && *d <= '9')
+					clen = clen * 10 + (size_t)(*d - '0');
+				else if (*d != ' ' && *d != '\r')
+					return -1;
+		} else if (eol - line > 11 &&
+		    strncasecmp(line, "Connection:", 11) == 0) {
 			const char *v = line + 11;
 
 			while (*v == ' ')
@@ -370,13 +471,33 @@ load_answered(struct load_result *r, const struct load_opts *o,
 	if (o->check_every <= 0 ||
 	    r->answers % (unsigned long)o->check_every != 0)
 		return;
-	st = load_answer_status(body, blen);
+	st = load_answer_status_of(&reqs[c->ri], body, blen);
 	r->checked++;
 	if (!load_status_ok(st, c->expect_sent) &&
 	    !load_status_ok(st, reqs[c->ri].expect) && r->wrong++ == 0) {
 		r->wrong_ri = c->ri;
 		r->wrong_st = st;
 	}
+}
+
+/* Compose c's next request and send it. */
+static inline void
+load_ask(struct load_conn *c, const struct load_opts *o,
+    struct load_req *reqs, size_t nreqs, unsigned *seed, int epfd)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
+	ssize_t w;
+
+	load_compose(c, o, reqs, nreqs, seed);
+	/* Sent at once as a rule (a request is a few hundred bytes): epoll
+	 * is asked to say when the socket takes more only when it did not
+	 * take it all (or is still connecting), which saves two epoll_ctl
+	 * calls an answer. */
+	w = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
+	if (w > 0)
+		c->out_off = (size_t)w;
+	if (c->out_off < c->out_len)
+		epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
 /* Run the load; 0, or -1 if it could not start (r->first_error says). */
@@ -437,25 +558,8 @@ load_run(const struct load_opts *o, struct load_req *reqs, size_t nreqs,
 		for (int i = 0; i < n; i++) {
 			struct load_conn *c = &conns[i];
 
-			if (c->fd >= 0 && !c->busy && now >= c->next_at) {
-				struct epoll_event ev = {.events = EPOLLIN |
-				    EPOLLOUT, .data.ptr = c};
-				ssize_t w;
-
-				load_compose(c, o, reqs, nreqs, &seed);
-				/* Sent at once as a rule (a request is a few
-				 * hundred bytes): epoll is asked to say when
-				 * the socket takes more only when it did not
-				 * take it all (or is still connecting), which
-				 * saves two epoll_ctl calls an answer. */
-				w = send(c->fd, c->out, c->out_len,
-				    MSG_NOSIGNAL);
-				if (w > 0)
-					c->out_off = (size_t)w;
-				if (c->out_off < c->out_len)
-					epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd,
-					    &ev);
-			}
+			if (c->fd >= 0 && !c->busy && now >= c->next_at)
+				load_ask(c, o, reqs, nreqs, &seed, epfd);
 		}
 		k = epoll_wait(epfd, evs, 256, timeout);
 		for (int e = 0; e < k; e++) {
@@ -511,6 +615,11 @@ load_run(const struct load_opts *o, struct load_req *reqs, size_t nreqs,
 						    c->sent_at + gap : 0;
 						if (closes)
 							reopen = 1;
+						/* A closed loop: the next request
+						 * at once. */
+						else if (gap == 0)
+							load_ask(c, o, reqs,
+							    nreqs, &seed, epfd);
 					}
 				}
 			}
