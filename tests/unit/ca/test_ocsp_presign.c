@@ -7,7 +7,12 @@
  * tryLater; another issuer is unauthorized; a revocation is followed by
  * the change queue; a response signed from a stale read never replaces a
  * newer one; responses due are made again, those of expired certificates
- * removed. */
+ * removed.  The answering threads' response cache (ocsp_cache.c): filled
+ * from the store and then hit, byte for byte the stored response; a
+ * change dropped as the server's follower drops it; a read older than what
+ * the follower applied never kept; nothing used while the follower is
+ * silent, past a response's refresh time, or beyond the budget; the
+ * stored responses preloaded. */
 #include "support/open_ca.h"
 #include "ca/ca.h"
 #include "pki/pki.h"
@@ -22,6 +27,7 @@
 static char dir[] = "/tmp/jpki-presign-test-XXXXXX";
 static struct ca *ca;
 static EVP_PKEY *card_key;
+static struct ca_ocsp_cache *cache;     /* ask() looks there first */
 
 static int64_t
 resident_new(long n)
@@ -104,7 +110,8 @@ ask(X509 *x, X509 *issuer, const EVP_MD *md, int with_nonce,
 	memset(s, 0, sizeof(*s));
 	jbuf_init(&s->out);
 	s->status = -1;
-	s->rc = ca_ocsp_answer(ca, q, (size_t)n, gate, &s->out, &s->ans);
+	s->rc = ca_ocsp_answer_cached(ca, cache, q, (size_t)n, gate, &s->out,
+	    &s->ans);
 	p = s->out.data;
 	resp = s->rc == JPKI_OK ? d2i_OCSP_RESPONSE(NULL, &p,
 	    (long)s->out.len) : NULL;
@@ -134,6 +141,216 @@ seen_free(struct seen *s)
 	jbuf_free(&s->out);
 }
 
+static void
+at(int64_t t)
+{
+	char when[26];
+
+	iso8601_format_jst(t, when);
+	setenv("JPKI_NOW", when, 1);
+}
+
+/* What the server's follower (server/ocsp_feed.c) does with the change
+ * queue after *seq: the last seq first, then each serial dropped. */
+struct queued {
+	size_t n;
+	int64_t last;
+	char serial[16][SERIAL_HEX_MAX];
+};
+
+static int
+queued_one(void *arg, int64_t seq, const char *serial)
+{
+	struct queued *q = arg;
+
+	if (q->n < 16)
+		snprintf(q->serial[q->n++], SERIAL_HEX_MAX, "%s", serial);
+	q->last = seq;
+	return 0;
+}
+
+static void
+follow(struct store *s, int64_t *seq)
+{
+	struct queued q = {0};
+	int64_t first;
+
+	CHECK_INT(store_ocsp_changes_read(s, *seq, 16, queued_one, &q, &first),
+	    JPKI_OK);
+	if (q.n == 0)
+		return;
+	ca_ocsp_cache_followed(cache, q.last);
+	for (size_t i = 0; i < q.n; i++)
+		ca_ocsp_cache_drop(cache, q.serial[i]);
+	*seq = q.last;
+}
+
+static struct ca_ocsp_cache_stats
+stats(void)
+{
+	struct ca_ocsp_cache_stats c;
+
+	ca_ocsp_cache_stats(cache, &c);
+	return c;
+}
+
+/* The same answer, with no cache: the bytes the store's response gives. */
+static int
+same_without_cache(X509 *x, X509 *issuer, const struct seen *a)
+{
+	struct ca_ocsp_cache *keep = cache;
+	struct seen b;
+	int same;
+
+	cache = NULL;
+	ask(x, issuer, EVP_sha1(), 0, NULL, &b);
+	cache = keep;
+	same = b.ans.presigned && a->out.len == b.out.len &&
+	    memcmp(a->out.data, b.out.data, a->out.len) == 0;
+	seen_free(&b);
+	return same;
+}
+
+static void
+cache_checks(struct ca_presigner *ps, struct store *s, X509 *x1, X509 *x3,
+    const char *auth1, int64_t now)
+{
+	struct ca_ocsp_preload pos;
+	struct ca_presign_pass p;
+	struct seen a, b;
+	int64_t seq, before;
+
+	CHECK_INT(ca_ocsp_cache_new(1 << 20, &cache), JPKI_OK);
+	CHECK_INT(store_ocsp_changes_last(s, &seq), JPKI_OK);
+	ca_ocsp_cache_followed(cache, seq);
+	ca_ocsp_cache_alive(cache);
+	/* Filled, then hit: the stored bytes both times (the responder
+	 * certificate kept apart and added back). */
+	ask(x1, ca_cert(ca, CERT_SIGN), EVP_sha1(), 0, NULL, &a);
+	CHECK_INT(a.ans.presigned, 1);
+	CHECK(a.verified);
+	CHECK_INT(stats().fills, 1);
+	CHECK_INT(stats().hits, 0);
+	CHECK(same_without_cache(x1, ca_cert(ca, CERT_SIGN), &a));
+	ask(x1, ca_cert(ca, CERT_SIGN), EVP_sha1(), 0, NULL, &b);
+	CHECK_INT(stats().hits, 1);
+	CHECK_INT(b.ans.presigned, 1);
+	CHECK_INT(b.status, V_OCSP_CERTSTATUS_GOOD);
+	CHECK(a.out.len == b.out.len &&
+	    memcmp(a.out.data, b.out.data, a.out.len) == 0);
+	CHECK(stats().bytes > 0 && stats().bytes < 1024);   /* no cert */
+	seen_free(&a);
+	seen_free(&b);
+	ask(x3, ca_cert(ca, CERT_AUTH), EVP_sha1(), 0, NULL, &a);
+	ask(x3, ca_cert(ca, CERT_AUTH), EVP_sha1(), 0, NULL, &b);
+	CHECK_INT(stats().hits, 2);
+	CHECK(b.verified);
+	CHECK(same_without_cache(x3, ca_cert(ca, CERT_AUTH), &b));
+	seen_free(&a);
+	seen_free(&b);
+
+	/* A revocation: the cache says what it holds until the follower
+	 * drops it (which the server's does within FEED_POLL_MS); then the
+	 * store is asked, and its response not being current yet, the
+	 * answer is signed live: revoked. */
+	CHECK_INT(ca_revoke(ca, auth1, REASON_KEY_COMPROMISE, "test"),
+	    JPKI_OK);
+	ask(x3, ca_cert(ca, CERT_AUTH), EVP_sha1(), 0, NULL, &a);
+	CHECK_INT(a.status, V_OCSP_CERTSTATUS_GOOD);
+	CHECK_INT(stats().hits, 3);
+	seen_free(&a);
+	before = seq;
+	follow(s, &seq);
+	CHECK_INT(stats().dropped, 1);
+	ask(x3, ca_cert(ca, CERT_AUTH), EVP_sha1(), 0, NULL, &a);
+	CHECK_INT(a.status, V_OCSP_CERTSTATUS_REVOKED);
+	CHECK_INT(a.ans.presigned, 0);
+	CHECK_INT(stats().hits, 3);
+	seen_free(&a);
+	/* Re-signed: kept again (the re-signing is queued too: dropped
+	 * once more when followed, and filled again). */
+	memset(&p, 0, sizeof(p));
+	p.what = CA_PRESIGN_CHANGES;
+	p.from_seq = before;
+	CHECK_INT(ca_presign_run(ps, &p), JPKI_OK);
+	CHECK_INT(p.signed_revoked, 1);
+	ask(x3, ca_cert(ca, CERT_AUTH), EVP_sha1(), 0, NULL, &a);
+	CHECK_INT(a.status, V_OCSP_CERTSTATUS_REVOKED);
+	CHECK_INT(a.ans.presigned, 1);
+	follow(s, &seq);
+	ask(x3, ca_cert(ca, CERT_AUTH), EVP_sha1(), 0, NULL, &b);
+	ask(x3, ca_cert(ca, CERT_AUTH), EVP_sha1(), 0, NULL, &b);
+	CHECK_INT(b.status, V_OCSP_CERTSTATUS_REVOKED);
+	CHECK_INT(stats().hits, 4);
+	CHECK(a.out.len == b.out.len &&
+	    memcmp(a.out.data, b.out.data, a.out.len) == 0);
+	seen_free(&a);
+	seen_free(&b);
+
+	/* Changes lost: everything dropped; and a read older than what the
+	 * follower applied is answered but not kept. */
+	ca_ocsp_cache_drop_all(cache, seq + 1000);
+	CHECK_INT(stats().entries, 0);
+	CHECK_INT(stats().flushed, 1);
+	ask(x1, ca_cert(ca, CERT_SIGN), EVP_sha1(), 0, NULL, &a);
+	CHECK_INT(a.ans.presigned, 1);
+	CHECK_INT(stats().entries, 0);
+	seen_free(&a);
+	ca_ocsp_cache_free(&cache);
+
+	/* A silent follower: the cache is not used. */
+	CHECK_INT(ca_ocsp_cache_new(1 << 20, &cache), JPKI_OK);
+	ca_ocsp_cache_followed(cache, seq);
+	ca_ocsp_cache_alive(cache);
+	ask(x1, ca_cert(ca, CERT_SIGN), EVP_sha1(), 0, NULL, &a);
+	seen_free(&a);
+	ca_ocsp_cache_down(cache);
+	ask(x1, ca_cert(ca, CERT_SIGN), EVP_sha1(), 0, NULL, &a);
+	CHECK_INT(a.ans.presigned, 1);
+	CHECK_INT(stats().hits, 0);
+	CHECK_INT(stats().fills, 1);
+	seen_free(&a);
+	ca_ocsp_cache_free(&cache);
+
+	/* Preloaded, two a batch: every current response, and then hits
+	 * only. */
+	CHECK_INT(ca_ocsp_cache_new(1 << 20, &cache), JPKI_OK);
+	ca_ocsp_cache_followed(cache, seq);
+	ca_ocsp_cache_alive(cache);
+	memset(&pos, 0, sizeof(pos));
+	for (int i = 0; i < 5 && !pos.done; i++)
+		CHECK_INT(ca_ocsp_cache_preload(ca, cache, &pos, 2), JPKI_OK);
+	CHECK(pos.done);
+	CHECK_INT(pos.kept, 3);
+	CHECK_INT(stats().entries, 3);
+	ask(x1, ca_cert(ca, CERT_SIGN), EVP_sha1(), 0, NULL, &a);
+	CHECK_INT(stats().hits, 1);
+	CHECK_INT(stats().fills, 3);
+	seen_free(&a);
+	/* Past the response's refresh time: not from the cache, and not
+	 * kept again (the pre-signer makes a new one). */
+	at(now + 86400);
+	ask(x1, ca_cert(ca, CERT_SIGN), EVP_sha1(), 0, NULL, &a);
+	CHECK_INT(a.ans.presigned, 1);
+	CHECK_INT(stats().hits, 1);
+	CHECK_INT(stats().entries, 2);
+	seen_free(&a);
+	at(now);
+	ca_ocsp_cache_free(&cache);
+
+	/* The budget: room for one response, not two. */
+	CHECK_INT(ca_ocsp_cache_new(800, &cache), JPKI_OK);
+	ca_ocsp_cache_followed(cache, seq);
+	ca_ocsp_cache_alive(cache);
+	ask(x1, ca_cert(ca, CERT_SIGN), EVP_sha1(), 0, NULL, &a);
+	seen_free(&a);
+	ask(x3, ca_cert(ca, CERT_AUTH), EVP_sha1(), 0, NULL, &a);
+	seen_free(&a);
+	CHECK_INT(stats().entries, 1);
+	CHECK(stats().bytes <= 800);
+	ca_ocsp_cache_free(&cache);
+}
+
 static struct ca_presign_pass
 pass(struct ca_presigner *ps, enum ca_presign_what what, int64_t from)
 {
@@ -145,15 +362,6 @@ pass(struct ca_presigner *ps, enum ca_presign_what what, int64_t from)
 	p.batch = 2;            /* several steps, even here */
 	CHECK_INT(ca_presign_run(ps, &p), JPKI_OK);
 	return p;
-}
-
-static void
-at(int64_t t)
-{
-	char when[26];
-
-	iso8601_format_jst(t, when);
-	setenv("JPKI_NOW", when, 1);
 }
 
 int
@@ -322,6 +530,7 @@ main(void)
 	CHECK(a.out.len != b.out.len ||
 	    memcmp(a.out.data, b.out.data, a.out.len) != 0);
 	seen_free(&b);
+	cache_checks(ps, s, x1, x3, auth1, t0 + 86400 + 6);
 	/* Past nextUpdate with no pass: signed live, not the stale one. */
 	at(t0 + 86400 + 1 + 2 * 86400);
 	ask(x1, ca_cert(ca, CERT_SIGN), EVP_sha1(), 0, &gate, &b);
