@@ -545,7 +545,11 @@ load_run(const struct load_opts *o, struct load_req *reqs, size_t nreqs,
 	last_tick = start;
 	for (;;) {
 		double now = load_now();
-		int k, timeout = 10;
+		/* Waited for at most: 10 ms, or until the next idle
+		 * connection's turn (rate-capped). */
+		double wait = 0.010;
+		struct timespec ts;
+		int k;
 
 		if (now >= end)
 			break;
@@ -560,8 +564,13 @@ load_run(const struct load_opts *o, struct load_req *reqs, size_t nreqs,
 
 			if (c->fd >= 0 && !c->busy && now >= c->next_at)
 				load_ask(c, o, reqs, nreqs, &seed, epfd);
+			else if (c->fd >= 0 && !c->busy &&
+			    c->next_at - now < wait)
+				wait = c->next_at - now;
 		}
-		k = epoll_wait(epfd, evs, 256, timeout);
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(wait * 1e9);
+		k = epoll_pwait2(epfd, evs, 256, &ts, NULL);
 		for (int e = 0; e < k; e++) {
 			struct load_conn *c = evs[e].data.ptr;
 			int reopen = 0;

@@ -223,6 +223,19 @@ hold_end(struct worker *w)
 	}
 }
 
+/* Under w->mu: a read transaction begun at now, if one can be (a
+ * failure only means the reads go without). */
+static void
+hold_begin(struct worker *w, int64_t now)
+{
+	if (store_begin(datadir_store(w->dd)) == JPKI_OK) {
+		w->holding = 1;
+		w->held_since_ms = now;
+	} else {
+		jpki_errclear();
+	}
+}
+
 /* The thread is about to read its store: w->mu taken, and a read
  * transaction no older than SERVER_READ_HOLD_MS open where one is held (a
  * failure to begin one only means the reads go without). */
@@ -237,14 +250,8 @@ worker_enter(struct worker *w)
 	now = monotonic_ms();
 	if (w->holding && now - w->held_since_ms >= SERVER_READ_HOLD_MS)
 		hold_end(w);
-	if (!w->holding) {
-		if (store_begin(datadir_store(w->dd)) == JPKI_OK) {
-			w->holding = 1;
-			w->held_since_ms = now;
-		} else {
-			jpki_errclear();
-		}
-	}
+	if (!w->holding)
+		hold_begin(w, now);
 }
 
 /* ok: the reads went well; after a failure the transaction is not kept
@@ -463,6 +470,18 @@ ocsp_cache_headers(struct MHD_Response *r, const struct ca_ocsp_answer *ans,
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
 }
 
+/* A successful answer saying `unknown` of a certificate. */
+static int
+answered_unknown(const struct ca_ocsp_answer *ans)
+{
+	if (ans->status != PKI_OCSP_SUCCESSFUL)
+		return 0;
+	for (size_t i = 0; i < ans->n; i++)
+		if (ans->cert[i].status == PKI_OCSP_UNKNOWN)
+			return 1;
+	return 0;
+}
+
 static enum MHD_Result
 send_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
     const uint8_t *req, size_t len, int get)
@@ -484,6 +503,16 @@ send_ocsp(struct server *s, struct MHD_Connection *c, struct request *rq,
 		worker_enter(w);
 		r = ca_ocsp_answer_cached(w->ca, s->cache, req, len, &s->gate,
 		    &out, &ans);
+		/* `unknown` read in a held transaction may be a certificate
+		 * issued since it began (at most SERVER_READ_HOLD_MS ago):
+		 * asked again in a transaction begun now. */
+		if (r == JPKI_OK && w->holding && answered_unknown(&ans)) {
+			hold_end(w);
+			hold_begin(w, monotonic_ms());
+			jbuf_free(&out);
+			r = ca_ocsp_answer_cached(w->ca, s->cache, req, len,
+			    &s->gate, &out, &ans);
+		}
 		worker_leave(w, r == JPKI_OK);
 	}
 	if (r != JPKI_OK) {
