@@ -279,6 +279,7 @@ cache_checks(struct ca_presigner *ps, struct store *s, X509 *x1, X509 *x3,
 	CHECK_INT(a.ans.presigned, 1);
 	follow(s, &seq);
 	ask(x3, ca_cert(ca, CERT_AUTH), EVP_sha1(), 0, NULL, &b);
+	seen_free(&b);
 	ask(x3, ca_cert(ca, CERT_AUTH), EVP_sha1(), 0, NULL, &b);
 	CHECK_INT(b.status, V_OCSP_CERTSTATUS_REVOKED);
 	CHECK_INT(stats().hits, 4);
