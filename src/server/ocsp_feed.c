@@ -33,7 +33,7 @@
 
 struct ocsp_feed_batch {
 	size_t n;
-	int64_t first_seq, last_seq;
+	int64_t last_seq;
 	char serial[FEED_BATCH][SERIAL_HEX_MAX];
 };
 
@@ -54,8 +54,6 @@ collect(void *arg, int64_t seq, const char *serial)
 {
 	struct ocsp_feed_batch *b = arg;
 
-	if (b->n == 0)
-		b->first_seq = seq;
 	b->last_seq = seq;
 	snprintf(b->serial[b->n++], SERIAL_HEX_MAX, "%s", serial);
 	return b->n >= FEED_BATCH;
